@@ -1,0 +1,228 @@
+//! What an aggregator returns, and the side inputs some methods take (gold labels, skills).
+
+use std::collections::HashMap;
+
+use ndarray::{Array2, Array3};
+
+use crate::error::DataError;
+use crate::responses::{Label, Responses};
+
+/// Why an iterative fit stopped. Convergence is data, not an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The objective improved by less than the tolerance.
+    Converged,
+    /// `n_iter` iterations ran.
+    MaxIterations,
+    /// The method has no iterations (voting rules).
+    NotIterative,
+}
+
+/// How a fit went.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FitReport {
+    /// Iterations run (0 for non-iterative methods).
+    pub iterations: usize,
+    pub stop_reason: StopReason,
+    /// The objective after each iteration, where the method has one (empty otherwise).
+    pub loss_history: Vec<f64>,
+}
+
+impl FitReport {
+    pub fn not_iterative() -> Self {
+        Self {
+            iterations: 0,
+            stop_reason: StopReason::NotIterative,
+            loss_history: Vec::new(),
+        }
+    }
+}
+
+/// The aggregated labels of every task of a [`Responses`], with what the method knows about them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregation {
+    /// The aggregated label of each task (index = task id).
+    pub labels: Vec<Label>,
+    /// tasks × labels posterior (or normalised vote) matrix, where the method defines one.
+    pub probabilities: Option<Array2<f64>>,
+    /// Per-task confidence in the chosen label (the probability of the chosen label unless the
+    /// method defines it otherwise).
+    pub confidence: Vec<f64>,
+    /// Per-worker skill (index = worker id); `None` for a worker the method could not rate.
+    pub skills: Option<Vec<Option<f64>>>,
+    /// Per-worker confusion matrices, workers × observed label × true label.
+    pub errors: Option<Array3<f64>>,
+    /// Class priors, where the method fits them.
+    pub priors: Option<Vec<f64>>,
+    pub report: FitReport,
+}
+
+impl Aggregation {
+    /// Labels, probabilities and confidence from a probability matrix: the most probable label
+    /// of each row, ties to the smallest label id (the label order rule).
+    pub fn from_probabilities(probabilities: Array2<f64>) -> Self {
+        let (labels, confidence) = argmax_rows(&probabilities);
+        Self {
+            labels,
+            probabilities: Some(probabilities),
+            confidence,
+            skills: None,
+            errors: None,
+            priors: None,
+            report: FitReport::not_iterative(),
+        }
+    }
+
+    /// Fraction of the gold tasks whose aggregated label equals the gold label, and how many
+    /// gold tasks were scored.
+    pub fn accuracy(&self, gold: &[Option<Label>]) -> (f64, usize) {
+        let mut scored = 0usize;
+        let mut correct = 0usize;
+        for (label, truth) in self.labels.iter().zip(gold) {
+            if let Some(truth) = truth {
+                scored += 1;
+                correct += usize::from(label == truth);
+            }
+        }
+        (correct as f64 / scored.max(1) as f64, scored)
+    }
+}
+
+/// Index and value of the first maximum of each row (ties go to the smallest column).
+pub fn argmax_rows(matrix: &Array2<f64>) -> (Vec<Label>, Vec<f64>) {
+    matrix
+        .rows()
+        .into_iter()
+        .map(|row| {
+            let mut best = 0usize;
+            for (j, &v) in row.iter().enumerate() {
+                if v > row[best] {
+                    best = j;
+                }
+            }
+            (best as Label, row[best])
+        })
+        .unzip()
+}
+
+/// A per-iteration hook (argmin-style observer): the CLI draws a progress bar with it, the
+/// library never prints. Called once per iteration from the fitting thread.
+pub trait Observer: Sync {
+    /// `iteration` is 1-based, `max_iterations` the configured limit, `objective` the value the
+    /// stop rule looks at.
+    fn observe(&self, iteration: usize, max_iterations: usize, objective: f64);
+}
+
+/// Known true labels by task name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Gold {
+    labels: HashMap<String, String>,
+}
+
+impl Gold {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a gold label; returns the previous label of the task if there was one.
+    pub fn insert(&mut self, task: impl Into<String>, label: impl Into<String>) -> Option<String> {
+        self.labels.insert(task.into(), label.into())
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    pub fn get(&self, task: &str) -> Option<&str> {
+        self.labels.get(task).map(String::as_str)
+    }
+
+    /// Per task id of `data`, the gold label id. Gold tasks absent from the data are ignored
+    /// (they cannot be scored); a gold label that no response uses is an error, because the
+    /// methods can only output labels of the data.
+    pub fn resolve(&self, data: &Responses) -> Result<Vec<Option<Label>>, DataError> {
+        let mut out = vec![None; data.n_tasks()];
+        let mut names: Vec<(&String, &String)> = self.labels.iter().collect();
+        names.sort();
+        for (task, label) in names {
+            if let Some(t) = data.task_id(task) {
+                let l = data
+                    .label_id(label)
+                    .ok_or_else(|| DataError::UnknownGoldLabel {
+                        task: task.clone(),
+                        label: label.clone(),
+                    })?;
+                out[t] = Some(l);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<T: Into<String>, L: Into<String>> FromIterator<(T, L)> for Gold {
+    fn from_iter<I: IntoIterator<Item = (T, L)>>(iter: I) -> Self {
+        Self {
+            labels: iter
+                .into_iter()
+                .map(|(t, l)| (t.into(), l.into()))
+                .collect(),
+        }
+    }
+}
+
+/// Per-worker skills by worker name (weights for weighted majority vote, or Toloka skill
+/// values 0..=100 for weighted dynamic overlap).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Skills {
+    values: HashMap<String, f64>,
+}
+
+impl Skills {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a skill; returns the previous value if there was one.
+    pub fn insert(&mut self, worker: impl Into<String>, value: f64) -> Option<f64> {
+        self.values.insert(worker.into(), value)
+    }
+
+    pub fn get(&self, worker: &str) -> Option<f64> {
+        self.values.get(worker).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Per worker id of `data`, its skill if known. Skills of workers absent from the data are
+    /// not needed and are ignored. NaN or infinite skills are an error.
+    pub fn resolve(&self, data: &Responses) -> Result<Vec<Option<f64>>, DataError> {
+        data.worker_names()
+            .map(|name| match self.values.get(name) {
+                Some(&v) if !v.is_finite() => Err(DataError::InvalidSkill {
+                    worker: name.to_string(),
+                    value: v,
+                }),
+                other => Ok(other.copied()),
+            })
+            .collect()
+    }
+}
+
+impl<W: Into<String>> FromIterator<(W, f64)> for Skills {
+    fn from_iter<I: IntoIterator<Item = (W, f64)>>(iter: I) -> Self {
+        Self {
+            values: iter.into_iter().map(|(w, v)| (w.into(), v)).collect(),
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Error types, one enum per concern, gathered into the crate-level [`Error`].
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Where in an input a problem was found: file (or `<stdin>`), 1-based line, optional column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: u64,
+    pub column: Option<u64>,
+}
+
+impl Location {
+    pub fn new(file: impl Into<PathBuf>, line: u64) -> Self {
+        Self {
+            file: file.into(),
+            line,
+            column: None,
+        }
+    }
+
+    pub fn with_column(mut self, column: u64) -> Self {
+        self.column = Some(column);
+        self
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)?;
+        if let Some(column) = self.column {
+            write!(f, ":{column}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Problems with the content of a response table, independent of the file it came from.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DataError {
+    #[error("empty {field} in response #{record}")]
+    EmptyField { field: &'static str, record: u64 },
+    #[error("no responses")]
+    NoResponses,
+    #[error("too many distinct labels: {0} (at most 65536 are supported)")]
+    TooManyLabels(usize),
+    #[error("too many distinct {what}: more than {max}")]
+    TooManyIds { what: &'static str, max: u64 },
+    #[error(
+        "duplicate response: worker {worker:?} answered task {task:?} more than once (responses #{first} and #{second})"
+    )]
+    DuplicateResponse {
+        task: String,
+        worker: String,
+        first: u64,
+        second: u64,
+    },
+    #[error("gold label {label:?} of task {task:?} is not among the labels of the responses")]
+    UnknownGoldLabel { task: String, label: String },
+    #[error("no gold label matches a task of the responses")]
+    NoGoldOverlap,
+    #[error("skill of worker {worker:?} is missing")]
+    MissingSkill { worker: String },
+    #[error("skill of worker {worker:?} is not a finite number: {value}")]
+    InvalidSkill { worker: String, value: f64 },
+    #[error("skill of worker {worker:?} is {value}, outside 0..=100")]
+    SkillOutOfRange { worker: String, value: f64 },
+    #[error("every response of task {task:?} was dropped because its workers have no skill")]
+    TaskWithoutSkilledWorkers { task: String },
+    #[error("{method} needs exactly {expected} labels, the data has {found}")]
+    WrongLabelCount {
+        method: &'static str,
+        expected: usize,
+        found: usize,
+    },
+    #[error("answer domain has {domain} values but the responses use label {label:?} outside it")]
+    LabelOutsideDomain { label: String, domain: usize },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// An invalid hyper-parameter, found when parameters are validated, before fitting.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ParamsError {
+    #[error("{name} must be {rule}, got {value}")]
+    OutOfRange {
+        name: &'static str,
+        rule: &'static str,
+        value: String,
+    },
+    #[error("unknown parameter {name:?} for {method} (known: {known})")]
+    Unknown {
+        method: &'static str,
+        name: String,
+        known: &'static str,
+    },
+    #[error("parameter {name}: cannot parse {value:?} as {expected}")]
+    Parse {
+        name: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// A problem reading an input file, with its location.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{path}: {source}", path = .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{location}: {message}")]
+    Syntax { location: Location, message: String },
+    #[error("{file}: {message}", file = .file.display())]
+    File { file: PathBuf, message: String },
+}
+
+/// Everything the library can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Params(#[from] ParamsError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Input(#[from] InputError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

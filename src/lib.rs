@@ -1,0 +1,35 @@
+//! # crowdagg
+//!
+//! Aggregates crowdsourced labels — many workers answering the same tasks — into one label per
+//! task with a confidence and a model of each worker, with numerical parity with crowd-kit
+//! 1.4.2 and Toloka's published formulas.
+//!
+//! The flow is one-way: [`io`] readers → [`Responses`] (interned ids, CSR indexes) → an
+//! [`Aggregator`] → [`Aggregation`] → [`io`] writers.
+//!
+//! ```
+//! use approx::assert_abs_diff_eq;
+//! use crowdagg::{Aggregator, MajorityVote, Responses};
+//!
+//! let data = Responses::from_triples([
+//!     ("t1", "w1", "cat"), ("t1", "w2", "cat"), ("t1", "w3", "dog"),
+//! ])?;
+//! let result = MajorityVote::default().aggregate(&data)?;
+//! assert_eq!(data.label_name(result.labels[0] as usize), "cat");
+//! assert_abs_diff_eq!(result.confidence[0], 2.0 / 3.0, epsilon = 1e-12);
+//! # Ok::<(), crowdagg::Error>(())
+//! ```
+
+pub mod aggregation;
+pub mod error;
+pub mod io;
+pub mod methods;
+pub mod responses;
+
+pub use aggregation::{Aggregation, FitReport, Gold, Observer, Skills, StopReason};
+pub use error::{DataError, Error, InputError, Location, ParamsError, Result};
+pub use methods::{
+    Aggregator, FitInputs, GoldMajorityVote, MajorityVote, MissingSkill, Params, Wawa,
+    WeightedDynamicOverlap, ZeroBasedSkill,
+};
+pub use responses::{DuplicatePolicy, Label, Responses, ResponsesBuilder};

@@ -1,0 +1,304 @@
+//! Majority vote and its skill-weighted relatives: `MajorityVote`, `GoldMajorityVote`, `Wawa`.
+
+use crate::aggregation::Aggregation;
+use crate::error::{DataError, ParamsError, Result};
+use crate::responses::Responses;
+
+use super::params::{out_of_range, parse, unknown, ParamValue, Params};
+use super::votes::{counts, normalize_rows, weighted_votes, worker_accuracy};
+use super::{Aggregator, FitInputs};
+
+/// What weighted voting does with a worker who has no skill.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum MissingSkill {
+    /// Fail with [`DataError::MissingSkill`] (crowd-kit's default).
+    #[default]
+    Error,
+    /// Use this skill instead.
+    Value(f64),
+    /// Drop that worker's responses; a task left without responses is an error.
+    Ignore,
+}
+
+impl MissingSkill {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Value(_) => "value",
+            Self::Ignore => "ignore",
+        }
+    }
+
+    fn default_skill(self) -> Option<f64> {
+        match self {
+            Self::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Per-worker weights from resolved skills under this policy.
+    pub(crate) fn apply(self, data: &Responses, skills: Vec<Option<f64>>) -> Result<Vec<Option<f64>>> {
+        let weights: Vec<Option<f64>> = match self {
+            Self::Error => {
+                if let Some(w) = skills.iter().position(Option::is_none) {
+                    return Err(DataError::MissingSkill {
+                        worker: data.worker_name(w).to_string(),
+                    }
+                    .into());
+                }
+                skills
+            }
+            Self::Value(default) => skills.into_iter().map(|s| s.or(Some(default))).collect(),
+            Self::Ignore => skills,
+        };
+        let by_task = data.by_task();
+        for t in 0..data.n_tasks() {
+            if by_task.row(t).0.iter().all(|&w| weights[w as usize].is_none()) {
+                return Err(DataError::TaskWithoutSkilledWorkers {
+                    task: data.task_name(t).to_string(),
+                }
+                .into());
+            }
+        }
+        Ok(weights)
+    }
+
+    /// Sets the policy from the CLI's `on_missing_skill` / `default_skill` pair.
+    pub(crate) fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
+        match key {
+            "on_missing_skill" => {
+                *self = match value {
+                    "error" => Self::Error,
+                    "ignore" => Self::Ignore,
+                    "value" => Self::Value(self.default_skill().unwrap_or(f64::NAN)),
+                    _ => {
+                        return Err(ParamsError::Parse {
+                            name: key.into(),
+                            value: value.into(),
+                            expected: "error, value or ignore",
+                        });
+                    }
+                }
+            }
+            "default_skill" => {
+                let v: f64 = parse(key, value, "a number")?;
+                match self {
+                    Self::Value(d) => *d = v,
+                    // Like crowd-kit: a default skill only goes with on_missing_skill=value.
+                    _ => *self = Self::Value(v),
+                }
+            }
+            _ => unreachable!("only called for the two keys"),
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check(self) -> Result<Self, ParamsError> {
+        match self {
+            Self::Value(v) if !v.is_finite() => Err(out_of_range(
+                "default_skill",
+                "a finite number (required with on_missing_skill=value)",
+                v,
+            )),
+            other => Ok(other),
+        }
+    }
+}
+
+/// Weighted vote, then the crowd-kit outputs: probabilities = normalised votes, label = most
+/// voted (ties to the smallest label), skills = each worker's agreement with the labels.
+fn vote(data: &Responses, weights: Option<&[Option<f64>]>) -> Aggregation {
+    let scores = match weights {
+        Some(w) => weighted_votes(data, w),
+        None => counts(data),
+    };
+    let mut result = Aggregation::from_probabilities(normalize_rows(scores));
+    let truth: Vec<_> = result.labels.iter().map(|&l| Some(l)).collect();
+    result.skills = Some(worker_accuracy(data, &truth));
+    result
+}
+
+/// Majority vote (crowd-kit `MajorityVote`).
+///
+/// score(t, c) = Σ_{r ∈ t, y_r = c} s_{w(r)} with s ≡ 1 without skills; duplicates count.
+/// P(t, c) = score(t, c) / Σ_c' score(t, c'); label = argmax, ties to the smallest label
+/// (label order rule, as crowd-kit on pandas ≤ 2). `skills` = each worker's fraction of
+/// (distinct) answers equal to the aggregate.
+///
+/// With skills (from [`FitInputs::skills`]) a worker without one is handled by
+/// [`MissingSkill`]. A task whose weights sum to 0 gets uniform probabilities (crowd-kit: NaN).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MajorityVote {
+    on_missing_skill: MissingSkill,
+}
+
+/// Parameters of [`MajorityVote`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MajorityVoteParams {
+    pub on_missing_skill: MissingSkill,
+}
+
+impl MajorityVote {
+    pub fn params() -> MajorityVoteParams {
+        MajorityVoteParams::default()
+    }
+}
+
+impl MajorityVoteParams {
+    pub fn on_missing_skill(mut self, policy: MissingSkill) -> Self {
+        self.on_missing_skill = policy;
+        self
+    }
+}
+
+impl Params for MajorityVoteParams {
+    type Aggregator = MajorityVote;
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
+        match key {
+            "on_missing_skill" | "default_skill" => self.on_missing_skill.set(key, value),
+            _ => Err(unknown("MajorityVote", key, "on_missing_skill, default_skill")),
+        }
+    }
+
+    fn check(self) -> Result<MajorityVote, ParamsError> {
+        Ok(MajorityVote {
+            on_missing_skill: self.on_missing_skill.check()?,
+        })
+    }
+}
+
+impl Aggregator for MajorityVote {
+    fn name(&self) -> &'static str {
+        "MajorityVote"
+    }
+
+    fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        match inputs.skills {
+            None => Ok(vote(data, None)),
+            Some(skills) => {
+                let weights = self.on_missing_skill.apply(data, skills.resolve(data)?)?;
+                Ok(vote(data, Some(&weights)))
+            }
+        }
+    }
+
+    fn params(&self) -> Vec<(&'static str, ParamValue)> {
+        missing_skill_params(self.on_missing_skill)
+    }
+}
+
+fn missing_skill_params(policy: MissingSkill) -> Vec<(&'static str, ParamValue)> {
+    vec![
+        ("on_missing_skill", policy.name().into()),
+        ("default_skill", policy.default_skill().into()),
+    ]
+}
+
+/// Majority vote weighted by accuracy on gold tasks (crowd-kit `GoldMajorityVote`).
+///
+/// s_w = fraction of w's distinct answers to gold tasks that equal the gold label; then
+/// weighted [`MajorityVote`] with s. Needs [`FitInputs::gold`]. A worker with no gold answer
+/// has no skill: by default an error, as in crowd-kit; see [`MissingSkill`].
+/// `skills` in the result are the gold accuracies (`None` for workers without gold answers).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GoldMajorityVote {
+    on_missing_skill: MissingSkill,
+}
+
+/// Parameters of [`GoldMajorityVote`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GoldMajorityVoteParams {
+    pub on_missing_skill: MissingSkill,
+}
+
+impl GoldMajorityVote {
+    pub fn params() -> GoldMajorityVoteParams {
+        GoldMajorityVoteParams::default()
+    }
+}
+
+impl GoldMajorityVoteParams {
+    pub fn on_missing_skill(mut self, policy: MissingSkill) -> Self {
+        self.on_missing_skill = policy;
+        self
+    }
+}
+
+impl Params for GoldMajorityVoteParams {
+    type Aggregator = GoldMajorityVote;
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
+        match key {
+            "on_missing_skill" | "default_skill" => self.on_missing_skill.set(key, value),
+            _ => Err(unknown("GoldMajorityVote", key, "on_missing_skill, default_skill")),
+        }
+    }
+
+    fn check(self) -> Result<GoldMajorityVote, ParamsError> {
+        Ok(GoldMajorityVote {
+            on_missing_skill: self.on_missing_skill.check()?,
+        })
+    }
+}
+
+impl Aggregator for GoldMajorityVote {
+    fn name(&self) -> &'static str {
+        "GoldMajorityVote"
+    }
+
+    fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        let gold = inputs.gold.ok_or_else(|| {
+            DataError::Invalid("GoldMajorityVote needs gold labels (--gold)".into())
+        })?;
+        let truth = gold.resolve(data)?;
+        if truth.iter().all(Option::is_none) {
+            return Err(DataError::NoGoldOverlap.into());
+        }
+        let skills = worker_accuracy(data, &truth);
+        let weights = self.on_missing_skill.apply(data, skills.clone())?;
+        let mut result = vote(data, Some(&weights));
+        result.skills = Some(skills);
+        Ok(result)
+    }
+
+    fn params(&self) -> Vec<(&'static str, ParamValue)> {
+        missing_skill_params(self.on_missing_skill)
+    }
+}
+
+/// Worker Agreement With Aggregate (crowd-kit `Wawa`).
+///
+/// s_w = fraction of w's distinct answers equal to the unweighted majority vote; then
+/// weighted [`MajorityVote`] with s. `skills` in the result are these s.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Wawa;
+
+impl Params for Wawa {
+    type Aggregator = Wawa;
+
+    fn set(&mut self, key: &str, _: &str) -> Result<(), ParamsError> {
+        Err(unknown("Wawa", key, "none"))
+    }
+
+    fn check(self) -> Result<Wawa, ParamsError> {
+        Ok(self)
+    }
+}
+
+impl Aggregator for Wawa {
+    fn name(&self) -> &'static str {
+        "Wawa"
+    }
+
+    fn aggregate_with(&self, data: &Responses, _: FitInputs<'_>) -> Result<Aggregation> {
+        let skills = vote(data, None).skills.expect("vote sets skills");
+        let mut result = vote(data, Some(&skills));
+        result.skills = Some(skills);
+        Ok(result)
+    }
+
+    fn params(&self) -> Vec<(&'static str, ParamValue)> {
+        Vec::new()
+    }
+}

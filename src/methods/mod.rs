@@ -1,0 +1,63 @@
+//! Aggregation methods, one module each, behind the [`Aggregator`] trait.
+
+mod majority_vote;
+mod params;
+mod votes;
+mod wdo;
+mod zero_based_skill;
+
+pub use majority_vote::{
+    GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill, Wawa,
+};
+pub use params::{ParamValue, Params};
+pub use wdo::{WeightedDynamicOverlap, WeightedDynamicOverlapParams};
+pub use zero_based_skill::{ZeroBasedSkill, ZeroBasedSkillParams};
+
+use crate::aggregation::{Aggregation, Gold, Observer, Skills};
+use crate::error::Result;
+use crate::responses::Responses;
+
+/// Optional inputs of a fit. Methods that do not use an input ignore it.
+#[derive(Clone, Copy, Default)]
+pub struct FitInputs<'a> {
+    /// Known true labels (GoldMajorityVote's training target, Dawid-Skene's fixed posteriors).
+    pub gold: Option<&'a Gold>,
+    /// Per-worker skills (weighted majority vote, weighted dynamic overlap).
+    pub skills: Option<&'a Skills>,
+    /// Called once per iteration by iterative methods.
+    pub observer: Option<&'a dyn Observer>,
+}
+
+impl<'a> FitInputs<'a> {
+    pub fn gold(mut self, gold: &'a Gold) -> Self {
+        self.gold = Some(gold);
+        self
+    }
+
+    pub fn skills(mut self, skills: &'a Skills) -> Self {
+        self.skills = Some(skills);
+        self
+    }
+
+    pub fn observer(mut self, observer: &'a dyn Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+}
+
+/// An aggregation method with validated parameters.
+pub trait Aggregator: Send + Sync {
+    /// The crowd-kit-style class name (`"MajorityVote"`, `"DawidSkene"`, …).
+    fn name(&self) -> &'static str;
+
+    /// Aggregates with side inputs (gold labels, skills, an observer).
+    fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation>;
+
+    /// Aggregates the responses alone.
+    fn aggregate(&self, data: &Responses) -> Result<Aggregation> {
+        self.aggregate_with(data, FitInputs::default())
+    }
+
+    /// The parameters as `(name, value)` pairs, for reports.
+    fn params(&self) -> Vec<(&'static str, ParamValue)>;
+}

@@ -1,0 +1,125 @@
+//! Vote counting shared by the majority-vote family.
+
+use ndarray::{Array2, Axis};
+use rayon::prelude::*;
+
+use crate::responses::{Label, Responses};
+
+/// tasks × labels matrix of Σ weight over the task's responses with that label. Responses of
+/// workers whose weight is `None` are skipped. Sums are compensated (Neumaier), so the result
+/// does not depend on the order of the terms beyond the last bit, as with pandas' groupby sum.
+pub(crate) fn weighted_votes(data: &Responses, weights: &[Option<f64>]) -> Array2<f64> {
+    let k = data.n_labels();
+    let by_task = data.by_task();
+    let mut scores = Array2::<f64>::zeros((data.n_tasks(), k));
+    scores
+        .axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .with_min_len(1024)
+        .enumerate()
+        .for_each_init(
+            || vec![0.0f64; k],
+            |compensation, (t, mut row)| {
+            let (workers, labels) = by_task.row(t);
+            compensation.fill(0.0);
+            for (&w, &l) in workers.iter().zip(labels) {
+                if let Some(weight) = weights[w as usize] {
+                    let sum = &mut row[l as usize];
+                    let next = *sum + weight;
+                    compensation[l as usize] += if sum.abs() >= weight.abs() {
+                        (*sum - next) + weight
+                    } else {
+                        (weight - next) + *sum
+                    };
+                    *sum = next;
+                }
+            }
+            for (s, c) in row.iter_mut().zip(compensation.iter()) {
+                *s += c;
+            }
+        },
+        );
+    scores
+}
+
+/// tasks × labels matrix of response counts (duplicates count).
+pub(crate) fn counts(data: &Responses) -> Array2<f64> {
+    let by_task = data.by_task();
+    let mut scores = Array2::<f64>::zeros((data.n_tasks(), data.n_labels()));
+    scores
+        .axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .with_min_len(1024)
+        .enumerate()
+        .for_each(|(t, mut row)| {
+            for &l in by_task.row(t).1 {
+                row[l as usize] += 1.0;
+            }
+        });
+    scores
+}
+
+/// Divides each row by its sum, as crowd-kit's `normalize_rows`. A row whose sum is zero
+/// (possible only with weights that cancel out) becomes uniform instead of NaN.
+pub(crate) fn normalize_rows(mut scores: Array2<f64>) -> Array2<f64> {
+    let k = scores.ncols() as f64;
+    scores
+        .axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .with_min_len(1024)
+        .for_each(|mut row| {
+            let sum: f64 = row.sum();
+            if sum == 0.0 {
+                row.fill(1.0 / k);
+            } else {
+                row.mapv_inplace(|v| v / sum);
+            }
+        });
+    scores
+}
+
+/// Each worker's accuracy against `truth` (crowd-kit's `get_accuracy(by="worker")`): over the
+/// worker's responses to tasks that have a truth, with identical (task, worker, label)
+/// responses counted once, the fraction equal to the truth. `None` for a worker with no such
+/// response.
+pub(crate) fn worker_accuracy(data: &Responses, truth: &[Option<Label>]) -> Vec<Option<f64>> {
+    let by_worker = data.by_worker();
+    (0..data.n_workers())
+        .into_par_iter()
+        .with_min_len(256)
+        .map(|w| {
+            let (tasks, labels) = by_worker.row(w);
+            let mut graded = 0u64;
+            let mut correct = 0u64;
+            let mut previous = None;
+            // Rows are sorted by (task, label): identical responses are adjacent.
+            for (&t, &l) in tasks.iter().zip(labels) {
+                if previous == Some((t, l)) {
+                    continue;
+                }
+                previous = Some((t, l));
+                if let Some(true_label) = truth[t as usize] {
+                    graded += 1;
+                    correct += u64::from(l == true_label);
+                }
+            }
+            (graded > 0).then(|| correct as f64 / graded as f64)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compensated_sum_is_order_free() {
+        // 0.1 + 0.2 + 0.3 in two orders differ in plain floating point.
+        let data = Responses::from_triples([("t", "a", "x"), ("t", "b", "x"), ("t", "c", "x")])
+            .unwrap();
+        let forward = weighted_votes(&data, &[Some(0.1), Some(0.2), Some(0.3)]);
+        let backward = weighted_votes(&data, &[Some(0.3), Some(0.2), Some(0.1)]);
+        assert_eq!(forward[[0, 0]], backward[[0, 0]]);
+        assert_eq!(forward[[0, 0]], 0.6);
+    }
+}

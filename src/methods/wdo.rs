@@ -1,0 +1,318 @@
+//! Toloka's aggregation by skill (`WEIGHTED_DYNAMIC_OVERLAP`).
+
+use rayon::prelude::*;
+
+use crate::aggregation::{Aggregation, FitReport};
+use crate::error::{DataError, ParamsError, Result};
+use crate::responses::{Label, Responses};
+
+use super::majority_vote::MissingSkill;
+use super::params::{out_of_range, parse, unknown, ParamValue, Params};
+use super::{Aggregator, FitInputs};
+
+/// Weighted dynamic overlap, Toloka's "aggregation by skill", exactly as Toloka documents it
+/// (guide, *result-aggregation#aggr-by-skill*; see `specs/toloka-api.md` §4.1).
+///
+/// Each response r carries q_r = skill/100 of its worker (skills from [`FitInputs::skills`],
+/// on Toloka's 0..=100 scale). For task t:
+///
+/// * **answer** j = argmax_x Σ_{r ∈ t, y_r = x} q_r — the largest *summed skill*, not the largest
+///   posterior; ties go to the smallest label (label order rule);
+/// * **confidence** = z(j) / Σ_{x ∈ options} z(x), with
+///   z(x) = Π_{r ∈ t} (q_r if y_r = x else (1 − q_r)/(Y − 1)), the sum running over all Y
+///   options, including options nobody chose (uniform prior 1/Y cancels).
+///
+/// Y is the size of the answer domain: `domain` (the allowed values) or `options` (a count),
+/// else the number of distinct labels in the data. With Y = 1 the confidence is 1.
+///
+/// Choices the documentation leaves open (documented here, tested in `tests/wdo.rs`):
+/// * skills must be in 0..=100 (else [`DataError::SkillOutOfRange`]);
+/// * a worker without a skill: [`MissingSkill`] (default: error; `value` uses that skill;
+///   `ignore` drops the worker's responses);
+/// * skill 0 or 100 is certainty. When certain workers contradict each other every z(x) is 0
+///   and the formula is 0/0; the confidence is then its limit as those skills tend to 0 or 100
+///   from inside (only the options with the fewest contradictions keep weight).
+///
+/// `skills` in the result are the q = skill/100 used; there is no probability matrix.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WeightedDynamicOverlap {
+    params: WeightedDynamicOverlapParams,
+}
+
+/// Parameters of [`WeightedDynamicOverlap`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WeightedDynamicOverlapParams {
+    /// The field's allowed values; Y = their number. Every label must be one of them.
+    pub domain: Option<Vec<String>>,
+    /// Y given as a number (e.g. max − min + 1 of an integer field).
+    pub options: Option<usize>,
+    pub on_missing_skill: MissingSkill,
+}
+
+impl WeightedDynamicOverlap {
+    pub fn params() -> WeightedDynamicOverlapParams {
+        WeightedDynamicOverlapParams::default()
+    }
+}
+
+impl WeightedDynamicOverlapParams {
+    pub fn domain<S: Into<String>>(mut self, values: impl IntoIterator<Item = S>) -> Self {
+        self.domain = Some(values.into_iter().map(Into::into).collect());
+        self
+    }
+
+    pub fn options(mut self, y: usize) -> Self {
+        self.options = Some(y);
+        self
+    }
+
+    pub fn on_missing_skill(mut self, policy: MissingSkill) -> Self {
+        self.on_missing_skill = policy;
+        self
+    }
+}
+
+impl Params for WeightedDynamicOverlapParams {
+    type Aggregator = WeightedDynamicOverlap;
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
+        match key {
+            "domain" => {
+                self.domain = Some(value.split(',').map(|v| v.trim().to_string()).collect())
+            }
+            "options" => self.options = Some(parse(key, value, "an integer")?),
+            "on_missing_skill" | "default_skill" => self.on_missing_skill.set(key, value)?,
+            _ => {
+                return Err(unknown(
+                    "WeightedDynamicOverlap",
+                    key,
+                    "domain, options, on_missing_skill, default_skill",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check(self) -> Result<WeightedDynamicOverlap, ParamsError> {
+        if self.domain.is_some() && self.options.is_some() {
+            return Err(ParamsError::Conflict(
+                "give either domain or options, not both".into(),
+            ));
+        }
+        if self.options == Some(0) {
+            return Err(out_of_range("options", "at least 1", 0));
+        }
+        if let Some(domain) = &self.domain {
+            let mut sorted: Vec<&String> = domain.iter().collect();
+            sorted.sort();
+            if domain.is_empty() || sorted.iter().any(|v| v.is_empty()) {
+                return Err(out_of_range("domain", "a list of non-empty values", domain.join(",")));
+            }
+            if sorted.windows(2).any(|p| p[0] == p[1]) {
+                return Err(out_of_range("domain", "a list of distinct values", domain.join(",")));
+            }
+        }
+        let on_missing_skill = self.on_missing_skill.check()?;
+        if let MissingSkill::Value(v) = on_missing_skill {
+            if !(0.0..=100.0).contains(&v) {
+                return Err(out_of_range("default_skill", "in 0..=100", v));
+            }
+        }
+        Ok(WeightedDynamicOverlap {
+            params: WeightedDynamicOverlapParams {
+                on_missing_skill,
+                ..self
+            },
+        })
+    }
+}
+
+impl WeightedDynamicOverlap {
+    /// Y for this data, checking that the data's labels fit the declared domain.
+    fn answer_options(&self, data: &Responses) -> Result<usize> {
+        let k = data.n_labels();
+        if let Some(domain) = &self.params.domain {
+            for label in data.label_names() {
+                if !domain.iter().any(|v| v == label) {
+                    return Err(DataError::LabelOutsideDomain {
+                        label: label.to_string(),
+                        domain: domain.len(),
+                    }
+                    .into());
+                }
+            }
+            return Ok(domain.len());
+        }
+        match self.params.options {
+            Some(y) if y < k => Err(DataError::Invalid(format!(
+                "options = {y}, but the responses use {k} distinct labels"
+            ))
+            .into()),
+            Some(y) => Ok(y),
+            None => Ok(k),
+        }
+    }
+}
+
+impl Aggregator for WeightedDynamicOverlap {
+    fn name(&self) -> &'static str {
+        "WeightedDynamicOverlap"
+    }
+
+    fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        let skills = inputs.skills.ok_or_else(|| {
+            DataError::Invalid("WeightedDynamicOverlap needs worker skills (--skills)".into())
+        })?;
+        let resolved = skills.resolve(data)?;
+        for (w, s) in resolved.iter().enumerate() {
+            if let Some(v) = *s {
+                if !(0.0..=100.0).contains(&v) {
+                    return Err(DataError::SkillOutOfRange {
+                        worker: data.worker_name(w).to_string(),
+                        value: v,
+                    }
+                    .into());
+                }
+            }
+        }
+        let q: Vec<Option<f64>> = self
+            .params
+            .on_missing_skill
+            .apply(data, resolved)?
+            .into_iter()
+            .map(|s| s.map(|v| v / 100.0))
+            .collect();
+        let y = self.answer_options(data)?;
+        let by_task = data.by_task();
+        let (labels, confidence): (Vec<Label>, Vec<f64>) = (0..data.n_tasks())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map_init(
+                || TaskScratch::new(data.n_labels()),
+                |scratch, t| {
+                    let (workers, answers) = by_task.row(t);
+                    scratch.task(workers, answers, &q, y)
+                },
+            )
+            .unzip();
+        Ok(Aggregation {
+            labels,
+            probabilities: None,
+            confidence,
+            skills: Some(q),
+            errors: None,
+            priors: None,
+            report: FitReport::not_iterative(),
+        })
+    }
+
+    fn params(&self) -> Vec<(&'static str, ParamValue)> {
+        let p = &self.params;
+        vec![
+            ("domain", p.domain.clone().map(ParamValue::List).unwrap_or(ParamValue::Null)),
+            ("options", p.options.into()),
+            ("on_missing_skill", p.on_missing_skill.name().into()),
+        ]
+    }
+}
+
+/// Per-label accumulators for one task, reused across tasks.
+struct TaskScratch {
+    summed_skill: Vec<f64>,
+    /// ln of the product of non-vanishing factors of z(x), minus the common "answered
+    /// something else" part, which is kept in `TaskScratch::task`'s `base`.
+    log_gain: Vec<f64>,
+    /// Factors of z(x) that are exactly 0 (certain workers contradicting x).
+    zeros: Vec<i64>,
+    seen: Vec<bool>,
+    touched: Vec<Label>,
+    terms: Vec<(f64, f64)>,
+}
+
+impl TaskScratch {
+    fn new(k: usize) -> Self {
+        Self {
+            summed_skill: vec![0.0; k],
+            log_gain: vec![0.0; k],
+            zeros: vec![0; k],
+            seen: vec![false; k],
+            touched: Vec::new(),
+            terms: Vec::new(),
+        }
+    }
+
+    /// (answer, confidence) of one task.
+    fn task(&mut self, workers: &[u32], answers: &[Label], q: &[Option<f64>], y: usize) -> (Label, f64) {
+        // Every option x shares the factors "(1 − q)/(Y − 1)" of all responses; the responses
+        // that chose x swap theirs for q. Track ln and exact-zero counts separately.
+        let spread = ((y.max(2) - 1) as f64).ln();
+        let (mut base_log, mut base_zeros) = (0.0f64, 0i64);
+        for (&w, &x) in workers.iter().zip(answers) {
+            let Some(qr) = q[w as usize] else { continue };
+            let x = x as usize;
+            if !self.seen[x] {
+                self.seen[x] = true;
+                self.touched.push(x as Label);
+            }
+            self.summed_skill[x] += qr;
+            // "other" factor (1 − q)/(Y − 1): zero when q = 1, kept as ln(1/(Y − 1)) then.
+            let (other_log, other_zero) = if qr >= 1.0 {
+                (-spread, 1)
+            } else {
+                ((1.0 - qr).ln() - spread, 0)
+            };
+            // "chosen" factor q: zero when q = 0, kept as ln 1 then.
+            let (chosen_log, chosen_zero) = if qr <= 0.0 { (0.0, 1) } else { (qr.ln(), 0) };
+            base_log += other_log;
+            base_zeros += other_zero;
+            self.log_gain[x] += chosen_log - other_log;
+            self.zeros[x] += chosen_zero - other_zero;
+        }
+        self.touched.sort_unstable();
+        // Answer: largest summed skill, ties to the smallest label.
+        let mut answer = self.touched[0];
+        for &x in &self.touched {
+            if self.summed_skill[x as usize] > self.summed_skill[answer as usize] {
+                answer = x;
+            }
+        }
+        let confidence = if y <= 1 {
+            1.0
+        } else {
+            // Options: the touched labels, plus (Y − touched) untouched ones sharing the base.
+            let untouched = (y - self.touched.len()) as f64;
+            let option = |x: Label| (base_zeros + self.zeros[x as usize], base_log + self.log_gain[x as usize]);
+            let mut fewest = if untouched > 0.0 { base_zeros } else { i64::MAX };
+            for &x in &self.touched {
+                fewest = fewest.min(option(x).0);
+            }
+            let terms = &mut self.terms;
+            terms.clear();
+            for &x in &self.touched {
+                let (zeros, log) = option(x);
+                if zeros == fewest {
+                    terms.push((log, 1.0));
+                }
+            }
+            if untouched > 0.0 && base_zeros == fewest {
+                terms.push((base_log, untouched));
+            }
+            let (zeros, log) = option(answer);
+            if zeros != fewest {
+                0.0
+            } else {
+                let top = terms.iter().map(|t| t.0).fold(f64::NEG_INFINITY, f64::max);
+                let total: f64 = terms.iter().map(|(l, m)| m * (l - top).exp()).sum();
+                (log - top).exp() / total
+            }
+        };
+        for &x in &self.touched {
+            self.summed_skill[x as usize] = 0.0;
+            self.log_gain[x as usize] = 0.0;
+            self.zeros[x as usize] = 0;
+            self.seen[x as usize] = false;
+        }
+        self.touched.clear();
+        (answer, confidence)
+    }
+}

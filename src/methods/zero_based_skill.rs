@@ -1,0 +1,160 @@
+//! Zero-Based Skill (crowd-kit `ZeroBasedSkill`).
+
+use crate::aggregation::{Aggregation, FitReport, StopReason};
+use crate::error::{ParamsError, Result};
+use crate::responses::Responses;
+
+use super::params::{check_n_iter, out_of_range, parse, unknown, ParamValue, Params};
+use super::votes::{normalize_rows, weighted_votes, worker_accuracy};
+use super::{Aggregator, FitInputs};
+
+/// Zero-Based Skill: skills learnt by repeated weighted majority vote.
+///
+/// Start with s_w = 1/K + ε. For iteration i = 1..n_iter: if i is a multiple of
+/// `lr_steps_to_reduce`, lr ← lr · `lr_reduce_factor`; compute the weighted majority vote with
+/// s (ties to the smallest label); s_w ← s_w + lr·(acc_w − s_w), where acc_w is w's fraction of
+/// distinct answers equal to the vote. There is no convergence test (as in crowd-kit: `n_iter`
+/// iterations always run). The result is the weighted majority vote with the final s.
+///
+/// Source: crowd-kit 1.4.2 `ZeroBasedSkill` (Toloka's skill-learning heuristic).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ZeroBasedSkill {
+    params: ZeroBasedSkillParams,
+}
+
+/// Parameters of [`ZeroBasedSkill`] (defaults as crowd-kit).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ZeroBasedSkillParams {
+    pub n_iter: usize,
+    pub lr_init: f64,
+    pub lr_steps_to_reduce: usize,
+    pub lr_reduce_factor: f64,
+    pub eps: f64,
+}
+
+impl Default for ZeroBasedSkillParams {
+    fn default() -> Self {
+        Self {
+            n_iter: 100,
+            lr_init: 1.0,
+            lr_steps_to_reduce: 20,
+            lr_reduce_factor: 0.5,
+            eps: 1e-5,
+        }
+    }
+}
+
+impl ZeroBasedSkill {
+    pub fn params() -> ZeroBasedSkillParams {
+        ZeroBasedSkillParams::default()
+    }
+}
+
+impl Default for ZeroBasedSkill {
+    fn default() -> Self {
+        Self {
+            params: ZeroBasedSkillParams::default(),
+        }
+    }
+}
+
+impl ZeroBasedSkillParams {
+    pub fn n_iter(mut self, n_iter: usize) -> Self {
+        self.n_iter = n_iter;
+        self
+    }
+
+    pub fn lr_init(mut self, lr: f64) -> Self {
+        self.lr_init = lr;
+        self
+    }
+}
+
+impl Params for ZeroBasedSkillParams {
+    type Aggregator = ZeroBasedSkill;
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
+        match key {
+            "n_iter" => self.n_iter = parse(key, value, "an integer")?,
+            "lr_init" => self.lr_init = parse(key, value, "a number")?,
+            "lr_steps_to_reduce" => self.lr_steps_to_reduce = parse(key, value, "an integer")?,
+            "lr_reduce_factor" => self.lr_reduce_factor = parse(key, value, "a number")?,
+            "eps" => self.eps = parse(key, value, "a number")?,
+            _ => {
+                return Err(unknown(
+                    "ZeroBasedSkill",
+                    key,
+                    "n_iter, lr_init, lr_steps_to_reduce, lr_reduce_factor, eps",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check(self) -> Result<ZeroBasedSkill, ParamsError> {
+        check_n_iter(self.n_iter)?;
+        if self.lr_steps_to_reduce == 0 {
+            return Err(out_of_range("lr_steps_to_reduce", "at least 1", 0));
+        }
+        for (name, v) in [
+            ("lr_init", self.lr_init),
+            ("lr_reduce_factor", self.lr_reduce_factor),
+            ("eps", self.eps),
+        ] {
+            if !v.is_finite() {
+                return Err(out_of_range(name, "a finite number", v));
+            }
+        }
+        Ok(ZeroBasedSkill { params: self })
+    }
+}
+
+impl Aggregator for ZeroBasedSkill {
+    fn name(&self) -> &'static str {
+        "ZeroBasedSkill"
+    }
+
+    fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        let p = &self.params;
+        let mut skills = vec![Some(1.0 / data.n_labels() as f64 + p.eps); data.n_workers()];
+        let mut lr = p.lr_init;
+        for iteration in 1..=p.n_iter {
+            if iteration % p.lr_steps_to_reduce == 0 {
+                lr *= p.lr_reduce_factor;
+            }
+            let votes = Aggregation::from_probabilities(normalize_rows(weighted_votes(data, &skills)));
+            let truth: Vec<_> = votes.labels.iter().map(|&l| Some(l)).collect();
+            let accuracy = worker_accuracy(data, &truth);
+            let mut largest_step = 0.0f64;
+            for (s, acc) in skills.iter_mut().zip(accuracy) {
+                if let (Some(s), Some(acc)) = (s.as_mut(), acc) {
+                    let step = lr * (acc - *s);
+                    *s += step;
+                    largest_step = largest_step.max(step.abs());
+                }
+            }
+            if let Some(observer) = inputs.observer {
+                observer.observe(iteration, p.n_iter, largest_step);
+            }
+        }
+        let mut result = Aggregation::from_probabilities(normalize_rows(weighted_votes(data, &skills)));
+        result.skills = Some(skills);
+        result.report = FitReport {
+            iterations: p.n_iter,
+            stop_reason: StopReason::MaxIterations,
+            loss_history: Vec::new(),
+        };
+        Ok(result)
+    }
+
+    fn params(&self) -> Vec<(&'static str, ParamValue)> {
+        let p = &self.params;
+        vec![
+            ("n_iter", p.n_iter.into()),
+            ("lr_init", p.lr_init.into()),
+            ("lr_steps_to_reduce", p.lr_steps_to_reduce.into()),
+            ("lr_reduce_factor", p.lr_reduce_factor.into()),
+            ("eps", p.eps.into()),
+        ]
+    }
+}

@@ -1,0 +1,508 @@
+//! The response table: interned ids and CSR indexes by task and by worker.
+//!
+//! # Canonical order
+//! Task, worker and label ids are dense `u32`/`u16` numbers assigned in a *canonical* order,
+//! not in order of appearance, so that every result is independent of row order:
+//!
+//! * **Label order rule** (used everywhere ties are broken): numeric order when every value
+//!   parses as a 64-bit integer (`2 < 10`, ties between spellings such as `01` and `1` by
+//!   byte order), otherwise byte-wise string order. The same rule orders task and worker ids.
+//! * Within a task, responses are ordered by (worker, label); within a worker, by (task, label).
+//!
+//! # Memory
+//! Each response is stored twice (by task and by worker), as a `u32` id and a `u16` label:
+//! 12 bytes per response, plus 4 bytes per task and per worker for the offsets, plus the
+//! id strings once each (an `IndexSet` entry: the string, its hash slot and 8 bytes of hash).
+
+use indexmap::IndexSet;
+use rustc_hash::FxBuildHasher;
+
+use crate::error::DataError;
+
+/// A label id (index into [`Responses::label_names`]).
+pub type Label = u16;
+
+type Interner = IndexSet<Box<str>, FxBuildHasher>;
+
+/// What to do with several responses of one worker to one task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DuplicatePolicy {
+    /// Keep every response, as crowd-kit does (they count as separate votes). The number of
+    /// extra responses is available as [`Responses::duplicate_count`].
+    #[default]
+    Keep,
+    /// Keep only the last response (in input order) of each (task, worker) pair.
+    KeepLast,
+    /// Fail with [`DataError::DuplicateResponse`].
+    Reject,
+}
+
+/// Compressed sparse rows: row `i` holds `ids[offsets[i]..offsets[i+1]]` and the matching labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Csr {
+    offsets: Vec<u32>,
+    ids: Vec<u32>,
+    labels: Vec<Label>,
+}
+
+impl Csr {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The ids (workers of a task, or tasks of a worker) and labels of row `i`.
+    #[inline]
+    pub fn row(&self, i: usize) -> (&[u32], &[Label]) {
+        let range = self.range(i);
+        (&self.ids[range.clone()], &self.labels[range])
+    }
+
+    /// Positions of row `i` in [`Csr::ids`] and [`Csr::labels`].
+    #[inline]
+    pub fn range(&self, i: usize) -> std::ops::Range<usize> {
+        self.offsets[i] as usize..self.offsets[i + 1] as usize
+    }
+
+    pub fn offsets(&self) -> &[u32] {
+        &self.offsets
+    }
+
+    pub fn ids(&self) -> &[u32] {
+        &self.ids
+    }
+
+    pub fn labels(&self) -> &[Label] {
+        &self.labels
+    }
+
+    /// Counting sort of `(row, id, label)` triples into rows; stable, so each row keeps the
+    /// order of `triples`.
+    fn from_sorted_by<F>(n_rows: usize, n: usize, triples: F) -> Self
+    where
+        F: Fn(&mut dyn FnMut(u32, u32, Label)),
+    {
+        let mut offsets = vec![0u32; n_rows + 1];
+        triples(&mut |row, _, _| offsets[row as usize + 1] += 1);
+        for i in 0..n_rows {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut next: Vec<u32> = offsets[..n_rows].to_vec();
+        let mut ids = vec![0u32; n];
+        let mut labels = vec![0 as Label; n];
+        triples(&mut |row, id, label| {
+            let at = next[row as usize] as usize;
+            ids[at] = id;
+            labels[at] = label;
+            next[row as usize] += 1;
+        });
+        Self {
+            offsets,
+            ids,
+            labels,
+        }
+    }
+}
+
+/// An immutable table of crowd responses `(task, worker, label)` with dense ids.
+///
+/// ```
+/// use crowdagg::Responses;
+/// let data = Responses::from_triples([("t1", "w1", "b"), ("t1", "w2", "a"), ("t2", "w1", "a")])?;
+/// assert_eq!(data.n_tasks(), 2);
+/// assert_eq!(data.label_names(), ["a", "b"]);
+/// let (workers, labels) = data.by_task().row(0);
+/// assert_eq!((workers, labels), (&[0u32, 1][..], &[1u16, 0][..]));
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Responses {
+    tasks: Interner,
+    workers: Interner,
+    labels: Interner,
+    labels_numeric: bool,
+    by_task: Csr,
+    by_worker: Csr,
+    duplicates: u64,
+}
+
+impl Responses {
+    /// A builder that takes responses one at a time.
+    pub fn builder() -> ResponsesBuilder {
+        ResponsesBuilder::default()
+    }
+
+    /// Builds from `(task, worker, label)` triples, keeping duplicates.
+    pub fn from_triples<I, T, W, L>(triples: I) -> Result<Self, DataError>
+    where
+        I: IntoIterator<Item = (T, W, L)>,
+        T: AsRef<str>,
+        W: AsRef<str>,
+        L: AsRef<str>,
+    {
+        let mut builder = Self::builder();
+        for (t, w, l) in triples {
+            builder.push(t.as_ref(), w.as_ref(), l.as_ref())?;
+        }
+        builder.build()
+    }
+
+    pub fn n_tasks(&self) -> usize {
+        self.tasks.len()
+    }
+
+    pub fn n_workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    pub fn n_labels(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn n_responses(&self) -> usize {
+        self.by_task.ids.len()
+    }
+
+    /// Responses beyond the first of each (task, worker) pair that were kept.
+    pub fn duplicate_count(&self) -> u64 {
+        self.duplicates
+    }
+
+    /// Whether every label parsed as an integer (numeric label order).
+    pub fn labels_are_numeric(&self) -> bool {
+        self.labels_numeric
+    }
+
+    /// Rows are tasks: each holds the task's (worker, label) pairs sorted by worker, then label.
+    pub fn by_task(&self) -> &Csr {
+        &self.by_task
+    }
+
+    /// Rows are workers: each holds the worker's (task, label) pairs sorted by task, then label.
+    pub fn by_worker(&self) -> &Csr {
+        &self.by_worker
+    }
+
+    pub fn task_name(&self, task: usize) -> &str {
+        &self.tasks[task]
+    }
+
+    pub fn worker_name(&self, worker: usize) -> &str {
+        &self.workers[worker]
+    }
+
+    pub fn label_name(&self, label: usize) -> &str {
+        &self.labels[label]
+    }
+
+    pub fn task_names(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.tasks.iter().map(|s| &**s)
+    }
+
+    pub fn worker_names(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.workers.iter().map(|s| &**s)
+    }
+
+    /// Label names in label order.
+    pub fn label_names(&self) -> Vec<&str> {
+        self.labels.iter().map(|s| &**s).collect()
+    }
+
+    pub fn task_id(&self, name: &str) -> Option<usize> {
+        self.tasks.get_index_of(name)
+    }
+
+    pub fn worker_id(&self, name: &str) -> Option<usize> {
+        self.workers.get_index_of(name)
+    }
+
+    pub fn label_id(&self, name: &str) -> Option<Label> {
+        self.labels.get_index_of(name).map(|i| i as Label)
+    }
+}
+
+/// Collects responses, then builds the canonical [`Responses`].
+#[derive(Debug, Default)]
+pub struct ResponsesBuilder {
+    tasks: Interner,
+    workers: Interner,
+    labels: Interner,
+    raw: Vec<[u32; 3]>,
+    policy: DuplicatePolicy,
+}
+
+impl ResponsesBuilder {
+    /// Sets the duplicate policy (default: keep).
+    pub fn duplicates(mut self, policy: DuplicatePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Reserves room for `n` more responses.
+    pub fn reserve(&mut self, n: usize) {
+        self.raw.reserve(n);
+    }
+
+    /// Number of responses pushed so far.
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// Adds one response. Empty fields are an error naming the field and the response number
+    /// (1-based, in push order).
+    pub fn push(&mut self, task: &str, worker: &str, label: &str) -> Result<(), DataError> {
+        let record = self.raw.len() as u64 + 1;
+        for (field, value) in [("task", task), ("worker", worker), ("label", label)] {
+            if value.is_empty() {
+                return Err(DataError::EmptyField { field, record });
+            }
+        }
+        if self.raw.len() >= u32::MAX as usize {
+            return Err(DataError::TooManyIds {
+                what: "responses",
+                max: u32::MAX as u64,
+            });
+        }
+        let t = intern(&mut self.tasks, task);
+        let w = intern(&mut self.workers, worker);
+        let l = intern(&mut self.labels, label);
+        self.raw.push([t, w, l]);
+        Ok(())
+    }
+
+    /// Sorts ids into canonical order, applies the duplicate policy and builds both indexes.
+    pub fn build(self) -> Result<Responses, DataError> {
+        let Self {
+            tasks,
+            workers,
+            labels,
+            mut raw,
+            policy,
+        } = self;
+        if raw.is_empty() {
+            return Err(DataError::NoResponses);
+        }
+        if labels.len() > Label::MAX as usize + 1 {
+            return Err(DataError::TooManyLabels(labels.len()));
+        }
+        let (tasks, task_rank, _) = canonical(tasks);
+        let (workers, worker_rank, _) = canonical(workers);
+        let (labels, label_rank, labels_numeric) = canonical(labels);
+        // Remap in place; remember input order in the worker slot's neighbour only when needed.
+        for r in raw.iter_mut() {
+            *r = [
+                task_rank[r[0] as usize],
+                worker_rank[r[1] as usize],
+                label_rank[r[2] as usize],
+            ];
+        }
+        drop((task_rank, worker_rank, label_rank));
+        if policy != DuplicatePolicy::Keep {
+            raw = resolve_duplicates(raw, policy, &tasks, &workers)?;
+        }
+        let n = raw.len();
+        let mut by_task = Csr::from_sorted_by(tasks.len(), n, |emit| {
+            for &[t, w, l] in &raw {
+                emit(t, w, l as Label);
+            }
+        });
+        drop(raw);
+        let mut duplicates = 0u64;
+        for t in 0..by_task.len() {
+            let range = by_task.range(t);
+            let mut keyed: Vec<u64> = range
+                .clone()
+                .map(|i| ((by_task.ids[i] as u64) << 16) | by_task.labels[i] as u64)
+                .collect();
+            keyed.sort_unstable();
+            for (i, key) in range.zip(&keyed) {
+                by_task.ids[i] = (key >> 16) as u32;
+                by_task.labels[i] = (key & 0xffff) as Label;
+            }
+            duplicates += keyed.windows(2).filter(|p| p[0] >> 16 == p[1] >> 16).count() as u64;
+        }
+        let by_worker = Csr::from_sorted_by(workers.len(), n, |emit| {
+            for t in 0..by_task.len() {
+                let (ws, ls) = by_task.row(t);
+                for (&w, &l) in ws.iter().zip(ls) {
+                    emit(w, t as u32, l);
+                }
+            }
+        });
+        Ok(Responses {
+            tasks,
+            workers,
+            labels,
+            labels_numeric,
+            by_task,
+            by_worker,
+            duplicates,
+        })
+    }
+}
+
+fn intern(set: &mut Interner, value: &str) -> u32 {
+    match set.get_index_of(value) {
+        Some(i) => i as u32,
+        None => set.insert_full(value.into()).0 as u32,
+    }
+}
+
+/// Compares two ids by the label order rule, given whether all ids are integers.
+pub(crate) fn compare_names(a: &str, b: &str, numeric: bool) -> std::cmp::Ordering {
+    if numeric {
+        let (x, y) = (parse_int(a).unwrap_or(0), parse_int(b).unwrap_or(0));
+        x.cmp(&y).then_with(|| a.as_bytes().cmp(b.as_bytes()))
+    } else {
+        a.as_bytes().cmp(b.as_bytes())
+    }
+}
+
+/// Parses `[+-]?[0-9]+` as i64 (the integer form the label order rule recognises).
+pub(crate) fn parse_int(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Reorders an interner by the label order rule; returns it, old id → new id, and whether the
+/// order was numeric.
+fn canonical(set: Interner) -> (Interner, Vec<u32>, bool) {
+    let numeric = set.iter().all(|s| parse_int(s).is_some());
+    let mut order: Vec<u32> = (0..set.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| compare_names(&set[a as usize], &set[b as usize], numeric));
+    let mut rank = vec![0u32; set.len()];
+    for (new, &old) in order.iter().enumerate() {
+        rank[old as usize] = new as u32;
+    }
+    let mut slots: Vec<Option<Box<str>>> = set.into_iter().map(Some).collect();
+    let sorted: Interner = order
+        .iter()
+        .map(|&old| slots[old as usize].take().expect("each id taken once"))
+        .collect();
+    (sorted, rank, numeric)
+}
+
+/// Applies `KeepLast` or `Reject` to remapped triples given in input order.
+fn resolve_duplicates(
+    raw: Vec<[u32; 3]>,
+    policy: DuplicatePolicy,
+    tasks: &Interner,
+    workers: &Interner,
+) -> Result<Vec<[u32; 3]>, DataError> {
+    let mut order: Vec<u32> = (0..raw.len() as u32).collect();
+    // Stable: within a (task, worker) pair, input order is kept.
+    order.sort_by_key(|&i| {
+        let [t, w, _] = raw[i as usize];
+        ((t as u64) << 32) | w as u64
+    });
+    let mut keep = vec![true; raw.len()];
+    for pair in order.windows(2) {
+        let (a, b) = (raw[pair[0] as usize], raw[pair[1] as usize]);
+        if a[0] == b[0] && a[1] == b[1] {
+            if policy == DuplicatePolicy::Reject {
+                return Err(DataError::DuplicateResponse {
+                    task: tasks[a[0] as usize].to_string(),
+                    worker: workers[a[1] as usize].to_string(),
+                    first: pair[0] as u64 + 1,
+                    second: pair[1] as u64 + 1,
+                });
+            }
+            keep[pair[0] as usize] = false;
+        }
+    }
+    Ok(raw
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(r, k)| k.then_some(r))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_order_is_numeric_when_all_integers() {
+        let data = Responses::from_triples([("a", "w", "10"), ("b", "w", "2"), ("c", "w", "-1")])
+            .unwrap();
+        assert_eq!(data.label_names(), ["-1", "2", "10"]);
+        assert!(data.labels_are_numeric());
+        let data = Responses::from_triples([("a", "w", "10"), ("b", "w", "2x")]).unwrap();
+        assert_eq!(data.label_names(), ["10", "2x"]);
+    }
+
+    #[test]
+    fn indexes_are_independent_of_row_order() {
+        let rows = [
+            ("t2", "w1", "x"),
+            ("t1", "w2", "y"),
+            ("t1", "w1", "x"),
+            ("t2", "w2", "x"),
+            ("t1", "w1", "y"),
+        ];
+        let a = Responses::from_triples(rows).unwrap();
+        let mut reversed = rows;
+        reversed.reverse();
+        let b = Responses::from_triples(reversed).unwrap();
+        assert_eq!(a.by_task(), b.by_task());
+        assert_eq!(a.by_worker(), b.by_worker());
+        assert_eq!(a.duplicate_count(), 1);
+        assert_eq!(a.by_task().row(0), (&[0u32, 0, 1][..], &[0u16, 1, 1][..]));
+        assert_eq!(a.by_worker().row(0), (&[0u32, 0, 1][..], &[0u16, 1, 0][..]));
+    }
+
+    #[test]
+    fn duplicate_policies() {
+        let rows = [("t", "w", "a"), ("t", "v", "a"), ("t", "w", "b")];
+        let last = Responses::builder().duplicates(DuplicatePolicy::KeepLast);
+        let mut last = last;
+        for (t, w, l) in rows {
+            last.push(t, w, l).unwrap();
+        }
+        let last = last.build().unwrap();
+        assert_eq!(last.n_responses(), 2);
+        assert_eq!(last.by_task().row(0), (&[0u32, 1][..], &[0u16, 1][..]));
+        let mut reject = Responses::builder().duplicates(DuplicatePolicy::Reject);
+        for (t, w, l) in rows {
+            reject.push(t, w, l).unwrap();
+        }
+        assert_eq!(
+            reject.build().unwrap_err(),
+            DataError::DuplicateResponse {
+                task: "t".into(),
+                worker: "w".into(),
+                first: 1,
+                second: 3
+            }
+        );
+    }
+
+    #[test]
+    fn empty_fields_are_errors() {
+        let err = Responses::from_triples([("t", "w", "a"), ("t", "", "a")]).unwrap_err();
+        assert_eq!(
+            err,
+            DataError::EmptyField {
+                field: "worker",
+                record: 2
+            }
+        );
+        let none: [(&str, &str, &str); 0] = [];
+        assert_eq!(
+            Responses::from_triples(none).unwrap_err(),
+            DataError::NoResponses
+        );
+    }
+}
