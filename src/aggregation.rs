@@ -74,15 +74,15 @@ impl Aggregation {
         }
     }
 
-    /// Fraction of the gold tasks whose aggregated label equals the gold label, and how many
-    /// gold tasks were scored.
-    pub fn accuracy(&self, gold: &[Option<Label>]) -> (f64, usize) {
+    /// Accuracy on the gold tasks present in `data`: (fraction correct, tasks scored). A gold
+    /// label that no response uses simply counts as a miss.
+    pub fn accuracy(&self, data: &Responses, gold: &Gold) -> (f64, usize) {
         let mut scored = 0usize;
         let mut correct = 0usize;
-        for (label, truth) in self.labels.iter().zip(gold) {
-            if let Some(truth) = truth {
+        for (t, &label) in self.labels.iter().enumerate() {
+            if let Some(truth) = gold.get(data.task_name(t)) {
                 scored += 1;
-                correct += usize::from(label == truth);
+                correct += usize::from(data.label_name(label as usize) == truth);
             }
         }
         (correct as f64 / scored.max(1) as f64, scored)

@@ -2,6 +2,7 @@
 
 mod majority_vote;
 mod params;
+mod registry;
 mod votes;
 mod wdo;
 mod zero_based_skill;
@@ -10,6 +11,7 @@ pub use majority_vote::{
     GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill, Wawa,
 };
 pub use params::{ParamValue, Params};
+pub use registry::{find_method, Method, METHODS};
 pub use wdo::{WeightedDynamicOverlap, WeightedDynamicOverlapParams};
 pub use zero_based_skill::{ZeroBasedSkill, ZeroBasedSkillParams};
 

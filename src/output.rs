@@ -1,0 +1,172 @@
+//! Writers: aggregated labels as CSV, or the whole fit as JSON shaped like
+//! `tools/crowdkit_reference.py`'s output so a run can be diffed against crowd-kit.
+
+use std::io::{self, Write};
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use crate::aggregation::Aggregation;
+use crate::methods::ParamValue;
+use crate::responses::Responses;
+
+/// Writes `task,label,confidence` rows in task order. Fields are quoted when they need it.
+pub fn write_csv<W: Write>(out: W, data: &Responses, result: &Aggregation) -> io::Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(["task", "label", "confidence"])?;
+    let mut number = String::new();
+    for (t, (&label, &confidence)) in result.labels.iter().zip(&result.confidence).enumerate() {
+        number.clear();
+        use std::fmt::Write as _;
+        let _ = write!(number, "{confidence}");
+        writer.write_record([data.task_name(t), data.label_name(label as usize), &number])?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+/// The JSON report: `method`, `params`, `labels`, `probas`, `skills`, `errors`, `priors`,
+/// `confidence`, `n_iter_run`, `loss_history`, `stop_reason`.
+pub fn write_json<W: Write>(
+    out: W,
+    data: &Responses,
+    result: &Aggregation,
+    method: &str,
+    params: &[(&'static str, ParamValue)],
+) -> io::Result<()> {
+    let report = Report {
+        data,
+        result,
+        method,
+        params,
+    };
+    serde_json::to_writer(out, &report).map_err(io::Error::other)
+}
+
+struct Report<'a> {
+    data: &'a Responses,
+    result: &'a Aggregation,
+    method: &'a str,
+    params: &'a [(&'static str, ParamValue)],
+}
+
+/// A map serialised from an iterator factory (keeps our order, no intermediate Value).
+struct MapOf<F>(F);
+
+impl<F, I, K, V> Serialize for MapOf<F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = (K, V)>,
+    K: Serialize,
+    V: Serialize,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map((self.0)())
+    }
+}
+
+impl Serialize for Report<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (data, result) = (self.data, self.result);
+        let labels = data.label_names();
+        let labels = &labels;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("method", self.method)?;
+        map.serialize_entry("params", &MapOf(|| self.params.iter().map(|(k, v)| (*k, v))))?;
+        map.serialize_entry(
+            "labels",
+            &MapOf(|| {
+                result
+                    .labels
+                    .iter()
+                    .enumerate()
+                    .map(|(t, &l)| (data.task_name(t), labels[l as usize]))
+            }),
+        )?;
+        match &result.probabilities {
+            Some(p) => map.serialize_entry(
+                "probas",
+                &MapOf(|| {
+                    p.rows().into_iter().enumerate().map(move |(t, row)| {
+                        let cells = move || row.clone().into_iter().enumerate();
+                        (
+                            data.task_name(t),
+                            MapOf(move || cells().map(|(l, v)| (labels[l], *v))),
+                        )
+                    })
+                }),
+            )?,
+            None => map.serialize_entry("probas", &())?,
+        }
+        match &result.skills {
+            Some(s) => map.serialize_entry(
+                "skills",
+                &MapOf(|| {
+                    s.iter()
+                        .enumerate()
+                        .filter_map(|(w, v)| v.map(|v| (data.worker_name(w), v)))
+                }),
+            )?,
+            None => map.serialize_entry("skills", &())?,
+        }
+        match &result.errors {
+            Some(errors) => map.serialize_entry(
+                "errors",
+                &MapOf(|| {
+                    (0..data.n_workers()).map(move |w| {
+                        (
+                            data.worker_name(w),
+                            MapOf(move || {
+                                observed_labels(data, w).map(move |k| {
+                                    (
+                                        labels[k],
+                                        MapOf(move || {
+                                            (0..labels.len()).map(move |c| (labels[c], errors[[w, k, c]]))
+                                        }),
+                                    )
+                                })
+                            }),
+                        )
+                    })
+                }),
+            )?,
+            None => map.serialize_entry("errors", &())?,
+        }
+        match &result.priors {
+            Some(p) => map.serialize_entry(
+                "priors",
+                &MapOf(|| p.iter().enumerate().map(|(l, v)| (labels[l], *v))),
+            )?,
+            None => map.serialize_entry("priors", &())?,
+        }
+        map.serialize_entry(
+            "confidence",
+            &MapOf(|| {
+                result
+                    .confidence
+                    .iter()
+                    .enumerate()
+                    .map(|(t, c)| (data.task_name(t), *c))
+            }),
+        )?;
+        let report = &result.report;
+        let iterative = report.stop_reason != crate::StopReason::NotIterative;
+        map.serialize_entry("n_iter_run", &iterative.then_some(report.iterations))?;
+        map.serialize_entry(
+            "loss_history",
+            &(iterative || !report.loss_history.is_empty()).then_some(&report.loss_history),
+        )?;
+        map.serialize_entry("stop_reason", &report.stop_reason)?;
+        map.end()
+    }
+}
+
+/// The distinct labels worker `w` used, ascending (its rows are sorted by task, not label).
+fn observed_labels(data: &Responses, w: usize) -> impl Iterator<Item = usize> {
+    let mut seen = vec![false; data.n_labels()];
+    for &l in data.by_worker().row(w).1 {
+        seen[l as usize] = true;
+    }
+    seen.into_iter()
+        .enumerate()
+        .filter_map(|(l, used)| used.then_some(l))
+}
