@@ -34,3 +34,8 @@ pub use methods::{
     WeightedDynamicOverlap, ZeroBasedSkill,
 };
 pub use responses::{DuplicatePolicy, Label, Responses, ResponsesBuilder};
+
+/// The README's examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
