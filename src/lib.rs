@@ -25,6 +25,7 @@ pub mod error;
 pub mod io;
 pub mod methods;
 pub mod responses;
+pub mod toloka;
 
 pub use aggregation::{Aggregation, FitReport, Gold, Observer, Skills, StopReason};
 pub use error::{DataError, Error, InputError, Location, ParamsError, Result};
