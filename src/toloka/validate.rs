@@ -149,9 +149,7 @@ fn read_type(
     object: &Map<String, Value>,
     problems: &mut Vec<InvalidField>,
 ) -> Option<AggregatedSolutionType> {
-    let Some(read) = read_string(object, "type", problems) else {
-        return None;
-    };
+    let read = read_string(object, "type", problems)?;
     read.parse().map_err(|problem| problems.push(problem)).ok()
 }
 
