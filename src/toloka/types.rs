@@ -122,7 +122,9 @@ impl PoolAggregatedSolutionRequest {
         }
     }
 
-    /// The checks Toloka makes before accepting the request (see [`validate`]).
+    /// The checks Toloka makes before accepting the request: non-blank `pool_id`; for WDO a
+    /// non-blank `answer_weight_skill_id`; 1 or more `fields` with non-blank names, at most one
+    /// for DAWID_SKENE. Every problem is reported, in request order.
     pub fn validate(&self) -> Result<(), ValidationError> {
         let mut problems = Vec::new();
         problems.extend(validate::check_id("pool_id", &self.pool_id));
