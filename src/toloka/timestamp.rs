@@ -18,7 +18,8 @@ const DEFAULT_FRACTION_DIGITS: u8 = 3;
 /// Parsing accepts a trailing `Z` or `±hh:mm` offset (as toloka-kit does) and converts it to
 /// UTC; formatting always writes naive UTC with as many fraction digits as were parsed, so a
 /// parsed value formats back to the same text unless it carried a zone. Equality, ordering and
-/// hashing look at the instant only, not at the number of fraction digits.
+/// hashing look at the instant only, not at the number of fraction digits. Every value holds
+/// no more precision than its fraction digits show, so it equals what it formats to.
 #[derive(Debug, Clone, Copy)]
 pub struct Timestamp {
     /// Seconds since 1970-01-01T00:00:00 UTC.
@@ -36,14 +37,16 @@ pub struct TimestampError {
 }
 
 impl Timestamp {
-    /// The instant `seconds` + `nanos` after the Unix epoch, formatted with millisecond digits.
-    /// `None` if `nanos` is not below 10⁹ or the year leaves 0000..=9999.
+    /// The instant `seconds` + `nanos` after the Unix epoch, truncated to milliseconds (the
+    /// precision the spec recommends writing). `None` if `nanos` is not below 10⁹ or the year
+    /// leaves 0000..=9999.
     pub fn from_unix(seconds: i64, nanos: u32) -> Option<Self> {
         let timestamp = Self {
             seconds,
             nanos,
-            fraction_digits: DEFAULT_FRACTION_DIGITS,
-        };
+            fraction_digits: 9,
+        }
+        .with_fraction_digits(DEFAULT_FRACTION_DIGITS);
         (nanos < NANOS_PER_SECOND && timestamp.in_year_range()).then_some(timestamp)
     }
 
@@ -88,7 +91,7 @@ impl Timestamp {
         }
     }
 
-    /// `self + duration`, `None` past year 9999.
+    /// `self + duration`, truncated to `self`'s fraction digits; `None` past year 9999.
     pub fn checked_add(self, duration: Duration) -> Option<Self> {
         let total_nanos = self.nanos + duration.subsec_nanos();
         let seconds = self
@@ -98,8 +101,9 @@ impl Timestamp {
         let sum = Self {
             seconds,
             nanos: total_nanos % NANOS_PER_SECOND,
-            ..self
-        };
+            fraction_digits: 9,
+        }
+        .with_fraction_digits(self.fraction_digits);
         sum.in_year_range().then_some(sum)
     }
 
@@ -414,6 +418,14 @@ mod tests {
         );
         assert_eq!(t.with_fraction_digits(0).to_string(), "2024-05-01T10:00:00");
         assert!(Timestamp::from_unix(0, NANOS_PER_SECOND).is_none());
+        let fine = Timestamp::from_unix(0, 123_456_789).unwrap();
+        assert_eq!(fine, parse("1970-01-01T00:00:00.123"));
+        assert_eq!(
+            t.checked_add(Duration::from_nanos(1_999_999)).unwrap(),
+            parse("2024-05-01T10:00:00.251")
+        );
+        let now = Timestamp::now();
+        assert_eq!(now.to_string().parse::<Timestamp>(), Ok(now));
         assert!(Timestamp::now() > t);
     }
 }
