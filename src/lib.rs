@@ -26,6 +26,7 @@ pub mod io;
 pub mod methods;
 pub mod output;
 pub mod responses;
+pub mod toloka;
 
 pub use aggregation::{Aggregation, FitReport, Gold, Observer, Skills, StopReason};
 pub use error::{DataError, Error, InputError, Location, ParamsError, Result};
