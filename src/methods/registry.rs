@@ -7,6 +7,9 @@ use super::{
     WeightedDynamicOverlapParams, ZeroBasedSkillParams,
 };
 
+/// Builds a method's aggregator from `key=value` pairs.
+type Builder = fn(&[(&str, &str)]) -> Result<Box<dyn Aggregator>, ParamsError>;
+
 /// A method the CLI can run.
 pub struct Method {
     /// Short name on the command line (`mv`, `ds`, …).
@@ -17,7 +20,7 @@ pub struct Method {
     pub needs_gold: bool,
     /// Whether the method needs (or, for `mv`, can use) worker skills.
     pub uses_skills: bool,
-    build: fn(&[(&str, &str)]) -> Result<Box<dyn Aggregator>, ParamsError>,
+    build: Builder,
 }
 
 impl Method {
