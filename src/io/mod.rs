@@ -1,1 +1,8 @@
 //! Readers and writers.
+
+mod responses;
+mod source;
+mod table;
+
+pub use responses::{ReadOptions, read_responses, read_responses_from};
+pub use source::{STDIN_NAME, delimiter_for};
