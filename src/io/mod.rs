@@ -6,3 +6,6 @@ mod table;
 
 pub use responses::{ReadOptions, read_responses, read_responses_from};
 pub use source::{STDIN_NAME, delimiter_for};
+mod gold;
+mod json;
+pub use gold::{read_gold, read_gold_from};
