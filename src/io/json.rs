@@ -131,6 +131,32 @@ fn json_error(file: &Path, what: &str, err: &serde_json::Error, start: ItemPosit
     at(file, line, Some(column), message)
 }
 
+/// An identifier given as a JSON string or integer (kept as its text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Id(pub String);
+
+impl<'de> serde::Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl serde::de::Visitor<'_> for IdVisitor {
+            type Value = Id;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or integer id")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
 fn bom_len(bytes: &[u8]) -> usize {
     if bytes.starts_with(b"\xEF\xBB\xBF") {
         3
