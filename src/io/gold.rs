@@ -112,7 +112,9 @@ mod tests {
     #[test]
     fn conflicting_labels_name_both_lines() {
         assert_eq!(
-            read("task,label\nt1,a\nt2,b\nt1,c\n").unwrap_err().to_string(),
+            read("task,label\nt1,a\nt2,b\nt1,c\n")
+                .unwrap_err()
+                .to_string(),
             "gold.csv:4: conflicting gold labels for task \"t1\": \"a\" at line 2, \"c\" at line 4"
         );
     }

@@ -189,9 +189,8 @@ mod tests {
             delimiter: Some(b';'),
             ..ReadOptions::default()
         };
-        let data =
-            read_responses_from("item;annotator;answer\n1;a;x\n".as_bytes(), "-", &options)
-                .unwrap();
+        let data = read_responses_from("item;annotator;answer\n1;a;x\n".as_bytes(), "-", &options)
+            .unwrap();
         assert_eq!(data.n_responses(), 1);
     }
 }

@@ -109,7 +109,11 @@ fn table_rows(bytes: &[u8], file: &Path) -> Result<Vec<SkillRow>, Error> {
                 ),
             ));
         }
-        None => (table.column("worker")?, None, [Some(table.column("skill")?), None]),
+        None => (
+            table.column("worker")?,
+            None,
+            [Some(table.column("skill")?), None],
+        ),
     };
     let mut rows = Vec::new();
     let mut record = ByteRecord::new();
@@ -131,7 +135,9 @@ fn table_rows(bytes: &[u8], file: &Path) -> Result<Vec<SkillRow>, Error> {
             Some(c) => c,
             None => {
                 let first = values.into_iter().flatten().next().unwrap_or(0);
-                return Err(table.error_at(Some(first), format!("empty skill value of worker {w:?}")));
+                return Err(
+                    table.error_at(Some(first), format!("empty skill value of worker {w:?}"))
+                );
             }
         };
         let text = table.text(&record, column)?.trim();
@@ -171,7 +177,10 @@ fn select(rows: Vec<SkillRow>, file: &Path, skill_id: Option<&str>) -> Result<Sk
         Some(wanted) if !ids.is_empty() && !ids.contains(wanted) => {
             return Err(whole(
                 file,
-                format!("no skills with skill id {wanted:?} (skill ids in the file: {})", list()),
+                format!(
+                    "no skills with skill id {wanted:?} (skill ids in the file: {})",
+                    list()
+                ),
             ));
         }
         None if ids.len() > 1 => {
@@ -224,14 +233,20 @@ mod tests {
     #[test]
     fn plain_csv() {
         let skills = read("worker,skill\nw1,0.7\nw2,80\nw1,0.70\n", "s.csv", None).unwrap();
-        assert_eq!((skills.get("w1"), skills.get("w2")), (Some(0.7), Some(80.0)));
+        assert_eq!(
+            (skills.get("w1"), skills.get("w2")),
+            (Some(0.7), Some(80.0))
+        );
     }
 
     #[test]
     fn toloka_csv_prefers_exact_value_and_filters_by_skill() {
         let text = "user_id,skill_id,value,exact_value\nw1,s1,70,70.4\nw1,s2,10,\nw2,s1,80,\n";
         let skills = read(text, "s.csv", Some("s1")).unwrap();
-        assert_eq!((skills.get("w1"), skills.get("w2")), (Some(70.4), Some(80.0)));
+        assert_eq!(
+            (skills.get("w1"), skills.get("w2")),
+            (Some(70.4), Some(80.0))
+        );
         assert_eq!(
             read(text, "s.csv", None).unwrap_err(),
             "s.csv: the file holds several skill ids (s1, s2); choose one"
@@ -247,7 +262,10 @@ mod tests {
         let array = r#"[{"id":"us-1","skill_id":"501","user_id":"w1","value":70,"exact_value":70.5,"created":"x"},
  {"id":"us-2","skill_id":"501","user_id":"w2","value":80}]"#;
         let skills = read(array, "s.json", None).unwrap();
-        assert_eq!((skills.get("w1"), skills.get("w2")), (Some(70.5), Some(80.0)));
+        assert_eq!(
+            (skills.get("w1"), skills.get("w2")),
+            (Some(70.5), Some(80.0))
+        );
         let lines = "{\"skill_id\":\"501\",\"user_id\":\"w1\",\"value\":70}\n{\"skill_id\":\"501\",\"user_id\":\"w1\",\"value\":75}\n";
         assert_eq!(
             read(lines, "s.jsonl", None).unwrap_err(),

@@ -86,10 +86,6 @@ impl ResponseSink {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.builder.len()
-    }
-
     /// Adds a response read at `line`. Callers check for empty fields first (they know the
     /// column); the builder's own checks are mapped onto the line as a fallback.
     pub(crate) fn push(
@@ -103,7 +99,9 @@ impl ResponseSink {
         self.builder
             .push(task, worker, label)
             .map_err(|err| match err {
-                DataError::EmptyField { field, .. } => at(file, line, None, format!("empty {field}")),
+                DataError::EmptyField { field, .. } => {
+                    at(file, line, None, format!("empty {field}"))
+                }
                 other => at(file, line, None, other.to_string()),
             })?;
         if let Some(lines) = &mut self.lines {

@@ -273,11 +273,7 @@ impl<R: Read> Table<R> {
     }
 
     /// Field `column` of `record` as UTF-8 text; `what` names it in errors.
-    pub(crate) fn text<'r>(
-        &self,
-        record: &'r ByteRecord,
-        column: usize,
-    ) -> Result<&'r str, Error> {
+    pub(crate) fn text<'r>(&self, record: &'r ByteRecord, column: usize) -> Result<&'r str, Error> {
         let bytes = record.get(column).unwrap_or_default();
         std::str::from_utf8(bytes).map_err(|err| {
             self.quote_error().unwrap_or_else(|| {
@@ -316,19 +312,9 @@ impl<R: Read> Table<R> {
     }
 
     /// An error at the line where the current record starts.
-    pub(crate) fn error_at(
-        &self,
-        column: Option<usize>,
-        message: impl Into<String>,
-    ) -> Error {
-        self.quote_error().unwrap_or_else(|| {
-            at(
-                &self.file,
-                self.line,
-                column.map(|c| c as u64 + 1),
-                message,
-            )
-        })
+    pub(crate) fn error_at(&self, column: Option<usize>, message: impl Into<String>) -> Error {
+        self.quote_error()
+            .unwrap_or_else(|| at(&self.file, self.line, column.map(|c| c as u64 + 1), message))
     }
 
     /// A quoted field left open at the end of the input explains any error in the record that
@@ -343,7 +329,6 @@ impl<R: Read> Table<R> {
         ))
     }
 }
-
 
 fn csv_error<R: Read>(reader: &csv::Reader<QuoteGuard<R>>, file: &Path, err: csv::Error) -> Error {
     if let Some((line, field)) = reader.get_ref().unterminated_quote() {
