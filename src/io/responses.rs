@@ -181,6 +181,18 @@ mod tests {
     }
 
     #[test]
+    fn too_many_labels() {
+        let mut text = String::from("task,worker,label\n");
+        for i in 0..=65536 {
+            text.push_str(&format!("t,w{i},l{i}\n"));
+        }
+        assert_eq!(
+            message(&text),
+            "t.csv: too many distinct labels: 65537 (at most 65536 are supported)"
+        );
+    }
+
+    #[test]
     fn column_names_are_configurable() {
         let options = ReadOptions {
             task_column: "item".into(),
