@@ -85,11 +85,11 @@ fn fit(
     Ok((data, result))
 }
 
-/// Per task name: (label name, confidence, probabilities by label name).
-fn by_name(
-    data: &Responses,
-    result: &Aggregation,
-) -> Vec<(String, String, f64, Vec<(String, f64)>)> {
+/// (task name, label name, confidence, probabilities by label name).
+type TaskOutcome = (String, String, f64, Vec<(String, f64)>);
+
+/// Per task, sorted by task name.
+fn by_name(data: &Responses, result: &Aggregation) -> Vec<TaskOutcome> {
     let mut out: Vec<_> = (0..data.n_tasks())
         .map(|t| {
             let probabilities = result
