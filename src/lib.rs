@@ -29,7 +29,8 @@ pub mod responses;
 pub use aggregation::{Aggregation, FitReport, Gold, Observer, Skills, StopReason};
 pub use error::{DataError, Error, InputError, Location, ParamsError, Result};
 pub use methods::{
-    Aggregator, FitInputs, GoldMajorityVote, MajorityVote, MissingSkill, Params, Wawa,
+    Aggregator, Compat, DawidSkene, FitInputs, GoldMajorityVote, InitialErrorStrategy,
+    InitialErrors, MajorityVote, MissingSkill, OneCoinDawidSkene, Params, Wawa,
     WeightedDynamicOverlap, ZeroBasedSkill,
 };
 pub use responses::{DuplicatePolicy, Label, Responses, ResponsesBuilder};

@@ -1,11 +1,16 @@
 //! Aggregation methods, one module each, behind the [`Aggregator`] trait.
 
+mod dawid_skene;
 mod majority_vote;
 mod params;
 mod votes;
 mod wdo;
 mod zero_based_skill;
 
+pub use dawid_skene::{
+    Compat, DawidSkene, DawidSkeneParams, InitialErrorStrategy, InitialErrors, OneCoinDawidSkene,
+    OneCoinDawidSkeneParams,
+};
 pub use majority_vote::{
     GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill, Wawa,
 };
