@@ -22,6 +22,7 @@
 
 pub mod aggregation;
 pub mod error;
+pub mod generate;
 pub mod io;
 pub mod methods;
 pub mod responses;
