@@ -344,7 +344,7 @@ impl Xoshiro256 {
 
     /// Uniform in 0..n (multiply-shift; the bias is below 2^-32 for n < 2^32).
     fn below(&mut self, n: usize) -> usize {
-        ((self.next() >> 32) * n as u64 >> 32) as usize
+        (((self.next() >> 32) * n as u64) >> 32) as usize
     }
 
     /// An index drawn with the given probabilities (summing to 1).

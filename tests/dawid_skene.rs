@@ -320,6 +320,13 @@ fn real_datasets_parity() {
             &format!("{set}_ds.json"),
         );
     }
+    // dog and ms have two chunks of tasks: the fused M-step (counts during the E-step).
+    for set in ["dog", "ms"] {
+        let data = read_responses(&dataset(set));
+        let fused = DawidSkene::params().blocks(2).check().unwrap();
+        let name = format!("{set}_ds.json");
+        assert_parity(&data, &fused.aggregate(&data).unwrap(), &name);
+    }
     for set in ["bluebirds", "ws-amt"] {
         let data = read_responses(&dataset(set));
         assert_parity(
@@ -377,6 +384,57 @@ fn bit_identical_across_threads_and_row_order() {
         assert_eq!(one, two, "{}: 1 vs 2 threads", model.name());
         assert_eq!(one, shuffled, "{}: shuffled rows", model.name());
     }
+}
+
+#[test]
+fn bit_identical_on_generated_data_with_fused_m_step() {
+    use crowdagg::generate::{GeneratorConfig, generate};
+    let generated = generate(&GeneratorConfig::new(5000, 50, 3).seed(11)).unwrap();
+    let data = &generated.responses;
+    // The same responses, rebuilt from names in reverse order.
+    let mut triples = Vec::new();
+    for t in (0..data.n_tasks()).rev() {
+        let (workers, labels) = data.by_task().row(t);
+        for (&w, &l) in workers.iter().zip(labels).rev() {
+            triples.push((
+                data.task_name(t).to_string(),
+                data.worker_name(w as usize).to_string(),
+                data.label_name(l as usize).to_string(),
+            ));
+        }
+    }
+    let other = Responses::from_triples(triples).unwrap();
+    let aggregators: [Box<dyn Aggregator>; 3] = [
+        Box::new(ds()),
+        Box::new(one_coin()),
+        Box::new(DawidSkene::params().blocks(0).check().unwrap()),
+    ];
+    for model in &aggregators {
+        let one = in_pool(1, || model.aggregate(data).unwrap());
+        let two = in_pool(2, || model.aggregate(data).unwrap());
+        let reversed = in_pool(2, || model.aggregate(&other).unwrap());
+        assert_eq!(one, two, "{}: 1 vs 2 threads", model.name());
+        assert_eq!(one, reversed, "{}: reversed rows", model.name());
+        // Against the truth: better than chance by far.
+        let (accuracy, _) =
+            one.accuracy(&generated.truth.iter().map(|&y| Some(y)).collect::<Vec<_>>());
+        assert!(accuracy > 0.8, "{}: accuracy {accuracy}", model.name());
+    }
+    // Fused and unfused M-steps agree to rounding.
+    let fused = ds().aggregate(data).unwrap();
+    let unfused = DawidSkene::params()
+        .blocks(0)
+        .check()
+        .unwrap()
+        .aggregate(data)
+        .unwrap();
+    let (a, b) = (fused.probabilities.unwrap(), unfused.probabilities.unwrap());
+    let max = a
+        .iter()
+        .zip(b.iter())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    assert!(max < 1e-12, "{max}");
 }
 
 #[test]

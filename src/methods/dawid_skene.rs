@@ -114,6 +114,11 @@ pub struct DawidSkeneParams {
     pub initial_error_strategy: Option<InitialErrorStrategy>,
     pub initial_errors: Option<InitialErrors>,
     pub compat: Compat,
+    /// Performance knob, not part of the model: how many fixed blocks of tasks count the
+    /// M-step statistics during the E-step pass (0 or 1: a separate pass over workers).
+    /// `None` (default) chooses from the data size. Results differ only in the last bits
+    /// between choices, and never depend on the number of threads.
+    pub blocks: Option<usize>,
 }
 
 impl Default for DawidSkeneParams {
@@ -124,6 +129,7 @@ impl Default for DawidSkeneParams {
             initial_error_strategy: None,
             initial_errors: None,
             compat: Compat::CrowdKit,
+            blocks: None,
         }
     }
 }
@@ -156,6 +162,12 @@ impl DawidSkeneParams {
         self.compat = compat;
         self
     }
+
+    /// See the `blocks` field.
+    pub fn blocks(mut self, blocks: usize) -> Self {
+        self.blocks = Some(blocks);
+        self
+    }
 }
 
 fn parse_strategy(key: &str, value: &str) -> Result<Option<InitialErrorStrategy>, ParamsError> {
@@ -175,7 +187,7 @@ impl Params for DawidSkeneParams {
     type Aggregator = DawidSkene;
 
     /// Keys: `n_iter`, `tol`, `initial_error_strategy` (assign | addition | none),
-    /// `compat` (crowd-kit | corrected). The matrices themselves are set with
+    /// `compat` (crowd-kit | corrected), `blocks`. The matrices themselves are set with
     /// [`DawidSkeneParams::initial_errors`].
     fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
         match key {
@@ -183,11 +195,12 @@ impl Params for DawidSkeneParams {
             "tol" => self.tol = parse(key, value, "a number")?,
             "initial_error_strategy" => self.initial_error_strategy = parse_strategy(key, value)?,
             "compat" => self.compat = Compat::parse(key, value)?,
+            "blocks" => self.blocks = Some(parse(key, value, "an integer")?),
             _ => {
                 return Err(unknown(
                     "DawidSkene",
                     key,
-                    "n_iter, tol, initial_error_strategy, compat",
+                    "n_iter, tol, initial_error_strategy, compat, blocks",
                 ));
             }
         }
@@ -223,11 +236,16 @@ impl Aggregator for DawidSkene {
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
         let p = &self.params;
         let gold = inputs.gold.map(|g| g.resolve(data)).transpose()?;
-        let mut em = Em::new(data, p.compat.flavour(Model::Full), gold.as_deref());
+        let mut em = Em::new(
+            data,
+            p.compat.flavour(Model::Full),
+            gold.as_deref(),
+            p.blocks,
+        );
         em.init_majority_vote();
         match (p.initial_error_strategy, &p.initial_errors) {
             (Some(strategy), Some(errors)) => errors.first_m_step(strategy, data, &mut em)?,
-            _ => em.m_step(),
+            _ => em.m_step_by_worker(),
         }
         Ok(fit(em, p.n_iter, p.tol, p.compat, inputs, false))
     }
@@ -269,6 +287,11 @@ pub struct OneCoinDawidSkeneParams {
     pub n_iter: usize,
     pub tol: f64,
     pub compat: Compat,
+    /// Performance knob, not part of the model: how many fixed blocks of tasks count the
+    /// M-step statistics during the E-step pass (0 or 1: a separate pass over workers).
+    /// `None` (default) chooses from the data size. Results differ only in the last bits
+    /// between choices, and never depend on the number of threads.
+    pub blocks: Option<usize>,
 }
 
 impl Default for OneCoinDawidSkeneParams {
@@ -277,6 +300,7 @@ impl Default for OneCoinDawidSkeneParams {
             n_iter: 100,
             tol: 1e-5,
             compat: Compat::CrowdKit,
+            blocks: None,
         }
     }
 }
@@ -302,18 +326,31 @@ impl OneCoinDawidSkeneParams {
         self.compat = compat;
         self
     }
+
+    /// See the `blocks` field.
+    pub fn blocks(mut self, blocks: usize) -> Self {
+        self.blocks = Some(blocks);
+        self
+    }
 }
 
 impl Params for OneCoinDawidSkeneParams {
     type Aggregator = OneCoinDawidSkene;
 
-    /// Keys: `n_iter`, `tol`, `compat` (crowd-kit | corrected).
+    /// Keys: `n_iter`, `tol`, `compat` (crowd-kit | corrected), `blocks`.
     fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
         match key {
             "n_iter" => self.n_iter = parse(key, value, "an integer")?,
             "tol" => self.tol = parse(key, value, "a number")?,
             "compat" => self.compat = Compat::parse(key, value)?,
-            _ => return Err(unknown("OneCoinDawidSkene", key, "n_iter, tol, compat")),
+            "blocks" => self.blocks = Some(parse(key, value, "an integer")?),
+            _ => {
+                return Err(unknown(
+                    "OneCoinDawidSkene",
+                    key,
+                    "n_iter, tol, compat, blocks",
+                ));
+            }
         }
         Ok(())
     }
@@ -333,9 +370,14 @@ impl Aggregator for OneCoinDawidSkene {
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
         let p = &self.params;
         let gold = inputs.gold.map(|g| g.resolve(data)).transpose()?;
-        let mut em = Em::new(data, p.compat.flavour(Model::OneCoin), gold.as_deref());
+        let mut em = Em::new(
+            data,
+            p.compat.flavour(Model::OneCoin),
+            gold.as_deref(),
+            p.blocks,
+        );
         em.init_majority_vote();
-        em.m_step();
+        em.m_step_by_worker();
         Ok(fit(em, p.n_iter, p.tol, p.compat, inputs, true))
     }
 

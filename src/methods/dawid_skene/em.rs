@@ -23,6 +23,8 @@
 //! # Allocation
 //! All buffers are allocated once in [`Em::new`]; the iteration loop allocates nothing.
 
+use std::f64::consts::LN_2;
+
 use rayon::prelude::*;
 
 use crate::responses::{Label, Responses};
@@ -59,6 +61,14 @@ macro_rules! dispatch_k {
 
 /// crowd-kit's `_EPS`: the floor of counts, priors, error-matrix entries and output posteriors.
 pub(crate) const EPS: f64 = 1e-10;
+
+/// ln(EPS): the entropy term of a clipped zero.
+const LN_EPS: f64 = -23.025850929940457;
+
+/// Length of a chunk's slot in `Em::partials`: K prior sums, joint, Σ q ln q, K scratch values.
+const fn stride(k: usize) -> usize {
+    2 * k + 2
+}
 
 /// Tasks per chunk of the task pass. Fixed, so that partial sums do not depend on threads.
 const TASK_CHUNK: usize = 512;
@@ -107,8 +117,12 @@ pub(crate) struct Em<'a> {
     pub priors: Vec<f64>,
     log2_priors: Vec<f64>,
     ln_priors: Vec<f64>,
-    /// Per chunk of tasks: K prior sums, the joint term, Σ q ln q.
+    /// Per chunk of tasks: K prior sums, the joint term, Σ q ln q, K scratch values.
     partials: Vec<f64>,
+    /// Chunks per block when the task pass also counts (fused M-step), else 0.
+    chunks_per_block: usize,
+    /// Per block of tasks, the W × K × K counts of the posterior the task pass computed.
+    block_counts: Vec<f64>,
 }
 
 /// What one task pass returns (sums over all tasks, in chunk order).
@@ -120,7 +134,13 @@ struct TaskPass {
 }
 
 impl<'a> Em<'a> {
-    pub fn new(data: &'a Responses, flavour: Flavour, gold: Option<&'a [Option<Label>]>) -> Self {
+    /// `blocks`: see [`choose_blocks`]; `None` chooses from the data size.
+    pub fn new(
+        data: &'a Responses,
+        flavour: Flavour,
+        gold: Option<&'a [Option<Label>]>,
+        blocks: Option<usize>,
+    ) -> Self {
         let k = data.n_labels();
         let (n_tasks, n_workers) = (data.n_tasks(), data.n_workers());
         let mut observed = vec![false; n_workers * k];
@@ -130,6 +150,17 @@ impl<'a> Em<'a> {
                 observed[w * k + y as usize] = true;
             }
         }
+        let n_chunks = n_tasks.div_ceil(TASK_CHUNK);
+        let table = n_workers * k * k;
+        let blocks = blocks
+            .unwrap_or_else(|| choose_blocks(data.n_responses(), table))
+            .min(n_chunks);
+        let (chunks_per_block, n_blocks) = if blocks >= 2 {
+            let per_block = n_chunks.div_ceil(blocks);
+            (per_block, n_chunks.div_ceil(per_block))
+        } else {
+            (0, 0)
+        };
         Self {
             data,
             k,
@@ -144,7 +175,9 @@ impl<'a> Em<'a> {
             priors: vec![0.0; k],
             log2_priors: vec![0.0; k],
             ln_priors: vec![0.0; k],
-            partials: vec![0.0; n_tasks.div_ceil(TASK_CHUNK) * (k + 2)],
+            partials: vec![0.0; n_tasks.div_ceil(TASK_CHUNK) * stride(k)],
+            chunks_per_block,
+            block_counts: vec![0.0; n_blocks * n_workers * k * k],
         }
     }
 
@@ -163,7 +196,7 @@ impl<'a> Em<'a> {
         let gold = self.gold;
         self.q
             .par_chunks_mut(TASK_CHUNK * k)
-            .zip(self.partials.par_chunks_mut(k + 2))
+            .zip(self.partials.par_chunks_mut(stride(k)))
             .enumerate()
             .for_each(|(chunk, (rows, partial))| {
                 partial.fill(0.0);
@@ -203,70 +236,57 @@ impl<'a> Em<'a> {
         }
     }
 
-    /// The M-step of the model on the current posterior.
+    /// The M-step of the model on the current posterior: counts (from the block tables of
+    /// the task pass that computed `q`, or by a pass over workers), then the model's update.
     pub fn m_step(&mut self) {
-        match self.flavour.model {
-            Model::Full => self.m_step_full(),
-            Model::OneCoin => self.m_step_one_coin(),
-        }
+        let fused = self.chunks_per_block > 0;
+        self.m_step_with(fused);
     }
 
-    fn m_step_full(&mut self) {
+    /// The M-step on a posterior that the task pass did not compute (initialisation).
+    pub fn m_step_by_worker(&mut self) {
+        self.m_step_with(false);
+    }
+
+    fn m_step_with(&mut self, from_blocks: bool) {
         let k = self.k;
         dispatch_k!(k, |K| {
             let (q, by_worker, observed) = (&self.q, self.data.by_worker(), &self.observed);
+            let (model, blocks, table) = (
+                self.flavour.model,
+                &self.block_counts,
+                self.skills.len() * K * K,
+            );
             self.errors
                 .par_chunks_mut(K * K)
                 .zip(self.log2_errors.par_chunks_mut(K * K))
+                .zip(self.skills.par_iter_mut())
                 .with_min_len(WORKER_MIN_LEN)
                 .enumerate()
-                .for_each(|(w, (matrix, logs))| {
-                    accumulate_counts(matrix, by_worker.row(w), q, K);
-                    let seen = &observed[w * K..(w + 1) * K];
-                    normalise_columns(matrix, seen, K);
+                .for_each(|(w, ((matrix, logs), skill))| {
+                    let row = by_worker.row(w);
+                    if from_blocks {
+                        matrix.fill(0.0);
+                        for block in blocks.chunks_exact(table) {
+                            for (m, &b) in matrix.iter_mut().zip(&block[w * K * K..][..K * K]) {
+                                *m += b;
+                            }
+                        }
+                    } else {
+                        accumulate_counts(matrix, row, q, K);
+                    }
+                    let seen = &observed[w * K..][..K];
+                    match model {
+                        Model::Full => normalise_columns(matrix, seen, K),
+                        Model::OneCoin => {
+                            *skill = one_coin(matrix, seen, row.0.len(), K);
+                        }
+                    }
                     for (l, &e) in logs.iter_mut().zip(matrix.iter()) {
                         *l = e.log2();
                     }
                 });
         });
-    }
-
-    fn m_step_one_coin(&mut self) {
-        let k = self.k;
-        let (q, by_worker, observed) = (&self.q, self.data.by_worker(), &self.observed);
-        self.errors
-            .par_chunks_mut(k * k)
-            .zip(self.log2_errors.par_chunks_mut(k * k))
-            .zip(self.skills.par_iter_mut())
-            .with_min_len(WORKER_MIN_LEN)
-            .enumerate()
-            .for_each(|(w, ((matrix, logs), skill))| {
-                let (tasks, labels) = by_worker.row(w);
-                let mut sum = 0.0;
-                for (&t, &y) in tasks.iter().zip(labels) {
-                    sum += q[t as usize * k + y as usize];
-                }
-                let s = sum / tasks.len() as f64;
-                *skill = s;
-                let off = if k > 1 {
-                    (1.0 - s) / (k - 1) as f64
-                } else {
-                    0.0
-                };
-                let (on, off) = (s.clamp(EPS, 1.0 - EPS), off.clamp(EPS, 1.0 - EPS));
-                for y in 0..k {
-                    let row = &mut matrix[y * k..(y + 1) * k];
-                    if observed[w * k + y] {
-                        row.fill(off);
-                        row[y] = on;
-                    } else {
-                        row.fill(0.0);
-                    }
-                }
-                for (l, &e) in logs.iter_mut().zip(matrix.iter()) {
-                    *l = e.log2();
-                }
-            });
     }
 
     /// One task pass: E-step into `q_next` (with the current priors and errors), gold
@@ -283,70 +303,115 @@ impl<'a> Em<'a> {
             let (gold, flavour) = (self.gold, self.flavour);
             let (q_prev, log2_errors) = (&self.q, &self.log2_errors);
             let (log2_priors, ln_priors) = (&self.log2_priors, &self.ln_priors);
-            self.q_next
-                .par_chunks_mut(TASK_CHUNK * K)
-                .zip(self.partials.par_chunks_mut(K + 2))
-                .enumerate()
-                .for_each(|(chunk, (rows, partial))| {
-                    partial.fill(0.0);
-                    let (prior_sums, rest) = partial.split_at_mut(K);
-                    let (mut joint, mut neg_entropy) = (0.0, 0.0);
-                    for (i, row) in rows.chunks_exact_mut(K).enumerate() {
-                        let t = chunk * TASK_CHUNK + i;
-                        let (workers, labels) = by_task.row(t);
-                        // Σ_r log2 e[w(r), y(r), ·]
+            // One chunk of tasks: E-step rows, partial sums, and (fused) counts.
+            let chunk_pass = |chunk: usize,
+                              rows: &mut [f64],
+                              partial: &mut [f64],
+                              mut counts: Option<&mut [f64]>| {
+                partial.fill(0.0);
+                let (prior_sums, rest) = partial.split_at_mut(K);
+                let (sums, shifted) = rest.split_at_mut(2);
+                let shifted = &mut shifted[..K];
+                let (mut joint, mut neg_entropy) = (0.0, 0.0);
+                for (i, row) in rows.chunks_exact_mut(K).enumerate() {
+                    let row = &mut row[..K];
+                    let t = chunk * TASK_CHUNK + i;
+                    let (workers, labels) = by_task.row(t);
+                    // Σ_r log2 e[w(r), y(r), ·]
+                    row.fill(0.0);
+                    for (&w, &y) in workers.iter().zip(labels) {
+                        let at = (w as usize * K + y as usize) * K;
+                        for (acc, &l) in row.iter_mut().zip(&log2_errors[at..][..K]) {
+                            *acc += l;
+                        }
+                    }
+                    // Joint term of the previous posterior (the same sums, in nats).
+                    let prior_weight = if flavour.prior_per_response {
+                        workers.len() as f64
+                    } else {
+                        1.0
+                    };
+                    let prev = &q_prev[t * K..][..K];
+                    for ((&q, &s), &lp) in prev.iter().zip(row.iter()).zip(&ln_priors[..K]) {
+                        joint += q * (LN_2 * s + prior_weight * lp);
+                    }
+                    // E-step: q ∝ 2^(log2 p + Σ log2 e − max).
+                    let mut max = f64::NEG_INFINITY;
+                    for (v, &lp) in row.iter_mut().zip(&log2_priors[..K]) {
+                        *v += lp;
+                        max = max.max(*v);
+                    }
+                    let mut total = 0.0;
+                    for (v, d) in row.iter_mut().zip(shifted.iter_mut()) {
+                        *d = *v - max;
+                        *v = d.exp2();
+                        total += *v;
+                    }
+                    for v in row.iter_mut() {
+                        *v /= total;
+                    }
+                    if let Some(label) = gold.and_then(|g| g[t]) {
                         row.fill(0.0);
-                        for (&w, &y) in workers.iter().zip(labels) {
-                            let at = (w as usize * K + y as usize) * K;
-                            let logs = &log2_errors[at..at + K];
-                            for c in 0..K {
-                                row[c] += logs[c];
-                            }
+                        row[label as usize] = 1.0;
+                        if flavour.clipped_entropy {
+                            neg_entropy += (K - 1) as f64 * EPS * LN_EPS;
                         }
-                        // Joint term of the previous posterior (uses the same sums, in nats).
-                        let prior_weight = if flavour.prior_per_response {
-                            workers.len() as f64
-                        } else {
-                            1.0
-                        };
-                        let prev = &q_prev[t * K..(t + 1) * K];
-                        for c in 0..K {
-                            joint += prev[c]
-                                * (std::f64::consts::LN_2 * row[c] + prior_weight * ln_priors[c]);
-                        }
-                        // E-step: q ∝ 2^(log2 p + Σ log2 e − max).
-                        let mut max = f64::NEG_INFINITY;
-                        for c in 0..K {
-                            row[c] += log2_priors[c];
-                            max = max.max(row[c]);
-                        }
-                        let mut sum = 0.0;
-                        for v in row.iter_mut() {
-                            *v = (*v - max).exp2();
-                            sum += *v;
-                        }
-                        for v in row.iter_mut() {
-                            *v /= sum;
-                        }
-                        correct_with_gold(row, gold.and_then(|g| g[t]));
-                        for c in 0..K {
-                            prior_sums[c] += row[c];
-                            neg_entropy += if flavour.clipped_entropy {
-                                let v = row[c].max(EPS);
-                                v * v.ln()
-                            } else if row[c] > 0.0 {
-                                row[c] * row[c].ln()
+                    } else {
+                        // ln q_c = ln 2·(L_c − max) − ln Σ: one logarithm per task.
+                        let ln_total = total.ln();
+                        for (&q, &d) in row.iter().zip(shifted.iter()) {
+                            neg_entropy += if q >= EPS || (!flavour.clipped_entropy && q > 0.0) {
+                                q * (LN_2 * d - ln_total)
+                            } else if flavour.clipped_entropy {
+                                EPS * LN_EPS
                             } else {
                                 0.0
                             };
                         }
                     }
-                    rest[0] = joint;
-                    rest[1] = neg_entropy;
-                });
+                    for (s, &q) in prior_sums.iter_mut().zip(row.iter()) {
+                        *s += q;
+                    }
+                    // Fused M-step counts: n[w][y][·] += q (rows of this task are in cache).
+                    if let Some(counts) = counts.as_deref_mut() {
+                        for (&w, &y) in workers.iter().zip(labels) {
+                            let at = (w as usize * K + y as usize) * K;
+                            for (n, &q) in counts[at..][..K].iter_mut().zip(row.iter()) {
+                                *n += q;
+                            }
+                        }
+                    }
+                }
+                sums[0] = joint;
+                sums[1] = neg_entropy;
+            };
+            let per_block = self.chunks_per_block;
+            if per_block == 0 {
+                self.q_next
+                    .par_chunks_mut(TASK_CHUNK * K)
+                    .zip(self.partials.par_chunks_mut(stride(K)))
+                    .enumerate()
+                    .for_each(|(chunk, (rows, partial))| chunk_pass(chunk, rows, partial, None));
+            } else {
+                let table = self.skills.len() * K * K;
+                self.q_next
+                    .par_chunks_mut(per_block * TASK_CHUNK * K)
+                    .zip(self.partials.par_chunks_mut(per_block * stride(K)))
+                    .zip(self.block_counts.par_chunks_mut(table))
+                    .enumerate()
+                    .for_each(|(block, ((rows, partials), counts))| {
+                        counts.fill(0.0);
+                        let chunks = rows
+                            .chunks_mut(TASK_CHUNK * K)
+                            .zip(partials.chunks_mut(stride(K)));
+                        for (i, (rows, partial)) in chunks.enumerate() {
+                            chunk_pass(block * per_block + i, rows, partial, Some(&mut *counts));
+                        }
+                    });
+            }
         });
         let (mut joint_prev, mut neg_entropy_next) = (0.0, 0.0);
-        for partial in self.partials.chunks_exact(k + 2) {
+        for partial in self.partials.chunks_exact(stride(k)) {
             joint_prev += partial[k];
             neg_entropy_next += partial[k + 1];
         }
@@ -360,7 +425,7 @@ impl<'a> Em<'a> {
     fn priors_from_partials(&mut self) {
         let k = self.k;
         self.priors.fill(0.0);
-        for partial in self.partials.chunks_exact(k + 2) {
+        for partial in self.partials.chunks_exact(stride(k)) {
             for (p, &s) in self.priors.iter_mut().zip(partial) {
                 *p += s;
             }
@@ -465,5 +530,51 @@ pub(crate) fn normalise_columns(matrix: &mut [f64], present: &[bool], k: usize) 
         for y in 0..k {
             matrix[y * k + c] /= sum;
         }
+    }
+}
+
+/// One-coin update from counts: s = Σ_k n[k][k] / responses (the mean posterior of the
+/// worker's own answers); e[k][c] = s if k = c else (1 − s)/(K − 1), clipped to [ε, 1 − ε], on
+/// the observed rows (others 0). Returns s.
+#[inline(always)]
+fn one_coin(matrix: &mut [f64], observed: &[bool], responses: usize, k: usize) -> f64 {
+    let mut sum = 0.0;
+    for y in 0..k {
+        sum += matrix[y * k + y];
+    }
+    let s = sum / responses as f64;
+    let off = if k > 1 {
+        (1.0 - s) / (k - 1) as f64
+    } else {
+        0.0
+    };
+    let (on, off) = (s.clamp(EPS, 1.0 - EPS), off.clamp(EPS, 1.0 - EPS));
+    for (y, &seen) in observed.iter().enumerate() {
+        let row = &mut matrix[y * k..(y + 1) * k];
+        if seen {
+            row.fill(off);
+            row[y] = on;
+        } else {
+            row.fill(0.0);
+        }
+    }
+    s
+}
+
+/// Number of task blocks whose counts the task pass accumulates (0 or 1: no fusion, the
+/// M-step makes its own pass over workers). Fusion saves a pass whose reads of the posterior
+/// are scattered, but each block needs a W × K × K table that is summed in the M-step; it pays
+/// when those tables are small next to the data. Depends on sizes only, never on threads.
+pub(crate) fn choose_blocks(responses: usize, table: usize) -> usize {
+    (responses / (4 * table.max(1))).min(32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ln_eps_is_ln_of_eps() {
+        assert_eq!(LN_EPS, EPS.ln());
     }
 }
