@@ -90,7 +90,9 @@ impl Compat {
 /// **Result:** `probabilities` = the last q (clipped at ε, not renormalised, in
 /// `Compat::CrowdKit`); `labels` = argmax (ties to the smallest label id, as crowd-kit on
 /// pandas ≤ 2, whose columns are sorted); `confidence` = probability of the label; `priors` =
-/// mean of the last q (unclipped); `errors` = the last M-step, workers × observed × true —
+/// mean of the last q, unclipped (as crowd-kit on pandas 3; on pandas ≤ 2 its ELBO clips the
+/// same Series in place through a `rename(copy=False)` view, so a prior below 1e-10 comes out as
+/// 1e-10 there); `errors` = the last M-step, workers × observed × true —
 /// rows of labels a worker never gave are all 0 (crowd-kit has no row for them);
 /// `report.loss_history` = the ELBO of each iteration (increasing: it is not a loss).
 ///
