@@ -22,6 +22,7 @@
 
 pub mod aggregation;
 pub mod error;
+pub mod generate;
 pub mod io;
 pub mod methods;
 pub mod output;
@@ -31,7 +32,8 @@ pub mod toloka;
 pub use aggregation::{Aggregation, FitReport, Gold, Observer, Skills, StopReason};
 pub use error::{DataError, Error, InputError, Location, ParamsError, Result};
 pub use methods::{
-    Aggregator, FitInputs, GoldMajorityVote, MajorityVote, MissingSkill, Params, Wawa,
+    Aggregator, Compat, DawidSkene, FitInputs, GoldMajorityVote, InitialErrorStrategy,
+    InitialErrors, MajorityVote, MissingSkill, OneCoinDawidSkene, Params, Wawa,
     WeightedDynamicOverlap, ZeroBasedSkill,
 };
 pub use responses::{DuplicatePolicy, Label, Responses, ResponsesBuilder};

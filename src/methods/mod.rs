@@ -1,5 +1,6 @@
 //! Aggregation methods, one module each, behind the [`Aggregator`] trait.
 
+mod dawid_skene;
 mod majority_vote;
 mod params;
 mod registry;
@@ -7,6 +8,10 @@ mod votes;
 mod wdo;
 mod zero_based_skill;
 
+pub use dawid_skene::{
+    Compat, DawidSkene, DawidSkeneParams, InitialErrorStrategy, InitialErrors, OneCoinDawidSkene,
+    OneCoinDawidSkeneParams,
+};
 pub use majority_vote::{
     GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill, Wawa,
 };
