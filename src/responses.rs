@@ -249,7 +249,9 @@ impl Responses {
         debug_assert!(
             [&tasks, &workers_set, &labels_set].iter().all(|set| {
                 let numeric = set.iter().all(|s| parse_int(s).is_some());
-                set.iter().zip(set.iter().skip(1)).all(|(a, b)| compare_names(a, b, numeric).is_lt())
+                set.iter()
+                    .zip(set.iter().skip(1))
+                    .all(|(a, b)| compare_names(a, b, numeric).is_lt())
             }),
             "names in canonical order"
         );
@@ -271,7 +273,10 @@ impl Responses {
                 by_task.ids[i] = (key >> 16) as u32;
                 by_task.labels[i] = (key & 0xffff) as Label;
             }
-            duplicates += keyed.windows(2).filter(|p| p[0] >> 16 == p[1] >> 16).count() as u64;
+            duplicates += keyed
+                .windows(2)
+                .filter(|p| p[0] >> 16 == p[1] >> 16)
+                .count() as u64;
         }
         let n = by_task.ids.len();
         let by_worker = Csr::from_sorted_by(workers_set.len(), n, |emit| {

@@ -43,10 +43,11 @@ enum Duplicates {
 
 #[derive(clap::Args)]
 struct AggregateArgs {
-    /// Method: mv, gold-mv, wawa, zbs, wdo (or the crowd-kit class name).
+    /// Method: mv, gold-mv, wawa, zbs, wdo, ds, one-coin-ds (or the crowd-kit class name).
     #[arg(long, short)]
     method: String,
-    /// A method parameter, `key=value` (repeatable), e.g. `--param n_iter=50`.
+    /// A method parameter, `key=value` (repeatable), e.g. `--param n_iter=50`;
+    /// `use_gold=true` fixes the gold tasks of `--gold` during the fit (ds, one-coin-ds).
     #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
     params: Vec<String>,
     /// Worker skills: CSV `worker,skill`, or Toloka UserSkill JSON / CSV `user_id,skill_id,value`.
@@ -55,8 +56,8 @@ struct AggregateArgs {
     /// Which skill to take from a file of Toloka user skills.
     #[arg(long)]
     skill_id: Option<String>,
-    /// Gold labels (CSV `task,label`): the training target of gold-mv; for other methods the
-    /// accuracy on gold tasks is printed to stderr.
+    /// Gold labels (CSV `task,label`): the training target of gold-mv, fixed posteriors of ds
+    /// with `--param use_gold=true`; the accuracy on gold tasks is printed to stderr.
     #[arg(long)]
     gold: Option<PathBuf>,
     /// Output format.
@@ -140,7 +141,24 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
                 .ok_or_else(|| format!("--param {p:?}: expected KEY=VALUE"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let aggregator = method.build(&pairs).map_err(|e| e.to_string())?;
+    // `use_gold` belongs to the CLI, not to a method: it passes --gold to the fit.
+    let mut use_gold = method.needs_gold;
+    let mut method_pairs = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        if key == "use_gold" {
+            use_gold = match value {
+                "true" => true,
+                "false" => false,
+                _ => return Err(format!("use_gold={value}: expected true or false")),
+            };
+            if use_gold && !method.accepts_gold {
+                return Err(format!("{} cannot use gold labels", method.cli_name));
+            }
+        } else {
+            method_pairs.push((key, value));
+        }
+    }
+    let aggregator = method.build(&method_pairs).map_err(|e| e.to_string())?;
 
     let delimiter = match args.delimiter {
         Some(c) if c.is_ascii() => Some(c as u8),
@@ -171,7 +189,7 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         .map(|p| read_skills(p, args.skill_id.as_deref()))
         .transpose()
         .map_err(|e| e.to_string())?;
-    if method.needs_gold && gold.is_none() {
+    if use_gold && gold.is_none() {
         return Err(format!("{} needs --gold", method.cli_name));
     }
 
@@ -180,10 +198,8 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
     if let Some(skills) = &skills {
         inputs = inputs.skills(skills);
     }
-    if let Some(gold) = &gold {
-        if method.needs_gold {
-            inputs = inputs.gold(gold);
-        }
+    if let (Some(gold), true) = (&gold, use_gold) {
+        inputs = inputs.gold(gold);
     }
     let result = aggregator
         .aggregate_with(&data, inputs)

@@ -3,8 +3,8 @@
 use crate::error::ParamsError;
 
 use super::{
-    Aggregator, GoldMajorityVoteParams, MajorityVoteParams, Params, Wawa,
-    WeightedDynamicOverlapParams, ZeroBasedSkillParams,
+    Aggregator, DawidSkeneParams, GoldMajorityVoteParams, MajorityVoteParams,
+    OneCoinDawidSkeneParams, Params, Wawa, WeightedDynamicOverlapParams, ZeroBasedSkillParams,
 };
 
 /// Builds a method's aggregator from `key=value` pairs.
@@ -18,6 +18,8 @@ pub struct Method {
     pub name: &'static str,
     /// Whether the method needs gold labels to fit.
     pub needs_gold: bool,
+    /// Whether the method can fix known tasks to their gold labels (`use_gold=true` on the CLI).
+    pub accepts_gold: bool,
     /// Whether the method needs (or, for `mv`, can use) worker skills.
     pub uses_skills: bool,
     build: Builder,
@@ -40,6 +42,7 @@ pub const METHODS: &[Method] = &[
         cli_name: "mv",
         name: "MajorityVote",
         needs_gold: false,
+        accepts_gold: false,
         uses_skills: true,
         build: make::<MajorityVoteParams>,
     },
@@ -47,6 +50,7 @@ pub const METHODS: &[Method] = &[
         cli_name: "gold-mv",
         name: "GoldMajorityVote",
         needs_gold: true,
+        accepts_gold: true,
         uses_skills: false,
         build: make::<GoldMajorityVoteParams>,
     },
@@ -54,6 +58,7 @@ pub const METHODS: &[Method] = &[
         cli_name: "wawa",
         name: "Wawa",
         needs_gold: false,
+        accepts_gold: false,
         uses_skills: false,
         build: make::<Wawa>,
     },
@@ -61,6 +66,7 @@ pub const METHODS: &[Method] = &[
         cli_name: "zbs",
         name: "ZeroBasedSkill",
         needs_gold: false,
+        accepts_gold: false,
         uses_skills: false,
         build: make::<ZeroBasedSkillParams>,
     },
@@ -68,8 +74,25 @@ pub const METHODS: &[Method] = &[
         cli_name: "wdo",
         name: "WeightedDynamicOverlap",
         needs_gold: false,
+        accepts_gold: false,
         uses_skills: true,
         build: make::<WeightedDynamicOverlapParams>,
+    },
+    Method {
+        cli_name: "ds",
+        name: "DawidSkene",
+        needs_gold: false,
+        accepts_gold: true,
+        uses_skills: false,
+        build: make::<DawidSkeneParams>,
+    },
+    Method {
+        cli_name: "one-coin-ds",
+        name: "OneCoinDawidSkene",
+        needs_gold: false,
+        accepts_gold: true,
+        uses_skills: false,
+        build: make::<OneCoinDawidSkeneParams>,
     },
 ];
 
