@@ -3,7 +3,7 @@
 # K=5, tol=0 and a fixed n_iter. Usage: scripts/bench_vs_crowdkit.sh [RESPONSES...] (default
 # 100000 1000000). Run from the crate root; needs ../shared and the reference venv.
 set -eu
-PY=${PY:-/work/.reference-venv/bin/python}
+PY=${PY:-$(../shared/tools/setup-reference-env.sh)}
 N_ITER=${N_ITER:-20}
 OUT=${OUT:-/tmp/crowdagg-bench}
 mkdir -p "$OUT"

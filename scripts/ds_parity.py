@@ -2,7 +2,7 @@
 """Parity table of crowdagg's DawidSkene / OneCoinDawidSkene against crowd-kit 1.4.2 on every
 categorical dataset of ../shared/datasets (all but emotion), default parameters.
 
-    /work/.reference-venv/bin/python scripts/ds_parity.py   (from the crate root)
+    $(../shared/tools/setup-reference-env.sh) scripts/ds_parity.py   (from the crate root)
 
 Per dataset and method: labels equal (on tasks whose crowd-kit top-two margin > 1e-9, and the
 number of tasks excluded as near-ties), max |Δp|, max |Δ loss|, iterations ours / crowd-kit.
