@@ -8,7 +8,7 @@
 //! input, `None` optional keys left out on output, ids read from strings or bare numbers and
 //! written as strings, timestamps as naive UTC ([`Timestamp`]).
 //!
-//! # Design note: the local backend (planned)
+//! # Design note: the local backend
 //!
 //! A `LocalBackend` answers the aggregation endpoints from exported data instead of Toloka:
 //!
@@ -53,19 +53,31 @@
 //! [`WeightedDynamicOverlap`]: crate::WeightedDynamicOverlap
 //! [`MissingSkill`]: crate::MissingSkill
 
+mod backend;
 mod error;
 mod export;
 mod ids;
+mod local;
+mod operation_search;
+mod pool;
+#[cfg(feature = "remote")]
+mod remote;
 mod search;
 mod string_enum;
 mod timestamp;
 mod types;
 mod validate;
 
+pub use backend::{AggregatedSolutions, AggregationBackend, BackendError, WaitOptions};
 pub use error::{ApiError, ErrorCode, InvalidField, JsonType, ValidationCode, ValidationError};
 pub use export::{
     Assignment, AssignmentStatus, BaselineSolution, KnownSolution, Solution, Task, UserSkill,
 };
+pub use local::{LocalBackend, LocalOptions};
+pub use operation_search::{OperationSearchRequest, OperationSort, OperationSortKey, Range};
+pub use pool::{ExportedPool, read_assignment_objects, read_results_tsv, read_user_skills};
+#[cfg(feature = "remote")]
+pub use remote::{Auth, RemoteBackend};
 pub use search::{AggregatedSolutionSearchRequest, SearchPage, TaskIdOrder};
 pub use timestamp::{Timestamp, TimestampError};
 pub use types::{
