@@ -63,6 +63,8 @@ mod pool;
 #[cfg(feature = "remote")]
 mod remote;
 mod search;
+#[cfg(feature = "server")]
+pub mod server;
 mod string_enum;
 mod timestamp;
 mod types;
