@@ -64,6 +64,12 @@ impl ExportedPool {
 
     /// Loads a pool directory (layout in the module docs).
     pub fn load_dir(dir: &Path) -> Result<Self, Error> {
+        if !dir.is_dir() {
+            return Err(whole(
+                dir,
+                "not a pool directory (it does not exist or is a file)",
+            ));
+        }
         let mut pool = Self::default();
         let meta_path = dir.join("pool.json");
         let mut id = None;
