@@ -57,7 +57,7 @@ fn assert_solutions(actual: &[AggregatedSolution], field: &str, expected: &[(&st
         assert_eq!(task, want_task);
         assert_eq!(value, want_value, "{task}");
         assert!(
-            (confidence - want_confidence).abs() < 1e-12,
+            (confidence - want_confidence).abs() < 1e-9,
             "{task}: {confidence} vs {want_confidence}"
         );
     }
@@ -237,23 +237,23 @@ fn dawid_skene_is_reported_unavailable_until_the_method_exists() {
 #[test]
 #[ignore = "needs the DawidSkene method (another branch); remove the ignore after the merge"]
 fn dawid_skene_through_the_registry() {
-    // crowd-kit 1.4.2 DawidSkene on this pool's accepted answers; the labels of the three
-    // contested tasks are the majority's on this data (w1 disagrees with the two others on
-    // t-0002/t-0003 only, so the EM keeps the majority-vote initialisation's labels).
+    // crowd-kit 1.4.2 DawidSkene (defaults) on this pool's accepted answers, recorded with
+    // `../shared/tools/crowdkit_reference.py DawidSkene` on the triples (t-0001 w1 OK, w3 OK;
+    // t-0002 w1 OK, w3 BAD; t-0003 w1 OK, w3 BAD, w2 BAD; t-0004 w2 OK): labels OK, BAD, BAD,
+    // OK; posterior of BAD for t-0002 = 0.9896069074769579 (the others are 1 − 1e-10 or so).
     let backend = backend();
     let solutions = backend
-        .aggregate(&PoolAggregatedSolutionRequest::dawid_skene(
-            "1001", "result",
-        ))
+        .aggregate(&PoolAggregatedSolutionRequest::dawid_skene("1001", "result"))
         .unwrap();
-    let tasks: Vec<_> = solutions.iter().map(|s| s.task_id.as_str()).collect();
-    assert_eq!(tasks, ["t-0001", "t-0002", "t-0003", "t-0004"]);
-    assert_eq!(solutions[0].output_values["result"], json!("OK"));
-    assert_eq!(solutions[2].output_values["result"], json!("BAD"));
-    assert!(
-        solutions
-            .iter()
-            .all(|s| (0.0..=1.0).contains(&s.confidence))
+    assert_solutions(
+        &solutions,
+        "result",
+        &[
+            ("t-0001", json!("OK"), 0.9999999999497389),
+            ("t-0002", json!("BAD"), 0.9896069074769579),
+            ("t-0003", json!("BAD"), 0.9999999999989497),
+            ("t-0004", json!("OK"), 0.9999999999010447),
+        ],
     );
 }
 
