@@ -243,7 +243,9 @@ fn dawid_skene_through_the_registry() {
     // OK; posterior of BAD for t-0002 = 0.9896069074769579 (the others are 1 − 1e-10 or so).
     let backend = backend();
     let solutions = backend
-        .aggregate(&PoolAggregatedSolutionRequest::dawid_skene("1001", "result"))
+        .aggregate(&PoolAggregatedSolutionRequest::dawid_skene(
+            "1001", "result",
+        ))
         .unwrap();
     assert_solutions(
         &solutions,
