@@ -26,6 +26,65 @@ enum Command {
     Aggregate(Box<AggregateArgs>),
     /// List the methods and their parameters' defaults.
     Methods,
+    /// Toloka aggregation API on exported pools (offline).
+    #[command(subcommand)]
+    Toloka(TolokaCommand),
+    /// Serve Toloka's aggregation API offline from exported pool directories.
+    #[cfg(feature = "server")]
+    Serve(ServeArgs),
+}
+
+#[derive(Subcommand)]
+enum TolokaCommand {
+    /// Run an aggregate-by-pool (or, with --task-id, aggregate-by-task) request on a pool
+    /// directory and print the aggregated solutions as JSON lines.
+    Aggregate(TolokaAggregateArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+enum AggregationType {
+    WeightedDynamicOverlap,
+    DawidSkene,
+}
+
+#[derive(clap::Args)]
+struct TolokaAggregateArgs {
+    /// Pool directory: pool.json (optional), assignments.json|jsonl|tsv, skills.json|csv
+    /// (optional).
+    #[arg(long)]
+    pool: PathBuf,
+    /// More Toloka user skills (JSON UserSkill objects or CSV user_id,skill_id,value).
+    #[arg(long)]
+    skills: Option<PathBuf>,
+    #[arg(long = "type", value_enum, default_value = "WEIGHTED_DYNAMIC_OVERLAP")]
+    aggregation_type: AggregationType,
+    /// answer_weight_skill_id (required for WEIGHTED_DYNAMIC_OVERLAP).
+    #[arg(long)]
+    skill_id: Option<String>,
+    /// Output field to aggregate (repeatable).
+    #[arg(long = "field", required = true)]
+    fields: Vec<String>,
+    /// Aggregate this task only.
+    #[arg(long)]
+    task_id: Option<String>,
+}
+
+#[cfg(feature = "server")]
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Pool directory (repeatable); see `crowdagg toloka aggregate --help`.
+    #[arg(long = "pool", required = true)]
+    pools: Vec<PathBuf>,
+    /// Toloka user skills shared by all pools.
+    #[arg(long)]
+    skills: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Request-serving threads.
+    #[arg(long, default_value_t = 4)]
+    threads: usize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -108,6 +167,9 @@ fn main() -> ExitCode {
             }
             Ok(())
         }
+        Command::Toloka(TolokaCommand::Aggregate(args)) => toloka_aggregate(args),
+        #[cfg(feature = "server")]
+        Command::Serve(args) => serve(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -218,6 +280,66 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         Format::Csv => write_csv(out, &data, &result),
         Format::Json => write_json(out, &data, &result, aggregator.name(), &params),
     })
+}
+
+fn toloka_aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
+    use crowdagg::toloka::{
+        AggregatedSolutionType, AggregationBackend, FieldName, LocalBackend,
+        PoolAggregatedSolutionRequest, TaskAggregatedSolutionRequest,
+    };
+    let backend = LocalBackend::from_dirs(&[&args.pool], args.skills.as_deref())
+        .map_err(|e| e.to_string())?;
+    let pool_id = backend.pool_ids().next().unwrap_or_default().to_owned();
+    let request = PoolAggregatedSolutionRequest {
+        aggregation_type: match args.aggregation_type {
+            AggregationType::WeightedDynamicOverlap => {
+                AggregatedSolutionType::WeightedDynamicOverlap
+            }
+            AggregationType::DawidSkene => AggregatedSolutionType::DawidSkene,
+        },
+        pool_id,
+        answer_weight_skill_id: args.skill_id,
+        fields: args.fields.into_iter().map(FieldName::new).collect(),
+    };
+    let solutions = match args.task_id {
+        Some(task_id) => {
+            let request = TaskAggregatedSolutionRequest {
+                task_id,
+                pool_id: request.pool_id,
+                answer_weight_skill_id: request.answer_weight_skill_id,
+                fields: request.fields,
+                aggregation_type: request.aggregation_type,
+            };
+            vec![
+                backend
+                    .aggregate_by_task(&request)
+                    .map_err(|e| e.to_string())?,
+            ]
+        }
+        None => backend.aggregate(&request).map_err(|e| e.to_string())?,
+    };
+    write_whole(None, |out| {
+        for solution in &solutions {
+            serde_json::to_writer(&mut *out, solution)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(feature = "server")]
+fn serve(args: ServeArgs) -> Result<(), String> {
+    use crowdagg::toloka::{LocalBackend, server::Server};
+    let backend =
+        LocalBackend::from_dirs(&args.pools, args.skills.as_deref()).map_err(|e| e.to_string())?;
+    let pools: Vec<String> = backend.pool_ids().map(str::to_owned).collect();
+    let server = Server::start(std::sync::Arc::new(backend), &args.bind, args.threads)
+        .map_err(|e| format!("--bind {}: {e}", args.bind))?;
+    // One line a launcher can parse for the port.
+    println!("serving pools {} at {}", pools.join(", "), server.url());
+    std::io::stdout().flush().map_err(|e| e.to_string())?;
+    server.wait();
+    Ok(())
 }
 
 /// Writes to a temporary file renamed into place (or to stdout after the fit finished), so an
