@@ -31,6 +31,17 @@ EXPECTED_1002 = [
 ]
 
 
+# crowd-kit 1.4.2 DawidSkene (defaults) on pool 1001's accepted answers, recorded with
+# ../shared/tools/crowdkit_reference.py DawidSkene on the triples t-0001 w1 OK, w3 OK;
+# t-0002 w1 OK, w3 BAD; t-0003 w1 OK, w3 BAD, w2 BAD; t-0004 w2 OK.
+EXPECTED_1001_DS = [
+    ("t-0001", "OK", 0.9999999999497389),
+    ("t-0002", "BAD", 0.9896069074769579),
+    ("t-0003", "BAD", 0.9999999999989497),
+    ("t-0004", "OK", 0.9999999999010447),
+]
+
+
 def check(solutions, field, expected):
     got = [(s.task_id, s.output_values[field], s.confidence) for s in solutions]
     assert len(got) == len(expected), got
@@ -90,6 +101,15 @@ def main(url):
     for s in solutions:
         print(f"get_aggregated_solutions: {s.task_id} {s.output_values} {s.confidence:.5f}")
     check(solutions, "is_cat", EXPECTED_1002)
+
+    # DAWID_SKENE: the server runs crowd-kit's algorithm.
+    operation = client.wait_operation(disable_progress=True, op=client.aggregate_solutions_by_pool(
+        type="DAWID_SKENE", pool_id="1001", fields=field("result"),
+    ))
+    solutions = list(client.get_aggregated_solutions(operation.id))
+    for s in solutions:
+        print(f"get_aggregated_solutions (DAWID_SKENE): {s.task_id} {s.output_values} {s.confidence:.10f}")
+    check(solutions, "result", EXPECTED_1001_DS)
 
     # Errors map onto the kit's exceptions by code.
     try:

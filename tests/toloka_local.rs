@@ -216,27 +216,7 @@ fn errors_use_toloka_codes() {
 }
 
 #[test]
-fn dawid_skene_is_reported_unavailable_until_the_method_exists() {
-    if crowdagg::methods::find_method("DawidSkene").is_some() {
-        return; // covered by `dawid_skene_through_the_registry`
-    }
-    let backend = backend();
-    let error = backend
-        .aggregate_by_pool(&PoolAggregatedSolutionRequest::dawid_skene(
-            "1001", "result",
-        ))
-        .unwrap_err();
-    assert_eq!(error.code(), Some(&ErrorCode::UnsupportedAlgorithm));
-    assert!(
-        error
-            .to_string()
-            .contains("DAWID_SKENE is not available in this build")
-    );
-}
-
-#[test]
-#[ignore = "needs the DawidSkene method (another branch); remove the ignore after the merge"]
-fn dawid_skene_through_the_registry() {
+fn dawid_skene_matches_crowd_kit() {
     // crowd-kit 1.4.2 DawidSkene (defaults) on this pool's accepted answers, recorded with
     // `../shared/tools/crowdkit_reference.py DawidSkene` on the triples (t-0001 w1 OK, w3 OK;
     // t-0002 w1 OK, w3 BAD; t-0003 w1 OK, w3 BAD, w2 BAD; t-0004 w2 OK): labels OK, BAD, BAD,

@@ -20,7 +20,7 @@ use super::types::{
     PoolAggregatedSolutionRequest, TaskAggregatedSolutionRequest,
 };
 use crate::aggregation::Skills;
-use crate::methods::{Aggregator, FitInputs, Params, WeightedDynamicOverlap, find_method};
+use crate::methods::{Aggregator, DawidSkene, FitInputs, Params, WeightedDynamicOverlap};
 use crate::responses::{DuplicatePolicy, Responses};
 
 /// Choices the documentation leaves open (`specs/toloka-api.md` §5.2).
@@ -468,7 +468,7 @@ enum Method {
         skill_id: String,
     },
     /// The registry's Dawid-Skene (crowd-kit defaults).
-    DawidSkene(Box<dyn Aggregator>),
+    DawidSkene(DawidSkene),
 }
 
 impl Method {
@@ -493,16 +493,8 @@ impl Method {
                 }
                 Ok(Self::Wdo { skills, skill_id })
             }
-            AggregatedSolutionType::DawidSkene => find_method("DawidSkene")
-                .ok_or(())
-                .and_then(|method| method.build(&[]).map_err(|_| ()))
-                .map(Self::DawidSkene)
-                .map_err(|()| {
-                    BackendError::api(ApiError::new(
-                        ErrorCode::UnsupportedAlgorithm,
-                        "DAWID_SKENE is not available in this build",
-                    ))
-                }),
+            // crowd-kit's defaults, which Toloka's guide names as its implementation.
+            AggregatedSolutionType::DawidSkene => Ok(Self::DawidSkene(DawidSkene::default())),
         }
     }
 
