@@ -1,6 +1,8 @@
 //! Aggregation methods, one module each, behind the [`Aggregator`] trait.
 
 mod majority_vote;
+mod mmsr;
+mod numpy_random;
 mod params;
 mod registry;
 mod votes;
@@ -10,6 +12,7 @@ mod zero_based_skill;
 pub use majority_vote::{
     GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill, Wawa,
 };
+pub use mmsr::{Mmsr, MmsrParams};
 pub use params::{ParamValue, Params};
 pub use registry::{find_method, Method, METHODS};
 pub use wdo::{WeightedDynamicOverlap, WeightedDynamicOverlapParams};

@@ -3,7 +3,7 @@
 use crate::error::ParamsError;
 
 use super::{
-    Aggregator, GoldMajorityVoteParams, MajorityVoteParams, Params, Wawa,
+    Aggregator, GoldMajorityVoteParams, MajorityVoteParams, MmsrParams, Params, Wawa,
     WeightedDynamicOverlapParams, ZeroBasedSkillParams,
 };
 
@@ -67,6 +67,13 @@ pub const METHODS: &[Method] = &[
         needs_gold: false,
         uses_skills: true,
         build: make::<WeightedDynamicOverlapParams>,
+    },
+    Method {
+        cli_name: "mmsr",
+        name: "MMSR",
+        needs_gold: false,
+        uses_skills: false,
+        build: make::<MmsrParams>,
     },
 ];
 

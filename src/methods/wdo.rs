@@ -198,6 +198,7 @@ impl Aggregator for WeightedDynamicOverlap {
         Ok(Aggregation {
             labels,
             probabilities: None,
+            scores: None,
             confidence,
             skills: Some(q),
             errors: None,
