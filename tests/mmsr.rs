@@ -12,10 +12,26 @@ fn tiny_dataset_matches_crowd_kit() {
     let result = Mmsr::default().aggregate(&data).unwrap();
     assert_eq!(result.report.iterations, 33);
     assert_eq!(result.report.stop_reason, StopReason::Converged);
-    let labels: Vec<&str> = result.labels.iter().map(|&l| data.label_name(l as usize)).collect();
+    let labels: Vec<&str> = result
+        .labels
+        .iter()
+        .map(|&l| data.label_name(l as usize))
+        .collect();
     assert_eq!(labels, ["a", "b", "a", "a", "a", "c"]);
-    let skills: Vec<f64> = result.skills.as_ref().unwrap().iter().map(|s| s.unwrap()).collect();
-    let expected = [1.193935157, 1.341773288, -0.2905160333, 1.676810394, -0.2905160333];
+    let skills: Vec<f64> = result
+        .skills
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|s| s.unwrap())
+        .collect();
+    let expected = [
+        1.193935157,
+        1.341773288,
+        -0.2905160333,
+        1.676810394,
+        -0.2905160333,
+    ];
     for (s, e) in skills.iter().zip(expected) {
         assert_abs_diff_eq!(*s, e, epsilon = 1e-8);
     }

@@ -1,5 +1,6 @@
 //! Aggregation methods, one module each, behind the [`Aggregator`] trait.
 
+mod kos;
 mod majority_vote;
 mod mmsr;
 mod numpy_random;
@@ -9,6 +10,7 @@ mod votes;
 mod wdo;
 mod zero_based_skill;
 
+pub use kos::{Kos, KosParams};
 pub use majority_vote::{
     GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill, Wawa,
 };

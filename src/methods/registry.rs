@@ -3,7 +3,7 @@
 use crate::error::ParamsError;
 
 use super::{
-    Aggregator, GoldMajorityVoteParams, MajorityVoteParams, MmsrParams, Params, Wawa,
+    Aggregator, GoldMajorityVoteParams, KosParams, MajorityVoteParams, MmsrParams, Params, Wawa,
     WeightedDynamicOverlapParams, ZeroBasedSkillParams,
 };
 
@@ -74,6 +74,13 @@ pub const METHODS: &[Method] = &[
         needs_gold: false,
         uses_skills: false,
         build: make::<MmsrParams>,
+    },
+    Method {
+        cli_name: "kos",
+        name: "KOS",
+        needs_gold: false,
+        uses_skills: false,
+        build: make::<KosParams>,
     },
 ];
 

@@ -7,7 +7,10 @@ use crowdagg::{DuplicatePolicy, Gold, Responses};
 
 /// A path under the shared datasets directory (`../shared/datasets/<name>/<file>`).
 pub fn dataset(name: &str, file: &str) -> String {
-    format!("{}/../shared/datasets/{name}/{file}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../shared/datasets/{name}/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 /// A path under this crate's `fixtures/`.
@@ -46,7 +49,10 @@ pub fn responses_keep_last(path: &str) -> Responses {
 }
 
 pub fn gold(path: &str) -> Gold {
-    read_rows(path).into_iter().map(|r| (r[0].clone(), r[1].clone())).collect()
+    read_rows(path)
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect()
 }
 
 /// The `labels` (task → label) map of a crowd-kit reference JSON.
