@@ -68,3 +68,58 @@ fn one_label_is_an_error() {
     let data = crowdagg::Responses::from_triples([("t", "w1", "x"), ("t", "w2", "x")]).unwrap();
     assert!(Mmsr::default().aggregate(&data).is_err());
 }
+
+/// Our MMSR against crowd-kit's on a shared dataset (crowd-kit ran on a copy sorted by worker,
+/// so both start from the same random numbers; see fixtures/regenerate_mmsr_kos.sh).
+/// Returns (label agreement, max |Δ skill|, our iterations, crowd-kit's, our gold accuracy,
+/// crowd-kit's gold accuracy).
+fn compare(name: &str) -> (f64, f64, usize, u64, f64, f64) {
+    let data = common::responses_keep_last(&common::dataset(name, "responses.csv"));
+    let gold = common::gold(&common::dataset(name, "gold.csv"));
+    let reference = common::reference(&common::fixture(&format!("mmsr/{name}.json")));
+    let result = Mmsr::default().aggregate(&data).unwrap();
+    let labels = reference["labels"].as_object().unwrap();
+    let mut same = 0;
+    let (mut ours_right, mut theirs_right, mut graded) = (0, 0, 0);
+    for (t, &l) in result.labels.iter().enumerate() {
+        let task = data.task_name(t);
+        let ours = data.label_name(l as usize);
+        let theirs = labels[task].as_str().unwrap();
+        same += usize::from(ours == theirs);
+        if let Some(truth) = gold.get(task) {
+            graded += 1;
+            ours_right += usize::from(ours == truth);
+            theirs_right += usize::from(theirs == truth);
+        }
+    }
+    let skills = reference["skills"].as_object().unwrap();
+    let ours = result.skills.as_ref().unwrap();
+    let max_skill_diff = (0..data.n_workers())
+        .map(|w| (ours[w].unwrap() - skills[data.worker_name(w)].as_f64().unwrap()).abs())
+        .fold(0.0, f64::max);
+    let stats = (
+        same as f64 / data.n_tasks() as f64,
+        max_skill_diff,
+        result.report.iterations,
+        reference["n_iter_run"].as_u64().unwrap(),
+        ours_right as f64 / graded as f64,
+        theirs_right as f64 / graded as f64,
+    );
+    eprintln!(
+        "{name}: agreement, max |Δskill|, iterations (ours, crowd-kit), gold accuracy (ours, crowd-kit) = {stats:?}"
+    );
+    stats
+}
+
+#[test]
+fn shared_datasets_match_crowd_kit() {
+    for name in ["rte", "dog", "bluebirds", "face", "ms"] {
+        let (agreement, skill_diff, ours, theirs, _, _) = compare(name);
+        assert_eq!(agreement, 1.0, "{name}");
+        assert!(skill_diff < 1e-12, "{name}: {skill_diff}");
+        assert!(
+            ours.abs_diff(theirs as usize) <= 1,
+            "{name}: {ours} vs {theirs}"
+        );
+    }
+}
