@@ -30,8 +30,9 @@ pub mod responses;
 pub use aggregation::{Aggregation, FitReport, Gold, Observer, Skills, StopReason};
 pub use error::{DataError, Error, InputError, Location, ParamsError, Result};
 pub use methods::{
-    Aggregator, FitInputs, GoldMajorityVote, Kos, KosParams, MajorityVote, MissingSkill, Mmsr, MmsrParams, Params,
-    Wawa, WeightedDynamicOverlap, ZeroBasedSkill,
+    Aggregator, BinaryRelevance, FitInputs, GoldMajorityVote, Kos, KosParams, MajorityVote,
+    MissingSkill, Mmsr, MmsrParams, MultiLabelAggregation, MultiLabelResponses, Params, Wawa,
+    WeightedDynamicOverlap, ZeroBasedSkill,
 };
 pub use responses::{DuplicatePolicy, Label, Responses, ResponsesBuilder};
 

@@ -1,5 +1,6 @@
 //! Aggregation methods, one module each, behind the [`Aggregator`] trait.
 
+mod binary_relevance;
 mod kos;
 mod majority_vote;
 mod mmsr;
@@ -10,13 +11,14 @@ mod votes;
 mod wdo;
 mod zero_based_skill;
 
+pub use binary_relevance::{BinaryRelevance, MultiLabelAggregation, MultiLabelResponses};
 pub use kos::{Kos, KosParams};
 pub use majority_vote::{
     GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill, Wawa,
 };
 pub use mmsr::{Mmsr, MmsrParams};
 pub use params::{ParamValue, Params};
-pub use registry::{find_method, Method, METHODS};
+pub use registry::{binary_relevance, find_method, Method, METHODS};
 pub use wdo::{WeightedDynamicOverlap, WeightedDynamicOverlapParams};
 pub use zero_based_skill::{ZeroBasedSkill, ZeroBasedSkillParams};
 

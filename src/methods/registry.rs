@@ -3,8 +3,8 @@
 use crate::error::ParamsError;
 
 use super::{
-    Aggregator, GoldMajorityVoteParams, KosParams, MajorityVoteParams, MmsrParams, Params, Wawa,
-    WeightedDynamicOverlapParams, ZeroBasedSkillParams,
+    Aggregator, BinaryRelevance, GoldMajorityVoteParams, KosParams, MajorityVoteParams,
+    MmsrParams, Params, Wawa, WeightedDynamicOverlapParams, ZeroBasedSkillParams,
 };
 
 /// A method the CLI can run.
@@ -89,4 +89,16 @@ pub fn find_method(name: &str) -> Option<&'static Method> {
     METHODS
         .iter()
         .find(|m| m.cli_name.eq_ignore_ascii_case(name) || m.name.eq_ignore_ascii_case(name))
+}
+
+/// [`BinaryRelevance`] (multi-label; not in [`METHODS`] because its input is label sets) around
+/// the method named `inner` (CLI or class name), built with `params`.
+pub fn binary_relevance(
+    inner: &str,
+    params: &[(&str, &str)],
+) -> Result<BinaryRelevance, ParamsError> {
+    let method = find_method(inner).ok_or_else(|| {
+        ParamsError::Conflict(format!("unknown method {inner:?} for BinaryRelevance"))
+    })?;
+    Ok(BinaryRelevance::new(method.build(params)?))
 }
