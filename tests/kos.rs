@@ -65,3 +65,40 @@ fn zero_sum_goes_to_the_smallest_label() {
     let data = Responses::from_triples([("t1", "w1", "x"), ("t2", "w2", "y")]).unwrap();
     assert_eq!(labels(&Kos::default(), &data), ["x", "x"]);
 }
+
+/// Our KOS against crowd-kit's on a shared binary dataset (crowd-kit ran on a copy sorted by
+/// task, worker, label, so both draw the same starting messages; see
+/// fixtures/regenerate_mmsr_kos.sh). Returns (label agreement, our gold accuracy, crowd-kit's).
+fn compare(name: &str) -> (f64, f64, f64) {
+    let data = common::responses(&common::dataset(name, "responses.csv"));
+    let gold = common::gold(&common::dataset(name, "gold.csv"));
+    let reference = common::reference_labels(&common::fixture(&format!("kos/{name}.json")));
+    let result = Kos::default().aggregate(&data).unwrap();
+    let (mut same, mut ours_right, mut theirs_right, mut graded) = (0, 0, 0, 0);
+    for (t, &l) in result.labels.iter().enumerate() {
+        let task = data.task_name(t);
+        let ours = data.label_name(l as usize);
+        let theirs = reference[task].as_str();
+        same += usize::from(ours == theirs);
+        if let Some(truth) = gold.get(task) {
+            graded += 1;
+            ours_right += usize::from(ours == truth);
+            theirs_right += usize::from(theirs == truth);
+        }
+    }
+    let stats = (
+        same as f64 / data.n_tasks() as f64,
+        ours_right as f64 / graded as f64,
+        theirs_right as f64 / graded as f64,
+    );
+    eprintln!("{name}: agreement, gold accuracy (ours, crowd-kit) = {stats:?}");
+    stats
+}
+
+#[test]
+fn shared_datasets_match_crowd_kit() {
+    for name in ["rte", "bluebirds", "sp-amt"] {
+        let (agreement, _, _) = compare(name);
+        assert_eq!(agreement, 1.0, "{name}");
+    }
+}

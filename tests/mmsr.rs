@@ -113,7 +113,7 @@ fn compare(name: &str) -> (f64, f64, usize, u64, f64, f64) {
 
 #[test]
 fn shared_datasets_match_crowd_kit() {
-    for name in ["rte", "dog", "bluebirds", "face", "ms"] {
+    for name in ["rte", "dog", "bluebirds", "face", "ms", "ws-amt", "sp-amt", "web"] {
         let (agreement, skill_diff, ours, theirs, _, _) = compare(name);
         assert_eq!(agreement, 1.0, "{name}");
         assert!(skill_diff < 1e-12, "{name}: {skill_diff}");
