@@ -24,6 +24,7 @@ pub mod aggregation;
 pub mod error;
 pub mod io;
 pub mod methods;
+pub mod metrics;
 pub mod output;
 pub mod responses;
 
