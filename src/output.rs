@@ -103,7 +103,7 @@ impl Serialize for Report<'_> {
                 "scores",
                 &MapOf(|| {
                     scores.rows().into_iter().enumerate().map(move |(t, row)| {
-                        let cells = move || row.clone().into_iter().enumerate();
+                        let cells = move || row.into_iter().enumerate();
                         (
                             data.task_name(t),
                             MapOf(move || cells().map(|(l, v)| (labels[l], *v))),

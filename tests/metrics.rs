@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::f64::consts::LN_2;
+
 use approx::assert_abs_diff_eq;
 use crowdagg::metrics::{self, By};
 use crowdagg::{Aggregator, Label, MajorityVote, Responses};
@@ -78,7 +80,7 @@ fn uncertainty_by_task_and_worker() {
     let expected = [
         0.6365141682948128,
         0.6365141682948128,
-        0.6931471805599453,
+        LN_2,
         1.0986122886681096,
         0.6365141682948128,
         0.0,
@@ -95,7 +97,7 @@ fn uncertainty_by_task_and_worker() {
         1.0397207708399179,
         1.0986122886681096,
         0.6365141682948128,
-        0.6931471805599453,
+        LN_2,
     ];
     for (u, e) in by_worker.iter().zip(expected) {
         assert_abs_diff_eq!(*u, e, epsilon = 1e-12);
@@ -104,8 +106,8 @@ fn uncertainty_by_task_and_worker() {
 
 #[test]
 fn uncertainty_docstring_examples() {
-    // crowd-kit's docstring: X has Yes/No, Y has Yes/Yes, skills 1 → X ln 2, Y 0; by worker
-    // A 0, B ln 2. Three different answers → ln 3.
+    // crowd-kit's docstring: X has Yes/No, Y has Yes/Yes, skills 1 → X 0.693147 (ln 2), Y 0;
+    // by worker A 0, B 0.693147. Three different answers → ln 3.
     let data = Responses::from_triples([
         ("X", "A", "Yes"),
         ("X", "B", "No"),
@@ -115,11 +117,11 @@ fn uncertainty_docstring_examples() {
     .unwrap();
     let skills = [Some(1.0), Some(1.0)];
     let by_task = metrics::uncertainty(&data, Some(&skills), By::Task).unwrap();
-    assert_abs_diff_eq!(by_task[0], 0.693147, epsilon = 1e-6);
+    assert_abs_diff_eq!(by_task[0], LN_2, epsilon = 1e-12);
     assert_abs_diff_eq!(by_task[1], 0.0, epsilon = 1e-12);
     let by_worker = metrics::uncertainty(&data, Some(&skills), By::Worker).unwrap();
     assert_abs_diff_eq!(by_worker[0], 0.0, epsilon = 1e-12);
-    assert_abs_diff_eq!(by_worker[1], 0.693147, epsilon = 1e-6);
+    assert_abs_diff_eq!(by_worker[1], LN_2, epsilon = 1e-12);
     let three = Responses::from_triples([("X", "A", "Yes"), ("X", "B", "No"), ("X", "C", "Maybe")])
         .unwrap();
     let u = metrics::mean_uncertainty(&three, None, By::Task).unwrap();
@@ -195,7 +197,7 @@ fn entropy_threshold_removes_w4() {
     assert_eq!(outcome.kept.unwrap().n_responses(), 13);
     assert!(!outcome.removed_half_or_more);
     // Worker uncertainties sorted: 0.6365…, 0.6931…; cutoff at 10 % = a + 0.4 (b − a).
-    let cutoff = 0.6365141682948128 + 0.4 * (0.6931471805599453 - 0.6365141682948128);
+    let cutoff = 0.6365141682948128 + 0.4 * (LN_2 - 0.6365141682948128);
     assert_abs_diff_eq!(outcome.cutoff.unwrap(), cutoff, epsilon = 1e-12);
 }
 

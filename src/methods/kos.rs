@@ -40,7 +40,7 @@ use super::{Aggregator, FitInputs};
 /// * crowd-kit reseeds numpy's *global* generator; here the generator is local.
 ///
 /// The method is very sensitive to `n_iter` and the seed on small or irregular graphs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Kos {
     params: KosParams,
 }
@@ -58,14 +58,6 @@ impl Default for KosParams {
         Self {
             n_iter: 100,
             random_state: 0,
-        }
-    }
-}
-
-impl Default for Kos {
-    fn default() -> Self {
-        Self {
-            params: KosParams::default(),
         }
     }
 }

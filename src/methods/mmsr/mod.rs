@@ -45,7 +45,7 @@ use super::{Aggregator, FitInputs};
 /// * Several responses of one worker to one task: crowd-kit keeps the last one in input order;
 ///   here the largest label (build the data with `DuplicatePolicy::KeepLast` to keep the last).
 /// * A task whose weighted votes sum to 0 gets uniform scores (crowd-kit: NaN).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Mmsr {
     params: MmsrParams,
 }
@@ -65,14 +65,6 @@ impl Default for MmsrParams {
             n_iter: 10_000,
             tol: 1e-10,
             random_state: 0,
-        }
-    }
-}
-
-impl Default for Mmsr {
-    fn default() -> Self {
-        Self {
-            params: MmsrParams::default(),
         }
     }
 }

@@ -160,7 +160,7 @@ fn cholesky(mut a: Vec<f64>, n: usize) -> Option<Vec<f64>> {
         for p in 0..j {
             d -= a[j * n + p] * a[j * n + p];
         }
-        if !(d > 0.0) || !d.is_finite() {
+        if d.is_nan() || d <= 0.0 || d.is_infinite() {
             return None;
         }
         let d = d.sqrt();
