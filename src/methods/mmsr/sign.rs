@@ -13,10 +13,13 @@
 //! Here the extra nodes are eliminated: writing A = [[N, E], [Eᵀ, 0]] (extra nodes have degree
 //! 2), for λ < 0 the pencil's inertia equals that of the worker-sized Schur complement
 //! S(λ) = N − λ D_w + E Eᵀ/(2λ) plus the extra nodes' m positive directions, so λ* is the
-//! largest λ below which S(λ) stays positive definite. Bisection with Cholesky finds it, then
-//! inverse iteration on S just below λ* gives the workers' part of the eigenvector (the only
-//! part whose signs are used). Everything is deterministic; when λ* is a multiple
-//! eigenvalue the vector depends on the fixed start (ARPACK's on its random start).
+//! largest λ below which S(λ) stays positive definite. Bisection with Cholesky brackets λ*
+//! to 10⁻⁴, then inverse iteration on the full pencil, shifted just below λ* and solved
+//! through S, converges to the eigenvector; only its workers' part is used. Everything is
+//! deterministic; when λ* is a multiple eigenvalue the vector depends on the fixed start
+//! (ARPACK's on its random start).
+
+use rayon::prelude::*;
 
 use super::numpy_sum;
 use crate::methods::numpy_random::RandomState;
@@ -63,7 +66,8 @@ struct Graph {
     /// Per worker: number of positive partners.
     partners: Vec<f64>,
     degree: Vec<f64>,
-    extra_nodes: usize,
+    /// The extra nodes: positive pairs (a, b), a < b.
+    pairs: Vec<(usize, usize)>,
 }
 
 impl Graph {
@@ -72,7 +76,7 @@ impl Graph {
         let mut negative = vec![0.0; k * k];
         let mut positive = vec![0.0; k * k];
         let mut partners = vec![0.0; k];
-        let mut extra_nodes = 0;
+        let mut pairs = Vec::new();
         for (a, &i) in valid.iter().enumerate() {
             for (b, &j) in valid.iter().enumerate() {
                 let value = c[i * w + j];
@@ -81,7 +85,9 @@ impl Graph {
                 } else if value > 0.0 && a != b {
                     positive[a * k + b] = 1.0;
                     partners[a] += 1.0;
-                    extra_nodes += usize::from(a < b);
+                    if a < b {
+                        pairs.push((a, b));
+                    }
                 }
             }
         }
@@ -94,7 +100,7 @@ impl Graph {
             positive,
             partners,
             degree,
-            extra_nodes,
+            pairs,
         }
     }
 
@@ -102,7 +108,7 @@ impl Graph {
     fn schur(&self, lambda: f64) -> Vec<f64> {
         let k = self.k;
         let mut s = self.negative.clone();
-        let with_extra = self.extra_nodes > 0;
+        let with_extra = !self.pairs.is_empty();
         for a in 0..k {
             s[a * k + a] -= lambda * self.degree[a];
             if with_extra {
@@ -120,26 +126,26 @@ impl Graph {
         cholesky(self.schur(lambda), self.k)
     }
 
+    /// The workers' part of the pencil's eigenvector for its smallest eigenvalue λ*.
     fn smallest_eigenvector(&self) -> Option<Vec<f64>> {
         if self.k == 0 {
             return Some(Vec::new());
         }
+        // Bracket λ* (every factorisation costs k³/3, so stop early: the shifted inverse
+        // iteration below converges at rate (λ* − lo)/(λ₂ − lo)).
         let mut lo = -1.0 - 1e-6;
         let mut factor = self.below_spectrum(lo)?;
         // With extra nodes λ* < 0 (S(λ) → −∞·E Eᵀ as λ → 0⁻), else λ* ≤ 1.
-        let mut hi = if self.extra_nodes > 0 {
-            -1e-9
-        } else {
+        let mut hi = if self.pairs.is_empty() {
             1.0 + 1e-6
+        } else {
+            -1e-9
         };
         if self.below_spectrum(hi).is_some() {
             return None;
         }
-        while hi - lo > 1e-12 * lo.abs().max(1e-3) {
+        while hi - lo > 1e-4 {
             let mid = 0.5 * (lo + hi);
-            if mid <= lo || mid >= hi {
-                break;
-            }
             match self.below_spectrum(mid) {
                 Some(l) => {
                     lo = mid;
@@ -148,37 +154,95 @@ impl Graph {
                 None => hi = mid,
             }
         }
-        Some(inverse_iteration(&factor, self.k))
+        Some(self.inverse_iteration(&factor, lo))
+    }
+
+    /// Inverse iteration on the full pencil shifted by σ (below λ*, so S(σ) = L Lᵀ):
+    /// (A − σD) x′ = D x, solved through the Schur complement: with x = (y, z) (workers, extra
+    /// nodes), S(σ) y′ = D_w y + E z/σ and z′ = (Eᵀ y′ − 2z)/(2σ). Starts from a fixed generic
+    /// vector; stops when the workers' part is stable.
+    fn inverse_iteration(&self, l: &[f64], sigma: f64) -> Vec<f64> {
+        let k = self.k;
+        let mut rng = RandomState::new(0);
+        let mut y: Vec<f64> = (0..k).map(|_| rng.random_sample() - 0.5).collect();
+        let mut z = vec![0.0; self.pairs.len()];
+        for _ in 0..10_000 {
+            let mut next: Vec<f64> = y.iter().zip(&self.degree).map(|(v, d)| v * d).collect();
+            for (&(a, b), &zp) in self.pairs.iter().zip(&z) {
+                next[a] += zp / sigma;
+                next[b] += zp / sigma;
+            }
+            solve(l, k, &mut next);
+            for (zp, &(a, b)) in z.iter_mut().zip(&self.pairs) {
+                *zp = (next[a] + next[b] - 2.0 * *zp) / (2.0 * sigma);
+            }
+            let length = next
+                .iter()
+                .chain(z.iter())
+                .map(|v| v * v)
+                .sum::<f64>()
+                .sqrt();
+            if !(length.is_finite() && length > 0.0) {
+                break;
+            }
+            let same_way = dot(&next, &y) >= 0.0;
+            let scale = if same_way { 1.0 } else { -1.0 } / length;
+            next.iter_mut().for_each(|v| *v *= scale);
+            z.iter_mut().for_each(|v| *v *= scale);
+            let step = next
+                .iter()
+                .zip(&y)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            y = next;
+            if step < 1e-13 {
+                break;
+            }
+        }
+        y
     }
 }
 
 /// Lower Cholesky factor (row-major) of a symmetric matrix, or `None` if it is not positive
-/// definite.
+/// definite. Left-looking: entry (i, j) is a dot product of rows i and j, so the rows below
+/// the diagonal are independent and computed in parallel.
 fn cholesky(mut a: Vec<f64>, n: usize) -> Option<Vec<f64>> {
     for j in 0..n {
-        let mut d = a[j * n + j];
-        for p in 0..j {
-            d -= a[j * n + p] * a[j * n + p];
-        }
+        let (head, tail) = a.split_at_mut((j + 1) * n);
+        let row_j = &mut head[j * n..];
+        let d = row_j[j] - dot(&row_j[..j], &row_j[..j]);
         if d.is_nan() || d <= 0.0 || d.is_infinite() {
             return None;
         }
         let d = d.sqrt();
-        a[j * n + j] = d;
-        for i in j + 1..n {
-            let mut s = a[i * n + j];
-            for p in 0..j {
-                s -= a[i * n + p] * a[j * n + p];
-            }
-            a[i * n + j] = s / d;
-        }
+        row_j[j] = d;
+        let row_j = &row_j[..j];
+        tail.par_chunks_mut(n).with_min_len(32).for_each(|row_i| {
+            row_i[j] = (row_i[j] - dot(&row_i[..j], row_j)) / d;
+        });
     }
     for i in 0..n {
-        for j in i + 1..n {
-            a[i * n + j] = 0.0;
-        }
+        a[i * n + i + 1..(i + 1) * n].fill(0.0);
     }
     Some(a)
+}
+
+/// Dot product with four accumulators (lets the compiler keep several additions in flight).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = a4
+        .remainder()
+        .iter()
+        .zip(b4.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a4.zip(b4) {
+        for k in 0..4 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// Solves L Lᵀ x = b in place.
@@ -190,40 +254,6 @@ fn solve(l: &[f64], n: usize, x: &mut [f64]) {
     for i in (0..n).rev() {
         let s: f64 = (i + 1..n).map(|p| l[p * n + i] * x[p]).sum();
         x[i] = (x[i] - s) / l[i * n + i];
-    }
-}
-
-/// The eigenvector of the smallest eigenvalue of L Lᵀ, from a fixed generic start.
-fn inverse_iteration(l: &[f64], n: usize) -> Vec<f64> {
-    let mut rng = RandomState::new(0);
-    let mut x: Vec<f64> = (0..n).map(|_| rng.random_sample() - 0.5).collect();
-    normalise(&mut x);
-    for _ in 0..100 {
-        let previous = x.clone();
-        solve(l, n, &mut x);
-        normalise(&mut x);
-        let step = x
-            .iter()
-            .zip(&previous)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
-        if step < 1e-14 {
-            break;
-        }
-    }
-    x
-}
-
-/// Scales to unit length, with the largest entry positive (so successive iterates compare).
-fn normalise(x: &mut [f64]) {
-    let largest = x
-        .iter()
-        .copied()
-        .fold(0.0f64, |m, v| if v.abs() > m.abs() { v } else { m });
-    let length = x.iter().map(|v| v * v).sum::<f64>().sqrt();
-    if length > 0.0 && length.is_finite() {
-        let scale = largest.signum() / length;
-        x.iter_mut().for_each(|v| *v *= scale);
     }
 }
 
