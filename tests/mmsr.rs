@@ -113,7 +113,16 @@ fn compare(name: &str) -> (f64, f64, usize, u64, f64, f64) {
 
 #[test]
 fn shared_datasets_match_crowd_kit() {
-    for name in ["rte", "dog", "bluebirds", "face", "ms", "ws-amt", "sp-amt", "web"] {
+    for name in [
+        "rte",
+        "dog",
+        "bluebirds",
+        "face",
+        "ms",
+        "ws-amt",
+        "sp-amt",
+        "web",
+    ] {
         let (agreement, skill_diff, ours, theirs, _, _) = compare(name);
         assert_eq!(agreement, 1.0, "{name}");
         assert!(skill_diff < 1e-12, "{name}: {skill_diff}");
@@ -121,5 +130,37 @@ fn shared_datasets_match_crowd_kit() {
             ours.abs_diff(theirs as usize) <= 1,
             "{name}: {ours} vs {theirs}"
         );
+    }
+}
+
+#[test]
+fn degenerate_inputs_do_not_panic() {
+    use crowdagg::Responses;
+    let cases: [&[(&str, &str, &str)]; 4] = [
+        // One worker.
+        &[("t1", "w1", "a"), ("t2", "w1", "b")],
+        // Two workers who share no task.
+        &[("t1", "w1", "a"), ("t2", "w2", "b")],
+        // Two workers who always agree.
+        &[
+            ("t1", "w1", "a"),
+            ("t1", "w2", "a"),
+            ("t2", "w1", "b"),
+            ("t2", "w2", "b"),
+        ],
+        // Agreement exactly at chance (C_12 = 0).
+        &[
+            ("t1", "w1", "a"),
+            ("t1", "w2", "a"),
+            ("t2", "w1", "b"),
+            ("t2", "w2", "a"),
+        ],
+    ];
+    for rows in cases {
+        let data = Responses::from_triples(rows.iter().copied()).unwrap();
+        match Mmsr::default().aggregate(&data) {
+            Ok(result) => assert_eq!(result.labels.len(), data.n_tasks()),
+            Err(e) => assert!(e.to_string().contains("MMSR"), "{e}"),
+        }
     }
 }
