@@ -27,6 +27,7 @@ pub mod methods;
 pub mod metrics;
 pub mod output;
 pub mod responses;
+pub mod toloka;
 
 pub use aggregation::{Aggregation, FitReport, Gold, Observer, Skills, StopReason};
 pub use error::{DataError, Error, InputError, Location, ParamsError, Result};

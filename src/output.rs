@@ -72,7 +72,10 @@ impl Serialize for Report<'_> {
         let labels = &labels;
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("method", self.method)?;
-        map.serialize_entry("params", &MapOf(|| self.params.iter().map(|(k, v)| (*k, v))))?;
+        map.serialize_entry(
+            "params",
+            &MapOf(|| self.params.iter().map(|(k, v)| (*k, v))),
+        )?;
         map.serialize_entry(
             "labels",
             &MapOf(|| {
@@ -88,7 +91,7 @@ impl Serialize for Report<'_> {
                 "probas",
                 &MapOf(|| {
                     p.rows().into_iter().enumerate().map(move |(t, row)| {
-                        let cells = move || row.clone().into_iter().enumerate();
+                        let cells = move || row.into_iter().enumerate();
                         (
                             data.task_name(t),
                             MapOf(move || cells().map(|(l, v)| (labels[l], *v))),

@@ -1,1 +1,47 @@
-//! Readers and writers.
+//! Input readers (this module) and writers.
+//!
+//! # Formats read
+//! | function | input |
+//! |---|---|
+//! | [`read_responses`] | CSV/TSV with a header; task, worker and label columns named by [`ReadOptions`] (default `task,worker,label`), other columns ignored |
+//! | [`read_gold`] | CSV/TSV with task and label columns (same names as above); identical repeats allowed |
+//! | [`read_skills`] | CSV/TSV `worker,skill`, or Toloka's `user_id,skill_id,value[,exact_value]`; or JSON (array or lines) of Toloka `UserSkill` objects (`exact_value` preferred over `value`) |
+//! | [`read_toloka_tsv`], [`read_toloka_tsv_with_gold`] | Toloka web UI "download results" TSV (`INPUT:`, `OUTPUT:`, `GOLDEN:`, `ASSIGNMENT:` columns) |
+//! | [`read_assignments`] | Toloka API export: JSON array or JSON lines of Assignment objects |
+//!
+//! A path of `-` reads stdin (reported as `<stdin>`). Delimited files follow RFC 4180 (quoted
+//! fields may hold delimiters, `""` and line breaks); a UTF-8 byte order mark is skipped, CRLF
+//! and LF line ends are both accepted, blank lines are skipped. The delimiter is tab for
+//! `.tsv`/`.tab` names and comma otherwise, unless set. A NUL byte is ordinary data. JSON
+//! inputs are detected by their first non-blank character (`[` array, `{` JSON lines).
+//!
+//! # Error contract
+//! No reader panics on bad input. Every problem is an [`InputError`](crate::InputError)
+//! (inside [`Error::Input`](crate::Error::Input)) whose message starts with where it is:
+//! `file:line:column: message` when a field is to blame (column = 1-based index of the field in
+//! the header), `file:line: message` when a row is (missing header column: line 1; ragged row;
+//! duplicate (task, worker) under [`DuplicatePolicy::Reject`](crate::DuplicatePolicy), which
+//! names both lines), or `file: message` for the whole input (`no responses (the file is
+//! empty)`, `no responses (the file has a header but no rows)`, no accepted assignments with
+//! counts by status, too many labels). Lines are those where a record *starts* (a quoted field
+//! may span lines); an unterminated quote is reported where it opened. For JSON, line and
+//! column come from serde_json for syntax and type errors (its column points at or just before
+//! the offending value) and are the element's start for semantic errors (missing task id,
+//! tasks/solutions length mismatch, missing output field).
+
+mod gold;
+mod json;
+mod responses;
+mod skills;
+mod source;
+mod table;
+mod toloka;
+
+pub use gold::{read_gold, read_gold_from};
+pub use responses::{ReadOptions, read_responses, read_responses_from};
+pub use skills::{read_skills, read_skills_from_bytes};
+pub use source::{STDIN_NAME, delimiter_for};
+pub use toloka::{
+    AssignmentsOptions, TolokaTsvOptions, read_assignments, read_assignments_from_bytes,
+    read_toloka_tsv, read_toloka_tsv_from, read_toloka_tsv_with_gold,
+};

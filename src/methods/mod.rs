@@ -18,7 +18,7 @@ pub use majority_vote::{
 };
 pub use mmsr::{Mmsr, MmsrParams};
 pub use params::{ParamValue, Params};
-pub use registry::{binary_relevance, find_method, Method, METHODS};
+pub use registry::{METHODS, Method, binary_relevance, find_method};
 pub(crate) use votes::worker_accuracy;
 pub use wdo::{WeightedDynamicOverlap, WeightedDynamicOverlapParams};
 pub use zero_based_skill::{ZeroBasedSkill, ZeroBasedSkillParams};

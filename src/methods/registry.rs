@@ -3,9 +3,12 @@
 use crate::error::ParamsError;
 
 use super::{
-    Aggregator, BinaryRelevance, GoldMajorityVoteParams, KosParams, MajorityVoteParams,
-    MmsrParams, Params, Wawa, WeightedDynamicOverlapParams, ZeroBasedSkillParams,
+    Aggregator, BinaryRelevance, GoldMajorityVoteParams, KosParams, MajorityVoteParams, MmsrParams,
+    Params, Wawa, WeightedDynamicOverlapParams, ZeroBasedSkillParams,
 };
+
+/// Builds a method's aggregator from `key=value` pairs.
+type Builder = fn(&[(&str, &str)]) -> Result<Box<dyn Aggregator>, ParamsError>;
 
 /// A method the CLI can run.
 pub struct Method {
@@ -17,7 +20,7 @@ pub struct Method {
     pub needs_gold: bool,
     /// Whether the method needs (or, for `mv`, can use) worker skills.
     pub uses_skills: bool,
-    build: fn(&[(&str, &str)]) -> Result<Box<dyn Aggregator>, ParamsError>,
+    build: Builder,
 }
 
 impl Method {

@@ -9,7 +9,7 @@ use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
 use super::numpy_random::RandomState;
-use super::params::{ParamValue, Params, check_n_iter, check_non_negative, parse, unknown};
+use super::params::{ParamValue, Params, check_n_iter, out_of_range, parse, unknown};
 use super::votes::{normalize_rows, weighted_votes};
 use super::{Aggregator, FitInputs};
 
@@ -107,7 +107,9 @@ impl Params for MmsrParams {
 
     fn check(self) -> Result<Mmsr, ParamsError> {
         check_n_iter(self.n_iter)?;
-        check_non_negative("tol", self.tol)?;
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return Err(out_of_range("tol", "a finite number >= 0", self.tol));
+        }
         Ok(Mmsr { params: self })
     }
 }

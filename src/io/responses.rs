@@ -1,0 +1,208 @@
+//! Response tables: CSV/TSV with a header naming the task, worker and label columns.
+
+use std::io::Read;
+use std::path::Path;
+
+use csv::ByteRecord;
+
+use super::source::{ResponseSink, delimiter_for, open};
+use super::table::Table;
+use crate::error::Error;
+use crate::responses::{DuplicatePolicy, Responses};
+
+/// How to read a response table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Header name of the task column.
+    pub task_column: String,
+    /// Header name of the worker column.
+    pub worker_column: String,
+    /// Header name of the label column.
+    pub label_column: String,
+    /// Field delimiter; `None` picks tab for `.tsv`/`.tab` files and comma otherwise
+    /// (including stdin).
+    pub delimiter: Option<u8>,
+    /// What to do with repeated (task, worker) pairs.
+    pub duplicates: DuplicatePolicy,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        Self {
+            task_column: "task".into(),
+            worker_column: "worker".into(),
+            label_column: "label".into(),
+            delimiter: None,
+            duplicates: DuplicatePolicy::Keep,
+        }
+    }
+}
+
+impl ReadOptions {
+    /// The delimiter to use for an input called `name`.
+    pub fn delimiter_for(&self, name: &Path) -> u8 {
+        self.delimiter.unwrap_or_else(|| delimiter_for(name))
+    }
+}
+
+/// Reads a response table from `path` (`-` for stdin).
+pub fn read_responses(path: &Path, options: &ReadOptions) -> Result<Responses, Error> {
+    let (reader, name) = open(path)?;
+    read_responses_from(reader, &name.to_string_lossy(), options)
+}
+
+/// Reads a response table from any reader; `source_name` is used in error messages and, when
+/// no delimiter is set, to pick one by extension.
+pub fn read_responses_from<R: Read>(
+    reader: R,
+    source_name: &str,
+    options: &ReadOptions,
+) -> Result<Responses, Error> {
+    let file = Path::new(source_name);
+    let mut table = Table::open(reader, file, options.delimiter_for(file), "responses")?;
+    let task = table.column(&options.task_column)?;
+    let worker = table.column(&options.worker_column)?;
+    let label = table.column(&options.label_column)?;
+    let mut sink = ResponseSink::new(options.duplicates);
+    let mut record = ByteRecord::new();
+    while table.next(&mut record)? {
+        let line = table.line();
+        let t = table.required(&record, task)?;
+        let w = table.required(&record, worker)?;
+        let l = table.required(&record, label)?;
+        sink.push(table.file(), line, t, w, l)?;
+    }
+    sink.finish(table.file(), "the file has a header but no rows")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Responses, Error> {
+        read_responses_from(text.as_bytes(), "t.csv", &ReadOptions::default())
+    }
+
+    fn message(text: &str) -> String {
+        read(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn reads_columns_in_any_order_and_ignores_extras() {
+        let data = read("label,extra,worker,task\na,x,w1,t1\nb,y,w2,t1\na,z,w1,t2\n").unwrap();
+        assert_eq!(
+            (data.n_responses(), data.n_tasks(), data.n_workers()),
+            (3, 2, 2)
+        );
+        assert_eq!(data.label_names(), ["a", "b"]);
+    }
+
+    #[test]
+    fn bom_crlf_and_quotes() {
+        let data = read("\u{feff}task,worker,label\r\n\"t,1\",w1,\"a \"\"b\"\"\nc\"\r\n").unwrap();
+        assert_eq!(data.task_name(0), "t,1");
+        assert_eq!(data.label_name(0), "a \"b\"\nc");
+    }
+
+    #[test]
+    fn tab_delimiter_by_extension() {
+        let data = read_responses_from(
+            "task\tworker\tlabel\nt,1\tw\tx\n".as_bytes(),
+            "in.tsv",
+            &ReadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(data.task_name(0), "t,1");
+    }
+
+    #[test]
+    fn errors_have_locations() {
+        assert_eq!(
+            message("task,worker,answer\nt,w,a\n"),
+            "t.csv:1: missing column \"label\" (header: task, worker, answer)"
+        );
+        assert_eq!(message(""), "t.csv: no responses (the file is empty)");
+        assert_eq!(
+            message("task,worker,label\n"),
+            "t.csv: no responses (the file has a header but no rows)"
+        );
+        assert_eq!(
+            message("task,worker,label\nt,w,a\nt,w\n"),
+            "t.csv:3: expected 3 fields as in the header, found 2"
+        );
+        assert_eq!(
+            message("task,worker,label\nt,w,a\nt,,a\n"),
+            "t.csv:3:2: empty worker"
+        );
+        assert_eq!(
+            message("task,worker,label\nt,w,a\nt,\"w2,a\nu,w,b\n"),
+            "t.csv:3:2: unterminated quoted field (the closing quote is missing)"
+        );
+        assert_eq!(
+            message("task,worker,label\nt,w,a\nt,\"w2\",\"a\nu,w,b"),
+            "t.csv:3:3: unterminated quoted field (the closing quote is missing)"
+        );
+        let err = read_responses_from(
+            &b"task,worker,label\nt,w,\xff\n"[..],
+            "t.csv",
+            &ReadOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.csv:2:3: invalid UTF-8 in column \"label\" (after byte 0)"
+        );
+    }
+
+    #[test]
+    fn line_numbers_count_blank_lines_crlf_and_quoted_newlines() {
+        assert_eq!(
+            message("task,worker,label\r\nt,w,a\r\n\r\nt,\"w\r\nx\",a\r\nt,w,\r\n"),
+            "t.csv:6:3: empty label"
+        );
+    }
+
+    #[test]
+    fn duplicates_rejected_with_both_lines() {
+        let options = ReadOptions {
+            duplicates: DuplicatePolicy::Reject,
+            ..ReadOptions::default()
+        };
+        let err = read_responses_from(
+            "task,worker,label\nt,w,a\nt,v,a\n\nt,w,b\n".as_bytes(),
+            "t.csv",
+            &options,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.csv:5: duplicate response: worker \"w\" answered task \"t\" more than once (lines 2 and 5)"
+        );
+    }
+
+    #[test]
+    fn too_many_labels() {
+        let mut text = String::from("task,worker,label\n");
+        for i in 0..=65536 {
+            text.push_str(&format!("t,w{i},l{i}\n"));
+        }
+        assert_eq!(
+            message(&text),
+            "t.csv: too many distinct labels: 65537 (at most 65536 are supported)"
+        );
+    }
+
+    #[test]
+    fn column_names_are_configurable() {
+        let options = ReadOptions {
+            task_column: "item".into(),
+            worker_column: "annotator".into(),
+            label_column: "answer".into(),
+            delimiter: Some(b';'),
+            ..ReadOptions::default()
+        };
+        let data = read_responses_from("item;annotator;answer\n1;a;x\n".as_bytes(), "-", &options)
+            .unwrap();
+        assert_eq!(data.n_responses(), 1);
+    }
+}

@@ -1,0 +1,405 @@
+//! Toloka exports: the web UI "download results" TSV and the API's Assignment objects.
+//!
+//! Only accepted work enters aggregation (toloka-api.md §5.1); the statuses to keep are
+//! configurable and compared case-insensitively. The TSV spells acceptance `APPROVED`, the API
+//! `ACCEPTED`.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use csv::ByteRecord;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::gold::GoldCollector;
+use super::json::{Id, ItemPosition, for_each_item};
+use super::source::{ResponseSink, at, open, read_all, whole};
+use super::table::Table;
+use crate::aggregation::Gold;
+use crate::error::Error;
+use crate::responses::{DuplicatePolicy, Responses};
+
+/// How to read a web UI results TSV.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TolokaTsvOptions {
+    /// The output field whose values are the labels (column `OUTPUT:<field>`).
+    pub field: String,
+    /// `ASSIGNMENT:status` values to keep (case-insensitive).
+    pub statuses: Vec<String>,
+    pub duplicates: DuplicatePolicy,
+}
+
+impl Default for TolokaTsvOptions {
+    fn default() -> Self {
+        Self {
+            field: "result".into(),
+            statuses: vec!["APPROVED".into(), "ACCEPTED".into()],
+            duplicates: DuplicatePolicy::Keep,
+        }
+    }
+}
+
+/// How to read an API export of Assignment objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentsOptions {
+    /// The key of `output_values` whose values are the labels.
+    pub field: String,
+    /// Assignment statuses to keep (case-insensitive).
+    pub statuses: Vec<String>,
+    pub duplicates: DuplicatePolicy,
+}
+
+impl Default for AssignmentsOptions {
+    fn default() -> Self {
+        Self {
+            field: "result".into(),
+            statuses: vec!["ACCEPTED".into()],
+            duplicates: DuplicatePolicy::Keep,
+        }
+    }
+}
+
+/// Reads the responses of a web UI results TSV (`-` for stdin). See
+/// [`read_toloka_tsv_with_gold`].
+pub fn read_toloka_tsv(path: &Path, options: &TolokaTsvOptions) -> Result<Responses, Error> {
+    read_toloka_tsv_with_gold(path, options).map(|(responses, _)| responses)
+}
+
+/// Reads a web UI results TSV: the responses and the gold labels of its `GOLDEN:<field>`
+/// column (empty when the column is absent).
+///
+/// * worker: `ASSIGNMENT:worker_id`; label: `OUTPUT:<field>`;
+/// * task: `ASSIGNMENT:task_id` when present, else the `INPUT:` values in header order as a
+///   JSON array of strings (for example `["https://x/1.png","cats"]`);
+/// * rows whose `ASSIGNMENT:status` is not kept are skipped (all rows are kept when the column
+///   is absent); gold labels are read from every row, whatever its status, since they belong
+///   to the task. `ACCEPT:`, `HINT:` and other columns are ignored.
+pub fn read_toloka_tsv_with_gold(
+    path: &Path,
+    options: &TolokaTsvOptions,
+) -> Result<(Responses, Gold), Error> {
+    let (reader, name) = open(path)?;
+    read_toloka_tsv_from(reader, &name.to_string_lossy(), options)
+}
+
+/// Like [`read_toloka_tsv_with_gold`], from any reader; `source_name` names it in errors.
+pub fn read_toloka_tsv_from<R: Read>(
+    reader: R,
+    source_name: &str,
+    options: &TolokaTsvOptions,
+) -> Result<(Responses, Gold), Error> {
+    let file = Path::new(source_name);
+    let mut table = Table::open(reader, file, b'\t', "responses")?;
+    let worker = table.column("ASSIGNMENT:worker_id")?;
+    let label = table.column(&format!("OUTPUT:{}", options.field))?;
+    let golden = table.find(&format!("GOLDEN:{}", options.field))?;
+    let status = table.find("ASSIGNMENT:status")?;
+    let task_id = table.find("ASSIGNMENT:task_id")?;
+    let inputs: Vec<usize> = (0..table.header().len())
+        .filter(|&i| table.header()[i].starts_with("INPUT:"))
+        .collect();
+    if task_id.is_none() && inputs.is_empty() {
+        return Err(at(
+            file,
+            1,
+            None,
+            format!(
+                "missing column \"ASSIGNMENT:task_id\" and no INPUT: columns to identify tasks (header: {})",
+                table.header_list()
+            ),
+        ));
+    }
+    let mut sink = ResponseSink::new(options.duplicates);
+    let mut gold = GoldCollector::default();
+    let mut by_status = StatusCounts::default();
+    let mut record = ByteRecord::new();
+    while table.next(&mut record)? {
+        let kept = match status {
+            Some(column) => by_status.count(table.text(&record, column)?, &options.statuses),
+            None => true,
+        };
+        let gold_label = match golden {
+            Some(column) => table.text(&record, column)?,
+            None => "",
+        };
+        if !kept && gold_label.is_empty() {
+            continue;
+        }
+        let task = match task_id {
+            Some(column) => table.required(&record, column)?.to_string(),
+            None => {
+                let mut values = Vec::with_capacity(inputs.len());
+                for &column in &inputs {
+                    values.push(table.text(&record, column)?);
+                }
+                serde_json::to_string(&values).unwrap_or_default()
+            }
+        };
+        if !gold_label.is_empty() {
+            gold.insert(file, table.line(), &task, gold_label)?;
+        }
+        if kept {
+            let w = table.required(&record, worker)?;
+            let l = table.required(&record, label)?;
+            sink.push(file, table.line(), &task, w, l)?;
+        }
+    }
+    if by_status.total > 0 && by_status.kept == 0 {
+        return Err(whole(
+            file,
+            by_status.nothing_kept("rows", &options.statuses),
+        ));
+    }
+    let responses = sink.finish(file, "the file has a header but no rows")?;
+    Ok((responses, gold.into_gold()))
+}
+
+/// Rows or assignments seen, by status, to explain an input where nothing was kept.
+#[derive(Default)]
+struct StatusCounts {
+    total: u64,
+    kept: u64,
+    counts: BTreeMap<String, u64>,
+}
+
+impl StatusCounts {
+    /// Counts `status` and tells whether it is one of `keep`.
+    fn count(&mut self, status: &str, keep: &[String]) -> bool {
+        let status = status.trim();
+        self.total += 1;
+        let key = if status.is_empty() {
+            "(empty)".to_string()
+        } else {
+            status.to_ascii_uppercase()
+        };
+        *self.counts.entry(key).or_default() += 1;
+        let kept = keep.iter().any(|k| k.eq_ignore_ascii_case(status));
+        self.kept += kept as u64;
+        kept
+    }
+
+    fn nothing_kept(&self, items: &str, keep: &[String]) -> String {
+        let seen: Vec<String> = self
+            .counts
+            .iter()
+            .map(|(status, n)| format!("{status} {n}"))
+            .collect();
+        format!(
+            "no accepted assignments: {} {items}, by status: {} (kept statuses: {})",
+            self.total,
+            seen.join(", "),
+            keep.join(", ")
+        )
+    }
+}
+
+/// Reads an API export of assignments (`-` for stdin): a JSON array of Assignment objects or
+/// one object per line. Each accepted assignment contributes one response per task:
+/// task `tasks[i].id`, worker `user_id`, label `solutions[i].output_values[field]` (strings as
+/// they are, other values as JSON text). Unknown fields are ignored.
+pub fn read_assignments(path: &Path, options: &AssignmentsOptions) -> Result<Responses, Error> {
+    let (bytes, name) = read_all(path)?;
+    read_assignments_from_bytes(&bytes, &name.to_string_lossy(), options)
+}
+
+/// Like [`read_assignments`], from bytes in memory; `source_name` names them in errors.
+pub fn read_assignments_from_bytes(
+    bytes: &[u8],
+    source_name: &str,
+    options: &AssignmentsOptions,
+) -> Result<Responses, Error> {
+    let file = Path::new(source_name);
+    let mut sink = ResponseSink::new(options.duplicates);
+    let mut by_status = StatusCounts::default();
+    for_each_item(bytes, file, "assignment", |a: Assignment, pos| {
+        let located = |message: String| at(file, pos.line, Some(pos.column), message);
+        let Some(status) = a.status.as_deref() else {
+            return Err(located("assignment has no status".into()));
+        };
+        if !by_status.count(status, &options.statuses) {
+            return Ok(());
+        }
+        add_assignment(&mut sink, file, pos, a, &options.field, &located)
+    })?;
+    if by_status.total > 0 && by_status.kept == 0 {
+        return Err(whole(
+            file,
+            by_status.nothing_kept("assignments", &options.statuses),
+        ));
+    }
+    sink.finish(file, "the file has no assignments with tasks")
+}
+
+/// The parts of Toloka's Assignment this reader uses.
+#[derive(Deserialize)]
+struct Assignment {
+    user_id: Option<Id>,
+    status: Option<String>,
+    #[serde(default)]
+    tasks: Vec<AssignedTask>,
+    #[serde(default)]
+    solutions: Vec<Solution>,
+}
+
+#[derive(Deserialize)]
+struct AssignedTask {
+    id: Option<Id>,
+}
+
+#[derive(Deserialize)]
+struct Solution {
+    #[serde(default)]
+    output_values: serde_json::Map<String, Value>,
+}
+
+/// Pushes the responses of one accepted assignment; `located` turns a message into an error at
+/// the assignment's position.
+fn add_assignment(
+    sink: &mut ResponseSink,
+    file: &Path,
+    pos: ItemPosition,
+    assignment: Assignment,
+    field: &str,
+    located: &dyn Fn(String) -> Error,
+) -> Result<(), Error> {
+    let worker = match assignment.user_id {
+        Some(Id(id)) if !id.is_empty() => id,
+        _ => return Err(located("assignment has no user_id".into())),
+    };
+    if assignment.tasks.len() != assignment.solutions.len() {
+        return Err(located(format!(
+            "assignment has {} tasks but {} solutions",
+            assignment.tasks.len(),
+            assignment.solutions.len()
+        )));
+    }
+    for (i, (task, solution)) in assignment
+        .tasks
+        .iter()
+        .zip(&assignment.solutions)
+        .enumerate()
+    {
+        let task = match &task.id {
+            Some(Id(id)) if !id.is_empty() => id,
+            _ => {
+                return Err(located(format!(
+                    "task {} of the assignment has no id",
+                    i + 1
+                )));
+            }
+        };
+        let label = match solution.output_values.get(field) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => {
+                let fields: Vec<&str> = solution.output_values.keys().map(String::as_str).collect();
+                return Err(located(format!(
+                    "solution {} has no output value {field:?} (output fields: {})",
+                    i + 1,
+                    fields.join(", ")
+                )));
+            }
+            Some(other) => other.to_string(),
+        };
+        if label.is_empty() {
+            return Err(located(format!(
+                "solution {} has an empty output value {field:?}",
+                i + 1
+            )));
+        }
+        sink.push(file, pos.line, task, &worker, &label)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TSV: &str = "INPUT:image\tOUTPUT:result\tGOLDEN:result\tHINT:text\tASSIGNMENT:worker_id\tASSIGNMENT:status\n\
+        https://x/1.png\tOK\t\t\tw1\tAPPROVED\n\
+        https://x/1.png\tBAD\t\t\tw2\tREJECTED\n\
+        https://x/2.png\tBAD\tBAD\thint\tw1\tapproved\n\
+        https://x/2.png\tOK\tBAD\thint\tw3\tSUBMITTED\n";
+
+    #[test]
+    fn tsv_keeps_accepted_rows_and_reads_gold() {
+        let (data, gold) =
+            read_toloka_tsv_from(TSV.as_bytes(), "r.tsv", &TolokaTsvOptions::default()).unwrap();
+        assert_eq!(
+            (data.n_responses(), data.n_tasks(), data.n_workers()),
+            (2, 2, 1)
+        );
+        assert_eq!(data.task_name(0), "[\"https://x/1.png\"]");
+        assert_eq!(gold.get("[\"https://x/2.png\"]"), Some("BAD"));
+        assert_eq!(gold.len(), 1);
+    }
+
+    #[test]
+    fn tsv_without_accepted_rows() {
+        let options = TolokaTsvOptions {
+            statuses: vec!["ACCEPTED".into()],
+            ..TolokaTsvOptions::default()
+        };
+        let err = read_toloka_tsv_from(TSV.as_bytes(), "r.tsv", &options).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "r.tsv: no accepted assignments: 4 rows, by status: APPROVED 2, REJECTED 1, SUBMITTED 1 (kept statuses: ACCEPTED)"
+        );
+    }
+
+    fn assignment(user: &str, status: &str, task: &str, result: &str) -> String {
+        format!(
+            r#"{{"id":"a","user_id":"{user}","status":"{status}","tasks":[{{"id":"{task}","input_values":{{"image":"x"}}}}],"solutions":[{{"output_values":{{"result":{result}}}}}],"reward":0.05}}"#
+        )
+    }
+
+    #[test]
+    fn assignments_array_and_lines() {
+        let items = [
+            assignment("w1", "ACCEPTED", "t1", "\"OK\""),
+            assignment("w2", "REJECTED", "t1", "\"BAD\""),
+            assignment("w2", "ACCEPTED", "t2", "true"),
+            assignment("w3", "accepted", "t2", "3"),
+        ];
+        let array = format!("[\n{}\n]", items.join(",\n"));
+        let lines = items.join("\n");
+        for text in [array, lines] {
+            let data = read_assignments_from_bytes(
+                text.as_bytes(),
+                "a.json",
+                &AssignmentsOptions::default(),
+            )
+            .unwrap();
+            assert_eq!(
+                (data.n_responses(), data.n_tasks(), data.n_workers()),
+                (3, 2, 3)
+            );
+            assert_eq!(data.label_names(), ["3", "OK", "true"]);
+        }
+    }
+
+    #[test]
+    fn assignment_errors_point_at_the_element() {
+        let text = format!(
+            "[\n{},\n  {}]",
+            assignment("w1", "ACCEPTED", "t1", "\"OK\""),
+            r#"{"user_id":"w2","status":"ACCEPTED","tasks":[{"id":"t1"},{"id":"t2"}],"solutions":[{"output_values":{"result":"OK"}}]}"#
+        );
+        let err =
+            read_assignments_from_bytes(text.as_bytes(), "a.json", &AssignmentsOptions::default())
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a.json:3:3: assignment has 2 tasks but 1 solutions"
+        );
+        let text = assignment("w1", "ACCEPTED", "t1", "null");
+        let err =
+            read_assignments_from_bytes(text.as_bytes(), "a.jsonl", &AssignmentsOptions::default())
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a.jsonl:1:1: solution 1 has no output value \"result\" (output fields: result)"
+        );
+    }
+}

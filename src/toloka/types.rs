@@ -1,0 +1,320 @@
+//! Bodies of the aggregation endpoints: requests, aggregated solutions, operations
+//! (`specs/toloka-api.md` §1.2–1.5). Unknown JSON keys are ignored on input; `None` optional
+//! fields are left out on output.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::error::{InvalidField, ValidationError};
+use super::ids;
+use super::string_enum::open_string_enum;
+use super::timestamp::Timestamp;
+use super::validate;
+
+/// The aggregation algorithm of a request (`type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AggregatedSolutionType {
+    /// Toloka's aggregation by skill; needs `answer_weight_skill_id`.
+    WeightedDynamicOverlap,
+    /// Dawid-Skene EM; at most one field; `answer_weight_skill_id` is ignored.
+    DawidSkene,
+}
+
+impl AggregatedSolutionType {
+    pub const ALL: [Self; 2] = [Self::WeightedDynamicOverlap, Self::DawidSkene];
+    /// The wire names, in the order of [`Self::ALL`].
+    pub const NAMES: &'static [&'static str] = &["WEIGHTED_DYNAMIC_OVERLAP", "DAWID_SKENE"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::WeightedDynamicOverlap => Self::NAMES[0],
+            Self::DawidSkene => Self::NAMES[1],
+        }
+    }
+
+    /// The most output fields one request may aggregate (`None` = no documented limit).
+    pub fn max_fields(self) -> Option<usize> {
+        match self {
+            Self::WeightedDynamicOverlap => None,
+            Self::DawidSkene => Some(1),
+        }
+    }
+}
+
+impl fmt::Display for AggregatedSolutionType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AggregatedSolutionType {
+    type Err = InvalidField;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| InvalidField::UnknownEnumValue {
+                field: "type".into(),
+                value: text.into(),
+                allowed: Self::NAMES,
+            })
+    }
+}
+
+/// One output field to aggregate: `{"name": "result"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FieldName {
+    pub name: String,
+}
+
+impl FieldName {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self { name: name.into() }
+    }
+}
+
+fn field_names<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Vec<FieldName> {
+    names.into_iter().map(FieldName::new).collect()
+}
+
+/// Body of `POST /aggregated-solutions/aggregate-by-pool`.
+/// Key order on output is toloka-kit's: `type, pool_id, answer_weight_skill_id, fields`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolAggregatedSolutionRequest {
+    #[serde(rename = "type")]
+    pub aggregation_type: AggregatedSolutionType,
+    #[serde(deserialize_with = "ids::deserialize")]
+    pub pool_id: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "ids::deserialize_option"
+    )]
+    pub answer_weight_skill_id: Option<String>,
+    pub fields: Vec<FieldName>,
+}
+
+impl PoolAggregatedSolutionRequest {
+    pub fn weighted_dynamic_overlap<S: Into<String>>(
+        pool_id: impl Into<String>,
+        answer_weight_skill_id: impl Into<String>,
+        fields: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Self {
+            aggregation_type: AggregatedSolutionType::WeightedDynamicOverlap,
+            pool_id: pool_id.into(),
+            answer_weight_skill_id: Some(answer_weight_skill_id.into()),
+            fields: field_names(fields),
+        }
+    }
+
+    pub fn dawid_skene(pool_id: impl Into<String>, field: impl Into<String>) -> Self {
+        Self {
+            aggregation_type: AggregatedSolutionType::DawidSkene,
+            pool_id: pool_id.into(),
+            answer_weight_skill_id: None,
+            fields: vec![FieldName::new(field)],
+        }
+    }
+
+    /// The checks Toloka makes before accepting the request: non-blank `pool_id`; for WDO a
+    /// non-blank `answer_weight_skill_id`; 1 or more `fields` with non-blank names, at most one
+    /// for DAWID_SKENE. Every problem is reported, in request order.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let mut problems = Vec::new();
+        problems.extend(validate::check_id("pool_id", &self.pool_id));
+        problems.extend(validate::check_skill(
+            self.aggregation_type,
+            self.answer_weight_skill_id.as_deref(),
+        ));
+        problems.extend(validate::check_fields(
+            Some(self.aggregation_type),
+            &self.fields,
+        ));
+        ValidationError::check(problems)
+    }
+
+    /// Reads and validates a raw request body, reporting every problem the way the service
+    /// does (missing keys, wrong JSON types, unknown `type`, then the rules of
+    /// [`Self::validate`]).
+    pub fn from_json(body: &Value) -> Result<Self, ValidationError> {
+        validate::pool_request_from_json(body)
+    }
+}
+
+/// Body of `POST /aggregated-solutions/aggregate-by-task`: the pool request plus `task_id`.
+/// Key order on output is toloka-kit's: `task_id, pool_id, answer_weight_skill_id, fields,
+/// type`. toloka-kit only sends the WDO form; the OpenAPI schema also allows DAWID_SKENE.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskAggregatedSolutionRequest {
+    #[serde(deserialize_with = "ids::deserialize")]
+    pub task_id: String,
+    #[serde(deserialize_with = "ids::deserialize")]
+    pub pool_id: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "ids::deserialize_option"
+    )]
+    pub answer_weight_skill_id: Option<String>,
+    pub fields: Vec<FieldName>,
+    #[serde(rename = "type")]
+    pub aggregation_type: AggregatedSolutionType,
+}
+
+/// toloka-kit's name for the only form it sends.
+pub type WeightedDynamicOverlapTaskAggregatedSolutionRequest = TaskAggregatedSolutionRequest;
+
+impl TaskAggregatedSolutionRequest {
+    pub fn weighted_dynamic_overlap<S: Into<String>>(
+        task_id: impl Into<String>,
+        pool_id: impl Into<String>,
+        answer_weight_skill_id: impl Into<String>,
+        fields: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Self {
+            task_id: task_id.into(),
+            pool_id: pool_id.into(),
+            answer_weight_skill_id: Some(answer_weight_skill_id.into()),
+            fields: field_names(fields),
+            aggregation_type: AggregatedSolutionType::WeightedDynamicOverlap,
+        }
+    }
+
+    /// The pool-level request this task request narrows down.
+    pub fn pool_request(&self) -> PoolAggregatedSolutionRequest {
+        PoolAggregatedSolutionRequest {
+            aggregation_type: self.aggregation_type,
+            pool_id: self.pool_id.clone(),
+            answer_weight_skill_id: self.answer_weight_skill_id.clone(),
+            fields: self.fields.clone(),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let mut problems = Vec::new();
+        problems.extend(validate::check_id("task_id", &self.task_id));
+        if let Err(pool_problems) = self.pool_request().validate() {
+            problems.extend(pool_problems.fields);
+        }
+        ValidationError::check(problems)
+    }
+
+    /// Like [`PoolAggregatedSolutionRequest::from_json`], with `task_id` required.
+    pub fn from_json(body: &Value) -> Result<Self, ValidationError> {
+        validate::task_request_from_json(body)
+    }
+}
+
+/// One aggregated answer: `{"pool_id", "task_id", "confidence", "output_values"}`.
+/// One `confidence` per task, even when several fields were aggregated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AggregatedSolution {
+    #[serde(deserialize_with = "ids::deserialize")]
+    pub pool_id: String,
+    #[serde(deserialize_with = "ids::deserialize")]
+    pub task_id: String,
+    /// Posterior probability of the answer, 0..=1.
+    pub confidence: f64,
+    /// Field name → aggregated value, with the project's JSON type (string, number, bool).
+    pub output_values: Map<String, Value>,
+}
+
+open_string_enum! {
+    /// Operation `type`. Aggregation uses `SOLUTION.AGGREGATE`.
+    pub enum OperationType {
+        SolutionAggregate = "SOLUTION.AGGREGATE",
+        Analytics = "ANALYTICS",
+        PoolOpen = "POOL.OPEN",
+        PoolClose = "POOL.CLOSE",
+        PoolArchive = "POOL.ARCHIVE",
+        PoolClone = "POOL.CLONE",
+        ProjectArchive = "PROJECT.ARCHIVE",
+        TaskBatchCreate = "TASK.BATCH_CREATE",
+        TaskSuiteBatchCreate = "TASK_SUITE.BATCH_CREATE",
+        TrainingOpen = "TRAINING.OPEN",
+        TrainingClose = "TRAINING.CLOSE",
+        TrainingArchive = "TRAINING.ARCHIVE",
+        TrainingClone = "TRAINING.CLONE",
+        UserBonusBatchCreate = "USER_BONUS.BATCH_CREATE",
+        KnownSolutionsGenerate = "KNOWN_SOLUTIONS.GENERATE",
+        PseudoPseudo = "PSEUDO.PSEUDO",
+    }
+}
+
+open_string_enum! {
+    /// Operation `status`: `PENDING` → `RUNNING` → `SUCCESS` | `FAIL`.
+    pub enum OperationStatus {
+        Pending = "PENDING",
+        Running = "RUNNING",
+        Success = "SUCCESS",
+        Fail = "FAIL",
+    }
+}
+
+impl OperationStatus {
+    /// Only SUCCESS and FAIL end an operation (toloka-kit stops polling on these two only).
+    pub fn is_completed(&self) -> bool {
+        matches!(self, Self::Success | Self::Fail)
+    }
+}
+
+/// An asynchronous operation (`GET /operations/{id}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Operation {
+    pub id: String,
+    /// Required: toloka-kit fails on a body without it.
+    #[serde(rename = "type")]
+    pub operation_type: OperationType,
+    pub status: OperationStatus,
+    pub submitted: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<Timestamp>,
+    /// Percent done, 0..=100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<u32>,
+    /// For `SOLUTION.AGGREGATE` at least `pool_id`; the real service adds more keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
+impl Operation {
+    /// A new `SOLUTION.AGGREGATE` operation in PENDING with `parameters.pool_id`.
+    pub fn aggregation_pending(
+        id: impl Into<String>,
+        pool_id: impl Into<String>,
+        submitted: Timestamp,
+    ) -> Self {
+        let mut parameters = Map::new();
+        parameters.insert("pool_id".into(), Value::String(pool_id.into()));
+        Self {
+            id: id.into(),
+            operation_type: OperationType::SolutionAggregate,
+            status: OperationStatus::Pending,
+            submitted,
+            started: None,
+            finished: None,
+            progress: Some(0),
+            parameters: Some(parameters),
+            details: None,
+        }
+    }
+
+    pub fn is_completed(&self) -> bool {
+        self.status.is_completed()
+    }
+
+    /// `parameters.pool_id` (a string or a bare number).
+    pub fn pool_id(&self) -> Option<String> {
+        ids::from_value(self.parameters.as_ref()?.get("pool_id")?)
+    }
+}

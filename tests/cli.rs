@@ -1,0 +1,154 @@
+//! The command-line tool end to end: outputs, exit codes, one-line errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(path)
+}
+
+fn crowdagg(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_crowdagg"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn csv_output_of_the_tiny_dataset() {
+    let input = fixture("data/tiny/responses.csv");
+    let out = crowdagg(&["aggregate", "--method", "mv", input.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Hand-counted votes (specs/crowd-kit-spec.md §6), ties to the smallest label.
+    let expected = "task,label,confidence\n\
+                    t1,c,0.6666666666666666\n\
+                    t2,b,0.6666666666666666\n\
+                    t3,a,0.5\n\
+                    t4,a,0.3333333333333333\n\
+                    t5,a,0.6666666666666666\n\
+                    t6,c,1\n";
+    assert_eq!(text(&out.stdout), expected);
+}
+
+#[test]
+fn json_output_and_gold_accuracy() {
+    let input = fixture("data/tiny/responses.csv");
+    let gold = fixture("data/tiny/gold.csv");
+    let out = crowdagg(&[
+        "aggregate",
+        "--method",
+        "gold-mv",
+        "--gold",
+        gold.to_str().unwrap(),
+        "--format",
+        "json",
+        input.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["method"], "GoldMajorityVote");
+    // Gold accuracies: w1 1, w2 0.5, w3 0.5, w4 1, w5 0 (spec §6); t4 = a with 2/3.
+    assert_eq!(json["skills"]["w3"], 0.5);
+    assert_eq!(json["labels"]["t4"], "a");
+    assert!((json["probas"]["t4"]["a"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
+    assert_eq!(json["n_iter_run"], serde_json::Value::Null);
+    // t1 = c, t2 = b, t5 = a are all right.
+    assert_eq!(
+        text(&out.stderr).trim(),
+        "accuracy on gold: 1.0000 (3 of 3 gold tasks present in the data)"
+    );
+}
+
+#[test]
+fn output_file_is_written_whole() {
+    let dir = std::env::temp_dir().join(format!("crowdagg-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("out.csv");
+    let input = fixture("data/tiny/responses.csv");
+    let out = crowdagg(&[
+        "aggregate",
+        "-m",
+        "wawa",
+        "-o",
+        path.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(written.lines().count(), 7);
+    assert!(!dir.join("out.csv.partial").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn errors_are_one_line_with_a_failing_exit_code() {
+    let input = fixture("data/tiny/responses.csv");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["aggregate", "-m", "nope", "x.csv"],
+            "crowdagg: error: unknown method \"nope\"",
+        ),
+        (
+            &[
+                "aggregate",
+                "-m",
+                "zbs",
+                "-p",
+                "n_iter=0",
+                input.to_str().unwrap(),
+            ],
+            "crowdagg: error: n_iter must be at least 1, got 0",
+        ),
+        (
+            &[
+                "aggregate",
+                "-m",
+                "mv",
+                "-p",
+                "n_iter=3",
+                input.to_str().unwrap(),
+            ],
+            "crowdagg: error: unknown parameter \"n_iter\" for MajorityVote",
+        ),
+        (
+            &["aggregate", "-m", "wdo", input.to_str().unwrap()],
+            "crowdagg: error: WeightedDynamicOverlap needs worker skills (--skills)",
+        ),
+    ];
+    for (args, start) in cases {
+        let out = crowdagg(args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with(start), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} wrote output");
+    }
+}
+
+#[test]
+fn reads_stdin() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crowdagg"))
+        .args(["aggregate", "-m", "mv", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"task,worker,label\n1,a,x\n1,b,y\n1,c,y\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        text(&out.stdout),
+        "task,label,confidence\n1,y,0.6666666666666666\n"
+    );
+}
