@@ -39,10 +39,12 @@ fn tiny_binary_matches_crowd_kit() {
 }
 
 #[test]
-fn no_probabilities_and_nan_confidence() {
+fn no_probabilities_and_agreement_as_confidence() {
     let result = Kos::default().aggregate(&tiny_binary()).unwrap();
     assert!(result.probabilities.is_none());
-    assert!(result.confidence.iter().all(|c| c.is_nan()));
+    // All six tasks are "no"; the binary data has no-answers 1/3, 1/3, 1/2, 1/3, 2/3, 0.
+    let expected = [1.0 / 3.0, 1.0 / 3.0, 0.5, 1.0 / 3.0, 2.0 / 3.0, 0.0];
+    assert_eq!(result.confidence, expected);
 }
 
 #[test]

@@ -25,7 +25,8 @@ use super::{Aggregator, FitInputs};
 /// messages grow geometrically) and the last y are kept. The label of a task is the sign of
 /// Σ_{r ∈ t} A_r y_r. Sums are Kahan-compensated, as pandas' `groupby().sum()`.
 ///
-/// Outputs: labels only — there is no probability, and `confidence` is NaN for every task.
+/// Outputs: labels only — KOS has no probability. `confidence` is the fraction of the task's
+/// responses that gave the chosen label (a plain agreement rate, not a posterior).
 /// `report.iterations` is the number of completed iterations (fewer than `n_iter` when the
 /// 10³⁰⁰ guard stopped the loop).
 ///
@@ -222,8 +223,17 @@ impl Aggregator for Kos {
             .iter()
             .map(|g| Label::from(kahan_sum(g.clone().map(|r| a[r] * y[r])) < 0.0))
             .collect();
+        let confidence = groups
+            .by_task
+            .iter()
+            .zip(&labels)
+            .map(|(g, &l)| {
+                let sign = if l == 0 { 1.0 } else { -1.0 };
+                g.clone().filter(|&r| a[r] == sign).count() as f64 / g.len() as f64
+            })
+            .collect();
         Ok(Aggregation {
-            confidence: vec![f64::NAN; labels.len()],
+            confidence,
             labels,
             probabilities: None,
             scores: None,

@@ -10,7 +10,7 @@ use crate::responses::Responses;
 
 use super::numpy_random::RandomState;
 use super::params::{ParamValue, Params, check_n_iter, out_of_range, parse, unknown};
-use super::votes::{normalize_rows, weighted_votes};
+use super::votes::{counts, normalize_rows, weighted_votes};
 use super::{Aggregator, FitInputs};
 
 /// M-MSR: worker skills by robust rank-one completion of the worker covariance matrix, then a
@@ -32,7 +32,7 @@ use super::{Aggregator, FitInputs};
 /// * Weighted majority vote with these skills: `scores` = each task's weighted votes divided
 ///   by their sum (they can be negative or above 1: skills can be negative, so they are not
 ///   probabilities and `probabilities` is `None`); label = the largest score, ties to the
-///   smallest label; confidence = the chosen label's score.
+///   smallest label; confidence = the chosen label's score clipped to [0, 1].
 ///
 /// Differences from crowd-kit, on purpose:
 /// * The random start is assigned to workers in canonical (label-order-rule) order; crowd-kit
@@ -44,7 +44,13 @@ use super::{Aggregator, FitInputs};
 ///   fixed start: deterministic, same vector whenever the eigenvalue is simple.
 /// * Several responses of one worker to one task: crowd-kit keeps the last one in input order;
 ///   here the largest label (build the data with `DuplicatePolicy::KeepLast` to keep the last).
-/// * A task whose weighted votes sum to 0 gets uniform scores (crowd-kit: NaN).
+/// * A task whose weighted votes are all exactly 0 (every worker of the task has skill 0) is
+///   scored by its plain vote fractions instead (crowd-kit: NaN scores); one whose votes are
+///   not all 0 but sum to 0 gets uniform scores (crowd-kit: ±inf/NaN).
+/// * When the iteration diverges (the loss overflows), it stops at the last finite estimate
+///   (crowd-kit goes on to NaN skills); `report.iterations` counts the finite steps.
+/// * When no worker's covariance row has a non-zero sum, crowd-kit fails in the sign step;
+///   here every worker gets sign +1.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Mmsr {
     params: MmsrParams,
@@ -270,9 +276,11 @@ fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
-/// ‖u vᵀ − u′ v′ᵀ‖_F.
+/// ‖u vᵀ − u′ v′ᵀ‖_F. Rows in parallel, then summed in order: the same bits at any thread
+/// count.
 fn change(u: &[f64], v: &[f64], u_prev: &[f64], v_prev: &[f64]) -> f64 {
-    u.par_iter()
+    let rows: Vec<f64> = u
+        .par_iter()
         .zip(u_prev)
         .with_min_len(16)
         .map(|(&ui, &pi)| {
@@ -284,8 +292,8 @@ fn change(u: &[f64], v: &[f64], u_prev: &[f64], v_prev: &[f64]) -> f64 {
                 })
                 .sum::<f64>()
         })
-        .sum::<f64>()
-        .sqrt()
+        .collect();
+    rows.iter().sum::<f64>().sqrt()
 }
 
 impl Aggregator for Mmsr {
@@ -316,6 +324,12 @@ impl Aggregator for Mmsr {
             update(&cov, &u, &mut v, f, n_tasks);
             update(&cov, &v, &mut u, f, n_tasks);
             let loss = change(&u, &v, &u_prev, &v_prev);
+            if !loss.is_finite() {
+                // The iteration diverged (it can on tiny or oddly connected data, in crowd-kit
+                // too, which then returns NaN skills): keep the last finite estimate.
+                (u, v) = (u_prev, v_prev);
+                break;
+            }
             loss_history.push(loss);
             if let Some(observer) = inputs.observer {
                 observer.observe(iteration, p.n_iter, loss);
@@ -349,9 +363,19 @@ impl Aggregator for Mmsr {
             .into());
         }
         let skills: Vec<Option<f64>> = skills.into_iter().map(Some).collect();
-        let scores = normalize_rows(weighted_votes(data, &skills));
-        let mut result = Aggregation::from_probabilities(scores);
+        let mut votes = weighted_votes(data, &skills);
+        let plain = counts(data);
+        for (mut row, plain) in votes.rows_mut().into_iter().zip(plain.rows()) {
+            if row.iter().all(|&v| v == 0.0) {
+                row.assign(&plain);
+            }
+        }
+        let mut result = Aggregation::from_probabilities(normalize_rows(votes));
         result.scores = result.probabilities.take();
+        result
+            .confidence
+            .iter_mut()
+            .for_each(|c| *c = c.clamp(0.0, 1.0));
         result.skills = Some(skills);
         result.report = FitReport {
             iterations: loss_history.len(),

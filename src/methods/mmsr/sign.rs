@@ -24,11 +24,16 @@ use rayon::prelude::*;
 use super::numpy_sum;
 use crate::methods::numpy_random::RandomState;
 
-/// Per worker: +1, −1, or 0 (workers outside the graph, or every sign when they cancel).
+/// Per worker: +1, −1, or 0 (workers outside the graph, or every sign when they cancel); +1
+/// for everyone when no worker is in the graph.
 pub(super) fn signs(c: &[f64], w: usize) -> Vec<f64> {
     let valid: Vec<usize> = (0..w)
         .filter(|&i| numpy_sum(&c[i * w..(i + 1) * w]) != 0.0)
         .collect();
+    if valid.is_empty() {
+        // crowd-kit fails here (an empty eigenproblem); take every worker as better than chance.
+        return vec![1.0; w];
+    }
     let mut out = vec![0.0; w];
     let Some(vector) = Graph::new(c, w, &valid).smallest_eigenvector() else {
         // Not reached for covariance matrices (the diagonal always gives a negative edge),
