@@ -224,6 +224,79 @@ impl Responses {
     pub fn label_id(&self, name: &str) -> Option<Label> {
         self.labels.get_index_of(name).map(|i| i as Label)
     }
+
+    /// Fast path for generated data (crate-internal): names already in canonical order (the
+    /// caller guarantees it; checked in debug builds), and the responses as task rows of
+    /// (worker id, label id) in CSR form. Rows are sorted by (worker, label) here.
+    pub(crate) fn from_canonical_task_rows(
+        task_names: impl IntoIterator<Item = String>,
+        worker_names: impl IntoIterator<Item = String>,
+        label_names: impl IntoIterator<Item = String>,
+        offsets: Vec<u32>,
+        workers: Vec<u32>,
+        labels: Vec<Label>,
+    ) -> Result<Self, DataError> {
+        let intern_all = |names: &mut dyn Iterator<Item = String>| -> Interner {
+            names.map(String::into_boxed_str).collect()
+        };
+        let tasks = intern_all(&mut task_names.into_iter());
+        let workers_set = intern_all(&mut worker_names.into_iter());
+        let labels_set = intern_all(&mut label_names.into_iter());
+        if workers.is_empty() {
+            return Err(DataError::NoResponses);
+        }
+        let labels_numeric = labels_set.iter().all(|s| parse_int(s).is_some());
+        debug_assert!(
+            [&tasks, &workers_set, &labels_set].iter().all(|set| {
+                let numeric = set.iter().all(|s| parse_int(s).is_some());
+                set.iter()
+                    .zip(set.iter().skip(1))
+                    .all(|(a, b)| compare_names(a, b, numeric).is_lt())
+            }),
+            "names in canonical order"
+        );
+        let mut by_task = Csr {
+            offsets,
+            ids: workers,
+            labels,
+        };
+        debug_assert_eq!(by_task.len(), tasks.len());
+        let mut duplicates = 0u64;
+        for t in 0..by_task.len() {
+            let range = by_task.range(t);
+            let mut keyed: Vec<u64> = range
+                .clone()
+                .map(|i| ((by_task.ids[i] as u64) << 16) | by_task.labels[i] as u64)
+                .collect();
+            keyed.sort_unstable();
+            for (i, key) in range.zip(&keyed) {
+                by_task.ids[i] = (key >> 16) as u32;
+                by_task.labels[i] = (key & 0xffff) as Label;
+            }
+            duplicates += keyed
+                .windows(2)
+                .filter(|p| p[0] >> 16 == p[1] >> 16)
+                .count() as u64;
+        }
+        let n = by_task.ids.len();
+        let by_worker = Csr::from_sorted_by(workers_set.len(), n, |emit| {
+            for t in 0..by_task.len() {
+                let (ws, ls) = by_task.row(t);
+                for (&w, &l) in ws.iter().zip(ls) {
+                    emit(w, t as u32, l);
+                }
+            }
+        });
+        Ok(Responses {
+            tasks,
+            workers: workers_set,
+            labels: labels_set,
+            labels_numeric,
+            by_task,
+            by_worker,
+            duplicates,
+        })
+    }
 }
 
 /// Collects responses, then builds the canonical [`Responses`].

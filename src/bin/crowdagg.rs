@@ -26,6 +26,65 @@ enum Command {
     Aggregate(Box<AggregateArgs>),
     /// List the methods and their parameters' defaults.
     Methods,
+    /// Toloka aggregation API on exported pools (offline).
+    #[command(subcommand)]
+    Toloka(TolokaCommand),
+    /// Serve Toloka's aggregation API offline from exported pool directories.
+    #[cfg(feature = "server")]
+    Serve(ServeArgs),
+}
+
+#[derive(Subcommand)]
+enum TolokaCommand {
+    /// Run an aggregate-by-pool (or, with --task-id, aggregate-by-task) request on a pool
+    /// directory and print the aggregated solutions as JSON lines.
+    Aggregate(TolokaAggregateArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+enum AggregationType {
+    WeightedDynamicOverlap,
+    DawidSkene,
+}
+
+#[derive(clap::Args)]
+struct TolokaAggregateArgs {
+    /// Pool directory: pool.json (optional), assignments.json|jsonl|tsv, skills.json|csv
+    /// (optional).
+    #[arg(long)]
+    pool: PathBuf,
+    /// More Toloka user skills (JSON UserSkill objects or CSV user_id,skill_id,value).
+    #[arg(long)]
+    skills: Option<PathBuf>,
+    #[arg(long = "type", value_enum, default_value = "WEIGHTED_DYNAMIC_OVERLAP")]
+    aggregation_type: AggregationType,
+    /// answer_weight_skill_id (required for WEIGHTED_DYNAMIC_OVERLAP).
+    #[arg(long)]
+    skill_id: Option<String>,
+    /// Output field to aggregate (repeatable).
+    #[arg(long = "field", required = true)]
+    fields: Vec<String>,
+    /// Aggregate this task only.
+    #[arg(long)]
+    task_id: Option<String>,
+}
+
+#[cfg(feature = "server")]
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Pool directory (repeatable); see `crowdagg toloka aggregate --help`.
+    #[arg(long = "pool", required = true)]
+    pools: Vec<PathBuf>,
+    /// Toloka user skills shared by all pools.
+    #[arg(long)]
+    skills: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Request-serving threads.
+    #[arg(long, default_value_t = 4)]
+    threads: usize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -43,10 +102,11 @@ enum Duplicates {
 
 #[derive(clap::Args)]
 struct AggregateArgs {
-    /// Method: mv, gold-mv, wawa, zbs, wdo (or the crowd-kit class name).
+    /// Method: mv, gold-mv, wawa, zbs, wdo, ds, one-coin-ds (or the crowd-kit class name).
     #[arg(long, short)]
     method: String,
-    /// A method parameter, `key=value` (repeatable), e.g. `--param n_iter=50`.
+    /// A method parameter, `key=value` (repeatable), e.g. `--param n_iter=50`;
+    /// `use_gold=true` fixes the gold tasks of `--gold` during the fit (ds, one-coin-ds).
     #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
     params: Vec<String>,
     /// Worker skills: CSV `worker,skill`, or Toloka UserSkill JSON / CSV `user_id,skill_id,value`.
@@ -55,8 +115,8 @@ struct AggregateArgs {
     /// Which skill to take from a file of Toloka user skills.
     #[arg(long)]
     skill_id: Option<String>,
-    /// Gold labels (CSV `task,label`): the training target of gold-mv; for other methods the
-    /// accuracy on gold tasks is printed to stderr.
+    /// Gold labels (CSV `task,label`): the training target of gold-mv, fixed posteriors of ds
+    /// with `--param use_gold=true`; the accuracy on gold tasks is printed to stderr.
     #[arg(long)]
     gold: Option<PathBuf>,
     /// Output format.
@@ -107,6 +167,9 @@ fn main() -> ExitCode {
             }
             Ok(())
         }
+        Command::Toloka(TolokaCommand::Aggregate(args)) => toloka_aggregate(args),
+        #[cfg(feature = "server")]
+        Command::Serve(args) => serve(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -140,7 +203,24 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
                 .ok_or_else(|| format!("--param {p:?}: expected KEY=VALUE"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let aggregator = method.build(&pairs).map_err(|e| e.to_string())?;
+    // `use_gold` belongs to the CLI, not to a method: it passes --gold to the fit.
+    let mut use_gold = method.needs_gold;
+    let mut method_pairs = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        if key == "use_gold" {
+            use_gold = match value {
+                "true" => true,
+                "false" => false,
+                _ => return Err(format!("use_gold={value}: expected true or false")),
+            };
+            if use_gold && !method.accepts_gold {
+                return Err(format!("{} cannot use gold labels", method.cli_name));
+            }
+        } else {
+            method_pairs.push((key, value));
+        }
+    }
+    let aggregator = method.build(&method_pairs).map_err(|e| e.to_string())?;
 
     let delimiter = match args.delimiter {
         Some(c) if c.is_ascii() => Some(c as u8),
@@ -171,7 +251,7 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         .map(|p| read_skills(p, args.skill_id.as_deref()))
         .transpose()
         .map_err(|e| e.to_string())?;
-    if method.needs_gold && gold.is_none() {
+    if use_gold && gold.is_none() {
         return Err(format!("{} needs --gold", method.cli_name));
     }
 
@@ -180,10 +260,8 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
     if let Some(skills) = &skills {
         inputs = inputs.skills(skills);
     }
-    if let Some(gold) = &gold {
-        if method.needs_gold {
-            inputs = inputs.gold(gold);
-        }
+    if let (Some(gold), true) = (&gold, use_gold) {
+        inputs = inputs.gold(gold);
     }
     let result = aggregator
         .aggregate_with(&data, inputs)
@@ -202,6 +280,66 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         Format::Csv => write_csv(out, &data, &result),
         Format::Json => write_json(out, &data, &result, aggregator.name(), &params),
     })
+}
+
+fn toloka_aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
+    use crowdagg::toloka::{
+        AggregatedSolutionType, AggregationBackend, FieldName, LocalBackend,
+        PoolAggregatedSolutionRequest, TaskAggregatedSolutionRequest,
+    };
+    let backend = LocalBackend::from_dirs(&[&args.pool], args.skills.as_deref())
+        .map_err(|e| e.to_string())?;
+    let pool_id = backend.pool_ids().next().unwrap_or_default().to_owned();
+    let request = PoolAggregatedSolutionRequest {
+        aggregation_type: match args.aggregation_type {
+            AggregationType::WeightedDynamicOverlap => {
+                AggregatedSolutionType::WeightedDynamicOverlap
+            }
+            AggregationType::DawidSkene => AggregatedSolutionType::DawidSkene,
+        },
+        pool_id,
+        answer_weight_skill_id: args.skill_id,
+        fields: args.fields.into_iter().map(FieldName::new).collect(),
+    };
+    let solutions = match args.task_id {
+        Some(task_id) => {
+            let request = TaskAggregatedSolutionRequest {
+                task_id,
+                pool_id: request.pool_id,
+                answer_weight_skill_id: request.answer_weight_skill_id,
+                fields: request.fields,
+                aggregation_type: request.aggregation_type,
+            };
+            vec![
+                backend
+                    .aggregate_by_task(&request)
+                    .map_err(|e| e.to_string())?,
+            ]
+        }
+        None => backend.aggregate(&request).map_err(|e| e.to_string())?,
+    };
+    write_whole(None, |out| {
+        for solution in &solutions {
+            serde_json::to_writer(&mut *out, solution)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    })
+}
+
+#[cfg(feature = "server")]
+fn serve(args: ServeArgs) -> Result<(), String> {
+    use crowdagg::toloka::{LocalBackend, server::Server};
+    let backend =
+        LocalBackend::from_dirs(&args.pools, args.skills.as_deref()).map_err(|e| e.to_string())?;
+    let pools: Vec<String> = backend.pool_ids().map(str::to_owned).collect();
+    let server = Server::start(std::sync::Arc::new(backend), &args.bind, args.threads)
+        .map_err(|e| format!("--bind {}: {e}", args.bind))?;
+    // One line a launcher can parse for the port.
+    println!("serving pools {} at {}", pools.join(", "), server.url());
+    std::io::stdout().flush().map_err(|e| e.to_string())?;
+    server.wait();
+    Ok(())
 }
 
 /// Writes to a temporary file renamed into place (or to stdout after the fit finished), so an

@@ -41,6 +41,10 @@ pub use gold::{read_gold, read_gold_from};
 pub use responses::{ReadOptions, read_responses, read_responses_from};
 pub use skills::{read_skills, read_skills_from_bytes};
 pub use source::{STDIN_NAME, delimiter_for};
+// For the Toloka pool loader (`toloka::ExportedPool`), which reads whole Assignment objects.
+pub(crate) use json::{for_each_item, looks_like_json};
+pub(crate) use source::{at, read_all, whole};
+pub(crate) use table::Table;
 pub use toloka::{
     AssignmentsOptions, TolokaTsvOptions, read_assignments, read_assignments_from_bytes,
     read_toloka_tsv, read_toloka_tsv_from, read_toloka_tsv_with_gold,

@@ -1,6 +1,7 @@
 //! Aggregation methods, one module each, behind the [`Aggregator`] trait.
 
 mod binary_relevance;
+mod dawid_skene;
 mod kos;
 mod majority_vote;
 mod mmsr;
@@ -12,6 +13,10 @@ mod wdo;
 mod zero_based_skill;
 
 pub use binary_relevance::{BinaryRelevance, MultiLabelAggregation, MultiLabelResponses};
+pub use dawid_skene::{
+    Compat, DawidSkene, DawidSkeneParams, InitialErrorStrategy, InitialErrors, OneCoinDawidSkene,
+    OneCoinDawidSkeneParams,
+};
 pub use kos::{Kos, KosParams};
 pub use majority_vote::{
     GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill, Wawa,

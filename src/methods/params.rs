@@ -100,3 +100,11 @@ pub(crate) fn check_n_iter(n_iter: usize) -> Result<(), ParamsError> {
     }
     Ok(())
 }
+
+/// A finite number `≥ 0`.
+pub(crate) fn check_non_negative(name: &'static str, v: f64) -> Result<(), ParamsError> {
+    if !(v.is_finite() && v >= 0.0) {
+        return Err(out_of_range(name, "a finite number >= 0", v));
+    }
+    Ok(())
+}

@@ -3,8 +3,9 @@
 use crate::error::ParamsError;
 
 use super::{
-    Aggregator, BinaryRelevance, GoldMajorityVoteParams, KosParams, MajorityVoteParams, MmsrParams,
-    Params, Wawa, WeightedDynamicOverlapParams, ZeroBasedSkillParams,
+    Aggregator, BinaryRelevance, DawidSkeneParams, GoldMajorityVoteParams, KosParams,
+    MajorityVoteParams, MmsrParams, OneCoinDawidSkeneParams, Params, Wawa,
+    WeightedDynamicOverlapParams, ZeroBasedSkillParams,
 };
 
 /// Builds a method's aggregator from `key=value` pairs.
@@ -18,6 +19,8 @@ pub struct Method {
     pub name: &'static str,
     /// Whether the method needs gold labels to fit.
     pub needs_gold: bool,
+    /// Whether the method can fix known tasks to their gold labels (`use_gold=true` on the CLI).
+    pub accepts_gold: bool,
     /// Whether the method needs (or, for `mv`, can use) worker skills.
     pub uses_skills: bool,
     build: Builder,
@@ -40,6 +43,7 @@ pub const METHODS: &[Method] = &[
         cli_name: "mv",
         name: "MajorityVote",
         needs_gold: false,
+        accepts_gold: false,
         uses_skills: true,
         build: make::<MajorityVoteParams>,
     },
@@ -47,6 +51,7 @@ pub const METHODS: &[Method] = &[
         cli_name: "gold-mv",
         name: "GoldMajorityVote",
         needs_gold: true,
+        accepts_gold: true,
         uses_skills: false,
         build: make::<GoldMajorityVoteParams>,
     },
@@ -54,6 +59,7 @@ pub const METHODS: &[Method] = &[
         cli_name: "wawa",
         name: "Wawa",
         needs_gold: false,
+        accepts_gold: false,
         uses_skills: false,
         build: make::<Wawa>,
     },
@@ -61,6 +67,7 @@ pub const METHODS: &[Method] = &[
         cli_name: "zbs",
         name: "ZeroBasedSkill",
         needs_gold: false,
+        accepts_gold: false,
         uses_skills: false,
         build: make::<ZeroBasedSkillParams>,
     },
@@ -68,13 +75,31 @@ pub const METHODS: &[Method] = &[
         cli_name: "wdo",
         name: "WeightedDynamicOverlap",
         needs_gold: false,
+        accepts_gold: false,
         uses_skills: true,
         build: make::<WeightedDynamicOverlapParams>,
+    },
+    Method {
+        cli_name: "ds",
+        name: "DawidSkene",
+        needs_gold: false,
+        accepts_gold: true,
+        uses_skills: false,
+        build: make::<DawidSkeneParams>,
+    },
+    Method {
+        cli_name: "one-coin-ds",
+        name: "OneCoinDawidSkene",
+        needs_gold: false,
+        accepts_gold: true,
+        uses_skills: false,
+        build: make::<OneCoinDawidSkeneParams>,
     },
     Method {
         cli_name: "mmsr",
         name: "MMSR",
         needs_gold: false,
+        accepts_gold: false,
         uses_skills: false,
         build: make::<MmsrParams>,
     },
@@ -82,6 +107,7 @@ pub const METHODS: &[Method] = &[
         cli_name: "kos",
         name: "KOS",
         needs_gold: false,
+        accepts_gold: false,
         uses_skills: false,
         build: make::<KosParams>,
     },

@@ -8,7 +8,48 @@
 //! input, `None` optional keys left out on output, ids read from strings or bare numbers and
 //! written as strings, timestamps as naive UTC ([`Timestamp`]).
 //!
-//! # Design note: the local backend (planned)
+//! # Backends
+//!
+//! [`AggregationBackend`] is the API: aggregate by pool (an [`Operation`]), get and wait for
+//! an operation, page through its [`AggregatedSolution`]s, aggregate one task.
+//! [`LocalBackend`] answers it from exported pools ([`ExportedPool`]); `RemoteBackend`
+//! (feature `remote`) sends it to Toloka or to any server speaking the API, such as the
+//! offline emulator `server::Server` (feature `server`, `crowdagg serve`). The same request
+//! gives the same solutions through either:
+//!
+//! ```
+//! use crowdagg::toloka::{ExportedPool, LocalBackend, PoolAggregatedSolutionRequest};
+//!
+//! let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/toloka/pool-1001");
+//! let local = LocalBackend::new().with_pool(ExportedPool::load_dir(dir.as_ref())?);
+//! let request = PoolAggregatedSolutionRequest::weighted_dynamic_overlap("1001", "501", ["result"]);
+//! let here = local.aggregate(&request)?;
+//! assert_eq!(here[2].task_id, "t-0003");
+//! assert_eq!(here[2].output_values["result"], "BAD");
+//! assert!((here[2].confidence - 0.96214).abs() < 1e-5); // Toloka's worked example
+//!
+//! #[cfg(all(feature = "remote", feature = "server"))]
+//! {
+//!     use std::time::Duration;
+//!     use crowdagg::toloka::server::Server;
+//!     use crowdagg::toloka::{AggregationBackend, Auth, RemoteBackend, WaitOptions};
+//!
+//!     let server = Server::start(std::sync::Arc::new(local), "127.0.0.1:0", 2)?;
+//!     // Toloka itself would be `RemoteBackend::production(Auth::detect(token))`.
+//!     let remote = RemoteBackend::new(server.url(), Auth::OAuth("token".into()));
+//!     let operation = remote.aggregate_by_pool(&request)?;
+//!     let poll = WaitOptions::new(Duration::from_millis(10), Duration::from_secs(10));
+//!     let operation = remote.wait_operation(&operation, poll)?;
+//!     let there = remote
+//!         .get_aggregated_solutions(&operation.id, None)
+//!         .collect::<Result<Vec<_>, _>>()?;
+//!     assert_eq!(there, here);
+//!     server.shutdown();
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Design note: the local backend
 //!
 //! A `LocalBackend` answers the aggregation endpoints from exported data instead of Toloka:
 //!
@@ -53,19 +94,33 @@
 //! [`WeightedDynamicOverlap`]: crate::WeightedDynamicOverlap
 //! [`MissingSkill`]: crate::MissingSkill
 
+mod backend;
 mod error;
 mod export;
 mod ids;
+mod local;
+mod operation_search;
+mod pool;
+#[cfg(feature = "remote")]
+mod remote;
 mod search;
+#[cfg(feature = "server")]
+pub mod server;
 mod string_enum;
 mod timestamp;
 mod types;
 mod validate;
 
+pub use backend::{AggregatedSolutions, AggregationBackend, BackendError, WaitOptions};
 pub use error::{ApiError, ErrorCode, InvalidField, JsonType, ValidationCode, ValidationError};
 pub use export::{
     Assignment, AssignmentStatus, BaselineSolution, KnownSolution, Solution, Task, UserSkill,
 };
+pub use local::{LocalBackend, LocalOptions};
+pub use operation_search::{OperationSearchRequest, OperationSort, OperationSortKey, Range};
+pub use pool::{ExportedPool, read_assignment_objects, read_results_tsv, read_user_skills};
+#[cfg(feature = "remote")]
+pub use remote::{Auth, RemoteBackend};
 pub use search::{AggregatedSolutionSearchRequest, SearchPage, TaskIdOrder};
 pub use timestamp::{Timestamp, TimestampError};
 pub use types::{

@@ -1,0 +1,81 @@
+//! Times DawidSkene (or OneCoinDawidSkene) on a responses CSV with a fixed number of sweeps.
+//!
+//! ```text
+//! cargo run --release --example ds_timing -- responses.csv [n_iter] [ds|ocds]
+//! cargo run --release --example ds_timing -- --generate TASKS WORKERS CLASSES [n_iter] [ds|ocds]
+//! ```
+//! Prints one line: sizes, load seconds, fit wall and CPU seconds, iterations, and wall and CPU
+//! nanoseconds per response per iteration (one iteration = one task pass + one worker pass).
+
+use std::time::Instant;
+
+use crowdagg::generate::{GeneratorConfig, generate};
+use crowdagg::{Aggregator, Params, Responses};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let start = Instant::now();
+    let (data, rest) = if args.first().map(String::as_str) == Some("--generate") {
+        let n = |i: usize| args[i].parse::<usize>();
+        let config = GeneratorConfig::new(n(1)?, n(2)?, n(3)?).seed(0);
+        (generate(&config)?.responses, &args[4..])
+    } else {
+        let mut reader = csv::Reader::from_path(&args[0])?;
+        let mut builder = Responses::builder();
+        for record in reader.records() {
+            let record = record?;
+            builder.push(&record[0], &record[1], &record[2])?;
+        }
+        (builder.build()?, &args[1..])
+    };
+    let load = start.elapsed().as_secs_f64();
+    let n_iter = rest.first().map_or(Ok(100), |s| s.parse())?;
+    let pairs = [("n_iter", n_iter.to_string()), ("tol", "0".to_string())];
+    let pairs = pairs.iter().map(|(k, v)| (*k, v.as_str()));
+    let model: Box<dyn Aggregator> = match rest.get(1).map(String::as_str) {
+        Some("ocds") => Box::new(crowdagg::methods::OneCoinDawidSkeneParams::from_pairs(
+            pairs,
+        )?),
+        _ => Box::new(crowdagg::methods::DawidSkeneParams::from_pairs(pairs)?),
+    };
+    let (start, cpu_start) = (Instant::now(), cpu_seconds());
+    let result = model.aggregate(&data)?;
+    let fit = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_start;
+    // Sweeps: initial M-step + one task pass and one worker pass per iteration, + 1 task pass.
+    let sweeps = result.report.iterations as f64;
+    println!(
+        "method={} responses={} tasks={} workers={} labels={} load_s={load:.3} fit_s={fit:.4} cpu_s={cpu:.2} iterations={} ns_per_response_per_iteration={:.2} cpu_ns_per_response_per_iteration={:.2}",
+        model.name(),
+        data.n_responses(),
+        data.n_tasks(),
+        data.n_workers(),
+        data.n_labels(),
+        result.report.iterations,
+        fit * 1e9 / (data.n_responses() as f64 * sweeps),
+        cpu * 1e9 / (data.n_responses() as f64 * sweeps)
+    );
+    Ok(())
+}
+
+/// User + system CPU time of the process (Linux `/proc/self/stat`, 10 ms ticks), 0 elsewhere.
+/// The machine is shared, so CPU time is the steadier figure.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the ")" closing the command name: utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}

@@ -1,0 +1,413 @@
+//! Seeded synthetic crowd data from the Dawid-Skene generative model, for tests and benchmarks.
+//!
+//! The model is that of `gen_crowd.py` (the project's Python generator); the random stream is
+//! not Python's, so the same seed gives different (but equally distributed) data.
+//!
+//! * **Truth:** y_t ~ Categorical(p) with p_k ∝ `prior_ratio`^k (K = 2: 0.556/0.444).
+//! * **Workers:** each gets a type, independently, with probabilities `frac_good`,
+//!   `frac_spam`, `frac_adv` and the rest "biased", and a K×K confusion matrix
+//!   C_w[true][observed] (rows sum to 1):
+//!   * good: diagonal ~ U(0.70, 0.95), the rest of each row split by a Dirichlet(1, …, 1) draw;
+//!   * spammer: every row uniform;
+//!   * adversarial: m ~ U(0.6, 0.9) on the label after the true one (cyclically; K = 2: a
+//!     flip), (1 − m)/(K − 1) on each other label including the true one;
+//!   * biased: a favourite label f ~ U{0..K} gets b ~ U(0.5, 0.8) in every row; of the rest
+//!     1 − b, the true label gets a share c ~ U(0.5, 0.9) and the other labels split the remainder.
+//! * **Activity:** worker weights 1/rank^`zipf` with the ranks a random permutation of 1..=W.
+//! * **Assignment:** each task gets an overlap drawn uniformly from `overlap`, then that many
+//!   distinct workers drawn by weight (a repeated worker is redrawn).
+//! * **Labels:** the observed label of a response is drawn from C_w[y_t][·].
+//!
+//! Names are `t<i>`, `w<i>` zero-padded to a common width (so that byte order is numeric
+//! order) and labels `0`..`K-1`. Workers that drew no task are absent from the responses.
+//! The PRNG is xoshiro256** seeded through SplitMix64.
+//!
+//! ```
+//! use crowdagg::generate::{generate, GeneratorConfig};
+//! let data = generate(&GeneratorConfig::new(100, 10, 3).seed(1))?;
+//! assert_eq!(data.responses.n_tasks(), 100);
+//! assert_eq!(data.truth.len(), 100);
+//! # Ok::<(), crowdagg::Error>(())
+//! ```
+
+use crate::error::ParamsError;
+use crate::responses::{Label, Responses};
+
+/// Parameters of the generator (defaults as `gen_crowd.py`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratorConfig {
+    pub tasks: usize,
+    pub workers: usize,
+    pub classes: usize,
+    /// Overlaps drawn uniformly per task.
+    pub overlap: Vec<usize>,
+    pub seed: u64,
+    pub zipf: f64,
+    pub prior_ratio: f64,
+    pub frac_good: f64,
+    pub frac_spam: f64,
+    pub frac_adv: f64,
+}
+
+impl GeneratorConfig {
+    pub fn new(tasks: usize, workers: usize, classes: usize) -> Self {
+        Self {
+            tasks,
+            workers,
+            classes,
+            overlap: vec![3, 5],
+            seed: 0,
+            zipf: 1.0,
+            prior_ratio: 0.8,
+            frac_good: 0.75,
+            frac_spam: 0.15,
+            frac_adv: 0.05,
+        }
+    }
+
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    pub fn overlap(mut self, overlap: Vec<usize>) -> Self {
+        self.overlap = overlap;
+        self
+    }
+
+    fn check(&self) -> Result<(), ParamsError> {
+        let bad =
+            |name, rule: &'static str, value: String| ParamsError::OutOfRange { name, rule, value };
+        if self.tasks == 0 || self.tasks > u32::MAX as usize {
+            return Err(bad(
+                "tasks",
+                "between 1 and 2^32 - 1",
+                self.tasks.to_string(),
+            ));
+        }
+        if !(2..=Label::MAX as usize).contains(&self.classes) {
+            return Err(bad(
+                "classes",
+                "between 2 and 65535",
+                self.classes.to_string(),
+            ));
+        }
+        let max_overlap = self.overlap.iter().copied().max().unwrap_or(0);
+        if self.overlap.contains(&0) || max_overlap == 0 {
+            return Err(bad(
+                "overlap",
+                "a non-empty list of numbers >= 1",
+                format!("{:?}", self.overlap),
+            ));
+        }
+        if self.workers < max_overlap || self.workers > u32::MAX as usize {
+            return Err(bad(
+                "workers",
+                "at least the largest overlap",
+                self.workers.to_string(),
+            ));
+        }
+        if (self.tasks as u64) * (max_overlap as u64) > u32::MAX as u64 {
+            return Err(bad(
+                "tasks",
+                "such that tasks × overlap < 2^32",
+                self.tasks.to_string(),
+            ));
+        }
+        for (name, v) in [
+            ("zipf", self.zipf),
+            ("prior_ratio", self.prior_ratio),
+            ("frac_good", self.frac_good),
+            ("frac_spam", self.frac_spam),
+            ("frac_adv", self.frac_adv),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(bad(name, "a finite number >= 0", v.to_string()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The kind of confusion matrix a generated worker has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerType {
+    Good,
+    Spammer,
+    Adversarial,
+    Biased,
+}
+
+/// Generated responses with the ground truth.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub responses: Responses,
+    /// True label per task id of `responses`.
+    pub truth: Vec<Label>,
+    /// Type per worker id of `responses`.
+    pub worker_types: Vec<WorkerType>,
+}
+
+/// Generates a data set; see the module documentation for the model.
+pub fn generate(config: &GeneratorConfig) -> Result<Generated, crate::Error> {
+    config.check()?;
+    let (t_count, w_count, k) = (config.tasks, config.workers, config.classes);
+    let mut rng = Xoshiro256::new(config.seed);
+
+    let mut priors: Vec<f64> = (0..k).map(|i| config.prior_ratio.powi(i as i32)).collect();
+    normalise(&mut priors);
+    let truth: Vec<Label> = (0..t_count)
+        .map(|_| rng.categorical(&priors) as Label)
+        .collect();
+
+    let mut type_probs = [
+        config.frac_good,
+        config.frac_spam,
+        config.frac_adv,
+        (1.0 - config.frac_good - config.frac_spam - config.frac_adv).max(0.0),
+    ];
+    normalise(&mut type_probs);
+    let types: Vec<WorkerType> = (0..w_count)
+        .map(|_| match rng.categorical(&type_probs) {
+            0 => WorkerType::Good,
+            1 => WorkerType::Spammer,
+            2 => WorkerType::Adversarial,
+            _ => WorkerType::Biased,
+        })
+        .collect();
+    // Cumulative confusion rows, [worker][true][observed].
+    let mut cumulative = vec![0.0; w_count * k * k];
+    for (w, &kind) in types.iter().enumerate() {
+        let matrix = &mut cumulative[w * k * k..(w + 1) * k * k];
+        confusion(&mut rng, kind, k, matrix);
+        for row in matrix.chunks_exact_mut(k) {
+            normalise(row);
+            for c in 1..k {
+                row[c] += row[c - 1];
+            }
+        }
+    }
+
+    // Zipf activity with randomly permuted ranks.
+    let mut ranks: Vec<usize> = (1..=w_count).collect();
+    rng.shuffle(&mut ranks);
+    let mut activity: Vec<f64> = ranks
+        .iter()
+        .map(|&r| (r as f64).powf(-config.zipf))
+        .collect();
+    for i in 1..w_count {
+        activity[i] += activity[i - 1];
+    }
+    let total = activity[w_count - 1];
+    activity.iter_mut().for_each(|v| *v /= total);
+
+    let mut offsets = Vec::with_capacity(t_count + 1);
+    offsets.push(0u32);
+    let mut workers = Vec::with_capacity(
+        t_count * (config.overlap.iter().sum::<usize>() / config.overlap.len() + 1),
+    );
+    let mut labels = Vec::with_capacity(workers.capacity());
+    for &y in &truth {
+        let overlap = config.overlap[rng.below(config.overlap.len())];
+        let start = workers.len();
+        while workers.len() - start < overlap {
+            let w = activity
+                .partition_point(|&c| c <= rng.uniform())
+                .min(w_count - 1) as u32;
+            if !workers[start..].contains(&w) {
+                workers.push(w);
+            }
+        }
+        for &w in &workers[start..] {
+            let row = &cumulative[(w as usize * k + y as usize) * k..][..k];
+            let u = rng.uniform();
+            labels.push(row.partition_point(|&c| c <= u).min(k - 1) as Label);
+        }
+        offsets.push(workers.len() as u32);
+    }
+
+    // Compact worker ids to the workers that answered (order, hence canonical order, kept).
+    let mut new_id = vec![u32::MAX; w_count];
+    for &w in &workers {
+        new_id[w as usize] = 0;
+    }
+    let mut used = Vec::new();
+    for (w, id) in new_id.iter_mut().enumerate() {
+        if *id == 0 {
+            *id = used.len() as u32;
+            used.push(w);
+        }
+    }
+    workers.iter_mut().for_each(|w| *w = new_id[*w as usize]);
+
+    let (tw, ww) = (digits(t_count - 1), digits(w_count - 1));
+    let responses = Responses::from_canonical_task_rows(
+        (0..t_count).map(|t| format!("t{t:0tw$}")),
+        used.iter().map(|w| format!("w{w:0ww$}")),
+        (0..k).map(|c| c.to_string()),
+        offsets,
+        workers,
+        labels,
+    )?;
+    Ok(Generated {
+        responses,
+        truth,
+        worker_types: used.iter().map(|&w| types[w]).collect(),
+    })
+}
+
+/// An unnormalised confusion matrix [true][observed] of a worker of the given type.
+fn confusion(rng: &mut Xoshiro256, kind: WorkerType, k: usize, matrix: &mut [f64]) {
+    match kind {
+        WorkerType::Good => {
+            let accuracy = 0.70 + 0.25 * rng.uniform();
+            for y in 0..k {
+                let row = &mut matrix[y * k..(y + 1) * k];
+                // Dirichlet(1, …, 1) over the K − 1 wrong labels: normalised exponentials.
+                for (c, v) in row.iter_mut().enumerate() {
+                    *v = if c == y {
+                        0.0
+                    } else {
+                        -(1.0 - rng.uniform()).ln()
+                    };
+                }
+                normalise(row);
+                row.iter_mut().for_each(|v| *v *= 1.0 - accuracy);
+                row[y] = accuracy;
+            }
+        }
+        WorkerType::Spammer => matrix.fill(1.0 / k as f64),
+        WorkerType::Adversarial => {
+            let m = 0.6 + 0.3 * rng.uniform();
+            for y in 0..k {
+                let row = &mut matrix[y * k..(y + 1) * k];
+                row.fill((1.0 - m) / (k - 1) as f64);
+                row[(y + 1) % k] = m;
+            }
+        }
+        WorkerType::Biased => {
+            let favourite = rng.below(k);
+            let b = 0.5 + 0.3 * rng.uniform();
+            let c = 0.5 + 0.4 * rng.uniform();
+            for y in 0..k {
+                let row = &mut matrix[y * k..(y + 1) * k];
+                row.fill((1.0 - b) * (1.0 - c) / (k - 1) as f64);
+                row[y] = (1.0 - b) * c;
+                row[favourite] += b;
+            }
+        }
+    }
+}
+
+fn normalise(values: &mut [f64]) {
+    let sum: f64 = values.iter().sum();
+    values.iter_mut().for_each(|v| *v /= sum);
+}
+
+fn digits(n: usize) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+/// xoshiro256** (Blackman & Vigna), seeded with SplitMix64.
+struct Xoshiro256([u64; 4]);
+
+impl Xoshiro256 {
+    fn new(seed: u64) -> Self {
+        let mut state = seed;
+        let mut split_mix = || {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        Self([split_mix(), split_mix(), split_mix(), split_mix()])
+    }
+
+    fn next(&mut self) -> u64 {
+        let s = &mut self.0;
+        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        result
+    }
+
+    /// Uniform in [0, 1).
+    fn uniform(&mut self) -> f64 {
+        (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// Uniform in 0..n (multiply-shift; the bias is below 2^-32 for n < 2^32).
+    fn below(&mut self, n: usize) -> usize {
+        (((self.next() >> 32) * n as u64) >> 32) as usize
+    }
+
+    /// An index drawn with the given probabilities (summing to 1).
+    fn categorical(&mut self, probabilities: &[f64]) -> usize {
+        let u = self.uniform();
+        let mut acc = 0.0;
+        for (i, &p) in probabilities.iter().enumerate() {
+            acc += p;
+            if u < acc {
+                return i;
+            }
+        }
+        probabilities.len() - 1
+    }
+
+    fn shuffle<T>(&mut self, values: &mut [T]) {
+        for i in (1..values.len()).rev() {
+            values.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_and_shaped() {
+        let config = GeneratorConfig::new(2000, 50, 4).seed(3);
+        let a = generate(&config).unwrap();
+        let b = generate(&config).unwrap();
+        assert_eq!(a.responses.by_task(), b.responses.by_task());
+        assert_eq!(a.truth, b.truth);
+        let data = &a.responses;
+        assert_eq!(data.n_tasks(), 2000);
+        assert_eq!(data.duplicate_count(), 0);
+        for t in 0..data.n_tasks() {
+            let n = data.by_task().row(t).0.len();
+            assert!(n == 3 || n == 5);
+        }
+        assert_eq!(data.label_names(), ["0", "1", "2", "3"]);
+        assert_eq!(data.task_name(7), "t0007");
+        // Priors 0.8^k normalised: label 0 has 0.339 of the tasks; good workers are accurate.
+        let zeros = a.truth.iter().filter(|&&y| y == 0).count() as f64 / 2000.0;
+        assert!(
+            (zeros - 1.0 / (1.0 + 0.8 + 0.64 + 0.512)).abs() < 0.04,
+            "{zeros}"
+        );
+        let c = generate(&config.clone().seed(4)).unwrap();
+        assert_ne!(a.truth, c.truth);
+    }
+
+    #[test]
+    fn invalid_configs() {
+        assert!(generate(&GeneratorConfig::new(10, 2, 2)).is_err()); // overlap 5 > 2 workers
+        assert!(generate(&GeneratorConfig::new(10, 10, 1)).is_err());
+        assert!(generate(&GeneratorConfig::new(10, 10, 2).overlap(vec![])).is_err());
+    }
+
+    #[test]
+    fn xoshiro_reference_value() {
+        // xoshiro256** with state [1, 2, 3, 4]: first output 11520 (reference implementation).
+        let mut rng = Xoshiro256([1, 2, 3, 4]);
+        assert_eq!(rng.next(), 11520);
+    }
+}

@@ -1,0 +1,435 @@
+//! Dawid-Skene EM (crowd-kit `DawidSkene`) and its one-coin variant (`OneCoinDawidSkene`).
+
+mod em;
+mod initial_errors;
+
+pub use initial_errors::{InitialErrorStrategy, InitialErrors};
+
+use ndarray::{Array2, Array3};
+
+use crate::aggregation::{Aggregation, FitReport, StopReason};
+use crate::error::{ParamsError, Result};
+use crate::responses::Responses;
+
+use super::params::{ParamValue, Params, check_n_iter, check_non_negative, parse, unknown};
+use super::{Aggregator, FitInputs};
+use em::{EPS, Em, Flavour, Model};
+
+/// Which of crowd-kit's quirks to reproduce.
+///
+/// crowd-kit 1.4.2 has two details that are not part of the Dawid-Skene model; they change
+/// numbers, never the fitted parameters' meaning. [`Compat::CrowdKit`] (the default)
+/// reproduces them, because Toloka's aggregation service runs that code and results are
+/// compared with it; [`Compat::Corrected`] fixes them:
+///
+/// | | `CrowdKit` | `Corrected` |
+/// |---|---|---|
+/// | output probabilities | clipped at 1e-10, **not** renormalised (rows sum to 1 + m·1e-10) | the posterior as computed (rows sum to 1) |
+/// | ELBO prior term | Σ_r Σ_c q ln p_c: counted **once per response** | Σ_t Σ_c q ln p_c: once per task (the model's ELBO) |
+/// | ELBO entropy | of max(q, 1e-10) | of q (0 ln 0 = 0) |
+///
+/// The ELBO drives the stop rule, so the two modes can stop at different iterations. The
+/// clipping of counts, priors and error entries at 1e-10 is smoothing, not a bug, and is kept
+/// in both modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compat {
+    #[default]
+    CrowdKit,
+    Corrected,
+}
+
+impl Compat {
+    fn name(self) -> &'static str {
+        match self {
+            Self::CrowdKit => "crowd-kit",
+            Self::Corrected => "corrected",
+        }
+    }
+
+    fn parse(key: &str, value: &str) -> Result<Self, ParamsError> {
+        match value.trim() {
+            "crowd-kit" | "crowdkit" => Ok(Self::CrowdKit),
+            "corrected" => Ok(Self::Corrected),
+            _ => Err(ParamsError::Parse {
+                name: key.into(),
+                value: value.into(),
+                expected: "crowd-kit or corrected",
+            }),
+        }
+    }
+
+    fn flavour(self, model: Model) -> Flavour {
+        let quirks = self == Self::CrowdKit;
+        Flavour {
+            model,
+            prior_per_response: quirks,
+            clipped_entropy: quirks,
+        }
+    }
+}
+
+/// Dawid-Skene: one K×K confusion matrix per worker, fitted by EM (Dawid & Skene 1979,
+/// "Maximum Likelihood Estimation of Observer Error-Rates Using the EM Algorithm",
+/// <https://doi.org/10.2307/2346806>), exactly as crowd-kit 1.4.2 runs it.
+///
+/// Notation: response r = (t, w, y); q[t][c] the posterior of task t having label c; p the
+/// priors; e[w][k][c] = P(worker w answers k | truth c); N responses; ε = 1e-10.
+///
+/// * **Initialisation:** q = majority-vote shares (duplicates count); gold tasks
+///   ([`FitInputs::gold`]) get the one-hot vector of their label; p = mean_t q; M-step (with
+///   the [`InitialErrors`] if given).
+/// * **M-step:** n[w][k][c] = Σ_{r of w with y = k} q[t][c] for the (w, k) pairs the worker
+///   actually has; n ← max(n, ε); e[w][k][c] = n[w][k][c] / Σ_{k' of w} n[w][k'][c].
+/// * **E-step:** q[t][c] ∝ 2^(log2 max(p_c, ε) + Σ_{r ∈ t} log2 e[w][y][c]), normalised;
+///   then the gold correction; p = mean_t q; M-step.
+/// * **Stop:** after each iteration, ELBO = (1/N)·[Σ_r Σ_c q[t][c]·(ln e[w][y][c] +
+///   ln max(p_c, ε)) − Σ_t Σ_c q̃ ln q̃] with q̃ = max(q, ε); stop when ELBO − previous < `tol`
+///   (so a decrease stops too, and at least two iterations run when `n_iter` ≥ 2), or after
+///   `n_iter` iterations. See [`Compat`] for the two crowd-kit quirks in the ELBO and outputs.
+///
+/// **Result:** `probabilities` = the last q (clipped at ε, not renormalised, in
+/// `Compat::CrowdKit`); `labels` = argmax (ties to the smallest label id, as crowd-kit on
+/// pandas ≤ 2, whose columns are sorted); `confidence` = probability of the label; `priors` =
+/// mean of the last q, unclipped (as crowd-kit on pandas 3; on pandas ≤ 2 its ELBO clips the
+/// same Series in place through a `rename(copy=False)` view, so a prior below 1e-10 comes out as
+/// 1e-10 there); `errors` = the last M-step, workers × observed × true —
+/// rows of labels a worker never gave are all 0 (crowd-kit has no row for them);
+/// `report.loss_history` = the ELBO of each iteration (increasing: it is not a loss).
+///
+/// Ids are in canonical order, sums run in a fixed order: results do not depend on the input
+/// row order or the number of threads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DawidSkene {
+    params: DawidSkeneParams,
+}
+
+/// Parameters of [`DawidSkene`] (defaults as crowd-kit).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DawidSkeneParams {
+    /// Maximum number of EM iterations (≥ 1).
+    pub n_iter: usize,
+    /// Stop when the ELBO improves by less than this (≥ 0; 0 runs until the ELBO stops
+    /// increasing or `n_iter` is reached).
+    pub tol: f64,
+    /// How `initial_errors` enter the first M-step. Both must be set, or neither (crowd-kit
+    /// silently ignores one without the other; we refuse).
+    pub initial_error_strategy: Option<InitialErrorStrategy>,
+    pub initial_errors: Option<InitialErrors>,
+    pub compat: Compat,
+    /// Performance knob, not part of the model: how many fixed blocks of tasks count the
+    /// M-step statistics during the E-step pass (0 or 1: a separate pass over workers).
+    /// `None` (default) chooses from the data size. Results differ only in the last bits
+    /// between choices, and never depend on the number of threads.
+    pub blocks: Option<usize>,
+}
+
+impl Default for DawidSkeneParams {
+    fn default() -> Self {
+        Self {
+            n_iter: 100,
+            tol: 1e-5,
+            initial_error_strategy: None,
+            initial_errors: None,
+            compat: Compat::CrowdKit,
+            blocks: None,
+        }
+    }
+}
+
+impl DawidSkene {
+    pub fn params() -> DawidSkeneParams {
+        DawidSkeneParams::default()
+    }
+}
+
+impl DawidSkeneParams {
+    pub fn n_iter(mut self, n_iter: usize) -> Self {
+        self.n_iter = n_iter;
+        self
+    }
+
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    /// Prior confusion matrices for the first M-step, and how to use them.
+    pub fn initial_errors(mut self, strategy: InitialErrorStrategy, errors: InitialErrors) -> Self {
+        self.initial_error_strategy = Some(strategy);
+        self.initial_errors = Some(errors);
+        self
+    }
+
+    pub fn compat(mut self, compat: Compat) -> Self {
+        self.compat = compat;
+        self
+    }
+
+    /// See the `blocks` field.
+    pub fn blocks(mut self, blocks: usize) -> Self {
+        self.blocks = Some(blocks);
+        self
+    }
+}
+
+fn parse_strategy(key: &str, value: &str) -> Result<Option<InitialErrorStrategy>, ParamsError> {
+    match value.trim() {
+        "assign" => Ok(Some(InitialErrorStrategy::Assign)),
+        "addition" => Ok(Some(InitialErrorStrategy::Addition)),
+        "none" | "" => Ok(None),
+        _ => Err(ParamsError::Parse {
+            name: key.into(),
+            value: value.into(),
+            expected: "assign, addition or none",
+        }),
+    }
+}
+
+impl Params for DawidSkeneParams {
+    type Aggregator = DawidSkene;
+
+    /// Keys: `n_iter`, `tol`, `initial_error_strategy` (assign | addition | none),
+    /// `compat` (crowd-kit | corrected), `blocks`. The matrices themselves are set with
+    /// [`DawidSkeneParams::initial_errors`].
+    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
+        match key {
+            "n_iter" => self.n_iter = parse(key, value, "an integer")?,
+            "tol" => self.tol = parse(key, value, "a number")?,
+            "initial_error_strategy" => self.initial_error_strategy = parse_strategy(key, value)?,
+            "compat" => self.compat = Compat::parse(key, value)?,
+            "blocks" => self.blocks = Some(parse(key, value, "an integer")?),
+            _ => {
+                return Err(unknown(
+                    "DawidSkene",
+                    key,
+                    "n_iter, tol, initial_error_strategy, compat, blocks",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check(self) -> Result<DawidSkene, ParamsError> {
+        check_n_iter(self.n_iter)?;
+        check_non_negative("tol", self.tol)?;
+        match (&self.initial_error_strategy, &self.initial_errors) {
+            (Some(s), None) => {
+                return Err(ParamsError::Conflict(format!(
+                    "initial_error_strategy={} needs initial error matrices",
+                    s.name()
+                )));
+            }
+            (None, Some(_)) => {
+                return Err(ParamsError::Conflict(
+                    "initial error matrices need initial_error_strategy=assign or addition".into(),
+                ));
+            }
+            _ => {}
+        }
+        Ok(DawidSkene { params: self })
+    }
+}
+
+impl Aggregator for DawidSkene {
+    fn name(&self) -> &'static str {
+        "DawidSkene"
+    }
+
+    fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        let p = &self.params;
+        let gold = inputs.gold.map(|g| g.resolve(data)).transpose()?;
+        let mut em = Em::new(
+            data,
+            p.compat.flavour(Model::Full),
+            gold.as_deref(),
+            p.blocks,
+        );
+        em.init_majority_vote();
+        match (p.initial_error_strategy, &p.initial_errors) {
+            (Some(strategy), Some(errors)) => errors.first_m_step(strategy, data, &mut em)?,
+            _ => em.m_step_by_worker(),
+        }
+        Ok(fit(em, p.n_iter, p.tol, p.compat, inputs, false))
+    }
+
+    fn params(&self) -> Vec<(&'static str, ParamValue)> {
+        let p = &self.params;
+        vec![
+            ("n_iter", p.n_iter.into()),
+            ("tol", p.tol.into()),
+            (
+                "initial_error_strategy",
+                p.initial_error_strategy
+                    .map(InitialErrorStrategy::name)
+                    .into(),
+            ),
+            ("compat", p.compat.name().into()),
+        ]
+    }
+}
+
+/// One-coin Dawid-Skene (crowd-kit `OneCoinDawidSkene`): one skill per worker instead of a
+/// confusion matrix (Zhang, Chen, Zhou & Jordan 2016, "Spectral Methods Meet EM",
+/// <https://doi.org/10.48550/arXiv.1406.3824>).
+///
+/// The loop, the E-step, the ELBO, the stop rule and the outputs are those of [`DawidSkene`];
+/// the M-step is: s_w = mean over w's responses of q[t][y] (the posterior of the worker's own
+/// answer), then, for the (w, k) pairs the worker actually has, e[w][k][c] = s_w if k = c
+/// else (1 − s_w)/(K − 1), clipped to [1e-10, 1 − 1e-10] and **not** normalised (as crowd-kit).
+/// `skills` = the last s. crowd-kit takes no gold labels here; given
+/// [`FitInputs::gold`], gold tasks are corrected exactly as in [`DawidSkene`] (an extension).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OneCoinDawidSkene {
+    params: OneCoinDawidSkeneParams,
+}
+
+/// Parameters of [`OneCoinDawidSkene`] (defaults as crowd-kit).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OneCoinDawidSkeneParams {
+    pub n_iter: usize,
+    pub tol: f64,
+    pub compat: Compat,
+    /// Performance knob, not part of the model: how many fixed blocks of tasks count the
+    /// M-step statistics during the E-step pass (0 or 1: a separate pass over workers).
+    /// `None` (default) chooses from the data size. Results differ only in the last bits
+    /// between choices, and never depend on the number of threads.
+    pub blocks: Option<usize>,
+}
+
+impl Default for OneCoinDawidSkeneParams {
+    fn default() -> Self {
+        Self {
+            n_iter: 100,
+            tol: 1e-5,
+            compat: Compat::CrowdKit,
+            blocks: None,
+        }
+    }
+}
+
+impl OneCoinDawidSkene {
+    pub fn params() -> OneCoinDawidSkeneParams {
+        OneCoinDawidSkeneParams::default()
+    }
+}
+
+impl OneCoinDawidSkeneParams {
+    pub fn n_iter(mut self, n_iter: usize) -> Self {
+        self.n_iter = n_iter;
+        self
+    }
+
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    pub fn compat(mut self, compat: Compat) -> Self {
+        self.compat = compat;
+        self
+    }
+
+    /// See the `blocks` field.
+    pub fn blocks(mut self, blocks: usize) -> Self {
+        self.blocks = Some(blocks);
+        self
+    }
+}
+
+impl Params for OneCoinDawidSkeneParams {
+    type Aggregator = OneCoinDawidSkene;
+
+    /// Keys: `n_iter`, `tol`, `compat` (crowd-kit | corrected), `blocks`.
+    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
+        match key {
+            "n_iter" => self.n_iter = parse(key, value, "an integer")?,
+            "tol" => self.tol = parse(key, value, "a number")?,
+            "compat" => self.compat = Compat::parse(key, value)?,
+            "blocks" => self.blocks = Some(parse(key, value, "an integer")?),
+            _ => {
+                return Err(unknown(
+                    "OneCoinDawidSkene",
+                    key,
+                    "n_iter, tol, compat, blocks",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check(self) -> Result<OneCoinDawidSkene, ParamsError> {
+        check_n_iter(self.n_iter)?;
+        check_non_negative("tol", self.tol)?;
+        Ok(OneCoinDawidSkene { params: self })
+    }
+}
+
+impl Aggregator for OneCoinDawidSkene {
+    fn name(&self) -> &'static str {
+        "OneCoinDawidSkene"
+    }
+
+    fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        let p = &self.params;
+        let gold = inputs.gold.map(|g| g.resolve(data)).transpose()?;
+        let mut em = Em::new(
+            data,
+            p.compat.flavour(Model::OneCoin),
+            gold.as_deref(),
+            p.blocks,
+        );
+        em.init_majority_vote();
+        em.m_step_by_worker();
+        Ok(fit(em, p.n_iter, p.tol, p.compat, inputs, true))
+    }
+
+    fn params(&self) -> Vec<(&'static str, ParamValue)> {
+        let p = &self.params;
+        vec![
+            ("n_iter", p.n_iter.into()),
+            ("tol", p.tol.into()),
+            ("compat", p.compat.name().into()),
+        ]
+    }
+}
+
+/// Runs the loop on an initialised engine and packs the result.
+fn fit(
+    mut em: Em<'_>,
+    n_iter: usize,
+    tol: f64,
+    compat: Compat,
+    inputs: FitInputs<'_>,
+    skills: bool,
+) -> Aggregation {
+    let outcome = em.run(n_iter, tol, |i, elbo| {
+        if let Some(observer) = inputs.observer {
+            observer.observe(i, n_iter, elbo);
+        }
+    });
+    let (k, n_tasks, n_workers) = (em.k(), em.q.len() / em.k().max(1), em.skills.len());
+    let mut q = std::mem::take(&mut em.q);
+    if compat == Compat::CrowdKit {
+        q.iter_mut().for_each(|v| *v = v.max(EPS));
+    }
+    let probabilities = Array2::from_shape_vec((n_tasks, k), q).expect("tasks × labels buffer");
+    let mut result = Aggregation::from_probabilities(probabilities);
+    result.errors = Some(
+        Array3::from_shape_vec((n_workers, k, k), std::mem::take(&mut em.errors))
+            .expect("workers × labels × labels buffer"),
+    );
+    result.priors = Some(std::mem::take(&mut em.priors));
+    if skills {
+        result.skills = Some(em.skills.iter().map(|&s| Some(s)).collect());
+    }
+    result.report = FitReport {
+        iterations: outcome.loss_history.len(),
+        stop_reason: if outcome.converged {
+            StopReason::Converged
+        } else {
+            StopReason::MaxIterations
+        },
+        loss_history: outcome.loss_history,
+    };
+    result
+}

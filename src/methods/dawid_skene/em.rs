@@ -1,0 +1,580 @@
+//! The EM engine shared by `DawidSkene` and `OneCoinDawidSkene`.
+//!
+//! # Passes
+//! One iteration is two passes over the data:
+//! * the **task pass** (parallel over fixed chunks of tasks, each task owning its posterior row,
+//!   reading `by_task`) does the E-step, the gold correction, the partial sums of the new
+//!   priors and of the entropy of the new posterior, *and* the joint-expectation term of the
+//!   previous iteration's ELBO — that term needs Σ_r ln e over the task's responses, which is
+//!   the E-step's own sum (times ln 2), and the posterior of the previous iteration, kept in a
+//!   second buffer;
+//! * the **worker pass** (parallel over workers, each owning its K×K matrix, reading
+//!   `by_worker`) does the M-step and refreshes the log2 confusion table.
+//!
+//! So the ELBO of iteration i is known one task pass later; the stop test runs then, and the
+//! outputs are taken from the buffers of iteration i (the extra posterior is discarded).
+//!
+//! # Determinism
+//! Every sum runs in a fixed order: within a task or worker in CSR (canonical) order; across
+//! tasks, per fixed-size chunk (boundaries independent of the thread count) into a partials
+//! buffer, then the chunks sequentially. Results are bit-identical for any number of threads
+//! and any input row order.
+//!
+//! # Allocation
+//! All buffers are allocated once in [`Em::new`]; the iteration loop allocates nothing.
+
+use std::f64::consts::LN_2;
+
+use rayon::prelude::*;
+
+use crate::responses::{Label, Responses};
+
+/// Runs `$body` with `$K` bound to the label count, as a constant for the common small counts
+/// (so the per-response loops over labels are unrolled) and as a variable otherwise.
+macro_rules! dispatch_k {
+    ($k:expr, |$K:ident| $body:block) => {
+        match $k {
+            2 => {
+                const $K: usize = 2;
+                $body
+            }
+            3 => {
+                const $K: usize = 3;
+                $body
+            }
+            4 => {
+                const $K: usize = 4;
+                $body
+            }
+            5 => {
+                const $K: usize = 5;
+                $body
+            }
+            _ => {
+                #[allow(non_snake_case)]
+                let $K: usize = $k;
+                $body
+            }
+        }
+    };
+}
+
+/// crowd-kit's `_EPS`: the floor of counts, priors, error-matrix entries and output posteriors.
+pub(crate) const EPS: f64 = 1e-10;
+
+/// ln(EPS): the entropy term of a clipped zero.
+const LN_EPS: f64 = -23.025850929940457;
+
+/// Length of a chunk's slot in `Em::partials`: K prior sums, joint, Σ q ln q, K scratch values.
+const fn stride(k: usize) -> usize {
+    2 * k + 2
+}
+
+/// Tasks per chunk of the task pass. Fixed, so that partial sums do not depend on threads.
+const TASK_CHUNK: usize = 512;
+
+/// Workers per rayon job at least, in the worker pass (workers are small and skewed in size).
+const WORKER_MIN_LEN: usize = 16;
+
+/// Which confusion model the worker pass fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Model {
+    /// A full K×K confusion matrix per worker.
+    Full,
+    /// One skill per worker: e[k][c] = s if k = c else (1 − s)/(K − 1), clipped.
+    OneCoin,
+}
+
+/// What the loop needs to know about crowd-kit's quirks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Flavour {
+    pub model: Model,
+    /// ELBO prior term counted once per response (crowd-kit) instead of once per task.
+    pub prior_per_response: bool,
+    /// Entropy of max(q, EPS) (crowd-kit) instead of the exact entropy of q.
+    pub clipped_entropy: bool,
+}
+
+/// Buffers and data of one fit.
+pub(crate) struct Em<'a> {
+    data: &'a Responses,
+    k: usize,
+    flavour: Flavour,
+    gold: Option<&'a [Option<Label>]>,
+    /// Posterior of the current iteration, tasks × K.
+    pub q: Vec<f64>,
+    /// Posterior being computed by the task pass.
+    q_next: Vec<f64>,
+    /// Per worker, K × K, [observed][true]; rows never observed by the worker stay 0.
+    pub errors: Vec<f64>,
+    /// log2 of `errors` (unobserved rows: unused).
+    log2_errors: Vec<f64>,
+    /// Per worker × K: whether the worker gave that label at least once.
+    observed: Vec<bool>,
+    /// One-coin skills, per worker.
+    pub skills: Vec<f64>,
+    /// Mean of `q` over tasks (unclipped).
+    pub priors: Vec<f64>,
+    log2_priors: Vec<f64>,
+    ln_priors: Vec<f64>,
+    /// Per chunk of tasks: K prior sums, the joint term, Σ q ln q, K scratch values.
+    partials: Vec<f64>,
+    /// Chunks per block when the task pass also counts (fused M-step), else 0.
+    chunks_per_block: usize,
+    /// Per block of tasks, the W × K × K counts of the posterior the task pass computed.
+    block_counts: Vec<f64>,
+}
+
+/// What one task pass returns (sums over all tasks, in chunk order).
+struct TaskPass {
+    /// Σ_t Σ_c q_prev[t,c]·(Σ_{r∈t} ln e[w,y,c] + m_t·ln max(p_c, EPS)).
+    joint_prev: f64,
+    /// Σ_t Σ_c q̃ ln q̃ of the new posterior.
+    neg_entropy_next: f64,
+}
+
+impl<'a> Em<'a> {
+    /// `blocks`: see [`choose_blocks`]; `None` chooses from the data size.
+    pub fn new(
+        data: &'a Responses,
+        flavour: Flavour,
+        gold: Option<&'a [Option<Label>]>,
+        blocks: Option<usize>,
+    ) -> Self {
+        let k = data.n_labels();
+        let (n_tasks, n_workers) = (data.n_tasks(), data.n_workers());
+        let mut observed = vec![false; n_workers * k];
+        let by_worker = data.by_worker();
+        for w in 0..n_workers {
+            for &y in by_worker.row(w).1 {
+                observed[w * k + y as usize] = true;
+            }
+        }
+        let n_chunks = n_tasks.div_ceil(TASK_CHUNK);
+        let table = n_workers * k * k;
+        let blocks = blocks
+            .unwrap_or_else(|| choose_blocks(data.n_responses(), table))
+            .min(n_chunks);
+        let (chunks_per_block, n_blocks) = if blocks >= 2 {
+            let per_block = n_chunks.div_ceil(blocks);
+            (per_block, n_chunks.div_ceil(per_block))
+        } else {
+            (0, 0)
+        };
+        Self {
+            data,
+            k,
+            flavour,
+            gold,
+            q: vec![0.0; n_tasks * k],
+            q_next: vec![0.0; n_tasks * k],
+            errors: vec![0.0; n_workers * k * k],
+            log2_errors: vec![0.0; n_workers * k * k],
+            observed,
+            skills: vec![0.0; n_workers],
+            priors: vec![0.0; k],
+            log2_priors: vec![0.0; k],
+            ln_priors: vec![0.0; k],
+            partials: vec![0.0; n_tasks.div_ceil(TASK_CHUNK) * stride(k)],
+            chunks_per_block,
+            block_counts: vec![0.0; n_blocks * n_workers * k * k],
+        }
+    }
+
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    pub fn observed(&self) -> &[bool] {
+        &self.observed
+    }
+
+    /// q ← majority-vote shares (duplicates count), gold correction, priors ← mean q.
+    pub fn init_majority_vote(&mut self) {
+        let k = self.k;
+        let by_task = self.data.by_task();
+        let gold = self.gold;
+        self.q
+            .par_chunks_mut(TASK_CHUNK * k)
+            .zip(self.partials.par_chunks_mut(stride(k)))
+            .enumerate()
+            .for_each(|(chunk, (rows, partial))| {
+                partial.fill(0.0);
+                for (i, row) in rows.chunks_exact_mut(k).enumerate() {
+                    let t = chunk * TASK_CHUNK + i;
+                    let labels = by_task.row(t).1;
+                    row.fill(0.0);
+                    for &y in labels {
+                        row[y as usize] += 1.0;
+                    }
+                    let n = labels.len() as f64;
+                    row.iter_mut().for_each(|v| *v /= n);
+                    correct_with_gold(row, gold.and_then(|g| g[t]));
+                    for (s, &v) in partial.iter_mut().zip(row.iter()) {
+                        *s += v;
+                    }
+                }
+            });
+        self.priors_from_partials();
+    }
+
+    /// Raw counts n[w][k][c] = Σ_{r of w with label k} q[t(r)][c] into `errors` (for the
+    /// initial M-step with initial error matrices, which post-processes them itself).
+    pub fn counts_into_errors(&mut self) {
+        let (k, q, by_worker) = (self.k, &self.q, self.data.by_worker());
+        self.errors
+            .par_chunks_mut(k * k)
+            .with_min_len(WORKER_MIN_LEN)
+            .enumerate()
+            .for_each(|(w, matrix)| accumulate_counts(matrix, by_worker.row(w), q, k));
+    }
+
+    /// log2 table from `errors` after the caller normalised them (initial M-step).
+    pub fn refresh_log_table(&mut self) {
+        for (l, &e) in self.log2_errors.iter_mut().zip(&self.errors) {
+            *l = e.log2();
+        }
+    }
+
+    /// The M-step of the model on the current posterior: counts (from the block tables of
+    /// the task pass that computed `q`, or by a pass over workers), then the model's update.
+    pub fn m_step(&mut self) {
+        let fused = self.chunks_per_block > 0;
+        self.m_step_with(fused);
+    }
+
+    /// The M-step on a posterior that the task pass did not compute (initialisation).
+    pub fn m_step_by_worker(&mut self) {
+        self.m_step_with(false);
+    }
+
+    fn m_step_with(&mut self, from_blocks: bool) {
+        let k = self.k;
+        dispatch_k!(k, |K| {
+            let (q, by_worker, observed) = (&self.q, self.data.by_worker(), &self.observed);
+            let (model, blocks, table) = (
+                self.flavour.model,
+                &self.block_counts,
+                self.skills.len() * K * K,
+            );
+            self.errors
+                .par_chunks_mut(K * K)
+                .zip(self.log2_errors.par_chunks_mut(K * K))
+                .zip(self.skills.par_iter_mut())
+                .with_min_len(WORKER_MIN_LEN)
+                .enumerate()
+                .for_each(|(w, ((matrix, logs), skill))| {
+                    let row = by_worker.row(w);
+                    if from_blocks {
+                        matrix.fill(0.0);
+                        for block in blocks.chunks_exact(table) {
+                            for (m, &b) in matrix.iter_mut().zip(&block[w * K * K..][..K * K]) {
+                                *m += b;
+                            }
+                        }
+                    } else {
+                        accumulate_counts(matrix, row, q, K);
+                    }
+                    let seen = &observed[w * K..][..K];
+                    match model {
+                        Model::Full => normalise_columns(matrix, seen, K),
+                        Model::OneCoin => {
+                            *skill = one_coin(matrix, seen, row.0.len(), K);
+                        }
+                    }
+                    for (l, &e) in logs.iter_mut().zip(matrix.iter()) {
+                        *l = e.log2();
+                    }
+                });
+        });
+    }
+
+    /// One task pass: E-step into `q_next` (with the current priors and errors), gold
+    /// correction, partial sums; the joint term of the ELBO of the current `q`.
+    fn task_pass(&mut self) -> TaskPass {
+        let k = self.k;
+        for c in 0..k {
+            let p = self.priors[c].max(EPS);
+            self.log2_priors[c] = p.log2();
+            self.ln_priors[c] = p.ln();
+        }
+        dispatch_k!(k, |K| {
+            let by_task = self.data.by_task();
+            let (gold, flavour) = (self.gold, self.flavour);
+            let (q_prev, log2_errors) = (&self.q, &self.log2_errors);
+            let (log2_priors, ln_priors) = (&self.log2_priors, &self.ln_priors);
+            // One chunk of tasks: E-step rows, partial sums, and (fused) counts.
+            let chunk_pass = |chunk: usize,
+                              rows: &mut [f64],
+                              partial: &mut [f64],
+                              mut counts: Option<&mut [f64]>| {
+                partial.fill(0.0);
+                let (prior_sums, rest) = partial.split_at_mut(K);
+                let (sums, shifted) = rest.split_at_mut(2);
+                let shifted = &mut shifted[..K];
+                let (mut joint, mut neg_entropy) = (0.0, 0.0);
+                for (i, row) in rows.chunks_exact_mut(K).enumerate() {
+                    let row = &mut row[..K];
+                    let t = chunk * TASK_CHUNK + i;
+                    let (workers, labels) = by_task.row(t);
+                    // Σ_r log2 e[w(r), y(r), ·]
+                    row.fill(0.0);
+                    for (&w, &y) in workers.iter().zip(labels) {
+                        let at = (w as usize * K + y as usize) * K;
+                        for (acc, &l) in row.iter_mut().zip(&log2_errors[at..][..K]) {
+                            *acc += l;
+                        }
+                    }
+                    // Joint term of the previous posterior (the same sums, in nats).
+                    let prior_weight = if flavour.prior_per_response {
+                        workers.len() as f64
+                    } else {
+                        1.0
+                    };
+                    let prev = &q_prev[t * K..][..K];
+                    for ((&q, &s), &lp) in prev.iter().zip(row.iter()).zip(&ln_priors[..K]) {
+                        joint += q * (LN_2 * s + prior_weight * lp);
+                    }
+                    // E-step: q ∝ 2^(log2 p + Σ log2 e − max).
+                    let mut max = f64::NEG_INFINITY;
+                    for (v, &lp) in row.iter_mut().zip(&log2_priors[..K]) {
+                        *v += lp;
+                        max = max.max(*v);
+                    }
+                    let mut total = 0.0;
+                    for (v, d) in row.iter_mut().zip(shifted.iter_mut()) {
+                        *d = *v - max;
+                        *v = d.exp2();
+                        total += *v;
+                    }
+                    for v in row.iter_mut() {
+                        *v /= total;
+                    }
+                    if let Some(label) = gold.and_then(|g| g[t]) {
+                        row.fill(0.0);
+                        row[label as usize] = 1.0;
+                        if flavour.clipped_entropy {
+                            neg_entropy += (K - 1) as f64 * EPS * LN_EPS;
+                        }
+                    } else {
+                        // ln q_c = ln 2·(L_c − max) − ln Σ: one logarithm per task.
+                        let ln_total = total.ln();
+                        for (&q, &d) in row.iter().zip(shifted.iter()) {
+                            neg_entropy += if q >= EPS || (!flavour.clipped_entropy && q > 0.0) {
+                                q * (LN_2 * d - ln_total)
+                            } else if flavour.clipped_entropy {
+                                EPS * LN_EPS
+                            } else {
+                                0.0
+                            };
+                        }
+                    }
+                    for (s, &q) in prior_sums.iter_mut().zip(row.iter()) {
+                        *s += q;
+                    }
+                    // Fused M-step counts: n[w][y][·] += q (rows of this task are in cache).
+                    if let Some(counts) = counts.as_deref_mut() {
+                        for (&w, &y) in workers.iter().zip(labels) {
+                            let at = (w as usize * K + y as usize) * K;
+                            for (n, &q) in counts[at..][..K].iter_mut().zip(row.iter()) {
+                                *n += q;
+                            }
+                        }
+                    }
+                }
+                sums[0] = joint;
+                sums[1] = neg_entropy;
+            };
+            let per_block = self.chunks_per_block;
+            if per_block == 0 {
+                self.q_next
+                    .par_chunks_mut(TASK_CHUNK * K)
+                    .zip(self.partials.par_chunks_mut(stride(K)))
+                    .enumerate()
+                    .for_each(|(chunk, (rows, partial))| chunk_pass(chunk, rows, partial, None));
+            } else {
+                let table = self.skills.len() * K * K;
+                self.q_next
+                    .par_chunks_mut(per_block * TASK_CHUNK * K)
+                    .zip(self.partials.par_chunks_mut(per_block * stride(K)))
+                    .zip(self.block_counts.par_chunks_mut(table))
+                    .enumerate()
+                    .for_each(|(block, ((rows, partials), counts))| {
+                        counts.fill(0.0);
+                        let chunks = rows
+                            .chunks_mut(TASK_CHUNK * K)
+                            .zip(partials.chunks_mut(stride(K)));
+                        for (i, (rows, partial)) in chunks.enumerate() {
+                            chunk_pass(block * per_block + i, rows, partial, Some(&mut *counts));
+                        }
+                    });
+            }
+        });
+        let (mut joint_prev, mut neg_entropy_next) = (0.0, 0.0);
+        for partial in self.partials.chunks_exact(stride(k)) {
+            joint_prev += partial[k];
+            neg_entropy_next += partial[k + 1];
+        }
+        TaskPass {
+            joint_prev,
+            neg_entropy_next,
+        }
+    }
+
+    /// priors ← (Σ over chunks of the chunk sums) / n_tasks.
+    fn priors_from_partials(&mut self) {
+        let k = self.k;
+        self.priors.fill(0.0);
+        for partial in self.partials.chunks_exact(stride(k)) {
+            for (p, &s) in self.priors.iter_mut().zip(partial) {
+                *p += s;
+            }
+        }
+        let n = self.data.n_tasks() as f64;
+        self.priors.iter_mut().for_each(|p| *p /= n);
+    }
+
+    /// Runs the loop after initialisation (q, priors and errors of iteration 0 are set).
+    /// `on_iteration(i, elbo)` is called once per iteration with its ELBO.
+    pub fn run(
+        &mut self,
+        n_iter: usize,
+        tol: f64,
+        mut on_iteration: impl FnMut(usize, f64),
+    ) -> Outcome {
+        let n_responses = self.data.n_responses() as f64;
+        let mut loss_history = Vec::with_capacity(n_iter.min(10_000));
+        // Iteration 1: no ELBO exists for the initial posterior.
+        let mut pending_neg_entropy = self.advance();
+        let mut previous = f64::NEG_INFINITY;
+        let mut converged = false;
+        for i in 1..=n_iter {
+            // q, priors, errors are those of iteration i; one more task pass gives its ELBO.
+            let pass = self.task_pass();
+            let elbo = (pass.joint_prev - pending_neg_entropy) / n_responses;
+            loss_history.push(elbo);
+            on_iteration(i, elbo);
+            if elbo - previous < tol {
+                converged = true;
+                break;
+            }
+            previous = elbo;
+            if i == n_iter {
+                break;
+            }
+            pending_neg_entropy = self.accept(pass);
+        }
+        Outcome {
+            loss_history,
+            converged,
+        }
+    }
+
+    /// E-step, priors, M-step: iteration 0 → 1. Returns Σ q̃ ln q̃ of the new posterior.
+    fn advance(&mut self) -> f64 {
+        let pass = self.task_pass();
+        self.accept(pass)
+    }
+
+    /// Makes the posterior of the last task pass current, then priors and M-step.
+    fn accept(&mut self, pass: TaskPass) -> f64 {
+        std::mem::swap(&mut self.q, &mut self.q_next);
+        self.priors_from_partials();
+        self.m_step();
+        pass.neg_entropy_next
+    }
+}
+
+/// How the loop ended.
+pub(crate) struct Outcome {
+    pub loss_history: Vec<f64>,
+    pub converged: bool,
+}
+
+/// Sets a gold task's row to the one-hot vector of its label.
+#[inline(always)]
+fn correct_with_gold(row: &mut [f64], gold: Option<Label>) {
+    if let Some(label) = gold {
+        row.fill(0.0);
+        row[label as usize] = 1.0;
+    }
+}
+
+/// matrix[y][c] = Σ_{(t, y) in the worker's row} q[t][c].
+#[inline(always)]
+fn accumulate_counts(matrix: &mut [f64], (tasks, labels): (&[u32], &[Label]), q: &[f64], k: usize) {
+    matrix.fill(0.0);
+    for (&t, &y) in tasks.iter().zip(labels) {
+        let src = &q[t as usize * k..(t as usize + 1) * k];
+        let dst = &mut matrix[y as usize * k..(y as usize + 1) * k];
+        for c in 0..k {
+            dst[c] += src[c];
+        }
+    }
+}
+
+/// Clips the present rows at EPS and divides each column by its sum over the present rows;
+/// absent rows are set to 0.
+#[inline(always)]
+pub(crate) fn normalise_columns(matrix: &mut [f64], present: &[bool], k: usize) {
+    for (y, &seen) in present.iter().enumerate() {
+        for v in &mut matrix[y * k..(y + 1) * k] {
+            *v = if seen { v.max(EPS) } else { 0.0 };
+        }
+    }
+    for c in 0..k {
+        let mut sum = 0.0;
+        for y in 0..k {
+            sum += matrix[y * k + c];
+        }
+        for y in 0..k {
+            matrix[y * k + c] /= sum;
+        }
+    }
+}
+
+/// One-coin update from counts: s = Σ_k n[k][k] / responses (the mean posterior of the
+/// worker's own answers); e[k][c] = s if k = c else (1 − s)/(K − 1), clipped to [ε, 1 − ε], on
+/// the observed rows (others 0). Returns s.
+#[inline(always)]
+fn one_coin(matrix: &mut [f64], observed: &[bool], responses: usize, k: usize) -> f64 {
+    let mut sum = 0.0;
+    for y in 0..k {
+        sum += matrix[y * k + y];
+    }
+    let s = sum / responses as f64;
+    let off = if k > 1 {
+        (1.0 - s) / (k - 1) as f64
+    } else {
+        0.0
+    };
+    let (on, off) = (s.clamp(EPS, 1.0 - EPS), off.clamp(EPS, 1.0 - EPS));
+    for (y, &seen) in observed.iter().enumerate() {
+        let row = &mut matrix[y * k..(y + 1) * k];
+        if seen {
+            row.fill(off);
+            row[y] = on;
+        } else {
+            row.fill(0.0);
+        }
+    }
+    s
+}
+
+/// Number of task blocks whose counts the task pass accumulates (0 or 1: no fusion, the
+/// M-step makes its own pass over workers). Fusion saves a pass whose reads of the posterior
+/// are scattered, but each block needs a W × K × K table that is summed in the M-step; it pays
+/// when those tables are small next to the data. Depends on sizes only, never on threads.
+pub(crate) fn choose_blocks(responses: usize, table: usize) -> usize {
+    (responses / (4 * table.max(1))).min(32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ln_eps_is_ln_of_eps() {
+        assert_eq!(LN_EPS, EPS.ln());
+    }
+}
