@@ -46,6 +46,9 @@ pub struct Aggregation {
     pub labels: Vec<Label>,
     /// tasks × labels posterior (or normalised vote) matrix, where the method defines one.
     pub probabilities: Option<Array2<f64>>,
+    /// tasks × labels scores that are not probabilities (MMSR's normalised weighted votes, which
+    /// can be negative or above 1); `None` for methods whose scores are `probabilities`.
+    pub scores: Option<Array2<f64>>,
     /// Per-task confidence in the chosen label (the probability of the chosen label unless the
     /// method defines it otherwise).
     pub confidence: Vec<f64>,
@@ -66,6 +69,7 @@ impl Aggregation {
         Self {
             labels,
             probabilities: Some(probabilities),
+            scores: None,
             confidence,
             skills: None,
             errors: None,

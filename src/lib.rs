@@ -25,6 +25,7 @@ pub mod error;
 pub mod generate;
 pub mod io;
 pub mod methods;
+pub mod metrics;
 pub mod output;
 pub mod responses;
 pub mod toloka;
@@ -32,8 +33,9 @@ pub mod toloka;
 pub use aggregation::{Aggregation, FitReport, Gold, Observer, Skills, StopReason};
 pub use error::{DataError, Error, InputError, Location, ParamsError, Result};
 pub use methods::{
-    Aggregator, Compat, DawidSkene, FitInputs, GoldMajorityVote, InitialErrorStrategy,
-    InitialErrors, MajorityVote, MissingSkill, OneCoinDawidSkene, Params, Wawa,
+    Aggregator, BinaryRelevance, Compat, DawidSkene, FitInputs, GoldMajorityVote,
+    InitialErrorStrategy, InitialErrors, Kos, KosParams, MajorityVote, MissingSkill, Mmsr,
+    MmsrParams, MultiLabelAggregation, MultiLabelResponses, OneCoinDawidSkene, Params, Wawa,
     WeightedDynamicOverlap, ZeroBasedSkill,
 };
 pub use responses::{DuplicatePolicy, Label, Responses, ResponsesBuilder};

@@ -24,7 +24,8 @@ pub fn write_csv<W: Write>(out: W, data: &Responses, result: &Aggregation) -> io
     Ok(())
 }
 
-/// The JSON report: `method`, `params`, `labels`, `probas`, `skills`, `errors`, `priors`,
+/// The JSON report: `method`, `params`, `labels`, `probas`, `scores` (only when the method
+/// has them), `skills`, `errors`, `priors`,
 /// `confidence`, `n_iter_run`, `loss_history`, `stop_reason`.
 pub fn write_json<W: Write>(
     out: W,
@@ -99,6 +100,20 @@ impl Serialize for Report<'_> {
                 }),
             )?,
             None => map.serialize_entry("probas", &())?,
+        }
+        if let Some(scores) = &result.scores {
+            map.serialize_entry(
+                "scores",
+                &MapOf(|| {
+                    scores.rows().into_iter().enumerate().map(move |(t, row)| {
+                        let cells = move || row.into_iter().enumerate();
+                        (
+                            data.task_name(t),
+                            MapOf(move || cells().map(|(l, v)| (labels[l], *v))),
+                        )
+                    })
+                }),
+            )?;
         }
         match &result.skills {
             Some(s) => map.serialize_entry(

@@ -38,6 +38,16 @@ const PLAIN: Names = (|t| format!("t{t}"), |w| format!("w{w}"));
 // A renaming that reverses the canonical order of tasks and workers.
 const RENAMED: Names = (|t| format!("{}", 1000 - t), |w| format!("x{}", 99 - w));
 
+/// Methods seeded like crowd-kit: their random start is drawn in canonical (name) order, so a
+/// renaming that reorders ids changes the start (and possibly the result). Exempt from
+/// `renaming_ids_permutes_the_results`.
+const SEEDED_BY_POSITION: &[&str] = &["MMSR", "KOS"];
+
+/// Methods that promise nothing about unanimous tasks: KOS's message passing (as crowd-kit's)
+/// can label a unanimous task against its answers (spec §6: tiny KOS gives t6 "no" though both
+/// answers are "yes"). Exempt from `an_agreeing_worker_never_flips_a_unanimous_task`.
+const NO_UNANIMITY_GUARANTEE: &[&str] = &["KOS"];
+
 fn label(l: usize) -> String {
     ["b", "a", "c"][l].to_string()
 }
@@ -160,7 +170,7 @@ proptest! {
 
     #[test]
     fn renaming_ids_permutes_the_results(d in dataset()) {
-        for method in METHODS {
+        for method in METHODS.iter().filter(|m| !SEEDED_BY_POSITION.contains(&m.name)) {
             let plain = fit(method, &d, &d.rows, PLAIN);
             let renamed = fit(method, &d, &d.rows, RENAMED);
             match (plain, renamed) {
@@ -207,7 +217,7 @@ proptest! {
 
     #[test]
     fn an_agreeing_worker_never_flips_a_unanimous_task(d in dataset()) {
-        for method in METHODS {
+        for method in METHODS.iter().filter(|m| !NO_UNANIMITY_GUARANTEE.contains(&m.name)) {
             let Ok((data, before)) = fit(method, &d, &d.rows, PLAIN) else { continue };
             for t in 0..data.n_tasks() {
                 let labels = data.by_task().row(t).1;

@@ -1,22 +1,30 @@
 //! Aggregation methods, one module each, behind the [`Aggregator`] trait.
 
+mod binary_relevance;
 mod dawid_skene;
+mod kos;
 mod majority_vote;
+mod mmsr;
+mod numpy_random;
 mod params;
 mod registry;
 mod votes;
 mod wdo;
 mod zero_based_skill;
 
+pub use binary_relevance::{BinaryRelevance, MultiLabelAggregation, MultiLabelResponses};
 pub use dawid_skene::{
     Compat, DawidSkene, DawidSkeneParams, InitialErrorStrategy, InitialErrors, OneCoinDawidSkene,
     OneCoinDawidSkeneParams,
 };
+pub use kos::{Kos, KosParams};
 pub use majority_vote::{
     GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill, Wawa,
 };
+pub use mmsr::{Mmsr, MmsrParams};
 pub use params::{ParamValue, Params};
-pub use registry::{METHODS, Method, find_method};
+pub use registry::{METHODS, Method, binary_relevance, find_method};
+pub(crate) use votes::worker_accuracy;
 pub use wdo::{WeightedDynamicOverlap, WeightedDynamicOverlapParams};
 pub use zero_based_skill::{ZeroBasedSkill, ZeroBasedSkillParams};
 

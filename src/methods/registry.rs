@@ -3,8 +3,9 @@
 use crate::error::ParamsError;
 
 use super::{
-    Aggregator, DawidSkeneParams, GoldMajorityVoteParams, MajorityVoteParams,
-    OneCoinDawidSkeneParams, Params, Wawa, WeightedDynamicOverlapParams, ZeroBasedSkillParams,
+    Aggregator, BinaryRelevance, DawidSkeneParams, GoldMajorityVoteParams, KosParams,
+    MajorityVoteParams, MmsrParams, OneCoinDawidSkeneParams, Params, Wawa,
+    WeightedDynamicOverlapParams, ZeroBasedSkillParams,
 };
 
 /// Builds a method's aggregator from `key=value` pairs.
@@ -94,6 +95,22 @@ pub const METHODS: &[Method] = &[
         uses_skills: false,
         build: make::<OneCoinDawidSkeneParams>,
     },
+    Method {
+        cli_name: "mmsr",
+        name: "MMSR",
+        needs_gold: false,
+        accepts_gold: false,
+        uses_skills: false,
+        build: make::<MmsrParams>,
+    },
+    Method {
+        cli_name: "kos",
+        name: "KOS",
+        needs_gold: false,
+        accepts_gold: false,
+        uses_skills: false,
+        build: make::<KosParams>,
+    },
 ];
 
 /// Looks a method up by its CLI name or class name (case-insensitive).
@@ -101,4 +118,16 @@ pub fn find_method(name: &str) -> Option<&'static Method> {
     METHODS
         .iter()
         .find(|m| m.cli_name.eq_ignore_ascii_case(name) || m.name.eq_ignore_ascii_case(name))
+}
+
+/// [`BinaryRelevance`] (multi-label; not in [`METHODS`] because its input is label sets) around
+/// the method named `inner` (CLI or class name), built with `params`.
+pub fn binary_relevance(
+    inner: &str,
+    params: &[(&str, &str)],
+) -> Result<BinaryRelevance, ParamsError> {
+    let method = find_method(inner).ok_or_else(|| {
+        ParamsError::Conflict(format!("unknown method {inner:?} for BinaryRelevance"))
+    })?;
+    Ok(BinaryRelevance::new(method.build(params)?))
 }

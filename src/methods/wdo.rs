@@ -206,6 +206,7 @@ impl Aggregator for WeightedDynamicOverlap {
         Ok(Aggregation {
             labels,
             probabilities: None,
+            scores: None,
             confidence,
             skills: Some(q),
             errors: None,

@@ -1,0 +1,427 @@
+//! Matrix Mean-Subsequence-Reduced (crowd-kit `MMSR`).
+
+mod sign;
+
+use rayon::prelude::*;
+
+use crate::aggregation::{Aggregation, FitReport, StopReason};
+use crate::error::{DataError, ParamsError, Result};
+use crate::responses::Responses;
+
+use super::numpy_random::RandomState;
+use super::params::{ParamValue, Params, check_n_iter, out_of_range, parse, unknown};
+use super::votes::{counts, normalize_rows, weighted_votes};
+use super::{Aggregator, FitInputs};
+
+/// M-MSR: worker skills by robust rank-one completion of the worker covariance matrix, then a
+/// weighted majority vote (Ma & Olshevsky, "Adversarial Crowdsourcing Through Robust Rank-One
+/// Matrix Completion", NeurIPS 2020; as implemented in crowd-kit 1.4.2).
+///
+/// With M labels, T tasks and W workers:
+/// * N_ij = number of tasks both i ≠ j answered; C_ij = M/(M−1)·(agreements/N_ij) − 1/(M−1),
+///   and C_ij = −1/(M−1) where N_ij = 0 (the diagonal too). X = |C|.
+/// * F = ⌊sparsity/2⌋ − 1, sparsity = the fewest co-workers any worker has.
+/// * u = v = the first W numbers of numpy's `RandomState(random_state).random_sample`. Each
+///   iteration sets v_j to the mean of the trimmed candidates {X_ij/u_i : N_ij > 0}, then u_i to
+///   the mean of the trimmed {X_ij/v_j}; trimming drops the F smallest and F largest values
+///   (only the values on one side of the current estimate when fewer than F lie there). The
+///   loss is ‖u vᵀ − u′v′ᵀ‖_F; stop when it falls below `tol` or after `n_iter` iterations.
+/// * |s| = u/√(‖u‖/‖v‖); signs from the eigenvector of the smallest eigenvalue of a signed
+///   worker graph (see `sign.rs`); s is clipped to [−1/(M−1) + 1/√T, 1 − 1/√T] and turned into
+///   the log-odds skill ln(p(M−1)/(1−p)) with p = s(M−1)/M + 1/M.
+/// * Weighted majority vote with these skills: `scores` = each task's weighted votes divided
+///   by their sum (they can be negative or above 1: skills can be negative, so they are not
+///   probabilities and `probabilities` is `None`); label = the largest score, ties to the
+///   smallest label; confidence = the chosen label's score clipped to [0, 1].
+///
+/// Differences from crowd-kit, on purpose:
+/// * The random start is assigned to workers in canonical (label-order-rule) order; crowd-kit
+///   assigns it in order of first appearance. They agree when the input lists workers in
+///   canonical order first; otherwise only the start differs.
+/// * crowd-kit finds the eigenvector with ARPACK (`eigs(k=1, which="SM")`), whose result
+///   depends on its random start. Here the smallest eigenvalue is found by bisection on the
+///   inertia of a worker-sized Schur complement and the vector by inverse iteration from a
+///   fixed start: deterministic, same vector whenever the eigenvalue is simple.
+/// * Several responses of one worker to one task: crowd-kit keeps the last one in input order;
+///   here the largest label (build the data with `DuplicatePolicy::KeepLast` to keep the last).
+/// * A task whose weighted votes are all exactly 0 (every worker of the task has skill 0) is
+///   scored by its plain vote fractions instead (crowd-kit: NaN scores); one whose votes are
+///   not all 0 but sum to 0 gets uniform scores (crowd-kit: ±inf/NaN).
+/// * When the iteration diverges (the loss overflows), it stops at the last finite estimate
+///   (crowd-kit goes on to NaN skills); `report.iterations` counts the finite steps.
+/// * When no worker's covariance row has a non-zero sum, crowd-kit fails in the sign step;
+///   here every worker gets sign +1.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Mmsr {
+    params: MmsrParams,
+}
+
+/// Parameters of [`Mmsr`] (defaults as crowd-kit).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MmsrParams {
+    pub n_iter: usize,
+    pub tol: f64,
+    /// Seed of the numpy-compatible random start (crowd-kit's `random_state`; always seeded).
+    pub random_state: u32,
+}
+
+impl Default for MmsrParams {
+    fn default() -> Self {
+        Self {
+            n_iter: 10_000,
+            tol: 1e-10,
+            random_state: 0,
+        }
+    }
+}
+
+impl Mmsr {
+    pub fn params() -> MmsrParams {
+        MmsrParams::default()
+    }
+}
+
+impl MmsrParams {
+    pub fn n_iter(mut self, n_iter: usize) -> Self {
+        self.n_iter = n_iter;
+        self
+    }
+
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+
+    pub fn random_state(mut self, seed: u32) -> Self {
+        self.random_state = seed;
+        self
+    }
+}
+
+impl Params for MmsrParams {
+    type Aggregator = Mmsr;
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
+        match key {
+            "n_iter" => self.n_iter = parse(key, value, "an integer")?,
+            "tol" => self.tol = parse(key, value, "a number")?,
+            "random_state" => self.random_state = parse(key, value, "an integer in 0..2^32")?,
+            _ => return Err(unknown("MMSR", key, "n_iter, tol, random_state")),
+        }
+        Ok(())
+    }
+
+    fn check(self) -> Result<Mmsr, ParamsError> {
+        check_n_iter(self.n_iter)?;
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return Err(out_of_range("tol", "a finite number >= 0", self.tol));
+        }
+        Ok(Mmsr { params: self })
+    }
+}
+
+/// The worker covariance model: C (row-major W×W) and, per worker, the co-workers (N_ij > 0).
+struct Covariance {
+    n_workers: usize,
+    c: Vec<f64>,
+    neighbours: Vec<Vec<u32>>,
+}
+
+impl Covariance {
+    fn new(data: &Responses) -> Self {
+        let w = data.n_workers();
+        let m = data.n_labels() as f64;
+        let mut common = vec![0u32; w * w];
+        let mut agree = vec![0u32; w * w];
+        let by_task = data.by_task();
+        let mut answers: Vec<(u32, u16)> = Vec::new();
+        for t in 0..data.n_tasks() {
+            let (workers, labels) = by_task.row(t);
+            // One answer per worker: rows are sorted by (worker, label), keep the last.
+            answers.clear();
+            for (&i, &l) in workers.iter().zip(labels) {
+                match answers.last_mut() {
+                    Some(last) if last.0 == i => last.1 = l,
+                    _ => answers.push((i, l)),
+                }
+            }
+            for (a, &(i, li)) in answers.iter().enumerate() {
+                for &(j, lj) in &answers[a + 1..] {
+                    let (i, j) = (i as usize, j as usize);
+                    common[i * w + j] += 1;
+                    common[j * w + i] += 1;
+                    if li == lj {
+                        agree[i * w + j] += 1;
+                        agree[j * w + i] += 1;
+                    }
+                }
+            }
+        }
+        // The same operations as crowd-kit, in the same order, for the same rounding.
+        let scale = m / (m - 1.0);
+        let shift = 1.0 / (m - 1.0);
+        let c = common
+            .iter()
+            .zip(&agree)
+            .map(|(&n, &a)| {
+                let ratio = if n > 0 { a as f64 / n as f64 } else { 0.0 };
+                ratio * scale - shift
+            })
+            .collect();
+        let neighbours = (0..w)
+            .map(|i| {
+                (0..w as u32)
+                    .filter(|&j| common[i * w + j as usize] > 0)
+                    .collect()
+            })
+            .collect();
+        Self {
+            n_workers: w,
+            c,
+            neighbours,
+        }
+    }
+
+    /// F = ⌊sparsity/2⌋ − 1 (−1 when some worker shares no task with anyone).
+    fn trim_count(&self) -> i64 {
+        let sparsity = self.neighbours.iter().map(Vec::len).min().unwrap_or(0) as i64;
+        sparsity / 2 - 1
+    }
+
+    fn x(&self, i: usize, j: u32) -> f64 {
+        self.c[i * self.n_workers + j as usize].abs()
+    }
+}
+
+/// One half-step: each entry of `target` becomes the trimmed mean of X_ij / `other`_j over its
+/// neighbours j, or keeps its value when trimming leaves nothing.
+fn update(cov: &Covariance, other: &[f64], target: &mut [f64], f: i64, n_tasks: usize) {
+    target
+        .par_iter_mut()
+        .enumerate()
+        .with_min_len(16)
+        .for_each_init(Vec::new, |candidates, (i, value)| {
+            candidates.clear();
+            candidates.extend(
+                cov.neighbours[i]
+                    .iter()
+                    .map(|&j| cov.x(i, j) / other[j as usize]),
+            );
+            if let Some(mean) = trimmed_mean(candidates, f, *value, n_tasks) {
+                *value = mean;
+            }
+        });
+}
+
+/// crowd-kit's `_remove_largest_and_smallest_F_value` followed by the mean; `None` when no
+/// value is left.
+fn trimmed_mean(x: &mut [f64], f: i64, a: f64, n_tasks: usize) -> Option<f64> {
+    // numpy's sort puts NaN last.
+    x.sort_unstable_by(|p, q| {
+        p.partial_cmp(q)
+            .unwrap_or_else(|| p.is_nan().cmp(&q.is_nan()))
+    });
+    let mut y: Vec<f64> = if (x.iter().filter(|&&v| v < a).count() as i64) < f {
+        x.iter().copied().filter(|&v| v >= a).collect()
+    } else {
+        // numpy's y[F:]; F = −1 keeps the last (largest) value.
+        let start = if f >= 0 {
+            (f as usize).min(x.len())
+        } else {
+            x.len().saturating_sub(f.unsigned_abs() as usize)
+        };
+        x[start..].to_vec()
+    };
+    if (y.iter().filter(|&&v| v > a).count() as i64) < f {
+        y.retain(|&v| v <= a);
+    } else if f > 0 {
+        y.truncate(y.len() - f as usize);
+    }
+    match y.as_slice() {
+        [] => None,
+        [v] if *v == 0.0 => Some(1.0 / (n_tasks as f64).sqrt()),
+        values => Some(numpy_sum(values) / values.len() as f64),
+    }
+}
+
+/// numpy's pairwise summation (`np.add.reduce` on contiguous doubles): blocks of at most 128
+/// values summed with 8 accumulators, halves (at multiples of 8) added recursively.
+fn numpy_sum(a: &[f64]) -> f64 {
+    let n = a.len();
+    if n < 8 {
+        a.iter().fold(0.0, |s, v| s + v)
+    } else if n <= 128 {
+        let mut r = [0.0; 8];
+        r.copy_from_slice(&a[..8]);
+        let mut i = 8;
+        while i < n - n % 8 {
+            for (acc, v) in r.iter_mut().zip(&a[i..i + 8]) {
+                *acc += v;
+            }
+            i += 8;
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for v in &a[i..] {
+            res += v;
+        }
+        res
+    } else {
+        let mut half = n / 2;
+        half -= half % 8;
+        numpy_sum(&a[..half]) + numpy_sum(&a[half..])
+    }
+}
+
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+/// ‖u vᵀ − u′ v′ᵀ‖_F. Rows in parallel, then summed in order: the same bits at any thread
+/// count.
+fn change(u: &[f64], v: &[f64], u_prev: &[f64], v_prev: &[f64]) -> f64 {
+    let rows: Vec<f64> = u
+        .par_iter()
+        .zip(u_prev)
+        .with_min_len(16)
+        .map(|(&ui, &pi)| {
+            v.iter()
+                .zip(v_prev)
+                .map(|(&vj, &qj)| {
+                    let d = ui * vj - pi * qj;
+                    d * d
+                })
+                .sum::<f64>()
+        })
+        .collect();
+    rows.iter().sum::<f64>().sqrt()
+}
+
+impl Aggregator for Mmsr {
+    fn name(&self) -> &'static str {
+        "MMSR"
+    }
+
+    fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        let p = &self.params;
+        let n_labels = data.n_labels();
+        if n_labels < 2 {
+            return Err(DataError::Invalid(format!(
+                "MMSR needs at least 2 distinct labels, the data has {n_labels}"
+            ))
+            .into());
+        }
+        let n_tasks = data.n_tasks();
+        let cov = Covariance::new(data);
+        let f = cov.trim_count();
+
+        let mut rng = RandomState::new(p.random_state);
+        let mut u: Vec<f64> = (0..cov.n_workers).map(|_| rng.random_sample()).collect();
+        let mut v = u.clone();
+        let mut loss_history = Vec::new();
+        let mut stop_reason = StopReason::MaxIterations;
+        for iteration in 1..=p.n_iter {
+            let (u_prev, v_prev) = (u.clone(), v.clone());
+            update(&cov, &u, &mut v, f, n_tasks);
+            update(&cov, &v, &mut u, f, n_tasks);
+            let loss = change(&u, &v, &u_prev, &v_prev);
+            if !loss.is_finite() {
+                // The iteration diverged (it can on tiny or oddly connected data, in crowd-kit
+                // too, which then returns NaN skills): keep the last finite estimate.
+                (u, v) = (u_prev, v_prev);
+                break;
+            }
+            loss_history.push(loss);
+            if let Some(observer) = inputs.observer {
+                observer.observe(iteration, p.n_iter, loss);
+            }
+            if loss < p.tol {
+                stop_reason = StopReason::Converged;
+                break;
+            }
+        }
+
+        let k = (norm(&u) / norm(&v)).sqrt();
+        let magnitude: Vec<f64> = u.iter().map(|x| x / k).collect();
+        let signs = sign::signs(&cov.c, cov.n_workers);
+        let (m, t) = (n_labels as f64, n_tasks as f64);
+        let skills = magnitude
+            .iter()
+            .zip(&signs)
+            .map(|(&s_abs, &sign)| {
+                let s = (sign * s_abs)
+                    .min(1.0 - 1.0 / t.sqrt())
+                    .max(-1.0 / (m - 1.0) + 1.0 / t.sqrt());
+                let p = s * (m - 1.0) / m + 1.0 / m;
+                (p * (m - 1.0) / (1.0 - p)).ln()
+            })
+            .collect::<Vec<f64>>();
+        if let Some(w) = skills.iter().position(|s| !s.is_finite()) {
+            return Err(DataError::Invalid(format!(
+                "MMSR: the skill of worker {:?} is not finite (degenerate covariance matrix)",
+                data.worker_name(w)
+            ))
+            .into());
+        }
+        let skills: Vec<Option<f64>> = skills.into_iter().map(Some).collect();
+        let mut votes = weighted_votes(data, &skills);
+        let plain = counts(data);
+        for (mut row, plain) in votes.rows_mut().into_iter().zip(plain.rows()) {
+            if row.iter().all(|&v| v == 0.0) {
+                row.assign(&plain);
+            }
+        }
+        let mut result = Aggregation::from_probabilities(normalize_rows(votes));
+        result.scores = result.probabilities.take();
+        result
+            .confidence
+            .iter_mut()
+            .for_each(|c| *c = c.clamp(0.0, 1.0));
+        result.skills = Some(skills);
+        result.report = FitReport {
+            iterations: loss_history.len(),
+            stop_reason,
+            loss_history,
+        };
+        Ok(result)
+    }
+
+    fn params(&self) -> Vec<(&'static str, ParamValue)> {
+        let p = &self.params;
+        vec![
+            ("n_iter", p.n_iter.into()),
+            ("tol", p.tol.into()),
+            ("random_state", (p.random_state as usize).into()),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trimming_follows_crowd_kit() {
+        // F = 1, a = 2.5: drop the smallest and the largest.
+        let mut x = [4.0, 1.0, 3.0, 2.0];
+        assert_eq!(trimmed_mean(&mut x, 1, 2.5, 4), Some(2.5));
+        // F = 2, a = 0.5: only one value below a, so keep x ≥ a = {1,2,3}; then two above a,
+        // drop the 2 largest → {1}.
+        let mut x = [0.0, 1.0, 2.0, 3.0];
+        assert_eq!(trimmed_mean(&mut x, 2, 0.5, 4), Some(1.0));
+        // F = −1 keeps only the largest.
+        let mut x = [0.2, 0.9, 0.4];
+        assert_eq!(trimmed_mean(&mut x, -1, 0.5, 4), Some(0.9));
+        // F = 0 keeps everything; a single 0 becomes 1/√T.
+        let mut x = [0.0];
+        assert_eq!(trimmed_mean(&mut x, 0, 0.5, 4), Some(0.5));
+        let mut x: [f64; 0] = [];
+        assert_eq!(trimmed_mean(&mut x, 0, 0.5, 4), None);
+    }
+
+    #[test]
+    fn pairwise_sum_matches_plain_sum_on_exact_values() {
+        let values: Vec<f64> = (0..1000).map(f64::from).collect();
+        assert_eq!(numpy_sum(&values), 499_500.0);
+        assert_eq!(numpy_sum(&values[..5]), 10.0);
+    }
+}

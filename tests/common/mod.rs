@@ -1,0 +1,74 @@
+//! Test helpers: read `task,worker,label` and `task,label` CSVs with the `csv` crate.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use crowdagg::{DuplicatePolicy, Gold, Responses};
+
+/// A path under the shared datasets directory (`../shared/datasets/<name>/<file>`).
+pub fn dataset(name: &str, file: &str) -> String {
+    format!(
+        "{}/../shared/datasets/{name}/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// A path under this crate's `fixtures/`.
+pub fn fixture(path: &str) -> String {
+    format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The rows of a CSV with a header, as string records.
+pub fn read_rows(path: &str) -> Vec<Vec<String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+/// `task,worker,label` rows (first three columns).
+pub fn triples(path: &str) -> Vec<(String, String, String)> {
+    read_rows(path)
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
+        .collect()
+}
+
+pub fn responses(path: &str) -> Responses {
+    Responses::from_triples(triples(path)).unwrap()
+}
+
+/// Responses keeping the last of several answers of a worker to a task (crowd-kit MMSR's rule).
+pub fn responses_keep_last(path: &str) -> Responses {
+    let mut builder = Responses::builder().duplicates(DuplicatePolicy::KeepLast);
+    for (t, w, l) in triples(path) {
+        builder.push(&t, &w, &l).unwrap();
+    }
+    builder.build().unwrap()
+}
+
+pub fn gold(path: &str) -> Gold {
+    read_rows(path)
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect()
+}
+
+/// The `labels` (task → label) map of a crowd-kit reference JSON.
+pub fn reference_labels(path: &str) -> HashMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["labels"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// The JSON document of a reference file.
+pub fn reference(path: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
