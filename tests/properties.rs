@@ -38,15 +38,21 @@ const PLAIN: Names = (|t| format!("t{t}"), |w| format!("w{w}"));
 // A renaming that reverses the canonical order of tasks and workers.
 const RENAMED: Names = (|t| format!("{}", 1000 - t), |w| format!("x{}", 99 - w));
 
-/// Methods seeded like crowd-kit: their random start is drawn in canonical (name) order, so a
-/// renaming that reorders ids changes the start (and possibly the result). Exempt from
+/// Methods whose result may depend on the order of ids, so a renaming that reorders them can
+/// change it: MMSR and KOS draw their random start in canonical (name) order, as crowd-kit
+/// draws it in row order; Dawid-Skene sums over tasks in id order, and on near-symmetric data
+/// EM amplifies last-bit differences (proptest found one task, two workers, where the renamed
+/// run converged elsewhere; crowd-kit's own output there is a 1e-12 tie). Row order and thread
+/// count never matter (bit-identical, tested above). Exempt from
 /// `renaming_ids_permutes_the_results`.
-const SEEDED_BY_POSITION: &[&str] = &["MMSR", "KOS"];
+const ORDER_SENSITIVE: &[&str] = &["MMSR", "KOS", "DawidSkene", "OneCoinDawidSkene"];
 
 /// Methods that promise nothing about unanimous tasks: KOS's message passing (as crowd-kit's)
 /// can label a unanimous task against its answers (spec §6: tiny KOS gives t6 "no" though both
-/// answers are "yes"). Exempt from `an_agreeing_worker_never_flips_a_unanimous_task`.
-const NO_UNANIMITY_GUARANTEE: &[&str] = &["KOS"];
+/// answers are "yes"). Dawid-Skene's latent-class EM can too: a new worker re-weights the
+/// priors (see `dawid_skene_can_flip_a_unanimous_task_as_crowd_kit_does`). Exempt from
+/// `an_agreeing_worker_never_flips_a_unanimous_task`.
+const NO_UNANIMITY_GUARANTEE: &[&str] = &["KOS", "DawidSkene", "OneCoinDawidSkene"];
 
 fn label(l: usize) -> String {
     ["b", "a", "c"][l].to_string()
@@ -170,7 +176,7 @@ proptest! {
 
     #[test]
     fn renaming_ids_permutes_the_results(d in dataset()) {
-        for method in METHODS.iter().filter(|m| !SEEDED_BY_POSITION.contains(&m.name)) {
+        for method in METHODS.iter().filter(|m| !ORDER_SENSITIVE.contains(&m.name)) {
             let plain = fit(method, &d, &d.rows, PLAIN);
             let renamed = fit(method, &d, &d.rows, RENAMED);
             match (plain, renamed) {
@@ -179,7 +185,13 @@ proptest! {
                         by_name(&rd, &rr).into_iter().map(|row| (row.0.clone(), row)).collect();
                     for (task, label, confidence, probabilities) in by_name(&pd, &pr) {
                         let other = &renamed[&task_renamed(&task)];
-                        prop_assert_eq!(&label, &other.1, "{} {}", method.name, task);
+                        // Renaming reorders sums over tasks and workers: rounding may differ in
+                        // the last bits, so a near-tie (margin ≤ 1e-9, the parity rule) may flip.
+                        let mut top: Vec<f64> = probabilities.iter().map(|p| p.1).collect();
+                        top.sort_by(|a, b| b.total_cmp(a));
+                        if top.len() < 2 || top[0] - top[1] > 1e-9 {
+                            prop_assert_eq!(&label, &other.1, "{} {}", method.name, task);
+                        }
                         prop_assert!((confidence - other.2).abs() <= 1e-12, "{} {}", method.name, task);
                         for ((l, p), (m, q)) in probabilities.iter().zip(&other.3) {
                             prop_assert_eq!(l, m);
@@ -241,4 +253,43 @@ proptest! {
             }
         }
     }
+}
+
+/// The counterexample proptest found for Dawid-Skene, checked against crowd-kit 1.4.2
+/// (`crowdkit_reference.py DawidSkene` on both tables): one worker w0; t1 is answered "b" only.
+/// Before: t1 = b with P(b) = 0.5119898006195881 (5 iterations). After w1 also answers "b" on
+/// t1: t1 = a with P(a) = 0.5530362828898086 (13 iterations). The flip is the model's.
+#[test]
+fn dawid_skene_can_flip_a_unanimous_task_as_crowd_kit_does() {
+    use crowdagg::{Aggregator, DawidSkene};
+    let mut rows = vec![
+        ("t2", "w0", "a"),
+        ("t2", "w0", "b"),
+        ("t2", "w0", "b"),
+        ("t1", "w0", "b"),
+        ("t2", "w0", "a"),
+        ("t0", "w0", "a"),
+        ("t2", "w0", "a"),
+        ("t0", "w0", "a"),
+        ("t0", "w0", "a"),
+    ];
+    let fit = |rows: &[(&str, &str, &str)]| {
+        let data = Responses::from_triples(rows.iter().copied()).unwrap();
+        let result = DawidSkene::default().aggregate(&data).unwrap();
+        let t1 = data.task_id("t1").unwrap();
+        let label = result.labels[t1];
+        let p = result.probabilities.as_ref().unwrap()[[t1, label as usize]];
+        (
+            data.label_name(label as usize).to_string(),
+            p,
+            result.report.iterations,
+        )
+    };
+    let (label, p, iterations) = fit(&rows);
+    assert_eq!((label.as_str(), iterations), ("b", 5));
+    assert!((p - 0.5119898006195881).abs() < 1e-12);
+    rows.push(("t1", "w1", "b"));
+    let (label, p, iterations) = fit(&rows);
+    assert_eq!((label.as_str(), iterations), ("a", 13));
+    assert!((p - 0.5530362828898086).abs() < 1e-12);
 }

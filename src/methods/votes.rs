@@ -24,14 +24,11 @@ pub(crate) fn weighted_votes(data: &Responses, weights: &[Option<f64>]) -> Array
                 compensation.fill(0.0);
                 for (&w, &l) in workers.iter().zip(labels) {
                     if let Some(weight) = weights[w as usize] {
-                        let sum = &mut row[l as usize];
-                        let next = *sum + weight;
-                        compensation[l as usize] += if sum.abs() >= weight.abs() {
-                            (*sum - next) + weight
-                        } else {
-                            (weight - next) + *sum
-                        };
-                        *sum = next;
+                        compensated_add(
+                            &mut row[l as usize],
+                            &mut compensation[l as usize],
+                            weight,
+                        );
                     }
                 }
                 for (s, c) in row.iter_mut().zip(compensation.iter()) {
@@ -40,6 +37,18 @@ pub(crate) fn weighted_votes(data: &Responses, weights: &[Option<f64>]) -> Array
             },
         );
     scores
+}
+
+/// `sum += term` with Neumaier's running compensation (add `compensation` at the end).
+#[inline]
+pub(crate) fn compensated_add(sum: &mut f64, compensation: &mut f64, term: f64) {
+    let next = *sum + term;
+    *compensation += if sum.abs() >= term.abs() {
+        (*sum - next) + term
+    } else {
+        (term - next) + *sum
+    };
+    *sum = next;
 }
 
 /// tasks × labels matrix of response counts (duplicates count).

@@ -8,6 +8,7 @@ use crate::responses::{Label, Responses};
 
 use super::majority_vote::MissingSkill;
 use super::params::{ParamValue, Params, out_of_range, parse, unknown};
+use super::votes::compensated_add;
 use super::{Aggregator, FitInputs};
 
 /// Weighted dynamic overlap, Toloka's "aggregation by skill", exactly as Toloka documents it
@@ -183,13 +184,7 @@ impl Aggregator for WeightedDynamicOverlap {
                 }
             }
         }
-        let q: Vec<Option<f64>> = self
-            .params
-            .on_missing_skill
-            .apply(data, resolved)?
-            .into_iter()
-            .map(|s| s.map(|v| v / 100.0))
-            .collect();
+        let skills = self.params.on_missing_skill.apply(data, resolved)?;
         let y = self.answer_options(data)?;
         let by_task = data.by_task();
         let (labels, confidence): (Vec<Label>, Vec<f64>) = (0..data.n_tasks())
@@ -199,7 +194,7 @@ impl Aggregator for WeightedDynamicOverlap {
                 || TaskScratch::new(data.n_labels()),
                 |scratch, t| {
                     let (workers, answers) = by_task.row(t);
-                    scratch.task(workers, answers, &q, y)
+                    scratch.task(workers, answers, &skills, y)
                 },
             )
             .unzip();
@@ -208,7 +203,7 @@ impl Aggregator for WeightedDynamicOverlap {
             probabilities: None,
             scores: None,
             confidence,
-            skills: Some(q),
+            skills: Some(skills.iter().map(|s| s.map(|v| v / 100.0)).collect()),
             errors: None,
             priors: None,
             report: FitReport::not_iterative(),
@@ -233,7 +228,10 @@ impl Aggregator for WeightedDynamicOverlap {
 
 /// Per-label accumulators for one task, reused across tasks.
 struct TaskScratch {
+    /// Σ skill per label on Toloka's 0..=100 scale, compensated (Neumaier) in `compensation`:
+    /// integer skills sum exactly, so the winner never depends on the order of the workers.
     summed_skill: Vec<f64>,
+    compensation: Vec<f64>,
     /// ln of the product of non-vanishing factors of z(x), minus the common "answered
     /// something else" part, which is kept in `TaskScratch::task`'s `base`.
     log_gain: Vec<f64>,
@@ -248,6 +246,7 @@ impl TaskScratch {
     fn new(k: usize) -> Self {
         Self {
             summed_skill: vec![0.0; k],
+            compensation: vec![0.0; k],
             log_gain: vec![0.0; k],
             zeros: vec![0; k],
             seen: vec![false; k],
@@ -261,7 +260,7 @@ impl TaskScratch {
         &mut self,
         workers: &[u32],
         answers: &[Label],
-        q: &[Option<f64>],
+        skills: &[Option<f64>],
         y: usize,
     ) -> (Label, f64) {
         // Every option x shares the factors "(1 − q)/(Y − 1)" of all responses; the responses
@@ -269,13 +268,16 @@ impl TaskScratch {
         let spread = ((y.max(2) - 1) as f64).ln();
         let (mut base_log, mut base_zeros) = (0.0f64, 0i64);
         for (&w, &x) in workers.iter().zip(answers) {
-            let Some(qr) = q[w as usize] else { continue };
+            let Some(skill) = skills[w as usize] else {
+                continue;
+            };
+            let qr = skill / 100.0;
             let x = x as usize;
             if !self.seen[x] {
                 self.seen[x] = true;
                 self.touched.push(x as Label);
             }
-            self.summed_skill[x] += qr;
+            compensated_add(&mut self.summed_skill[x], &mut self.compensation[x], skill);
             // "other" factor (1 − q)/(Y − 1): zero when q = 1, kept as ln(1/(Y − 1)) then.
             let (other_log, other_zero) = if qr >= 1.0 {
                 (-spread, 1)
@@ -291,9 +293,10 @@ impl TaskScratch {
         }
         self.touched.sort_unstable();
         // Answer: largest summed skill, ties to the smallest label.
+        let total = |x: Label| self.summed_skill[x as usize] + self.compensation[x as usize];
         let mut answer = self.touched[0];
         for &x in &self.touched {
-            if self.summed_skill[x as usize] > self.summed_skill[answer as usize] {
+            if total(x) > total(answer) {
                 answer = x;
             }
         }
@@ -338,6 +341,7 @@ impl TaskScratch {
         };
         for &x in &self.touched {
             self.summed_skill[x as usize] = 0.0;
+            self.compensation[x as usize] = 0.0;
             self.log_gain[x as usize] = 0.0;
             self.zeros[x as usize] = 0;
             self.seen[x as usize] = false;
