@@ -13,6 +13,9 @@ use crowdagg::output::{write_csv, write_json};
 use crowdagg::{DuplicatePolicy, FitInputs, Observer};
 use indicatif::{ProgressBar, ProgressStyle};
 
+#[path = "crowdagg/evaluate.rs"]
+mod evaluate;
+
 #[derive(Parser)]
 #[command(name = "crowdagg", version, about = "Aggregate crowdsourced labels")]
 struct Cli {
@@ -26,6 +29,10 @@ enum Command {
     Aggregate(Box<AggregateArgs>),
     /// List the methods and their parameters' defaults.
     Methods,
+    /// Run every method on the input and score it on gold labels: which method fits my data?
+    Evaluate(evaluate::EvaluateArgs),
+    /// Agreement metrics of a dataset (Krippendorff's alpha, consistency, uncertainty, …).
+    Metrics(evaluate::MetricsArgs),
     /// Toloka aggregation API on exported pools (offline).
     #[command(subcommand)]
     Toloka(TolokaCommand),
@@ -167,6 +174,8 @@ fn main() -> ExitCode {
             }
             Ok(())
         }
+        Command::Evaluate(args) => evaluate::evaluate(args),
+        Command::Metrics(args) => evaluate::metrics(args),
         Command::Toloka(TolokaCommand::Aggregate(args)) => toloka_aggregate(args),
         #[cfg(feature = "server")]
         Command::Serve(args) => serve(args),

@@ -21,8 +21,10 @@ pub struct Method {
     pub needs_gold: bool,
     /// Whether the method can fix known tasks to their gold labels (`use_gold=true` on the CLI).
     pub accepts_gold: bool,
-    /// Whether the method needs (or, for `mv`, can use) worker skills.
+    /// Whether the method uses worker skills when given (`FitInputs::skills`).
     pub uses_skills: bool,
+    /// Whether it cannot run without them.
+    pub needs_skills: bool,
     build: Builder,
 }
 
@@ -45,6 +47,7 @@ pub const METHODS: &[Method] = &[
         needs_gold: false,
         accepts_gold: false,
         uses_skills: true,
+        needs_skills: false,
         build: make::<MajorityVoteParams>,
     },
     Method {
@@ -53,6 +56,7 @@ pub const METHODS: &[Method] = &[
         needs_gold: true,
         accepts_gold: true,
         uses_skills: false,
+        needs_skills: false,
         build: make::<GoldMajorityVoteParams>,
     },
     Method {
@@ -61,6 +65,7 @@ pub const METHODS: &[Method] = &[
         needs_gold: false,
         accepts_gold: false,
         uses_skills: false,
+        needs_skills: false,
         build: make::<Wawa>,
     },
     Method {
@@ -69,6 +74,7 @@ pub const METHODS: &[Method] = &[
         needs_gold: false,
         accepts_gold: false,
         uses_skills: false,
+        needs_skills: false,
         build: make::<ZeroBasedSkillParams>,
     },
     Method {
@@ -77,6 +83,7 @@ pub const METHODS: &[Method] = &[
         needs_gold: false,
         accepts_gold: false,
         uses_skills: true,
+        needs_skills: true,
         build: make::<WeightedDynamicOverlapParams>,
     },
     Method {
@@ -85,6 +92,7 @@ pub const METHODS: &[Method] = &[
         needs_gold: false,
         accepts_gold: true,
         uses_skills: false,
+        needs_skills: false,
         build: make::<DawidSkeneParams>,
     },
     Method {
@@ -93,6 +101,7 @@ pub const METHODS: &[Method] = &[
         needs_gold: false,
         accepts_gold: true,
         uses_skills: false,
+        needs_skills: false,
         build: make::<OneCoinDawidSkeneParams>,
     },
     Method {
@@ -101,6 +110,7 @@ pub const METHODS: &[Method] = &[
         needs_gold: false,
         accepts_gold: false,
         uses_skills: false,
+        needs_skills: false,
         build: make::<MmsrParams>,
     },
     Method {
@@ -109,6 +119,7 @@ pub const METHODS: &[Method] = &[
         needs_gold: false,
         accepts_gold: false,
         uses_skills: false,
+        needs_skills: false,
         build: make::<KosParams>,
     },
 ];

@@ -1,0 +1,274 @@
+//! `crowdagg evaluate` (every method against gold labels) and `crowdagg metrics` (agreement
+//! metrics of a dataset).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::ValueEnum;
+use crowdagg::io::{ReadOptions, read_gold, read_responses, read_skills};
+use crowdagg::methods::{METHODS, MajorityVote, Method};
+use crowdagg::metrics::{self, By};
+use crowdagg::{Aggregator, FitInputs, StopReason};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum TableFormat {
+    Text,
+    Csv,
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct EvaluateArgs {
+    /// Gold labels (CSV `task,label`).
+    #[arg(long)]
+    gold: PathBuf,
+    /// Worker skills, for the methods that need them (wdo); without it they are skipped.
+    #[arg(long)]
+    skills: Option<PathBuf>,
+    #[arg(long)]
+    skill_id: Option<String>,
+    /// Only these methods (comma-separated CLI names); default: all.
+    #[arg(long, value_delimiter = ',')]
+    methods: Vec<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: TableFormat,
+    /// Input file (CSV/TSV with task, worker, label), or `-` for stdin.
+    #[arg(default_value = "-")]
+    input: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct MetricsArgs {
+    #[arg(long, value_enum, default_value = "text")]
+    format: TableFormat,
+    /// Input file (CSV/TSV with task, worker, label), or `-` for stdin.
+    #[arg(default_value = "-")]
+    input: PathBuf,
+}
+
+/// One method's outcome on the gold tasks.
+#[derive(Serialize)]
+struct Row {
+    method: &'static str,
+    name: &'static str,
+    accuracy: Option<f64>,
+    gold_tasks: usize,
+    iterations: Option<usize>,
+    seconds: f64,
+    note: String,
+}
+
+pub fn evaluate(args: EvaluateArgs) -> Result<(), String> {
+    let data = read_responses(&args.input, &ReadOptions::default()).map_err(|e| e.to_string())?;
+    let gold = read_gold(&args.gold, &ReadOptions::default()).map_err(|e| e.to_string())?;
+    let skills = args
+        .skills
+        .as_deref()
+        .map(|p| read_skills(p, args.skill_id.as_deref()))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let methods: Vec<&Method> = if args.methods.is_empty() {
+        METHODS.iter().collect()
+    } else {
+        args.methods
+            .iter()
+            .map(|name| {
+                crowdagg::methods::find_method(name)
+                    .ok_or_else(|| format!("unknown method {name:?}"))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let bar = ProgressBar::new(methods.len() as u64);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {pos}/{len} {wide_bar} {msg}") {
+        bar.set_style(style);
+    }
+    let mut rows = Vec::with_capacity(methods.len());
+    for method in methods {
+        bar.set_message(method.name);
+        rows.push(run_one(method, &data, &gold, skills.as_ref()));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    match args.format {
+        TableFormat::Json => println!(
+            "{}",
+            serde_json::to_string(&rows).map_err(|e| e.to_string())?
+        ),
+        TableFormat::Csv => {
+            println!("method,accuracy,gold_tasks,iterations,seconds,note");
+            for r in &rows {
+                println!(
+                    "{},{},{},{},{:.6},{}",
+                    r.method,
+                    r.accuracy.map_or(String::new(), |a| a.to_string()),
+                    r.gold_tasks,
+                    r.iterations.map_or(String::new(), |i| i.to_string()),
+                    r.seconds,
+                    csv_field(&r.note)
+                );
+            }
+        }
+        TableFormat::Text => {
+            println!(
+                "{:<12} {:<24} {:>8} {:>6} {:>10} {:>9}  note",
+                "method", "type", "accuracy", "gold", "iterations", "seconds"
+            );
+            for r in &rows {
+                println!(
+                    "{:<12} {:<24} {:>8} {:>6} {:>10} {:>9.3}  {}",
+                    r.method,
+                    r.name,
+                    r.accuracy.map_or("-".to_string(), |a| format!("{a:.4}")),
+                    r.gold_tasks,
+                    r.iterations.map_or("-".to_string(), |i| i.to_string()),
+                    r.seconds,
+                    r.note
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+fn run_one(
+    method: &'static Method,
+    data: &crowdagg::Responses,
+    gold: &crowdagg::Gold,
+    skills: Option<&crowdagg::Skills>,
+) -> Row {
+    let mut row = Row {
+        method: method.cli_name,
+        name: method.name,
+        accuracy: None,
+        gold_tasks: 0,
+        iterations: None,
+        seconds: 0.0,
+        note: String::new(),
+    };
+    if method.needs_skills && skills.is_none() {
+        row.note = "skipped: needs --skills".into();
+        return row;
+    }
+    // A gold-trained method cannot weigh a worker without gold answers: drop those answers.
+    let params: &[(&str, &str)] = if method.needs_gold {
+        &[("on_missing_skill", "ignore")]
+    } else {
+        &[]
+    };
+    let aggregator = match method.build(params) {
+        Ok(a) => a,
+        Err(e) => {
+            row.note = format!("error: {e}");
+            return row;
+        }
+    };
+    let mut inputs = FitInputs::default();
+    if method.needs_gold {
+        inputs = inputs.gold(gold);
+        row.note =
+            "trained on the gold labels it is scored on; workers without gold answers ignored"
+                .into();
+    }
+    if let (true, Some(skills)) = (method.uses_skills, skills) {
+        inputs = inputs.skills(skills);
+    }
+    let start = Instant::now();
+    let result = aggregator.aggregate_with(data, inputs);
+    row.seconds = start.elapsed().as_secs_f64();
+    match result {
+        Ok(result) => {
+            let (accuracy, scored) = result.accuracy(data, gold);
+            row.accuracy = (scored > 0).then_some(accuracy);
+            row.gold_tasks = scored;
+            if result.report.stop_reason != StopReason::NotIterative {
+                row.iterations = Some(result.report.iterations);
+            }
+        }
+        Err(e) => row.note = format!("error: {e}"),
+    }
+    row
+}
+
+pub fn metrics(args: MetricsArgs) -> Result<(), String> {
+    let data = read_responses(&args.input, &ReadOptions::default()).map_err(|e| e.to_string())?;
+    let mv = MajorityVote::default()
+        .aggregate(&data)
+        .map_err(|e| e.to_string())?;
+    let text = |e: crowdagg::DataError| e.to_string();
+    let rows: Vec<(&str, serde_json::Value)> = vec![
+        ("responses", data.n_responses().into()),
+        ("tasks", data.n_tasks().into()),
+        ("workers", data.n_workers().into()),
+        ("labels", data.n_labels().into()),
+        ("duplicates", data.duplicate_count().into()),
+        (
+            "answers_per_task",
+            (data.n_responses() as f64 / data.n_tasks() as f64).into(),
+        ),
+        (
+            "alpha_krippendorff",
+            metrics::alpha_krippendorff(&data).ok().into(),
+        ),
+        (
+            "majority_vote_consistency",
+            metrics::consistency(&data, &mv).map_err(text)?.into(),
+        ),
+        (
+            "uncertainty_by_task",
+            metrics::mean_uncertainty(&data, None, By::Task)
+                .map_err(text)?
+                .into(),
+        ),
+        (
+            "uncertainty_by_worker",
+            metrics::mean_uncertainty(&data, None, By::Worker)
+                .map_err(text)?
+                .into(),
+        ),
+        (
+            "accuracy_on_majority_vote",
+            metrics::accuracy_on_aggregates(&data, &mv.labels).into(),
+        ),
+    ];
+    match args.format {
+        TableFormat::Json => {
+            let object: serde_json::Map<String, serde_json::Value> =
+                rows.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            println!("{}", serde_json::Value::Object(object));
+        }
+        TableFormat::Csv => {
+            println!("metric,value");
+            for (key, value) in rows {
+                println!(
+                    "{key},{}",
+                    if value.is_null() {
+                        String::new()
+                    } else {
+                        value.to_string()
+                    }
+                );
+            }
+        }
+        TableFormat::Text => {
+            for (key, value) in rows {
+                let shown = if value.is_null() {
+                    "-".to_string()
+                } else {
+                    value.to_string()
+                };
+                println!("{key:<26} {shown}");
+            }
+        }
+    }
+    Ok(())
+}
