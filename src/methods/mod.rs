@@ -1,12 +1,19 @@
 //! Aggregation methods, one module each, behind the [`Aggregator`] trait.
 
+mod glad;
+mod mace;
 mod majority_vote;
+mod optimize;
 mod params;
 mod registry;
+mod rng;
+mod special;
 mod votes;
 mod wdo;
 mod zero_based_skill;
 
+pub use glad::{Glad, GladFit, GladParams};
+pub use mace::{Mace, MaceFit, MaceMethod, MaceParams};
 pub use majority_vote::{
     GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill, Wawa,
 };

@@ -3,7 +3,7 @@
 use crate::error::ParamsError;
 
 use super::{
-    Aggregator, GoldMajorityVoteParams, MajorityVoteParams, Params, Wawa,
+    Aggregator, GladParams, GoldMajorityVoteParams, MaceParams, MajorityVoteParams, Params, Wawa,
     WeightedDynamicOverlapParams, ZeroBasedSkillParams,
 };
 
@@ -67,6 +67,20 @@ pub const METHODS: &[Method] = &[
         needs_gold: false,
         uses_skills: true,
         build: make::<WeightedDynamicOverlapParams>,
+    },
+    Method {
+        cli_name: "glad",
+        name: "GLAD",
+        needs_gold: false,
+        uses_skills: false,
+        build: make::<GladParams>,
+    },
+    Method {
+        cli_name: "mace",
+        name: "MACE",
+        needs_gold: false,
+        uses_skills: false,
+        build: make::<MaceParams>,
     },
 ];
 
