@@ -41,3 +41,10 @@ fn tiny_matches_crowd_kit() {
     assert_abs_diff_eq!(*report.loss_history.last().unwrap(), -0.4709974412324028, epsilon = 1e-6);
     assert_eq!(fit.aggregation.priors, Some(vec![1.0 / 3.0; 3]));
 }
+
+#[test]
+fn probe_face() {
+    let data = common::responses(&common::shared("face"));
+    let fit = Glad::default().fit(&data, Default::default()).unwrap();
+    eprintln!("{:?}", fit.aggregation.report.loss_history);
+}
