@@ -23,7 +23,7 @@ fn main() {
         let rows = read(&format!("{dir}/responses.csv"));
         let data = Responses::from_triples(rows.iter().map(|r| (&r[0], &r[1], &r[2]))).unwrap();
         let gold: Gold = read(&format!("{dir}/gold.csv")).iter().map(|r| (r[0].to_string(), r[1].to_string())).collect();
-        for method in ["GLAD", "MACE"] {
+        for method in ["GLAD", "MACE", "MACE-fixed"] {
             let path = format!("{root}/target/reference/{dataset}/{method}.json");
             let Ok(text) = std::fs::read_to_string(&path) else { continue };
             let reference: serde_json::Value = serde_json::from_str(&text).unwrap();

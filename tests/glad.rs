@@ -4,7 +4,9 @@
 mod common;
 
 use approx::assert_abs_diff_eq;
-use crowdagg::{Aggregator, Glad, Params, StopReason};
+use std::collections::HashMap;
+
+use crowdagg::{Aggregator, Glad, GladParams, Params, ParamsError, StopReason};
 
 #[test]
 fn tiny_matches_crowd_kit() {
@@ -42,9 +44,75 @@ fn tiny_matches_crowd_kit() {
     assert_eq!(fit.aggregation.priors, Some(vec![1.0 / 3.0; 3]));
 }
 
-#[test]
-fn probe_face() {
-    let data = common::responses(&common::shared("face"));
+/// crowd-kit's accuracy on gold and its labels (fixtures/reference/): ours must be as accurate
+/// and agree on ≥ 99 % of the tasks.
+fn real_data(dataset: &str) {
+    let dir = common::shared(dataset);
+    let data = common::responses(&dir);
+    let gold = common::gold(&dir);
     let fit = Glad::default().fit(&data, Default::default()).unwrap();
-    eprintln!("{:?}", fit.aggregation.report.loss_history);
+    let (accuracy, _) = fit.aggregation.accuracy(&data, &gold);
+    let root = env!("CARGO_MANIFEST_DIR");
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(format!("{root}/fixtures/reference/{name}")).unwrap()).unwrap()
+    };
+    let reference = &read("summary.json")[dataset]["GLAD"];
+    let labels: HashMap<String, String> = serde_json::from_value(read(&format!("labels/{dataset}.GLAD.json"))).unwrap();
+    let agree = (0..data.n_tasks())
+        .filter(|&t| labels[data.task_name(t)] == data.label_name(fit.aggregation.labels[t] as usize))
+        .count() as f64
+        / data.n_tasks() as f64;
+    let crowd_kit = reference["accuracy"].as_f64().unwrap();
+    assert!(accuracy >= crowd_kit - 1e-12, "{dataset}: {accuracy} < {crowd_kit}");
+    assert!(agree >= 0.99, "{dataset}: agreement {agree}");
+    assert_eq!(fit.aggregation.report.iterations as u64, reference["n_iter_run"].as_u64().unwrap());
+    assert_eq!(fit.betas.len(), data.n_tasks());
+}
+
+#[test]
+fn ms_matches_crowd_kit() {
+    real_data("ms");
+}
+
+#[test]
+fn bluebirds_matches_crowd_kit() {
+    real_data("bluebirds");
+}
+
+#[test]
+fn ws_amt_matches_crowd_kit() {
+    real_data("ws-amt");
+}
+
+#[test]
+fn labels_priors_and_single_label() {
+    // A prior that strongly favours `a` turns t1 (c, a, c) to `a`; the others stay.
+    let data = common::tiny();
+    let glad = GladParams::from_pairs([("labels_priors", "a:0.98,b:0.01,c:0.01")]).unwrap();
+    let fit = glad.fit(&data, Default::default()).unwrap();
+    assert_eq!(data.label_name(fit.aggregation.labels[0] as usize), "a");
+    assert_eq!(fit.aggregation.priors, Some(vec![0.98, 0.01, 0.01]));
+    let missing = GladParams::from_pairs([("labels_priors", "a:0.5,b:0.5")]).unwrap();
+    assert!(missing.aggregate(&data).is_err());
+    // One label only: everything is that label with probability 1.
+    let one = crowdagg::Responses::from_triples([("t", "w1", "x"), ("t", "w2", "x"), ("u", "w1", "x")]).unwrap();
+    let result = Glad::default().aggregate(&one).unwrap();
+    assert_eq!(result.confidence, [1.0, 1.0]);
+}
+
+#[test]
+fn params_are_validated() {
+    let bad = |key: &str, value: &str| GladParams::from_pairs([(key, value)]).is_err();
+    assert!(bad("n_iter", "0"));
+    assert!(bad("tol", "-1"));
+    assert!(bad("m_step_tol", "nan"));
+    assert!(bad("m_step_max_iter", "0"));
+    assert!(bad("labels_priors", "a=1"));
+    assert!(bad("labels_priors", "a:-1"));
+    assert!(bad("labels_priors", "a:0,b:0"));
+    assert!(bad("alphas_prior_mean", "inf"));
+    assert!(matches!(GladParams::from_pairs([("colour", "red")]), Err(ParamsError::Unknown { .. })));
+    let glad = crowdagg::methods::find_method("glad").unwrap().build(&[("n_iter", "3")]).unwrap();
+    assert_eq!(glad.name(), "GLAD");
+    assert_eq!(glad.params()[0], ("n_iter", crowdagg::methods::ParamValue::Int(3)));
 }
