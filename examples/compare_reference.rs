@@ -16,21 +16,38 @@ fn read(path: &str) -> Vec<csv::StringRecord> {
 
 fn main() {
     let root = env!("CARGO_MANIFEST_DIR");
-    println!("| dataset | method | acc crowd-kit | acc crowdagg | agreement | max abs dp | s crowd-kit | s crowdagg | iters ck / ours |");
+    println!(
+        "| dataset | method | acc crowd-kit | acc crowdagg | agreement | max abs dp | s crowd-kit | s crowdagg | iters ck / ours |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for dataset in std::env::args().skip(1) {
         let dir = format!("{root}/../shared/datasets/{dataset}");
         let rows = read(&format!("{dir}/responses.csv"));
         let data = Responses::from_triples(rows.iter().map(|r| (&r[0], &r[1], &r[2]))).unwrap();
-        let gold: Gold = read(&format!("{dir}/gold.csv")).iter().map(|r| (r[0].to_string(), r[1].to_string())).collect();
+        let gold: Gold = read(&format!("{dir}/gold.csv"))
+            .iter()
+            .map(|r| (r[0].to_string(), r[1].to_string()))
+            .collect();
         for method in ["GLAD", "MACE", "MACE-fixed"] {
             let path = format!("{root}/target/reference/{dataset}/{method}.json");
-            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
             let reference: serde_json::Value = serde_json::from_str(&text).unwrap();
             let start = Instant::now();
             let result: Aggregation = match method {
-                "GLAD" => Glad::default().fit(&data, Default::default()).unwrap().aggregation,
-                _ => Mace::default().fit(&data, Default::default()).unwrap().aggregation,
+                "GLAD" => {
+                    Glad::default()
+                        .fit(&data, Default::default())
+                        .unwrap()
+                        .aggregation
+                }
+                _ => {
+                    Mace::default()
+                        .fit(&data, Default::default())
+                        .unwrap()
+                        .aggregation
+                }
             };
             let seconds = start.elapsed().as_secs_f64();
             let labels: HashMap<&str, &str> = reference["labels"]
@@ -39,7 +56,8 @@ fn main() {
                 .iter()
                 .map(|(t, l)| (t.as_str(), l.as_str().unwrap()))
                 .collect();
-            let (mut agree, mut correct_ck, mut scored, mut max_dp) = (0usize, 0usize, 0usize, 0.0f64);
+            let (mut agree, mut correct_ck, mut scored, mut max_dp) =
+                (0usize, 0usize, 0usize, 0.0f64);
             let probabilities = result.probabilities.as_ref().unwrap();
             for t in 0..data.n_tasks() {
                 let task = data.task_name(t);

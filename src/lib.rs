@@ -30,8 +30,8 @@ pub mod responses;
 pub use aggregation::{Aggregation, FitReport, Gold, Observer, Skills, StopReason};
 pub use error::{DataError, Error, InputError, Location, ParamsError, Result};
 pub use methods::{
-    Aggregator, FitInputs, Glad, GladFit, GladParams, GoldMajorityVote, Mace, MaceFit, MaceMethod, MaceParams, MajorityVote, MissingSkill, Params, Wawa,
-    WeightedDynamicOverlap, ZeroBasedSkill,
+    Aggregator, FitInputs, Glad, GladFit, GladParams, GoldMajorityVote, Mace, MaceFit, MaceMethod,
+    MaceParams, MajorityVote, MissingSkill, Params, Wawa, WeightedDynamicOverlap, ZeroBasedSkill,
 };
 pub use responses::{DuplicatePolicy, Label, Responses, ResponsesBuilder};
 

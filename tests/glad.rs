@@ -12,7 +12,12 @@ use crowdagg::{Aggregator, Glad, GladParams, Params, ParamsError, StopReason};
 fn tiny_matches_crowd_kit() {
     let data = common::tiny();
     let fit = Glad::default().fit(&data, Default::default()).unwrap();
-    let labels: Vec<&str> = fit.aggregation.labels.iter().map(|&l| data.label_name(l as usize)).collect();
+    let labels: Vec<&str> = fit
+        .aggregation
+        .labels
+        .iter()
+        .map(|&l| data.label_name(l as usize))
+        .collect();
     assert_eq!(labels, ["c", "b", "c", "a", "a", "c"]);
     // crowd-kit (spec §6): P(a), P(b), P(c) per task, beta per task, alpha per worker.
     let expected = [
@@ -23,8 +28,21 @@ fn tiny_matches_crowd_kit() {
         [0.9998469405, 4.351815341e-05, 0.0001095413368],
         [0.0004935718808, 0.0004935718808, 0.9990128562],
     ];
-    let betas = [0.401429379, 1.538825589, 0.4389255435, 1.538789722, 1.450896673, 1.282907673];
-    let alphas = [0.6908810177, 0.6245146948, -0.3399612044, 1.112032771, -0.379654873];
+    let betas = [
+        0.401429379,
+        1.538825589,
+        0.4389255435,
+        1.538789722,
+        1.450896673,
+        1.282907673,
+    ];
+    let alphas = [
+        0.6908810177,
+        0.6245146948,
+        -0.3399612044,
+        1.112032771,
+        -0.379654873,
+    ];
     let probabilities = fit.aggregation.probabilities.as_ref().unwrap();
     // Our CG stops M-steps at slightly different points than scipy's (both stop at ‖∇Q‖∞ ≤ 1e-2).
     let tolerance = 1e-4;
@@ -36,11 +54,18 @@ fn tiny_matches_crowd_kit() {
     }
     for (w, &a) in alphas.iter().enumerate() {
         assert_abs_diff_eq!(fit.alphas[w], a, epsilon = tolerance);
-        assert_eq!(fit.aggregation.skills.as_ref().unwrap()[w], Some(fit.alphas[w]));
+        assert_eq!(
+            fit.aggregation.skills.as_ref().unwrap()[w],
+            Some(fit.alphas[w])
+        );
     }
     let report = &fit.aggregation.report;
     assert_eq!(report.stop_reason, StopReason::Converged);
-    assert_abs_diff_eq!(*report.loss_history.last().unwrap(), -0.4709974412324028, epsilon = 1e-6);
+    assert_abs_diff_eq!(
+        *report.loss_history.last().unwrap(),
+        -0.4709974412324028,
+        epsilon = 1e-6
+    );
     assert_eq!(fit.aggregation.priors, Some(vec![1.0 / 3.0; 3]));
 }
 
@@ -54,18 +79,30 @@ fn real_data(dataset: &str) {
     let (accuracy, _) = fit.aggregation.accuracy(&data, &gold);
     let root = env!("CARGO_MANIFEST_DIR");
     let read = |name: &str| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(format!("{root}/fixtures/reference/{name}")).unwrap()).unwrap()
+        serde_json::from_str(
+            &std::fs::read_to_string(format!("{root}/fixtures/reference/{name}")).unwrap(),
+        )
+        .unwrap()
     };
     let reference = &read("summary.json")[dataset]["GLAD"];
-    let labels: HashMap<String, String> = serde_json::from_value(read(&format!("labels/{dataset}.GLAD.json"))).unwrap();
+    let labels: HashMap<String, String> =
+        serde_json::from_value(read(&format!("labels/{dataset}.GLAD.json"))).unwrap();
     let agree = (0..data.n_tasks())
-        .filter(|&t| labels[data.task_name(t)] == data.label_name(fit.aggregation.labels[t] as usize))
+        .filter(|&t| {
+            labels[data.task_name(t)] == data.label_name(fit.aggregation.labels[t] as usize)
+        })
         .count() as f64
         / data.n_tasks() as f64;
     let crowd_kit = reference["accuracy"].as_f64().unwrap();
-    assert!(accuracy >= crowd_kit - 1e-12, "{dataset}: {accuracy} < {crowd_kit}");
+    assert!(
+        accuracy >= crowd_kit - 1e-12,
+        "{dataset}: {accuracy} < {crowd_kit}"
+    );
     assert!(agree >= 0.99, "{dataset}: agreement {agree}");
-    assert_eq!(fit.aggregation.report.iterations as u64, reference["n_iter_run"].as_u64().unwrap());
+    assert_eq!(
+        fit.aggregation.report.iterations as u64,
+        reference["n_iter_run"].as_u64().unwrap()
+    );
     assert_eq!(fit.betas.len(), data.n_tasks());
 }
 
@@ -95,7 +132,9 @@ fn labels_priors_and_single_label() {
     let missing = GladParams::from_pairs([("labels_priors", "a:0.5,b:0.5")]).unwrap();
     assert!(missing.aggregate(&data).is_err());
     // One label only: everything is that label with probability 1.
-    let one = crowdagg::Responses::from_triples([("t", "w1", "x"), ("t", "w2", "x"), ("u", "w1", "x")]).unwrap();
+    let one =
+        crowdagg::Responses::from_triples([("t", "w1", "x"), ("t", "w2", "x"), ("u", "w1", "x")])
+            .unwrap();
     let result = Glad::default().aggregate(&one).unwrap();
     assert_eq!(result.confidence, [1.0, 1.0]);
 }
@@ -111,8 +150,17 @@ fn params_are_validated() {
     assert!(bad("labels_priors", "a:-1"));
     assert!(bad("labels_priors", "a:0,b:0"));
     assert!(bad("alphas_prior_mean", "inf"));
-    assert!(matches!(GladParams::from_pairs([("colour", "red")]), Err(ParamsError::Unknown { .. })));
-    let glad = crowdagg::methods::find_method("glad").unwrap().build(&[("n_iter", "3")]).unwrap();
+    assert!(matches!(
+        GladParams::from_pairs([("colour", "red")]),
+        Err(ParamsError::Unknown { .. })
+    ));
+    let glad = crowdagg::methods::find_method("glad")
+        .unwrap()
+        .build(&[("n_iter", "3")])
+        .unwrap();
     assert_eq!(glad.name(), "GLAD");
-    assert_eq!(glad.params()[0], ("n_iter", crowdagg::methods::ParamValue::Int(3)));
+    assert_eq!(
+        glad.params()[0],
+        ("n_iter", crowdagg::methods::ParamValue::Int(3))
+    );
 }

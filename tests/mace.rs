@@ -21,28 +21,49 @@ fn fixture(name: &str) -> serde_json::Value {
 /// Our probabilities against a crowd-kit JSON output (by task and label name).
 fn assert_probabilities_close(method: MaceMethod, reference: &serde_json::Value, epsilon: f64) {
     let data = common::tiny();
-    let fit = Mace::params().method(method).check().unwrap().fit(&data, Default::default()).unwrap();
+    let fit = Mace::params()
+        .method(method)
+        .check()
+        .unwrap()
+        .fit(&data, Default::default())
+        .unwrap();
     let probabilities = fit.aggregation.probabilities.as_ref().unwrap();
     for (task, row) in reference["probas"].as_object().unwrap() {
         let t = data.task_id(task).unwrap();
         for (label, p) in row.as_object().unwrap() {
             let l = data.label_id(label).unwrap() as usize;
-            assert_abs_diff_eq!(probabilities[[t, l]], p.as_f64().unwrap(), epsilon = epsilon);
+            assert_abs_diff_eq!(
+                probabilities[[t, l]],
+                p.as_f64().unwrap(),
+                epsilon = epsilon
+            );
         }
         let ours = data.label_name(fit.aggregation.labels[t] as usize);
-        assert_eq!(ours, reference["labels"][task].as_str().unwrap(), "task {task}");
+        assert_eq!(
+            ours,
+            reference["labels"][task].as_str().unwrap(),
+            "task {task}"
+        );
     }
 }
 
 #[test]
 fn tiny_vb_matches_crowd_kit_where_its_bugs_do_not_act() {
     // Different random starts (ours vs crowd-kit's) converge to the same optimum within ~1e-6.
-    assert_probabilities_close(MaceMethod::Vb, &fixture("mace/tiny-sorted-first-seen.vb.json"), 1e-5);
+    assert_probabilities_close(
+        MaceMethod::Vb,
+        &fixture("mace/tiny-sorted-first-seen.vb.json"),
+        1e-5,
+    );
 }
 
 #[test]
 fn tiny_em_matches_crowd_kit_where_its_bugs_do_not_act() {
-    assert_probabilities_close(MaceMethod::Em, &fixture("mace/tiny-sorted-first-seen.em.json"), 1e-5);
+    assert_probabilities_close(
+        MaceMethod::Em,
+        &fixture("mace/tiny-sorted-first-seen.em.json"),
+        1e-5,
+    );
 }
 
 #[test]
@@ -51,7 +72,11 @@ fn tiny_vb_against_crowd_kit_as_shipped() {
     // probabilities within 0.02 (the misalignment moves them by up to 1.6e-2).
     let data = common::tiny();
     let result = Mace::default().aggregate(&data).unwrap();
-    let labels: Vec<&str> = result.labels.iter().map(|&l| data.label_name(l as usize)).collect();
+    let labels: Vec<&str> = result
+        .labels
+        .iter()
+        .map(|&l| data.label_name(l as usize))
+        .collect();
     assert_eq!(labels, ["c", "b", "c", "a", "a", "c"]);
     // Columns a, b, c (crowd-kit prints them c, a, b).
     let expected = [
@@ -69,14 +94,30 @@ fn tiny_vb_against_crowd_kit_as_shipped() {
         }
     }
     // P(knowing) ordering of workers as crowd-kit's spamming_[:, 1]: w1, w4 high; w3, w5 low.
-    let skills: Vec<f64> = result.skills.unwrap().into_iter().map(Option::unwrap).collect();
-    assert!(skills[0] > 0.85 && skills[3] > 0.85 && skills[2] < 0.15 && skills[4] < 0.1, "{skills:?}");
+    let skills: Vec<f64> = result
+        .skills
+        .unwrap()
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    assert!(
+        skills[0] > 0.85 && skills[3] > 0.85 && skills[2] < 0.15 && skills[4] < 0.1,
+        "{skills:?}"
+    );
 }
 
 #[test]
 fn restarts_differ_and_the_best_is_kept() {
     let data = common::tiny();
-    let one = |seed| Mace::params().n_restarts(1).random_state(seed).check().unwrap().fit(&data, Default::default()).unwrap();
+    let one = |seed| {
+        Mace::params()
+            .n_restarts(1)
+            .random_state(seed)
+            .check()
+            .unwrap()
+            .fit(&data, Default::default())
+            .unwrap()
+    };
     let (a, b) = (one(0), one(1));
     assert_ne!(a.log_marginal_likelihood, b.log_marginal_likelihood);
     let ten = Mace::default().fit(&data, Default::default()).unwrap();
@@ -84,7 +125,10 @@ fn restarts_differ_and_the_best_is_kept() {
     assert_eq!(ten, again, "deterministic");
     assert!(ten.log_marginal_likelihood >= a.log_marginal_likelihood);
     // Restart 0 of a 10-restart run is the 1-restart run.
-    assert_eq!(ten.restart == 0, ten.log_marginal_likelihood == a.log_marginal_likelihood);
+    assert_eq!(
+        ten.restart == 0,
+        ten.log_marginal_likelihood == a.log_marginal_likelihood
+    );
     assert_eq!(ten.aggregation.report.loss_history.len(), 50);
 }
 
@@ -102,7 +146,10 @@ fn observer_sees_each_restart_and_does_not_change_the_result() {
         .fit(&data, crowdagg::FitInputs::default().observer(&observer))
         .unwrap();
     assert_eq!(*observer.0.lock().unwrap(), (1..=10).collect::<Vec<_>>());
-    assert_eq!(observed, Mace::default().fit(&data, Default::default()).unwrap());
+    assert_eq!(
+        observed,
+        Mace::default().fit(&data, Default::default()).unwrap()
+    );
 }
 
 #[test]
@@ -116,9 +163,17 @@ fn params_are_validated() {
     assert!(bad("smoothing", "0"));
     assert!(bad("default_noise", "-0.5"));
     assert!(bad("random_state", "-1"));
-    assert!(matches!(MaceParams::from_pairs([("colour", "red")]), Err(ParamsError::Unknown { .. })));
-    let mace = MaceParams::from_pairs([("method", "EM"), ("n_restarts", "3"), ("smoothing", "0.1")]).unwrap();
-    assert_eq!(mace.params()[2].1, crowdagg::methods::ParamValue::Text("em".into()));
+    assert!(matches!(
+        MaceParams::from_pairs([("colour", "red")]),
+        Err(ParamsError::Unknown { .. })
+    ));
+    let mace =
+        MaceParams::from_pairs([("method", "EM"), ("n_restarts", "3"), ("smoothing", "0.1")])
+            .unwrap();
+    assert_eq!(
+        mace.params()[2].1,
+        crowdagg::methods::ParamValue::Text("em".into())
+    );
     let registry = crowdagg::methods::find_method("mace").unwrap();
     assert_eq!(registry.build(&[]).unwrap().name(), "MACE");
 }
@@ -135,13 +190,17 @@ fn real_data(dataset: &str) {
     let summary = fixture("reference/summary.json");
     let fixed = summary[dataset]["MACE-fixed"]["accuracy"].as_f64().unwrap();
     let shipped = summary[dataset]["MACE"]["accuracy"].as_f64().unwrap();
-    let labels: HashMap<String, String> =
-        serde_json::from_value(fixture(&format!("reference/labels/{dataset}.MACE-fixed.json"))).unwrap();
+    let labels: HashMap<String, String> = serde_json::from_value(fixture(&format!(
+        "reference/labels/{dataset}.MACE-fixed.json"
+    )))
+    .unwrap();
     let agree = (0..data.n_tasks())
         .filter(|&t| labels[data.task_name(t)] == data.label_name(result.labels[t] as usize))
         .count() as f64
         / data.n_tasks() as f64;
-    eprintln!("{dataset}: ours {accuracy}, crowd-kit patched {fixed}, shipped {shipped}, agreement {agree}");
+    eprintln!(
+        "{dataset}: ours {accuracy}, crowd-kit patched {fixed}, shipped {shipped}, agreement {agree}"
+    );
     assert!(agree >= 0.99, "{dataset}: agreement {agree}");
     assert!(accuracy >= fixed - 1e-12, "{dataset}: {accuracy} < {fixed}");
 }

@@ -6,8 +6,10 @@ use crate::aggregation::{Aggregation, FitReport, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
-use super::optimize::{minimize_cg, CgOptions};
-use super::params::{check_n_iter, check_non_negative, out_of_range, parse, unknown, ParamValue, Params};
+use super::optimize::{CgOptions, minimize_cg};
+use super::params::{
+    ParamValue, Params, check_n_iter, check_non_negative, out_of_range, parse, unknown,
+};
 use super::special::{sigmoid, softmax_in_place, softplus};
 use super::{Aggregator, FitInputs};
 
@@ -23,9 +25,9 @@ use super::{Aggregator, FitInputs};
 ///
 /// # Fit (EM)
 /// * E-step: q_{t,c} ∝ p_c Π_{r∈t} σ^{[y_r=c]} ((1 − σ)/(K − 1))^{[y_r≠c]}.
-/// * M-step: maximise Q(α, β) = Σ_r [q_{t,y_r} ln σ_r + (1 − q_{t,y_r})(ln(1 − σ_r) − ln(K − 1))]
-///   + Σ_w ln φ(α_w − μ_α) + Σ_t ln φ(β_t − μ_β) over (α, β), q fixed (φ = standard normal
-///   density), with gradient ∂Q/∂α_w = Σ_{r∈w} (q_{t,y_r} − σ_r) e^{β_t} − (α_w − μ_α) and
+/// * M-step: maximise over (α, β), with q fixed and φ the standard normal density,
+///   Q(α, β) = Σ_r [q_{t,y_r} ln σ_r + (1 − q_{t,y_r})(ln(1 − σ_r) − ln(K − 1))] +
+///   Σ_w ln φ(α_w − μ_α) + Σ_t ln φ(β_t − μ_β), with gradient ∂Q/∂α_w = Σ_{r∈w} (q_{t,y_r} − σ_r) e^{β_t} − (α_w − μ_α) and
 ///   ∂Q/∂β_t = Σ_{r∈t} (q_{t,y_r} − σ_r) α_w e^{β_t} − (β_t − μ_β). The optimiser is our own
 ///   Polak–Ribière+ nonlinear CG with a strong-Wolfe line search (`optimize.rs`), stopped at
 ///   ‖∇Q‖_∞ ≤ `m_step_tol` or `m_step_max_iter` iterations, as crowd-kit's call of scipy's CG.
@@ -47,7 +49,7 @@ use super::{Aggregator, FitInputs};
 /// * The objective and gradient are computed per response with q_{t,y_r} (Σ_c q_{t,c} = 1),
 ///   O(N) instead of crowd-kit's O(N·K) long table. With K = 1 the (K − 1) term is absent.
 /// * `alphas_prior_mean` / `betas_prior_mean` are scalars (crowd-kit: per-worker/task series).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Glad {
     params: GladParams,
 }
@@ -106,7 +108,10 @@ impl GladParams {
         self
     }
 
-    pub fn labels_priors<S: Into<String>>(mut self, priors: impl IntoIterator<Item = (S, f64)>) -> Self {
+    pub fn labels_priors<S: Into<String>>(
+        mut self,
+        priors: impl IntoIterator<Item = (S, f64)>,
+    ) -> Self {
         self.labels_priors = Some(priors.into_iter().map(|(l, p)| (l.into(), p)).collect());
         self
     }
@@ -115,14 +120,6 @@ impl GladParams {
 impl Glad {
     pub fn params() -> GladParams {
         GladParams::default()
-    }
-}
-
-impl Default for Glad {
-    fn default() -> Self {
-        Self {
-            params: GladParams::default(),
-        }
     }
 }
 
@@ -138,7 +135,10 @@ fn parse_priors(value: &str) -> Result<Vec<(String, f64)>, ParamsError> {
                 value: value.into(),
                 expected: "label:probability pairs separated by commas",
             })?;
-            Ok((label.trim().to_string(), parse("labels_priors", p, "a number")?))
+            Ok((
+                label.trim().to_string(),
+                parse("labels_priors", p, "a number")?,
+            ))
         })
         .collect()
 }
@@ -176,11 +176,22 @@ impl Params for GladParams {
             }
         }
         if let Some(priors) = &self.labels_priors {
-            if priors.iter().any(|(l, p)| l.is_empty() || !(p.is_finite() && *p >= 0.0)) {
-                return Err(out_of_range("labels_priors", "label:p pairs with finite p >= 0", format!("{priors:?}")));
+            if priors
+                .iter()
+                .any(|(l, p)| l.is_empty() || !(p.is_finite() && *p >= 0.0))
+            {
+                return Err(out_of_range(
+                    "labels_priors",
+                    "label:p pairs with finite p >= 0",
+                    format!("{priors:?}"),
+                ));
             }
             if !priors.iter().any(|(_, p)| *p > 0.0) {
-                return Err(out_of_range("labels_priors", "not all zero", format!("{priors:?}")));
+                return Err(out_of_range(
+                    "labels_priors",
+                    "not all zero",
+                    format!("{priors:?}"),
+                ));
             }
         }
         Ok(Glad { params: self })
@@ -233,7 +244,11 @@ impl Problem<'_> {
                 let mut others = 0.0;
                 for (&w, &y) in workers.iter().zip(labels) {
                     let z = alphas[w as usize] * scale;
-                    let miss = if k > 1 { -softplus(z) - self.ln_others } else { 0.0 };
+                    let miss = if k > 1 {
+                        -softplus(z) - self.ln_others
+                    } else {
+                        0.0
+                    };
                     others += miss;
                     row[y as usize] += -softplus(-z) - miss;
                 }
@@ -245,13 +260,23 @@ impl Problem<'_> {
     /// Q(α, β; q) (not normalised) and, if `grad` is given, ∇Q written into it
     /// (α part then β part). Per-task and per-worker partial sums go through `scratch`
     /// and are added in id order, so the result does not depend on the thread count.
-    fn objective(&self, x: &[f64], q: &[f64], grad: Option<&mut [f64]>, scratch: &mut Scratch) -> f64 {
+    fn objective(
+        &self,
+        x: &[f64],
+        q: &[f64],
+        grad: Option<&mut [f64]>,
+        scratch: &mut Scratch,
+    ) -> f64 {
         let n_workers = self.data.n_workers();
         let (alphas, betas) = x.split_at(n_workers);
         let k = self.n_labels;
         let by_task = self.data.by_task();
         let by_worker = self.data.by_worker();
-        scratch.scale.par_iter_mut().zip(betas).for_each(|(s, b)| *s = b.exp());
+        scratch
+            .scale
+            .par_iter_mut()
+            .zip(betas)
+            .for_each(|(s, b)| *s = b.exp());
         let scale = &scratch.scale;
         let per_task = |t: usize| {
             let (workers, labels) = by_task.row(t);
@@ -295,7 +320,10 @@ impl Problem<'_> {
         }
         if let Some(grad) = grad {
             let (grad_alpha, grad_beta) = grad.split_at_mut(n_workers);
-            grad_beta.iter_mut().zip(&scratch.tasks).for_each(|(g, &(_, s))| *g = s);
+            grad_beta
+                .iter_mut()
+                .zip(&scratch.tasks)
+                .for_each(|(g, &(_, s))| *g = s);
             grad_alpha
                 .par_iter_mut()
                 .with_min_len(MIN_CHUNK)
@@ -409,7 +437,10 @@ impl Glad {
             .enumerate()
             .map(|(l, p)| {
                 p.ok_or_else(|| {
-                    DataError::Invalid(format!("GLAD labels_priors has no prior for label {:?}", data.label_name(l)))
+                    DataError::Invalid(format!(
+                        "GLAD labels_priors has no prior for label {:?}",
+                        data.label_name(l)
+                    ))
                 })
             })
             .collect()

@@ -7,7 +7,9 @@ use crate::aggregation::{Aggregation, FitReport, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
-use super::params::{check_n_iter, check_non_negative, out_of_range, parse, unknown, ParamValue, Params};
+use super::params::{
+    ParamValue, Params, check_n_iter, check_non_negative, out_of_range, parse, unknown,
+};
 use super::rng::SplitMix64;
 use super::special::{digamma, softmax_in_place};
 use super::{Aggregator, FitInputs};
@@ -53,7 +55,7 @@ use super::{Aggregator, FitInputs};
 ///   underflows for tasks with many answers).
 /// * `smoothing` is used in the EM M-step when given (crowd-kit ignores it).
 /// * `skills` are normalised P(knowing); crowd-kit's `spamming_` holds the raw VB values.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Mace {
     params: MaceParams,
 }
@@ -131,14 +133,6 @@ impl MaceParams {
 impl Mace {
     pub fn params() -> MaceParams {
         MaceParams::default()
-    }
-}
-
-impl Default for Mace {
-    fn default() -> Self {
-        Self {
-            params: MaceParams::default(),
-        }
     }
 }
 
@@ -237,7 +231,10 @@ struct State {
 
 impl State {
     fn lml(&self) -> f64 {
-        self.lml_history.last().copied().unwrap_or(f64::NEG_INFINITY)
+        self.lml_history
+            .last()
+            .copied()
+            .unwrap_or(f64::NEG_INFINITY)
     }
 }
 
@@ -275,8 +272,9 @@ impl Mace {
             .chunks_exact(2)
             .map(|pi| Some(pi[1] / (pi[0] + pi[1])))
             .collect();
-        let mut aggregation =
-            Aggregation::from_probabilities(Array2::from_shape_vec((t, k), state.q).map_err(shape_error)?);
+        let mut aggregation = Aggregation::from_probabilities(
+            Array2::from_shape_vec((t, k), state.q).map_err(shape_error)?,
+        );
         aggregation.skills = Some(skills);
         aggregation.report = FitReport {
             iterations: p.n_iter,
@@ -297,7 +295,8 @@ impl Mace {
         let (w, k, t) = (data.n_workers(), data.n_labels(), data.n_tasks());
         let mut rng = SplitMix64::stream(p.random_state, restart as u64);
         let spread = 1.0 + p.default_noise;
-        let mut draw = |n: usize| -> Vec<f64> { (0..n).map(|_| 1.0 + spread * rng.next_f64()).collect() };
+        let mut draw =
+            |n: usize| -> Vec<f64> { (0..n).map(|_| 1.0 + spread * rng.next_f64()).collect() };
         let mut spam = draw(2 * w);
         let mut theta = draw(w * k);
         normalize_rows(&mut spam, 2);

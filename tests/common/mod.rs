@@ -9,7 +9,12 @@ pub fn read_columns(path: &str, columns: &[&str]) -> Vec<Vec<String>> {
     let headers = reader.headers().unwrap().clone();
     let at: Vec<usize> = columns
         .iter()
-        .map(|c| headers.iter().position(|h| h == *c).unwrap_or_else(|| panic!("{path}: no column {c}")))
+        .map(|c| {
+            headers
+                .iter()
+                .position(|h| h == *c)
+                .unwrap_or_else(|| panic!("{path}: no column {c}"))
+        })
         .collect();
     reader
         .records()
@@ -22,8 +27,15 @@ pub fn read_columns(path: &str, columns: &[&str]) -> Vec<Vec<String>> {
 
 /// `<dir>/responses.csv` as [`Responses`].
 pub fn responses(dir: &str) -> Responses {
-    let rows = read_columns(&format!("{dir}/responses.csv"), &["task", "worker", "label"]);
-    Responses::from_triples(rows.iter().map(|r| (r[0].as_str(), r[1].as_str(), r[2].as_str()))).unwrap()
+    let rows = read_columns(
+        &format!("{dir}/responses.csv"),
+        &["task", "worker", "label"],
+    );
+    Responses::from_triples(
+        rows.iter()
+            .map(|r| (r[0].as_str(), r[1].as_str(), r[2].as_str())),
+    )
+    .unwrap()
 }
 
 /// `<dir>/gold.csv` as [`Gold`].
