@@ -49,11 +49,12 @@ fn assert_probabilities_close(method: MaceMethod, reference: &serde_json::Value,
 
 #[test]
 fn tiny_vb_matches_crowd_kit_where_its_bugs_do_not_act() {
-    // Different random starts (ours vs crowd-kit's) converge to the same optimum within ~1e-6.
+    // VB is not fully converged after 50 iterations, so the random start still shows: crowd-kit
+    // itself moves by up to 6.2e-5 between random_state 0 and 1 (spec §6). Ours differs by 1.6e-5.
     assert_probabilities_close(
         MaceMethod::Vb,
         &fixture("mace/tiny-sorted-first-seen.vb.json"),
-        1e-5,
+        1e-4,
     );
 }
 
