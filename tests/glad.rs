@@ -164,3 +164,16 @@ fn params_are_validated() {
         ("n_iter", crowdagg::methods::ParamValue::Int(3))
     );
 }
+
+#[test]
+fn thread_count_does_not_change_the_result() {
+    let data = common::responses(&common::shared("ms"));
+    let run = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| Glad::default().fit(&data, Default::default()).unwrap())
+    };
+    assert_eq!(run(1), run(3));
+}

@@ -220,3 +220,16 @@ fn bluebirds_accuracy() {
 fn ws_amt_accuracy() {
     real_data("ws-amt");
 }
+
+#[test]
+fn thread_count_does_not_change_the_result() {
+    let data = common::responses(&common::shared("ms"));
+    let run = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| Mace::default().fit(&data, Default::default()).unwrap())
+    };
+    assert_eq!(run(1), run(3));
+}
