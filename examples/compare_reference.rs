@@ -3,6 +3,7 @@
 //! Run `bash fixtures/reference/run-crowdkit.sh` first, then
 //! `cargo run --release --example compare_reference -- ms bluebirds ...`. Prints a Markdown
 //! table: accuracy on gold (crowd-kit, ours), label agreement, max |Δ probability|, seconds.
+//! With `SHOW_DISAGREEMENTS=1` it also lists the tasks whose labels differ (on stderr).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -73,6 +74,15 @@ fn main() {
                 let task = data.task_name(t);
                 let ours = data.label_name(result.labels[t] as usize);
                 agree += usize::from(labels[task] == ours);
+                if labels[task] != ours && std::env::var_os("SHOW_DISAGREEMENTS").is_some() {
+                    eprintln!(
+                        "  {method} task {task}: crowd-kit {} {}, ours {ours} {:?}, gold {:?}",
+                        labels[task],
+                        reference["probas"][task],
+                        probabilities.row(t).to_vec(),
+                        gold.get(task)
+                    );
+                }
                 if let Some(truth) = gold.get(task) {
                     scored += 1;
                     correct_ck += usize::from(labels[task] == truth);
