@@ -41,8 +41,9 @@ use super::{Aggregator, FitInputs};
 /// `priors` = p; `loss_history` = the normalised Q per iteration.
 ///
 /// # Differences from crowd-kit
-/// * The M-step optimiser is ours, so M-steps stop at slightly different points; labels agree
-///   on the shared datasets, probabilities agree where both converge (see tests/glad.rs).
+/// * The M-step optimiser is ours, so M-steps stop at slightly different points: on the
+///   shared datasets labels agree on 99.7–100 % of the tasks (the rest are near-ties) and the
+///   iteration counts agree or differ by one or two (tests/glad.rs, fixtures/reference/).
 /// * ln σ and ln(1 − σ) use an exact softplus (crowd-kit cuts it off at |x| > 30: ≤ 1e-13 per
 ///   term), and ln φ(x) = −x²/2 − ln √(2π) directly (crowd-kit takes the log of the density,
 ///   which underflows to −∞ for |x| > 38).
