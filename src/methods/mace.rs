@@ -57,7 +57,7 @@ use super::{Aggregator, FitInputs};
 /// * `skills` are normalised P(knowing); crowd-kit's `spamming_` holds the raw VB values.
 ///
 /// Because of these fixes, results differ from crowd-kit as shipped, in both directions (on the
-/// shared datasets accuracy on gold is higher on bluebirds, face, web, lower on ws-amt,
+/// shared datasets accuracy on gold is higher on bluebirds, face, web, trec-rf10, lower on ws-amt,
 /// zencrowd-all, product). crowd-kit with both bugs patched (fixtures/reference/mace_fixed.py)
 /// agrees with us on 100 % of the tasks on nine datasets and 98.4 % on product (another local
 /// optimum, where ours is more accurate).
