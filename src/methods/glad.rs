@@ -295,6 +295,7 @@ impl Problem<'_> {
             }
             (value, slope)
         };
+        // ∂Q/∂α_w.
         let per_worker = |w: usize| {
             let (tasks, labels) = by_worker.row(w);
             let alpha = alphas[w];
@@ -304,7 +305,7 @@ impl Problem<'_> {
                 let z = alpha * scale[t];
                 slope += (q[t * k + y as usize] - sigmoid(z)) * scale[t];
             }
-            (log_std_normal(alpha - self.mu_alpha), slope)
+            slope
         };
         scratch
             .tasks
@@ -329,7 +330,7 @@ impl Problem<'_> {
                 .par_iter_mut()
                 .with_min_len(MIN_CHUNK)
                 .enumerate()
-                .for_each(|(w, g)| *g = per_worker(w).1);
+                .for_each(|(w, g)| *g = per_worker(w));
         }
         total
     }
@@ -394,7 +395,7 @@ impl Glad {
             if let Some(observer) = inputs.observer {
                 observer.observe(iteration, p.n_iter, objective);
             }
-            if objective - last < p.tol || objective.is_nan() {
+            if objective - last < p.tol {
                 stop_reason = StopReason::Converged;
                 break;
             }
