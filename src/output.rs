@@ -71,10 +71,7 @@ impl Serialize for Report<'_> {
         let labels = &labels;
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("method", self.method)?;
-        map.serialize_entry(
-            "params",
-            &MapOf(|| self.params.iter().map(|(k, v)| (*k, v))),
-        )?;
+        map.serialize_entry("params", &MapOf(|| self.params.iter().map(|(k, v)| (*k, v))))?;
         map.serialize_entry(
             "labels",
             &MapOf(|| {
@@ -123,8 +120,7 @@ impl Serialize for Report<'_> {
                                     (
                                         labels[k],
                                         MapOf(move || {
-                                            (0..labels.len())
-                                                .map(move |c| (labels[c], errors[[w, k, c]]))
+                                            (0..labels.len()).map(move |c| (labels[c], errors[[w, k, c]]))
                                         }),
                                     )
                                 })

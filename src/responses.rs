@@ -328,10 +328,7 @@ impl ResponsesBuilder {
                 by_task.ids[i] = (key >> 16) as u32;
                 by_task.labels[i] = (key & 0xffff) as Label;
             }
-            duplicates += keyed
-                .windows(2)
-                .filter(|p| p[0] >> 16 == p[1] >> 16)
-                .count() as u64;
+            duplicates += keyed.windows(2).filter(|p| p[0] >> 16 == p[1] >> 16).count() as u64;
         }
         let by_worker = Csr::from_sorted_by(workers.len(), n, |emit| {
             for t in 0..by_task.len() {
@@ -438,8 +435,8 @@ mod tests {
 
     #[test]
     fn label_order_is_numeric_when_all_integers() {
-        let data =
-            Responses::from_triples([("a", "w", "10"), ("b", "w", "2"), ("c", "w", "-1")]).unwrap();
+        let data = Responses::from_triples([("a", "w", "10"), ("b", "w", "2"), ("c", "w", "-1")])
+            .unwrap();
         assert_eq!(data.label_names(), ["-1", "2", "10"]);
         assert!(data.labels_are_numeric());
         let data = Responses::from_triples([("a", "w", "10"), ("b", "w", "2x")]).unwrap();

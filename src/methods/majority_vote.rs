@@ -4,7 +4,7 @@ use crate::aggregation::Aggregation;
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
-use super::params::{ParamValue, Params, out_of_range, parse, unknown};
+use super::params::{out_of_range, parse, unknown, ParamValue, Params};
 use super::votes::{counts, normalize_rows, weighted_votes, worker_accuracy};
 use super::{Aggregator, FitInputs};
 
@@ -37,11 +37,7 @@ impl MissingSkill {
     }
 
     /// Per-worker weights from resolved skills under this policy.
-    pub(crate) fn apply(
-        self,
-        data: &Responses,
-        skills: Vec<Option<f64>>,
-    ) -> Result<Vec<Option<f64>>> {
+    pub(crate) fn apply(self, data: &Responses, skills: Vec<Option<f64>>) -> Result<Vec<Option<f64>>> {
         let weights: Vec<Option<f64>> = match self {
             Self::Error => {
                 if let Some(w) = skills.iter().position(Option::is_none) {
@@ -57,12 +53,7 @@ impl MissingSkill {
         };
         let by_task = data.by_task();
         for t in 0..data.n_tasks() {
-            if by_task
-                .row(t)
-                .0
-                .iter()
-                .all(|&w| weights[w as usize].is_none())
-            {
+            if by_task.row(t).0.iter().all(|&w| weights[w as usize].is_none()) {
                 return Err(DataError::TaskWithoutSkilledWorkers {
                     task: data.task_name(t).to_string(),
                 }
@@ -166,11 +157,7 @@ impl Params for MajorityVoteParams {
     fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
         match key {
             "on_missing_skill" | "default_skill" => self.on_missing_skill.set(key, value),
-            _ => Err(unknown(
-                "MajorityVote",
-                key,
-                "on_missing_skill, default_skill",
-            )),
+            _ => Err(unknown("MajorityVote", key, "on_missing_skill, default_skill")),
         }
     }
 
@@ -244,11 +231,7 @@ impl Params for GoldMajorityVoteParams {
     fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
         match key {
             "on_missing_skill" | "default_skill" => self.on_missing_skill.set(key, value),
-            _ => Err(unknown(
-                "GoldMajorityVote",
-                key,
-                "on_missing_skill, default_skill",
-            )),
+            _ => Err(unknown("GoldMajorityVote", key, "on_missing_skill, default_skill")),
         }
     }
 

@@ -18,7 +18,7 @@ pub use majority_vote::{
     GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill, Wawa,
 };
 pub use params::{ParamValue, Params};
-pub use registry::{METHODS, Method, find_method};
+pub use registry::{find_method, Method, METHODS};
 pub use wdo::{WeightedDynamicOverlap, WeightedDynamicOverlapParams};
 pub use zero_based_skill::{ZeroBasedSkill, ZeroBasedSkillParams};
 

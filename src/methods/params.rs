@@ -81,11 +81,7 @@ pub(crate) fn unknown(method: &'static str, name: &str, known: &'static str) -> 
     }
 }
 
-pub(crate) fn out_of_range(
-    name: &'static str,
-    rule: &'static str,
-    value: impl ToString,
-) -> ParamsError {
+pub(crate) fn out_of_range(name: &'static str, rule: &'static str, value: impl ToString) -> ParamsError {
     ParamsError::OutOfRange {
         name,
         rule,

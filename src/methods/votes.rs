@@ -20,24 +20,24 @@ pub(crate) fn weighted_votes(data: &Responses, weights: &[Option<f64>]) -> Array
         .for_each_init(
             || vec![0.0f64; k],
             |compensation, (t, mut row)| {
-                let (workers, labels) = by_task.row(t);
-                compensation.fill(0.0);
-                for (&w, &l) in workers.iter().zip(labels) {
-                    if let Some(weight) = weights[w as usize] {
-                        let sum = &mut row[l as usize];
-                        let next = *sum + weight;
-                        compensation[l as usize] += if sum.abs() >= weight.abs() {
-                            (*sum - next) + weight
-                        } else {
-                            (weight - next) + *sum
-                        };
-                        *sum = next;
-                    }
+            let (workers, labels) = by_task.row(t);
+            compensation.fill(0.0);
+            for (&w, &l) in workers.iter().zip(labels) {
+                if let Some(weight) = weights[w as usize] {
+                    let sum = &mut row[l as usize];
+                    let next = *sum + weight;
+                    compensation[l as usize] += if sum.abs() >= weight.abs() {
+                        (*sum - next) + weight
+                    } else {
+                        (weight - next) + *sum
+                    };
+                    *sum = next;
                 }
-                for (s, c) in row.iter_mut().zip(compensation.iter()) {
-                    *s += c;
-                }
-            },
+            }
+            for (s, c) in row.iter_mut().zip(compensation.iter()) {
+                *s += c;
+            }
+        },
         );
     scores
 }
@@ -115,8 +115,8 @@ mod tests {
     #[test]
     fn compensated_sum_is_order_free() {
         // 0.1 + 0.2 + 0.3 in two orders differ in plain floating point.
-        let data =
-            Responses::from_triples([("t", "a", "x"), ("t", "b", "x"), ("t", "c", "x")]).unwrap();
+        let data = Responses::from_triples([("t", "a", "x"), ("t", "b", "x"), ("t", "c", "x")])
+            .unwrap();
         let forward = weighted_votes(&data, &[Some(0.1), Some(0.2), Some(0.3)]);
         let backward = weighted_votes(&data, &[Some(0.3), Some(0.2), Some(0.1)]);
         assert_eq!(forward[[0, 0]], backward[[0, 0]]);

@@ -7,7 +7,7 @@ use crate::error::{DataError, ParamsError, Result};
 use crate::responses::{Label, Responses};
 
 use super::majority_vote::MissingSkill;
-use super::params::{ParamValue, Params, out_of_range, parse, unknown};
+use super::params::{out_of_range, parse, unknown, ParamValue, Params};
 use super::{Aggregator, FitInputs};
 
 /// Weighted dynamic overlap, Toloka's "aggregation by skill", exactly as Toloka documents it
@@ -106,18 +106,10 @@ impl Params for WeightedDynamicOverlapParams {
             let mut sorted: Vec<&String> = domain.iter().collect();
             sorted.sort();
             if domain.is_empty() || sorted.iter().any(|v| v.is_empty()) {
-                return Err(out_of_range(
-                    "domain",
-                    "a list of non-empty values",
-                    domain.join(","),
-                ));
+                return Err(out_of_range("domain", "a list of non-empty values", domain.join(",")));
             }
             if sorted.windows(2).any(|p| p[0] == p[1]) {
-                return Err(out_of_range(
-                    "domain",
-                    "a list of distinct values",
-                    domain.join(","),
-                ));
+                return Err(out_of_range("domain", "a list of distinct values", domain.join(",")));
             }
         }
         let on_missing_skill = self.on_missing_skill.check()?;
@@ -217,13 +209,7 @@ impl Aggregator for WeightedDynamicOverlap {
     fn params(&self) -> Vec<(&'static str, ParamValue)> {
         let p = &self.params;
         vec![
-            (
-                "domain",
-                p.domain
-                    .clone()
-                    .map(ParamValue::List)
-                    .unwrap_or(ParamValue::Null),
-            ),
+            ("domain", p.domain.clone().map(ParamValue::List).unwrap_or(ParamValue::Null)),
             ("options", p.options.into()),
             ("on_missing_skill", p.on_missing_skill.name().into()),
         ]
@@ -256,13 +242,7 @@ impl TaskScratch {
     }
 
     /// (answer, confidence) of one task.
-    fn task(
-        &mut self,
-        workers: &[u32],
-        answers: &[Label],
-        q: &[Option<f64>],
-        y: usize,
-    ) -> (Label, f64) {
+    fn task(&mut self, workers: &[u32], answers: &[Label], q: &[Option<f64>], y: usize) -> (Label, f64) {
         // Every option x shares the factors "(1 − q)/(Y − 1)" of all responses; the responses
         // that chose x swap theirs for q. Track ln and exact-zero counts separately.
         let spread = ((y.max(2) - 1) as f64).ln();
@@ -301,17 +281,8 @@ impl TaskScratch {
         } else {
             // Options: the touched labels, plus (Y − touched) untouched ones sharing the base.
             let untouched = (y - self.touched.len()) as f64;
-            let option = |x: Label| {
-                (
-                    base_zeros + self.zeros[x as usize],
-                    base_log + self.log_gain[x as usize],
-                )
-            };
-            let mut fewest = if untouched > 0.0 {
-                base_zeros
-            } else {
-                i64::MAX
-            };
+            let option = |x: Label| (base_zeros + self.zeros[x as usize], base_log + self.log_gain[x as usize]);
+            let mut fewest = if untouched > 0.0 { base_zeros } else { i64::MAX };
             for &x in &self.touched {
                 fewest = fewest.min(option(x).0);
             }

@@ -4,7 +4,7 @@ use crate::aggregation::{Aggregation, FitReport, StopReason};
 use crate::error::{ParamsError, Result};
 use crate::responses::Responses;
 
-use super::params::{ParamValue, Params, check_n_iter, out_of_range, parse, unknown};
+use super::params::{check_n_iter, out_of_range, parse, unknown, ParamValue, Params};
 use super::votes::{normalize_rows, weighted_votes, worker_accuracy};
 use super::{Aggregator, FitInputs};
 
@@ -122,8 +122,7 @@ impl Aggregator for ZeroBasedSkill {
             if iteration % p.lr_steps_to_reduce == 0 {
                 lr *= p.lr_reduce_factor;
             }
-            let votes =
-                Aggregation::from_probabilities(normalize_rows(weighted_votes(data, &skills)));
+            let votes = Aggregation::from_probabilities(normalize_rows(weighted_votes(data, &skills)));
             let truth: Vec<_> = votes.labels.iter().map(|&l| Some(l)).collect();
             let accuracy = worker_accuracy(data, &truth);
             let mut largest_step = 0.0f64;
@@ -138,8 +137,7 @@ impl Aggregator for ZeroBasedSkill {
                 observer.observe(iteration, p.n_iter, largest_step);
             }
         }
-        let mut result =
-            Aggregation::from_probabilities(normalize_rows(weighted_votes(data, &skills)));
+        let mut result = Aggregation::from_probabilities(normalize_rows(weighted_votes(data, &skills)));
         result.skills = Some(skills);
         result.report = FitReport {
             iterations: p.n_iter,
