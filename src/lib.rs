@@ -33,10 +33,10 @@ pub mod toloka;
 pub use aggregation::{Aggregation, FitReport, Gold, Observer, Skills, StopReason};
 pub use error::{DataError, Error, InputError, Location, ParamsError, Result};
 pub use methods::{
-    Aggregator, BinaryRelevance, Compat, DawidSkene, FitInputs, GoldMajorityVote,
-    InitialErrorStrategy, InitialErrors, Kos, KosParams, MajorityVote, MissingSkill, Mmsr,
-    MmsrParams, MultiLabelAggregation, MultiLabelResponses, OneCoinDawidSkene, Params, Wawa,
-    WeightedDynamicOverlap, ZeroBasedSkill,
+    Aggregator, BinaryRelevance, Compat, DawidSkene, FitInputs, Glad, GladFit, GladParams,
+    GoldMajorityVote, InitialErrorStrategy, InitialErrors, Kos, KosParams, Mace, MaceFit,
+    MaceMethod, MaceParams, MajorityVote, MissingSkill, Mmsr, MmsrParams, MultiLabelAggregation,
+    MultiLabelResponses, OneCoinDawidSkene, Params, Wawa, WeightedDynamicOverlap, ZeroBasedSkill,
 };
 pub use responses::{DuplicatePolicy, Label, Responses, ResponsesBuilder};
 

@@ -2,12 +2,17 @@
 
 mod binary_relevance;
 mod dawid_skene;
+mod glad;
 mod kos;
+mod mace;
 mod majority_vote;
 mod mmsr;
 mod numpy_random;
+mod optimize;
 mod params;
 mod registry;
+mod rng;
+mod special;
 mod votes;
 mod wdo;
 mod zero_based_skill;
@@ -17,7 +22,9 @@ pub use dawid_skene::{
     Compat, DawidSkene, DawidSkeneParams, InitialErrorStrategy, InitialErrors, OneCoinDawidSkene,
     OneCoinDawidSkeneParams,
 };
+pub use glad::{Glad, GladFit, GladParams};
 pub use kos::{Kos, KosParams};
+pub use mace::{Mace, MaceFit, MaceMethod, MaceParams};
 pub use majority_vote::{
     GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill, Wawa,
 };

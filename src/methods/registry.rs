@@ -3,8 +3,8 @@
 use crate::error::ParamsError;
 
 use super::{
-    Aggregator, BinaryRelevance, DawidSkeneParams, GoldMajorityVoteParams, KosParams,
-    MajorityVoteParams, MmsrParams, OneCoinDawidSkeneParams, Params, Wawa,
+    Aggregator, BinaryRelevance, DawidSkeneParams, GladParams, GoldMajorityVoteParams, KosParams,
+    MaceParams, MajorityVoteParams, MmsrParams, OneCoinDawidSkeneParams, Params, Wawa,
     WeightedDynamicOverlapParams, ZeroBasedSkillParams,
 };
 
@@ -121,6 +121,24 @@ pub const METHODS: &[Method] = &[
         uses_skills: false,
         needs_skills: false,
         build: make::<KosParams>,
+    },
+    Method {
+        cli_name: "glad",
+        name: "GLAD",
+        needs_gold: false,
+        accepts_gold: false,
+        uses_skills: false,
+        needs_skills: false,
+        build: make::<GladParams>,
+    },
+    Method {
+        cli_name: "mace",
+        name: "MACE",
+        needs_gold: false,
+        accepts_gold: false,
+        uses_skills: false,
+        needs_skills: false,
+        build: make::<MaceParams>,
     },
 ];
 
