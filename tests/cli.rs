@@ -152,3 +152,27 @@ fn reads_stdin() {
         "task,label,confidence\n1,y,0.6666666666666666\n"
     );
 }
+
+#[test]
+fn binary_relevance_on_label_sets() {
+    // crowd-kit-spec §6: BinaryRelevance(MajorityVote) gives t1 → [x, y], t2 → [z].
+    let input = fixture("data/multilabel/responses.csv");
+    let out = crowdagg(&["aggregate", "-m", "binary-relevance", input.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "task,labels\nt1,x|y\nt2,z\n");
+    let out = crowdagg(&[
+        "aggregate",
+        "-m",
+        "binary-relevance",
+        "-p",
+        "inner=ds",
+        "--format",
+        "json",
+        input.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["inner"], "DawidSkene");
+    assert_eq!(json["labels"]["t1"], serde_json::json!(["x", "y"]));
+    assert_eq!(json["labels"]["t2"], serde_json::json!(["z"]));
+}

@@ -15,6 +15,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 #[path = "crowdagg/evaluate.rs"]
 mod evaluate;
+#[path = "crowdagg/multilabel.rs"]
+mod multilabel;
 
 #[derive(Parser)]
 #[command(name = "crowdagg", version, about = "Aggregate crowdsourced labels")]
@@ -196,14 +198,6 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
             .build_global()
             .map_err(|e| e.to_string())?;
     }
-    let method = find_method(&args.method).ok_or_else(|| {
-        let names: Vec<_> = METHODS.iter().map(|m| m.cli_name).collect();
-        format!(
-            "unknown method {:?} (known: {})",
-            args.method,
-            names.join(", ")
-        )
-    })?;
     let pairs = args
         .params
         .iter()
@@ -212,6 +206,21 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
                 .ok_or_else(|| format!("--param {p:?}: expected KEY=VALUE"))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if ["binary-relevance", "binaryrelevance"].contains(&args.method.to_ascii_lowercase().as_str())
+    {
+        let json = matches!(args.format, Format::Json);
+        let bytes = multilabel::run(&args.input, &pairs, json)?;
+        return write_whole(args.output.as_deref(), |out| out.write_all(&bytes));
+    }
+    let method = find_method(&args.method).ok_or_else(|| {
+        let mut names: Vec<_> = METHODS.iter().map(|m| m.cli_name).collect();
+        names.push("binary-relevance");
+        format!(
+            "unknown method {:?} (known: {})",
+            args.method,
+            names.join(", ")
+        )
+    })?;
     // `use_gold` belongs to the CLI, not to a method: it passes --gold to the fit.
     let mut use_gold = method.needs_gold;
     let mut method_pairs = Vec::with_capacity(pairs.len());
