@@ -26,6 +26,8 @@ enum Command {
     Aggregate(Box<AggregateArgs>),
     /// List the methods and their parameters' defaults.
     Methods,
+    /// Write a synthetic data set (Dawid-Skene generative model) as CSV `task,worker,label`.
+    Generate(GenerateArgs),
     /// Toloka aggregation API on exported pools (offline).
     #[command(subcommand)]
     Toloka(TolokaCommand),
@@ -85,6 +87,28 @@ struct ServeArgs {
     /// Request-serving threads.
     #[arg(long, default_value_t = 4)]
     threads: usize,
+}
+
+#[derive(clap::Args)]
+struct GenerateArgs {
+    #[arg(long)]
+    tasks: usize,
+    /// Workers in the pool (those drawn for no task are absent from the output).
+    #[arg(long)]
+    workers: usize,
+    #[arg(long, default_value_t = 2)]
+    classes: usize,
+    /// Responses per task, drawn uniformly from this comma-separated list.
+    #[arg(long, value_delimiter = ',', default_value = "3,5")]
+    overlap: Vec<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output file (default: stdout).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also write the true labels (CSV `task,label`) here.
+    #[arg(long)]
+    gold: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -167,6 +191,7 @@ fn main() -> ExitCode {
             }
             Ok(())
         }
+        Command::Generate(args) => generate(args),
         Command::Toloka(TolokaCommand::Aggregate(args)) => toloka_aggregate(args),
         #[cfg(feature = "server")]
         Command::Serve(args) => serve(args),
@@ -280,6 +305,54 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         Format::Csv => write_csv(out, &data, &result),
         Format::Json => write_json(out, &data, &result, aggregator.name(), &params),
     })
+}
+
+fn generate(args: GenerateArgs) -> Result<(), String> {
+    use crowdagg::generate::{GeneratorConfig, write_csv};
+    let config = GeneratorConfig::new(args.tasks, args.workers, args.classes)
+        .overlap(args.overlap)
+        .seed(args.seed);
+    let bar = progress_bar(
+        args.tasks as u64,
+        "generating {pos}/{len} tasks {wide_bar} {eta}",
+    );
+    let mut gold = args
+        .gold
+        .as_deref()
+        .map(|p| {
+            File::create(p)
+                .map(BufWriter::new)
+                .map_err(|e| format!("{}: {e}", p.display()))
+        })
+        .transpose()?;
+    let tick = |t: usize| {
+        if t % 65_536 == 0 {
+            bar.set_position(t as u64);
+        }
+    };
+    write_whole(args.out.as_deref(), |out| {
+        write_csv(
+            &config,
+            out,
+            gold.as_mut().map(|g| g as &mut dyn Write),
+            tick,
+        )
+        .map_err(std::io::Error::other)
+    })?;
+    if let Some(mut gold) = gold {
+        gold.flush().map_err(|e| format!("--gold: {e}"))?;
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+fn progress_bar(len: u64, template: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 fn toloka_aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
