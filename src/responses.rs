@@ -22,7 +22,7 @@ use crate::error::DataError;
 /// A label id (index into [`Responses::label_names`]).
 pub type Label = u16;
 
-type Interner = IndexSet<Box<str>, FxBuildHasher>;
+pub(crate) type Interner = IndexSet<Box<str>, FxBuildHasher>;
 
 /// What to do with several responses of one worker to one task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -316,6 +316,24 @@ impl ResponsesBuilder {
         self
     }
 
+    /// A builder over ids interned elsewhere (the parallel reader): `raw` holds
+    /// (task, worker, label) ids into the three interners, in input order, no empty names.
+    pub(crate) fn from_interned(
+        tasks: Interner,
+        workers: Interner,
+        labels: Interner,
+        raw: Vec<[u32; 3]>,
+        policy: DuplicatePolicy,
+    ) -> Self {
+        Self {
+            tasks,
+            workers,
+            labels,
+            raw,
+            policy,
+        }
+    }
+
     /// Reserves room for `n` more responses.
     pub fn reserve(&mut self, n: usize) {
         self.raw.reserve(n);
@@ -426,7 +444,7 @@ impl ResponsesBuilder {
     }
 }
 
-fn intern(set: &mut Interner, value: &str) -> u32 {
+pub(crate) fn intern(set: &mut Interner, value: &str) -> u32 {
     match set.get_index_of(value) {
         Some(i) => i as u32,
         None => set.insert_full(value.into()).0 as u32,

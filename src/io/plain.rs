@@ -1,0 +1,428 @@
+//! The fast path for large response tables: plain (unquoted) CSV/TSV read in blocks, each
+//! block parsed in parallel.
+//!
+//! # What it reads, and what it leaves to the general reader
+//! A file read here is one where every record is one line of fields split by the delimiter:
+//! no quote character anywhere, no carriage return except in CRLF line ends. Blank lines are
+//! skipped (as csv does). On anything else — a quote, a stray CR, a row with a different field
+//! count, an empty task/worker/label, invalid UTF-8, a header it cannot resolve — it gives up
+//! and returns `None`, and the caller reads the whole file again with the general
+//! (sequential, csv crate) reader, which either succeeds the same way or reports the problem
+//! with its `file:line:col` location. Giving up costs one extra read of what was parsed so
+//! far; it never changes the result.
+//!
+//! # Parallelism without losing determinism
+//! The file is read in blocks of [`BLOCK`] bytes cut after the last line end. A block is split
+//! into one part per thread, again at line ends. Each part interns its ids into its own small
+//! tables (keyed by slices of the block, so no allocation per line; consecutive rows of the same
+//! task — the usual layout of exports — are recognised without hashing). Then, in part order,
+//! the distinct names of each part are interned into the global tables, and the part's rows are
+//! rewritten to global ids in parallel. Global ids are in order of first appearance, as with the
+//! sequential reader, and [`ResponsesBuilder::build`] re-sorts everything into canonical order
+//! anyway, so the result does not depend on the thread count, the block size or the row order.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use rayon::prelude::*;
+use rustc_hash::FxBuildHasher;
+
+use super::responses::ReadOptions;
+use super::source::io_error;
+use crate::error::Error;
+use crate::responses::{Interner, ResponsesBuilder, intern};
+
+/// Bytes read and parsed at a time (plus the carried-over partial line).
+const BLOCK: usize = 64 << 20;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Reads `path` if it is a plain table; `Ok(None)` means "use the general reader".
+/// `progress(bytes_done, bytes_total)` is called after each block.
+pub(crate) fn read_plain(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Option<ResponsesBuilder>, Error> {
+    let mut file = File::open(path).map_err(|e| io_error(path, e))?;
+    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let delimiter = options.delimiter_for(path);
+    if matches!(delimiter, b'"' | b'\n' | b'\r') {
+        return Ok(None);
+    }
+    let mut buffer: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 16));
+    let mut eof = fill(&mut file, &mut buffer, BLOCK).map_err(|e| io_error(path, e))?;
+    let start = if buffer.starts_with(BOM) {
+        BOM.len()
+    } else {
+        0
+    };
+    let Some(header_len) = buffer[start..].iter().position(|&b| b == b'\n') else {
+        return Ok(None);
+    };
+    let Some(columns) = Columns::find(&buffer[start..start + header_len], delimiter, options)
+    else {
+        return Ok(None);
+    };
+    let mut consumed = (start + header_len + 1) as u64;
+    buffer.drain(..start + header_len + 1);
+
+    let mut interners = [
+        Interner::default(),
+        Interner::default(),
+        Interner::default(),
+    ];
+    let mut raw: Vec<[u32; 3]> = Vec::new();
+    let threads = rayon::current_num_threads().max(1);
+    loop {
+        // Parse up to the last line end (everything, at the end of the file).
+        let end = if eof {
+            buffer.len()
+        } else {
+            match buffer.iter().rposition(|&b| b == b'\n') {
+                Some(i) => i + 1,
+                None => return Ok(None), // a line longer than a block
+            }
+        };
+        if raw.is_empty() && end > 0 {
+            // Reserve from the first block's density; the vector may still grow (realloc of
+            // a large block moves pages, it does not copy them).
+            let estimate = total as f64 / end as f64 * count_lines(&buffer[..end]) as f64;
+            raw.reserve((estimate * 1.02) as usize + 16);
+        }
+        if !parse_block(
+            &buffer[..end],
+            &columns,
+            delimiter,
+            threads,
+            &mut interners,
+            &mut raw,
+        ) {
+            return Ok(None);
+        }
+        consumed += end as u64;
+        progress(consumed, total);
+        if eof {
+            break;
+        }
+        buffer.drain(..end);
+        eof = fill(&mut file, &mut buffer, BLOCK).map_err(|e| io_error(path, e))?;
+    }
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let [tasks, workers, labels] = interners;
+    Ok(Some(ResponsesBuilder::from_interned(
+        tasks,
+        workers,
+        labels,
+        raw,
+        options.duplicates,
+    )))
+}
+
+/// Appends up to `want` bytes from `file`; returns whether the end was reached.
+fn fill(file: &mut File, buffer: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+    let target = buffer.len() + want;
+    while buffer.len() < target {
+        let at = buffer.len();
+        buffer.resize(target, 0);
+        match file.read(&mut buffer[at..]) {
+            Ok(0) => {
+                buffer.truncate(at);
+                return Ok(true);
+            }
+            Ok(n) => buffer.truncate(at + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buffer.truncate(at),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}
+
+fn count_lines(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b'\n').count().max(1)
+}
+
+/// Positions of the three columns in a header line, and the field count.
+struct Columns {
+    fields: usize,
+    /// Field index of task, worker, label.
+    at: [usize; 3],
+}
+
+impl Columns {
+    fn find(line: &[u8], delimiter: u8, options: &ReadOptions) -> Option<Self> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().any(|&b| b == b'"' || b == b'\r') {
+            return None;
+        }
+        let header: Vec<&str> = line
+            .split(|&b| b == delimiter)
+            .map(|f| std::str::from_utf8(f).map(str::trim))
+            .collect::<Result<_, _>>()
+            .ok()?;
+        let mut at = [0; 3];
+        let names = [
+            &options.task_column,
+            &options.worker_column,
+            &options.label_column,
+        ];
+        for (slot, name) in at.iter_mut().zip(names) {
+            let mut found = header
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| **h == name.as_str());
+            *slot = found.next()?.0;
+            if found.next().is_some() {
+                return None;
+            }
+        }
+        Some(Self {
+            fields: header.len(),
+            at,
+        })
+    }
+}
+
+/// Parses `block` (whole lines) into `raw` with global ids; `false` means "give up".
+fn parse_block(
+    block: &[u8],
+    columns: &Columns,
+    delimiter: u8,
+    threads: usize,
+    interners: &mut [Interner; 3],
+    raw: &mut Vec<[u32; 3]>,
+) -> bool {
+    let parts: Vec<&[u8]> = split_at_lines(block, threads);
+    let parsed: Option<Vec<Part<'_>>> = parts
+        .par_iter()
+        .map(|&part| Part::parse(part, columns, delimiter))
+        .collect();
+    let Some(parsed) = parsed else {
+        return false;
+    };
+    // Global ids of each part's local ids, in part order (= file order).
+    let mut maps: Vec<[Vec<u32>; 3]> = Vec::with_capacity(parsed.len());
+    for part in &parsed {
+        let mut map: [Vec<u32>; 3] = Default::default();
+        for ((local, global), out) in part.names.iter().zip(interners.iter_mut()).zip(&mut map) {
+            out.reserve(local.names.len());
+            for name in &local.names {
+                let Ok(name) = std::str::from_utf8(name) else {
+                    return false;
+                };
+                out.push(intern(global, name));
+            }
+        }
+        maps.push(map);
+    }
+    let added: usize = parsed.iter().map(|p| p.rows.len()).sum();
+    if raw.len() + added >= u32::MAX as usize {
+        return false; // the general reader reports "too many responses"
+    }
+    let old = raw.len();
+    raw.resize(old + added, [0; 3]);
+    let mut slices = Vec::with_capacity(parsed.len());
+    let mut rest = &mut raw[old..];
+    for part in &parsed {
+        let (head, tail) = rest.split_at_mut(part.rows.len());
+        slices.push(head);
+        rest = tail;
+    }
+    slices
+        .into_par_iter()
+        .zip(parsed.par_iter())
+        .zip(maps.par_iter())
+        .for_each(|((out, part), [t, w, l])| {
+            for (o, &[a, b, c]) in out.iter_mut().zip(&part.rows) {
+                *o = [t[a as usize], w[b as usize], l[c as usize]];
+            }
+        });
+    true
+}
+
+/// Splits `block` into about `n` pieces, each ending at a line end (or the block's end).
+fn split_at_lines(block: &[u8], n: usize) -> Vec<&[u8]> {
+    let mut parts = Vec::with_capacity(n);
+    let mut rest = block;
+    for i in (1..=n).rev() {
+        if i == 1 || rest.len() < 1 << 16 {
+            parts.push(rest);
+            break;
+        }
+        let cut = rest.len() / i;
+        let end = match rest[cut..].iter().position(|&b| b == b'\n') {
+            Some(p) => cut + p + 1,
+            None => rest.len(),
+        };
+        let (head, tail) = rest.split_at(end);
+        parts.push(head);
+        rest = tail;
+    }
+    parts
+}
+
+/// Ids local to one part: slices of the block, numbered in order of first appearance.
+#[derive(Default)]
+struct LocalNames<'a> {
+    map: HashMap<&'a [u8], u32, FxBuildHasher>,
+    names: Vec<&'a [u8]>,
+    /// The last name looked up (consecutive rows often share the task).
+    last: Option<(&'a [u8], u32)>,
+}
+
+impl<'a> LocalNames<'a> {
+    #[inline]
+    fn id(&mut self, name: &'a [u8]) -> u32 {
+        if let Some((last, id)) = self.last {
+            if last == name {
+                return id;
+            }
+        }
+        let next = self.names.len() as u32;
+        let id = *self.map.entry(name).or_insert(next);
+        if id == next {
+            self.names.push(name);
+        }
+        self.last = Some((name, id));
+        id
+    }
+}
+
+/// One parsed part: local names of tasks, workers, labels, and rows of local ids.
+struct Part<'a> {
+    names: [LocalNames<'a>; 3],
+    rows: Vec<[u32; 3]>,
+}
+
+impl<'a> Part<'a> {
+    /// `None` on anything the fast path does not handle (see the module documentation).
+    fn parse(bytes: &'a [u8], columns: &Columns, delimiter: u8) -> Option<Self> {
+        let mut special = [false; 256];
+        for b in [delimiter, b'\n', b'\r', b'"'] {
+            special[b as usize] = true;
+        }
+        let mut part = Part {
+            names: Default::default(),
+            rows: Vec::with_capacity(bytes.len() / 24),
+        };
+        // Which of task/worker/label (0..3) field i is, if any.
+        let mut role = vec![usize::MAX; columns.fields];
+        for (r, &i) in columns.at.iter().enumerate() {
+            role[i] = r;
+        }
+        let mut fields: [&[u8]; 3] = [&[]; 3];
+        let (mut field, mut start, mut i) = (0usize, 0usize, 0usize);
+        let n = bytes.len();
+        while i <= n {
+            // Find the next special byte (or the end).
+            while i < n && !special[bytes[i] as usize] {
+                i += 1;
+            }
+            let b = if i < n { bytes[i] } else { b'\n' };
+            let line_end = match b {
+                b'\n' => true,
+                b'\r' if i + 1 >= n || bytes[i + 1] == b'\n' => true,
+                b'"' | b'\r' => return None,
+                _ => false, // the delimiter
+            };
+            if line_end && field == 0 && i == start {
+                // Blank line (or the end of the part after a line end).
+                i += if b == b'\r' { 2 } else { 1 };
+                start = i;
+                continue;
+            }
+            if field >= columns.fields {
+                return None;
+            }
+            if let Some(&r) = role.get(field).filter(|&&r| r < 3) {
+                if i == start {
+                    return None;
+                }
+                fields[r] = &bytes[start..i];
+            }
+            field += 1;
+            if line_end {
+                if field != columns.fields {
+                    return None;
+                }
+                let row = [
+                    part.names[0].id(fields[0]),
+                    part.names[1].id(fields[1]),
+                    part.names[2].id(fields[2]),
+                ];
+                part.rows.push(row);
+                field = 0;
+                i += if b == b'\r' { 2 } else { 1 };
+            } else {
+                i += 1;
+            }
+            start = i;
+        }
+        Some(part)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Option<Vec<[String; 3]>> {
+        let columns = Columns::find(
+            text.lines().next().unwrap().as_bytes(),
+            b',',
+            &ReadOptions::default(),
+        )?;
+        let body = &text.as_bytes()[text.find('\n').unwrap() + 1..];
+        let part = Part::parse(body, &columns, b',')?;
+        Some(
+            part.rows
+                .iter()
+                .map(|r| {
+                    std::array::from_fn(|c| {
+                        String::from_utf8(part.names[c].names[r[c] as usize].to_vec()).unwrap()
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn plain_lines_crlf_blank_lines_and_extra_columns() {
+        let rows = parse("worker,x,task,label\r\nw1,,t1,a\r\n\r\nw2,y,t1,b\n\nw1,z,t2,a").unwrap();
+        let expected = [["t1", "w1", "a"], ["t1", "w2", "b"], ["t2", "w1", "a"]];
+        assert_eq!(rows.len(), 3);
+        for (row, want) in rows.iter().zip(expected) {
+            assert_eq!(row.iter().map(String::as_str).collect::<Vec<_>>(), want);
+        }
+    }
+
+    #[test]
+    fn gives_up_on_what_the_general_reader_must_report() {
+        for text in [
+            "task,worker,label\nt,\"w\",a\n",      // quote
+            "task,worker,label\nt,w\ra,b\n",       // stray CR
+            "task,worker,label\nt,w\n",            // too few fields
+            "task,worker,label\nt,w,a,b\n",        // too many fields
+            "task,worker,label\nt,,a\n",           // empty worker
+            "task,worker,worker,label\nt,w,w,a\n", // ambiguous header
+            "task,worker\nt,w\n",                  // missing column
+        ] {
+            assert!(parse(text).is_none(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn parts_end_at_line_ends() {
+        let block: Vec<u8> = (0..50_000)
+            .flat_map(|i| format!("t{i},w,a\n").into_bytes())
+            .collect();
+        let parts = split_at_lines(&block, 3);
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts.concat(), block);
+        assert!(parts.iter().all(|p| p.ends_with(b"\n")));
+    }
+}
