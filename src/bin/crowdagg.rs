@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use crowdagg::io::{ReadOptions, read_gold, read_responses, read_skills};
+use crowdagg::io::{ReadOptions, read_gold, read_responses_with_progress, read_skills};
 use crowdagg::methods::{METHODS, find_method};
 use crowdagg::output::{write_csv, write_json};
 use crowdagg::{DuplicatePolicy, FitInputs, Observer};
@@ -164,6 +164,9 @@ struct AggregateArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Print the time spent reading, fitting and writing to stderr.
+    #[arg(long)]
+    timings: bool,
     /// Input file, or `-` for stdin.
     #[arg(default_value = "-")]
     input: PathBuf,
@@ -263,7 +266,18 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
             Duplicates::Reject => DuplicatePolicy::Reject,
         },
     };
-    let data = read_responses(&args.input, &options).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let bar = progress_bar(
+        0,
+        "reading {bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec}",
+    );
+    let data = read_responses_with_progress(&args.input, &options, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    let read_time = started.elapsed();
     let gold = args
         .gold
         .as_deref()
@@ -288,10 +302,12 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
     if let (Some(gold), true) = (&gold, use_gold) {
         inputs = inputs.gold(gold);
     }
+    let fit_started = Instant::now();
     let result = aggregator
         .aggregate_with(&data, inputs)
         .map_err(|e| e.to_string())?;
     progress.finish();
+    let fit_time = fit_started.elapsed();
 
     if let Some(gold) = &gold {
         let (accuracy, scored) = result.accuracy(&data, gold);
@@ -301,10 +317,30 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         );
     }
     let params = aggregator.params();
+    let write_started = Instant::now();
     write_whole(args.output.as_deref(), |out| match args.format {
         Format::Csv => write_csv(out, &data, &result),
         Format::Json => write_json(out, &data, &result, aggregator.name(), &params),
-    })
+    })?;
+    if args.timings {
+        let bytes = std::fs::metadata(&args.input).map_or(0, |m| m.len());
+        let (read, fit) = (read_time.as_secs_f64(), fit_time.as_secs_f64());
+        let iterations = result.report.iterations.max(1);
+        eprintln!(
+            "timings: responses={} tasks={} workers={} labels={} read_s={read:.3} read_mb_s={:.0} read_answers_s={:.3e} fit_s={fit:.3} iterations={} fit_s_per_iteration={:.4} write_s={:.3} total_s={:.3}",
+            data.n_responses(),
+            data.n_tasks(),
+            data.n_workers(),
+            data.n_labels(),
+            bytes as f64 / 1e6 / read,
+            data.n_responses() as f64 / read,
+            result.report.iterations,
+            fit / iterations as f64,
+            write_started.elapsed().as_secs_f64(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(())
 }
 
 fn generate(args: GenerateArgs) -> Result<(), String> {

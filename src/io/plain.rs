@@ -23,6 +23,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Read;
 use std::path::Path;
 
@@ -265,29 +266,99 @@ fn split_at_lines(block: &[u8], n: usize) -> Vec<&[u8]> {
     parts
 }
 
-/// Ids local to one part: slices of the block, numbered in order of first appearance.
+/// Ids local to one part, numbered in order of first appearance. Names of up to 15 bytes —
+/// nearly all ids — are keyed by their bytes packed into a `u128`, so a lookup compares
+/// integers in the table instead of chasing a pointer back into the block (a cache miss per
+/// row); longer names are keyed by their slice of the block.
 #[derive(Default)]
 struct LocalNames<'a> {
-    map: HashMap<&'a [u8], u32, FxBuildHasher>,
+    short: HashMap<u128, u32, BuildHasherDefault<PackedHasher>>,
+    long: HashMap<&'a [u8], u32, FxBuildHasher>,
     names: Vec<&'a [u8]>,
     /// The last name looked up (consecutive rows often share the task).
-    last: Option<(&'a [u8], u32)>,
+    last: Option<(u128, u32)>,
+}
+
+/// Hashes packed names: both halves folded and multiplied, then the high bits folded down,
+/// so that names differing only in their last characters (`w000123`, `w000124`) spread over
+/// the whole table (Fx alone moves differences only towards the high bits).
+#[derive(Default)]
+struct PackedHasher(u64);
+
+impl Hasher for PackedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u128(&mut self, key: u128) {
+        let (lo, hi) = (key as u64, (key >> 64) as u64);
+        let h = (lo ^ hi.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let h = (h ^ (h >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        self.0 = h ^ (h >> 32);
+    }
+}
+
+/// Up to 15 bytes and their count, packed (little-endian bytes, count in the top byte);
+/// `None` for longer names. Loads words straight from the slice (no copy through the stack).
+#[inline]
+fn pack(name: &[u8]) -> Option<u128> {
+    let len = name.len();
+    let (lo, hi) = match len {
+        0..=8 => (load_le(name), 0),
+        9..=15 => (load_le(&name[..8]), load_le(&name[8..])),
+        _ => return None,
+    };
+    Some(lo as u128 | (hi as u128) << 64 | (len as u128) << 120)
+}
+
+/// Up to 8 bytes as a little-endian integer, with two overlapping loads.
+#[inline]
+fn load_le(b: &[u8]) -> u64 {
+    let n = b.len();
+    let word = |i: usize, w: usize| -> u64 {
+        let mut v = 0u64;
+        for (k, &byte) in b[i..i + w].iter().enumerate() {
+            v |= (byte as u64) << (8 * k);
+        }
+        v
+    };
+    match n {
+        8 => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        4..=7 => {
+            let a = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
+            let z = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
+            a | z << (8 * (n - 4))
+        }
+        _ => word(0, n),
+    }
 }
 
 impl<'a> LocalNames<'a> {
     #[inline]
     fn id(&mut self, name: &'a [u8]) -> u32 {
-        if let Some((last, id)) = self.last {
-            if last == name {
-                return id;
-            }
-        }
         let next = self.names.len() as u32;
-        let id = *self.map.entry(name).or_insert(next);
+        let id = match pack(name) {
+            Some(key) => {
+                if let Some((last, id)) = self.last {
+                    if last == key {
+                        return id;
+                    }
+                }
+                let id = *self.short.entry(key).or_insert(next);
+                self.last = Some((key, id));
+                id
+            }
+            None => *self.long.entry(name).or_insert(next),
+        };
         if id == next {
             self.names.push(name);
         }
-        self.last = Some((name, id));
         id
     }
 }
@@ -412,6 +483,24 @@ mod tests {
             "task,worker\nt,w\n",                  // missing column
         ] {
             assert!(parse(text).is_none(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn packed_names_are_distinct_and_exact() {
+        let names: Vec<Vec<u8>> = (0..=16)
+            .flat_map(|n| [vec![b'a'; n], (0..n as u8).map(|i| b'0' + i).collect()])
+            .collect();
+        let packed: Vec<Option<u128>> = names.iter().map(|n| pack(n)).collect();
+        for (name, key) in names.iter().zip(&packed) {
+            if name.len() > 15 {
+                assert!(key.is_none());
+                continue;
+            }
+            let bytes = key.unwrap().to_le_bytes();
+            assert_eq!(&bytes[..name.len()], &name[..]);
+            assert!(bytes[name.len()..15].iter().all(|&b| b == 0));
+            assert_eq!(bytes[15] as usize, name.len());
         }
     }
 
