@@ -76,7 +76,9 @@ pub(crate) fn read_plain(
         Interner::default(),
     ];
     let mut raw: Vec<[u32; 3]> = Vec::new();
-    let threads = rayon::current_num_threads().max(1);
+    let mut slots: Vec<Slot> = (0..rayon::current_num_threads().max(1))
+        .map(|_| Slot::default())
+        .collect();
     loop {
         // Parse up to the last line end (everything, at the end of the file).
         let end = if eof {
@@ -97,7 +99,7 @@ pub(crate) fn read_plain(
             &buffer[..end],
             &columns,
             delimiter,
-            threads,
+            &mut slots,
             &mut interners,
             &mut raw,
         ) {
@@ -189,56 +191,62 @@ impl Columns {
 }
 
 /// Parses `block` (whole lines) into `raw` with global ids; `false` means "give up".
+/// Part `i` of every block is parsed by `slots[i]`, whose worker and label tables persist
+/// across blocks (a worker seen before costs one local lookup, no global one); task tables
+/// are cleared per block (tasks are many and usually seen in one place).
 fn parse_block(
     block: &[u8],
     columns: &Columns,
     delimiter: u8,
-    threads: usize,
+    slots: &mut [Slot],
     interners: &mut [Interner; 3],
     raw: &mut Vec<[u32; 3]>,
 ) -> bool {
-    let parts: Vec<&[u8]> = split_at_lines(block, threads);
-    let parsed: Option<Vec<Part<'_>>> = parts
-        .par_iter()
-        .map(|&part| Part::parse(part, columns, delimiter))
-        .collect();
-    let Some(parsed) = parsed else {
+    let parts: Vec<&[u8]> = split_at_lines(block, slots.len());
+    let ok = slots
+        .par_iter_mut()
+        .zip(parts.par_iter())
+        .map(|(slot, &part)| slot.parse(part, columns, delimiter))
+        .all(|ok| ok);
+    if !ok {
         return false;
-    };
-    // Global ids of each part's local ids, in part order (= file order).
-    let mut maps: Vec<[Vec<u32>; 3]> = Vec::with_capacity(parsed.len());
-    for part in &parsed {
-        let mut map: [Vec<u32>; 3] = Default::default();
-        for ((local, global), out) in part.names.iter().zip(interners.iter_mut()).zip(&mut map) {
-            out.reserve(local.names.len());
-            for name in &local.names {
+    }
+    let slots = &mut slots[..parts.len()];
+    // Global ids of the names each part saw first, in part order (= file order).
+    for slot in slots.iter_mut() {
+        for ((local, global), map) in slot
+            .names
+            .iter_mut()
+            .zip(interners.iter_mut())
+            .zip(&mut slot.maps)
+        {
+            for name in local.new_names() {
                 let Ok(name) = std::str::from_utf8(name) else {
                     return false;
                 };
-                out.push(intern(global, name));
+                map.push(intern(global, name));
             }
+            local.merged();
         }
-        maps.push(map);
     }
-    let added: usize = parsed.iter().map(|p| p.rows.len()).sum();
+    let added: usize = slots.iter().map(|p| p.rows.len()).sum();
     if raw.len() + added >= u32::MAX as usize {
         return false; // the general reader reports "too many responses"
     }
     let old = raw.len();
     raw.resize(old + added, [0; 3]);
-    let mut slices = Vec::with_capacity(parsed.len());
+    let mut outs = Vec::with_capacity(slots.len());
     let mut rest = &mut raw[old..];
-    for part in &parsed {
-        let (head, tail) = rest.split_at_mut(part.rows.len());
-        slices.push(head);
+    for slot in slots.iter() {
+        let (head, tail) = rest.split_at_mut(slot.rows.len());
+        outs.push(head);
         rest = tail;
     }
-    slices
-        .into_par_iter()
-        .zip(parsed.par_iter())
-        .zip(maps.par_iter())
-        .for_each(|((out, part), [t, w, l])| {
-            for (o, &[a, b, c]) in out.iter_mut().zip(&part.rows) {
+    outs.into_par_iter()
+        .zip(slots.par_iter())
+        .for_each(|(out, slot)| {
+            let [t, w, l] = &slot.maps;
+            for (o, &[a, b, c]) in out.iter_mut().zip(&slot.rows) {
                 *o = [t[a as usize], w[b as usize], l[c as usize]];
             }
         });
@@ -266,15 +274,17 @@ fn split_at_lines(block: &[u8], n: usize) -> Vec<&[u8]> {
     parts
 }
 
-/// Ids local to one part, numbered in order of first appearance. Names of up to 15 bytes —
+/// Ids local to one slot, numbered in order of first appearance. Names of up to 15 bytes —
 /// nearly all ids — are keyed by their bytes packed into a `u128`, so a lookup compares
-/// integers in the table instead of chasing a pointer back into the block (a cache miss per
-/// row); longer names are keyed by their slice of the block.
+/// integers in the table instead of chasing a pointer to the name (a cache miss per row).
 #[derive(Default)]
-struct LocalNames<'a> {
+struct LocalNames {
     short: HashMap<u128, u32, BuildHasherDefault<PackedHasher>>,
-    long: HashMap<&'a [u8], u32, FxBuildHasher>,
-    names: Vec<&'a [u8]>,
+    long: HashMap<Box<[u8]>, u32, FxBuildHasher>,
+    count: u32,
+    /// Names numbered since the last merge into the global interner, concatenated.
+    new_bytes: Vec<u8>,
+    new_ends: Vec<usize>,
     /// The last name looked up (consecutive rows often share the task).
     last: Option<(u128, u32)>,
 }
@@ -339,10 +349,10 @@ fn load_le(b: &[u8]) -> u64 {
     }
 }
 
-impl<'a> LocalNames<'a> {
+impl LocalNames {
     #[inline]
-    fn id(&mut self, name: &'a [u8]) -> u32 {
-        let next = self.names.len() as u32;
+    fn id(&mut self, name: &[u8]) -> u32 {
+        let next = self.count;
         let id = match pack(name) {
             Some(key) => {
                 if let Some((last, id)) = self.last {
@@ -354,32 +364,71 @@ impl<'a> LocalNames<'a> {
                 self.last = Some((key, id));
                 id
             }
-            None => *self.long.entry(name).or_insert(next),
+            None => match self.long.get(name) {
+                Some(&id) => id,
+                None => {
+                    self.long.insert(name.into(), next);
+                    next
+                }
+            },
         };
         if id == next {
-            self.names.push(name);
+            self.count += 1;
+            self.new_bytes.extend_from_slice(name);
+            self.new_ends.push(self.new_bytes.len());
         }
         id
     }
+
+    /// Names numbered since the last [`LocalNames::merged`], in id order.
+    fn new_names(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.new_ends.iter().copied());
+        starts
+            .zip(&self.new_ends)
+            .map(|(start, &end)| &self.new_bytes[start..end])
+    }
+
+    fn merged(&mut self) {
+        self.new_bytes.clear();
+        self.new_ends.clear();
+    }
+
+    /// Forgets every name (keeps the allocations).
+    fn clear(&mut self) {
+        self.short.clear();
+        self.long.clear();
+        self.count = 0;
+        self.last = None;
+        self.merged();
+    }
 }
 
-/// One parsed part: local names of tasks, workers, labels, and rows of local ids.
-struct Part<'a> {
-    names: [LocalNames<'a>; 3],
+/// The parsing state of one part of each block: local names of tasks, workers and labels,
+/// their global ids, and the part's rows of local ids.
+#[derive(Default)]
+struct Slot {
+    names: [LocalNames; 3],
+    /// Local id → global id, per column.
+    maps: [Vec<u32>; 3],
     rows: Vec<[u32; 3]>,
 }
 
-impl<'a> Part<'a> {
-    /// `None` on anything the fast path does not handle (see the module documentation).
-    fn parse(bytes: &'a [u8], columns: &Columns, delimiter: u8) -> Option<Self> {
+impl Slot {
+    /// Parses one part into `rows`; `false` on anything the fast path does not handle (see
+    /// the module documentation).
+    fn parse(&mut self, bytes: &[u8], columns: &Columns, delimiter: u8) -> bool {
+        self.names[0].clear();
+        self.maps[0].clear();
+        self.rows.clear();
+        self.parse_rows(bytes, columns, delimiter).is_some()
+    }
+
+    fn parse_rows(&mut self, bytes: &[u8], columns: &Columns, delimiter: u8) -> Option<()> {
         let mut special = [false; 256];
         for b in [delimiter, b'\n', b'\r', b'"'] {
             special[b as usize] = true;
         }
-        let mut part = Part {
-            names: Default::default(),
-            rows: Vec::with_capacity(bytes.len() / 24),
-        };
+        let part = self;
         // Which of task/worker/label (0..3) field i is, if any.
         let mut role = vec![usize::MAX; columns.fields];
         for (r, &i) in columns.at.iter().enumerate() {
@@ -433,7 +482,7 @@ impl<'a> Part<'a> {
             }
             start = i;
         }
-        Some(part)
+        Some(())
     }
 }
 
@@ -448,15 +497,23 @@ mod tests {
             &ReadOptions::default(),
         )?;
         let body = &text.as_bytes()[text.find('\n').unwrap() + 1..];
-        let part = Part::parse(body, &columns, b',')?;
+        let mut slot = Slot::default();
+        if !slot.parse(body, &columns, b',') {
+            return None;
+        }
+        let names: Vec<Vec<String>> = slot
+            .names
+            .iter()
+            .map(|n| {
+                n.new_names()
+                    .map(|b| String::from_utf8(b.to_vec()).unwrap())
+                    .collect()
+            })
+            .collect();
         Some(
-            part.rows
+            slot.rows
                 .iter()
-                .map(|r| {
-                    std::array::from_fn(|c| {
-                        String::from_utf8(part.names[c].names[r[c] as usize].to_vec()).unwrap()
-                    })
-                })
+                .map(|r| std::array::from_fn(|c| names[c][r[c] as usize].clone()))
                 .collect(),
         )
     }
