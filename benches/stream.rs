@@ -25,7 +25,7 @@ fn main() {
     let threads = rayon::current_num_threads();
     for parallel in [false, true] {
         let label = if parallel { threads } else { 1 };
-        let mut report = |name: &str, bytes_per_element: usize, run: &mut dyn FnMut()| {
+        let report = |name: &str, bytes_per_element: usize, run: &mut dyn FnMut()| {
             let best = (0..REPEATS)
                 .map(|_| {
                     let start = Instant::now();
