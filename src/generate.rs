@@ -150,81 +150,19 @@ pub struct Generated {
 
 /// Generates a data set; see the module documentation for the model.
 pub fn generate(config: &GeneratorConfig) -> Result<Generated, crate::Error> {
-    config.check()?;
-    let (t_count, w_count, k) = (config.tasks, config.workers, config.classes);
-    let mut rng = Xoshiro256::new(config.seed);
-
-    let mut priors: Vec<f64> = (0..k).map(|i| config.prior_ratio.powi(i as i32)).collect();
-    normalise(&mut priors);
-    let truth: Vec<Label> = (0..t_count)
-        .map(|_| rng.categorical(&priors) as Label)
-        .collect();
-
-    let mut type_probs = [
-        config.frac_good,
-        config.frac_spam,
-        config.frac_adv,
-        (1.0 - config.frac_good - config.frac_spam - config.frac_adv).max(0.0),
-    ];
-    normalise(&mut type_probs);
-    let types: Vec<WorkerType> = (0..w_count)
-        .map(|_| match rng.categorical(&type_probs) {
-            0 => WorkerType::Good,
-            1 => WorkerType::Spammer,
-            2 => WorkerType::Adversarial,
-            _ => WorkerType::Biased,
-        })
-        .collect();
-    // Cumulative confusion rows, [worker][true][observed].
-    let mut cumulative = vec![0.0; w_count * k * k];
-    for (w, &kind) in types.iter().enumerate() {
-        let matrix = &mut cumulative[w * k * k..(w + 1) * k * k];
-        confusion(&mut rng, kind, k, matrix);
-        for row in matrix.chunks_exact_mut(k) {
-            normalise(row);
-            for c in 1..k {
-                row[c] += row[c - 1];
-            }
-        }
-    }
-
-    // Zipf activity with randomly permuted ranks.
-    let mut ranks: Vec<usize> = (1..=w_count).collect();
-    rng.shuffle(&mut ranks);
-    let mut activity: Vec<f64> = ranks
-        .iter()
-        .map(|&r| (r as f64).powf(-config.zipf))
-        .collect();
-    for i in 1..w_count {
-        activity[i] += activity[i - 1];
-    }
-    let total = activity[w_count - 1];
-    activity.iter_mut().for_each(|v| *v /= total);
-
-    let mut offsets = Vec::with_capacity(t_count + 1);
+    let mut offsets = Vec::with_capacity(config.tasks + 1);
     offsets.push(0u32);
-    let mut workers = Vec::with_capacity(
-        t_count * (config.overlap.iter().sum::<usize>() / config.overlap.len() + 1),
-    );
+    let mean_overlap = config.overlap.iter().sum::<usize>() / config.overlap.len().max(1) + 1;
+    let mut workers = Vec::with_capacity(config.tasks * mean_overlap);
     let mut labels = Vec::with_capacity(workers.capacity());
-    for &y in &truth {
-        let overlap = config.overlap[rng.below(config.overlap.len())];
-        let start = workers.len();
-        while workers.len() - start < overlap {
-            let w = activity
-                .partition_point(|&c| c <= rng.uniform())
-                .min(w_count - 1) as u32;
-            if !workers[start..].contains(&w) {
-                workers.push(w);
-            }
-        }
-        for &w in &workers[start..] {
-            let row = &cumulative[(w as usize * k + y as usize) * k..][..k];
-            let u = rng.uniform();
-            labels.push(row.partition_point(|&c| c <= u).min(k - 1) as Label);
-        }
+    let model = Model::draw(config)?.for_each_task(config, |_, task_workers, task_labels| {
+        workers.extend_from_slice(task_workers);
+        labels.extend_from_slice(task_labels);
         offsets.push(workers.len() as u32);
-    }
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let Ok(model) = model;
+    let w_count = config.workers;
 
     // Compact worker ids to the workers that answered (order, hence canonical order, kept).
     let mut new_id = vec![u32::MAX; w_count];
@@ -240,20 +178,238 @@ pub fn generate(config: &GeneratorConfig) -> Result<Generated, crate::Error> {
     }
     workers.iter_mut().for_each(|w| *w = new_id[*w as usize]);
 
-    let (tw, ww) = (digits(t_count - 1), digits(w_count - 1));
+    let names = Names::new(config);
     let responses = Responses::from_canonical_task_rows(
-        (0..t_count).map(|t| format!("t{t:0tw$}")),
-        used.iter().map(|w| format!("w{w:0ww$}")),
-        (0..k).map(|c| c.to_string()),
+        (0..config.tasks).map(|t| names.task(t)),
+        used.iter().map(|&w| names.worker(w)),
+        (0..config.classes).map(|c| c.to_string()),
         offsets,
         workers,
         labels,
     )?;
     Ok(Generated {
         responses,
-        truth,
-        worker_types: used.iter().map(|&w| types[w]).collect(),
+        worker_types: used.iter().map(|&w| model.types[w]).collect(),
+        truth: model.truth,
     })
+}
+
+/// Writes a generated data set as CSV (`task,worker,label`, rows grouped by task in task
+/// order, the workers of a task in the order they were drawn) without holding the responses
+/// in memory, and optionally the true labels (`task,label`). Same data as [`generate`] with
+/// the same config. `on_task(t)` is called after each task (for progress reports).
+pub fn write_csv(
+    config: &GeneratorConfig,
+    out: &mut dyn std::io::Write,
+    gold: Option<&mut dyn std::io::Write>,
+    mut on_task: impl FnMut(usize),
+) -> Result<(), crate::Error> {
+    let io = |e: std::io::Error| {
+        crate::Error::from(crate::error::InputError::Io {
+            path: "<output>".into(),
+            source: e,
+        })
+    };
+    let names = Names::new(config);
+    let mut line = Vec::with_capacity(1 << 16);
+    out.write_all(b"task,worker,label\n").map_err(io)?;
+    let mut task = Vec::new();
+    let model = Model::draw(config)?
+        .for_each_task(config, |t, workers, labels| {
+            task.clear();
+            names.write_task(&mut task, t);
+            for (&w, &y) in workers.iter().zip(labels) {
+                line.extend_from_slice(&task);
+                line.push(b',');
+                names.write_worker(&mut line, w as usize);
+                line.push(b',');
+                push_decimal(&mut line, y as u64, 1);
+                line.push(b'\n');
+            }
+            if line.len() >= (1 << 16) - 256 {
+                out.write_all(&line)?;
+                line.clear();
+            }
+            on_task(t);
+            Ok(())
+        })
+        .map_err(io)?;
+    out.write_all(&line).map_err(io)?;
+    if let Some(gold) = gold {
+        line.clear();
+        line.extend_from_slice(b"task,label\n");
+        for (t, &y) in model.truth.iter().enumerate() {
+            names.write_task(&mut line, t);
+            line.push(b',');
+            push_decimal(&mut line, y as u64, 1);
+            line.push(b'\n');
+            if line.len() >= 1 << 16 {
+                gold.write_all(&line).map_err(io)?;
+                line.clear();
+            }
+        }
+        gold.write_all(&line).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// Zero-padded task and worker names (`t<i>`, `w<i>`), so that byte order is numeric order.
+struct Names {
+    task_width: usize,
+    worker_width: usize,
+}
+
+impl Names {
+    fn new(config: &GeneratorConfig) -> Self {
+        Self {
+            task_width: digits(config.tasks.saturating_sub(1)),
+            worker_width: digits(config.workers.saturating_sub(1)),
+        }
+    }
+
+    fn task(&self, t: usize) -> String {
+        format!("t{t:0w$}", w = self.task_width)
+    }
+
+    fn worker(&self, w: usize) -> String {
+        format!("w{w:0width$}", width = self.worker_width)
+    }
+
+    fn write_task(&self, out: &mut Vec<u8>, t: usize) {
+        out.push(b't');
+        push_decimal(out, t as u64, self.task_width);
+    }
+
+    fn write_worker(&self, out: &mut Vec<u8>, w: usize) {
+        out.push(b'w');
+        push_decimal(out, w as u64, self.worker_width);
+    }
+}
+
+/// Appends `value` in decimal, left-padded with zeros to `width` digits.
+fn push_decimal(out: &mut Vec<u8>, mut value: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut i = digits.len();
+    while value > 0 {
+        i -= 1;
+        digits[i] = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    let start = (digits.len() - width.min(20)).min(i);
+    out.extend_from_slice(&digits[start..]);
+}
+
+/// The drawn parameters of a data set: truth, worker types and confusion rows, activity.
+struct Model {
+    truth: Vec<Label>,
+    types: Vec<WorkerType>,
+    /// Cumulative confusion rows, [worker][true][observed].
+    cumulative: Vec<f64>,
+    /// Cumulative, normalised worker activity.
+    activity: Vec<f64>,
+    rng: Xoshiro256,
+}
+
+impl Model {
+    fn draw(config: &GeneratorConfig) -> Result<Self, ParamsError> {
+        config.check()?;
+        let (t_count, w_count, k) = (config.tasks, config.workers, config.classes);
+        let mut rng = Xoshiro256::new(config.seed);
+
+        let mut priors: Vec<f64> = (0..k).map(|i| config.prior_ratio.powi(i as i32)).collect();
+        normalise(&mut priors);
+        let truth: Vec<Label> = (0..t_count)
+            .map(|_| rng.categorical(&priors) as Label)
+            .collect();
+
+        let mut type_probs = [
+            config.frac_good,
+            config.frac_spam,
+            config.frac_adv,
+            (1.0 - config.frac_good - config.frac_spam - config.frac_adv).max(0.0),
+        ];
+        normalise(&mut type_probs);
+        let types: Vec<WorkerType> = (0..w_count)
+            .map(|_| match rng.categorical(&type_probs) {
+                0 => WorkerType::Good,
+                1 => WorkerType::Spammer,
+                2 => WorkerType::Adversarial,
+                _ => WorkerType::Biased,
+            })
+            .collect();
+        let mut cumulative = vec![0.0; w_count * k * k];
+        for (w, &kind) in types.iter().enumerate() {
+            let matrix = &mut cumulative[w * k * k..(w + 1) * k * k];
+            confusion(&mut rng, kind, k, matrix);
+            for row in matrix.chunks_exact_mut(k) {
+                normalise(row);
+                for c in 1..k {
+                    row[c] += row[c - 1];
+                }
+            }
+        }
+
+        // Zipf activity with randomly permuted ranks.
+        let mut ranks: Vec<usize> = (1..=w_count).collect();
+        rng.shuffle(&mut ranks);
+        let mut activity: Vec<f64> = ranks
+            .iter()
+            .map(|&r| (r as f64).powf(-config.zipf))
+            .collect();
+        for i in 1..w_count {
+            activity[i] += activity[i - 1];
+        }
+        let total = activity[w_count - 1];
+        activity.iter_mut().for_each(|v| *v /= total);
+        Ok(Self {
+            truth,
+            types,
+            cumulative,
+            activity,
+            rng,
+        })
+    }
+
+    /// Draws the responses task by task: `emit(task, workers, labels)` with the original
+    /// worker ids (0..config.workers).
+    fn for_each_task<E>(
+        mut self,
+        config: &GeneratorConfig,
+        mut emit: impl FnMut(usize, &[u32], &[Label]) -> Result<(), E>,
+    ) -> Result<Self, E> {
+        let (w_count, k) = (config.workers, config.classes);
+        let max_overlap = config.overlap.iter().copied().max().unwrap_or(0);
+        let mut workers: Vec<u32> = Vec::with_capacity(max_overlap);
+        let mut labels: Vec<Label> = Vec::with_capacity(max_overlap);
+        let Self {
+            truth,
+            cumulative,
+            activity,
+            rng,
+            ..
+        } = &mut self;
+        for (t, &y) in truth.iter().enumerate() {
+            let overlap = config.overlap[rng.below(config.overlap.len())];
+            workers.clear();
+            labels.clear();
+            while workers.len() < overlap {
+                // One uniform per draw (inverse CDF); drawing one per comparison of the
+                // binary search, as this once did, skews the activity away from Zipf.
+                let u = rng.uniform();
+                let w = activity.partition_point(|&c| c <= u).min(w_count - 1) as u32;
+                if !workers.contains(&w) {
+                    workers.push(w);
+                }
+            }
+            for &w in &workers {
+                let row = &cumulative[(w as usize * k + y as usize) * k..][..k];
+                let u = rng.uniform();
+                labels.push(row.partition_point(|&c| c <= u).min(k - 1) as Label);
+            }
+            emit(t, &workers, &labels)?;
+        }
+        Ok(self)
+    }
 }
 
 /// An unnormalised confusion matrix [true][observed] of a worker of the given type.
@@ -395,6 +551,34 @@ mod tests {
         );
         let c = generate(&config.clone().seed(4)).unwrap();
         assert_ne!(a.truth, c.truth);
+    }
+
+    #[test]
+    fn csv_output_holds_the_generated_data() {
+        let config = GeneratorConfig::new(300, 20, 3).seed(5).overlap(vec![2, 4]);
+        let (mut csv, mut gold) = (Vec::new(), Vec::new());
+        write_csv(&config, &mut csv, Some(&mut gold), |_| {}).unwrap();
+        let read = crate::io::read_responses_from(&csv[..], "g.csv", &Default::default()).unwrap();
+        let generated = generate(&config).unwrap();
+        let data = &generated.responses;
+        assert_eq!(read.by_task(), data.by_task());
+        assert_eq!(read.by_worker(), data.by_worker());
+        assert!(read.task_names().eq(data.task_names()));
+        assert!(read.worker_names().eq(data.worker_names()));
+        let gold = String::from_utf8(gold).unwrap();
+        let truth: Vec<&str> = gold.lines().skip(1).map(|l| &l[l.len() - 1..]).collect();
+        let expected: Vec<String> = generated.truth.iter().map(|y| y.to_string()).collect();
+        assert_eq!(truth, expected);
+        assert!(gold.starts_with("task,label\nt000,"));
+    }
+
+    #[test]
+    fn decimal_padding() {
+        let mut out = Vec::new();
+        push_decimal(&mut out, 0, 1);
+        push_decimal(&mut out, 42, 5);
+        push_decimal(&mut out, 12345, 2);
+        assert_eq!(out, b"00004212345");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! id strings once each (an `IndexSet` entry: the string, its hash slot and 8 bytes of hash).
 
 use indexmap::IndexSet;
+use rayon::prelude::*;
 use rustc_hash::FxBuildHasher;
 
 use crate::error::DataError;
@@ -22,7 +23,7 @@ use crate::error::DataError;
 /// A label id (index into [`Responses::label_names`]).
 pub type Label = u16;
 
-type Interner = IndexSet<Box<str>, FxBuildHasher>;
+pub(crate) type Interner = IndexSet<Box<str>, FxBuildHasher>;
 
 /// What to do with several responses of one worker to one task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -79,6 +80,49 @@ impl Csr {
 
     pub fn labels(&self) -> &[Label] {
         &self.labels
+    }
+
+    /// Sorts each row by (id, label), in parallel over fixed groups of rows; returns the
+    /// number of entries whose id repeats the previous one in its row (duplicates).
+    fn sort_rows(&mut self) -> u64 {
+        const ROWS: usize = 4096;
+        let offsets = &self.offsets;
+        let (mut ids, mut labels) = (&mut self.ids[..], &mut self.labels[..]);
+        let mut groups = Vec::with_capacity(self.offsets.len() / ROWS + 1);
+        for first in (0..offsets.len() - 1).step_by(ROWS) {
+            let end = (first + ROWS).min(offsets.len() - 1);
+            let len = (offsets[end] - offsets[first]) as usize;
+            let (head_ids, tail_ids) = std::mem::take(&mut ids).split_at_mut(len);
+            let (head_labels, tail_labels) = std::mem::take(&mut labels).split_at_mut(len);
+            groups.push((&offsets[first..=end], head_ids, head_labels));
+            (ids, labels) = (tail_ids, tail_labels);
+        }
+        groups
+            .into_par_iter()
+            .map(|(offsets, ids, labels)| {
+                let base = offsets[0] as usize;
+                let mut keyed: Vec<u64> = Vec::new();
+                let mut duplicates = 0u64;
+                for bounds in offsets.windows(2) {
+                    let range = bounds[0] as usize - base..bounds[1] as usize - base;
+                    let (row_ids, row_labels) = (&mut ids[range.clone()], &mut labels[range]);
+                    let key = |i: usize| ((row_ids[i] as u64) << 16) | row_labels[i] as u64;
+                    if (1..row_ids.len()).any(|i| key(i - 1) > key(i)) {
+                        keyed.clear();
+                        keyed.extend((0..row_ids.len()).map(key));
+                        keyed.sort_unstable();
+                        for ((id, label), k) in
+                            row_ids.iter_mut().zip(row_labels.iter_mut()).zip(&keyed)
+                        {
+                            *id = (k >> 16) as u32;
+                            *label = (k & 0xffff) as Label;
+                        }
+                    }
+                    duplicates += row_ids.windows(2).filter(|p| p[0] == p[1]).count() as u64;
+                }
+                duplicates
+            })
+            .sum()
     }
 
     /// Counting sort of `(row, id, label)` triples into rows; stable, so each row keeps the
@@ -261,23 +305,7 @@ impl Responses {
             labels,
         };
         debug_assert_eq!(by_task.len(), tasks.len());
-        let mut duplicates = 0u64;
-        for t in 0..by_task.len() {
-            let range = by_task.range(t);
-            let mut keyed: Vec<u64> = range
-                .clone()
-                .map(|i| ((by_task.ids[i] as u64) << 16) | by_task.labels[i] as u64)
-                .collect();
-            keyed.sort_unstable();
-            for (i, key) in range.zip(&keyed) {
-                by_task.ids[i] = (key >> 16) as u32;
-                by_task.labels[i] = (key & 0xffff) as Label;
-            }
-            duplicates += keyed
-                .windows(2)
-                .filter(|p| p[0] >> 16 == p[1] >> 16)
-                .count() as u64;
-        }
+        let duplicates = by_task.sort_rows();
         let n = by_task.ids.len();
         let by_worker = Csr::from_sorted_by(workers_set.len(), n, |emit| {
             for t in 0..by_task.len() {
@@ -314,6 +342,24 @@ impl ResponsesBuilder {
     pub fn duplicates(mut self, policy: DuplicatePolicy) -> Self {
         self.policy = policy;
         self
+    }
+
+    /// A builder over ids interned elsewhere (the parallel reader): `raw` holds
+    /// (task, worker, label) ids into the three interners, in input order, no empty names.
+    pub(crate) fn from_interned(
+        tasks: Interner,
+        workers: Interner,
+        labels: Interner,
+        raw: Vec<[u32; 3]>,
+        policy: DuplicatePolicy,
+    ) -> Self {
+        Self {
+            tasks,
+            workers,
+            labels,
+            raw,
+            policy,
+        }
     }
 
     /// Reserves room for `n` more responses.
@@ -370,14 +416,14 @@ impl ResponsesBuilder {
         let (tasks, task_rank, _) = canonical(tasks);
         let (workers, worker_rank, _) = canonical(workers);
         let (labels, label_rank, labels_numeric) = canonical(labels);
-        // Remap in place; remember input order in the worker slot's neighbour only when needed.
-        for r in raw.iter_mut() {
+        // Remap in place (in parallel: this touches every response).
+        raw.par_iter_mut().for_each(|r| {
             *r = [
                 task_rank[r[0] as usize],
                 worker_rank[r[1] as usize],
                 label_rank[r[2] as usize],
             ];
-        }
+        });
         drop((task_rank, worker_rank, label_rank));
         if policy != DuplicatePolicy::Keep {
             raw = resolve_duplicates(raw, policy, &tasks, &workers)?;
@@ -389,23 +435,7 @@ impl ResponsesBuilder {
             }
         });
         drop(raw);
-        let mut duplicates = 0u64;
-        for t in 0..by_task.len() {
-            let range = by_task.range(t);
-            let mut keyed: Vec<u64> = range
-                .clone()
-                .map(|i| ((by_task.ids[i] as u64) << 16) | by_task.labels[i] as u64)
-                .collect();
-            keyed.sort_unstable();
-            for (i, key) in range.zip(&keyed) {
-                by_task.ids[i] = (key >> 16) as u32;
-                by_task.labels[i] = (key & 0xffff) as Label;
-            }
-            duplicates += keyed
-                .windows(2)
-                .filter(|p| p[0] >> 16 == p[1] >> 16)
-                .count() as u64;
-        }
+        let duplicates = by_task.sort_rows();
         let by_worker = Csr::from_sorted_by(workers.len(), n, |emit| {
             for t in 0..by_task.len() {
                 let (ws, ls) = by_task.row(t);
@@ -426,7 +456,7 @@ impl ResponsesBuilder {
     }
 }
 
-fn intern(set: &mut Interner, value: &str) -> u32 {
+pub(crate) fn intern(set: &mut Interner, value: &str) -> u32 {
     match set.get_index_of(value) {
         Some(i) => i as u32,
         None => set.insert_full(value.into()).0 as u32,
@@ -457,7 +487,11 @@ pub(crate) fn parse_int(s: &str) -> Option<i64> {
 fn canonical(set: Interner) -> (Interner, Vec<u32>, bool) {
     let numeric = set.iter().all(|s| parse_int(s).is_some());
     let mut order: Vec<u32> = (0..set.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| compare_names(&set[a as usize], &set[b as usize], numeric));
+    order.par_sort_unstable_by(|&a, &b| compare_names(&set[a as usize], &set[b as usize], numeric));
+    if order.iter().enumerate().all(|(i, &o)| i as u32 == o) {
+        // Already canonical (e.g. a file sorted by id): keep the set, skip the rebuild.
+        return (set, order, numeric);
+    }
     let mut rank = vec![0u32; set.len()];
     for (new, &old) in order.iter().enumerate() {
         rank[old as usize] = new as u32;

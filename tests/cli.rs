@@ -157,7 +157,12 @@ fn reads_stdin() {
 fn binary_relevance_on_label_sets() {
     // crowd-kit-spec §6: BinaryRelevance(MajorityVote) gives t1 → [x, y], t2 → [z].
     let input = fixture("data/multilabel/responses.csv");
-    let out = crowdagg(&["aggregate", "-m", "binary-relevance", input.to_str().unwrap()]);
+    let out = crowdagg(&[
+        "aggregate",
+        "-m",
+        "binary-relevance",
+        input.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "task,labels\nt1,x|y\nt2,z\n");
     let out = crowdagg(&[

@@ -355,3 +355,101 @@ fn assignment_json_errors() {
         ":1:2: solution 1 has no output value \"result\" (output fields: label)",
     );
 }
+
+// ---- the parallel reader of plain files agrees with the general reader ----
+
+/// Same ids, names and indexes from `read_responses` (parallel path for plain files) and
+/// `read_responses_from` (always the general csv reader).
+fn assert_same_as_general_reader(path: &Path) {
+    let file = std::fs::File::open(path).unwrap();
+    let name = path.to_string_lossy();
+    let general = crowdagg::io::read_responses_from(file, &name, &defaults());
+    let fast = read_responses(path, &defaults());
+    match (general, fast) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.by_task(), b.by_task(), "{name}");
+            assert_eq!(a.by_worker(), b.by_worker(), "{name}");
+            assert!(a.task_names().eq(b.task_names()), "{name}");
+            assert!(a.worker_names().eq(b.worker_names()), "{name}");
+            assert_eq!(a.label_names(), b.label_names(), "{name}");
+            assert_eq!(a.duplicate_count(), b.duplicate_count(), "{name}");
+        }
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{name}"),
+        (a, b) => panic!("{name}: {:?} vs {:?}", a.map(|_| ()), b.map(|_| ())),
+    }
+}
+
+#[test]
+fn parallel_reader_matches_general_reader_on_fixtures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut seen = 0;
+    for dir in [
+        "io",
+        "bad",
+        "ds",
+        "data/dog",
+        "data/rte",
+        "data/tiny",
+        "data/web",
+    ] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if (ext == "csv" || ext == "tsv") && !name.contains("gold") && !name.contains("skill") {
+                assert_same_as_general_reader(&path);
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 10, "{seen} files");
+}
+
+#[test]
+fn parallel_reader_on_a_multi_part_file_in_any_row_order() {
+    // Big enough to be split between threads; names repeat across parts; CRLF and blank lines.
+    let mut rows: Vec<String> = (0..40_000)
+        .map(|i| {
+            format!(
+                "t{},w{},{}",
+                i % 7919,
+                (i * 31) % 503,
+                ["yes", "no", "10", "2"][i % 4]
+            )
+        })
+        .collect();
+    let dir = std::env::temp_dir().join(format!("crowdagg-plain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let forward = dir.join("forward.csv");
+    std::fs::write(
+        &forward,
+        format!("task,worker,label\r\n{}\r\n\r\n", rows.join("\r\n")),
+    )
+    .unwrap();
+    assert_same_as_general_reader(&forward);
+    rows.reverse();
+    let reversed = dir.join("reversed.csv");
+    std::fs::write(
+        &reversed,
+        format!(
+            "label,worker,task\n{}",
+            rows.iter()
+                .map(|r| {
+                    let f: Vec<&str> = r.split(',').collect();
+                    format!("{},{},{}\n", f[2], f[1], f[0])
+                })
+                .collect::<String>()
+        ),
+    )
+    .unwrap();
+    assert_same_as_general_reader(&reversed);
+    let a = read_responses(&forward, &defaults()).unwrap();
+    let b = read_responses(&reversed, &defaults()).unwrap();
+    assert_eq!(a.by_task(), b.by_task());
+    assert_eq!(a.by_worker(), b.by_worker());
+    assert_eq!(a.n_responses(), 40_000);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

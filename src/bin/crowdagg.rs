@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use crowdagg::io::{ReadOptions, read_gold, read_responses, read_skills};
+use crowdagg::io::{ReadOptions, read_gold, read_responses_with_progress, read_skills};
 use crowdagg::methods::{METHODS, find_method};
 use crowdagg::output::{write_csv, write_json};
 use crowdagg::{DuplicatePolicy, FitInputs, Observer};
@@ -35,6 +35,8 @@ enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// Agreement metrics of a dataset (Krippendorff's alpha, consistency, uncertainty, …).
     Metrics(evaluate::MetricsArgs),
+    /// Write a synthetic data set (Dawid-Skene generative model) as CSV `task,worker,label`.
+    Generate(GenerateArgs),
     /// Toloka aggregation API on exported pools (offline).
     #[command(subcommand)]
     Toloka(TolokaCommand),
@@ -96,6 +98,28 @@ struct ServeArgs {
     threads: usize,
 }
 
+#[derive(clap::Args)]
+struct GenerateArgs {
+    #[arg(long)]
+    tasks: usize,
+    /// Workers in the pool (those drawn for no task are absent from the output).
+    #[arg(long)]
+    workers: usize,
+    #[arg(long, default_value_t = 2)]
+    classes: usize,
+    /// Responses per task, drawn uniformly from this comma-separated list.
+    #[arg(long, value_delimiter = ',', default_value = "3,5")]
+    overlap: Vec<usize>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output file (default: stdout).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also write the true labels (CSV `task,label`) here.
+    #[arg(long)]
+    gold: Option<PathBuf>,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Csv,
@@ -149,6 +173,9 @@ struct AggregateArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Print the time spent reading, fitting and writing to stderr.
+    #[arg(long)]
+    timings: bool,
     /// Input file, or `-` for stdin.
     #[arg(default_value = "-")]
     input: PathBuf,
@@ -178,6 +205,7 @@ fn main() -> ExitCode {
         }
         Command::Evaluate(args) => evaluate::evaluate(args),
         Command::Metrics(args) => evaluate::metrics(args),
+        Command::Generate(args) => generate(args),
         Command::Toloka(TolokaCommand::Aggregate(args)) => toloka_aggregate(args),
         #[cfg(feature = "server")]
         Command::Serve(args) => serve(args),
@@ -256,7 +284,18 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
             Duplicates::Reject => DuplicatePolicy::Reject,
         },
     };
-    let data = read_responses(&args.input, &options).map_err(|e| e.to_string())?;
+    let (started, cpu_started) = (Instant::now(), cpu_seconds());
+    let bar = progress_bar(
+        0,
+        "reading {bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec}",
+    );
+    let data = read_responses_with_progress(&args.input, &options, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    let (read_time, read_cpu) = (started.elapsed(), cpu_seconds() - cpu_started);
     let gold = args
         .gold
         .as_deref()
@@ -281,10 +320,12 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
     if let (Some(gold), true) = (&gold, use_gold) {
         inputs = inputs.gold(gold);
     }
+    let (fit_started, fit_cpu_started) = (Instant::now(), cpu_seconds());
     let result = aggregator
         .aggregate_with(&data, inputs)
         .map_err(|e| e.to_string())?;
     progress.finish();
+    let (fit_time, fit_cpu) = (fit_started.elapsed(), cpu_seconds() - fit_cpu_started);
 
     if let Some(gold) = &gold {
         let (accuracy, scored) = result.accuracy(&data, gold);
@@ -294,10 +335,101 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         );
     }
     let params = aggregator.params();
+    let write_started = Instant::now();
     write_whole(args.output.as_deref(), |out| match args.format {
         Format::Csv => write_csv(out, &data, &result),
         Format::Json => write_json(out, &data, &result, aggregator.name(), &params),
-    })
+    })?;
+    if args.timings {
+        let bytes = std::fs::metadata(&args.input).map_or(0, |m| m.len());
+        let (read, fit) = (read_time.as_secs_f64(), fit_time.as_secs_f64());
+        let iterations = result.report.iterations.max(1);
+        eprintln!(
+            "timings: responses={} tasks={} workers={} labels={} read_s={read:.3} read_cpu_s={read_cpu:.2} read_mb_s={:.0} read_answers_s={:.3e} fit_s={fit:.3} fit_cpu_s={fit_cpu:.2} iterations={} fit_s_per_iteration={:.4} write_s={:.3} total_s={:.3} total_cpu_s={:.2}",
+            data.n_responses(),
+            data.n_tasks(),
+            data.n_workers(),
+            data.n_labels(),
+            bytes as f64 / 1e6 / read,
+            data.n_responses() as f64 / read,
+            result.report.iterations,
+            fit / iterations as f64,
+            write_started.elapsed().as_secs_f64(),
+            started.elapsed().as_secs_f64(),
+            cpu_seconds() - cpu_started,
+        );
+    }
+    Ok(())
+}
+
+fn generate(args: GenerateArgs) -> Result<(), String> {
+    use crowdagg::generate::{GeneratorConfig, write_csv};
+    let config = GeneratorConfig::new(args.tasks, args.workers, args.classes)
+        .overlap(args.overlap)
+        .seed(args.seed);
+    let bar = progress_bar(
+        args.tasks as u64,
+        "generating {pos}/{len} tasks {wide_bar} {eta}",
+    );
+    let mut gold = args
+        .gold
+        .as_deref()
+        .map(|p| {
+            File::create(p)
+                .map(BufWriter::new)
+                .map_err(|e| format!("{}: {e}", p.display()))
+        })
+        .transpose()?;
+    let tick = |t: usize| {
+        if t % 65_536 == 0 {
+            bar.set_position(t as u64);
+        }
+    };
+    write_whole(args.out.as_deref(), |out| {
+        write_csv(
+            &config,
+            out,
+            gold.as_mut().map(|g| g as &mut dyn Write),
+            tick,
+        )
+        .map_err(std::io::Error::other)
+    })?;
+    if let Some(mut gold) = gold {
+        gold.flush().map_err(|e| format!("--gold: {e}"))?;
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// User + system CPU time of this process so far (Linux `/proc/self/stat`, 10 ms ticks; 0
+/// elsewhere). On a shared machine it is the steadier figure.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // After the ")" that closes the command name, utime and stime are fields 12 and 13.
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+fn progress_bar(len: u64, template: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 fn toloka_aggregate(args: TolokaAggregateArgs) -> Result<(), String> {

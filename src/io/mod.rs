@@ -31,6 +31,7 @@
 
 mod gold;
 mod json;
+mod plain;
 mod responses;
 mod skills;
 mod source;
@@ -38,7 +39,9 @@ mod table;
 mod toloka;
 
 pub use gold::{read_gold, read_gold_from};
-pub use responses::{ReadOptions, read_responses, read_responses_from};
+pub use responses::{
+    ReadOptions, read_responses, read_responses_from, read_responses_with_progress,
+};
 pub use skills::{read_skills, read_skills_from_bytes};
 pub use source::{STDIN_NAME, delimiter_for};
 // For the Toloka pool loader (`toloka::ExportedPool`), which reads whole Assignment objects.

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use csv::ByteRecord;
 
-use super::source::{ResponseSink, delimiter_for, open};
+use super::plain::read_plain;
+use super::source::{ResponseSink, delimiter_for, open, whole};
 use super::table::Table;
 use crate::error::Error;
 use crate::responses::{DuplicatePolicy, Responses};
@@ -46,7 +47,26 @@ impl ReadOptions {
 }
 
 /// Reads a response table from `path` (`-` for stdin).
+///
+/// Files of plain (unquoted) CSV/TSV are read in blocks parsed in parallel (see
+/// `io::plain`); any other input, or a file with a problem to report, goes through the
+/// general reader. Both give the same [`Responses`] and the same errors.
 pub fn read_responses(path: &Path, options: &ReadOptions) -> Result<Responses, Error> {
+    read_responses_with_progress(path, options, &mut |_, _| {})
+}
+
+/// [`read_responses`] calling `progress(bytes_read, file_size)` now and then (after each
+/// block of the parallel reader).
+pub fn read_responses_with_progress(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Responses, Error> {
+    if path.as_os_str() != "-" && options.duplicates != DuplicatePolicy::Reject {
+        if let Some(builder) = read_plain(path, options, progress)? {
+            return builder.build().map_err(|err| whole(path, err.to_string()));
+        }
+    }
     let (reader, name) = open(path)?;
     read_responses_from(reader, &name.to_string_lossy(), options)
 }
