@@ -38,10 +38,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?),
         _ => Box::new(crowdagg::methods::DawidSkeneParams::from_pairs(pairs)?),
     };
-    let (start, cpu_start) = (Instant::now(), cpu_seconds());
+    let (start, cpu_start) = (Instant::now(), crowdagg::timing::process_cpu_seconds());
     let result = model.aggregate(&data)?;
     let fit = start.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu_start;
+    let cpu = crowdagg::timing::process_cpu_seconds() - cpu_start;
     // Sweeps: initial M-step + one task pass and one worker pass per iteration, + 1 task pass.
     let sweeps = result.report.iterations as f64;
     println!(
@@ -56,26 +56,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         cpu * 1e9 / (data.n_responses() as f64 * sweeps)
     );
     Ok(())
-}
-
-/// User + system CPU time of the process (Linux `/proc/self/stat`, 10 ms ticks), 0 elsewhere.
-/// The machine is shared, so CPU time is the steadier figure.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the ")" closing the command name: utime and stime are the 12th and 13th.
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }

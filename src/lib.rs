@@ -28,6 +28,7 @@ pub mod methods;
 pub mod metrics;
 pub mod output;
 pub mod responses;
+pub mod timing;
 pub mod toloka;
 
 pub use aggregation::{Aggregation, FitReport, Gold, Observer, Skills, StopReason};

@@ -284,7 +284,7 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
             Duplicates::Reject => DuplicatePolicy::Reject,
         },
     };
-    let (started, cpu_started) = (Instant::now(), cpu_seconds());
+    let (started, cpu_started) = (Instant::now(), crowdagg::timing::process_cpu_seconds());
     let bar = progress_bar(
         0,
         "reading {bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec}",
@@ -295,7 +295,10 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
     })
     .map_err(|e| e.to_string())?;
     bar.finish_and_clear();
-    let (read_time, read_cpu) = (started.elapsed(), cpu_seconds() - cpu_started);
+    let (read_time, read_cpu) = (
+        started.elapsed(),
+        crowdagg::timing::process_cpu_seconds() - cpu_started,
+    );
     let gold = args
         .gold
         .as_deref()
@@ -320,12 +323,15 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
     if let (Some(gold), true) = (&gold, use_gold) {
         inputs = inputs.gold(gold);
     }
-    let (fit_started, fit_cpu_started) = (Instant::now(), cpu_seconds());
+    let (fit_started, fit_cpu_started) = (Instant::now(), crowdagg::timing::process_cpu_seconds());
     let result = aggregator
         .aggregate_with(&data, inputs)
         .map_err(|e| e.to_string())?;
     progress.finish();
-    let (fit_time, fit_cpu) = (fit_started.elapsed(), cpu_seconds() - fit_cpu_started);
+    let (fit_time, fit_cpu) = (
+        fit_started.elapsed(),
+        crowdagg::timing::process_cpu_seconds() - fit_cpu_started,
+    );
 
     if let Some(gold) = &gold {
         let (accuracy, scored) = result.accuracy(&data, gold);
@@ -356,7 +362,7 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
             fit / iterations as f64,
             write_started.elapsed().as_secs_f64(),
             started.elapsed().as_secs_f64(),
-            cpu_seconds() - cpu_started,
+            crowdagg::timing::process_cpu_seconds() - cpu_started,
         );
     }
     Ok(())
@@ -399,28 +405,6 @@ fn generate(args: GenerateArgs) -> Result<(), String> {
     }
     bar.finish_and_clear();
     Ok(())
-}
-
-/// User + system CPU time of this process so far (Linux `/proc/self/stat`, 10 ms ticks; 0
-/// elsewhere). On a shared machine it is the steadier figure.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // After the ")" that closes the command name, utime and stime are fields 12 and 13.
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).
