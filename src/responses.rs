@@ -299,15 +299,31 @@ impl Responses {
             }),
             "names in canonical order"
         );
-        let mut by_task = Csr {
+        let by_task = Csr {
             offsets,
             ids: workers,
             labels,
         };
         debug_assert_eq!(by_task.len(), tasks.len());
+        Ok(Self::from_task_rows(
+            tasks,
+            workers_set,
+            labels_set,
+            labels_numeric,
+            by_task,
+        ))
+    }
+
+    /// Sorts each task row by (worker, label), counts duplicates and builds the worker index.
+    fn from_task_rows(
+        tasks: Interner,
+        workers: Interner,
+        labels: Interner,
+        labels_numeric: bool,
+        mut by_task: Csr,
+    ) -> Self {
         let duplicates = by_task.sort_rows();
-        let n = by_task.ids.len();
-        let by_worker = Csr::from_sorted_by(workers_set.len(), n, |emit| {
+        let by_worker = Csr::from_sorted_by(workers.len(), by_task.ids.len(), |emit| {
             for t in 0..by_task.len() {
                 let (ws, ls) = by_task.row(t);
                 for (&w, &l) in ws.iter().zip(ls) {
@@ -315,15 +331,15 @@ impl Responses {
                 }
             }
         });
-        Ok(Responses {
+        Responses {
             tasks,
-            workers: workers_set,
-            labels: labels_set,
+            workers,
+            labels,
             labels_numeric,
             by_task,
             by_worker,
             duplicates,
-        })
+        }
     }
 }
 
@@ -429,30 +445,19 @@ impl ResponsesBuilder {
             raw = resolve_duplicates(raw, policy, &tasks, &workers)?;
         }
         let n = raw.len();
-        let mut by_task = Csr::from_sorted_by(tasks.len(), n, |emit| {
+        let by_task = Csr::from_sorted_by(tasks.len(), n, |emit| {
             for &[t, w, l] in &raw {
                 emit(t, w, l as Label);
             }
         });
         drop(raw);
-        let duplicates = by_task.sort_rows();
-        let by_worker = Csr::from_sorted_by(workers.len(), n, |emit| {
-            for t in 0..by_task.len() {
-                let (ws, ls) = by_task.row(t);
-                for (&w, &l) in ws.iter().zip(ls) {
-                    emit(w, t as u32, l);
-                }
-            }
-        });
-        Ok(Responses {
+        Ok(Responses::from_task_rows(
             tasks,
             workers,
             labels,
             labels_numeric,
             by_task,
-            by_worker,
-            duplicates,
-        })
+        ))
     }
 }
 
