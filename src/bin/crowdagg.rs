@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use crowdagg::io::{ReadOptions, read_gold, read_responses, read_skills};
+use crowdagg::io::{ReadOptions, locate, read_gold, read_responses, read_skills};
 use crowdagg::methods::{METHODS, find_method};
 use crowdagg::output::{write_csv, write_json};
 use crowdagg::{DuplicatePolicy, FitInputs, Observer};
@@ -274,7 +274,7 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
     }
     let result = aggregator
         .aggregate_with(&data, inputs)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| locate(e, gold.as_ref(), skills.as_ref()).to_string())?;
     progress.finish();
 
     if let Some(gold) = &gold {
