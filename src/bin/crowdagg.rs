@@ -322,10 +322,12 @@ fn toloka_aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
             vec![
                 backend
                     .aggregate_by_task(&request)
-                    .map_err(|e| e.to_string())?,
+                    .map_err(describe_backend_error)?,
             ]
         }
-        None => backend.aggregate(&request).map_err(|e| e.to_string())?,
+        None => backend
+            .aggregate(&request)
+            .map_err(describe_backend_error)?,
     };
     write_whole(None, |out| {
         for solution in &solutions {
@@ -334,6 +336,29 @@ fn toloka_aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
         }
         Ok(())
     })
+}
+
+/// A backend error on one line, with the per-field messages of a validation error's payload
+/// (`Validation failed` alone does not say what to fix).
+fn describe_backend_error(error: crowdagg::toloka::BackendError) -> String {
+    let mut text = error.to_string();
+    if let crowdagg::toloka::BackendError::Api {
+        error:
+            crowdagg::toloka::ApiError {
+                payload: Some(serde_json::Value::Object(fields)),
+                ..
+            },
+        ..
+    } = &error
+    {
+        for (field, detail) in fields {
+            match detail["message"].as_str() {
+                Some(message) => text.push_str(&format!("; {field}: {message}")),
+                None => text.push_str(&format!("; {field}: {detail}")),
+            }
+        }
+    }
+    text.replace('\n', " ")
 }
 
 #[cfg(feature = "server")]
