@@ -425,9 +425,9 @@ fn bad_toloka_exports_library() {
         ),
         (
             "none_accepted.jsonl",
-            ": no accepted assignments: 1 rows, by status: REJECTED 1 (kept statuses: ACCEPTED)",
+            ": no accepted assignments: 1 assignments, by status: REJECTED 1 (kept statuses: ACCEPTED)",
         ),
-        ("not_json.json", ":1:1: invalid JSON: expected value"),
+        ("not_json.json", ":1:2: invalid JSON: expected ident"),
     ];
     for (name, rest) in cases {
         let path = bad(name);
