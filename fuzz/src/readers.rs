@@ -2,8 +2,8 @@
 //! error whose message starts with the source name (the readers' error contract).
 
 use crowdagg::io::{
-    AssignmentsOptions, ReadOptions, TolokaTsvOptions, read_assignments_from_bytes,
-    read_gold_from, read_responses_from, read_skills_from_bytes, read_toloka_tsv_from,
+    AssignmentsOptions, ReadOptions, TolokaTsvOptions, read_assignments_from_bytes, read_gold_from,
+    read_responses_from, read_skills_from_bytes, read_toloka_tsv_from,
 };
 use crowdagg::{Aggregator, DuplicatePolicy, Error, MajorityVote, Responses};
 
@@ -12,7 +12,10 @@ fn check<T>(result: Result<T, Error>, name: &str) -> Option<T> {
     match result {
         Ok(value) => Some(value),
         Err(error) => {
-            assert!(matches!(error, Error::Input(_)), "not an input error: {error:?}");
+            assert!(
+                matches!(error, Error::Input(_)),
+                "not an input error: {error:?}"
+            );
             let message = error.to_string();
             assert!(message.starts_with(name), "no location: {message}");
             None
@@ -42,7 +45,10 @@ pub fn responses_csv(data: &[u8]) {
         aggregate(&responses);
     }
     check(read_gold_from(data, "gold.csv", &keep), "gold.csv");
-    check(read_skills_from_bytes(data, "skills.csv", None), "skills.csv");
+    check(
+        read_skills_from_bytes(data, "skills.csv", None),
+        "skills.csv",
+    );
 }
 
 /// A Toloka web UI results TSV.
@@ -65,5 +71,8 @@ pub fn assignments_json(data: &[u8]) {
     ) {
         aggregate(&responses);
     }
-    check(read_skills_from_bytes(data, "skills.json", None), "skills.json");
+    check(
+        read_skills_from_bytes(data, "skills.json", None),
+        "skills.json",
+    );
 }

@@ -21,10 +21,13 @@ fn fixtures() -> &'static Fixtures {
     FIXTURES.get_or_init(|| {
         // Compiled in the fuzz crate (fuzz/) and in the main crate's tests.
         let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let root = [here.join("fixtures/toloka"), here.join("../fixtures/toloka")]
-            .into_iter()
-            .find(|p| p.is_dir())
-            .expect("fixtures/toloka");
+        let root = [
+            here.join("fixtures/toloka"),
+            here.join("../fixtures/toloka"),
+        ]
+        .into_iter()
+        .find(|p| p.is_dir())
+        .expect("fixtures/toloka");
         let load = |name: &str| ExportedPool::load_dir(&root.join(name)).expect("fixture pool");
         Fixtures {
             pools: vec![load("pool-1001"), load("pool-1002")],
