@@ -92,6 +92,9 @@ struct ServeArgs {
     /// Request-serving threads.
     #[arg(long, default_value_t = 4)]
     threads: usize,
+    /// Largest request body in bytes; larger ones get 413.
+    #[arg(long, default_value_t = crowdagg::toloka::server::DEFAULT_MAX_BODY)]
+    max_body: usize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -367,7 +370,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let backend =
         LocalBackend::from_dirs(&args.pools, args.skills.as_deref()).map_err(|e| e.to_string())?;
     let pools: Vec<String> = backend.pool_ids().map(str::to_owned).collect();
-    let server = Server::start(std::sync::Arc::new(backend), &args.bind, args.threads)
+    let backend = std::sync::Arc::new(backend);
+    let server = Server::start_with_limit(backend, &args.bind, args.threads, args.max_body)
         .map_err(|e| format!("--bind {}: {e}", args.bind))?;
     // One line a launcher can parse for the port.
     println!("serving pools {} at {}", pools.join(", "), server.url());
