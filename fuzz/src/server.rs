@@ -54,10 +54,10 @@ pub fn server_request(data: &[u8]) {
             // Toloka's error body.
             assert!(json["code"].is_string(), "{status}: {json}");
             assert!(json["message"].is_string(), "{status}: {json}");
-        } else if let Some(id) = json["id"].as_str() {
-            if json["status"].is_string() {
-                last_operation = id.to_owned();
-            }
+        } else if let Some(id) = json["id"].as_str()
+            && json["status"].is_string()
+        {
+            last_operation = id.to_owned();
         }
     }
 }
