@@ -1,10 +1,11 @@
 //! What an aggregator returns, and the side inputs some methods take (gold labels, skills).
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use ndarray::{Array2, Array3};
 
-use crate::error::DataError;
+use crate::error::{DataError, Location};
 use crate::responses::{Label, Responses};
 
 /// Why an iterative fit stopped. Convergence is data, not an error.
@@ -122,6 +123,7 @@ pub trait Observer: Sync {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Gold {
     labels: HashMap<String, String>,
+    origin: Origin,
 }
 
 impl Gold {
@@ -144,6 +146,15 @@ impl Gold {
 
     pub fn get(&self, task: &str) -> Option<&str> {
         self.labels.get(task).map(String::as_str)
+    }
+
+    /// Where the gold labels were read from, as set by the readers (for error messages).
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    pub fn origin_mut(&mut self) -> &mut Origin {
+        &mut self.origin
     }
 
     /// Per task id of `data`, the gold label id. Gold tasks absent from the data are ignored
@@ -175,6 +186,7 @@ impl<T: Into<String>, L: Into<String>> FromIterator<(T, L)> for Gold {
                 .into_iter()
                 .map(|(t, l)| (t.into(), l.into()))
                 .collect(),
+            origin: Origin::default(),
         }
     }
 }
@@ -184,6 +196,7 @@ impl<T: Into<String>, L: Into<String>> FromIterator<(T, L)> for Gold {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Skills {
     values: HashMap<String, f64>,
+    origin: Origin,
 }
 
 impl Skills {
@@ -198,6 +211,15 @@ impl Skills {
 
     pub fn get(&self, worker: &str) -> Option<f64> {
         self.values.get(worker).copied()
+    }
+
+    /// Where the skills were read from, as set by the readers (for error messages).
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    pub fn origin_mut(&mut self) -> &mut Origin {
+        &mut self.origin
     }
 
     pub fn len(&self) -> usize {
@@ -227,6 +249,41 @@ impl<W: Into<String>> FromIterator<(W, f64)> for Skills {
     fn from_iter<I: IntoIterator<Item = (W, f64)>>(iter: I) -> Self {
         Self {
             values: iter.into_iter().map(|(w, v)| (w.into(), v)).collect(),
+            origin: Origin::default(),
         }
+    }
+}
+
+/// Where the entries of a [`Gold`] or [`Skills`] were read from: the file, and the location of
+/// each task's label or worker's skill. It only serves error messages (see
+/// [`io::locate`](crate::io::locate)), so it takes no part in equality.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    file: Option<PathBuf>,
+    locations: HashMap<String, Location>,
+}
+
+impl PartialEq for Origin {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Origin {
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    pub fn set_file(&mut self, file: impl Into<PathBuf>) {
+        self.file = Some(file.into());
+    }
+
+    /// The location of the entry of `key` (a task for gold, a worker for skills).
+    pub fn location(&self, key: &str) -> Option<&Location> {
+        self.locations.get(key)
+    }
+
+    pub fn set_location(&mut self, key: impl Into<String>, location: Location) {
+        self.locations.insert(key.into(), location);
     }
 }

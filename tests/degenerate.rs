@@ -76,7 +76,18 @@ fn cases() -> Vec<Case> {
         rows: many,
         forced: vec![("t7".into(), "label7".into())],
     });
-    // 2·10⁴ distinct tasks with one answer each (10⁶ runs in the scale benchmarks).
+    // K = 1: one label overall, many tasks and workers; every method must return it.
+    let one_label: Vec<_> = (0..60)
+        .flat_map(|t| {
+            (0..3).map(move |w| (format!("t{t}"), format!("w{}", (t + w) % 7), "only".into()))
+        })
+        .collect();
+    cases.push(Case {
+        name: "one label overall (K = 1)",
+        rows: one_label,
+        forced: (0..60).map(|t| (format!("t{t}"), "only".into())).collect(),
+    });
+    // 2·10⁴ distinct tasks with one answer each (10⁶ below, for the fast methods).
     let single: Vec<_> = (0..20_000)
         .map(|t| {
             (
@@ -162,6 +173,17 @@ fn every_method_survives_degenerate_data() {
             for skill in result.skills.iter().flatten().flatten() {
                 assert!(skill.is_finite(), "{what}: skill {skill}");
             }
+            if data.n_labels() == 1 {
+                // The only label is certain.
+                if let Some(p) = &result.probabilities {
+                    assert!(p.iter().all(|&v| v == 1.0), "{what}: {p:?}");
+                }
+                assert!(
+                    result.confidence.iter().all(|&c| c == 1.0),
+                    "{what}: {:?}",
+                    &result.confidence[..3]
+                );
+            }
             for (task, label) in &case.forced {
                 let t = data.task_id(task).unwrap();
                 assert_eq!(
@@ -171,5 +193,44 @@ fn every_method_survives_degenerate_data() {
                 );
             }
         }
+    }
+}
+
+/// 10⁶ distinct tasks with one answer each through the fast methods: each task's label is its
+/// only answer (MV, Wawa and WDO count one vote; for the Dawid-Skene variants the majority-vote
+/// start gives every worker a diagonal confusion matrix, a fixed point). About 3 s in the dev
+/// profile (opt-level 1), so it runs with every `cargo test`.
+#[test]
+fn million_tasks_with_one_answer_each() {
+    const N: usize = 1_000_000;
+    let start = std::time::Instant::now();
+    let mut builder = Responses::builder();
+    for t in 0..N {
+        let task = format!("t{t}");
+        let worker = format!("w{}", t % 1009);
+        builder
+            .push(&task, &worker, ["x", "y", "z"][t % 3])
+            .unwrap();
+    }
+    let data = builder.build().unwrap();
+    assert_eq!((data.n_tasks(), data.n_responses()), (N, N));
+    println!("built {N} responses in {:.2?}", start.elapsed());
+    let skills: Skills = data.worker_names().map(|w| (w, 70.0)).collect();
+    for name in ["mv", "wawa", "ds", "one-coin-ds", "wdo"] {
+        let method = crowdagg::methods::find_method(name).unwrap();
+        let aggregator = method.build(&[]).unwrap();
+        let mut inputs = FitInputs::default();
+        if method.uses_skills {
+            inputs = inputs.skills(&skills);
+        }
+        let start = std::time::Instant::now();
+        let result = aggregator.aggregate_with(&data, inputs).unwrap();
+        println!("{name:>12}: {:.2?}", start.elapsed());
+        assert_eq!(result.labels.len(), N, "{name}");
+        for t in [0, 1, 2, 12_345, N - 1] {
+            let (_, labels) = data.by_task().row(t);
+            assert_eq!(result.labels[t], labels[0], "{name}: task {t}");
+        }
+        assert!(result.confidence.iter().all(|c| c.is_finite()), "{name}");
     }
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use crowdagg::io::{ReadOptions, read_gold, read_responses_with_progress, read_skills};
+use crowdagg::io::{ReadOptions, locate, read_gold, read_responses_with_progress, read_skills};
 use crowdagg::methods::{METHODS, find_method};
 use crowdagg::output::{write_csv, write_json};
 use crowdagg::{DuplicatePolicy, FitInputs, Observer};
@@ -96,6 +96,9 @@ struct ServeArgs {
     /// Request-serving threads.
     #[arg(long, default_value_t = 4)]
     threads: usize,
+    /// Largest request body in bytes; larger ones get 413.
+    #[arg(long, default_value_t = crowdagg::toloka::server::DEFAULT_MAX_BODY)]
+    max_body: usize,
 }
 
 #[derive(clap::Args)]
@@ -326,7 +329,7 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
     let (fit_started, fit_cpu_started) = (Instant::now(), crowdagg::timing::process_cpu_seconds());
     let result = aggregator
         .aggregate_with(&data, inputs)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| locate(e, gold.as_ref(), skills.as_ref()).to_string())?;
     progress.finish();
     let (fit_time, fit_cpu) = (
         fit_started.elapsed(),
@@ -447,10 +450,12 @@ fn toloka_aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
             vec![
                 backend
                     .aggregate_by_task(&request)
-                    .map_err(|e| e.to_string())?,
+                    .map_err(describe_backend_error)?,
             ]
         }
-        None => backend.aggregate(&request).map_err(|e| e.to_string())?,
+        None => backend
+            .aggregate(&request)
+            .map_err(describe_backend_error)?,
     };
     write_whole(None, |out| {
         for solution in &solutions {
@@ -461,13 +466,37 @@ fn toloka_aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
     })
 }
 
+/// A backend error on one line, with the per-field messages of a validation error's payload
+/// (`Validation failed` alone does not say what to fix).
+fn describe_backend_error(error: crowdagg::toloka::BackendError) -> String {
+    let mut text = error.to_string();
+    if let crowdagg::toloka::BackendError::Api {
+        error:
+            crowdagg::toloka::ApiError {
+                payload: Some(serde_json::Value::Object(fields)),
+                ..
+            },
+        ..
+    } = &error
+    {
+        for (field, detail) in fields {
+            match detail["message"].as_str() {
+                Some(message) => text.push_str(&format!("; {field}: {message}")),
+                None => text.push_str(&format!("; {field}: {detail}")),
+            }
+        }
+    }
+    text.replace('\n', " ")
+}
+
 #[cfg(feature = "server")]
 fn serve(args: ServeArgs) -> Result<(), String> {
     use crowdagg::toloka::{LocalBackend, server::Server};
     let backend =
         LocalBackend::from_dirs(&args.pools, args.skills.as_deref()).map_err(|e| e.to_string())?;
     let pools: Vec<String> = backend.pool_ids().map(str::to_owned).collect();
-    let server = Server::start(std::sync::Arc::new(backend), &args.bind, args.threads)
+    let backend = std::sync::Arc::new(backend);
+    let server = Server::start_with_limit(backend, &args.bind, args.threads, args.max_body)
         .map_err(|e| format!("--bind {}: {e}", args.bind))?;
     // One line a launcher can parse for the port.
     println!("serving pools {} at {}", pools.join(", "), server.url());

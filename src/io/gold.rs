@@ -10,7 +10,7 @@ use super::responses::ReadOptions;
 use super::source::{at, open, whole};
 use super::table::Table;
 use crate::aggregation::Gold;
-use crate::error::Error;
+use crate::error::{Error, Location};
 
 /// Reads gold labels from `path` (`-` for stdin). Uses the task and label column names and the
 /// delimiter of `options`; other columns are ignored.
@@ -73,6 +73,11 @@ impl GoldCollector {
             None => {
                 self.gold.insert(task, label);
                 self.lines.insert(task.to_string(), line);
+                let origin = self.gold.origin_mut();
+                if origin.file().is_none() {
+                    origin.set_file(file);
+                }
+                origin.set_location(task, Location::new(file, line));
                 Ok(())
             }
         }

@@ -28,9 +28,15 @@
 //! column come from serde_json for syntax and type errors (its column points at or just before
 //! the offending value) and are the element's start for semantic errors (missing task id,
 //! tasks/solutions length mismatch, missing output field).
+//!
+//! Problems a method finds later in gold labels or skills (a gold label no response uses, a
+//! WDO skill outside 0..=100) are [`DataError`](crate::DataError)s without a file; [`locate`]
+//! gives them the file and line of the value, which [`Gold`](crate::Gold) and
+//! [`Skills`](crate::Skills) read by these readers remember.
 
 mod gold;
 mod json;
+mod locate;
 mod plain;
 mod responses;
 mod skills;
@@ -39,6 +45,7 @@ mod table;
 mod toloka;
 
 pub use gold::{read_gold, read_gold_from};
+pub use locate::locate;
 pub use responses::{
     ReadOptions, read_responses, read_responses_from, read_responses_with_progress,
 };

@@ -11,7 +11,7 @@ use super::json::{Id, for_each_item, looks_like_json};
 use super::source::{at, delimiter_for, read_all, whole};
 use super::table::Table;
 use crate::aggregation::Skills;
-use crate::error::Error;
+use crate::error::{Error, Location};
 
 /// Reads skills from `path` (`-` for stdin), choosing the format from the content: JSON when
 /// it starts with `[` or `{`, otherwise a delimited table (tab for `.tsv`/`.tab`).
@@ -45,6 +45,8 @@ struct SkillRow {
     skill_id: Option<String>,
     value: f64,
     line: u64,
+    /// 1-based column of the value (JSON: of the object).
+    column: u64,
 }
 
 /// Toloka's UserSkill; other fields (`id`, `created`, `modified`) are ignored.
@@ -72,6 +74,7 @@ fn json_rows(bytes: &[u8], file: &Path) -> Result<Vec<SkillRow>, Error> {
             skill_id: skill.skill_id.map(|id| id.0),
             value,
             line: pos.line,
+            column: pos.column,
         });
         Ok(())
     })?;
@@ -161,6 +164,7 @@ fn table_rows(bytes: &[u8], file: &Path) -> Result<Vec<SkillRow>, Error> {
             skill_id: id.map(str::to_string),
             value,
             line: table.line(),
+            column: column as u64 + 1,
         });
     }
     Ok(rows)
@@ -192,6 +196,7 @@ fn select(rows: Vec<SkillRow>, file: &Path, skill_id: Option<&str>) -> Result<Sk
         _ => {}
     }
     let mut skills = Skills::new();
+    skills.origin_mut().set_file(file);
     let mut lines: HashMap<&str, u64> = HashMap::new();
     for row in &rows {
         if let (Some(wanted), Some(id)) = (skill_id, row.skill_id.as_deref())
@@ -216,6 +221,10 @@ fn select(rows: Vec<SkillRow>, file: &Path, skill_id: Option<&str>) -> Result<Sk
             None => {
                 skills.insert(row.worker.as_str(), row.value);
                 lines.insert(&row.worker, row.line);
+                let location = Location::new(file, row.line).with_column(row.column);
+                skills
+                    .origin_mut()
+                    .set_location(row.worker.as_str(), location);
             }
         }
     }

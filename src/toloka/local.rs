@@ -28,12 +28,17 @@ use crate::responses::{DuplicatePolicy, Responses};
 pub struct LocalOptions {
     /// Aggregate control and training tasks (those with known solutions) too. Default: yes.
     pub include_control_tasks: bool,
+    /// How many finished pool operations are kept for polling and paging; the oldest are
+    /// forgotten first (their ids then answer 404), so that a long-running server's memory
+    /// stays bounded. Default: 10 000.
+    pub max_operations: usize,
 }
 
 impl Default for LocalOptions {
     fn default() -> Self {
         Self {
             include_control_tasks: true,
+            max_operations: 10_000,
         }
     }
 }
@@ -294,13 +299,19 @@ impl AggregationBackend for LocalBackend {
                 Vec::new()
             }
         };
-        self.lock().insert(
+        let mut operations = self.lock();
+        operations.insert(
             id,
             StoredOperation {
                 operation: done,
                 solutions: Arc::new(solutions),
             },
         );
+        // Ids sort in creation order (same prefix, zero-padded counter).
+        while operations.len() > self.options.max_operations.max(1) {
+            operations.pop_first();
+        }
+        drop(operations);
         Ok(pending)
     }
 

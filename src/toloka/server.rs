@@ -13,7 +13,8 @@
 //! `VALIDATION_ERROR` (malformed JSON included), 401 `AUTHENTICATION_ERROR` (no
 //! `Authorization` header; any token is accepted), 404 `DOES_NOT_EXIST` (unknown path, pool,
 //! task or operation), 405 `METHOD_NOT_ALLOWED`, 409 (`EMPTY_POOL`, `UNSUPPORTED_ALGORITHM`,
-//! …), 413 for bodies over 16 MiB, 500 `INTERNAL_ERROR` if a handler panics. No `Retry-After`
+//! …), 413 `REQUEST_ENTITY_TOO_LARGE` for bodies over the limit ([`DEFAULT_MAX_BODY`], 1 MiB,
+//! unless set by [`Server::start_with_limit`]), 500 `INTERNAL_ERROR` if a handler panics. No `Retry-After`
 //! is ever sent (toloka-kit 1.2.3 crashes on it, spec §3.3).
 
 use std::io::Read;
@@ -34,8 +35,9 @@ use super::operation_search::OperationSearchRequest;
 use super::search::AggregatedSolutionSearchRequest;
 use super::types::{PoolAggregatedSolutionRequest, TaskAggregatedSolutionRequest};
 
-/// The largest request body accepted.
-const MAX_BODY: usize = 16 << 20;
+/// The largest request body accepted by default: 1 MiB, far above any aggregation request
+/// (a few hundred bytes), so that a client cannot make a thread buffer without bound.
+pub const DEFAULT_MAX_BODY: usize = 1 << 20;
 
 /// A running server; dropping it without [`Server::shutdown`] leaves the threads serving.
 pub struct Server {
@@ -49,6 +51,16 @@ impl Server {
     /// Binds `bind` (e.g. `127.0.0.1:0` for an ephemeral port) and serves `backend` from
     /// `threads` threads (at least 1).
     pub fn start(backend: Arc<LocalBackend>, bind: &str, threads: usize) -> std::io::Result<Self> {
+        Self::start_with_limit(backend, bind, threads, DEFAULT_MAX_BODY)
+    }
+
+    /// Like [`Server::start`], answering 413 to request bodies over `max_body` bytes.
+    pub fn start_with_limit(
+        backend: Arc<LocalBackend>,
+        bind: &str,
+        threads: usize,
+        max_body: usize,
+    ) -> std::io::Result<Self> {
         let http = tiny_http::Server::http(bind).map_err(std::io::Error::other)?;
         let addr = http
             .server_addr()
@@ -65,7 +77,7 @@ impl Server {
                     while !stop.load(Ordering::Relaxed) {
                         // Wake up now and then to notice `shutdown`.
                         if let Ok(Some(request)) = http.recv_timeout(Duration::from_millis(100)) {
-                            serve(&backend, &requests, request);
+                            serve(&backend, &requests, max_body, request);
                         }
                     }
                 })
@@ -109,7 +121,12 @@ impl Server {
     }
 }
 
-fn serve(backend: &LocalBackend, requests: &AtomicU64, mut request: tiny_http::Request) {
+fn serve(
+    backend: &LocalBackend,
+    requests: &AtomicU64,
+    max_body: usize,
+    mut request: tiny_http::Request,
+) {
     let request_id = format!(
         "00000000-0000-4000-9000-{:012x}",
         requests.fetch_add(1, Ordering::Relaxed)
@@ -121,13 +138,13 @@ fn serve(backend: &LocalBackend, requests: &AtomicU64, mut request: tiny_http::R
         .iter()
         .any(|h| h.field.equiv("Authorization") && !h.value.as_str().trim().is_empty());
     let mut body = Vec::new();
-    let too_large = request.body_length().is_some_and(|n| n > MAX_BODY)
+    let too_large = request.body_length().is_some_and(|n| n > max_body)
         || request
             .as_reader()
-            .take(MAX_BODY as u64 + 1)
+            .take(max_body as u64 + 1)
             .read_to_end(&mut body)
             .is_err()
-        || body.len() > MAX_BODY;
+        || body.len() > max_body;
     let (status, json) = if too_large {
         error_body(
             413,
