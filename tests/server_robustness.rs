@@ -409,6 +409,31 @@ fn one_request(addr: SocketAddr, i: usize, expected: &Expected) {
     }
 }
 
+/// `threads` clients each running `requests` mix items; returns every HTTP latency.
+fn run_clients(
+    addr: SocketAddr,
+    threads: usize,
+    requests: usize,
+    expected: &Expected,
+) -> Vec<Duration> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    for i in 0..requests {
+                        one_request(addr, t + i, expected);
+                    }
+                    LATENCIES.with(|l| l.take())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    })
+}
+
 #[test]
 fn load() {
     let threads = env_or("CROWDAGG_LOAD_THREADS", 8);
@@ -438,29 +463,12 @@ fn load() {
         )
         .unwrap(),
     };
-    // Warm up (thread stacks, allocator arenas) before the first memory reading.
-    for i in 0..7 * threads {
-        one_request(addr, i, &expected);
-    }
+    // Warm up with the same concurrency (thread stacks, allocator arenas per thread) before
+    // the first memory reading.
+    run_clients(addr, threads, 21, &expected);
     let rss_before = rss_kib();
     let start = Instant::now();
-    let mut latencies: Vec<Duration> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let expected = &expected;
-                scope.spawn(move || {
-                    for i in 0..requests {
-                        one_request(addr, t + i, expected);
-                    }
-                    LATENCIES.with(|l| l.take())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
+    let mut latencies = run_clients(addr, threads, requests, &expected);
     let elapsed = start.elapsed();
     let rss_after = rss_kib();
     server.shutdown();
@@ -476,7 +484,7 @@ fn load() {
         at(0.99),
         at(1.0),
     );
-    // Operations are kept (up to 10 000), a few KiB each: far below this.
+    // At most 1 000 finished operations are kept, a few KiB each: far below this.
     assert!(
         rss_after < rss_before + 64 * 1024,
         "resident memory grew from {rss_before} to {rss_after} KiB"

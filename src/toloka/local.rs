@@ -30,7 +30,7 @@ pub struct LocalOptions {
     pub include_control_tasks: bool,
     /// How many finished pool operations are kept for polling and paging; the oldest are
     /// forgotten first (their ids then answer 404), so that a long-running server's memory
-    /// stays bounded. Default: 10 000.
+    /// stays bounded (a stored operation takes a few KiB). Default: 1 000.
     pub max_operations: usize,
 }
 
@@ -38,7 +38,7 @@ impl Default for LocalOptions {
     fn default() -> Self {
         Self {
             include_control_tasks: true,
-            max_operations: 10_000,
+            max_operations: 1_000,
         }
     }
 }
@@ -164,12 +164,7 @@ impl LocalBackend {
             .validate()
             .map_err(|e| BackendError::api(e.to_api_error()))?;
         let operations = self.lock();
-        let all: Vec<Operation> = operations
-            .values()
-            .map(|stored| stored.operation.clone())
-            .collect();
-        drop(operations);
-        Ok(query.page(all))
+        Ok(query.page_of(operations.values().map(|stored| &stored.operation)))
     }
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, StoredOperation>> {

@@ -196,7 +196,16 @@ impl OperationSearchRequest {
 
     /// Filters, sorts and cuts `operations` into one page with an exact `has_more`.
     pub fn page(&self, operations: Vec<Operation>) -> SearchPage<Operation> {
-        let mut items: Vec<Operation> = operations
+        self.page_of(operations.iter())
+    }
+
+    /// Like [`Self::page`] on borrowed operations: only the page returned is cloned, so that
+    /// a search over many stored operations allocates little.
+    pub fn page_of<'a>(
+        &self,
+        operations: impl IntoIterator<Item = &'a Operation>,
+    ) -> SearchPage<Operation> {
+        let mut items: Vec<&Operation> = operations
             .into_iter()
             .filter(|op| self.matches(op))
             .collect();
@@ -225,7 +234,10 @@ impl OperationSearchRequest {
         let limit = self.limit.unwrap_or(Self::DEFAULT_LIMIT) as usize;
         let has_more = items.len() > limit;
         items.truncate(limit);
-        SearchPage { items, has_more }
+        SearchPage {
+            items: items.into_iter().cloned().collect(),
+            has_more,
+        }
     }
 }
 
