@@ -15,8 +15,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 #[path = "crowdagg/evaluate.rs"]
 mod evaluate;
+#[path = "crowdagg/generate.rs"]
+mod generate;
 #[path = "crowdagg/multilabel.rs"]
 mod multilabel;
+#[path = "crowdagg/toloka.rs"]
+mod toloka;
 
 #[derive(Parser)]
 #[command(name = "crowdagg", version, about = "Aggregate crowdsourced labels")]
@@ -36,91 +40,13 @@ enum Command {
     /// Agreement metrics of a dataset (Krippendorff's alpha, consistency, uncertainty, …).
     Metrics(evaluate::MetricsArgs),
     /// Write a synthetic data set (Dawid-Skene generative model) as CSV `task,worker,label`.
-    Generate(GenerateArgs),
+    Generate(generate::GenerateArgs),
     /// Toloka aggregation API on exported pools (offline).
     #[command(subcommand)]
-    Toloka(TolokaCommand),
+    Toloka(toloka::TolokaCommand),
     /// Serve Toloka's aggregation API offline from exported pool directories.
     #[cfg(feature = "server")]
-    Serve(ServeArgs),
-}
-
-#[derive(Subcommand)]
-enum TolokaCommand {
-    /// Run an aggregate-by-pool (or, with --task-id, aggregate-by-task) request on a pool
-    /// directory and print the aggregated solutions as JSON lines.
-    Aggregate(TolokaAggregateArgs),
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-#[value(rename_all = "SCREAMING_SNAKE_CASE")]
-enum AggregationType {
-    WeightedDynamicOverlap,
-    DawidSkene,
-}
-
-#[derive(clap::Args)]
-struct TolokaAggregateArgs {
-    /// Pool directory: pool.json (optional), assignments.json|jsonl|tsv, skills.json|csv
-    /// (optional).
-    #[arg(long)]
-    pool: PathBuf,
-    /// More Toloka user skills (JSON UserSkill objects or CSV user_id,skill_id,value).
-    #[arg(long)]
-    skills: Option<PathBuf>,
-    #[arg(long = "type", value_enum, default_value = "WEIGHTED_DYNAMIC_OVERLAP")]
-    aggregation_type: AggregationType,
-    /// answer_weight_skill_id (required for WEIGHTED_DYNAMIC_OVERLAP).
-    #[arg(long)]
-    skill_id: Option<String>,
-    /// Output field to aggregate (repeatable).
-    #[arg(long = "field", required = true)]
-    fields: Vec<String>,
-    /// Aggregate this task only.
-    #[arg(long)]
-    task_id: Option<String>,
-}
-
-#[cfg(feature = "server")]
-#[derive(clap::Args)]
-struct ServeArgs {
-    /// Pool directory (repeatable); see `crowdagg toloka aggregate --help`.
-    #[arg(long = "pool", required = true)]
-    pools: Vec<PathBuf>,
-    /// Toloka user skills shared by all pools.
-    #[arg(long)]
-    skills: Option<PathBuf>,
-    /// Address to listen on; port 0 picks a free port (printed on stdout).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    bind: String,
-    /// Request-serving threads.
-    #[arg(long, default_value_t = 4)]
-    threads: usize,
-    /// Largest request body in bytes; larger ones get 413.
-    #[arg(long, default_value_t = crowdagg::toloka::server::DEFAULT_MAX_BODY)]
-    max_body: usize,
-}
-
-#[derive(clap::Args)]
-struct GenerateArgs {
-    #[arg(long)]
-    tasks: usize,
-    /// Workers in the pool (those drawn for no task are absent from the output).
-    #[arg(long)]
-    workers: usize,
-    #[arg(long, default_value_t = 2)]
-    classes: usize,
-    /// Responses per task, drawn uniformly from this comma-separated list.
-    #[arg(long, value_delimiter = ',', default_value = "3,5")]
-    overlap: Vec<usize>,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Output file (default: stdout).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Also write the true labels (CSV `task,label`) here.
-    #[arg(long)]
-    gold: Option<PathBuf>,
+    Serve(toloka::ServeArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -208,10 +134,10 @@ fn main() -> ExitCode {
         }
         Command::Evaluate(args) => evaluate::evaluate(args),
         Command::Metrics(args) => evaluate::metrics(args),
-        Command::Generate(args) => generate(args),
-        Command::Toloka(TolokaCommand::Aggregate(args)) => toloka_aggregate(args),
+        Command::Generate(args) => generate::generate(args),
+        Command::Toloka(toloka::TolokaCommand::Aggregate(args)) => toloka::aggregate(args),
         #[cfg(feature = "server")]
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => toloka::serve(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -371,47 +297,8 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn generate(args: GenerateArgs) -> Result<(), String> {
-    use crowdagg::generate::{GeneratorConfig, write_csv};
-    let config = GeneratorConfig::new(args.tasks, args.workers, args.classes)
-        .overlap(args.overlap)
-        .seed(args.seed);
-    let bar = progress_bar(
-        args.tasks as u64,
-        "generating {pos}/{len} tasks {wide_bar} {eta}",
-    );
-    let mut gold = args
-        .gold
-        .as_deref()
-        .map(|p| {
-            File::create(p)
-                .map(BufWriter::new)
-                .map_err(|e| format!("{}: {e}", p.display()))
-        })
-        .transpose()?;
-    let tick = |t: usize| {
-        if t % 65_536 == 0 {
-            bar.set_position(t as u64);
-        }
-    };
-    write_whole(args.out.as_deref(), |out| {
-        write_csv(
-            &config,
-            out,
-            gold.as_mut().map(|g| g as &mut dyn Write),
-            tick,
-        )
-        .map_err(std::io::Error::other)
-    })?;
-    if let Some(mut gold) = gold {
-        gold.flush().map_err(|e| format!("--gold: {e}"))?;
-    }
-    bar.finish_and_clear();
-    Ok(())
-}
-
 /// A progress bar on stderr (hidden when stderr is not a terminal).
-fn progress_bar(len: u64, template: &str) -> ProgressBar {
+pub(crate) fn progress_bar(len: u64, template: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);
@@ -419,95 +306,9 @@ fn progress_bar(len: u64, template: &str) -> ProgressBar {
     bar
 }
 
-fn toloka_aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
-    use crowdagg::toloka::{
-        AggregatedSolutionType, AggregationBackend, FieldName, LocalBackend,
-        PoolAggregatedSolutionRequest, TaskAggregatedSolutionRequest,
-    };
-    let backend = LocalBackend::from_dirs(&[&args.pool], args.skills.as_deref())
-        .map_err(|e| e.to_string())?;
-    let pool_id = backend.pool_ids().next().unwrap_or_default().to_owned();
-    let request = PoolAggregatedSolutionRequest {
-        aggregation_type: match args.aggregation_type {
-            AggregationType::WeightedDynamicOverlap => {
-                AggregatedSolutionType::WeightedDynamicOverlap
-            }
-            AggregationType::DawidSkene => AggregatedSolutionType::DawidSkene,
-        },
-        pool_id,
-        answer_weight_skill_id: args.skill_id,
-        fields: args.fields.into_iter().map(FieldName::new).collect(),
-    };
-    let solutions = match args.task_id {
-        Some(task_id) => {
-            let request = TaskAggregatedSolutionRequest {
-                task_id,
-                pool_id: request.pool_id,
-                answer_weight_skill_id: request.answer_weight_skill_id,
-                fields: request.fields,
-                aggregation_type: request.aggregation_type,
-            };
-            vec![
-                backend
-                    .aggregate_by_task(&request)
-                    .map_err(describe_backend_error)?,
-            ]
-        }
-        None => backend
-            .aggregate(&request)
-            .map_err(describe_backend_error)?,
-    };
-    write_whole(None, |out| {
-        for solution in &solutions {
-            serde_json::to_writer(&mut *out, solution)?;
-            out.write_all(b"\n")?;
-        }
-        Ok(())
-    })
-}
-
-/// A backend error on one line, with the per-field messages of a validation error's payload
-/// (`Validation failed` alone does not say what to fix).
-fn describe_backend_error(error: crowdagg::toloka::BackendError) -> String {
-    let mut text = error.to_string();
-    if let crowdagg::toloka::BackendError::Api {
-        error:
-            crowdagg::toloka::ApiError {
-                payload: Some(serde_json::Value::Object(fields)),
-                ..
-            },
-        ..
-    } = &error
-    {
-        for (field, detail) in fields {
-            match detail["message"].as_str() {
-                Some(message) => text.push_str(&format!("; {field}: {message}")),
-                None => text.push_str(&format!("; {field}: {detail}")),
-            }
-        }
-    }
-    text.replace('\n', " ")
-}
-
-#[cfg(feature = "server")]
-fn serve(args: ServeArgs) -> Result<(), String> {
-    use crowdagg::toloka::{LocalBackend, server::Server};
-    let backend =
-        LocalBackend::from_dirs(&args.pools, args.skills.as_deref()).map_err(|e| e.to_string())?;
-    let pools: Vec<String> = backend.pool_ids().map(str::to_owned).collect();
-    let backend = std::sync::Arc::new(backend);
-    let server = Server::start_with_limit(backend, &args.bind, args.threads, args.max_body)
-        .map_err(|e| format!("--bind {}: {e}", args.bind))?;
-    // One line a launcher can parse for the port.
-    println!("serving pools {} at {}", pools.join(", "), server.url());
-    std::io::stdout().flush().map_err(|e| e.to_string())?;
-    server.wait();
-    Ok(())
-}
-
 /// Writes to a temporary file renamed into place (or to stdout after the fit finished), so an
 /// error never leaves partial output that looks complete.
-fn write_whole(
+pub(crate) fn write_whole(
     path: Option<&Path>,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), String> {

@@ -1,0 +1,150 @@
+//! `crowdagg toloka aggregate` and `crowdagg serve`: Toloka's aggregation API on exported pools.
+
+use std::path::PathBuf;
+
+use clap::{Subcommand, ValueEnum};
+
+use super::write_whole;
+
+#[derive(Subcommand)]
+pub(crate) enum TolokaCommand {
+    /// Run an aggregate-by-pool (or, with --task-id, aggregate-by-task) request on a pool
+    /// directory and print the aggregated solutions as JSON lines.
+    Aggregate(TolokaAggregateArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum AggregationType {
+    WeightedDynamicOverlap,
+    DawidSkene,
+}
+
+#[derive(clap::Args)]
+pub(crate) struct TolokaAggregateArgs {
+    /// Pool directory: pool.json (optional), assignments.json|jsonl|tsv, skills.json|csv
+    /// (optional).
+    #[arg(long)]
+    pool: PathBuf,
+    /// More Toloka user skills (JSON UserSkill objects or CSV user_id,skill_id,value).
+    #[arg(long)]
+    skills: Option<PathBuf>,
+    #[arg(long = "type", value_enum, default_value = "WEIGHTED_DYNAMIC_OVERLAP")]
+    aggregation_type: AggregationType,
+    /// answer_weight_skill_id (required for WEIGHTED_DYNAMIC_OVERLAP).
+    #[arg(long)]
+    skill_id: Option<String>,
+    /// Output field to aggregate (repeatable).
+    #[arg(long = "field", required = true)]
+    fields: Vec<String>,
+    /// Aggregate this task only.
+    #[arg(long)]
+    task_id: Option<String>,
+}
+
+#[cfg(feature = "server")]
+#[derive(clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Pool directory (repeatable); see `crowdagg toloka aggregate --help`.
+    #[arg(long = "pool", required = true)]
+    pools: Vec<PathBuf>,
+    /// Toloka user skills shared by all pools.
+    #[arg(long)]
+    skills: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// Request-serving threads.
+    #[arg(long, default_value_t = 4)]
+    threads: usize,
+    /// Largest request body in bytes; larger ones get 413.
+    #[arg(long, default_value_t = crowdagg::toloka::server::DEFAULT_MAX_BODY)]
+    max_body: usize,
+}
+
+pub(crate) fn aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
+    use crowdagg::toloka::{
+        AggregatedSolutionType, AggregationBackend, FieldName, LocalBackend,
+        PoolAggregatedSolutionRequest, TaskAggregatedSolutionRequest,
+    };
+    let backend = LocalBackend::from_dirs(&[&args.pool], args.skills.as_deref())
+        .map_err(|e| e.to_string())?;
+    let pool_id = backend.pool_ids().next().unwrap_or_default().to_owned();
+    let request = PoolAggregatedSolutionRequest {
+        aggregation_type: match args.aggregation_type {
+            AggregationType::WeightedDynamicOverlap => {
+                AggregatedSolutionType::WeightedDynamicOverlap
+            }
+            AggregationType::DawidSkene => AggregatedSolutionType::DawidSkene,
+        },
+        pool_id,
+        answer_weight_skill_id: args.skill_id,
+        fields: args.fields.into_iter().map(FieldName::new).collect(),
+    };
+    let solutions = match args.task_id {
+        Some(task_id) => {
+            let request = TaskAggregatedSolutionRequest {
+                task_id,
+                pool_id: request.pool_id,
+                answer_weight_skill_id: request.answer_weight_skill_id,
+                fields: request.fields,
+                aggregation_type: request.aggregation_type,
+            };
+            vec![
+                backend
+                    .aggregate_by_task(&request)
+                    .map_err(describe_backend_error)?,
+            ]
+        }
+        None => backend
+            .aggregate(&request)
+            .map_err(describe_backend_error)?,
+    };
+    write_whole(None, |out| {
+        for solution in &solutions {
+            serde_json::to_writer(&mut *out, solution)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    })
+}
+
+/// A backend error on one line, with the per-field messages of a validation error's payload
+/// (`Validation failed` alone does not say what to fix).
+pub(crate) fn describe_backend_error(error: crowdagg::toloka::BackendError) -> String {
+    let mut text = error.to_string();
+    if let crowdagg::toloka::BackendError::Api {
+        error:
+            crowdagg::toloka::ApiError {
+                payload: Some(serde_json::Value::Object(fields)),
+                ..
+            },
+        ..
+    } = &error
+    {
+        for (field, detail) in fields {
+            match detail["message"].as_str() {
+                Some(message) => text.push_str(&format!("; {field}: {message}")),
+                None => text.push_str(&format!("; {field}: {detail}")),
+            }
+        }
+    }
+    text.replace('\n', " ")
+}
+
+#[cfg(feature = "server")]
+pub(crate) fn serve(args: ServeArgs) -> Result<(), String> {
+    use crowdagg::toloka::{LocalBackend, server::Server};
+    use std::io::Write;
+    let backend =
+        LocalBackend::from_dirs(&args.pools, args.skills.as_deref()).map_err(|e| e.to_string())?;
+    let pools: Vec<String> = backend.pool_ids().map(str::to_owned).collect();
+    let backend = std::sync::Arc::new(backend);
+    let server = Server::start_with_limit(backend, &args.bind, args.threads, args.max_body)
+        .map_err(|e| format!("--bind {}: {e}", args.bind))?;
+    // One line a launcher can parse for the port.
+    println!("serving pools {} at {}", pools.join(", "), server.url());
+    std::io::stdout().flush().map_err(|e| e.to_string())?;
+    server.wait();
+    Ok(())
+}
