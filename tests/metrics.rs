@@ -227,7 +227,7 @@ fn entropy_threshold_removes_a_constant_worker() {
 }
 
 /// Values from `fixtures/metrics_reference.py` (crowd-kit 1.4.2, pandas 2.3.3):
-///   /work/.reference-venv/bin/python fixtures/metrics_reference.py \
+///   $(../shared/tools/setup-reference-env.sh) fixtures/metrics_reference.py \
 ///       ../shared/datasets/rte/responses.csv > fixtures/metrics/rte.json   (same for dog)
 /// rte: alpha 0.24147876613880948, consistency 0.966484309322219 (the rest in the JSON);
 /// dog: alpha 0.5194178413233579, consistency 0.9585626127612022.
