@@ -12,16 +12,27 @@ use crate::responses::Responses;
 /// Writes `task,label,confidence` rows in task order. Fields are quoted when they need it.
 pub fn write_csv<W: Write>(out: W, data: &Responses, result: &Aggregation) -> io::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(["task", "label", "confidence"])?;
+    writer
+        .write_record(["task", "label", "confidence"])
+        .map_err(io_error)?;
     let mut number = String::new();
     for (t, (&label, &confidence)) in result.labels.iter().zip(&result.confidence).enumerate() {
         number.clear();
         use std::fmt::Write as _;
         let _ = write!(number, "{confidence}");
-        writer.write_record([data.task_name(t), data.label_name(label as usize), &number])?;
+        writer
+            .write_record([data.task_name(t), data.label_name(label as usize), &number])
+            .map_err(io_error)?;
     }
-    writer.flush()?;
-    Ok(())
+    writer.flush()
+}
+
+/// The csv crate's error as the I/O error underneath, so callers see its kind (broken pipe…).
+fn io_error(error: csv::Error) -> io::Error {
+    match error.into_kind() {
+        csv::ErrorKind::Io(error) => error,
+        other => io::Error::other(format!("{other:?}")),
+    }
 }
 
 /// The JSON report: `method`, `params`, `labels`, `probas`, `scores` (only when the method
@@ -40,7 +51,10 @@ pub fn write_json<W: Write>(
         method,
         params,
     };
-    serde_json::to_writer(out, &report).map_err(io::Error::other)
+    serde_json::to_writer(out, &report).map_err(|e| match e.io_error_kind() {
+        Some(kind) => io::Error::new(kind, e),
+        None => io::Error::other(e),
+    })
 }
 
 struct Report<'a> {

@@ -181,3 +181,19 @@ fn binary_relevance_on_label_sets() {
     assert_eq!(json["labels"]["t1"], serde_json::json!(["x", "y"]));
     assert_eq!(json["labels"]["t2"], serde_json::json!(["z"]));
 }
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    // `crowdagg … | head -1`: the reader leaves early; the tool exits quietly, like cat.
+    let input = fixture("data/web/responses.csv");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crowdagg"))
+        .args(["aggregate", "-m", "mv", input.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}

@@ -318,7 +318,11 @@ pub(crate) fn write_whole(
             let mut out = BufWriter::new(stdout.lock());
             write(&mut out)
                 .and_then(|()| out.flush())
-                .map_err(|e| format!("<stdout>: {e}"))
+                .or_else(|e| match e.kind() {
+                    // The reader went away (`| head`): nothing left to say, as other tools.
+                    std::io::ErrorKind::BrokenPipe => Ok(()),
+                    _ => Err(format!("<stdout>: {e}")),
+                })
         }
         Some(path) => {
             let mut tmp = path.as_os_str().to_owned();
