@@ -10,6 +10,7 @@ mod mmsr;
 mod numpy_random;
 mod optimize;
 mod params;
+mod prefetch;
 mod registry;
 mod rng;
 mod special;

@@ -29,6 +29,8 @@ use rayon::prelude::*;
 
 use crate::responses::{Label, Responses};
 
+use super::super::prefetch::prefetch;
+
 /// Runs `$body` with `$K` bound to the label count, as a constant for the common small counts
 /// (so the per-response loops over labels are unrolled) and as a variable otherwise.
 macro_rules! dispatch_k {
@@ -72,6 +74,9 @@ const fn stride(k: usize) -> usize {
 
 /// Tasks per chunk of the task pass. Fixed, so that partial sums do not depend on threads.
 const TASK_CHUNK: usize = 512;
+
+/// How many responses ahead the task pass prefetches table rows (≈ 4 tasks of 4 answers).
+const PREFETCH_AHEAD: usize = 16;
 
 /// Workers per rayon job at least, in the worker pass (workers are small and skewed in size).
 const WORKER_MIN_LEN: usize = 16;
@@ -300,6 +305,7 @@ impl<'a> Em<'a> {
         }
         dispatch_k!(k, |K| {
             let by_task = self.data.by_task();
+            let (all_workers, all_labels) = (by_task.ids(), by_task.labels());
             let (gold, flavour) = (self.gold, self.flavour);
             let (q_prev, log2_errors) = (&self.q, &self.log2_errors);
             let (log2_priors, ln_priors) = (&self.log2_priors, &self.ln_priors);
@@ -316,7 +322,22 @@ impl<'a> Em<'a> {
                 for (i, row) in rows.chunks_exact_mut(K).enumerate() {
                     let row = &mut row[..K];
                     let t = chunk * TASK_CHUNK + i;
-                    let (workers, labels) = by_task.row(t);
+                    let range = by_task.range(t);
+                    let (workers, labels) =
+                        (&all_workers[range.clone()], &all_labels[range.clone()]);
+                    // The table rows of the responses PREFETCH_AHEAD further on are random in
+                    // W; asking for them now hides the cache misses behind this task's work.
+                    for r in range.start + PREFETCH_AHEAD..range.end + PREFETCH_AHEAD {
+                        if let (Some(&w), Some(&y)) = (all_workers.get(r), all_labels.get(r)) {
+                            let at = (w as usize * K + y as usize) * K;
+                            prefetch(log2_errors, at);
+                            prefetch(log2_errors, at + K - 1);
+                            if let Some(counts) = counts.as_deref() {
+                                prefetch(counts, at);
+                                prefetch(counts, at + K - 1);
+                            }
+                        }
+                    }
                     // Σ_r log2 e[w(r), y(r), ·]
                     row.fill(0.0);
                     for (&w, &y) in workers.iter().zip(labels) {
@@ -504,7 +525,12 @@ fn correct_with_gold(row: &mut [f64], gold: Option<Label>) {
 #[inline(always)]
 fn accumulate_counts(matrix: &mut [f64], (tasks, labels): (&[u32], &[Label]), q: &[f64], k: usize) {
     matrix.fill(0.0);
-    for (&t, &y) in tasks.iter().zip(labels) {
+    for (i, (&t, &y)) in tasks.iter().zip(labels).enumerate() {
+        // The worker's tasks are scattered over q: ask for the rows a few answers ahead.
+        if let Some(&ahead) = tasks.get(i + PREFETCH_AHEAD) {
+            prefetch(q, ahead as usize * k);
+            prefetch(q, (ahead as usize + 1) * k - 1);
+        }
         let src = &q[t as usize * k..(t as usize + 1) * k];
         let dst = &mut matrix[y as usize * k..(y as usize + 1) * k];
         for c in 0..k {
