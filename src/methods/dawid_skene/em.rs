@@ -30,6 +30,7 @@ use rayon::prelude::*;
 use crate::responses::{Label, Responses};
 
 use super::super::prefetch::prefetch;
+use super::super::special::Exp2;
 
 /// Runs `$body` with `$K` bound to the label count, as a constant for the common small counts
 /// (so the per-response loops over labels are unrolled) and as a variable otherwise.
@@ -128,6 +129,7 @@ pub(crate) struct Em<'a> {
     chunks_per_block: usize,
     /// Per block of tasks, the W × K × K counts of the posterior the task pass computed.
     block_counts: Vec<f64>,
+    exp2: Exp2,
 }
 
 /// What one task pass returns (sums over all tasks, in chunk order).
@@ -183,6 +185,7 @@ impl<'a> Em<'a> {
             partials: vec![0.0; n_tasks.div_ceil(TASK_CHUNK) * stride(k)],
             chunks_per_block,
             block_counts: vec![0.0; n_blocks * n_workers * k * k],
+            exp2: Exp2::new(),
         }
     }
 
@@ -306,6 +309,7 @@ impl<'a> Em<'a> {
         dispatch_k!(k, |K| {
             let by_task = self.data.by_task();
             let (all_workers, all_labels) = (by_task.ids(), by_task.labels());
+            let exp2 = &self.exp2;
             let (gold, flavour) = (self.gold, self.flavour);
             let (q_prev, log2_errors) = (&self.q, &self.log2_errors);
             let (log2_priors, ln_priors) = (&self.log2_priors, &self.ln_priors);
@@ -365,7 +369,7 @@ impl<'a> Em<'a> {
                     let mut total = 0.0;
                     for (v, d) in row.iter_mut().zip(shifted.iter_mut()) {
                         *d = *v - max;
-                        *v = d.exp2();
+                        *v = exp2.nonpositive(*d);
                         total += *v;
                     }
                     for v in row.iter_mut() {
