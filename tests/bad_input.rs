@@ -510,7 +510,22 @@ fn empty_answers_of_rows_not_aggregated_are_fine() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("OK") && stdout.contains("BAD"), "{stdout}");
+    let answers: Vec<(String, String)> = stdout
+        .lines()
+        .map(|line| {
+            let solution: serde_json::Value = serde_json::from_str(line).unwrap();
+            (
+                solution["task_id"].as_str().unwrap().to_string(),
+                solution["output_values"]["result"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let expected = [("[\"1.png\"]", "OK"), ("[\"2.png\"]", "BAD")]
+        .map(|(task, label)| (task.to_string(), label.to_string()));
+    assert_eq!(answers, expected, "{stdout}");
     std::fs::remove_dir_all(pool).unwrap();
 }
 
