@@ -157,6 +157,25 @@ impl Gold {
         &mut self.origin
     }
 
+    /// How many gold tasks occur in `data`.
+    pub fn tasks_in(&self, data: &Responses) -> usize {
+        self.labels
+            .keys()
+            .filter(|task| data.task_id(task).is_some())
+            .count()
+    }
+
+    /// Fails with [`DataError::NoGoldOverlap`] when gold labels were given but none of their
+    /// tasks occurs in `data`: scoring or training on them would silently do nothing.
+    pub fn check_overlap(&self, data: &Responses) -> Result<(), DataError> {
+        if !self.is_empty() && self.tasks_in(data) == 0 {
+            return Err(DataError::NoGoldOverlap {
+                gold_tasks: self.len(),
+            });
+        }
+        Ok(())
+    }
+
     /// Per task id of `data`, the gold label id. Gold tasks absent from the data are ignored
     /// (they cannot be scored); a gold label that no response uses is an error, because the
     /// methods can only output labels of the data.

@@ -58,8 +58,13 @@ pub enum DataError {
     },
     #[error("gold label {label:?} of task {task:?} is not among the labels of the responses")]
     UnknownGoldLabel { task: String, label: String },
-    #[error("no gold label matches a task of the responses")]
-    NoGoldOverlap,
+    /// Gold labels were given but none of their tasks occurs in the responses: usually the
+    /// wrong file, or task ids spelled differently (another task column, case, padding).
+    #[error(
+        "none of the {gold_tasks} gold task{} occurs in the responses (check the task column and the spelling of task ids)",
+        if *gold_tasks == 1 { "" } else { "s" }
+    )]
+    NoGoldOverlap { gold_tasks: usize },
     #[error("skill of worker {worker:?} is missing")]
     MissingSkill { worker: String },
     #[error("skill of worker {worker:?} is not a finite number: {value}")]

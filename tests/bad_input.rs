@@ -223,6 +223,9 @@ fn missing_input_directory_and_empty_stdin() {
     assert!(out.stdout.is_empty());
 }
 
+/// `gold_unknown_tasks.csv` has two tasks, t9 and t8; the responses have t1 and t2.
+const NO_GOLD_OVERLAP: &str = ": none of the 2 gold tasks occurs in the responses (check the task column and the spelling of task ids)";
+
 /// Gold files: (fixture, CLI method flags, message after the gold path).
 const GOLD_CASES: &[(&str, &[&str], &str)] = &[
     (
@@ -240,11 +243,23 @@ const GOLD_CASES: &[(&str, &[&str], &str)] = &[
         &["-m", "mv"],
         ": no gold labels (the file is empty)",
     ),
-    // Gold tasks that never occur in the responses: nothing to train on.
+    // Gold tasks that never occur in the responses: nothing to train on, nothing to score.
+    // The same message whether the gold trains the method or only scores it.
     (
         "gold_unknown_tasks.csv",
         &["-m", "gold-mv"],
-        ": no gold label matches a task of the responses",
+        NO_GOLD_OVERLAP,
+    ),
+    ("gold_unknown_tasks.csv", &["-m", "mv"], NO_GOLD_OVERLAP),
+    (
+        "gold_unknown_tasks.csv",
+        &["-m", "ds", "-p", "use_gold=true"],
+        NO_GOLD_OVERLAP,
+    ),
+    (
+        "gold_unknown_tasks.csv",
+        &["-m", "one-coin-ds", "-p", "use_gold=true"],
+        NO_GOLD_OVERLAP,
     ),
     // A gold label no response uses: the methods cannot output it.
     (
@@ -370,7 +385,7 @@ fn locate_leaves_unread_values_alone() {
         .unwrap_err();
     assert_eq!(
         locate(error, Some(&gold), None).to_string(),
-        "no gold label matches a task of the responses"
+        "none of the 1 gold task occurs in the responses (check the task column and the spelling of task ids)"
     );
 }
 
@@ -378,12 +393,23 @@ fn locate_leaves_unread_values_alone() {
 #[test]
 fn bad_toloka_exports_library() {
     let tsv = TolokaTsvOptions::default();
-    let cases: [(&str, &str); 3] = [
+    let cases: [(&str, &str); 5] = [
         (
             "toloka_none_accepted.tsv",
             ": no accepted assignments: 3 rows, by status: REJECTED 2, SUBMITTED 1 (kept statuses: APPROVED, ACCEPTED)",
         ),
+        // An aggregated (approved) row with an empty answer: named, never dropped.
         ("toloka_empty_output.tsv", ":3:2: empty OUTPUT:result"),
+        // Without a status column every row is aggregated.
+        (
+            "toloka_no_status_empty_output.tsv",
+            ":4:2: empty OUTPUT:result",
+        ),
+        // Only the field read counts: here `quality`, third column.
+        (
+            "toloka_empty_second_output.tsv",
+            ":3:3: empty OUTPUT:quality",
+        ),
         (
             "toloka_no_worker.tsv",
             ":1: missing column \"ASSIGNMENT:worker_id\" (header: INPUT:image, OUTPUT:result, ASSIGNMENT:status)",
@@ -391,6 +417,14 @@ fn bad_toloka_exports_library() {
     ];
     for (name, rest) in cases {
         let path = bad(name);
+        let tsv = if name == "toloka_empty_second_output.tsv" {
+            TolokaTsvOptions {
+                field: "quality".into(),
+                ..tsv.clone()
+            }
+        } else {
+            tsv.clone()
+        };
         assert_eq!(
             lib_message(read_toloka_tsv(&path, &tsv)),
             format!("{}{rest}", shown(&path)),
@@ -439,9 +473,83 @@ fn bad_toloka_exports_library() {
     }
 }
 
+/// The boundary of the empty-answer rule: rows that are not aggregated (rejected, skipped)
+/// may leave their answer empty, in both readers. Hand count: two approved rows, both by w1,
+/// on two tasks; through the pool, Dawid-Skene with one worker returns that worker's answers.
+#[test]
+fn empty_answers_of_rows_not_aggregated_are_fine() {
+    let path = bad("toloka_rejected_empty_output.tsv");
+    let data = read_toloka_tsv(&path, &TolokaTsvOptions::default()).unwrap();
+    assert_eq!(
+        (data.n_responses(), data.n_tasks(), data.n_workers()),
+        (2, 2, 1)
+    );
+    assert_eq!(data.label_names(), ["BAD", "OK"]);
+    let pool = scratch("pool-rejected-empty");
+    std::fs::copy(&path, pool.join("assignments.tsv")).unwrap();
+    let assignments =
+        crowdagg::toloka::read_results_tsv(&pool.join("assignments.tsv"), "7").unwrap();
+    assert_eq!(assignments.len(), 4);
+    let out = run(
+        &args(&[
+            "toloka",
+            "aggregate",
+            "--pool",
+            &shown(&pool),
+            "--type",
+            "DAWID_SKENE",
+            "--field",
+            "result",
+        ]),
+        None,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answers: Vec<(String, String)> = stdout
+        .lines()
+        .map(|line| {
+            let solution: serde_json::Value = serde_json::from_str(line).unwrap();
+            (
+                solution["task_id"].as_str().unwrap().to_string(),
+                solution["output_values"]["result"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let expected = [("[\"1.png\"]", "OK"), ("[\"2.png\"]", "BAD")]
+        .map(|(task, label)| (task.to_string(), label.to_string()));
+    assert_eq!(answers, expected, "{stdout}");
+    std::fs::remove_dir_all(pool).unwrap();
+}
+
 /// Pool directories holding a bad export, through `crowdagg toloka aggregate`:
 /// (fixture, name it takes in the pool directory, message after that path).
 const POOL_CASES: &[(&str, &str, &str)] = &[
+    // Same rule as the library reader: an accepted row's empty answer is an error at its cell.
+    (
+        "toloka_empty_output.tsv",
+        "assignments.tsv",
+        ":3:2: empty OUTPUT:result",
+    ),
+    (
+        "toloka_no_status_empty_output.tsv",
+        "assignments.tsv",
+        ":4:2: empty OUTPUT:result",
+    ),
+    // The pool loader reads every output field (any may be aggregated), so every OUTPUT:
+    // cell of an accepted row must be filled.
+    (
+        "toloka_empty_second_output.tsv",
+        "assignments.tsv",
+        ":3:3: empty OUTPUT:quality",
+    ),
     (
         "toloka_no_worker.tsv",
         "assignments.tsv",

@@ -197,3 +197,92 @@ fn a_closed_stdout_is_not_an_error() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
 }
+
+/// A gold file in a fresh temp directory (tests run in parallel: unique names).
+fn gold_file(name: &str, content: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("crowdagg-cli-gold-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gold.csv");
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+/// Gold whose tasks never occur in the responses (here: capitalised ids) is an error for
+/// scoring as for training, naming the gold file and its task count.
+#[test]
+fn gold_sharing_no_task_with_the_responses() {
+    let input = fixture("data/tiny/responses.csv");
+    let gold = gold_file("none", "task,label\nT1,c\nT2,b\n");
+    let expected = format!(
+        "crowdagg: error: {}: none of the 2 gold tasks occurs in the responses (check the task column and the spelling of task ids)\n",
+        gold.display()
+    );
+    let (input, gold_arg) = (input.to_str().unwrap(), gold.to_str().unwrap());
+    let runs: [&[&str]; 4] = [
+        &["aggregate", "--method", "mv", "--gold", gold_arg, input],
+        &[
+            "aggregate",
+            "--method",
+            "gold-mv",
+            "--gold",
+            gold_arg,
+            input,
+        ],
+        &[
+            "aggregate",
+            "--method",
+            "ds",
+            "-p",
+            "use_gold=true",
+            "--gold",
+            gold_arg,
+            input,
+        ],
+        &["evaluate", "--gold", gold_arg, input],
+    ];
+    for args in runs {
+        let out = crowdagg(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(text(&out.stderr), expected, "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    std::fs::remove_dir_all(gold.parent().unwrap()).unwrap();
+}
+
+/// Gold partly outside the responses: scored on the tasks present, and the report says how
+/// many of the given gold tasks that is. Majority vote gives t1 = c and t2 = b (hand count in
+/// `csv_output_of_the_tiny_dataset`), both right; t9 is not in the data.
+#[test]
+fn gold_partly_outside_the_responses() {
+    let input = fixture("data/tiny/responses.csv");
+    let gold = gold_file("partial", "task,label\nt1,c\nt2,b\nt9,a\n");
+    let (input, gold_arg) = (input.to_str().unwrap(), gold.to_str().unwrap());
+    let out = crowdagg(&["aggregate", "--method", "mv", "--gold", gold_arg, input]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "accuracy on gold: 1.0000 (2 of 3 gold tasks present in the data)\n"
+    );
+    let out = crowdagg(&[
+        "evaluate",
+        "--gold",
+        gold_arg,
+        "--methods",
+        "mv",
+        "--format",
+        "csv",
+        input,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "{}: 2 of 3 gold tasks occur in the responses; accuracy is over those 2\n",
+            gold.display()
+        )
+    );
+    let stdout = text(&out.stdout);
+    let row = stdout.lines().nth(1).unwrap();
+    assert!(row.starts_with("mv,1,2,,"), "{stdout}");
+    std::fs::remove_dir_all(gold.parent().unwrap()).unwrap();
+}

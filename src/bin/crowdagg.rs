@@ -243,6 +243,12 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
     if use_gold && gold.is_none() {
         return Err(format!("{} needs --gold", method.cli_name));
     }
+    // Gold that matches no task would score (or train on) nothing: the wrong file, or task ids
+    // spelled differently.
+    if let Some(gold) = &gold {
+        gold.check_overlap(&data)
+            .map_err(|e| locate(e.into(), Some(gold), None).to_string())?;
+    }
 
     let progress = Progress::new();
     let mut inputs = FitInputs::default().observer(&progress);

@@ -16,7 +16,7 @@ pub fn locate(error: Error, gold: Option<&Gold>, skills: Option<&Skills>) -> Err
     let skills = skills.map(Skills::origin);
     let (origin, key) = match data {
         DataError::UnknownGoldLabel { task, .. } => (gold, Some(task)),
-        DataError::NoGoldOverlap => (gold, None),
+        DataError::NoGoldOverlap { .. } => (gold, None),
         DataError::InvalidSkill { worker, .. } | DataError::SkillOutOfRange { worker, .. } => {
             (skills, Some(worker))
         }

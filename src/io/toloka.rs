@@ -74,7 +74,12 @@ pub fn read_toloka_tsv(path: &Path, options: &TolokaTsvOptions) -> Result<Respon
 ///   JSON array of strings (for example `["https://x/1.png","cats"]`);
 /// * rows whose `ASSIGNMENT:status` is not kept are skipped (all rows are kept when the column
 ///   is absent); gold labels are read from every row, whatever its status, since they belong
-///   to the task. `ACCEPT:`, `HINT:` and other columns are ignored.
+///   to the task. `ACCEPT:`, `HINT:` and other columns are ignored;
+/// * a kept row must have a worker and a non-empty `OUTPUT:<field>` cell, else the error names
+///   the cell (`file:line:column: empty OUTPUT:<field>`): an empty answer is never dropped
+///   silently. Rows that are not kept (rejected, skipped, expired…) may leave it empty. The
+///   pool loader of the local Toloka backend ([`crate::toloka::read_results_tsv`]) applies the
+///   same rule to every `OUTPUT:` column.
 pub fn read_toloka_tsv_with_gold(
     path: &Path,
     options: &TolokaTsvOptions,

@@ -7,9 +7,9 @@ pub use initial_errors::{InitialErrorStrategy, InitialErrors};
 
 use ndarray::{Array2, Array3};
 
-use crate::aggregation::{Aggregation, FitReport, StopReason};
-use crate::error::{ParamsError, Result};
-use crate::responses::Responses;
+use crate::aggregation::{Aggregation, FitReport, Gold, StopReason};
+use crate::error::{DataError, ParamsError, Result};
+use crate::responses::{Label, Responses};
 
 use super::params::{ParamValue, Params, check_n_iter, check_non_negative, parse, unknown};
 use super::{Aggregator, FitInputs};
@@ -230,6 +230,16 @@ impl Params for DawidSkeneParams {
     }
 }
 
+/// The gold label id of each task; gold that matches no task is an error rather than a fit
+/// that silently ignores it.
+fn resolve_gold(
+    gold: &Gold,
+    data: &Responses,
+) -> std::result::Result<Vec<Option<Label>>, DataError> {
+    gold.check_overlap(data)?;
+    gold.resolve(data)
+}
+
 impl Aggregator for DawidSkene {
     fn name(&self) -> &'static str {
         "DawidSkene"
@@ -237,7 +247,7 @@ impl Aggregator for DawidSkene {
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
         let p = &self.params;
-        let gold = inputs.gold.map(|g| g.resolve(data)).transpose()?;
+        let gold = inputs.gold.map(|g| resolve_gold(g, data)).transpose()?;
         let mut em = Em::new(
             data,
             p.compat.flavour(Model::Full),
@@ -371,7 +381,7 @@ impl Aggregator for OneCoinDawidSkene {
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
         let p = &self.params;
-        let gold = inputs.gold.map(|g| g.resolve(data)).transpose()?;
+        let gold = inputs.gold.map(|g| resolve_gold(g, data)).transpose()?;
         let mut em = Em::new(
             data,
             p.compat.flavour(Model::OneCoin),

@@ -268,10 +268,8 @@ impl Aggregator for GoldMajorityVote {
         let gold = inputs.gold.ok_or_else(|| {
             DataError::Invalid("GoldMajorityVote needs gold labels (--gold)".into())
         })?;
+        gold.check_overlap(data)?;
         let truth = gold.resolve(data)?;
-        if truth.iter().all(Option::is_none) {
-            return Err(DataError::NoGoldOverlap.into());
-        }
         let skills = worker_accuracy(data, &truth);
         let weights = self.on_missing_skill.apply(data, skills.clone())?;
         let mut result = vote(data, Some(&weights));

@@ -222,9 +222,14 @@ pub fn read_assignment_objects(path: &Path) -> Result<Vec<Assignment>, Error> {
 
 /// Reads the web UI results TSV as assignments of one task each: `ASSIGNMENT:task_id` (else
 /// the `INPUT:` values as a JSON array) identifies the task, `ASSIGNMENT:worker_id` the
-/// Toloker, non-empty `OUTPUT:<field>` cells are the answers (as strings; they are matched to
-/// typed allowed values by their text), `GOLDEN:` cells mark control tasks, and
+/// Toloker, `OUTPUT:<field>` cells are the answers (as strings; they are matched to typed
+/// allowed values by their text), `GOLDEN:` cells mark control tasks, and
 /// `ASSIGNMENT:status` `APPROVED` means ACCEPTED (a file without that column is all accepted).
+///
+/// Same rule as [`crate::io::read_toloka_tsv`]: a row that is aggregated (ACCEPTED) must have
+/// a worker and a non-empty answer in every `OUTPUT:` column, else the error names the cell
+/// (`file:line:column: empty OUTPUT:<field>`); rows of other statuses (rejected, skipped,
+/// expired…) are never aggregated, so their empty answers are kept as "no answer".
 pub fn read_results_tsv(path: &Path, pool_id: &str) -> Result<Vec<Assignment>, Error> {
     let (bytes, name) = read_all(path)?;
     let mut table = Table::open(bytes.as_slice(), &name, b'\t', "assignments")?;
@@ -264,9 +269,22 @@ pub fn read_results_tsv(path: &Path, pool_id: &str) -> Result<Vec<Assignment>, E
                 serde_json::to_string(&values).unwrap_or_default()
             }
         };
+        let status = match status {
+            Some(column) => match table.text(&record, column)?.trim().to_ascii_uppercase() {
+                text if text == "APPROVED" => AssignmentStatus::Accepted,
+                text => AssignmentStatus::from(text),
+            },
+            None => AssignmentStatus::Accepted,
+        };
+        let aggregated = status == AssignmentStatus::Accepted;
+        let user_id = table.required(&record, worker)?.to_owned();
         let mut output_values = Map::new();
         for (column, field) in &outputs {
-            let value = text(*column)?;
+            let value = if aggregated {
+                table.required(&record, *column)?.to_owned()
+            } else {
+                text(*column)?
+            };
             if !value.is_empty() {
                 output_values.insert(field.clone(), Value::String(value));
             }
@@ -278,13 +296,6 @@ pub fn read_results_tsv(path: &Path, pool_id: &str) -> Result<Vec<Assignment>, E
                 known.insert(field.clone(), Value::String(value));
             }
         }
-        let status = match status {
-            Some(column) => match table.text(&record, column)?.trim().to_ascii_uppercase() {
-                text if text == "APPROVED" => AssignmentStatus::Accepted,
-                text => AssignmentStatus::from(text),
-            },
-            None => AssignmentStatus::Accepted,
-        };
         let id = match assignment_id {
             Some(column) => text(column)?,
             None => format!("row-{}", table.line()),
@@ -293,7 +304,7 @@ pub fn read_results_tsv(path: &Path, pool_id: &str) -> Result<Vec<Assignment>, E
             id,
             task_suite_id: None,
             pool_id: pool_id.to_owned(),
-            user_id: table.required(&record, worker)?.to_owned(),
+            user_id,
             status,
             reward: None,
             tasks: vec![Task {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::ValueEnum;
-use crowdagg::io::{ReadOptions, read_gold, read_responses, read_skills};
+use crowdagg::io::{ReadOptions, locate, read_gold, read_responses, read_skills};
 use crowdagg::methods::{METHODS, MajorityVote, Method};
 use crowdagg::metrics::{self, By};
 use crowdagg::{Aggregator, FitInputs, StopReason};
@@ -63,6 +63,16 @@ struct Row {
 pub fn evaluate(args: EvaluateArgs) -> Result<(), String> {
     let data = read_responses(&args.input, &ReadOptions::default()).map_err(|e| e.to_string())?;
     let gold = read_gold(&args.gold, &ReadOptions::default()).map_err(|e| e.to_string())?;
+    gold.check_overlap(&data)
+        .map_err(|e| locate(e.into(), Some(&gold), None).to_string())?;
+    let present = gold.tasks_in(&data);
+    if present < gold.len() {
+        eprintln!(
+            "{}: {present} of {} gold tasks occur in the responses; accuracy is over those {present}",
+            args.gold.display(),
+            gold.len()
+        );
+    }
     let skills = args
         .skills
         .as_deref()
