@@ -52,7 +52,9 @@ struct StoredOperation {
 /// Answers Toloka's aggregation endpoints from exported pools.
 ///
 /// * Only ACCEPTED assignments count; a Toloker who answered a task twice counts once, with
-///   the last answer in file order (undocumented; an assumption).
+///   the last answer in file order (undocumented; an assumption). An answer whose field was
+///   left empty is excluded from that field's aggregation, as Toloka does
+///   ([`LocalBackend::unanswered`] counts them).
 /// * WEIGHTED_DYNAMIC_OVERLAP runs [`WeightedDynamicOverlap`] per field with Y = the field's
 ///   allowed values ([`ExportedPool::fields`]) or, when they are not declared, the values
 ///   seen in the pool, and q = skill/100 of the `answer_weight_skill_id` skill (`exact_value`,
@@ -140,6 +142,14 @@ impl LocalBackend {
 
     pub fn pool_ids(&self) -> impl Iterator<Item = &str> {
         self.pools.keys().map(String::as_str)
+    }
+
+    /// How many answers an aggregation of `field` in the pool excludes because the Toloker
+    /// left the field empty (accepted assignments only, control tasks as the options say);
+    /// `None` for an unknown pool.
+    pub fn unanswered(&self, pool_id: &str, field: &str) -> Option<usize> {
+        let pool = self.pools.get(pool_id)?;
+        Some(FieldAnswers::collect(pool, field, &self.options).unanswered)
     }
 
     /// Runs a pool aggregation at once and returns its solutions in task-id order: what
@@ -406,6 +416,8 @@ struct FieldAnswers {
     triples: Vec<(String, String, String)>,
     /// Label → the first JSON value seen with that text.
     values: HashMap<String, Value>,
+    /// Answers of tasks that count whose field was left empty (absent, null or "").
+    unanswered: usize,
 }
 
 impl FieldAnswers {
@@ -413,6 +425,7 @@ impl FieldAnswers {
         let mut answers = Self {
             triples: Vec::new(),
             values: HashMap::new(),
+            unanswered: 0,
         };
         let accepted = pool
             .assignments
@@ -430,18 +443,19 @@ impl FieldAnswers {
             if is_control && !options.include_control_tasks {
                 continue;
             }
-            let (Some(task_id), Some(value)) =
-                (task.id.as_deref(), solution.output_values.get(field))
-            else {
+            let Some(task_id) = task.id.as_deref() else {
                 continue;
             };
-            if value.is_null() {
+            let label = solution
+                .output_values
+                .get(field)
+                .filter(|value| !value.is_null())
+                .map(|value| (value, label_text(value)));
+            let Some((value, label)) = label.filter(|(_, label)| !label.is_empty()) else {
+                // Left empty: excluded, as Toloka does; counted for the caller's report.
+                self.unanswered += 1;
                 continue;
-            }
-            let label = label_text(value);
-            if label.is_empty() {
-                continue;
-            }
+            };
             self.values
                 .entry(label.clone())
                 .or_insert_with(|| value.clone());

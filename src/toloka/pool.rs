@@ -226,10 +226,13 @@ pub fn read_assignment_objects(path: &Path) -> Result<Vec<Assignment>, Error> {
 /// allowed values by their text), `GOLDEN:` cells mark control tasks, and
 /// `ASSIGNMENT:status` `APPROVED` means ACCEPTED (a file without that column is all accepted).
 ///
-/// Same rule as [`crate::io::read_toloka_tsv`]: a row that is aggregated (ACCEPTED) must have
-/// a worker and a non-empty answer in every `OUTPUT:` column, else the error names the cell
-/// (`file:line:column: empty OUTPUT:<field>`); rows of other statuses (rejected, skipped,
-/// expired…) are never aggregated, so their empty answers are kept as "no answer".
+/// An empty `OUTPUT:` cell is a field the Toloker left empty (that is how the export writes
+/// non-required fields): it is absent from the assignment's `output_values`, and an
+/// aggregation of that field excludes the answer, as Toloka does ("non-required output fields
+/// left empty are excluded"); [`super::LocalBackend::unanswered`] counts them so that callers
+/// can report them. (The single-field reader [`crate::io::read_toloka_tsv`] is stricter: there
+/// the field is the label, and an accepted row without it is an error.) An empty worker id is
+/// an error at its cell.
 pub fn read_results_tsv(path: &Path, pool_id: &str) -> Result<Vec<Assignment>, Error> {
     let (bytes, name) = read_all(path)?;
     let mut table = Table::open(bytes.as_slice(), &name, b'\t', "assignments")?;
@@ -276,15 +279,10 @@ pub fn read_results_tsv(path: &Path, pool_id: &str) -> Result<Vec<Assignment>, E
             },
             None => AssignmentStatus::Accepted,
         };
-        let aggregated = status == AssignmentStatus::Accepted;
         let user_id = table.required(&record, worker)?.to_owned();
         let mut output_values = Map::new();
         for (column, field) in &outputs {
-            let value = if aggregated {
-                table.required(&record, *column)?.to_owned()
-            } else {
-                text(*column)?
-            };
+            let value = text(*column)?;
             if !value.is_empty() {
                 output_values.insert(field.clone(), Value::String(value));
             }

@@ -70,6 +70,15 @@ pub(crate) fn aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
     let backend = LocalBackend::from_dirs(&[&args.pool], args.skills.as_deref())
         .map_err(|e| e.to_string())?;
     let pool_id = backend.pool_ids().next().unwrap_or_default().to_owned();
+    for field in &args.fields {
+        match backend.unanswered(&pool_id, field) {
+            Some(n) if n > 0 => eprintln!(
+                "note: {n} accepted answer{} left field {field:?} empty; excluded from its aggregation, as Toloka does",
+                if n == 1 { "" } else { "s" }
+            ),
+            _ => {}
+        }
+    }
     let request = PoolAggregatedSolutionRequest {
         aggregation_type: match args.aggregation_type {
             AggregationType::WeightedDynamicOverlap => {
