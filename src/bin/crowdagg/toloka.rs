@@ -70,15 +70,6 @@ pub(crate) fn aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
     let backend = LocalBackend::from_dirs(&[&args.pool], args.skills.as_deref())
         .map_err(|e| e.to_string())?;
     let pool_id = backend.pool_ids().next().unwrap_or_default().to_owned();
-    for field in &args.fields {
-        match backend.unanswered(&pool_id, field) {
-            Some(n) if n > 0 => eprintln!(
-                "note: {n} accepted answer{} left field {field:?} empty; excluded from its aggregation, as Toloka does",
-                if n == 1 { "" } else { "s" }
-            ),
-            _ => {}
-        }
-    }
     let request = PoolAggregatedSolutionRequest {
         aggregation_type: match args.aggregation_type {
             AggregationType::WeightedDynamicOverlap => {
@@ -86,9 +77,9 @@ pub(crate) fn aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
             }
             AggregationType::DawidSkene => AggregatedSolutionType::DawidSkene,
         },
-        pool_id,
+        pool_id: pool_id.clone(),
         answer_weight_skill_id: args.skill_id,
-        fields: args.fields.into_iter().map(FieldName::new).collect(),
+        fields: args.fields.iter().cloned().map(FieldName::new).collect(),
     };
     let solutions = match args.task_id {
         Some(task_id) => {
@@ -109,6 +100,16 @@ pub(crate) fn aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
             .aggregate(&request)
             .map_err(describe_backend_error)?,
     };
+    // After the aggregation succeeded: an unknown field is an error, not an empty one.
+    for field in &args.fields {
+        match backend.unanswered(&pool_id, field) {
+            Some(n) if n > 0 => eprintln!(
+                "note: {n} accepted answer{} left field {field:?} empty; excluded from its aggregation, as Toloka does",
+                if n == 1 { "" } else { "s" }
+            ),
+            _ => {}
+        }
+    }
     write_whole(None, |out| {
         for solution in &solutions {
             serde_json::to_writer(&mut *out, solution)?;
