@@ -3,6 +3,8 @@
 use ndarray::Array2;
 use rayon::prelude::*;
 
+use super::prefetch::prefetch;
+
 use crate::aggregation::{Aggregation, FitReport, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
@@ -232,6 +234,10 @@ struct State {
     kn: Vec<f64>,
     /// workers × labels expected spamming counts.
     counts: Vec<f64>,
+    /// workers × labels: ln s and ln(s + π₁) − ln s, s = π₀θ_{w,y} (they depend on the answer
+    /// only through (w, y), so the E-step looks them up instead of taking 3 logs per answer).
+    ln_spamming: Vec<f64>,
+    ln_gain: Vec<f64>,
     lml_history: Vec<f64>,
 }
 
@@ -314,6 +320,8 @@ impl Mace {
             ln_z: vec![0.0; t],
             kn: vec![0.0; 2 * w],
             counts: vec![0.0; w * k],
+            ln_spamming: vec![0.0; w * k],
+            ln_gain: vec![0.0; w * k],
             lml_history: Vec::with_capacity(p.n_iter),
         };
         e_step(data, &mut state);
@@ -350,6 +358,20 @@ fn e_step(data: &Responses, state: &mut State) {
     // s_r = π₀θ_{w,y}: the probability of answer y by spamming; π₁ that of knowing.
     let spamming = |w: usize, y: usize| spam[2 * w] * theta[w * k + y];
     state
+        .ln_spamming
+        .par_chunks_mut(k)
+        .zip(state.ln_gain.par_chunks_mut(k))
+        .with_min_len(MIN_CHUNK)
+        .enumerate()
+        .for_each(|(w, (ln_s, gain))| {
+            for (y, (ln_s, gain)) in ln_s.iter_mut().zip(gain).enumerate() {
+                let s = spamming(w, y);
+                *ln_s = s.ln();
+                *gain = (s + spam[2 * w + 1]).ln() - s.ln();
+            }
+        });
+    let (ln_spamming, ln_gain) = (&state.ln_spamming, &state.ln_gain);
+    state
         .q
         .par_chunks_mut(k)
         .zip(state.ln_z.par_iter_mut())
@@ -360,10 +382,9 @@ fn e_step(data: &Responses, state: &mut State) {
             let mut base = -ln_k;
             row.iter_mut().for_each(|v| *v = 0.0);
             for (&w, &y) in workers.iter().zip(labels) {
-                let (w, y) = (w as usize, y as usize);
-                let s = spamming(w, y);
-                base += s.ln();
-                row[y] += (s + spam[2 * w + 1]).ln() - s.ln();
+                let at = w as usize * k + y as usize;
+                base += ln_spamming[at];
+                row[y as usize] += ln_gain[at];
             }
             row.iter_mut().for_each(|v| *v += base);
             *ln_z = softmax_in_place(row);
@@ -382,7 +403,11 @@ fn e_step(data: &Responses, state: &mut State) {
             let (tasks, labels) = by_worker.row(w);
             counts.iter_mut().for_each(|v| *v = 0.0);
             let (mut spamming_total, mut knowing_total) = (0.0, 0.0);
-            for (&t, &y) in tasks.iter().zip(labels) {
+            for (i, (&t, &y)) in tasks.iter().zip(labels).enumerate() {
+                // The worker's tasks are scattered over q: ask for rows a few answers ahead.
+                if let (Some(&ahead), Some(&label)) = (tasks.get(i + 16), labels.get(i + 16)) {
+                    prefetch(q, ahead as usize * k + label as usize);
+                }
                 let (t, y) = (t as usize, y as usize);
                 let s = spamming(w, y);
                 let knowing = spam[2 * w + 1];
