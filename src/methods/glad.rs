@@ -10,7 +10,7 @@ use super::optimize::{CgOptions, minimize_cg};
 use super::params::{
     ParamValue, Params, check_n_iter, check_non_negative, out_of_range, parse, unknown,
 };
-use super::special::{sigmoid, softmax_in_place, softplus};
+use super::special::{logistic_parts, sigmoid, softmax_in_place};
 use super::{Aggregator, FitInputs};
 
 /// GLAD (Whitehill, Ruvolo, Wu, Bergsma & Movellan, "Whose vote should count more: optimal
@@ -245,13 +245,10 @@ impl Problem<'_> {
                 let mut others = 0.0;
                 for (&w, &y) in workers.iter().zip(labels) {
                     let z = alphas[w as usize] * scale;
-                    let miss = if k > 1 {
-                        -softplus(z) - self.ln_others
-                    } else {
-                        0.0
-                    };
+                    let (plus, minus, _) = logistic_parts(z);
+                    let miss = if k > 1 { -plus - self.ln_others } else { 0.0 };
                     others += miss;
-                    row[y as usize] += -softplus(-z) - miss;
+                    row[y as usize] += -minus - miss;
                 }
                 row.iter_mut().for_each(|v| *v += others);
                 softmax_in_place(row);
@@ -287,11 +284,12 @@ impl Problem<'_> {
                 let alpha = alphas[w as usize];
                 let z = alpha * scale[t];
                 let qy = q[t * k + y as usize];
-                value += qy * -softplus(-z);
+                let (plus, minus, sigmoid) = logistic_parts(z);
+                value += qy * -minus;
                 if k > 1 {
-                    value += (1.0 - qy) * (-softplus(z) - self.ln_others);
+                    value += (1.0 - qy) * (-plus - self.ln_others);
                 }
-                slope += (qy - sigmoid(z)) * z;
+                slope += (qy - sigmoid) * z;
             }
             (value, slope)
         };

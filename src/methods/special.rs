@@ -40,10 +40,24 @@ pub(crate) fn digamma(x: f64) -> f64 {
     shift + x.ln() - 0.5 / x - series
 }
 
-/// softplus(x) = ln(1 + eˣ), without overflow.
-#[inline]
+/// softplus(x) = ln(1 + eˣ), without overflow (the reference for [`logistic_parts`]).
+#[cfg(test)]
 pub(crate) fn softplus(x: f64) -> f64 {
     x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+/// (softplus(x), softplus(−x), sigmoid(x)) from one exponential and one logarithm: all three
+/// only need e^(−|x|) and ln(1 + e^(−|x|)); the same bits as the three functions apart.
+#[inline]
+pub(crate) fn logistic_parts(x: f64) -> (f64, f64, f64) {
+    let e = (-x.abs()).exp();
+    let l = e.ln_1p();
+    let sigmoid = if x >= 0.0 {
+        1.0 / (1.0 + e)
+    } else {
+        e / (1.0 + e)
+    };
+    (x.max(0.0) + l, (-x).max(0.0) + l, sigmoid)
 }
 
 /// The logistic function 1/(1 + e⁻ˣ), without overflow.
@@ -197,5 +211,17 @@ mod tests {
         assert_eq!(exp2.nonpositive(-1022.0), f64::MIN_POSITIVE);
         assert_eq!(exp2.nonpositive(-1022.5), 0.0);
         assert_eq!(exp2.nonpositive(f64::NEG_INFINITY), 0.0);
+    }
+
+    #[test]
+    fn logistic_parts_are_the_three_functions() {
+        for x in [
+            -800.0, -31.5, -2.0, -1e-9, 0.0, 1e-9, 0.75, 29.9, 40.0, 800.0,
+        ] {
+            let (plus, minus, s) = logistic_parts(x);
+            assert_eq!(plus.to_bits(), softplus(x).to_bits(), "{x}");
+            assert_eq!(minus.to_bits(), softplus(-x).to_bits(), "{x}");
+            assert_eq!(s.to_bits(), sigmoid(x).to_bits(), "{x}");
+        }
     }
 }
