@@ -411,7 +411,7 @@ const XTRAP_UPPER: f64 = 4.0;
 impl MoreThuente {
     /// `None` for invalid input (first step outside [STEP_MIN, STEP_MAX] or φ'(0) ≥ 0).
     fn start(stp: f64, f0: f64, g0: f64) -> Option<Self> {
-        if stp < STEP_MIN || stp > STEP_MAX || g0 >= 0.0 {
+        if !(STEP_MIN..=STEP_MAX).contains(&stp) || g0 >= 0.0 {
             return None;
         }
         let width = STEP_MAX - STEP_MIN;
@@ -444,8 +444,10 @@ impl MoreThuente {
         if f <= ftest && g.abs() <= C2 * -self.ginit {
             return Next::Converged;
         }
-        let warning = (self.bracketed && (stp <= self.stmin || stp >= self.stmax))
-            || (self.bracketed && self.stmax - self.stmin <= STEP_XTOL * self.stmax)
+        let warning = (self.bracketed
+            && (stp <= self.stmin
+                || stp >= self.stmax
+                || self.stmax - self.stmin <= STEP_XTOL * self.stmax))
             || (stp == STEP_MAX && f <= ftest && g <= self.gtest)
             || (stp == STEP_MIN && (f > ftest || g >= self.gtest));
         if warning {
