@@ -39,9 +39,9 @@ use super::{Aggregator, FitInputs};
 ///   assigns it in order of first appearance. They agree when the input lists workers in
 ///   canonical order first; otherwise only the start differs.
 /// * crowd-kit finds the eigenvector with ARPACK (`eigs(k=1, which="SM")`), whose result
-///   depends on its random start. Here the smallest eigenvalue is found by bisection on the
-///   inertia of a worker-sized Schur complement and the vector by inverse iteration from a
-///   fixed start: deterministic, same vector whenever the eigenvalue is simple.
+///   depends on its random start. Here the vector comes from inverse iteration from a fixed
+///   start, its shift kept below the smallest eigenvalue by the inertia of a worker-sized
+///   Schur complement: deterministic, same vector whenever the eigenvalue is simple.
 /// * Several responses of one worker to one task: crowd-kit keeps the last one in input order;
 ///   here the largest label (build the data with `DuplicatePolicy::KeepLast` to keep the last).
 /// * A task whose weighted votes are all exactly 0 (every worker of the task has skill 0) is
