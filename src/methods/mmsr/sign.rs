@@ -194,7 +194,7 @@ impl Graph {
             let rate = (steps[n - 1] / steps[n - 9])
                 .powf(1.0 / 8.0)
                 .max(decrements.max(0.0).sqrt());
-            if !(rate > 0.0) {
+            if rate.is_nan() || rate <= 0.0 {
                 continue;
             }
             let remaining = if rate < 1.0 {
@@ -459,7 +459,7 @@ fn trailing_update_generic<const AVX2: bool>(
         while r < count {
             let group = (count - r).min(4);
             // Rows entirely above this block's columns have nothing to update.
-            if first + r + group - 1 >= c0 {
+            if first + r + group > c0 {
                 let rows_here = &mut rows[r * n..(r + group) * n];
                 match group {
                     #[cfg(target_arch = "x86_64")]
