@@ -39,9 +39,9 @@ use super::{Aggregator, FitInputs};
 ///   assigns it in order of first appearance. They agree when the input lists workers in
 ///   canonical order first; otherwise only the start differs.
 /// * crowd-kit finds the eigenvector with ARPACK (`eigs(k=1, which="SM")`), whose result
-///   depends on its random start. Here the smallest eigenvalue is found by bisection on the
-///   inertia of a worker-sized Schur complement and the vector by inverse iteration from a
-///   fixed start: deterministic, same vector whenever the eigenvalue is simple.
+///   depends on its random start. Here the vector comes from inverse iteration from a fixed
+///   start, its shift kept below the smallest eigenvalue by the inertia of a worker-sized
+///   Schur complement: deterministic, same vector whenever the eigenvalue is simple.
 /// * Several responses of one worker to one task: crowd-kit keeps the last one in input order;
 ///   here the largest label (build the data with `DuplicatePolicy::KeepLast` to keep the last).
 /// * A task whose weighted votes are all exactly 0 (every worker of the task has skill 0) is
@@ -214,8 +214,58 @@ fn update(cov: &Covariance, other: &[f64], target: &mut [f64], f: i64, n_tasks: 
 }
 
 /// crowd-kit's `_remove_largest_and_smallest_F_value` followed by the mean; `None` when no
-/// value is left.
+/// value is left. Without NaN the kept values are a range of the sorted order whose ends
+/// follow from counts, so only that range is sorted (after two selections); the sum is then
+/// numpy's over the same sorted values.
 fn trimmed_mean(x: &mut [f64], f: i64, a: f64, n_tasks: usize) -> Option<f64> {
+    let (mut below, mut at_most, mut above) = (0usize, 0usize, 0usize);
+    for &v in x.iter() {
+        if v.is_nan() {
+            return trimmed_mean_sorted(x, f, a, n_tasks);
+        }
+        below += usize::from(v < a);
+        at_most += usize::from(v <= a);
+        above += usize::from(v > a);
+    }
+    let len = x.len();
+    let start = if (below as i64) < f {
+        below
+    } else if f >= 0 {
+        (f as usize).min(len)
+    } else {
+        len.saturating_sub(f.unsigned_abs() as usize)
+    };
+    // Values above a among the kept x[start..]: the dropped smallest ones above a are those
+    // past the at_most values ≤ a.
+    let kept_above = above - start.saturating_sub(at_most);
+    let end = if (kept_above as i64) < f {
+        at_most.max(start)
+    } else if f > 0 {
+        len - f as usize
+    } else {
+        len
+    };
+    if end <= start {
+        return None;
+    }
+    let order = |p: &f64, q: &f64| p.partial_cmp(q).unwrap_or(std::cmp::Ordering::Equal);
+    if start > 0 {
+        x.select_nth_unstable_by(start, order);
+    }
+    let kept = &mut x[start..];
+    if end < len {
+        kept.select_nth_unstable_by(end - start, order);
+    }
+    let kept = &mut kept[..end - start];
+    kept.sort_unstable_by(order);
+    match &*kept {
+        [v] if *v == 0.0 => Some(1.0 / (n_tasks as f64).sqrt()),
+        values => Some(numpy_sum(values) / values.len() as f64),
+    }
+}
+
+/// `trimmed_mean` by sorting everything (NaN last, as numpy).
+fn trimmed_mean_sorted(x: &mut [f64], f: i64, a: f64, n_tasks: usize) -> Option<f64> {
     // numpy's sort puts NaN last.
     x.sort_unstable_by(|p, q| {
         p.partial_cmp(q)
@@ -416,6 +466,27 @@ mod tests {
         assert_eq!(trimmed_mean(&mut x, 0, 0.5, 4), Some(0.5));
         let mut x: [f64; 0] = [];
         assert_eq!(trimmed_mean(&mut x, 0, 0.5, 4), None);
+    }
+
+    #[test]
+    fn selection_keeps_the_sorted_trimming() {
+        // Values with ties around a, every branch of the trimming (F from −1 to 6).
+        let mut rng = RandomState::new(5);
+        for case in 0..2000 {
+            let len = case % 13;
+            let x: Vec<f64> = (0..len)
+                .map(|_| (rng.random_sample() * 8.0).floor() / 4.0)
+                .collect();
+            let a = (rng.random_sample() * 8.0).floor() / 4.0;
+            let f = (case % 8) as i64 - 1;
+            let fast = trimmed_mean(&mut x.clone(), f, a, 9);
+            let sorted = trimmed_mean_sorted(&mut x.clone(), f, a, 9);
+            assert_eq!(
+                fast.map(f64::to_bits),
+                sorted.map(f64::to_bits),
+                "{x:?} {f} {a}"
+            );
+        }
     }
 
     #[test]
