@@ -66,6 +66,24 @@ fn json_output_and_gold_accuracy() {
 }
 
 #[test]
+fn dash_as_output_is_standard_output() {
+    let dir = std::env::temp_dir().join(format!("crowdagg-cli-dash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = fixture("data/tiny/responses.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_crowdagg"))
+        .args(["aggregate", "-m", "mv", "-o", "-", input.to_str().unwrap()])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The same hand-counted votes as `csv_output_of_the_tiny_dataset`, on stdout.
+    assert!(text(&out.stdout).starts_with("task,label,confidence\nt1,c,0.6666666666666666\n"));
+    assert_eq!(text(&out.stdout).lines().count(), 7);
+    assert!(!dir.join("-").exists() && !dir.join("-.partial").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn output_file_is_written_whole() {
     let dir = std::env::temp_dir().join(format!("crowdagg-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -84,7 +84,7 @@ struct AggregateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "csv")]
     format: Format,
-    /// Output file (default: stdout). Written whole or not at all.
+    /// Output file (default, or `-`: stdout). Written whole or not at all.
     #[arg(long, short)]
     output: Option<PathBuf>,
     #[arg(long, default_value = "task")]
@@ -318,7 +318,8 @@ pub(crate) fn write_whole(
     path: Option<&Path>,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), String> {
-    match path {
+    // `-o -` means standard output, as for inputs (not a file called "-").
+    match path.filter(|p| p.as_os_str() != "-") {
         None => {
             let stdout = std::io::stdout();
             let mut out = BufWriter::new(stdout.lock());

@@ -20,7 +20,7 @@ pub(crate) struct GenerateArgs {
     overlap: Vec<usize>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Output file (default: stdout).
+    /// Output file (default, or `-`: stdout).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Also write the true labels (CSV `task,label`) here.
