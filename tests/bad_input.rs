@@ -77,6 +77,20 @@ fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
+/// `crowdagg toloka aggregate` with Dawid-Skene on one field of a pool directory.
+fn ds_pool_args(pool: &Path, field: &str) -> Vec<String> {
+    args(&[
+        "toloka",
+        "aggregate",
+        "--pool",
+        &shown(pool),
+        "--type",
+        "DAWID_SKENE",
+        "--field",
+        field,
+    ])
+}
+
 fn lib_message<T: std::fmt::Debug>(result: Result<T, Error>) -> String {
     result.unwrap_err().to_string()
 }
@@ -490,19 +504,7 @@ fn empty_answers_of_rows_not_aggregated_are_fine() {
     let assignments =
         crowdagg::toloka::read_results_tsv(&pool.join("assignments.tsv"), "7").unwrap();
     assert_eq!(assignments.len(), 4);
-    let out = run(
-        &args(&[
-            "toloka",
-            "aggregate",
-            "--pool",
-            &shown(&pool),
-            "--type",
-            "DAWID_SKENE",
-            "--field",
-            "result",
-        ]),
-        None,
-    );
+    let out = run(&ds_pool_args(&pool, "result"), None);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -564,19 +566,7 @@ fn empty_answers_in_a_pool_are_excluded_and_reported() {
     for (name, field, tasks, note) in cases {
         let pool = scratch(&format!("pool-excluded-{name}"));
         std::fs::copy(bad(name), pool.join("assignments.tsv")).unwrap();
-        let out = run(
-            &args(&[
-                "toloka",
-                "aggregate",
-                "--pool",
-                &shown(&pool),
-                "--type",
-                "DAWID_SKENE",
-                "--field",
-                field,
-            ]),
-            None,
-        );
+        let out = run(&ds_pool_args(&pool, field), None);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
         assert_eq!(stderr.lines().next(), note, "{name}");
@@ -630,16 +620,7 @@ fn bad_pool_directories() {
         std::fs::copy(bad(name), pool.join(as_name)).unwrap();
         let file = pool.join(as_name);
         assert_cli_fails(
-            args(&[
-                "toloka",
-                "aggregate",
-                "--pool",
-                &shown(&pool),
-                "--type",
-                "DAWID_SKENE",
-                "--field",
-                "result",
-            ]),
+            ds_pool_args(&pool, "result"),
             None,
             &format!("{}{rest}", shown(&file)),
         );
@@ -654,16 +635,7 @@ fn bad_pool_directories() {
     .unwrap();
     std::fs::write(pool.join("pool.json"), r#"{"id": "77"}"#).unwrap();
     assert_cli_fails(
-        args(&[
-            "toloka",
-            "aggregate",
-            "--pool",
-            &shown(&pool),
-            "--type",
-            "DAWID_SKENE",
-            "--field",
-            "result",
-        ]),
+        ds_pool_args(&pool, "result"),
         None,
         "HTTP 400: Toloka error VALIDATION_ERROR: Validation failed; fields[0].name: Pool 77 has no output field \"result\"",
     );

@@ -500,15 +500,27 @@ fn tile<const R: usize>(
             }
         }
     }
-    for (r, acc) in acc.iter().enumerate() {
+    subtract_tile(rows, n, first, c0, &acc);
+}
+
+/// Subtracts the accumulated R × BLOCK tile from the rows' columns c0.., lower triangle only
+/// (c ≤ i) and within the matrix.
+#[inline(always)]
+fn subtract_tile<const R: usize>(
+    rows: &mut [f64],
+    n: usize,
+    first: usize,
+    c0: usize,
+    tile: &[[f64; BLOCK]; R],
+) {
+    for (r, sums) in tile.iter().enumerate() {
         let i = first + r;
         if i < c0 {
             continue;
         }
-        // Lower triangle only (c ≤ i), and within the matrix.
         let columns = (i - c0 + 1).min(BLOCK).min(n - c0);
         let row = &mut rows[r * n + c0..r * n + c0 + columns];
-        for (v, a) in row.iter_mut().zip(acc) {
+        for (v, a) in row.iter_mut().zip(sums) {
             *v -= a;
         }
     }
@@ -557,17 +569,7 @@ fn tile_4_avx2(
             _mm256_storeu_pd(sum.as_mut_ptr().add(4), acc[1]);
         }
     }
-    for (r, sum) in sums.iter().enumerate() {
-        let i = first + r;
-        if i < c0 {
-            continue;
-        }
-        let columns = (i - c0 + 1).min(BLOCK).min(n - c0);
-        let row = &mut rows[r * n + c0..r * n + c0 + columns];
-        for (v, a) in row.iter_mut().zip(sum) {
-            *v -= a;
-        }
-    }
+    subtract_tile(rows, n, first, c0, &sums);
 }
 
 /// Dot product with four accumulators (lets the compiler keep several additions in flight).
