@@ -2,6 +2,7 @@
 
 mod em;
 mod initial_errors;
+mod lanes;
 
 pub use initial_errors::{InitialErrorStrategy, InitialErrors};
 

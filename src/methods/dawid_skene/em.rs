@@ -30,7 +30,8 @@ use rayon::prelude::*;
 use crate::responses::{Label, Responses};
 
 use super::super::prefetch::prefetch;
-use super::super::special::Exp2;
+use super::super::special::{Exp2, Ln};
+use super::lanes::{LANES, Lane, Tail, avx2_available};
 
 /// Runs `$body` with `$K` bound to the label count, as a constant for the common small counts
 /// (so the per-response loops over labels are unrolled) and as a variable otherwise.
@@ -68,16 +69,31 @@ pub(crate) const EPS: f64 = 1e-10;
 /// ln(EPS): the entropy term of a clipped zero.
 const LN_EPS: f64 = -23.025850929940457;
 
-/// Length of a chunk's slot in `Em::partials`: K prior sums, joint, Σ q ln q, K scratch values.
+/// Length of a chunk's slot in `Em::partials`: K prior sums, joint, Σ q ln q.
 const fn stride(k: usize) -> usize {
-    2 * k + 2
+    k + 2
 }
 
 /// Tasks per chunk of the task pass. Fixed, so that partial sums do not depend on threads.
 const TASK_CHUNK: usize = 512;
 
+/// Tasks of a group: the task pass gathers the sums of a group, then runs the softmax tail on
+/// it four tasks at a time ([`lanes`](super::lanes)), then adds the group's counts.
+const GROUP_TASKS: usize = 64;
+
+/// Labels summed per pass over a task's responses (the sums stay in registers).
+const ACC_WIDTH: usize = 8;
+
+/// Label counts up to which the lane buffers of the tail live on the stack (beyond, one small
+/// allocation per chunk of tasks).
+const STACK_LABELS: usize = 64;
+
 /// How many responses ahead the task pass prefetches table rows (≈ 4 tasks of 4 answers).
 const PREFETCH_AHEAD: usize = 16;
+
+/// Size of a W × K × K table above which the task pass prefetches its rows: below it the log
+/// and count tables stay in the L2 cache and the prefetches only cost instructions.
+const PREFETCH_TABLE_BYTES: usize = 256 * 1024;
 
 /// Workers per rayon job at least, in the worker pass (workers are small and skewed in size).
 const WORKER_MIN_LEN: usize = 16;
@@ -123,13 +139,18 @@ pub(crate) struct Em<'a> {
     pub priors: Vec<f64>,
     log2_priors: Vec<f64>,
     ln_priors: Vec<f64>,
-    /// Per chunk of tasks: K prior sums, the joint term, Σ q ln q, K scratch values.
+    /// Per chunk of tasks: K prior sums, the joint term, Σ q ln q.
     partials: Vec<f64>,
     /// Chunks per block when the task pass also counts (fused M-step), else 0.
     chunks_per_block: usize,
     /// Per block of tasks, the W × K × K counts of the posterior the task pass computed.
     block_counts: Vec<f64>,
     exp2: Exp2,
+    ln: Ln,
+    /// Whether the tail runs its AVX2 build (same bits as the baseline build).
+    avx2: bool,
+    /// Whether the task pass prefetches table rows (only pays when they miss the L2 cache).
+    prefetch_rows: bool,
 }
 
 /// What one task pass returns (sums over all tasks, in chunk order).
@@ -186,6 +207,9 @@ impl<'a> Em<'a> {
             chunks_per_block,
             block_counts: vec![0.0; n_blocks * n_workers * k * k],
             exp2: Exp2::new(),
+            ln: Ln::new(),
+            avx2: avx2_available(),
+            prefetch_rows: table * std::mem::size_of::<f64>() > PREFETCH_TABLE_BYTES,
         }
     }
 
@@ -309,100 +333,142 @@ impl<'a> Em<'a> {
         dispatch_k!(k, |K| {
             let by_task = self.data.by_task();
             let (all_workers, all_labels) = (by_task.ids(), by_task.labels());
-            let exp2 = &self.exp2;
+            let prefetch_rows = self.prefetch_rows;
+            let tail = Tail {
+                exp2: &self.exp2,
+                ln: &self.ln,
+                clipped_entropy: self.flavour.clipped_entropy,
+                avx2: self.avx2,
+            };
             let (gold, flavour) = (self.gold, self.flavour);
             let (q_prev, log2_errors) = (&self.q, &self.log2_errors);
             let (log2_priors, ln_priors) = (&self.log2_priors, &self.ln_priors);
-            // One chunk of tasks: E-step rows, partial sums, and (fused) counts.
+            // One chunk of tasks: E-step rows, partial sums, and (fused) counts, a group of
+            // tasks at a time (see GROUP_VALUES).
             let chunk_pass = |chunk: usize,
                               rows: &mut [f64],
                               partial: &mut [f64],
                               mut counts: Option<&mut [f64]>| {
                 partial.fill(0.0);
-                let (prior_sums, rest) = partial.split_at_mut(K);
-                let (sums, shifted) = rest.split_at_mut(2);
-                let shifted = &mut shifted[..K];
+                let (prior_sums, sums) = partial.split_at_mut(K);
                 let (mut joint, mut neg_entropy) = (0.0, 0.0);
-                for (i, row) in rows.chunks_exact_mut(K).enumerate() {
-                    let row = &mut row[..K];
-                    let t = chunk * TASK_CHUNK + i;
-                    let range = by_task.range(t);
-                    let (workers, labels) =
-                        (&all_workers[range.clone()], &all_labels[range.clone()]);
-                    // The table rows of the responses PREFETCH_AHEAD further on are random in
-                    // W; asking for them now hides the cache misses behind this task's work.
-                    for r in range.start + PREFETCH_AHEAD..range.end + PREFETCH_AHEAD {
-                        if let (Some(&w), Some(&y)) = (all_workers.get(r), all_labels.get(r)) {
-                            let at = (w as usize * K + y as usize) * K;
-                            prefetch(log2_errors, at);
-                            prefetch(log2_errors, at + K - 1);
-                            if let Some(counts) = counts.as_deref() {
-                                prefetch(counts, at);
-                                prefetch(counts, at + K - 1);
+                let mut lanes_on_stack = [[0.0; LANES]; 2 * STACK_LABELS];
+                let mut lanes_on_heap;
+                let lanes: &mut [Lane] = if K <= STACK_LABELS {
+                    &mut lanes_on_stack
+                } else {
+                    lanes_on_heap = vec![[0.0; LANES]; 2 * K];
+                    &mut lanes_on_heap
+                };
+                let (d, q) = lanes.split_at_mut(K);
+                let mut maxima = [0.0; GROUP_TASKS];
+                for (g, rows) in rows.chunks_mut(GROUP_TASKS * K).enumerate() {
+                    let first = chunk * TASK_CHUNK + g * GROUP_TASKS;
+                    let n = rows.len() / K;
+                    // (a) Σ_r log2 e[w(r), y(r), ·], the joint term of the previous
+                    // posterior (the same sums, in nats), then + log2 p and the maximum.
+                    for (i, row) in rows.chunks_exact_mut(K).enumerate() {
+                        let row = &mut row[..K];
+                        let t = first + i;
+                        let range = by_task.range(t);
+                        // The table rows of the responses PREFETCH_AHEAD further on are random
+                        // in W; asking for them now hides the misses behind this task's work.
+                        let ahead = if prefetch_rows {
+                            range.start + PREFETCH_AHEAD..range.end + PREFETCH_AHEAD
+                        } else {
+                            0..0
+                        };
+                        for r in ahead {
+                            if let (Some(&w), Some(&y)) = (all_workers.get(r), all_labels.get(r)) {
+                                let at = (w as usize * K + y as usize) * K;
+                                prefetch(log2_errors, at);
+                                prefetch(log2_errors, at + K - 1);
+                            }
+                        }
+                        let (workers, labels) = (&all_workers[range.clone()], &all_labels[range]);
+                        // In registers, ACC_WIDTH labels at a time (one pass for K ≤ 8).
+                        for first_label in (0..K).step_by(ACC_WIDTH) {
+                            let width = (K - first_label).min(ACC_WIDTH);
+                            let mut acc = [0.0; ACC_WIDTH];
+                            for (&w, &y) in workers.iter().zip(labels) {
+                                let at = (w as usize * K + y as usize) * K + first_label;
+                                for (a, &l) in acc.iter_mut().zip(&log2_errors[at..][..width]) {
+                                    *a += l;
+                                }
+                            }
+                            row[first_label..][..width].copy_from_slice(&acc[..width]);
+                        }
+                        let prior_weight = if flavour.prior_per_response {
+                            workers.len() as f64
+                        } else {
+                            1.0
+                        };
+                        let prev = &q_prev[t * K..][..K];
+                        for ((&q, &s), &lp) in prev.iter().zip(row.iter()).zip(&ln_priors[..K]) {
+                            joint += q * (LN_2 * s + prior_weight * lp);
+                        }
+                        let mut max = f64::NEG_INFINITY;
+                        for (v, &lp) in row.iter_mut().zip(&log2_priors[..K]) {
+                            *v += lp;
+                            max = max.max(*v);
+                        }
+                        maxima[i] = max;
+                    }
+                    // (b) E-step four tasks at a time: q ∝ 2^d with d = log2 p + Σ log2 e − max;
+                    // gold correction, entropy, prior sums.
+                    for start in (0..n).step_by(LANES) {
+                        let used = (n - start).min(LANES);
+                        for (c, lane) in d.iter_mut().enumerate() {
+                            for (l, v) in lane.iter_mut().enumerate() {
+                                *v = if l < used {
+                                    rows[(start + l) * K + c] - maxima[start + l]
+                                } else {
+                                    0.0
+                                };
+                            }
+                        }
+                        let entropy = tail.softmax(&d[..K], &mut q[..K]);
+                        for l in 0..used {
+                            let row = &mut rows[(start + l) * K..][..K];
+                            if let Some(label) = gold.and_then(|g| g[first + start + l]) {
+                                row.fill(0.0);
+                                row[label as usize] = 1.0;
+                                if flavour.clipped_entropy {
+                                    neg_entropy += (K - 1) as f64 * EPS * LN_EPS;
+                                }
+                            } else {
+                                for (v, lane) in row.iter_mut().zip(q.iter()) {
+                                    *v = lane[l];
+                                }
+                                neg_entropy += entropy[l];
+                            }
+                            for (s, &v) in prior_sums.iter_mut().zip(row.iter()) {
+                                *s += v;
                             }
                         }
                     }
-                    // Σ_r log2 e[w(r), y(r), ·]
-                    row.fill(0.0);
-                    for (&w, &y) in workers.iter().zip(labels) {
-                        let at = (w as usize * K + y as usize) * K;
-                        for (acc, &l) in row.iter_mut().zip(&log2_errors[at..][..K]) {
-                            *acc += l;
-                        }
-                    }
-                    // Joint term of the previous posterior (the same sums, in nats).
-                    let prior_weight = if flavour.prior_per_response {
-                        workers.len() as f64
-                    } else {
-                        1.0
-                    };
-                    let prev = &q_prev[t * K..][..K];
-                    for ((&q, &s), &lp) in prev.iter().zip(row.iter()).zip(&ln_priors[..K]) {
-                        joint += q * (LN_2 * s + prior_weight * lp);
-                    }
-                    // E-step: q ∝ 2^(log2 p + Σ log2 e − max).
-                    let mut max = f64::NEG_INFINITY;
-                    for (v, &lp) in row.iter_mut().zip(&log2_priors[..K]) {
-                        *v += lp;
-                        max = max.max(*v);
-                    }
-                    let mut total = 0.0;
-                    for (v, d) in row.iter_mut().zip(shifted.iter_mut()) {
-                        *d = *v - max;
-                        *v = exp2.nonpositive(*d);
-                        total += *v;
-                    }
-                    for v in row.iter_mut() {
-                        *v /= total;
-                    }
-                    if let Some(label) = gold.and_then(|g| g[t]) {
-                        row.fill(0.0);
-                        row[label as usize] = 1.0;
-                        if flavour.clipped_entropy {
-                            neg_entropy += (K - 1) as f64 * EPS * LN_EPS;
-                        }
-                    } else {
-                        // ln q_c = ln 2·(L_c − max) − ln Σ: one logarithm per task.
-                        let ln_total = total.ln();
-                        for (&q, &d) in row.iter().zip(shifted.iter()) {
-                            neg_entropy += if q >= EPS || (!flavour.clipped_entropy && q > 0.0) {
-                                q * (LN_2 * d - ln_total)
-                            } else if flavour.clipped_entropy {
-                                EPS * LN_EPS
-                            } else {
-                                0.0
-                            };
-                        }
-                    }
-                    for (s, &q) in prior_sums.iter_mut().zip(row.iter()) {
-                        *s += q;
-                    }
-                    // Fused M-step counts: n[w][y][·] += q (rows of this task are in cache).
+                    // (d) Fused M-step counts: n[w][y][·] += q.
                     if let Some(counts) = counts.as_deref_mut() {
-                        for (&w, &y) in workers.iter().zip(labels) {
-                            let at = (w as usize * K + y as usize) * K;
-                            for (n, &q) in counts[at..][..K].iter_mut().zip(row.iter()) {
-                                *n += q;
+                        for (i, row) in rows.chunks_exact(K).enumerate() {
+                            let range = by_task.range(first + i);
+                            if prefetch_rows {
+                                for r in range.start + PREFETCH_AHEAD..range.end + PREFETCH_AHEAD {
+                                    if let (Some(&w), Some(&y)) =
+                                        (all_workers.get(r), all_labels.get(r))
+                                    {
+                                        let at = (w as usize * K + y as usize) * K;
+                                        prefetch(counts, at);
+                                        prefetch(counts, at + K - 1);
+                                    }
+                                }
+                            }
+                            let (workers, labels) =
+                                (&all_workers[range.clone()], &all_labels[range]);
+                            for (&w, &y) in workers.iter().zip(labels) {
+                                let at = (w as usize * K + y as usize) * K;
+                                for (n, &q) in counts[at..][..K].iter_mut().zip(&row[..K]) {
+                                    *n += q;
+                                }
                             }
                         }
                     }
