@@ -120,8 +120,9 @@ impl Exp2 {
         }
     }
 
-    /// 2^x; results below f64's normal range (x < −1022) are 0; x must not be NaN.
-    #[inline(always)]
+    /// 2^x; results below f64's normal range (x < −1022) are 0; x must not be NaN. The
+    /// reference for [`Exp2::nonpositive_lanes`], which the code uses.
+    #[cfg(test)]
     pub(crate) fn nonpositive(&self, x: f64) -> f64 {
         // Adding 1.5·2^52 rounds to an integer, which then sits in the low mantissa bits.
         const ROUND: f64 = 6_755_399_441_055_744.0;
@@ -140,6 +141,36 @@ impl Exp2 {
         } else {
             self.table[j] * p * scale
         }
+    }
+
+    /// [`Exp2::nonpositive`] of N values, the same operations stage by stage (so the same bits)
+    /// written so that the compiler can run each stage as one vector operation.
+    #[inline(always)]
+    pub(crate) fn nonpositive_lanes<const N: usize>(&self, x: [f64; N]) -> [f64; N] {
+        const ROUND: f64 = 6_755_399_441_055_744.0;
+        let c = &EXP2_TAYLOR;
+        let (mut p, mut scale, mut row) = ([0.0; N], [0.0; N], [0usize; N]);
+        for l in 0..N {
+            let clamped = x[l].max(-1022.0);
+            let shifted = clamped * EXP2_TABLE as f64 + ROUND;
+            let f = clamped - (shifted - ROUND) / EXP2_TABLE as f64;
+            let bits = shifted.to_bits();
+            row[l] = (bits % EXP2_TABLE as u64) as usize;
+            scale[l] = f64::from_bits(((bits >> 6) + 1023) << 52);
+            p[l] = c[0] + f * (c[1] + f * (c[2] + f * (c[3] + f * (c[4] + f * c[5]))));
+        }
+        let mut out = [0.0; N];
+        for l in 0..N {
+            out[l] = self.table[row[l]];
+        }
+        for l in 0..N {
+            out[l] = if x[l] < -1022.0 {
+                0.0
+            } else {
+                out[l] * p[l] * scale[l]
+            };
+        }
+        out
     }
 }
 
@@ -169,7 +200,8 @@ impl Ln {
     }
 
     /// ln x; x must be positive, finite and normal (the caller's sums of exponentials are ≥ 1).
-    #[inline(always)]
+    /// The reference for [`Ln::positive_lanes`], which the code uses.
+    #[cfg(test)]
     pub(crate) fn positive(&self, x: f64) -> f64 {
         debug_assert!(x.is_normal() && x > 0.0);
         let bits = x.to_bits();
@@ -186,6 +218,35 @@ impl Ln {
                     + r * (1.0 / 3.0
                         + r * (-0.25 + r * (0.2 + r * (-1.0 / 6.0 + r * (1.0 / 7.0)))))));
         e as f64 * std::f64::consts::LN_2 + ln_c + p
+    }
+
+    /// [`Ln::positive`] of N values, stage by stage (the same bits; see
+    /// [`Exp2::nonpositive_lanes`]).
+    #[inline(always)]
+    pub(crate) fn positive_lanes<const N: usize>(&self, x: [f64; N]) -> [f64; N] {
+        let (mut cell, mut m, mut e) = ([0usize; N], [0.0; N], [0.0; N]);
+        for l in 0..N {
+            let bits = x[l].to_bits();
+            e[l] = ((bits >> 52) as i64 - 1023) as f64;
+            m[l] = f64::from_bits((bits & ((1 << 52) - 1)) | (1023 << 52));
+            cell[l] = ((bits >> 46) & (LN_TABLE as u64 - 1)) as usize;
+        }
+        let (mut inv_c, mut ln_c) = ([0.0; N], [0.0; N]);
+        for l in 0..N {
+            (inv_c[l], ln_c[l]) = self.table[cell[l]];
+        }
+        let mut out = [0.0; N];
+        for l in 0..N {
+            let c = 1.0 + (cell[l] as f64 + 0.5) / LN_TABLE as f64;
+            let r = (m[l] - c) * inv_c[l];
+            let p = r
+                * (1.0
+                    + r * (-0.5
+                        + r * (1.0 / 3.0
+                            + r * (-0.25 + r * (0.2 + r * (-1.0 / 6.0 + r * (1.0 / 7.0)))))));
+            out[l] = e[l] * std::f64::consts::LN_2 + ln_c[l] + p;
+        }
+        out
     }
 }
 
@@ -257,6 +318,38 @@ mod tests {
         assert_eq!(exp2.nonpositive(-1022.0), f64::MIN_POSITIVE);
         assert_eq!(exp2.nonpositive(-1022.5), 0.0);
         assert_eq!(exp2.nonpositive(f64::NEG_INFINITY), 0.0);
+    }
+
+    #[test]
+    fn lane_versions_give_the_scalar_bits() {
+        let (exp2, ln) = (Exp2::new(), Ln::new());
+        for i in 0..100_000 {
+            let x = [
+                -(i as f64) * 1.03e-2,
+                -(i as f64) * 7e-5,
+                -1022.0 - i as f64,
+                -1e-300,
+            ];
+            let lanes = exp2.nonpositive_lanes(x);
+            for l in 0..4 {
+                assert_eq!(
+                    lanes[l].to_bits(),
+                    exp2.nonpositive(x[l]).to_bits(),
+                    "{}",
+                    x[l]
+                );
+            }
+            let y = [
+                1.0 + i as f64 * 1e-5,
+                1.0 + i as f64 * 3.1e-4,
+                1.5 + i as f64,
+                1e-200,
+            ];
+            let lanes = ln.positive_lanes(y);
+            for l in 0..4 {
+                assert_eq!(lanes[l].to_bits(), ln.positive(y[l]).to_bits(), "{}", y[l]);
+            }
+        }
     }
 
     #[test]

@@ -67,16 +67,16 @@ fn softmax_lanes(tail: &Tail, d: &[Lane], q: &mut [Lane]) -> Lane {
     const EPS_LN_EPS: f64 = EPS * -23.025850929940457;
     let mut total = [0.0; LANES];
     for (dc, qc) in d.iter().zip(q.iter_mut()) {
+        *qc = tail.exp2.nonpositive_lanes(*dc);
         for l in 0..LANES {
-            qc[l] = tail.exp2.nonpositive(dc[l]);
             total[l] += qc[l];
         }
     }
-    let (mut inv_total, mut ln_total) = ([0.0; LANES], [0.0; LANES]);
+    let mut inv_total = [0.0; LANES];
     for l in 0..LANES {
         inv_total[l] = 1.0 / total[l];
-        ln_total[l] = tail.ln.positive(total[l]);
     }
+    let ln_total = tail.ln.positive_lanes(total);
     let mut neg_entropy = [0.0; LANES];
     for (dc, qc) in d.iter().zip(q.iter_mut()) {
         for l in 0..LANES {
