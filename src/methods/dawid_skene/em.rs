@@ -91,6 +91,10 @@ const STACK_LABELS: usize = 64;
 /// How many responses ahead the task pass prefetches table rows (≈ 4 tasks of 4 answers).
 const PREFETCH_AHEAD: usize = 16;
 
+/// Labels up to which a table row (K f64 at a 16-byte aligned start, as the allocator gives)
+/// never straddles two 64-byte cache lines, so one prefetch covers it.
+const ROW_IN_ONE_LINE: usize = 2;
+
 /// Size of a W × K × K table above which the task pass prefetches its rows: below it the log
 /// and count tables stay in the L2 cache and the prefetches only cost instructions.
 const PREFETCH_TABLE_BYTES: usize = 256 * 1024;
@@ -382,7 +386,9 @@ impl<'a> Em<'a> {
                             if let (Some(&w), Some(&y)) = (all_workers.get(r), all_labels.get(r)) {
                                 let at = (w as usize * K + y as usize) * K;
                                 prefetch(log2_errors, at);
-                                prefetch(log2_errors, at + K - 1);
+                                if K > ROW_IN_ONE_LINE {
+                                    prefetch(log2_errors, at + K - 1);
+                                }
                             }
                         }
                         let (workers, labels) = (&all_workers[range.clone()], &all_labels[range]);
@@ -458,7 +464,9 @@ impl<'a> Em<'a> {
                                     {
                                         let at = (w as usize * K + y as usize) * K;
                                         prefetch(counts, at);
-                                        prefetch(counts, at + K - 1);
+                                        if K > ROW_IN_ONE_LINE {
+                                            prefetch(counts, at + K - 1);
+                                        }
                                     }
                                 }
                             }
