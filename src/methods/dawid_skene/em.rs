@@ -11,10 +11,6 @@
 //! * the **worker pass** (parallel over workers, each owning its K×K matrix, reading
 //!   `by_worker`) does the M-step and refreshes the log2 confusion table.
 //!
-//! The tables the task pass reads and counts into (log2 confusions, block counts) are indexed by
-//! worker *rank* — most active workers first — through one precomputed row index per response
-//! (`cells`), so that most responses hit a few hot cache lines; `errors` stays by worker id.
-//!
 //! So the ELBO of iteration i is known one task pass later; the stop test runs then, and the
 //! outputs are taken from the buffers of iteration i (the extra posterior is discarded).
 //!
@@ -103,9 +99,6 @@ const ROW_IN_ONE_LINE: usize = 2;
 /// and count tables stay in the L2 cache and the prefetches only cost instructions.
 const PREFETCH_TABLE_BYTES: usize = 256 * 1024;
 
-/// Responses per rayon job when the cells are built.
-const CELL_CHUNK: usize = 1 << 16;
-
 /// Workers per rayon job at least, in the worker pass (workers are small and skewed in size).
 const WORKER_MIN_LEN: usize = 16;
 
@@ -140,17 +133,8 @@ pub(crate) struct Em<'a> {
     q_next: Vec<f64>,
     /// Per worker, K × K, [observed][true]; rows never observed by the worker stay 0.
     pub errors: Vec<f64>,
-    /// log2 of `errors` (unobserved rows: unused), by worker *rank* (see `cells`).
+    /// log2 of `errors` (unobserved rows: unused).
     log2_errors: Vec<f64>,
-    /// Per response in `by_task` order, rank(w)·K + y: the table row it reads and counts into.
-    /// Workers are ranked by activity (most answers first, then id), so that the rows most
-    /// responses touch share the first cache lines of the tables: real and generated data
-    /// have Zipf-like activity, and the tables of 10⁵ workers do not fit in the caches.
-    cells: Vec<u32>,
-    /// Worker id of each rank.
-    worker_of_rank: Vec<u32>,
-    /// Rank of each worker id.
-    rank_of_worker: Vec<u32>,
     /// Per worker × K: whether the worker gave that label at least once.
     observed: Vec<bool>,
     /// One-coin skills, per worker.
@@ -163,8 +147,7 @@ pub(crate) struct Em<'a> {
     partials: Vec<f64>,
     /// Chunks per block when the task pass also counts (fused M-step), else 0.
     chunks_per_block: usize,
-    /// Per block of tasks, the W × K × K counts of the posterior the task pass computed, by
-    /// worker rank.
+    /// Per block of tasks, the W × K × K counts of the posterior the task pass computed.
     block_counts: Vec<f64>,
     exp2: Exp2,
     ln: Ln,
@@ -199,19 +182,6 @@ impl<'a> Em<'a> {
                 observed[w * k + y as usize] = true;
             }
         }
-        let (worker_of_rank, rank_of_worker) = rank_by_activity(data);
-        let by_task = data.by_task();
-        let mut cells = vec![0u32; data.n_responses()];
-        cells
-            .par_chunks_mut(CELL_CHUNK)
-            .zip(by_task.ids().par_chunks(CELL_CHUNK))
-            .zip(by_task.labels().par_chunks(CELL_CHUNK))
-            .for_each(|((cells, workers), labels)| {
-                for ((cell, &w), &y) in cells.iter_mut().zip(workers).zip(labels) {
-                    // Fits: W·K ≤ W·K·K, the length of the tables allocated below.
-                    *cell = rank_of_worker[w as usize] * k as u32 + y as u32;
-                }
-            });
         let n_chunks = n_tasks.div_ceil(TASK_CHUNK);
         let table = n_workers * k * k;
         let blocks = blocks
@@ -232,9 +202,6 @@ impl<'a> Em<'a> {
             q_next: vec![0.0; n_tasks * k],
             errors: vec![0.0; n_workers * k * k],
             log2_errors: vec![0.0; n_workers * k * k],
-            cells,
-            worker_of_rank,
-            rank_of_worker,
             observed,
             skills: vec![0.0; n_workers],
             priors: vec![0.0; k],
@@ -298,19 +265,11 @@ impl<'a> Em<'a> {
             .for_each(|(w, matrix)| accumulate_counts(matrix, by_worker.row(w), q, k));
     }
 
-    /// log2 table (by rank) from `errors` (by worker), after an M-step.
+    /// log2 table from `errors` after the caller normalised them (initial M-step).
     pub fn refresh_log_table(&mut self) {
-        let kk = self.k * self.k;
-        let (errors, worker_of_rank) = (&self.errors, &self.worker_of_rank);
-        self.log2_errors
-            .par_chunks_mut(kk.max(1))
-            .with_min_len(WORKER_MIN_LEN)
-            .zip(worker_of_rank.par_iter())
-            .for_each(|(logs, &w)| {
-                for (l, &e) in logs.iter_mut().zip(&errors[w as usize * kk..][..kk]) {
-                    *l = e.log2();
-                }
-            });
+        for (l, &e) in self.log2_errors.iter_mut().zip(&self.errors) {
+            *l = e.log2();
+        }
     }
 
     /// The M-step of the model on the current posterior: counts (from the block tables of
@@ -329,24 +288,23 @@ impl<'a> Em<'a> {
         let k = self.k;
         dispatch_k!(k, |K| {
             let (q, by_worker, observed) = (&self.q, self.data.by_worker(), &self.observed);
-            let (model, blocks, table, rank_of_worker) = (
+            let (model, blocks, table) = (
                 self.flavour.model,
                 &self.block_counts,
                 self.skills.len() * K * K,
-                &self.rank_of_worker,
             );
             self.errors
                 .par_chunks_mut(K * K)
+                .zip(self.log2_errors.par_chunks_mut(K * K))
                 .zip(self.skills.par_iter_mut())
                 .with_min_len(WORKER_MIN_LEN)
                 .enumerate()
-                .for_each(|(w, (matrix, skill))| {
+                .for_each(|(w, ((matrix, logs), skill))| {
                     let row = by_worker.row(w);
                     if from_blocks {
                         matrix.fill(0.0);
-                        let at = rank_of_worker[w] as usize * K * K;
                         for block in blocks.chunks_exact(table) {
-                            for (m, &b) in matrix.iter_mut().zip(&block[at..][..K * K]) {
+                            for (m, &b) in matrix.iter_mut().zip(&block[w * K * K..][..K * K]) {
                                 *m += b;
                             }
                         }
@@ -360,9 +318,11 @@ impl<'a> Em<'a> {
                             *skill = one_coin(matrix, seen, row.0.len(), K);
                         }
                     }
+                    for (l, &e) in logs.iter_mut().zip(matrix.iter()) {
+                        *l = e.log2();
+                    }
                 });
         });
-        self.refresh_log_table();
     }
 
     /// One task pass: E-step into `q_next` (with the current priors and errors), gold
@@ -376,7 +336,7 @@ impl<'a> Em<'a> {
         }
         dispatch_k!(k, |K| {
             let by_task = self.data.by_task();
-            let all_cells = &self.cells[..];
+            let (all_workers, all_labels) = (by_task.ids(), by_task.labels());
             let prefetch_rows = self.prefetch_rows;
             let tail = Tail {
                 exp2: &self.exp2,
@@ -423,21 +383,21 @@ impl<'a> Em<'a> {
                             0..0
                         };
                         for r in ahead {
-                            if let Some(&cell) = all_cells.get(r) {
-                                let at = cell as usize * K;
+                            if let (Some(&w), Some(&y)) = (all_workers.get(r), all_labels.get(r)) {
+                                let at = (w as usize * K + y as usize) * K;
                                 prefetch(log2_errors, at);
                                 if K > ROW_IN_ONE_LINE {
                                     prefetch(log2_errors, at + K - 1);
                                 }
                             }
                         }
-                        let cells = &all_cells[range];
+                        let (workers, labels) = (&all_workers[range.clone()], &all_labels[range]);
                         // In registers, ACC_WIDTH labels at a time (one pass for K ≤ 8).
                         for first_label in (0..K).step_by(ACC_WIDTH) {
                             let width = (K - first_label).min(ACC_WIDTH);
                             let mut acc = [0.0; ACC_WIDTH];
-                            for &cell in cells {
-                                let at = cell as usize * K + first_label;
+                            for (&w, &y) in workers.iter().zip(labels) {
+                                let at = (w as usize * K + y as usize) * K + first_label;
                                 for (a, &l) in acc.iter_mut().zip(&log2_errors[at..][..width]) {
                                     *a += l;
                                 }
@@ -445,7 +405,7 @@ impl<'a> Em<'a> {
                             row[first_label..][..width].copy_from_slice(&acc[..width]);
                         }
                         let prior_weight = if flavour.prior_per_response {
-                            cells.len() as f64
+                            workers.len() as f64
                         } else {
                             1.0
                         };
@@ -499,8 +459,10 @@ impl<'a> Em<'a> {
                             let range = by_task.range(first + i);
                             if prefetch_rows {
                                 for r in range.start + PREFETCH_AHEAD..range.end + PREFETCH_AHEAD {
-                                    if let Some(&cell) = all_cells.get(r) {
-                                        let at = cell as usize * K;
+                                    if let (Some(&w), Some(&y)) =
+                                        (all_workers.get(r), all_labels.get(r))
+                                    {
+                                        let at = (w as usize * K + y as usize) * K;
                                         prefetch(counts, at);
                                         if K > ROW_IN_ONE_LINE {
                                             prefetch(counts, at + K - 1);
@@ -508,8 +470,10 @@ impl<'a> Em<'a> {
                                     }
                                 }
                             }
-                            for &cell in &all_cells[range] {
-                                let at = cell as usize * K;
+                            let (workers, labels) =
+                                (&all_workers[range.clone()], &all_labels[range]);
+                            for (&w, &y) in workers.iter().zip(labels) {
+                                let at = (w as usize * K + y as usize) * K;
                                 for (n, &q) in counts[at..][..K].iter_mut().zip(&row[..K]) {
                                     *n += q;
                                 }
@@ -699,22 +663,6 @@ fn one_coin(matrix: &mut [f64], observed: &[bool], responses: usize, k: usize) -
         }
     }
     s
-}
-
-/// Workers by activity: (worker id of each rank, rank of each worker id), ranks ordered by
-/// number of responses, most first, ties by id. Depends on the data only.
-fn rank_by_activity(data: &Responses) -> (Vec<u32>, Vec<u32>) {
-    let offsets = data.by_worker().offsets();
-    let mut worker_of_rank: Vec<u32> = (0..data.n_workers() as u32).collect();
-    worker_of_rank.sort_unstable_by_key(|&w| {
-        let answers = offsets[w as usize + 1] - offsets[w as usize];
-        (std::cmp::Reverse(answers), w)
-    });
-    let mut rank_of_worker = vec![0u32; worker_of_rank.len()];
-    for (rank, &w) in worker_of_rank.iter().enumerate() {
-        rank_of_worker[w as usize] = rank as u32;
-    }
-    (worker_of_rank, rank_of_worker)
 }
 
 /// Number of task blocks whose counts the task pass accumulates (0 or 1: no fusion, the
