@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! cargo run --release --example ds_timing -- responses.csv [n_iter] [ds|ocds]
-//! cargo run --release --example ds_timing -- --generate TASKS WORKERS CLASSES [n_iter] [ds|ocds]
+//! cargo run --release --example ds_timing -- --generate TASKS WORKERS CLASSES [n_iter] [ds|ocds] [overlap]
 //! ```
+//! (`--generate`: seed 0, Zipf worker activity; `overlap` answers per task, default 3 or 5.)
 //! Prints one line: sizes, load seconds, fit wall and CPU seconds, iterations, and wall and CPU
 //! nanoseconds per response per iteration (one iteration = one task pass + one worker pass).
 
@@ -17,7 +18,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let (data, rest) = if args.first().map(String::as_str) == Some("--generate") {
         let n = |i: usize| args[i].parse::<usize>();
-        let config = GeneratorConfig::new(n(1)?, n(2)?, n(3)?).seed(0);
+        let mut config = GeneratorConfig::new(n(1)?, n(2)?, n(3)?).seed(0);
+        if let Some(overlap) = args.get(6) {
+            config = config.overlap(vec![overlap.parse()?]);
+        }
         (generate(&config)?.responses, &args[4..])
     } else {
         let mut reader = csv::Reader::from_path(&args[0])?;
