@@ -258,7 +258,7 @@ impl Aggregator for DawidSkene {
         em.init_majority_vote();
         match (p.initial_error_strategy, &p.initial_errors) {
             (Some(strategy), Some(errors)) => errors.first_m_step(strategy, data, &mut em)?,
-            _ => em.m_step_by_worker(),
+            _ => em.m_step(),
         }
         Ok(fit(em, p.n_iter, p.tol, p.compat, inputs, false))
     }
@@ -390,7 +390,7 @@ impl Aggregator for OneCoinDawidSkene {
             p.blocks,
         );
         em.init_majority_vote();
-        em.m_step_by_worker();
+        em.m_step();
         Ok(fit(em, p.n_iter, p.tol, p.compat, inputs, true))
     }
 

@@ -225,32 +225,65 @@ impl<'a> Em<'a> {
         &self.observed
     }
 
-    /// q ← majority-vote shares (duplicates count), gold correction, priors ← mean q.
+    /// q ← majority-vote shares (duplicates count), gold correction, priors ← mean q; when the
+    /// M-step is fused, also the block counts of that q, so that [`Em::m_step`] needs no pass
+    /// over workers (whose reads of q are scattered).
     pub fn init_majority_vote(&mut self) {
         let k = self.k;
         let by_task = self.data.by_task();
         let gold = self.gold;
-        self.q
-            .par_chunks_mut(TASK_CHUNK * k)
-            .zip(self.partials.par_chunks_mut(stride(k)))
-            .enumerate()
-            .for_each(|(chunk, (rows, partial))| {
-                partial.fill(0.0);
-                for (i, row) in rows.chunks_exact_mut(k).enumerate() {
-                    let t = chunk * TASK_CHUNK + i;
-                    let labels = by_task.row(t).1;
-                    row.fill(0.0);
-                    for &y in labels {
-                        row[y as usize] += 1.0;
-                    }
-                    let n = labels.len() as f64;
-                    row.iter_mut().for_each(|v| *v /= n);
-                    correct_with_gold(row, gold.and_then(|g| g[t]));
-                    for (s, &v) in partial.iter_mut().zip(row.iter()) {
-                        *s += v;
+        let chunk_init = |chunk: usize,
+                          rows: &mut [f64],
+                          partial: &mut [f64],
+                          mut counts: Option<&mut [f64]>| {
+            partial.fill(0.0);
+            for (i, row) in rows.chunks_exact_mut(k).enumerate() {
+                let t = chunk * TASK_CHUNK + i;
+                let (workers, labels) = by_task.row(t);
+                row.fill(0.0);
+                for &y in labels {
+                    row[y as usize] += 1.0;
+                }
+                let n = labels.len() as f64;
+                row.iter_mut().for_each(|v| *v /= n);
+                correct_with_gold(row, gold.and_then(|g| g[t]));
+                for (s, &v) in partial.iter_mut().zip(row.iter()) {
+                    *s += v;
+                }
+                if let Some(counts) = counts.as_deref_mut() {
+                    for (&w, &y) in workers.iter().zip(labels) {
+                        let at = (w as usize * k + y as usize) * k;
+                        for (n, &q) in counts[at..][..k].iter_mut().zip(row.iter()) {
+                            *n += q;
+                        }
                     }
                 }
-            });
+            }
+        };
+        let per_block = self.chunks_per_block;
+        if per_block == 0 {
+            self.q
+                .par_chunks_mut(TASK_CHUNK * k)
+                .zip(self.partials.par_chunks_mut(stride(k)))
+                .enumerate()
+                .for_each(|(chunk, (rows, partial))| chunk_init(chunk, rows, partial, None));
+        } else {
+            let table = self.skills.len() * k * k;
+            self.q
+                .par_chunks_mut(per_block * TASK_CHUNK * k)
+                .zip(self.partials.par_chunks_mut(per_block * stride(k)))
+                .zip(self.block_counts.par_chunks_mut(table))
+                .enumerate()
+                .for_each(|(block, ((rows, partials), counts))| {
+                    counts.fill(0.0);
+                    let chunks = rows
+                        .chunks_mut(TASK_CHUNK * k)
+                        .zip(partials.chunks_mut(stride(k)));
+                    for (i, (rows, partial)) in chunks.enumerate() {
+                        chunk_init(block * per_block + i, rows, partial, Some(&mut *counts));
+                    }
+                });
+        }
         self.priors_from_partials();
     }
 
@@ -273,15 +306,11 @@ impl<'a> Em<'a> {
     }
 
     /// The M-step of the model on the current posterior: counts (from the block tables of
-    /// the task pass that computed `q`, or by a pass over workers), then the model's update.
+    /// the pass that computed `q`: a task pass or the majority-vote initialisation; or by a pass
+    /// over workers when not fused), then the model's update.
     pub fn m_step(&mut self) {
         let fused = self.chunks_per_block > 0;
         self.m_step_with(fused);
-    }
-
-    /// The M-step on a posterior that the task pass did not compute (initialisation).
-    pub fn m_step_by_worker(&mut self) {
-        self.m_step_with(false);
     }
 
     fn m_step_with(&mut self, from_blocks: bool) {
