@@ -230,60 +230,77 @@ impl<'a> Em<'a> {
     /// over workers (whose reads of q are scattered).
     pub fn init_majority_vote(&mut self) {
         let k = self.k;
-        let by_task = self.data.by_task();
-        let gold = self.gold;
-        let chunk_init = |chunk: usize,
-                          rows: &mut [f64],
-                          partial: &mut [f64],
-                          mut counts: Option<&mut [f64]>| {
-            partial.fill(0.0);
-            for (i, row) in rows.chunks_exact_mut(k).enumerate() {
-                let t = chunk * TASK_CHUNK + i;
-                let (workers, labels) = by_task.row(t);
-                row.fill(0.0);
-                for &y in labels {
-                    row[y as usize] += 1.0;
-                }
-                let n = labels.len() as f64;
-                row.iter_mut().for_each(|v| *v /= n);
-                correct_with_gold(row, gold.and_then(|g| g[t]));
-                for (s, &v) in partial.iter_mut().zip(row.iter()) {
-                    *s += v;
-                }
-                if let Some(counts) = counts.as_deref_mut() {
+        dispatch_k!(k, |K| {
+            let by_task = self.data.by_task();
+            let (all_workers, all_labels) = (by_task.ids(), by_task.labels());
+            let (gold, prefetch_rows) = (self.gold, self.prefetch_rows);
+            let chunk_init = |chunk: usize,
+                              rows: &mut [f64],
+                              partial: &mut [f64],
+                              mut counts: Option<&mut [f64]>| {
+                partial.fill(0.0);
+                for (i, row) in rows.chunks_exact_mut(K).enumerate() {
+                    let t = chunk * TASK_CHUNK + i;
+                    let range = by_task.range(t);
+                    let (workers, labels) =
+                        (&all_workers[range.clone()], &all_labels[range.clone()]);
+                    row.fill(0.0);
+                    for &y in labels {
+                        row[y as usize] += 1.0;
+                    }
+                    let n = labels.len() as f64;
+                    row.iter_mut().for_each(|v| *v /= n);
+                    correct_with_gold(row, gold.and_then(|g| g[t]));
+                    for (s, &v) in partial.iter_mut().zip(row.iter()) {
+                        *s += v;
+                    }
+                    let Some(counts) = counts.as_deref_mut() else {
+                        continue;
+                    };
+                    if prefetch_rows {
+                        for r in range.start + PREFETCH_AHEAD..range.end + PREFETCH_AHEAD {
+                            if let (Some(&w), Some(&y)) = (all_workers.get(r), all_labels.get(r)) {
+                                let at = (w as usize * K + y as usize) * K;
+                                prefetch(counts, at);
+                                if K > ROW_IN_ONE_LINE {
+                                    prefetch(counts, at + K - 1);
+                                }
+                            }
+                        }
+                    }
                     for (&w, &y) in workers.iter().zip(labels) {
-                        let at = (w as usize * k + y as usize) * k;
-                        for (n, &q) in counts[at..][..k].iter_mut().zip(row.iter()) {
+                        let at = (w as usize * K + y as usize) * K;
+                        for (n, &q) in counts[at..][..K].iter_mut().zip(row.iter()) {
                             *n += q;
                         }
                     }
                 }
+            };
+            let per_block = self.chunks_per_block;
+            if per_block == 0 {
+                self.q
+                    .par_chunks_mut(TASK_CHUNK * K)
+                    .zip(self.partials.par_chunks_mut(stride(K)))
+                    .enumerate()
+                    .for_each(|(chunk, (rows, partial))| chunk_init(chunk, rows, partial, None));
+            } else {
+                let table = self.skills.len() * K * K;
+                self.q
+                    .par_chunks_mut(per_block * TASK_CHUNK * K)
+                    .zip(self.partials.par_chunks_mut(per_block * stride(K)))
+                    .zip(self.block_counts.par_chunks_mut(table))
+                    .enumerate()
+                    .for_each(|(block, ((rows, partials), counts))| {
+                        counts.fill(0.0);
+                        let chunks = rows
+                            .chunks_mut(TASK_CHUNK * K)
+                            .zip(partials.chunks_mut(stride(K)));
+                        for (i, (rows, partial)) in chunks.enumerate() {
+                            chunk_init(block * per_block + i, rows, partial, Some(&mut *counts));
+                        }
+                    });
             }
-        };
-        let per_block = self.chunks_per_block;
-        if per_block == 0 {
-            self.q
-                .par_chunks_mut(TASK_CHUNK * k)
-                .zip(self.partials.par_chunks_mut(stride(k)))
-                .enumerate()
-                .for_each(|(chunk, (rows, partial))| chunk_init(chunk, rows, partial, None));
-        } else {
-            let table = self.skills.len() * k * k;
-            self.q
-                .par_chunks_mut(per_block * TASK_CHUNK * k)
-                .zip(self.partials.par_chunks_mut(per_block * stride(k)))
-                .zip(self.block_counts.par_chunks_mut(table))
-                .enumerate()
-                .for_each(|(block, ((rows, partials), counts))| {
-                    counts.fill(0.0);
-                    let chunks = rows
-                        .chunks_mut(TASK_CHUNK * k)
-                        .zip(partials.chunks_mut(stride(k)));
-                    for (i, (rows, partial)) in chunks.enumerate() {
-                        chunk_init(block * per_block + i, rows, partial, Some(&mut *counts));
-                    }
-                });
-        }
+        });
         self.priors_from_partials();
     }
 
