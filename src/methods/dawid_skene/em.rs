@@ -258,22 +258,9 @@ impl<'a> Em<'a> {
                         continue;
                     };
                     if prefetch_rows {
-                        for r in range.start + PREFETCH_AHEAD..range.end + PREFETCH_AHEAD {
-                            if let (Some(&w), Some(&y)) = (all_workers.get(r), all_labels.get(r)) {
-                                let at = (w as usize * K + y as usize) * K;
-                                prefetch(counts, at);
-                                if K > ROW_IN_ONE_LINE {
-                                    prefetch(counts, at + K - 1);
-                                }
-                            }
-                        }
+                        prefetch_rows_ahead(counts, all_workers, all_labels, range, K);
                     }
-                    for (&w, &y) in workers.iter().zip(labels) {
-                        let at = (w as usize * K + y as usize) * K;
-                        for (n, &q) in counts[at..][..K].iter_mut().zip(row.iter()) {
-                            *n += q;
-                        }
-                    }
+                    add_counts(counts, workers, labels, row, K);
                 }
             };
             let per_block = self.chunks_per_block;
@@ -394,7 +381,7 @@ impl<'a> Em<'a> {
             let (q_prev, log2_errors) = (&self.q, &self.log2_errors);
             let (log2_priors, ln_priors) = (&self.log2_priors, &self.ln_priors);
             // One chunk of tasks: E-step rows, partial sums, and (fused) counts, a group of
-            // tasks at a time (see GROUP_VALUES).
+            // tasks at a time (see GROUP_TASKS).
             let chunk_pass = |chunk: usize,
                               rows: &mut [f64],
                               partial: &mut [f64],
@@ -421,21 +408,9 @@ impl<'a> Em<'a> {
                         let row = &mut row[..K];
                         let t = first + i;
                         let range = by_task.range(t);
-                        // The table rows of the responses PREFETCH_AHEAD further on are random
-                        // in W; asking for them now hides the misses behind this task's work.
-                        let ahead = if prefetch_rows {
-                            range.start + PREFETCH_AHEAD..range.end + PREFETCH_AHEAD
-                        } else {
-                            0..0
-                        };
-                        for r in ahead {
-                            if let (Some(&w), Some(&y)) = (all_workers.get(r), all_labels.get(r)) {
-                                let at = (w as usize * K + y as usize) * K;
-                                prefetch(log2_errors, at);
-                                if K > ROW_IN_ONE_LINE {
-                                    prefetch(log2_errors, at + K - 1);
-                                }
-                            }
+                        if prefetch_rows {
+                            let range = range.clone();
+                            prefetch_rows_ahead(log2_errors, all_workers, all_labels, range, K);
                         }
                         let (workers, labels) = (&all_workers[range.clone()], &all_labels[range]);
                         // In registers, ACC_WIDTH labels at a time (one pass for K ≤ 8).
@@ -499,31 +474,17 @@ impl<'a> Em<'a> {
                             }
                         }
                     }
-                    // (d) Fused M-step counts: n[w][y][·] += q.
+                    // (c) Fused M-step counts: n[w][y][·] += q.
                     if let Some(counts) = counts.as_deref_mut() {
                         for (i, row) in rows.chunks_exact(K).enumerate() {
                             let range = by_task.range(first + i);
                             if prefetch_rows {
-                                for r in range.start + PREFETCH_AHEAD..range.end + PREFETCH_AHEAD {
-                                    if let (Some(&w), Some(&y)) =
-                                        (all_workers.get(r), all_labels.get(r))
-                                    {
-                                        let at = (w as usize * K + y as usize) * K;
-                                        prefetch(counts, at);
-                                        if K > ROW_IN_ONE_LINE {
-                                            prefetch(counts, at + K - 1);
-                                        }
-                                    }
-                                }
+                                let range = range.clone();
+                                prefetch_rows_ahead(counts, all_workers, all_labels, range, K);
                             }
                             let (workers, labels) =
                                 (&all_workers[range.clone()], &all_labels[range]);
-                            for (&w, &y) in workers.iter().zip(labels) {
-                                let at = (w as usize * K + y as usize) * K;
-                                for (n, &q) in counts[at..][..K].iter_mut().zip(&row[..K]) {
-                                    *n += q;
-                                }
-                            }
+                            add_counts(counts, workers, labels, row, K);
                         }
                     }
                 }
@@ -642,6 +603,38 @@ fn correct_with_gold(row: &mut [f64], gold: Option<Label>) {
     if let Some(label) = gold {
         row.fill(0.0);
         row[label as usize] = 1.0;
+    }
+}
+
+/// Prefetches the `table` rows of the responses PREFETCH_AHEAD positions after `range` (rows
+/// are random in W; asking for them now hides the misses behind the current task's work).
+#[inline(always)]
+fn prefetch_rows_ahead(
+    table: &[f64],
+    workers: &[u32],
+    labels: &[Label],
+    range: std::ops::Range<usize>,
+    k: usize,
+) {
+    for r in range.start + PREFETCH_AHEAD..range.end + PREFETCH_AHEAD {
+        if let (Some(&w), Some(&y)) = (workers.get(r), labels.get(r)) {
+            let at = (w as usize * k + y as usize) * k;
+            prefetch(table, at);
+            if k > ROW_IN_ONE_LINE {
+                prefetch(table, at + k - 1);
+            }
+        }
+    }
+}
+
+/// counts[w][y][·] += row for each response (w, y) of one task.
+#[inline(always)]
+fn add_counts(counts: &mut [f64], workers: &[u32], labels: &[Label], row: &[f64], k: usize) {
+    for (&w, &y) in workers.iter().zip(labels) {
+        let at = (w as usize * k + y as usize) * k;
+        for (n, &q) in counts[at..][..k].iter_mut().zip(&row[..k]) {
+            *n += q;
+        }
     }
 }
 
