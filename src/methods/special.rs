@@ -120,33 +120,12 @@ impl Exp2 {
         }
     }
 
-    /// 2^x; results below f64's normal range (x < −1022) are 0; x must not be NaN. The
-    /// reference for [`Exp2::nonpositive_lanes`], which the code uses.
-    #[cfg(test)]
-    pub(crate) fn nonpositive(&self, x: f64) -> f64 {
-        // Adding 1.5·2^52 rounds to an integer, which then sits in the low mantissa bits.
-        const ROUND: f64 = 6_755_399_441_055_744.0;
-        debug_assert!(x <= 0.0 && !x.is_nan());
-        let clamped = x.max(-1022.0);
-        let shifted = clamped * EXP2_TABLE as f64 + ROUND;
-        let f = clamped - (shifted - ROUND) / EXP2_TABLE as f64;
-        let bits = shifted.to_bits(); // low bits: 2^51 + m
-        let j = (bits % EXP2_TABLE as u64) as usize;
-        // Low 12 bits of (2^51 + m) / 64 + 1023 = n + 1023 ∈ [1, 1023]: the biased exponent.
-        let scale = f64::from_bits(((bits >> 6) + 1023) << 52);
-        let c = &EXP2_TAYLOR;
-        let p = c[0] + f * (c[1] + f * (c[2] + f * (c[3] + f * (c[4] + f * c[5]))));
-        if x < -1022.0 {
-            0.0
-        } else {
-            self.table[j] * p * scale
-        }
-    }
-
-    /// [`Exp2::nonpositive`] of N values, the same operations stage by stage (so the same bits)
-    /// written so that the compiler can run each stage as one vector operation.
+    /// 2^x for each of N values x ≤ 0; results below f64's normal range (x < −1022) are 0; no x
+    /// may be NaN. Written stage by stage (the table lookups as their own stage) so that the
+    /// compiler can run each stage as one vector operation.
     #[inline(always)]
     pub(crate) fn nonpositive_lanes<const N: usize>(&self, x: [f64; N]) -> [f64; N] {
+        // Adding 1.5·2^52 rounds to an integer, which then sits in the low mantissa bits.
         const ROUND: f64 = 6_755_399_441_055_744.0;
         let c = &EXP2_TAYLOR;
         let (mut p, mut scale, mut row) = ([0.0; N], [0.0; N], [0usize; N]);
@@ -156,6 +135,7 @@ impl Exp2 {
             let f = clamped - (shifted - ROUND) / EXP2_TABLE as f64;
             let bits = shifted.to_bits();
             row[l] = (bits % EXP2_TABLE as u64) as usize;
+            // Low 12 bits of (2^51 + m) / 64 + 1023 = n + 1023 ∈ [1, 1023]: the biased exponent.
             scale[l] = f64::from_bits(((bits >> 6) + 1023) << 52);
             p[l] = c[0] + f * (c[1] + f * (c[2] + f * (c[3] + f * (c[4] + f * c[5]))));
         }
@@ -199,29 +179,8 @@ impl Ln {
         }
     }
 
-    /// ln x; x must be positive, finite and normal (the caller's sums of exponentials are ≥ 1).
-    /// The reference for [`Ln::positive_lanes`], which the code uses.
-    #[cfg(test)]
-    pub(crate) fn positive(&self, x: f64) -> f64 {
-        debug_assert!(x.is_normal() && x > 0.0);
-        let bits = x.to_bits();
-        let e = (bits >> 52) as i64 - 1023;
-        let m = f64::from_bits((bits & ((1 << 52) - 1)) | (1023 << 52));
-        let j = ((bits >> 46) & (LN_TABLE as u64 - 1)) as usize;
-        let (inv_c, ln_c) = self.table[j];
-        let c = 1.0 + (j as f64 + 0.5) / LN_TABLE as f64;
-        let r = (m - c) * inv_c;
-        // ln(1 + r) = r − r²/2 + r³/3 − … − r⁶/6 + r⁷/7, Horner form.
-        let p = r
-            * (1.0
-                + r * (-0.5
-                    + r * (1.0 / 3.0
-                        + r * (-0.25 + r * (0.2 + r * (-1.0 / 6.0 + r * (1.0 / 7.0)))))));
-        e as f64 * std::f64::consts::LN_2 + ln_c + p
-    }
-
-    /// [`Ln::positive`] of N values, stage by stage (the same bits; see
-    /// [`Exp2::nonpositive_lanes`]).
+    /// ln x for each of N values, which must be positive, finite and normal (the caller's sums
+    /// of exponentials are ≥ 1); stage by stage like [`Exp2::nonpositive_lanes`].
     #[inline(always)]
     pub(crate) fn positive_lanes<const N: usize>(&self, x: [f64; N]) -> [f64; N] {
         let (mut cell, mut m, mut e) = ([0usize; N], [0.0; N], [0.0; N]);
@@ -239,6 +198,7 @@ impl Ln {
         for l in 0..N {
             let c = 1.0 + (cell[l] as f64 + 0.5) / LN_TABLE as f64;
             let r = (m[l] - c) * inv_c[l];
+            // ln(1 + r) = r − r²/2 + r³/3 − … − r⁶/6 + r⁷/7, Horner form.
             let p = r
                 * (1.0
                     + r * (-0.5
@@ -303,63 +263,33 @@ mod tests {
     fn exp2_matches_libm() {
         // Against the platform's exp2 on a dense grid and at the edges: at most 2 ulp apart.
         let exp2 = Exp2::new();
+        let nonpositive = |x: f64| exp2.nonpositive_lanes([x])[0];
         let ulps = |a: f64, b: f64| (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs();
         let mut worst = 0;
         for i in 0..=2_000_000 {
             let x = -(i as f64) * 5.11e-4; // 0 … −1022
-            worst = worst.max(ulps(exp2.nonpositive(x), x.exp2()));
+            worst = worst.max(ulps(nonpositive(x), x.exp2()));
         }
         for x in [0.0, -1.0 / 128.0, -1e-300, -52.25, -1021.99, -1022.0] {
-            worst = worst.max(ulps(exp2.nonpositive(x), x.exp2()));
+            worst = worst.max(ulps(nonpositive(x), x.exp2()));
         }
         assert!(worst <= 2, "worst error {worst} ulp");
-        assert_eq!(exp2.nonpositive(0.0), 1.0);
-        assert_eq!(exp2.nonpositive(-3.0), 0.125);
-        assert_eq!(exp2.nonpositive(-1022.0), f64::MIN_POSITIVE);
-        assert_eq!(exp2.nonpositive(-1022.5), 0.0);
-        assert_eq!(exp2.nonpositive(f64::NEG_INFINITY), 0.0);
-    }
-
-    #[test]
-    fn lane_versions_give_the_scalar_bits() {
-        let (exp2, ln) = (Exp2::new(), Ln::new());
-        for i in 0..100_000 {
-            let x = [
-                -(i as f64) * 1.03e-2,
-                -(i as f64) * 7e-5,
-                -1022.0 - i as f64,
-                -1e-300,
-            ];
-            let lanes = exp2.nonpositive_lanes(x);
-            for l in 0..4 {
-                assert_eq!(
-                    lanes[l].to_bits(),
-                    exp2.nonpositive(x[l]).to_bits(),
-                    "{}",
-                    x[l]
-                );
-            }
-            let y = [
-                1.0 + i as f64 * 1e-5,
-                1.0 + i as f64 * 3.1e-4,
-                1.5 + i as f64,
-                1e-200,
-            ];
-            let lanes = ln.positive_lanes(y);
-            for l in 0..4 {
-                assert_eq!(lanes[l].to_bits(), ln.positive(y[l]).to_bits(), "{}", y[l]);
-            }
-        }
+        assert_eq!(nonpositive(0.0), 1.0);
+        assert_eq!(nonpositive(-3.0), 0.125);
+        assert_eq!(nonpositive(-1022.0), f64::MIN_POSITIVE);
+        assert_eq!(nonpositive(-1022.5), 0.0);
+        assert_eq!(nonpositive(f64::NEG_INFINITY), 0.0);
     }
 
     #[test]
     fn ln_matches_libm() {
         // Against the platform's ln on the range the task pass uses ([1, K]) and beyond.
         let ln = Ln::new();
+        let positive = |x: f64| ln.positive_lanes([x])[0];
         let mut worst: f64 = 0.0;
         for i in 0..=2_000_000 {
             let x = 1.0 + i as f64 * 4.5e-6; // 1 … 10
-            let (ours, libm) = (ln.positive(x), x.ln());
+            let (ours, libm) = (positive(x), x.ln());
             worst = worst.max((ours - libm).abs() - 2.0 * f64::EPSILON * libm.abs());
         }
         for x in [
@@ -373,11 +303,11 @@ mod tests {
             1e-300,
             1e300,
         ] {
-            let (ours, libm) = (ln.positive(x), x.ln());
+            let (ours, libm) = (positive(x), x.ln());
             worst = worst.max((ours - libm).abs() - 2.0 * f64::EPSILON * libm.abs());
         }
         assert!(worst <= 1e-16, "worst excess error {worst}");
-        assert!(ln.positive(1.0).abs() < 1e-17);
+        assert!(positive(1.0).abs() < 1e-17);
     }
 
     #[test]
