@@ -67,7 +67,7 @@ macro_rules! dispatch_k {
 pub(crate) const EPS: f64 = 1e-10;
 
 /// ln(EPS): the entropy term of a clipped zero.
-const LN_EPS: f64 = -23.025850929940457;
+pub(crate) const LN_EPS: f64 = -23.025850929940457;
 
 /// Length of a chunk's slot in `Em::partials`: K prior sums, joint, Σ q ln q.
 const fn stride(k: usize) -> usize {

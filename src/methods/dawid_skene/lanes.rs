@@ -16,7 +16,7 @@ use super::super::special::{Exp2, Ln};
 /// Tasks per lane group.
 pub(crate) const LANES: usize = 4;
 
-/// Lanes of K values each, for one group of [`LANES`] tasks.
+/// One label's values for the [`LANES`] tasks of a lane group (K of these per group).
 pub(crate) type Lane = [f64; LANES];
 
 /// What the tail needs besides the lanes.
@@ -63,8 +63,7 @@ fn softmax_avx2(tail: &Tail, d: &[Lane], q: &mut [Lane]) -> Lane {
 
 #[inline(always)]
 fn softmax_lanes(tail: &Tail, d: &[Lane], q: &mut [Lane]) -> Lane {
-    use super::em::EPS;
-    const EPS_LN_EPS: f64 = EPS * -23.025850929940457;
+    use super::em::{EPS, LN_EPS};
     let mut total = [0.0; LANES];
     for (dc, qc) in d.iter().zip(q.iter_mut()) {
         *qc = tail.exp2.nonpositive_lanes(*dc);
@@ -86,7 +85,7 @@ fn softmax_lanes(tail: &Tail, d: &[Lane], q: &mut [Lane]) -> Lane {
             neg_entropy[l] += if q >= EPS || (!tail.clipped_entropy && q > 0.0) {
                 term
             } else if tail.clipped_entropy {
-                EPS_LN_EPS
+                EPS * LN_EPS
             } else {
                 0.0
             };
