@@ -7,9 +7,9 @@
 //! A second kernel, `rows`, measures what the streaming figure cannot: the cost of the random
 //! table rows a fused Dawid-Skene sweep must touch. Per answer it reads the K-wide row of a
 //! W × K × K table and adds it into the same row of a per-thread count table, at uniformly
-//! random rows (generated workers have no locality), with the same 16-ahead prefetch as the
-//! sweep and nothing else (no exponentials, no posterior). Its time per answer is a floor for
-//! any sweep over data of that shape on this machine.
+//! random rows (generated workers have no locality), with and without the sweep's 16-ahead
+//! prefetch, and nothing else (no exponentials, no posterior). The faster of the two, per
+//! answer, is a floor for any sweep over data of that shape on this machine.
 //!
 //! `cargo bench --bench stream` (prints one line per kernel and thread count).
 
@@ -65,13 +65,17 @@ fn main() {
         for k in [2, 5] {
             for parallel in [false, true] {
                 let label = if parallel { threads } else { 1 };
-                let best = (0..REPEATS)
-                    .map(|_| random_rows(&rows, workers, k, parallel))
-                    .fold(f64::INFINITY, f64::min);
-                println!(
-                    "rows threads={label} workers={workers} k={k} table_mb={:.1} ns_per_answer={:.2}",
-                    (workers * k * k * 8) as f64 / 1e6,
+                let ns = |prefetching: bool| {
+                    let best = (0..REPEATS)
+                        .map(|_| random_rows(&rows, workers, k, parallel, prefetching))
+                        .fold(f64::INFINITY, f64::min);
                     best * 1e9 / LEN as f64
+                };
+                let (with, without) = (ns(true), ns(false));
+                println!(
+                    "rows threads={label} workers={workers} k={k} table_mb={:.1} ns_per_answer={:.2} (prefetch {with:.2}, none {without:.2})",
+                    (workers * k * k * 8) as f64 / 1e6,
+                    with.min(without),
                 );
             }
         }
@@ -92,16 +96,18 @@ fn xorshift_rows(n: usize) -> Vec<u32> {
 }
 
 /// Seconds for one pass of the `rows` kernel over `draws` (see the module comment).
-fn random_rows(draws: &[u32], workers: usize, k: usize, parallel: bool) -> f64 {
+fn random_rows(draws: &[u32], workers: usize, k: usize, parallel: bool, prefetching: bool) -> f64 {
     let table: Vec<f64> = (0..workers * k * k).map(|i| (i % 7) as f64 - 3.5).collect();
     let n_rows = (workers * k) as u64;
     let row_of = |draw: u32| ((draw as u64 * n_rows) >> 32) as usize * k;
     let pass = |draws: &[u32]| {
         let mut counts = vec![0.0f64; table.len()];
         for (i, &draw) in draws.iter().enumerate() {
-            let ahead = row_of(draws[(i + 16).min(draws.len() - 1)]);
-            prefetch(&table[ahead]);
-            prefetch(&counts[ahead]);
+            if prefetching {
+                let ahead = row_of(draws[(i + 16).min(draws.len() - 1)]);
+                prefetch(&table[ahead]);
+                prefetch(&counts[ahead]);
+            }
             let at = row_of(draw);
             for c in 0..k {
                 counts[at + c] += table[at + c];
