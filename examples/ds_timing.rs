@@ -8,10 +8,12 @@
 //! Prints one line: sizes, load seconds, fit wall and CPU seconds, iterations, and wall and CPU
 //! nanoseconds per response per iteration (one iteration = one task pass + one worker pass).
 
+use std::path::Path;
 use std::time::Instant;
 
 use crowdagg::generate::{GeneratorConfig, generate};
-use crowdagg::{Aggregator, Params, Responses};
+use crowdagg::io::{ReadOptions, read_responses};
+use crowdagg::{Aggregator, Params};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,13 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         (generate(&config)?.responses, &args[4..])
     } else {
-        let mut reader = csv::Reader::from_path(&args[0])?;
-        let mut builder = Responses::builder();
-        for record in reader.records() {
-            let record = record?;
-            builder.push(&record[0], &record[1], &record[2])?;
-        }
-        (builder.build()?, &args[1..])
+        let data = read_responses(Path::new(&args[0]), &ReadOptions::default())?;
+        (data, &args[1..])
     };
     let load = start.elapsed().as_secs_f64();
     let n_iter = rest.first().map_or(Ok(100), |s| s.parse())?;

@@ -9,9 +9,10 @@
 //! until two seconds have passed and the mean is printed, so that millisecond fits are not lost
 //! in the 10 ms CPU clock.
 
+use std::path::Path;
 use std::time::Instant;
 
-use crowdagg::Responses;
+use crowdagg::io::{ReadOptions, read_responses};
 use crowdagg::methods::find_method;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,13 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: method_timing responses.csv METHOD [key=value ...]".into());
     };
     let start = Instant::now();
-    let mut reader = csv::Reader::from_path(path)?;
-    let mut builder = Responses::builder();
-    for record in reader.records() {
-        let record = record?;
-        builder.push(&record[0], &record[1], &record[2])?;
-    }
-    let data = builder.build()?;
+    let data = read_responses(Path::new(path), &ReadOptions::default())?;
     let load = start.elapsed().as_secs_f64();
 
     let pairs = params
