@@ -263,30 +263,14 @@ impl<'a> Em<'a> {
                     add_counts(counts, workers, labels, row, K);
                 }
             };
-            let per_block = self.chunks_per_block;
-            if per_block == 0 {
-                self.q
-                    .par_chunks_mut(TASK_CHUNK * K)
-                    .zip(self.partials.par_chunks_mut(stride(K)))
-                    .enumerate()
-                    .for_each(|(chunk, (rows, partial))| chunk_init(chunk, rows, partial, None));
-            } else {
-                let table = self.skills.len() * K * K;
-                self.q
-                    .par_chunks_mut(per_block * TASK_CHUNK * K)
-                    .zip(self.partials.par_chunks_mut(per_block * stride(K)))
-                    .zip(self.block_counts.par_chunks_mut(table))
-                    .enumerate()
-                    .for_each(|(block, ((rows, partials), counts))| {
-                        counts.fill(0.0);
-                        let chunks = rows
-                            .chunks_mut(TASK_CHUNK * K)
-                            .zip(partials.chunks_mut(stride(K)));
-                        for (i, (rows, partial)) in chunks.enumerate() {
-                            chunk_init(block * per_block + i, rows, partial, Some(&mut *counts));
-                        }
-                    });
-            }
+            let table = self.skills.len() * K * K;
+            for_each_chunk(
+                &mut self.q,
+                &mut self.partials,
+                &mut self.block_counts,
+                (K, self.chunks_per_block, table),
+                chunk_init,
+            );
         });
         self.priors_from_partials();
     }
@@ -313,11 +297,7 @@ impl<'a> Em<'a> {
     /// the pass that computed `q`: a task pass or the majority-vote initialisation; or by a pass
     /// over workers when not fused), then the model's update.
     pub fn m_step(&mut self) {
-        let fused = self.chunks_per_block > 0;
-        self.m_step_with(fused);
-    }
-
-    fn m_step_with(&mut self, from_blocks: bool) {
+        let from_blocks = self.chunks_per_block > 0;
         let k = self.k;
         dispatch_k!(k, |K| {
             let (q, by_worker, observed) = (&self.q, self.data.by_worker(), &self.observed);
@@ -491,30 +471,14 @@ impl<'a> Em<'a> {
                 sums[0] = joint;
                 sums[1] = neg_entropy;
             };
-            let per_block = self.chunks_per_block;
-            if per_block == 0 {
-                self.q_next
-                    .par_chunks_mut(TASK_CHUNK * K)
-                    .zip(self.partials.par_chunks_mut(stride(K)))
-                    .enumerate()
-                    .for_each(|(chunk, (rows, partial))| chunk_pass(chunk, rows, partial, None));
-            } else {
-                let table = self.skills.len() * K * K;
-                self.q_next
-                    .par_chunks_mut(per_block * TASK_CHUNK * K)
-                    .zip(self.partials.par_chunks_mut(per_block * stride(K)))
-                    .zip(self.block_counts.par_chunks_mut(table))
-                    .enumerate()
-                    .for_each(|(block, ((rows, partials), counts))| {
-                        counts.fill(0.0);
-                        let chunks = rows
-                            .chunks_mut(TASK_CHUNK * K)
-                            .zip(partials.chunks_mut(stride(K)));
-                        for (i, (rows, partial)) in chunks.enumerate() {
-                            chunk_pass(block * per_block + i, rows, partial, Some(&mut *counts));
-                        }
-                    });
-            }
+            let table = self.skills.len() * K * K;
+            for_each_chunk(
+                &mut self.q_next,
+                &mut self.partials,
+                &mut self.block_counts,
+                (K, self.chunks_per_block, table),
+                chunk_pass,
+            );
         });
         let (mut joint_prev, mut neg_entropy_next) = (0.0, 0.0);
         for partial in self.partials.chunks_exact(stride(k)) {
@@ -603,6 +567,41 @@ fn correct_with_gold(row: &mut [f64], gold: Option<Label>) {
     if let Some(label) = gold {
         row.fill(0.0);
         row[label as usize] = 1.0;
+    }
+}
+
+/// Runs `chunk(index, rows, partial, counts)` on every chunk of TASK_CHUNK tasks, in parallel:
+/// chunk by chunk when the M-step is not fused (`counts` = None), else block by block of
+/// `per_block` chunks, each block zeroing its own W × K × K count table (`table` values) and
+/// passing it to its chunks in order. (`k`, `per_block`, `table`) are the sizes.
+fn for_each_chunk<F>(
+    rows: &mut [f64],
+    partials: &mut [f64],
+    block_counts: &mut [f64],
+    (k, per_block, table): (usize, usize, usize),
+    chunk: F,
+) where
+    F: Fn(usize, &mut [f64], &mut [f64], Option<&mut [f64]>) + Sync,
+{
+    if per_block == 0 {
+        rows.par_chunks_mut(TASK_CHUNK * k)
+            .zip(partials.par_chunks_mut(stride(k)))
+            .enumerate()
+            .for_each(|(i, (rows, partial))| chunk(i, rows, partial, None));
+    } else {
+        rows.par_chunks_mut(per_block * TASK_CHUNK * k)
+            .zip(partials.par_chunks_mut(per_block * stride(k)))
+            .zip(block_counts.par_chunks_mut(table))
+            .enumerate()
+            .for_each(|(block, ((rows, partials), counts))| {
+                counts.fill(0.0);
+                let chunks = rows
+                    .chunks_mut(TASK_CHUNK * k)
+                    .zip(partials.chunks_mut(stride(k)));
+                for (i, (rows, partial)) in chunks.enumerate() {
+                    chunk(block * per_block + i, rows, partial, Some(&mut *counts));
+                }
+            });
     }
 }
 
