@@ -6,7 +6,7 @@
 //! order (fixtures/mace/tiny-sorted-first-seen.csv), and fixtures/reference/mace_fixed.py
 //! (crowd-kit's own code with both bugs patched).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

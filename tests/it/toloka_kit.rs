@@ -2,7 +2,7 @@
 //! `crowdagg serve` on 127.0.0.1: `tests/toloka_kit.sh` starts the server, runs
 //! `tests/toloka_kit_client.py` and checks every answer against the spec's worked examples.
 //! The first run creates `.reference-venv` with `../shared/tools/setup-reference-env.sh`.
-#![cfg(feature = "server")]
+// (gated in main.rs: cfg(feature = "server"))
 
 use std::process::Command;
 

@@ -1,7 +1,7 @@
 //! Metrics against crowd-kit 1.4.2: the tiny dataset (spec §6, and a run of the reference venv
 //! with pandas 2.3.3 where the tie rule matters) and two shared datasets (fixtures/metrics/).
 
-mod common;
+use crate::common;
 
 use std::f64::consts::LN_2;
 

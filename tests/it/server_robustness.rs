@@ -7,7 +7,7 @@
 //! 8 × 100) and prints requests/s and latency percentiles; for a measurement run
 //! `CROWDAGG_LOAD_REQUESTS=500 cargo test --release --features server --test server_robustness
 //! load -- --nocapture`.
-#![cfg(feature = "server")]
+// (gated in main.rs: cfg(feature = "server"))
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -1,7 +1,7 @@
 //! GLAD against crowd-kit 1.4.2: the tiny dataset of specs/crowd-kit-spec.md §6 and reference
 //! runs on shared datasets (fixtures/reference/).
 
-mod common;
+use crate::common;
 
 use approx::assert_abs_diff_eq;
 use std::collections::HashMap;

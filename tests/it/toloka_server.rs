@@ -1,7 +1,7 @@
 //! `RemoteBackend` against the offline server on 127.0.0.1 (ephemeral ports), and against
 //! small tiny_http test doubles for retries and timeouts. Results must equal `LocalBackend`'s,
 //! whose values are checked against the spec's hand calculations in `tests/toloka_local.rs`.
-#![cfg(all(feature = "remote", feature = "server"))]
+// (gated in main.rs: cfg(all(feature = "remote", feature = "server")))
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

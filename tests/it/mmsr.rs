@@ -1,6 +1,6 @@
 //! MMSR against crowd-kit 1.4.2 (spec §6 and reference runs in fixtures/mmsr/).
 
-mod common;
+use crate::common;
 
 use approx::assert_abs_diff_eq;
 use crowdagg::{Aggregator, Mmsr, Params, StopReason};

@@ -1,6 +1,6 @@
 //! KOS against crowd-kit 1.4.2 (spec §6 and reference runs in fixtures/kos/).
 
-mod common;
+use crate::common;
 
 use crowdagg::{Aggregator, DataError, Error, Kos, Params, Responses};
 

@@ -1,0 +1,28 @@
+//! All integration tests in one binary (one link instead of ~20): each file is a module.
+
+mod common;
+
+mod bad_input;
+mod binary_relevance;
+mod cli;
+mod dawid_skene;
+mod degenerate;
+mod fuzz_regressions;
+mod glad;
+mod kos;
+mod mace;
+mod metrics;
+mod mmsr;
+mod parity;
+mod properties;
+mod readers;
+#[cfg(feature = "server")]
+mod server_robustness;
+mod toloka_cli;
+#[cfg(feature = "server")]
+mod toloka_kit;
+mod toloka_local;
+#[cfg(all(feature = "remote", feature = "server"))]
+mod toloka_server;
+mod toloka_types;
+mod wdo;
