@@ -4,6 +4,8 @@
 //! `cargo run --release --example compare_reference -- ms bluebirds ...`. Prints a Markdown
 //! table: accuracy on gold (crowd-kit, ours), label agreement, max |Δ probability|, seconds.
 //! With `SHOW_DISAGREEMENTS=1` it also lists the tasks whose labels differ (on stderr).
+//! Datasets are read from `$DATASETS_DIR/<name>` (default `../shared/datasets`, the team's
+//! development copy; `fixtures/data` holds the ones the tests use).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -22,7 +24,9 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for dataset in std::env::args().skip(1) {
-        let dir = format!("{root}/../shared/datasets/{dataset}");
+        let datasets =
+            std::env::var("DATASETS_DIR").unwrap_or_else(|_| format!("{root}/../shared/datasets"));
+        let dir = format!("{datasets}/{dataset}");
         let rows = read(&format!("{dir}/responses.csv"));
         let data = Responses::from_triples(rows.iter().map(|r| (&r[0], &r[1], &r[2]))).unwrap();
         let gold: Gold = read(&format!("{dir}/gold.csv"))

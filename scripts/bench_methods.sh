@@ -4,7 +4,7 @@
 #
 #   scripts/bench_methods.sh [ANSWERS...]        # default: 10000 100000 1000000
 #
-# Data: ../shared/tools/gen_crowd.py --tasks N/4 --workers N/250 --classes 2 --seed 1 (3 or 5
+# Data: scripts/gen_crowd.py --tasks N/4 --workers N/250 --classes 2 --seed 1 (3 or 5
 # answers per task, ~N answers), generated once per size into $OUT. Times exclude reading the
 # CSV on both sides: crowd-kit is timed around `fit` (pandas.read_csv before the clock starts),
 # crowdagg by examples/method_timing.rs around `aggregate` (a fit under a second is repeated for
@@ -20,13 +20,13 @@
 # "≈ ... (extrapolated from N)". crowd-kit's groupby/sort work grows slightly faster than
 # linearly, so the extrapolation is, if anything, low.
 #
-# Run from the crate root. Needs ../shared (reference venv) unless PY is set.
+# Run from the crate root. Uses the reference venv (scripts/reference-env.sh) unless PY is set.
 set -eu
 SIZES=${*:-10000 100000 1000000}
 OUT=${OUT:-/tmp/crowdagg-bench-methods}
 METHODS=${METHODS:-glad mace mmsr wawa zbs one-coin-ds}
 CK_SKIP_S=${CK_SKIP_S:-60}
-PY=${PY:-$(../shared/tools/setup-reference-env.sh)}
+PY=${PY:-$(scripts/reference-env.sh)}
 mkdir -p "$OUT"
 cargo build --release --example method_timing >/dev/null 2>&1
 TABLE="$OUT/table.md"
@@ -73,7 +73,7 @@ echo "|---|---:|---:|---:|---:|---:|---:|" >>"$TABLE"
 for n in $SIZES; do
   tasks=$((n / 4)); workers=$((n / 250))
   csv="$OUT/gen_$n.csv"
-  [ -f "$csv" ] || "$PY" ../shared/tools/gen_crowd.py --tasks $tasks --workers $workers --classes 2 --seed 1 --out "$csv" >/dev/null 2>&1
+  [ -f "$csv" ] || "$PY" scripts/gen_crowd.py --tasks $tasks --workers $workers --classes 2 --seed 1 --out "$csv" >/dev/null 2>&1
   answers=$(($(wc -l <"$csv") - 1))
   for m in $METHODS; do
     key=$(echo "$m" | tr - _)

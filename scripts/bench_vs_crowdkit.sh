@@ -1,9 +1,9 @@
 #!/bin/sh
 # DawidSkene wall time, crowd-kit 1.4.2 vs crowdagg, on identical generated data (gen_crowd.py),
 # K=5, tol=0 and a fixed n_iter. Usage: scripts/bench_vs_crowdkit.sh [RESPONSES...] (default
-# 100000 1000000). Run from the crate root; needs ../shared and the reference venv.
+# 100000 1000000). Run from the crate root; uses the reference venv (scripts/reference-env.sh).
 set -eu
-PY=${PY:-$(../shared/tools/setup-reference-env.sh)}
+PY=${PY:-$(scripts/reference-env.sh)}
 N_ITER=${N_ITER:-20}
 OUT=${OUT:-/tmp/crowdagg-bench}
 mkdir -p "$OUT"
@@ -12,7 +12,7 @@ SIZES=${*:-100000 1000000}
 for n in $SIZES; do
   tasks=$((n / 4)); workers=$((n / 250))
   csv="$OUT/gen_$n.csv"
-  [ -f "$csv" ] || $PY ../shared/tools/gen_crowd.py --tasks $tasks --workers $workers --classes 5 --seed 1 --out "$csv" 2>/dev/null
+  [ -f "$csv" ] || $PY scripts/gen_crowd.py --tasks $tasks --workers $workers --classes 5 --seed 1 --out "$csv" 2>/dev/null
   ck=$($PY - "$csv" "$N_ITER" <<'PY'
 import sys, time
 import pandas as pd

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Parity table of crowdagg's DawidSkene / OneCoinDawidSkene against crowd-kit 1.4.2 on every
-categorical dataset of ../shared/datasets (all but emotion), default parameters.
+categorical dataset of $DATASETS_DIR (default ../shared/datasets, the team's development
+copy of the 13 datasets; all but emotion), default parameters. A development aid, not a test.
 
-    $(../shared/tools/setup-reference-env.sh) scripts/ds_parity.py   (from the crate root)
+    $(scripts/reference-env.sh) scripts/ds_parity.py   (from the crate root)
 
 Per dataset and method: labels equal (on tasks whose crowd-kit top-two margin > 1e-9, and the
 number of tasks excluded as near-ties), max |Δp|, max |Δ loss|, iterations ours / crowd-kit.
@@ -13,7 +14,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATASETS = os.path.join(ROOT, "..", "shared", "datasets")
+DATASETS = os.environ.get("DATASETS_DIR", os.path.join(ROOT, "..", "shared", "datasets"))
 OUT = os.environ.get("OUT", "/tmp/crowdagg-parity")
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run crowd-kit 1.4.2 DawidSkene / OneCoinDawidSkene and write the outputs as JSON.
 
-Like ../shared/tools/crowdkit_reference.py (same JSON schema), plus `initial_error`:
+Like scripts/crowdkit_reference.py (same JSON schema), plus `initial_error`:
 
     ds_reference.py METHOD responses.csv --out ref.json [--params JSON] [--gold gold.csv]
         [--initial-error errors.csv --strategy assign|addition]

@@ -13,7 +13,7 @@
 #                        answers, DS (n_iter=20, tol=0) up to CK_DS_MAX; above CK_DS_MAX and up
 #                        to CK_DS_PROBE_MAX, DS with n_iter=CK_DS_PROBE_ITER only, to
 #                        extrapolate the time per sweep.
-# Run from the crate root. Needs ../shared (reference venv) unless PY is set.
+# Run from the crate root. Uses the reference venv (scripts/reference-env.sh) unless PY is set.
 set -eu
 SIZES=${*:-100000 1000000 10000000 100000000}
 OUT=${OUT:-/tmp/crowdagg-scale}
@@ -24,7 +24,7 @@ CK_DS_PROBE_ITER=${CK_DS_PROBE_ITER:-2}
 BIN=./target/release/crowdagg
 mkdir -p "$OUT"
 cargo build --release --bin crowdagg >/dev/null 2>&1
-if [ -z "${PY:-}" ]; then PY=$(../shared/tools/setup-reference-env.sh 2>/dev/null || true); fi
+if [ -z "${PY:-}" ]; then PY=$(scripts/reference-env.sh 2>/dev/null || true); fi
 df -h "$OUT" | tail -1 | awk '{print "free space in '"$OUT"': " $4}'
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 

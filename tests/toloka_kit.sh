@@ -2,12 +2,12 @@
 # Runs toloka-kit 1.2.3 (tests/toloka_kit_client.py) against `crowdagg serve` on 127.0.0.1.
 # Usage (from anywhere): tests/toloka_kit.sh
 #   PY=/path/to/python  use that interpreter (default: the pinned reference venv, created by
-#                       ../shared/tools/setup-reference-env.sh on first use)
+#                       scripts/reference-env.sh on first use)
 #   CROWDAGG=/path/bin  use that binary (default: cargo build --features server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ -z ${PY:-} ]]; then
-  PY=$(../shared/tools/setup-reference-env.sh)
+  PY=$(scripts/reference-env.sh)
 fi
 if [[ -z ${CROWDAGG:-} ]]; then
   cargo build --quiet --features server --bin crowdagg

@@ -15,7 +15,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn dataset(name: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/datasets"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/data"))
         .join(name)
         .join("responses.csv")
 }

@@ -5,11 +5,11 @@
 use std::path::Path;
 
 #[allow(dead_code)]
-#[path = "../fuzz/src/readers.rs"]
+#[path = "../../fuzz/src/readers.rs"]
 mod readers;
 #[cfg(feature = "server")]
 #[allow(dead_code)]
-#[path = "../fuzz/src/server.rs"]
+#[path = "../../fuzz/src/server.rs"]
 mod server;
 
 /// Runs `entry` on every file of `fuzz/{regressions,seeds}/<target>/` except READMEs; returns

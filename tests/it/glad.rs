@@ -73,7 +73,7 @@ fn tiny_matches_crowd_kit() {
 /// crowd-kit's accuracy on gold and its labels (fixtures/reference/): ours must be as accurate
 /// and agree on ≥ 99 % of the tasks.
 fn real_data(dataset: &str) {
-    let dir = common::shared(dataset);
+    let dir = common::data_dir(dataset);
     let data = common::responses_in(&dir);
     let gold = common::gold_in(&dir);
     let fit = Glad::default().fit(&data, Default::default()).unwrap();
@@ -168,7 +168,7 @@ fn params_are_validated() {
 
 #[test]
 fn thread_count_does_not_change_the_result() {
-    let data = common::responses_in(&common::shared("ms"));
+    let data = common::responses_in(&common::data_dir("ms"));
     let run = |threads| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

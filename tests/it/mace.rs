@@ -183,7 +183,7 @@ use crowdagg::MaceParams;
 
 /// crowd-kit's labels (as shipped and with its bugs patched) and accuracies on a shared dataset.
 fn real_data(dataset: &str) {
-    let dir = common::shared(dataset);
+    let dir = common::data_dir(dataset);
     let data = common::responses_in(&dir);
     let gold = common::gold_in(&dir);
     let result = Mace::default().aggregate(&data).unwrap();
@@ -223,7 +223,7 @@ fn ws_amt_accuracy() {
 
 #[test]
 fn thread_count_does_not_change_the_result() {
-    let data = common::responses_in(&common::shared("ms"));
+    let data = common::responses_in(&common::data_dir("ms"));
     let run = |threads| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

@@ -227,8 +227,8 @@ fn entropy_threshold_removes_a_constant_worker() {
 }
 
 /// Values from `fixtures/metrics_reference.py` (crowd-kit 1.4.2, pandas 2.3.3):
-///   $(../shared/tools/setup-reference-env.sh) fixtures/metrics_reference.py \
-///       ../shared/datasets/rte/responses.csv > fixtures/metrics/rte.json   (same for dog)
+///   $(scripts/reference-env.sh) fixtures/metrics_reference.py \
+///       fixtures/data/rte/responses.csv > fixtures/metrics/rte.json   (same for dog)
 /// rte: alpha 0.24147876613880948, consistency 0.966484309322219 (the rest in the JSON);
 /// dog: alpha 0.5194178413233579, consistency 0.9585626127612022.
 fn check_dataset(name: &str) {

@@ -1,7 +1,8 @@
 //! The official Python client (toloka-kit 1.2.3, from the pinned reference environment) against
 //! `crowdagg serve` on 127.0.0.1: `tests/toloka_kit.sh` starts the server, runs
 //! `tests/toloka_kit_client.py` and checks every answer against the spec's worked examples.
-//! The first run creates `.reference-venv` with `../shared/tools/setup-reference-env.sh`.
+//! The first run creates the reference venv with `scripts/reference-env.sh` (under the target
+//! directory; needs Python >= 3.10 and the package registry).
 // (gated in main.rs: cfg(feature = "server"))
 
 use std::process::Command;

@@ -5,12 +5,9 @@ use std::collections::HashMap;
 
 use crowdagg::{DuplicatePolicy, Gold, Responses};
 
-/// A path under the shared datasets directory (`../shared/datasets/<name>/<file>`).
+/// A file of a real dataset copied into `fixtures/data/<name>/` (sources in `fixtures/README.md`).
 pub fn dataset(name: &str, file: &str) -> String {
-    format!(
-        "{}/../shared/datasets/{name}/{file}",
-        env!("CARGO_MANIFEST_DIR")
-    )
+    format!("{}/{file}", data_dir(name))
 }
 
 /// A path under this crate's `fixtures/`.
@@ -116,9 +113,9 @@ pub fn gold_in(dir: &str) -> Gold {
         .collect()
 }
 
-/// The shared dataset folder `name`.
-pub fn shared(name: &str) -> String {
-    format!("{}/../shared/datasets/{name}", env!("CARGO_MANIFEST_DIR"))
+/// The folder of dataset `name` under `fixtures/data/` (`responses.csv`, `gold.csv`).
+pub fn data_dir(name: &str) -> String {
+    format!("{}/fixtures/data/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The tiny dataset of the spec (§6).
