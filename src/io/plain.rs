@@ -364,10 +364,10 @@ impl LocalNames {
         let next = self.count;
         let id = match pack(name) {
             Some(key) => {
-                if let Some((last, id)) = self.last {
-                    if last == key {
-                        return id;
-                    }
+                if let Some((last, id)) = self.last
+                    && last == key
+                {
+                    return id;
                 }
                 let id = if name.len() <= 7 {
                     // The bytes fill the low 7 bytes of the low word; the length goes on top.

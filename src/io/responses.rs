@@ -62,10 +62,11 @@ pub fn read_responses_with_progress(
     options: &ReadOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Responses, Error> {
-    if path.as_os_str() != "-" && options.duplicates != DuplicatePolicy::Reject {
-        if let Some(builder) = read_plain(path, options, progress)? {
-            return builder.build().map_err(|err| whole(path, err.to_string()));
-        }
+    if path.as_os_str() != "-"
+        && options.duplicates != DuplicatePolicy::Reject
+        && let Some(builder) = read_plain(path, options, progress)?
+    {
+        return builder.build().map_err(|err| whole(path, err.to_string()));
     }
     let (reader, name) = open(path)?;
     read_responses_from(reader, &name.to_string_lossy(), options)

@@ -191,10 +191,10 @@ impl Params for MaceParams {
                 return Err(out_of_range(name, "a finite number > 0", v));
             }
         }
-        if let Some(s) = self.smoothing {
-            if !(s.is_finite() && s > 0.0) {
-                return Err(out_of_range("smoothing", "a finite number > 0", s));
-            }
+        if let Some(s) = self.smoothing
+            && !(s.is_finite() && s > 0.0)
+        {
+            return Err(out_of_range("smoothing", "a finite number > 0", s));
         }
         Ok(Mace { params: self })
     }

@@ -122,10 +122,10 @@ impl Params for WeightedDynamicOverlapParams {
             }
         }
         let on_missing_skill = self.on_missing_skill.check()?;
-        if let MissingSkill::Value(v) = on_missing_skill {
-            if !(0.0..=100.0).contains(&v) {
-                return Err(out_of_range("default_skill", "in 0..=100", v));
-            }
+        if let MissingSkill::Value(v) = on_missing_skill
+            && !(0.0..=100.0).contains(&v)
+        {
+            return Err(out_of_range("default_skill", "in 0..=100", v));
         }
         Ok(WeightedDynamicOverlap {
             params: WeightedDynamicOverlapParams {
@@ -174,14 +174,14 @@ impl Aggregator for WeightedDynamicOverlap {
         })?;
         let resolved = skills.resolve(data)?;
         for (w, s) in resolved.iter().enumerate() {
-            if let Some(v) = *s {
-                if !(0.0..=100.0).contains(&v) {
-                    return Err(DataError::SkillOutOfRange {
-                        worker: data.worker_name(w).to_string(),
-                        value: v,
-                    }
-                    .into());
+            if let Some(v) = *s
+                && !(0.0..=100.0).contains(&v)
+            {
+                return Err(DataError::SkillOutOfRange {
+                    worker: data.worker_name(w).to_string(),
+                    value: v,
                 }
+                .into());
             }
         }
         let skills = self.params.on_missing_skill.apply(data, resolved)?;

@@ -346,7 +346,7 @@ fn one_request(addr: SocketAddr, i: usize, expected: &Expected) {
     .unwrap();
     match i % 7 {
         0 | 1 => {
-            let (body, want) = if i % 7 == 0 {
+            let (body, want) = if i.is_multiple_of(7) {
                 (&wdo, &expected.pool_1001)
             } else {
                 (&ds, &expected.pool_1002)

@@ -47,7 +47,7 @@ pub(crate) fn generate(args: GenerateArgs) -> Result<(), String> {
         })
         .transpose()?;
     let tick = |t: usize| {
-        if t % 65_536 == 0 {
+        if t.is_multiple_of(65_536) {
             bar.set_position(t as u64);
         }
     };
