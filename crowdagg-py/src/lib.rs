@@ -8,8 +8,12 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use crowdagg::methods::DawidSkeneParams;
 use crowdagg::methods::find_method;
-use crowdagg::{Aggregation, Error, FitInputs, Gold, Responses, Skills};
+use crowdagg::{
+    Aggregation, Aggregator, Error, FitInputs, Gold, InitialErrorStrategy, InitialErrors, Params,
+    Responses, Skills,
+};
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -44,34 +48,148 @@ fn fit<'py>(
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let aggregator = spec.build(&pairs).map_err(to_py)?;
-    let (tasks, workers, labels) = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
-    // Names are the codes in decimal (`Responses::from_codes`), so gold and skills are keyed so.
-    let gold: Option<Gold> = match &gold {
-        Some((gold_tasks, gold_labels)) => Some(
-            gold_tasks
-                .as_slice()?
-                .iter()
-                .zip(gold_labels.as_slice()?)
-                .map(|(t, l)| (t.to_string(), l.to_string()))
-                .collect(),
-        ),
-        None => None,
+    let codes = Codes {
+        n_tasks,
+        n_workers,
+        n_labels,
+        tasks: tasks.as_slice()?,
+        workers: workers.as_slice()?,
+        labels: labels.as_slice()?,
     };
-    let skills: Option<Skills> = match &skills {
-        Some(values) => Some(
-            values
-                .as_slice()?
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| !v.is_nan())
-                .map(|(w, &v)| (w.to_string(), v))
-                .collect(),
-        ),
-        None => None,
+    run(
+        py,
+        aggregator.as_ref(),
+        codes,
+        gold_map(gold.as_ref())?,
+        skills_map(skills.as_ref())?,
+    )
+}
+
+/// Initial error matrices as codes: row `i` says worker `workers[i]`'s entry for (observed
+/// label `observed[i]`, true label `truth[i]`) is `values[i]`.
+type InitialCodes<'py> = (
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, f64>,
+);
+
+/// Dawid-Skene with initial error matrices (`initial_error_strategy` = `assign` or
+/// `addition`), which do not fit in `key=value` parameters.
+#[pyfunction]
+#[pyo3(signature = (params, n_tasks, n_workers, n_labels, tasks, workers, labels, gold, strategy, initial))]
+#[allow(clippy::too_many_arguments)] // one flat call keeps the Python side a plain function call
+fn fit_dawid_skene<'py>(
+    py: Python<'py>,
+    params: Vec<(String, String)>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_labels: usize,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    gold: Option<GoldCodes<'py>>,
+    strategy: &str,
+    initial: InitialCodes<'py>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let mut builder = DawidSkeneParams::default();
+    for (key, value) in &params {
+        builder.set(key, value).map_err(to_py)?;
+    }
+    let strategy = match strategy {
+        "assign" => InitialErrorStrategy::Assign,
+        "addition" => InitialErrorStrategy::Addition,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "Invalid initial_error_strategy: {other},should be 'assign' or 'addition'"
+            )));
+        }
     };
+    let (w, o, t, v) = &initial;
+    let mut errors = InitialErrors::new();
+    for (((w, o), t), v) in w
+        .as_slice()?
+        .iter()
+        .zip(o.as_slice()?)
+        .zip(t.as_slice()?)
+        .zip(v.as_slice()?)
+    {
+        errors.set(w.to_string(), o.to_string(), t.to_string(), *v);
+    }
+    let aggregator = builder
+        .initial_errors(strategy, errors)
+        .check()
+        .map_err(to_py)?;
+    let codes = Codes {
+        n_tasks,
+        n_workers,
+        n_labels,
+        tasks: tasks.as_slice()?,
+        workers: workers.as_slice()?,
+        labels: labels.as_slice()?,
+    };
+    run(py, &aggregator, codes, gold_map(gold.as_ref())?, None)
+}
+
+/// Coded responses, borrowed from numpy arrays.
+struct Codes<'a> {
+    n_tasks: usize,
+    n_workers: usize,
+    n_labels: usize,
+    tasks: &'a [i64],
+    workers: &'a [i64],
+    labels: &'a [i64],
+}
+
+/// Names are the codes in decimal (`Responses::from_codes`), so gold is keyed so.
+fn gold_map(gold: Option<&GoldCodes<'_>>) -> PyResult<Option<Gold>> {
+    let Some((tasks, labels)) = gold else {
+        return Ok(None);
+    };
+    Ok(Some(
+        tasks
+            .as_slice()?
+            .iter()
+            .zip(labels.as_slice()?)
+            .map(|(t, l)| (t.to_string(), l.to_string()))
+            .collect(),
+    ))
+}
+
+/// Per-worker skills in code order; NaN means the worker has none.
+fn skills_map(skills: Option<&PyReadonlyArray1<'_, f64>>) -> PyResult<Option<Skills>> {
+    let Some(values) = skills else {
+        return Ok(None);
+    };
+    Ok(Some(
+        values
+            .as_slice()?
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_nan())
+            .map(|(w, &v)| (w.to_string(), v))
+            .collect(),
+    ))
+}
+
+/// Builds the responses and fits with the GIL released; a panic becomes a `RuntimeError`.
+fn run<'py>(
+    py: Python<'py>,
+    aggregator: &dyn Aggregator,
+    codes: Codes<'_>,
+    gold: Option<Gold>,
+    skills: Option<Skills>,
+) -> PyResult<Bound<'py, PyDict>> {
     let outcome = py.detach(|| {
         catch_unwind(AssertUnwindSafe(|| -> Result<Aggregation, Error> {
-            let data = Responses::from_codes(n_tasks, n_workers, n_labels, tasks, workers, labels)?;
+            let data = Responses::from_codes(
+                codes.n_tasks,
+                codes.n_workers,
+                codes.n_labels,
+                codes.tasks,
+                codes.workers,
+                codes.labels,
+            )?;
             let mut inputs = FitInputs::default();
             if let Some(gold) = &gold {
                 inputs = inputs.gold(gold);
@@ -142,6 +260,7 @@ fn version() -> &'static str {
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_dawid_skene, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     Ok(())
 }

@@ -88,6 +88,23 @@ def fit(
     )
 
 
+def fit_dawid_skene(params: dict, coded: Responses, gold, strategy: str, initial) -> dict:
+    """Dawid-Skene with initial error matrices (codes from ``_initial_error_codes``)."""
+    pairs = [(key, _param_text(value)) for key, value in params.items() if value is not None]
+    return _core.fit_dawid_skene(
+        pairs,
+        coded.tasks.n,
+        coded.workers.n,
+        coded.labels.n,
+        coded.tasks.codes,
+        coded.workers.codes,
+        coded.labels.codes,
+        gold,
+        strategy,
+        initial,
+    )
+
+
 def _param_text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

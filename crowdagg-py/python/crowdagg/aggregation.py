@@ -21,6 +21,7 @@ __all__ = [
     "KOS",
     "MACE",
     "MMSR",
+    "BinaryRelevance",
     "DawidSkene",
     "GoldMajorityVote",
     "MajorityVote",
@@ -199,14 +200,16 @@ class GoldMajorityVote(_SkillVote):
 
     def fit(self, data: pd.DataFrame, true_labels: pd.Series) -> GoldMajorityVote:
         data = data[["task", "worker", "label"]]
-        # Accuracy on the gold tasks each worker answered, as crowd-kit's get_accuracy: a
+        # Accuracy on the gold tasks each worker answered, as crowd-kit's get_accuracy: a task
+        # may have several gold labels, and a response is right if it matches any of them; a
         # gold label that no response uses simply counts as wrong.
-        truth = data["task"].map(true_labels)
-        known = truth.notna()
-        correct = (data["label"][known] == truth[known]).astype(float)
-        skills = correct.groupby(data["worker"][known]).mean()
-        skills.index.name = "worker"
-        self.skills_ = skills.rename("skill")
+        joined = data.join(pd.Series(true_labels, name="true_label"), on="task")
+        joined = joined[joined["true_label"].notna()]
+        joined = joined.assign(score=(joined["label"] == joined["true_label"]).astype(float))
+        joined = joined.sort_values("score", kind="stable").drop_duplicates(
+            ["task", "worker", "label"], keep="last"
+        )
+        self.skills_ = joined.groupby("worker")["score"].mean().rename("skill")
         return self
 
     def fit_predict(self, data: pd.DataFrame, true_labels: pd.Series) -> pd.Series:
@@ -239,20 +242,30 @@ class DawidSkene(_Aggregator):
         self.tol = tol
         self.initial_error_strategy = initial_error_strategy
 
-    def _fit(self, data: pd.DataFrame, true_labels: pd.Series | None = None) -> Responses:
+    def _fit(
+        self,
+        data: pd.DataFrame,
+        true_labels: pd.Series | None = None,
+        initial_error: pd.DataFrame | None = None,
+    ) -> Responses:
         coded = _frames.responses(data)
-        if coded.empty:
-            self.probas_ = self._empty_probas()
-            self.labels_ = self._empty_labels(float)
-            self.priors_ = pd.Series(
-                [], dtype=float, name="prior", index=pd.Index([], name="label")
-            )
-            self.errors_ = pd.DataFrame(dtype=float)
+        if coded.empty:  # crowd-kit's shapes for an empty input
+            self.probas_ = pd.DataFrame()
+            self.labels_ = pd.Series(dtype=float, name="agg_label")
+            self.priors_ = pd.Series(dtype=float, name="prior")
+            self.errors_ = pd.DataFrame()
             self.loss_history_ = []
             return coded
         params = self._rust_params()
         params.pop("initial_error_strategy", None)
-        result = _frames.fit(self._method, params, coded, gold=_gold_codes(coded, true_labels))
+        gold = _gold_codes(coded, true_labels)
+        strategy = self.initial_error_strategy
+        if strategy is None or initial_error is None:
+            # crowd-kit ignores a strategy without matrices, and matrices without a strategy.
+            result = _frames.fit(self._method, params, coded, gold=gold)
+        else:
+            initial = _initial_error_codes(coded, initial_error, strategy)
+            result = _frames.fit_dawid_skene(params, coded, gold, strategy, initial)
         self._set_probas(coded, result)
         self._set_labels(coded, result)
         self.priors_ = _frames.label_series(coded, result["priors"], "prior")
@@ -267,11 +280,7 @@ class DawidSkene(_Aggregator):
         true_labels: pd.Series | None = None,
         initial_error: pd.DataFrame | None = None,
     ) -> DawidSkene:
-        if initial_error is not None:
-            raise NotImplementedError(
-                "initial_error is not supported by crowdagg's Python package yet"
-            )
-        self._fit(data, true_labels)
+        self._fit(data, true_labels, initial_error)
         return self
 
     def fit_predict(
@@ -283,6 +292,44 @@ class DawidSkene(_Aggregator):
         self, data: pd.DataFrame, true_labels: pd.Series | None = None, initial_error=None
     ):
         return self.fit(data, true_labels, initial_error).probas_
+
+
+def _initial_error_codes(coded: Responses, initial_error: pd.DataFrame, strategy: str):
+    """crowd-kit's checks of ``initial_error`` (with its messages), then the matrices as codes:
+    (worker, observed label, true label, value) for the workers and labels of the data."""
+    if list(initial_error.index.names) != ["worker", "label"]:
+        raise ValueError(
+            "The index of initial_error must be: ['worker', 'label'],"
+            f"but got: {list(initial_error.index.names)}"
+        )
+    if strategy == "assign":
+        workers = initial_error.index.get_level_values("worker")
+        missing = coded.workers.uniques.difference(workers.unique())
+        if len(missing):
+            raise ValueError(
+                "All the workers in data should be in initial_error: "
+                f"Can not find {len(missing)} workers' error matrix in initial_error"
+            )
+        if (initial_error <= 1.0).all().all() and not np.allclose(
+            initial_error.groupby("worker", sort=False).sum(), 1.0
+        ):
+            raise ValueError("The sum of each worker's error matrix in initial_error should be 1.0")
+    elif strategy != "addition":
+        raise ValueError(
+            f"Invalid initial_error_strategy: {strategy},should be 'assign' or 'addition'"
+        )
+    long = initial_error.stack()
+    levels = [pd.Series(long.index.get_level_values(i)) for i in range(3)]
+    workers = _frames.code_against(levels[0], coded.workers.uniques)
+    observed = _frames.code_against(levels[1], coded.labels.uniques)
+    truth = _frames.code_against(levels[2], coded.labels.uniques)
+    keep = (workers >= 0) & (observed >= 0) & (truth >= 0)
+    return (
+        np.ascontiguousarray(workers[keep]),
+        np.ascontiguousarray(observed[keep]),
+        np.ascontiguousarray(truth[keep]),
+        np.ascontiguousarray(long.to_numpy(dtype=float)[keep]),
+    )
 
 
 class OneCoinDawidSkene(DawidSkene):
@@ -369,7 +416,8 @@ class GLAD(_Aggregator):
 
 
 class MMSR(_Aggregator):
-    """Matrix Mean-Subsequence-Reduced worker skills, then a weighted vote (crowd-kit ``MMSR``)."""
+    """Matrix Mean-Subsequence-Reduced worker skills, then a weighted vote (crowd-kit ``MMSR``):
+    ``predict`` is a majority vote weighted by ``skills_`` and ``scores_`` its normalised votes."""
 
     _params = ("n_iter", "tol", "random_state")
 
@@ -383,30 +431,28 @@ class MMSR(_Aggregator):
         result = _frames.fit("MMSR", self._rust_params(), coded)
         self.skills_ = _frames.worker_series(coded, result["skills"], "skill")
         self.loss_history_ = list(result["loss_history"])
-        self._coded, self._result = coded, result
         return self
 
     def _apply(self, data: pd.DataFrame) -> None:
-        coded = _frames.responses(data)
+        if getattr(self, "skills_", None) is None:
+            raise _not_fitted(self)
         mv = MajorityVote().fit(data, skills=self.skills_)
-        del coded
         self.labels_ = mv.labels_
-
-    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
-        self.fit(data)
-        self.labels_ = _frames.labels_series(self._coded, self._result["labels"])
-        return self.labels_
-
-    def fit_predict_score(self, data: pd.DataFrame) -> pd.DataFrame:
-        self.fit(data)
-        self.scores_ = _frames.task_label_frame(self._coded, self._result["scores"])
-        return self.scores_
+        self.scores_ = mv.probas_
 
     def predict(self, data: pd.DataFrame) -> pd.Series:
-        return self.fit_predict(data)
+        self._apply(data)
+        return self.labels_
 
     def predict_score(self, data: pd.DataFrame) -> pd.DataFrame:
-        return self.fit_predict_score(data)
+        self._apply(data)
+        return self.scores_
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
+        return self.fit(data).predict(data)
+
+    def fit_predict_score(self, data: pd.DataFrame) -> pd.DataFrame:
+        return self.fit(data).predict_score(data)
 
 
 class MACE(_Aggregator):
@@ -476,8 +522,8 @@ class KOS(_Aggregator):
 
     def fit(self, data: pd.DataFrame) -> KOS:
         coded = _frames.responses(data)
-        if coded.empty:
-            self.labels_ = self._empty_labels()
+        if coded.empty:  # crowd-kit's shape for an empty input
+            self.labels_ = pd.Series([], dtype="O", name="agg_label")
             return self
         result = _frames.fit("KOS", self._rust_params(), coded)
         self._set_labels(coded, result)
@@ -485,3 +531,57 @@ class KOS(_Aggregator):
 
     def fit_predict(self, data: pd.DataFrame) -> pd.Series:
         return self.fit(data).labels_
+
+
+class BinaryRelevance(_Aggregator):
+    """Multi-label aggregation: one binary problem per class, each aggregated by a fresh copy of
+    ``base_aggregator`` (crowd-kit ``BinaryRelevance``). ``label`` holds lists of classes."""
+
+    def __init__(self, base_aggregator: _Aggregator | None = None):
+        if base_aggregator is None:
+            base_aggregator = MajorityVote()
+        if not isinstance(base_aggregator, _Aggregator):
+            raise TypeError("Aggregator argument should be a classification aggregator")
+        self.base_aggregator = base_aggregator
+        self.aggregators_: dict[Any, _Aggregator] = {}
+
+    def __repr__(self) -> str:
+        return f"BinaryRelevance(base_aggregator={self.base_aggregator!r})"
+
+    def fit(self, data: pd.DataFrame) -> BinaryRelevance:
+        data = data[["task", "worker", "label"]]
+        classes = sorted({label for labels in data["label"] for label in labels})
+        task_to_labels: dict[Any, list] = {}
+        self.aggregators_ = {}
+        for label in classes:
+            single = data[["task", "worker"]].copy()
+            single["label"] = np.fromiter(
+                (int(label in labels) for labels in data["label"]), dtype=np.int64, count=len(data)
+            )
+            aggregator = _clone(self.base_aggregator)
+            aggregator.fit_predict(single)
+            self.aggregators_[label] = aggregator
+            for task, value in aggregator.labels_.items():
+                chosen = task_to_labels.setdefault(task, [])
+                if value:
+                    chosen.append(label)
+        if not task_to_labels:
+            self.labels_ = pd.Series(task_to_labels, dtype=float, name="agg_label")
+        else:
+            self.labels_ = pd.Series(task_to_labels, name="agg_label")
+        if len(self.labels_):
+            self.labels_.index.name = "task"
+        return self
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
+        return self.fit(data).labels_
+
+
+def _clone(aggregator: _Aggregator) -> _Aggregator:
+    """A new unfitted aggregator with the same public parameters (crowd-kit's clone_aggregator)."""
+    params = {
+        name: value
+        for name, value in aggregator.__dict__.items()
+        if not (name.startswith("_") or name.endswith("_"))
+    }
+    return type(aggregator)(**params)

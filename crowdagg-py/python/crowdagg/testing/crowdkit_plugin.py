@@ -24,9 +24,24 @@ REPLACED = (
     "MMSR",
     "MACE",
     "KOS",
+    "BinaryRelevance",
 )
 
 constructed: collections.Counter[str] = collections.Counter()
+
+# crowd-kit tests that cannot pass by design, each with the reason (reported as xfail, strict:
+# a pass would be reported as a failure, so a stale entry is noticed).
+EXPECTED_FAILURES = {
+    "test_glad_aggregation.py::test_glad_e_step": "calls GLAD's private methods "
+    "(_init, _e_step, _current_data), which crowdagg's GLAD does not have",
+    "test_glad_aggregation.py::test_glad_derivative": "calls GLAD's private methods "
+    "(_compute_Q, _update_alphas_betas, _get_alphas_betas_by_point)",
+    "test_mace_aggregation.py::test_aggregate_mace_on_simple[em]": "asserts accuracy 0.9, the "
+    "result of crowd-kit's MACE bugs (restarts share one seed, misaligned strategy matrix); "
+    "crowdagg's MACE fixes them and scores 1.0",
+    "test_mace_aggregation.py::test_thetas_on_simple": "asserts the thetas_ of crowd-kit's "
+    "buggy MACE restarts (see above)",
+}
 
 
 def _counting(cls: type) -> type:
@@ -41,12 +56,21 @@ def _counting(cls: type) -> type:
 
 def pytest_configure(config) -> None:
     from crowdkit import aggregation
-    from crowdkit.aggregation import classification
+    from crowdkit.aggregation import classification, multilabel
 
     for name in REPLACED:
         ours = _counting(getattr(crowdagg, name))
         setattr(aggregation, name, ours)
-        setattr(classification, name, ours)
+        setattr(multilabel if name == "BinaryRelevance" else classification, name, ours)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    import pytest
+
+    for item in items:
+        key = f"{item.path.name}::{item.name}"
+        if key in EXPECTED_FAILURES:
+            item.add_marker(pytest.mark.xfail(reason=EXPECTED_FAILURES[key], strict=True))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
