@@ -29,10 +29,12 @@ pub(crate) struct TolokaAggregateArgs {
     /// More Toloka user skills (JSON UserSkill objects or CSV user_id,skill_id,value).
     #[arg(long)]
     skills: Option<PathBuf>,
+    /// Aggregation method, as Toloka names it.
     #[arg(long = "type", value_enum, default_value = "WEIGHTED_DYNAMIC_OVERLAP")]
     aggregation_type: AggregationType,
-    /// answer_weight_skill_id (required for WEIGHTED_DYNAMIC_OVERLAP).
-    #[arg(long)]
+    /// The Toloka skill that weighs answers (the request's answer_weight_skill_id); required
+    /// for WEIGHTED_DYNAMIC_OVERLAP.
+    #[arg(long, value_name = "ID")]
     skill_id: Option<String>,
     /// Output field to aggregate (repeatable).
     #[arg(long = "field", required = true)]
