@@ -555,6 +555,9 @@ impl AtomicFile {
         });
         let file = File::create(tmp.as_deref().unwrap_or(path))
             .map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some(tmp) = &tmp {
+            interrupt::remove_on_signal(tmp, true);
+        }
         Ok(Self {
             path: path.to_path_buf(),
             tmp,
@@ -571,7 +574,8 @@ impl AtomicFile {
         out.into_inner()
             .map_err(|e| e.into_error())
             .and_then(|_| match &self.tmp {
-                Some(tmp) => std::fs::rename(tmp, &self.path),
+                Some(tmp) => std::fs::rename(tmp, &self.path)
+                    .inspect(|()| interrupt::remove_on_signal(tmp, false)),
                 None => Ok(()),
             })
             .map_err(|e| format!("{}: {e}", self.path.display()))
@@ -585,8 +589,79 @@ impl Drop for AtomicFile {
         self.out = None;
         if let Some(tmp) = &self.tmp {
             let _ = std::fs::remove_file(tmp);
+            interrupt::remove_on_signal(tmp, false);
         }
     }
+}
+
+/// Temporary output files are removed when the process is interrupted (Ctrl-C, SIGTERM,
+/// SIGHUP); then the signal's default action ends it. A SIGKILL cannot be caught.
+#[cfg(unix)]
+mod interrupt {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+    use std::sync::atomic::{AtomicPtr, Ordering};
+    use std::sync::{Mutex, Once};
+
+    /// The paths to remove, an immutable list replaced (never freed) on every change, so the
+    /// handler only reads memory nobody writes or frees.
+    static PATHS: AtomicPtr<Vec<CString>> = AtomicPtr::new(std::ptr::null_mut());
+    static EDIT: Mutex<()> = Mutex::new(());
+    static INSTALL: Once = Once::new();
+
+    extern "C" fn on_signal(signal: libc::c_int) {
+        let paths = PATHS.load(Ordering::Acquire);
+        if !paths.is_null() {
+            // SAFETY: lists stored in PATHS are leaked and never mutated; unlink, signal and
+            // raise are async-signal-safe.
+            for path in unsafe { &*paths } {
+                unsafe { libc::unlink(path.as_ptr()) };
+            }
+        }
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            libc::raise(signal);
+        }
+    }
+
+    /// Adds `path` to (or, `add` false, takes it from) the files removed on a signal.
+    pub(crate) fn remove_on_signal(path: &Path, add: bool) {
+        let Ok(path) = CString::new(path.as_os_str().as_bytes()) else {
+            return;
+        };
+        INSTALL.call_once(|| {
+            let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                // SAFETY: installs a handler that only calls async-signal-safe functions; a
+                // signal ignored by the parent (`nohup`) stays ignored.
+                unsafe {
+                    if libc::signal(signal, handler) == libc::SIG_IGN {
+                        libc::signal(signal, libc::SIG_IGN);
+                    }
+                }
+            }
+        });
+        let _guard = EDIT.lock().unwrap_or_else(|e| e.into_inner());
+        let current = PATHS.load(Ordering::Acquire);
+        // SAFETY: as in the handler.
+        let mut next = if current.is_null() {
+            Vec::new()
+        } else {
+            unsafe { (*current).clone() }
+        };
+        next.retain(|p| *p != path);
+        if add {
+            next.push(path);
+        }
+        // The previous list is leaked: a handler may be reading it (a few paths per run).
+        PATHS.store(Box::into_raw(Box::new(next)), Ordering::Release);
+    }
+}
+
+#[cfg(not(unix))]
+mod interrupt {
+    pub(crate) fn remove_on_signal(_: &std::path::Path, _: bool) {}
 }
 
 /// Writes `path` through an [`AtomicFile`].

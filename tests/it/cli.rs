@@ -935,3 +935,45 @@ fn probabilities_and_worker_tables() {
     assert!(!output.exists() && !none.exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_generate_leaves_no_partial_file() {
+    let dir = scratch_dir("generate-sigint");
+    let out_path = dir.join("out.csv");
+    let gold_path = dir.join("gold.csv");
+    // Minutes of work: interrupted as soon as its temporary files exist.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crowdagg"))
+        .args([
+            "generate",
+            "--tasks",
+            "200000000",
+            "--workers",
+            "1000",
+            "-o",
+        ])
+        .arg(&out_path)
+        .arg("--gold")
+        .arg(&gold_path)
+        .spawn()
+        .unwrap();
+    let partial = dir.join("out.csv.partial");
+    let started = std::time::Instant::now();
+    while !partial.exists() && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(partial.exists() && dir.join("gold.csv.partial").exists());
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
