@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use crowdagg::io::{ReadOptions, locate, read_gold, read_responses_with_progress, read_skills};
+use crowdagg::io::{
+    ReadOptions, delimiter_for, locate, read_gold, read_responses_with_progress, read_skills,
+};
 use crowdagg::methods::{METHODS, find_method};
 use crowdagg::output::{
     has_worker_model, write_csv, write_json, write_probas_csv, write_workers_csv,
@@ -177,10 +179,15 @@ impl InputArgs {
         Ok(data)
     }
 
-    /// Reads gold labels with the delimiter and (where present) column names of the
-    /// responses, normalised as they are; checks they share tasks and labels with `data`.
+    /// Reads gold labels with the delimiter (tab for a .tsv/.tab gold file whatever
+    /// `--delimiter` says) and, where present, the column names of the responses, normalised as
+    /// they are; checks they share tasks and labels with `data`.
     pub(crate) fn read_gold(&self, path: &Path, data: &Responses) -> Result<Gold, String> {
-        let mut gold = read_gold(path, &self.read_options()).map_err(|e| e.to_string())?;
+        let mut options = self.read_options();
+        if delimiter_for(path) == b'\t' {
+            options.delimiter = Some(b'\t');
+        }
+        let mut gold = read_gold(path, &options).map_err(|e| e.to_string())?;
         if self.normalize_labels {
             gold = gold.map_labels(normalize_label);
         }

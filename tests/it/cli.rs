@@ -470,6 +470,16 @@ fn gold_files_follow_the_delimiter_and_matching_columns() {
         let row = text(&out.stdout).lines().nth(1).unwrap().to_owned();
         assert!(row.starts_with("mv,0.5,2,,"), "{row}");
     }
+    // A gold file named .tsv is tab-separated whatever --delimiter says of the responses.
+    let gold = write(&dir, "g.tsv", "task\tlabel\nt1\ta\nt2\ta\n");
+    let mut args = vec!["aggregate", "-m", "mv", "--gold", gold.as_str()];
+    args.extend(SEMI_COLUMNS);
+    args.push(&input);
+    let out = crowdagg(&args);
+    assert_eq!(
+        text(&out.stderr),
+        "accuracy on gold: 0.5000 (2 of 2 gold tasks present in the data)\n"
+    );
     // metrics too: 6 responses, 2 tasks, 3 workers, 2 labels.
     let mut args = vec!["metrics", "--format", "csv"];
     args.extend(SEMI_COLUMNS);
