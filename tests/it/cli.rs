@@ -987,3 +987,38 @@ fn an_interrupted_generate_leaves_no_partial_file() {
     assert!(left.is_empty(), "{left:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[cfg(unix)]
+#[test]
+fn an_output_that_is_a_fifo_is_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = scratch_dir("fifo-output");
+    let fifo = dir.join("out");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("no mkfifo: skipped");
+        return;
+    }
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let input = fixture("data/tiny/responses.csv");
+    let out = crowdagg(&[
+        "aggregate",
+        "-m",
+        "mv",
+        "-o",
+        fifo.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Renamed over, the FIFO would be a regular file now (and the reader would wait forever).
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    let written = reader.join().unwrap();
+    assert!(
+        written.starts_with("task,label,confidence\nt1,c,0.6666666666666666\n"),
+        "{written}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
