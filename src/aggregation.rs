@@ -176,6 +176,36 @@ impl Gold {
         Ok(())
     }
 
+    /// Fails with [`DataError::NoGoldLabelOverlap`] when no gold label is a label of `data`
+    /// (gold in another vocabulary: every gold task would silently count as a miss).
+    pub fn check_labels(&self, data: &Responses) -> Result<(), DataError> {
+        const SHOWN: usize = 5;
+        if self.is_empty() || self.labels.values().any(|l| data.label_id(l).is_some()) {
+            return Ok(());
+        }
+        let gold: Vec<&str> = {
+            let distinct: std::collections::BTreeSet<&str> =
+                self.labels.values().map(String::as_str).collect();
+            distinct.into_iter().collect()
+        };
+        let ours = data.label_names();
+        Err(DataError::NoGoldLabelOverlap {
+            gold_labels: gold.iter().take(SHOWN).map(|s| s.to_string()).collect(),
+            gold_count: gold.len(),
+            response_labels: ours.iter().take(SHOWN).map(|s| s.to_string()).collect(),
+            response_count: ours.len(),
+        })
+    }
+
+    /// The same gold with every label passed through `f` (e.g.
+    /// [`normalize_label`](crate::responses::normalize_label)); the origin is kept.
+    pub fn map_labels(&self, f: impl Fn(&str) -> String) -> Self {
+        Self {
+            labels: self.labels.iter().map(|(t, l)| (t.clone(), f(l))).collect(),
+            origin: self.origin.clone(),
+        }
+    }
+
     /// Per task id of `data`, the gold label id. Gold tasks absent from the data are ignored
     /// (they cannot be scored); a gold label that no response uses is an error, because the
     /// methods can only output labels of the data.

@@ -65,6 +65,22 @@ pub enum DataError {
         if *gold_tasks == 1 { "" } else { "s" }
     )]
     NoGoldOverlap { gold_tasks: usize },
+    /// Gold labels were given but none of them is a label of the responses: another
+    /// vocabulary (`yes`/`no` against `1`/`2`), so every gold task would count as a miss.
+    /// Both lists hold a few labels in label order; the counts are of all distinct labels.
+    #[error(
+        "none of the {gold_count} gold label{} ({}) occurs among the {response_count} response label{} ({}): another vocabulary?",
+        if *gold_count == 1 { "" } else { "s" },
+        sample(.gold_labels, *gold_count),
+        if *response_count == 1 { "" } else { "s" },
+        sample(.response_labels, *response_count)
+    )]
+    NoGoldLabelOverlap {
+        gold_labels: Vec<String>,
+        gold_count: usize,
+        response_labels: Vec<String>,
+        response_count: usize,
+    },
     #[error("skill of worker {worker:?} is missing")]
     MissingSkill { worker: String },
     #[error("skill of worker {worker:?} is not a finite number: {value}")]
@@ -106,6 +122,15 @@ pub enum DataError {
         /// The number of distinct values declared for the column.
         count: usize,
     },
+}
+
+/// `"a", "b", …` (the ellipsis when `total` is more than shown).
+fn sample(shown: &[String], total: usize) -> String {
+    let mut text: Vec<String> = shown.iter().map(|s| format!("{s:?}")).collect();
+    if total > shown.len() {
+        text.push("…".into());
+    }
+    text.join(", ")
 }
 
 /// An invalid hyper-parameter, found when parameters are validated, before fitting.

@@ -75,7 +75,9 @@ impl GeneratorConfig {
         self
     }
 
-    fn check(&self) -> Result<(), ParamsError> {
+    /// Validates the sizes and rates ([`generate`] and [`write_csv`] do it too): lets a caller
+    /// refuse a bad config before it opens any output.
+    pub fn check(&self) -> Result<(), ParamsError> {
         let bad =
             |name, rule: &'static str, value: String| ParamsError::OutOfRange { name, rule, value };
         if self.tasks == 0 || self.tasks > u32::MAX as usize {
@@ -381,6 +383,9 @@ impl Model {
         let max_overlap = config.overlap.iter().copied().max().unwrap_or(0);
         let mut workers: Vec<u32> = Vec::with_capacity(max_overlap);
         let mut labels: Vec<Label> = Vec::with_capacity(max_overlap);
+        // Which workers the current task has drawn: O(1) per draw instead of a scan of the
+        // task's workers (the same draws, hence the same data, in O(overlap) per task).
+        let mut drawn = vec![false; w_count];
         let Self {
             truth,
             cumulative,
@@ -390,6 +395,9 @@ impl Model {
         } = &mut self;
         for (t, &y) in truth.iter().enumerate() {
             let overlap = config.overlap[rng.below(config.overlap.len())];
+            for &w in &workers {
+                drawn[w as usize] = false;
+            }
             workers.clear();
             labels.clear();
             while workers.len() < overlap {
@@ -397,7 +405,8 @@ impl Model {
                 // binary search, as this once did, skews the activity away from Zipf.
                 let u = rng.uniform();
                 let w = activity.partition_point(|&c| c <= u).min(w_count - 1) as u32;
-                if !workers.contains(&w) {
+                if !drawn[w as usize] {
+                    drawn[w as usize] = true;
                     workers.push(w);
                 }
             }

@@ -27,6 +27,86 @@ pub fn write_csv<W: Write>(out: W, data: &Responses, result: &Aggregation) -> io
     writer.flush()
 }
 
+/// Writes the per-label probabilities (crowd-kit's `probas_`): a header `task,<label>,…`
+/// with the labels in label order (as in the JSON output), then one row per task in task
+/// order. Fails with [`io::ErrorKind::InvalidInput`] before writing anything when the method
+/// has no probabilities ([`Aggregation::probabilities`] is `None`).
+pub fn write_probas_csv<W: Write>(
+    out: W,
+    data: &Responses,
+    result: &Aggregation,
+) -> io::Result<()> {
+    let probabilities = result.probabilities.as_ref().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the method has no probabilities",
+        )
+    })?;
+    let mut writer = csv::Writer::from_writer(out);
+    let mut header = vec!["task"];
+    header.extend(data.label_names());
+    writer.write_record(&header).map_err(io_error)?;
+    let mut fields: Vec<String> = Vec::with_capacity(header.len());
+    for (t, row) in probabilities.rows().into_iter().enumerate() {
+        fields.clear();
+        fields.push(data.task_name(t).to_owned());
+        fields.extend(row.iter().map(|p| p.to_string()));
+        writer.write_record(&fields).map_err(io_error)?;
+    }
+    writer.flush()
+}
+
+/// Whether [`write_workers_csv`] has something to write for `result`.
+pub fn has_worker_model(result: &Aggregation) -> bool {
+    result.errors.is_some() || result.skills.is_some()
+}
+
+/// Writes the worker model. Methods with confusion matrices (crowd-kit's `errors_`): long
+/// format `worker,true_label,label,probability`, P(answer `label` | true label), in worker,
+/// true-label and label order, for the labels the worker used (as the JSON `errors`).
+/// Methods with one skill per worker (`skills_`): `worker,skill`, in worker order, workers
+/// without a skill left out. Fails with [`io::ErrorKind::InvalidInput`] before writing
+/// anything when the method has neither ([`has_worker_model`]).
+pub fn write_workers_csv<W: Write>(
+    out: W,
+    data: &Responses,
+    result: &Aggregation,
+) -> io::Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    let labels = data.label_names();
+    if let Some(errors) = &result.errors {
+        writer
+            .write_record(["worker", "true_label", "label", "probability"])
+            .map_err(io_error)?;
+        for w in 0..data.n_workers() {
+            let used: Vec<usize> = observed_labels(data, w).collect();
+            for (c, true_label) in labels.iter().enumerate() {
+                for &k in &used {
+                    let p = errors[[w, k, c]].to_string();
+                    writer
+                        .write_record([data.worker_name(w), true_label, labels[k], &p])
+                        .map_err(io_error)?;
+                }
+            }
+        }
+    } else if let Some(skills) = &result.skills {
+        writer.write_record(["worker", "skill"]).map_err(io_error)?;
+        for (w, skill) in skills.iter().enumerate() {
+            if let Some(skill) = skill {
+                writer
+                    .write_record([data.worker_name(w), &skill.to_string()])
+                    .map_err(io_error)?;
+            }
+        }
+    } else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the method has no worker model (skills or confusion matrices)",
+        ));
+    }
+    writer.flush()
+}
+
 /// The csv crate's error as the I/O error underneath, so callers see its kind (broken pipe…).
 fn io_error(error: csv::Error) -> io::Error {
     match error.into_kind() {

@@ -351,6 +351,43 @@ impl Responses {
         )
     }
 
+    /// Groups of labels that differ only by letter case or surrounding whitespace (`Cat`,
+    /// `cat`, ` cat`): each group holds two or more label names in label order, the groups
+    /// ordered by their first label. Empty when every label is distinct after
+    /// [`normalize_label`]. Such labels are separate classes to every method; a caller may
+    /// want to warn, or to merge them with [`Responses::map_labels`].
+    pub fn label_variants(&self) -> Vec<Vec<&str>> {
+        let mut groups: indexmap::IndexMap<String, Vec<&str>> = indexmap::IndexMap::new();
+        for name in self.labels.iter() {
+            groups
+                .entry(normalize_label(name))
+                .or_default()
+                .push(name.as_ref());
+        }
+        groups.into_values().filter(|g| g.len() > 1).collect()
+    }
+
+    /// The same responses with every label passed through `f` (labels that become equal
+    /// merge into one class; label ids are renumbered by the label order rule). Duplicates
+    /// are kept as they are here (the duplicate policy was applied when these were built).
+    /// A label that `f` maps to the empty string is [`DataError::EmptyField`].
+    pub fn map_labels(&self, f: impl Fn(&str) -> String) -> Result<Responses, DataError> {
+        let mapped: Vec<String> = self.labels.iter().map(|l| f(l)).collect();
+        let mut builder = Responses::builder();
+        builder.reserve(self.n_responses());
+        for t in 0..self.n_tasks() {
+            let (workers, labels) = self.by_task.row(t);
+            for (&w, &l) in workers.iter().zip(labels) {
+                builder.push(
+                    self.task_name(t),
+                    self.worker_name(w as usize),
+                    &mapped[l as usize],
+                )?;
+            }
+        }
+        builder.build()
+    }
+
     /// Fast path for generated data (crate-internal): names already in canonical order (the
     /// caller guarantees it; checked in debug builds), and the responses as task rows of
     /// (worker id, label id) in CSR form. Rows are sorted by (worker, label) here.
@@ -423,6 +460,12 @@ impl Responses {
             duplicates,
         }
     }
+}
+
+/// A label with surrounding whitespace trimmed and letters lowercased: the normalisation
+/// behind [`Responses::label_variants`] (and the CLI's `--normalize-labels`).
+pub fn normalize_label(label: &str) -> String {
+    label.trim().to_lowercase()
 }
 
 /// Collects responses, then builds the canonical [`Responses`].

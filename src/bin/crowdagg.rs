@@ -7,10 +7,15 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use crowdagg::io::{ReadOptions, locate, read_gold, read_responses_with_progress, read_skills};
+use crowdagg::io::{
+    ReadOptions, delimiter_for, locate, read_gold, read_responses_with_progress, read_skills,
+};
 use crowdagg::methods::{METHODS, find_method};
-use crowdagg::output::{write_csv, write_json};
-use crowdagg::{DuplicatePolicy, FitInputs, Observer};
+use crowdagg::output::{
+    has_worker_model, write_csv, write_json, write_probas_csv, write_workers_csv,
+};
+use crowdagg::responses::normalize_label;
+use crowdagg::{DuplicatePolicy, FitInputs, Gold, Observer, Responses};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[path = "crowdagg/evaluate.rs"]
@@ -33,7 +38,7 @@ struct Cli {
 enum Command {
     /// Aggregate responses (CSV/TSV with task, worker, label columns) into one label per task.
     Aggregate(Box<AggregateArgs>),
-    /// List the methods and their parameters' defaults.
+    /// List the methods with a one-line description and their parameters' defaults.
     Methods,
     /// Run every method on the input and score it on gold labels: which method fits my data?
     Evaluate(evaluate::EvaluateArgs),
@@ -45,8 +50,19 @@ enum Command {
     #[command(subcommand)]
     Toloka(toloka::TolokaCommand),
     /// Serve Toloka's aggregation API offline from exported pool directories.
+    ///
+    /// Every request needs an `Authorization` header, as on Toloka; any token is accepted
+    /// (e.g. `Authorization: OAuth x`, or toloka-kit's `TolokaClient(token="x", url=…)`).
+    /// Without one the server answers 401 AUTHENTICATION_ERROR.
     #[cfg(feature = "server")]
     Serve(toloka::ServeArgs),
+    /// Needs the `server` feature, which this build lacks.
+    #[cfg(not(feature = "server"))]
+    #[command(hide = true, disable_help_flag = true)]
+    Serve {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -55,16 +71,148 @@ enum Format {
     Json,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Duplicates {
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Duplicates {
     Keep,
     KeepLast,
     Reject,
 }
 
+/// How response (and gold) tables are read: shared by aggregate, evaluate and metrics.
+#[derive(clap::Args)]
+pub(crate) struct InputArgs {
+    /// Header name of the task column (default: task). Also used for --gold files whose
+    /// header has it (else their `task` column).
+    #[arg(long, value_name = "NAME")]
+    task_column: Option<String>,
+    /// Header name of the worker column (default: worker).
+    #[arg(long, value_name = "NAME")]
+    worker_column: Option<String>,
+    /// Header name of the label column (default: label). Also used for --gold files whose
+    /// header has it (else their `label` column).
+    #[arg(long, value_name = "NAME")]
+    label_column: Option<String>,
+    /// Field delimiter of the input and --gold files: one ASCII character, or `tab` (also
+    /// `\t`). Default: tab for .tsv/.tab files, else comma.
+    #[arg(long, value_name = "C", value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// Several responses of one worker to one task: keep all (crowd-kit), keep the last, or
+    /// fail (default: keep).
+    #[arg(long, value_enum, value_name = "POLICY")]
+    duplicates: Option<Duplicates>,
+    /// Trim surrounding whitespace from labels and lowercase them (responses and gold), so
+    /// that `Cat`, `cat` and ` cat` are one class. Without it such labels are separate classes
+    /// and a warning names them.
+    #[arg(long)]
+    normalize_labels: bool,
+}
+
+/// `--delimiter`: one ASCII character, `tab` or `\t`.
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "tab" | "TAB" | "\\t" | "\t" => Ok(b'\t'),
+        _ => {
+            let mut chars = text.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) if c.is_ascii() => Ok(c as u8),
+                _ => Err(format!(
+                    "expected one ASCII character or `tab`, got {text:?}"
+                )),
+            }
+        }
+    }
+}
+
+impl InputArgs {
+    pub(crate) fn read_options(&self) -> ReadOptions {
+        let defaults = ReadOptions::default();
+        ReadOptions {
+            task_column: self.task_column.clone().unwrap_or(defaults.task_column),
+            worker_column: self.worker_column.clone().unwrap_or(defaults.worker_column),
+            label_column: self.label_column.clone().unwrap_or(defaults.label_column),
+            delimiter: self.delimiter,
+            duplicates: match self.duplicates.unwrap_or(Duplicates::Keep) {
+                Duplicates::Keep => DuplicatePolicy::Keep,
+                Duplicates::KeepLast => DuplicatePolicy::KeepLast,
+                Duplicates::Reject => DuplicatePolicy::Reject,
+            },
+        }
+    }
+
+    /// Reads the responses (with a progress bar), normalises their labels when asked, and
+    /// warns about labels that differ only by case or whitespace otherwise.
+    pub(crate) fn read_responses(&self, input: &Path) -> Result<Responses, String> {
+        note_stdin(input);
+        let bar = progress_bar(
+            0,
+            "reading {bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec}",
+        );
+        let data = read_responses_with_progress(input, &self.read_options(), &mut |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .map_err(|e| e.to_string())?;
+        bar.finish_and_clear();
+        if self.normalize_labels {
+            return data
+                .map_labels(normalize_label)
+                .map_err(|e| format!("--normalize-labels: {e}"));
+        }
+        let groups = data.label_variants();
+        if !groups.is_empty() {
+            let shown: Vec<String> = groups
+                .iter()
+                .take(3)
+                .map(|g| {
+                    let names: Vec<String> = g.iter().map(|l| format!("{l:?}")).collect();
+                    format!("{{{}}}", names.join(", "))
+                })
+                .collect();
+            eprintln!(
+                "crowdagg: warning: {} group{} of labels differ only by case or surrounding whitespace and count as different classes: {}{}; --normalize-labels merges them",
+                groups.len(),
+                if groups.len() == 1 { "" } else { "s" },
+                shown.join(", "),
+                if groups.len() > 3 { ", …" } else { "" }
+            );
+        }
+        Ok(data)
+    }
+
+    /// Reads gold labels with the delimiter (tab for a .tsv/.tab gold file whatever
+    /// `--delimiter` says) and, where present, the column names of the responses, normalised as
+    /// they are; checks they share tasks and labels with `data`.
+    pub(crate) fn read_gold(&self, path: &Path, data: &Responses) -> Result<Gold, String> {
+        let mut options = self.read_options();
+        if delimiter_for(path) == b'\t' {
+            options.delimiter = Some(b'\t');
+        }
+        let mut gold = read_gold(path, &options).map_err(|e| e.to_string())?;
+        if self.normalize_labels {
+            gold = gold.map_labels(normalize_label);
+        }
+        gold.check_overlap(data)
+            .map_err(|e| locate(e.into(), Some(&gold), None).to_string())?;
+        gold.check_labels(data)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(gold)
+    }
+}
+
+/// Reading a terminal waits for typing: say so, rather than hang silently.
+pub(crate) fn note_stdin(input: &Path) {
+    use std::io::IsTerminal;
+    if input.as_os_str() == "-" && std::io::stdin().is_terminal() {
+        eprintln!(
+            "crowdagg: reading responses (CSV with a header row, e.g. task,worker,label) from standard input; end with Ctrl-D, or give a file name"
+        );
+    }
+}
+
 #[derive(clap::Args)]
 struct AggregateArgs {
-    /// Method: mv, gold-mv, wawa, zbs, wdo, ds, one-coin-ds (or the crowd-kit class name).
+    /// Method: mv, gold-mv, wawa, zbs, wdo, ds, one-coin-ds, glad, mace, mmsr, kos,
+    /// binary-relevance (or the crowd-kit class name); `crowdagg methods` describes them.
     #[arg(long, short)]
     method: String,
     /// A method parameter, `key=value` (repeatable), e.g. `--param n_iter=50`;
@@ -72,35 +220,32 @@ struct AggregateArgs {
     #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
     params: Vec<String>,
     /// Worker skills: CSV `worker,skill`, or Toloka UserSkill JSON / CSV `user_id,skill_id,value`.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     skills: Option<PathBuf>,
     /// Which skill to take from a file of Toloka user skills.
-    #[arg(long)]
+    #[arg(long, value_name = "ID")]
     skill_id: Option<String>,
-    /// Gold labels (CSV `task,label`): the training target of gold-mv, fixed posteriors of ds
-    /// with `--param use_gold=true`; the accuracy on gold tasks is printed to stderr.
-    #[arg(long)]
+    /// Gold labels (CSV/TSV `task,label`): the training target of gold-mv, fixed posteriors of
+    /// ds with `--param use_gold=true`; the accuracy on gold tasks is printed to stderr.
+    #[arg(long, value_name = "FILE")]
     gold: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "csv")]
     format: Format,
     /// Output file (default, or `-`: stdout). Written whole or not at all.
-    #[arg(long, short)]
+    #[arg(long, short, alias = "out", value_name = "FILE")]
     output: Option<PathBuf>,
-    #[arg(long, default_value = "task")]
-    task_column: String,
-    #[arg(long, default_value = "worker")]
-    worker_column: String,
-    #[arg(long, default_value = "label")]
-    label_column: String,
-    /// Field delimiter (default: tab for .tsv/.tab files, else comma).
-    #[arg(long)]
-    delimiter: Option<char>,
-    /// Several responses of one worker to one task: keep all (crowd-kit), keep the last, or fail.
-    #[arg(long, value_enum, default_value = "keep")]
-    duplicates: Duplicates,
+    /// Also write the per-label probabilities, CSV `task,<label>,…` (crowd-kit's `probas_`).
+    #[arg(long, value_name = "FILE")]
+    probas: Option<PathBuf>,
+    /// Also write the worker model: CSV `worker,skill`, or `worker,true_label,label,probability`
+    /// for confusion-matrix methods (crowd-kit's `skills_` / `errors_`).
+    #[arg(long, value_name = "FILE")]
+    workers: Option<PathBuf>,
+    #[command(flatten)]
+    input_args: InputArgs,
     /// Worker threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     threads: Option<usize>,
     /// Print the time spent reading, fitting and writing to stderr.
     #[arg(long)]
@@ -110,26 +255,58 @@ struct AggregateArgs {
     input: PathBuf,
 }
 
+/// One line per method for `crowdagg methods`.
+fn describe(cli_name: &str) -> &'static str {
+    match cli_name {
+        "mv" => "most votes, optionally weighted by --skills",
+        "gold-mv" => "votes weighted by each worker's accuracy on --gold tasks",
+        "wawa" => "votes weighted by agreement with the majority vote",
+        "zbs" => "skills learnt by repeated weighted voting",
+        "wdo" => "Toloka's aggregation by skill (needs --skills)",
+        "ds" => "Dawid-Skene: EM over per-worker confusion matrices and class priors",
+        "one-coin-ds" => "Dawid-Skene with one accuracy per worker",
+        "glad" => "worker ability × task difficulty (EM)",
+        "mace" => "spammer/knower mixture per worker",
+        "mmsr" => "skills from the agreement matrix (mean-subsequence-reduced), weighted vote",
+        "kos" => "binary message passing between tasks and workers",
+        _ => "",
+    }
+}
+
+fn list_methods() {
+    let line = |cli: &str, name: &str, description: &str, params: &str| {
+        println!("{cli:<16} {name:<22} {description}");
+        if !params.is_empty() {
+            println!("{:<16} {:<22} params: {params}", "", "");
+        }
+    };
+    for m in METHODS {
+        let defaults = m
+            .build(&[])
+            .map(|a| {
+                a.params()
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", serde_json::to_string(v).unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        line(m.cli_name, m.name, describe(m.cli_name), &defaults);
+    }
+    line(
+        "binary-relevance",
+        "BinaryRelevance",
+        "multi-label answers (label sets joined by `separator`) aggregated per class",
+        "inner=\"mv\" separator=\"|\" (other params go to the inner method)",
+    );
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Aggregate(args) => aggregate(*args),
         Command::Methods => {
-            for m in METHODS {
-                let defaults = m
-                    .build(&[])
-                    .map(|a| {
-                        a.params()
-                            .iter()
-                            .map(|(k, v)| {
-                                format!("{k}={}", serde_json::to_string(v).unwrap_or_default())
-                            })
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    })
-                    .unwrap_or_default();
-                println!("{:<8} {:<24} {defaults}", m.cli_name, m.name);
-            }
+            list_methods();
             Ok(())
         }
         Command::Evaluate(args) => evaluate::evaluate(args),
@@ -138,6 +315,11 @@ fn main() -> ExitCode {
         Command::Toloka(toloka::TolokaCommand::Aggregate(args)) => toloka::aggregate(args),
         #[cfg(feature = "server")]
         Command::Serve(args) => toloka::serve(args),
+        #[cfg(not(feature = "server"))]
+        Command::Serve { .. } => Err(
+            "`serve` needs the `server` feature, which this build lacks: install with `cargo install crowdagg --features server` (or run `cargo run --features server -- serve …`)"
+                .into(),
+        ),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -146,6 +328,40 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `-m binary-relevance`: the options it honours run it; the ones it has no use for are refused.
+fn aggregate_multilabel(args: &AggregateArgs, pairs: &[(&str, &str)]) -> Result<(), String> {
+    let unused = [
+        ("--gold", args.gold.is_some()),
+        ("--skills", args.skills.is_some()),
+        ("--skill-id", args.skill_id.is_some()),
+        ("--probas", args.probas.is_some()),
+        ("--workers", args.workers.is_some()),
+        ("--normalize-labels", args.input_args.normalize_labels),
+    ];
+    if let Some((option, _)) = unused.iter().find(|(_, given)| *given) {
+        return Err(format!(
+            "binary-relevance does not use {option} (it aggregates label sets, with options --param, --format, --output, --*-column, --delimiter, --duplicates, --threads, --timings)"
+        ));
+    }
+    let started = Instant::now();
+    note_stdin(&args.input);
+    let json = matches!(args.format, Format::Json);
+    let (bytes, times) =
+        multilabel::run(&args.input, pairs, &args.input_args.read_options(), json)?;
+    let write_started = Instant::now();
+    write_whole(args.output.as_deref(), |out| out.write_all(&bytes))?;
+    if args.timings {
+        eprintln!(
+            "timings: read_s={:.3} fit_s={:.3} write_s={:.3} total_s={:.3}",
+            times.0.as_secs_f64(),
+            times.1.as_secs_f64(),
+            write_started.elapsed().as_secs_f64(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(())
 }
 
 fn aggregate(args: AggregateArgs) -> Result<(), String> {
@@ -165,9 +381,7 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         .collect::<Result<Vec<_>, _>>()?;
     if ["binary-relevance", "binaryrelevance"].contains(&args.method.to_ascii_lowercase().as_str())
     {
-        let json = matches!(args.format, Format::Json);
-        let bytes = multilabel::run(&args.input, &pairs, json)?;
-        return write_whole(args.output.as_deref(), |out| out.write_all(&bytes));
+        return aggregate_multilabel(&args, &pairs);
     }
     let method = find_method(&args.method).ok_or_else(|| {
         let mut names: Vec<_> = METHODS.iter().map(|m| m.cli_name).collect();
@@ -197,33 +411,8 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
     }
     let aggregator = method.build(&method_pairs).map_err(|e| e.to_string())?;
 
-    let delimiter = match args.delimiter {
-        Some(c) if c.is_ascii() => Some(c as u8),
-        Some(c) => return Err(format!("--delimiter {c:?}: must be one ASCII character")),
-        None => None,
-    };
-    let options = ReadOptions {
-        task_column: args.task_column,
-        worker_column: args.worker_column,
-        label_column: args.label_column,
-        delimiter,
-        duplicates: match args.duplicates {
-            Duplicates::Keep => DuplicatePolicy::Keep,
-            Duplicates::KeepLast => DuplicatePolicy::KeepLast,
-            Duplicates::Reject => DuplicatePolicy::Reject,
-        },
-    };
     let (started, cpu_started) = (Instant::now(), crowdagg::timing::process_cpu_seconds());
-    let bar = progress_bar(
-        0,
-        "reading {bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec}",
-    );
-    let data = read_responses_with_progress(&args.input, &options, &mut |done, total| {
-        bar.set_length(total);
-        bar.set_position(done);
-    })
-    .map_err(|e| e.to_string())?;
-    bar.finish_and_clear();
+    let data = args.input_args.read_responses(&args.input)?;
     let (read_time, read_cpu) = (
         started.elapsed(),
         crowdagg::timing::process_cpu_seconds() - cpu_started,
@@ -231,9 +420,8 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
     let gold = args
         .gold
         .as_deref()
-        .map(|p| read_gold(p, &ReadOptions::default()))
-        .transpose()
-        .map_err(|e| e.to_string())?;
+        .map(|p| args.input_args.read_gold(p, &data))
+        .transpose()?;
     let skills = args
         .skills
         .as_deref()
@@ -242,12 +430,6 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     if use_gold && gold.is_none() {
         return Err(format!("{} needs --gold", method.cli_name));
-    }
-    // Gold that matches no task would score (or train on) nothing: the wrong file, or task ids
-    // spelled differently.
-    if let Some(gold) = &gold {
-        gold.check_overlap(&data)
-            .map_err(|e| locate(e.into(), Some(gold), None).to_string())?;
     }
 
     let progress = Progress::new();
@@ -267,6 +449,24 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         fit_started.elapsed(),
         crowdagg::timing::process_cpu_seconds() - fit_cpu_started,
     );
+    // Refuse before writing anything: no output at all rather than some of it.
+    if args.probas.is_some() && result.probabilities.is_none() {
+        return Err(format!(
+            "--probas: {} has no per-label probabilities{}",
+            method.cli_name,
+            if result.scores.is_some() {
+                " (its scores are in the --format json output)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if args.workers.is_some() && !has_worker_model(&result) {
+        return Err(format!(
+            "--workers: {} has no worker model (skills or confusion matrices)",
+            method.cli_name
+        ));
+    }
 
     if let Some(gold) = &gold {
         let (accuracy, scored) = result.accuracy(&data, gold);
@@ -281,6 +481,12 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         Format::Csv => write_csv(out, &data, &result),
         Format::Json => write_json(out, &data, &result, aggregator.name(), &params),
     })?;
+    if let Some(path) = &args.probas {
+        write_file(path, |out| write_probas_csv(out, &data, &result))?;
+    }
+    if let Some(path) = &args.workers {
+        write_file(path, |out| write_workers_csv(out, &data, &result))?;
+    }
     if args.timings {
         let bytes = std::fs::metadata(&args.input).map_or(0, |m| m.len());
         let (read, fit) = (read_time.as_secs_f64(), fit_time.as_secs_f64());
@@ -331,23 +537,148 @@ pub(crate) fn write_whole(
                     _ => Err(format!("<stdout>: {e}")),
                 })
         }
-        Some(path) => {
+        Some(path) => write_file(path, write),
+    }
+}
+
+/// A file written whole or not at all: `<path>.partial` renamed into place by
+/// [`AtomicFile::commit`], removed when dropped uncommitted (an error on any path). A path
+/// that exists and is not a regular file (`/dev/null`, a FIFO) is written directly: renaming
+/// over a device would replace it.
+pub(crate) struct AtomicFile {
+    path: PathBuf,
+    /// `None` when writing directly.
+    tmp: Option<PathBuf>,
+    out: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    pub(crate) fn create(path: &Path) -> Result<Self, String> {
+        let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        let tmp = (!special).then(|| {
             let mut tmp = path.as_os_str().to_owned();
             tmp.push(".partial");
-            let tmp = PathBuf::from(tmp);
-            let result = File::create(&tmp).and_then(|file| {
-                let mut out = BufWriter::new(file);
-                write(&mut out)?;
-                out.flush()
-            });
-            result
-                .and_then(|()| std::fs::rename(&tmp, path))
-                .map_err(|e| {
-                    let _ = std::fs::remove_file(&tmp);
-                    format!("{}: {e}", path.display())
-                })
+            PathBuf::from(tmp)
+        });
+        let file = File::create(tmp.as_deref().unwrap_or(path))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some(tmp) = &tmp {
+            interrupt::remove_on_signal(tmp, true);
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            tmp,
+            out: Some(BufWriter::new(file)),
+        })
+    }
+
+    pub(crate) fn writer(&mut self) -> &mut BufWriter<File> {
+        self.out.as_mut().expect("not yet committed")
+    }
+
+    pub(crate) fn commit(mut self) -> Result<(), String> {
+        let out = self.out.take().expect("committed once");
+        out.into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|_| match &self.tmp {
+                Some(tmp) => std::fs::rename(tmp, &self.path)
+                    .inspect(|()| interrupt::remove_on_signal(tmp, false)),
+                None => Ok(()),
+            })
+            .map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        // Uncommitted, or the rename failed: the temporary file goes (after a successful
+        // commit it no longer exists).
+        self.out = None;
+        if let Some(tmp) = &self.tmp {
+            let _ = std::fs::remove_file(tmp);
+            interrupt::remove_on_signal(tmp, false);
         }
     }
+}
+
+/// Temporary output files are removed when the process is interrupted (Ctrl-C, SIGTERM,
+/// SIGHUP); then the signal's default action ends it. A SIGKILL cannot be caught.
+#[cfg(unix)]
+mod interrupt {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+    use std::sync::atomic::{AtomicPtr, Ordering};
+    use std::sync::{Mutex, Once};
+
+    /// The paths to remove, an immutable list replaced (never freed) on every change, so the
+    /// handler only reads memory nobody writes or frees.
+    static PATHS: AtomicPtr<Vec<CString>> = AtomicPtr::new(std::ptr::null_mut());
+    static EDIT: Mutex<()> = Mutex::new(());
+    static INSTALL: Once = Once::new();
+
+    extern "C" fn on_signal(signal: libc::c_int) {
+        let paths = PATHS.load(Ordering::Acquire);
+        if !paths.is_null() {
+            // SAFETY: lists stored in PATHS are leaked and never mutated; unlink, signal and
+            // raise are async-signal-safe.
+            for path in unsafe { &*paths } {
+                unsafe { libc::unlink(path.as_ptr()) };
+            }
+        }
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            libc::raise(signal);
+        }
+    }
+
+    /// Adds `path` to (or, `add` false, takes it from) the files removed on a signal.
+    pub(crate) fn remove_on_signal(path: &Path, add: bool) {
+        let Ok(path) = CString::new(path.as_os_str().as_bytes()) else {
+            return;
+        };
+        INSTALL.call_once(|| {
+            let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                // SAFETY: installs a handler that only calls async-signal-safe functions; a
+                // signal ignored by the parent (`nohup`) stays ignored.
+                unsafe {
+                    if libc::signal(signal, handler) == libc::SIG_IGN {
+                        libc::signal(signal, libc::SIG_IGN);
+                    }
+                }
+            }
+        });
+        let _guard = EDIT.lock().unwrap_or_else(|e| e.into_inner());
+        let current = PATHS.load(Ordering::Acquire);
+        // SAFETY: as in the handler.
+        let mut next = if current.is_null() {
+            Vec::new()
+        } else {
+            unsafe { (*current).clone() }
+        };
+        next.retain(|p| *p != path);
+        if add {
+            next.push(path);
+        }
+        // The previous list is leaked: a handler may be reading it (a few paths per run).
+        PATHS.store(Box::into_raw(Box::new(next)), Ordering::Release);
+    }
+}
+
+#[cfg(not(unix))]
+mod interrupt {
+    pub(crate) fn remove_on_signal(_: &std::path::Path, _: bool) {}
+}
+
+/// Writes `path` through an [`AtomicFile`].
+pub(crate) fn write_file(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), String> {
+    let mut file = AtomicFile::create(path)?;
+    write(file.writer()).map_err(|e| format!("{}: {e}", path.display()))?;
+    file.commit()
 }
 
 /// A progress bar on stderr for fits that run longer than a second; indicatif draws nothing

@@ -12,8 +12,10 @@ use super::table::Table;
 use crate::aggregation::Gold;
 use crate::error::{Error, Location};
 
-/// Reads gold labels from `path` (`-` for stdin). Uses the task and label column names and the
-/// delimiter of `options`; other columns are ignored.
+/// Reads gold labels from `path` (`-` for stdin). Uses the delimiter of `options` (by
+/// extension when unset) and its task and label column names where the header has them, else
+/// the default names `task` and `label` (a gold file keeps its own header when the responses'
+/// columns are renamed); other columns are ignored.
 pub fn read_gold(path: &Path, options: &ReadOptions) -> Result<Gold, Error> {
     let (reader, name) = open(path)?;
     read_gold_from(reader, &name.to_string_lossy(), options)
@@ -30,8 +32,14 @@ pub fn read_gold_from<R: Read>(
 ) -> Result<Gold, Error> {
     let file = Path::new(source_name);
     let mut table = Table::open(reader, file, options.delimiter_for(file), "gold labels")?;
-    let task = table.column(&options.task_column)?;
-    let label = table.column(&options.label_column)?;
+    let defaults = ReadOptions::default();
+    let column = |name: &str, default: &str| match table.find(name)? {
+        Some(i) => Ok(i),
+        None if name != default && table.find(default)?.is_some() => table.column(default),
+        None => table.column(name),
+    };
+    let task = column(&options.task_column, &defaults.task_column)?;
+    let label = column(&options.label_column, &defaults.label_column)?;
     let mut gold = GoldCollector::default();
     let mut record = ByteRecord::new();
     while table.next(&mut record)? {

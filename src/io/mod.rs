@@ -53,7 +53,7 @@ pub use skills::{read_skills, read_skills_from_bytes};
 pub use source::{STDIN_NAME, delimiter_for};
 // For the Toloka pool loader (`toloka::ExportedPool`), which reads whole Assignment objects.
 pub(crate) use json::{for_each_item, looks_like_json};
-pub(crate) use source::{at, read_all, whole};
+pub(crate) use source::{at, open, read_all, whole};
 pub(crate) use table::Table;
 pub use toloka::{
     AssignmentsOptions, TolokaTsvOptions, read_assignments, read_assignments_from_bytes,

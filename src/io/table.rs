@@ -150,6 +150,7 @@ pub(crate) struct Table<R: Read> {
     reader: csv::Reader<QuoteGuard<R>>,
     file: PathBuf,
     header: Vec<String>,
+    delimiter: u8,
     /// Start line of the current record.
     line: u64,
 }
@@ -171,6 +172,7 @@ impl<R: Read> Table<R> {
             reader,
             file: file.to_path_buf(),
             header: Vec::new(),
+            delimiter,
             line: 1,
         };
         table.take_record_line();
@@ -232,9 +234,52 @@ impl<R: Read> Table<R> {
                 &self.file,
                 1,
                 None,
-                format!("missing column {name:?} (header: {})", self.header_list()),
+                format!("missing column {name:?} ({})", self.header_explained(name)),
             )
         })
+    }
+
+    /// The header as split, with the delimiter that split it, for a missing column `name`;
+    /// hints at another delimiter when the header holds one, and at the Toloka reader when the
+    /// header is a Toloka results export.
+    fn header_explained(&self, name: &str) -> String {
+        let other = [b';', b'\t', b',', b'|']
+            .into_iter()
+            .find(|&d| d != self.delimiter && self.header.iter().any(|h| h.contains(d as char)));
+        let mut text = match (self.header.as_slice(), other) {
+            ([single], _) => format!(
+                "header split on {} into 1 field: {single:?}",
+                delimiter_name(self.delimiter)
+            ),
+            (fields, Some(_)) => format!(
+                "header split on {}: {}",
+                delimiter_name(self.delimiter),
+                fields.join(", ")
+            ),
+            (fields, None) => format!("header: {}", fields.join(", ")),
+        };
+        if let Some(other) = other {
+            let flag = match other {
+                b'\t' => "tab".to_string(),
+                d => format!("'{}'", d as char),
+            };
+            text.push_str(&format!(
+                "; it contains {}: set the delimiter (--delimiter {flag})",
+                delimiter_name(other)
+            ));
+        }
+        let toloka = ["INPUT:", "OUTPUT:", "GOLDEN:", "ASSIGNMENT:"];
+        if !toloka.iter().any(|p| name.starts_with(p))
+            && self
+                .header
+                .iter()
+                .any(|h| toloka.iter().any(|p| h.starts_with(p)))
+        {
+            text.push_str(
+                "; this is a Toloka results export: aggregate it with `crowdagg toloka aggregate --pool DIR` (DIR holding it as assignments.tsv)",
+            );
+        }
+        text
     }
 
     /// The header as a comma-separated list, for messages.
@@ -327,6 +372,15 @@ impl<R: Read> Table<R> {
             Some(field),
             "unterminated quoted field (the closing quote is missing)",
         ))
+    }
+}
+
+/// A delimiter as messages name it: `','`, `';'`, `tab`.
+fn delimiter_name(delimiter: u8) -> String {
+    match delimiter {
+        b'\t' => "tab".into(),
+        d if d.is_ascii_graphic() || d == b' ' => format!("'{}'", d as char),
+        d => format!("byte {d:#04x}"),
     }
 }
 

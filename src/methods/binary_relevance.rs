@@ -104,6 +104,72 @@ impl MultiLabelResponses {
         Self::read(file, path, separator)
     }
 
+    /// Reads the format above from `path` (`-` for stdin) as the response readers do: the
+    /// column names and delimiter of `options` (delimiter by extension when unset), their
+    /// error messages, and its duplicate policy for repeated (task, worker) pairs.
+    pub fn read_with_options(
+        path: &Path,
+        separator: char,
+        options: &crate::io::ReadOptions,
+    ) -> Result<Self> {
+        use crate::responses::DuplicatePolicy;
+        let (reader, name) = crate::io::open(path)?;
+        let delimiter = options.delimiter_for(&name);
+        let mut table = crate::io::Table::open(reader, &name, delimiter, "responses")?;
+        let task = table.column(&options.task_column)?;
+        let worker = table.column(&options.worker_column)?;
+        let label = table.column(&options.label_column)?;
+        let mut rows: Vec<(String, String, Vec<String>)> = Vec::new();
+        // (task, worker) → (index in rows, line), for the duplicate policy.
+        let mut seen = std::collections::HashMap::<(String, String), (usize, u64)>::new();
+        let mut record = csv::ByteRecord::new();
+        while table.next(&mut record)? {
+            let line = table.line();
+            let t = table.required(&record, task)?.to_string();
+            let w = table.required(&record, worker)?.to_string();
+            let field = table.text(&record, label)?;
+            let set: Vec<String> = if field.is_empty() {
+                Vec::new()
+            } else {
+                field.split(separator).map(str::to_string).collect()
+            };
+            if set.iter().any(String::is_empty) {
+                return Err(table.error_at(Some(label), format!("empty class in {field:?}")));
+            }
+            if options.duplicates == DuplicatePolicy::Keep {
+                rows.push((t, w, set));
+                continue;
+            }
+            match seen.entry((t.clone(), w.clone())) {
+                std::collections::hash_map::Entry::Occupied(mut entry) => {
+                    let (index, first) = *entry.get();
+                    if options.duplicates == DuplicatePolicy::Reject {
+                        return Err(table.error_at(
+                            None,
+                            format!(
+                                "duplicate response: worker {w:?} answered task {t:?} more than once (lines {first} and {line})"
+                            ),
+                        ));
+                    }
+                    rows[index].2 = set;
+                    entry.insert((index, line));
+                }
+                std::collections::hash_map::Entry::Vacant(entry) => {
+                    entry.insert((rows.len(), line));
+                    rows.push((t, w, set));
+                }
+            }
+        }
+        if rows.is_empty() {
+            return Err(InputError::File {
+                file: name,
+                message: "no responses (the file has a header but no rows)".into(),
+            }
+            .into());
+        }
+        Ok(Self::from_sets(rows)?)
+    }
+
     /// Reads the CSV format above; `source` names the input in error messages.
     pub fn read<R: Read>(reader: R, source: &Path, separator: char) -> Result<Self> {
         let mut csv = csv::ReaderBuilder::new().from_reader(reader);

@@ -217,7 +217,12 @@ impl LocalBackend {
                     ApiError::new(ErrorCode::ValidationError, "Validation failed").with_payload(
                         json!({ format!("fields[{index}].name"): {
                             "code": "VALUE_NOT_ALLOWED",
-                            "message": format!("Pool {} has no output field {:?}", pool.id, field.name),
+                            "message": format!(
+                                "Pool {} has no output field {:?} ({})",
+                                pool.id,
+                                field.name,
+                                list_or(&output_fields(pool), "fields with accepted answers", "no field has accepted answers"),
+                            ),
                         }}),
                     ),
                 ));
@@ -507,7 +512,11 @@ impl Method {
                         ApiError::new(ErrorCode::ValidationError, "Validation failed")
                             .with_payload(json!({ "answer_weight_skill_id": {
                                 "code": "ENTITY_DOES_NOT_EXIST",
-                                "message": format!("No Toloker of pool {} has skill {skill_id}", pool.id),
+                                "message": format!(
+                                    "No Toloker of pool {} has skill {skill_id} ({})",
+                                    pool.id,
+                                    list_or(&skill_ids(pool, shared_skills), "skills present", "no skills are loaded"),
+                                ),
                             }})),
                     ));
                 }
@@ -584,6 +593,43 @@ impl Method {
 }
 
 /// Tolokers' values of `skill_id` (0..=100): the pool's own, then the shared ones.
+/// The output fields a pool declares or its accepted answers use, sorted.
+fn output_fields(pool: &ExportedPool) -> Vec<String> {
+    let mut fields: std::collections::BTreeSet<String> = pool.fields.keys().cloned().collect();
+    for assignment in &pool.assignments {
+        if assignment.status == AssignmentStatus::Accepted {
+            for (_, solution) in assignment.answers() {
+                fields.extend(solution.output_values.keys().cloned());
+            }
+        }
+    }
+    fields.into_iter().collect()
+}
+
+/// The skill ids of a pool's Tolokers and of the shared skills, sorted.
+fn skill_ids(pool: &ExportedPool, shared: &[UserSkill]) -> Vec<String> {
+    let ids: std::collections::BTreeSet<&str> = pool
+        .skills
+        .iter()
+        .chain(shared)
+        .map(|s| s.skill_id.as_str())
+        .collect();
+    ids.into_iter().map(str::to_owned).collect()
+}
+
+/// `what: a, b, c` (at most ten shown), or `none` when `items` is empty.
+fn list_or(items: &[String], what: &str, none: &str) -> String {
+    match items {
+        [] => none.to_owned(),
+        _ if items.len() > 10 => format!(
+            "{what}: {}, … ({} in all)",
+            items[..10].join(", "),
+            items.len()
+        ),
+        _ => format!("{what}: {}", items.join(", ")),
+    }
+}
+
 fn skills_of(pool: &ExportedPool, shared: &[UserSkill], skill_id: &str) -> Skills {
     let mut skills = Skills::new();
     for skill in pool.skills.iter().chain(shared) {

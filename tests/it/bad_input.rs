@@ -156,7 +156,7 @@ const RESPONSE_CASES: &[(&str, &[&str], &str)] = &[
     (
         "tabs_in_csv.csv",
         &[],
-        ":1: missing column \"task\" (header: task\tworker\tlabel)",
+        ":1: missing column \"task\" (header split on ',' into 1 field: \"task\\tworker\\tlabel\"; it contains tab: set the delimiter (--delimiter tab))",
     ),
     ("empty_label.csv", &[], ":3:3: empty label"),
     ("empty_task.csv", &[], ":3:1: empty task"),
@@ -250,7 +250,7 @@ const GOLD_CASES: &[(&str, &[&str], &str)] = &[
     (
         "gold_missing_label.csv",
         &["-m", "mv"],
-        ":1: missing column \"label\" (header: task)",
+        ":1: missing column \"label\" (header split on ',' into 1 field: \"task\")",
     ),
     (
         "empty.csv",
@@ -277,14 +277,14 @@ const GOLD_CASES: &[(&str, &[&str], &str)] = &[
     ),
     // A gold label no response uses: the methods cannot output it.
     (
-        "gold_unknown_label.csv",
+        "gold_one_unknown_label.csv",
         &["-m", "gold-mv"],
-        ":2: gold label \"zebra\" of task \"t1\" is not among the labels of the responses",
+        ":3: gold label \"zebra\" of task \"t1\" is not among the labels of the responses",
     ),
     (
-        "gold_unknown_label.csv",
+        "gold_one_unknown_label.csv",
         &["-m", "ds", "-p", "use_gold=true"],
-        ":2: gold label \"zebra\" of task \"t1\" is not among the labels of the responses",
+        ":3: gold label \"zebra\" of task \"t1\" is not among the labels of the responses",
     ),
 ];
 
@@ -637,7 +637,7 @@ fn bad_pool_directories() {
     assert_cli_fails(
         ds_pool_args(&pool, "result"),
         None,
-        "HTTP 400: Toloka error VALIDATION_ERROR: Validation failed; fields[0].name: Pool 77 has no output field \"result\"",
+        "--field: Pool 77 has no output field \"result\" (no field has accepted answers)",
     );
     std::fs::remove_dir_all(&pool).unwrap();
     let empty = scratch("pool-empty");

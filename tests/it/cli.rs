@@ -304,3 +304,721 @@ fn gold_partly_outside_the_responses() {
     assert!(row.starts_with("mv,1,2,,"), "{stdout}");
     std::fs::remove_dir_all(gold.parent().unwrap()).unwrap();
 }
+
+// ---- The rough edges of issue 12 §5 ----
+
+/// A fresh directory for one test's files.
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("crowdagg-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, content: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+fn crowdagg_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crowdagg"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Label sets separated by `;`, columns renamed. Majority per class (hand count):
+/// t1: a in 2 of 3 sets, b in 2 of 3 → a|b; t2: a in none, b in 2 of 3 → b.
+const MULTILABEL_SEMI: &str =
+    "item;annotator;tags\nt1;w1;a|b\nt1;w2;a\nt1;w3;b\nt2;w1;\nt2;w2;b\nt2;w3;b\n";
+
+#[test]
+fn binary_relevance_honours_reading_options() {
+    let dir = scratch_dir("br-options");
+    let input = write(&dir, "ml.txt", MULTILABEL_SEMI);
+    let columns = [
+        "--delimiter",
+        ";",
+        "--task-column",
+        "item",
+        "--worker-column",
+        "annotator",
+        "--label-column",
+        "tags",
+    ];
+    let mut args = vec!["aggregate", "-m", "binary-relevance"];
+    args.extend(columns);
+    let out = crowdagg(&[&args[..], &[input.as_str()]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "task,labels\nt1,a|b\nt2,b\n");
+
+    // From stdin (was refused), with --timings.
+    let out = crowdagg_stdin(
+        &[&args[..], &["--timings", "-"]].concat(),
+        MULTILABEL_SEMI.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "task,labels\nt1,a|b\nt2,b\n");
+    assert!(
+        text(&out.stderr).starts_with("timings: read_s="),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A repeated (t1, w1): keep-last replaces w1's set {a, b} by {} (t1: a 1 of 3, b 1 of 3).
+    let repeated = write(&dir, "rep.txt", &format!("{MULTILABEL_SEMI}t1;w1;\n"));
+    let out = crowdagg(&[&args[..], &["--duplicates", "keep-last", repeated.as_str()]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "task,labels\nt1,\nt2,b\n");
+    let out = crowdagg(&[&args[..], &["--duplicates", "reject", repeated.as_str()]].concat());
+    assert!(!out.status.success());
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "crowdagg: error: {repeated}:8: duplicate response: worker \"w1\" answered task \"t1\" more than once (lines 2 and 8)\n"
+        )
+    );
+    // Without the column options: the reader's message with its hint.
+    let out = crowdagg(&["aggregate", "-m", "binary-relevance", input.as_str()]);
+    assert!(
+        text(&out.stderr).contains("missing column \"task\" (header split on ',' into 1 field"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn binary_relevance_refuses_options_it_has_no_use_for() {
+    let input = fixture("data/multilabel/responses.csv");
+    let input = input.to_str().unwrap();
+    for (option, value) in [
+        ("--gold", "gold.csv"),
+        ("--skills", "/no/such/skills.csv"),
+        ("--skill-id", "501"),
+        ("--probas", "p.csv"),
+        ("--workers", "w.csv"),
+    ] {
+        let out = crowdagg(&["aggregate", "-m", "binary-relevance", option, value, input]);
+        assert!(!out.status.success(), "{option}");
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "crowdagg: error: binary-relevance does not use {option} (it aggregates label sets, with options --param, --format, --output, --*-column, --delimiter, --duplicates, --threads, --timings)\n"
+            )
+        );
+    }
+}
+
+/// Responses with `;` and renamed columns; majority vote (hand count): t1 a (2 of 3),
+/// t2 b (2 of 3).
+const SEMI_RESPONSES: &str =
+    "item;annotator;answer\nt1;w1;a\nt1;w2;a\nt1;w3;b\nt2;w1;b\nt2;w2;b\nt2;w3;a\n";
+const SEMI_COLUMNS: [&str; 8] = [
+    "--delimiter",
+    ";",
+    "--task-column",
+    "item",
+    "--worker-column",
+    "annotator",
+    "--label-column",
+    "answer",
+];
+
+#[test]
+fn gold_files_follow_the_delimiter_and_matching_columns() {
+    let dir = scratch_dir("gold-options");
+    let input = write(&dir, "r.csv", SEMI_RESPONSES);
+    // Gold with the renamed columns, and gold keeping the default names: both read.
+    // Accuracy: t1 a right, t2 a wrong → 0.5.
+    for gold in ["item;answer\nt1;a\nt2;a\n", "task;label\nt1;a\nt2;a\n"] {
+        let gold = write(&dir, "g.csv", gold);
+        let mut args = vec!["aggregate", "-m", "mv", "--gold", gold.as_str()];
+        args.extend(SEMI_COLUMNS);
+        args.push(&input);
+        let out = crowdagg(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout),
+            "task,label,confidence\nt1,a,0.6666666666666666\nt2,b,0.6666666666666666\n"
+        );
+        assert_eq!(
+            text(&out.stderr),
+            "accuracy on gold: 0.5000 (2 of 2 gold tasks present in the data)\n"
+        );
+        // evaluate takes the same options: mv scores 0.5 on the two gold tasks.
+        let mut args = vec![
+            "evaluate",
+            "--methods",
+            "mv",
+            "--format",
+            "csv",
+            "--gold",
+            gold.as_str(),
+        ];
+        args.extend(SEMI_COLUMNS);
+        args.push(&input);
+        let out = crowdagg(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let row = text(&out.stdout).lines().nth(1).unwrap().to_owned();
+        assert!(row.starts_with("mv,0.5,2,,"), "{row}");
+    }
+    // A gold file named .tsv is tab-separated whatever --delimiter says of the responses.
+    let gold = write(&dir, "g.tsv", "task\tlabel\nt1\ta\nt2\ta\n");
+    let mut args = vec!["aggregate", "-m", "mv", "--gold", gold.as_str()];
+    args.extend(SEMI_COLUMNS);
+    args.push(&input);
+    let out = crowdagg(&args);
+    assert_eq!(
+        text(&out.stderr),
+        "accuracy on gold: 0.5000 (2 of 2 gold tasks present in the data)\n"
+    );
+    // metrics too: 6 responses, 2 tasks, 3 workers, 2 labels.
+    let mut args = vec!["metrics", "--format", "csv"];
+    args.extend(SEMI_COLUMNS);
+    args.push(&input);
+    let out = crowdagg(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("metric,value\nresponses,6\ntasks,2\nworkers,3\nlabels,2\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn gold_in_another_vocabulary_is_an_error() {
+    let dir = scratch_dir("gold-vocabulary");
+    let input = write(
+        &dir,
+        "r.csv",
+        "task,worker,label\nt1,w1,1\nt1,w2,2\nt2,w1,2\n",
+    );
+    let gold = write(&dir, "g.csv", "task,label\nt1,yes\nt2,no\n");
+    for command in [
+        vec![
+            "aggregate",
+            "-m",
+            "mv",
+            "--gold",
+            gold.as_str(),
+            input.as_str(),
+        ],
+        vec!["evaluate", "--gold", gold.as_str(), input.as_str()],
+    ] {
+        let out = crowdagg(&command);
+        assert!(!out.status.success());
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "crowdagg: error: {gold}: none of the 2 gold labels (\"no\", \"yes\") occurs among the 2 response labels (\"1\", \"2\"): another vocabulary?\n"
+            )
+        );
+        assert!(out.stdout.is_empty());
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_terminal_on_stdin_is_told_what_to_type() {
+    use std::io::Write;
+    // `script` gives the child a terminal; skip where util-linux's script is missing.
+    let Ok(mut child) = Command::new("script")
+        .args(["-qec"])
+        .arg(format!("{} metrics", env!("CARGO_BIN_EXE_crowdagg")))
+        .arg("/dev/null")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("no `script` command: skipped");
+        return;
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stdin
+        .write_all(b"task,worker,label\nt1,w1,a\n\x04")
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        text(&out.stdout).contains(
+            "crowdagg: reading responses (CSV with a header row, e.g. task,worker,label) from standard input; end with Ctrl-D, or give a file name"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn header_errors_name_the_delimiter_and_hint() {
+    let dir = scratch_dir("header-hints");
+    let semi = write(&dir, "semi.csv", SEMI_RESPONSES);
+    let out = crowdagg(&["aggregate", "-m", "mv", &semi]);
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "crowdagg: error: {semi}:1: missing column \"task\" (header split on ',' into 1 field: \"item;annotator;answer\"; it contains ';': set the delimiter (--delimiter ';'))\n"
+        )
+    );
+    // A wrong --delimiter: the message says what split the header into what.
+    let comma = write(&dir, "comma.csv", "item,annotator,answer\nt1,w1,a\n");
+    let out = crowdagg(&[
+        "aggregate",
+        "-m",
+        "mv",
+        "--delimiter",
+        ";",
+        "--task-column",
+        "item",
+        &comma,
+    ]);
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "crowdagg: error: {comma}:1: missing column \"item\" (header split on ';' into 1 field: \"item,annotator,answer\"; it contains ',': set the delimiter (--delimiter ','))\n"
+        )
+    );
+    // A Toloka results TSV.
+    let toloka = fixture("io/toloka_results.tsv");
+    let out = crowdagg(&["aggregate", "-m", "mv", toloka.to_str().unwrap()]);
+    assert!(
+        text(&out.stderr).ends_with("; this is a Toloka results export: aggregate it with `crowdagg toloka aggregate --pool DIR` (DIR holding it as assignments.tsv))\n"),
+        "{}",
+        text(&out.stderr)
+    );
+    // `tab` and `\t` are tab.
+    let tabs = write(&dir, "tabs.txt", "task\tworker\tlabel\nt1\tw1\ta\n");
+    for tab in ["tab", "\\t"] {
+        let out = crowdagg(&["aggregate", "-m", "mv", "--delimiter", tab, &tabs]);
+        assert!(out.status.success(), "{tab}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "task,label,confidence\nt1,a,1\n");
+    }
+    let out = crowdagg(&["aggregate", "-m", "mv", "--delimiter", "ab", &tabs]);
+    assert!(text(&out.stderr).contains("expected one ASCII character or `tab`, got \"ab\""));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn labels_differing_by_case_or_whitespace() {
+    let dir = scratch_dir("label-case");
+    // Votes on t1: Cat, cat, " cat", dog, dog: as written dog wins 2 of 5; merged cat wins 3 of 5.
+    let input = write(
+        &dir,
+        "r.csv",
+        "task,worker,label\nt1,w1,Cat\nt1,w2,cat\nt1,w3, cat\nt1,w4,dog\nt1,w5,dog\n",
+    );
+    let out = crowdagg(&["aggregate", "-m", "mv", &input]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "task,label,confidence\nt1,dog,0.4\n");
+    assert_eq!(
+        text(&out.stderr),
+        "crowdagg: warning: 1 group of labels differ only by case or surrounding whitespace and count as different classes: {\" cat\", \"Cat\", \"cat\"}; --normalize-labels merges them\n"
+    );
+    let out = crowdagg(&["aggregate", "-m", "mv", "--normalize-labels", &input]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "task,label,confidence\nt1,cat,0.6\n");
+    assert_eq!(text(&out.stderr), "");
+    // Gold is normalised too: "CAT " is cat.
+    let gold = write(&dir, "g.csv", "task,label\nt1,CAT \n");
+    let out = crowdagg(&[
+        "aggregate",
+        "-m",
+        "mv",
+        "--normalize-labels",
+        "--gold",
+        &gold,
+        &input,
+    ]);
+    assert_eq!(
+        text(&out.stderr),
+        "accuracy on gold: 1.0000 (1 of 1 gold tasks present in the data)\n"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn help_lists_every_method_and_explains_every_option() {
+    let out = crowdagg(&["aggregate", "--help"]);
+    let help = text(&out.stdout);
+    for method in [
+        "mv",
+        "gold-mv",
+        "wawa",
+        "zbs",
+        "wdo",
+        "ds",
+        "one-coin-ds",
+        "glad",
+        "mace",
+        "mmsr",
+        "kos",
+        "binary-relevance",
+    ] {
+        assert!(
+            help.contains(&format!(" {method},")) || help.contains(&format!(" {method} ")),
+            "{method}"
+        );
+    }
+    // `-h`: one line per option; every option line has a description after the flag.
+    for command in [
+        &["aggregate", "-h"][..],
+        &["evaluate", "-h"],
+        &["metrics", "-h"],
+        &["generate", "-h"],
+        &["toloka", "aggregate", "-h"],
+    ] {
+        let out = crowdagg(command);
+        let help = text(&out.stdout);
+        let options = help.split("Options:").nth(1).unwrap();
+        for line in options.lines().filter(|l| l.trim_start().starts_with('-')) {
+            let described = line
+                .trim_start()
+                .split_once("  ")
+                .is_some_and(|(_, d)| !d.trim().is_empty() && !d.trim().starts_with('['));
+            assert!(described, "{command:?}: no help for {line:?}");
+        }
+    }
+    let out = crowdagg(&["methods"]);
+    let list = text(&out.stdout);
+    assert!(
+        list.lines().any(|l| l
+            == "one-coin-ds      OneCoinDawidSkene      Dawid-Skene with one accuracy per worker"),
+        "{list}"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("binary-relevance BinaryRelevance        multi-label")),
+        "{list}"
+    );
+    // `--out` and `--output` on both commands.
+    let dir = scratch_dir("out-output");
+    for flag in ["--out", "--output"] {
+        let path = dir.join(format!("g{flag}.csv"));
+        let out = crowdagg(&[
+            "generate",
+            "--tasks",
+            "2",
+            "--workers",
+            "5",
+            "--seed",
+            "1",
+            flag,
+            path.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .starts_with("task,worker,label\n")
+        );
+        let aggregated = dir.join(format!("a{flag}.csv"));
+        let out = crowdagg(&[
+            "aggregate",
+            "-m",
+            "mv",
+            flag,
+            aggregated.to_str().unwrap(),
+            path.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            std::fs::read_to_string(&aggregated)
+                .unwrap()
+                .starts_with("task,label,confidence\n")
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn generate_validates_before_writing_and_leaves_nothing_on_error() {
+    let dir = scratch_dir("generate-errors");
+    let out_path = dir.join("out.csv");
+    let gold_path = dir.join("gold.csv");
+    // Too few workers for overlap 5: a size error, not an output error, and no header.
+    let out = crowdagg(&["generate", "--tasks", "10", "--workers", "2"]);
+    assert_eq!(
+        text(&out.stderr),
+        "crowdagg: error: workers must be at least the largest overlap, got 2\n"
+    );
+    assert!(out.stdout.is_empty());
+    let out = crowdagg(&[
+        "generate",
+        "--tasks",
+        "10",
+        "--workers",
+        "2",
+        "-o",
+        out_path.to_str().unwrap(),
+        "--gold",
+        gold_path.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        text(&out.stderr),
+        "crowdagg: error: workers must be at least the largest overlap, got 2\n"
+    );
+    // An output that cannot be written: the gold file is not left behind either.
+    let unwritable = dir.join("no-such-dir").join("out.csv");
+    let out = crowdagg(&[
+        "generate",
+        "--tasks",
+        "10",
+        "--workers",
+        "5",
+        "-o",
+        unwritable.to_str().unwrap(),
+        "--gold",
+        gold_path.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let mut left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert!(left.is_empty(), "{left:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn generate_output_is_unchanged_for_a_seed() {
+    // Pinned from the generator before its worker sampling became O(overlap): the same draws.
+    let out = crowdagg(&[
+        "generate",
+        "--tasks",
+        "3",
+        "--workers",
+        "6",
+        "--classes",
+        "3",
+        "--overlap",
+        "2,6",
+        "--seed",
+        "7",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), GENERATED_SEED_7);
+}
+
+const GENERATED_SEED_7: &str = "task,worker,label\n\
+t0,w1,2\n\
+t0,w0,0\n\
+t1,w4,0\n\
+t1,w3,2\n\
+t1,w2,0\n\
+t1,w0,0\n\
+t1,w5,2\n\
+t1,w1,2\n\
+t2,w5,2\n\
+t2,w0,0\n";
+
+#[test]
+fn toloka_aggregate_speaks_in_options() {
+    let pool = fixture("toloka/pool-1001");
+    let pool = pool.to_str().unwrap();
+    let out = crowdagg(&[
+        "toloka",
+        "aggregate",
+        "--skill-id",
+        "502",
+        "--field",
+        "result",
+        "--pool",
+        pool,
+    ]);
+    assert_eq!(
+        text(&out.stderr),
+        "crowdagg: error: --skill-id: No Toloker of pool 1001 has skill 502 (skills present: 501, 777)\n"
+    );
+    let out = crowdagg(&["toloka", "aggregate", "--field", "result", "--pool", pool]);
+    assert_eq!(
+        text(&out.stderr),
+        "crowdagg: error: --skill-id ID is required with --type WEIGHTED_DYNAMIC_OVERLAP (the default): the Toloka skill that weighs answers\n"
+    );
+}
+
+#[cfg(feature = "server")]
+#[test]
+fn serve_help_mentions_the_authorization_header() {
+    let out = crowdagg(&["serve", "--help"]);
+    let help = text(&out.stdout);
+    assert!(help.contains("`Authorization` header"), "{help}");
+    assert!(help.contains("401"), "{help}");
+}
+
+#[test]
+fn probabilities_and_worker_tables() {
+    let dir = scratch_dir("probas-workers");
+    let input = fixture("data/tiny/responses.csv");
+    let input = input.to_str().unwrap();
+    let probas = dir.join("p.csv");
+    let out = crowdagg(&[
+        "aggregate",
+        "-m",
+        "mv",
+        "--probas",
+        probas.to_str().unwrap(),
+        input,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Vote shares per task (hand count from the responses).
+    assert_eq!(
+        std::fs::read_to_string(&probas).unwrap(),
+        "task,a,b,c\n\
+         t1,0.3333333333333333,0,0.6666666666666666\n\
+         t2,0.3333333333333333,0.6666666666666666,0\n\
+         t3,0.5,0,0.5\n\
+         t4,0.3333333333333333,0.3333333333333333,0.3333333333333333\n\
+         t5,0.6666666666666666,0.3333333333333333,0\n\
+         t6,0,0,1\n"
+    );
+    // gold-mv: each worker's accuracy on the gold tasks t1 c, t2 b, t5 a.
+    let gold = fixture("data/tiny/gold.csv");
+    let workers = dir.join("w.csv");
+    let out = crowdagg(&[
+        "aggregate",
+        "-m",
+        "gold-mv",
+        "--gold",
+        gold.to_str().unwrap(),
+        "--workers",
+        workers.to_str().unwrap(),
+        input,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&workers).unwrap(),
+        "worker,skill\nw1,1\nw2,0.5\nw3,0.5\nw4,1\nw5,0\n"
+    );
+    // ds: the long table holds exactly the JSON output's `errors`.
+    let out = crowdagg(&[
+        "aggregate",
+        "-m",
+        "ds",
+        "--format",
+        "json",
+        "--workers",
+        workers.to_str().unwrap(),
+        input,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let table = std::fs::read_to_string(&workers).unwrap();
+    let mut lines = table.lines();
+    assert_eq!(lines.next(), Some("worker,true_label,label,probability"));
+    let mut rows = 0;
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let expected = json["errors"][f[0]][f[2]][f[1]].as_f64().unwrap();
+        assert_eq!(f[3].parse::<f64>().unwrap(), expected, "{line}");
+        rows += 1;
+    }
+    // Labels used: w1 a,b,c; w2 a,b,c; w3 a,b,c; w4 a,c; w5 b,c → 13, × 3 true labels.
+    assert_eq!(rows, 13 * 3);
+    // A method without probabilities (MMSR has scores): an error, and no file at all (not
+    // even --output, which is written only once everything else has been checked).
+    let output = dir.join("o.csv");
+    let none = dir.join("none.csv");
+    let out = crowdagg(&[
+        "aggregate",
+        "-m",
+        "mmsr",
+        "-o",
+        output.to_str().unwrap(),
+        "--probas",
+        none.to_str().unwrap(),
+        input,
+    ]);
+    assert_eq!(
+        text(&out.stderr),
+        "crowdagg: error: --probas: mmsr has no per-label probabilities (its scores are in the --format json output)\n"
+    );
+    assert!(!output.exists() && !none.exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_generate_leaves_no_partial_file() {
+    let dir = scratch_dir("generate-sigint");
+    let out_path = dir.join("out.csv");
+    let gold_path = dir.join("gold.csv");
+    // Minutes of work: interrupted as soon as its temporary files exist.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crowdagg"))
+        .args([
+            "generate",
+            "--tasks",
+            "200000000",
+            "--workers",
+            "1000",
+            "-o",
+        ])
+        .arg(&out_path)
+        .arg("--gold")
+        .arg(&gold_path)
+        .spawn()
+        .unwrap();
+    let partial = dir.join("out.csv.partial");
+    let started = std::time::Instant::now();
+    while !partial.exists() && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(partial.exists() && dir.join("gold.csv.partial").exists());
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn an_output_that_is_a_fifo_is_written_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = scratch_dir("fifo-output");
+    let fifo = dir.join("out");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("no mkfifo: skipped");
+        return;
+    }
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let input = fixture("data/tiny/responses.csv");
+    let out = crowdagg(&[
+        "aggregate",
+        "-m",
+        "mv",
+        "-o",
+        fifo.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Renamed over, the FIFO would be a regular file now (and the reader would wait forever).
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    let written = reader.join().unwrap();
+    assert!(
+        written.starts_with("task,label,confidence\nt1,c,0.6666666666666666\n"),
+        "{written}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -5,12 +5,14 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::ValueEnum;
-use crowdagg::io::{ReadOptions, locate, read_gold, read_responses, read_skills};
+use crowdagg::io::read_skills;
 use crowdagg::methods::{METHODS, MajorityVote, Method};
 use crowdagg::metrics::{self, By};
 use crowdagg::{Aggregator, FitInputs, StopReason};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
+
+use super::InputArgs;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum TableFormat {
@@ -21,19 +23,23 @@ pub enum TableFormat {
 
 #[derive(clap::Args)]
 pub struct EvaluateArgs {
-    /// Gold labels (CSV `task,label`).
-    #[arg(long)]
+    /// Gold labels (CSV/TSV `task,label`).
+    #[arg(long, value_name = "FILE")]
     gold: PathBuf,
     /// Worker skills, for the methods that need them (wdo); without it they are skipped.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     skills: Option<PathBuf>,
-    #[arg(long)]
+    /// Which skill to take from a file of Toloka user skills.
+    #[arg(long, value_name = "ID")]
     skill_id: Option<String>,
     /// Only these methods (comma-separated CLI names); default: all.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
     methods: Vec<String>,
+    /// Output format of the table.
     #[arg(long, value_enum, default_value = "text")]
     format: TableFormat,
+    #[command(flatten)]
+    input_args: InputArgs,
     /// Input file (CSV/TSV with task, worker, label), or `-` for stdin.
     #[arg(default_value = "-")]
     input: PathBuf,
@@ -41,8 +47,11 @@ pub struct EvaluateArgs {
 
 #[derive(clap::Args)]
 pub struct MetricsArgs {
+    /// Output format of the table.
     #[arg(long, value_enum, default_value = "text")]
     format: TableFormat,
+    #[command(flatten)]
+    input_args: InputArgs,
     /// Input file (CSV/TSV with task, worker, label), or `-` for stdin.
     #[arg(default_value = "-")]
     input: PathBuf,
@@ -61,10 +70,8 @@ struct Row {
 }
 
 pub fn evaluate(args: EvaluateArgs) -> Result<(), String> {
-    let data = read_responses(&args.input, &ReadOptions::default()).map_err(|e| e.to_string())?;
-    let gold = read_gold(&args.gold, &ReadOptions::default()).map_err(|e| e.to_string())?;
-    gold.check_overlap(&data)
-        .map_err(|e| locate(e.into(), Some(&gold), None).to_string())?;
+    let data = args.input_args.read_responses(&args.input)?;
+    let gold = args.input_args.read_gold(&args.gold, &data)?;
     let present = gold.tasks_in(&data);
     if present < gold.len() {
         eprintln!(
@@ -210,7 +217,7 @@ fn run_one(
 }
 
 pub fn metrics(args: MetricsArgs) -> Result<(), String> {
-    let data = read_responses(&args.input, &ReadOptions::default()).map_err(|e| e.to_string())?;
+    let data = args.input_args.read_responses(&args.input)?;
     let mv = MajorityVote::default()
         .aggregate(&data)
         .map_err(|e| e.to_string())?;

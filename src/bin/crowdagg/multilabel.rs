@@ -3,13 +3,21 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
+use crowdagg::io::ReadOptions;
 use crowdagg::methods::{MultiLabelResponses, binary_relevance};
 
 /// Runs BinaryRelevance and renders its output (CSV `task,labels` or JSON); `params` may hold
 /// `inner=<method>` (default `mv`) and `separator=<char>` (default `|`); every other pair goes
-/// to the inner method.
-pub fn run(input: &Path, params: &[(&str, &str)], json: bool) -> Result<Vec<u8>, String> {
+/// to the inner method. The input is read with `options` (columns, delimiter, duplicates).
+/// Returns the output and the read and fit times.
+pub fn run(
+    input: &Path,
+    params: &[(&str, &str)],
+    options: &ReadOptions,
+    json: bool,
+) -> Result<(Vec<u8>, (Duration, Duration)), String> {
     let mut inner = "mv";
     let mut separator = '|';
     let mut inner_params = Vec::new();
@@ -26,12 +34,13 @@ pub fn run(input: &Path, params: &[(&str, &str)], json: bool) -> Result<Vec<u8>,
             _ => inner_params.push((key, value)),
         }
     }
-    if input == Path::new("-") {
-        return Err("binary-relevance reads a file, not stdin".into());
-    }
     let aggregator = binary_relevance(inner, &inner_params).map_err(|e| e.to_string())?;
-    let data = MultiLabelResponses::read_path(input, separator).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let data = MultiLabelResponses::read_with_options(input, separator, options)
+        .map_err(|e| e.to_string())?;
+    let read = started.elapsed();
     let result = aggregator.aggregate(&data).map_err(|e| e.to_string())?;
+    let fit = started.elapsed() - read;
     let write = |out: &mut dyn Write| -> std::io::Result<()> {
         if json {
             let labels: serde_json::Map<String, serde_json::Value> = result
@@ -59,5 +68,5 @@ pub fn run(input: &Path, params: &[(&str, &str)], json: bool) -> Result<Vec<u8>,
     };
     let mut out = Vec::new();
     write(&mut out).map_err(|e| e.to_string())?;
-    Ok(out)
+    Ok((out, (read, fit)))
 }

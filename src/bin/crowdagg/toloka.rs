@@ -29,10 +29,12 @@ pub(crate) struct TolokaAggregateArgs {
     /// More Toloka user skills (JSON UserSkill objects or CSV user_id,skill_id,value).
     #[arg(long)]
     skills: Option<PathBuf>,
+    /// Aggregation method, as Toloka names it.
     #[arg(long = "type", value_enum, default_value = "WEIGHTED_DYNAMIC_OVERLAP")]
     aggregation_type: AggregationType,
-    /// answer_weight_skill_id (required for WEIGHTED_DYNAMIC_OVERLAP).
-    #[arg(long)]
+    /// The Toloka skill that weighs answers (the request's answer_weight_skill_id); required
+    /// for WEIGHTED_DYNAMIC_OVERLAP.
+    #[arg(long, value_name = "ID")]
     skill_id: Option<String>,
     /// Output field to aggregate (repeatable).
     #[arg(long = "field", required = true)]
@@ -70,6 +72,16 @@ pub(crate) fn aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
     let backend = LocalBackend::from_dirs(&[&args.pool], args.skills.as_deref())
         .map_err(|e| e.to_string())?;
     let pool_id = backend.pool_ids().next().unwrap_or_default().to_owned();
+    if matches!(
+        args.aggregation_type,
+        AggregationType::WeightedDynamicOverlap
+    ) && args.skill_id.is_none()
+    {
+        return Err(
+            "--skill-id ID is required with --type WEIGHTED_DYNAMIC_OVERLAP (the default): the Toloka skill that weighs answers"
+                .into(),
+        );
+    }
     let request = PoolAggregatedSolutionRequest {
         aggregation_type: match args.aggregation_type {
             AggregationType::WeightedDynamicOverlap => {
@@ -93,12 +105,10 @@ pub(crate) fn aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
             vec![
                 backend
                     .aggregate_by_task(&request)
-                    .map_err(describe_backend_error)?,
+                    .map_err(describe_for_cli)?,
             ]
         }
-        None => backend
-            .aggregate(&request)
-            .map_err(describe_backend_error)?,
+        None => backend.aggregate(&request).map_err(describe_for_cli)?,
     };
     // After the aggregation succeeded: an unknown field is an error, not an empty one.
     for field in &args.fields {
@@ -117,6 +127,37 @@ pub(crate) fn aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
         }
         Ok(())
     })
+}
+
+/// A backend error in the words of `crowdagg toloka aggregate`: no HTTP status or Toloka
+/// error code (nothing went over a network), and the request fields a validation error names
+/// as the options that set them (`answer_weight_skill_id` is `--skill-id`).
+fn describe_for_cli(error: crowdagg::toloka::BackendError) -> String {
+    use crowdagg::toloka::BackendError;
+    let BackendError::Api { error: api, .. } = &error else {
+        return describe_backend_error(error);
+    };
+    let Some(serde_json::Value::Object(fields)) = &api.payload else {
+        return api.message.replace('\n', " ");
+    };
+    let parts: Vec<String> = fields
+        .iter()
+        .map(|(field, detail)| {
+            let option = match field.as_str() {
+                "answer_weight_skill_id" => "--skill-id",
+                "task_id" => "--task-id",
+                "pool_id" => "--pool",
+                "type" => "--type",
+                f if f.starts_with("fields") => "--field",
+                f => f,
+            };
+            match detail["message"].as_str() {
+                Some(message) => format!("{option}: {message}"),
+                None => format!("{option}: {detail}"),
+            }
+        })
+        .collect();
+    parts.join("; ").replace('\n', " ")
 }
 
 /// A backend error on one line, with the per-field messages of a validation error's payload
