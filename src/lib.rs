@@ -21,11 +21,12 @@
 //!
 //! # Methods
 //!
-//! Each method is a type implementing [`Aggregator`]. `Default` gives crowd-kit's defaults;
-//! `Method::params()` returns a builder whose [`check`](Params::check) validates the
-//! parameters into the aggregator (a bad value is a [`ParamsError`] before any fitting). Side
-//! inputs (gold labels, worker skills, a per-iteration [`Observer`]) go in [`FitInputs`]. Each
-//! type's page gives the exact algorithm, the differences from crowd-kit and an example.
+//! Each method is a type implementing [`Aggregator`]; `default()` gives its default parameters
+//! (crowd-kit's, where crowd-kit has the method). A method with parameters has a builder, such
+//! as [`DawidSkene::params`], whose [`check`](Params::check) validates them into the
+//! aggregator (a bad value is a [`ParamsError`] before any fitting). Side inputs (gold labels,
+//! worker skills, a per-iteration [`Observer`]) go in [`FitInputs`]. Each type's page gives
+//! the exact algorithm, the differences from crowd-kit and an example.
 //!
 //! | type | CLI `--method` | what it implements |
 //! |---|---|---|
@@ -42,7 +43,8 @@
 //! | [`Kos`] | `kos` | D. R. Karger, S. Oh & D. Shah, "Budget-Optimal Task Allocation for Reliable Crowdsourcing Systems", *Operations Research* 62(1), 2014 ([arXiv:1110.3564](https://arxiv.org/abs/1110.3564)); binary labels only |
 //! | [`BinaryRelevance`] | `binary-relevance` | multi-label answers ([`MultiLabelResponses`]): one 0/1 aggregation per class with any method above (crowd-kit `BinaryRelevance`) |
 //!
-//! [`methods::METHODS`] lists them by name for programs that pick a method at run time.
+//! For programs that pick a method at run time, [`methods::METHODS`] lists the single-label
+//! methods by name and [`methods::find_method`] looks one up.
 //!
 //! # Loading a CSV
 //!
