@@ -83,6 +83,29 @@ pub enum DataError {
     LabelOutsideDomain { label: String, domain: usize },
     #[error("{0}")]
     Invalid(String),
+    /// [`crate::Responses::from_codes`]: the three code columns differ in length.
+    #[error("code columns differ in length: {tasks} tasks, {workers} workers, {labels} labels")]
+    CodeLengths {
+        /// Length of the task codes.
+        tasks: usize,
+        /// Length of the worker codes.
+        workers: usize,
+        /// Length of the label codes.
+        labels: usize,
+    },
+    /// [`crate::Responses::from_codes`]: a code outside `0..count` (a negative code is a
+    /// missing value in pandas' factorize).
+    #[error("{column} code {code} in row {row} is outside 0..{count}")]
+    CodeOutOfRange {
+        /// `task`, `worker` or `label`.
+        column: &'static str,
+        /// 0-based row of the code.
+        row: u64,
+        /// The code found.
+        code: i64,
+        /// The number of distinct values declared for the column.
+        count: usize,
+    },
 }
 
 /// An invalid hyper-parameter, found when parameters are validated, before fitting.

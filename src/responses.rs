@@ -291,6 +291,88 @@ impl Responses {
         self.labels.get_index_of(name).map(|i| i as Label)
     }
 
+    /// Builds from integer codes, as `pandas.factorize(sort=True)` or a categorical column gives
+    /// them: response `i` is task `tasks[i]` (in `0..n_tasks`), worker `workers[i]`, label
+    /// `labels[i]`. Code order is the canonical order, so ties go to the smallest label code; the
+    /// names are the codes written in decimal (`"0"`, `"1"`, …), and the caller keeps the real
+    /// names (the Python package does). Duplicates are kept, as by [`Responses::from_triples`].
+    ///
+    /// ```
+    /// # use crowdagg::Responses;
+    /// let data = Responses::from_codes(2, 2, 2, &[0, 0, 1], &[0, 1, 0], &[1, 0, 0])?;
+    /// assert_eq!((data.n_tasks(), data.n_workers(), data.n_responses()), (2, 2, 3));
+    /// assert_eq!(data.label_name(1), "1");
+    /// # Ok::<(), crowdagg::Error>(())
+    /// ```
+    pub fn from_codes(
+        n_tasks: usize,
+        n_workers: usize,
+        n_labels: usize,
+        tasks: &[i64],
+        workers: &[i64],
+        labels: &[i64],
+    ) -> Result<Self, DataError> {
+        if tasks.len() != workers.len() || tasks.len() != labels.len() {
+            return Err(DataError::CodeLengths {
+                tasks: tasks.len(),
+                workers: workers.len(),
+                labels: labels.len(),
+            });
+        }
+        if n_labels > Label::MAX as usize + 1 {
+            return Err(DataError::TooManyLabels(n_labels));
+        }
+        for (what, count) in [("tasks", n_tasks), ("workers", n_workers)] {
+            if count > u32::MAX as usize {
+                return Err(DataError::TooManyIds {
+                    what,
+                    max: u32::MAX as u64,
+                });
+            }
+        }
+        let check = |column: &'static str, codes: &[i64], count: usize| match codes
+            .iter()
+            .position(|&c| c < 0 || c as u64 >= count as u64)
+        {
+            Some(row) => Err(DataError::CodeOutOfRange {
+                column,
+                row: row as u64,
+                code: codes[row],
+                count,
+            }),
+            None => Ok(()),
+        };
+        check("task", tasks, n_tasks)?;
+        check("worker", workers, n_workers)?;
+        check("label", labels, n_labels)?;
+        // Counting sort by task: a CSR whose rows `from_task_rows` sorts by (worker, label).
+        let mut offsets = vec![0u32; n_tasks + 1];
+        for &t in tasks {
+            offsets[t as usize + 1] += 1;
+        }
+        for t in 0..n_tasks {
+            offsets[t + 1] += offsets[t];
+        }
+        let mut next = offsets.clone();
+        let mut row_workers = vec![0u32; tasks.len()];
+        let mut row_labels = vec![0 as Label; tasks.len()];
+        for ((&t, &w), &l) in tasks.iter().zip(workers).zip(labels) {
+            let slot = &mut next[t as usize];
+            row_workers[*slot as usize] = w as u32;
+            row_labels[*slot as usize] = l as Label;
+            *slot += 1;
+        }
+        let decimal = |n: usize| (0..n).map(|i| i.to_string());
+        Self::from_canonical_task_rows(
+            decimal(n_tasks),
+            decimal(n_workers),
+            decimal(n_labels),
+            offsets,
+            row_workers,
+            row_labels,
+        )
+    }
+
     /// Fast path for generated data (crate-internal): names already in canonical order (the
     /// caller guarantees it; checked in debug builds), and the responses as task rows of
     /// (worker id, label id) in CSR form. Rows are sorted by (worker, label) here.

@@ -1,0 +1,31 @@
+"""crowdagg: crowdsourced label aggregation with a Rust core, a drop-in for crowd-kit's
+classification aggregators (``from crowdagg import DawidSkene``)."""
+
+from ._core import version as _core_version
+from .aggregation import (
+    GLAD,
+    KOS,
+    MACE,
+    MMSR,
+    DawidSkene,
+    GoldMajorityVote,
+    MajorityVote,
+    OneCoinDawidSkene,
+    Wawa,
+    ZeroBasedSkill,
+)
+
+__version__ = _core_version()
+
+__all__ = [
+    "GLAD",
+    "KOS",
+    "MACE",
+    "MMSR",
+    "DawidSkene",
+    "GoldMajorityVote",
+    "MajorityVote",
+    "OneCoinDawidSkene",
+    "Wawa",
+    "ZeroBasedSkill",
+]

@@ -1,0 +1,135 @@
+"""pandas in and out: column selection and integer coding on the way in, crowd-kit's Series and
+DataFrames (index names, Series names, dtypes) on the way out.
+
+Codes come from ``pandas.factorize(sort=True)``: pandas' sorted order is the order crowd-kit's
+group-bys use under pandas 2 (numeric for numbers, code-point order for strings, False < True),
+so the Rust core, which breaks ties towards the smallest code, breaks them as crowd-kit does.
+Indexes are rebuilt from the factorize uniques, so their dtype is the input column's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+
+
+@dataclass
+class Coded:
+    """One column as integer codes plus the sorted distinct values they index."""
+
+    codes: np.ndarray
+    uniques: pd.Index
+
+    @property
+    def n(self) -> int:
+        return len(self.uniques)
+
+
+def code(column: pd.Series, name: str) -> Coded:
+    """Integer codes of ``column`` in sorted order of its values; missing values are an error."""
+    codes, uniques = pd.factorize(column, sort=True)
+    if len(codes) and codes.min() < 0:
+        raise ValueError(f"column {name!r} has missing values")
+    index = pd.Index(uniques, name=name)
+    return Coded(np.ascontiguousarray(codes, dtype=np.int64), index)
+
+
+def code_against(column: pd.Series, uniques: pd.Index) -> np.ndarray:
+    """Codes of ``column`` in an existing vocabulary (-1 where a value is not in it)."""
+    return np.ascontiguousarray(uniques.get_indexer(column), dtype=np.int64)
+
+
+@dataclass
+class Responses:
+    """A task/worker/label table, coded."""
+
+    tasks: Coded
+    workers: Coded
+    labels: Coded
+
+    @property
+    def empty(self) -> bool:
+        return len(self.tasks.codes) == 0
+
+
+def responses(data: pd.DataFrame) -> Responses:
+    """Selects ``task``, ``worker``, ``label`` (a missing column raises ``KeyError``, as in
+    crowd-kit) and codes each."""
+    data = data[["task", "worker", "label"]]
+    return Responses(
+        code(data["task"], "task"), code(data["worker"], "worker"), code(data["label"], "label")
+    )
+
+
+def fit(
+    method: str,
+    params: dict,
+    coded: Responses,
+    gold: tuple[np.ndarray, np.ndarray] | None = None,
+    skills: np.ndarray | None = None,
+) -> dict:
+    """Runs the Rust core on coded responses (the GIL is released during the fit)."""
+    pairs = [(key, _param_text(value)) for key, value in params.items() if value is not None]
+    return _core.fit(
+        method,
+        pairs,
+        coded.tasks.n,
+        coded.workers.n,
+        coded.labels.n,
+        coded.tasks.codes,
+        coded.workers.codes,
+        coded.labels.codes,
+        gold,
+        skills,
+    )
+
+
+def _param_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def labels_series(coded: Responses, label_codes: np.ndarray, name: str = "agg_label") -> pd.Series:
+    """Aggregated labels indexed by task, with the labels' own dtype."""
+    values = coded.labels.uniques.take(label_codes)
+    return pd.Series(values, index=coded.tasks.uniques.copy(), name=name)
+
+
+def task_label_frame(coded: Responses, matrix: np.ndarray, columns_name: str | None = "label"):
+    """A tasks × labels matrix as crowd-kit's ``probas_``."""
+    columns = coded.labels.uniques.copy()
+    columns.name = columns_name
+    return pd.DataFrame(matrix, index=coded.tasks.uniques.copy(), columns=columns)
+
+
+def worker_series(coded: Responses, values: np.ndarray, name: str) -> pd.Series:
+    """Per-worker values (NaN = not rated, dropped) indexed by worker."""
+    series = pd.Series(values, index=coded.workers.uniques.copy(), name=name)
+    return series[series.notna()]
+
+
+def label_series(coded: Responses, values: np.ndarray, name: str | None) -> pd.Series:
+    """Per-label values indexed by label."""
+    return pd.Series(values, index=coded.labels.uniques.copy(), name=name)
+
+
+def errors_frame(coded: Responses, errors: np.ndarray) -> pd.DataFrame:
+    """workers × observed × true confusion array as crowd-kit's ``errors_``: rows
+    (worker, observed label) for the pairs that occur in the data, columns the true labels."""
+    observed = pd.unique(coded.workers.codes * coded.labels.n + coded.labels.codes)
+    observed.sort()
+    worker_codes, label_codes = np.divmod(observed, coded.labels.n)
+    index = pd.MultiIndex.from_arrays(
+        [coded.workers.uniques.take(worker_codes), coded.labels.uniques.take(label_codes)],
+        names=["worker", "label"],
+    )
+    columns = coded.labels.uniques.copy()
+    columns.name = None
+    return pd.DataFrame(errors[worker_codes, label_codes, :], index=index, columns=columns)

@@ -1,0 +1,487 @@
+"""crowd-kit's classification aggregators with crowdagg's Rust core behind them.
+
+Each class keeps crowd-kit 1.4.2's name, constructor parameters (in crowd-kit's order: its tests
+pass them positionally), methods and fitted attributes (names, index names, Series names,
+dtypes), so ``from crowdagg import DawidSkene`` replaces ``from crowdkit.aggregation import
+DawidSkene``. ``fit_predict`` returns the very object stored in ``labels_``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _frames
+from ._frames import Responses
+
+__all__ = [
+    "GLAD",
+    "KOS",
+    "MACE",
+    "MMSR",
+    "DawidSkene",
+    "GoldMajorityVote",
+    "MajorityVote",
+    "OneCoinDawidSkene",
+    "Wawa",
+    "ZeroBasedSkill",
+]
+
+
+class _Aggregator:
+    """Shared plumbing: parameters as public attributes, ``repr``, empty results."""
+
+    _params: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._params)
+        return f"{type(self).__name__}({args})"
+
+    def _rust_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._params}
+
+    def _set_labels(self, coded: Responses, result: dict) -> None:
+        self.labels_ = _frames.labels_series(coded, result["labels"])
+
+    def _set_probas(self, coded: Responses, result: dict) -> None:
+        self.probas_ = _frames.task_label_frame(coded, result["probas"])
+
+    def _empty_labels(self, dtype: Any = "O") -> pd.Series:
+        return pd.Series([], dtype=dtype, name="agg_label", index=pd.Index([], name="task"))
+
+    def _empty_probas(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            index=pd.Index([], name="task"), columns=pd.Index([], name="label"), dtype=float
+        )
+
+
+def _skills_array(coded: Responses, skills: pd.Series | None) -> np.ndarray | None:
+    """Per-worker skills in code order, NaN where a worker has none."""
+    if skills is None:
+        return None
+    return np.ascontiguousarray(
+        skills.reindex(coded.workers.uniques).to_numpy(dtype=float, na_value=np.nan)
+    )
+
+
+class MajorityVote(_Aggregator):
+    """Majority vote, optionally weighted by given worker skills (crowd-kit ``MajorityVote``)."""
+
+    _params = ("default_skill", "on_missing_skill")
+
+    def __init__(self, default_skill: float | None = None, on_missing_skill: str = "error"):
+        self.default_skill = default_skill
+        self.on_missing_skill = on_missing_skill
+
+    def fit(self, data: pd.DataFrame, skills: pd.Series | None = None) -> MajorityVote:
+        coded = _frames.responses(data)
+        if coded.empty:
+            self.probas_ = self._empty_probas()
+            self.labels_ = self._empty_labels()
+            self.skills_ = pd.Series(
+                [], dtype=float, name="skill", index=pd.Index([], name="worker")
+            )
+            return self
+        result = _frames.fit(
+            "MajorityVote", self._rust_params(), coded, skills=_skills_array(coded, skills)
+        )
+        self._set_probas(coded, result)
+        self._set_labels(coded, result)
+        self.skills_ = _frames.worker_series(coded, result["skills"], "skill")
+        return self
+
+    def fit_predict(self, data: pd.DataFrame, skills: pd.Series | None = None) -> pd.Series:
+        return self.fit(data, skills).labels_
+
+    def fit_predict_proba(
+        self, data: pd.DataFrame, skills: pd.Series | None = None
+    ) -> pd.DataFrame:
+        return self.fit(data, skills).probas_
+
+
+class _SkillVote(_Aggregator):
+    """Methods that learn worker skills and then vote with them (Wawa, ZeroBasedSkill,
+    GoldMajorityVote): ``predict`` on new data is a majority vote weighted by ``skills_``."""
+
+    def _apply(self, data: pd.DataFrame) -> None:
+        if getattr(self, "skills_", None) is None:
+            raise _not_fitted(self)
+        mv = MajorityVote().fit(data, skills=self.skills_)
+        self.probas_ = mv.probas_
+        self.labels_ = mv.labels_
+
+    def predict(self, data: pd.DataFrame) -> pd.Series:
+        self._apply(data)
+        return self.labels_
+
+    def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
+        self._apply(data)
+        return self.probas_
+
+
+def _not_fitted(aggregator: _Aggregator) -> Exception:
+    try:
+        from sklearn.exceptions import NotFittedError
+    except ImportError:  # scikit-learn is not a dependency: the same message, a ValueError
+        NotFittedError = ValueError
+    return NotFittedError(
+        f"This {type(aggregator).__name__} instance is not fitted yet. Call 'fit' with "
+        "appropriate arguments before using this estimator."
+    )
+
+
+class Wawa(_SkillVote):
+    """Worker Agreement with Aggregate: skills are agreement with the majority vote, then a
+    weighted majority vote (crowd-kit ``Wawa``)."""
+
+    def __init__(self) -> None:
+        pass
+
+    def fit(self, data: pd.DataFrame) -> Wawa:
+        coded = _frames.responses(data)
+        self.skills_ = _skills_only(self, "Wawa", coded)
+        return self
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
+        return self.fit(data).predict(data)
+
+    def fit_predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
+        return self.fit(data).predict_proba(data)
+
+
+def _skills_only(aggregator: _Aggregator, method: str, coded: Responses) -> pd.Series:
+    if coded.empty:
+        return pd.Series([], dtype=float, name="skill", index=pd.Index([], name="worker"))
+    result = _frames.fit(method, aggregator._rust_params(), coded)
+    return _frames.worker_series(coded, result["skills"], "skill")
+
+
+class ZeroBasedSkill(_SkillVote):
+    """Skills learnt by repeated weighted voting with a decaying learning rate (crowd-kit
+    ``ZeroBasedSkill``)."""
+
+    _params = ("n_iter", "lr_init", "lr_steps_to_reduce", "lr_reduce_factor", "eps")
+
+    def __init__(
+        self,
+        n_iter: int = 100,
+        lr_init: float = 1.0,
+        lr_steps_to_reduce: int = 20,
+        lr_reduce_factor: float = 0.5,
+        eps: float = 1e-5,
+    ):
+        self.n_iter = n_iter
+        self.lr_init = lr_init
+        self.lr_steps_to_reduce = lr_steps_to_reduce
+        self.lr_reduce_factor = lr_reduce_factor
+        self.eps = eps
+
+    def fit(self, data: pd.DataFrame) -> ZeroBasedSkill:
+        coded = _frames.responses(data)
+        self.skills_ = _skills_only(self, "ZeroBasedSkill", coded)
+        return self
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
+        return self.fit(data).predict(data)
+
+    def fit_predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
+        return self.fit(data).predict_proba(data)
+
+
+class GoldMajorityVote(_SkillVote):
+    """Majority vote weighted by each worker's accuracy on gold tasks (crowd-kit
+    ``GoldMajorityVote``)."""
+
+    def __init__(self) -> None:
+        pass
+
+    def fit(self, data: pd.DataFrame, true_labels: pd.Series) -> GoldMajorityVote:
+        data = data[["task", "worker", "label"]]
+        # Accuracy on the gold tasks each worker answered, as crowd-kit's get_accuracy: a
+        # gold label that no response uses simply counts as wrong.
+        truth = data["task"].map(true_labels)
+        known = truth.notna()
+        correct = (data["label"][known] == truth[known]).astype(float)
+        skills = correct.groupby(data["worker"][known]).mean()
+        skills.index.name = "worker"
+        self.skills_ = skills.rename("skill")
+        return self
+
+    def fit_predict(self, data: pd.DataFrame, true_labels: pd.Series) -> pd.Series:
+        return self.fit(data, true_labels).predict(data)
+
+    def fit_predict_proba(self, data: pd.DataFrame, true_labels: pd.Series) -> pd.DataFrame:
+        return self.fit(data, true_labels).predict_proba(data)
+
+
+def _gold_codes(coded: Responses, true_labels: pd.Series | None):
+    """Gold labels as (task codes, label codes), for the tasks and labels that occur."""
+    if true_labels is None:
+        return None
+    tasks = _frames.code_against(pd.Series(true_labels.index), coded.tasks.uniques)
+    labels = _frames.code_against(pd.Series(true_labels.to_numpy()), coded.labels.uniques)
+    keep = (tasks >= 0) & (labels >= 0)
+    return np.ascontiguousarray(tasks[keep]), np.ascontiguousarray(labels[keep])
+
+
+class DawidSkene(_Aggregator):
+    """Dawid-Skene EM over per-worker confusion matrices (crowd-kit ``DawidSkene``)."""
+
+    _params = ("n_iter", "tol", "initial_error_strategy")
+    _method = "DawidSkene"
+
+    def __init__(
+        self, n_iter: int = 100, tol: float = 1e-5, initial_error_strategy: str | None = None
+    ):
+        self.n_iter = n_iter
+        self.tol = tol
+        self.initial_error_strategy = initial_error_strategy
+
+    def _fit(self, data: pd.DataFrame, true_labels: pd.Series | None = None) -> Responses:
+        coded = _frames.responses(data)
+        if coded.empty:
+            self.probas_ = self._empty_probas()
+            self.labels_ = self._empty_labels(float)
+            self.priors_ = pd.Series(
+                [], dtype=float, name="prior", index=pd.Index([], name="label")
+            )
+            self.errors_ = pd.DataFrame(dtype=float)
+            self.loss_history_ = []
+            return coded
+        params = self._rust_params()
+        params.pop("initial_error_strategy", None)
+        result = _frames.fit(self._method, params, coded, gold=_gold_codes(coded, true_labels))
+        self._set_probas(coded, result)
+        self._set_labels(coded, result)
+        self.priors_ = _frames.label_series(coded, result["priors"], "prior")
+        self.errors_ = _frames.errors_frame(coded, result["errors"])
+        self.loss_history_ = list(result["loss_history"])
+        self._result = result
+        return coded
+
+    def fit(
+        self,
+        data: pd.DataFrame,
+        true_labels: pd.Series | None = None,
+        initial_error: pd.DataFrame | None = None,
+    ) -> DawidSkene:
+        if initial_error is not None:
+            raise NotImplementedError(
+                "initial_error is not supported by crowdagg's Python package yet"
+            )
+        self._fit(data, true_labels)
+        return self
+
+    def fit_predict(
+        self, data: pd.DataFrame, true_labels: pd.Series | None = None, initial_error=None
+    ):
+        return self.fit(data, true_labels, initial_error).labels_
+
+    def fit_predict_proba(
+        self, data: pd.DataFrame, true_labels: pd.Series | None = None, initial_error=None
+    ):
+        return self.fit(data, true_labels, initial_error).probas_
+
+
+class OneCoinDawidSkene(DawidSkene):
+    """Dawid-Skene with one accuracy per worker (crowd-kit ``OneCoinDawidSkene``)."""
+
+    _method = "OneCoinDawidSkene"
+
+    def fit(self, data: pd.DataFrame) -> OneCoinDawidSkene:  # type: ignore[override]
+        coded = self._fit(data)
+        if coded.empty:
+            self.skills_ = pd.Series(
+                [], dtype=float, name="skill", index=pd.Index([], name="worker")
+            )
+        else:
+            self.skills_ = _frames.worker_series(coded, self._result["skills"], "skill")
+        return self
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:  # type: ignore[override]
+        return self.fit(data).labels_
+
+    def fit_predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:  # type: ignore[override]
+        return self.fit(data).probas_
+
+
+class GLAD(_Aggregator):
+    """GLAD: worker ability × task difficulty (crowd-kit ``GLAD``)."""
+
+    _params = (
+        "n_iter",
+        "tol",
+        "silent",
+        "labels_priors",
+        "alphas_priors_mean",
+        "betas_priors_mean",
+        "m_step_max_iter",
+        "m_step_tol",
+    )
+
+    def __init__(
+        self,
+        n_iter: int = 100,
+        tol: float = 1e-5,
+        silent: bool = True,
+        labels_priors: pd.Series | None = None,
+        alphas_priors_mean: pd.Series | None = None,
+        betas_priors_mean: pd.Series | None = None,
+        m_step_max_iter: int = 25,
+        m_step_tol: float = 1e-2,
+    ):
+        self.n_iter = n_iter
+        self.tol = tol
+        self.silent = silent
+        self.labels_priors = labels_priors
+        self.alphas_priors_mean = alphas_priors_mean
+        self.betas_priors_mean = betas_priors_mean
+        self.m_step_max_iter = m_step_max_iter
+        self.m_step_tol = m_step_tol
+
+    def fit(self, data: pd.DataFrame) -> GLAD:
+        if any(
+            p is not None
+            for p in (self.labels_priors, self.alphas_priors_mean, self.betas_priors_mean)
+        ):
+            raise NotImplementedError("GLAD priors given as Series are not supported yet")
+        coded = _frames.responses(data)
+        params = {
+            "n_iter": self.n_iter,
+            "tol": self.tol,
+            "m_step_max_iter": self.m_step_max_iter,
+            "m_step_tol": self.m_step_tol,
+        }
+        result = _frames.fit("GLAD", params, coded)
+        self.probas_ = _frames.task_label_frame(coded, result["probas"], columns_name="variable")
+        self._set_labels(coded, result)
+        self.alphas_ = _frames.worker_series(coded, result["skills"], "alpha")
+        self.loss_history_ = list(result["loss_history"])
+        return self
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
+        return self.fit(data).labels_
+
+    def fit_predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
+        return self.fit(data).probas_
+
+
+class MMSR(_Aggregator):
+    """Matrix Mean-Subsequence-Reduced worker skills, then a weighted vote (crowd-kit ``MMSR``)."""
+
+    _params = ("n_iter", "tol", "random_state")
+
+    def __init__(self, n_iter: int = 10000, tol: float = 1e-10, random_state: int | None = 0):
+        self.n_iter = n_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def fit(self, data: pd.DataFrame) -> MMSR:
+        coded = _frames.responses(data)
+        result = _frames.fit("MMSR", self._rust_params(), coded)
+        self.skills_ = _frames.worker_series(coded, result["skills"], "skill")
+        self.loss_history_ = list(result["loss_history"])
+        self._coded, self._result = coded, result
+        return self
+
+    def _apply(self, data: pd.DataFrame) -> None:
+        coded = _frames.responses(data)
+        mv = MajorityVote().fit(data, skills=self.skills_)
+        del coded
+        self.labels_ = mv.labels_
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
+        self.fit(data)
+        self.labels_ = _frames.labels_series(self._coded, self._result["labels"])
+        return self.labels_
+
+    def fit_predict_score(self, data: pd.DataFrame) -> pd.DataFrame:
+        self.fit(data)
+        self.scores_ = _frames.task_label_frame(self._coded, self._result["scores"])
+        return self.scores_
+
+    def predict(self, data: pd.DataFrame) -> pd.Series:
+        return self.fit_predict(data)
+
+    def predict_score(self, data: pd.DataFrame) -> pd.DataFrame:
+        return self.fit_predict_score(data)
+
+
+class MACE(_Aggregator):
+    """Multi-Annotator Competence Estimation (crowd-kit ``MACE``, with its restart and
+    alignment bugs fixed)."""
+
+    _params = (
+        "n_restarts",
+        "n_iter",
+        "method",
+        "smoothing",
+        "default_noise",
+        "alpha",
+        "beta",
+        "random_state",
+        "verbose",
+    )
+
+    def __init__(
+        self,
+        n_restarts: int = 10,
+        n_iter: int = 50,
+        method: str = "vb",
+        smoothing: float = 0.1,
+        default_noise: float = 0.5,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        random_state: int = 0,
+        verbose: int = 0,
+    ):
+        self.n_restarts = n_restarts
+        self.n_iter = n_iter
+        self.method = method
+        self.smoothing = smoothing
+        self.default_noise = default_noise
+        self.alpha = alpha
+        self.beta = beta
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, data: pd.DataFrame) -> MACE:
+        coded = _frames.responses(data)
+        params = self._rust_params()
+        params.pop("verbose")
+        result = _frames.fit("MACE", params, coded)
+        self._set_probas(coded, result)
+        self.probas_.columns.name = None
+        self._set_labels(coded, result)
+        self.smoothing_ = self.smoothing
+        return self
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
+        return self.fit(data).labels_
+
+    def fit_predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
+        return self.fit(data).probas_
+
+
+class KOS(_Aggregator):
+    """Karger-Oh-Shah message passing, binary labels only (crowd-kit ``KOS``)."""
+
+    _params = ("n_iter", "random_state")
+
+    def __init__(self, n_iter: int = 100, random_state: int = 0):
+        self.n_iter = n_iter
+        self.random_state = random_state
+
+    def fit(self, data: pd.DataFrame) -> KOS:
+        coded = _frames.responses(data)
+        if coded.empty:
+            self.labels_ = self._empty_labels()
+            return self
+        result = _frames.fit("KOS", self._rust_params(), coded)
+        self._set_labels(coded, result)
+        return self
+
+    def fit_predict(self, data: pd.DataFrame) -> pd.Series:
+        return self.fit(data).labels_
