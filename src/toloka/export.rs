@@ -70,7 +70,7 @@ pub struct Task {
 pub struct KnownSolution {
     /// The correct output, by output field name.
     pub output_values: Map<String, Value>,
-    /// How much this answer counts as correct, 0..=1 (Toloka's default: 1).
+    /// How much this answer counts as correct, 0..=1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correctness_weight: Option<f64>,
 }
