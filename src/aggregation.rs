@@ -25,12 +25,15 @@ pub enum StopReason {
 pub struct FitReport {
     /// Iterations run (0 for non-iterative methods).
     pub iterations: usize,
+    /// Why the fit stopped.
     pub stop_reason: StopReason,
     /// The objective after each iteration, where the method has one (empty otherwise).
     pub loss_history: Vec<f64>,
 }
 
 impl FitReport {
+    /// The report of a method without iterations: 0 iterations, [`StopReason::NotIterative`],
+    /// no loss history.
     pub fn not_iterative() -> Self {
         Self {
             iterations: 0,
@@ -59,6 +62,7 @@ pub struct Aggregation {
     pub errors: Option<Array3<f64>>,
     /// Class priors, where the method fits them.
     pub priors: Option<Vec<f64>>,
+    /// How the fit went (iterations, why it stopped, objective per iteration).
     pub report: FitReport,
 }
 
@@ -127,6 +131,7 @@ pub struct Gold {
 }
 
 impl Gold {
+    /// No gold labels.
     pub fn new() -> Self {
         Self::default()
     }
@@ -136,14 +141,17 @@ impl Gold {
         self.labels.insert(task.into(), label.into())
     }
 
+    /// Number of gold tasks.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// Whether there are no gold labels.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
 
+    /// The gold label of `task`, if it has one.
     pub fn get(&self, task: &str) -> Option<&str> {
         self.labels.get(task).map(String::as_str)
     }
@@ -153,6 +161,7 @@ impl Gold {
         &self.origin
     }
 
+    /// Mutable access to the origin, for readers that record where each label was read.
     pub fn origin_mut(&mut self) -> &mut Origin {
         &mut self.origin
     }
@@ -249,6 +258,7 @@ pub struct Skills {
 }
 
 impl Skills {
+    /// No skills.
     pub fn new() -> Self {
         Self::default()
     }
@@ -258,6 +268,7 @@ impl Skills {
         self.values.insert(worker.into(), value)
     }
 
+    /// The skill of `worker`, if it has one.
     pub fn get(&self, worker: &str) -> Option<f64> {
         self.values.get(worker).copied()
     }
@@ -267,14 +278,17 @@ impl Skills {
         &self.origin
     }
 
+    /// Mutable access to the origin, for readers that record where each skill was read.
     pub fn origin_mut(&mut self) -> &mut Origin {
         &mut self.origin
     }
 
+    /// Number of workers with a skill.
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
+    /// Whether there are no skills.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
@@ -319,10 +333,12 @@ impl PartialEq for Origin {
 }
 
 impl Origin {
+    /// The file the entries were read from (`None` when built in code).
     pub fn file(&self) -> Option<&Path> {
         self.file.as_deref()
     }
 
+    /// Records the file the entries were read from.
     pub fn set_file(&mut self, file: impl Into<PathBuf>) {
         self.file = Some(file.into());
     }
@@ -332,6 +348,7 @@ impl Origin {
         self.locations.get(key)
     }
 
+    /// Records where the entry of `key` (a task or a worker) was read.
     pub fn set_location(&mut self, key: impl Into<String>, location: Location) {
         self.locations.insert(key.into(), location);
     }

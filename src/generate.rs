@@ -6,7 +6,7 @@
 //! * **Truth:** y_t ~ Categorical(p) with p_k ∝ `prior_ratio`^k (K = 2: 0.556/0.444).
 //! * **Workers:** each gets a type, independently, with probabilities `frac_good`,
 //!   `frac_spam`, `frac_adv` and the rest "biased", and a K×K confusion matrix
-//!   C_w[true][observed] (rows sum to 1):
+//!   `C_w[true][observed]` (rows sum to 1):
 //!   * good: diagonal ~ U(0.70, 0.95), the rest of each row split by a Dirichlet(1, …, 1) draw;
 //!   * spammer: every row uniform;
 //!   * adversarial: m ~ U(0.6, 0.9) on the label after the true one (cyclically; K = 2: a
@@ -16,7 +16,7 @@
 //! * **Activity:** worker weights 1/rank^`zipf` with the ranks a random permutation of 1..=W.
 //! * **Assignment:** each task gets an overlap drawn uniformly from `overlap`, then that many
 //!   distinct workers drawn by weight (a repeated worker is redrawn).
-//! * **Labels:** the observed label of a response is drawn from C_w[y_t][·].
+//! * **Labels:** the observed label of a response is drawn from `C_w[y_t][·]`.
 //!
 //! Names are `t<i>`, `w<i>` zero-padded to a common width (so that byte order is numeric
 //! order) and labels `0`..`K-1`. Workers that drew no task are absent from the responses.
@@ -36,20 +36,33 @@ use crate::responses::{Label, Responses};
 /// Parameters of the generator (defaults as `gen_crowd.py`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeneratorConfig {
+    /// Number of tasks T (1..2³²; T × the largest overlap must stay below 2³²).
     pub tasks: usize,
+    /// Number of workers W (at least the largest overlap); those who draw no task are absent.
     pub workers: usize,
+    /// Number of classes K (2..=65535); labels are `0`..`K-1`.
     pub classes: usize,
     /// Overlaps drawn uniformly per task.
     pub overlap: Vec<usize>,
+    /// Seed of the random stream: the same configuration and seed give the same data.
     pub seed: u64,
+    /// Exponent of the Zipf activity weights 1/rank^`zipf` (≥ 0; 0: every worker equally active).
     pub zipf: f64,
+    /// Ratio of successive class priors, p_k ∝ `prior_ratio`^k (≥ 0; 1: uniform).
     pub prior_ratio: f64,
+    /// Share of good workers (≥ 0). The four type weights (good, spam, adversarial and
+    /// biased = max(0, 1 − the three others)) are normalised, so they need not sum to 1.
     pub frac_good: f64,
+    /// Share of spammers (≥ 0); see `frac_good`.
     pub frac_spam: f64,
+    /// Share of adversarial workers (≥ 0); see `frac_good`.
     pub frac_adv: f64,
 }
 
 impl GeneratorConfig {
+    /// `tasks` tasks, `workers` workers and `classes` classes, other parameters at their
+    /// defaults (overlap 3 or 5, seed 0, zipf 1, prior ratio 0.8, 75 % good, 15 % spammers,
+    /// 5 % adversarial). Checked by [`generate`].
     pub fn new(tasks: usize, workers: usize, classes: usize) -> Self {
         Self {
             tasks,
@@ -65,11 +78,13 @@ impl GeneratorConfig {
         }
     }
 
+    /// Sets the seed.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
     }
 
+    /// Sets the overlaps a task's number of workers is drawn from (each ≥ 1, uniformly).
     pub fn overlap(mut self, overlap: Vec<usize>) -> Self {
         self.overlap = overlap;
         self
@@ -134,15 +149,20 @@ impl GeneratorConfig {
 /// The kind of confusion matrix a generated worker has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkerType {
+    /// Mostly right: a diagonal of 0.70–0.95.
     Good,
+    /// Answers uniformly at random whatever the truth.
     Spammer,
+    /// Mostly gives the label after the true one (cyclically; with K = 2, the other label).
     Adversarial,
+    /// Favours one label whatever the truth.
     Biased,
 }
 
 /// Generated responses with the ground truth.
 #[derive(Debug, Clone)]
 pub struct Generated {
+    /// The responses, names in canonical order (`t…`, `w…`, labels `0`..`K-1`).
     pub responses: Responses,
     /// True label per task id of `responses`.
     pub truth: Vec<Label>,

@@ -17,7 +17,9 @@ use crate::responses::{Label, Responses};
 /// What a per-item metric is computed for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum By {
+    /// Per task (rows of [`Responses::by_task`]).
     Task,
+    /// Per worker (rows of [`Responses::by_worker`]).
     Worker,
 }
 
@@ -49,7 +51,7 @@ fn likelihood(skill: f64, answer: Label, candidate: Label, k: usize) -> f64 {
 }
 
 /// Consistency per task: the posterior of the aggregated label under the one-coin model,
-/// P(labels[t]) / Σ_c P(c) with P(c) = Π_{r ∈ t} π_r(c), or 0 when every P(c) is 0.
+/// `P(labels[t]) / Σ_c P(c)` with `P(c) = Π_{r ∈ t} π_r(c)`, or 0 when every P(c) is 0.
 /// crowd-kit `consistency(answers, workers_skills, by_task=True)` with the aggregate given.
 pub fn consistency_by_task(
     data: &Responses,

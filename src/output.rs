@@ -1,5 +1,5 @@
 //! Writers: aggregated labels as CSV, or the whole fit as JSON shaped like
-//! `tools/crowdkit_reference.py`'s output so a run can be diffed against crowd-kit.
+//! `scripts/crowdkit_reference.py`'s output so a run can be diffed against crowd-kit.
 
 use std::io::{self, Write};
 

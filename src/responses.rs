@@ -53,6 +53,7 @@ impl Csr {
         self.offsets.len() - 1
     }
 
+    /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -70,14 +71,19 @@ impl Csr {
         self.offsets[i] as usize..self.offsets[i + 1] as usize
     }
 
+    /// Row boundaries: row `i` spans `offsets[i]..offsets[i + 1]` of [`Csr::ids`] and
+    /// [`Csr::labels`]; `len() + 1` entries, the first 0.
     pub fn offsets(&self) -> &[u32] {
         &self.offsets
     }
 
+    /// Every row's ids (worker ids in [`Responses::by_task`], task ids in
+    /// [`Responses::by_worker`]), rows one after another.
     pub fn ids(&self) -> &[u32] {
         &self.ids
     }
 
+    /// The label id of each entry of [`Csr::ids`].
     pub fn labels(&self) -> &[Label] {
         &self.labels
     }
@@ -196,18 +202,22 @@ impl Responses {
         builder.build()
     }
 
+    /// Number of distinct tasks; task ids are `0..n_tasks()`.
     pub fn n_tasks(&self) -> usize {
         self.tasks.len()
     }
 
+    /// Number of distinct workers; worker ids are `0..n_workers()`.
     pub fn n_workers(&self) -> usize {
         self.workers.len()
     }
 
+    /// Number of distinct labels; label ids are `0..n_labels()`.
     pub fn n_labels(&self) -> usize {
         self.labels.len()
     }
 
+    /// Number of responses kept (duplicates included under [`DuplicatePolicy::Keep`]).
     pub fn n_responses(&self) -> usize {
         self.by_task.ids.len()
     }
@@ -232,22 +242,31 @@ impl Responses {
         &self.by_worker
     }
 
+    /// The name of task id `task` (an index into [`Aggregation::labels`](crate::Aggregation::labels)
+    /// and the other per-task outputs). Panics if `task >= n_tasks()`.
     pub fn task_name(&self, task: usize) -> &str {
         &self.tasks[task]
     }
 
+    /// The name of worker id `worker` (an index into
+    /// [`Aggregation::skills`](crate::Aggregation::skills)). Panics if `worker >= n_workers()`.
     pub fn worker_name(&self, worker: usize) -> &str {
         &self.workers[worker]
     }
 
+    /// The name of label id `label` (a value of
+    /// [`Aggregation::labels`](crate::Aggregation::labels), a column of `probabilities`). Panics
+    /// if `label >= n_labels()`.
     pub fn label_name(&self, label: usize) -> &str {
         &self.labels[label]
     }
 
+    /// Task names in task-id order.
     pub fn task_names(&self) -> impl ExactSizeIterator<Item = &str> {
         self.tasks.iter().map(|s| &**s)
     }
 
+    /// Worker names in worker-id order.
     pub fn worker_names(&self) -> impl ExactSizeIterator<Item = &str> {
         self.workers.iter().map(|s| &**s)
     }
@@ -257,14 +276,17 @@ impl Responses {
         self.labels.iter().map(|s| &**s).collect()
     }
 
+    /// The id of the task called `name`, if it has responses.
     pub fn task_id(&self, name: &str) -> Option<usize> {
         self.tasks.get_index_of(name)
     }
 
+    /// The id of the worker called `name`, if they answered.
     pub fn worker_id(&self, name: &str) -> Option<usize> {
         self.workers.get_index_of(name)
     }
 
+    /// The id of the label `name`, if some response uses it.
     pub fn label_id(&self, name: &str) -> Option<Label> {
         self.labels.get_index_of(name).map(|i| i as Label)
     }
@@ -513,6 +535,7 @@ impl ResponsesBuilder {
         self.raw.len()
     }
 
+    /// Whether no response was pushed yet.
     pub fn is_empty(&self) -> bool {
         self.raw.is_empty()
     }

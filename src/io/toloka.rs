@@ -27,6 +27,8 @@ pub struct TolokaTsvOptions {
     pub field: String,
     /// `ASSIGNMENT:status` values to keep (case-insensitive).
     pub statuses: Vec<String>,
+    /// What to do when a Toloker answered a task more than once (default: keep every answer,
+    /// as crowd-kit does).
     pub duplicates: DuplicatePolicy,
 }
 
@@ -47,6 +49,8 @@ pub struct AssignmentsOptions {
     pub field: String,
     /// Assignment statuses to keep (case-insensitive).
     pub statuses: Vec<String>,
+    /// What to do when a Toloker answered a task more than once (default: keep every answer,
+    /// as crowd-kit does).
     pub duplicates: DuplicatePolicy,
 }
 

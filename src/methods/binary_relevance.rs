@@ -231,6 +231,7 @@ impl MultiLabelResponses {
         &self.classes
     }
 
+    /// Number of responses (rows), empty sets included.
     pub fn n_responses(&self) -> usize {
         self.rows.len()
     }
@@ -288,6 +289,23 @@ impl MultiLabelAggregation {
 /// As crowd-kit 1.4.2 `BinaryRelevance`, except: every task appears in the result even when
 /// there are no classes at all (crowd-kit then returns an empty series), and each call uses a
 /// fresh inner result (crowd-kit shares `aggregators_` across instances).
+///
+/// # Example
+///
+/// ```
+/// use crowdagg::{BinaryRelevance, MultiLabelResponses};
+///
+/// let data = MultiLabelResponses::from_sets([
+///     ("t1", "w1", vec!["x", "y"]), ("t1", "w2", vec!["x"]), ("t1", "w3", vec!["y", "z"]),
+///     ("t2", "w1", vec![]), ("t2", "w2", vec!["z"]), ("t2", "w3", vec!["z", "x"]),
+/// ])?;
+/// let result = BinaryRelevance::default().aggregate(&data)?;
+/// // By hand (majority vote per class): t1 has x twice, y twice, z once of three answers;
+/// // t2 has z twice, x once. crowd-kit 1.4.2 `BinaryRelevance(MajorityVote())` agrees.
+/// assert_eq!(result.class_names(0), ["x", "y"]);
+/// assert_eq!(result.class_names(1), ["z"]);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
 pub struct BinaryRelevance {
     inner: Box<dyn Aggregator>,
 }
@@ -299,6 +317,7 @@ impl Default for BinaryRelevance {
 }
 
 impl BinaryRelevance {
+    /// Binary relevance around `inner`, which aggregates each class's 0/1 problem.
     pub fn new(inner: Box<dyn Aggregator>) -> Self {
         Self { inner }
     }
@@ -308,6 +327,8 @@ impl BinaryRelevance {
         self.inner.as_ref()
     }
 
+    /// Aggregates every class with the inner aggregator. Errors are the inner aggregator's,
+    /// with a data error prefixed by the class it happened on.
     pub fn aggregate(&self, data: &MultiLabelResponses) -> Result<MultiLabelAggregation> {
         self.aggregate_with(data, FitInputs::default())
     }

@@ -34,8 +34,10 @@ use em::{EPS, Em, Flavour, Model};
 /// in both modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Compat {
+    /// Reproduce crowd-kit 1.4.2's numbers (the default).
     #[default]
     CrowdKit,
+    /// The model as published: unclipped posteriors, the ELBO counted once per task.
     Corrected,
 }
 
@@ -73,18 +75,18 @@ impl Compat {
 /// "Maximum Likelihood Estimation of Observer Error-Rates Using the EM Algorithm",
 /// <https://doi.org/10.2307/2346806>), exactly as crowd-kit 1.4.2 runs it.
 ///
-/// Notation: response r = (t, w, y); q[t][c] the posterior of task t having label c; p the
-/// priors; e[w][k][c] = P(worker w answers k | truth c); N responses; ε = 1e-10.
+/// Notation: response r = (t, w, y); `q[t][c]` the posterior of task t having label c; p the
+/// priors; `e[w][k][c]` = P(worker w answers k | truth c); N responses; ε = 1e-10.
 ///
 /// * **Initialisation:** q = majority-vote shares (duplicates count); gold tasks
 ///   ([`FitInputs::gold`]) get the one-hot vector of their label; p = mean_t q; M-step (with
 ///   the [`InitialErrors`] if given).
-/// * **M-step:** n[w][k][c] = Σ_{r of w with y = k} q[t][c] for the (w, k) pairs the worker
-///   actually has; n ← max(n, ε); e[w][k][c] = n[w][k][c] / Σ_{k' of w} n[w][k'][c].
-/// * **E-step:** q[t][c] ∝ 2^(log2 max(p_c, ε) + Σ_{r ∈ t} log2 e[w][y][c]), normalised;
+/// * **M-step:** `n[w][k][c] = Σ_{r of w with y = k} q[t][c]` for the (w, k) pairs the worker
+///   actually has; n ← max(n, ε); `e[w][k][c] = n[w][k][c] / Σ_{k' of w} n[w][k'][c]`.
+/// * **E-step:** `q[t][c] ∝ 2^(log2 max(p_c, ε) + Σ_{r ∈ t} log2 e[w][y][c])`, normalised;
 ///   then the gold correction; p = mean_t q; M-step.
-/// * **Stop:** after each iteration, ELBO = (1/N)·[Σ_r Σ_c q[t][c]·(ln e[w][y][c] +
-///   ln max(p_c, ε)) − Σ_t Σ_c q̃ ln q̃] with q̃ = max(q, ε); stop when ELBO − previous < `tol`
+/// * **Stop:** after each iteration, `ELBO = (1/N)·[Σ_r Σ_c q[t][c]·(ln e[w][y][c] +
+///   ln max(p_c, ε)) − Σ_t Σ_c q̃ ln q̃]` with q̃ = max(q, ε); stop when ELBO − previous < `tol`
 ///   (so a decrease stops too, and at least two iterations run when `n_iter` ≥ 2), or after
 ///   `n_iter` iterations. See [`Compat`] for the two crowd-kit quirks in the ELBO and outputs.
 ///
@@ -99,6 +101,29 @@ impl Compat {
 ///
 /// Ids are in canonical order, sums run in a fixed order: results do not depend on the input
 /// row order or the number of threads.
+///
+/// # Example
+///
+/// ```
+/// use crowdagg::{Aggregator, DawidSkene, Responses};
+///
+/// let data = Responses::from_triples([
+///     ("t1", "w1", "no"), ("t1", "w2", "no"), ("t1", "w3", "no"), ("t1", "w4", "yes"),
+///     ("t2", "w1", "yes"), ("t2", "w2", "yes"), ("t2", "w3", "no"), ("t2", "w4", "yes"),
+///     ("t3", "w1", "no"), ("t3", "w2", "no"), ("t3", "w3", "yes"), ("t3", "w4", "no"),
+///     ("t4", "w1", "yes"), ("t4", "w2", "yes"), ("t4", "w3", "yes"), ("t4", "w4", "yes"),
+///     ("t5", "w1", "yes"), ("t5", "w2", "no"), ("t5", "w3", "yes"), ("t5", "w4", "yes"),
+/// ])?;
+/// let result = DawidSkene::default().aggregate(&data)?;
+/// let (t5, yes) = (data.task_id("t5").unwrap(), data.label_id("yes").unwrap());
+/// assert_eq!(result.labels[t5], yes);
+/// // crowd-kit 1.4.2 `DawidSkene(n_iter=100).fit(df)` on the same rows: P(t5 = yes) =
+/// // 0.9999778405184957, priors_ yes 0.5999955835320235, 11 iterations.
+/// assert!((result.confidence[t5] - 0.9999778405184957).abs() < 1e-9);
+/// assert!((result.priors.as_ref().unwrap()[yes as usize] - 0.5999955835320235).abs() < 1e-9);
+/// assert_eq!(result.report.iterations, 11);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DawidSkene {
     params: DawidSkeneParams,
@@ -115,7 +140,10 @@ pub struct DawidSkeneParams {
     /// How `initial_errors` enter the first M-step. Both must be set, or neither (crowd-kit
     /// silently ignores one without the other; we refuse).
     pub initial_error_strategy: Option<InitialErrorStrategy>,
+    /// The prior confusion matrices used by `initial_error_strategy` (crowd-kit
+    /// `initial_error`); set both with [`DawidSkeneParams::initial_errors`].
     pub initial_errors: Option<InitialErrors>,
+    /// Whether to reproduce crowd-kit's quirks ([`Compat`]; default: yes).
     pub compat: Compat,
     /// Performance knob, not part of the model: how many fixed blocks of tasks count the
     /// M-step statistics during the E-step pass (0 or 1: a separate pass over workers).
@@ -138,17 +166,21 @@ impl Default for DawidSkeneParams {
 }
 
 impl DawidSkene {
+    /// The default parameters (crowd-kit's: `n_iter` 100, `tol` 1e-5), to adjust and then
+    /// [`check`](Params::check) into a [`DawidSkene`].
     pub fn params() -> DawidSkeneParams {
         DawidSkeneParams::default()
     }
 }
 
 impl DawidSkeneParams {
+    /// Sets the maximum number of EM iterations (≥ 1).
     pub fn n_iter(mut self, n_iter: usize) -> Self {
         self.n_iter = n_iter;
         self
     }
 
+    /// Sets the stop tolerance on the ELBO's improvement (≥ 0).
     pub fn tol(mut self, tol: f64) -> Self {
         self.tol = tol;
         self
@@ -161,6 +193,7 @@ impl DawidSkeneParams {
         self
     }
 
+    /// Sets the crowd-kit compatibility mode ([`Compat`]).
     pub fn compat(mut self, compat: Compat) -> Self {
         self.compat = compat;
         self
@@ -284,11 +317,35 @@ impl Aggregator for DawidSkene {
 /// <https://doi.org/10.48550/arXiv.1406.3824>).
 ///
 /// The loop, the E-step, the ELBO, the stop rule and the outputs are those of [`DawidSkene`];
-/// the M-step is: s_w = mean over w's responses of q[t][y] (the posterior of the worker's own
-/// answer), then, for the (w, k) pairs the worker actually has, e[w][k][c] = s_w if k = c
+/// the M-step is: s_w = mean over w's responses of `q[t][y]` (the posterior of the worker's own
+/// answer), then, for the (w, k) pairs the worker actually has, `e[w][k][c]` = s_w if k = c
 /// else (1 − s_w)/(K − 1), clipped to [1e-10, 1 − 1e-10] and **not** normalised (as crowd-kit).
 /// `skills` = the last s. crowd-kit takes no gold labels here; given
 /// [`FitInputs::gold`], gold tasks are corrected exactly as in [`DawidSkene`] (an extension).
+///
+/// # Example
+///
+/// ```
+/// use crowdagg::{Aggregator, OneCoinDawidSkene, Responses};
+///
+/// let data = Responses::from_triples([
+///     ("t1", "w1", "no"), ("t1", "w2", "no"), ("t1", "w3", "no"), ("t1", "w4", "yes"),
+///     ("t2", "w1", "yes"), ("t2", "w2", "yes"), ("t2", "w3", "no"), ("t2", "w4", "yes"),
+///     ("t3", "w1", "no"), ("t3", "w2", "no"), ("t3", "w3", "yes"), ("t3", "w4", "no"),
+///     ("t4", "w1", "yes"), ("t4", "w2", "yes"), ("t4", "w3", "yes"), ("t4", "w4", "yes"),
+///     ("t5", "w1", "yes"), ("t5", "w2", "no"), ("t5", "w3", "yes"), ("t5", "w4", "yes"),
+/// ])?;
+/// let result = OneCoinDawidSkene::default().aggregate(&data)?;
+/// let (t1, no) = (data.task_id("t1").unwrap(), data.label_id("no").unwrap());
+/// assert_eq!(result.labels[t1], no);
+/// // crowd-kit 1.4.2 `OneCoinDawidSkene().fit(df)` on the same rows: P(t1 = no) =
+/// // 0.9999093836603291, skills_ w3 0.5999770049454413, 9 iterations.
+/// assert!((result.confidence[t1] - 0.9999093836603291).abs() < 1e-9);
+/// let w3 = data.worker_id("w3").unwrap();
+/// assert!((result.skills.as_ref().unwrap()[w3].unwrap() - 0.5999770049454413).abs() < 1e-9);
+/// assert_eq!(result.report.iterations, 9);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct OneCoinDawidSkene {
     params: OneCoinDawidSkeneParams,
@@ -297,8 +354,11 @@ pub struct OneCoinDawidSkene {
 /// Parameters of [`OneCoinDawidSkene`] (defaults as crowd-kit).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OneCoinDawidSkeneParams {
+    /// Maximum number of EM iterations (≥ 1).
     pub n_iter: usize,
+    /// Stop when the ELBO improves by less than this (≥ 0).
     pub tol: f64,
+    /// Whether to reproduce crowd-kit's quirks ([`Compat`]; default: yes).
     pub compat: Compat,
     /// Performance knob, not part of the model: how many fixed blocks of tasks count the
     /// M-step statistics during the E-step pass (0 or 1: a separate pass over workers).
@@ -319,22 +379,27 @@ impl Default for OneCoinDawidSkeneParams {
 }
 
 impl OneCoinDawidSkene {
+    /// The default parameters (crowd-kit's: `n_iter` 100, `tol` 1e-5), to adjust and then
+    /// [`check`](Params::check) into a [`OneCoinDawidSkene`].
     pub fn params() -> OneCoinDawidSkeneParams {
         OneCoinDawidSkeneParams::default()
     }
 }
 
 impl OneCoinDawidSkeneParams {
+    /// Sets the maximum number of EM iterations (≥ 1).
     pub fn n_iter(mut self, n_iter: usize) -> Self {
         self.n_iter = n_iter;
         self
     }
 
+    /// Sets the stop tolerance on the ELBO's improvement (≥ 0).
     pub fn tol(mut self, tol: f64) -> Self {
         self.tol = tol;
         self
     }
 
+    /// Sets the crowd-kit compatibility mode ([`Compat`]).
     pub fn compat(mut self, compat: Compat) -> Self {
         self.compat = compat;
         self

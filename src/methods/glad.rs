@@ -60,6 +60,29 @@ use super::{Aggregator, FitInputs};
 /// * The objective and gradient are computed per response with q_{t,y_r} (Σ_c q_{t,c} = 1),
 ///   O(N) instead of crowd-kit's O(N·K) long table. With K = 1 the (K − 1) term is absent.
 /// * `alphas_prior_mean` / `betas_prior_mean` are scalars (crowd-kit: per-worker/task series).
+///
+/// # Example
+///
+/// ```
+/// use crowdagg::{Aggregator, Glad, Responses};
+///
+/// let data = Responses::from_triples([
+///     ("t1", "w1", "no"), ("t1", "w2", "no"), ("t1", "w3", "no"), ("t1", "w4", "yes"),
+///     ("t2", "w1", "yes"), ("t2", "w2", "yes"), ("t2", "w3", "no"), ("t2", "w4", "yes"),
+///     ("t3", "w1", "no"), ("t3", "w2", "no"), ("t3", "w3", "yes"), ("t3", "w4", "no"),
+///     ("t4", "w1", "yes"), ("t4", "w2", "yes"), ("t4", "w3", "yes"), ("t4", "w4", "yes"),
+///     ("t5", "w1", "yes"), ("t5", "w2", "no"), ("t5", "w3", "yes"), ("t5", "w4", "yes"),
+/// ])?;
+/// let result = Glad::default().aggregate(&data)?;
+/// let (t1, no) = (data.task_id("t1").unwrap(), data.label_id("no").unwrap());
+/// assert_eq!(result.labels[t1], no);
+/// // crowd-kit 1.4.2 `GLAD().fit(df)` on the same rows: P(t1 = no) = 0.9365457702634807,
+/// // alphas_ w1 1.2718774675116757 (equal up to rounding, see above).
+/// assert!((result.confidence[t1] - 0.9365457702634807).abs() < 1e-9);
+/// let w1 = data.worker_id("w1").unwrap();
+/// assert!((result.skills.as_ref().unwrap()[w1].unwrap() - 1.2718774675116757).abs() < 1e-9);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Glad {
     params: GladParams,
@@ -99,26 +122,32 @@ impl Default for GladParams {
 }
 
 impl GladParams {
+    /// Sets the maximum number of EM iterations (≥ 1).
     pub fn n_iter(mut self, n_iter: usize) -> Self {
         self.n_iter = n_iter;
         self
     }
 
+    /// Sets the stop tolerance on the normalised Q's improvement (≥ 0).
     pub fn tol(mut self, tol: f64) -> Self {
         self.tol = tol;
         self
     }
 
+    /// Sets the maximum number of conjugate-gradient iterations per M-step (≥ 1).
     pub fn m_step_max_iter(mut self, n: usize) -> Self {
         self.m_step_max_iter = n;
         self
     }
 
+    /// Sets the gradient tolerance (∞-norm) that ends an M-step early (≥ 0).
     pub fn m_step_tol(mut self, tol: f64) -> Self {
         self.m_step_tol = tol;
         self
     }
 
+    /// Sets the class priors as `(label name, weight)` pairs; every label of the data must be
+    /// listed and the weights must be finite, ≥ 0 and not all 0.
     pub fn labels_priors<S: Into<String>>(
         mut self,
         priors: impl IntoIterator<Item = (S, f64)>,
@@ -129,6 +158,8 @@ impl GladParams {
 }
 
 impl Glad {
+    /// The default parameters (crowd-kit's), to adjust and then [`check`](Params::check) into a
+    /// [`Glad`].
     pub fn params() -> GladParams {
         GladParams::default()
     }

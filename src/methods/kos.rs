@@ -41,6 +41,27 @@ use super::{Aggregator, FitInputs};
 /// * crowd-kit reseeds numpy's *global* generator; here the generator is local.
 ///
 /// The method is very sensitive to `n_iter` and the seed on small or irregular graphs.
+///
+/// # Example
+///
+/// ```
+/// use crowdagg::{Aggregator, Kos, Params, Responses};
+///
+/// let data = Responses::from_triples([
+///     ("t1", "w1", "no"), ("t1", "w2", "no"), ("t1", "w3", "no"), ("t1", "w4", "yes"),
+///     ("t2", "w1", "yes"), ("t2", "w2", "yes"), ("t2", "w3", "no"), ("t2", "w4", "yes"),
+///     ("t3", "w1", "no"), ("t3", "w2", "no"), ("t3", "w3", "yes"), ("t3", "w4", "no"),
+///     ("t4", "w1", "yes"), ("t4", "w2", "yes"), ("t4", "w3", "yes"), ("t4", "w4", "yes"),
+///     ("t5", "w1", "yes"), ("t5", "w2", "no"), ("t5", "w3", "yes"), ("t5", "w4", "yes"),
+/// ])?;
+/// let result = Kos::params().n_iter(10).check()?.aggregate(&data)?;
+/// let names: Vec<&str> = result.labels.iter().map(|&l| data.label_name(l as usize)).collect();
+/// // crowd-kit 1.4.2 `KOS(n_iter=10).fit_predict(df)` on the same rows (sorted by task, then
+/// // worker, so both draw the same starting messages). With the default n_iter=100 both give
+/// // the opposite of every label here: KOS is that sensitive on a graph this small.
+/// assert_eq!(names, ["no", "yes", "no", "yes", "yes"]);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Kos {
     params: KosParams,
@@ -49,6 +70,7 @@ pub struct Kos {
 /// Parameters of [`Kos`] (defaults as crowd-kit).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct KosParams {
+    /// Number of message-passing iterations (≥ 1).
     pub n_iter: usize,
     /// Seed of the numpy-compatible normal stream (crowd-kit's `random_state`).
     pub random_state: u32,
@@ -64,17 +86,21 @@ impl Default for KosParams {
 }
 
 impl Kos {
+    /// The default parameters (crowd-kit's: `n_iter` 100, seed 0), to adjust and then
+    /// [`check`](Params::check) into a [`Kos`].
     pub fn params() -> KosParams {
         KosParams::default()
     }
 }
 
 impl KosParams {
+    /// Sets the number of iterations (≥ 1).
     pub fn n_iter(mut self, n_iter: usize) -> Self {
         self.n_iter = n_iter;
         self
     }
 
+    /// Sets the seed of the starting messages.
     pub fn random_state(mut self, seed: u32) -> Self {
         self.random_state = seed;
         self

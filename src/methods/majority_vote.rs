@@ -136,6 +136,31 @@ fn vote(data: &Responses, weights: Option<&[Option<f64>]>) -> Aggregation {
 ///
 /// With skills (from [`FitInputs::skills`]) a worker without one is handled by
 /// [`MissingSkill`]. A task whose weights sum to 0 gets uniform probabilities (crowd-kit: NaN).
+///
+/// # Example
+///
+/// Four workers label five tasks `no` or `yes`.
+///
+/// ```
+/// use crowdagg::{Aggregator, MajorityVote, Responses};
+///
+/// let data = Responses::from_triples([
+///     ("t1", "w1", "no"), ("t1", "w2", "no"), ("t1", "w3", "no"), ("t1", "w4", "yes"),
+///     ("t2", "w1", "yes"), ("t2", "w2", "yes"), ("t2", "w3", "no"), ("t2", "w4", "yes"),
+///     ("t3", "w1", "no"), ("t3", "w2", "no"), ("t3", "w3", "yes"), ("t3", "w4", "no"),
+///     ("t4", "w1", "yes"), ("t4", "w2", "yes"), ("t4", "w3", "yes"), ("t4", "w4", "yes"),
+///     ("t5", "w1", "yes"), ("t5", "w2", "no"), ("t5", "w3", "yes"), ("t5", "w4", "yes"),
+/// ])?;
+/// let result = MajorityVote::default().aggregate(&data)?;
+/// let (t5, yes) = (data.task_id("t5").unwrap(), data.label_id("yes").unwrap());
+/// assert_eq!(result.labels[t5], yes);
+/// // By hand: three of t5's four votes are `yes`.
+/// assert!((result.confidence[t5] - 3.0 / 4.0).abs() < 1e-12);
+/// // By hand: w3 agrees with the majority on t1, t4 and t5, not on t2 and t3: 3/5.
+/// let w3 = data.worker_id("w3").unwrap();
+/// assert!((result.skills.as_ref().unwrap()[w3].unwrap() - 3.0 / 5.0).abs() < 1e-12);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct MajorityVote {
     on_missing_skill: MissingSkill,
@@ -144,16 +169,20 @@ pub struct MajorityVote {
 /// Parameters of [`MajorityVote`].
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct MajorityVoteParams {
+    /// What to do with a worker who has no skill when skills are given.
     pub on_missing_skill: MissingSkill,
 }
 
 impl MajorityVote {
+    /// The default parameters, to adjust and then [`check`](Params::check) into a
+    /// [`MajorityVote`].
     pub fn params() -> MajorityVoteParams {
         MajorityVoteParams::default()
     }
 }
 
 impl MajorityVoteParams {
+    /// Sets the policy for workers without a skill.
     pub fn on_missing_skill(mut self, policy: MissingSkill) -> Self {
         self.on_missing_skill = policy;
         self
@@ -214,6 +243,28 @@ fn missing_skill_params(policy: MissingSkill) -> Vec<(&'static str, ParamValue)>
 /// weighted [`MajorityVote`] with s. Needs [`FitInputs::gold`]. A worker with no gold answer
 /// has no skill: by default an error, as in crowd-kit; see [`MissingSkill`].
 /// `skills` in the result are the gold accuracies (`None` for workers without gold answers).
+///
+/// # Example
+///
+/// ```
+/// use crowdagg::{Aggregator, FitInputs, Gold, GoldMajorityVote, Responses};
+///
+/// let data = Responses::from_triples([
+///     ("t1", "w1", "no"), ("t1", "w2", "no"), ("t1", "w3", "no"), ("t1", "w4", "yes"),
+///     ("t2", "w1", "yes"), ("t2", "w2", "yes"), ("t2", "w3", "no"), ("t2", "w4", "yes"),
+///     ("t3", "w1", "no"), ("t3", "w2", "no"), ("t3", "w3", "yes"), ("t3", "w4", "no"),
+///     ("t4", "w1", "yes"), ("t4", "w2", "yes"), ("t4", "w3", "yes"), ("t4", "w4", "yes"),
+///     ("t5", "w1", "yes"), ("t5", "w2", "no"), ("t5", "w3", "yes"), ("t5", "w4", "yes"),
+/// ])?;
+/// let gold: Gold = [("t1", "no"), ("t2", "yes")].into_iter().collect();
+/// let result = GoldMajorityVote::default().aggregate_with(&data, FitInputs::default().gold(&gold))?;
+/// // By hand: on the gold tasks w1 and w2 are right twice (skill 1), w3 and w4 once (0.5).
+/// // t5: `yes` from w1, w3, w4 weighs 1 + 0.5 + 0.5 = 2, `no` from w2 weighs 1: P(yes) = 2/3.
+/// let (t5, yes) = (data.task_id("t5").unwrap(), data.label_id("yes").unwrap());
+/// assert_eq!(result.labels[t5], yes);
+/// assert!((result.confidence[t5] - 2.0 / 3.0).abs() < 1e-12);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct GoldMajorityVote {
     on_missing_skill: MissingSkill,
@@ -222,16 +273,20 @@ pub struct GoldMajorityVote {
 /// Parameters of [`GoldMajorityVote`].
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct GoldMajorityVoteParams {
+    /// What to do with a worker who answered no gold task (and so has no skill).
     pub on_missing_skill: MissingSkill,
 }
 
 impl GoldMajorityVote {
+    /// The default parameters, to adjust and then [`check`](Params::check) into a
+    /// [`GoldMajorityVote`].
     pub fn params() -> GoldMajorityVoteParams {
         GoldMajorityVoteParams::default()
     }
 }
 
 impl GoldMajorityVoteParams {
+    /// Sets the policy for workers without a gold answer.
     pub fn on_missing_skill(mut self, policy: MissingSkill) -> Self {
         self.on_missing_skill = policy;
         self
@@ -286,6 +341,28 @@ impl Aggregator for GoldMajorityVote {
 ///
 /// s_w = fraction of w's distinct answers equal to the unweighted majority vote; then
 /// weighted [`MajorityVote`] with s. `skills` in the result are these s.
+///
+/// # Example
+///
+/// ```
+/// use crowdagg::{Aggregator, Responses, Wawa};
+///
+/// let data = Responses::from_triples([
+///     ("t1", "w1", "no"), ("t1", "w2", "no"), ("t1", "w3", "no"), ("t1", "w4", "yes"),
+///     ("t2", "w1", "yes"), ("t2", "w2", "yes"), ("t2", "w3", "no"), ("t2", "w4", "yes"),
+///     ("t3", "w1", "no"), ("t3", "w2", "no"), ("t3", "w3", "yes"), ("t3", "w4", "no"),
+///     ("t4", "w1", "yes"), ("t4", "w2", "yes"), ("t4", "w3", "yes"), ("t4", "w4", "yes"),
+///     ("t5", "w1", "yes"), ("t5", "w2", "no"), ("t5", "w3", "yes"), ("t5", "w4", "yes"),
+/// ])?;
+/// let result = Wawa.aggregate(&data)?;
+/// // By hand: agreement with the plain majority vote (no, yes, no, yes, yes) gives the skills
+/// // w1 5/5, w2 4/5, w3 3/5, w4 4/5. t2: `yes` from w1, w2, w4 weighs 1 + 0.8 + 0.8 = 2.6,
+/// // `no` from w3 weighs 0.6: P(yes) = 2.6 / 3.2 = 0.8125 (crowd-kit's Wawa gives the same).
+/// let (t2, yes) = (data.task_id("t2").unwrap(), data.label_id("yes").unwrap());
+/// assert_eq!(result.labels[t2], yes);
+/// assert!((result.confidence[t2] - 0.8125).abs() < 1e-12);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Wawa;
 

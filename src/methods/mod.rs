@@ -52,16 +52,19 @@ pub struct FitInputs<'a> {
 }
 
 impl<'a> FitInputs<'a> {
+    /// Passes gold labels (task name → true label name).
     pub fn gold(mut self, gold: &'a Gold) -> Self {
         self.gold = Some(gold);
         self
     }
 
+    /// Passes worker skills (worker name → skill).
     pub fn skills(mut self, skills: &'a Skills) -> Self {
         self.skills = Some(skills);
         self
     }
 
+    /// Passes an observer, called once per iteration.
     pub fn observer(mut self, observer: &'a dyn Observer) -> Self {
         self.observer = Some(observer);
         self

@@ -8,10 +8,15 @@ use super::Aggregator;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(untagged)]
 pub enum ParamValue {
+    /// A count (`n_iter`, …).
     Int(u64),
+    /// A real number (`tol`, …).
     Float(f64),
+    /// A word or name (`compat`, `method`, …).
     Text(String),
+    /// A list of values (a WDO `domain`, GLAD's `labels_priors` as `label:p`).
     List(Vec<String>),
+    /// Not set (an optional parameter left at its default).
     Null,
 }
 
@@ -41,6 +46,7 @@ impl<T: Into<ParamValue>> From<Option<T>> for ParamValue {
 
 /// A parameter builder: defaults, `key=value` setters, validation into an aggregator.
 pub trait Params: Default {
+    /// The aggregator these parameters build.
     type Aggregator: Aggregator + 'static;
 
     /// Sets one parameter from text (as given on the command line).

@@ -35,6 +35,33 @@ use super::{Aggregator, FitInputs};
 ///   from inside (only the options with the fewest contradictions keep weight).
 ///
 /// `skills` in the result are the q = skill/100 used; there is no probability matrix.
+///
+/// # Example
+///
+/// ```
+/// use crowdagg::{Aggregator, FitInputs, Responses, Skills, WeightedDynamicOverlap};
+///
+/// let data = Responses::from_triples([
+///     ("t1", "w1", "no"), ("t1", "w2", "no"), ("t1", "w3", "no"), ("t1", "w4", "yes"),
+///     ("t2", "w1", "yes"), ("t2", "w2", "yes"), ("t2", "w3", "no"), ("t2", "w4", "yes"),
+///     ("t3", "w1", "no"), ("t3", "w2", "no"), ("t3", "w3", "yes"), ("t3", "w4", "no"),
+///     ("t4", "w1", "yes"), ("t4", "w2", "yes"), ("t4", "w3", "yes"), ("t4", "w4", "yes"),
+///     ("t5", "w1", "yes"), ("t5", "w2", "no"), ("t5", "w3", "yes"), ("t5", "w4", "yes"),
+/// ])?;
+/// // Toloka skills, 0..=100.
+/// let skills: Skills = [("w1", 90.0), ("w2", 80.0), ("w3", 60.0), ("w4", 70.0)]
+///     .into_iter()
+///     .collect();
+/// let result = WeightedDynamicOverlap::default()
+///     .aggregate_with(&data, FitInputs::default().skills(&skills))?;
+/// let (t1, no) = (data.task_id("t1").unwrap(), data.label_id("no").unwrap());
+/// assert_eq!(result.labels[t1], no);
+/// // By hand, Y = 2: t1 is `no` from w1, w2, w3 and `yes` from w4, so
+/// // z(no) = 0.9 · 0.8 · 0.6 · 0.3 = 0.1296, z(yes) = 0.1 · 0.2 · 0.4 · 0.7 = 0.0056 and
+/// // confidence = 0.1296 / (0.1296 + 0.0056) = 162/169.
+/// assert!((result.confidence[t1] - 162.0 / 169.0).abs() < 1e-12);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct WeightedDynamicOverlap {
     params: WeightedDynamicOverlapParams,
@@ -47,26 +74,32 @@ pub struct WeightedDynamicOverlapParams {
     pub domain: Option<Vec<String>>,
     /// Y given as a number (e.g. max − min + 1 of an integer field).
     pub options: Option<usize>,
+    /// What to do with a worker who has no skill (a default skill must be in 0..=100).
     pub on_missing_skill: MissingSkill,
 }
 
 impl WeightedDynamicOverlap {
+    /// The default parameters (Y from the data, workers without a skill are an error), to
+    /// adjust and then [`check`](Params::check) into a [`WeightedDynamicOverlap`].
     pub fn params() -> WeightedDynamicOverlapParams {
         WeightedDynamicOverlapParams::default()
     }
 }
 
 impl WeightedDynamicOverlapParams {
+    /// Sets the answer domain (distinct, non-empty values); Y = their number.
     pub fn domain<S: Into<String>>(mut self, values: impl IntoIterator<Item = S>) -> Self {
         self.domain = Some(values.into_iter().map(Into::into).collect());
         self
     }
 
+    /// Sets Y directly (≥ 1), for when the values are not listed.
     pub fn options(mut self, y: usize) -> Self {
         self.options = Some(y);
         self
     }
 
+    /// Sets the policy for workers without a skill.
     pub fn on_missing_skill(mut self, policy: MissingSkill) -> Self {
         self.on_missing_skill = policy;
         self

@@ -17,6 +17,29 @@ use super::{Aggregator, FitInputs};
 /// iterations always run). The result is the weighted majority vote with the final s.
 ///
 /// Source: crowd-kit 1.4.2 `ZeroBasedSkill` (Toloka's skill-learning heuristic).
+///
+/// # Example
+///
+/// ```
+/// use crowdagg::{Aggregator, Responses, ZeroBasedSkill};
+///
+/// let data = Responses::from_triples([
+///     ("t1", "w1", "no"), ("t1", "w2", "no"), ("t1", "w3", "no"), ("t1", "w4", "yes"),
+///     ("t2", "w1", "yes"), ("t2", "w2", "yes"), ("t2", "w3", "no"), ("t2", "w4", "yes"),
+///     ("t3", "w1", "no"), ("t3", "w2", "no"), ("t3", "w3", "yes"), ("t3", "w4", "no"),
+///     ("t4", "w1", "yes"), ("t4", "w2", "yes"), ("t4", "w3", "yes"), ("t4", "w4", "yes"),
+///     ("t5", "w1", "yes"), ("t5", "w2", "no"), ("t5", "w3", "yes"), ("t5", "w4", "yes"),
+/// ])?;
+/// let result = ZeroBasedSkill::default().aggregate(&data)?;
+/// let (t2, yes) = (data.task_id("t2").unwrap(), data.label_id("yes").unwrap());
+/// assert_eq!(result.labels[t2], yes);
+/// // crowd-kit 1.4.2 `ZeroBasedSkill().fit(df).predict_proba(df)` on the same rows:
+/// // t2 yes 0.8125, skills w1 1, w2 0.8, w3 0.6, w4 0.8.
+/// assert!((result.confidence[t2] - 0.8125).abs() < 1e-9);
+/// let w3 = data.worker_id("w3").unwrap();
+/// assert!((result.skills.as_ref().unwrap()[w3].unwrap() - 0.6).abs() < 1e-9);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct ZeroBasedSkill {
     params: ZeroBasedSkillParams,
@@ -25,10 +48,16 @@ pub struct ZeroBasedSkill {
 /// Parameters of [`ZeroBasedSkill`] (defaults as crowd-kit).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ZeroBasedSkillParams {
+    /// Number of iterations; all of them run (≥ 1).
     pub n_iter: usize,
+    /// Learning rate of the first iterations.
     pub lr_init: f64,
+    /// The learning rate is multiplied by `lr_reduce_factor` at every multiple of this
+    /// iteration number (≥ 1).
     pub lr_steps_to_reduce: usize,
+    /// Factor applied to the learning rate every `lr_steps_to_reduce` iterations.
     pub lr_reduce_factor: f64,
+    /// Every skill starts at 1/K + `eps` (K labels), just above a random guess.
     pub eps: f64,
 }
 
@@ -45,17 +74,21 @@ impl Default for ZeroBasedSkillParams {
 }
 
 impl ZeroBasedSkill {
+    /// The default parameters (crowd-kit's: `n_iter` 100, `lr_init` 1, steps 20, factor 0.5,
+    /// `eps` 1e-5), to adjust and then [`check`](Params::check) into a [`ZeroBasedSkill`].
     pub fn params() -> ZeroBasedSkillParams {
         ZeroBasedSkillParams::default()
     }
 }
 
 impl ZeroBasedSkillParams {
+    /// Sets the number of iterations (≥ 1).
     pub fn n_iter(mut self, n_iter: usize) -> Self {
         self.n_iter = n_iter;
         self
     }
 
+    /// Sets the initial learning rate.
     pub fn lr_init(mut self, lr: f64) -> Self {
         self.lr_init = lr;
         self

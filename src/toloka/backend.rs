@@ -19,10 +19,20 @@ pub enum BackendError {
     /// The service answered with an error body; `error.code` is the typed Toloka code
     /// (toloka-kit picks its exception by it, and so should callers).
     #[error("HTTP {status}: {error}")]
-    Api { status: u16, error: ApiError },
+    Api {
+        /// The HTTP status of the answer.
+        status: u16,
+        /// The decoded error body.
+        error: ApiError,
+    },
     /// A non-2xx answer whose body is not Toloka's error body.
     #[error("HTTP {status} without a Toloka error body: {body}")]
-    Http { status: u16, body: String },
+    Http {
+        /// The HTTP status of the answer.
+        status: u16,
+        /// The body as received (for example an HTML page of a proxy).
+        body: String,
+    },
     /// Connection, timeout or protocol failure (after the retries).
     #[error("transport error: {0}")]
     Transport(String),
@@ -32,7 +42,9 @@ pub enum BackendError {
     /// [`AggregationBackend::wait_operation`] gave up; `operation` is the last state seen.
     #[error("operation {} still {} after {waited:?}", .operation.id, .operation.status)]
     WaitTimeout {
+        /// The operation as last seen (still PENDING or RUNNING).
         operation: Box<Operation>,
+        /// How long the wait lasted.
         waited: Duration,
     },
 }
@@ -80,6 +92,7 @@ impl Default for WaitOptions {
 }
 
 impl WaitOptions {
+    /// Polls every `poll_interval` and gives up after `timeout`.
     pub fn new(poll_interval: Duration, timeout: Duration) -> Self {
         Self {
             poll_interval,

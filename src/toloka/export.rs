@@ -12,11 +12,17 @@ use super::timestamp::Timestamp;
 open_string_enum! {
     /// Assignment `status`. Only ACCEPTED answers enter aggregation.
     pub enum AssignmentStatus {
+        /// Issued to a Toloker, not submitted yet (no solutions).
         Active = "ACTIVE",
+        /// Submitted, waiting for acceptance.
         Submitted = "SUBMITTED",
+        /// Accepted by the requester: the only status aggregated.
         Accepted = "ACCEPTED",
+        /// Rejected by the requester.
         Rejected = "REJECTED",
+        /// Skipped by the Toloker.
         Skipped = "SKIPPED",
+        /// Not submitted in time.
         Expired = "EXPIRED",
     }
 }
@@ -24,28 +30,33 @@ open_string_enum! {
 /// A task as embedded in an assignment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
+    /// The task's id; the key aggregated solutions are reported by.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "ids::deserialize_option"
     )]
     pub id: Option<String>,
+    /// The pool the task belongs to.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "ids::deserialize_option"
     )]
     pub pool_id: Option<String>,
+    /// The task's input data, by input field name (not used by aggregation).
     #[serde(default)]
     pub input_values: Map<String, Value>,
     /// Golden answers of control and training tasks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_solutions: Option<Vec<KnownSolution>>,
+    /// Hint shown to a Toloker whose answer to a control task is wrong.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_on_unknown_solution: Option<String>,
     /// Pseudo-answers that take part in confidence computation (WDO).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_solutions: Option<Vec<BaselineSolution>>,
+    /// For a task created as a copy (for example when a pool is cloned), the original task.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -54,15 +65,20 @@ pub struct Task {
     pub origin_task_id: Option<String>,
 }
 
+/// The correct answer of a control or training task (a "golden" answer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KnownSolution {
+    /// The correct output, by output field name.
     pub output_values: Map<String, Value>,
+    /// How much this answer counts as correct, 0..=1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correctness_weight: Option<f64>,
 }
 
+/// A pseudo-answer that takes part in confidence computation, like a Toloker's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BaselineSolution {
+    /// The answer, by output field name.
     pub output_values: Map<String, Value>,
     /// In 0..=1; the service's default is 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,47 +88,62 @@ pub struct BaselineSolution {
 /// One Toloker's answer to one task: `{"output_values": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Solution {
+    /// The answer, by output field name (the project's JSON types: string, number, bool).
     pub output_values: Map<String, Value>,
 }
 
 /// A Toloker's work on a task suite; `solutions[i]` answers `tasks[i]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assignment {
+    /// The assignment's id.
     #[serde(deserialize_with = "ids::deserialize")]
     pub id: String,
+    /// The task suite the Toloker was given.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "ids::deserialize_option"
     )]
     pub task_suite_id: Option<String>,
+    /// The pool of the task suite.
     #[serde(deserialize_with = "ids::deserialize")]
     pub pool_id: String,
     /// The Toloker.
     #[serde(deserialize_with = "ids::deserialize")]
     pub user_id: String,
+    /// Where the assignment is in its life cycle; only ACCEPTED ones are aggregated.
     pub status: AssignmentStatus,
+    /// Payment for the task suite, in US dollars.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reward: Option<f64>,
+    /// The tasks of the suite, in the order of `solutions`.
     #[serde(default)]
     pub tasks: Vec<Task>,
     /// Absent while the assignment is ACTIVE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub solutions: Option<Vec<Solution>>,
+    /// Whether the task suite was built by smart mixing (`true`) or uploaded as is (`false`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mixed: Option<bool>,
+    /// Whether the answer was copied to duplicate tasks merged automatically.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automerged: Option<bool>,
+    /// When the assignment was issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<Timestamp>,
+    /// When the Toloker submitted it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitted: Option<Timestamp>,
+    /// When it was accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted: Option<Timestamp>,
+    /// When it was rejected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<Timestamp>,
+    /// When the Toloker skipped it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<Timestamp>,
+    /// When it expired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expired: Option<Timestamp>,
 }
@@ -127,23 +158,29 @@ impl Assignment {
 /// One Toloker's value of one skill.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserSkill {
+    /// The id of this skill value record.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "ids::deserialize_option"
     )]
     pub id: Option<String>,
+    /// The skill (`answer_weight_skill_id` in a WDO request).
     #[serde(deserialize_with = "ids::deserialize")]
     pub skill_id: String,
+    /// The Toloker.
     #[serde(deserialize_with = "ids::deserialize")]
     pub user_id: String,
     /// `exact_value` rounded to an integer, 0..=100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<i64>,
+    /// The skill value with its fraction, 0..=100; preferred over `value`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exact_value: Option<f64>,
+    /// When the value was first set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<Timestamp>,
+    /// When the value last changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modified: Option<Timestamp>,
 }

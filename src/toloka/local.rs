@@ -87,6 +87,7 @@ impl Default for LocalBackend {
 }
 
 impl LocalBackend {
+    /// A backend with no pools and default [`LocalOptions`].
     pub fn new() -> Self {
         let now = Timestamp::now();
         Self {
@@ -112,6 +113,7 @@ impl LocalBackend {
         self
     }
 
+    /// Replaces the [`LocalOptions`].
     pub fn with_options(mut self, options: LocalOptions) -> Self {
         self.options = options;
         self
@@ -140,6 +142,7 @@ impl LocalBackend {
         Ok(backend)
     }
 
+    /// The ids of the pools it can aggregate, in byte order.
     pub fn pool_ids(&self) -> impl Iterator<Item = &str> {
         self.pools.keys().map(String::as_str)
     }

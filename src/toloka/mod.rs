@@ -105,6 +105,7 @@ mod pool;
 mod remote;
 mod search;
 #[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
 pub mod server;
 mod string_enum;
 mod timestamp;
@@ -120,6 +121,7 @@ pub use local::{LocalBackend, LocalOptions};
 pub use operation_search::{OperationSearchRequest, OperationSort, OperationSortKey, Range};
 pub use pool::{ExportedPool, read_assignment_objects, read_results_tsv, read_user_skills};
 #[cfg(feature = "remote")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
 pub use remote::{Auth, RemoteBackend};
 pub use search::{AggregatedSolutionSearchRequest, SearchPage, TaskIdOrder};
 pub use timestamp::{Timestamp, TimestampError};

@@ -10,23 +10,33 @@ use super::types::{Operation, OperationStatus, OperationType};
 /// A sort key of the operation search; `descending` is the `-` prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OperationSort {
+    /// The attribute to sort by.
     pub key: OperationSortKey,
+    /// Largest first (`-id`) instead of smallest first (`id`).
     pub descending: bool,
 }
 
+/// An attribute operations can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperationSortKey {
+    /// The operation id, compared as bytes.
     Id,
+    /// The submission time.
     Submitted,
+    /// The finishing time; unfinished operations (no `finished`) sort before finished ones.
     Finished,
 }
 
 /// Range filters on one attribute: `<name>_lt`, `_lte`, `_gt`, `_gte`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Range<T> {
+    /// Strictly below (`<name>_lt`).
     pub lt: Option<T>,
+    /// Below or equal (`<name>_lte`).
     pub lte: Option<T>,
+    /// Strictly above (`<name>_gt`).
     pub gt: Option<T>,
+    /// Above or equal (`<name>_gte`).
     pub gte: Option<T>,
 }
 
@@ -75,21 +85,28 @@ impl<T: Ord> Range<T> {
 /// Query of the operation search.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OperationSearchRequest {
+    /// Only operations of this `type`.
     pub operation_type: Option<OperationType>,
+    /// Only operations in this `status`.
     pub status: Option<OperationStatus>,
     /// Ids compare as byte strings.
     pub id: Range<String>,
+    /// Bounds on `submitted` (`submitted_lt`, …).
     pub submitted: Range<Timestamp>,
+    /// Bounds on `finished`; an unfinished operation passes no bound.
     pub finished: Range<Timestamp>,
     /// Sort keys in priority order; `id` ascending when empty.
     pub sort: Vec<OperationSort>,
+    /// Page size, 1..=[`Self::MAX_LIMIT`]; [`Self::DEFAULT_LIMIT`] when `None`.
     pub limit: Option<u32>,
 }
 
 impl OperationSearchRequest {
+    /// The page size when `limit` is not given.
     pub const DEFAULT_LIMIT: u32 = 50;
     /// toloka-kit's stated maximum.
     pub const MAX_LIMIT: u32 = 500;
+    /// The accepted values of the `sort` parameter.
     pub const SORT_NAMES: &'static [&'static str] = &[
         "id",
         "-id",
@@ -184,6 +201,8 @@ impl OperationSearchRequest {
         ValidationError::check(problems)
     }
 
+    /// Whether `operation` passes every filter (type, status and the id, `submitted` and
+    /// `finished` bounds).
     pub fn matches(&self, operation: &Operation) -> bool {
         self.operation_type
             .as_ref()

@@ -22,6 +22,7 @@ use crate::io::{Table, at, for_each_item, looks_like_json, read_all, whole};
 /// One pool's exported data.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ExportedPool {
+    /// The pool's id, which requests name (`pool.json`'s `id`, else the directory's name).
     pub id: String,
     /// All assignments, whatever their status (only ACCEPTED ones are aggregated).
     pub assignments: Vec<Assignment>,
@@ -42,6 +43,7 @@ struct PoolFile {
 }
 
 impl ExportedPool {
+    /// A pool with these assignments, no declared fields and no skills.
     pub fn new(id: impl Into<String>, assignments: Vec<Assignment>) -> Self {
         Self {
             id: id.into(),
@@ -57,6 +59,7 @@ impl ExportedPool {
         self
     }
 
+    /// Adds skill values of this pool's Tolokers.
     pub fn with_skills(mut self, skills: Vec<UserSkill>) -> Self {
         self.skills.extend(skills);
         self

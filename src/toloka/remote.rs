@@ -15,6 +15,7 @@ use super::types::{
 
 /// The `Authorization` header's scheme.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
 pub enum Auth {
     /// `Authorization: OAuth <token>` (legacy OAuth tokens).
     OAuth(String),
@@ -67,6 +68,7 @@ const BODY_LIMIT: u64 = 1 << 30;
 /// `Retry-After: <seconds>` header, or `payload.interval` of a 429 body, replaces it. Every
 /// other non-2xx answer is returned as [`BackendError::Api`] typed by the body's `code`.
 #[derive(Debug, Clone)]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
 pub struct RemoteBackend {
     /// Root without `/api`, e.g. `https://toloka.dev`.
     root: String,
@@ -79,7 +81,9 @@ pub struct RemoteBackend {
 }
 
 impl RemoteBackend {
+    /// The root URL of Toloka's production API.
     pub const PRODUCTION: &'static str = "https://toloka.dev";
+    /// The root URL of Toloka's sandbox (test) API.
     pub const SANDBOX: &'static str = "https://sandbox.toloka.dev";
     /// Per-request timeout by default (toloka-kit's).
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -100,10 +104,12 @@ impl RemoteBackend {
         }
     }
 
+    /// A client of production Toloka ([`Self::PRODUCTION`]).
     pub fn production(auth: Auth) -> Self {
         Self::new(Self::PRODUCTION, auth)
     }
 
+    /// A client of the Toloka sandbox ([`Self::SANDBOX`]).
     pub fn sandbox(auth: Auth) -> Self {
         Self::new(Self::SANDBOX, auth)
     }
@@ -128,6 +134,7 @@ impl RemoteBackend {
         self
     }
 
+    /// The server's root URL, without `/api` and without a trailing `/`.
     pub fn url(&self) -> &str {
         &self.root
     }

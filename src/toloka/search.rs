@@ -9,7 +9,9 @@ use super::error::{InvalidField, JsonType, ValidationError};
 /// client keeps asking while it is true.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchPage<T> {
+    /// The page's items, in the requested order.
     pub items: Vec<T>,
+    /// Whether more items match after the last one of this page.
     pub has_more: bool,
 }
 
@@ -24,8 +26,10 @@ pub enum TaskIdOrder {
 }
 
 impl TaskIdOrder {
+    /// The accepted values of `sort`, in the order of the variants.
     pub const NAMES: &'static [&'static str] = &["task_id", "-task_id"];
 
+    /// The `sort` parameter value (`task_id` or `-task_id`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ascending => Self::NAMES[0],
@@ -37,11 +41,17 @@ impl TaskIdOrder {
 /// Query of the aggregated-solutions search. Task ids compare as byte strings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AggregatedSolutionSearchRequest {
+    /// Only tasks whose id is strictly below this.
     pub task_id_lt: Option<String>,
+    /// Only tasks whose id is below or equal to this.
     pub task_id_lte: Option<String>,
+    /// Only tasks whose id is strictly above this (what paging uses).
     pub task_id_gt: Option<String>,
+    /// Only tasks whose id is above or equal to this.
     pub task_id_gte: Option<String>,
+    /// Order of the results; ascending task id when `None`.
     pub sort: Option<TaskIdOrder>,
+    /// Page size, 1..=[`Self::MAX_LIMIT`]; [`Self::DEFAULT_LIMIT`] when `None`.
     pub limit: Option<u32>,
 }
 

@@ -91,6 +91,7 @@ impl Server {
         })
     }
 
+    /// The address the server listens on (with the actual port when bound to port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

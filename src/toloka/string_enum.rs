@@ -22,6 +22,7 @@ macro_rules! open_string_enum {
             /// Every known value, in declaration order.
             pub const KNOWN: &'static [&'static str] = &[$($text),+];
 
+            /// The text as it appears in JSON (the `Other` text verbatim).
             pub fn as_str(&self) -> &str {
                 match self {
                     $( Self::$variant => $text, )+
@@ -29,6 +30,7 @@ macro_rules! open_string_enum {
                 }
             }
 
+            /// Whether the value is one this crate names (not `Other`).
             pub fn is_known(&self) -> bool {
                 !matches!(self, Self::Other(_))
             }

@@ -32,7 +32,9 @@ pub struct Timestamp {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid timestamp {text:?}: {reason} (expected YYYY-MM-DDThh:mm:ss[.fff])")]
 pub struct TimestampError {
+    /// The text that failed to parse.
     pub text: String,
+    /// What is wrong with it.
     pub reason: &'static str,
 }
 
@@ -66,10 +68,12 @@ impl Timestamp {
         })
     }
 
+    /// Whole seconds since 1970-01-01T00:00:00 UTC (negative before).
     pub fn unix_seconds(&self) -> i64 {
         self.seconds
     }
 
+    /// The fraction of the second, in nanoseconds (below 10⁹).
     pub fn subsec_nanos(&self) -> u32 {
         self.nanos
     }

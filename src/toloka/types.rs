@@ -25,10 +25,12 @@ pub enum AggregatedSolutionType {
 }
 
 impl AggregatedSolutionType {
+    /// Every algorithm, in the order of [`Self::NAMES`].
     pub const ALL: [Self; 2] = [Self::WeightedDynamicOverlap, Self::DawidSkene];
     /// The wire names, in the order of [`Self::ALL`].
     pub const NAMES: &'static [&'static str] = &["WEIGHTED_DYNAMIC_OVERLAP", "DAWID_SKENE"];
 
+    /// The wire name (`WEIGHTED_DYNAMIC_OVERLAP` or `DAWID_SKENE`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::WeightedDynamicOverlap => Self::NAMES[0],
@@ -69,10 +71,12 @@ impl FromStr for AggregatedSolutionType {
 /// One output field to aggregate: `{"name": "result"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FieldName {
+    /// The output field's name in the project's output spec (a key of `output_values`).
     pub name: String,
 }
 
 impl FieldName {
+    /// The field named `name`.
     pub fn new(name: impl Into<String>) -> Self {
         Self { name: name.into() }
     }
@@ -86,20 +90,27 @@ fn field_names<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Vec<Field
 /// Key order on output is toloka-kit's: `type, pool_id, answer_weight_skill_id, fields`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PoolAggregatedSolutionRequest {
+    /// The algorithm (`type` on the wire).
     #[serde(rename = "type")]
     pub aggregation_type: AggregatedSolutionType,
+    /// The pool whose accepted assignments are aggregated.
     #[serde(deserialize_with = "ids::deserialize")]
     pub pool_id: String,
+    /// The skill whose values weight the Tolokers' answers: required for
+    /// WEIGHTED_DYNAMIC_OVERLAP, ignored by DAWID_SKENE.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "ids::deserialize_option"
     )]
     pub answer_weight_skill_id: Option<String>,
+    /// The output fields to aggregate (at least one; DAWID_SKENE takes exactly one).
     pub fields: Vec<FieldName>,
 }
 
 impl PoolAggregatedSolutionRequest {
+    /// A WEIGHTED_DYNAMIC_OVERLAP request for `fields` of a pool, weighted by the skill
+    /// `answer_weight_skill_id`. Not validated: see [`Self::validate`].
     pub fn weighted_dynamic_overlap<S: Into<String>>(
         pool_id: impl Into<String>,
         answer_weight_skill_id: impl Into<String>,
@@ -113,6 +124,8 @@ impl PoolAggregatedSolutionRequest {
         }
     }
 
+    /// A DAWID_SKENE request for one output field of a pool. Not validated: see
+    /// [`Self::validate`].
     pub fn dawid_skene(pool_id: impl Into<String>, field: impl Into<String>) -> Self {
         Self {
             aggregation_type: AggregatedSolutionType::DawidSkene,
@@ -152,17 +165,22 @@ impl PoolAggregatedSolutionRequest {
 /// type`. toloka-kit only sends the WDO form; the OpenAPI schema also allows DAWID_SKENE.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskAggregatedSolutionRequest {
+    /// The task to aggregate.
     #[serde(deserialize_with = "ids::deserialize")]
     pub task_id: String,
+    /// The pool the task belongs to.
     #[serde(deserialize_with = "ids::deserialize")]
     pub pool_id: String,
+    /// The skill whose values weight the answers (required for WEIGHTED_DYNAMIC_OVERLAP).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "ids::deserialize_option"
     )]
     pub answer_weight_skill_id: Option<String>,
+    /// The output fields to aggregate.
     pub fields: Vec<FieldName>,
+    /// The algorithm (`type` on the wire).
     #[serde(rename = "type")]
     pub aggregation_type: AggregatedSolutionType,
 }
@@ -171,6 +189,8 @@ pub struct TaskAggregatedSolutionRequest {
 pub type WeightedDynamicOverlapTaskAggregatedSolutionRequest = TaskAggregatedSolutionRequest;
 
 impl TaskAggregatedSolutionRequest {
+    /// A WEIGHTED_DYNAMIC_OVERLAP request for one task (the only form toloka-kit sends).
+    /// Not validated: see [`Self::validate`].
     pub fn weighted_dynamic_overlap<S: Into<String>>(
         task_id: impl Into<String>,
         pool_id: impl Into<String>,
@@ -196,6 +216,8 @@ impl TaskAggregatedSolutionRequest {
         }
     }
 
+    /// The checks of [`PoolAggregatedSolutionRequest::validate`] plus a non-blank `task_id`;
+    /// every problem is reported, in request order.
     pub fn validate(&self) -> Result<(), ValidationError> {
         let mut problems = Vec::new();
         problems.extend(validate::check_id("task_id", &self.task_id));
@@ -215,8 +237,10 @@ impl TaskAggregatedSolutionRequest {
 /// One `confidence` per task, even when several fields were aggregated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AggregatedSolution {
+    /// The pool the task belongs to.
     #[serde(deserialize_with = "ids::deserialize")]
     pub pool_id: String,
+    /// The aggregated task.
     #[serde(deserialize_with = "ids::deserialize")]
     pub task_id: String,
     /// Posterior probability of the answer, 0..=1.
@@ -228,21 +252,37 @@ pub struct AggregatedSolution {
 open_string_enum! {
     /// Operation `type`. Aggregation uses `SOLUTION.AGGREGATE`.
     pub enum OperationType {
+        /// Aggregation of a pool's results (`aggregate-by-pool`).
         SolutionAggregate = "SOLUTION.AGGREGATE",
+        /// Computing pool analytics.
         Analytics = "ANALYTICS",
+        /// Opening a pool.
         PoolOpen = "POOL.OPEN",
+        /// Closing a pool.
         PoolClose = "POOL.CLOSE",
+        /// Archiving a pool.
         PoolArchive = "POOL.ARCHIVE",
+        /// Cloning a pool.
         PoolClone = "POOL.CLONE",
+        /// Archiving a project.
         ProjectArchive = "PROJECT.ARCHIVE",
+        /// Creating tasks in bulk.
         TaskBatchCreate = "TASK.BATCH_CREATE",
+        /// Creating task suites in bulk.
         TaskSuiteBatchCreate = "TASK_SUITE.BATCH_CREATE",
+        /// Opening a training pool.
         TrainingOpen = "TRAINING.OPEN",
+        /// Closing a training pool.
         TrainingClose = "TRAINING.CLOSE",
+        /// Archiving a training pool.
         TrainingArchive = "TRAINING.ARCHIVE",
+        /// Cloning a training pool.
         TrainingClone = "TRAINING.CLONE",
+        /// Issuing bonuses to Tolokers in bulk.
         UserBonusBatchCreate = "USER_BONUS.BATCH_CREATE",
+        /// Generating known solutions (control answers).
         KnownSolutionsGenerate = "KNOWN_SOLUTIONS.GENERATE",
+        /// toloka-kit's placeholder type, for operations without a real one.
         PseudoPseudo = "PSEUDO.PSEUDO",
     }
 }
@@ -250,9 +290,13 @@ open_string_enum! {
 open_string_enum! {
     /// Operation `status`: `PENDING` → `RUNNING` → `SUCCESS` | `FAIL`.
     pub enum OperationStatus {
+        /// Accepted, not started yet.
         Pending = "PENDING",
+        /// In progress; `progress` says how far.
         Running = "RUNNING",
+        /// Finished; for an aggregation, the solutions can be fetched.
         Success = "SUCCESS",
+        /// Failed; `details` may say why.
         Fail = "FAIL",
     }
 }
@@ -267,14 +311,20 @@ impl OperationStatus {
 /// An asynchronous operation (`GET /operations/{id}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Operation {
+    /// The operation's id, used with `GET /operations/{id}` and
+    /// `GET /aggregated-solutions/{id}`.
     pub id: String,
     /// Required: toloka-kit fails on a body without it.
     #[serde(rename = "type")]
     pub operation_type: OperationType,
+    /// Where the operation is in its life cycle.
     pub status: OperationStatus,
+    /// When the request was accepted.
     pub submitted: Timestamp,
+    /// When processing started; absent while PENDING.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<Timestamp>,
+    /// When the operation ended (SUCCESS or FAIL); absent before that.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<Timestamp>,
     /// Percent done, 0..=100.
@@ -283,6 +333,7 @@ pub struct Operation {
     /// For `SOLUTION.AGGREGATE` at least `pool_id`; the real service adds more keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Map<String, Value>>,
+    /// Free-form detail the service attaches (for example, why it failed); kept verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
 }
@@ -309,6 +360,7 @@ impl Operation {
         }
     }
 
+    /// Whether the status is SUCCESS or FAIL (see [`OperationStatus::is_completed`]).
     pub fn is_completed(&self) -> bool {
         self.status.is_completed()
     }

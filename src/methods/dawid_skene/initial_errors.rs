@@ -52,6 +52,7 @@ pub struct InitialErrors {
 }
 
 impl InitialErrors {
+    /// No matrices yet.
     pub fn new() -> Self {
         Self::default()
     }
@@ -75,6 +76,7 @@ impl InitialErrors {
         self.rows.values().map(BTreeMap::len).sum()
     }
 
+    /// Whether no cell has been set.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

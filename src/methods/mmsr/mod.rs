@@ -51,6 +51,36 @@ use super::{Aggregator, FitInputs};
 ///   (crowd-kit goes on to NaN skills); `report.iterations` counts the finite steps.
 /// * When no worker's covariance row has a non-zero sum, crowd-kit fails in the sign step;
 ///   here every worker gets sign +1.
+///
+/// # Example
+///
+/// ```
+/// use crowdagg::{Aggregator, Mmsr, Responses};
+///
+/// let data = Responses::from_triples([
+///     ("t1", "w1", "no"), ("t1", "w2", "no"), ("t1", "w3", "no"), ("t1", "w4", "yes"),
+///     ("t2", "w1", "yes"), ("t2", "w2", "yes"), ("t2", "w3", "no"), ("t2", "w4", "yes"),
+///     ("t3", "w1", "no"), ("t3", "w2", "no"), ("t3", "w3", "yes"), ("t3", "w4", "no"),
+///     ("t4", "w1", "yes"), ("t4", "w2", "yes"), ("t4", "w3", "yes"), ("t4", "w4", "yes"),
+///     ("t5", "w1", "yes"), ("t5", "w2", "no"), ("t5", "w3", "yes"), ("t5", "w4", "yes"),
+/// ])?;
+/// let result = Mmsr::default().aggregate(&data)?;
+/// let (t2, no, yes) = (
+///     data.task_id("t2").unwrap(),
+///     data.label_id("no").unwrap() as usize,
+///     data.label_id("yes").unwrap() as usize,
+/// );
+/// assert_eq!(result.labels[t2] as usize, yes);
+/// // crowd-kit 1.4.2 `MMSR().fit(df)` on the same rows: skills_ w3 -0.6520929534886142 (w3
+/// // mostly disagrees, so its votes count against its answer), predict_score t2:
+/// // no -0.2144564784590082, yes 1.2144564784590082.
+/// let w3 = data.worker_id("w3").unwrap();
+/// assert!((result.skills.as_ref().unwrap()[w3].unwrap() + 0.6520929534886142).abs() < 1e-9);
+/// let scores = result.scores.as_ref().unwrap();
+/// assert!((scores[[t2, no]] + 0.2144564784590082).abs() < 1e-9);
+/// assert!((scores[[t2, yes]] - 1.2144564784590082).abs() < 1e-9);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Mmsr {
     params: MmsrParams,
@@ -59,7 +89,9 @@ pub struct Mmsr {
 /// Parameters of [`Mmsr`] (defaults as crowd-kit).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MmsrParams {
+    /// Maximum number of M-MSR iterations (≥ 1).
     pub n_iter: usize,
+    /// Stop when the change of u vᵀ (Frobenius norm) falls below this (≥ 0).
     pub tol: f64,
     /// Seed of the numpy-compatible random start (crowd-kit's `random_state`; always seeded).
     pub random_state: u32,
@@ -76,22 +108,27 @@ impl Default for MmsrParams {
 }
 
 impl Mmsr {
+    /// The default parameters (crowd-kit's: `n_iter` 10 000, `tol` 1e-10, seed 0), to adjust
+    /// and then [`check`](Params::check) into a [`Mmsr`].
     pub fn params() -> MmsrParams {
         MmsrParams::default()
     }
 }
 
 impl MmsrParams {
+    /// Sets the maximum number of iterations (≥ 1).
     pub fn n_iter(mut self, n_iter: usize) -> Self {
         self.n_iter = n_iter;
         self
     }
 
+    /// Sets the stop tolerance (≥ 0).
     pub fn tol(mut self, tol: f64) -> Self {
         self.tol = tol;
         self
     }
 
+    /// Sets the seed of the random start.
     pub fn random_state(mut self, seed: u32) -> Self {
         self.random_state = seed;
         self
