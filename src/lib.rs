@@ -28,11 +28,12 @@ pub mod methods;
 pub mod metrics;
 pub mod output;
 pub mod responses;
+#[doc(hidden)]
 pub mod timing;
 pub mod toloka;
 
 pub use aggregation::{Aggregation, FitReport, Gold, Observer, Skills, StopReason};
-pub use error::{DataError, Error, InputError, Location, ParamsError, Result};
+pub use error::{DataError, Error, InputError, Location, ParamsError, Result, SideInput};
 pub use methods::{
     Aggregator, BinaryRelevance, Compat, DawidSkene, FitInputs, Glad, GladFit, GladParams,
     GoldMajorityVote, InitialErrorStrategy, InitialErrors, Kos, KosParams, Mace, MaceFit,

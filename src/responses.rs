@@ -212,6 +212,13 @@ impl Responses {
         self.by_task.ids.len()
     }
 
+    /// Whether the table has no responses (and so no tasks, workers or labels). Every
+    /// aggregator returns an empty [`Aggregation`](crate::Aggregation) for it, as crowd-kit
+    /// returns empty frames.
+    pub fn is_empty(&self) -> bool {
+        self.n_responses() == 0
+    }
+
     /// Responses beyond the first of each (task, worker) pair that were kept.
     pub fn duplicate_count(&self) -> u64 {
         self.duplicates
@@ -286,9 +293,6 @@ impl Responses {
         let tasks = intern_all(&mut task_names.into_iter());
         let workers_set = intern_all(&mut worker_names.into_iter());
         let labels_set = intern_all(&mut label_names.into_iter());
-        if workers.is_empty() {
-            return Err(DataError::NoResponses);
-        }
         let labels_numeric = labels_set.iter().all(|s| parse_int(s).is_some());
         debug_assert!(
             [&tasks, &workers_set, &labels_set].iter().all(|set| {
@@ -423,9 +427,6 @@ impl ResponsesBuilder {
             mut raw,
             policy,
         } = self;
-        if raw.is_empty() {
-            return Err(DataError::NoResponses);
-        }
         if labels.len() > Label::MAX as usize + 1 {
             return Err(DataError::TooManyLabels(labels.len()));
         }
@@ -614,10 +615,17 @@ mod tests {
                 record: 2
             }
         );
+    }
+
+    #[test]
+    fn an_empty_table_is_valid() {
         let none: [(&str, &str, &str); 0] = [];
+        let data = Responses::from_triples(none).unwrap();
+        assert!(data.is_empty());
         assert_eq!(
-            Responses::from_triples(none).unwrap_err(),
-            DataError::NoResponses
+            (data.n_tasks(), data.n_workers(), data.n_labels()),
+            (0, 0, 0)
         );
+        assert!(data.by_task().is_empty() && data.by_worker().is_empty());
     }
 }

@@ -243,9 +243,16 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
     if use_gold && gold.is_none() {
         return Err(format!("{} needs --gold", method.cli_name));
     }
+    // A header without rows: an empty result (as crowd-kit), said on stderr.
+    if data.is_empty() {
+        eprintln!(
+            "crowdagg: note: {}: no responses (a header without rows): the result is empty",
+            input_name(&args.input)
+        );
+    }
     // Gold that matches no task would score (or train on) nothing: the wrong file, or task ids
     // spelled differently.
-    if let Some(gold) = &gold {
+    if let (Some(gold), false) = (&gold, data.is_empty()) {
         gold.check_overlap(&data)
             .map_err(|e| locate(e.into(), Some(gold), None).to_string())?;
     }
@@ -259,16 +266,17 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         inputs = inputs.gold(gold);
     }
     let (fit_started, fit_cpu_started) = (Instant::now(), crowdagg::timing::process_cpu_seconds());
-    let result = aggregator
-        .aggregate_with(&data, inputs)
-        .map_err(|e| locate(e, gold.as_ref(), skills.as_ref()).to_string())?;
+    let result = aggregator.aggregate_with(&data, inputs).map_err(|e| {
+        let hint = cli_hint(&e);
+        format!("{}{hint}", locate(e, gold.as_ref(), skills.as_ref()))
+    })?;
     progress.finish();
     let (fit_time, fit_cpu) = (
         fit_started.elapsed(),
         crowdagg::timing::process_cpu_seconds() - fit_cpu_started,
     );
 
-    if let Some(gold) = &gold {
+    if let (Some(gold), false) = (&gold, data.is_empty()) {
         let (accuracy, scored) = result.accuracy(&data, gold);
         eprintln!(
             "accuracy on gold: {accuracy:.4} ({scored} of {} gold tasks present in the data)",
@@ -301,6 +309,35 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// How an input path is named in messages (`-` is standard input).
+pub(crate) fn input_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        crowdagg::io::STDIN_NAME.to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// What the CLI adds to a library error: the library names its own inputs and parameters,
+/// the CLI the flag that gives them.
+pub(crate) fn cli_hint(error: &crowdagg::Error) -> &'static str {
+    use crowdagg::{DataError, Error, SideInput};
+    match error {
+        Error::Data(DataError::MissingInput {
+            input: SideInput::Skills,
+            ..
+        }) => " (give them with --skills FILE)",
+        Error::Data(DataError::MissingInput {
+            input: SideInput::Gold,
+            ..
+        }) => " (give them with --gold FILE)",
+        Error::Data(DataError::SkillsLookLikeFractions { .. }) => {
+            " (with --param skill_scale=100 or --param skill_scale=1)"
+        }
+        _ => "",
+    }
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).

@@ -156,7 +156,7 @@ pub fn read_toloka_tsv_from<R: Read>(
             by_status.nothing_kept("rows", &options.statuses),
         ));
     }
-    let responses = sink.finish(file, "the file has a header but no rows")?;
+    let responses = sink.finish(file, Some("the file has a header but no rows"))?;
     Ok((responses, gold.into_gold()))
 }
 
@@ -233,7 +233,7 @@ pub fn read_assignments_from_bytes(
             by_status.nothing_kept("assignments", &options.statuses),
         ));
     }
-    sink.finish(file, "the file has no assignments with tasks")
+    sink.finish(file, Some("the file has no assignments with tasks"))
 }
 
 /// The parts of Toloka's Assignment this reader uses.

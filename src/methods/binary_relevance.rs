@@ -63,9 +63,6 @@ impl MultiLabelResponses {
             }
             rows_by_name.push((task, worker, ids));
         }
-        if rows_by_name.is_empty() {
-            return Err(DataError::NoResponses);
-        }
         // The label order rule, from the one place that defines it.
         let order = if names.is_empty() {
             Vec::new()
@@ -149,13 +146,6 @@ impl MultiLabelResponses {
                 }
             }
             rows.push((field(task).to_string(), field(worker).to_string(), set));
-        }
-        if rows.is_empty() {
-            return Err(InputError::File {
-                file: source.to_path_buf(),
-                message: "no responses".into(),
-            }
-            .into());
         }
         Ok(Self::from_sets(rows)?)
     }
@@ -266,10 +256,10 @@ impl BinaryRelevance {
                 .inner
                 .aggregate_with(&binary, inputs)
                 .map_err(|e| match e {
-                    Error::Data(e) => Error::Data(DataError::Invalid(format!(
-                        "class {:?}: {e}",
-                        data.classes[class]
-                    ))),
+                    Error::Data(e) => Error::Data(DataError::InClass {
+                        class: data.classes[class].clone(),
+                        source: Box::new(e),
+                    }),
                     other => other,
                 })?;
             for (t, &l) in result.labels.iter().enumerate() {

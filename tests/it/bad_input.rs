@@ -115,11 +115,6 @@ const RESPONSE_CASES: &[(&str, &[&str], &str)] = &[
     ("empty.csv", &[], ": no responses (the file is empty)"),
     ("blank_lines.csv", &[], ": no responses (the file is empty)"),
     (
-        "header_only.csv",
-        &[],
-        ": no responses (the file has a header but no rows)",
-    ),
-    (
         "unterminated_quote.csv",
         &[],
         ":3:3: unterminated quoted field (the closing quote is missing)",

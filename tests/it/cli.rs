@@ -118,10 +118,10 @@ fn errors_are_one_line_with_a_failing_exit_code() {
                 "-m",
                 "zbs",
                 "-p",
-                "n_iter=0",
+                "n_iter=-1",
                 input.to_str().unwrap(),
             ],
-            "crowdagg: error: n_iter must be at least 1, got 0",
+            "crowdagg: error: parameter n_iter: cannot parse \"-1\" as an integer",
         ),
         (
             &[
@@ -136,7 +136,7 @@ fn errors_are_one_line_with_a_failing_exit_code() {
         ),
         (
             &["aggregate", "-m", "wdo", input.to_str().unwrap()],
-            "crowdagg: error: WeightedDynamicOverlap needs worker skills (--skills)",
+            "crowdagg: error: WeightedDynamicOverlap needs worker skills (give them with --skills FILE)",
         ),
     ];
     for (args, start) in cases {

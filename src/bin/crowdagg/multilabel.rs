@@ -31,6 +31,12 @@ pub fn run(input: &Path, params: &[(&str, &str)], json: bool) -> Result<Vec<u8>,
     }
     let aggregator = binary_relevance(inner, &inner_params).map_err(|e| e.to_string())?;
     let data = MultiLabelResponses::read_path(input, separator).map_err(|e| e.to_string())?;
+    if data.n_responses() == 0 {
+        eprintln!(
+            "crowdagg: note: {}: no responses (a header without rows): the result is empty",
+            input.display()
+        );
+    }
     let result = aggregator.aggregate(&data).map_err(|e| e.to_string())?;
     let write = |out: &mut dyn Write| -> std::io::Result<()> {
         if json {
