@@ -32,7 +32,7 @@ pub mod responses;
 pub mod timing;
 pub mod toloka;
 
-pub use aggregation::{Aggregation, FitReport, Gold, Observer, Skills, StopReason};
+pub use aggregation::{Aggregation, FitReport, Gold, NamedResult, Observer, Skills, StopReason};
 pub use error::{DataError, Error, InputError, Location, ParamsError, Result, SideInput};
 pub use methods::{
     Aggregator, BinaryRelevance, Compat, DawidSkene, FitInputs, Glad, GladFit, GladParams,

@@ -40,6 +40,10 @@ pub enum DuplicatePolicy {
 }
 
 /// Compressed sparse rows: row `i` holds `ids[offsets[i]..offsets[i+1]]` and the matching labels.
+/// Internal (the methods' index); hidden from the documentation, public only for the crate's
+/// own tests and benches. Use [`Responses::task_responses`] and
+/// [`Responses::worker_responses`].
+#[doc(hidden)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Csr {
     offsets: Vec<u32>,
@@ -160,7 +164,7 @@ impl Csr {
 /// let data = Responses::from_triples([("t1", "w1", "b"), ("t1", "w2", "a"), ("t2", "w1", "a")])?;
 /// assert_eq!(data.n_tasks(), 2);
 /// assert_eq!(data.label_names(), ["a", "b"]);
-/// let (workers, labels) = data.by_task().row(0);
+/// let (workers, labels) = data.task_responses(0);
 /// assert_eq!((workers, labels), (&[0u32, 1][..], &[1u16, 0][..]));
 /// # Ok::<(), crowdagg::Error>(())
 /// ```
@@ -230,25 +234,38 @@ impl Responses {
     }
 
     /// Rows are tasks: each holds the task's (worker, label) pairs sorted by worker, then label.
+    #[doc(hidden)]
     pub fn by_task(&self) -> &Csr {
         &self.by_task
     }
 
     /// Rows are workers: each holds the worker's (task, label) pairs sorted by task, then label.
+    #[doc(hidden)]
     pub fn by_worker(&self) -> &Csr {
         &self.by_worker
     }
 
-    pub fn task_name(&self, task: usize) -> &str {
-        &self.tasks[task]
+    /// The responses to `task`: its workers' ids and their labels, sorted by worker, then label.
+    pub fn task_responses(&self, task: impl TryInto<usize>) -> (&[u32], &[Label]) {
+        self.by_task.row(index(task))
     }
 
-    pub fn worker_name(&self, worker: usize) -> &str {
-        &self.workers[worker]
+    /// The responses of `worker`: the ids of its tasks and its labels, sorted by task, then
+    /// label.
+    pub fn worker_responses(&self, worker: impl TryInto<usize>) -> (&[u32], &[Label]) {
+        self.by_worker.row(index(worker))
     }
 
-    pub fn label_name(&self, label: usize) -> &str {
-        &self.labels[label]
+    pub fn task_name(&self, task: impl TryInto<usize>) -> &str {
+        &self.tasks[index(task)]
+    }
+
+    pub fn worker_name(&self, worker: impl TryInto<usize>) -> &str {
+        &self.workers[index(worker)]
+    }
+
+    pub fn label_name(&self, label: impl TryInto<usize>) -> &str {
+        &self.labels[index(label)]
     }
 
     pub fn task_names(&self) -> impl ExactSizeIterator<Item = &str> {
@@ -460,6 +477,12 @@ impl ResponsesBuilder {
             by_task,
         ))
     }
+}
+
+/// An id of any integer type as an index (`Label`, the `u32` ids of the indexes, `usize`, or
+/// a literal); a negative id is out of range, as any id past the end.
+fn index(id: impl TryInto<usize>) -> usize {
+    id.try_into().unwrap_or(usize::MAX)
 }
 
 pub(crate) fn intern(set: &mut Interner, value: &str) -> u32 {

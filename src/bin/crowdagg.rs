@@ -334,7 +334,7 @@ pub(crate) fn cli_hint(error: &crowdagg::Error) -> &'static str {
             ..
         }) => " (give them with --gold FILE)",
         Error::Data(DataError::SkillsLookLikeFractions { .. }) => {
-            " (with --param skill_scale=100 or --param skill_scale=1)"
+            " (--param skill_scale=100, or --param skill_scale=1)"
         }
         _ => "",
     }

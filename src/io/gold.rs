@@ -14,8 +14,8 @@ use crate::error::{Error, Location};
 
 /// Reads gold labels from `path` (`-` for stdin). Uses the task and label column names and the
 /// delimiter of `options`; other columns are ignored.
-pub fn read_gold(path: &Path, options: &ReadOptions) -> Result<Gold, Error> {
-    let (reader, name) = open(path)?;
+pub fn read_gold(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Gold, Error> {
+    let (reader, name) = open(path.as_ref())?;
     read_gold_from(reader, &name.to_string_lossy(), options)
 }
 

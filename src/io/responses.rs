@@ -51,17 +51,18 @@ impl ReadOptions {
 /// Files of plain (unquoted) CSV/TSV are read in blocks parsed in parallel (see
 /// `io::plain`); any other input, or a file with a problem to report, goes through the
 /// general reader. Both give the same [`Responses`] and the same errors.
-pub fn read_responses(path: &Path, options: &ReadOptions) -> Result<Responses, Error> {
+pub fn read_responses(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Responses, Error> {
     read_responses_with_progress(path, options, &mut |_, _| {})
 }
 
 /// [`read_responses`] calling `progress(bytes_read, file_size)` now and then (after each
 /// block of the parallel reader).
 pub fn read_responses_with_progress(
-    path: &Path,
+    path: impl AsRef<Path>,
     options: &ReadOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Responses, Error> {
+    let path = path.as_ref();
     if path.as_os_str() != "-"
         && options.duplicates != DuplicatePolicy::Reject
         && let Some(builder) = read_plain(path, options, progress)?

@@ -379,7 +379,7 @@ fn bad_skills_for_wdo() {
 /// Values that were not read from a file keep the method's plain message.
 #[test]
 fn locate_leaves_unread_values_alone() {
-    let data = read_responses(&bad("responses_ab.csv"), &ReadOptions::default()).unwrap();
+    let data = read_responses(bad("responses_ab.csv"), &ReadOptions::default()).unwrap();
     let skills: Skills = [("w1", 150.0), ("w2", 50.0)].into_iter().collect();
     let error = WeightedDynamicOverlap::default()
         .aggregate_with(&data, FitInputs::default().skills(&skills))
