@@ -242,6 +242,7 @@ impl Aggregator for DawidSkene {
             return Ok(Aggregation {
                 errors: Some(Array3::zeros((0, 0, 0))),
                 priors: Some(Vec::new()),
+                skills: None,
                 ..super::empty_result()
             });
         }

@@ -185,6 +185,7 @@ impl Aggregator for Kos {
         if data.is_empty() {
             return Ok(Aggregation {
                 probabilities: None,
+                skills: None,
                 ..super::empty_result()
             });
         }
