@@ -80,11 +80,6 @@ pub enum DataError {
         /// 1-based number of the response, in the order they were pushed.
         record: u64,
     },
-    /// No responses where some are required. Aggregators and
-    /// [`ResponsesBuilder::build`](crate::ResponsesBuilder::build) accept an empty table
-    /// (the result is empty, as crowd-kit's empty frames); this is for the places that cannot.
-    #[error("no responses")]
-    NoResponses,
     /// More distinct labels than a [`Label`](crate::Label) id can hold.
     #[error("too many distinct labels: {0} (at most 65536 are supported)")]
     TooManyLabels(
