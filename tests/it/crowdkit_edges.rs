@@ -417,3 +417,35 @@ fn missing_side_inputs_are_typed() {
         }
     );
 }
+
+/// crowd-kit's `test_ds_gold_probas_correction_with_iters[0]`: with `n_iter=0` the gold tasks'
+/// posteriors are their gold labels (the correction is part of the initialisation).
+#[test]
+fn dawid_skene_n_iter_zero_with_gold() {
+    let rows = [
+        ("t1", "w1", "no"),
+        ("t2", "w1", "yes"),
+        ("t3", "w1", "yes"),
+        ("t1", "w2", "yes"),
+        ("t2", "w2", "yes"),
+        ("t3", "w2", "no"),
+        ("t1", "w4", "yes"),
+        ("t2", "w4", "no"),
+        ("t3", "w4", "yes"),
+        ("t1", "w5", "no"),
+        ("t2", "w5", "no"),
+        ("t3", "w5", "no"),
+    ];
+    let data = Responses::from_triples(rows).unwrap();
+    let gold: Gold = [("t1", "yes"), ("t2", "yes")].into_iter().collect();
+    let ds = DawidSkene::params().n_iter(0).check().unwrap();
+    let result = ds
+        .aggregate_with(&data, FitInputs::default().gold(&gold))
+        .unwrap();
+    let p = result.probabilities.unwrap();
+    // Labels no = 0, yes = 1. Gold tasks one-hot; t3 the majority vote (no 2, yes 2: a tie).
+    assert_eq!(p.row(0).to_vec(), [0.0, 1.0]);
+    assert_eq!(p.row(1).to_vec(), [0.0, 1.0]);
+    assert_eq!(p.row(2).to_vec(), [0.5, 0.5]);
+    assert_eq!(labels(&data, &result.labels[..2]), ["yes", "yes"]);
+}
