@@ -44,6 +44,11 @@ impl FitReport {
 }
 
 /// The aggregated labels of every task of a [`Responses`], with what the method knows about them.
+///
+/// Fields are indexed by the ids of the [`Responses`] it was fitted on:
+/// [`Aggregation::iter_named`] gives (task, label, confidence) by name, and
+/// [`output::write_csv`](crate::output::write_csv) / [`output::write_json`](crate::output::write_json)
+/// write it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Aggregation {
     /// The aggregated label of each task (index = task id).
@@ -83,6 +88,33 @@ impl Aggregation {
         }
     }
 
+    /// Each task's result by name, in task id order. `data` must be the responses this was
+    /// fitted on.
+    ///
+    /// ```
+    /// use crowdagg::{Aggregator, MajorityVote, Responses};
+    ///
+    /// let data = Responses::from_triples([("t1", "w1", "cat"), ("t1", "w2", "cat"), ("t2", "w1", "dog")])?;
+    /// let result = MajorityVote::default().aggregate(&data)?;
+    /// let named: Vec<_> = result.iter_named(&data).map(|r| (r.task, r.label, r.confidence)).collect();
+    /// assert_eq!(named, [("t1", "cat", 1.0), ("t2", "dog", 1.0)]);
+    /// # Ok::<(), crowdagg::Error>(())
+    /// ```
+    pub fn iter_named<'a>(
+        &'a self,
+        data: &'a Responses,
+    ) -> impl ExactSizeIterator<Item = NamedResult<'a>> + 'a {
+        self.labels
+            .iter()
+            .zip(&self.confidence)
+            .enumerate()
+            .map(|(t, (&label, &confidence))| NamedResult {
+                task: data.task_name(t),
+                label: data.label_name(label),
+                confidence,
+            })
+    }
+
     /// Accuracy on the gold tasks present in `data`: (fraction correct, tasks scored). A gold
     /// label that no response uses simply counts as a miss.
     pub fn accuracy(&self, data: &Responses, gold: &Gold) -> (f64, usize) {
@@ -96,6 +128,17 @@ impl Aggregation {
         }
         (correct as f64 / scored.max(1) as f64, scored)
     }
+}
+
+/// One task's result by name, from [`Aggregation::iter_named`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NamedResult<'a> {
+    /// The task's name.
+    pub task: &'a str,
+    /// The aggregated label's name.
+    pub label: &'a str,
+    /// The confidence in that label ([`Aggregation::confidence`]).
+    pub confidence: f64,
 }
 
 /// Index and value of the first maximum of each row (ties go to the smallest column).

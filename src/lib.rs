@@ -123,9 +123,6 @@
 #![warn(missing_docs)]
 
 pub mod aggregation;
-// `src/error.rs` is being rewritten with typed, documented variants on another branch; this
-// allow goes when that lands.
-#[allow(missing_docs)]
 pub mod error;
 pub mod generate;
 pub mod io;
@@ -133,11 +130,12 @@ pub mod methods;
 pub mod metrics;
 pub mod output;
 pub mod responses;
+#[doc(hidden)]
 pub mod timing;
 pub mod toloka;
 
-pub use aggregation::{Aggregation, FitReport, Gold, Observer, Skills, StopReason};
-pub use error::{DataError, Error, InputError, Location, ParamsError, Result};
+pub use aggregation::{Aggregation, FitReport, Gold, NamedResult, Observer, Skills, StopReason};
+pub use error::{DataError, Error, InputError, Location, ParamsError, Result, SideInput};
 pub use methods::{
     Aggregator, BinaryRelevance, Compat, DawidSkene, FitInputs, Glad, GladFit, GladParams,
     GoldMajorityVote, InitialErrorStrategy, InitialErrors, Kos, KosParams, Mace, MaceFit,

@@ -85,9 +85,10 @@ pub fn consistency_by_task(
 /// `consistency(answers, aggregator=...)`. An aggregation without skills is an error, as in
 /// crowd-kit.
 pub fn consistency(data: &Responses, result: &Aggregation) -> Result<f64, DataError> {
-    let skills = result.skills.as_deref().ok_or_else(|| {
-        DataError::Invalid("consistency needs worker skills; this method has none".into())
-    })?;
+    let skills = result
+        .skills
+        .as_deref()
+        .ok_or(DataError::AggregationWithoutSkills)?;
     Ok(mean(&consistency_by_task(data, &result.labels, skills)?))
 }
 
@@ -181,9 +182,7 @@ pub fn alpha_krippendorff(data: &Responses) -> Result<f64, DataError> {
         return Ok(1.0);
     }
     if data.n_workers() == 1 && data.n_tasks() == 1 {
-        return Err(DataError::Invalid(
-            "alpha needs more than one worker or task".into(),
-        ));
+        return Err(DataError::AlphaSingleWorkerAndTask);
     }
     let disagreement = |counts: &[u64]| {
         let n: u64 = counts.iter().sum();
@@ -209,9 +208,7 @@ pub fn alpha_krippendorff(data: &Responses) -> Result<f64, DataError> {
         observed += disagreement(&counts) * answers.len() as f64;
     }
     match pooled.iter().filter(|&&c| c > 0).count() {
-        0 => Err(DataError::Invalid(
-            "alpha needs a task with at least 2 responses".into(),
-        )),
+        0 => Err(DataError::AlphaNoTaskWithTwoResponses),
         1 => Ok(1.0),
         _ => {
             let total: u64 = pooled.iter().sum();
@@ -274,9 +271,7 @@ pub fn entropy_threshold(
     min_answers: usize,
 ) -> Result<EntropyThreshold, DataError> {
     if !(0.0..=100.0).contains(&percentile) {
-        return Err(DataError::Invalid(format!(
-            "percentile must be in 0..=100, got {percentile}"
-        )));
+        return Err(DataError::PercentileOutOfRange { percentile });
     }
     let by_worker = data.by_worker();
     let eligible: Vec<usize> = (0..data.n_workers())

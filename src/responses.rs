@@ -40,6 +40,10 @@ pub enum DuplicatePolicy {
 }
 
 /// Compressed sparse rows: row `i` holds `ids[offsets[i]..offsets[i+1]]` and the matching labels.
+/// Internal (the methods' index); hidden from the documentation, public only for the crate's
+/// own tests and benches. Use [`Responses::task_responses`] and
+/// [`Responses::worker_responses`].
+#[doc(hidden)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Csr {
     offsets: Vec<u32>,
@@ -166,7 +170,7 @@ impl Csr {
 /// let data = Responses::from_triples([("t1", "w1", "b"), ("t1", "w2", "a"), ("t2", "w1", "a")])?;
 /// assert_eq!(data.n_tasks(), 2);
 /// assert_eq!(data.label_names(), ["a", "b"]);
-/// let (workers, labels) = data.by_task().row(0);
+/// let (workers, labels) = data.task_responses(0);
 /// assert_eq!((workers, labels), (&[0u32, 1][..], &[1u16, 0][..]));
 /// # Ok::<(), crowdagg::Error>(())
 /// ```
@@ -222,6 +226,13 @@ impl Responses {
         self.by_task.ids.len()
     }
 
+    /// Whether the table has no responses (and so no tasks, workers or labels). Every
+    /// aggregator returns an empty [`Aggregation`](crate::Aggregation) for it, as crowd-kit
+    /// returns empty frames.
+    pub fn is_empty(&self) -> bool {
+        self.n_responses() == 0
+    }
+
     /// Responses beyond the first of each (task, worker) pair that were kept.
     pub fn duplicate_count(&self) -> u64 {
         self.duplicates
@@ -233,32 +244,46 @@ impl Responses {
     }
 
     /// Rows are tasks: each holds the task's (worker, label) pairs sorted by worker, then label.
+    #[doc(hidden)]
     pub fn by_task(&self) -> &Csr {
         &self.by_task
     }
 
     /// Rows are workers: each holds the worker's (task, label) pairs sorted by task, then label.
+    #[doc(hidden)]
     pub fn by_worker(&self) -> &Csr {
         &self.by_worker
     }
 
+    /// The responses to `task`: its workers' ids and their labels, sorted by worker, then label.
+    pub fn task_responses(&self, task: impl TryInto<usize>) -> (&[u32], &[Label]) {
+        self.by_task.row(index(task))
+    }
+
+    /// The responses of `worker`: the ids of its tasks and its labels, sorted by task, then
+    /// label.
+    pub fn worker_responses(&self, worker: impl TryInto<usize>) -> (&[u32], &[Label]) {
+        self.by_worker.row(index(worker))
+    }
+
     /// The name of task id `task` (an index into [`Aggregation::labels`](crate::Aggregation::labels)
-    /// and the other per-task outputs). Panics if `task >= n_tasks()`.
-    pub fn task_name(&self, task: usize) -> &str {
-        &self.tasks[task]
+    /// and the other per-task outputs); any integer type. Panics if `task >= n_tasks()`.
+    pub fn task_name(&self, task: impl TryInto<usize>) -> &str {
+        &self.tasks[index(task)]
     }
 
     /// The name of worker id `worker` (an index into
-    /// [`Aggregation::skills`](crate::Aggregation::skills)). Panics if `worker >= n_workers()`.
-    pub fn worker_name(&self, worker: usize) -> &str {
-        &self.workers[worker]
+    /// [`Aggregation::skills`](crate::Aggregation::skills)); any integer type. Panics if
+    /// `worker >= n_workers()`.
+    pub fn worker_name(&self, worker: impl TryInto<usize>) -> &str {
+        &self.workers[index(worker)]
     }
 
     /// The name of label id `label` (a value of
-    /// [`Aggregation::labels`](crate::Aggregation::labels), a column of `probabilities`). Panics
-    /// if `label >= n_labels()`.
-    pub fn label_name(&self, label: usize) -> &str {
-        &self.labels[label]
+    /// [`Aggregation::labels`](crate::Aggregation::labels), a column of `probabilities`); any
+    /// integer type, so a [`Label`] needs no cast. Panics if `label >= n_labels()`.
+    pub fn label_name(&self, label: impl TryInto<usize>) -> &str {
+        &self.labels[index(label)]
     }
 
     /// Task names in task-id order.
@@ -427,9 +452,6 @@ impl Responses {
         let tasks = intern_all(&mut task_names.into_iter());
         let workers_set = intern_all(&mut worker_names.into_iter());
         let labels_set = intern_all(&mut label_names.into_iter());
-        if workers.is_empty() {
-            return Err(DataError::NoResponses);
-        }
         let labels_numeric = labels_set.iter().all(|s| parse_int(s).is_some());
         debug_assert!(
             [&tasks, &workers_set, &labels_set].iter().all(|set| {
@@ -571,9 +593,6 @@ impl ResponsesBuilder {
             mut raw,
             policy,
         } = self;
-        if raw.is_empty() {
-            return Err(DataError::NoResponses);
-        }
         if labels.len() > Label::MAX as usize + 1 {
             return Err(DataError::TooManyLabels(labels.len()));
         }
@@ -607,6 +626,12 @@ impl ResponsesBuilder {
             by_task,
         ))
     }
+}
+
+/// An id of any integer type as an index (`Label`, the `u32` ids of the indexes, `usize`, or
+/// a literal); a negative id is out of range, as any id past the end.
+fn index(id: impl TryInto<usize>) -> usize {
+    id.try_into().unwrap_or(usize::MAX)
 }
 
 pub(crate) fn intern(set: &mut Interner, value: &str) -> u32 {
@@ -762,10 +787,17 @@ mod tests {
                 record: 2
             }
         );
+    }
+
+    #[test]
+    fn an_empty_table_is_valid() {
         let none: [(&str, &str, &str); 0] = [];
+        let data = Responses::from_triples(none).unwrap();
+        assert!(data.is_empty());
         assert_eq!(
-            Responses::from_triples(none).unwrap_err(),
-            DataError::NoResponses
+            (data.n_tasks(), data.n_workers(), data.n_labels()),
+            (0, 0, 0)
         );
+        assert!(data.by_task().is_empty() && data.by_worker().is_empty());
     }
 }

@@ -191,10 +191,15 @@ impl InputArgs {
         if self.normalize_labels {
             gold = gold.map_labels(normalize_label);
         }
-        gold.check_overlap(data)
-            .map_err(|e| locate(e.into(), Some(&gold), None).to_string())?;
-        gold.check_labels(data)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        // Gold that matches no task, or none of the labels, would score (or train on) nothing:
+        // the wrong file, task ids spelled differently, or another vocabulary. An empty table
+        // has nothing to match: its result is empty.
+        if !data.is_empty() {
+            gold.check_overlap(data)
+                .map_err(|e| locate(e.into(), Some(&gold), None).to_string())?;
+            gold.check_labels(data)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
         Ok(gold)
     }
 }
@@ -431,6 +436,13 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
     if use_gold && gold.is_none() {
         return Err(format!("{} needs --gold", method.cli_name));
     }
+    // A header without rows: an empty result (as crowd-kit), said on stderr.
+    if data.is_empty() {
+        eprintln!(
+            "crowdagg: note: {}: no responses (a header without rows): the result is empty",
+            input_name(&args.input)
+        );
+    }
 
     let progress = Progress::new();
     let mut inputs = FitInputs::default().observer(&progress);
@@ -441,9 +453,10 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         inputs = inputs.gold(gold);
     }
     let (fit_started, fit_cpu_started) = (Instant::now(), crowdagg::timing::process_cpu_seconds());
-    let result = aggregator
-        .aggregate_with(&data, inputs)
-        .map_err(|e| locate(e, gold.as_ref(), skills.as_ref()).to_string())?;
+    let result = aggregator.aggregate_with(&data, inputs).map_err(|e| {
+        let hint = cli_hint(&e);
+        format!("{}{hint}", locate(e, gold.as_ref(), skills.as_ref()))
+    })?;
     progress.finish();
     let (fit_time, fit_cpu) = (
         fit_started.elapsed(),
@@ -468,7 +481,7 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         ));
     }
 
-    if let Some(gold) = &gold {
+    if let (Some(gold), false) = (&gold, data.is_empty()) {
         let (accuracy, scored) = result.accuracy(&data, gold);
         eprintln!(
             "accuracy on gold: {accuracy:.4} ({scored} of {} gold tasks present in the data)",
@@ -507,6 +520,35 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// How an input path is named in messages (`-` is standard input).
+pub(crate) fn input_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        crowdagg::io::STDIN_NAME.to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// What the CLI adds to a library error: the library names its own inputs and parameters,
+/// the CLI the flag that gives them.
+pub(crate) fn cli_hint(error: &crowdagg::Error) -> &'static str {
+    use crowdagg::{DataError, Error, SideInput};
+    match error {
+        Error::Data(DataError::MissingInput {
+            input: SideInput::Skills,
+            ..
+        }) => " (give them with --skills FILE)",
+        Error::Data(DataError::MissingInput {
+            input: SideInput::Gold,
+            ..
+        }) => " (give them with --gold FILE)",
+        Error::Data(DataError::SkillsLookLikeFractions { .. }) => {
+            " (--param skill_scale=100, or --param skill_scale=1)"
+        }
+        _ => "",
+    }
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).

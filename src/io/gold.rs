@@ -16,8 +16,8 @@ use crate::error::{Error, Location};
 /// extension when unset) and its task and label column names where the header has them, else
 /// the default names `task` and `label` (a gold file keeps its own header when the responses'
 /// columns are renamed); other columns are ignored.
-pub fn read_gold(path: &Path, options: &ReadOptions) -> Result<Gold, Error> {
-    let (reader, name) = open(path)?;
+pub fn read_gold(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Gold, Error> {
+    let (reader, name) = open(path.as_ref())?;
     read_gold_from(reader, &name.to_string_lossy(), options)
 }
 

@@ -20,9 +20,9 @@ pub fn locate(error: Error, gold: Option<&Gold>, skills: Option<&Skills>) -> Err
         DataError::InvalidSkill { worker, .. } | DataError::SkillOutOfRange { worker, .. } => {
             (skills, Some(worker))
         }
-        DataError::MissingSkill { .. } | DataError::TaskWithoutSkilledWorkers { .. } => {
-            (skills, None)
-        }
+        DataError::MissingSkill { .. }
+        | DataError::TaskWithoutSkilledWorkers { .. }
+        | DataError::SkillsLookLikeFractions { .. } => (skills, None),
         _ => (None, None),
     };
     let Some(origin) = origin else {

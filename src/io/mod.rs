@@ -22,8 +22,9 @@
 //! the header), `file:line: message` when a row is (missing header column: line 1; ragged row;
 //! duplicate (task, worker) under [`DuplicatePolicy::Reject`](crate::DuplicatePolicy), which
 //! names both lines), or `file: message` for the whole input (`no responses (the file is
-//! empty)`, `no responses (the file has a header but no rows)`, no accepted assignments with
-//! counts by status, too many labels). Lines are those where a record *starts* (a quoted field
+//! empty)`, no accepted assignments with counts by status, too many labels). A response table
+//! with a header and no rows is an empty [`Responses`](crate::Responses), not an error (the
+//! Toloka readers still refuse it). Lines are those where a record *starts* (a quoted field
 //! may span lines); an unterminated quote is reported where it opened. For JSON, line and
 //! column come from serde_json for syntax and type errors (its column points at or just before
 //! the offending value) and are the element's start for semantic errors (missing task id,

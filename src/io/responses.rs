@@ -51,17 +51,18 @@ impl ReadOptions {
 /// Files of plain (unquoted) CSV/TSV are read in blocks parsed in parallel (see
 /// `io::plain`); any other input, or a file with a problem to report, goes through the
 /// general reader. Both give the same [`Responses`] and the same errors.
-pub fn read_responses(path: &Path, options: &ReadOptions) -> Result<Responses, Error> {
+pub fn read_responses(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Responses, Error> {
     read_responses_with_progress(path, options, &mut |_, _| {})
 }
 
 /// [`read_responses`] calling `progress(bytes_read, file_size)` now and then (after each
 /// block of the parallel reader).
 pub fn read_responses_with_progress(
-    path: &Path,
+    path: impl AsRef<Path>,
     options: &ReadOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Responses, Error> {
+    let path = path.as_ref();
     if path.as_os_str() != "-"
         && options.duplicates != DuplicatePolicy::Reject
         && let Some(builder) = read_plain(path, options, progress)?
@@ -93,7 +94,9 @@ pub fn read_responses_from<R: Read>(
         let l = table.required(&record, label)?;
         sink.push(table.file(), line, t, w, l)?;
     }
-    sink.finish(table.file(), "the file has a header but no rows")
+    // A header without rows is an empty table (crowd-kit takes empty frames); an input
+    // without even a header stays an error (`Table::open`).
+    sink.finish(table.file(), None)
 }
 
 #[cfg(test)]
@@ -143,10 +146,8 @@ mod tests {
             "t.csv:1: missing column \"label\" (header: task, worker, answer)"
         );
         assert_eq!(message(""), "t.csv: no responses (the file is empty)");
-        assert_eq!(
-            message("task,worker,label\n"),
-            "t.csv: no responses (the file has a header but no rows)"
-        );
+        // A header without rows is an empty table, not an error (as crowd-kit's empty frames).
+        assert!(read("task,worker,label\n").unwrap().is_empty());
         assert_eq!(
             message("task,worker,label\nt,w,a\nt,w\n"),
             "t.csv:3: expected 3 fields as in the header, found 2"

@@ -18,8 +18,8 @@ use crate::error::{Error, Location};
 ///
 /// When the input names skill ids (Toloka layouts), `skill_id` selects one; without it, an
 /// input holding several skill ids is an error. Rows without a skill id are always kept.
-pub fn read_skills(path: &Path, skill_id: Option<&str>) -> Result<Skills, Error> {
-    let (bytes, name) = read_all(path)?;
+pub fn read_skills(path: impl AsRef<Path>, skill_id: Option<&str>) -> Result<Skills, Error> {
+    let (bytes, name) = read_all(path.as_ref())?;
     read_skills_from_bytes(&bytes, &name.to_string_lossy(), skill_id)
 }
 

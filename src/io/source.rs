@@ -110,9 +110,14 @@ impl ResponseSink {
         Ok(())
     }
 
-    /// Builds the responses; `empty_message` explains an input without any response.
-    pub(crate) fn finish(self, file: &Path, empty_message: &str) -> Result<Responses, Error> {
-        if self.builder.is_empty() {
+    /// Builds the responses; `empty_message` explains an input without any response, which
+    /// is an error (`None`: an empty table is fine).
+    pub(crate) fn finish(
+        self,
+        file: &Path,
+        empty_message: Option<&str>,
+    ) -> Result<Responses, Error> {
+        if let (true, Some(empty_message)) = (self.builder.is_empty(), empty_message) {
             return Err(whole(file, format!("no responses ({empty_message})")));
         }
         let lines = self.lines;

@@ -66,7 +66,10 @@ impl Default for AssignmentsOptions {
 
 /// Reads the responses of a web UI results TSV (`-` for stdin). See
 /// [`read_toloka_tsv_with_gold`].
-pub fn read_toloka_tsv(path: &Path, options: &TolokaTsvOptions) -> Result<Responses, Error> {
+pub fn read_toloka_tsv(
+    path: impl AsRef<Path>,
+    options: &TolokaTsvOptions,
+) -> Result<Responses, Error> {
     read_toloka_tsv_with_gold(path, options).map(|(responses, _)| responses)
 }
 
@@ -85,10 +88,10 @@ pub fn read_toloka_tsv(path: &Path, options: &TolokaTsvOptions) -> Result<Respon
 ///   pool loader of the local Toloka backend ([`crate::toloka::read_results_tsv`]) applies the
 ///   same rule to every `OUTPUT:` column.
 pub fn read_toloka_tsv_with_gold(
-    path: &Path,
+    path: impl AsRef<Path>,
     options: &TolokaTsvOptions,
 ) -> Result<(Responses, Gold), Error> {
-    let (reader, name) = open(path)?;
+    let (reader, name) = open(path.as_ref())?;
     read_toloka_tsv_from(reader, &name.to_string_lossy(), options)
 }
 
@@ -160,7 +163,7 @@ pub fn read_toloka_tsv_from<R: Read>(
             by_status.nothing_kept("rows", &options.statuses),
         ));
     }
-    let responses = sink.finish(file, "the file has a header but no rows")?;
+    let responses = sink.finish(file, Some("the file has a header but no rows"))?;
     Ok((responses, gold.into_gold()))
 }
 
@@ -207,8 +210,11 @@ impl StatusCounts {
 /// one object per line. Each accepted assignment contributes one response per task:
 /// task `tasks[i].id`, worker `user_id`, label `solutions[i].output_values[field]` (strings as
 /// they are, other values as JSON text). Unknown fields are ignored.
-pub fn read_assignments(path: &Path, options: &AssignmentsOptions) -> Result<Responses, Error> {
-    let (bytes, name) = read_all(path)?;
+pub fn read_assignments(
+    path: impl AsRef<Path>,
+    options: &AssignmentsOptions,
+) -> Result<Responses, Error> {
+    let (bytes, name) = read_all(path.as_ref())?;
     read_assignments_from_bytes(&bytes, &name.to_string_lossy(), options)
 }
 
@@ -237,7 +243,7 @@ pub fn read_assignments_from_bytes(
             by_status.nothing_kept("assignments", &options.statuses),
         ));
     }
-    sink.finish(file, "the file has no assignments with tasks")
+    sink.finish(file, Some("the file has no assignments with tasks"))
 }
 
 /// The parts of Toloka's Assignment this reader uses.

@@ -63,9 +63,6 @@ impl MultiLabelResponses {
             }
             rows_by_name.push((task, worker, ids));
         }
-        if rows_by_name.is_empty() {
-            return Err(DataError::NoResponses);
-        }
         // The label order rule, from the one place that defines it.
         let order = if names.is_empty() {
             Vec::new()
@@ -160,13 +157,7 @@ impl MultiLabelResponses {
                 }
             }
         }
-        if rows.is_empty() {
-            return Err(InputError::File {
-                file: name,
-                message: "no responses (the file has a header but no rows)".into(),
-            }
-            .into());
-        }
+        // A header without rows is an empty table (crowd-kit aggregates it to an empty result).
         Ok(Self::from_sets(rows)?)
     }
 
@@ -215,13 +206,6 @@ impl MultiLabelResponses {
                 }
             }
             rows.push((field(task).to_string(), field(worker).to_string(), set));
-        }
-        if rows.is_empty() {
-            return Err(InputError::File {
-                file: source.to_path_buf(),
-                message: "no responses".into(),
-            }
-            .into());
         }
         Ok(Self::from_sets(rows)?)
     }
@@ -353,10 +337,10 @@ impl BinaryRelevance {
                 .inner
                 .aggregate_with(&binary, inputs)
                 .map_err(|e| match e {
-                    Error::Data(e) => Error::Data(DataError::Invalid(format!(
-                        "class {:?}: {e}",
-                        data.classes[class]
-                    ))),
+                    Error::Data(e) => Error::Data(DataError::InClass {
+                        class: data.classes[class].clone(),
+                        source: Box::new(e),
+                    }),
                     other => other,
                 })?;
             for (t, &l) in result.labels.iter().enumerate() {

@@ -12,9 +12,9 @@ use crate::aggregation::{Aggregation, FitReport, Gold, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::{Label, Responses};
 
-use super::params::{ParamValue, Params, check_n_iter, check_non_negative, parse, unknown};
+use super::params::{ParamValue, Params, check_non_negative, parse, unknown};
 use super::{Aggregator, FitInputs};
-use em::{EPS, Em, Flavour, Model};
+use em::{EPS, Em, Flavour, Model, Outcome};
 
 /// Which of crowd-kit's quirks to reproduce.
 ///
@@ -132,13 +132,13 @@ pub struct DawidSkene {
 /// Parameters of [`DawidSkene`] (defaults as crowd-kit).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DawidSkeneParams {
-    /// Maximum number of EM iterations (≥ 1).
+    /// Maximum number of EM iterations (0: the initialisation only, as crowd-kit).
     pub n_iter: usize,
     /// Stop when the ELBO improves by less than this (≥ 0; 0 runs until the ELBO stops
     /// increasing or `n_iter` is reached).
     pub tol: f64,
-    /// How `initial_errors` enter the first M-step. Both must be set, or neither (crowd-kit
-    /// silently ignores one without the other; we refuse).
+    /// How `initial_errors` enter the first M-step. A strategy without matrices is ignored
+    /// (as crowd-kit); matrices without a strategy are refused (crowd-kit ignores them).
     pub initial_error_strategy: Option<InitialErrorStrategy>,
     /// The prior confusion matrices used by `initial_error_strategy` (crowd-kit
     /// `initial_error`); set both with [`DawidSkeneParams::initial_errors`].
@@ -244,21 +244,12 @@ impl Params for DawidSkeneParams {
     }
 
     fn check(self) -> Result<DawidSkene, ParamsError> {
-        check_n_iter(self.n_iter)?;
         check_non_negative("tol", self.tol)?;
-        match (&self.initial_error_strategy, &self.initial_errors) {
-            (Some(s), None) => {
-                return Err(ParamsError::Conflict(format!(
-                    "initial_error_strategy={} needs initial error matrices",
-                    s.name()
-                )));
-            }
-            (None, Some(_)) => {
-                return Err(ParamsError::Conflict(
-                    "initial error matrices need initial_error_strategy=assign or addition".into(),
-                ));
-            }
-            _ => {}
+        // A strategy without matrices is ignored, as in crowd-kit (where the strategy is set
+        // on the model and the matrices are an optional argument of each fit); matrices
+        // without a strategy would be silently unused, so they are refused.
+        if self.initial_error_strategy.is_none() && self.initial_errors.is_some() {
+            return Err(ParamsError::InitialErrorsWithoutStrategy);
         }
         Ok(DawidSkene { params: self })
     }
@@ -280,6 +271,14 @@ impl Aggregator for DawidSkene {
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        if data.is_empty() {
+            return Ok(Aggregation {
+                errors: Some(Array3::zeros((0, 0, 0))),
+                priors: Some(Vec::new()),
+                skills: None,
+                ..super::empty_result()
+            });
+        }
         let p = &self.params;
         let gold = inputs.gold.map(|g| resolve_gold(g, data)).transpose()?;
         let mut em = Em::new(
@@ -434,7 +433,6 @@ impl Params for OneCoinDawidSkeneParams {
     }
 
     fn check(self) -> Result<OneCoinDawidSkene, ParamsError> {
-        check_n_iter(self.n_iter)?;
         check_non_negative("tol", self.tol)?;
         Ok(OneCoinDawidSkene { params: self })
     }
@@ -446,6 +444,13 @@ impl Aggregator for OneCoinDawidSkene {
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        if data.is_empty() {
+            return Ok(Aggregation {
+                errors: Some(Array3::zeros((0, 0, 0))),
+                priors: Some(Vec::new()),
+                ..super::empty_result()
+            });
+        }
         let p = &self.params;
         let gold = inputs.gold.map(|g| resolve_gold(g, data)).transpose()?;
         let mut em = Em::new(
@@ -478,14 +483,23 @@ fn fit(
     inputs: FitInputs<'_>,
     skills: bool,
 ) -> Aggregation {
-    let outcome = em.run(n_iter, tol, |i, elbo| {
-        if let Some(observer) = inputs.observer {
-            observer.observe(i, n_iter, elbo);
+    // n_iter = 0: the initialisation only (majority vote, priors, first M-step), as crowd-kit.
+    let outcome = if n_iter == 0 {
+        Outcome {
+            loss_history: Vec::new(),
+            converged: false,
         }
-    });
+    } else {
+        em.run(n_iter, tol, |i, elbo| {
+            if let Some(observer) = inputs.observer {
+                observer.observe(i, n_iter, elbo);
+            }
+        })
+    };
     let (k, n_tasks, n_workers) = (em.k(), em.q.len() / em.k().max(1), em.skills.len());
     let mut q = std::mem::take(&mut em.q);
-    if compat == Compat::CrowdKit {
+    // crowd-kit's clip happens in its ELBO, which n_iter = 0 never computes.
+    if compat == Compat::CrowdKit && n_iter > 0 {
         q.iter_mut().for_each(|v| *v = v.max(EPS));
     }
     let probabilities = Array2::from_shape_vec((n_tasks, k), q).expect("tasks × labels buffer");

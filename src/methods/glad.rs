@@ -7,9 +7,7 @@ use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
 use super::optimize::{CgOptions, minimize_cg};
-use super::params::{
-    ParamValue, Params, check_n_iter, check_non_negative, out_of_range, parse, unknown,
-};
+use super::params::{ParamValue, Params, check_non_negative, out_of_range, parse, unknown};
 use super::special::{logistic_parts, sigmoid, softmax_in_place};
 use super::{Aggregator, FitInputs};
 
@@ -203,7 +201,6 @@ impl Params for GladParams {
     }
 
     fn check(self) -> Result<Glad, ParamsError> {
-        check_n_iter(self.n_iter)?;
         check_non_negative("tol", self.tol)?;
         check_non_negative("m_step_tol", self.m_step_tol)?;
         if self.m_step_max_iter == 0 {
@@ -384,6 +381,16 @@ struct Scratch {
 impl Glad {
     /// Fits GLAD and returns the aggregation together with α and β.
     pub fn fit(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<GladFit> {
+        if data.is_empty() {
+            return Ok(GladFit {
+                aggregation: Aggregation {
+                    priors: Some(Vec::new()),
+                    ..super::empty_result()
+                },
+                alphas: Vec::new(),
+                betas: Vec::new(),
+            });
+        }
         let p = &self.params;
         let k = data.n_labels();
         let priors = self.priors(data)?;
@@ -444,8 +451,11 @@ impl Glad {
             }
         }
 
-        let probabilities = ndarray::Array2::from_shape_vec((n_tasks, k), q)
-            .map_err(|e| DataError::Invalid(format!("GLAD: {e}")))?;
+        let probabilities =
+            ndarray::Array2::from_shape_vec((n_tasks, k), q).map_err(|_| DataError::Internal {
+                method: "GLAD",
+                what: "array shape",
+            })?;
         let mut aggregation = Aggregation::from_probabilities(probabilities);
         let betas = x.split_off(n_workers);
         let alphas = x;
@@ -481,11 +491,8 @@ impl Glad {
             .iter()
             .enumerate()
             .map(|(l, p)| {
-                p.ok_or_else(|| {
-                    DataError::Invalid(format!(
-                        "GLAD labels_priors has no prior for label {:?}",
-                        data.label_name(l)
-                    ))
+                p.ok_or_else(|| DataError::MissingLabelPrior {
+                    label: data.label_name(l).to_string(),
                 })
             })
             .collect()

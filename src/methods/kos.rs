@@ -7,7 +7,7 @@ use crate::error::{DataError, ParamsError, Result};
 use crate::responses::{Label, Responses};
 
 use super::numpy_random::RandomState;
-use super::params::{ParamValue, Params, check_n_iter, parse, unknown};
+use super::params::{ParamValue, Params, parse, unknown};
 use super::{Aggregator, FitInputs};
 
 /// Message passing on the task–worker graph (Karger, Oh & Shah, "Iterative Learning for
@@ -120,7 +120,6 @@ impl Params for KosParams {
     }
 
     fn check(self) -> Result<Kos, ParamsError> {
-        check_n_iter(self.n_iter)?;
         Ok(Kos { params: self })
     }
 }
@@ -209,6 +208,13 @@ impl Aggregator for Kos {
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        if data.is_empty() {
+            return Ok(Aggregation {
+                probabilities: None,
+                skills: None,
+                ..super::empty_result()
+            });
+        }
         let p = &self.params;
         if data.n_labels() != 2 {
             return Err(DataError::WrongLabelCount {

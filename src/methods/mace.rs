@@ -9,9 +9,7 @@ use crate::aggregation::{Aggregation, FitReport, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
-use super::params::{
-    ParamValue, Params, check_n_iter, check_non_negative, out_of_range, parse, unknown,
-};
+use super::params::{ParamValue, Params, check_non_negative, out_of_range, parse, unknown};
 use super::rng::SplitMix64;
 use super::special::{digamma, softmax_in_place};
 use super::{Aggregator, FitInputs};
@@ -213,7 +211,6 @@ impl Params for MaceParams {
     }
 
     fn check(self) -> Result<Mace, ParamsError> {
-        check_n_iter(self.n_iter)?;
         if self.n_restarts == 0 {
             return Err(out_of_range("n_restarts", "at least 1", 0));
         }
@@ -285,6 +282,15 @@ impl State {
 impl Mace {
     /// Fits MACE and returns the aggregation together with the fitted parameters.
     pub fn fit(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<MaceFit> {
+        if data.is_empty() {
+            return Ok(MaceFit {
+                aggregation: super::empty_result(),
+                spamming: Array2::zeros((0, 2)),
+                strategy: Array2::zeros((0, 0)),
+                log_marginal_likelihood: 0.0,
+                restart: 0,
+            });
+        }
         let p = &self.params;
         let run = |restart: usize| self.run_restart(data, restart);
         let runs: Vec<State> = match inputs.observer {
@@ -304,12 +310,15 @@ impl Mace {
                 best = r;
             }
         }
-        let state = runs
-            .into_iter()
-            .nth(best)
-            .ok_or_else(|| DataError::Invalid("MACE: no restart ran".into()))?;
+        let state = runs.into_iter().nth(best).ok_or(DataError::Internal {
+            method: "MACE",
+            what: "no restart ran",
+        })?;
         let (w, k, t) = (data.n_workers(), data.n_labels(), data.n_tasks());
-        let shape_error = |e: ndarray::ShapeError| DataError::Invalid(format!("MACE: {e}"));
+        let shape_error = |_: ndarray::ShapeError| DataError::Internal {
+            method: "MACE",
+            what: "array shape",
+        };
         let log_marginal_likelihood = state.lml();
         let skills = state
             .spam

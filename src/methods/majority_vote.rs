@@ -1,7 +1,7 @@
 //! Majority vote and its skill-weighted relatives: `MajorityVote`, `GoldMajorityVote`, `Wawa`.
 
 use crate::aggregation::Aggregation;
-use crate::error::{DataError, ParamsError, Result};
+use crate::error::{DataError, ParamsError, Result, SideInput};
 use crate::responses::Responses;
 
 use super::params::{ParamValue, Params, out_of_range, parse, unknown};
@@ -216,11 +216,24 @@ impl Aggregator for MajorityVote {
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        if data.is_empty() {
+            return Ok(super::empty_result());
+        }
         match inputs.skills {
             None => Ok(vote(data, None)),
             Some(skills) => {
                 let weights = self.on_missing_skill.apply(data, skills.resolve(data)?)?;
-                Ok(vote(data, Some(&weights)))
+                let mut result = vote(data, Some(&weights));
+                // As crowd-kit: the responses of workers without a weight (ignored) are
+                // dropped before the vote, so those workers get no skill either.
+                if let Some(skills) = &mut result.skills {
+                    for (skill, weight) in skills.iter_mut().zip(&weights) {
+                        if weight.is_none() {
+                            *skill = None;
+                        }
+                    }
+                }
+                Ok(result)
             }
         }
     }
@@ -320,8 +333,12 @@ impl Aggregator for GoldMajorityVote {
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
-        let gold = inputs.gold.ok_or_else(|| {
-            DataError::Invalid("GoldMajorityVote needs gold labels (--gold)".into())
+        if data.is_empty() {
+            return Ok(super::empty_result());
+        }
+        let gold = inputs.gold.ok_or(DataError::MissingInput {
+            method: "GoldMajorityVote",
+            input: SideInput::Gold,
         })?;
         gold.check_overlap(data)?;
         let truth = gold.resolve(data)?;
@@ -384,6 +401,9 @@ impl Aggregator for Wawa {
     }
 
     fn aggregate_with(&self, data: &Responses, _: FitInputs<'_>) -> Result<Aggregation> {
+        if data.is_empty() {
+            return Ok(super::empty_result());
+        }
         let skills = vote(data, None).skills.expect("vote sets skills");
         let mut result = vote(data, Some(&skills));
         result.skills = Some(skills);

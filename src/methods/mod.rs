@@ -40,6 +40,21 @@ use crate::aggregation::{Aggregation, Gold, Observer, Skills};
 use crate::error::Result;
 use crate::responses::Responses;
 
+/// The result for an empty response table: no tasks, so no labels, an empty probability
+/// matrix and no workers (crowd-kit returns empty frames); nothing was fitted.
+pub(crate) fn empty_result() -> Aggregation {
+    Aggregation {
+        labels: Vec::new(),
+        probabilities: Some(ndarray::Array2::zeros((0, 0))),
+        scores: None,
+        confidence: Vec::new(),
+        skills: Some(Vec::new()),
+        errors: None,
+        priors: None,
+        report: crate::aggregation::FitReport::not_iterative(),
+    }
+}
+
 /// Optional inputs of a fit. Methods that do not use an input ignore it.
 #[derive(Clone, Copy, Default)]
 pub struct FitInputs<'a> {

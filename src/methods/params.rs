@@ -99,14 +99,6 @@ pub(crate) fn out_of_range(
     }
 }
 
-/// `n_iter ≥ 1`.
-pub(crate) fn check_n_iter(n_iter: usize) -> Result<(), ParamsError> {
-    if n_iter == 0 {
-        return Err(out_of_range("n_iter", "at least 1", n_iter));
-    }
-    Ok(())
-}
-
 /// A finite number `≥ 0`.
 pub(crate) fn check_non_negative(name: &'static str, v: f64) -> Result<(), ParamsError> {
     if !(v.is_finite() && v >= 0.0) {

@@ -155,8 +155,8 @@ pub fn binary_relevance(
     inner: &str,
     params: &[(&str, &str)],
 ) -> Result<BinaryRelevance, ParamsError> {
-    let method = find_method(inner).ok_or_else(|| {
-        ParamsError::Conflict(format!("unknown method {inner:?} for BinaryRelevance"))
+    let method = find_method(inner).ok_or_else(|| ParamsError::UnknownInnerMethod {
+        name: inner.to_string(),
     })?;
     Ok(BinaryRelevance::new(method.build(params)?))
 }

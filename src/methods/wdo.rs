@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use crate::aggregation::{Aggregation, FitReport};
-use crate::error::{DataError, ParamsError, Result};
+use crate::error::{DataError, ParamsError, Result, SideInput};
 use crate::responses::{Label, Responses};
 
 use super::majority_vote::MissingSkill;
@@ -27,7 +27,11 @@ use super::{Aggregator, FitInputs};
 /// else the number of distinct labels in the data. With Y = 1 the confidence is 1.
 ///
 /// Choices the documentation leaves open (documented here, tested in `tests/wdo.rs`):
-/// * skills must be in 0..=100 (else [`DataError::SkillOutOfRange`]);
+/// * skills must be in 0..=100 (else [`DataError::SkillOutOfRange`]), after multiplying by
+///   `skill_scale` (`skill_scale=100` takes skills written as fractions, 0.85); with
+///   `skill_scale` left unset, skills that are all ≤ 1 are refused
+///   ([`DataError::SkillsLookLikeFractions`]): on the 0..=100 scale they would be near-useless
+///   workers, which is rarely what was meant;
 /// * a worker without a skill: [`MissingSkill`] (default: error; `value` uses that skill;
 ///   `ignore` drops the worker's responses);
 /// * skill 0 or 100 is certainty. When certain workers contradict each other every z(x) is 0
@@ -76,6 +80,9 @@ pub struct WeightedDynamicOverlapParams {
     pub options: Option<usize>,
     /// What to do with a worker who has no skill (a default skill must be in 0..=100).
     pub on_missing_skill: MissingSkill,
+    /// Multiplies every skill (and `default_skill`) before use: `100` for skills written as
+    /// fractions of 1. `None` (default) means 1, and refuses skills that are all ≤ 1.
+    pub skill_scale: Option<f64>,
 }
 
 impl WeightedDynamicOverlap {
@@ -104,6 +111,12 @@ impl WeightedDynamicOverlapParams {
         self.on_missing_skill = policy;
         self
     }
+
+    /// Multiplies skills by `scale` (`100.0` for fractions of 1); see the `skill_scale` field.
+    pub fn skill_scale(mut self, scale: f64) -> Self {
+        self.skill_scale = Some(scale);
+        self
+    }
 }
 
 impl Params for WeightedDynamicOverlapParams {
@@ -116,11 +129,12 @@ impl Params for WeightedDynamicOverlapParams {
             }
             "options" => self.options = Some(parse(key, value, "an integer")?),
             "on_missing_skill" | "default_skill" => self.on_missing_skill.set(key, value)?,
+            "skill_scale" => self.skill_scale = Some(parse(key, value, "a number")?),
             _ => {
                 return Err(unknown(
                     "WeightedDynamicOverlap",
                     key,
-                    "domain, options, on_missing_skill, default_skill",
+                    "domain, options, on_missing_skill, default_skill, skill_scale",
                 ));
             }
         }
@@ -129,9 +143,10 @@ impl Params for WeightedDynamicOverlapParams {
 
     fn check(self) -> Result<WeightedDynamicOverlap, ParamsError> {
         if self.domain.is_some() && self.options.is_some() {
-            return Err(ParamsError::Conflict(
-                "give either domain or options, not both".into(),
-            ));
+            return Err(ParamsError::Exclusive {
+                first: "domain",
+                second: "options",
+            });
         }
         if self.options == Some(0) {
             return Err(out_of_range("options", "at least 1", 0));
@@ -154,11 +169,21 @@ impl Params for WeightedDynamicOverlapParams {
                 ));
             }
         }
+        if let Some(scale) = self.skill_scale
+            && !(scale.is_finite() && scale > 0.0)
+        {
+            return Err(out_of_range("skill_scale", "a finite number > 0", scale));
+        }
+        let scale = self.skill_scale.unwrap_or(1.0);
         let on_missing_skill = self.on_missing_skill.check()?;
         if let MissingSkill::Value(v) = on_missing_skill
-            && !(0.0..=100.0).contains(&v)
+            && !(0.0..=100.0).contains(&(v * scale))
         {
-            return Err(out_of_range("default_skill", "in 0..=100", v));
+            return Err(out_of_range(
+                "default_skill",
+                "in 0..=100 (after skill_scale)",
+                v,
+            ));
         }
         Ok(WeightedDynamicOverlap {
             params: WeightedDynamicOverlapParams {
@@ -186,9 +211,10 @@ impl WeightedDynamicOverlap {
             return Ok(domain.len());
         }
         match self.params.options {
-            Some(y) if y < k => Err(DataError::Invalid(format!(
-                "options = {y}, but the responses use {k} distinct labels"
-            ))
+            Some(y) if y < k => Err(DataError::TooFewOptions {
+                options: y,
+                labels: k,
+            }
             .into()),
             Some(y) => Ok(y),
             None => Ok(k),
@@ -202,22 +228,44 @@ impl Aggregator for WeightedDynamicOverlap {
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
-        let skills = inputs.skills.ok_or_else(|| {
-            DataError::Invalid("WeightedDynamicOverlap needs worker skills (--skills)".into())
+        if data.is_empty() {
+            return Ok(Aggregation {
+                probabilities: None,
+                ..super::empty_result()
+            });
+        }
+        let skills = inputs.skills.ok_or(DataError::MissingInput {
+            method: "WeightedDynamicOverlap",
+            input: SideInput::Skills,
         })?;
-        let resolved = skills.resolve(data)?;
-        for (w, s) in resolved.iter().enumerate() {
-            if let Some(v) = *s
-                && !(0.0..=100.0).contains(&v)
-            {
-                return Err(DataError::SkillOutOfRange {
-                    worker: data.worker_name(w).to_string(),
-                    value: v,
+        let scale = self.params.skill_scale.unwrap_or(1.0);
+        let mut resolved = skills.resolve(data)?;
+        if self.params.skill_scale.is_none() {
+            let given = || resolved.iter().flatten().copied();
+            if given().next().is_some() && given().all(|v| v <= 1.0) {
+                return Err(DataError::SkillsLookLikeFractions {
+                    largest: given().fold(f64::NEG_INFINITY, f64::max),
                 }
                 .into());
             }
         }
-        let skills = self.params.on_missing_skill.apply(data, resolved)?;
+        for (w, s) in resolved.iter_mut().enumerate() {
+            if let Some(v) = s {
+                *v *= scale;
+                if !(0.0..=100.0).contains(v) {
+                    return Err(DataError::SkillOutOfRange {
+                        worker: data.worker_name(w).to_string(),
+                        value: *v,
+                    }
+                    .into());
+                }
+            }
+        }
+        let on_missing_skill = match self.params.on_missing_skill {
+            MissingSkill::Value(v) => MissingSkill::Value(v * scale),
+            other => other,
+        };
+        let skills = on_missing_skill.apply(data, resolved)?;
         let y = self.answer_options(data)?;
         let by_task = data.by_task();
         let (labels, confidence): (Vec<Label>, Vec<f64>) = (0..data.n_tasks())
@@ -255,6 +303,7 @@ impl Aggregator for WeightedDynamicOverlap {
             ),
             ("options", p.options.into()),
             ("on_missing_skill", p.on_missing_skill.name().into()),
+            ("skill_scale", p.skill_scale.unwrap_or(1.0).into()),
         ]
     }
 }

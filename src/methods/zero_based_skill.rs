@@ -4,7 +4,7 @@ use crate::aggregation::{Aggregation, FitReport, StopReason};
 use crate::error::{ParamsError, Result};
 use crate::responses::Responses;
 
-use super::params::{ParamValue, Params, check_n_iter, out_of_range, parse, unknown};
+use super::params::{ParamValue, Params, out_of_range, parse, unknown};
 use super::votes::{normalize_rows, weighted_votes, worker_accuracy};
 use super::{Aggregator, FitInputs};
 
@@ -117,7 +117,6 @@ impl Params for ZeroBasedSkillParams {
     }
 
     fn check(self) -> Result<ZeroBasedSkill, ParamsError> {
-        check_n_iter(self.n_iter)?;
         if self.lr_steps_to_reduce == 0 {
             return Err(out_of_range("lr_steps_to_reduce", "at least 1", 0));
         }
@@ -140,6 +139,9 @@ impl Aggregator for ZeroBasedSkill {
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        if data.is_empty() {
+            return Ok(super::empty_result());
+        }
         let p = &self.params;
         let mut skills = vec![Some(1.0 / data.n_labels() as f64 + p.eps); data.n_workers()];
         let mut lr = p.lr_init;

@@ -15,6 +15,7 @@ use super::types::{
 
 /// Why a backend call failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BackendError {
     /// The service answered with an error body; `error.code` is the typed Toloka code
     /// (toloka-kit picks its exception by it, and so should callers).

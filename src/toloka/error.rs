@@ -255,6 +255,7 @@ pub enum JsonType {
 /// The codes are toloka-kit's `ValidationErrorCodes`; the message wording is ours (Toloka's
 /// exact wording is not documented, `specs/toloka-api.md` §7 E7).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InvalidField {
     /// A required value is missing or null (`VALUE_REQUIRED`).
     #[error("{field}: Value must be present and not equal to null")]

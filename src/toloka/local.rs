@@ -558,8 +558,10 @@ impl Method {
                 let Some(data) = answers.responses(|w| skills.get(w).is_some())? else {
                     return Ok(Vec::new());
                 };
+                // Toloka skills are 0..=100 by definition: no fraction guess.
                 let wdo = WeightedDynamicOverlap::params()
                     .domain(domain)
+                    .skill_scale(1.0)
                     .check()
                     .map_err(|e| e.to_string())?;
                 let result = wdo

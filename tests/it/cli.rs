@@ -118,10 +118,10 @@ fn errors_are_one_line_with_a_failing_exit_code() {
                 "-m",
                 "zbs",
                 "-p",
-                "n_iter=0",
+                "n_iter=-1",
                 input.to_str().unwrap(),
             ],
-            "crowdagg: error: n_iter must be at least 1, got 0",
+            "crowdagg: error: parameter n_iter: cannot parse \"-1\" as an integer",
         ),
         (
             &[
@@ -136,7 +136,7 @@ fn errors_are_one_line_with_a_failing_exit_code() {
         ),
         (
             &["aggregate", "-m", "wdo", input.to_str().unwrap()],
-            "crowdagg: error: WeightedDynamicOverlap needs worker skills (--skills)",
+            "crowdagg: error: WeightedDynamicOverlap needs worker skills (give them with --skills FILE)",
         ),
     ];
     for (args, start) in cases {
@@ -1021,4 +1021,126 @@ fn an_output_that_is_a_fifo_is_written_in_place() {
         "{written}"
     );
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A header without rows: an empty result (crowd-kit returns empty frames), the header alone
+/// on stdout, a note on stderr, exit 0; JSON output is valid; for every method.
+#[test]
+fn header_only_input_gives_an_empty_result() {
+    let input = fixture("bad/header_only.csv");
+    let input = input.to_str().unwrap();
+    let note = format!(
+        "crowdagg: note: {input}: no responses (a header without rows): the result is empty\n"
+    );
+    for method in [
+        "mv",
+        "wawa",
+        "zbs",
+        "ds",
+        "one-coin-ds",
+        "glad",
+        "mace",
+        "mmsr",
+        "kos",
+    ] {
+        let out = crowdagg(&["aggregate", "-m", method, input]);
+        assert!(out.status.success(), "{method}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "task,label,confidence\n", "{method}");
+        assert_eq!(text(&out.stderr), note, "{method}");
+        let out = crowdagg(&["aggregate", "-m", method, "--format", "json", input]);
+        assert!(out.status.success(), "{method}: {}", text(&out.stderr));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{method}: invalid JSON: {e}"));
+        assert_eq!(json["labels"], serde_json::json!({}), "{method}");
+    }
+    // Side inputs need no overlap with an empty table, and there is nothing to score.
+    let gold = fixture("data/tiny/gold.csv");
+    let skills = fixture("data/tiny/skills.csv");
+    for args in [
+        ["-m", "gold-mv", "--gold", gold.to_str().unwrap()],
+        ["-m", "wdo", "--skills", skills.to_str().unwrap()],
+    ] {
+        let mut all = vec!["aggregate"];
+        all.extend(args);
+        all.push(input);
+        let out = crowdagg(&all);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "task,label,confidence\n");
+        assert_eq!(text(&out.stderr), note);
+    }
+    let out = crowdagg(&["aggregate", "-m", "binary-relevance", input]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "task,labels\n");
+}
+
+/// `n_iter=0` is accepted: the initialisation only (crowd-kit's `test_zero_iter`). For
+/// Dawid-Skene that is the majority vote (hand-counted on the tiny dataset, ties to the
+/// smallest label; compare `csv_output_of_the_tiny_dataset`).
+#[test]
+fn n_iter_zero_runs_the_initialisation() {
+    let input = fixture("data/tiny/responses.csv");
+    let input = input.to_str().unwrap();
+    for method in ["zbs", "ds", "one-coin-ds", "glad", "mace", "mmsr"] {
+        let out = crowdagg(&["aggregate", "-m", method, "-p", "n_iter=0", input]);
+        assert!(out.status.success(), "{method}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout).lines().count(), 7, "{method}");
+    }
+    let out = crowdagg(&["aggregate", "-m", "ds", "-p", "n_iter=0", input]);
+    let expected = "task,label,confidence\n\
+                    t1,c,0.6666666666666666\n\
+                    t2,b,0.6666666666666666\n\
+                    t3,a,0.5\n\
+                    t4,a,0.3333333333333333\n\
+                    t5,a,0.6666666666666666\n\
+                    t6,c,1\n";
+    assert_eq!(text(&out.stdout), expected);
+}
+
+/// WDO with skills written as fractions: refused with what to do, naming the skills file;
+/// `skill_scale=100` gives what the same skills × 100 give.
+#[test]
+fn wdo_fraction_skills() {
+    let input = fixture("data/tiny/responses.csv");
+    let input = input.to_str().unwrap();
+    let skills = fixture("data/tiny/skills.csv");
+    let skills = skills.to_str().unwrap();
+    let out = crowdagg(&["aggregate", "-m", "wdo", "--skills", skills, input]);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "crowdagg: error: {skills}: every worker skill is at most 1 (largest 0.9), but skills \
+             are on Toloka's 0..=100 scale: set skill_scale=100 if they are fractions of 1, or \
+             skill_scale=1 if they are 0..=100 values (--param skill_scale=100, or --param \
+             skill_scale=1)\n"
+        )
+    );
+    let scaled = crowdagg(&[
+        "aggregate",
+        "-m",
+        "wdo",
+        "-p",
+        "skill_scale=100",
+        "-p",
+        "on_missing_skill=ignore",
+        "--skills",
+        skills,
+        input,
+    ]);
+    assert!(scaled.status.success(), "{}", text(&scaled.stderr));
+    let percent = gold_file("wdo-percent", "worker,skill\nw1,90\nw2,60\nw3,55\nw4,80\n");
+    let reference = crowdagg(&[
+        "aggregate",
+        "-m",
+        "wdo",
+        "-p",
+        "on_missing_skill=ignore",
+        "--skills",
+        percent.to_str().unwrap(),
+        input,
+    ]);
+    assert!(reference.status.success(), "{}", text(&reference.stderr));
+    assert_eq!(text(&scaled.stdout), text(&reference.stdout));
+    assert_eq!(text(&scaled.stdout).lines().count(), 7);
 }

@@ -279,13 +279,21 @@ fn initial_errors_validation() {
     let mut nan = InitialErrors::new();
     nan.set("w1", "a", "a", f64::NAN);
     assert!(addition(nan).is_err());
-    // Strategy without matrices and the reverse.
+    // A strategy without matrices is ignored, as crowd-kit: the plain fit (crowd-kit's
+    // test_aggregate_ds_on_toy_ysda runs strategies with `initial_error=None`). Matrices
+    // without a strategy would go unused: refused.
     let mut params = DawidSkene::params();
     params.set("initial_error_strategy", "assign").unwrap();
-    assert!(params.check().is_err());
+    assert_eq!(
+        params.check().unwrap().aggregate(&data).unwrap(),
+        DawidSkene::default().aggregate(&data).unwrap()
+    );
     let mut params = DawidSkene::params();
     params.initial_errors = Some(InitialErrors::new());
-    assert!(params.check().is_err());
+    assert_eq!(
+        params.check().unwrap_err(),
+        crowdagg::ParamsError::InitialErrorsWithoutStrategy
+    );
 }
 
 #[test]
@@ -494,7 +502,8 @@ fn params_from_pairs() {
     .unwrap();
     let params: HashMap<_, _> = parsed.params().into_iter().collect();
     assert_eq!(params["n_iter"], crowdagg::methods::ParamValue::Int(7));
-    assert!(crowdagg::methods::DawidSkeneParams::from_pairs([("n_iter", "0")]).is_err());
+    // n_iter = 0 is the initialisation only, as crowd-kit (`n_iter_zero_is_the_initialisation`).
+    assert!(crowdagg::methods::DawidSkeneParams::from_pairs([("n_iter", "0")]).is_ok());
     assert!(crowdagg::methods::DawidSkeneParams::from_pairs([("tol", "-1")]).is_err());
     assert!(crowdagg::methods::OneCoinDawidSkeneParams::from_pairs([("x", "1")]).is_err());
     let data = read_responses(&fixture("tiny.csv"));

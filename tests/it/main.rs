@@ -5,6 +5,7 @@ mod common;
 mod bad_input;
 mod binary_relevance;
 mod cli;
+mod crowdkit_edges;
 mod dawid_skene;
 mod degenerate;
 mod fuzz_regressions;

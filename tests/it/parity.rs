@@ -32,16 +32,16 @@ fn ours(
     skills: bool,
 ) -> Result<Value, Error> {
     let data = read_responses(
-        &fixture(&format!("data/{dataset}/responses.csv")),
+        fixture(&format!("data/{dataset}/responses.csv")),
         &ReadOptions::default(),
     )?;
     let gold = read_gold(
-        &fixture(&format!("data/{dataset}/gold.csv")),
+        fixture(&format!("data/{dataset}/gold.csv")),
         &ReadOptions::default(),
     )?;
     let skills = if skills {
         Some(read_skills(
-            &fixture(&format!("data/{dataset}/skills.csv")),
+            fixture(&format!("data/{dataset}/skills.csv")),
             None,
         )?)
     } else {

@@ -203,6 +203,6 @@ fn invalid_inputs_are_errors() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "WeightedDynamicOverlap needs worker skills (--skills)"
+        "WeightedDynamicOverlap needs worker skills"
     );
 }

@@ -39,6 +39,12 @@ pub fn run(
     let data = MultiLabelResponses::read_with_options(input, separator, options)
         .map_err(|e| e.to_string())?;
     let read = started.elapsed();
+    if data.n_responses() == 0 {
+        eprintln!(
+            "crowdagg: note: {}: no responses (a header without rows): the result is empty",
+            input.display()
+        );
+    }
     let result = aggregator.aggregate(&data).map_err(|e| e.to_string())?;
     let fit = started.elapsed() - read;
     let write = |out: &mut dyn Write| -> std::io::Result<()> {

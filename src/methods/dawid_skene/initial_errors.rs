@@ -86,9 +86,9 @@ impl InitialErrors {
         let k = data.n_labels();
         let label = |name: &str| {
             data.label_id(name).map(usize::from).ok_or_else(|| {
-                DataError::Invalid(format!(
-                    "initial error matrix: label {name:?} is not among the labels of the responses"
-                ))
+                DataError::InitialErrorUnknownLabel {
+                    label: name.to_string(),
+                }
             })
         };
         let mut out = Vec::with_capacity(self.rows.len());
@@ -96,10 +96,12 @@ impl InitialErrors {
             let mut values = vec![0.0; k];
             for (truth, &v) in cells {
                 if !v.is_finite() {
-                    return Err(DataError::Invalid(format!(
-                        "initial error matrix: value for worker {worker:?}, observed {observed:?}, \
-                         true {truth:?} is not a finite number: {v}"
-                    )));
+                    return Err(DataError::InitialErrorNotFinite {
+                        worker: worker.clone(),
+                        observed: observed.clone(),
+                        truth: truth.clone(),
+                        value: v,
+                    });
                 }
                 values[label(truth)?] = v;
             }
@@ -181,12 +183,10 @@ fn check_assign(
         .map(|w| data.worker_name(w))
         .collect();
     if !missing.is_empty() {
-        return Err(DataError::Invalid(format!(
-            "initial error matrix (assign) has no row for some labels given by {} worker(s), \
-             e.g. {:?}: every (worker, observed label) of the data needs a row",
-            missing.len(),
-            missing[0]
-        )));
+        return Err(DataError::InitialErrorMissingRows {
+            workers: missing.len(),
+            example: missing[0].to_string(),
+        });
     }
     if rows.iter().all(|row| row.values.iter().all(|&v| v <= 1.0)) {
         let mut sums: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
@@ -198,10 +198,10 @@ fn check_assign(
         }
         for (worker, sum) in sums {
             if let Some(bad) = sum.iter().find(|&&s| (s - 1.0).abs() > 1e-8 + 1e-5) {
-                return Err(DataError::Invalid(format!(
-                    "initial error matrix (assign) of worker {worker:?} looks like probabilities \
-                     (all values <= 1) but a true-label column sums to {bad}, not 1"
-                )));
+                return Err(DataError::InitialErrorColumnSum {
+                    worker: worker.to_string(),
+                    sum: *bad,
+                });
             }
         }
     }

@@ -9,7 +9,7 @@ use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
 use super::numpy_random::RandomState;
-use super::params::{ParamValue, Params, check_n_iter, out_of_range, parse, unknown};
+use super::params::{ParamValue, Params, out_of_range, parse, unknown};
 use super::votes::{counts, normalize_rows, weighted_votes};
 use super::{Aggregator, FitInputs};
 
@@ -149,7 +149,6 @@ impl Params for MmsrParams {
     }
 
     fn check(self) -> Result<Mmsr, ParamsError> {
-        check_n_iter(self.n_iter)?;
         if !(self.tol.is_finite() && self.tol >= 0.0) {
             return Err(out_of_range("tol", "a finite number >= 0", self.tol));
         }
@@ -389,12 +388,21 @@ impl Aggregator for Mmsr {
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        if data.is_empty() {
+            return Ok(Aggregation {
+                probabilities: None,
+                scores: Some(ndarray::Array2::zeros((0, 0))),
+                ..super::empty_result()
+            });
+        }
         let p = &self.params;
         let n_labels = data.n_labels();
         if n_labels < 2 {
-            return Err(DataError::Invalid(format!(
-                "MMSR needs at least 2 distinct labels, the data has {n_labels}"
-            ))
+            return Err(DataError::TooFewLabels {
+                method: "MMSR",
+                min: 2,
+                found: n_labels,
+            }
             .into());
         }
         let n_tasks = data.n_tasks();
@@ -443,10 +451,10 @@ impl Aggregator for Mmsr {
             })
             .collect::<Vec<f64>>();
         if let Some(w) = skills.iter().position(|s| !s.is_finite()) {
-            return Err(DataError::Invalid(format!(
-                "MMSR: the skill of worker {:?} is not finite (degenerate covariance matrix)",
-                data.worker_name(w)
-            ))
+            return Err(DataError::DegenerateSkill {
+                method: "MMSR",
+                worker: data.worker_name(w).to_string(),
+            }
             .into());
         }
         let skills: Vec<Option<f64>> = skills.into_iter().map(Some).collect();
