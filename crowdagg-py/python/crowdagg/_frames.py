@@ -137,11 +137,15 @@ def label_series(coded: Responses, values: np.ndarray, name: str | None) -> pd.S
     return pd.Series(values, index=coded.labels.uniques.copy(), name=name)
 
 
-def errors_frame(coded: Responses, errors: np.ndarray) -> pd.DataFrame:
+def errors_frame(coded: Responses, errors: np.ndarray, observed_only: bool = True) -> pd.DataFrame:
     """workers × observed × true confusion array as crowd-kit's ``errors_``: rows
-    (worker, observed label) for the pairs that occur in the data, columns the true labels."""
-    observed = pd.unique(coded.workers.codes * coded.labels.n + coded.labels.codes)
-    observed.sort()
+    (worker, observed label) for the pairs that occur in the data (every pair with
+    ``observed_only=False``), columns the true labels."""
+    if observed_only:
+        observed = pd.unique(coded.workers.codes * coded.labels.n + coded.labels.codes)
+        observed.sort()
+    else:
+        observed = np.arange(coded.workers.n * coded.labels.n)
     worker_codes, label_codes = np.divmod(observed, coded.labels.n)
     index = pd.MultiIndex.from_arrays(
         [coded.workers.uniques.take(worker_codes), coded.labels.uniques.take(label_codes)],

@@ -270,6 +270,10 @@ class DawidSkene(_Aggregator):
         self._set_labels(coded, result)
         self.priors_ = _frames.label_series(coded, result["priors"], "prior")
         self.errors_ = _frames.errors_frame(coded, result["errors"])
+        if strategy == "assign" and initial_error is not None and self.n_iter == 0:
+            # No M-step ran: crowd-kit's errors_ is the given frame itself, rows in its order.
+            full = _frames.errors_frame(coded, result["errors"], observed_only=False)
+            self.errors_ = full.reindex(index=initial_error.index, columns=initial_error.columns)
         self.loss_history_ = list(result["loss_history"])
         self._result = result
         return coded
