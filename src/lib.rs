@@ -27,6 +27,7 @@ pub mod io;
 pub mod methods;
 pub mod metrics;
 pub mod output;
+pub mod pairwise;
 pub mod responses;
 pub mod timing;
 pub mod toloka;
@@ -39,6 +40,11 @@ pub use methods::{
     MaceMethod, MaceParams, MajorityVote, MissingSkill, Mmsr, MmsrParams, MultiLabelAggregation,
     MultiLabelResponses, OneCoinDawidSkene, Params, Wawa, WeightedDynamicOverlap, ZeroBasedSkill,
 };
+pub use methods::{
+    BradleyTerry, BradleyTerryParams, NoisyBradleyTerry, NoisyBradleyTerryParams,
+    PairwiseAggregation, PairwiseAggregator, PairwiseCompat, PairwiseParams,
+};
+pub use pairwise::{Comparison, PairwiseBuilder, PairwiseResponses};
 pub use responses::{DuplicatePolicy, Label, Responses, ResponsesBuilder};
 
 /// The README's examples run as doctests.

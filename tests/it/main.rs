@@ -13,6 +13,7 @@ mod kos;
 mod mace;
 mod metrics;
 mod mmsr;
+mod pairwise;
 mod parity;
 mod properties;
 mod readers;
