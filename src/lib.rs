@@ -7,6 +7,10 @@
 //! The flow is one-way: [`io`] readers → [`Responses`] (interned ids, CSR indexes) → an
 //! [`Aggregator`] → [`Aggregation`] → [`io`] writers.
 //!
+//! Pairwise comparisons take a parallel path: [`io::read_pairwise`] → [`PairwiseResponses`] →
+//! a [`PairwiseAggregator`] ([`BradleyTerry`], [`NoisyBradleyTerry`]) → [`PairwiseAggregation`]
+//! (item scores).
+//!
 //! ```
 //! use approx::assert_abs_diff_eq;
 //! use crowdagg::{Aggregator, MajorityVote, Responses};
