@@ -134,17 +134,6 @@ impl PairwiseResponses {
     pub fn worker_id(&self, name: &str) -> Option<usize> {
         self.workers.get_index_of(name)
     }
-
-    /// `wins[i][j]`: how many times item i beat item j (a dense n_items × n_items matrix,
-    /// row-major).
-    pub fn win_matrix(&self) -> Vec<u64> {
-        let n = self.n_items();
-        let mut wins = vec![0u64; n * n];
-        for c in &self.comparisons {
-            wins[c.winner() as usize * n + c.loser() as usize] += 1;
-        }
-        wins
-    }
 }
 
 /// Collects comparisons by name; [`PairwiseBuilder::build`] renumbers ids canonically.
@@ -259,7 +248,7 @@ mod tests {
         assert_eq!(data.worker_names().collect::<Vec<_>>(), ["w1", "w2"]);
         let c = data.comparisons()[0];
         assert_eq!((c.worker, c.left, c.right, c.left_won), (1, 1, 0, true));
-        assert_eq!(data.win_matrix(), [0, 0, 0, 1, 0, 0, 1, 0, 0]);
+        assert_eq!((c.winner(), c.loser()), (1, 0));
     }
 
     #[test]

@@ -579,3 +579,29 @@ fn kendall_tau_on_simulated_spammers() {
     }
     eprintln!("overall mean τ: NoisyBT {all_correct:.4}, crowd-kit {all_ck:.4}");
 }
+
+#[test]
+fn default_modes_do_not_depend_on_row_order() {
+    let path = fixture("pairwise/generated.csv");
+    let rows = crate::common::read_rows(&path);
+    let build = |rows: &[Vec<String>]| {
+        PairwiseResponses::from_rows(
+            rows.iter()
+                .map(|r| (r[0].as_str(), r[1].as_str(), r[2].as_str(), r[3].as_str())),
+        )
+        .unwrap()
+    };
+    let mut reversed = rows.clone();
+    reversed.reverse();
+    let (a, b) = (build(&rows), build(&reversed));
+    let bt = BradleyTerry::default();
+    assert_eq!(bt.fit(&a).unwrap(), bt.fit(&b).unwrap());
+    let noisy = NoisyBradleyTerry::default();
+    assert_eq!(noisy.fit(&a).unwrap(), noisy.fit(&b).unwrap());
+    // crowd-kit's NoisyBT depends on row order (its gradient keeps each worker's last row).
+    let ck = NoisyBradleyTerry::params()
+        .compat(PairwiseCompat::CrowdKit)
+        .check()
+        .unwrap();
+    assert_ne!(ck.fit(&a).unwrap().scores, ck.fit(&b).unwrap().scores);
+}

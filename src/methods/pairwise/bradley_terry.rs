@@ -33,8 +33,8 @@ use super::{PairwiseAggregation, PairwiseAggregator, PairwiseCompat, PairwisePar
 /// vector: from the second iteration the change it measures is 0, so with `tol > 0` it stops
 /// after **exactly two MM steps** whatever `n_iter` says (fewer if `n_iter < 2`), and with
 /// `tol = 0` it runs all `n_iter` steps (0 < 0 never holds). Its `loss_history` stays empty.
-/// The arithmetic follows crowd-kit's dense matrices (column sums in row order, numpy's
-/// pairwise sum for the normalisation).
+/// The arithmetic follows crowd-kit's (its dense column sums in row order, numpy's pairwise
+/// sum for the normalisation), without its n × n matrices.
 ///
 /// ```
 /// use crowdagg::{BradleyTerry, PairwiseAggregator, PairwiseParams, PairwiseResponses};
@@ -227,21 +227,25 @@ impl BradleyTerry {
         (p, report)
     }
 
-    /// crowd-kit 1.4.2's loop, aliasing bug included.
+    /// crowd-kit 1.4.2's loop, aliasing bug included. crowd-kit sums a dense matrix column
+    /// by column in row order; summing each item's compared items in id order gives the same
+    /// bits (the skipped entries are +0.0) without the n² matrix.
     fn crowd_kit(
         &self,
         data: &PairwiseResponses,
         observer: Option<&dyn Observer>,
     ) -> (Vec<f64>, FitReport) {
         let n = data.n_items();
-        let wins_matrix = data.win_matrix();
-        let t: Vec<f64> = (0..n * n)
-            .map(|k| (wins_matrix[k] + wins_matrix[(k % n) * n + k / n]) as f64)
-            .collect();
-        let w: Vec<f64> = (0..n)
-            .map(|i| wins_matrix[i * n..(i + 1) * n].iter().sum::<u64>() as f64)
-            .collect();
-        let mut z = vec![0.0; n * n];
+        let (pairs, w) = pairs_and_wins(data);
+        // Per item j: (i, Tᵢⱼ) for the items i compared with j, by increasing i.
+        let mut columns: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
+        for &(i, j, t) in &pairs {
+            columns[j as usize].push((i, t));
+            columns[i as usize].push((j, t));
+        }
+        columns
+            .iter_mut()
+            .for_each(|c| c.sort_unstable_by_key(|&(i, _)| i));
         let mut p = vec![1.0; n];
         let mut p_new: Vec<f64> = vec![1.0 / numpy_sum(&p); n];
         let mut iterations = 0;
@@ -250,17 +254,12 @@ impl BradleyTerry {
             if n == 0 {
                 break;
             }
-            for i in 0..n {
-                for j in 0..n {
-                    if t[i * n + j] > 0.0 {
-                        z[i * n + j] = t[i * n + j] / (p[j] + p[i]);
-                    }
-                }
-            }
-            for j in 0..n {
-                // Z.sum(axis=0): rows added in order.
-                let column = (0..n).fold(0.0, |acc, i| acc + z[i * n + j]);
-                p_new[j] = w[j] / column;
+            for (j, column) in columns.iter().enumerate() {
+                // Z.sum(axis=0) with Zᵢⱼ = Tᵢⱼ / (pⱼ + pᵢ).
+                let sum = column
+                    .iter()
+                    .fold(0.0, |acc, &(i, t)| acc + t / (p[j] + p[i as usize]));
+                p_new[j] = w[j] / sum;
             }
             let total = numpy_sum(&p_new);
             p_new.iter_mut().for_each(|v| *v /= total);
