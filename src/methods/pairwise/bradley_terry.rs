@@ -11,7 +11,7 @@ use super::{PairwiseAggregation, PairwiseAggregator, PairwiseCompat, PairwisePar
 /// The Method of Paired Comparisons", Biometrika 39, 1952): item i beats item j with
 /// probability pᵢ / (pᵢ + pⱼ). Its maximum-likelihood strengths are found by the MM algorithm
 /// of Hunter ("MM algorithms for generalized Bradley-Terry models", Ann. Statist. 32(1),
-/// 2004, eq. 3), as crowd-kit writes it:
+/// 384–406, 2004), as crowd-kit writes it:
 ///
 /// * Mᵢⱼ = number of times i beat j, Tᵢⱼ = Mᵢⱼ + Mⱼᵢ, wᵢ = Σⱼ Mᵢⱼ (wins of i);
 /// * start from p = (1, …, 1); each iteration sets pⱼ ← wⱼ / Σᵢ Tᵢⱼ / (pᵢ + pⱼ) (sum over the
@@ -53,6 +53,8 @@ use super::{PairwiseAggregation, PairwiseAggregator, PairwiseCompat, PairwisePar
 /// for (p, q) in fit.scores.iter().zip(choix) {
 ///     assert!((p - q).abs() < 1e-8);
 /// }
+/// // (The team spec's "true fixed point" (0.4955, 0.3102, 0.1943) for this example does not
+/// // solve wᵢ = Σⱼ nᵢⱼ pᵢ / (pᵢ + pⱼ); the values above do.)
 /// # Ok::<(), crowdagg::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
