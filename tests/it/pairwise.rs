@@ -605,3 +605,42 @@ fn default_modes_do_not_depend_on_row_order() {
         .unwrap();
     assert_ne!(ck.fit(&a).unwrap().scores, ck.fit(&b).unwrap().scores);
 }
+
+#[test]
+fn malformed_input_never_panics() {
+    let mut rng = Rng(7);
+    let tokens: [&[u8]; 9] = [
+        b"a", b"b", b"c", b"w1", b"2", b"", b"\"a,b\"", b"\xff", b"\"open",
+    ];
+    let mut parsed = 0;
+    for case in 0..3000 {
+        let mut bytes: Vec<u8> = if case % 10 == 0 {
+            Vec::new()
+        } else {
+            b"worker,left,right,label\n".to_vec()
+        };
+        for _ in 0..rng.below(6) {
+            let fields = 3 + rng.below(3); // 3..=5 fields, 4 is well-formed
+            for f in 0..fields {
+                if f > 0 {
+                    bytes.push(b',');
+                }
+                // Mostly plain tokens, sometimes a hostile one.
+                let t = if rng.uniform() < 0.9 {
+                    rng.below(5)
+                } else {
+                    rng.below(tokens.len())
+                };
+                bytes.extend_from_slice(tokens[t]);
+            }
+            bytes.extend_from_slice(if rng.uniform() < 0.5 { b"\n" } else { b"\r\n" });
+        }
+        if let Ok(data) = read_pairwise_from(&bytes[..], "x.csv", &PairwiseReadOptions::default()) {
+            // Whatever parses must fit.
+            BradleyTerry::default().fit(&data).unwrap();
+            NoisyBradleyTerry::default().fit(&data).unwrap();
+            parsed += 1;
+        }
+    }
+    assert!(parsed > 10, "{parsed}");
+}
