@@ -18,6 +18,9 @@ pub enum StopReason {
     MaxIterations,
     /// The method has no iterations (voting rules).
     NotIterative,
+    /// A quasi-Newton optimiser's line search found no step that decreases the objective
+    /// (scipy's `ABNORMAL_TERMINATION_IN_LNSRCH`); the last accepted point is returned.
+    NoProgress,
 }
 
 /// How a fit went.

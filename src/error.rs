@@ -355,6 +355,29 @@ pub enum DataError {
         /// The number of distinct values declared for the column.
         count: usize,
     },
+    /// A pairwise comparison of an item with itself (`left == right`); `record` is the
+    /// 1-based row.
+    #[error("comparison #{record} compares item {item:?} with itself")]
+    SelfComparison {
+        /// The item on both sides.
+        item: String,
+        /// 1-based row number.
+        record: u64,
+    },
+    /// A pairwise comparison whose winner (`label`) is neither its left nor its right item.
+    #[error(
+        "winner {label:?} of comparison #{record} is neither its left item {left:?} nor its right item {right:?}"
+    )]
+    WinnerNotInPair {
+        /// The winner given.
+        label: String,
+        /// The left item.
+        left: String,
+        /// The right item.
+        right: String,
+        /// 1-based row number.
+        record: u64,
+    },
 }
 
 /// `"a", "b", …` (the ellipsis when `total` is more than shown).
@@ -448,6 +471,16 @@ pub enum InputError {
         file: PathBuf,
         /// What, in words.
         message: String,
+    },
+    /// A typed [`DataError`] about one field or row of an input file, at its location
+    /// (`file:line:column`; the error's own `record` counts data rows, not lines).
+    #[error("{location}: {source}")]
+    Data {
+        /// Where the offending field (or row) is.
+        location: Location,
+        /// What is wrong with it (boxed to keep [`Error`] small).
+        #[source]
+        source: Box<DataError>,
     },
 }
 

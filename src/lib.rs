@@ -7,6 +7,10 @@
 //! The flow is one-way: [`io`] readers → [`Responses`] (interned ids, CSR indexes) → an
 //! [`Aggregator`] → [`Aggregation`] → [`output`] writers.
 //!
+//! Pairwise comparisons take a parallel path: [`io::read_pairwise`] → [`PairwiseResponses`] →
+//! a [`PairwiseAggregator`] ([`BradleyTerry`], [`NoisyBradleyTerry`]) → [`PairwiseAggregation`]
+//! (item scores).
+//!
 //! ```
 //! use crowdagg::{Aggregator, MajorityVote, Responses};
 //!
@@ -129,6 +133,7 @@ pub mod io;
 pub mod methods;
 pub mod metrics;
 pub mod output;
+pub mod pairwise;
 pub mod responses;
 #[doc(hidden)]
 pub mod timing;
@@ -142,6 +147,11 @@ pub use methods::{
     MaceMethod, MaceParams, MajorityVote, MissingSkill, Mmsr, MmsrParams, MultiLabelAggregation,
     MultiLabelResponses, OneCoinDawidSkene, Params, Wawa, WeightedDynamicOverlap, ZeroBasedSkill,
 };
+pub use methods::{
+    BradleyTerry, BradleyTerryParams, NoisyBradleyTerry, NoisyBradleyTerryParams,
+    PairwiseAggregation, PairwiseAggregator, PairwiseCompat, PairwiseParams,
+};
+pub use pairwise::{Comparison, PairwiseBuilder, PairwiseResponses};
 pub use responses::{DuplicatePolicy, Label, Responses, ResponsesBuilder};
 
 /// The README's examples run as doctests.

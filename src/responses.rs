@@ -662,7 +662,7 @@ pub(crate) fn parse_int(s: &str) -> Option<i64> {
 
 /// Reorders an interner by the label order rule; returns it, old id → new id, and whether the
 /// order was numeric.
-fn canonical(set: Interner) -> (Interner, Vec<u32>, bool) {
+pub(crate) fn canonical(set: Interner) -> (Interner, Vec<u32>, bool) {
     let numeric = set.iter().all(|s| parse_int(s).is_some());
     let mut order: Vec<u32> = (0..set.len() as u32).collect();
     order.par_sort_unstable_by(|&a, &b| compare_names(&set[a as usize], &set[b as usize], numeric));

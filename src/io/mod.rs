@@ -7,6 +7,7 @@
 //! | [`read_gold`] | CSV/TSV with task and label columns (same names as above); identical repeats allowed |
 //! | [`read_skills`] | CSV/TSV `worker,skill`, or Toloka's `user_id,skill_id,value[,exact_value]`; or JSON (array or lines) of Toloka `UserSkill` objects (`exact_value` preferred over `value`) |
 //! | [`read_toloka_tsv`], [`read_toloka_tsv_with_gold`] | Toloka web UI "download results" TSV (`INPUT:`, `OUTPUT:`, `GOLDEN:`, `ASSIGNMENT:` columns) |
+//! | [`read_pairwise`] | CSV/TSV of pairwise comparisons, columns `worker,left,right,label` (label = the winner; names set by [`PairwiseReadOptions`]) |
 //! | [`read_assignments`] | Toloka API export: JSON array or JSON lines of Assignment objects |
 //!
 //! A path of `-` reads stdin (reported as `<stdin>`). Delimited files follow RFC 4180 (quoted
@@ -38,6 +39,7 @@
 mod gold;
 mod json;
 mod locate;
+mod pairwise;
 mod plain;
 mod responses;
 mod skills;
@@ -47,6 +49,7 @@ mod toloka;
 
 pub use gold::{read_gold, read_gold_from};
 pub use locate::locate;
+pub use pairwise::{PairwiseReadOptions, read_pairwise, read_pairwise_from};
 pub use responses::{
     ReadOptions, read_responses, read_responses_from, read_responses_with_progress,
 };

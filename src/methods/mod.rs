@@ -4,11 +4,13 @@ mod binary_relevance;
 mod dawid_skene;
 mod glad;
 mod kos;
+mod lbfgs;
 mod mace;
 mod majority_vote;
 mod mmsr;
 mod numpy_random;
 mod optimize;
+mod pairwise;
 mod params;
 mod prefetch;
 mod registry;
@@ -30,6 +32,10 @@ pub use majority_vote::{
     GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill, Wawa,
 };
 pub use mmsr::{Mmsr, MmsrParams};
+pub use pairwise::{
+    BradleyTerry, BradleyTerryParams, NoisyBradleyTerry, NoisyBradleyTerryParams,
+    PairwiseAggregation, PairwiseAggregator, PairwiseCompat, PairwiseParams,
+};
 pub use params::{ParamValue, Params};
 pub use registry::{METHODS, Method, binary_relevance, find_method};
 pub(crate) use votes::worker_accuracy;

@@ -61,15 +61,60 @@ const STEP_MIN: f64 = 1e-100;
 const STEP_MAX: f64 = 1e100;
 const STEP_XTOL: f64 = 1e-14;
 const MORE_THUENTE_MAX_TRIALS: usize = 100;
+
+/// Constants of the Moré–Thuente line search (MINPACK-2 `dcsrch`'s `ftol`, `gtol`, `xtol`,
+/// `stpmin`, `stpmax`): sufficient decrease c₁, curvature c₂, relative interval tolerance, and
+/// the step bounds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Wolfe {
+    pub c1: f64,
+    pub c2: f64,
+    pub xtol: f64,
+    pub step_min: f64,
+    pub step_max: f64,
+    /// Bound and comparison semantics: `false` for scipy's Python port of `dcsrch` (Python's
+    /// `min`/`max`, numpy's NaN-propagating `clip`), `true` for L-BFGS-B's C code (`fmin`/`fmax`,
+    /// which ignore a NaN argument, and a strict `<` in the first case of `dcstep`). They only
+    /// differ once a NaN appears (an objective or gradient that overflowed).
+    pub c_semantics: bool,
+}
+
+impl Wolfe {
+    /// scipy's CG (`line_search_wolfe1` with c₂ = 0.4).
+    const CG: Wolfe = Wolfe {
+        c1: C1,
+        c2: C2,
+        xtol: STEP_XTOL,
+        step_min: STEP_MIN,
+        step_max: STEP_MAX,
+        c_semantics: false,
+    };
+}
+
+/// min and max in the semantics chosen by [`Wolfe::c_semantics`].
+#[derive(Clone, Copy)]
+struct MinMax {
+    c: bool,
+}
+
+impl MinMax {
+    fn min(self, a: f64, b: f64) -> f64 {
+        if self.c { a.min(b) } else { py_min(a, b) }
+    }
+
+    fn max(self, a: f64, b: f64) -> f64 {
+        if self.c { a.max(b) } else { py_max(a, b) }
+    }
+}
 const BRACKET_MAX_ITER: usize = 10;
 const ZOOM_MAX_ITER: usize = 10;
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// max |a_i|, NaN if any entry is NaN.
-fn inf_norm(a: &[f64]) -> f64 {
+pub(crate) fn inf_norm(a: &[f64]) -> f64 {
     let mut m: f64 = 0.0;
     for v in a {
         if v.is_nan() {
@@ -221,7 +266,7 @@ where
     /// Moré–Thuente: a step satisfying the strong Wolfe conditions as (α, φ(α)), `None` if the
     /// search ends in a warning or error.
     fn more_thuente(&mut self, f0: f64, slope0: f64, first: f64) -> Option<(f64, f64)> {
-        let mut search = MoreThuente::start(first, f0, slope0)?;
+        let mut search = MoreThuente::start(Wolfe::CG, first, f0, slope0)?;
         let mut stp = first;
         for trial in 1..=MORE_THUENTE_MAX_TRIALS {
             let (f, g) = self.eval(stp);
@@ -373,7 +418,7 @@ fn quadratic_min(lo: Point, b: f64, fb: f64) -> Option<f64> {
 }
 
 /// What the Moré–Thuente search asks for after a trial.
-enum Next {
+pub(crate) enum Next {
     Try(f64),
     Converged,
     Warning,
@@ -382,7 +427,8 @@ enum Next {
 /// State of the Moré–Thuente line search (MINPACK-2 `dcsrch`): an interval [stx, sty] (in
 /// either order) known to contain a step satisfying sufficient decrease and curvature, with
 /// the function values/slopes at its ends; stx is the best step so far.
-struct MoreThuente {
+pub(crate) struct MoreThuente {
+    wolfe: Wolfe,
     finit: f64,
     ginit: f64,
     gtest: f64,
@@ -409,21 +455,22 @@ const XTRAP_LOWER: f64 = 1.1;
 const XTRAP_UPPER: f64 = 4.0;
 
 impl MoreThuente {
-    /// `None` for invalid input (first step outside [STEP_MIN, STEP_MAX] or φ'(0) ≥ 0).
-    fn start(stp: f64, f0: f64, g0: f64) -> Option<Self> {
-        if !(STEP_MIN..=STEP_MAX).contains(&stp) || g0 >= 0.0 {
+    /// `None` for invalid input (first step outside [step_min, step_max] or φ'(0) ≥ 0).
+    pub(crate) fn start(wolfe: Wolfe, stp: f64, f0: f64, g0: f64) -> Option<Self> {
+        if !(wolfe.step_min..=wolfe.step_max).contains(&stp) || g0 >= 0.0 {
             return None;
         }
-        let width = STEP_MAX - STEP_MIN;
+        let width = wolfe.step_max - wolfe.step_min;
         let origin = Side {
             st: 0.0,
             f: f0,
             g: g0,
         };
         Some(Self {
+            wolfe,
             finit: f0,
             ginit: g0,
-            gtest: C1 * g0,
+            gtest: wolfe.c1 * g0,
             bracketed: false,
             stage1: true,
             width,
@@ -436,20 +483,29 @@ impl MoreThuente {
     }
 
     /// Takes φ(stp) = f and φ'(stp) = g and decides.
-    fn next(&mut self, stp: f64, f: f64, g: f64) -> Next {
+    pub(crate) fn next(&mut self, stp: f64, f: f64, g: f64) -> Next {
+        let Wolfe {
+            c2,
+            xtol,
+            step_min,
+            step_max,
+            c_semantics,
+            ..
+        } = self.wolfe;
+        let mm = MinMax { c: c_semantics };
         let ftest = self.finit + stp * self.gtest;
         if self.stage1 && f <= ftest && g >= 0.0 {
             self.stage1 = false;
         }
-        if f <= ftest && g.abs() <= C2 * -self.ginit {
+        if f <= ftest && g.abs() <= c2 * -self.ginit {
             return Next::Converged;
         }
         let warning = (self.bracketed
             && (stp <= self.stmin
                 || stp >= self.stmax
-                || self.stmax - self.stmin <= STEP_XTOL * self.stmax))
-            || (stp == STEP_MAX && f <= ftest && g <= self.gtest)
-            || (stp == STEP_MIN && (f > ftest || g >= self.gtest));
+                || self.stmax - self.stmin <= xtol * self.stmax))
+            || (stp == step_max && f <= ftest && g <= self.gtest)
+            || (stp == step_min && (f > ftest || g >= self.gtest));
         if warning {
             return Next::Warning;
         }
@@ -476,6 +532,7 @@ impl MoreThuente {
                 &mut self.bracketed,
                 self.stmin,
                 self.stmax,
+                mm,
             );
             self.stx = from_psi(x);
             self.sty = from_psi(y);
@@ -488,6 +545,7 @@ impl MoreThuente {
                 &mut self.bracketed,
                 self.stmin,
                 self.stmax,
+                mm,
             )
         };
 
@@ -499,17 +557,21 @@ impl MoreThuente {
             }
             self.width1 = self.width;
             self.width = (sty - stx).abs();
-            self.stmin = py_min(stx, sty);
-            self.stmax = py_max(stx, sty);
+            self.stmin = mm.min(stx, sty);
+            self.stmax = mm.max(stx, sty);
         } else {
             self.stmin = stp + XTRAP_LOWER * (stp - stx);
             self.stmax = stp + XTRAP_UPPER * (stp - stx);
         }
-        stp = clip(stp, STEP_MIN, STEP_MAX);
+        stp = if mm.c {
+            stp.max(step_min).min(step_max)
+        } else {
+            clip(stp, step_min, step_max)
+        };
         if self.bracketed
             && (stp <= self.stmin
                 || stp >= self.stmax
-                || self.stmax - self.stmin <= STEP_XTOL * self.stmax)
+                || self.stmax - self.stmin <= xtol * self.stmax)
         {
             stp = stx;
         }
@@ -536,10 +598,11 @@ fn step(
     bracketed: &mut bool,
     stpmin: f64,
     stpmax: f64,
+    mm: MinMax,
 ) -> f64 {
     let sgnd = sign(t.g) * sign(x.g);
     let scaled = |theta: f64, a: f64, b: f64| {
-        let s = py_max(py_max(theta.abs(), a.abs()), b.abs());
+        let s = mm.max(mm.max(theta.abs(), a.abs()), b.abs());
         (s, (theta / s) * (theta / s) - (a / s) * (b / s))
     };
     let next = if t.f > x.f {
@@ -553,7 +616,12 @@ fn step(
         let stpc = x.st + r * (t.st - x.st);
         let stpq = x.st + ((x.g / ((x.f - t.f) / (t.st - x.st) + x.g)) / 2.0) * (t.st - x.st);
         *bracketed = true;
-        if (stpc - x.st).abs() <= (stpq - x.st).abs() {
+        let cubic_closer = if mm.c {
+            (stpc - x.st).abs() < (stpq - x.st).abs()
+        } else {
+            (stpc - x.st).abs() <= (stpq - x.st).abs()
+        };
+        if cubic_closer {
             stpc
         } else {
             stpc + (stpq - stpc) / 2.0
@@ -578,7 +646,7 @@ fn step(
         let theta = 3.0 * (x.f - t.f) / (t.st - x.st) + x.g + t.g;
         let (s, disc) = scaled(theta, x.g, t.g);
         // The cubic may have no minimiser here; γ = 0 then.
-        let mut gamma = s * py_max(0.0, disc).sqrt();
+        let mut gamma = s * mm.max(0.0, disc).sqrt();
         if t.st > x.st {
             gamma = -gamma;
         }
@@ -601,9 +669,9 @@ fn step(
             };
             let limit = t.st + 0.66 * (y.st - t.st);
             if t.st > x.st {
-                py_min(limit, stpf)
+                mm.min(limit, stpf)
             } else {
-                py_max(limit, stpf)
+                mm.max(limit, stpf)
             }
         } else {
             let stpf = if (stpc - t.st).abs() > (stpq - t.st).abs() {
@@ -611,7 +679,11 @@ fn step(
             } else {
                 stpq
             };
-            clip(stpf, stpmin, stpmax)
+            if mm.c {
+                stpmin.max(stpmax.min(stpf))
+            } else {
+                clip(stpf, stpmin, stpmax)
+            }
         }
     } else if *bracketed {
         let theta = 3.0 * (t.f - y.f) / (y.st - t.st) + y.g + t.g;

@@ -14,6 +14,7 @@ mod kos;
 mod mace;
 mod metrics;
 mod mmsr;
+mod pairwise;
 mod parity;
 mod properties;
 mod readers;

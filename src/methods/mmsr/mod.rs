@@ -332,7 +332,7 @@ fn trimmed_mean_sorted(x: &mut [f64], f: i64, a: f64, n_tasks: usize) -> Option<
 
 /// numpy's pairwise summation (`np.add.reduce` on contiguous doubles): blocks of at most 128
 /// values summed with 8 accumulators, halves (at multiples of 8) added recursively.
-fn numpy_sum(a: &[f64]) -> f64 {
+pub(crate) fn numpy_sum(a: &[f64]) -> f64 {
     let n = a.len();
     if n < 8 {
         a.iter().fold(0.0, |s, v| s + v)

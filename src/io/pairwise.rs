@@ -1,0 +1,154 @@
+//! Pairwise comparison tables: CSV/TSV with a header naming the worker, left, right and label
+//! (winner) columns.
+
+use std::io::Read;
+use std::path::Path;
+
+use csv::ByteRecord;
+
+use super::source::{delimiter_for, open, whole};
+use super::table::Table;
+use crate::error::{DataError, Error, InputError, Location};
+use crate::pairwise::PairwiseResponses;
+
+/// Header names of the columns of a pairwise table (default `worker,left,right,label`, as
+/// crowd-kit's), and the delimiter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairwiseReadOptions {
+    /// Header name of the worker column.
+    pub worker_column: String,
+    /// Header name of the left item column.
+    pub left_column: String,
+    /// Header name of the right item column.
+    pub right_column: String,
+    /// Header name of the winner column (its value must equal the left or the right item).
+    pub label_column: String,
+    /// Field delimiter; `None` picks tab for `.tsv`/`.tab` files and comma otherwise.
+    pub delimiter: Option<u8>,
+}
+
+impl Default for PairwiseReadOptions {
+    fn default() -> Self {
+        Self {
+            worker_column: "worker".into(),
+            left_column: "left".into(),
+            right_column: "right".into(),
+            label_column: "label".into(),
+            delimiter: None,
+        }
+    }
+}
+
+/// Reads a pairwise comparison table from `path` (`-` for stdin).
+///
+/// # Errors
+/// As the other readers (see [`crate::io`]), plus [`InputError::Data`] at `file:line:column`
+/// for an empty field ([`DataError::EmptyField`]), a pair with `left == right`
+/// ([`DataError::SelfComparison`], at the right column) or a winner that is neither side
+/// ([`DataError::WinnerNotInPair`], at the label column); a table without rows is an error
+/// about the whole file.
+pub fn read_pairwise(
+    path: &Path,
+    options: &PairwiseReadOptions,
+) -> Result<PairwiseResponses, Error> {
+    let (reader, name) = open(path)?;
+    read_pairwise_from(reader, &name.to_string_lossy(), options)
+}
+
+/// [`read_pairwise`] from any reader; `source_name` names it in errors and, without a set
+/// delimiter, picks one by extension.
+pub fn read_pairwise_from<R: Read>(
+    reader: R,
+    source_name: &str,
+    options: &PairwiseReadOptions,
+) -> Result<PairwiseResponses, Error> {
+    let file = Path::new(source_name);
+    let delimiter = options.delimiter.unwrap_or_else(|| delimiter_for(file));
+    let mut table = Table::open(reader, file, delimiter, "comparisons")?;
+    let columns = [
+        table.column(&options.worker_column)?,
+        table.column(&options.left_column)?,
+        table.column(&options.right_column)?,
+        table.column(&options.label_column)?,
+    ];
+    let mut builder = PairwiseResponses::builder();
+    let mut record = ByteRecord::new();
+    while table.next(&mut record)? {
+        let mut fields = [""; 4];
+        for (field, &column) in fields.iter_mut().zip(&columns) {
+            *field = table.text(&record, column)?;
+        }
+        let [worker, left, right, label] = fields;
+        if let Err(source) = builder.push(worker, left, right, label) {
+            let column = match &source {
+                DataError::EmptyField { field, .. } => match *field {
+                    "worker" => columns[0],
+                    "left" => columns[1],
+                    "right" => columns[2],
+                    _ => columns[3],
+                },
+                DataError::SelfComparison { .. } => columns[2],
+                DataError::WinnerNotInPair { .. } => columns[3],
+                _ => return Err(whole(table.file(), source.to_string())),
+            };
+            let location = Location::new(table.file(), table.line()).with_column(column as u64 + 1);
+            return Err(InputError::Data {
+                location,
+                source: Box::new(source),
+            }
+            .into());
+        }
+    }
+    if builder.is_empty() {
+        return Err(whole(
+            table.file(),
+            "no comparisons (the file has a header but no rows)",
+        ));
+    }
+    builder
+        .build()
+        .map_err(|err| whole(table.file(), err.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(text: &str) -> String {
+        read_pairwise_from(text.as_bytes(), "p.csv", &PairwiseReadOptions::default())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn reads_and_locates_errors() {
+        let data = read_pairwise_from(
+            "label,worker,right,left\nb,w1,b,a\n".as_bytes(),
+            "p.csv",
+            &PairwiseReadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(data.len(), 1);
+        assert!(!data.comparisons()[0].left_won);
+        assert_eq!(
+            message("worker,left,right,label\nw,a,b,a\n\nw,c,c,c\n"),
+            "p.csv:4:3: comparison #2 compares item \"c\" with itself"
+        );
+        assert_eq!(
+            message("worker,left,right,label\nw,a,b,z\n"),
+            "p.csv:2:4: winner \"z\" of comparison #1 is neither its left item \"a\" nor its right item \"b\""
+        );
+        assert_eq!(
+            message("worker,left,right,label\n,a,b,a\n"),
+            "p.csv:2:1: empty worker in response #1"
+        );
+        assert_eq!(
+            message("worker,left,right\nw,a,b\n"),
+            "p.csv:1: missing column \"label\" (header: worker, left, right)"
+        );
+        assert_eq!(
+            message("worker,left,right,label\n"),
+            "p.csv: no comparisons (the file has a header but no rows)"
+        );
+    }
+}
