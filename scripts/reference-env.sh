@@ -8,13 +8,14 @@
 #                                 `cargo clean`, shared by clones that share a target directory)
 #   PYTHON=python3.X              the interpreter that creates it (default python3; needs >= 3.10
 #                                 with the venv module, and access to the package registry)
+#   CROWDAGG_REQUIREMENTS=FILE    another pin set (scripts/requirements-current.txt: pandas 3)
 #
 # The tests that run crowd-kit or toloka-kit call this. It is safe to call concurrently: a lock
 # serialises the install, and a marker (a copy of the requirements) records a finished one, so a
 # changed requirements file or an interrupted install starts over. About 0.8 GB on disk.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-requirements=$repo/scripts/requirements-reference.txt
+requirements=${CROWDAGG_REQUIREMENTS:-$repo/scripts/requirements-reference.txt}
 target=${CARGO_TARGET_DIR:-$repo/target}
 dir=${CROWDAGG_REFERENCE_VENV:-$target/reference-venv}
 python=${PYTHON:-python3}
@@ -27,7 +28,7 @@ if [[ ! -f $dir/.complete ]] || ! cmp -s "$requirements" "$dir/.complete"; then
     exit 1
   fi
   rm -rf "$dir"
-  echo "reference-env: creating $dir (crowd-kit, toloka-kit; first run only, a few minutes)" >&2
+  echo "reference-env: creating $dir from $(basename "$requirements") (first run only, a few minutes)" >&2
   "$python" -m venv "$dir" >&2
   "$dir/bin/pip" install -q --disable-pip-version-check -r "$requirements" >&2
   cp "$requirements" "$dir/.complete"
