@@ -11,8 +11,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use crowdagg::methods::DawidSkeneParams;
 use crowdagg::methods::find_method;
 use crowdagg::{
-    Aggregation, Aggregator, Error, FitInputs, Gold, InitialErrorStrategy, InitialErrors, Params,
-    Responses, Skills,
+    Aggregation, Aggregator, Error, FitInputs, GladParams, Gold, InitialErrorStrategy,
+    InitialErrors, MaceParams, Params, Responses, Skills,
 };
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyValueError};
@@ -180,8 +180,23 @@ fn run<'py>(
     gold: Option<Gold>,
     skills: Option<Skills>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let result = run_with(py, codes, gold, skills, |data, inputs| {
+        aggregator.aggregate_with(data, inputs)
+    })?;
+    result_dict(py, result)
+}
+
+/// Builds the responses from `codes` and calls `fit` on them with the side inputs, the GIL
+/// released; a library error becomes a Python exception, a panic a `RuntimeError`.
+fn run_with<T: Send>(
+    py: Python<'_>,
+    codes: Codes<'_>,
+    gold: Option<Gold>,
+    skills: Option<Skills>,
+    fit: impl FnOnce(&Responses, FitInputs<'_>) -> Result<T, Error> + Send,
+) -> PyResult<T> {
     let outcome = py.detach(|| {
-        catch_unwind(AssertUnwindSafe(|| -> Result<Aggregation, Error> {
+        catch_unwind(AssertUnwindSafe(|| -> Result<T, Error> {
             let data = Responses::from_codes(
                 codes.n_tasks,
                 codes.n_workers,
@@ -197,17 +212,78 @@ fn run<'py>(
             if let Some(skills) = &skills {
                 inputs = inputs.skills(skills);
             }
-            aggregator.aggregate_with(&data, inputs)
+            fit(&data, inputs)
         }))
     });
     match outcome {
-        Ok(Ok(result)) => result_dict(py, result),
+        Ok(Ok(result)) => Ok(result),
         Ok(Err(error)) => Err(to_py(error)),
         Err(panic) => Err(PyRuntimeError::new_err(format!(
             "crowdagg internal error (a bug, please report it): {}",
             panic_message(&panic)
         ))),
     }
+}
+
+/// GLAD, returning also `betas` (per task: log inverse difficulty) beside the usual dict.
+#[pyfunction]
+#[pyo3(signature = (params, n_tasks, n_workers, n_labels, tasks, workers, labels))]
+#[allow(clippy::too_many_arguments)] // one flat call keeps the Python side a plain function call
+fn fit_glad<'py>(
+    py: Python<'py>,
+    params: Vec<(String, String)>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_labels: usize,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let glad = GladParams::from_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(to_py)?;
+    let codes = Codes {
+        n_tasks,
+        n_workers,
+        n_labels,
+        tasks: tasks.as_slice()?,
+        workers: workers.as_slice()?,
+        labels: labels.as_slice()?,
+    };
+    let fit = run_with(py, codes, None, None, |data, inputs| glad.fit(data, inputs))?;
+    let dict = result_dict(py, fit.aggregation)?;
+    dict.set_item("betas", fit.betas.into_pyarray(py))?;
+    Ok(dict)
+}
+
+/// MACE, returning also `spamming` (workers × 2) and `thetas` (workers × labels).
+#[pyfunction]
+#[pyo3(signature = (params, n_tasks, n_workers, n_labels, tasks, workers, labels))]
+#[allow(clippy::too_many_arguments)] // one flat call keeps the Python side a plain function call
+fn fit_mace<'py>(
+    py: Python<'py>,
+    params: Vec<(String, String)>,
+    n_tasks: usize,
+    n_workers: usize,
+    n_labels: usize,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let mace = MaceParams::from_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(to_py)?;
+    let codes = Codes {
+        n_tasks,
+        n_workers,
+        n_labels,
+        tasks: tasks.as_slice()?,
+        workers: workers.as_slice()?,
+        labels: labels.as_slice()?,
+    };
+    let fit = run_with(py, codes, None, None, |data, inputs| mace.fit(data, inputs))?;
+    let dict = result_dict(py, fit.aggregation)?;
+    dict.set_item("spamming", fit.spamming.into_pyarray(py))?;
+    dict.set_item("thetas", fit.strategy.into_pyarray(py))?;
+    Ok(dict)
 }
 
 /// The fitted model as a dict: `labels` (label code per task), `confidence`, and where the
@@ -261,6 +337,8 @@ fn version() -> &'static str {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(fit_dawid_skene, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_glad, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_mace, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     Ok(())
 }

@@ -50,7 +50,8 @@ def main() -> None:
             probas = getattr(model, "probas_", None)
             if probas is not None:
                 record["probas"] = {
-                    str(t): {str(c): number(v) for c, v in row.items()} for t, row in probas.iterrows()
+                    str(t): {str(c): number(v) for c, v in row.items()}
+                    for t, row in probas.iterrows()
                 }
             skills = getattr(model, "skills_", None)
             if skills is not None:

@@ -105,3 +105,31 @@ def test_bad_parameter_is_a_value_error() -> None:
     df = pd.DataFrame({"task": [1], "worker": ["a"], "label": ["x"]})
     with pytest.raises(ValueError, match="tol"):
         crowdagg.DawidSkene(10, -1.0).fit(df)
+
+
+def test_weighted_dynamic_overlap_on_tolokas_documented_example() -> None:
+    # Toloka's guide (aggregation by skill): skills 70, 90, 80; answers OK, BAD, BAD over the
+    # answer domain {OK, BAD, 404}: BAD with confidence 0.96214 (its worked example).
+    df = pd.DataFrame({"task": ["t1"] * 3, "worker": list("ABC"), "label": ["OK", "BAD", "BAD"]})
+    skills = pd.Series({"A": 70.0, "B": 90.0, "C": 80.0})
+    wdo = crowdagg.WeightedDynamicOverlap(domain=["OK", "BAD", "404"])
+    assert wdo.fit_predict(df, skills)["t1"] == "BAD"
+    assert math.isclose(wdo.confidence_["t1"], 0.96214, abs_tol=1e-5)
+    with pytest.raises(ValueError, match="skill_scale=100"):
+        crowdagg.WeightedDynamicOverlap().fit(df, skills / 100)
+
+
+def test_glad_and_mace_fitted_attributes() -> None:
+    df = responses("rte")
+    glad = crowdagg.GLAD(n_iter=5).fit(df)
+    assert glad.alphas_.name == "alpha" and glad.betas_.name == "beta"
+    assert list(glad.alphas_.index) == list(pd.unique(df["worker"]))
+    assert list(glad.betas_.index) == list(pd.unique(df["task"]))
+    assert glad.probas_.columns.name == "variable"
+    assert math.isclose(glad.priors_.sum(), 1.0)
+    mace = crowdagg.MACE(n_restarts=2, n_iter=5).fit(df)
+    n_workers, n_labels = df["worker"].nunique(), df["label"].nunique()
+    assert mace.thetas_.shape == (n_workers, n_labels)
+    assert mace.spamming_.shape == (n_workers, 2)
+    assert mace.theta_priors_.shape == (n_workers, 2)
+    assert mace.smoothing_ == 0.01 / n_labels

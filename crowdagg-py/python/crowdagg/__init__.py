@@ -13,6 +13,7 @@ from .aggregation import (
     MajorityVote,
     OneCoinDawidSkene,
     Wawa,
+    WeightedDynamicOverlap,
     ZeroBasedSkill,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "MajorityVote",
     "OneCoinDawidSkene",
     "Wawa",
+    "WeightedDynamicOverlap",
     "ZeroBasedSkill",
 ]

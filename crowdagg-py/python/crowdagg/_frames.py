@@ -30,7 +30,17 @@ class Coded:
 
 
 def code(column: pd.Series, name: str) -> Coded:
-    """Integer codes of ``column`` in sorted order of its values; missing values are an error."""
+    """Integer codes of ``column`` in sorted order of its values; missing values are an error.
+
+    A categorical column is used as it is (no re-encoding): its codes, in the order of its
+    categories, which is the order pandas' group-bys (and so crowd-kit) use for it."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        column = column.cat.remove_unused_categories()
+        codes = column.cat.codes.to_numpy()
+        if len(codes) and codes.min() < 0:
+            raise ValueError(f"column {name!r} has missing values")
+        index = pd.CategoricalIndex(column.cat.categories, dtype=column.dtype, name=name)
+        return Coded(np.ascontiguousarray(codes, dtype=np.int64), index)
     codes, uniques = pd.factorize(column, sort=True)
     if len(codes) and codes.min() < 0:
         raise ValueError(f"column {name!r} has missing values")
@@ -102,6 +112,31 @@ def fit_dawid_skene(params: dict, coded: Responses, gold, strategy: str, initial
         gold,
         strategy,
         initial,
+    )
+
+
+def fit_glad(params: dict, coded: Responses) -> dict:
+    """GLAD, with ``betas`` (per task) beside the usual results."""
+    return _core.fit_glad(_pairs(params), *_columns(coded))
+
+
+def fit_mace(params: dict, coded: Responses) -> dict:
+    """MACE, with ``spamming`` and ``thetas`` (per worker, in code order)."""
+    return _core.fit_mace(_pairs(params), *_columns(coded))
+
+
+def _pairs(params: dict) -> list[tuple[str, str]]:
+    return [(key, _param_text(value)) for key, value in params.items() if value is not None]
+
+
+def _columns(coded: Responses) -> tuple:
+    return (
+        coded.tasks.n,
+        coded.workers.n,
+        coded.labels.n,
+        coded.tasks.codes,
+        coded.workers.codes,
+        coded.labels.codes,
     )
 
 

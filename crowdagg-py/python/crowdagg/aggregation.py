@@ -393,22 +393,38 @@ class GLAD(_Aggregator):
         self.m_step_tol = m_step_tol
 
     def fit(self, data: pd.DataFrame) -> GLAD:
-        if any(
-            p is not None
-            for p in (self.labels_priors, self.alphas_priors_mean, self.betas_priors_mean)
-        ):
-            raise NotImplementedError("GLAD priors given as Series are not supported yet")
+        data = data[["task", "worker", "label"]]
         coded = _frames.responses(data)
         params = {
             "n_iter": self.n_iter,
             "tol": self.tol,
             "m_step_max_iter": self.m_step_max_iter,
             "m_step_tol": self.m_step_tol,
+            "alphas_prior_mean": _constant(self.alphas_priors_mean, "alphas_priors_mean"),
+            "betas_prior_mean": _constant(self.betas_priors_mean, "betas_priors_mean"),
         }
-        result = _frames.fit("GLAD", params, coded)
+        if self.labels_priors is not None:
+            codes = _frames.code_against(pd.Series(self.labels_priors.index), coded.labels.uniques)
+            params["labels_priors"] = ",".join(
+                f"{c}:{p!r}"
+                for c, p in zip(codes, self.labels_priors.to_numpy(dtype=float))
+                if c >= 0
+            )
+        result = _frames.fit_glad(params, coded)
         self.probas_ = _frames.task_label_frame(coded, result["probas"], columns_name="variable")
         self._set_labels(coded, result)
-        self.alphas_ = _frames.worker_series(coded, result["skills"], "alpha")
+        # crowd-kit keeps workers and tasks in order of first appearance, in unnamed indexes.
+        self.workers_ = pd.unique(data["worker"])
+        self.tasks_ = pd.unique(data["task"])
+        alphas = pd.Series(result["skills"], index=coded.workers.uniques.copy(), name="alpha")
+        betas = pd.Series(result["betas"], index=coded.tasks.uniques.copy(), name="beta")
+        self.alphas_ = alphas.reindex(self.workers_).rename_axis(None)
+        self.betas_ = betas.reindex(self.tasks_).rename_axis(None)
+        if self.labels_priors is not None:
+            self.priors_ = self.labels_priors
+        else:
+            prior_labels = pd.unique(data["label"])
+            self.priors_ = pd.Series(1.0 / len(prior_labels), index=prior_labels)
         self.loss_history_ = list(result["loss_history"])
         return self
 
@@ -417,6 +433,19 @@ class GLAD(_Aggregator):
 
     def fit_predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
         return self.fit(data).probas_
+
+
+def _constant(means: pd.Series | float | None, name: str) -> float | None:
+    """A prior mean given as a Series must be one value for everybody (crowdagg's GLAD takes one
+    mean for all workers and one for all tasks); ``None`` keeps the default 1."""
+    if means is None or np.isscalar(means):
+        return means
+    values = pd.Series(means).unique()
+    if len(values) != 1:
+        raise NotImplementedError(
+            f"GLAD {name} with different values per worker or task is not supported by crowdagg"
+        )
+    return float(values[0])
 
 
 class MMSR(_Aggregator):
@@ -498,14 +527,29 @@ class MACE(_Aggregator):
         self.verbose = verbose
 
     def fit(self, data: pd.DataFrame) -> MACE:
+        data = data[["task", "worker", "label"]]
         coded = _frames.responses(data)
         params = self._rust_params()
         params.pop("verbose")
-        result = _frames.fit("MACE", params, coded)
+        result = _frames.fit_mace(params, coded)
         self._set_probas(coded, result)
         self.probas_.columns.name = None
         self._set_labels(coded, result)
-        self.smoothing_ = self.smoothing
+        # crowd-kit numbers workers and labels in order of first appearance (pd.factorize).
+        workers = coded.workers.uniques.get_indexer(pd.unique(data["worker"]))
+        labels = coded.labels.uniques.get_indexer(pd.unique(data["label"]))
+        self.spamming_ = result["spamming"][workers]
+        self.thetas_ = result["thetas"][np.ix_(workers, labels)]
+        n_workers, n_labels = coded.workers.n, coded.labels.n
+        self.smoothing_ = 0.01 / n_labels
+        if self.method == "vb":
+            self.theta_priors_ = np.empty((n_workers, 2))
+            self.theta_priors_[:, 0] = self.alpha
+            self.theta_priors_[:, 1] = self.beta
+            self.strategy_priors_ = np.full((n_workers, n_labels), 10.0)
+        else:
+            self.theta_priors_ = None
+            self.strategy_priors_ = None
         return self
 
     def fit_predict(self, data: pd.DataFrame) -> pd.Series:
@@ -589,3 +633,70 @@ def _clone(aggregator: _Aggregator) -> _Aggregator:
         if not (name.startswith("_") or name.endswith("_"))
     }
     return type(aggregator)(**params)
+
+
+class WeightedDynamicOverlap(_Aggregator):
+    """Toloka's aggregation by skill (``WEIGHTED_DYNAMIC_OVERLAP``): each task's label is the one
+    with the largest summed skill of the workers who gave it, and the confidence is Toloka's
+    posterior formula. Skills are Toloka's 0–100 values (``skill_scale=100`` for fractions of 1).
+
+    ``fit(data, skills)`` takes a Series of skills indexed by worker; ``labels_``, ``probas_``
+    and ``confidence_`` (a Series indexed by task) hold the result.
+    """
+
+    _params = ("domain", "options", "on_missing_skill", "default_skill", "skill_scale")
+
+    def __init__(
+        self,
+        domain: list | None = None,
+        options: int | None = None,
+        on_missing_skill: str = "error",
+        default_skill: float | None = None,
+        skill_scale: float | None = None,
+    ):
+        self.domain = domain
+        self.options = options
+        self.on_missing_skill = on_missing_skill
+        self.default_skill = default_skill
+        self.skill_scale = skill_scale
+
+    def _rust_params(self) -> dict[str, Any]:
+        params = super()._rust_params()
+        if self.domain is not None:
+            # The domain's values are labels; the core sees label codes, so the declared domain
+            # is passed as its size (labels outside it are checked here, by value).
+            extra = set(self.domain)
+            params["options"] = len(extra)
+            params.pop("domain")
+        return params
+
+    def fit(self, data: pd.DataFrame, skills: pd.Series) -> WeightedDynamicOverlap:
+        coded = _frames.responses(data)
+        if self.domain is not None:
+            outside = [label for label in coded.labels.uniques if label not in set(self.domain)]
+            if outside:
+                raise ValueError(
+                    f"answer domain has {len(set(self.domain))} values but the responses use "
+                    f"label {outside[0]!r} outside it"
+                )
+        if coded.empty:
+            self.labels_ = pd.Series(dtype=float, name="agg_label")
+            self.probas_ = pd.DataFrame()
+            self.confidence_ = pd.Series(dtype=float, name="confidence")
+            return self
+        result = _frames.fit(
+            "WeightedDynamicOverlap",
+            self._rust_params(),
+            coded,
+            skills=_skills_array(coded, skills),
+        )
+        self._set_labels(coded, result)
+        if result["probas"] is not None:
+            self._set_probas(coded, result)
+        self.confidence_ = pd.Series(
+            result["confidence"], index=coded.tasks.uniques.copy(), name="confidence"
+        )
+        return self
+
+    def fit_predict(self, data: pd.DataFrame, skills: pd.Series) -> pd.Series:
+        return self.fit(data, skills).labels_
