@@ -49,6 +49,7 @@ for env in "${envs[@]}"; do
     mace_aggregation majority_vote; do
     files+=("tests/aggregation/test_$name.py")
   done
+  files+=(tests/metrics)
   (cd "$suite" && "$PY" -m pytest -q -rx -p no:cacheprovider -p crowdagg.testing.crowdkit_plugin "${files[@]}") || status=1
 done
 exit $status

@@ -286,6 +286,96 @@ fn fit_mace<'py>(
     Ok(dict)
 }
 
+/// Agreement metrics on coded responses (crowd-kit's `crowdkit.metrics`): `"consistency"`
+/// (per task; needs `labels` and `skills`), `"uncertainty_task"` / `"uncertainty_worker"` (per
+/// task or worker; `skills` optional, NaN = missing) or `"alpha"` (one value).
+#[pyfunction]
+#[pyo3(signature = (name, n_tasks, n_workers, n_labels, tasks, workers, labels, aggregated=None, skills=None))]
+#[allow(clippy::too_many_arguments)] // one flat call keeps the Python side a plain function call
+fn metric<'py>(
+    py: Python<'py>,
+    name: &str,
+    n_tasks: usize,
+    n_workers: usize,
+    n_labels: usize,
+    tasks: PyReadonlyArray1<'py, i64>,
+    workers: PyReadonlyArray1<'py, i64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    aggregated: Option<PyReadonlyArray1<'py, i64>>,
+    skills: Option<PyReadonlyArray1<'py, f64>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    use crowdagg::metrics;
+    let codes = Codes {
+        n_tasks,
+        n_workers,
+        n_labels,
+        tasks: tasks.as_slice()?,
+        workers: workers.as_slice()?,
+        labels: labels.as_slice()?,
+    };
+    let skills: Option<Vec<Option<f64>>> = match &skills {
+        Some(values) => Some(
+            values
+                .as_slice()?
+                .iter()
+                .map(|&v| (!v.is_nan()).then_some(v))
+                .collect(),
+        ),
+        None => None,
+    };
+    let aggregated: Option<Vec<crowdagg::Label>> = match &aggregated {
+        Some(codes) => Some(
+            codes
+                .as_slice()?
+                .iter()
+                .map(|&c| {
+                    crowdagg::Label::try_from(c)
+                        .ok()
+                        .filter(|&l| usize::from(l) < n_labels)
+                        .ok_or_else(|| PyValueError::new_err(format!("label code {c} out of range")))
+                })
+                .collect::<PyResult<_>>()?,
+        ),
+        None => None,
+    };
+    if aggregated.as_ref().is_some_and(|a| a.len() != n_tasks) {
+        return Err(PyValueError::new_err("one aggregated label per task is needed"));
+    }
+    enum Value {
+        One(f64),
+        Many(Vec<f64>),
+    }
+    let value = run_with(py, codes, None, None, |data, _| {
+        Ok(match name {
+            "consistency" => {
+                let (Some(labels), Some(skills)) = (&aggregated, &skills) else {
+                    return Err(crowdagg::DataError::AggregationWithoutSkills.into());
+                };
+                Value::Many(metrics::consistency_by_task(data, labels, skills)?)
+            }
+            "uncertainty_task" => Value::Many(metrics::uncertainty(
+                data,
+                skills.as_deref(),
+                metrics::By::Task,
+            )?),
+            "uncertainty_worker" => Value::Many(metrics::uncertainty(
+                data,
+                skills.as_deref(),
+                metrics::By::Worker,
+            )?),
+            "alpha" => Value::One(metrics::alpha_krippendorff(data)?),
+            _ => Value::One(f64::NAN),
+        })
+    })?;
+    match value {
+        Value::One(v) if v.is_nan() && !["alpha"].contains(&name) => {
+            Err(PyKeyError::new_err(format!("unknown metric {name:?}")))
+        }
+        Value::One(v) => Ok(v.into_pyobject(py)?.into_any()),
+        Value::Many(values) => Ok(values.into_pyarray(py).into_any()),
+    }
+}
+
 /// The fitted model as a dict: `labels` (label code per task), `confidence`, and where the
 /// method defines them `probas`/`scores` (tasks × labels), `skills` (per worker, NaN where the
 /// method could not rate one), `errors` (workers × observed label × true label), `priors`;
@@ -339,6 +429,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit_dawid_skene, m)?)?;
     m.add_function(wrap_pyfunction!(fit_glad, m)?)?;
     m.add_function(wrap_pyfunction!(fit_mace, m)?)?;
+    m.add_function(wrap_pyfunction!(metric, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     Ok(())
 }

@@ -133,3 +133,17 @@ def test_glad_and_mace_fitted_attributes() -> None:
     assert mace.spamming_.shape == (n_workers, 2)
     assert mace.theta_priors_.shape == (n_workers, 2)
     assert mace.smoothing_ == 0.01 / n_labels
+
+
+@pytest.mark.parametrize("dataset", ["rte", "dog"])
+def test_metrics_equal_crowdkit(dataset: str) -> None:
+    # fixtures/metrics/<dataset>.json: crowd-kit 1.4.2's metrics with default arguments
+    # (fixtures/metrics_reference.py in the pinned pandas-2 environment).
+    expected = json.loads((ROOT / "fixtures" / "metrics" / f"{dataset}.json").read_text())
+    df = responses(dataset)
+    m = crowdagg.metrics
+    assert close(m.alpha_krippendorff(df), expected["alpha_krippendorff"])
+    assert close(m.consistency(df), expected["consistency"])
+    assert close(m.uncertainty(df), expected["uncertainty_task"])
+    assert close(m.uncertainty(df, compute_by="worker"), expected["uncertainty_worker"])
+    assert close(m.accuracy_on_aggregates(df), expected["accuracy_on_aggregates"])

@@ -1,6 +1,7 @@
 """crowdagg: crowdsourced label aggregation with a Rust core, a drop-in for crowd-kit's
 classification aggregators (``from crowdagg import DawidSkene``)."""
 
+from . import metrics
 from ._core import version as _core_version
 from .aggregation import (
     GLAD,

@@ -199,17 +199,7 @@ class GoldMajorityVote(_SkillVote):
         pass
 
     def fit(self, data: pd.DataFrame, true_labels: pd.Series) -> GoldMajorityVote:
-        data = data[["task", "worker", "label"]]
-        # Accuracy on the gold tasks each worker answered, as crowd-kit's get_accuracy: a task
-        # may have several gold labels, and a response is right if it matches any of them; a
-        # gold label that no response uses simply counts as wrong.
-        joined = data.join(pd.Series(true_labels, name="true_label"), on="task")
-        joined = joined[joined["true_label"].notna()]
-        joined = joined.assign(score=(joined["label"] == joined["true_label"]).astype(float))
-        joined = joined.sort_values("score", kind="stable").drop_duplicates(
-            ["task", "worker", "label"], keep="last"
-        )
-        self.skills_ = joined.groupby("worker")["score"].mean().rename("skill")
+        self.skills_ = get_accuracy(data, true_labels, by="worker").rename("skill")
         return self
 
     def fit_predict(self, data: pd.DataFrame, true_labels: pd.Series) -> pd.Series:
@@ -217,6 +207,22 @@ class GoldMajorityVote(_SkillVote):
 
     def fit_predict_proba(self, data: pd.DataFrame, true_labels: pd.Series) -> pd.DataFrame:
         return self.fit(data, true_labels).predict_proba(data)
+
+
+def get_accuracy(data: pd.DataFrame, true_labels: pd.Series, by: str | None = None):
+    """crowd-kit's ``get_accuracy``: each response is scored against every true label of its task
+    (a task may have several; a response is right if it matches any of them), a true label that
+    no response uses simply counts as wrong; the mean per ``by`` group, or overall."""
+    data = data[["task", "worker", "label"]]
+    joined = data.join(pd.Series(true_labels, name="true_label"), on="task")
+    joined = joined[joined["true_label"].notna()]
+    joined = joined.assign(score=(joined["label"] == joined["true_label"]).astype(float))
+    joined = joined.sort_values("score", kind="stable").drop_duplicates(
+        ["task", "worker", "label"], keep="last"
+    )
+    if by is not None:
+        return joined.groupby(by)["score"].mean().rename(None)
+    return float(joined["score"].mean())
 
 
 def _gold_codes(coded: Responses, true_labels: pd.Series | None):
