@@ -33,4 +33,5 @@ __all__ = [
     "Wawa",
     "WeightedDynamicOverlap",
     "ZeroBasedSkill",
+    "metrics",
 ]
