@@ -18,7 +18,7 @@
 //!     ("t1", "w1", "cat"), ("t1", "w2", "cat"), ("t1", "w3", "dog"),
 //! ])?;
 //! let result = MajorityVote::default().aggregate(&data)?;
-//! assert_eq!(data.label_name(result.labels[0] as usize), "cat");
+//! assert_eq!(data.label_name(result.labels[0]), "cat");
 //! assert!((result.confidence[0] - 2.0 / 3.0).abs() < 1e-12); // two votes of three
 //! # Ok::<(), crowdagg::Error>(())
 //! ```
@@ -90,13 +90,11 @@
 //!     ("t1", "w3", "cat"),
 //! ])?;
 //! let result = Wawa.aggregate(&data)?;
-//! let named: Vec<(&str, &str, f64)> = (0..data.n_tasks())
-//!     .map(|t| {
-//!         let label = data.label_name(result.labels[t] as usize);
-//!         (data.task_name(t), label, result.confidence[t])
-//!     })
-//!     .collect();
-//! assert_eq!((named[0].0, named[0].1), ("t1", "cat"));
+//! // By name: (task, label, confidence) for every task, in task order.
+//! let first = result.iter_named(&data).next().unwrap();
+//! assert_eq!((first.task, first.label), ("t1", "cat"));
+//! // Or by id: ids index the result vectors; `*_name` turns any id back into its name.
+//! assert_eq!(data.label_name(result.labels[1]), "dog");
 //!
 //! let mut csv = Vec::new();
 //! crowdagg::output::write_csv(&mut csv, &data, &result)?;
