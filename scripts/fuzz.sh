@@ -6,7 +6,7 @@
 # The growing corpus is kept in fuzz/corpus/TARGET (not committed; seeded from
 # fuzz/seeds/TARGET); crashes land in fuzz/artifacts/TARGET. Minimise one with
 #   RUSTC_BOOTSTRAP=1 cargo fuzz tmin TARGET fuzz/artifacts/TARGET/crash-…
-# and commit it under fuzz/regressions/TARGET/ (tests/fuzz_regressions.rs replays them).
+# and commit it under fuzz/regressions/TARGET/ (tests/it/fuzz_regressions.rs replays them).
 set -euo pipefail
 target=${1:?usage: scripts/fuzz.sh TARGET SECONDS}
 seconds=${2:?usage: scripts/fuzz.sh TARGET SECONDS}

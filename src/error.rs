@@ -355,6 +355,15 @@ pub enum DataError {
         /// The number of distinct values declared for the column.
         count: usize,
     },
+    /// [`crate::Responses::from_codes`]: a code in `0..count` that no response uses (every
+    /// declared task, worker and label must occur; pandas' factorize guarantees it).
+    #[error("{column} code {code} is declared but no response uses it")]
+    CodeUnused {
+        /// `task`, `worker` or `label`.
+        column: &'static str,
+        /// The first unused code.
+        code: usize,
+    },
     /// A pairwise comparison of an item with itself (`left == right`); `record` is the
     /// 1-based row.
     #[error("comparison #{record} compares item {item:?} with itself")]

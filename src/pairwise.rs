@@ -184,8 +184,9 @@ impl PairwiseBuilder {
                 record,
             });
         }
-        for (set, what) in [(&self.items, "items"), (&self.workers, "workers")] {
-            if set.len() as u64 > u64::from(u32::MAX) {
+        // Room for the ids this row may add (one worker, two items) below 2³².
+        for (set, what, new) in [(&self.items, "items", 2), (&self.workers, "workers", 1)] {
+            if set.len() as u64 + new > u64::from(u32::MAX) + 1 {
                 return Err(DataError::TooManyIds {
                     what,
                     max: u64::from(u32::MAX) + 1,

@@ -370,6 +370,21 @@ impl Responses {
         check("task", tasks, n_tasks)?;
         check("worker", workers, n_workers)?;
         check("label", labels, n_labels)?;
+        // Every declared code occurs: a task without responses or a label nobody gave would
+        // reach the methods, which every other constructor rules out.
+        let all_used = |column: &'static str, codes: &[i64], count: usize| {
+            let mut used = vec![false; count];
+            for &c in codes {
+                used[c as usize] = true;
+            }
+            match used.iter().position(|&u| !u) {
+                Some(code) => Err(DataError::CodeUnused { column, code }),
+                None => Ok(()),
+            }
+        };
+        all_used("task", tasks, n_tasks)?;
+        all_used("worker", workers, n_workers)?;
+        all_used("label", labels, n_labels)?;
         // Counting sort by task: a CSR whose rows `from_task_rows` sorts by (worker, label).
         let mut offsets = vec![0u32; n_tasks + 1];
         for &t in tasks {
@@ -720,6 +735,35 @@ fn resolve_duplicates(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_codes_checks_every_code() {
+        // Hand-made: 2 tasks, 2 workers, 2 labels, every code used once at least.
+        let data = Responses::from_codes(2, 2, 2, &[1, 0, 1], &[0, 1, 1], &[0, 1, 1]).unwrap();
+        assert_eq!(
+            data.task_responses(1usize),
+            (&[0u32, 1][..], &[0 as Label, 1][..])
+        );
+        let unused = Responses::from_codes(3, 2, 2, &[1, 0], &[0, 1], &[0, 1]).unwrap_err();
+        assert_eq!(
+            unused,
+            DataError::CodeUnused {
+                column: "task",
+                code: 2
+            }
+        );
+        let negative = Responses::from_codes(2, 2, 2, &[0, 1], &[0, -1], &[0, 1]).unwrap_err();
+        assert!(matches!(
+            negative,
+            DataError::CodeOutOfRange {
+                column: "worker",
+                row: 1,
+                ..
+            }
+        ));
+        let lengths = Responses::from_codes(1, 1, 1, &[0], &[0, 0], &[0]).unwrap_err();
+        assert!(matches!(lengths, DataError::CodeLengths { workers: 2, .. }));
+    }
 
     #[test]
     fn label_order_is_numeric_when_all_integers() {

@@ -43,19 +43,9 @@ fn fit<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let spec = find_method(method)
         .ok_or_else(|| PyKeyError::new_err(format!("unknown method {method:?}")))?;
-    let pairs: Vec<(&str, &str)> = params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let pairs: Vec<(&str, &str)> = pair_refs(&params).collect();
     let aggregator = spec.build(&pairs).map_err(to_py)?;
-    let codes = Codes {
-        n_tasks,
-        n_workers,
-        n_labels,
-        tasks: tasks.as_slice()?,
-        workers: workers.as_slice()?,
-        labels: labels.as_slice()?,
-    };
+    let codes = Codes::new((n_tasks, n_workers, n_labels), &tasks, &workers, &labels)?;
     run(
         py,
         aggregator.as_ref(),
@@ -120,14 +110,7 @@ fn fit_dawid_skene<'py>(
         .initial_errors(strategy, errors)
         .check()
         .map_err(to_py)?;
-    let codes = Codes {
-        n_tasks,
-        n_workers,
-        n_labels,
-        tasks: tasks.as_slice()?,
-        workers: workers.as_slice()?,
-        labels: labels.as_slice()?,
-    };
+    let codes = Codes::new((n_tasks, n_workers, n_labels), &tasks, &workers, &labels)?;
     run(py, &aggregator, codes, gold_map(gold.as_ref())?, None)
 }
 
@@ -139,6 +122,25 @@ struct Codes<'a> {
     tasks: &'a [i64],
     workers: &'a [i64],
     labels: &'a [i64],
+}
+
+impl<'a> Codes<'a> {
+    /// Borrows the three code columns (contiguous int64 arrays, else a `TypeError`).
+    fn new(
+        (n_tasks, n_workers, n_labels): (usize, usize, usize),
+        tasks: &'a PyReadonlyArray1<'_, i64>,
+        workers: &'a PyReadonlyArray1<'_, i64>,
+        labels: &'a PyReadonlyArray1<'_, i64>,
+    ) -> PyResult<Self> {
+        Ok(Self {
+            n_tasks,
+            n_workers,
+            n_labels,
+            tasks: tasks.as_slice()?,
+            workers: workers.as_slice()?,
+            labels: labels.as_slice()?,
+        })
+    }
 }
 
 /// Names are the codes in decimal (`Responses::from_codes`), so gold is keyed so.
@@ -239,16 +241,8 @@ fn fit_glad<'py>(
     workers: PyReadonlyArray1<'py, i64>,
     labels: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let glad = GladParams::from_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(to_py)?;
-    let codes = Codes {
-        n_tasks,
-        n_workers,
-        n_labels,
-        tasks: tasks.as_slice()?,
-        workers: workers.as_slice()?,
-        labels: labels.as_slice()?,
-    };
+    let glad = GladParams::from_pairs(pair_refs(&params)).map_err(to_py)?;
+    let codes = Codes::new((n_tasks, n_workers, n_labels), &tasks, &workers, &labels)?;
     let fit = run_with(py, codes, None, None, |data, inputs| glad.fit(data, inputs))?;
     let dict = result_dict(py, fit.aggregation)?;
     dict.set_item("betas", fit.betas.into_pyarray(py))?;
@@ -269,20 +263,88 @@ fn fit_mace<'py>(
     workers: PyReadonlyArray1<'py, i64>,
     labels: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let mace = MaceParams::from_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(to_py)?;
-    let codes = Codes {
-        n_tasks,
-        n_workers,
-        n_labels,
-        tasks: tasks.as_slice()?,
-        workers: workers.as_slice()?,
-        labels: labels.as_slice()?,
-    };
+    let mace = MaceParams::from_pairs(pair_refs(&params)).map_err(to_py)?;
+    let codes = Codes::new((n_tasks, n_workers, n_labels), &tasks, &workers, &labels)?;
     let fit = run_with(py, codes, None, None, |data, inputs| mace.fit(data, inputs))?;
     let dict = result_dict(py, fit.aggregation)?;
     dict.set_item("spamming", fit.spamming.into_pyarray(py))?;
     dict.set_item("thetas", fit.strategy.into_pyarray(py))?;
+    Ok(dict)
+}
+
+/// `key=value` pairs as the borrowed pairs the parameter readers take.
+fn pair_refs(params: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+    params.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+/// A pairwise method (`BradleyTerry`, `NoisyBradleyTerry`) on coded comparisons: row `i` says
+/// worker `workers[i]` compared items `lefts[i]` and `rights[i]` and preferred the left one when
+/// `left_won[i]`. Returns `items` (the item codes, in score order of the other arrays), `scores`,
+/// and where the method has them `biases` and `skills` (per worker code), plus the fit report.
+#[pyfunction]
+#[pyo3(signature = (method, params, workers, lefts, rights, left_won))]
+fn fit_pairwise<'py>(
+    py: Python<'py>,
+    method: &str,
+    params: Vec<(String, String)>,
+    workers: PyReadonlyArray1<'py, i64>,
+    lefts: PyReadonlyArray1<'py, i64>,
+    rights: PyReadonlyArray1<'py, i64>,
+    left_won: PyReadonlyArray1<'py, bool>,
+) -> PyResult<Bound<'py, PyDict>> {
+    use crowdagg::methods::PairwiseParams as _;
+    use crowdagg::{BradleyTerryParams, NoisyBradleyTerryParams, PairwiseAggregator};
+    let pairs = pair_refs(&params);
+    let aggregator: Box<dyn PairwiseAggregator> = match method {
+        "BradleyTerry" => Box::new(BradleyTerryParams::from_pairs(pairs).map_err(to_py)?),
+        "NoisyBradleyTerry" => Box::new(NoisyBradleyTerryParams::from_pairs(pairs).map_err(to_py)?),
+        other => {
+            return Err(PyKeyError::new_err(format!(
+                "unknown pairwise method {other:?}"
+            )));
+        }
+    };
+    let (workers, lefts, rights, left_won) = (
+        workers.as_slice()?,
+        lefts.as_slice()?,
+        rights.as_slice()?,
+        left_won.as_slice()?,
+    );
+    let outcome = py.detach(|| {
+        catch_unwind(AssertUnwindSafe(|| -> Result<_, Error> {
+            // Names are the codes in decimal: their numeric order is the code order.
+            let mut builder = crowdagg::PairwiseResponses::builder();
+            for (((w, l), r), &won) in workers.iter().zip(lefts).zip(rights).zip(left_won) {
+                let (w, l, r) = (w.to_string(), l.to_string(), r.to_string());
+                let winner = if won { l.clone() } else { r.clone() };
+                builder.push(&w, &l, &r, &winner)?;
+            }
+            let data = builder.build()?;
+            let fit = aggregator.fit(&data)?;
+            let code = |name: &str| name.parse::<i64>().unwrap_or(-1);
+            let items: Vec<i64> = data.item_names().map(code).collect();
+            let worker_codes: Vec<i64> = data.worker_names().map(code).collect();
+            Ok((fit, items, worker_codes))
+        }))
+    });
+    let (fit, items, worker_codes) = match outcome {
+        Ok(Ok(value)) => value,
+        Ok(Err(error)) => return Err(to_py(error)),
+        Err(panic) => {
+            return Err(PyRuntimeError::new_err(format!(
+                "crowdagg internal error (a bug, please report it): {}",
+                panic_message(&panic)
+            )));
+        }
+    };
+    let dict = PyDict::new(py);
+    dict.set_item("items", items.into_pyarray(py))?;
+    dict.set_item("workers", worker_codes.into_pyarray(py))?;
+    dict.set_item("scores", fit.scores.into_pyarray(py))?;
+    dict.set_item("biases", fit.biases.map(|b| b.into_pyarray(py)))?;
+    dict.set_item("skills", fit.skills.map(|s| s.into_pyarray(py)))?;
+    dict.set_item("loss_history", fit.report.loss_history)?;
+    dict.set_item("n_iter", fit.report.iterations)?;
     Ok(dict)
 }
 
@@ -305,14 +367,19 @@ fn metric<'py>(
     skills: Option<PyReadonlyArray1<'py, f64>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     use crowdagg::metrics;
-    let codes = Codes {
-        n_tasks,
-        n_workers,
-        n_labels,
-        tasks: tasks.as_slice()?,
-        workers: workers.as_slice()?,
-        labels: labels.as_slice()?,
-    };
+    const NAMES: [&str; 4] = [
+        "consistency",
+        "uncertainty_task",
+        "uncertainty_worker",
+        "alpha",
+    ];
+    if !NAMES.contains(&name) {
+        return Err(PyKeyError::new_err(format!(
+            "unknown metric {name:?} (known: {})",
+            NAMES.join(", ")
+        )));
+    }
+    let codes = Codes::new((n_tasks, n_workers, n_labels), &tasks, &workers, &labels)?;
     let skills: Option<Vec<Option<f64>>> = match &skills {
         Some(values) => Some(
             values
@@ -332,14 +399,18 @@ fn metric<'py>(
                     crowdagg::Label::try_from(c)
                         .ok()
                         .filter(|&l| usize::from(l) < n_labels)
-                        .ok_or_else(|| PyValueError::new_err(format!("label code {c} out of range")))
+                        .ok_or_else(|| {
+                            PyValueError::new_err(format!("label code {c} out of range"))
+                        })
                 })
                 .collect::<PyResult<_>>()?,
         ),
         None => None,
     };
     if aggregated.as_ref().is_some_and(|a| a.len() != n_tasks) {
-        return Err(PyValueError::new_err("one aggregated label per task is needed"));
+        return Err(PyValueError::new_err(
+            "one aggregated label per task is needed",
+        ));
     }
     enum Value {
         One(f64),
@@ -363,14 +434,10 @@ fn metric<'py>(
                 skills.as_deref(),
                 metrics::By::Worker,
             )?),
-            "alpha" => Value::One(metrics::alpha_krippendorff(data)?),
-            _ => Value::One(f64::NAN),
+            _ => Value::One(metrics::alpha_krippendorff(data)?),
         })
     })?;
     match value {
-        Value::One(v) if v.is_nan() && !["alpha"].contains(&name) => {
-            Err(PyKeyError::new_err(format!("unknown metric {name:?}")))
-        }
         Value::One(v) => Ok(v.into_pyobject(py)?.into_any()),
         Value::Many(values) => Ok(values.into_pyarray(py).into_any()),
     }
@@ -397,7 +464,12 @@ fn result_dict(py: Python<'_>, result: Aggregation) -> PyResult<Bound<'_, PyDict
     dict.set_item("priors", result.priors.map(|p| p.into_pyarray(py)))?;
     dict.set_item("loss_history", result.report.loss_history)?;
     dict.set_item("n_iter", result.report.iterations)?;
-    dict.set_item("stop_reason", format!("{:?}", result.report.stop_reason))?;
+    // The spelling of the CLI's JSON report (serde's), not Rust's Debug name.
+    let stop_reason = serde_json::to_value(result.report.stop_reason)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    dict.set_item("stop_reason", stop_reason)?;
     Ok(dict)
 }
 
@@ -430,6 +502,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit_glad, m)?)?;
     m.add_function(wrap_pyfunction!(fit_mace, m)?)?;
     m.add_function(wrap_pyfunction!(metric, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_pairwise, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     Ok(())
 }

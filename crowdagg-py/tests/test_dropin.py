@@ -147,3 +147,46 @@ def test_metrics_equal_crowdkit(dataset: str) -> None:
     assert close(m.uncertainty(df), expected["uncertainty_task"])
     assert close(m.uncertainty(df, compute_by="worker"), expected["uncertainty_worker"])
     assert close(m.accuracy_on_aggregates(df), expected["accuracy_on_aggregates"])
+
+
+CLASSES = [
+    "MajorityVote",
+    "Wawa",
+    "ZeroBasedSkill",
+    "DawidSkene",
+    "OneCoinDawidSkene",
+    "GLAD",
+    "MMSR",
+    "MACE",
+    "KOS",
+]
+
+
+@pytest.mark.parametrize("name", CLASSES)
+def test_empty_input_gives_an_empty_result(name: str) -> None:
+    empty = pd.DataFrame([], columns=["task", "worker", "label"])
+    labels = getattr(crowdagg, name)().fit_predict(empty)
+    assert len(labels) == 0 and labels.name == "agg_label"
+
+
+def test_missing_values_are_an_error_not_dropped_rows() -> None:
+    # crowd-kit's group-bys drop a row with a missing id silently; crowdagg refuses it.
+    df = pd.DataFrame({"task": ["a", "b"], "worker": ["w", None], "label": ["x", "y"]})
+    with pytest.raises(ValueError, match="column 'worker' has missing values"):
+        crowdagg.DawidSkene().fit(df)
+
+
+def test_errors_name_workers_not_codes() -> None:
+    df = pd.DataFrame(
+        {"task": ["a", "a", "b"], "worker": ["w", "v", "w"], "label": ["x", "y", "y"]}
+    )
+    with pytest.raises(ValueError, match="skill of worker 'v' is missing"):
+        crowdagg.MajorityVote().fit(df, skills=pd.Series({"w": 0.9}))
+
+
+def test_duplicate_rows_count_as_votes() -> None:
+    # As crowd-kit: a repeated (task, worker, label) row is one more vote (hand count: x 2, y 1).
+    df = pd.DataFrame({"task": ["t"] * 3, "worker": ["a", "a", "b"], "label": ["x", "x", "y"]})
+    mv = crowdagg.MajorityVote().fit(df)
+    assert mv.labels_["t"] == "x"
+    assert math.isclose(mv.probas_.loc["t", "x"], 2 / 3)

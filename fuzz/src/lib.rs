@@ -1,5 +1,5 @@
 //! Fuzz entry points: each takes arbitrary bytes and must return without panicking. The same
-//! files are compiled into `tests/fuzz_regressions.rs`, which replays `fuzz/regressions/`.
+//! files are compiled into `tests/it/fuzz_regressions.rs`, which replays `fuzz/regressions/`.
 
 mod readers;
 mod server;

@@ -329,10 +329,38 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("crowdagg: error: {message}");
+            eprintln!("crowdagg: error: {}", in_cli_words(&message));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The library's hints in command-line words: the options and commands that do what they say.
+fn in_cli_words(message: &str) -> String {
+    let mut text = message.replace(
+        "this is a Toloka results export: read it as one (io::read_toloka_tsv)",
+        "this is a Toloka results export: aggregate it with `crowdagg toloka aggregate --pool DIR` (DIR holding it as assignments.tsv)",
+    );
+    if let Some(at) = text.find(": set the delimiter to ") {
+        let start = at + ": set the delimiter to ".len();
+        // `tab`, or one character in quotes (which may itself be `;` or `)`).
+        let end = if text[start..].starts_with('\'') {
+            text[start..]
+                .char_indices()
+                .nth(3)
+                .map_or(text.len(), |(n, _)| start + n)
+        } else {
+            text[start..]
+                .find([')', ';'])
+                .map_or(text.len(), |n| start + n)
+        };
+        let delimiter = text[start..end].to_string();
+        text.replace_range(
+            at..end,
+            &format!(": set the delimiter (--delimiter {delimiter})"),
+        );
+    }
+    text
 }
 
 /// `-m binary-relevance`: the options it honours run it; the ones it has no use for are refused.

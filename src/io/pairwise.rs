@@ -45,13 +45,13 @@ impl Default for PairwiseReadOptions {
 /// As the other readers (see [`crate::io`]), plus [`InputError::Data`] at `file:line:column`
 /// for an empty field ([`DataError::EmptyField`]), a pair with `left == right`
 /// ([`DataError::SelfComparison`], at the right column) or a winner that is neither side
-/// ([`DataError::WinnerNotInPair`], at the label column); a table without rows is an error
-/// about the whole file.
+/// ([`DataError::WinnerNotInPair`], at the label column). A header without rows is an empty
+/// table, as for responses.
 pub fn read_pairwise(
-    path: &Path,
+    path: impl AsRef<Path>,
     options: &PairwiseReadOptions,
 ) -> Result<PairwiseResponses, Error> {
-    let (reader, name) = open(path)?;
+    let (reader, name) = open(path.as_ref())?;
     read_pairwise_from(reader, &name.to_string_lossy(), options)
 }
 
@@ -99,12 +99,6 @@ pub fn read_pairwise_from<R: Read>(
             .into());
         }
     }
-    if builder.is_empty() {
-        return Err(whole(
-            table.file(),
-            "no comparisons (the file has a header but no rows)",
-        ));
-    }
     builder
         .build()
         .map_err(|err| whole(table.file(), err.to_string()))
@@ -146,9 +140,11 @@ mod tests {
             message("worker,left,right\nw,a,b\n"),
             "p.csv:1: missing column \"label\" (header: worker, left, right)"
         );
-        assert_eq!(
-            message("worker,left,right,label\n"),
-            "p.csv: no comparisons (the file has a header but no rows)"
+        let empty = read_pairwise_from(
+            "worker,left,right,label\n".as_bytes(),
+            "p.csv",
+            &PairwiseReadOptions::default(),
         );
+        assert!(empty.unwrap().is_empty());
     }
 }

@@ -259,12 +259,13 @@ impl<R: Read> Table<R> {
             (fields, None) => format!("header: {}", fields.join(", ")),
         };
         if let Some(other) = other {
-            let flag = match other {
+            let delimiter = match other {
                 b'\t' => "tab".to_string(),
                 d => format!("'{}'", d as char),
             };
+            // Library words (`ReadOptions::delimiter`); the CLI turns them into its flag.
             text.push_str(&format!(
-                "; it contains {}: set the delimiter (--delimiter {flag})",
+                "; it contains {}: set the delimiter to {delimiter}",
                 delimiter_name(other)
             ));
         }
@@ -276,7 +277,7 @@ impl<R: Read> Table<R> {
                 .any(|h| toloka.iter().any(|p| h.starts_with(p)))
         {
             text.push_str(
-                "; this is a Toloka results export: aggregate it with `crowdagg toloka aggregate --pool DIR` (DIR holding it as assignments.tsv)",
+                "; this is a Toloka results export: read it as one (io::read_toloka_tsv)",
             );
         }
         text

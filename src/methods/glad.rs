@@ -49,7 +49,7 @@ use super::{Aggregator, FitInputs};
 ///   by ~10× every few iterations (rte: 1e-15 relative at the start, 1e-5 by the third M-step),
 ///   so results are equal only to rounding-noise level: on the shared datasets labels agree on
 ///   99.8–100 % of the tasks (the rest are near-ties) and the EM iteration counts (the
-///   `tol` test on Q) agree or differ by a few (tests/glad.rs, fixtures/reference/). Which
+///   `tol` test on Q) agree or differ by a few (tests/it/glad.rs, fixtures/reference/). Which
 ///   near-ties flip is itself noise: rounding softplus or ln φ the way crowd-kit does moves
 ///   the one-task accuracy differences from some datasets to others.
 /// * ln σ and ln(1 − σ) use an exact softplus (crowd-kit cuts it off at |x| > 30: ≤ 1e-13 per

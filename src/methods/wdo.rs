@@ -26,7 +26,7 @@ use super::{Aggregator, FitInputs};
 /// Y is the size of the answer domain: `domain` (the allowed values) or `options` (a count),
 /// else the number of distinct labels in the data. With Y = 1 the confidence is 1.
 ///
-/// Choices the documentation leaves open (documented here, tested in `tests/wdo.rs`):
+/// Choices the documentation leaves open (documented here, tested in `tests/it/wdo.rs`):
 /// * skills must be in 0..=100 (else [`DataError::SkillOutOfRange`]), after multiplying by
 ///   `skill_scale` (`skill_scale=100` takes skills written as fractions, 0.85); with
 ///   `skill_scale` left unset, skills that are all ≤ 1 are refused

@@ -17,6 +17,7 @@ from .aggregation import (
     WeightedDynamicOverlap,
     ZeroBasedSkill,
 )
+from .pairwise import BradleyTerry, NoisyBradleyTerry
 
 __version__ = _core_version()
 
@@ -26,9 +27,11 @@ __all__ = [
     "MACE",
     "MMSR",
     "BinaryRelevance",
+    "BradleyTerry",
     "DawidSkene",
     "GoldMajorityVote",
     "MajorityVote",
+    "NoisyBradleyTerry",
     "OneCoinDawidSkene",
     "Wawa",
     "WeightedDynamicOverlap",

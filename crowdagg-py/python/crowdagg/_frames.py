@@ -9,6 +9,7 @@ Indexes are rebuilt from the factorize uniques, so their dtype is the input colu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,46 +84,43 @@ def fit(
     skills: np.ndarray | None = None,
 ) -> dict:
     """Runs the Rust core on coded responses (the GIL is released during the fit)."""
-    pairs = [(key, _param_text(value)) for key, value in params.items() if value is not None]
-    return _core.fit(
-        method,
-        pairs,
-        coded.tasks.n,
-        coded.workers.n,
-        coded.labels.n,
-        coded.tasks.codes,
-        coded.workers.codes,
-        coded.labels.codes,
-        gold,
-        skills,
-    )
+    return named_errors(coded, _core.fit, method, _pairs(params), *_columns(coded), gold, skills)
 
 
 def fit_dawid_skene(params: dict, coded: Responses, gold, strategy: str, initial) -> dict:
     """Dawid-Skene with initial error matrices (codes from ``_initial_error_codes``)."""
-    pairs = [(key, _param_text(value)) for key, value in params.items() if value is not None]
-    return _core.fit_dawid_skene(
-        pairs,
-        coded.tasks.n,
-        coded.workers.n,
-        coded.labels.n,
-        coded.tasks.codes,
-        coded.workers.codes,
-        coded.labels.codes,
-        gold,
-        strategy,
-        initial,
+    return named_errors(
+        coded, _core.fit_dawid_skene, _pairs(params), *_columns(coded), gold, strategy, initial
     )
 
 
 def fit_glad(params: dict, coded: Responses) -> dict:
     """GLAD, with ``betas`` (per task) beside the usual results."""
-    return _core.fit_glad(_pairs(params), *_columns(coded))
+    return named_errors(coded, _core.fit_glad, _pairs(params), *_columns(coded))
 
 
 def fit_mace(params: dict, coded: Responses) -> dict:
     """MACE, with ``spamming`` and ``thetas`` (per worker, in code order)."""
-    return _core.fit_mace(_pairs(params), *_columns(coded))
+    return named_errors(coded, _core.fit_mace, _pairs(params), *_columns(coded))
+
+
+_CODE_IN_MESSAGE = re.compile(r'\b(task|worker|label) "(\d+)"')
+
+
+def named_errors(coded: Responses, function, *args):
+    """Calls ``function``; the core names tasks, workers and labels by their codes (it never
+    sees the names), so a ``ValueError`` it raises gets the real names back."""
+    try:
+        return function(*args)
+    except ValueError as error:
+        columns = {"task": coded.tasks, "worker": coded.workers, "label": coded.labels}
+
+        def name(match: re.Match) -> str:
+            column, code = columns[match.group(1)], int(match.group(2))
+            value = column.uniques[code] if code < column.n else code
+            return f"{match.group(1)} {value!r}"
+
+        raise ValueError(_CODE_IN_MESSAGE.sub(name, str(error))) from None
 
 
 def _pairs(params: dict) -> list[tuple[str, str]]:
@@ -174,11 +172,12 @@ def label_series(coded: Responses, values: np.ndarray, name: str | None) -> pd.S
 
 def errors_frame(coded: Responses, errors: np.ndarray, observed_only: bool = True) -> pd.DataFrame:
     """workers × observed × true confusion array as crowd-kit's ``errors_``: rows
-    (worker, observed label) for the pairs that occur in the data (every pair with
-    ``observed_only=False``), columns the true labels."""
+    (worker, observed label) for the pairs that occur in the data, in order of first appearance
+    (every pair, in code order, with ``observed_only=False``), columns the true labels."""
     if observed_only:
+        # crowd-kit's M-step groups by (worker, label) with sort=False: rows in order of first
+        # appearance in the data.
         observed = pd.unique(coded.workers.codes * coded.labels.n + coded.labels.codes)
-        observed.sort()
     else:
         observed = np.arange(coded.workers.n * coded.labels.n)
     worker_codes, label_codes = np.divmod(observed, coded.labels.n)

@@ -107,11 +107,7 @@ class _SkillVote(_Aggregator):
     GoldMajorityVote): ``predict`` on new data is a majority vote weighted by ``skills_``."""
 
     def _apply(self, data: pd.DataFrame) -> None:
-        if getattr(self, "skills_", None) is None:
-            raise _not_fitted(self)
-        mv = MajorityVote().fit(data, skills=self.skills_)
-        self.probas_ = mv.probas_
-        self.labels_ = mv.labels_
+        self.labels_, self.probas_ = _vote_with_skills(self, data)
 
     def predict(self, data: pd.DataFrame) -> pd.Series:
         self._apply(data)
@@ -120,6 +116,14 @@ class _SkillVote(_Aggregator):
     def predict_proba(self, data: pd.DataFrame) -> pd.DataFrame:
         self._apply(data)
         return self.probas_
+
+
+def _vote_with_skills(aggregator: _Aggregator, data: pd.DataFrame) -> tuple:
+    """Labels and vote shares of a majority vote weighted by the fitted ``skills_``."""
+    if getattr(aggregator, "skills_", None) is None:
+        raise _not_fitted(aggregator)
+    mv = MajorityVote().fit(data, skills=aggregator.skills_)
+    return mv.labels_, mv.probas_
 
 
 def _not_fitted(aggregator: _Aggregator) -> Exception:
@@ -211,27 +215,40 @@ class GoldMajorityVote(_SkillVote):
 
 def get_accuracy(data: pd.DataFrame, true_labels: pd.Series, by: str | None = None):
     """crowd-kit's ``get_accuracy``: each response is scored against every true label of its task
-    (a task may have several; a response is right if it matches any of them), a true label that
-    no response uses simply counts as wrong; the mean per ``by`` group, or overall."""
-    data = data[["task", "worker", "label"]]
+    (a task may have several; a response is right if it matches any of them), weighted by a
+    ``weight`` column when the data has one; a true label that no response uses simply counts as
+    wrong; the weighted mean per ``by`` group, or overall."""
+    columns = ["task", "worker", "label"] + (["weight"] if "weight" in data.columns else [])
+    data = data[columns]
     joined = data.join(pd.Series(true_labels, name="true_label"), on="task")
     joined = joined[joined["true_label"].notna()]
-    joined = joined.assign(score=(joined["label"] == joined["true_label"]).astype(float))
+    weight = joined["weight"] if "weight" in joined.columns else 1.0
+    joined = joined.assign(weight=weight)
+    joined = joined.assign(score=joined["weight"] * (joined["label"] == joined["true_label"]))
     joined = joined.sort_values("score", kind="stable").drop_duplicates(
         ["task", "worker", "label"], keep="last"
     )
     if by is not None:
-        return joined.groupby(by)["score"].mean().rename(None)
-    return float(joined["score"].mean())
+        group = joined.groupby(by)
+        return (group["score"].sum() / group["weight"].sum()).rename(None)
+    return float(joined["score"].sum() / joined["weight"].sum())
 
 
 def _gold_codes(coded: Responses, true_labels: pd.Series | None):
-    """Gold labels as (task codes, label codes), for the tasks and labels that occur."""
+    """Gold labels as (task codes, label codes), for the tasks that occur. A gold label that no
+    response uses is a ``ValueError`` (the Rust library's rule; the model has no such class)."""
     if true_labels is None:
         return None
     tasks = _frames.code_against(pd.Series(true_labels.index), coded.tasks.uniques)
     labels = _frames.code_against(pd.Series(true_labels.to_numpy()), coded.labels.uniques)
-    keep = (tasks >= 0) & (labels >= 0)
+    unknown = (tasks >= 0) & (labels < 0)
+    if unknown.any():
+        row = int(np.argmax(unknown))
+        raise ValueError(
+            f"gold label {true_labels.iloc[row]!r} of task {true_labels.index[row]!r} is not "
+            "among the labels of the responses"
+        )
+    keep = tasks >= 0
     return np.ascontiguousarray(tasks[keep]), np.ascontiguousarray(labels[keep])
 
 
@@ -416,6 +433,15 @@ class GLAD(_Aggregator):
                 for c, p in zip(codes, self.labels_priors.to_numpy(dtype=float))
                 if c >= 0
             )
+        if coded.empty:  # crowd-kit divides by zero here; an empty result is more useful
+            self.probas_ = pd.DataFrame()
+            self.labels_ = pd.Series(dtype=float, name="agg_label")
+            self.alphas_ = pd.Series(dtype=float, name="alpha")
+            self.betas_ = pd.Series(dtype=float, name="beta")
+            self.priors_ = pd.Series(dtype=float)
+            self.workers_ = self.tasks_ = np.array([], dtype=object)
+            self.loss_history_ = []
+            return self
         result = _frames.fit_glad(params, coded)
         self.probas_ = _frames.task_label_frame(coded, result["probas"], columns_name="variable")
         self._set_labels(coded, result)
@@ -472,12 +498,14 @@ class MMSR(_Aggregator):
         self.loss_history_ = list(result["loss_history"])
         return self
 
+    def _rust_params(self) -> dict[str, Any]:
+        params = super()._rust_params()
+        if self.random_state is None:  # crowd-kit draws from numpy's global generator then
+            params["random_state"] = int(np.random.randint(0, 2**31 - 1))
+        return params
+
     def _apply(self, data: pd.DataFrame) -> None:
-        if getattr(self, "skills_", None) is None:
-            raise _not_fitted(self)
-        mv = MajorityVote().fit(data, skills=self.skills_)
-        self.labels_ = mv.labels_
-        self.scores_ = mv.probas_
+        self.labels_, self.scores_ = _vote_with_skills(self, data)
 
     def predict(self, data: pd.DataFrame) -> pd.Series:
         self._apply(data)
@@ -537,6 +565,14 @@ class MACE(_Aggregator):
         coded = _frames.responses(data)
         params = self._rust_params()
         params.pop("verbose")
+        if coded.empty:  # crowd-kit divides by zero here; an empty result is more useful
+            self.probas_ = pd.DataFrame()
+            self.labels_ = pd.Series(dtype=float, name="agg_label")
+            self.spamming_ = np.empty((0, 2))
+            self.thetas_ = np.empty((0, 0))
+            self.theta_priors_ = self.strategy_priors_ = None
+            self.smoothing_ = float("nan")
+            return self
         result = _frames.fit_mace(params, coded)
         self._set_probas(coded, result)
         self.probas_.columns.name = None
@@ -646,8 +682,9 @@ class WeightedDynamicOverlap(_Aggregator):
     with the largest summed skill of the workers who gave it, and the confidence is Toloka's
     posterior formula. Skills are Toloka's 0–100 values (``skill_scale=100`` for fractions of 1).
 
-    ``fit(data, skills)`` takes a Series of skills indexed by worker; ``labels_``, ``probas_``
-    and ``confidence_`` (a Series indexed by task) hold the result.
+    ``fit(data, skills)`` takes a Series of skills indexed by worker; ``labels_`` and
+    ``confidence_`` (Series indexed by task) hold the result (the formula gives no per-label
+    probabilities).
     """
 
     _params = ("domain", "options", "on_missing_skill", "default_skill", "skill_scale")
@@ -668,6 +705,8 @@ class WeightedDynamicOverlap(_Aggregator):
 
     def _rust_params(self) -> dict[str, Any]:
         params = super()._rust_params()
+        if self.domain is not None and self.options is not None:
+            raise ValueError("give either domain or options, not both")
         if self.domain is not None:
             # The domain's values are labels; the core sees label codes, so the declared domain
             # is passed as its size (labels outside it are checked here, by value).
@@ -687,7 +726,6 @@ class WeightedDynamicOverlap(_Aggregator):
                 )
         if coded.empty:
             self.labels_ = pd.Series(dtype=float, name="agg_label")
-            self.probas_ = pd.DataFrame()
             self.confidence_ = pd.Series(dtype=float, name="confidence")
             return self
         result = _frames.fit(
@@ -697,8 +735,6 @@ class WeightedDynamicOverlap(_Aggregator):
             skills=_skills_array(coded, skills),
         )
         self._set_labels(coded, result)
-        if result["probas"] is not None:
-            self._set_probas(coded, result)
         self.confidence_ = pd.Series(
             result["confidence"], index=coded.tasks.uniques.copy(), name="confidence"
         )

@@ -23,7 +23,9 @@ def _check_answers(answers: pd.DataFrame) -> None:
 
 
 def _metric(name: str, coded: _frames.Responses, aggregated=None, skills=None):
-    return _core.metric(name, *_frames._columns(coded), aggregated, skills)
+    return _frames.named_errors(
+        coded, _core.metric, name, *_frames._columns(coded), aggregated, skills
+    )
 
 
 def _skills_of(aggregator: Any) -> pd.Series:
@@ -50,6 +52,9 @@ def consistency(
     label_codes = _frames.code_against(
         pd.Series(aggregated.reindex(coded.tasks.uniques).to_numpy()), coded.labels.uniques
     )
+    if (label_codes < 0).any():
+        task = coded.tasks.uniques[int(np.argmax(label_codes < 0))]
+        raise ValueError(f"task {task!r} has no aggregated label among the labels of the answers")
     values = _metric("consistency", coded, label_codes, _skills_array(coded, workers_skills))
     consistencies = pd.Series(values, index=coded.tasks.uniques.copy())
     return consistencies if by_task else float(consistencies.mean())
@@ -95,16 +100,21 @@ def alpha_krippendorff(answers: pd.DataFrame, distance: Any = None) -> float:
     return float(_metric("alpha", _frames.responses(answers)))
 
 
+_DEFAULT = object()  # crowd-kit's default aggregator, MajorityVote(), made at each call
+
+
 def accuracy_on_aggregates(
     answers: pd.DataFrame,
-    aggregator: Any = None,
+    aggregator: Any = _DEFAULT,
     aggregates: pd.Series | None = None,
     by: str | None = None,
 ) -> float | pd.Series:
     """The fraction of answers that match the aggregated label (crowd-kit's
     ``accuracy_on_aggregates``); per worker with ``by="worker"``."""
-    if aggregates is None and aggregator is None:
+    if aggregator is _DEFAULT:
         aggregator = MajorityVote()
+    if aggregates is None and aggregator is None:
+        raise AssertionError("One of aggregator or aggregates should be not None")
     if aggregates is None:
         aggregates = aggregator.fit_predict(answers)
     return get_accuracy(answers, aggregates, by=by)

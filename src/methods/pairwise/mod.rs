@@ -22,6 +22,7 @@ use super::params::ParamValue;
 /// Which behaviour a pairwise method follows: the correct algorithm, or crowd-kit 1.4.2's,
 /// bugs included (each method's docs list them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum PairwiseCompat {
     /// The algorithm as published (default).
     #[default]
