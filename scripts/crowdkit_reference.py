@@ -23,6 +23,7 @@ Output JSON:
      "errors": {worker: {observed: {true: p}}} | null, "priors": {label: p} | null,
      "loss_history": [...] | null, "n_iter_run": int | null}
 """
+
 import argparse
 import json
 import sys
@@ -71,12 +72,17 @@ def frame_dict(frame):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("method", choices=sorted(METHODS))
     parser.add_argument("responses")
     parser.add_argument("--out", required=True)
     parser.add_argument("--params", default="{}", help="constructor arguments as JSON")
-    parser.add_argument("--gold", help="gold labels CSV (task,label): GoldMajorityVote's fit target, DawidSkene's true_labels")
+    parser.add_argument(
+        "--gold",
+        help="gold labels CSV (task,label): GoldMajorityVote's fit target, DawidSkene's true_labels",
+    )
     parser.add_argument("--skills", help="worker skills CSV (worker,skill) for MajorityVote")
     args = parser.parse_args()
 
@@ -96,7 +102,9 @@ def main():
         elif args.method == "DawidSkene":
             fit_args["true_labels"] = gold
     if args.skills:
-        skills = read_csv(args.skills, ["worker", "skill"]).set_index("worker")["skill"].astype(float)
+        skills = (
+            read_csv(args.skills, ["worker", "skill"]).set_index("worker")["skill"].astype(float)
+        )
         fit_args["skills"] = skills
 
     start = time.perf_counter()
@@ -120,7 +128,9 @@ def main():
     if isinstance(errors, pd.DataFrame) and isinstance(errors.index, pd.MultiIndex):
         errors_out = {}
         for (worker, observed), row in errors.iterrows():
-            errors_out.setdefault(str(worker), {})[str(observed)] = {str(c): float(v) for c, v in row.items()}
+            errors_out.setdefault(str(worker), {})[str(observed)] = {
+                str(c): float(v) for c, v in row.items()
+            }
     loss = getattr(model, "loss_history_", None)
     out = {
         "method": args.method,

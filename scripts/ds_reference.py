@@ -9,6 +9,7 @@ Like scripts/crowdkit_reference.py (same JSON schema), plus `initial_error`:
 errors.csv has the header worker,observed,true,value (long format; missing cells are 0).
 Labels are read as integers when every label is an integer, else as strings.
 """
+
 import argparse
 import json
 import time
@@ -32,7 +33,9 @@ def main():
     ap.add_argument("--strategy", choices=["assign", "addition"])
     args = ap.parse_args()
 
-    data = pd.read_csv(args.responses, dtype=str, keep_default_na=False)[["task", "worker", "label"]]
+    data = pd.read_csv(args.responses, dtype=str, keep_default_na=False)[
+        ["task", "worker", "label"]
+    ]
     data["label"] = natural(data["label"])
     numeric = data["label"].dtype == "int64"
     params = json.loads(args.params)
@@ -49,8 +52,13 @@ def main():
         if numeric:
             long["observed"] = long["observed"].astype("int64")
             long["true"] = long["true"].astype("int64")
-        wide = long.pivot_table(index=["worker", "observed"], columns="true", values="value",
-                                aggfunc="sum", fill_value=0.0)
+        wide = long.pivot_table(
+            index=["worker", "observed"],
+            columns="true",
+            values="value",
+            aggfunc="sum",
+            fill_value=0.0,
+        )
         wide.index.names = ["worker", "label"]
         wide.columns.name = None
         fit_args["initial_error"] = wide
@@ -61,14 +69,19 @@ def main():
 
     errors = {}
     for (worker, observed), row in model.errors_.iterrows():
-        errors.setdefault(str(worker), {})[str(observed)] = {str(c): float(v) for c, v in row.items()}
+        errors.setdefault(str(worker), {})[str(observed)] = {
+            str(c): float(v) for c, v in row.items()
+        }
     skills = getattr(model, "skills_", None)
     out = {
         "method": args.method,
         "params": params,
         "seconds": seconds,
         "labels": {str(t): str(l) for t, l in labels.items()},
-        "probas": {str(t): {str(c): float(v) for c, v in row.items()} for t, row in model.probas_.iterrows()},
+        "probas": {
+            str(t): {str(c): float(v) for c, v in row.items()}
+            for t, row in model.probas_.iterrows()
+        },
         "skills": None if skills is None else {str(w): float(s) for w, s in skills.items()},
         "errors": errors,
         "priors": {str(c): float(v) for c, v in model.priors_.items()},

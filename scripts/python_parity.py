@@ -49,7 +49,9 @@ def main() -> None:
                 a = ours.probas_.sort_index().sort_index(axis=1).to_numpy()
                 b = theirs.probas_.sort_index().sort_index(axis=1).to_numpy()
                 dp = float(np.max(np.abs(a - b)))
-            print(f"| {path.name} | {method} | {equal:.4f} | {dp:.1e} | {ck_s:.2f} | {ours_s:.3f} |")
+            print(
+                f"| {path.name} | {method} | {equal:.4f} | {dp:.1e} | {ck_s:.2f} | {ours_s:.3f} |"
+            )
 
 
 if __name__ == "__main__":
