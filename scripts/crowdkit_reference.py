@@ -97,9 +97,7 @@ def main():
         if data["label"].dtype == "int64":
             gold["label"] = gold["label"].astype("int64")
         gold = gold.set_index("task")["label"]
-        if args.method == "GoldMajorityVote":
-            fit_args["true_labels"] = gold
-        elif args.method == "DawidSkene":
+        if args.method == "GoldMajorityVote" or args.method == "DawidSkene":
             fit_args["true_labels"] = gold
     if args.skills:
         skills = (
@@ -121,7 +119,7 @@ def main():
     if probas is None and hasattr(model, "predict_proba") and args.method != "MMSR":
         try:
             probas = model.predict_proba(data)
-        except Exception:  # some aggregators have no probabilities
+        except Exception:  # noqa: BLE001 - some aggregators have no probabilities
             probas = None
     errors = getattr(model, "errors_", None)
     errors_out = None

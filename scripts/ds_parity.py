@@ -53,7 +53,8 @@ def main():
                     ],
                     check=True,
                 )
-            ref = json.load(open(ref_path))
+            with open(ref_path) as f:
+                ref = json.load(f)
             ours = json.loads(
                 subprocess.run([dump, csv, flag], check=True, capture_output=True, text=True).stdout
             )

@@ -34,8 +34,8 @@ for env in "${envs[@]}"; do
     "$repo/scripts/reference-env.sh")
   "$PY" -m pip install -q --disable-pip-version-check pytest ruff
   "$PY" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/crowdagg-*.whl
-  if [[ $env == reference ]]; then  # the package's Python is ruff-clean (lint and format)
-    (cd "$repo/crowdagg-py" && "$PY" -m ruff check -q . && "$PY" -m ruff format -q --check .) || status=1
+  if [[ $env == reference ]]; then  # all Python of the repository is ruff-clean (lint, format)
+    (cd "$repo" && "$PY" -m ruff check -q . && "$PY" -m ruff format -q --check .) || status=1
   fi
   echo "python-tests: $env environment ($("$PY" -c 'import pandas; print("pandas", pandas.__version__)'))"
   (cd "$repo" && "$PY" -m pytest -q -p no:cacheprovider crowdagg-py/tests) || status=1
