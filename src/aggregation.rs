@@ -238,10 +238,16 @@ impl Gold {
         if self.is_empty() || self.labels.values().any(|l| data.label_id(l).is_some()) {
             return Ok(());
         }
+        // In label order (numeric when every label is an integer), as the responses' labels.
         let gold: Vec<&str> = {
             let distinct: std::collections::BTreeSet<&str> =
                 self.labels.values().map(String::as_str).collect();
-            distinct.into_iter().collect()
+            let mut names: Vec<&str> = distinct.into_iter().collect();
+            let numeric = names
+                .iter()
+                .all(|n| crate::responses::parse_int(n).is_some());
+            names.sort_by(|a, b| crate::responses::compare_names(a, b, numeric));
+            names
         };
         let ours = data.label_names();
         Err(DataError::NoGoldLabelOverlap {

@@ -15,7 +15,7 @@ use crowdagg::{
     InitialErrors, MaceParams, Params, Responses, Skills,
 };
 use numpy::{IntoPyArray, PyReadonlyArray1};
-use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -415,12 +415,16 @@ fn metric<'py>(
     enum Value {
         One(f64),
         Many(Vec<f64>),
+        Missing(&'static str),
     }
     let value = run_with(py, codes, None, None, |data, _| {
         Ok(match name {
             "consistency" => {
                 let (Some(labels), Some(skills)) = (&aggregated, &skills) else {
-                    return Err(crowdagg::DataError::AggregationWithoutSkills.into());
+                    // A caller bug in the Python layer, not bad data: said as such.
+                    return Ok(Value::Missing(
+                        "consistency needs the aggregated labels and the skills",
+                    ));
                 };
                 Value::Many(metrics::consistency_by_task(data, labels, skills)?)
             }
@@ -438,6 +442,7 @@ fn metric<'py>(
         })
     })?;
     match value {
+        Value::Missing(what) => Err(PyTypeError::new_err(what)),
         Value::One(v) => Ok(v.into_pyobject(py)?.into_any()),
         Value::Many(values) => Ok(values.into_pyarray(py).into_any()),
     }
