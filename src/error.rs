@@ -378,6 +378,47 @@ pub enum DataError {
         /// 1-based row number.
         record: u64,
     },
+    /// An embedding without any value (`[]` or only whitespace).
+    #[error("embedding of response #{record} has no values")]
+    EmptyEmbedding {
+        /// 1-based row number.
+        record: u64,
+    },
+    /// An embedding value that is not a finite number (`abc`, `NaN`, `inf`, a stray bracket).
+    #[error(
+        "value #{position} of the embedding of response #{record} is not a finite number: {value:?}"
+    )]
+    EmbeddingValue {
+        /// The text of the value.
+        value: String,
+        /// 1-based position of the value in the embedding.
+        position: usize,
+        /// 1-based row number.
+        record: u64,
+    },
+    /// An embedding whose length differs from the first one of the data set (all embeddings
+    /// of one data set have the same length).
+    #[error("embedding of response #{record} has {found} values, the first one had {expected}")]
+    EmbeddingLength {
+        /// The length of the first embedding.
+        expected: usize,
+        /// The length of this one.
+        found: usize,
+        /// 1-based row number.
+        record: u64,
+    },
+    /// A true embedding whose length differs from the responses' embeddings.
+    #[error(
+        "true embedding of task {task:?} has {found} values, the responses' embeddings have {expected}"
+    )]
+    TrueEmbeddingLength {
+        /// The task.
+        task: String,
+        /// The responses' embedding length.
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
 }
 
 /// `"a", "b", …` (the ellipsis when `total` is more than shown).

@@ -2,6 +2,7 @@
 
 mod binary_relevance;
 mod dawid_skene;
+mod embeddings;
 mod glad;
 mod kos;
 mod lbfgs;
@@ -16,6 +17,7 @@ mod prefetch;
 mod registry;
 mod rng;
 mod special;
+mod texts;
 mod votes;
 mod wdo;
 mod zero_based_skill;
@@ -24,6 +26,10 @@ pub use binary_relevance::{BinaryRelevance, MultiLabelAggregation, MultiLabelRes
 pub use dawid_skene::{
     Compat, DawidSkene, DawidSkeneParams, InitialErrorStrategy, InitialErrors, OneCoinDawidSkene,
     OneCoinDawidSkeneParams,
+};
+pub use embeddings::{
+    ClosestToAverage, ClosestToAverageParams, Distance, EmbeddingAggregation, EmbeddingAggregator,
+    Hrrasa, HrrasaParams, OutputSimilarity, Rasa, RasaParams,
 };
 pub use glad::{Glad, GladFit, GladParams};
 pub use kos::{Kos, KosParams};
@@ -38,6 +44,10 @@ pub use pairwise::{
 };
 pub use params::{ParamValue, Params};
 pub use registry::{METHODS, Method, binary_relevance, find_method};
+pub use texts::{
+    Detokenizer, Rover, RoverParams, TextAggregation, TextAggregator, TextHrrasa, TextHrrasaParams,
+    TextRasa, TextRasaParams, Tokenizer,
+};
 pub(crate) use votes::worker_accuracy;
 pub use wdo::{WeightedDynamicOverlap, WeightedDynamicOverlapParams};
 pub use zero_based_skill::{ZeroBasedSkill, ZeroBasedSkillParams};
