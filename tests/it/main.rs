@@ -8,6 +8,7 @@ mod cli;
 mod crowdkit_edges;
 mod dawid_skene;
 mod degenerate;
+mod embeddings;
 mod fuzz_regressions;
 mod glad;
 mod kos;
@@ -20,6 +21,7 @@ mod properties;
 mod readers;
 #[cfg(feature = "server")]
 mod server_robustness;
+mod texts;
 mod toloka_cli;
 #[cfg(feature = "server")]
 mod toloka_kit;
