@@ -419,6 +419,34 @@ pub enum DataError {
         /// The length given.
         found: usize,
     },
+    /// A segmentation mask built from a pixel vector of the wrong length.
+    #[error("a {width}x{height} mask needs {} pixels, got {found}", width * height)]
+    MaskPixelCount {
+        /// The mask's width.
+        width: usize,
+        /// The mask's height.
+        height: usize,
+        /// The number of pixels given.
+        found: usize,
+    },
+    /// A segmentation mask of another size than the task's first mask.
+    #[error(
+        "mask of response #{record} (task {task:?}) is {width}x{height}, the task's first mask is {expected_width}x{expected_height}"
+    )]
+    MaskSize {
+        /// The task.
+        task: String,
+        /// Width of the task's first mask.
+        expected_width: usize,
+        /// Height of the task's first mask.
+        expected_height: usize,
+        /// Width of this mask.
+        width: usize,
+        /// Height of this mask.
+        height: usize,
+        /// 1-based row number.
+        record: u64,
+    },
 }
 
 /// `"a", "b", …` (the ellipsis when `total` is more than shown).

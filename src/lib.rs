@@ -15,7 +15,10 @@
 //! ([`Rover`]) → [`TextAggregation`] (one text per task); [`io::read_embeddings`] →
 //! [`EmbeddingResponses`] → an [`EmbeddingAggregator`] ([`ClosestToAverage`], [`Rasa`],
 //! [`Hrrasa`], and on texts with embeddings [`TextRasa`], [`TextHrrasa`]) →
-//! [`EmbeddingAggregation`] (the chosen output per task, worker reliabilities).
+//! [`EmbeddingAggregation`] (the chosen output per task, worker reliabilities). Segmentation
+//! masks: [`SegmentationResponses`] (in-memory [`Mask`]s) → a [`SegmentationAggregator`]
+//! ([`SegmentationMajorityVote`], [`SegmentationRasa`], [`SegmentationEm`]) →
+//! [`SegmentationAggregation`].
 //!
 //! ```
 //! use crowdagg::{Aggregator, MajorityVote, Responses};
@@ -142,6 +145,7 @@ pub mod metrics;
 pub mod output;
 pub mod pairwise;
 pub mod responses;
+pub mod segmentation;
 pub mod texts;
 #[doc(hidden)]
 pub mod timing;
@@ -166,8 +170,14 @@ pub use methods::{
     RoverParams, TextAggregation, TextAggregator, TextHrrasa, TextHrrasaParams, TextRasa,
     TextRasaParams, Tokenizer,
 };
+pub use methods::{
+    SegmentationAggregation, SegmentationAggregator, SegmentationEm, SegmentationEmParams,
+    SegmentationMajorityVote, SegmentationMajorityVoteParams, SegmentationRasa,
+    SegmentationRasaParams,
+};
 pub use pairwise::{Comparison, PairwiseBuilder, PairwiseResponses};
 pub use responses::{DuplicatePolicy, Label, Responses, ResponsesBuilder};
+pub use segmentation::{Mask, SegmentationBuilder, SegmentationResponses};
 pub use texts::{TextBuilder, TextResponses};
 
 /// The README's examples run as doctests.

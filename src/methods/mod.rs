@@ -16,6 +16,7 @@ mod params;
 mod prefetch;
 mod registry;
 mod rng;
+mod segmentation;
 mod special;
 mod texts;
 mod votes;
@@ -44,6 +45,11 @@ pub use pairwise::{
 };
 pub use params::{ParamValue, Params};
 pub use registry::{METHODS, Method, binary_relevance, find_method};
+pub use segmentation::{
+    SegmentationAggregation, SegmentationAggregator, SegmentationEm, SegmentationEmParams,
+    SegmentationMajorityVote, SegmentationMajorityVoteParams, SegmentationRasa,
+    SegmentationRasaParams,
+};
 pub use texts::{
     Detokenizer, Rover, RoverParams, TextAggregation, TextAggregator, TextHrrasa, TextHrrasaParams,
     TextRasa, TextRasaParams, Tokenizer,

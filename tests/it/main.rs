@@ -19,6 +19,7 @@ mod pairwise;
 mod parity;
 mod properties;
 mod readers;
+mod segmentation;
 #[cfg(feature = "server")]
 mod server_robustness;
 mod texts;
