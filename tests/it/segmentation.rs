@@ -166,3 +166,51 @@ fn edge_cases() {
         .is_err()
     );
 }
+
+// ---- crowd-kit 1.4.2 on seeded generated masks (fixtures/segmentation) ----
+
+#[test]
+fn masks_equal_crowd_kit_on_generated_images() {
+    let rows = crate::common::read_rows(&crate::common::fixture("segmentation/generated.csv"));
+    let data =
+        SegmentationResponses::from_rows(rows.iter().map(|r| (&r[0], &r[1], mask(&r[2])))).unwrap();
+    let path = crate::common::fixture("segmentation/crowdkit.json");
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let runs: [(&str, Box<dyn SegmentationAggregator>); 5] = [
+        ("mv", Box::new(SegmentationMajorityVote::default())),
+        ("rasa", Box::new(SegmentationRasa::default())),
+        (
+            "rasa_n_iter_3",
+            Box::new(
+                SegmentationRasaParams {
+                    n_iter: 3,
+                    tol: 1e-5,
+                }
+                .check()
+                .unwrap(),
+            ),
+        ),
+        ("em", Box::new(SegmentationEm::default())),
+        (
+            "em_n_iter_3",
+            Box::new(
+                SegmentationEmParams {
+                    n_iter: 3,
+                    tol: 1e-5,
+                }
+                .check()
+                .unwrap(),
+            ),
+        ),
+    ];
+    for (run, method) in runs {
+        let fit = method.fit(&data).unwrap();
+        let want = reference[run].as_object().unwrap();
+        assert_eq!(want.len(), data.n_tasks());
+        for (t, got) in fit.masks.iter().enumerate() {
+            let task = data.task_name(t);
+            assert_eq!(*got, mask(want[task].as_str().unwrap()), "{run} {task}");
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! HRRASA: Hybrid Reliability and Representation Aware Sequence Aggregation.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::gleu::{Grams, Symbols, gleu};
@@ -142,37 +143,53 @@ impl Hrrasa {
         &self.params
     }
 
-    /// γ of every row of the tasks with at least two rows (NaN elsewhere).
+    /// γ of every row of the tasks with at least two rows (NaN elsewhere). Tasks are
+    /// independent and computed in parallel; each value is computed in one thread, in row
+    /// order, so the result does not depend on the thread count.
     fn local_skills(&self, data: &EmbeddingResponses) -> Vec<f64> {
-        let p = &self.params;
+        let per_task: Vec<Vec<f64>> = (0..data.n_tasks())
+            .into_par_iter()
+            .map(|t| self.task_local_skills(data, data.task_rows(t)))
+            .collect();
         let mut local = vec![f64::NAN; data.len()];
-        let mut symbols = Symbols::default();
-        for t in 0..data.n_tasks() {
-            let rows = data.task_rows(t);
-            if rows.len() < 2 {
-                continue;
+        for (t, values) in per_task.into_iter().enumerate() {
+            for (&row, value) in data.task_rows(t).iter().zip(values) {
+                local[row as usize] = value;
             }
-            // The output of each row as the reference (its words) and as the hypothesis.
-            let references: Vec<Grams> = rows
+        }
+        local
+    }
+
+    /// γ of the rows of one task (NaN for a single row).
+    fn task_local_skills(&self, data: &EmbeddingResponses, rows: &[u32]) -> Vec<f64> {
+        let p = &self.params;
+        if rows.len() < 2 {
+            return vec![f64::NAN; rows.len()];
+        }
+        let mut symbols = Symbols::default();
+        // The output of each row as the reference (its words) and as the hypothesis.
+        let references: Vec<Grams> = rows
+            .iter()
+            .map(|&r| Grams::of(&symbols.words(data.output(r as usize))))
+            .collect();
+        let hypotheses: Vec<Grams> = match p.output_similarity {
+            OutputSimilarity::Gleu => references.clone(),
+            OutputSimilarity::CrowdKit => rows
                 .iter()
-                .map(|&r| Grams::of(&symbols.words(data.output(r as usize))))
-                .collect();
-            let hypotheses: Vec<Grams> = match p.output_similarity {
-                OutputSimilarity::Gleu => references.clone(),
-                OutputSimilarity::CrowdKit => rows
-                    .iter()
-                    .map(|&r| Grams::of(&symbols.chars(data.output(r as usize))))
-                    .collect(),
-            };
-            let norms: Vec<f64> = rows
-                .iter()
-                .map(|&r| {
-                    let e = data.embedding(r as usize);
-                    dot(e, e)
-                })
-                .collect();
-            let others = (rows.len() - 1) as f64;
-            for (i, &row) in rows.iter().enumerate() {
+                .map(|&r| Grams::of(&symbols.chars(data.output(r as usize))))
+                .collect(),
+        };
+        let norms: Vec<f64> = rows
+            .iter()
+            .map(|&r| {
+                let e = data.embedding(r as usize);
+                dot(e, e)
+            })
+            .collect();
+        let others = (rows.len() - 1) as f64;
+        rows.iter()
+            .enumerate()
+            .map(|(i, &row)| {
                 let (mut emb_sum, mut seq_sum) = (0.0, 0.0);
                 let e = data.embedding(row as usize);
                 for (j, &other) in rows.iter().enumerate() {
@@ -183,11 +200,9 @@ impl Hrrasa {
                     emb_sum += (-diff / (norms[i] * norms[j])).exp();
                     seq_sum += gleu(&references[i], &hypotheses[j]);
                 }
-                local[row as usize] =
-                    p.lambda_emb * (emb_sum / others) + p.lambda_out * (seq_sum / others);
-            }
-        }
-        local
+                p.lambda_emb * (emb_sum / others) + p.lambda_out * (seq_sum / others)
+            })
+            .collect()
     }
 }
 
