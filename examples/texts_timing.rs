@@ -68,6 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         data.len(),
         data.n_tasks(),
     );
+    println!("# RASA iterations: {}", rasa.fit(&data)?.report.iterations);
     let hrrasa = HrrasaParams {
         output_similarity: OutputSimilarity::CrowdKit,
         ..HrrasaParams::default()
@@ -78,6 +79,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         time(|| hrrasa.fit(&data).unwrap()),
         data.len(),
         data.n_tasks(),
+    );
+    println!(
+        "# HRRASA iterations: {}",
+        hrrasa.fit(&data)?.report.iterations
     );
     let rover = RoverParams {
         tokenizer: Tokenizer::Space,
