@@ -387,6 +387,75 @@ pub enum DataError {
         /// 1-based row number.
         record: u64,
     },
+    /// An embedding without any value (`[]` or only whitespace).
+    #[error("embedding of response #{record} has no values")]
+    EmptyEmbedding {
+        /// 1-based row number.
+        record: u64,
+    },
+    /// An embedding value that is not a finite number (`abc`, `NaN`, `inf`, a stray bracket).
+    #[error(
+        "value #{position} of the embedding of response #{record} is not a finite number: {value:?}"
+    )]
+    EmbeddingValue {
+        /// The text of the value.
+        value: String,
+        /// 1-based position of the value in the embedding.
+        position: usize,
+        /// 1-based row number.
+        record: u64,
+    },
+    /// An embedding whose length differs from the first one of the data set (all embeddings
+    /// of one data set have the same length).
+    #[error("embedding of response #{record} has {found} values, the first one had {expected}")]
+    EmbeddingLength {
+        /// The length of the first embedding.
+        expected: usize,
+        /// The length of this one.
+        found: usize,
+        /// 1-based row number.
+        record: u64,
+    },
+    /// A true embedding whose length differs from the responses' embeddings.
+    #[error(
+        "true embedding of task {task:?} has {found} values, the responses' embeddings have {expected}"
+    )]
+    TrueEmbeddingLength {
+        /// The task.
+        task: String,
+        /// The responses' embedding length.
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
+    /// A segmentation mask built from a pixel vector of the wrong length.
+    #[error("a {width}x{height} mask needs {} pixels, got {found}", width * height)]
+    MaskPixelCount {
+        /// The mask's width.
+        width: usize,
+        /// The mask's height.
+        height: usize,
+        /// The number of pixels given.
+        found: usize,
+    },
+    /// A segmentation mask of another size than the task's first mask.
+    #[error(
+        "mask of response #{record} (task {task:?}) is {width}x{height}, the task's first mask is {expected_width}x{expected_height}"
+    )]
+    MaskSize {
+        /// The task.
+        task: String,
+        /// Width of the task's first mask.
+        expected_width: usize,
+        /// Height of the task's first mask.
+        expected_height: usize,
+        /// Width of this mask.
+        width: usize,
+        /// Height of this mask.
+        height: usize,
+        /// 1-based row number.
+        record: u64,
+    },
 }
 
 /// `"a", "b", …` (the ellipsis when `total` is more than shown).

@@ -11,6 +11,15 @@
 //! a [`PairwiseAggregator`] ([`BradleyTerry`], [`NoisyBradleyTerry`]) → [`PairwiseAggregation`]
 //! (item scores).
 //!
+//! Texts and embeddings too: [`io::read_texts`] → [`TextResponses`] → a [`TextAggregator`]
+//! ([`Rover`]) → [`TextAggregation`] (one text per task); [`io::read_embeddings`] →
+//! [`EmbeddingResponses`] → an [`EmbeddingAggregator`] ([`ClosestToAverage`], [`Rasa`],
+//! [`Hrrasa`], and on texts with embeddings [`TextRasa`], [`TextHrrasa`]) →
+//! [`EmbeddingAggregation`] (the chosen output per task, worker reliabilities). Segmentation
+//! masks: [`SegmentationResponses`] (in-memory [`Mask`]s) → a [`SegmentationAggregator`]
+//! ([`SegmentationMajorityVote`], [`SegmentationRasa`], [`SegmentationEm`]) →
+//! [`SegmentationAggregation`].
+//!
 //! ```
 //! use crowdagg::{Aggregator, MajorityVote, Responses};
 //!
@@ -125,6 +134,7 @@
 #![warn(missing_docs)]
 
 pub mod aggregation;
+pub mod embeddings;
 pub mod error;
 pub mod generate;
 pub mod io;
@@ -133,11 +143,14 @@ pub mod metrics;
 pub mod output;
 pub mod pairwise;
 pub mod responses;
+pub mod segmentation;
+pub mod texts;
 #[doc(hidden)]
 pub mod timing;
 pub mod toloka;
 
 pub use aggregation::{Aggregation, FitReport, Gold, NamedResult, Observer, Skills, StopReason};
+pub use embeddings::{EmbeddingBuilder, EmbeddingResponses, TrueEmbeddings};
 pub use error::{DataError, Error, InputError, Location, ParamsError, Result, SideInput};
 pub use methods::{
     Aggregator, BinaryRelevance, Compat, DawidSkene, FitInputs, Glad, GladFit, GladParams,
@@ -149,8 +162,21 @@ pub use methods::{
     BradleyTerry, BradleyTerryParams, NoisyBradleyTerry, NoisyBradleyTerryParams,
     PairwiseAggregation, PairwiseAggregator, PairwiseCompat, PairwiseParams,
 };
+pub use methods::{
+    ClosestToAverage, ClosestToAverageParams, Detokenizer, Distance, EmbeddingAggregation,
+    EmbeddingAggregator, Hrrasa, HrrasaParams, OutputSimilarity, Rasa, RasaParams, Rover,
+    RoverParams, TextAggregation, TextAggregator, TextHrrasa, TextHrrasaParams, TextRasa,
+    TextRasaParams, Tokenizer,
+};
+pub use methods::{
+    SegmentationAggregation, SegmentationAggregator, SegmentationEm, SegmentationEmParams,
+    SegmentationMajorityVote, SegmentationMajorityVoteParams, SegmentationRasa,
+    SegmentationRasaParams,
+};
 pub use pairwise::{Comparison, PairwiseBuilder, PairwiseResponses};
 pub use responses::{DuplicatePolicy, Label, Responses, ResponsesBuilder};
+pub use segmentation::{Mask, SegmentationBuilder, SegmentationResponses};
+pub use texts::{TextBuilder, TextResponses};
 
 /// The README's examples run as doctests.
 #[cfg(doctest)]

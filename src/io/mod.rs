@@ -8,6 +8,9 @@
 //! | [`read_skills`] | CSV/TSV `worker,skill`, or Toloka's `user_id,skill_id,value[,exact_value]`; or JSON (array or lines) of Toloka `UserSkill` objects (`exact_value` preferred over `value`) |
 //! | [`read_toloka_tsv`], [`read_toloka_tsv_with_gold`] | Toloka web UI "download results" TSV (`INPUT:`, `OUTPUT:`, `GOLDEN:`, `ASSIGNMENT:` columns) |
 //! | [`read_pairwise`] | CSV/TSV of pairwise comparisons, columns `worker,left,right,label` (label = the winner; names set by [`PairwiseReadOptions`]) |
+//! | [`read_embeddings`] | CSV/TSV of outputs with embeddings, columns `task,worker,output,embedding` (embedding: a JSON array or whitespace-separated numbers in one field; names set by [`EmbeddingReadOptions`]) |
+//! | [`read_true_embeddings`] | CSV/TSV `task,embedding`: known true embeddings |
+//! | [`read_texts`] | CSV/TSV of texts, columns `task,worker,text` (names set by [`TextReadOptions`]) |
 //! | [`read_assignments`] | Toloka API export: JSON array or JSON lines of Assignment objects |
 //!
 //! A path of `-` reads stdin (reported as `<stdin>`). Delimited files follow RFC 4180 (quoted
@@ -36,6 +39,7 @@
 //! gives them the file and line of the value, which [`Gold`](crate::Gold) and
 //! [`Skills`](crate::Skills) read by these readers remember.
 
+mod embeddings;
 mod gold;
 mod json;
 mod locate;
@@ -47,6 +51,10 @@ mod source;
 mod table;
 mod toloka;
 
+pub use embeddings::{
+    EmbeddingReadOptions, TextReadOptions, read_embeddings, read_embeddings_from, read_texts,
+    read_texts_from, read_true_embeddings, read_true_embeddings_from,
+};
 pub use gold::{read_gold, read_gold_from};
 pub use locate::locate;
 pub use pairwise::{PairwiseReadOptions, read_pairwise, read_pairwise_from};

@@ -2,6 +2,7 @@
 
 mod binary_relevance;
 mod dawid_skene;
+mod embeddings;
 mod glad;
 mod kos;
 mod lbfgs;
@@ -15,7 +16,9 @@ mod params;
 mod prefetch;
 mod registry;
 mod rng;
+mod segmentation;
 mod special;
+mod texts;
 mod votes;
 mod wdo;
 mod zero_based_skill;
@@ -24,6 +27,10 @@ pub use binary_relevance::{BinaryRelevance, MultiLabelAggregation, MultiLabelRes
 pub use dawid_skene::{
     Compat, DawidSkene, DawidSkeneParams, InitialErrorStrategy, InitialErrors, OneCoinDawidSkene,
     OneCoinDawidSkeneParams,
+};
+pub use embeddings::{
+    ClosestToAverage, ClosestToAverageParams, Distance, EmbeddingAggregation, EmbeddingAggregator,
+    Hrrasa, HrrasaParams, OutputSimilarity, Rasa, RasaParams,
 };
 pub use glad::{Glad, GladFit, GladParams};
 pub use kos::{Kos, KosParams};
@@ -38,6 +45,15 @@ pub use pairwise::{
 };
 pub use params::{ParamValue, Params};
 pub use registry::{METHODS, Method, binary_relevance, find_method};
+pub use segmentation::{
+    SegmentationAggregation, SegmentationAggregator, SegmentationEm, SegmentationEmParams,
+    SegmentationMajorityVote, SegmentationMajorityVoteParams, SegmentationRasa,
+    SegmentationRasaParams,
+};
+pub use texts::{
+    Detokenizer, Rover, RoverParams, TextAggregation, TextAggregator, TextHrrasa, TextHrrasaParams,
+    TextRasa, TextRasaParams, Tokenizer,
+};
 pub(crate) use votes::worker_accuracy;
 pub use wdo::{WeightedDynamicOverlap, WeightedDynamicOverlapParams};
 pub use zero_based_skill::{ZeroBasedSkill, ZeroBasedSkillParams};

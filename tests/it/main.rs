@@ -8,6 +8,7 @@ mod cli;
 mod crowdkit_edges;
 mod dawid_skene;
 mod degenerate;
+mod embeddings;
 mod fuzz_regressions;
 mod glad;
 mod kos;
@@ -18,8 +19,10 @@ mod pairwise;
 mod parity;
 mod properties;
 mod readers;
+mod segmentation;
 #[cfg(feature = "server")]
 mod server_robustness;
+mod texts;
 mod toloka_cli;
 #[cfg(feature = "server")]
 mod toloka_kit;

@@ -1,0 +1,501 @@
+//! Responses with embeddings: each worker's `output` for a task together with a vector that
+//! represents it (a sentence embedding of a text, a feature vector of an image, …).
+//!
+//! An [`EmbeddingResponses`] holds rows `(task, worker, output, embedding)`, crowd-kit's
+//! `task, worker, output, embedding` frame. Every embedding of one data set has the same
+//! length, and every value is a finite number. Tasks and workers are interned to dense ids in
+//! the crate's canonical order (numeric order when every id parses as an integer, otherwise
+//! byte-wise order — the order of crowd-kit's `groupby`); rows keep their input order, which
+//! decides ties (the first row of a task wins, as pandas' `idxmin`).
+//!
+//! [`parse_embedding`] reads an embedding written as a JSON array (`[0.5, -1.25]`) or as
+//! whitespace-separated numbers (`0.5 -1.25`), the two forms
+//! [`io::read_embeddings`](crate::io::read_embeddings) accepts in one CSV column.
+//!
+//! ```
+//! use crowdagg::EmbeddingResponses;
+//!
+//! let mut builder = EmbeddingResponses::builder();
+//! builder.push("t1", "w1", "a cat", &[1.0, 0.0])?;
+//! builder.push("t1", "w2", "a dog", &[0.0, 1.0])?;
+//! assert!(builder.push("t1", "w3", "a cow", &[1.0]).is_err()); // another length
+//! let data = builder.build()?;
+//! assert_eq!((data.n_tasks(), data.n_workers(), data.len(), data.dim()), (1, 2, 2, 2));
+//! assert_eq!(data.embedding(1), &[0.0, 1.0]);
+//! # Ok::<(), crowdagg::DataError>(())
+//! ```
+
+use indexmap::IndexMap;
+
+use crate::error::DataError;
+use crate::responses::{Interner, canonical, intern};
+
+/// Parses an embedding: a JSON array of numbers (`[1, 2.5e-3, -4]`) or numbers separated by
+/// whitespace (`1 2.5e-3 -4`).
+///
+/// # Errors
+/// `Err((position, text))` names the first value (1-based) that is not a finite number (`NaN`
+/// and infinities are refused, as is an empty value between commas or an unclosed bracket);
+/// `Ok` of an empty vector for an empty embedding (`[]`, blanks), which
+/// [`EmbeddingBuilder::push`] refuses.
+pub fn parse_embedding(text: &str) -> Result<Vec<f64>, (usize, String)> {
+    let trimmed = text.trim();
+    let parse = |position: usize, token: &str| -> Result<f64, (usize, String)> {
+        match token.parse::<f64>() {
+            Ok(value) if value.is_finite() => Ok(value),
+            _ => Err((position, token.to_string())),
+        }
+    };
+    if let Some(rest) = trimmed.strip_prefix('[') {
+        let Some(inner) = rest.strip_suffix(']') else {
+            return Err((1, trimmed.to_string()));
+        };
+        if inner.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        inner
+            .split(',')
+            .enumerate()
+            .map(|(i, token)| parse(i + 1, token.trim()))
+            .collect()
+    } else {
+        trimmed
+            .split_whitespace()
+            .enumerate()
+            .map(|(i, token)| parse(i + 1, token))
+            .collect()
+    }
+}
+
+/// A table of outputs with embeddings (see the module docs).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EmbeddingResponses {
+    tasks: Interner,
+    workers: Interner,
+    task_of: Vec<u32>,
+    worker_of: Vec<u32>,
+    outputs: Vec<Box<str>>,
+    values: Vec<f64>,
+    dim: usize,
+    /// Rows of task `t`: `task_rows[task_offsets[t]..task_offsets[t + 1]]`, in input order.
+    task_offsets: Vec<usize>,
+    task_rows: Vec<u32>,
+}
+
+impl EmbeddingResponses {
+    /// A builder to push rows into.
+    pub fn builder() -> EmbeddingBuilder {
+        EmbeddingBuilder::default()
+    }
+
+    /// Builds from `(task, worker, output, embedding)` rows.
+    ///
+    /// # Errors
+    /// As [`EmbeddingBuilder::push`].
+    pub fn from_rows<I, T, W, O, E>(rows: I) -> Result<Self, DataError>
+    where
+        I: IntoIterator<Item = (T, W, O, E)>,
+        T: AsRef<str>,
+        W: AsRef<str>,
+        O: AsRef<str>,
+        E: AsRef<[f64]>,
+    {
+        let mut builder = Self::builder();
+        for (t, w, o, e) in rows {
+            builder.push(t.as_ref(), w.as_ref(), o.as_ref(), e.as_ref())?;
+        }
+        builder.build()
+    }
+
+    /// Number of distinct tasks.
+    pub fn n_tasks(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Number of distinct workers.
+    pub fn n_workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Number of rows (responses).
+    pub fn len(&self) -> usize {
+        self.task_of.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.task_of.is_empty()
+    }
+
+    /// The length of every embedding (0 for an empty table).
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Task id of row `row` (rows are numbered from 0 in input order).
+    pub fn task(&self, row: usize) -> usize {
+        self.task_of[row] as usize
+    }
+
+    /// Worker id of row `row`.
+    pub fn worker(&self, row: usize) -> usize {
+        self.worker_of[row] as usize
+    }
+
+    /// Output of row `row`.
+    pub fn output(&self, row: usize) -> &str {
+        &self.outputs[row]
+    }
+
+    /// Embedding of row `row`.
+    pub fn embedding(&self, row: usize) -> &[f64] {
+        &self.values[row * self.dim..(row + 1) * self.dim]
+    }
+
+    /// The rows of task `task`, in input order.
+    pub fn task_rows(&self, task: usize) -> &[u32] {
+        &self.task_rows[self.task_offsets[task]..self.task_offsets[task + 1]]
+    }
+
+    /// The name of task `task`.
+    pub fn task_name(&self, task: usize) -> &str {
+        &self.tasks[task]
+    }
+
+    /// The name of worker `worker`.
+    pub fn worker_name(&self, worker: usize) -> &str {
+        &self.workers[worker]
+    }
+
+    /// Task names in id (canonical) order.
+    pub fn task_names(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.tasks.iter().map(|s| &**s)
+    }
+
+    /// Worker names in id (canonical) order.
+    pub fn worker_names(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.workers.iter().map(|s| &**s)
+    }
+
+    /// The id of the task called `name`.
+    pub fn task_id(&self, name: &str) -> Option<usize> {
+        self.tasks.get_index_of(name)
+    }
+
+    /// The id of the worker called `name`.
+    pub fn worker_id(&self, name: &str) -> Option<usize> {
+        self.workers.get_index_of(name)
+    }
+
+    /// The first (task, worker) pair answered twice, as the two 0-based rows.
+    pub(crate) fn first_duplicate(&self) -> Option<(usize, usize)> {
+        let mut seen = rustc_hash::FxHashMap::default();
+        for row in 0..self.len() {
+            if let Some(&first) = seen.get(&(self.task_of[row], self.worker_of[row])) {
+                return Some((first, row));
+            }
+            seen.insert((self.task_of[row], self.worker_of[row]), row);
+        }
+        None
+    }
+}
+
+/// Collects rows by name; [`EmbeddingBuilder::build`] renumbers ids canonically.
+#[derive(Debug, Default)]
+pub struct EmbeddingBuilder {
+    tasks: Interner,
+    workers: Interner,
+    task_of: Vec<u32>,
+    worker_of: Vec<u32>,
+    outputs: Vec<Box<str>>,
+    values: Vec<f64>,
+    dim: Option<usize>,
+}
+
+impl EmbeddingBuilder {
+    /// Adds one row. The output may be empty (an empty transcription); task and worker may
+    /// not.
+    ///
+    /// # Errors
+    /// [`DataError::EmptyField`] for an empty task or worker, [`DataError::EmptyEmbedding`],
+    /// [`DataError::EmbeddingValue`] for a NaN or infinite value,
+    /// [`DataError::EmbeddingLength`] when the length differs from the first row's (rows are
+    /// numbered from 1 in push order), [`DataError::TooManyIds`] past 2³² ids.
+    pub fn push(
+        &mut self,
+        task: &str,
+        worker: &str,
+        output: &str,
+        embedding: &[f64],
+    ) -> Result<(), DataError> {
+        let record = self.task_of.len() as u64 + 1;
+        self.check_row(task, worker, record)?;
+        if embedding.is_empty() {
+            return Err(DataError::EmptyEmbedding { record });
+        }
+        if let Some(i) = embedding.iter().position(|v| !v.is_finite()) {
+            return Err(DataError::EmbeddingValue {
+                value: embedding[i].to_string(),
+                position: i + 1,
+                record,
+            });
+        }
+        match self.dim {
+            Some(dim) if dim != embedding.len() => {
+                return Err(DataError::EmbeddingLength {
+                    expected: dim,
+                    found: embedding.len(),
+                    record,
+                });
+            }
+            _ => self.dim = Some(embedding.len()),
+        }
+        self.task_of.push(intern(&mut self.tasks, task));
+        self.worker_of.push(intern(&mut self.workers, worker));
+        self.outputs.push(output.into());
+        self.values.extend_from_slice(embedding);
+        Ok(())
+    }
+
+    /// Adds one row whose embedding is text, as [`parse_embedding`] reads it.
+    ///
+    /// # Errors
+    /// As [`EmbeddingBuilder::push`]; a value that does not parse is
+    /// [`DataError::EmbeddingValue`].
+    pub fn push_text(
+        &mut self,
+        task: &str,
+        worker: &str,
+        output: &str,
+        embedding: &str,
+    ) -> Result<(), DataError> {
+        let record = self.task_of.len() as u64 + 1;
+        self.check_row(task, worker, record)?;
+        let values =
+            parse_embedding(embedding).map_err(|(position, value)| DataError::EmbeddingValue {
+                value,
+                position,
+                record,
+            })?;
+        self.push(task, worker, output, &values)
+    }
+
+    fn check_row(&self, task: &str, worker: &str, record: u64) -> Result<(), DataError> {
+        for (field, value) in [("task", task), ("worker", worker)] {
+            if value.is_empty() {
+                return Err(DataError::EmptyField { field, record });
+            }
+        }
+        for (set, what) in [(&self.tasks, "tasks"), (&self.workers, "workers")] {
+            if set.len() as u64 > u64::from(u32::MAX) {
+                return Err(DataError::TooManyIds {
+                    what,
+                    max: u64::from(u32::MAX) + 1,
+                });
+            }
+        }
+        if self.task_of.len() as u64 >= u64::from(u32::MAX) {
+            return Err(DataError::TooManyIds {
+                what: "responses",
+                max: u64::from(u32::MAX),
+            });
+        }
+        Ok(())
+    }
+
+    /// Number of rows pushed so far.
+    pub fn len(&self) -> usize {
+        self.task_of.len()
+    }
+
+    /// Whether nothing was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.task_of.is_empty()
+    }
+
+    /// Renumbers tasks and workers canonically and indexes rows by task.
+    ///
+    /// # Errors
+    /// None at present (the `Result` leaves room for checks on the whole table).
+    pub fn build(self) -> Result<EmbeddingResponses, DataError> {
+        let (tasks, task_rank, _) = canonical(self.tasks);
+        let (workers, worker_rank, _) = canonical(self.workers);
+        let task_of: Vec<u32> = self
+            .task_of
+            .iter()
+            .map(|&t| task_rank[t as usize])
+            .collect();
+        let worker_of: Vec<u32> = self
+            .worker_of
+            .iter()
+            .map(|&w| worker_rank[w as usize])
+            .collect();
+        let mut task_offsets = vec![0usize; tasks.len() + 1];
+        for &t in &task_of {
+            task_offsets[t as usize + 1] += 1;
+        }
+        for t in 0..tasks.len() {
+            task_offsets[t + 1] += task_offsets[t];
+        }
+        let mut next = task_offsets.clone();
+        let mut task_rows = vec![0u32; task_of.len()];
+        for (row, &t) in task_of.iter().enumerate() {
+            task_rows[next[t as usize]] = row as u32;
+            next[t as usize] += 1;
+        }
+        Ok(EmbeddingResponses {
+            tasks,
+            workers,
+            task_of,
+            worker_of,
+            outputs: self.outputs,
+            values: self.values,
+            dim: self.dim.unwrap_or(0),
+            task_offsets,
+            task_rows,
+        })
+    }
+}
+
+/// Known embeddings of the true answers of some tasks (crowd-kit's `true_embeddings`): they
+/// replace the aggregated embedding of their task in every iteration. Tasks absent from the
+/// data are ignored, as in crowd-kit.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TrueEmbeddings {
+    map: IndexMap<String, Vec<f64>>,
+}
+
+impl TrueEmbeddings {
+    /// No true embeddings.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the true embedding of `task`, returning the one it replaces.
+    pub fn insert(&mut self, task: impl Into<String>, embedding: Vec<f64>) -> Option<Vec<f64>> {
+        self.map.insert(task.into(), embedding)
+    }
+
+    /// The true embedding of `task`.
+    pub fn get(&self, task: &str) -> Option<&[f64]> {
+        self.map.get(task).map(Vec::as_slice)
+    }
+
+    /// Number of tasks with a true embedding.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The true embedding of each task of `data` (by task id), if any.
+    ///
+    /// # Errors
+    /// [`DataError::TrueEmbeddingLength`] when one of the data's tasks has a true embedding
+    /// of another length than the responses', [`DataError::EmbeddingValue`] (record 0) for a
+    /// NaN or infinite value.
+    pub fn resolve<'a>(
+        &'a self,
+        data: &EmbeddingResponses,
+    ) -> Result<Vec<Option<&'a [f64]>>, DataError> {
+        let mut out = vec![None; data.n_tasks()];
+        for (task, embedding) in &self.map {
+            let Some(id) = data.task_id(task) else {
+                continue;
+            };
+            if embedding.len() != data.dim() {
+                return Err(DataError::TrueEmbeddingLength {
+                    task: task.clone(),
+                    expected: data.dim(),
+                    found: embedding.len(),
+                });
+            }
+            if let Some(i) = embedding.iter().position(|v| !v.is_finite()) {
+                return Err(DataError::EmbeddingValue {
+                    value: embedding[i].to_string(),
+                    position: i + 1,
+                    record: 0,
+                });
+            }
+            out[id] = Some(embedding.as_slice());
+        }
+        Ok(out)
+    }
+}
+
+impl<S: Into<String>> FromIterator<(S, Vec<f64>)> for TrueEmbeddings {
+    fn from_iter<I: IntoIterator<Item = (S, Vec<f64>)>>(iter: I) -> Self {
+        let mut out = Self::new();
+        for (task, embedding) in iter {
+            out.insert(task, embedding);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_forms() {
+        assert_eq!(parse_embedding("[1, -2.5e-1,3]"), Ok(vec![1.0, -0.25, 3.0]));
+        assert_eq!(
+            parse_embedding("  1 \t-2.5e-1   3 "),
+            Ok(vec![1.0, -0.25, 3.0])
+        );
+        assert_eq!(parse_embedding("[]"), Ok(vec![]));
+        assert_eq!(parse_embedding(""), Ok(vec![]));
+        assert_eq!(parse_embedding("[1, x]"), Err((2, "x".into())));
+        assert_eq!(parse_embedding("[1,,2]"), Err((2, String::new())));
+        assert_eq!(parse_embedding("[1, 2"), Err((1, "[1, 2".into())));
+        assert_eq!(parse_embedding("1 NaN"), Err((2, "NaN".into())));
+        assert_eq!(parse_embedding("inf"), Err((1, "inf".into())));
+    }
+
+    #[test]
+    fn canonical_ids_and_task_rows() {
+        let data = EmbeddingResponses::from_rows([
+            ("t2", "w1", "x", [1.0]),
+            ("t1", "w2", "y", [2.0]),
+            ("t2", "w2", "z", [3.0]),
+        ])
+        .unwrap();
+        assert_eq!(data.task_names().collect::<Vec<_>>(), ["t1", "t2"]);
+        assert_eq!(data.task_rows(1), &[0, 2]);
+        assert_eq!(data.task_rows(0), &[1]);
+        assert_eq!((data.task(0), data.worker(0), data.output(2)), (1, 0, "z"));
+    }
+
+    #[test]
+    fn bad_rows_are_typed_errors() {
+        let mut b = EmbeddingResponses::builder();
+        b.push_text("t", "w", "o", "1 2").unwrap();
+        assert_eq!(
+            b.push_text("t", "w", "o", "1 2 3"),
+            Err(DataError::EmbeddingLength {
+                expected: 2,
+                found: 3,
+                record: 2
+            })
+        );
+        assert_eq!(
+            b.push_text("t", "w", "o", "[]"),
+            Err(DataError::EmptyEmbedding { record: 2 })
+        );
+        assert!(matches!(
+            b.push_text("t", "", "o", "1 2"),
+            Err(DataError::EmptyField {
+                field: "worker",
+                ..
+            })
+        ));
+        assert!(matches!(
+            b.push("t", "w", "o", &[1.0, f64::NAN]),
+            Err(DataError::EmbeddingValue { position: 2, .. })
+        ));
+    }
+}

@@ -1,0 +1,212 @@
+//! Aggregation of outputs with embeddings: pick, for each task, the output whose embedding is
+//! closest to an aggregated embedding — [`ClosestToAverage`] (plain mean), [`Rasa`] (mean
+//! weighted by worker reliabilities) and [`Hrrasa`] (weighted also by per-task local
+//! reliabilities) — on [`EmbeddingResponses`].
+//!
+//! They mirror the other families' design: a parameter struct (serde, defaults = crowd-kit's)
+//! validated by `check()` into the method (a typed [`ParamsError`] before any fitting), an
+//! [`EmbeddingAggregator`] trait, and an [`EmbeddingAggregation`] result: the chosen row per
+//! task (its output and embedding), the aggregated embeddings, each row's distance to its
+//! task's aggregate and, for RASA and HRRASA, the worker reliabilities.
+//!
+//! Ties go to the first row of the task in input order (crowd-kit: `idxmin`).
+
+mod chi2;
+mod closest_to_average;
+mod gleu;
+mod hrrasa;
+mod rasa;
+
+pub use closest_to_average::{ClosestToAverage, ClosestToAverageParams, Distance};
+pub use hrrasa::{Hrrasa, HrrasaParams, OutputSimilarity};
+pub use rasa::{Rasa, RasaParams};
+
+pub(crate) use chi2::chi2_isf;
+pub(crate) use gleu::python_split;
+
+use crate::aggregation::FitReport;
+use crate::embeddings::{EmbeddingResponses, TrueEmbeddings};
+use crate::error::{ParamsError, Result};
+
+/// What an embedding method returns. Vectors are indexed by the task, worker or row ids of the
+/// [`EmbeddingResponses`] fitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddingAggregation {
+    /// The chosen row of each task (crowd-kit's `embeddings_and_outputs_`): see
+    /// [`EmbeddingAggregation::output`] and [`EmbeddingAggregation::embedding`].
+    pub chosen: Vec<usize>,
+    /// The aggregated embedding of each task, tasks × [`EmbeddingResponses::dim`] row-major
+    /// (crowd-kit's `aggregated_embeddings_`; for [`ClosestToAverage`] the average).
+    pub aggregated: Vec<f64>,
+    /// Each row's distance to its task's aggregated embedding (crowd-kit's `scores_`).
+    pub scores: Vec<f64>,
+    /// The global reliability β of each worker (crowd-kit's `skills_`), for RASA and HRRASA.
+    /// NaN for a worker HRRASA could not rate (only single-answer tasks), as crowd-kit.
+    pub skills: Option<Vec<f64>>,
+    /// The prior reliability χ²(α/2, n_k) of each worker (crowd-kit's `prior_skills_`), NaN
+    /// where `skills` is.
+    pub prior_skills: Option<Vec<f64>>,
+    /// HRRASA's local reliability γ of each row (NaN for single-answer tasks).
+    pub local_skills: Option<Vec<f64>>,
+    /// Iterations, why the fit stopped, and the relative change of the aggregated embeddings
+    /// after each iteration from the second on (crowd-kit's HRRASA `loss_history_`; RASA
+    /// computes it too but crowd-kit never stores it).
+    pub report: FitReport,
+}
+
+impl EmbeddingAggregation {
+    /// The chosen output of task `task`.
+    pub fn output<'a>(&self, data: &'a EmbeddingResponses, task: usize) -> &'a str {
+        data.output(self.chosen[task])
+    }
+
+    /// The embedding of the chosen output of task `task`.
+    pub fn embedding<'a>(&self, data: &'a EmbeddingResponses, task: usize) -> &'a [f64] {
+        data.embedding(self.chosen[task])
+    }
+
+    /// The chosen output of every task, in task id order.
+    pub fn outputs<'a>(&self, data: &'a EmbeddingResponses) -> Vec<&'a str> {
+        self.chosen.iter().map(|&row| data.output(row)).collect()
+    }
+
+    /// The aggregated embedding of task `task`.
+    pub fn aggregated(&self, task: usize) -> &[f64] {
+        let dim = self.aggregated.len() / self.chosen.len().max(1);
+        &self.aggregated[task * dim..(task + 1) * dim]
+    }
+}
+
+/// An embedding aggregation method with validated parameters.
+pub trait EmbeddingAggregator: Send + Sync {
+    /// crowd-kit's class name (`"ClosestToAverage"`, `"RASA"`, `"HRRASA"`, `"TextRASA"`, …).
+    fn name(&self) -> &'static str;
+
+    /// Fits the method; `true_embeddings` replace the aggregated embedding of their tasks.
+    ///
+    /// # Errors
+    /// [`DataError`](crate::DataError)s about the data or the true embeddings (a true
+    /// embedding of another length; for HRRASA a (task, worker) pair answered twice).
+    fn fit_with(
+        &self,
+        data: &EmbeddingResponses,
+        true_embeddings: Option<&TrueEmbeddings>,
+    ) -> Result<EmbeddingAggregation>;
+
+    /// Fits the method without true embeddings.
+    fn fit(&self, data: &EmbeddingResponses) -> Result<EmbeddingAggregation> {
+        self.fit_with(data, None)
+    }
+}
+
+/// Σ (a − b)², in order.
+pub(crate) fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).fold(0.0, |s, (x, y)| s + (x - y) * (x - y))
+}
+
+/// Σ a·b, in order.
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).fold(0.0, |s, (x, y)| s + x * y)
+}
+
+/// crowd-kit's `_cosine_distance` (RASA, HRRASA): infinity when either vector is all zeros,
+/// else scipy's `1 − u·v/√(u·u v·v)` clipped to `[0, 2]`.
+pub(crate) fn cosine_distance(u: &[f64], v: &[f64]) -> f64 {
+    if u.iter().all(|&x| x == 0.0) || v.iter().all(|&x| x == 0.0) {
+        return f64::INFINITY;
+    }
+    let dist = 1.0 - dot(u, v) / (dot(u, u) * dot(v, v)).sqrt();
+    // np.clip keeps NaN.
+    if dist.is_nan() {
+        dist
+    } else {
+        dist.clamp(0.0, 2.0)
+    }
+}
+
+/// Scores every row by `distance(embedding, aggregated[task])` and picks, per task, the first
+/// row of least score (NaN scores are skipped, as pandas' `idxmin`; a task whose scores are all
+/// NaN gets its first row).
+pub(crate) fn closest(
+    data: &EmbeddingResponses,
+    aggregated: &[f64],
+    distance: impl Fn(&[f64], &[f64]) -> f64 + Sync,
+) -> (Vec<usize>, Vec<f64>) {
+    let dim = data.dim();
+    let scores: Vec<f64> = (0..data.len())
+        .map(|row| {
+            let t = data.task(row);
+            distance(data.embedding(row), &aggregated[t * dim..(t + 1) * dim])
+        })
+        .collect();
+    let chosen = (0..data.n_tasks())
+        .map(|t| {
+            let rows = data.task_rows(t);
+            let mut best = rows[0] as usize;
+            let mut best_score = f64::NAN;
+            for &row in rows {
+                let s = scores[row as usize];
+                if !s.is_nan() && (best_score.is_nan() || s < best_score) {
+                    best = row as usize;
+                    best_score = s;
+                }
+            }
+            best
+        })
+        .collect();
+    (chosen, scores)
+}
+
+/// The weighted mean of each task's embeddings, Σ w e / Σ w over its rows in input order,
+/// replaced by the task's true embedding where one is given.
+pub(crate) fn weighted_means(
+    data: &EmbeddingResponses,
+    weight: impl Fn(usize) -> f64,
+    truth: &[Option<&[f64]>],
+) -> Vec<f64> {
+    let dim = data.dim();
+    let mut out = vec![0.0; data.n_tasks() * dim];
+    for t in 0..data.n_tasks() {
+        let target = &mut out[t * dim..(t + 1) * dim];
+        if let Some(true_embedding) = truth[t] {
+            target.copy_from_slice(true_embedding);
+            continue;
+        }
+        let mut total = 0.0;
+        for &row in data.task_rows(t) {
+            let w = weight(row as usize);
+            total += w;
+            for (acc, x) in target.iter_mut().zip(data.embedding(row as usize)) {
+                *acc += w * x;
+            }
+        }
+        for acc in target.iter_mut() {
+            *acc /= total;
+        }
+    }
+    out
+}
+
+/// Σ‖a − b‖² / Σ‖a‖² over all tasks: the relative change RASA and HRRASA stop on.
+pub(crate) fn relative_change(current: &[f64], previous: &[f64]) -> f64 {
+    squared_distance(current, previous) / dot(current, current)
+}
+
+/// The check shared by RASA and HRRASA parameters.
+pub(crate) fn check_common(tol: f64, alpha: f64) -> Result<(), ParamsError> {
+    if !(tol >= 0.0 && tol.is_finite()) {
+        return Err(ParamsError::OutOfRange {
+            name: "tol",
+            rule: "a finite number >= 0",
+            value: tol.to_string(),
+        });
+    }
+    if !(alpha > 0.0 && alpha < 2.0) {
+        return Err(ParamsError::OutOfRange {
+            name: "alpha",
+            rule: "in (0, 2) (alpha/2 is a tail probability)",
+            value: alpha.to_string(),
+        });
+    }
+    Ok(())
+}

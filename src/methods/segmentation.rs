@@ -1,0 +1,517 @@
+//! Aggregation of binary segmentation masks into one mask per task:
+//! [`SegmentationMajorityVote`], [`SegmentationRasa`] and [`SegmentationEm`], on
+//! [`SegmentationResponses`]. Parameters are serde structs validated by `check()`; results
+//! are [`SegmentationAggregation`]s.
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregation::{FitReport, Skills, StopReason};
+use crate::error::{DataError, ParamsError, Result};
+use crate::segmentation::{Mask, SegmentationResponses};
+
+/// What a segmentation method returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentationAggregation {
+    /// The aggregated mask of each task, by task id (crowd-kit's `segmentations_`).
+    pub masks: Vec<Mask>,
+    /// Iterations and loss history of the last task fitted (as crowd-kit's `loss_history_`);
+    /// not iterative for majority vote.
+    pub report: FitReport,
+}
+
+/// A segmentation method with validated parameters.
+pub trait SegmentationAggregator: Send + Sync {
+    /// crowd-kit's class name.
+    fn name(&self) -> &'static str;
+
+    /// Aggregates the masks of every task.
+    ///
+    /// # Errors
+    /// [`DataError`]s about the data or the skills.
+    fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation>;
+}
+
+/// numpy's pairwise summation of contiguous doubles (`np.sum` of an array).
+fn numpy_sum(a: &[f64]) -> f64 {
+    let n = a.len();
+    if n < 8 {
+        a.iter().fold(0.0, |s, v| s + v)
+    } else if n <= 128 {
+        let mut r = [0.0; 8];
+        r.copy_from_slice(&a[..8]);
+        let mut i = 8;
+        while i < n - n % 8 {
+            for (acc, v) in r.iter_mut().zip(&a[i..i + 8]) {
+                *acc += v;
+            }
+            i += 8;
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for v in &a[i..] {
+            res += v;
+        }
+        res
+    } else {
+        let mut half = n / 2;
+        half -= half % 8;
+        numpy_sum(&a[..half]) + numpy_sum(&a[half..])
+    }
+}
+
+fn check_tol(tol: f64) -> Result<(), ParamsError> {
+    if !(tol >= 0.0 && tol.is_finite()) {
+        return Err(ParamsError::OutOfRange {
+            name: "tol",
+            rule: "a finite number >= 0",
+            value: tol.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn mask_like(first: &Mask, pixels: Vec<bool>) -> Mask {
+    Mask::from_bools(first.width(), first.height(), pixels).expect("same pixel count")
+}
+
+// ---- majority vote ----
+
+/// [`SegmentationMajorityVote`]'s parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SegmentationMajorityVoteParams {
+    /// The skill of a worker missing from the given skills; `None` (default) makes a missing
+    /// skill an error (crowd-kit's `on_missing_skill="error"`).
+    pub default_skill: Option<f64>,
+}
+
+impl SegmentationMajorityVoteParams {
+    /// Validates the parameters.
+    ///
+    /// # Errors
+    /// [`ParamsError::OutOfRange`] for a NaN or infinite `default_skill`.
+    pub fn check(self) -> Result<SegmentationMajorityVote, ParamsError> {
+        if let Some(s) = self.default_skill
+            && !s.is_finite()
+        {
+            return Err(ParamsError::OutOfRange {
+                name: "default_skill",
+                rule: "a finite number",
+                value: s.to_string(),
+            });
+        }
+        Ok(SegmentationMajorityVote { params: self })
+    }
+}
+
+/// **Segmentation majority vote** (crowd-kit `SegmentationMajorityVote`): D. J.-L. Lee,
+/// A. Das Sarma & A. Parameswaran, "Aggregating Crowdsourced Image Segmentations", CEUR
+/// Workshop Proceedings 2173, 2018 ([paper](https://ceur-ws.org/Vol-2173/paper10.pdf)).
+///
+/// A pixel is in the aggregate iff 2 Σ_k s_k S_k − Σ_k s_k ≥ 0, with skills s_k = 1 unless
+/// given ([`SegmentationMajorityVote::fit_with_skills`]): a tie includes the pixel.
+///
+/// ```
+/// use crowdagg::{Mask, SegmentationAggregator, SegmentationMajorityVote, SegmentationResponses};
+///
+/// let m = |p: [bool; 2]| Mask::from_bools(2, 1, p.to_vec()).unwrap();
+/// let data = SegmentationResponses::from_rows([
+///     ("img", "w1", m([true, true])),
+///     ("img", "w2", m([true, false])),
+///     ("img", "w3", m([false, false])),
+/// ])?;
+/// let fit = SegmentationMajorityVote::default().fit(&data)?;
+/// assert_eq!(fit.masks[0].pixels(), [true, false]);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SegmentationMajorityVote {
+    params: SegmentationMajorityVoteParams,
+}
+
+impl SegmentationMajorityVote {
+    /// Default parameters, to adjust and [`check`](SegmentationMajorityVoteParams::check).
+    pub fn params() -> SegmentationMajorityVoteParams {
+        SegmentationMajorityVoteParams::default()
+    }
+
+    /// Weighted majority vote with per-worker skills.
+    ///
+    /// # Errors
+    /// [`DataError::MissingSkill`] for a worker without a skill (and no `default_skill`),
+    /// [`DataError::InvalidSkill`] for a NaN or infinite skill.
+    pub fn fit_with_skills(
+        &self,
+        data: &SegmentationResponses,
+        skills: Option<&Skills>,
+    ) -> Result<SegmentationAggregation> {
+        let mut weight = vec![1.0; data.n_workers()];
+        if let Some(skills) = skills {
+            for (w, slot) in weight.iter_mut().enumerate() {
+                let name = data.worker_name(w);
+                let value = match (skills.get(name), self.params.default_skill) {
+                    (Some(v), _) | (None, Some(v)) => v,
+                    (None, None) => {
+                        return Err(DataError::MissingSkill {
+                            worker: name.to_string(),
+                        }
+                        .into());
+                    }
+                };
+                if !value.is_finite() {
+                    return Err(DataError::InvalidSkill {
+                        worker: name.to_string(),
+                        value,
+                    }
+                    .into());
+                }
+                *slot = value;
+            }
+        }
+        let masks = (0..data.n_tasks())
+            .map(|t| {
+                let rows = data.task_rows(t);
+                let first = data.mask(rows[0] as usize);
+                let mut score = vec![0.0; first.pixels().len()];
+                let mut total = 0.0;
+                for &row in rows {
+                    let s = weight[data.worker(row as usize)];
+                    total += s;
+                    for (acc, &p) in score.iter_mut().zip(data.mask(row as usize).pixels()) {
+                        *acc += if p { s } else { 0.0 };
+                    }
+                }
+                mask_like(
+                    first,
+                    score.iter().map(|&v| 2.0 * v - total >= 0.0).collect(),
+                )
+            })
+            .collect();
+        Ok(SegmentationAggregation {
+            masks,
+            report: FitReport::not_iterative(),
+        })
+    }
+}
+
+impl SegmentationAggregator for SegmentationMajorityVote {
+    fn name(&self) -> &'static str {
+        "SegmentationMajorityVote"
+    }
+
+    fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
+        self.fit_with_skills(data, None)
+    }
+}
+
+// ---- RASA ----
+
+/// [`SegmentationRasa`]'s parameters (defaults: crowd-kit's).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SegmentationRasaParams {
+    /// Maximum number of iterations per task (default 10).
+    pub n_iter: usize,
+    /// Stop when ‖weighted − previous‖²/‖weighted‖² falls below this (default 1e-5).
+    pub tol: f64,
+}
+
+impl Default for SegmentationRasaParams {
+    fn default() -> Self {
+        Self {
+            n_iter: 10,
+            tol: 1e-5,
+        }
+    }
+}
+
+impl SegmentationRasaParams {
+    /// Validates the parameters.
+    ///
+    /// # Errors
+    /// [`ParamsError::OutOfRange`] for a negative or non-finite `tol`.
+    pub fn check(self) -> Result<SegmentationRasa, ParamsError> {
+        check_tol(self.tol)?;
+        Ok(SegmentationRasa { params: self })
+    }
+}
+
+/// **Segmentation RASA** (crowd-kit `SegmentationRASA`), RASA (J. Li & F. Fukumoto, AnnoNLP
+/// 2019, [doi:10.18653/v1/D19-5904](https://doi.org/10.18653/v1/D19-5904)) adapted to masks.
+///
+/// Per task, with weights w_k = 1/n to start: (1) W = Σ_k w_k S_k, the aggregate is W ≥ 0.5;
+/// (2) d_k = 1 − |S_k ∩ A| / |S_k ∪ A| and w_k ∝ ln(1/(d_k + 10⁻⁵) + 1), normalised;
+/// (3) from the second iteration stop when ‖W − W_prev‖²/‖W‖² < `tol`. The last aggregate is
+/// returned. With `n_iter = 0` crowd-kit returns the unthresholded mean W (floats); this
+/// returns W ≥ 0.5.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SegmentationRasa {
+    params: SegmentationRasaParams,
+}
+
+impl SegmentationRasa {
+    /// Default parameters, to adjust and [`check`](SegmentationRasaParams::check).
+    pub fn params() -> SegmentationRasaParams {
+        SegmentationRasaParams::default()
+    }
+}
+
+impl SegmentationAggregator for SegmentationRasa {
+    fn name(&self) -> &'static str {
+        "SegmentationRASA"
+    }
+
+    fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
+        let mut report = FitReport {
+            iterations: 0,
+            stop_reason: StopReason::MaxIterations,
+            loss_history: Vec::new(),
+        };
+        let masks = (0..data.n_tasks())
+            .map(|t| {
+                let rows = data.task_rows(t);
+                let segs: Vec<&[bool]> = rows
+                    .iter()
+                    .map(|&r| data.mask(r as usize).pixels())
+                    .collect();
+                let n = segs.len();
+                let pixels = segs[0].len();
+                let mut weights = vec![1.0 / n as f64; n];
+                let weighted_sum = |weights: &[f64]| {
+                    let mut out = vec![0.0; pixels];
+                    for (seg, &w) in segs.iter().zip(weights) {
+                        for (acc, &p) in out.iter_mut().zip(*seg) {
+                            *acc += w * f64::from(u8::from(p));
+                        }
+                    }
+                    out
+                };
+                let mut mv: Vec<bool> = weighted_sum(&weights).iter().map(|&v| v >= 0.5).collect();
+                let mut last: Option<Vec<f64>> = None;
+                report = FitReport {
+                    iterations: 0,
+                    stop_reason: StopReason::MaxIterations,
+                    loss_history: Vec::new(),
+                };
+                for _ in 0..self.params.n_iter {
+                    let weighted = weighted_sum(&weights);
+                    mv = weighted.iter().map(|&v| v >= 0.5).collect();
+                    let raw: Vec<f64> = segs
+                        .iter()
+                        .map(|seg| {
+                            let (mut inter, mut union) = (0usize, 0usize);
+                            for (&s, &m) in seg.iter().zip(&mv) {
+                                inter += usize::from(s && m);
+                                union += usize::from(s || m);
+                            }
+                            let distance = 1.0 - inter as f64 / union as f64;
+                            (1.0 / (distance + 1e-5) + 1.0).ln()
+                        })
+                        .collect();
+                    let total = numpy_sum(&raw);
+                    weights = raw.iter().map(|w| w / total).collect();
+                    report.iterations += 1;
+                    if let Some(previous) = &last {
+                        let delta: Vec<f64> = weighted
+                            .iter()
+                            .zip(previous)
+                            .map(|(a, b)| (a - b) * (a - b))
+                            .collect();
+                        let squares: Vec<f64> = weighted.iter().map(|a| a * a).collect();
+                        let loss = numpy_sum(&delta) / numpy_sum(&squares);
+                        report.loss_history.push(loss);
+                        if loss < self.params.tol {
+                            report.stop_reason = StopReason::Converged;
+                            break;
+                        }
+                    }
+                    last = Some(weighted);
+                }
+                mask_like(data.mask(rows[0] as usize), mv)
+            })
+            .collect();
+        Ok(SegmentationAggregation { masks, report })
+    }
+}
+
+// ---- EM ----
+
+/// [`SegmentationEm`]'s parameters (defaults: crowd-kit's).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SegmentationEmParams {
+    /// Maximum number of EM iterations per task (default 10).
+    pub n_iter: usize,
+    /// Stop when the normalised ELBO improves by less than this (default 1e-5).
+    pub tol: f64,
+}
+
+impl Default for SegmentationEmParams {
+    fn default() -> Self {
+        Self {
+            n_iter: 10,
+            tol: 1e-5,
+        }
+    }
+}
+
+impl SegmentationEmParams {
+    /// Validates the parameters.
+    ///
+    /// # Errors
+    /// [`ParamsError::OutOfRange`] for a negative or non-finite `tol`.
+    pub fn check(self) -> Result<SegmentationEm, ParamsError> {
+        check_tol(self.tol)?;
+        Ok(SegmentationEm { params: self })
+    }
+}
+
+/// **Segmentation EM** (crowd-kit `SegmentationEM`): a one-coin Dawid–Skene model per pixel
+/// (D. J.-L. Lee, A. Das Sarma & A. Parameswaran, CEUR-WS 2173, 2018,
+/// [paper](https://ceur-ws.org/Vol-2173/paper10.pdf)), as crowd-kit codes it.
+///
+/// Per task: prior π = mean of the masks; region R = |∪_k S_k| (an empty union gives an empty
+/// mask); skills q_k = 1 − (|S_k| + Σ P − 2 Σ S_k P)/R with P = round(π) (half to even, so
+/// 0.5 → 0). Each iteration: posterior P = e^pos/(e^pos + e^neg) with pos = ln π + Σ_k ln a_k,
+/// neg = ln(1 − π) + Σ_k ln(1 − a_k), a_k = q_k where S_k else 1 − q_k (NaN → 0, values below
+/// 10⁻¹⁵ → 0); the skills from P by the formula above; the ELBO over (n · pixels); then π ← P
+/// (crowd-kit replaces the prior by the posterior); stop when the ELBO improves by less than
+/// `tol`. The aggregate is π > 0.5.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SegmentationEm {
+    params: SegmentationEmParams,
+}
+
+impl SegmentationEm {
+    /// Default parameters, to adjust and [`check`](SegmentationEmParams::check).
+    pub fn params() -> SegmentationEmParams {
+        SegmentationEmParams::default()
+    }
+}
+
+/// np.nan_to_num(x, nan=0): NaN → 0, ±∞ → ±f64::MAX.
+fn nan_to_num(x: f64) -> f64 {
+    if x.is_nan() {
+        0.0
+    } else if x == f64::INFINITY {
+        f64::MAX
+    } else if x == f64::NEG_INFINITY {
+        f64::MIN
+    } else {
+        x
+    }
+}
+
+fn em_skills(segs: &[&[bool]], post: &[f64], region: f64, sizes: &[f64]) -> Vec<f64> {
+    let post_sum = numpy_sum(post);
+    segs.iter()
+        .zip(sizes)
+        .map(|(seg, &size)| {
+            let products: Vec<f64> = seg
+                .iter()
+                .zip(post)
+                .map(|(&s, &p)| if s { p } else { 0.0 })
+                .collect();
+            1.0 - (size + post_sum - 2.0 * numpy_sum(&products)) / region
+        })
+        .collect()
+}
+
+impl SegmentationAggregator for SegmentationEm {
+    fn name(&self) -> &'static str {
+        "SegmentationEM"
+    }
+
+    fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
+        let mut report = FitReport {
+            iterations: 0,
+            stop_reason: StopReason::MaxIterations,
+            loss_history: Vec::new(),
+        };
+        let masks = (0..data.n_tasks())
+            .map(|t| {
+                let rows = data.task_rows(t);
+                let first = data.mask(rows[0] as usize);
+                let segs: Vec<&[bool]> = rows
+                    .iter()
+                    .map(|&r| data.mask(r as usize).pixels())
+                    .collect();
+                let n = segs.len();
+                let pixels = segs[0].len();
+                let mut prior: Vec<f64> = (0..pixels)
+                    .map(|p| segs.iter().filter(|s| s[p]).count() as f64 / n as f64)
+                    .collect();
+                let region = (0..pixels).filter(|&p| segs.iter().any(|s| s[p])).count();
+                if region == 0 {
+                    return Mask::new(first.width(), first.height());
+                }
+                let region = region as f64;
+                let sizes: Vec<f64> = segs
+                    .iter()
+                    .map(|s| s.iter().filter(|&&p| p).count() as f64)
+                    .collect();
+                let rounded: Vec<f64> = prior.iter().map(|p| p.round_ties_even()).collect();
+                let mut skills = em_skills(&segs, &rounded, region, &sizes);
+                let mut loss = f64::NEG_INFINITY;
+                report = FitReport {
+                    iterations: 0,
+                    stop_reason: StopReason::MaxIterations,
+                    loss_history: Vec::new(),
+                };
+                for _ in 0..self.params.n_iter {
+                    // E-step, summing over workers in order for each pixel.
+                    let mut pos: Vec<f64> = prior.iter().map(|p| p.ln()).collect();
+                    let mut neg: Vec<f64> = prior.iter().map(|p| (1.0 - p).ln()).collect();
+                    let mut pos_sum = vec![0.0; pixels];
+                    let mut neg_sum = vec![0.0; pixels];
+                    for (seg, &q) in segs.iter().zip(&skills) {
+                        for p in 0..pixels {
+                            let a = if seg[p] { q } else { 1.0 - q };
+                            pos_sum[p] += a.ln();
+                            neg_sum[p] += (1.0 - a).ln();
+                        }
+                    }
+                    for p in 0..pixels {
+                        pos[p] += pos_sum[p];
+                        neg[p] += neg_sum[p];
+                    }
+                    let post: Vec<f64> = pos
+                        .iter()
+                        .zip(&neg)
+                        .map(|(&a, &b)| {
+                            let v = a.exp() / (a.exp() + b.exp());
+                            let v = if v.is_nan() { 0.0 } else { nan_to_num(v) };
+                            if v < 1e-15 { 0.0 } else { v }
+                        })
+                        .collect();
+                    skills = em_skills(&segs, &post, region, &sizes);
+                    // ELBO, as crowd-kit: arrays summed whole (pairwise).
+                    let mut first_terms = Vec::with_capacity(n * pixels);
+                    let mut second_terms = Vec::with_capacity(n * pixels);
+                    for (seg, &q) in segs.iter().zip(&skills) {
+                        for p in 0..pixels {
+                            let a = if seg[p] { q } else { 1.0 - q };
+                            first_terms.push(nan_to_num((a.ln() + prior[p].ln()) * post[p]));
+                            second_terms.push(nan_to_num(
+                                ((1.0 - a).ln() + (1.0 - prior[p]).ln()) * (1.0 - post[p]),
+                            ));
+                        }
+                    }
+                    let entropy: Vec<f64> = post.iter().map(|&p| nan_to_num(p.ln() * p)).collect();
+                    let elbo =
+                        numpy_sum(&first_terms) + numpy_sum(&second_terms) - numpy_sum(&entropy);
+                    let new_loss = elbo / (n * pixels) as f64;
+                    prior = post;
+                    report.iterations += 1;
+                    report.loss_history.push(new_loss);
+                    if new_loss - loss < self.params.tol {
+                        report.stop_reason = StopReason::Converged;
+                        break;
+                    }
+                    loss = new_loss;
+                }
+                mask_like(first, prior.iter().map(|&p| p > 0.5).collect())
+            })
+            .collect();
+        Ok(SegmentationAggregation { masks, report })
+    }
+}

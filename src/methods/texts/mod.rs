@@ -1,0 +1,232 @@
+//! Aggregation of free texts: [`Rover`] merges the texts of a task token by token (on
+//! [`TextResponses`]); [`TextRasa`] and [`TextHrrasa`] pick one of them by its embedding (on
+//! [`EmbeddingResponses`] whose outputs are the texts: crowd-kit's classes encode the texts
+//! with a sentence encoder first, here the embeddings are given).
+
+mod rover;
+
+pub use rover::{Detokenizer, Rover, RoverParams, Tokenizer};
+
+use serde::{Deserialize, Serialize};
+
+use super::embeddings::{
+    EmbeddingAggregation, EmbeddingAggregator, Hrrasa, HrrasaParams, OutputSimilarity, Rasa,
+    RasaParams,
+};
+use crate::aggregation::FitReport;
+use crate::embeddings::{EmbeddingResponses, TrueEmbeddings};
+use crate::error::{ParamsError, Result};
+use crate::texts::TextResponses;
+
+/// What a text method returns: one text per task (crowd-kit's `texts_`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextAggregation {
+    /// The aggregated text of each task, by task id.
+    pub texts: Vec<String>,
+    /// How the fit went (ROVER is not iterative).
+    pub report: FitReport,
+}
+
+/// A method merging texts, with validated parameters.
+pub trait TextAggregator: Send + Sync {
+    /// crowd-kit's class name (`"ROVER"`).
+    fn name(&self) -> &'static str;
+
+    /// Aggregates the texts of every task.
+    ///
+    /// # Errors
+    /// None for ROVER at present (the `Result` is the family's contract).
+    fn fit(&self, data: &TextResponses) -> Result<TextAggregation>;
+}
+
+/// [`TextRasa`]'s parameters: [`RasaParams`] with crowd-kit `TextRASA`'s default
+/// `tol = 1e-5` (not RASA's 1e-9).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TextRasaParams {
+    /// Maximum number of iterations (default 100).
+    pub n_iter: usize,
+    /// Convergence tolerance (default 1e-5).
+    pub tol: f64,
+    /// Significance level of the prior's χ² quantile (default 0.05).
+    pub alpha: f64,
+}
+
+impl Default for TextRasaParams {
+    fn default() -> Self {
+        Self {
+            n_iter: 100,
+            tol: 1e-5,
+            alpha: 0.05,
+        }
+    }
+}
+
+impl TextRasaParams {
+    /// Validates the parameters into the method.
+    ///
+    /// # Errors
+    /// As [`RasaParams::check`].
+    pub fn check(self) -> Result<TextRasa, ParamsError> {
+        let inner = RasaParams {
+            n_iter: self.n_iter,
+            tol: self.tol,
+            alpha: self.alpha,
+        }
+        .check()?;
+        Ok(TextRasa { inner })
+    }
+}
+
+/// **TextRASA** (crowd-kit `TextRASA`): [`Rasa`] on texts with their embeddings; the output of
+/// each row is its text, and the chosen output is the task's text. crowd-kit computes the
+/// embeddings with an encoder callable; here they are an input (e.g. a `text,embedding` CSV
+/// read by [`io::read_embeddings`](crate::io::read_embeddings) with the output column set to
+/// `text`).
+///
+/// ```
+/// use crowdagg::{EmbeddingAggregator, EmbeddingResponses, TextRasa};
+///
+/// let data = EmbeddingResponses::from_rows([
+///     ("t1", "w1", "a cat", [1.0, 0.1]),
+///     ("t1", "w2", "a cat", [1.0, 0.0]),
+///     ("t1", "w3", "the dog", [0.0, 1.0]),
+/// ])?;
+/// let fit = TextRasa::default().fit(&data)?;
+/// assert_eq!(fit.outputs(&data), ["a cat"]);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextRasa {
+    inner: Rasa,
+}
+
+impl Default for TextRasa {
+    fn default() -> Self {
+        TextRasaParams::default()
+            .check()
+            .expect("the defaults are valid")
+    }
+}
+
+impl TextRasa {
+    /// Default parameters, to adjust and [`check`](TextRasaParams::check).
+    pub fn params() -> TextRasaParams {
+        TextRasaParams::default()
+    }
+}
+
+impl EmbeddingAggregator for TextRasa {
+    fn name(&self) -> &'static str {
+        "TextRASA"
+    }
+
+    fn fit_with(
+        &self,
+        data: &EmbeddingResponses,
+        true_embeddings: Option<&TrueEmbeddings>,
+    ) -> Result<EmbeddingAggregation> {
+        self.inner.fit_with(data, true_embeddings)
+    }
+}
+
+/// [`TextHrrasa`]'s parameters: [`HrrasaParams`] with crowd-kit `TextHRRASA`'s default
+/// `tol = 1e-5` (not HRRASA's 1e-9).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TextHrrasaParams {
+    /// Maximum number of iterations (default 100).
+    pub n_iter: usize,
+    /// Convergence tolerance (default 1e-5).
+    pub tol: f64,
+    /// Weight of the embedding part of the local reliability (default 0.5).
+    pub lambda_emb: f64,
+    /// Weight of the text part of the local reliability (default 0.5).
+    pub lambda_out: f64,
+    /// Significance level of the prior's χ² quantile (default 0.05).
+    pub alpha: f64,
+    /// The text similarity (default word-level GLEU; [`OutputSimilarity::CrowdKit`] for
+    /// crowd-kit's).
+    pub output_similarity: OutputSimilarity,
+}
+
+impl Default for TextHrrasaParams {
+    fn default() -> Self {
+        Self {
+            n_iter: 100,
+            tol: 1e-5,
+            lambda_emb: 0.5,
+            lambda_out: 0.5,
+            alpha: 0.05,
+            output_similarity: OutputSimilarity::Gleu,
+        }
+    }
+}
+
+impl TextHrrasaParams {
+    /// Validates the parameters into the method.
+    ///
+    /// # Errors
+    /// As [`HrrasaParams::check`].
+    pub fn check(self) -> Result<TextHrrasa, ParamsError> {
+        let inner = HrrasaParams {
+            n_iter: self.n_iter,
+            tol: self.tol,
+            lambda_emb: self.lambda_emb,
+            lambda_out: self.lambda_out,
+            alpha: self.alpha,
+            output_similarity: self.output_similarity,
+        }
+        .check()?;
+        Ok(TextHrrasa { inner })
+    }
+}
+
+/// **TextHRRASA** (crowd-kit `TextHRRASA`, which fails under pandas 3): [`Hrrasa`] on texts
+/// with their embeddings, as [`TextRasa`] is RASA.
+///
+/// ```
+/// use crowdagg::{EmbeddingAggregator, EmbeddingResponses, TextHrrasa};
+///
+/// let data = EmbeddingResponses::from_rows([
+///     ("t1", "w1", "a cat", [1.0, 0.1]),
+///     ("t1", "w2", "a cat", [1.0, 0.0]),
+///     ("t1", "w3", "the dog", [0.0, 1.0]),
+/// ])?;
+/// let fit = TextHrrasa::default().fit(&data)?;
+/// assert_eq!(fit.outputs(&data), ["a cat"]);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextHrrasa {
+    inner: Hrrasa,
+}
+
+impl Default for TextHrrasa {
+    fn default() -> Self {
+        TextHrrasaParams::default()
+            .check()
+            .expect("the defaults are valid")
+    }
+}
+
+impl TextHrrasa {
+    /// Default parameters, to adjust and [`check`](TextHrrasaParams::check).
+    pub fn params() -> TextHrrasaParams {
+        TextHrrasaParams::default()
+    }
+}
+
+impl EmbeddingAggregator for TextHrrasa {
+    fn name(&self) -> &'static str {
+        "TextHRRASA"
+    }
+
+    fn fit_with(
+        &self,
+        data: &EmbeddingResponses,
+        true_embeddings: Option<&TrueEmbeddings>,
+    ) -> Result<EmbeddingAggregation> {
+        self.inner.fit_with(data, true_embeddings)
+    }
+}
