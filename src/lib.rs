@@ -132,6 +132,7 @@ pub mod generate;
 pub mod io;
 pub mod methods;
 pub mod metrics;
+mod numeric;
 pub mod output;
 pub mod pairwise;
 pub mod responses;

@@ -662,12 +662,16 @@ mod interrupt {
     extern "C" fn on_signal(signal: libc::c_int) {
         let paths = PATHS.load(Ordering::Acquire);
         if !paths.is_null() {
-            // SAFETY: lists stored in PATHS are leaked and never mutated; unlink, signal and
-            // raise are async-signal-safe.
+            // SAFETY: lists stored in PATHS are leaked and never mutated or freed, so the
+            // pointer, once non-null, stays valid for reads for the rest of the process.
             for path in unsafe { &*paths } {
+                // SAFETY: `path` is a NUL-terminated C string that lives for the process;
+                // unlink is async-signal-safe.
                 unsafe { libc::unlink(path.as_ptr()) };
             }
         }
+        // SAFETY: signal and raise are async-signal-safe; restoring the default action and
+        // raising again ends the process the way the signal would have.
         unsafe {
             libc::signal(signal, libc::SIG_DFL);
             libc::raise(signal);
@@ -693,10 +697,11 @@ mod interrupt {
         });
         let _guard = EDIT.lock().unwrap_or_else(|e| e.into_inner());
         let current = PATHS.load(Ordering::Acquire);
-        // SAFETY: as in the handler.
         let mut next = if current.is_null() {
             Vec::new()
         } else {
+            // SAFETY: as in the handler: a non-null PATHS points to a leaked list that is
+            // never mutated or freed.
             unsafe { (*current).clone() }
         };
         next.retain(|p| *p != path);

@@ -6,10 +6,10 @@ use crate::aggregation::{Aggregation, FitReport, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
-use super::optimize::{CgOptions, minimize_cg};
 use super::params::{ParamValue, Params, check_non_negative, out_of_range, parse, unknown};
-use super::special::{logistic_parts, sigmoid, softmax_in_place};
 use super::{Aggregator, FitInputs};
+use crate::numeric::optimize::{CgOptions, minimize_cg};
+use crate::numeric::special::{logistic_parts, sigmoid, softmax_in_place};
 
 /// GLAD (Whitehill, Ruvolo, Wu, Bergsma & Movellan, "Whose vote should count more: optimal
 /// integration of labels from labelers of unknown expertise", NIPS 2009), as in crowd-kit 1.4.2.

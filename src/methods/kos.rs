@@ -6,9 +6,9 @@ use crate::aggregation::{Aggregation, FitReport, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::{Label, Responses};
 
-use super::numpy_random::RandomState;
 use super::params::{ParamValue, Params, parse, unknown};
 use super::{Aggregator, FitInputs};
+use crate::numeric::numpy_random::RandomState;
 
 /// Message passing on the task–worker graph (Karger, Oh & Shah, "Iterative Learning for
 /// Reliable Crowdsourcing Systems", NeurIPS 2011; "Budget-Optimal Task Allocation for Reliable

@@ -3,16 +3,16 @@
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use super::prefetch::prefetch;
+use crate::numeric::prefetch::prefetch;
 
 use crate::aggregation::{Aggregation, FitReport, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
 use super::params::{ParamValue, Params, check_non_negative, out_of_range, parse, unknown};
-use super::rng::SplitMix64;
-use super::special::{digamma, softmax_in_place};
 use super::{Aggregator, FitInputs};
+use crate::numeric::rng::SplitMix64;
+use crate::numeric::special::{digamma, softmax_in_place};
 
 /// MACE (Hovy, Berg-Kirkpatrick, Vaswani & Hovy, "Learning whom to trust with MACE",
 /// NAACL-HLT 2013), with crowd-kit 1.4.2's defaults.

@@ -29,9 +29,10 @@ use rayon::prelude::*;
 
 use crate::responses::{Label, Responses};
 
-use super::super::prefetch::prefetch;
-use super::super::special::{Exp2, Ln};
-use super::lanes::{LANES, Lane, Tail, avx2_available};
+use super::lanes::{LANES, Lane, Tail};
+use crate::numeric::prefetch::prefetch;
+use crate::numeric::simd::Isa;
+use crate::numeric::special::{Exp2, Ln};
 
 /// Runs `$body` with `$K` bound to the label count, as a constant for the common small counts
 /// (so the per-response loops over labels are unrolled) and as a variable otherwise.
@@ -151,8 +152,8 @@ pub(crate) struct Em<'a> {
     block_counts: Vec<f64>,
     exp2: Exp2,
     ln: Ln,
-    /// Whether the tail runs its AVX2 build (same bits as the baseline build).
-    avx2: bool,
+    /// Which build of the tail runs (AVX2 or baseline: the same bits).
+    isa: Isa,
     /// Whether the task pass prefetches table rows (only pays when they miss the L2 cache).
     prefetch_rows: bool,
 }
@@ -212,7 +213,7 @@ impl<'a> Em<'a> {
             block_counts: vec![0.0; n_blocks * n_workers * k * k],
             exp2: Exp2::new(),
             ln: Ln::new(),
-            avx2: avx2_available(),
+            isa: Isa::detect(),
             prefetch_rows: table * std::mem::size_of::<f64>() > PREFETCH_TABLE_BYTES,
         }
     }
@@ -355,7 +356,7 @@ impl<'a> Em<'a> {
                 exp2: &self.exp2,
                 ln: &self.ln,
                 clipped_entropy: self.flavour.clipped_entropy,
-                avx2: self.avx2,
+                isa: self.isa,
             };
             let (gold, flavour) = (self.gold, self.flavour);
             let (q_prev, log2_errors) = (&self.q, &self.log2_errors);

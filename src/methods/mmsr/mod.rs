@@ -8,10 +8,10 @@ use crate::aggregation::{Aggregation, FitReport, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
-use super::numpy_random::RandomState;
 use super::params::{ParamValue, Params, out_of_range, parse, unknown};
 use super::votes::{counts, normalize_rows, weighted_votes};
 use super::{Aggregator, FitInputs};
+use crate::numeric::numpy_random::RandomState;
 
 /// M-MSR: worker skills by robust rank-one completion of the worker covariance matrix, then a
 /// weighted majority vote (Ma & Olshevsky, "Adversarial Crowdsourcing Through Robust Rank-One

@@ -5,11 +5,11 @@ use crate::aggregation::{FitReport, Observer, StopReason};
 use crate::error::{ParamsError, Result};
 use crate::pairwise::{Comparison, PairwiseResponses};
 
-use super::super::lbfgs::{LbfgsOptions, LbfgsStatus, minimize_lbfgs};
-use super::super::numpy_random::RandomState;
 use super::super::params::{ParamValue, check_non_negative, parse, unknown};
-use super::super::special::logistic_parts;
 use super::{PairwiseAggregation, PairwiseAggregator, PairwiseCompat, PairwiseParams, numpy_sum};
+use crate::numeric::lbfgs::{LbfgsOptions, LbfgsStatus, minimize_lbfgs};
+use crate::numeric::numpy_random::RandomState;
+use crate::numeric::special::logistic_parts;
 
 /// Bradley-Terry with noisy workers (Bugakova, Fedorova, Gusev & Drutsa, "Aggregation of
 /// pairwise comparisons with reduction of biases", arXiv:1906.03711, 2019 — the paper
@@ -426,7 +426,7 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::methods::numpy_random::RandomState;
+    use crate::numeric::numpy_random::RandomState;
 
     fn data() -> PairwiseResponses {
         let mut rows = Vec::new();
