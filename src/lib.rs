@@ -140,7 +140,10 @@ pub mod responses;
 pub mod timing;
 pub mod toloka;
 
-pub use aggregation::{Aggregation, FitReport, Gold, NamedResult, Observer, Skills, StopReason};
+pub use aggregation::{
+    Action, Aggregation, FitReport, Gold, InnerSolve, InnerStatus, IterationState, NamedResult,
+    Observer, Skills, StopReason, TimeBudget,
+};
 pub use error::{DataError, Error, InputError, Location, ParamsError, Result, SideInput};
 pub use methods::{
     Aggregator, BinaryRelevance, Compat, DawidSkene, FitInputs, Glad, GladFit, GladParams,

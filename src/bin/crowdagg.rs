@@ -15,7 +15,7 @@ use crowdagg::output::{
     has_worker_model, write_csv, write_json, write_probas_csv, write_workers_csv,
 };
 use crowdagg::responses::normalize_label;
-use crowdagg::{DuplicatePolicy, FitInputs, Gold, Observer, Responses};
+use crowdagg::{Action, DuplicatePolicy, FitInputs, Gold, IterationState, Observer, Responses};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[path = "crowdagg/evaluate.rs"]
@@ -751,9 +751,11 @@ impl Progress {
 }
 
 impl Observer for Progress {
-    fn observe(&self, iteration: usize, max_iterations: usize, objective: f64) {
+    fn observe(&self, state: &IterationState) -> Action {
+        let (iteration, max_iterations, objective) =
+            (state.iteration, state.max_iterations, state.objective);
         if self.bar.get().is_none() && self.start.elapsed() < Duration::from_secs(1) {
-            return;
+            return Action::Continue;
         }
         let bar = self.bar.get_or_init(|| {
             let bar = ProgressBar::new(max_iterations as u64);
@@ -766,5 +768,6 @@ impl Observer for Progress {
         });
         bar.set_position(iteration as u64);
         bar.set_message(format!("objective {objective:.6}"));
+        Action::Continue
     }
 }
