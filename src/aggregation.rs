@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use ndarray::{Array2, Array3};
 
@@ -9,8 +10,11 @@ use crate::error::{DataError, Location};
 use crate::responses::{Label, Responses};
 
 /// Why an iterative fit stopped. Convergence is data, not an error.
+///
+/// Serialised in snake case (`"converged"`, `"max_iterations"`, …), as in the JSON report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum StopReason {
     /// The objective improved by less than the tolerance.
     Converged,
@@ -21,10 +25,58 @@ pub enum StopReason {
     /// A quasi-Newton optimiser's line search found no step that decreases the objective
     /// (scipy's `ABNORMAL_TERMINATION_IN_LNSRCH`); the last accepted point is returned.
     NoProgress,
+    /// The objective became NaN or infinite: M-MSR's update diverged (the last finite estimate
+    /// is returned), or the stop rule of GLAD or Dawid-Skene fired on a non-finite objective
+    /// (where crowd-kit stops too, calling it convergence).
+    Diverged,
+    /// A numeric guard ended the iterations before an overflow: KOS's messages grew past
+    /// 10³⁰⁰ (the last finite messages are used).
+    NumericGuard,
+    /// The [`Observer`] asked to stop ([`Action::Stop`]); the state after the last completed
+    /// iteration is returned.
+    Interrupted,
+}
+
+/// One run of an inner optimiser: GLAD's M-step (conjugate gradient, scipy's `minimize(method="CG")`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct InnerSolve {
+    /// Iterations the optimiser ran (scipy's `nit`).
+    pub iterations: usize,
+    /// Evaluations of the objective and its gradient (scipy's `nfev`).
+    pub evaluations: usize,
+    /// Why it stopped.
+    pub status: InnerStatus,
+}
+
+impl InnerSolve {
+    /// Whether the optimiser reached its gradient tolerance.
+    pub fn converged(&self) -> bool {
+        self.status == InnerStatus::Converged
+    }
+}
+
+/// Why an inner optimiser stopped (scipy's CG `status` 0–3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum InnerStatus {
+    /// The gradient's largest entry fell to the tolerance (`m_step_tol`).
+    Converged,
+    /// It ran its iteration limit (`m_step_max_iter`).
+    MaxIterations,
+    /// Neither line search found an acceptable step; the current point was kept.
+    LineSearchFailed,
+    /// The objective or gradient was NaN or infinite.
+    NotFinite,
 }
 
 /// How a fit went.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+///
+/// Equality compares what was fitted (iterations, stop reason, losses, inner solves), not
+/// [`elapsed`](FitReport::elapsed): two fits of the same data are equal however long they took.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct FitReport {
     /// Iterations run (0 for non-iterative methods).
     pub iterations: usize,
@@ -32,17 +84,64 @@ pub struct FitReport {
     pub stop_reason: StopReason,
     /// The objective after each iteration, where the method has one (empty otherwise).
     pub loss_history: Vec<f64>,
+    /// Wall time of the fit, set by the iterative methods (serialised in seconds,
+    /// `elapsed_s`; not part of the CLI's JSON report). Zero for the voting rules, which have
+    /// no iterations, and for an empty table.
+    #[serde(rename = "elapsed_s", with = "seconds", default)]
+    pub elapsed: Duration,
+    /// The inner optimiser's runs, one per outer iteration, where the method has one (GLAD's
+    /// CG M-step); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inner: Vec<InnerSolve>,
+}
+
+impl PartialEq for FitReport {
+    fn eq(&self, other: &Self) -> bool {
+        self.iterations == other.iterations
+            && self.stop_reason == other.stop_reason
+            && self.loss_history == other.loss_history
+            && self.inner == other.inner
+    }
 }
 
 impl FitReport {
+    /// A report with no elapsed time and no inner solves.
+    pub fn new(iterations: usize, stop_reason: StopReason, loss_history: Vec<f64>) -> Self {
+        Self {
+            iterations,
+            stop_reason,
+            loss_history,
+            elapsed: Duration::ZERO,
+            inner: Vec::new(),
+        }
+    }
+
     /// The report of a method without iterations: 0 iterations, [`StopReason::NotIterative`],
     /// no loss history.
     pub fn not_iterative() -> Self {
-        Self {
-            iterations: 0,
-            stop_reason: StopReason::NotIterative,
-            loss_history: Vec::new(),
-        }
+        Self::new(0, StopReason::NotIterative, Vec::new())
+    }
+
+    /// Sets [`elapsed`](FitReport::elapsed) to the time since `started`.
+    pub(crate) fn timed(mut self, started: Instant) -> Self {
+        self.elapsed = started.elapsed();
+        self
+    }
+}
+
+/// `Duration` as seconds (`f64`) in serde.
+mod seconds {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let seconds = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(seconds).map_err(serde::de::Error::custom)
     }
 }
 
@@ -161,12 +260,216 @@ pub fn argmax_rows(matrix: &Array2<f64>) -> (Vec<Label>, Vec<f64>) {
         .unzip()
 }
 
+/// What an [`Observer`] sees after each iteration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct IterationState {
+    /// The iteration just completed, 1-based (MACE: the restart).
+    pub iteration: usize,
+    /// The configured limit (`n_iter`; MACE: `n_restarts`).
+    pub max_iterations: usize,
+    /// The value the method's stop rule looks at: the ELBO per response (Dawid-Skene), the
+    /// expected log-likelihood per response-label (GLAD), the largest change of the skill
+    /// vectors (M-MSR), the largest skill step (ZBS), the largest message (KOS), the log
+    /// marginal likelihood of the restart (MACE), the largest score change (Bradley-Terry),
+    /// the negative log-likelihood (noisy Bradley-Terry).
+    pub objective: f64,
+    /// Wall time since the fit started.
+    pub elapsed: Duration,
+}
+
+impl IterationState {
+    /// A state, for calling an observer outside a fit (tests, adapters).
+    pub fn new(iteration: usize, max_iterations: usize, objective: f64, elapsed: Duration) -> Self {
+        Self {
+            iteration,
+            max_iterations,
+            objective,
+            elapsed,
+        }
+    }
+}
+
+/// What an [`Observer`] asks for after an iteration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[must_use]
+pub enum Action {
+    /// Go on with the fit.
+    #[default]
+    Continue,
+    /// Stop now: the fit returns its current state with [`StopReason::Interrupted`].
+    Stop,
+}
+
 /// A per-iteration hook (argmin-style observer): the CLI draws a progress bar with it, the
-/// library never prints. Called once per iteration from the fitting thread.
+/// library never prints. Called once per iteration from the fitting thread, by every iterative
+/// method (Dawid-Skene, one-coin Dawid-Skene, GLAD, M-MSR, MACE once per restart, KOS, ZBS, and
+/// the pairwise methods); returning [`Action::Stop`] ends the fit after that iteration with
+/// [`StopReason::Interrupted`] (a time budget, Ctrl-C, Python's `KeyboardInterrupt`).
+///
+/// A closure `Fn(&IterationState) -> Action` is an observer:
+///
+/// ```
+/// use crowdagg::{Action, Aggregator, DawidSkene, FitInputs, IterationState, Params, Responses, StopReason};
+///
+/// let data = Responses::from_triples([
+///     ("t1", "w1", "a"), ("t1", "w2", "b"), ("t2", "w1", "a"), ("t2", "w2", "a"),
+/// ])?;
+/// let stop_after_two = |state: &IterationState| {
+///     if state.iteration >= 2 { Action::Stop } else { Action::Continue }
+/// };
+/// let model = DawidSkene::params().tol(0.0).check()?;
+/// let result = model.aggregate_with(&data, FitInputs::default().observer(&stop_after_two))?;
+/// assert_eq!(result.report.stop_reason, StopReason::Interrupted);
+/// assert_eq!(result.report.iterations, 2);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
 pub trait Observer: Sync {
-    /// `iteration` is 1-based, `max_iterations` the configured limit, `objective` the value the
-    /// stop rule looks at.
-    fn observe(&self, iteration: usize, max_iterations: usize, objective: f64);
+    /// Called after each iteration; [`Action::Stop`] ends the fit.
+    fn observe(&self, state: &IterationState) -> Action;
+}
+
+impl<F: Fn(&IterationState) -> Action + Sync> Observer for F {
+    fn observe(&self, state: &IterationState) -> Action {
+        self(state)
+    }
+}
+
+/// An observer that stops a fit once it has run for a given wall time (checked after each
+/// iteration, so a fit can overrun by one iteration).
+///
+/// ```
+/// use std::time::Duration;
+/// use crowdagg::{Aggregator, FitInputs, Glad, Responses, StopReason, TimeBudget};
+///
+/// let data = Responses::from_triples([("t1", "w1", "a"), ("t1", "w2", "b"), ("t2", "w1", "a")])?;
+/// let budget = TimeBudget::new(Duration::ZERO); // stops after the first iteration
+/// let result = Glad::default().aggregate_with(&data, FitInputs::default().observer(&budget))?;
+/// assert_eq!(result.report.stop_reason, StopReason::Interrupted);
+/// assert_eq!(result.report.iterations, 1);
+/// # Ok::<(), crowdagg::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeBudget {
+    limit: Duration,
+}
+
+impl TimeBudget {
+    /// Stops a fit once it has run for `limit`.
+    pub fn new(limit: Duration) -> Self {
+        Self { limit }
+    }
+
+    /// The wall-time limit.
+    pub fn limit(&self) -> Duration {
+        self.limit
+    }
+}
+
+impl Observer for TimeBudget {
+    fn observe(&self, state: &IterationState) -> Action {
+        if state.elapsed >= self.limit {
+            Action::Stop
+        } else {
+            Action::Continue
+        }
+    }
+}
+
+/// The outer loop shared by the iterative methods (GLAD, M-MSR, KOS, ZBS; Dawid-Skene keeps
+/// its fused passes and uses the same [`IterationLoop::end_iteration`]): counts iterations,
+/// keeps the loss history, asks the observer once per iteration and says why the loop stopped.
+/// Not an EM framework: each method's iteration and stop rule stay in the method.
+pub(crate) struct IterationLoop<'a> {
+    max_iterations: usize,
+    observer: Option<&'a dyn Observer>,
+    started: Instant,
+    record_loss: bool,
+    iterations: usize,
+    loss_history: Vec<f64>,
+}
+
+impl<'a> IterationLoop<'a> {
+    /// A loop of at most `max_iterations`, timed from `started` (the start of the fit).
+    pub(crate) fn new(
+        max_iterations: usize,
+        observer: Option<&'a dyn Observer>,
+        started: Instant,
+    ) -> Self {
+        Self {
+            max_iterations,
+            observer,
+            started,
+            record_loss: true,
+            iterations: 0,
+            loss_history: Vec::with_capacity(max_iterations.min(10_000)),
+        }
+    }
+
+    /// Keeps no loss history (methods whose objective is only a progress measure).
+    pub(crate) fn without_loss_history(mut self) -> Self {
+        self.record_loss = false;
+        self
+    }
+
+    /// Ends an iteration whose objective is `objective`: records it, asks the observer, and
+    /// returns why to stop, if the loop should. `stop` is the method's own verdict (its stop
+    /// rule); it wins over the observer, and reaching `max_iterations` wins over an
+    /// interruption (the fit is complete either way).
+    pub(crate) fn end_iteration(
+        &mut self,
+        objective: f64,
+        stop: Option<StopReason>,
+    ) -> Option<StopReason> {
+        self.iterations += 1;
+        if self.record_loss {
+            self.loss_history.push(objective);
+        }
+        let action = match self.observer {
+            Some(observer) => observer.observe(&IterationState {
+                iteration: self.iterations,
+                max_iterations: self.max_iterations,
+                objective,
+                elapsed: self.started.elapsed(),
+            }),
+            None => Action::Continue,
+        };
+        if stop.is_some() {
+            stop
+        } else if self.iterations >= self.max_iterations {
+            Some(StopReason::MaxIterations)
+        } else if action == Action::Stop {
+            Some(StopReason::Interrupted)
+        } else {
+            None
+        }
+    }
+
+    /// Runs `step(iteration)` for iterations 1, 2, … until a stop. `step` returns the
+    /// iteration's objective and the method's verdict, or `Err(reason)` when the iteration
+    /// could not complete (it is not counted, and the method has kept its previous state).
+    pub(crate) fn run(
+        mut self,
+        mut step: impl FnMut(usize) -> Result<(f64, Option<StopReason>), StopReason>,
+    ) -> FitReport {
+        if self.max_iterations == 0 {
+            return self.report(StopReason::MaxIterations);
+        }
+        loop {
+            let reason = match step(self.iterations + 1) {
+                Ok((objective, stop)) => self.end_iteration(objective, stop),
+                Err(reason) => Some(reason),
+            };
+            if let Some(reason) = reason {
+                return self.report(reason);
+            }
+        }
+    }
+
+    /// The report, with the time since the fit started.
+    pub(crate) fn report(self, stop_reason: StopReason) -> FitReport {
+        FitReport::new(self.iterations, stop_reason, self.loss_history).timed(self.started)
+    }
 }
 
 /// Known true labels by task name.
@@ -403,5 +706,124 @@ impl Origin {
     /// Records where the entry of `key` (a task or a worker) was read.
     pub fn set_location(&mut self, key: impl Into<String>, location: Location) {
         self.locations.insert(key.into(), location);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Asks to stop from iteration `at` on.
+    fn stop_from(at: usize) -> impl Fn(&IterationState) -> Action + Sync {
+        move |state: &IterationState| {
+            if state.iteration >= at {
+                Action::Stop
+            } else {
+                Action::Continue
+            }
+        }
+    }
+
+    #[test]
+    fn the_loop_runs_to_n_iter_and_keeps_the_losses() {
+        let report = IterationLoop::new(3, None, Instant::now()).run(|i| Ok((i as f64, None)));
+        assert_eq!(report.iterations, 3);
+        assert_eq!(report.stop_reason, StopReason::MaxIterations);
+        assert_eq!(report.loss_history, [1.0, 2.0, 3.0]);
+        let quiet = IterationLoop::new(3, None, Instant::now())
+            .without_loss_history()
+            .run(|i| Ok((i as f64, None)));
+        assert_eq!((quiet.iterations, quiet.loss_history.len()), (3, 0));
+        let none = IterationLoop::new(0, None, Instant::now()).run(|_| unreachable!());
+        assert_eq!(
+            (none.iterations, none.stop_reason),
+            (0, StopReason::MaxIterations)
+        );
+    }
+
+    #[test]
+    fn the_method_s_verdict_wins_then_n_iter_then_the_observer() {
+        let stop = stop_from(2);
+        let run = |n, converge_at: usize| {
+            IterationLoop::new(n, Some(&stop), Instant::now())
+                .run(|i| Ok((0.0, (i == converge_at).then_some(StopReason::Converged))))
+        };
+        let interrupted = run(10, 99);
+        assert_eq!(interrupted.stop_reason, StopReason::Interrupted);
+        assert_eq!(interrupted.iterations, 2);
+        assert_eq!(run(10, 2).stop_reason, StopReason::Converged);
+        assert_eq!(run(2, 99).stop_reason, StopReason::MaxIterations);
+    }
+
+    #[test]
+    fn a_failed_iteration_is_not_counted() {
+        let report = IterationLoop::new(10, None, Instant::now()).run(|i| {
+            if i == 4 {
+                Err(StopReason::Diverged)
+            } else {
+                Ok((1.0, None))
+            }
+        });
+        assert_eq!(report.iterations, 3);
+        assert_eq!(report.loss_history.len(), 3);
+        assert_eq!(report.stop_reason, StopReason::Diverged);
+    }
+
+    #[test]
+    fn the_observer_sees_each_iteration_once() {
+        let seen = std::sync::Mutex::new(Vec::new());
+        let observer = |state: &IterationState| {
+            seen.lock()
+                .unwrap()
+                .push((state.iteration, state.max_iterations, state.objective));
+            Action::Continue
+        };
+        IterationLoop::new(3, Some(&observer), Instant::now()).run(|i| Ok((-(i as f64), None)));
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [(1, 3, -1.0), (2, 3, -2.0), (3, 3, -3.0)]
+        );
+    }
+
+    #[test]
+    fn a_time_budget_stops_once_elapsed() {
+        let budget = TimeBudget::new(Duration::from_secs(2));
+        let state = |seconds| IterationState::new(1, 10, 0.0, Duration::from_secs(seconds));
+        assert_eq!(budget.observe(&state(1)), Action::Continue);
+        assert_eq!(budget.observe(&state(2)), Action::Stop);
+        assert_eq!(budget.observe(&state(3)), Action::Stop);
+    }
+
+    #[test]
+    fn reports_compare_without_elapsed_and_serialise_it_in_seconds() {
+        let mut a = FitReport::new(2, StopReason::Converged, vec![1.0, 2.0]);
+        let mut b = a.clone();
+        a.elapsed = Duration::from_millis(1500);
+        b.elapsed = Duration::from_millis(10);
+        assert_eq!(a, b);
+        b.inner.push(InnerSolve {
+            iterations: 3,
+            evaluations: 7,
+            status: InnerStatus::LineSearchFailed,
+        });
+        assert_ne!(a, b);
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(
+            json,
+            r#"{"iterations":2,"stop_reason":"converged","loss_history":[1.0,2.0],"elapsed_s":1.5}"#
+        );
+        let back: FitReport = serde_json::from_str(&json).unwrap();
+        assert_eq!((back.elapsed, &back), (a.elapsed, &a));
+        let with_inner = serde_json::to_string(&b).unwrap();
+        assert!(with_inner.ends_with(
+            r#""inner":[{"iterations":3,"evaluations":7,"status":"line_search_failed"}]}"#
+        ));
+        for (reason, name) in [
+            (StopReason::Diverged, "\"diverged\""),
+            (StopReason::NumericGuard, "\"numeric_guard\""),
+            (StopReason::Interrupted, "\"interrupted\""),
+        ] {
+            assert_eq!(serde_json::to_string(&reason).unwrap(), name);
+        }
     }
 }

@@ -140,6 +140,7 @@ pub mod generate;
 pub mod io;
 pub mod methods;
 pub mod metrics;
+mod numeric;
 pub mod output;
 pub mod pairwise;
 pub mod responses;
@@ -149,7 +150,10 @@ pub mod texts;
 pub mod timing;
 pub mod toloka;
 
-pub use aggregation::{Aggregation, FitReport, Gold, NamedResult, Observer, Skills, StopReason};
+pub use aggregation::{
+    Action, Aggregation, FitReport, Gold, InnerSolve, InnerStatus, IterationState, NamedResult,
+    Observer, Skills, StopReason, TimeBudget,
+};
 pub use embeddings::{EmbeddingBuilder, EmbeddingResponses, TrueEmbeddings};
 pub use error::{DataError, Error, InputError, Location, ParamsError, Result, SideInput};
 pub use methods::{

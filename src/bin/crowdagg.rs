@@ -15,7 +15,7 @@ use crowdagg::output::{
     has_worker_model, write_csv, write_json, write_probas_csv, write_workers_csv,
 };
 use crowdagg::responses::normalize_label;
-use crowdagg::{DuplicatePolicy, FitInputs, Gold, Observer, Responses};
+use crowdagg::{Action, DuplicatePolicy, FitInputs, Gold, IterationState, Observer, Responses};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[path = "crowdagg/evaluate.rs"]
@@ -690,12 +690,16 @@ mod interrupt {
     extern "C" fn on_signal(signal: libc::c_int) {
         let paths = PATHS.load(Ordering::Acquire);
         if !paths.is_null() {
-            // SAFETY: lists stored in PATHS are leaked and never mutated; unlink, signal and
-            // raise are async-signal-safe.
+            // SAFETY: lists stored in PATHS are leaked and never mutated or freed, so the
+            // pointer, once non-null, stays valid for reads for the rest of the process.
             for path in unsafe { &*paths } {
+                // SAFETY: `path` is a NUL-terminated C string that lives for the process;
+                // unlink is async-signal-safe.
                 unsafe { libc::unlink(path.as_ptr()) };
             }
         }
+        // SAFETY: signal and raise are async-signal-safe; restoring the default action and
+        // raising again ends the process the way the signal would have.
         unsafe {
             libc::signal(signal, libc::SIG_DFL);
             libc::raise(signal);
@@ -721,10 +725,11 @@ mod interrupt {
         });
         let _guard = EDIT.lock().unwrap_or_else(|e| e.into_inner());
         let current = PATHS.load(Ordering::Acquire);
-        // SAFETY: as in the handler.
         let mut next = if current.is_null() {
             Vec::new()
         } else {
+            // SAFETY: as in the handler: a non-null PATHS points to a leaked list that is
+            // never mutated or freed.
             unsafe { (*current).clone() }
         };
         next.retain(|p| *p != path);
@@ -774,9 +779,11 @@ impl Progress {
 }
 
 impl Observer for Progress {
-    fn observe(&self, iteration: usize, max_iterations: usize, objective: f64) {
+    fn observe(&self, state: &IterationState) -> Action {
+        let (iteration, max_iterations, objective) =
+            (state.iteration, state.max_iterations, state.objective);
         if self.bar.get().is_none() && self.start.elapsed() < Duration::from_secs(1) {
-            return;
+            return Action::Continue;
         }
         let bar = self.bar.get_or_init(|| {
             let bar = ProgressBar::new(max_iterations as u64);
@@ -789,5 +796,6 @@ impl Observer for Progress {
         });
         bar.set_position(iteration as u64);
         bar.set_message(format!("objective {objective:.6}"));
+        Action::Continue
     }
 }

@@ -8,13 +8,15 @@ pub use initial_errors::{InitialErrorStrategy, InitialErrors};
 
 use ndarray::{Array2, Array3};
 
-use crate::aggregation::{Aggregation, FitReport, Gold, StopReason};
+use std::time::Instant;
+
+use crate::aggregation::{Aggregation, Gold, IterationLoop, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::{Label, Responses};
 
 use super::params::{ParamValue, Params, check_non_negative, parse, unknown};
 use super::{Aggregator, FitInputs};
-use em::{EPS, Em, Flavour, Model, Outcome};
+use em::{EPS, Em, Flavour, Model};
 
 /// Which of crowd-kit's quirks to reproduce.
 ///
@@ -271,6 +273,7 @@ impl Aggregator for DawidSkene {
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        let started = Instant::now();
         if data.is_empty() {
             return Ok(Aggregation {
                 errors: Some(Array3::zeros((0, 0, 0))),
@@ -292,7 +295,7 @@ impl Aggregator for DawidSkene {
             (Some(strategy), Some(errors)) => errors.first_m_step(strategy, data, &mut em)?,
             _ => em.m_step(),
         }
-        Ok(fit(em, p.n_iter, p.tol, p.compat, inputs, false))
+        Ok(fit(em, p.n_iter, p.tol, p.compat, inputs, false, started))
     }
 
     fn params(&self) -> Vec<(&'static str, ParamValue)> {
@@ -444,6 +447,7 @@ impl Aggregator for OneCoinDawidSkene {
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        let started = Instant::now();
         if data.is_empty() {
             return Ok(Aggregation {
                 errors: Some(Array3::zeros((0, 0, 0))),
@@ -461,7 +465,7 @@ impl Aggregator for OneCoinDawidSkene {
         );
         em.init_majority_vote();
         em.m_step();
-        Ok(fit(em, p.n_iter, p.tol, p.compat, inputs, true))
+        Ok(fit(em, p.n_iter, p.tol, p.compat, inputs, true, started))
     }
 
     fn params(&self) -> Vec<(&'static str, ParamValue)> {
@@ -482,19 +486,14 @@ fn fit(
     compat: Compat,
     inputs: FitInputs<'_>,
     skills: bool,
+    started: Instant,
 ) -> Aggregation {
+    let mut driver = IterationLoop::new(n_iter, inputs.observer, started);
     // n_iter = 0: the initialisation only (majority vote, priors, first M-step), as crowd-kit.
-    let outcome = if n_iter == 0 {
-        Outcome {
-            loss_history: Vec::new(),
-            converged: false,
-        }
+    let stop_reason = if n_iter == 0 {
+        StopReason::MaxIterations
     } else {
-        em.run(n_iter, tol, |i, elbo| {
-            if let Some(observer) = inputs.observer {
-                observer.observe(i, n_iter, elbo);
-            }
-        })
+        em.run(n_iter, tol, &mut driver)
     };
     let (k, n_tasks, n_workers) = (em.k(), em.q.len() / em.k().max(1), em.skills.len());
     let mut q = std::mem::take(&mut em.q);
@@ -512,14 +511,6 @@ fn fit(
     if skills {
         result.skills = Some(em.skills.iter().map(|&s| Some(s)).collect());
     }
-    result.report = FitReport {
-        iterations: outcome.loss_history.len(),
-        stop_reason: if outcome.converged {
-            StopReason::Converged
-        } else {
-            StopReason::MaxIterations
-        },
-        loss_history: outcome.loss_history,
-    };
+    result.report = driver.report(stop_reason);
     result
 }

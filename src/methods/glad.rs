@@ -2,14 +2,16 @@
 
 use rayon::prelude::*;
 
-use crate::aggregation::{Aggregation, FitReport, StopReason};
+use std::time::Instant;
+
+use crate::aggregation::{Aggregation, InnerSolve, IterationLoop, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
-use super::optimize::{CgOptions, minimize_cg};
 use super::params::{ParamValue, Params, check_non_negative, out_of_range, parse, unknown};
-use super::special::{logistic_parts, sigmoid, softmax_in_place};
 use super::{Aggregator, FitInputs};
+use crate::numeric::optimize::{CgOptions, minimize_cg};
+use crate::numeric::special::{logistic_parts, sigmoid, softmax_in_place};
 
 /// GLAD (Whitehill, Ruvolo, Wu, Bergsma & Movellan, "Whose vote should count more: optimal
 /// integration of labels from labelers of unknown expertise", NIPS 2009), as in crowd-kit 1.4.2.
@@ -381,6 +383,7 @@ struct Scratch {
 impl Glad {
     /// Fits GLAD and returns the aggregation together with α and β.
     pub fn fit(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<GladFit> {
+        let started = Instant::now();
         if data.is_empty() {
             return Ok(GladFit {
                 aggregation: Aggregation {
@@ -416,18 +419,17 @@ impl Glad {
         let (a, b) = x.split_at(n_workers);
         problem.e_step(a, b, &mut q);
         let mut objective = finite_or_minus_inf(problem.objective(&x, &q, None, &mut scratch));
-        let mut loss_history = Vec::new();
-        let mut stop_reason = StopReason::MaxIterations;
         let options = CgOptions {
             max_iter: p.m_step_max_iter,
             gtol: p.m_step_tol,
         };
-        for iteration in 1..=p.n_iter {
+        let mut inner = Vec::new();
+        let mut report = IterationLoop::new(p.n_iter, inputs.observer, started).run(|_| {
             let last = objective;
             let (a, b) = x.split_at(n_workers);
             problem.e_step(a, b, &mut q);
             // The optimiser minimises −Q; a NaN Q counts as −∞, as in crowd-kit.
-            minimize_cg(
+            let outcome = minimize_cg(
                 |x, g| {
                     let value = problem.objective(x, &q, Some(g), &mut scratch);
                     g.iter_mut().for_each(|g| *g = -*g);
@@ -440,16 +442,17 @@ impl Glad {
                 &mut x,
                 options,
             );
+            inner.push(InnerSolve::from(outcome));
             objective = finite_or_minus_inf(problem.objective(&x, &q, None, &mut scratch) / rows);
-            loss_history.push(objective);
-            if let Some(observer) = inputs.observer {
-                observer.observe(iteration, p.n_iter, objective);
-            }
-            if objective - last < p.tol {
-                stop_reason = StopReason::Converged;
-                break;
-            }
-        }
+            // crowd-kit's rule; it also fires when Q became −∞ (or NaN, counted as −∞).
+            let stop = (objective - last < p.tol).then_some(if objective.is_finite() {
+                StopReason::Converged
+            } else {
+                StopReason::Diverged
+            });
+            Ok((objective, stop))
+        });
+        report.inner = inner;
 
         let probabilities =
             ndarray::Array2::from_shape_vec((n_tasks, k), q).map_err(|_| DataError::Internal {
@@ -461,11 +464,7 @@ impl Glad {
         let alphas = x;
         aggregation.skills = Some(alphas.iter().copied().map(Some).collect());
         aggregation.priors = Some(priors);
-        aggregation.report = FitReport {
-            iterations: loss_history.len(),
-            stop_reason,
-            loss_history,
-        };
+        aggregation.report = report.timed(started);
         Ok(GladFit {
             aggregation,
             alphas,

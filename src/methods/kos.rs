@@ -2,13 +2,15 @@
 
 use rayon::prelude::*;
 
-use crate::aggregation::{Aggregation, FitReport, StopReason};
+use std::time::Instant;
+
+use crate::aggregation::{Aggregation, IterationLoop, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::{Label, Responses};
 
-use super::numpy_random::RandomState;
 use super::params::{ParamValue, Params, parse, unknown};
 use super::{Aggregator, FitInputs};
+use crate::numeric::numpy_random::RandomState;
 
 /// Message passing on the task–worker graph (Karger, Oh & Shah, "Iterative Learning for
 /// Reliable Crowdsourcing Systems", NeurIPS 2011; "Budget-Optimal Task Allocation for Reliable
@@ -208,6 +210,7 @@ impl Aggregator for Kos {
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        let started = Instant::now();
         if data.is_empty() {
             return Ok(Aggregation {
                 probabilities: None,
@@ -234,22 +237,26 @@ impl Aggregator for Kos {
         let mut y: Vec<f64> = (0..a.len()).map(|_| 1.0 + rng.gauss()).collect();
         let mut x = vec![0.0; a.len()];
         let groups = Groups::new(data);
-        let mut iterations = 0;
-        for iteration in 1..=p.n_iter {
+        // The largest message is the observer's objective only: no loss history.
+        let driver = IterationLoop::new(p.n_iter, inputs.observer, started).without_loss_history();
+        let report = driver.run(|_| {
+            // The guard: a message past 10³⁰⁰ ends the iterations, y keeps the last messages.
             if Groups::leave_one_out(&groups.by_task, &a, &y, &mut x).is_none() {
-                break;
+                return Err(StopReason::NumericGuard);
             }
             let mut next = vec![0.0; a.len()];
             if Groups::leave_one_out(&groups.by_worker, &a, &x, &mut next).is_none() {
-                break;
+                return Err(StopReason::NumericGuard);
             }
             y = next;
-            iterations = iteration;
-            if let Some(observer) = inputs.observer {
-                let largest = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-                observer.observe(iteration, p.n_iter, largest);
-            }
-        }
+            // Only the observer reads it; skip the pass without one.
+            let largest = if inputs.observer.is_some() {
+                y.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+            } else {
+                0.0
+            };
+            Ok((largest, None))
+        });
         let labels: Vec<Label> = groups
             .by_task
             .iter()
@@ -272,11 +279,7 @@ impl Aggregator for Kos {
             skills: None,
             errors: None,
             priors: None,
-            report: FitReport {
-                iterations,
-                stop_reason: StopReason::MaxIterations,
-                loss_history: Vec::new(),
-            },
+            report: report.timed(started),
         })
     }
 

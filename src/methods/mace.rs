@@ -3,16 +3,18 @@
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use super::prefetch::prefetch;
+use crate::numeric::prefetch::prefetch;
 
-use crate::aggregation::{Aggregation, FitReport, StopReason};
+use std::time::Instant;
+
+use crate::aggregation::{Action, Aggregation, FitReport, IterationState, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
 use super::params::{ParamValue, Params, check_non_negative, out_of_range, parse, unknown};
-use super::rng::SplitMix64;
-use super::special::{digamma, softmax_in_place};
 use super::{Aggregator, FitInputs};
+use crate::numeric::rng::SplitMix64;
+use crate::numeric::special::{digamma, softmax_in_place};
 
 /// MACE (Hovy, Berg-Kirkpatrick, Vaswani & Hovy, "Learning whom to trust with MACE",
 /// NAACL-HLT 2013), with crowd-kit 1.4.2's defaults.
@@ -43,6 +45,11 @@ use super::{Aggregator, FitInputs};
 /// smallest label (crowd-kit: to the first-seen label); `skills` = P(knowing) =
 /// π_{w,1}/(π_{w,0} + π_{w,1}); `loss_history` = the kept restart's LML after each iteration.
 /// [`MaceFit`] also holds π and θ as fitted.
+///
+/// An [`Observer`](crate::Observer) is called once per restart with its final LML (the
+/// restarts then run one after another, with the same results); [`Action::Stop`] before the
+/// last restart keeps the best of the restarts run so far, with
+/// [`StopReason::Interrupted`].
 ///
 /// # Differences from crowd-kit (bug fixes)
 /// * Each restart has its own seed, derived from `random_state` and the restart index
@@ -282,6 +289,7 @@ impl State {
 impl Mace {
     /// Fits MACE and returns the aggregation together with the fitted parameters.
     pub fn fit(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<MaceFit> {
+        let started = Instant::now();
         if data.is_empty() {
             return Ok(MaceFit {
                 aggregation: super::empty_result(),
@@ -293,15 +301,23 @@ impl Mace {
         }
         let p = &self.params;
         let run = |restart: usize| self.run_restart(data, restart);
+        let mut stop_reason = StopReason::MaxIterations;
         let runs: Vec<State> = match inputs.observer {
-            // Sequential, so the observer is called from this thread, once per restart.
-            Some(observer) => (0..p.n_restarts)
-                .map(|r| {
-                    let state = run(r);
-                    observer.observe(r + 1, p.n_restarts, state.lml());
-                    state
-                })
-                .collect(),
+            // Sequential, so the observer is called from this thread, once per restart; a stop
+            // keeps the restarts run so far.
+            Some(observer) => {
+                let mut runs = Vec::with_capacity(p.n_restarts);
+                for r in 0..p.n_restarts {
+                    runs.push(run(r));
+                    let state =
+                        IterationState::new(r + 1, p.n_restarts, runs[r].lml(), started.elapsed());
+                    if observer.observe(&state) == Action::Stop && r + 1 < p.n_restarts {
+                        stop_reason = StopReason::Interrupted;
+                        break;
+                    }
+                }
+                runs
+            }
             None => (0..p.n_restarts).into_par_iter().map(run).collect(),
         };
         let mut best = 0;
@@ -329,11 +345,8 @@ impl Mace {
             Array2::from_shape_vec((t, k), state.q).map_err(shape_error)?,
         );
         aggregation.skills = Some(skills);
-        aggregation.report = FitReport {
-            iterations: p.n_iter,
-            stop_reason: StopReason::MaxIterations,
-            loss_history: state.lml_history[1..].to_vec(),
-        };
+        aggregation.report =
+            FitReport::new(p.n_iter, stop_reason, state.lml_history[1..].to_vec()).timed(started);
         Ok(MaceFit {
             aggregation,
             spamming: Array2::from_shape_vec((w, 2), state.spam).map_err(shape_error)?,

@@ -261,11 +261,7 @@ impl SegmentationAggregator for SegmentationRasa {
     }
 
     fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
-        let mut report = FitReport {
-            iterations: 0,
-            stop_reason: StopReason::MaxIterations,
-            loss_history: Vec::new(),
-        };
+        let mut report = FitReport::new(0, StopReason::MaxIterations, Vec::new());
         let masks = (0..data.n_tasks())
             .map(|t| {
                 let rows = data.task_rows(t);
@@ -287,11 +283,7 @@ impl SegmentationAggregator for SegmentationRasa {
                 };
                 let mut mv: Vec<bool> = weighted_sum(&weights).iter().map(|&v| v >= 0.5).collect();
                 let mut last: Option<Vec<f64>> = None;
-                report = FitReport {
-                    iterations: 0,
-                    stop_reason: StopReason::MaxIterations,
-                    loss_history: Vec::new(),
-                };
+                report = FitReport::new(0, StopReason::MaxIterations, Vec::new());
                 for _ in 0..self.params.n_iter {
                     let weighted = weighted_sum(&weights);
                     mv = weighted.iter().map(|&v| v >= 0.5).collect();
@@ -422,11 +414,7 @@ impl SegmentationAggregator for SegmentationEm {
     }
 
     fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
-        let mut report = FitReport {
-            iterations: 0,
-            stop_reason: StopReason::MaxIterations,
-            loss_history: Vec::new(),
-        };
+        let mut report = FitReport::new(0, StopReason::MaxIterations, Vec::new());
         let masks = (0..data.n_tasks())
             .map(|t| {
                 let rows = data.task_rows(t);
@@ -452,11 +440,7 @@ impl SegmentationAggregator for SegmentationEm {
                 let rounded: Vec<f64> = prior.iter().map(|p| p.round_ties_even()).collect();
                 let mut skills = em_skills(&segs, &rounded, region, &sizes);
                 let mut loss = f64::NEG_INFINITY;
-                report = FitReport {
-                    iterations: 0,
-                    stop_reason: StopReason::MaxIterations,
-                    loss_history: Vec::new(),
-                };
+                report = FitReport::new(0, StopReason::MaxIterations, Vec::new());
                 for _ in 0..self.params.n_iter {
                     // E-step, summing over workers in order for each pixel.
                     let mut pos: Vec<f64> = prior.iter().map(|p| p.ln()).collect();

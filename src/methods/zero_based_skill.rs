@@ -1,6 +1,8 @@
 //! Zero-Based Skill (crowd-kit `ZeroBasedSkill`).
 
-use crate::aggregation::{Aggregation, FitReport, StopReason};
+use std::time::Instant;
+
+use crate::aggregation::{Aggregation, IterationLoop};
 use crate::error::{ParamsError, Result};
 use crate::responses::Responses;
 
@@ -139,13 +141,17 @@ impl Aggregator for ZeroBasedSkill {
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        let started = Instant::now();
         if data.is_empty() {
             return Ok(super::empty_result());
         }
         let p = &self.params;
         let mut skills = vec![Some(1.0 / data.n_labels() as f64 + p.eps); data.n_workers()];
         let mut lr = p.lr_init;
-        for iteration in 1..=p.n_iter {
+        // The largest skill step is the observer's objective only: no loss history (crowd-kit
+        // has none for ZBS).
+        let driver = IterationLoop::new(p.n_iter, inputs.observer, started).without_loss_history();
+        let report = driver.run(|iteration| {
             if iteration % p.lr_steps_to_reduce == 0 {
                 lr *= p.lr_reduce_factor;
             }
@@ -161,18 +167,12 @@ impl Aggregator for ZeroBasedSkill {
                     largest_step = largest_step.max(step.abs());
                 }
             }
-            if let Some(observer) = inputs.observer {
-                observer.observe(iteration, p.n_iter, largest_step);
-            }
-        }
+            Ok((largest_step, None))
+        });
         let mut result =
             Aggregation::from_probabilities(normalize_rows(weighted_votes(data, &skills)));
         result.skills = Some(skills);
-        result.report = FitReport {
-            iterations: p.n_iter,
-            stop_reason: StopReason::MaxIterations,
-            loss_history: Vec::new(),
-        };
+        result.report = report.timed(started);
         Ok(result)
     }
 

@@ -137,8 +137,9 @@ fn restarts_differ_and_the_best_is_kept() {
 fn observer_sees_each_restart_and_does_not_change_the_result() {
     struct Count(std::sync::Mutex<Vec<usize>>);
     impl crowdagg::Observer for Count {
-        fn observe(&self, iteration: usize, _: usize, _: f64) {
-            self.0.lock().unwrap().push(iteration);
+        fn observe(&self, state: &crowdagg::IterationState) -> crowdagg::Action {
+            self.0.lock().unwrap().push(state.iteration);
+            crowdagg::Action::Continue
         }
     }
     let data = common::tiny();

@@ -15,6 +15,7 @@ mod kos;
 mod mace;
 mod metrics;
 mod mmsr;
+mod observer;
 mod pairwise;
 mod parity;
 mod properties;

@@ -27,11 +27,13 @@ use std::f64::consts::LN_2;
 
 use rayon::prelude::*;
 
+use crate::aggregation::{IterationLoop, StopReason};
 use crate::responses::{Label, Responses};
 
-use super::super::prefetch::prefetch;
-use super::super::special::{Exp2, Ln};
-use super::lanes::{LANES, Lane, Tail, avx2_available};
+use super::lanes::{LANES, Lane, Tail};
+use crate::numeric::prefetch::prefetch;
+use crate::numeric::simd::Isa;
+use crate::numeric::special::{Exp2, Ln};
 
 /// Runs `$body` with `$K` bound to the label count, as a constant for the common small counts
 /// (so the per-response loops over labels are unrolled) and as a variable otherwise.
@@ -151,8 +153,8 @@ pub(crate) struct Em<'a> {
     block_counts: Vec<f64>,
     exp2: Exp2,
     ln: Ln,
-    /// Whether the tail runs its AVX2 build (same bits as the baseline build).
-    avx2: bool,
+    /// Which build of the tail runs (AVX2 or baseline: the same bits).
+    isa: Isa,
     /// Whether the task pass prefetches table rows (only pays when they miss the L2 cache).
     prefetch_rows: bool,
 }
@@ -212,7 +214,7 @@ impl<'a> Em<'a> {
             block_counts: vec![0.0; n_blocks * n_workers * k * k],
             exp2: Exp2::new(),
             ln: Ln::new(),
-            avx2: avx2_available(),
+            isa: Isa::detect(),
             prefetch_rows: table * std::mem::size_of::<f64>() > PREFETCH_TABLE_BYTES,
         }
     }
@@ -355,7 +357,7 @@ impl<'a> Em<'a> {
                 exp2: &self.exp2,
                 ln: &self.ln,
                 clipped_entropy: self.flavour.clipped_entropy,
-                avx2: self.avx2,
+                isa: self.isa,
             };
             let (gold, flavour) = (self.gold, self.flavour);
             let (q_prev, log2_errors) = (&self.q, &self.log2_errors);
@@ -505,39 +507,30 @@ impl<'a> Em<'a> {
     }
 
     /// Runs the loop after initialisation (q, priors and errors of iteration 0 are set).
-    /// `on_iteration(i, elbo)` is called once per iteration with its ELBO.
-    pub fn run(
-        &mut self,
-        n_iter: usize,
-        tol: f64,
-        mut on_iteration: impl FnMut(usize, f64),
-    ) -> Outcome {
+    /// `driver` records each iteration's ELBO, asks the observer and stops at `n_iter`.
+    pub fn run(&mut self, n_iter: usize, tol: f64, driver: &mut IterationLoop<'_>) -> StopReason {
         let n_responses = self.data.n_responses() as f64;
-        let mut loss_history = Vec::with_capacity(n_iter.min(10_000));
         // Iteration 1: no ELBO exists for the initial posterior.
         let mut pending_neg_entropy = self.advance();
         let mut previous = f64::NEG_INFINITY;
-        let mut converged = false;
-        for i in 1..=n_iter {
+        for _ in 1..=n_iter {
             // q, priors, errors are those of iteration i; one more task pass gives its ELBO.
             let pass = self.task_pass();
             let elbo = (pass.joint_prev - pending_neg_entropy) / n_responses;
-            loss_history.push(elbo);
-            on_iteration(i, elbo);
-            if elbo - previous < tol {
-                converged = true;
-                break;
+            // The stop rule; a NaN ELBO never fires it (as in crowd-kit), −∞ does.
+            let stop = (elbo - previous < tol).then_some(if elbo.is_finite() {
+                StopReason::Converged
+            } else {
+                StopReason::Diverged
+            });
+            // The driver also stops at n_iter, before the pass is accepted.
+            if let Some(reason) = driver.end_iteration(elbo, stop) {
+                return reason;
             }
             previous = elbo;
-            if i == n_iter {
-                break;
-            }
             pending_neg_entropy = self.accept(pass);
         }
-        Outcome {
-            loss_history,
-            converged,
-        }
+        StopReason::MaxIterations
     }
 
     /// E-step, priors, M-step: iteration 0 → 1. Returns Σ q̃ ln q̃ of the new posterior.
@@ -553,12 +546,6 @@ impl<'a> Em<'a> {
         self.m_step();
         pass.neg_entropy_next
     }
-}
-
-/// How the loop ended.
-pub(crate) struct Outcome {
-    pub loss_history: Vec<f64>,
-    pub converged: bool,
 }
 
 /// Sets a gold task's row to the one-hot vector of its label.

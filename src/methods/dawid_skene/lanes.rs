@@ -5,13 +5,14 @@
 //! 40 instructions per label and only ~4 answers to share it, so it was most of a sweep. Run
 //! on four tasks side by side, the same operations fill the vector units: the lane code is
 //! plain `[f64; LANES]` arithmetic that the compiler vectorises, compiled twice — for the
-//! x86-64 baseline and, chosen at run time, with AVX2 enabled. Both builds perform the same
+//! x86-64 baseline and, chosen at run time (`numeric::simd::Isa`), with AVX2 enabled. Both builds perform the same
 //! IEEE operations in the same order (no fused multiply-add is ever formed), so the results are
 //! bit-identical whichever runs.
 
 use std::f64::consts::LN_2;
 
-use super::super::special::{Exp2, Ln};
+use crate::numeric::simd::Isa;
+use crate::numeric::special::{Exp2, Ln};
 
 /// Tasks per lane group.
 pub(crate) const LANES: usize = 4;
@@ -26,8 +27,8 @@ pub(crate) struct Tail<'a> {
     pub ln: &'a Ln,
     /// Entropy of max(q, EPS) (crowd-kit) instead of the exact entropy of q.
     pub clipped_entropy: bool,
-    /// Whether this CPU runs the AVX2 build.
-    pub avx2: bool,
+    /// Which build runs: AVX2 only when [`Isa::detect`] found it on this CPU.
+    pub isa: Isa,
 }
 
 impl Tail<'_> {
@@ -37,22 +38,13 @@ impl Tail<'_> {
     #[inline]
     pub(crate) fn softmax(&self, d: &[Lane], q: &mut [Lane]) -> Lane {
         #[cfg(target_arch = "x86_64")]
-        if self.avx2 {
-            // SAFETY: `avx2` is only set when the CPU reports AVX2 (see `avx2_available`).
+        if self.isa.avx2() {
+            // SAFETY: `Isa::avx2()` is true only when run-time detection found AVX2 on this
+            // CPU (`Isa`'s field is private to `numeric::simd`), so the AVX2 build can run.
             return unsafe { softmax_avx2(self, d, q) };
         }
         softmax_lanes(self, d, q)
     }
-}
-
-/// Whether the AVX2 build of the tail can run here.
-pub(crate) fn avx2_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -99,12 +91,12 @@ fn softmax_lanes(tail: &Tail, d: &[Lane], q: &mut [Lane]) -> Lane {
 mod tests {
     use super::*;
 
-    fn tail<'a>(exp2: &'a Exp2, ln: &'a Ln, clipped_entropy: bool, avx2: bool) -> Tail<'a> {
+    fn tail<'a>(exp2: &'a Exp2, ln: &'a Ln, clipped_entropy: bool, isa: Isa) -> Tail<'a> {
         Tail {
             exp2,
             ln,
             clipped_entropy,
-            avx2,
+            isa,
         }
     }
 
@@ -116,7 +108,7 @@ mod tests {
         let d = [[0.0, -2.0, 0.0, 0.0], [-1.0, 0.0, -2000.0, 0.0]];
         for clipped in [false, true] {
             let mut q = [[0.0; LANES]; 2];
-            let neg_entropy = tail(&exp2, &ln, clipped, false).softmax(&d, &mut q);
+            let neg_entropy = tail(&exp2, &ln, clipped, Isa::baseline()).softmax(&d, &mut q);
             let expected_q = [[2.0 / 3.0, 0.2, 1.0, 0.5], [1.0 / 3.0, 0.8, 0.0, 0.5]];
             for c in 0..2 {
                 for l in 0..LANES {
@@ -136,7 +128,8 @@ mod tests {
 
     #[test]
     fn avx2_build_gives_the_same_bits() {
-        if !avx2_available() {
+        let isa = Isa::detect();
+        if !isa.avx2() {
             return;
         }
         let (exp2, ln) = (Exp2::new(), Ln::new());
@@ -157,8 +150,8 @@ mod tests {
             }
             for clipped in [false, true] {
                 let (mut q_base, mut q_avx2) = ([[0.0; LANES]; 5], [[0.0; LANES]; 5]);
-                let h_base = tail(&exp2, &ln, clipped, false).softmax(&d, &mut q_base);
-                let h_avx2 = tail(&exp2, &ln, clipped, true).softmax(&d, &mut q_avx2);
+                let h_base = tail(&exp2, &ln, clipped, Isa::baseline()).softmax(&d, &mut q_base);
+                let h_avx2 = tail(&exp2, &ln, clipped, isa).softmax(&d, &mut q_avx2);
                 assert_eq!(h_base.map(f64::to_bits), h_avx2.map(f64::to_bits));
                 assert_eq!(
                     q_base.map(|lane| lane.map(f64::to_bits)),

@@ -250,11 +250,7 @@ impl EmbeddingAggregator for Hrrasa {
         let mut aggregated =
             weighted_means(data, |row| skills[data.worker(row)] * local[row], &truth);
         let mut last: Option<Vec<f64>> = None;
-        let mut report = FitReport {
-            iterations: 0,
-            stop_reason: StopReason::MaxIterations,
-            loss_history: Vec::new(),
-        };
+        let mut report = FitReport::new(0, StopReason::MaxIterations, Vec::new());
         if !rows.is_empty() {
             for _ in 0..self.params.n_iter {
                 aggregated =

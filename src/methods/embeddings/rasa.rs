@@ -166,11 +166,7 @@ impl EmbeddingAggregator for Rasa {
         let mut skills = vec![1.0; data.n_workers()];
         let mut aggregated = weighted_means(data, |_| 1.0, &truth);
         let mut last: Option<Vec<f64>> = None;
-        let mut report = FitReport {
-            iterations: 0,
-            stop_reason: StopReason::MaxIterations,
-            loss_history: Vec::new(),
-        };
+        let mut report = FitReport::new(0, StopReason::MaxIterations, Vec::new());
         for _ in 0..self.params.n_iter {
             aggregated = weighted_means(data, |row| skills[data.worker(row)], &truth);
             skills = update_skills(data, &rows, &aggregated, None, &prior);

@@ -4,14 +4,16 @@ mod sign;
 
 use rayon::prelude::*;
 
-use crate::aggregation::{Aggregation, FitReport, StopReason};
+use std::time::Instant;
+
+use crate::aggregation::{Aggregation, IterationLoop, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
-use super::numpy_random::RandomState;
 use super::params::{ParamValue, Params, out_of_range, parse, unknown};
 use super::votes::{counts, normalize_rows, weighted_votes};
 use super::{Aggregator, FitInputs};
+use crate::numeric::numpy_random::RandomState;
 
 /// M-MSR: worker skills by robust rank-one completion of the worker covariance matrix, then a
 /// weighted majority vote (Ma & Olshevsky, "Adversarial Crowdsourcing Through Robust Rank-One
@@ -388,6 +390,7 @@ impl Aggregator for Mmsr {
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        let started = Instant::now();
         if data.is_empty() {
             return Ok(Aggregation {
                 probabilities: None,
@@ -412,9 +415,7 @@ impl Aggregator for Mmsr {
         let mut rng = RandomState::new(p.random_state);
         let mut u: Vec<f64> = (0..cov.n_workers).map(|_| rng.random_sample()).collect();
         let mut v = u.clone();
-        let mut loss_history = Vec::new();
-        let mut stop_reason = StopReason::MaxIterations;
-        for iteration in 1..=p.n_iter {
+        let report = IterationLoop::new(p.n_iter, inputs.observer, started).run(|_| {
             let (u_prev, v_prev) = (u.clone(), v.clone());
             update(&cov, &u, &mut v, f, n_tasks);
             update(&cov, &v, &mut u, f, n_tasks);
@@ -423,17 +424,10 @@ impl Aggregator for Mmsr {
                 // The iteration diverged (it can on tiny or oddly connected data, in crowd-kit
                 // too, which then returns NaN skills): keep the last finite estimate.
                 (u, v) = (u_prev, v_prev);
-                break;
+                return Err(StopReason::Diverged);
             }
-            loss_history.push(loss);
-            if let Some(observer) = inputs.observer {
-                observer.observe(iteration, p.n_iter, loss);
-            }
-            if loss < p.tol {
-                stop_reason = StopReason::Converged;
-                break;
-            }
-        }
+            Ok((loss, (loss < p.tol).then_some(StopReason::Converged)))
+        });
 
         let k = (norm(&u) / norm(&v)).sqrt();
         let magnitude: Vec<f64> = u.iter().map(|x| x / k).collect();
@@ -472,11 +466,7 @@ impl Aggregator for Mmsr {
             .iter_mut()
             .for_each(|c| *c = c.clamp(0.0, 1.0));
         result.skills = Some(skills);
-        result.report = FitReport {
-            iterations: loss_history.len(),
-            stop_reason,
-            loss_history,
-        };
+        result.report = report.timed(started);
         Ok(result)
     }
 

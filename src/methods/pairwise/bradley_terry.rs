@@ -1,6 +1,8 @@
 //! Bradley-Terry scores by the MM algorithm (crowd-kit `BradleyTerry`).
 
-use crate::aggregation::{FitReport, Observer, StopReason};
+use std::time::Instant;
+
+use crate::aggregation::{FitReport, IterationLoop, Observer, StopReason};
 use crate::error::{ParamsError, Result};
 use crate::pairwise::PairwiseResponses;
 
@@ -195,11 +197,10 @@ impl BradleyTerry {
         let (pairs, wins) = pairs_and_wins(data);
         let mut p = vec![1.0 / n as f64; n];
         let mut denominator = vec![0.0; n];
-        let mut loss_history = Vec::new();
-        let mut stop_reason = StopReason::MaxIterations;
-        for iteration in 1..=p_max {
+        let driver = IterationLoop::new(p_max, observer, Instant::now());
+        let report = driver.run(|_| {
             if n == 0 {
-                break;
+                return Err(StopReason::MaxIterations);
             }
             denominator.iter_mut().for_each(|d| *d = 0.0);
             for &(i, j, t) in &pairs {
@@ -212,20 +213,11 @@ impl BradleyTerry {
             next.iter_mut().for_each(|v| *v /= total);
             let change: f64 = next.iter().zip(&p).map(|(a, b)| (a - b).abs()).sum();
             p = next;
-            loss_history.push(change);
-            if let Some(observer) = observer {
-                observer.observe(iteration, p_max, change);
-            }
-            if change < self.params.tol {
-                stop_reason = StopReason::Converged;
-                break;
-            }
-        }
-        let report = FitReport {
-            iterations: loss_history.len(),
-            stop_reason,
-            loss_history,
-        };
+            Ok((
+                change,
+                (change < self.params.tol).then_some(StopReason::Converged),
+            ))
+        });
         (p, report)
     }
 
@@ -250,11 +242,12 @@ impl BradleyTerry {
             .for_each(|c| c.sort_unstable_by_key(|&(i, _)| i));
         let mut p = vec![1.0; n];
         let mut p_new: Vec<f64> = vec![1.0 / numpy_sum(&p); n];
-        let mut iterations = 0;
-        let mut stop_reason = StopReason::MaxIterations;
-        for iteration in 1..=self.params.n_iter {
+        // No objective: the observer sees 0, and there is no loss history.
+        let driver =
+            IterationLoop::new(self.params.n_iter, observer, Instant::now()).without_loss_history();
+        let report = driver.run(|iteration| {
             if n == 0 {
-                break;
+                return Err(StopReason::MaxIterations);
             }
             for (j, column) in columns.iter().enumerate() {
                 // Z.sum(axis=0) with Zᵢⱼ = Tᵢⱼ / (pⱼ + pᵢ).
@@ -266,21 +259,10 @@ impl BradleyTerry {
             let total = numpy_sum(&p_new);
             p_new.iter_mut().for_each(|v| *v /= total);
             p.copy_from_slice(&p_new);
-            iterations = iteration;
-            if let Some(observer) = observer {
-                observer.observe(iteration, self.params.n_iter, 0.0);
-            }
             // From the second iteration crowd-kit compares p_new with itself: a change of 0.
-            if iteration >= 2 && 0.0 < self.params.tol {
-                stop_reason = StopReason::Converged;
-                break;
-            }
-        }
-        let report = FitReport {
-            iterations,
-            stop_reason,
-            loss_history: Vec::new(),
-        };
+            let converged = iteration >= 2 && 0.0 < self.params.tol;
+            Ok((0.0, converged.then_some(StopReason::Converged)))
+        });
         (p_new, report)
     }
 }

@@ -1,15 +1,17 @@
 //! The noisy Bradley-Terry model with worker skills and position biases (crowd-kit
 //! `NoisyBradleyTerry`).
 
-use crate::aggregation::{FitReport, Observer, StopReason};
+use std::time::Instant;
+
+use crate::aggregation::{Action, FitReport, IterationState, Observer, StopReason};
 use crate::error::{ParamsError, Result};
 use crate::pairwise::{Comparison, PairwiseResponses};
 
-use super::super::lbfgs::{LbfgsOptions, LbfgsStatus, minimize_lbfgs};
-use super::super::numpy_random::RandomState;
 use super::super::params::{ParamValue, check_non_negative, parse, unknown};
-use super::super::special::logistic_parts;
 use super::{PairwiseAggregation, PairwiseAggregator, PairwiseCompat, PairwiseParams, numpy_sum};
+use crate::numeric::lbfgs::{LbfgsOptions, LbfgsStatus, minimize_lbfgs};
+use crate::numeric::numpy_random::RandomState;
+use crate::numeric::special::logistic_parts;
 
 /// Bradley-Terry with noisy workers (Bugakova, Fedorova, Gusev & Drutsa, "Aggregation of
 /// pairwise comparisons with reduction of biases", arXiv:1906.03711, 2019 — the paper
@@ -214,6 +216,7 @@ impl PairwiseAggregator for NoisyBradleyTerry {
         data: &PairwiseResponses,
         observer: Option<&dyn Observer>,
     ) -> Result<PairwiseAggregation> {
+        let started = Instant::now();
         let p = &self.params;
         let (n_items, n_workers) = (data.n_items(), data.n_workers());
         if data.is_empty() {
@@ -221,11 +224,7 @@ impl PairwiseAggregator for NoisyBradleyTerry {
                 scores: Vec::new(),
                 biases: Some(Vec::new()),
                 skills: Some(Vec::new()),
-                report: FitReport {
-                    iterations: 0,
-                    stop_reason: StopReason::Converged,
-                    loss_history: Vec::new(),
-                },
+                report: FitReport::new(0, StopReason::Converged, Vec::new()),
             });
         }
         let mut rng = RandomState::new(p.random_state);
@@ -241,16 +240,20 @@ impl PairwiseAggregator for NoisyBradleyTerry {
             |x, g| model.evaluate(x, g),
             &mut x,
             LbfgsOptions::scipy(p.n_iter, ftol),
-            &mut |iteration, f| {
-                if let Some(observer) = observer {
-                    observer.observe(iteration, p.n_iter.max(1), f);
+            &mut |iteration, f| match observer {
+                Some(observer) => {
+                    let state =
+                        IterationState::new(iteration, p.n_iter.max(1), f, started.elapsed());
+                    observer.observe(&state) == Action::Continue
                 }
+                None => true,
             },
         );
         let stop_reason = match outcome.status {
             LbfgsStatus::Gradient | LbfgsStatus::Objective => StopReason::Converged,
             LbfgsStatus::MaxIterations | LbfgsStatus::MaxEvaluations => StopReason::MaxIterations,
             LbfgsStatus::NoProgress => StopReason::NoProgress,
+            LbfgsStatus::Interrupted => StopReason::Interrupted,
         };
         let expit = |v: &[f64]| v.iter().map(|&v| expit(v)).collect::<Vec<f64>>();
         let biases_begin = 1 + n_items;
@@ -259,11 +262,7 @@ impl PairwiseAggregator for NoisyBradleyTerry {
             scores: expit(&x[1..biases_begin]),
             biases: Some(expit(&x[biases_begin..skills_begin])),
             skills: Some(expit(&x[skills_begin..])),
-            report: FitReport {
-                iterations: outcome.iterations,
-                stop_reason,
-                loss_history: outcome.history,
-            },
+            report: FitReport::new(outcome.iterations, stop_reason, outcome.history).timed(started),
         })
     }
 
@@ -426,7 +425,7 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::methods::numpy_random::RandomState;
+    use crate::numeric::numpy_random::RandomState;
 
     fn data() -> PairwiseResponses {
         let mut rows = Vec::new();

@@ -72,6 +72,8 @@ pub(crate) enum LbfgsStatus {
     MaxEvaluations,
     /// The line search failed with an empty memory.
     NoProgress,
+    /// `observe` asked to stop (after the other tests of that iteration).
+    Interrupted,
 }
 
 /// Outcome of [`minimize_lbfgs`]; the minimiser is written into the `x` passed in.
@@ -87,12 +89,14 @@ pub(crate) struct LbfgsOutcome {
 }
 
 /// Minimises f from `x` (overwritten with the result). `fg(x, g)` returns f(x) and writes
-/// ∇f(x) into `g`. `observe(iteration, f)` is called after each accepted step.
+/// ∇f(x) into `g`. `observe(iteration, f)` is called after each accepted step; returning
+/// `false` stops the minimisation there ([`LbfgsStatus::Interrupted`]) unless another stop
+/// rule fires at the same step.
 pub(crate) fn minimize_lbfgs<F>(
     mut fg: F,
     x: &mut [f64],
     options: LbfgsOptions,
-    observe: &mut dyn FnMut(usize, f64),
+    observe: &mut dyn FnMut(usize, f64) -> bool,
 ) -> LbfgsOutcome
 where
     F: FnMut(&[f64], &mut [f64]) -> f64,
@@ -156,7 +160,7 @@ where
         std::mem::swap(&mut g, &mut g_trial);
         f = f_new;
         history.push(f);
-        observe(iterations, f);
+        let go_on = observe(iterations, f);
         if iterations >= options.max_iter {
             return outcome(
                 iterations,
@@ -180,6 +184,15 @@ where
         }
         if f_old - f <= tol * f_old.abs().max(f.abs()).max(1.0) {
             return outcome(iterations, evaluations, f, LbfgsStatus::Objective, history);
+        }
+        if !go_on {
+            return outcome(
+                iterations,
+                evaluations,
+                f,
+                LbfgsStatus::Interrupted,
+                history,
+            );
         }
         let y: Vec<f64> = g.iter().zip(&g_trial).map(|(new, old)| new - old).collect();
         let rr = dot(&y, &y);
@@ -295,7 +308,7 @@ mod tests {
             rosenbrock,
             &mut x,
             LbfgsOptions::scipy(1000, 1e-15),
-            &mut |_, _| {},
+            &mut |_, _| true,
         );
         assert!(out.f < 1e-10, "{out:?}");
         assert!(out.evaluations > out.iterations);
@@ -311,11 +324,13 @@ mod tests {
             (x[0] - 3.0).powi(2) + 10.0 * (x[1] + 1.0).powi(2)
         };
         let mut x = vec![0.0, 0.0];
-        let out = minimize_lbfgs(quad, &mut x, LbfgsOptions::scipy(100, 0.0), &mut |_, _| {});
+        let out = minimize_lbfgs(quad, &mut x, LbfgsOptions::scipy(100, 0.0), &mut |_, _| {
+            true
+        });
         assert_eq!(out.status, LbfgsStatus::Gradient);
         assert!((x[0] - 3.0).abs() < 1e-5 && (x[1] + 1.0).abs() < 1e-5);
         let mut x = vec![0.0, 0.0];
-        let out = minimize_lbfgs(quad, &mut x, LbfgsOptions::scipy(0, 0.0), &mut |_, _| {});
+        let out = minimize_lbfgs(quad, &mut x, LbfgsOptions::scipy(0, 0.0), &mut |_, _| true);
         assert_eq!(
             (out.iterations, out.status),
             (1, LbfgsStatus::MaxIterations)

@@ -34,7 +34,6 @@ pub(crate) struct CgOptions {
 
 /// Why [`minimize_cg`] stopped (scipy's `status`/`warnflag` 0–3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) enum CgStatus {
     Converged,
     MaxIterations,
@@ -42,15 +41,30 @@ pub(crate) enum CgStatus {
     NotFinite,
 }
 
-/// Outcome of [`minimize_cg`]: the minimiser is written into the `x` passed in. (GLAD does not
-/// need the outcome; the tests and diagnostics do.)
+/// Outcome of [`minimize_cg`]: the minimiser is written into the `x` passed in. GLAD reports
+/// it per EM iteration ([`crate::aggregation::InnerSolve`]).
 #[derive(Debug, Clone, Copy)]
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) struct CgOutcome {
     pub iterations: usize,
     /// Calls of the objective (each computes the value and the gradient).
     pub evaluations: usize,
     pub status: CgStatus,
+}
+
+impl From<CgOutcome> for crate::aggregation::InnerSolve {
+    fn from(outcome: CgOutcome) -> Self {
+        use crate::aggregation::InnerStatus;
+        Self {
+            iterations: outcome.iterations,
+            evaluations: outcome.evaluations,
+            status: match outcome.status {
+                CgStatus::Converged => InnerStatus::Converged,
+                CgStatus::MaxIterations => InnerStatus::MaxIterations,
+                CgStatus::LineSearchFailed => InnerStatus::LineSearchFailed,
+                CgStatus::NotFinite => InnerStatus::NotFinite,
+            },
+        }
+    }
 }
 
 const C1: f64 = 1e-4;
