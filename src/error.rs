@@ -389,6 +389,15 @@ fn sample(shown: &[String], total: usize) -> String {
     text.join(", ")
 }
 
+/// `a, b, c`, or `none`.
+fn known_list(known: &[&str]) -> String {
+    if known.is_empty() {
+        "none".into()
+    } else {
+        known.join(", ")
+    }
+}
+
 /// An invalid hyper-parameter, found when parameters are validated, before fitting.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -404,14 +413,14 @@ pub enum ParamsError {
         value: String,
     },
     /// A parameter the method does not have.
-    #[error("unknown parameter {name:?} for {method} (known: {known})")]
+    #[error("unknown parameter {name:?} for {method} (known: {})", known_list(.known))]
     Unknown {
         /// The method (crowd-kit class name).
         method: &'static str,
         /// The name given.
         name: String,
-        /// The method's parameters, comma-separated.
-        known: &'static str,
+        /// The method's parameters.
+        known: &'static [&'static str],
     },
     /// A value that does not parse as the parameter's type.
     #[error("parameter {name}: cannot parse {value:?} as {expected}")]
@@ -420,8 +429,17 @@ pub enum ParamsError {
         name: String,
         /// The text given.
         value: String,
-        /// What was expected (`"an integer"`).
-        expected: &'static str,
+        /// What was expected (`"an integer"`, `"vb or em"`).
+        expected: String,
+    },
+    /// A JSON value of the wrong type for the parameter (`"n_iter": "ten"`), or parameters
+    /// that are not a JSON object.
+    #[error("parameter {name}: {message}")]
+    Type {
+        /// The parameter (`params` for the whole object).
+        name: String,
+        /// What is wrong, in words.
+        message: String,
     },
     /// Two parameters that exclude each other were both given.
     #[error("give either {first} or {second}, not both")]

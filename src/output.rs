@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::aggregation::Aggregation;
-use crate::methods::ParamValue;
+use crate::methods::ParamReport;
 use crate::responses::Responses;
 
 /// Writes `task,label,confidence` rows in task order. Fields are quoted when they need it.
@@ -123,7 +123,7 @@ pub fn write_json<W: Write>(
     data: &Responses,
     result: &Aggregation,
     method: &str,
-    params: &[(&'static str, ParamValue)],
+    params: &ParamReport,
 ) -> io::Result<()> {
     let report = Report {
         data,
@@ -141,7 +141,7 @@ struct Report<'a> {
     data: &'a Responses,
     result: &'a Aggregation,
     method: &'a str,
-    params: &'a [(&'static str, ParamValue)],
+    params: &'a ParamReport,
 }
 
 /// A map serialised from an iterator factory (keeps our order, no intermediate Value).
@@ -166,10 +166,7 @@ impl Serialize for Report<'_> {
         let labels = &labels;
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("method", self.method)?;
-        map.serialize_entry(
-            "params",
-            &MapOf(|| self.params.iter().map(|(k, v)| (*k, v))),
-        )?;
+        map.serialize_entry("params", &MapOf(|| self.params.iter().map(|(k, v)| (k, v))))?;
         map.serialize_entry(
             "labels",
             &MapOf(|| {

@@ -29,14 +29,15 @@ pub use glad::{Glad, GladFit, GladParams};
 pub use kos::{Kos, KosParams};
 pub use mace::{Mace, MaceFit, MaceMethod, MaceParams};
 pub use majority_vote::{
-    GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill, Wawa,
+    GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill,
+    OnMissingSkill, Wawa,
 };
 pub use mmsr::{Mmsr, MmsrParams};
 pub use pairwise::{
     BradleyTerry, BradleyTerryParams, NoisyBradleyTerry, NoisyBradleyTerryParams,
     PairwiseAggregation, PairwiseAggregator, PairwiseCompat, PairwiseParams,
 };
-pub use params::{ParamValue, Params};
+pub use params::{ParamReport, Params};
 pub use registry::{METHODS, Method, binary_relevance, find_method};
 pub(crate) use votes::worker_accuracy;
 pub use wdo::{WeightedDynamicOverlap, WeightedDynamicOverlapParams};
@@ -105,6 +106,7 @@ pub trait Aggregator: Send + Sync {
         self.aggregate_with(data, FitInputs::default())
     }
 
-    /// The parameters as `(name, value)` pairs, for reports.
-    fn params(&self) -> Vec<(&'static str, ParamValue)>;
+    /// The checked parameters as `(name, value)` pairs in declaration order, for reports
+    /// (the `params` object of `--format json`).
+    fn params(&self) -> ParamReport;
 }

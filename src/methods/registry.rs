@@ -8,8 +8,15 @@ use super::{
     WeightedDynamicOverlapParams, ZeroBasedSkillParams,
 };
 
-/// Builds a method's aggregator from `key=value` pairs.
-type Builder = fn(&[(&str, &str)]) -> Result<Box<dyn Aggregator>, ParamsError>;
+/// Builds a method's aggregator from `key=value` pairs or a JSON object.
+type Builder = fn(Given<'_>) -> Result<Box<dyn Aggregator>, ParamsError>;
+
+/// Parameters as given: command-line text or JSON.
+#[derive(Clone, Copy)]
+enum Given<'a> {
+    Pairs(&'a [(&'a str, &'a str)]),
+    Json(&'a serde_json::Value),
+}
 
 /// A method the CLI can run.
 pub struct Method {
@@ -31,12 +38,28 @@ pub struct Method {
 impl Method {
     /// The aggregator with defaults overridden by `key=value` pairs, validated.
     pub fn build(&self, params: &[(&str, &str)]) -> Result<Box<dyn Aggregator>, ParamsError> {
-        (self.build)(params)
+        (self.build)(Given::Pairs(params))
+    }
+
+    /// The aggregator with defaults overridden by the members of a JSON object (what Python's
+    /// `**kwargs` become), validated.
+    pub fn build_json(
+        &self,
+        params: &serde_json::Value,
+    ) -> Result<Box<dyn Aggregator>, ParamsError> {
+        (self.build)(Given::Json(params))
     }
 }
 
-fn make<P: Params>(pairs: &[(&str, &str)]) -> Result<Box<dyn Aggregator>, ParamsError> {
-    Ok(Box::new(P::from_pairs(pairs.iter().copied())?))
+fn make<P: Params>(given: Given<'_>) -> Result<Box<dyn Aggregator>, ParamsError>
+where
+    P::Checked: Aggregator + 'static,
+{
+    let checked = match given {
+        Given::Pairs(pairs) => P::from_pairs(pairs.iter().copied())?,
+        Given::Json(value) => P::from_json(value)?,
+    };
+    Ok(Box::new(checked))
 }
 
 /// Every method, in the order `--help` lists them.
