@@ -517,5 +517,73 @@ pub enum Error {
     Input(#[from] InputError),
 }
 
+/// The broad class of an error, for callers that map errors onto their own exception types:
+/// the Python package raises `ValueError` for [`ErrorKind::InvalidValue`], `KeyError` for
+/// [`ErrorKind::MissingKey`], `TypeError` for [`ErrorKind::WrongType`] and `OSError` for
+/// [`ErrorKind::Io`]. The Toloka backends classify their errors the same way
+/// ([`BackendError::kind`](crate::toloka::BackendError::kind)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A value is out of range, malformed or inconsistent with the data (`ValueError`).
+    InvalidValue,
+    /// A name is looked up and not found: a worker without a skill, a gold or prior label the
+    /// data does not have (`KeyError`).
+    MissingKey,
+    /// An argument of the wrong kind: an unknown parameter, a JSON value of the wrong type, a
+    /// required side input not given (`TypeError`, as Python for a bad keyword argument).
+    WrongType,
+    /// A file could not be read, or a connection failed (`OSError`).
+    Io,
+}
+
+impl Error {
+    /// The broad class of this error ([`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Params(e) => e.kind(),
+            Self::Data(e) => e.kind(),
+            Self::Input(e) => e.kind(),
+        }
+    }
+}
+
+impl ParamsError {
+    /// The broad class of this error ([`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Unknown { .. } | Self::Type { .. } => ErrorKind::WrongType,
+            Self::UnknownInnerMethod { .. } => ErrorKind::MissingKey,
+            _ => ErrorKind::InvalidValue,
+        }
+    }
+}
+
+impl DataError {
+    /// The broad class of this error ([`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::MissingInput { .. } => ErrorKind::WrongType,
+            Self::MissingSkill { .. }
+            | Self::MissingLabelPrior { .. }
+            | Self::UnknownGoldLabel { .. }
+            | Self::InitialErrorUnknownLabel { .. } => ErrorKind::MissingKey,
+            Self::InClass { source, .. } => source.kind(),
+            _ => ErrorKind::InvalidValue,
+        }
+    }
+}
+
+impl InputError {
+    /// The broad class of this error ([`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Io { .. } => ErrorKind::Io,
+            Self::Data { source, .. } => source.kind(),
+            _ => ErrorKind::InvalidValue,
+        }
+    }
+}
+
 /// `Result` with the crate's [`Error`] by default.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

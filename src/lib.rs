@@ -140,7 +140,9 @@ pub mod timing;
 pub mod toloka;
 
 pub use aggregation::{Aggregation, FitReport, Gold, NamedResult, Observer, Skills, StopReason};
-pub use error::{DataError, Error, InputError, Location, ParamsError, Result, SideInput};
+pub use error::{
+    DataError, Error, ErrorKind, InputError, Location, ParamsError, Result, SideInput,
+};
 pub use methods::{
     Aggregator, BinaryRelevance, Compat, DawidSkene, FitInputs, Glad, GladFit, GladParams,
     GoldMajorityVote, InitialErrorStrategy, InitialErrors, Kos, KosParams, Mace, MaceFit,

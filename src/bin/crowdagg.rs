@@ -220,10 +220,13 @@ struct AggregateArgs {
     /// binary-relevance (or the crowd-kit class name); `crowdagg methods` describes them.
     #[arg(long, short)]
     method: String,
-    /// A method parameter, `key=value` (repeatable), e.g. `--param n_iter=50`;
-    /// `use_gold=true` fixes the gold tasks of `--gold` during the fit (ds, one-coin-ds).
+    /// A method parameter, `key=value` (repeatable), e.g. `--param n_iter=50`
+    /// (`use_gold=true` is also accepted for `--use-gold`).
     #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
     params: Vec<String>,
+    /// Fix the gold tasks of `--gold` to their labels during the fit (ds, one-coin-ds).
+    #[arg(long)]
+    use_gold: bool,
     /// Worker skills: CSV `worker,skill`, or Toloka UserSkill JSON / CSV `user_id,skill_id,value`.
     #[arg(long, value_name = "FILE")]
     skills: Option<PathBuf>,
@@ -231,7 +234,7 @@ struct AggregateArgs {
     #[arg(long, value_name = "ID")]
     skill_id: Option<String>,
     /// Gold labels (CSV/TSV `task,label`): the training target of gold-mv, fixed posteriors of
-    /// ds with `--param use_gold=true`; the accuracy on gold tasks is printed to stderr.
+    /// ds with `--use-gold`; the accuracy on gold tasks is printed to stderr.
     #[arg(long, value_name = "FILE")]
     gold: Option<PathBuf>,
     /// Output format.
@@ -397,8 +400,9 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
             names.join(", ")
         )
     })?;
-    // `use_gold` belongs to the CLI, not to a method: it passes --gold to the fit.
-    let mut use_gold = method.needs_gold;
+    // `use_gold` belongs to the CLI, not to a method: it passes --gold to the fit. The
+    // `--param use_gold=…` spelling is an alias of `--use-gold` (the last one given wins).
+    let mut use_gold = args.use_gold;
     let mut method_pairs = Vec::with_capacity(pairs.len());
     for (key, value) in pairs {
         if key == "use_gold" {
@@ -407,14 +411,16 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
                 "false" => false,
                 _ => return Err(format!("use_gold={value}: expected true or false")),
             };
-            if use_gold && !method.accepts_gold {
-                return Err(format!("{} cannot use gold labels", method.cli_name));
-            }
         } else {
             method_pairs.push((key, value));
         }
     }
     let aggregator = method.build(&method_pairs).map_err(|e| e.to_string())?;
+    let needs = aggregator.requirements();
+    if use_gold && !needs.gold.accepted() {
+        return Err(format!("{} cannot use gold labels", method.cli_name));
+    }
+    let use_gold = use_gold || needs.gold.required();
 
     let (started, cpu_started) = (Instant::now(), crowdagg::timing::process_cpu_seconds());
     let data = args.input_args.read_responses(&args.input)?;
@@ -453,7 +459,7 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         inputs = inputs.gold(gold);
     }
     let (fit_started, fit_cpu_started) = (Instant::now(), crowdagg::timing::process_cpu_seconds());
-    let result = aggregator.aggregate_with(&data, inputs).map_err(|e| {
+    let result = aggregator.fit_checked(&data, inputs).map_err(|e| {
         let hint = cli_hint(&e);
         format!("{}{hint}", locate(e, gold.as_ref(), skills.as_ref()))
     })?;

@@ -6,7 +6,7 @@ use crate::responses::Responses;
 
 use super::params::{ParamReport, Params, out_of_range, report};
 use super::votes::{counts, normalize_rows, weighted_votes, worker_accuracy};
-use super::{Aggregator, FitInputs};
+use super::{Aggregator, FitInputs, Requirements, Use};
 
 /// What weighted voting does with a worker who has no skill.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -199,6 +199,13 @@ impl Aggregator for MajorityVote {
         "MajorityVote"
     }
 
+    fn requirements(&self) -> Requirements {
+        Requirements {
+            skills: Use::Optional,
+            ..Requirements::NONE
+        }
+    }
+
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
         if data.is_empty() {
             return Ok(super::empty_result());
@@ -302,6 +309,13 @@ impl Params for GoldMajorityVoteParams {
 impl Aggregator for GoldMajorityVote {
     fn name(&self) -> &'static str {
         "GoldMajorityVote"
+    }
+
+    fn requirements(&self) -> Requirements {
+        Requirements {
+            gold: Use::Required,
+            ..Requirements::NONE
+        }
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {

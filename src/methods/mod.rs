@@ -14,6 +14,7 @@ mod pairwise;
 mod params;
 mod prefetch;
 mod registry;
+mod requirements;
 mod rng;
 mod special;
 mod votes;
@@ -39,6 +40,7 @@ pub use pairwise::{
 };
 pub use params::{ParamReport, Params};
 pub use registry::{METHODS, Method, binary_relevance, find_method};
+pub use requirements::{Requirements, Use};
 pub(crate) use votes::worker_accuracy;
 pub use wdo::{WeightedDynamicOverlap, WeightedDynamicOverlapParams};
 pub use zero_based_skill::{ZeroBasedSkill, ZeroBasedSkillParams};
@@ -100,6 +102,18 @@ pub trait Aggregator: Send + Sync {
 
     /// Aggregates with side inputs (gold labels, skills, an observer).
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation>;
+
+    /// What the method needs besides the responses (gold labels, skills, a label count).
+    fn requirements(&self) -> Requirements {
+        Requirements::NONE
+    }
+
+    /// Checks [`Aggregator::requirements`], then aggregates: a method whose requirements are
+    /// not met fails with a typed error before fitting.
+    fn fit_checked(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        self.requirements().check(self.name(), data, &inputs)?;
+        self.aggregate_with(data, inputs)
+    }
 
     /// Aggregates the responses alone.
     fn aggregate(&self, data: &Responses) -> Result<Aggregation> {

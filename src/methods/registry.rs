@@ -4,8 +4,8 @@ use crate::error::ParamsError;
 
 use super::{
     Aggregator, BinaryRelevance, DawidSkeneParams, GladParams, GoldMajorityVoteParams, KosParams,
-    MaceParams, MajorityVoteParams, MmsrParams, OneCoinDawidSkeneParams, Params, Wawa,
-    WeightedDynamicOverlapParams, ZeroBasedSkillParams,
+    MaceParams, MajorityVoteParams, MmsrParams, OneCoinDawidSkeneParams, Params, Requirements,
+    Wawa, WeightedDynamicOverlapParams, ZeroBasedSkillParams,
 };
 
 /// Builds a method's aggregator from `key=value` pairs or a JSON object.
@@ -24,18 +24,18 @@ pub struct Method {
     pub cli_name: &'static str,
     /// crowd-kit class name, also accepted on the command line.
     pub name: &'static str,
-    /// Whether the method needs gold labels to fit.
-    pub needs_gold: bool,
-    /// Whether the method can fix known tasks to their gold labels (`use_gold=true` on the CLI).
-    pub accepts_gold: bool,
-    /// Whether the method uses worker skills when given (`FitInputs::skills`).
-    pub uses_skills: bool,
-    /// Whether it cannot run without them.
-    pub needs_skills: bool,
     build: Builder,
 }
 
 impl Method {
+    /// What the method needs besides the responses, as the method declares it
+    /// ([`Aggregator::requirements`] of its default parameters).
+    pub fn requirements(&self) -> Requirements {
+        self.build(&[])
+            .expect("default parameters are valid")
+            .requirements()
+    }
+
     /// The aggregator with defaults overridden by `key=value` pairs, validated.
     pub fn build(&self, params: &[(&str, &str)]) -> Result<Box<dyn Aggregator>, ParamsError> {
         (self.build)(Given::Pairs(params))
@@ -67,100 +67,56 @@ pub const METHODS: &[Method] = &[
     Method {
         cli_name: "mv",
         name: "MajorityVote",
-        needs_gold: false,
-        accepts_gold: false,
-        uses_skills: true,
-        needs_skills: false,
         build: make::<MajorityVoteParams>,
     },
     Method {
         cli_name: "gold-mv",
         name: "GoldMajorityVote",
-        needs_gold: true,
-        accepts_gold: true,
-        uses_skills: false,
-        needs_skills: false,
         build: make::<GoldMajorityVoteParams>,
     },
     Method {
         cli_name: "wawa",
         name: "Wawa",
-        needs_gold: false,
-        accepts_gold: false,
-        uses_skills: false,
-        needs_skills: false,
         build: make::<Wawa>,
     },
     Method {
         cli_name: "zbs",
         name: "ZeroBasedSkill",
-        needs_gold: false,
-        accepts_gold: false,
-        uses_skills: false,
-        needs_skills: false,
         build: make::<ZeroBasedSkillParams>,
     },
     Method {
         cli_name: "wdo",
         name: "WeightedDynamicOverlap",
-        needs_gold: false,
-        accepts_gold: false,
-        uses_skills: true,
-        needs_skills: true,
         build: make::<WeightedDynamicOverlapParams>,
     },
     Method {
         cli_name: "ds",
         name: "DawidSkene",
-        needs_gold: false,
-        accepts_gold: true,
-        uses_skills: false,
-        needs_skills: false,
         build: make::<DawidSkeneParams>,
     },
     Method {
         cli_name: "one-coin-ds",
         name: "OneCoinDawidSkene",
-        needs_gold: false,
-        accepts_gold: true,
-        uses_skills: false,
-        needs_skills: false,
         build: make::<OneCoinDawidSkeneParams>,
     },
     Method {
         cli_name: "mmsr",
         name: "MMSR",
-        needs_gold: false,
-        accepts_gold: false,
-        uses_skills: false,
-        needs_skills: false,
         build: make::<MmsrParams>,
     },
     Method {
         cli_name: "kos",
         name: "KOS",
-        needs_gold: false,
-        accepts_gold: false,
-        uses_skills: false,
-        needs_skills: false,
         build: make::<KosParams>,
     },
     Method {
         cli_name: "glad",
         name: "GLAD",
-        needs_gold: false,
-        accepts_gold: false,
-        uses_skills: false,
-        needs_skills: false,
         build: make::<GladParams>,
     },
     Method {
         cli_name: "mace",
         name: "MACE",
-        needs_gold: false,
-        accepts_gold: false,
-        uses_skills: false,
-        needs_skills: false,
         build: make::<MaceParams>,
     },
 ];

@@ -172,12 +172,13 @@ fn run_one(
         seconds: 0.0,
         note: String::new(),
     };
-    if method.needs_skills && skills.is_none() {
+    let needs = method.requirements();
+    if needs.skills.required() && skills.is_none() {
         row.note = "skipped: needs --skills".into();
         return row;
     }
     // A gold-trained method cannot weigh a worker without gold answers: drop those answers.
-    let params: &[(&str, &str)] = if method.needs_gold {
+    let params: &[(&str, &str)] = if needs.gold.required() {
         &[("on_missing_skill", "ignore")]
     } else {
         &[]
@@ -190,17 +191,17 @@ fn run_one(
         }
     };
     let mut inputs = FitInputs::default();
-    if method.needs_gold {
+    if needs.gold.required() {
         inputs = inputs.gold(gold);
         row.note =
             "trained on the gold labels it is scored on; workers without gold answers ignored"
                 .into();
     }
-    if let (true, Some(skills)) = (method.uses_skills, skills) {
+    if let (true, Some(skills)) = (needs.skills.accepted(), skills) {
         inputs = inputs.skills(skills);
     }
     let start = Instant::now();
-    let result = aggregator.aggregate_with(data, inputs);
+    let result = aggregator.fit_checked(data, inputs);
     row.seconds = start.elapsed().as_secs_f64();
     match result {
         Ok(result) => {
