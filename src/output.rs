@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::aggregation::Aggregation;
+use crate::methods::MultiLabelAggregation;
 use crate::methods::ParamReport;
 use crate::responses::Responses;
 
@@ -108,6 +109,48 @@ pub fn write_workers_csv<W: Write>(
 }
 
 /// The csv crate's error as the I/O error underneath, so callers see its kind (broken pipe…).
+/// Writes a [`MultiLabelAggregation`] as CSV `task,labels`, each task's classes joined by
+/// `separator` (the one its input used).
+pub fn write_multilabel_csv<W: Write>(
+    out: W,
+    result: &MultiLabelAggregation,
+    separator: char,
+) -> io::Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(["task", "labels"]).map_err(io_error)?;
+    let separator = separator.to_string();
+    for (t, task) in result.tasks.iter().enumerate() {
+        let joined = result.class_names(t).join(&separator);
+        writer
+            .write_record([task.as_str(), joined.as_str()])
+            .map_err(io_error)?;
+    }
+    writer.flush()
+}
+
+/// Writes a [`MultiLabelAggregation`] as one JSON object (members sorted by name):
+/// `classes`, `inner` (the inner method's class name), `labels` (task → its classes) and
+/// `method` (`BinaryRelevance`), then a newline.
+pub fn write_multilabel_json<W: Write>(
+    mut out: W,
+    result: &MultiLabelAggregation,
+    inner: &str,
+) -> io::Result<()> {
+    let labels: serde_json::Map<String, serde_json::Value> = result
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(t, task)| (task.clone(), result.class_names(t).into()))
+        .collect();
+    let report = serde_json::json!({
+        "method": "BinaryRelevance",
+        "inner": inner,
+        "classes": result.classes,
+        "labels": labels,
+    });
+    writeln!(out, "{report}")
+}
+
 fn io_error(error: csv::Error) -> io::Error {
     match error.into_kind() {
         csv::ErrorKind::Io(error) => error,

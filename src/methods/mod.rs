@@ -39,7 +39,10 @@ pub use pairwise::{
     PairwiseAggregation, PairwiseAggregator, PairwiseCompat, PairwiseParams,
 };
 pub use params::{ParamReport, Params};
-pub use registry::{METHODS, Method, binary_relevance, find_method};
+pub use registry::{
+    BINARY_RELEVANCE, BinaryRelevanceParams, METHODS, Method, MultiLabelMethod, binary_relevance,
+    binary_relevance_from_pairs, find_method,
+};
 pub use requirements::{Requirements, Use};
 pub(crate) use votes::worker_accuracy;
 pub use wdo::{WeightedDynamicOverlap, WeightedDynamicOverlapParams};

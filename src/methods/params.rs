@@ -354,6 +354,14 @@ impl<'de> Deserializer<'de> for Text<'_> {
         visitor.visit_seq(SeqDeserializer::new(items))
     }
 
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let mut chars = self.value.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) => visitor.visit_char(c),
+            _ => Err(self.fail("one character")),
+        }
+    }
+
     fn deserialize_enum<V: Visitor<'de>>(
         self,
         _name: &'static str,
@@ -373,7 +381,7 @@ impl<'de> Deserializer<'de> for Text<'_> {
     }
 
     serde::forward_to_deserialize_any! {
-        i8 i16 i32 i128 u8 u16 u128 f32 char str string bytes byte_buf unit unit_struct
+        i8 i16 i32 i128 u8 u16 u128 f32 str string bytes byte_buf unit unit_struct
         newtype_struct tuple tuple_struct map struct identifier ignored_any
     }
 }

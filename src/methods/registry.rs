@@ -2,6 +2,8 @@
 
 use crate::error::ParamsError;
 
+use super::params::{ParamReport, report};
+
 use super::{
     Aggregator, BinaryRelevance, DawidSkeneParams, GladParams, GoldMajorityVoteParams, KosParams,
     MaceParams, MajorityVoteParams, MmsrParams, OneCoinDawidSkeneParams, Params, Requirements,
@@ -128,6 +130,69 @@ pub fn find_method(name: &str) -> Option<&'static Method> {
         .find(|m| m.cli_name.eq_ignore_ascii_case(name) || m.name.eq_ignore_ascii_case(name))
 }
 
+/// The multi-label method: [`BinaryRelevance`], not in [`METHODS`] because its input is label
+/// sets ([`crate::MultiLabelResponses`]); built by [`binary_relevance_from_pairs`].
+pub struct MultiLabelMethod {
+    /// Short name on the command line.
+    pub cli_name: &'static str,
+    /// crowd-kit class name, also accepted on the command line.
+    pub name: &'static str,
+}
+
+impl MultiLabelMethod {
+    /// Whether `name` names this method (CLI or class name, case-insensitive).
+    pub fn matches(&self, name: &str) -> bool {
+        self.cli_name.eq_ignore_ascii_case(name) || self.name.eq_ignore_ascii_case(name)
+    }
+
+    /// Its own parameters' defaults, as reports show them.
+    pub fn defaults(&self) -> ParamReport {
+        report(&BinaryRelevanceParams::default())
+    }
+}
+
+/// The registry's entry for [`BinaryRelevance`].
+pub const BINARY_RELEVANCE: MultiLabelMethod = MultiLabelMethod {
+    cli_name: "binary-relevance",
+    name: "BinaryRelevance",
+};
+
+/// [`BinaryRelevance`]'s own parameters (read as described in [`Params`]); every other
+/// parameter given with them goes to the inner method.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename = "BinaryRelevance", default, deny_unknown_fields)]
+pub struct BinaryRelevanceParams {
+    /// The method run on each class (CLI or class name; default `mv`).
+    pub inner: String,
+    /// The character joining a response's labels in the label column (default `|`).
+    pub separator: char,
+}
+
+impl Default for BinaryRelevanceParams {
+    fn default() -> Self {
+        Self {
+            inner: "mv".into(),
+            separator: '|',
+        }
+    }
+}
+
+/// [`BinaryRelevance`] from `key=value` pairs: `inner` and `separator`
+/// ([`BinaryRelevanceParams`]), every other pair a parameter of the inner method.
+pub fn binary_relevance_from_pairs(
+    pairs: &[(&str, &str)],
+) -> Result<(BinaryRelevance, BinaryRelevanceParams), ParamsError> {
+    let is_own = |key: &str| ["inner", "separator"].contains(&key);
+    let own = pairs.iter().copied().filter(|(key, _)| is_own(key));
+    let inner: Vec<_> = pairs
+        .iter()
+        .copied()
+        .filter(|(key, _)| !is_own(key))
+        .collect();
+    let own = BinaryRelevanceParams::parse_pairs(own)?;
+    Ok((binary_relevance(&own.inner, &inner)?, own))
+}
+
 /// [`BinaryRelevance`] (multi-label; not in [`METHODS`] because its input is label sets) around
 /// the method named `inner` (CLI or class name), built with `params`.
 pub fn binary_relevance(
@@ -138,4 +203,13 @@ pub fn binary_relevance(
         name: inner.to_string(),
     })?;
     Ok(BinaryRelevance::new(method.build(params)?))
+}
+
+/// Validation of [`BinaryRelevanceParams`] happens when the inner method is looked up.
+impl Params for BinaryRelevanceParams {
+    type Checked = Self;
+
+    fn check(self) -> Result<Self, ParamsError> {
+        Ok(self)
+    }
 }

@@ -85,7 +85,7 @@ impl Default for BradleyTerryParams {
 }
 
 impl BradleyTerry {
-    /// The default parameters, to adjust and [`check`](PairwiseParams::check).
+    /// The default parameters, to adjust and [`check`](Params::check).
     pub fn params() -> BradleyTerryParams {
         BradleyTerryParams::default()
     }

@@ -117,7 +117,7 @@ impl Default for NoisyBradleyTerryParams {
 }
 
 impl NoisyBradleyTerry {
-    /// The default parameters, to adjust and [`check`](PairwiseParams::check).
+    /// The default parameters, to adjust and [`check`](Params::check).
     pub fn params() -> NoisyBradleyTerryParams {
         NoisyBradleyTerryParams::default()
     }
