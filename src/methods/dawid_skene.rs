@@ -13,7 +13,7 @@ use crate::error::{DataError, ParamsError, Result};
 use crate::responses::{Label, Responses};
 
 use super::params::{ParamReport, Params, check_non_negative, report};
-use super::{Aggregator, FitInputs, Requirements, Use};
+use super::{Aggregator, FitInputs};
 use em::{EPS, Em, Flavour, Model, Outcome};
 
 /// Which of crowd-kit's quirks to reproduce.
@@ -222,13 +222,6 @@ impl Aggregator for DawidSkene {
         "DawidSkene"
     }
 
-    fn requirements(&self) -> Requirements {
-        Requirements {
-            gold: Use::Optional,
-            ..Requirements::NONE
-        }
-    }
-
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
         if data.is_empty() {
             return Ok(Aggregation {
@@ -371,13 +364,6 @@ impl Params for OneCoinDawidSkeneParams {
 impl Aggregator for OneCoinDawidSkene {
     fn name(&self) -> &'static str {
         "OneCoinDawidSkene"
-    }
-
-    fn requirements(&self) -> Requirements {
-        Requirements {
-            gold: Use::Optional,
-            ..Requirements::NONE
-        }
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {

@@ -8,7 +8,7 @@ use crate::responses::{Label, Responses};
 
 use super::numpy_random::RandomState;
 use super::params::{ParamReport, Params, report};
-use super::{Aggregator, FitInputs, Requirements};
+use super::{Aggregator, FitInputs};
 
 /// Message passing on the task–worker graph (Karger, Oh & Shah, "Iterative Learning for
 /// Reliable Crowdsourcing Systems", NeurIPS 2011; "Budget-Optimal Task Allocation for Reliable
@@ -198,13 +198,6 @@ impl AsIndices for Vec<usize> {
 impl Aggregator for Kos {
     fn name(&self) -> &'static str {
         "KOS"
-    }
-
-    fn requirements(&self) -> Requirements {
-        Requirements {
-            labels: Some(2),
-            ..Requirements::NONE
-        }
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {

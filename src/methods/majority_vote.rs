@@ -6,7 +6,7 @@ use crate::responses::Responses;
 
 use super::params::{ParamReport, Params, out_of_range, report};
 use super::votes::{counts, normalize_rows, weighted_votes, worker_accuracy};
-use super::{Aggregator, FitInputs, Requirements, Use};
+use super::{Aggregator, FitInputs};
 
 /// What weighted voting does with a worker who has no skill.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -199,13 +199,6 @@ impl Aggregator for MajorityVote {
         "MajorityVote"
     }
 
-    fn requirements(&self) -> Requirements {
-        Requirements {
-            skills: Use::Optional,
-            ..Requirements::NONE
-        }
-    }
-
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
         if data.is_empty() {
             return Ok(super::empty_result());
@@ -309,13 +302,6 @@ impl Params for GoldMajorityVoteParams {
 impl Aggregator for GoldMajorityVote {
     fn name(&self) -> &'static str {
         "GoldMajorityVote"
-    }
-
-    fn requirements(&self) -> Requirements {
-        Requirements {
-            gold: Use::Required,
-            ..Requirements::NONE
-        }
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {

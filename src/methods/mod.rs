@@ -106,9 +106,11 @@ pub trait Aggregator: Send + Sync {
     /// Aggregates with side inputs (gold labels, skills, an observer).
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation>;
 
-    /// What the method needs besides the responses (gold labels, skills, a label count).
+    /// What the method needs besides the responses (gold labels, skills, a label count): its
+    /// registry entry's declaration ([`Method::requires`]), none for a method outside the
+    /// registry.
     fn requirements(&self) -> Requirements {
-        Requirements::NONE
+        find_method(self.name()).map_or(Requirements::NONE, |m| m.requires)
     }
 
     /// Checks [`Aggregator::requirements`], then aggregates: a method whose requirements are

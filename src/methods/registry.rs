@@ -26,16 +26,15 @@ pub struct Method {
     pub cli_name: &'static str,
     /// crowd-kit class name, also accepted on the command line.
     pub name: &'static str,
+    /// What the method needs besides the responses, declared here once.
+    pub requires: Requirements,
     build: Builder,
 }
 
 impl Method {
-    /// What the method needs besides the responses, as the method declares it
-    /// ([`Aggregator::requirements`] of its default parameters).
+    /// What the method needs besides the responses ([`Method::requires`]).
     pub fn requirements(&self) -> Requirements {
-        self.build(&[])
-            .expect("default parameters are valid")
-            .requirements()
+        self.requires
     }
 
     /// The aggregator with defaults overridden by `key=value` pairs, validated.
@@ -64,64 +63,38 @@ where
     Ok(Box::new(checked))
 }
 
-/// Every method, in the order `--help` lists them.
+/// Every method, in the order `--help` lists them, with what each needs.
+#[rustfmt::skip] // a table: one method a line
 pub const METHODS: &[Method] = &[
-    Method {
-        cli_name: "mv",
-        name: "MajorityVote",
-        build: make::<MajorityVoteParams>,
-    },
-    Method {
-        cli_name: "gold-mv",
-        name: "GoldMajorityVote",
-        build: make::<GoldMajorityVoteParams>,
-    },
-    Method {
-        cli_name: "wawa",
-        name: "Wawa",
-        build: make::<Wawa>,
-    },
-    Method {
-        cli_name: "zbs",
-        name: "ZeroBasedSkill",
-        build: make::<ZeroBasedSkillParams>,
-    },
-    Method {
-        cli_name: "wdo",
-        name: "WeightedDynamicOverlap",
-        build: make::<WeightedDynamicOverlapParams>,
-    },
-    Method {
-        cli_name: "ds",
-        name: "DawidSkene",
-        build: make::<DawidSkeneParams>,
-    },
-    Method {
-        cli_name: "one-coin-ds",
-        name: "OneCoinDawidSkene",
-        build: make::<OneCoinDawidSkeneParams>,
-    },
-    Method {
-        cli_name: "mmsr",
-        name: "MMSR",
-        build: make::<MmsrParams>,
-    },
-    Method {
-        cli_name: "kos",
-        name: "KOS",
-        build: make::<KosParams>,
-    },
-    Method {
-        cli_name: "glad",
-        name: "GLAD",
-        build: make::<GladParams>,
-    },
-    Method {
-        cli_name: "mace",
-        name: "MACE",
-        build: make::<MaceParams>,
-    },
+    entry("mv", "MajorityVote", Requirements::OPTIONAL_SKILLS, make::<MajorityVoteParams>),
+    entry("gold-mv", "GoldMajorityVote", Requirements::GOLD, make::<GoldMajorityVoteParams>),
+    entry("wawa", "Wawa", Requirements::NONE, make::<Wawa>),
+    entry("zbs", "ZeroBasedSkill", Requirements::NONE, make::<ZeroBasedSkillParams>),
+    entry("wdo", "WeightedDynamicOverlap", Requirements::SKILLS, make::<WdoParams>),
+    entry("ds", "DawidSkene", Requirements::OPTIONAL_GOLD, make::<DawidSkeneParams>),
+    entry("one-coin-ds", "OneCoinDawidSkene", Requirements::OPTIONAL_GOLD, make::<OneCoin>),
+    entry("mmsr", "MMSR", Requirements::NONE, make::<MmsrParams>),
+    entry("kos", "KOS", Requirements::BINARY, make::<KosParams>),
+    entry("glad", "GLAD", Requirements::NONE, make::<GladParams>),
+    entry("mace", "MACE", Requirements::NONE, make::<MaceParams>),
 ];
+
+type WdoParams = WeightedDynamicOverlapParams;
+type OneCoin = OneCoinDawidSkeneParams;
+
+const fn entry(
+    cli_name: &'static str,
+    name: &'static str,
+    requires: Requirements,
+    build: Builder,
+) -> Method {
+    Method {
+        cli_name,
+        name,
+        requires,
+        build,
+    }
+}
 
 /// Looks a method up by its CLI name or class name (case-insensitive).
 pub fn find_method(name: &str) -> Option<&'static Method> {

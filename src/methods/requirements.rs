@@ -57,6 +57,31 @@ impl Requirements {
         skills: Use::Unused,
         labels: None,
     };
+    /// Gold labels required (GoldMajorityVote).
+    pub const GOLD: Self = Self {
+        gold: Use::Required,
+        ..Self::NONE
+    };
+    /// Gold labels used when given (Dawid-Skene's fixed gold tasks).
+    pub const OPTIONAL_GOLD: Self = Self {
+        gold: Use::Optional,
+        ..Self::NONE
+    };
+    /// Skills required (WeightedDynamicOverlap).
+    pub const SKILLS: Self = Self {
+        skills: Use::Required,
+        ..Self::NONE
+    };
+    /// Skills used when given (a weighted majority vote).
+    pub const OPTIONAL_SKILLS: Self = Self {
+        skills: Use::Optional,
+        ..Self::NONE
+    };
+    /// Exactly two labels (KOS).
+    pub const BINARY: Self = Self {
+        labels: Some(2),
+        ..Self::NONE
+    };
 
     /// Checks `data` and `inputs` against the requirements: a typed error before fitting
     /// ([`DataError::MissingInput`], [`DataError::WrongLabelCount`]). An empty table meets

@@ -9,7 +9,7 @@ use crate::responses::{Label, Responses};
 use super::majority_vote::{MissingSkill, OnMissingSkill};
 use super::params::{ParamReport, Params, out_of_range, report};
 use super::votes::compensated_add;
-use super::{Aggregator, FitInputs, Requirements, Use};
+use super::{Aggregator, FitInputs};
 
 /// Weighted dynamic overlap, Toloka's "aggregation by skill", exactly as Toloka documents it
 /// (guide, *result-aggregation#aggr-by-skill*; see `specs/toloka-api.md` §4.1).
@@ -220,13 +220,6 @@ impl WeightedDynamicOverlap {
 impl Aggregator for WeightedDynamicOverlap {
     fn name(&self) -> &'static str {
         "WeightedDynamicOverlap"
-    }
-
-    fn requirements(&self) -> Requirements {
-        Requirements {
-            skills: Use::Required,
-            ..Requirements::NONE
-        }
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
