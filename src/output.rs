@@ -151,6 +151,133 @@ pub fn write_multilabel_json<W: Write>(
     writeln!(out, "{report}")
 }
 
+/// How `evaluate` and `metrics` tables are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Table {
+    /// Aligned columns for a terminal.
+    Text,
+    /// CSV with a header row.
+    Csv,
+    /// One JSON value.
+    Json,
+}
+
+/// One method's outcome on the gold tasks: a row of `crowdagg evaluate`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EvaluationRow {
+    /// The method's CLI name.
+    pub method: &'static str,
+    /// Its crowd-kit class name.
+    pub name: &'static str,
+    /// Accuracy on the gold tasks present in the data (`None` when none was scored).
+    pub accuracy: Option<f64>,
+    /// How many gold tasks were scored.
+    pub gold_tasks: usize,
+    /// Iterations run, for iterative methods.
+    pub iterations: Option<usize>,
+    /// Wall time of the fit.
+    pub seconds: f64,
+    /// Why the method was skipped or failed, or how to read its accuracy.
+    pub note: String,
+}
+
+/// Writes the `evaluate` table: text columns, CSV `method,accuracy,gold_tasks,iterations,
+/// seconds,note`, or a JSON array of rows.
+pub fn write_evaluation<W: Write>(
+    mut out: W,
+    rows: &[EvaluationRow],
+    format: Table,
+) -> io::Result<()> {
+    match format {
+        Table::Json => writeln!(out, "{}", serde_json::to_string(rows)?),
+        Table::Csv => {
+            writeln!(out, "method,accuracy,gold_tasks,iterations,seconds,note")?;
+            for r in rows {
+                writeln!(
+                    out,
+                    "{},{},{},{},{:.6},{}",
+                    r.method,
+                    r.accuracy.map_or(String::new(), |a| a.to_string()),
+                    r.gold_tasks,
+                    r.iterations.map_or(String::new(), |i| i.to_string()),
+                    r.seconds,
+                    csv_field(&r.note)
+                )?;
+            }
+            Ok(())
+        }
+        Table::Text => {
+            writeln!(
+                out,
+                "{:<12} {:<24} {:>8} {:>6} {:>10} {:>9}  note",
+                "method", "type", "accuracy", "gold", "iterations", "seconds"
+            )?;
+            for r in rows {
+                writeln!(
+                    out,
+                    "{:<12} {:<24} {:>8} {:>6} {:>10} {:>9.3}  {}",
+                    r.method,
+                    r.name,
+                    r.accuracy.map_or("-".to_string(), |a| format!("{a:.4}")),
+                    r.gold_tasks,
+                    r.iterations.map_or("-".to_string(), |i| i.to_string()),
+                    r.seconds,
+                    r.note
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Writes the `metrics` table of `(metric, value)` rows (`null`: not defined): text columns,
+/// CSV `metric,value`, or one JSON object (members sorted by name).
+pub fn write_metrics<W: Write>(
+    mut out: W,
+    rows: &[(&str, serde_json::Value)],
+    format: Table,
+) -> io::Result<()> {
+    let shown = |value: &serde_json::Value, null: &str| {
+        if value.is_null() {
+            null.to_string()
+        } else {
+            value.to_string()
+        }
+    };
+    match format {
+        Table::Json => {
+            let object: serde_json::Map<String, serde_json::Value> = rows
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
+            writeln!(out, "{}", serde_json::Value::Object(object))
+        }
+        Table::Csv => {
+            writeln!(out, "metric,value")?;
+            for (key, value) in rows {
+                writeln!(out, "{key},{}", shown(value, ""))?;
+            }
+            Ok(())
+        }
+        Table::Text => {
+            for (key, value) in rows {
+                writeln!(out, "{key:<26} {}", shown(value, "-"))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a newline.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
 fn io_error(error: csv::Error) -> io::Error {
     match error.into_kind() {
         csv::ErrorKind::Io(error) => error,
