@@ -467,6 +467,15 @@ fn sample(shown: &[String], total: usize) -> String {
     text.join(", ")
 }
 
+/// `a, b, c`, or `none`.
+fn known_list(known: &[&str]) -> String {
+    if known.is_empty() {
+        "none".into()
+    } else {
+        known.join(", ")
+    }
+}
+
 /// An invalid hyper-parameter, found when parameters are validated, before fitting.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -482,14 +491,14 @@ pub enum ParamsError {
         value: String,
     },
     /// A parameter the method does not have.
-    #[error("unknown parameter {name:?} for {method} (known: {known})")]
+    #[error("unknown parameter {name:?} for {method} (known: {})", known_list(.known))]
     Unknown {
         /// The method (crowd-kit class name).
         method: &'static str,
         /// The name given.
         name: String,
-        /// The method's parameters, comma-separated.
-        known: &'static str,
+        /// The method's parameters.
+        known: &'static [&'static str],
     },
     /// A value that does not parse as the parameter's type.
     #[error("parameter {name}: cannot parse {value:?} as {expected}")]
@@ -498,8 +507,17 @@ pub enum ParamsError {
         name: String,
         /// The text given.
         value: String,
-        /// What was expected (`"an integer"`).
-        expected: &'static str,
+        /// What was expected (`"an integer"`, `"vb or em"`).
+        expected: String,
+    },
+    /// A JSON value of the wrong type for the parameter (`"n_iter": "ten"`), or parameters
+    /// that are not a JSON object.
+    #[error("parameter {name}: {message}")]
+    Type {
+        /// The parameter (`params` for the whole object).
+        name: String,
+        /// What is wrong, in words.
+        message: String,
     },
     /// Two parameters that exclude each other were both given.
     #[error("give either {first} or {second}, not both")]
@@ -575,6 +593,74 @@ pub enum Error {
     /// A problem reading a file.
     #[error(transparent)]
     Input(#[from] InputError),
+}
+
+/// The broad class of an error, for callers that map errors onto their own exception types:
+/// the Python package raises `ValueError` for [`ErrorKind::InvalidValue`], `KeyError` for
+/// [`ErrorKind::MissingKey`], `TypeError` for [`ErrorKind::WrongType`] and `OSError` for
+/// [`ErrorKind::Io`]. The Toloka backends classify their errors the same way
+/// ([`BackendError::kind`](crate::toloka::BackendError::kind)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A value is out of range, malformed or inconsistent with the data (`ValueError`).
+    InvalidValue,
+    /// A name is looked up and not found: a worker without a skill, a gold or prior label the
+    /// data does not have (`KeyError`).
+    MissingKey,
+    /// An argument of the wrong kind: an unknown parameter, a JSON value of the wrong type, a
+    /// required side input not given (`TypeError`, as Python for a bad keyword argument).
+    WrongType,
+    /// A file could not be read, or a connection failed (`OSError`).
+    Io,
+}
+
+impl Error {
+    /// The broad class of this error ([`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Params(e) => e.kind(),
+            Self::Data(e) => e.kind(),
+            Self::Input(e) => e.kind(),
+        }
+    }
+}
+
+impl ParamsError {
+    /// The broad class of this error ([`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Unknown { .. } | Self::Type { .. } => ErrorKind::WrongType,
+            Self::UnknownInnerMethod { .. } => ErrorKind::MissingKey,
+            _ => ErrorKind::InvalidValue,
+        }
+    }
+}
+
+impl DataError {
+    /// The broad class of this error ([`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::MissingInput { .. } => ErrorKind::WrongType,
+            Self::MissingSkill { .. }
+            | Self::MissingLabelPrior { .. }
+            | Self::UnknownGoldLabel { .. }
+            | Self::InitialErrorUnknownLabel { .. } => ErrorKind::MissingKey,
+            Self::InClass { source, .. } => source.kind(),
+            _ => ErrorKind::InvalidValue,
+        }
+    }
+}
+
+impl InputError {
+    /// The broad class of this error ([`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Io { .. } => ErrorKind::Io,
+            Self::Data { source, .. } => source.kind(),
+            _ => ErrorKind::InvalidValue,
+        }
+    }
 }
 
 /// `Result` with the crate's [`Error`] by default.

@@ -155,7 +155,9 @@ pub use aggregation::{
     Observer, Skills, StopReason, TimeBudget,
 };
 pub use embeddings::{EmbeddingBuilder, EmbeddingResponses, TrueEmbeddings};
-pub use error::{DataError, Error, InputError, Location, ParamsError, Result, SideInput};
+pub use error::{
+    DataError, Error, ErrorKind, InputError, Location, ParamsError, Result, SideInput,
+};
 pub use methods::{
     Aggregator, BinaryRelevance, Compat, DawidSkene, FitInputs, Glad, GladFit, GladParams,
     GoldMajorityVote, InitialErrorStrategy, InitialErrors, Kos, KosParams, Mace, MaceFit,

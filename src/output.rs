@@ -6,7 +6,8 @@ use std::io::{self, Write};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::aggregation::Aggregation;
-use crate::methods::ParamValue;
+use crate::methods::MultiLabelAggregation;
+use crate::methods::ParamReport;
 use crate::responses::Responses;
 
 /// Writes `task,label,confidence` rows in task order. Fields are quoted when they need it.
@@ -108,6 +109,175 @@ pub fn write_workers_csv<W: Write>(
 }
 
 /// The csv crate's error as the I/O error underneath, so callers see its kind (broken pipe…).
+/// Writes a [`MultiLabelAggregation`] as CSV `task,labels`, each task's classes joined by
+/// `separator` (the one its input used).
+pub fn write_multilabel_csv<W: Write>(
+    out: W,
+    result: &MultiLabelAggregation,
+    separator: char,
+) -> io::Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(["task", "labels"]).map_err(io_error)?;
+    let separator = separator.to_string();
+    for (t, task) in result.tasks.iter().enumerate() {
+        let joined = result.class_names(t).join(&separator);
+        writer
+            .write_record([task.as_str(), joined.as_str()])
+            .map_err(io_error)?;
+    }
+    writer.flush()
+}
+
+/// Writes a [`MultiLabelAggregation`] as one JSON object (members sorted by name):
+/// `classes`, `inner` (the inner method's class name), `labels` (task → its classes) and
+/// `method` (`BinaryRelevance`), then a newline.
+pub fn write_multilabel_json<W: Write>(
+    mut out: W,
+    result: &MultiLabelAggregation,
+    inner: &str,
+) -> io::Result<()> {
+    let labels: serde_json::Map<String, serde_json::Value> = result
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(t, task)| (task.clone(), result.class_names(t).into()))
+        .collect();
+    let report = serde_json::json!({
+        "method": "BinaryRelevance",
+        "inner": inner,
+        "classes": result.classes,
+        "labels": labels,
+    });
+    writeln!(out, "{report}")
+}
+
+/// How `evaluate` and `metrics` tables are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Table {
+    /// Aligned columns for a terminal.
+    Text,
+    /// CSV with a header row.
+    Csv,
+    /// One JSON value.
+    Json,
+}
+
+/// One method's outcome on the gold tasks: a row of `crowdagg evaluate`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EvaluationRow {
+    /// The method's CLI name.
+    pub method: &'static str,
+    /// Its crowd-kit class name.
+    pub name: &'static str,
+    /// Accuracy on the gold tasks present in the data (`None` when none was scored).
+    pub accuracy: Option<f64>,
+    /// How many gold tasks were scored.
+    pub gold_tasks: usize,
+    /// Iterations run, for iterative methods.
+    pub iterations: Option<usize>,
+    /// Wall time of the fit.
+    pub seconds: f64,
+    /// Why the method was skipped or failed, or how to read its accuracy.
+    pub note: String,
+}
+
+/// Writes the `evaluate` table: text columns, CSV `method,accuracy,gold_tasks,iterations,
+/// seconds,note`, or a JSON array of rows.
+pub fn write_evaluation<W: Write>(
+    mut out: W,
+    rows: &[EvaluationRow],
+    format: Table,
+) -> io::Result<()> {
+    match format {
+        Table::Json => writeln!(out, "{}", serde_json::to_string(rows)?),
+        Table::Csv => {
+            writeln!(out, "method,accuracy,gold_tasks,iterations,seconds,note")?;
+            for r in rows {
+                writeln!(
+                    out,
+                    "{},{},{},{},{:.6},{}",
+                    r.method,
+                    r.accuracy.map_or(String::new(), |a| a.to_string()),
+                    r.gold_tasks,
+                    r.iterations.map_or(String::new(), |i| i.to_string()),
+                    r.seconds,
+                    csv_field(&r.note)
+                )?;
+            }
+            Ok(())
+        }
+        Table::Text => {
+            writeln!(
+                out,
+                "{:<12} {:<24} {:>8} {:>6} {:>10} {:>9}  note",
+                "method", "type", "accuracy", "gold", "iterations", "seconds"
+            )?;
+            for r in rows {
+                writeln!(
+                    out,
+                    "{:<12} {:<24} {:>8} {:>6} {:>10} {:>9.3}  {}",
+                    r.method,
+                    r.name,
+                    r.accuracy.map_or("-".to_string(), |a| format!("{a:.4}")),
+                    r.gold_tasks,
+                    r.iterations.map_or("-".to_string(), |i| i.to_string()),
+                    r.seconds,
+                    r.note
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Writes the `metrics` table of `(metric, value)` rows (`null`: not defined): text columns,
+/// CSV `metric,value`, or one JSON object (members sorted by name).
+pub fn write_metrics<W: Write>(
+    mut out: W,
+    rows: &[(&str, serde_json::Value)],
+    format: Table,
+) -> io::Result<()> {
+    let shown = |value: &serde_json::Value, null: &str| {
+        if value.is_null() {
+            null.to_string()
+        } else {
+            value.to_string()
+        }
+    };
+    match format {
+        Table::Json => {
+            let object: serde_json::Map<String, serde_json::Value> = rows
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
+            writeln!(out, "{}", serde_json::Value::Object(object))
+        }
+        Table::Csv => {
+            writeln!(out, "metric,value")?;
+            for (key, value) in rows {
+                writeln!(out, "{key},{}", shown(value, ""))?;
+            }
+            Ok(())
+        }
+        Table::Text => {
+            for (key, value) in rows {
+                writeln!(out, "{key:<26} {}", shown(value, "-"))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a newline.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
 fn io_error(error: csv::Error) -> io::Error {
     match error.into_kind() {
         csv::ErrorKind::Io(error) => error,
@@ -123,7 +293,7 @@ pub fn write_json<W: Write>(
     data: &Responses,
     result: &Aggregation,
     method: &str,
-    params: &[(&'static str, ParamValue)],
+    params: &ParamReport,
 ) -> io::Result<()> {
     let report = Report {
         data,
@@ -141,7 +311,7 @@ struct Report<'a> {
     data: &'a Responses,
     result: &'a Aggregation,
     method: &'a str,
-    params: &'a [(&'static str, ParamValue)],
+    params: &'a ParamReport,
 }
 
 /// A map serialised from an iterator factory (keeps our order, no intermediate Value).
@@ -166,10 +336,7 @@ impl Serialize for Report<'_> {
         let labels = &labels;
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("method", self.method)?;
-        map.serialize_entry(
-            "params",
-            &MapOf(|| self.params.iter().map(|(k, v)| (*k, v))),
-        )?;
+        map.serialize_entry("params", &MapOf(|| self.params.iter().map(|(k, v)| (k, v))))?;
         map.serialize_entry(
             "labels",
             &MapOf(|| {

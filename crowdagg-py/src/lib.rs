@@ -82,10 +82,9 @@ fn fit_dawid_skene<'py>(
     strategy: &str,
     initial: InitialCodes<'py>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let mut builder = DawidSkeneParams::default();
-    for (key, value) in &params {
-        builder.set(key, value).map_err(to_py)?;
-    }
+    let builder =
+        DawidSkeneParams::parse_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(to_py)?;
     let strategy = match strategy {
         "assign" => InitialErrorStrategy::Assign,
         "addition" => InitialErrorStrategy::Addition,

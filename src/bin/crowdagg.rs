@@ -10,12 +10,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crowdagg::io::{
     ReadOptions, delimiter_for, locate, read_gold, read_responses_with_progress, read_skills,
 };
-use crowdagg::methods::{METHODS, find_method};
+use crowdagg::methods::{BINARY_RELEVANCE, METHODS, Method, find_method};
 use crowdagg::output::{
     has_worker_model, write_csv, write_json, write_probas_csv, write_workers_csv,
 };
 use crowdagg::responses::normalize_label;
-use crowdagg::{Action, DuplicatePolicy, FitInputs, Gold, IterationState, Observer, Responses};
+use crowdagg::{
+    Action, Aggregator, DuplicatePolicy, FitInputs, Gold, IterationState, Observer, Responses,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[path = "crowdagg/evaluate.rs"]
@@ -220,10 +222,13 @@ struct AggregateArgs {
     /// binary-relevance (or the crowd-kit class name); `crowdagg methods` describes them.
     #[arg(long, short)]
     method: String,
-    /// A method parameter, `key=value` (repeatable), e.g. `--param n_iter=50`;
-    /// `use_gold=true` fixes the gold tasks of `--gold` during the fit (ds, one-coin-ds).
+    /// A method parameter, `key=value` (repeatable), e.g. `--param n_iter=50`
+    /// (`use_gold=true` is also accepted for `--use-gold`).
     #[arg(long = "param", short = 'p', value_name = "KEY=VALUE")]
     params: Vec<String>,
+    /// Fix the gold tasks of `--gold` to their labels during the fit (ds, one-coin-ds).
+    #[arg(long)]
+    use_gold: bool,
     /// Worker skills: CSV `worker,skill`, or Toloka UserSkill JSON / CSV `user_id,skill_id,value`.
     #[arg(long, value_name = "FILE")]
     skills: Option<PathBuf>,
@@ -231,7 +236,7 @@ struct AggregateArgs {
     #[arg(long, value_name = "ID")]
     skill_id: Option<String>,
     /// Gold labels (CSV/TSV `task,label`): the training target of gold-mv, fixed posteriors of
-    /// ds with `--param use_gold=true`; the accuracy on gold tasks is printed to stderr.
+    /// ds with `--use-gold`; the accuracy on gold tasks is printed to stderr.
     #[arg(long, value_name = "FILE")]
     gold: Option<PathBuf>,
     /// Output format.
@@ -278,6 +283,15 @@ fn describe(cli_name: &str) -> &'static str {
     }
 }
 
+/// `key=value` pairs, values as JSON.
+fn defaults(params: &crowdagg::methods::ParamReport) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn list_methods() {
     let line = |cli: &str, name: &str, description: &str, params: &str| {
         println!("{cli:<16} {name:<22} {description}");
@@ -286,23 +300,17 @@ fn list_methods() {
         }
     };
     for m in METHODS {
-        let defaults = m
-            .build(&[])
-            .map(|a| {
-                a.params()
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", serde_json::to_string(v).unwrap_or_default()))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .unwrap_or_default();
-        line(m.cli_name, m.name, describe(m.cli_name), &defaults);
+        let params = m.build(&[]).map(|a| a.params()).unwrap_or_default();
+        line(m.cli_name, m.name, describe(m.cli_name), &defaults(&params));
     }
     line(
-        "binary-relevance",
-        "BinaryRelevance",
+        BINARY_RELEVANCE.cli_name,
+        BINARY_RELEVANCE.name,
         "multi-label answers (label sets joined by `separator`) aggregated per class",
-        "inner=\"mv\" separator=\"|\" (other params go to the inner method)",
+        &format!(
+            "{} (other params go to the inner method)",
+            defaults(&BINARY_RELEVANCE.defaults())
+        ),
     );
 }
 
@@ -412,142 +420,171 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
                 .ok_or_else(|| format!("--param {p:?}: expected KEY=VALUE"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if ["binary-relevance", "binaryrelevance"].contains(&args.method.to_ascii_lowercase().as_str())
-    {
+    if BINARY_RELEVANCE.matches(&args.method) {
         return aggregate_multilabel(&args, &pairs);
     }
-    let method = find_method(&args.method).ok_or_else(|| {
-        let mut names: Vec<_> = METHODS.iter().map(|m| m.cli_name).collect();
-        names.push("binary-relevance");
-        format!(
-            "unknown method {:?} (known: {})",
-            args.method,
-            names.join(", ")
-        )
-    })?;
-    // `use_gold` belongs to the CLI, not to a method: it passes --gold to the fit.
-    let mut use_gold = method.needs_gold;
-    let mut method_pairs = Vec::with_capacity(pairs.len());
-    for (key, value) in pairs {
-        if key == "use_gold" {
-            use_gold = match value {
-                "true" => true,
-                "false" => false,
-                _ => return Err(format!("use_gold={value}: expected true or false")),
-            };
-            if use_gold && !method.accepts_gold {
-                return Err(format!("{} cannot use gold labels", method.cli_name));
-            }
-        } else {
-            method_pairs.push((key, value));
-        }
-    }
-    let aggregator = method.build(&method_pairs).map_err(|e| e.to_string())?;
+    Job::new(&args, pairs)?.run(&args)
+}
 
-    let (started, cpu_started) = (Instant::now(), crowdagg::timing::process_cpu_seconds());
-    let data = args.input_args.read_responses(&args.input)?;
-    let (read_time, read_cpu) = (
-        started.elapsed(),
-        crowdagg::timing::process_cpu_seconds() - cpu_started,
-    );
-    let gold = args
-        .gold
-        .as_deref()
-        .map(|p| args.input_args.read_gold(p, &data))
-        .transpose()?;
-    let skills = args
-        .skills
-        .as_deref()
-        .map(|p| read_skills(p, args.skill_id.as_deref()))
-        .transpose()
-        .map_err(|e| e.to_string())?;
-    if use_gold && gold.is_none() {
-        return Err(format!("{} needs --gold", method.cli_name));
-    }
-    // A header without rows: an empty result (as crowd-kit), said on stderr.
-    if data.is_empty() {
-        eprintln!(
-            "crowdagg: note: {}: no responses (a header without rows): the result is empty",
-            input_name(&args.input)
-        );
-    }
+/// `aggregate`'s arguments validated into what to run, before any input is read: the method,
+/// its checked parameters and whether the gold labels enter the fit.
+struct Job {
+    method: &'static Method,
+    aggregator: Box<dyn Aggregator>,
+    use_gold: bool,
+}
 
-    let progress = Progress::new();
-    let mut inputs = FitInputs::default().observer(&progress);
-    if let Some(skills) = &skills {
-        inputs = inputs.skills(skills);
-    }
-    if let (Some(gold), true) = (&gold, use_gold) {
-        inputs = inputs.gold(gold);
-    }
-    let (fit_started, fit_cpu_started) = (Instant::now(), crowdagg::timing::process_cpu_seconds());
-    let result = aggregator.aggregate_with(&data, inputs).map_err(|e| {
-        let hint = cli_hint(&e);
-        format!("{}{hint}", locate(e, gold.as_ref(), skills.as_ref()))
-    })?;
-    progress.finish();
-    let (fit_time, fit_cpu) = (
-        fit_started.elapsed(),
-        crowdagg::timing::process_cpu_seconds() - fit_cpu_started,
-    );
-    // Refuse before writing anything: no output at all rather than some of it.
-    if args.probas.is_some() && result.probabilities.is_none() {
-        return Err(format!(
-            "--probas: {} has no per-label probabilities{}",
-            method.cli_name,
-            if result.scores.is_some() {
-                " (its scores are in the --format json output)"
+impl Job {
+    fn new(args: &AggregateArgs, pairs: Vec<(&str, &str)>) -> Result<Self, String> {
+        let method = find_method(&args.method).ok_or_else(|| {
+            let mut names: Vec<_> = METHODS.iter().map(|m| m.cli_name).collect();
+            names.push(BINARY_RELEVANCE.cli_name);
+            format!(
+                "unknown method {:?} (known: {})",
+                args.method,
+                names.join(", ")
+            )
+        })?;
+        // `use_gold` belongs to the CLI, not to a method: it passes --gold to the fit. The
+        // `--param use_gold=…` spelling is an alias of `--use-gold` (the last one given wins).
+        let mut use_gold = args.use_gold;
+        let mut method_pairs = Vec::with_capacity(pairs.len());
+        for (key, value) in pairs {
+            if key == "use_gold" {
+                use_gold = match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(format!("use_gold={value}: expected true or false")),
+                };
             } else {
-                ""
+                method_pairs.push((key, value));
             }
-        ));
-    }
-    if args.workers.is_some() && !has_worker_model(&result) {
-        return Err(format!(
-            "--workers: {} has no worker model (skills or confusion matrices)",
-            method.cli_name
-        ));
+        }
+        let aggregator = method.build(&method_pairs).map_err(|e| e.to_string())?;
+        let needs = aggregator.requirements();
+        if use_gold && !needs.gold.accepted() {
+            return Err(format!("{} cannot use gold labels", method.cli_name));
+        }
+        Ok(Self {
+            method,
+            aggregator,
+            use_gold: use_gold || needs.gold.required(),
+        })
     }
 
-    if let (Some(gold), false) = (&gold, data.is_empty()) {
-        let (accuracy, scored) = result.accuracy(&data, gold);
-        eprintln!(
-            "accuracy on gold: {accuracy:.4} ({scored} of {} gold tasks present in the data)",
-            gold.len()
-        );
-    }
-    let params = aggregator.params();
-    let write_started = Instant::now();
-    write_whole(args.output.as_deref(), |out| match args.format {
-        Format::Csv => write_csv(out, &data, &result),
-        Format::Json => write_json(out, &data, &result, aggregator.name(), &params),
-    })?;
-    if let Some(path) = &args.probas {
-        write_file(path, |out| write_probas_csv(out, &data, &result))?;
-    }
-    if let Some(path) = &args.workers {
-        write_file(path, |out| write_workers_csv(out, &data, &result))?;
-    }
-    if args.timings {
-        let bytes = std::fs::metadata(&args.input).map_or(0, |m| m.len());
-        let (read, fit) = (read_time.as_secs_f64(), fit_time.as_secs_f64());
-        let iterations = result.report.iterations.max(1);
-        eprintln!(
-            "timings: responses={} tasks={} workers={} labels={} read_s={read:.3} read_cpu_s={read_cpu:.2} read_mb_s={:.0} read_answers_s={:.3e} fit_s={fit:.3} fit_cpu_s={fit_cpu:.2} iterations={} fit_s_per_iteration={:.4} write_s={:.3} total_s={:.3} total_cpu_s={:.2}",
-            data.n_responses(),
-            data.n_tasks(),
-            data.n_workers(),
-            data.n_labels(),
-            bytes as f64 / 1e6 / read,
-            data.n_responses() as f64 / read,
-            result.report.iterations,
-            fit / iterations as f64,
-            write_started.elapsed().as_secs_f64(),
-            started.elapsed().as_secs_f64(),
+    /// Reads the inputs, fits, writes the outputs.
+    fn run(self, args: &AggregateArgs) -> Result<(), String> {
+        let Self {
+            method,
+            aggregator,
+            use_gold,
+        } = self;
+        let (started, cpu_started) = (Instant::now(), crowdagg::timing::process_cpu_seconds());
+        let data = args.input_args.read_responses(&args.input)?;
+        let (read_time, read_cpu) = (
+            started.elapsed(),
             crowdagg::timing::process_cpu_seconds() - cpu_started,
         );
+        let gold = args
+            .gold
+            .as_deref()
+            .map(|p| args.input_args.read_gold(p, &data))
+            .transpose()?;
+        let skills = args
+            .skills
+            .as_deref()
+            .map(|p| read_skills(p, args.skill_id.as_deref()))
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        if use_gold && gold.is_none() {
+            return Err(format!("{} needs --gold", method.cli_name));
+        }
+        // A header without rows: an empty result (as crowd-kit), said on stderr.
+        if data.is_empty() {
+            eprintln!(
+                "crowdagg: note: {}: no responses (a header without rows): the result is empty",
+                input_name(&args.input)
+            );
+        }
+
+        let progress = Progress::new();
+        let mut inputs = FitInputs::default().observer(&progress);
+        if let Some(skills) = &skills {
+            inputs = inputs.skills(skills);
+        }
+        if let (Some(gold), true) = (&gold, use_gold) {
+            inputs = inputs.gold(gold);
+        }
+        let (fit_started, fit_cpu_started) =
+            (Instant::now(), crowdagg::timing::process_cpu_seconds());
+        let result = aggregator.fit_checked(&data, inputs).map_err(|e| {
+            let hint = cli_hint(&e);
+            format!("{}{hint}", locate(e, gold.as_ref(), skills.as_ref()))
+        })?;
+        progress.finish();
+        let (fit_time, fit_cpu) = (
+            fit_started.elapsed(),
+            crowdagg::timing::process_cpu_seconds() - fit_cpu_started,
+        );
+        // Refuse before writing anything: no output at all rather than some of it.
+        if args.probas.is_some() && result.probabilities.is_none() {
+            return Err(format!(
+                "--probas: {} has no per-label probabilities{}",
+                method.cli_name,
+                if result.scores.is_some() {
+                    " (its scores are in the --format json output)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if args.workers.is_some() && !has_worker_model(&result) {
+            return Err(format!(
+                "--workers: {} has no worker model (skills or confusion matrices)",
+                method.cli_name
+            ));
+        }
+
+        if let (Some(gold), false) = (&gold, data.is_empty()) {
+            let (accuracy, scored) = result.accuracy(&data, gold);
+            eprintln!(
+                "accuracy on gold: {accuracy:.4} ({scored} of {} gold tasks present in the data)",
+                gold.len()
+            );
+        }
+        let params = aggregator.params();
+        let write_started = Instant::now();
+        write_whole(args.output.as_deref(), |out| match args.format {
+            Format::Csv => write_csv(out, &data, &result),
+            Format::Json => write_json(out, &data, &result, aggregator.name(), &params),
+        })?;
+        if let Some(path) = &args.probas {
+            write_file(path, |out| write_probas_csv(out, &data, &result))?;
+        }
+        if let Some(path) = &args.workers {
+            write_file(path, |out| write_workers_csv(out, &data, &result))?;
+        }
+        if args.timings {
+            let bytes = std::fs::metadata(&args.input).map_or(0, |m| m.len());
+            let (read, fit) = (read_time.as_secs_f64(), fit_time.as_secs_f64());
+            let iterations = result.report.iterations.max(1);
+            eprintln!(
+                "timings: responses={} tasks={} workers={} labels={} read_s={read:.3} read_cpu_s={read_cpu:.2} read_mb_s={:.0} read_answers_s={:.3e} fit_s={fit:.3} fit_cpu_s={fit_cpu:.2} iterations={} fit_s_per_iteration={:.4} write_s={:.3} total_s={:.3} total_cpu_s={:.2}",
+                data.n_responses(),
+                data.n_tasks(),
+                data.n_workers(),
+                data.n_labels(),
+                bytes as f64 / 1e6 / read,
+                data.n_responses() as f64 / read,
+                result.report.iterations,
+                fit / iterations as f64,
+                write_started.elapsed().as_secs_f64(),
+                started.elapsed().as_secs_f64(),
+                crowdagg::timing::process_cpu_seconds() - cpu_started,
+            );
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// How an input path is named in messages (`-` is standard input).

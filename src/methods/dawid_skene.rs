@@ -14,7 +14,7 @@ use crate::aggregation::{Aggregation, Gold, IterationLoop, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::{Label, Responses};
 
-use super::params::{ParamValue, Params, check_non_negative, parse, unknown};
+use super::params::{ParamReport, Params, check_non_negative, report};
 use super::{Aggregator, FitInputs};
 use em::{EPS, Em, Flavour, Model};
 
@@ -34,35 +34,19 @@ use em::{EPS, Em, Flavour, Model};
 /// The ELBO drives the stop rule, so the two modes can stop at different iterations. The
 /// clipping of counts, priors and error entries at 1e-10 is smoothing, not a bug, and is kept
 /// in both modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Compat {
-    /// Reproduce crowd-kit 1.4.2's numbers (the default).
+    /// Reproduce crowd-kit 1.4.2's numbers (the default; `crowd-kit`, also `crowdkit`).
     #[default]
+    #[serde(rename = "crowd-kit", alias = "crowdkit")]
     CrowdKit,
-    /// The model as published: unclipped posteriors, the ELBO counted once per task.
+    /// The model as published: unclipped posteriors, the ELBO counted once per task
+    /// (`corrected`).
+    #[serde(rename = "corrected")]
     Corrected,
 }
 
 impl Compat {
-    fn name(self) -> &'static str {
-        match self {
-            Self::CrowdKit => "crowd-kit",
-            Self::Corrected => "corrected",
-        }
-    }
-
-    fn parse(key: &str, value: &str) -> Result<Self, ParamsError> {
-        match value.trim() {
-            "crowd-kit" | "crowdkit" => Ok(Self::CrowdKit),
-            "corrected" => Ok(Self::Corrected),
-            _ => Err(ParamsError::Parse {
-                name: key.into(),
-                value: value.into(),
-                expected: "crowd-kit or corrected",
-            }),
-        }
-    }
-
     fn flavour(self, model: Model) -> Flavour {
         let quirks = self == Self::CrowdKit;
         Flavour {
@@ -131,8 +115,10 @@ pub struct DawidSkene {
     params: DawidSkeneParams,
 }
 
-/// Parameters of [`DawidSkene`] (defaults as crowd-kit).
-#[derive(Debug, Clone, PartialEq)]
+/// Parameters of [`DawidSkene`] (defaults as crowd-kit; read and reported as described in
+/// [`Params`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename = "DawidSkene", default, deny_unknown_fields)]
 pub struct DawidSkeneParams {
     /// Maximum number of EM iterations (0: the initialisation only, as crowd-kit).
     pub n_iter: usize,
@@ -143,14 +129,17 @@ pub struct DawidSkeneParams {
     /// (as crowd-kit); matrices without a strategy are refused (crowd-kit ignores them).
     pub initial_error_strategy: Option<InitialErrorStrategy>,
     /// The prior confusion matrices used by `initial_error_strategy` (crowd-kit
-    /// `initial_error`); set both with [`DawidSkeneParams::initial_errors`].
+    /// `initial_error`); set both with [`DawidSkeneParams::initial_errors`]. Not a `key=value`
+    /// or JSON parameter.
+    #[serde(skip)]
     pub initial_errors: Option<InitialErrors>,
     /// Whether to reproduce crowd-kit's quirks ([`Compat`]; default: yes).
     pub compat: Compat,
     /// Performance knob, not part of the model: how many fixed blocks of tasks count the
     /// M-step statistics during the E-step pass (0 or 1: a separate pass over workers).
     /// `None` (default) chooses from the data size. Results differ only in the last bits
-    /// between choices, and never depend on the number of threads.
+    /// between choices, and never depend on the number of threads. Not reported.
+    #[serde(skip_serializing)]
     pub blocks: Option<usize>,
 }
 
@@ -177,15 +166,13 @@ impl DawidSkene {
 
 impl DawidSkeneParams {
     /// Sets the maximum number of EM iterations (≥ 1).
-    pub fn n_iter(mut self, n_iter: usize) -> Self {
-        self.n_iter = n_iter;
-        self
+    pub fn n_iter(self, n_iter: usize) -> Self {
+        Self { n_iter, ..self }
     }
 
     /// Sets the stop tolerance on the ELBO's improvement (≥ 0).
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
-        self
+    pub fn tol(self, tol: f64) -> Self {
+        Self { tol, ..self }
     }
 
     /// Prior confusion matrices for the first M-step, and how to use them.
@@ -196,54 +183,19 @@ impl DawidSkeneParams {
     }
 
     /// Sets the crowd-kit compatibility mode ([`Compat`]).
-    pub fn compat(mut self, compat: Compat) -> Self {
-        self.compat = compat;
-        self
+    pub fn compat(self, compat: Compat) -> Self {
+        Self { compat, ..self }
     }
 
     /// See the `blocks` field.
-    pub fn blocks(mut self, blocks: usize) -> Self {
-        self.blocks = Some(blocks);
-        self
-    }
-}
-
-fn parse_strategy(key: &str, value: &str) -> Result<Option<InitialErrorStrategy>, ParamsError> {
-    match value.trim() {
-        "assign" => Ok(Some(InitialErrorStrategy::Assign)),
-        "addition" => Ok(Some(InitialErrorStrategy::Addition)),
-        "none" | "" => Ok(None),
-        _ => Err(ParamsError::Parse {
-            name: key.into(),
-            value: value.into(),
-            expected: "assign, addition or none",
-        }),
+    pub fn blocks(self, blocks: usize) -> Self {
+        let blocks = Some(blocks);
+        Self { blocks, ..self }
     }
 }
 
 impl Params for DawidSkeneParams {
-    type Aggregator = DawidSkene;
-
-    /// Keys: `n_iter`, `tol`, `initial_error_strategy` (assign | addition | none),
-    /// `compat` (crowd-kit | corrected), `blocks`. The matrices themselves are set with
-    /// [`DawidSkeneParams::initial_errors`].
-    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
-        match key {
-            "n_iter" => self.n_iter = parse(key, value, "an integer")?,
-            "tol" => self.tol = parse(key, value, "a number")?,
-            "initial_error_strategy" => self.initial_error_strategy = parse_strategy(key, value)?,
-            "compat" => self.compat = Compat::parse(key, value)?,
-            "blocks" => self.blocks = Some(parse(key, value, "an integer")?),
-            _ => {
-                return Err(unknown(
-                    "DawidSkene",
-                    key,
-                    "n_iter, tol, initial_error_strategy, compat, blocks",
-                ));
-            }
-        }
-        Ok(())
-    }
+    type Checked = DawidSkene;
 
     fn check(self) -> Result<DawidSkene, ParamsError> {
         check_non_negative("tol", self.tol)?;
@@ -298,19 +250,8 @@ impl Aggregator for DawidSkene {
         Ok(fit(em, p.n_iter, p.tol, p.compat, inputs, false, started))
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        let p = &self.params;
-        vec![
-            ("n_iter", p.n_iter.into()),
-            ("tol", p.tol.into()),
-            (
-                "initial_error_strategy",
-                p.initial_error_strategy
-                    .map(InitialErrorStrategy::name)
-                    .into(),
-            ),
-            ("compat", p.compat.name().into()),
-        ]
+    fn params(&self) -> ParamReport {
+        report(&self.params)
     }
 }
 
@@ -353,8 +294,10 @@ pub struct OneCoinDawidSkene {
     params: OneCoinDawidSkeneParams,
 }
 
-/// Parameters of [`OneCoinDawidSkene`] (defaults as crowd-kit).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Parameters of [`OneCoinDawidSkene`] (defaults as crowd-kit): those of [`DawidSkeneParams`]
+/// without the initial matrices.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename = "OneCoinDawidSkene", default, deny_unknown_fields)]
 pub struct OneCoinDawidSkeneParams {
     /// Maximum number of EM iterations (≥ 1).
     pub n_iter: usize,
@@ -365,7 +308,8 @@ pub struct OneCoinDawidSkeneParams {
     /// Performance knob, not part of the model: how many fixed blocks of tasks count the
     /// M-step statistics during the E-step pass (0 or 1: a separate pass over workers).
     /// `None` (default) chooses from the data size. Results differ only in the last bits
-    /// between choices, and never depend on the number of threads.
+    /// between choices, and never depend on the number of threads. Not reported.
+    #[serde(skip_serializing)]
     pub blocks: Option<usize>,
 }
 
@@ -390,50 +334,29 @@ impl OneCoinDawidSkene {
 
 impl OneCoinDawidSkeneParams {
     /// Sets the maximum number of EM iterations (≥ 1).
-    pub fn n_iter(mut self, n_iter: usize) -> Self {
-        self.n_iter = n_iter;
-        self
+    pub fn n_iter(self, n_iter: usize) -> Self {
+        Self { n_iter, ..self }
     }
 
     /// Sets the stop tolerance on the ELBO's improvement (≥ 0).
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
-        self
+    pub fn tol(self, tol: f64) -> Self {
+        Self { tol, ..self }
     }
 
     /// Sets the crowd-kit compatibility mode ([`Compat`]).
-    pub fn compat(mut self, compat: Compat) -> Self {
-        self.compat = compat;
-        self
+    pub fn compat(self, compat: Compat) -> Self {
+        Self { compat, ..self }
     }
 
     /// See the `blocks` field.
-    pub fn blocks(mut self, blocks: usize) -> Self {
-        self.blocks = Some(blocks);
-        self
+    pub fn blocks(self, blocks: usize) -> Self {
+        let blocks = Some(blocks);
+        Self { blocks, ..self }
     }
 }
 
 impl Params for OneCoinDawidSkeneParams {
-    type Aggregator = OneCoinDawidSkene;
-
-    /// Keys: `n_iter`, `tol`, `compat` (crowd-kit | corrected), `blocks`.
-    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
-        match key {
-            "n_iter" => self.n_iter = parse(key, value, "an integer")?,
-            "tol" => self.tol = parse(key, value, "a number")?,
-            "compat" => self.compat = Compat::parse(key, value)?,
-            "blocks" => self.blocks = Some(parse(key, value, "an integer")?),
-            _ => {
-                return Err(unknown(
-                    "OneCoinDawidSkene",
-                    key,
-                    "n_iter, tol, compat, blocks",
-                ));
-            }
-        }
-        Ok(())
-    }
+    type Checked = OneCoinDawidSkene;
 
     fn check(self) -> Result<OneCoinDawidSkene, ParamsError> {
         check_non_negative("tol", self.tol)?;
@@ -468,13 +391,8 @@ impl Aggregator for OneCoinDawidSkene {
         Ok(fit(em, p.n_iter, p.tol, p.compat, inputs, true, started))
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        let p = &self.params;
-        vec![
-            ("n_iter", p.n_iter.into()),
-            ("tol", p.tol.into()),
-            ("compat", p.compat.name().into()),
-        ]
+    fn params(&self) -> ParamReport {
+        report(&self.params)
     }
 }
 

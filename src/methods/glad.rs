@@ -8,7 +8,7 @@ use crate::aggregation::{Aggregation, InnerSolve, IterationLoop, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
-use super::params::{ParamValue, Params, check_non_negative, out_of_range, parse, unknown};
+use super::params::{ParamReport, Params, check_non_negative, out_of_range, report};
 use super::{Aggregator, FitInputs};
 use crate::numeric::optimize::{CgOptions, minimize_cg};
 use crate::numeric::special::{logistic_parts, sigmoid, softmax_in_place};
@@ -88,8 +88,10 @@ pub struct Glad {
     params: GladParams,
 }
 
-/// Parameters of [`Glad`] (defaults as crowd-kit).
-#[derive(Debug, Clone, PartialEq)]
+/// Parameters of [`Glad`] (defaults as crowd-kit; read and reported as described in
+/// [`Params`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename = "GLAD", default, deny_unknown_fields)]
 pub struct GladParams {
     /// Maximum EM iterations.
     pub n_iter: usize,
@@ -100,6 +102,9 @@ pub struct GladParams {
     /// CG stops when the ∞-norm of the gradient is at most this.
     pub m_step_tol: f64,
     /// Class priors by label name (every label of the data must be listed); uniform if `None`.
+    /// As text `label:p,label:p` (also in reports, as a list of `label:p`); in JSON also an
+    /// object `{"label": p}` or a list of `[label, p]` pairs.
+    #[serde(with = "label_priors")]
     pub labels_priors: Option<Vec<(String, f64)>>,
     /// Prior mean of every α_w.
     pub alphas_prior_mean: f64,
@@ -123,27 +128,26 @@ impl Default for GladParams {
 
 impl GladParams {
     /// Sets the maximum number of EM iterations (≥ 1).
-    pub fn n_iter(mut self, n_iter: usize) -> Self {
-        self.n_iter = n_iter;
-        self
+    pub fn n_iter(self, n_iter: usize) -> Self {
+        Self { n_iter, ..self }
     }
 
     /// Sets the stop tolerance on the normalised Q's improvement (≥ 0).
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
-        self
+    pub fn tol(self, tol: f64) -> Self {
+        Self { tol, ..self }
     }
 
     /// Sets the maximum number of conjugate-gradient iterations per M-step (≥ 1).
-    pub fn m_step_max_iter(mut self, n: usize) -> Self {
-        self.m_step_max_iter = n;
-        self
+    pub fn m_step_max_iter(self, m_step_max_iter: usize) -> Self {
+        Self {
+            m_step_max_iter,
+            ..self
+        }
     }
 
     /// Sets the gradient tolerance (∞-norm) that ends an M-step early (≥ 0).
-    pub fn m_step_tol(mut self, tol: f64) -> Self {
-        self.m_step_tol = tol;
-        self
+    pub fn m_step_tol(self, m_step_tol: f64) -> Self {
+        Self { m_step_tol, ..self }
     }
 
     /// Sets the class priors as `(label name, weight)` pairs; every label of the data must be
@@ -165,42 +169,8 @@ impl Glad {
     }
 }
 
-const KNOWN: &str = "n_iter, tol, m_step_max_iter, m_step_tol, labels_priors (label:p,...), \
-                     alphas_prior_mean, betas_prior_mean";
-
-fn parse_priors(value: &str) -> Result<Vec<(String, f64)>, ParamsError> {
-    value
-        .split(',')
-        .map(|pair| {
-            let (label, p) = pair.rsplit_once(':').ok_or_else(|| ParamsError::Parse {
-                name: "labels_priors".into(),
-                value: value.into(),
-                expected: "label:probability pairs separated by commas",
-            })?;
-            Ok((
-                label.trim().to_string(),
-                parse("labels_priors", p, "a number")?,
-            ))
-        })
-        .collect()
-}
-
 impl Params for GladParams {
-    type Aggregator = Glad;
-
-    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
-        match key {
-            "n_iter" => self.n_iter = parse(key, value, "an integer")?,
-            "tol" => self.tol = parse(key, value, "a number")?,
-            "m_step_max_iter" => self.m_step_max_iter = parse(key, value, "an integer")?,
-            "m_step_tol" => self.m_step_tol = parse(key, value, "a number")?,
-            "labels_priors" => self.labels_priors = Some(parse_priors(value)?),
-            "alphas_prior_mean" => self.alphas_prior_mean = parse(key, value, "a number")?,
-            "betas_prior_mean" => self.betas_prior_mean = parse(key, value, "a number")?,
-            _ => return Err(unknown("GLAD", key, KNOWN)),
-        }
-        Ok(())
-    }
+    type Checked = Glad;
 
     fn check(self) -> Result<Glad, ParamsError> {
         check_non_negative("tol", self.tol)?;
@@ -507,19 +477,93 @@ impl Aggregator for Glad {
         Ok(self.fit(data, inputs)?.aggregation)
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        let p = &self.params;
-        let priors = p.labels_priors.as_ref().map_or(ParamValue::Null, |v| {
-            ParamValue::List(v.iter().map(|(l, p)| format!("{l}:{p}")).collect())
-        });
-        vec![
-            ("n_iter", p.n_iter.into()),
-            ("tol", p.tol.into()),
-            ("m_step_max_iter", p.m_step_max_iter.into()),
-            ("m_step_tol", p.m_step_tol.into()),
-            ("labels_priors", priors),
-            ("alphas_prior_mean", p.alphas_prior_mean.into()),
-            ("betas_prior_mean", p.betas_prior_mean.into()),
-        ]
+    fn params(&self) -> ParamReport {
+        report(&self.params)
+    }
+}
+
+/// `labels_priors` in serde: `label:p` texts, or (JSON) an object or `[label, p]` pairs.
+mod label_priors {
+    use std::fmt;
+
+    use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde::ser::Serializer;
+
+    type Priors = Vec<(String, f64)>;
+
+    const EXPECTED: &str = "label:probability pairs separated by commas";
+
+    pub(super) fn serialize<S: Serializer>(
+        priors: &Option<Priors>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match priors {
+            Some(priors) => s.collect_seq(priors.iter().map(|(l, p)| format!("{l}:{p}"))),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Priors>, D::Error> {
+        d.deserialize_option(Given)
+    }
+
+    fn pair<E: de::Error>(text: &str) -> Result<(String, f64), E> {
+        let (label, p) = text.rsplit_once(':').ok_or_else(|| E::custom(EXPECTED))?;
+        let p = p.trim().parse().map_err(|_| E::custom(EXPECTED))?;
+        Ok((label.trim().to_string(), p))
+    }
+
+    struct Given;
+
+    impl<'de> Visitor<'de> for Given {
+        type Value = Option<Priors>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(EXPECTED)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            text.split(',')
+                .map(pair)
+                .collect::<Result<_, E>>()
+                .map(Some)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            #[derive(serde::Deserialize)]
+            #[serde(untagged)]
+            enum Item {
+                Text(String),
+                Pair(String, f64),
+            }
+            let mut priors = Vec::new();
+            while let Some(item) = seq.next_element()? {
+                priors.push(match item {
+                    Item::Text(text) => pair(&text)?,
+                    Item::Pair(label, p) => (label, p),
+                });
+            }
+            Ok(Some(priors))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut priors = Vec::new();
+            while let Some(entry) = map.next_entry()? {
+                priors.push(entry);
+            }
+            Ok(Some(priors))
+        }
     }
 }

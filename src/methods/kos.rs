@@ -8,7 +8,7 @@ use crate::aggregation::{Aggregation, IterationLoop, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::{Label, Responses};
 
-use super::params::{ParamValue, Params, parse, unknown};
+use super::params::{ParamReport, Params, report};
 use super::{Aggregator, FitInputs};
 use crate::numeric::numpy_random::RandomState;
 
@@ -70,7 +70,8 @@ pub struct Kos {
 }
 
 /// Parameters of [`Kos`] (defaults as crowd-kit).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename = "KOS", default, deny_unknown_fields)]
 pub struct KosParams {
     /// Number of message-passing iterations (≥ 1).
     pub n_iter: usize,
@@ -97,29 +98,21 @@ impl Kos {
 
 impl KosParams {
     /// Sets the number of iterations (≥ 1).
-    pub fn n_iter(mut self, n_iter: usize) -> Self {
-        self.n_iter = n_iter;
-        self
+    pub fn n_iter(self, n_iter: usize) -> Self {
+        Self { n_iter, ..self }
     }
 
     /// Sets the seed of the starting messages.
-    pub fn random_state(mut self, seed: u32) -> Self {
-        self.random_state = seed;
-        self
+    pub fn random_state(self, random_state: u32) -> Self {
+        Self {
+            random_state,
+            ..self
+        }
     }
 }
 
 impl Params for KosParams {
-    type Aggregator = Kos;
-
-    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
-        match key {
-            "n_iter" => self.n_iter = parse(key, value, "an integer")?,
-            "random_state" => self.random_state = parse(key, value, "an integer in 0..2^32")?,
-            _ => return Err(unknown("KOS", key, "n_iter, random_state")),
-        }
-        Ok(())
-    }
+    type Checked = Kos;
 
     fn check(self) -> Result<Kos, ParamsError> {
         Ok(Kos { params: self })
@@ -283,11 +276,7 @@ impl Aggregator for Kos {
         })
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        let p = &self.params;
-        vec![
-            ("n_iter", p.n_iter.into()),
-            ("random_state", (p.random_state as usize).into()),
-        ]
+    fn params(&self) -> ParamReport {
+        report(&self.params)
     }
 }

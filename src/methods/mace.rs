@@ -11,7 +11,7 @@ use crate::aggregation::{Action, Aggregation, FitReport, IterationState, StopRea
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
-use super::params::{ParamValue, Params, check_non_negative, out_of_range, parse, unknown};
+use super::params::{ParamReport, Params, check_non_negative, out_of_range, report};
 use super::{Aggregator, FitInputs};
 use crate::numeric::rng::SplitMix64;
 use crate::numeric::special::{digamma, softmax_in_place};
@@ -96,7 +96,8 @@ pub struct Mace {
 }
 
 /// How [`Mace`] estimates the parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MaceMethod {
     /// Variational Bayes with Beta/Dirichlet priors.
     #[default]
@@ -106,7 +107,8 @@ pub enum MaceMethod {
 }
 
 /// Parameters of [`Mace`] (defaults as crowd-kit).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename = "MACE", default, deny_unknown_fields)]
 pub struct MaceParams {
     /// Number of random restarts (≥ 1); the one with the largest log marginal likelihood is kept.
     pub n_restarts: usize,
@@ -143,33 +145,32 @@ impl Default for MaceParams {
 
 impl MaceParams {
     /// Sets the number of random restarts (≥ 1).
-    pub fn n_restarts(mut self, n: usize) -> Self {
-        self.n_restarts = n;
-        self
+    pub fn n_restarts(self, n_restarts: usize) -> Self {
+        Self { n_restarts, ..self }
     }
 
     /// Sets the number of iterations per restart (≥ 1).
-    pub fn n_iter(mut self, n: usize) -> Self {
-        self.n_iter = n;
-        self
+    pub fn n_iter(self, n_iter: usize) -> Self {
+        Self { n_iter, ..self }
     }
 
     /// Sets the estimation method.
-    pub fn method(mut self, method: MaceMethod) -> Self {
-        self.method = method;
-        self
+    pub fn method(self, method: MaceMethod) -> Self {
+        Self { method, ..self }
     }
 
     /// Sets the additive smoothing of the EM M-step (> 0).
-    pub fn smoothing(mut self, smoothing: f64) -> Self {
-        self.smoothing = Some(smoothing);
-        self
+    pub fn smoothing(self, smoothing: f64) -> Self {
+        let smoothing = Some(smoothing);
+        Self { smoothing, ..self }
     }
 
     /// Sets the seed of the random starts.
-    pub fn random_state(mut self, seed: u64) -> Self {
-        self.random_state = seed;
-        self
+    pub fn random_state(self, random_state: u64) -> Self {
+        Self {
+            random_state,
+            ..self
+        }
     }
 }
 
@@ -182,40 +183,7 @@ impl Mace {
 }
 
 impl Params for MaceParams {
-    type Aggregator = Mace;
-
-    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
-        match key {
-            "n_restarts" => self.n_restarts = parse(key, value, "an integer")?,
-            "n_iter" => self.n_iter = parse(key, value, "an integer")?,
-            "method" => {
-                self.method = match value.trim().to_ascii_lowercase().as_str() {
-                    "vb" => MaceMethod::Vb,
-                    "em" => MaceMethod::Em,
-                    _ => {
-                        return Err(ParamsError::Parse {
-                            name: key.into(),
-                            value: value.into(),
-                            expected: "vb or em",
-                        });
-                    }
-                }
-            }
-            "smoothing" => self.smoothing = Some(parse(key, value, "a number")?),
-            "default_noise" => self.default_noise = parse(key, value, "a number")?,
-            "alpha" => self.alpha = parse(key, value, "a number")?,
-            "beta" => self.beta = parse(key, value, "a number")?,
-            "random_state" => self.random_state = parse(key, value, "a non-negative integer")?,
-            _ => {
-                return Err(unknown(
-                    "MACE",
-                    key,
-                    "n_restarts, n_iter, method, smoothing, default_noise, alpha, beta, random_state",
-                ));
-            }
-        }
-        Ok(())
-    }
+    type Checked = Mace;
 
     fn check(self) -> Result<Mace, ParamsError> {
         if self.n_restarts == 0 {
@@ -514,21 +482,7 @@ impl Aggregator for Mace {
         Ok(self.fit(data, inputs)?.aggregation)
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        let p = &self.params;
-        let method = match p.method {
-            MaceMethod::Vb => "vb",
-            MaceMethod::Em => "em",
-        };
-        vec![
-            ("n_restarts", p.n_restarts.into()),
-            ("n_iter", p.n_iter.into()),
-            ("method", method.into()),
-            ("smoothing", p.smoothing.into()),
-            ("default_noise", p.default_noise.into()),
-            ("alpha", p.alpha.into()),
-            ("beta", p.beta.into()),
-            ("random_state", ParamValue::Int(p.random_state)),
-        ]
+    fn params(&self) -> ParamReport {
+        report(&self.params)
     }
 }

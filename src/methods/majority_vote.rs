@@ -4,7 +4,7 @@ use crate::aggregation::Aggregation;
 use crate::error::{DataError, ParamsError, Result, SideInput};
 use crate::responses::Responses;
 
-use super::params::{ParamValue, Params, out_of_range, parse, unknown};
+use super::params::{ParamReport, Params, out_of_range, report};
 use super::votes::{counts, normalize_rows, weighted_votes, worker_accuracy};
 use super::{Aggregator, FitInputs};
 
@@ -20,19 +20,49 @@ pub enum MissingSkill {
     Ignore,
 }
 
+/// The `on_missing_skill` key: [`MissingSkill`] without its value, which is the
+/// `default_skill` key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnMissingSkill {
+    /// [`MissingSkill::Error`].
+    Error,
+    /// [`MissingSkill::Value`] with `default_skill`.
+    Value,
+    /// [`MissingSkill::Ignore`].
+    Ignore,
+}
+
 impl MissingSkill {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Error => "error",
-            Self::Value(_) => "value",
-            Self::Ignore => "ignore",
+    /// The policy from its two keys. Without `on_missing_skill`, a `default_skill` means
+    /// `value` (as crowd-kit, where a default skill only goes with it), else `error`; with
+    /// `error` or `ignore` a `default_skill` is unused.
+    pub(crate) fn from_keys(
+        policy: Option<OnMissingSkill>,
+        default_skill: Option<f64>,
+    ) -> Result<Self, ParamsError> {
+        let checked = match (policy, default_skill) {
+            (None | Some(OnMissingSkill::Value), Some(v)) => Self::Value(v),
+            (Some(OnMissingSkill::Value), None) => Self::Value(f64::NAN),
+            (Some(OnMissingSkill::Ignore), _) => Self::Ignore,
+            (None | Some(OnMissingSkill::Error), _) => Self::Error,
+        };
+        match checked {
+            Self::Value(v) if !v.is_finite() => Err(out_of_range(
+                "default_skill",
+                "a finite number (required with on_missing_skill=value)",
+                v,
+            )),
+            other => Ok(other),
         }
     }
 
-    fn default_skill(self) -> Option<f64> {
+    /// The two keys of this policy (`default_skill` only with `value`).
+    pub(crate) fn keys(self) -> (Option<OnMissingSkill>, Option<f64>) {
         match self {
-            Self::Value(v) => Some(v),
-            _ => None,
+            Self::Error => (Some(OnMissingSkill::Error), None),
+            Self::Value(v) => (Some(OnMissingSkill::Value), Some(v)),
+            Self::Ignore => (Some(OnMissingSkill::Ignore), None),
         }
     }
 
@@ -70,47 +100,6 @@ impl MissingSkill {
             }
         }
         Ok(weights)
-    }
-
-    /// Sets the policy from the CLI's `on_missing_skill` / `default_skill` pair.
-    pub(crate) fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
-        match key {
-            "on_missing_skill" => {
-                *self = match value {
-                    "error" => Self::Error,
-                    "ignore" => Self::Ignore,
-                    "value" => Self::Value(self.default_skill().unwrap_or(f64::NAN)),
-                    _ => {
-                        return Err(ParamsError::Parse {
-                            name: key.into(),
-                            value: value.into(),
-                            expected: "error, value or ignore",
-                        });
-                    }
-                }
-            }
-            "default_skill" => {
-                let v: f64 = parse(key, value, "a number")?;
-                match self {
-                    Self::Value(d) => *d = v,
-                    // Like crowd-kit: a default skill only goes with on_missing_skill=value.
-                    _ => *self = Self::Value(v),
-                }
-            }
-            _ => unreachable!("only called for the two keys"),
-        }
-        Ok(())
-    }
-
-    pub(crate) fn check(self) -> Result<Self, ParamsError> {
-        match self {
-            Self::Value(v) if !v.is_finite() => Err(out_of_range(
-                "default_skill",
-                "a finite number (required with on_missing_skill=value)",
-                v,
-            )),
-            other => Ok(other),
-        }
     }
 }
 
@@ -166,11 +155,15 @@ pub struct MajorityVote {
     on_missing_skill: MissingSkill,
 }
 
-/// Parameters of [`MajorityVote`].
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// Parameters of [`MajorityVote`] (read and reported as described in [`Params`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename = "MajorityVote", default, deny_unknown_fields)]
 pub struct MajorityVoteParams {
-    /// What to do with a worker who has no skill when skills are given.
-    pub on_missing_skill: MissingSkill,
+    /// What to do with a worker who has no skill when skills are given (see
+    /// [`MissingSkill`]; unset: `error`, or `value` when `default_skill` is given).
+    pub on_missing_skill: Option<OnMissingSkill>,
+    /// The skill of workers without one, with `on_missing_skill=value`.
+    pub default_skill: Option<f64>,
 }
 
 impl MajorityVote {
@@ -183,30 +176,21 @@ impl MajorityVote {
 
 impl MajorityVoteParams {
     /// Sets the policy for workers without a skill.
-    pub fn on_missing_skill(mut self, policy: MissingSkill) -> Self {
-        self.on_missing_skill = policy;
-        self
+    pub fn on_missing_skill(self, policy: MissingSkill) -> Self {
+        let (on_missing_skill, default_skill) = policy.keys();
+        Self {
+            on_missing_skill,
+            default_skill,
+        }
     }
 }
 
 impl Params for MajorityVoteParams {
-    type Aggregator = MajorityVote;
-
-    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
-        match key {
-            "on_missing_skill" | "default_skill" => self.on_missing_skill.set(key, value),
-            _ => Err(unknown(
-                "MajorityVote",
-                key,
-                "on_missing_skill, default_skill",
-            )),
-        }
-    }
+    type Checked = MajorityVote;
 
     fn check(self) -> Result<MajorityVote, ParamsError> {
-        Ok(MajorityVote {
-            on_missing_skill: self.on_missing_skill.check()?,
-        })
+        let on_missing_skill = MissingSkill::from_keys(self.on_missing_skill, self.default_skill)?;
+        Ok(MajorityVote { on_missing_skill })
     }
 }
 
@@ -238,16 +222,9 @@ impl Aggregator for MajorityVote {
         }
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        missing_skill_params(self.on_missing_skill)
+    fn params(&self) -> ParamReport {
+        report(&MajorityVoteParams::default().on_missing_skill(self.on_missing_skill))
     }
-}
-
-fn missing_skill_params(policy: MissingSkill) -> Vec<(&'static str, ParamValue)> {
-    vec![
-        ("on_missing_skill", policy.name().into()),
-        ("default_skill", policy.default_skill().into()),
-    ]
 }
 
 /// Majority vote weighted by accuracy on gold tasks (crowd-kit `GoldMajorityVote`).
@@ -283,11 +260,15 @@ pub struct GoldMajorityVote {
     on_missing_skill: MissingSkill,
 }
 
-/// Parameters of [`GoldMajorityVote`].
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+/// Parameters of [`GoldMajorityVote`]: those of [`MajorityVoteParams`], for workers who
+/// answered no gold task (and so have no skill).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename = "GoldMajorityVote", default, deny_unknown_fields)]
 pub struct GoldMajorityVoteParams {
-    /// What to do with a worker who answered no gold task (and so has no skill).
-    pub on_missing_skill: MissingSkill,
+    /// See [`MajorityVoteParams::on_missing_skill`].
+    pub on_missing_skill: Option<OnMissingSkill>,
+    /// See [`MajorityVoteParams::default_skill`].
+    pub default_skill: Option<f64>,
 }
 
 impl GoldMajorityVote {
@@ -300,30 +281,21 @@ impl GoldMajorityVote {
 
 impl GoldMajorityVoteParams {
     /// Sets the policy for workers without a gold answer.
-    pub fn on_missing_skill(mut self, policy: MissingSkill) -> Self {
-        self.on_missing_skill = policy;
-        self
+    pub fn on_missing_skill(self, policy: MissingSkill) -> Self {
+        let (on_missing_skill, default_skill) = policy.keys();
+        Self {
+            on_missing_skill,
+            default_skill,
+        }
     }
 }
 
 impl Params for GoldMajorityVoteParams {
-    type Aggregator = GoldMajorityVote;
-
-    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
-        match key {
-            "on_missing_skill" | "default_skill" => self.on_missing_skill.set(key, value),
-            _ => Err(unknown(
-                "GoldMajorityVote",
-                key,
-                "on_missing_skill, default_skill",
-            )),
-        }
-    }
+    type Checked = GoldMajorityVote;
 
     fn check(self) -> Result<GoldMajorityVote, ParamsError> {
-        Ok(GoldMajorityVote {
-            on_missing_skill: self.on_missing_skill.check()?,
-        })
+        let on_missing_skill = MissingSkill::from_keys(self.on_missing_skill, self.default_skill)?;
+        Ok(GoldMajorityVote { on_missing_skill })
     }
 }
 
@@ -349,8 +321,8 @@ impl Aggregator for GoldMajorityVote {
         Ok(result)
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        missing_skill_params(self.on_missing_skill)
+    fn params(&self) -> ParamReport {
+        report(&GoldMajorityVoteParams::default().on_missing_skill(self.on_missing_skill))
     }
 }
 
@@ -380,15 +352,12 @@ impl Aggregator for GoldMajorityVote {
 /// assert!((result.confidence[t2] - 0.8125).abs() < 1e-12);
 /// # Ok::<(), crowdagg::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Wawa;
 
+/// Wawa has no parameters: it is its own parameter type.
 impl Params for Wawa {
-    type Aggregator = Wawa;
-
-    fn set(&mut self, key: &str, _: &str) -> Result<(), ParamsError> {
-        Err(unknown("Wawa", key, "none"))
-    }
+    type Checked = Wawa;
 
     fn check(self) -> Result<Wawa, ParamsError> {
         Ok(self)
@@ -410,7 +379,7 @@ impl Aggregator for Wawa {
         Ok(result)
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
+    fn params(&self) -> ParamReport {
         Vec::new()
     }
 }

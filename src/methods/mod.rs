@@ -11,6 +11,7 @@ mod mmsr;
 mod pairwise;
 mod params;
 mod registry;
+mod requirements;
 mod segmentation;
 mod texts;
 mod votes;
@@ -30,15 +31,20 @@ pub use glad::{Glad, GladFit, GladParams};
 pub use kos::{Kos, KosParams};
 pub use mace::{Mace, MaceFit, MaceMethod, MaceParams};
 pub use majority_vote::{
-    GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill, Wawa,
+    GoldMajorityVote, GoldMajorityVoteParams, MajorityVote, MajorityVoteParams, MissingSkill,
+    OnMissingSkill, Wawa,
 };
 pub use mmsr::{Mmsr, MmsrParams};
 pub use pairwise::{
     BradleyTerry, BradleyTerryParams, NoisyBradleyTerry, NoisyBradleyTerryParams,
     PairwiseAggregation, PairwiseAggregator, PairwiseCompat, PairwiseParams,
 };
-pub use params::{ParamValue, Params};
-pub use registry::{METHODS, Method, binary_relevance, find_method};
+pub use params::{ParamReport, Params};
+pub use registry::{
+    BINARY_RELEVANCE, BinaryRelevanceParams, METHODS, Method, MultiLabelMethod, binary_relevance,
+    binary_relevance_from_pairs, find_method,
+};
+pub use requirements::{Requirements, Use};
 pub use segmentation::{
     SegmentationAggregation, SegmentationAggregator, SegmentationEm, SegmentationEmParams,
     SegmentationMajorityVote, SegmentationMajorityVoteParams, SegmentationRasa,
@@ -110,11 +116,26 @@ pub trait Aggregator: Send + Sync {
     /// Aggregates with side inputs (gold labels, skills, an observer).
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation>;
 
+    /// What the method needs besides the responses (gold labels, skills, a label count): its
+    /// registry entry's declaration ([`Method::requires`]), none for a method outside the
+    /// registry.
+    fn requirements(&self) -> Requirements {
+        find_method(self.name()).map_or(Requirements::NONE, |m| m.requires)
+    }
+
+    /// Checks [`Aggregator::requirements`], then aggregates: a method whose requirements are
+    /// not met fails with a typed error before fitting.
+    fn fit_checked(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
+        self.requirements().check(self.name(), data, &inputs)?;
+        self.aggregate_with(data, inputs)
+    }
+
     /// Aggregates the responses alone.
     fn aggregate(&self, data: &Responses) -> Result<Aggregation> {
         self.aggregate_with(data, FitInputs::default())
     }
 
-    /// The parameters as `(name, value)` pairs, for reports.
-    fn params(&self) -> Vec<(&'static str, ParamValue)>;
+    /// The checked parameters as `(name, value)` pairs in declaration order, for reports
+    /// (the `params` object of `--format json`).
+    fn params(&self) -> ParamReport;
 }

@@ -6,8 +6,8 @@ use crate::aggregation::{Aggregation, FitReport};
 use crate::error::{DataError, ParamsError, Result, SideInput};
 use crate::responses::{Label, Responses};
 
-use super::majority_vote::MissingSkill;
-use super::params::{ParamValue, Params, out_of_range, parse, unknown};
+use super::majority_vote::{MissingSkill, OnMissingSkill};
+use super::params::{ParamReport, Params, out_of_range, report};
 use super::votes::compensated_add;
 use super::{Aggregator, FitInputs};
 
@@ -69,20 +69,32 @@ use super::{Aggregator, FitInputs};
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct WeightedDynamicOverlap {
     params: WeightedDynamicOverlapParams,
+    on_missing_skill: MissingSkill,
 }
 
-/// Parameters of [`WeightedDynamicOverlap`].
-#[derive(Debug, Clone, PartialEq, Default)]
+/// Parameters of [`WeightedDynamicOverlap`] (read and reported as described in [`Params`]).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename = "WeightedDynamicOverlap", default, deny_unknown_fields)]
 pub struct WeightedDynamicOverlapParams {
     /// The field's allowed values; Y = their number. Every label must be one of them.
     pub domain: Option<Vec<String>>,
     /// Y given as a number (e.g. max − min + 1 of an integer field).
     pub options: Option<usize>,
-    /// What to do with a worker who has no skill (a default skill must be in 0..=100).
-    pub on_missing_skill: MissingSkill,
+    /// What to do with a worker who has no skill (as [`MajorityVoteParams`](super::MajorityVoteParams)).
+    pub on_missing_skill: Option<OnMissingSkill>,
+    /// The skill of workers without one, with `on_missing_skill=value` (in 0..=100 after
+    /// `skill_scale`). Not reported.
+    #[serde(skip_serializing)]
+    pub default_skill: Option<f64>,
     /// Multiplies every skill (and `default_skill`) before use: `100` for skills written as
-    /// fractions of 1. `None` (default) means 1, and refuses skills that are all ≤ 1.
+    /// fractions of 1. `None` (default) means 1, and refuses skills that are all ≤ 1
+    /// (reported as 1).
+    #[serde(serialize_with = "scale_or_one")]
     pub skill_scale: Option<f64>,
+}
+
+fn scale_or_one<S: serde::Serializer>(scale: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(scale.unwrap_or(1.0))
 }
 
 impl WeightedDynamicOverlap {
@@ -107,9 +119,13 @@ impl WeightedDynamicOverlapParams {
     }
 
     /// Sets the policy for workers without a skill.
-    pub fn on_missing_skill(mut self, policy: MissingSkill) -> Self {
-        self.on_missing_skill = policy;
-        self
+    pub fn on_missing_skill(self, policy: MissingSkill) -> Self {
+        let (on_missing_skill, default_skill) = policy.keys();
+        Self {
+            on_missing_skill,
+            default_skill,
+            ..self
+        }
     }
 
     /// Multiplies skills by `scale` (`100.0` for fractions of 1); see the `skill_scale` field.
@@ -120,26 +136,7 @@ impl WeightedDynamicOverlapParams {
 }
 
 impl Params for WeightedDynamicOverlapParams {
-    type Aggregator = WeightedDynamicOverlap;
-
-    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
-        match key {
-            "domain" => {
-                self.domain = Some(value.split(',').map(|v| v.trim().to_string()).collect())
-            }
-            "options" => self.options = Some(parse(key, value, "an integer")?),
-            "on_missing_skill" | "default_skill" => self.on_missing_skill.set(key, value)?,
-            "skill_scale" => self.skill_scale = Some(parse(key, value, "a number")?),
-            _ => {
-                return Err(unknown(
-                    "WeightedDynamicOverlap",
-                    key,
-                    "domain, options, on_missing_skill, default_skill, skill_scale",
-                ));
-            }
-        }
-        Ok(())
-    }
+    type Checked = WeightedDynamicOverlap;
 
     fn check(self) -> Result<WeightedDynamicOverlap, ParamsError> {
         if self.domain.is_some() && self.options.is_some() {
@@ -175,7 +172,7 @@ impl Params for WeightedDynamicOverlapParams {
             return Err(out_of_range("skill_scale", "a finite number > 0", scale));
         }
         let scale = self.skill_scale.unwrap_or(1.0);
-        let on_missing_skill = self.on_missing_skill.check()?;
+        let on_missing_skill = MissingSkill::from_keys(self.on_missing_skill, self.default_skill)?;
         if let MissingSkill::Value(v) = on_missing_skill
             && !(0.0..=100.0).contains(&(v * scale))
         {
@@ -186,10 +183,8 @@ impl Params for WeightedDynamicOverlapParams {
             ));
         }
         Ok(WeightedDynamicOverlap {
-            params: WeightedDynamicOverlapParams {
-                on_missing_skill,
-                ..self
-            },
+            params: self.on_missing_skill(on_missing_skill),
+            on_missing_skill,
         })
     }
 }
@@ -261,7 +256,7 @@ impl Aggregator for WeightedDynamicOverlap {
                 }
             }
         }
-        let on_missing_skill = match self.params.on_missing_skill {
+        let on_missing_skill = match self.on_missing_skill {
             MissingSkill::Value(v) => MissingSkill::Value(v * scale),
             other => other,
         };
@@ -291,20 +286,8 @@ impl Aggregator for WeightedDynamicOverlap {
         })
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        let p = &self.params;
-        vec![
-            (
-                "domain",
-                p.domain
-                    .clone()
-                    .map(ParamValue::List)
-                    .unwrap_or(ParamValue::Null),
-            ),
-            ("options", p.options.into()),
-            ("on_missing_skill", p.on_missing_skill.name().into()),
-            ("skill_scale", p.skill_scale.unwrap_or(1.0).into()),
-        ]
+    fn params(&self) -> ParamReport {
+        report(&self.params)
     }
 }
 

@@ -6,7 +6,7 @@ use crate::aggregation::{Aggregation, IterationLoop};
 use crate::error::{ParamsError, Result};
 use crate::responses::Responses;
 
-use super::params::{ParamValue, Params, out_of_range, parse, unknown};
+use super::params::{ParamReport, Params, out_of_range, report};
 use super::votes::{normalize_rows, weighted_votes, worker_accuracy};
 use super::{Aggregator, FitInputs};
 
@@ -48,7 +48,8 @@ pub struct ZeroBasedSkill {
 }
 
 /// Parameters of [`ZeroBasedSkill`] (defaults as crowd-kit).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename = "ZeroBasedSkill", default, deny_unknown_fields)]
 pub struct ZeroBasedSkillParams {
     /// Number of iterations; all of them run (≥ 1).
     pub n_iter: usize,
@@ -85,38 +86,18 @@ impl ZeroBasedSkill {
 
 impl ZeroBasedSkillParams {
     /// Sets the number of iterations (≥ 1).
-    pub fn n_iter(mut self, n_iter: usize) -> Self {
-        self.n_iter = n_iter;
-        self
+    pub fn n_iter(self, n_iter: usize) -> Self {
+        Self { n_iter, ..self }
     }
 
     /// Sets the initial learning rate.
-    pub fn lr_init(mut self, lr: f64) -> Self {
-        self.lr_init = lr;
-        self
+    pub fn lr_init(self, lr_init: f64) -> Self {
+        Self { lr_init, ..self }
     }
 }
 
 impl Params for ZeroBasedSkillParams {
-    type Aggregator = ZeroBasedSkill;
-
-    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
-        match key {
-            "n_iter" => self.n_iter = parse(key, value, "an integer")?,
-            "lr_init" => self.lr_init = parse(key, value, "a number")?,
-            "lr_steps_to_reduce" => self.lr_steps_to_reduce = parse(key, value, "an integer")?,
-            "lr_reduce_factor" => self.lr_reduce_factor = parse(key, value, "a number")?,
-            "eps" => self.eps = parse(key, value, "a number")?,
-            _ => {
-                return Err(unknown(
-                    "ZeroBasedSkill",
-                    key,
-                    "n_iter, lr_init, lr_steps_to_reduce, lr_reduce_factor, eps",
-                ));
-            }
-        }
-        Ok(())
-    }
+    type Checked = ZeroBasedSkill;
 
     fn check(self) -> Result<ZeroBasedSkill, ParamsError> {
         if self.lr_steps_to_reduce == 0 {
@@ -176,14 +157,7 @@ impl Aggregator for ZeroBasedSkill {
         Ok(result)
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        let p = &self.params;
-        vec![
-            ("n_iter", p.n_iter.into()),
-            ("lr_init", p.lr_init.into()),
-            ("lr_steps_to_reduce", p.lr_steps_to_reduce.into()),
-            ("lr_reduce_factor", p.lr_reduce_factor.into()),
-            ("eps", p.eps.into()),
-        ]
+    fn params(&self) -> ParamReport {
+        report(&self.params)
     }
 }

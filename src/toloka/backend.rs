@@ -51,6 +51,24 @@ pub enum BackendError {
 }
 
 impl BackendError {
+    /// The broad class of this error, as [`crate::Error::kind`] classifies library errors:
+    /// a request that fails validation (or asks for what the data cannot give) is
+    /// [`ErrorKind::InvalidValue`](crate::ErrorKind::InvalidValue), an object that does not
+    /// exist [`ErrorKind::MissingKey`](crate::ErrorKind::MissingKey), a body that does not
+    /// decode [`ErrorKind::WrongType`](crate::ErrorKind::WrongType), a transport failure or a
+    /// wait that timed out [`ErrorKind::Io`](crate::ErrorKind::Io).
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            Self::Api { error, .. } if error.code == ErrorCode::DoesNotExist => {
+                ErrorKind::MissingKey
+            }
+            Self::Api { .. } | Self::Http { .. } => ErrorKind::InvalidValue,
+            Self::Decode(_) => ErrorKind::WrongType,
+            Self::Transport(_) | Self::WaitTimeout { .. } => ErrorKind::Io,
+        }
+    }
+
     /// An API error with the code's usual HTTP status (500 when it has none).
     pub fn api(error: ApiError) -> Self {
         let status = error.code.typical_status().unwrap_or(500);

@@ -473,19 +473,17 @@ impl FieldAnswers {
     }
 
     /// The answers of the Tolokers `keep` accepts, as [`Responses`]; `None` when none is left.
-    fn responses(&self, keep: impl Fn(&str) -> bool) -> Result<Option<Responses>, String> {
+    fn responses(&self, keep: impl Fn(&str) -> bool) -> Result<Option<Responses>, crate::Error> {
         let mut builder = Responses::builder().duplicates(DuplicatePolicy::KeepLast);
         for (task, worker, label) in &self.triples {
             if keep(worker) {
-                builder
-                    .push(task, worker, label)
-                    .map_err(|e| e.to_string())?;
+                builder.push(task, worker, label)?;
             }
         }
         if builder.is_empty() {
             return Ok(None);
         }
-        builder.build().map(Some).map_err(|e| e.to_string())
+        Ok(Some(builder.build()?))
     }
 }
 
@@ -544,7 +542,7 @@ impl Method {
         &self,
         answers: &FieldAnswers,
         allowed: Option<&Vec<Value>>,
-    ) -> Result<Vec<(String, Value, f64)>, String> {
+    ) -> Result<Vec<(String, Value, f64)>, crate::Error> {
         let domain: Vec<String> = match allowed {
             Some(values) => values.iter().map(label_text).collect(),
             None => {
@@ -562,18 +560,15 @@ impl Method {
                 let wdo = WeightedDynamicOverlap::params()
                     .domain(domain)
                     .skill_scale(1.0)
-                    .check()
-                    .map_err(|e| e.to_string())?;
-                let result = wdo
-                    .aggregate_with(&data, FitInputs::default().skills(skills))
-                    .map_err(|e| e.to_string())?;
+                    .check()?;
+                let result = wdo.aggregate_with(&data, FitInputs::default().skills(skills))?;
                 (data, result)
             }
             Self::DawidSkene(ds) => {
                 let Some(data) = answers.responses(|_| true)? else {
                     return Ok(Vec::new());
                 };
-                let result = ds.aggregate(&data).map_err(|e| e.to_string())?;
+                let result = ds.aggregate(&data)?;
                 (data, result)
             }
         };

@@ -16,7 +16,7 @@
 //! printed with `repr(float(x))`.
 
 use approx::assert_abs_diff_eq;
-use crowdagg::methods::{METHODS, ParamValue};
+use crowdagg::methods::{METHODS, ParamReport, WeightedDynamicOverlapParams};
 use crowdagg::output::{write_csv, write_json};
 use crowdagg::{
     Aggregator, BinaryRelevance, DataError, DawidSkene, Error, FitInputs, Glad, Gold, Kos, Mace,
@@ -273,7 +273,7 @@ fn an_empty_table_gives_an_empty_result_for_every_method() {
             write_csv(&mut csv, &empty, &result).unwrap();
             assert_eq!(csv, b"task,label,confidence\n", "{}", method.name);
             let mut json = Vec::new();
-            let params: Vec<(&'static str, ParamValue)> = aggregator.params();
+            let params: ParamReport = aggregator.params();
             write_json(&mut json, &empty, &result, aggregator.name(), &params).unwrap();
             let value: serde_json::Value = serde_json::from_slice(&json)
                 .unwrap_or_else(|e| panic!("{}: invalid JSON: {e}", method.name));
@@ -348,8 +348,7 @@ fn wdo_skills_as_fractions() {
         .unwrap();
     assert!(fit(as_is, &fractions).is_ok());
     // The parameter by text; a scale that is not a positive number is refused.
-    let mut params = WeightedDynamicOverlap::params();
-    params.set("skill_scale", "100").unwrap();
+    let params = WeightedDynamicOverlapParams::parse_pairs([("skill_scale", "100")]).unwrap();
     assert_eq!(params.skill_scale, Some(100.0));
     assert!(
         WeightedDynamicOverlap::params()

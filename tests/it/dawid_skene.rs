@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use crowdagg::methods::DawidSkeneParams;
 use crowdagg::{
     Aggregation, Aggregator, Compat, DawidSkene, FitInputs, Gold, InitialErrorStrategy,
     InitialErrors, OneCoinDawidSkene, Params, Responses, StopReason,
@@ -282,8 +283,7 @@ fn initial_errors_validation() {
     // A strategy without matrices is ignored, as crowd-kit: the plain fit (crowd-kit's
     // test_aggregate_ds_on_toy_ysda runs strategies with `initial_error=None`). Matrices
     // without a strategy would go unused: refused.
-    let mut params = DawidSkene::params();
-    params.set("initial_error_strategy", "assign").unwrap();
+    let params = DawidSkeneParams::parse_pairs([("initial_error_strategy", "assign")]).unwrap();
     assert_eq!(
         params.check().unwrap().aggregate(&data).unwrap(),
         DawidSkene::default().aggregate(&data).unwrap()
@@ -501,7 +501,7 @@ fn params_from_pairs() {
     ])
     .unwrap();
     let params: HashMap<_, _> = parsed.params().into_iter().collect();
-    assert_eq!(params["n_iter"], crowdagg::methods::ParamValue::Int(7));
+    assert_eq!(params["n_iter"], serde_json::json!(7));
     // n_iter = 0 is the initialisation only, as crowd-kit (`n_iter_zero_is_the_initialisation`).
     assert!(crowdagg::methods::DawidSkeneParams::from_pairs([("n_iter", "0")]).is_ok());
     assert!(crowdagg::methods::DawidSkeneParams::from_pairs([("tol", "-1")]).is_err());

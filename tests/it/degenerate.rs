@@ -120,10 +120,10 @@ fn fit(method: &Method, case: &Case) -> (Responses, Result<Aggregation, crowdagg
         .collect();
     let aggregator = method.build(&[]).unwrap();
     let mut inputs = FitInputs::default();
-    if method.needs_gold {
+    if method.requirements().gold.required() {
         inputs = inputs.gold(&gold);
     }
-    if method.uses_skills {
+    if method.requirements().skills.accepted() {
         inputs = inputs.skills(&skills);
     }
     let result = aggregator.aggregate_with(&data, inputs);
@@ -220,7 +220,7 @@ fn million_tasks_with_one_answer_each() {
         let method = crowdagg::methods::find_method(name).unwrap();
         let aggregator = method.build(&[]).unwrap();
         let mut inputs = FitInputs::default();
-        if method.uses_skills {
+        if method.requirements().skills.accepted() {
             inputs = inputs.skills(&skills);
         }
         let start = std::time::Instant::now();

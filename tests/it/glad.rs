@@ -162,7 +162,7 @@ fn params_are_validated() {
     assert_eq!(glad.name(), "GLAD");
     assert_eq!(
         glad.params()[0],
-        ("n_iter", crowdagg::methods::ParamValue::Int(3))
+        ("n_iter".to_string(), serde_json::json!(3))
     );
 }
 

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod autotraits;
 mod bad_input;
 mod binary_relevance;
 mod cli;

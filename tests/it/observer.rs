@@ -12,8 +12,7 @@ use crowdagg::io::{PairwiseReadOptions, read_pairwise};
 use crowdagg::{
     Action, Aggregation, Aggregator, BradleyTerry, DawidSkene, FitInputs, Glad, InnerStatus,
     IterationState, Kos, Mace, Mmsr, NoisyBradleyTerry, Observer, OneCoinDawidSkene,
-    PairwiseAggregator, PairwiseParams, PairwiseResponses, Params, StopReason, TimeBudget,
-    ZeroBasedSkill,
+    PairwiseAggregator, PairwiseParams, PairwiseResponses, StopReason, TimeBudget, ZeroBasedSkill,
 };
 
 use crate::common::{fixture, responses_in, tiny};

@@ -50,7 +50,7 @@ fn ours(
     let method = find_method(method).unwrap();
     let aggregator = method.build(params)?;
     let mut inputs = FitInputs::default();
-    if method.needs_gold {
+    if method.requirements().gold.required() {
         inputs = inputs.gold(&gold);
     }
     if let Some(skills) = &skills {

@@ -89,17 +89,17 @@ fn fit(
         .enumerate()
         .filter_map(|(t, l)| l.map(|l| (names.0(t), label(l))))
         .collect();
-    let params: &[(&str, &str)] = if method.needs_gold {
+    let params: &[(&str, &str)] = if method.requirements().gold.required() {
         &[("on_missing_skill", "value"), ("default_skill", "0.5")]
     } else {
         &[]
     };
     let aggregator = method.build(params).map_err(|e| e.to_string())?;
     let mut inputs = FitInputs::default();
-    if method.needs_gold {
+    if method.requirements().gold.required() {
         inputs = inputs.gold(&gold);
     }
-    if method.uses_skills {
+    if method.requirements().skills.accepted() {
         inputs = inputs.skills(&skills);
     }
     let result = aggregator

@@ -8,9 +8,9 @@ use clap::ValueEnum;
 use crowdagg::io::read_skills;
 use crowdagg::methods::{METHODS, MajorityVote, Method};
 use crowdagg::metrics::{self, By};
+use crowdagg::output::{EvaluationRow, Table, write_evaluation, write_metrics};
 use crowdagg::{Aggregator, FitInputs, StopReason};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 
 use super::InputArgs;
 
@@ -19,6 +19,16 @@ pub enum TableFormat {
     Text,
     Csv,
     Json,
+}
+
+impl From<TableFormat> for Table {
+    fn from(format: TableFormat) -> Self {
+        match format {
+            TableFormat::Text => Self::Text,
+            TableFormat::Csv => Self::Csv,
+            TableFormat::Json => Self::Json,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -55,18 +65,6 @@ pub struct MetricsArgs {
     /// Input file (CSV/TSV with task, worker, label), or `-` for stdin.
     #[arg(default_value = "-")]
     input: PathBuf,
-}
-
-/// One method's outcome on the gold tasks.
-#[derive(Serialize)]
-struct Row {
-    method: &'static str,
-    name: &'static str,
-    accuracy: Option<f64>,
-    gold_tasks: usize,
-    iterations: Option<usize>,
-    seconds: f64,
-    note: String,
 }
 
 pub fn evaluate(args: EvaluateArgs) -> Result<(), String> {
@@ -108,53 +106,8 @@ pub fn evaluate(args: EvaluateArgs) -> Result<(), String> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    match args.format {
-        TableFormat::Json => println!(
-            "{}",
-            serde_json::to_string(&rows).map_err(|e| e.to_string())?
-        ),
-        TableFormat::Csv => {
-            println!("method,accuracy,gold_tasks,iterations,seconds,note");
-            for r in &rows {
-                println!(
-                    "{},{},{},{},{:.6},{}",
-                    r.method,
-                    r.accuracy.map_or(String::new(), |a| a.to_string()),
-                    r.gold_tasks,
-                    r.iterations.map_or(String::new(), |i| i.to_string()),
-                    r.seconds,
-                    csv_field(&r.note)
-                );
-            }
-        }
-        TableFormat::Text => {
-            println!(
-                "{:<12} {:<24} {:>8} {:>6} {:>10} {:>9}  note",
-                "method", "type", "accuracy", "gold", "iterations", "seconds"
-            );
-            for r in &rows {
-                println!(
-                    "{:<12} {:<24} {:>8} {:>6} {:>10} {:>9.3}  {}",
-                    r.method,
-                    r.name,
-                    r.accuracy.map_or("-".to_string(), |a| format!("{a:.4}")),
-                    r.gold_tasks,
-                    r.iterations.map_or("-".to_string(), |i| i.to_string()),
-                    r.seconds,
-                    r.note
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
+    let stdout = std::io::stdout();
+    write_evaluation(stdout.lock(), &rows, args.format.into()).map_err(|e| e.to_string())
 }
 
 fn run_one(
@@ -162,8 +115,8 @@ fn run_one(
     data: &crowdagg::Responses,
     gold: &crowdagg::Gold,
     skills: Option<&crowdagg::Skills>,
-) -> Row {
-    let mut row = Row {
+) -> EvaluationRow {
+    let mut row = EvaluationRow {
         method: method.cli_name,
         name: method.name,
         accuracy: None,
@@ -172,12 +125,13 @@ fn run_one(
         seconds: 0.0,
         note: String::new(),
     };
-    if method.needs_skills && skills.is_none() {
+    let needs = method.requirements();
+    if needs.skills.required() && skills.is_none() {
         row.note = "skipped: needs --skills".into();
         return row;
     }
     // A gold-trained method cannot weigh a worker without gold answers: drop those answers.
-    let params: &[(&str, &str)] = if method.needs_gold {
+    let params: &[(&str, &str)] = if needs.gold.required() {
         &[("on_missing_skill", "ignore")]
     } else {
         &[]
@@ -190,17 +144,17 @@ fn run_one(
         }
     };
     let mut inputs = FitInputs::default();
-    if method.needs_gold {
+    if needs.gold.required() {
         inputs = inputs.gold(gold);
         row.note =
             "trained on the gold labels it is scored on; workers without gold answers ignored"
                 .into();
     }
-    if let (true, Some(skills)) = (method.uses_skills, skills) {
+    if let (true, Some(skills)) = (needs.skills.accepted(), skills) {
         inputs = inputs.skills(skills);
     }
     let start = Instant::now();
-    let result = aggregator.aggregate_with(data, inputs);
+    let result = aggregator.fit_checked(data, inputs);
     row.seconds = start.elapsed().as_secs_f64();
     match result {
         Ok(result) => {
@@ -257,35 +211,6 @@ pub fn metrics(args: MetricsArgs) -> Result<(), String> {
             metrics::accuracy_on_aggregates(&data, &mv.labels).into(),
         ),
     ];
-    match args.format {
-        TableFormat::Json => {
-            let object: serde_json::Map<String, serde_json::Value> =
-                rows.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-            println!("{}", serde_json::Value::Object(object));
-        }
-        TableFormat::Csv => {
-            println!("metric,value");
-            for (key, value) in rows {
-                println!(
-                    "{key},{}",
-                    if value.is_null() {
-                        String::new()
-                    } else {
-                        value.to_string()
-                    }
-                );
-            }
-        }
-        TableFormat::Text => {
-            for (key, value) in rows {
-                let shown = if value.is_null() {
-                    "-".to_string()
-                } else {
-                    value.to_string()
-                };
-                println!("{key:<26} {shown}");
-            }
-        }
-    }
-    Ok(())
+    let stdout = std::io::stdout();
+    write_metrics(stdout.lock(), &rows, args.format.into()).map_err(|e| e.to_string())
 }

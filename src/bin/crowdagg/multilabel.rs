@@ -1,12 +1,13 @@
 //! `crowdagg aggregate --method binary-relevance`: multi-label answers (a label set per
 //! response, joined by a separator in the label column), aggregated per class.
 
-use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crowdagg::ParamsError;
 use crowdagg::io::ReadOptions;
-use crowdagg::methods::{MultiLabelResponses, binary_relevance};
+use crowdagg::methods::{MultiLabelResponses, binary_relevance_from_pairs};
+use crowdagg::output::{write_multilabel_csv, write_multilabel_json};
 
 /// Runs BinaryRelevance and renders its output (CSV `task,labels` or JSON); `params` may hold
 /// `inner=<method>` (default `mv`) and `separator=<char>` (default `|`); every other pair goes
@@ -18,25 +19,15 @@ pub fn run(
     options: &ReadOptions,
     json: bool,
 ) -> Result<(Vec<u8>, (Duration, Duration)), String> {
-    let mut inner = "mv";
-    let mut separator = '|';
-    let mut inner_params = Vec::new();
-    for &(key, value) in params {
-        match key {
-            "inner" => inner = value,
-            "separator" => {
-                let mut chars = value.chars();
-                separator = match (chars.next(), chars.next()) {
-                    (Some(c), None) => c,
-                    _ => return Err(format!("separator={value:?}: expected one character")),
-                };
-            }
-            _ => inner_params.push((key, value)),
+    let (aggregator, own) = binary_relevance_from_pairs(params).map_err(|e| match e {
+        // The CLI's long-standing wording for a separator of several characters.
+        ParamsError::Parse { name, value, .. } if name == "separator" => {
+            format!("separator={value:?}: expected one character")
         }
-    }
-    let aggregator = binary_relevance(inner, &inner_params).map_err(|e| e.to_string())?;
+        e => e.to_string(),
+    })?;
     let started = Instant::now();
-    let data = MultiLabelResponses::read_with_options(input, separator, options)
+    let data = MultiLabelResponses::read_with_options(input, own.separator, options)
         .map_err(|e| e.to_string())?;
     let read = started.elapsed();
     if data.n_responses() == 0 {
@@ -47,32 +38,12 @@ pub fn run(
     }
     let result = aggregator.aggregate(&data).map_err(|e| e.to_string())?;
     let fit = started.elapsed() - read;
-    let write = |out: &mut dyn Write| -> std::io::Result<()> {
-        if json {
-            let labels: serde_json::Map<String, serde_json::Value> = result
-                .tasks
-                .iter()
-                .enumerate()
-                .map(|(t, task)| (task.clone(), result.class_names(t).into()))
-                .collect();
-            let report = serde_json::json!({
-                "method": "BinaryRelevance",
-                "inner": aggregator.inner().name(),
-                "classes": result.classes,
-                "labels": labels,
-            });
-            writeln!(out, "{report}")
-        } else {
-            let mut writer = csv::Writer::from_writer(out);
-            writer.write_record(["task", "labels"])?;
-            for (t, task) in result.tasks.iter().enumerate() {
-                let joined = result.class_names(t).join(&separator.to_string());
-                writer.write_record([task.as_str(), joined.as_str()])?;
-            }
-            writer.flush()
-        }
-    };
     let mut out = Vec::new();
-    write(&mut out).map_err(|e| e.to_string())?;
+    if json {
+        write_multilabel_json(&mut out, &result, aggregator.inner().name())
+    } else {
+        write_multilabel_csv(&mut out, &result, own.separator)
+    }
+    .map_err(|e| e.to_string())?;
     Ok((out, (read, fit)))
 }

@@ -8,7 +8,8 @@ use crate::responses::Responses;
 use super::em::{Em, normalise_columns};
 
 /// How [`InitialErrors`] enter the first M-step (crowd-kit `initial_error_strategy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum InitialErrorStrategy {
     /// The matrices replace the counts from the data. Every (worker, observed label) pair of
     /// the data must have a row. If every value is ≤ 1 the matrices are taken as
@@ -19,15 +20,6 @@ pub enum InitialErrorStrategy {
     /// matrices are fine, rows for labels a worker did not give in the data are allowed (they
     /// then take part in that worker's normalisation).
     Addition,
-}
-
-impl InitialErrorStrategy {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Assign => "assign",
-            Self::Addition => "addition",
-        }
-    }
 }
 
 /// Per-worker confusion matrices by name: `value(worker, observed label, true label)`, the

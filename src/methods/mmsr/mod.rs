@@ -10,7 +10,7 @@ use crate::aggregation::{Aggregation, IterationLoop, StopReason};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::Responses;
 
-use super::params::{ParamValue, Params, out_of_range, parse, unknown};
+use super::params::{ParamReport, Params, out_of_range, report};
 use super::votes::{counts, normalize_rows, weighted_votes};
 use super::{Aggregator, FitInputs};
 use crate::numeric::numpy_random::RandomState;
@@ -89,7 +89,8 @@ pub struct Mmsr {
 }
 
 /// Parameters of [`Mmsr`] (defaults as crowd-kit).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename = "MMSR", default, deny_unknown_fields)]
 pub struct MmsrParams {
     /// Maximum number of M-MSR iterations (≥ 1).
     pub n_iter: usize,
@@ -119,36 +120,26 @@ impl Mmsr {
 
 impl MmsrParams {
     /// Sets the maximum number of iterations (≥ 1).
-    pub fn n_iter(mut self, n_iter: usize) -> Self {
-        self.n_iter = n_iter;
-        self
+    pub fn n_iter(self, n_iter: usize) -> Self {
+        Self { n_iter, ..self }
     }
 
     /// Sets the stop tolerance (≥ 0).
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
-        self
+    pub fn tol(self, tol: f64) -> Self {
+        Self { tol, ..self }
     }
 
     /// Sets the seed of the random start.
-    pub fn random_state(mut self, seed: u32) -> Self {
-        self.random_state = seed;
-        self
+    pub fn random_state(self, random_state: u32) -> Self {
+        Self {
+            random_state,
+            ..self
+        }
     }
 }
 
 impl Params for MmsrParams {
-    type Aggregator = Mmsr;
-
-    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
-        match key {
-            "n_iter" => self.n_iter = parse(key, value, "an integer")?,
-            "tol" => self.tol = parse(key, value, "a number")?,
-            "random_state" => self.random_state = parse(key, value, "an integer in 0..2^32")?,
-            _ => return Err(unknown("MMSR", key, "n_iter, tol, random_state")),
-        }
-        Ok(())
-    }
+    type Checked = Mmsr;
 
     fn check(self) -> Result<Mmsr, ParamsError> {
         if !(self.tol.is_finite() && self.tol >= 0.0) {
@@ -470,13 +461,8 @@ impl Aggregator for Mmsr {
         Ok(result)
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        let p = &self.params;
-        vec![
-            ("n_iter", p.n_iter.into()),
-            ("tol", p.tol.into()),
-            ("random_state", (p.random_state as usize).into()),
-        ]
+    fn params(&self) -> ParamReport {
+        report(&self.params)
     }
 }
 

@@ -6,8 +6,8 @@ use crate::aggregation::{FitReport, IterationLoop, Observer, StopReason};
 use crate::error::{ParamsError, Result};
 use crate::pairwise::PairwiseResponses;
 
-use super::super::params::{ParamValue, check_non_negative, parse, unknown};
-use super::{PairwiseAggregation, PairwiseAggregator, PairwiseCompat, PairwiseParams, numpy_sum};
+use super::super::params::{ParamReport, Params, check_non_negative, report};
+use super::{PairwiseAggregation, PairwiseAggregator, PairwiseCompat, numpy_sum};
 
 /// The Bradley-Terry model (Bradley & Terry, "Rank Analysis of Incomplete Block Designs: I.
 /// The Method of Paired Comparisons", Biometrika 39, 1952): item i beats item j with
@@ -65,7 +65,8 @@ pub struct BradleyTerry {
 }
 
 /// Parameters of [`BradleyTerry`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename = "BradleyTerry", default, deny_unknown_fields)]
 pub struct BradleyTerryParams {
     /// Maximum number of MM iterations (0 returns the uniform start).
     pub n_iter: usize,
@@ -86,7 +87,7 @@ impl Default for BradleyTerryParams {
 }
 
 impl BradleyTerry {
-    /// The default parameters, to adjust and [`check`](PairwiseParams::check).
+    /// The default parameters, to adjust and [`check`](Params::check).
     pub fn params() -> BradleyTerryParams {
         BradleyTerryParams::default()
     }
@@ -94,36 +95,23 @@ impl BradleyTerry {
 
 impl BradleyTerryParams {
     /// Sets `n_iter`.
-    pub fn n_iter(mut self, n_iter: usize) -> Self {
-        self.n_iter = n_iter;
-        self
+    pub fn n_iter(self, n_iter: usize) -> Self {
+        Self { n_iter, ..self }
     }
 
     /// Sets `tol`.
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
-        self
+    pub fn tol(self, tol: f64) -> Self {
+        Self { tol, ..self }
     }
 
     /// Sets `compat`.
-    pub fn compat(mut self, compat: PairwiseCompat) -> Self {
-        self.compat = compat;
-        self
+    pub fn compat(self, compat: PairwiseCompat) -> Self {
+        Self { compat, ..self }
     }
 }
 
-impl PairwiseParams for BradleyTerryParams {
-    type Aggregator = BradleyTerry;
-
-    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
-        match key {
-            "n_iter" => self.n_iter = parse(key, value, "an integer")?,
-            "tol" => self.tol = parse(key, value, "a number")?,
-            "compat" => self.compat = PairwiseCompat::parse(key, value)?,
-            _ => return Err(unknown("BradleyTerry", key, "n_iter, tol, compat")),
-        }
-        Ok(())
-    }
+impl Params for BradleyTerryParams {
+    type Checked = BradleyTerry;
 
     fn check(self) -> Result<BradleyTerry, ParamsError> {
         check_non_negative("tol", self.tol)?;
@@ -153,13 +141,8 @@ impl PairwiseAggregator for BradleyTerry {
         })
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        let p = &self.params;
-        vec![
-            ("n_iter", p.n_iter.into()),
-            ("tol", p.tol.into()),
-            ("compat", p.compat.name().into()),
-        ]
+    fn params(&self) -> ParamReport {
+        report(&self.params)
     }
 }
 
@@ -324,10 +307,10 @@ mod tests {
     fn params_are_validated() {
         assert!(BradleyTerry::params().tol(-1.0).check().is_err());
         assert!(BradleyTerry::params().tol(f64::NAN).check().is_err());
-        let mut p = BradleyTerryParams::default();
-        assert!(p.set("compat", "x").is_err());
-        assert!(p.set("alpha", "1").is_err());
-        p.set("compat", "crowd-kit").unwrap();
+        let parse = |key, value| BradleyTerryParams::parse_pairs([(key, value)]);
+        assert!(parse("compat", "x").is_err());
+        assert!(parse("alpha", "1").is_err());
+        let p = parse("compat", "crowd-kit").unwrap();
         assert_eq!(p.compat, PairwiseCompat::CrowdKit);
     }
 }

@@ -13,43 +13,25 @@ pub use bradley_terry::{BradleyTerry, BradleyTerryParams};
 pub use noisy_bt::{NoisyBradleyTerry, NoisyBradleyTerryParams};
 
 use crate::aggregation::{FitReport, Observer};
-use crate::error::{ParamsError, Result};
+use crate::error::Result;
 use crate::pairwise::PairwiseResponses;
 
 pub(crate) use super::mmsr::numpy_sum;
-use super::params::ParamValue;
+use super::params::ParamReport;
+pub use super::params::Params as PairwiseParams;
 
 /// Which behaviour a pairwise method follows: the correct algorithm, or crowd-kit 1.4.2's,
 /// bugs included (each method's docs list them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum PairwiseCompat {
     /// The algorithm as published (default).
     #[default]
+    #[serde(rename = "correct", alias = "corrected")]
     Correct,
     /// crowd-kit 1.4.2's code, bugs included, for parity with existing pipelines.
+    #[serde(rename = "crowd-kit", alias = "crowdkit")]
     CrowdKit,
-}
-
-impl PairwiseCompat {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Correct => "correct",
-            Self::CrowdKit => "crowd-kit",
-        }
-    }
-
-    fn parse(key: &str, value: &str) -> Result<Self, ParamsError> {
-        match value.trim() {
-            "correct" | "corrected" => Ok(Self::Correct),
-            "crowd-kit" | "crowdkit" => Ok(Self::CrowdKit),
-            _ => Err(ParamsError::Parse {
-                name: key.into(),
-                value: value.into(),
-                expected: "correct or crowd-kit",
-            }),
-        }
-    }
 }
 
 /// What a pairwise method returns. Vectors are indexed by item or worker id of the
@@ -95,28 +77,5 @@ pub trait PairwiseAggregator: Send + Sync {
     }
 
     /// The parameters as `(name, value)` pairs, for reports.
-    fn params(&self) -> Vec<(&'static str, ParamValue)>;
-}
-
-/// A pairwise method's parameter builder: defaults, `key=value` setters, validation.
-pub trait PairwiseParams: Default {
-    /// The method the parameters validate into.
-    type Aggregator: PairwiseAggregator + 'static;
-
-    /// Sets one parameter from text (as given on a command line).
-    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError>;
-
-    /// Validates the parameters.
-    fn check(self) -> Result<Self::Aggregator, ParamsError>;
-
-    /// Defaults overridden by `key=value` pairs, validated.
-    fn from_pairs<'a>(
-        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<Self::Aggregator, ParamsError> {
-        let mut params = Self::default();
-        for (key, value) in pairs {
-            params.set(key, value)?;
-        }
-        params.check()
-    }
+    fn params(&self) -> ParamReport;
 }

@@ -7,8 +7,8 @@ use crate::aggregation::{Action, FitReport, IterationState, Observer, StopReason
 use crate::error::{ParamsError, Result};
 use crate::pairwise::{Comparison, PairwiseResponses};
 
-use super::super::params::{ParamValue, check_non_negative, parse, unknown};
-use super::{PairwiseAggregation, PairwiseAggregator, PairwiseCompat, PairwiseParams, numpy_sum};
+use super::super::params::{ParamReport, Params, check_non_negative, report};
+use super::{PairwiseAggregation, PairwiseAggregator, PairwiseCompat, numpy_sum};
 use crate::numeric::lbfgs::{LbfgsOptions, LbfgsStatus, minimize_lbfgs};
 use crate::numeric::numpy_random::RandomState;
 use crate::numeric::special::logistic_parts;
@@ -91,7 +91,8 @@ pub struct NoisyBradleyTerry {
 }
 
 /// Parameters of [`NoisyBradleyTerry`] (defaults as crowd-kit).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename = "NoisyBradleyTerry", default, deny_unknown_fields)]
 pub struct NoisyBradleyTerryParams {
     /// Maximum number of L-BFGS iterations (scipy's `maxiter`).
     pub n_iter: usize,
@@ -118,7 +119,7 @@ impl Default for NoisyBradleyTerryParams {
 }
 
 impl NoisyBradleyTerry {
-    /// The default parameters, to adjust and [`check`](PairwiseParams::check).
+    /// The default parameters, to adjust and [`check`](Params::check).
     pub fn params() -> NoisyBradleyTerryParams {
         NoisyBradleyTerryParams::default()
     }
@@ -148,56 +149,39 @@ impl NoisyBradleyTerry {
 
 impl NoisyBradleyTerryParams {
     /// Sets `n_iter`.
-    pub fn n_iter(mut self, n_iter: usize) -> Self {
-        self.n_iter = n_iter;
-        self
+    pub fn n_iter(self, n_iter: usize) -> Self {
+        Self { n_iter, ..self }
     }
 
     /// Sets `tol`.
-    pub fn tol(mut self, tol: f64) -> Self {
-        self.tol = tol;
-        self
+    pub fn tol(self, tol: f64) -> Self {
+        Self { tol, ..self }
     }
 
     /// Sets `regularization_ratio`.
-    pub fn regularization_ratio(mut self, ratio: f64) -> Self {
-        self.regularization_ratio = ratio;
-        self
+    pub fn regularization_ratio(self, regularization_ratio: f64) -> Self {
+        Self {
+            regularization_ratio,
+            ..self
+        }
     }
 
     /// Sets `random_state`.
-    pub fn random_state(mut self, seed: u32) -> Self {
-        self.random_state = seed;
-        self
+    pub fn random_state(self, random_state: u32) -> Self {
+        Self {
+            random_state,
+            ..self
+        }
     }
 
     /// Sets `compat`.
-    pub fn compat(mut self, compat: PairwiseCompat) -> Self {
-        self.compat = compat;
-        self
+    pub fn compat(self, compat: PairwiseCompat) -> Self {
+        Self { compat, ..self }
     }
 }
 
-impl PairwiseParams for NoisyBradleyTerryParams {
-    type Aggregator = NoisyBradleyTerry;
-
-    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamsError> {
-        match key {
-            "n_iter" => self.n_iter = parse(key, value, "an integer")?,
-            "tol" => self.tol = parse(key, value, "a number")?,
-            "regularization_ratio" => self.regularization_ratio = parse(key, value, "a number")?,
-            "random_state" => self.random_state = parse(key, value, "an integer in 0..2^32")?,
-            "compat" => self.compat = PairwiseCompat::parse(key, value)?,
-            _ => {
-                return Err(unknown(
-                    "NoisyBradleyTerry",
-                    key,
-                    "n_iter, tol, regularization_ratio, random_state, compat",
-                ));
-            }
-        }
-        Ok(())
-    }
+impl Params for NoisyBradleyTerryParams {
+    type Checked = NoisyBradleyTerry;
 
     fn check(self) -> Result<NoisyBradleyTerry, ParamsError> {
         check_non_negative("tol", self.tol)?;
@@ -266,15 +250,8 @@ impl PairwiseAggregator for NoisyBradleyTerry {
         })
     }
 
-    fn params(&self) -> Vec<(&'static str, ParamValue)> {
-        let p = &self.params;
-        vec![
-            ("n_iter", p.n_iter.into()),
-            ("tol", p.tol.into()),
-            ("regularization_ratio", p.regularization_ratio.into()),
-            ("random_state", (p.random_state as usize).into()),
-            ("compat", p.compat.name().into()),
-        ]
+    fn params(&self) -> ParamReport {
+        report(&self.params)
     }
 }
 
@@ -508,9 +485,9 @@ mod tests {
                 .check()
                 .is_err()
         );
-        let mut p = NoisyBradleyTerryParams::default();
-        assert!(p.set("random_state", "-1").is_err());
-        assert!(p.set("n_iter", "x").is_err());
-        assert!(p.set("skills", "1").is_err());
+        let parse = |key, value| NoisyBradleyTerryParams::parse_pairs([(key, value)]);
+        assert!(parse("random_state", "-1").is_err());
+        assert!(parse("n_iter", "x").is_err());
+        assert!(parse("skills", "1").is_err());
     }
 }
