@@ -7,6 +7,7 @@ python bench_texts.py crowdkit DIR       fits crowd-kit 1.4.2's ClosestToAverage
                                          RASA, HRRASA and ROVER (split(" ")) once each; prints
                                          method,seconds,rows,tasks (CSV load excluded)
 """
+
 import csv
 import json
 import sys
@@ -29,7 +30,10 @@ def generate(directory, n):
     directory.mkdir(parents=True, exist_ok=True)
     workers = [f"w{i}" for i in range(100)]
     sigma = rng.uniform(0.05, 2.0, len(workers))
-    with open(directory / "embeddings.csv", "w", newline="") as f, open(directory / "texts.csv", "w", newline="") as g:
+    with (
+        open(directory / "embeddings.csv", "w", newline="") as f,
+        open(directory / "texts.csv", "w", newline="") as g,
+    ):
         e = csv.writer(f, lineterminator="\n")
         x = csv.writer(g, lineterminator="\n")
         e.writerow(["task", "worker", "output", "embedding"])
@@ -39,7 +43,14 @@ def generate(directory, n):
             words = [VOCAB[j] for j in rng.integers(len(VOCAB), size=12)]
             for w in rng.choice(len(workers), size=5, replace=False):
                 v = centre + rng.normal(0, sigma[w], DIM)
-                e.writerow([f"t{t}", workers[w], sentence(rng, words), json.dumps([round(float(a), 6) for a in v])])
+                e.writerow(
+                    [
+                        f"t{t}",
+                        workers[w],
+                        sentence(rng, words),
+                        json.dumps([round(float(a), 6) for a in v]),
+                    ]
+                )
                 x.writerow([f"t{t}", workers[w], sentence(rng, words)])
 
 
@@ -51,10 +62,20 @@ def crowdkit(directory):
     emb["embedding"] = emb["embedding"].map(lambda s: np.array(json.loads(s)))
     texts = pd.read_csv(directory / "texts.csv", dtype=str, keep_default_na=False)
     runs = [
-        ("ClosestToAverage", lambda: ClosestToAverage(distance=lambda a, b: float(np.linalg.norm(a - b))).fit(emb), emb),
+        (
+            "ClosestToAverage",
+            lambda: ClosestToAverage(distance=lambda a, b: float(np.linalg.norm(a - b))).fit(emb),
+            emb,
+        ),
         ("RASA", lambda: RASA().fit_predict(emb), emb),
         ("HRRASA", lambda: HRRASA().fit_predict(emb), emb),
-        ("ROVER", lambda: ROVER(tokenizer=lambda s: s.split(" "), detokenizer=lambda t: " ".join(t)).fit_predict(texts), texts),
+        (
+            "ROVER",
+            lambda: ROVER(
+                tokenizer=lambda s: s.split(" "), detokenizer=lambda t: " ".join(t)
+            ).fit_predict(texts),
+            texts,
+        ),
     ]
     only = sys.argv[3:] or [name for name, _, _ in runs]
     for name, fit, data in runs:
@@ -62,7 +83,10 @@ def crowdkit(directory):
             continue
         start = time.perf_counter()
         fit()
-        print(f"{name},{time.perf_counter() - start:.3f},{len(data)},{data.task.nunique()}", flush=True)
+        print(
+            f"{name},{time.perf_counter() - start:.3f},{len(data)},{data.task.nunique()}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

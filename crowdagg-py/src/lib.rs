@@ -11,8 +11,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use crowdagg::methods::DawidSkeneParams;
 use crowdagg::methods::find_method;
 use crowdagg::{
-    Aggregation, Aggregator, Error, FitInputs, GladParams, Gold, InitialErrorStrategy,
-    InitialErrors, MaceParams, Params, Responses, Skills,
+    Action, Aggregation, Aggregator, Error, ErrorKind, FitInputs, GladParams, Gold,
+    InitialErrorStrategy, InitialErrors, IterationState, MaceParams, Observer, Params, Responses,
+    Skills,
 };
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
@@ -196,6 +197,7 @@ fn run_with<T: Send>(
     skills: Option<Skills>,
     fit: impl FnOnce(&Responses, FitInputs<'_>) -> Result<T, Error> + Send,
 ) -> PyResult<T> {
+    let signals = SignalCheck::default();
     let outcome = py.detach(|| {
         catch_unwind(AssertUnwindSafe(|| -> Result<T, Error> {
             let data = Responses::from_codes(
@@ -206,7 +208,7 @@ fn run_with<T: Send>(
                 codes.workers,
                 codes.labels,
             )?;
-            let mut inputs = FitInputs::default();
+            let mut inputs = FitInputs::default().observer(&signals);
             if let Some(gold) = &gold {
                 inputs = inputs.gold(gold);
             }
@@ -216,6 +218,9 @@ fn run_with<T: Send>(
             fit(&data, inputs)
         }))
     });
+    if let Some(interrupt) = signals.take() {
+        return Err(interrupt); // KeyboardInterrupt (or the signal handler's exception)
+    }
     match outcome {
         Ok(Ok(result)) => Ok(result),
         Ok(Err(error)) => Err(to_py(error)),
@@ -223,6 +228,34 @@ fn run_with<T: Send>(
             "crowdagg internal error (a bug, please report it): {}",
             panic_message(&panic)
         ))),
+    }
+}
+
+/// Stops a fit at the next iteration when Python has a signal to handle (Ctrl-C): the fit runs
+/// with the GIL released, so Python's handler cannot run until the observer takes the GIL for a
+/// moment and asks; its exception (`KeyboardInterrupt`) is raised when the fit returns.
+#[derive(Default)]
+struct SignalCheck {
+    raised: std::sync::Mutex<Option<PyErr>>,
+}
+
+impl SignalCheck {
+    fn take(&self) -> Option<PyErr> {
+        self.raised.lock().ok().and_then(|mut raised| raised.take())
+    }
+}
+
+impl Observer for SignalCheck {
+    fn observe(&self, _: &IterationState) -> Action {
+        match Python::attach(|py| py.check_signals()) {
+            Ok(()) => Action::Continue,
+            Err(error) => {
+                if let Ok(mut raised) = self.raised.lock() {
+                    *raised = Some(error);
+                }
+                Action::Stop
+            }
+        }
     }
 }
 
@@ -309,6 +342,7 @@ fn fit_pairwise<'py>(
         rights.as_slice()?,
         left_won.as_slice()?,
     );
+    let signals = SignalCheck::default();
     let outcome = py.detach(|| {
         catch_unwind(AssertUnwindSafe(|| -> Result<_, Error> {
             // Names are the codes in decimal: their numeric order is the code order.
@@ -319,13 +353,16 @@ fn fit_pairwise<'py>(
                 builder.push(&w, &l, &r, &winner)?;
             }
             let data = builder.build()?;
-            let fit = aggregator.fit(&data)?;
+            let fit = aggregator.fit_with(&data, Some(&signals))?;
             let code = |name: &str| name.parse::<i64>().unwrap_or(-1);
             let items: Vec<i64> = data.item_names().map(code).collect();
             let worker_codes: Vec<i64> = data.worker_names().map(code).collect();
             Ok((fit, items, worker_codes))
         }))
     });
+    if let Some(interrupt) = signals.take() {
+        return Err(interrupt);
+    }
     let (fit, items, worker_codes) = match outcome {
         Ok(Ok(value)) => value,
         Ok(Err(error)) => return Err(to_py(error)),
@@ -478,10 +515,16 @@ fn result_dict(py: Python<'_>, result: Aggregation) -> PyResult<Bound<'_, PyDict
 }
 
 /// Library errors become `ValueError` (bad data or parameters), I/O errors `OSError`.
+/// Library errors as the exceptions crowd-kit raises: bad data or values a `ValueError` (also a
+/// missing skill or label, where crowd-kit raises `ValueError` rather than `KeyError`), a
+/// parameter of the wrong kind a `TypeError`, an unreadable file an `OSError`.
 fn to_py(error: impl Into<Error>) -> PyErr {
-    match error.into() {
-        Error::Input(e) => pyo3::exceptions::PyOSError::new_err(e.to_string()),
-        other => PyValueError::new_err(other.to_string()),
+    let error = error.into();
+    let message = error.to_string();
+    match error.kind() {
+        ErrorKind::Io => pyo3::exceptions::PyOSError::new_err(message),
+        ErrorKind::WrongType if matches!(error, Error::Params(_)) => PyTypeError::new_err(message),
+        _ => PyValueError::new_err(message),
     }
 }
 

@@ -190,3 +190,20 @@ def test_duplicate_rows_count_as_votes() -> None:
     mv = crowdagg.MajorityVote().fit(df)
     assert mv.labels_["t"] == "x"
     assert math.isclose(mv.probas_.loc["t", "x"], 2 / 3)
+
+
+def test_ctrl_c_stops_a_long_fit() -> None:
+    # A fit that would take minutes (tol=0, a huge n_iter); SIGINT after 0.5 s must end it with
+    # KeyboardInterrupt within about an iteration, not when the fit finishes.
+    import os
+    import signal
+    import threading
+    import time
+
+    df = responses("web")
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    start = time.perf_counter()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        crowdagg.GLAD(n_iter=10**6, tol=0.0).fit(df)
+    assert time.perf_counter() - start < 10
