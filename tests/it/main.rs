@@ -16,6 +16,8 @@ mod metrics;
 mod mmsr;
 mod pairwise;
 mod parity;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod properties;
 mod readers;
 #[cfg(feature = "server")]
