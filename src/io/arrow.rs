@@ -32,6 +32,7 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchReader};
 use arrow_buffer::ArrowNativeType as _;
 use arrow_schema::{DataType, Schema};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::responses::ReadOptions;
@@ -454,30 +455,69 @@ impl ArrowEncoder {
 
     /// Merges a chunk's local names into the global tables and appends its rows.
     pub(crate) fn append(&mut self, chunk: Chunk) -> Result<(), ArrowError> {
-        if self.raw.len() + chunk.len() >= u32::MAX as usize {
-            return Err(ArrowError::whole(format!(
-                "too many responses (at most {} are supported)",
-                u32::MAX - 1
-            )));
+        self.append_all(vec![chunk]).map_err(|(_, e)| e)
+    }
+
+    /// Merges chunks in order: each column's local names are interned into the global table
+    /// chunk after chunk (the three columns at once, on separate threads), then the rows are
+    /// rewritten to global ids in parallel. On error, the index of the chunk to blame.
+    pub(crate) fn append_all(&mut self, chunks: Vec<Chunk>) -> Result<(), (usize, ArrowError)> {
+        let mut total = self.raw.len();
+        for (i, chunk) in chunks.iter().enumerate() {
+            total += chunk.len();
+            if total >= u32::MAX as usize {
+                return Err((
+                    i,
+                    ArrowError::whole(format!(
+                        "too many responses (at most {} are supported)",
+                        u32::MAX - 1
+                    )),
+                ));
+            }
         }
-        let mut maps: [Vec<u32>; 3] = Default::default();
-        for ((map, column), interner) in
-            maps.iter_mut().zip(&chunk.columns).zip(&mut self.interners)
-        {
-            map.extend(column.names().map(|name| {
-                // Arrow strings are UTF-8 and integers are ASCII.
-                intern(interner, std::str::from_utf8(name).unwrap_or_default())
-            }));
+        let chunks = &chunks;
+        // maps[c][k]: local id → global id of column c in chunk k.
+        let maps: Vec<Vec<Vec<u32>>> = self
+            .interners
+            .par_iter_mut()
+            .enumerate()
+            .map(|(c, interner)| {
+                let names: usize = chunks.iter().map(|k| k.columns[c].ends.len()).sum();
+                interner.reserve(names.min(total));
+                chunks
+                    .iter()
+                    .map(|chunk| {
+                        chunk.columns[c]
+                            .names()
+                            // Arrow strings are UTF-8 and integers are ASCII.
+                            .map(|name| {
+                                intern(interner, std::str::from_utf8(name).unwrap_or_default())
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let old = self.raw.len();
+        self.raw.resize(total, [0; 3]);
+        let mut outs = Vec::with_capacity(chunks.len());
+        let mut rest = &mut self.raw[old..];
+        for chunk in chunks {
+            let (head, tail) = rest.split_at_mut(chunk.len());
+            outs.push(head);
+            rest = tail;
         }
-        let [t, w, l] = &chunk.columns;
-        self.raw
-            .extend(t.ids.iter().zip(&w.ids).zip(&l.ids).map(|((&a, &b), &c)| {
-                [
-                    maps[0][a as usize],
-                    maps[1][b as usize],
-                    maps[2][c as usize],
-                ]
-            }));
+        outs.into_par_iter()
+            .zip(chunks.par_iter())
+            .enumerate()
+            .for_each(|(k, (out, chunk))| {
+                let [t, w, l] = &chunk.columns;
+                let (mt, mw, ml) = (&maps[0][k], &maps[1][k], &maps[2][k]);
+                for (o, ((&a, &b), &c)) in out.iter_mut().zip(t.ids.iter().zip(&w.ids).zip(&l.ids))
+                {
+                    *o = [mt[a as usize], mw[b as usize], ml[c as usize]];
+                }
+            });
         Ok(())
     }
 

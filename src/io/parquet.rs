@@ -82,15 +82,16 @@ pub fn read_parquet(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Res
         .into_par_iter()
         .map(|group| read_group(path, &metadata, &mask, at, group))
         .collect();
+    let chunks: Vec<Chunk> = chunks.into_iter().collect::<Result<_, _>>()?;
     let mut encoder = ArrowEncoder::new().duplicates(options.duplicates);
-    for (group, chunk) in chunks.into_iter().enumerate() {
-        encoder.append(chunk?).map_err(|e| InputError::Columnar {
+    encoder
+        .append_all(chunks)
+        .map_err(|(group, e)| InputError::Columnar {
             file: path.to_path_buf(),
             row_group: group,
             row: e.row,
             message: e.message,
         })?;
-    }
     encoder.finish().map_err(|e| whole(path, e.to_string()))
 }
 
