@@ -568,6 +568,22 @@ pub enum InputError {
         /// What, in words.
         message: String,
     },
+    /// A problem in a columnar input (Parquet, Arrow batches): `file:row group G:row R:
+    /// message`, both indices 0-based (as `pyarrow`'s `read_row_group` and Arrow arrays
+    /// count); the row is `None` when a whole row group is to blame (it cannot be decoded).
+    /// For Arrow record batches "row group" is the batch.
+    #[error("{file}:row group {row_group}{row}: {message}", file = .file.display(),
+        row = .row.map(|r| format!(":row {r}")).unwrap_or_default())]
+    Columnar {
+        /// The file (or the source's name).
+        file: PathBuf,
+        /// 0-based row group (or record batch).
+        row_group: usize,
+        /// 0-based row within the row group, when one row is to blame.
+        row: Option<u64>,
+        /// What, in words.
+        message: String,
+    },
     /// A typed [`DataError`] about one field or row of an input file, at its location
     /// (`file:line:column`; the error's own `record` counts data rows, not lines).
     #[error("{location}: {source}")]

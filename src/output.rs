@@ -450,3 +450,209 @@ fn observed_labels(data: &Responses, w: usize) -> impl Iterator<Item = usize> {
         .enumerate()
         .filter_map(|(l, used)| used.then_some(l))
 }
+
+/// Writes the response table as delimited text `task,worker,label` (any ASCII delimiter),
+/// rows grouped by task in task-id order, each task's rows by worker then label: what
+/// `crowdagg convert` writes for a CSV/TSV name. Reading it back gives the same
+/// [`Responses`] (duplicates included).
+pub fn write_responses_csv<W: Write>(out: W, data: &Responses, delimiter: u8) -> io::Result<()> {
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .from_writer(out);
+    writer
+        .write_record(["task", "worker", "label"])
+        .map_err(io_error)?;
+    for t in 0..data.n_tasks() {
+        let (workers, labels) = data.task_responses(t);
+        for (&w, &l) in workers.iter().zip(labels) {
+            writer
+                .write_record([data.task_name(t), data.worker_name(w), data.label_name(l)])
+                .map_err(io_error)?;
+        }
+    }
+    writer.flush()
+}
+
+#[cfg(feature = "parquet")]
+pub use self::parquet::{write_parquet, write_responses_parquet, write_workers_parquet};
+
+/// Parquet writers (feature `parquet`).
+#[cfg(feature = "parquet")]
+mod parquet {
+    use std::io::{self, Write};
+    use std::sync::Arc;
+
+    use arrow_array::types::UInt32Type;
+    use arrow_array::{
+        ArrayRef, DictionaryArray, Float64Array, RecordBatch, StringArray, UInt32Array,
+    };
+    use arrow_schema::{ArrowError, Field, Schema};
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::Compression;
+    use parquet::file::properties::WriterProperties;
+
+    use super::observed_labels;
+    use crate::aggregation::Aggregation;
+    use crate::responses::Responses;
+
+    /// Rows per row group of the files written here (readers decode row groups in parallel).
+    const ROW_GROUP: usize = 1 << 18;
+
+    fn arrow_error(error: impl std::fmt::Display) -> io::Error {
+        io::Error::other(error.to_string())
+    }
+
+    /// Writes one table (snappy-compressed, dictionary-encoded strings) to `out`. The file is
+    /// assembled in memory first: Parquet's footer comes last and the writer needs `Send`.
+    fn write_table<W: Write>(mut out: W, columns: Vec<(String, ArrayRef)>) -> io::Result<()> {
+        let fields: Vec<Field> = columns
+            .iter()
+            .map(|(name, array)| Field::new(name, array.data_type().clone(), false))
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            columns.into_iter().map(|(_, a)| a).collect(),
+        )
+        .map_err(|e: ArrowError| arrow_error(e))?;
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(ROW_GROUP))
+            .build();
+        let mut writer =
+            ArrowWriter::try_new(Vec::new(), schema, Some(properties)).map_err(arrow_error)?;
+        writer.write(&batch).map_err(arrow_error)?;
+        let bytes = writer.into_inner().map_err(arrow_error)?;
+        out.write_all(&bytes)?;
+        out.flush()
+    }
+
+    fn strings<'a>(names: impl Iterator<Item = &'a str>) -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(names))
+    }
+
+    /// Names as a dictionary column: `keys` index `values`.
+    fn dictionary<'a>(keys: Vec<u32>, values: impl Iterator<Item = &'a str>) -> ArrayRef {
+        let array = DictionaryArray::<UInt32Type>::new(UInt32Array::from(keys), strings(values));
+        Arc::new(array)
+    }
+
+    /// Writes the aggregation as Parquet: `task` (string), `label` (string), `confidence`
+    /// (double) and, when the method has probabilities, one double column `proba_<label>` per
+    /// label in label order (crowd-kit's `probas_`). One row per task, in task order; the
+    /// same values, bit for bit, as [`write_csv`](super::write_csv) and
+    /// [`write_probas_csv`](super::write_probas_csv) print.
+    pub fn write_parquet<W: Write>(
+        out: W,
+        data: &Responses,
+        result: &Aggregation,
+    ) -> io::Result<()> {
+        let mut columns = vec![
+            ("task".to_string(), strings(data.task_names())),
+            (
+                "label".to_string(),
+                strings(result.labels.iter().map(|&l| data.label_name(l))),
+            ),
+            (
+                "confidence".to_string(),
+                Arc::new(Float64Array::from(result.confidence.clone())) as ArrayRef,
+            ),
+        ];
+        if let Some(probabilities) = &result.probabilities {
+            for (k, label) in data.label_names().into_iter().enumerate() {
+                let column = probabilities.column(k).to_vec();
+                columns.push((
+                    format!("proba_{label}"),
+                    Arc::new(Float64Array::from(column)),
+                ));
+            }
+        }
+        write_table(out, columns)
+    }
+
+    /// Writes the worker model as Parquet, in the shapes of
+    /// [`write_workers_csv`](super::write_workers_csv): `worker, true_label, label,
+    /// probability` for confusion matrices, else `worker, skill`. Fails with
+    /// [`io::ErrorKind::InvalidInput`] when the method has neither.
+    pub fn write_workers_parquet<W: Write>(
+        out: W,
+        data: &Responses,
+        result: &Aggregation,
+    ) -> io::Result<()> {
+        let labels = data.label_names();
+        if let Some(errors) = &result.errors {
+            let (mut workers, mut truth, mut answer, mut p) = (vec![], vec![], vec![], vec![]);
+            for w in 0..data.n_workers() {
+                let used: Vec<usize> = observed_labels(data, w).collect();
+                for c in 0..labels.len() {
+                    for &k in &used {
+                        workers.push(w as u32);
+                        truth.push(c as u32);
+                        answer.push(k as u32);
+                        p.push(errors[[w, k, c]]);
+                    }
+                }
+            }
+            write_table(
+                out,
+                vec![
+                    ("worker".into(), dictionary(workers, data.worker_names())),
+                    (
+                        "true_label".into(),
+                        dictionary(truth, labels.iter().copied()),
+                    ),
+                    ("label".into(), dictionary(answer, labels.iter().copied())),
+                    ("probability".into(), Arc::new(Float64Array::from(p))),
+                ],
+            )
+        } else if let Some(skills) = &result.skills {
+            let (workers, values): (Vec<u32>, Vec<f64>) = skills
+                .iter()
+                .enumerate()
+                .filter_map(|(w, s)| s.map(|s| (w as u32, s)))
+                .unzip();
+            write_table(
+                out,
+                vec![
+                    ("worker".into(), dictionary(workers, data.worker_names())),
+                    ("skill".into(), Arc::new(Float64Array::from(values))),
+                ],
+            )
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the method has no worker model (skills or confusion matrices)",
+            ))
+        }
+    }
+
+    /// Writes the response table as Parquet: dictionary-encoded string columns `task`,
+    /// `worker`, `label`, rows grouped by task in task-id order (as
+    /// [`write_responses_csv`](super::write_responses_csv)), row groups of 2¹⁸ rows. Reading it
+    /// back gives the same [`Responses`].
+    pub fn write_responses_parquet<W: Write>(out: W, data: &Responses) -> io::Result<()> {
+        let by_task = data.by_task();
+        let mut tasks = Vec::with_capacity(data.n_responses());
+        for t in 0..data.n_tasks() {
+            tasks.extend(std::iter::repeat_n(t as u32, by_task.range(t).len()));
+        }
+        let labels = data.label_names();
+        write_table(
+            out,
+            vec![
+                ("task".into(), dictionary(tasks, data.task_names())),
+                (
+                    "worker".into(),
+                    dictionary(by_task.ids().to_vec(), data.worker_names()),
+                ),
+                (
+                    "label".into(),
+                    dictionary(
+                        by_task.labels().iter().map(|&l| l as u32).collect(),
+                        labels.iter().copied(),
+                    ),
+                ),
+            ],
+        )
+    }
+}

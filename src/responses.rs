@@ -136,29 +136,104 @@ impl Csr {
     }
 
     /// Counting sort of `(row, id, label)` triples into rows; stable, so each row keeps the
-    /// order of `triples`.
-    fn from_sorted_by<F>(n_rows: usize, n: usize, triples: F) -> Self
-    where
-        F: Fn(&mut dyn FnMut(u32, u32, Label)),
-    {
-        let mut offsets = vec![0u32; n_rows + 1];
-        triples(&mut |row, _, _| offsets[row as usize + 1] += 1);
-        for i in 0..n_rows {
-            offsets[i + 1] += offsets[i];
+    /// order of `triples`. In parallel over ranges of rows: each range counts, then places,
+    /// the triples of its rows while `triples` runs over all of them (the input is read once
+    /// per range, sequentially; the scattered writes, which dominate, are split, and each
+    /// range's write targets are a fraction of the table, so they stay closer in cache). The
+    /// result does not depend on the number of threads.
+    fn from_sorted_by(n_rows: usize, n: usize, triples: impl Triples) -> Self {
+        let parts = if n < 1 << 16 {
+            1
+        } else {
+            rayon::current_num_threads().clamp(1, 64)
+        };
+        let bounds: Vec<usize> = (0..=parts).map(|p| p * n_rows / parts).collect();
+        // Counts per row, each range's own vector.
+        let counts: Vec<Vec<u32>> = (0..parts)
+            .into_par_iter()
+            .map(|p| {
+                let (lo, hi) = (bounds[p] as u32, bounds[p + 1] as u32);
+                let mut counts = vec![0u32; (hi - lo) as usize];
+                triples.each(|row, _, _| {
+                    if row >= lo && row < hi {
+                        counts[(row - lo) as usize] += 1;
+                    }
+                });
+                counts
+            })
+            .collect();
+        let mut offsets = Vec::with_capacity(n_rows + 1);
+        offsets.push(0u32);
+        let mut total = 0u32;
+        for c in counts.iter().flatten() {
+            total += c;
+            offsets.push(total);
         }
-        let mut next: Vec<u32> = offsets[..n_rows].to_vec();
+        debug_assert_eq!(total as usize, n);
         let mut ids = vec![0u32; n];
         let mut labels = vec![0 as Label; n];
-        triples(&mut |row, id, label| {
-            let at = next[row as usize] as usize;
-            ids[at] = id;
-            labels[at] = label;
-            next[row as usize] += 1;
+        let mut pieces = Vec::with_capacity(parts);
+        let (mut ids_rest, mut labels_rest) = (&mut ids[..], &mut labels[..]);
+        for p in 0..parts {
+            let len = (offsets[bounds[p + 1]] - offsets[bounds[p]]) as usize;
+            let (ids_head, ids_tail) = std::mem::take(&mut ids_rest).split_at_mut(len);
+            let (labels_head, labels_tail) = std::mem::take(&mut labels_rest).split_at_mut(len);
+            pieces.push((p, ids_head, labels_head));
+            (ids_rest, labels_rest) = (ids_tail, labels_tail);
+        }
+        let offsets_ref = &offsets;
+        pieces.into_par_iter().for_each(|(p, ids, labels)| {
+            let (lo, hi) = (bounds[p], bounds[p + 1]);
+            let base = offsets_ref[lo];
+            let mut next: Vec<u32> = offsets_ref[lo..hi].iter().map(|&o| o - base).collect();
+            let (lo, hi) = (lo as u32, hi as u32);
+            triples.each(|row, id, label| {
+                if row >= lo && row < hi {
+                    let slot = &mut next[(row - lo) as usize];
+                    ids[*slot as usize] = id;
+                    labels[*slot as usize] = label;
+                    *slot += 1;
+                }
+            });
         });
         Self {
             offsets,
             ids,
             labels,
+        }
+    }
+}
+
+/// A sequence of `(row, id, label)` triples that [`Csr::from_sorted_by`] can walk several
+/// times, from several threads (a trait rather than a closure so that each walk is inlined).
+trait Triples: Sync {
+    fn each(&self, emit: impl FnMut(u32, u32, Label));
+}
+
+/// Input-order `(task, worker, label)` triples: rows are tasks.
+struct ByTask<'a>(&'a [[u32; 3]]);
+
+impl Triples for ByTask<'_> {
+    #[inline]
+    fn each(&self, mut emit: impl FnMut(u32, u32, Label)) {
+        for &[t, w, l] in self.0 {
+            emit(t, w, l as Label);
+        }
+    }
+}
+
+/// The task index walked in task order, emitted as `(worker, task, label)`: rows are workers.
+struct ByWorker<'a>(&'a Csr);
+
+impl Triples for ByWorker<'_> {
+    #[inline]
+    fn each(&self, mut emit: impl FnMut(u32, u32, Label)) {
+        let csr = self.0;
+        for t in 0..csr.len() {
+            let (ws, ls) = csr.row(t);
+            for (&w, &l) in ws.iter().zip(ls) {
+                emit(w, t as u32, l);
+            }
         }
     }
 }
@@ -501,14 +576,7 @@ impl Responses {
         mut by_task: Csr,
     ) -> Self {
         let duplicates = by_task.sort_rows();
-        let by_worker = Csr::from_sorted_by(workers.len(), by_task.ids.len(), |emit| {
-            for t in 0..by_task.len() {
-                let (ws, ls) = by_task.row(t);
-                for (&w, &l) in ws.iter().zip(ls) {
-                    emit(w, t as u32, l);
-                }
-            }
-        });
+        let by_worker = Csr::from_sorted_by(workers.len(), by_task.ids.len(), ByWorker(&by_task));
         Responses {
             tasks,
             workers,
@@ -627,11 +695,7 @@ impl ResponsesBuilder {
             raw = resolve_duplicates(raw, policy, &tasks, &workers)?;
         }
         let n = raw.len();
-        let by_task = Csr::from_sorted_by(tasks.len(), n, |emit| {
-            for &[t, w, l] in &raw {
-                emit(t, w, l as Label);
-            }
-        });
+        let by_task = Csr::from_sorted_by(tasks.len(), n, ByTask(&raw));
         drop(raw);
         Ok(Responses::from_task_rows(
             tasks,
@@ -793,6 +857,63 @@ mod tests {
         assert_eq!(a.duplicate_count(), 1);
         assert_eq!(a.by_task().row(0), (&[0u32, 0, 1][..], &[0u16, 1, 1][..]));
         assert_eq!(a.by_worker().row(0), (&[0u32, 0, 1][..], &[0u16, 1, 0][..]));
+    }
+
+    #[test]
+    fn parallel_counting_sort_is_the_same_for_any_thread_count() {
+        // Enough responses (≥ 2^16) for the parallel path; workers and labels scrambled.
+        let rows: Vec<(String, String, String)> = (0..150_000u64)
+            .map(|i| {
+                let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+                (
+                    format!("t{}", h % 9_001),
+                    format!("w{}", h % 1_237),
+                    format!("{}", i % 3),
+                )
+            })
+            .collect();
+        let build = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    Responses::from_triples(rows.iter().map(|(t, w, l)| (t, w, l))).unwrap()
+                })
+        };
+        let one = build(1);
+        // The reference: every (task, worker, label) sorted, and each worker's (task, label).
+        let mut by_task: Vec<(u32, u32, Label)> = Vec::new();
+        let mut by_worker: Vec<(u32, u32, Label)> = Vec::new();
+        for (t, w, l) in &rows {
+            let (t, w) = (
+                one.task_id(t).unwrap() as u32,
+                one.worker_id(w).unwrap() as u32,
+            );
+            let l = one.label_id(l).unwrap();
+            by_task.push((t, w, l));
+            by_worker.push((w, t, l));
+        }
+        by_task.sort_unstable();
+        by_worker.sort_unstable();
+        let flatten = |csr: &Csr| -> Vec<(u32, u32, Label)> {
+            (0..csr.len())
+                .flat_map(|r| {
+                    let (ids, labels) = csr.row(r);
+                    ids.iter()
+                        .zip(labels)
+                        .map(move |(&i, &l)| (r as u32, i, l))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        assert_eq!(flatten(one.by_task()), by_task);
+        assert_eq!(flatten(one.by_worker()), by_worker);
+        for threads in [2, 3, 7] {
+            let other = build(threads);
+            assert_eq!(other.by_task(), one.by_task(), "{threads} threads");
+            assert_eq!(other.by_worker(), one.by_worker(), "{threads} threads");
+        }
     }
 
     #[test]

@@ -20,6 +20,8 @@ use crowdagg::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
+#[path = "crowdagg/convert.rs"]
+mod convert;
 #[path = "crowdagg/evaluate.rs"]
 mod evaluate;
 #[path = "crowdagg/generate.rs"]
@@ -48,6 +50,8 @@ enum Command {
     Metrics(evaluate::MetricsArgs),
     /// Write a synthetic data set (Dawid-Skene generative model) as CSV `task,worker,label`.
     Generate(generate::GenerateArgs),
+    /// Convert a response table between CSV/TSV and Parquet (by the names' extensions).
+    Convert(convert::ConvertArgs),
     /// Toloka aggregation API on exported pools (offline).
     #[command(subcommand)]
     Toloka(toloka::TolokaCommand),
@@ -325,6 +329,7 @@ fn main() -> ExitCode {
         Command::Evaluate(args) => evaluate::evaluate(args),
         Command::Metrics(args) => evaluate::metrics(args),
         Command::Generate(args) => generate::generate(args),
+        Command::Convert(args) => convert::convert(args),
         Command::Toloka(toloka::TolokaCommand::Aggregate(args)) => toloka::aggregate(args),
         #[cfg(feature = "server")]
         Command::Serve(args) => toloka::serve(args),
@@ -555,6 +560,9 @@ impl Job {
         let params = aggregator.params();
         let write_started = Instant::now();
         write_whole(args.output.as_deref(), |out| match args.format {
+            _ if convert::wants_parquet(args.output.as_deref()) => {
+                convert::write_results(out, &data, &result)
+            }
             Format::Csv => write_csv(out, &data, &result),
             Format::Json => write_json(out, &data, &result, aggregator.name(), &params),
         })?;
@@ -562,7 +570,10 @@ impl Job {
             write_file(path, |out| write_probas_csv(out, &data, &result))?;
         }
         if let Some(path) = &args.workers {
-            write_file(path, |out| write_workers_csv(out, &data, &result))?;
+            match convert::wants_parquet(Some(path)) {
+                true => write_file(path, |out| convert::write_workers(out, &data, &result))?,
+                false => write_file(path, |out| write_workers_csv(out, &data, &result))?,
+            }
         }
         if args.timings {
             let bytes = std::fs::metadata(&args.input).map_or(0, |m| m.len());

@@ -12,6 +12,7 @@
 //! | [`read_true_embeddings`] | CSV/TSV `task,embedding`: known true embeddings |
 //! | [`read_texts`] | CSV/TSV of texts, columns `task,worker,text` (names set by [`TextReadOptions`]) |
 //! | [`read_assignments`] | Toloka API export: JSON array or JSON lines of Assignment objects |
+//! | `read_parquet` (feature `parquet`; also [`read_responses`] on a `.parquet` name) | Parquet response table, same columns as [`read_responses`]; Arrow arrays through `ArrowEncoder` and `read_record_batches` |
 //!
 //! A path of `-` reads stdin (reported as `<stdin>`). Delimited files follow RFC 4180 (quoted
 //! fields may hold delimiters, `""` and line breaks); a UTF-8 byte order mark is skipped, CRLF
@@ -39,11 +40,15 @@
 //! gives them the file and line of the value, which [`Gold`](crate::Gold) and
 //! [`Skills`](crate::Skills) read by these readers remember.
 
+#[cfg(feature = "parquet")]
+mod arrow;
 mod embeddings;
 mod gold;
 mod json;
 mod locate;
 mod pairwise;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod plain;
 mod responses;
 mod skills;
@@ -51,6 +56,9 @@ mod source;
 mod table;
 mod toloka;
 
+#[cfg(feature = "parquet")]
+#[cfg_attr(docsrs, doc(cfg(feature = "parquet")))]
+pub use arrow::{ArrowEncoder, ArrowError, is_id_type, read_record_batches};
 pub use embeddings::{
     EmbeddingReadOptions, TextReadOptions, read_embeddings, read_embeddings_from, read_texts,
     read_texts_from, read_true_embeddings, read_true_embeddings_from,
@@ -58,11 +66,14 @@ pub use embeddings::{
 pub use gold::{read_gold, read_gold_from};
 pub use locate::locate;
 pub use pairwise::{PairwiseReadOptions, read_pairwise, read_pairwise_from};
+#[cfg(feature = "parquet")]
+#[cfg_attr(docsrs, doc(cfg(feature = "parquet")))]
+pub use parquet::read_parquet;
 pub use responses::{
     ReadOptions, read_responses, read_responses_from, read_responses_with_progress,
 };
 pub use skills::{read_skills, read_skills_from_bytes};
-pub use source::{STDIN_NAME, delimiter_for};
+pub use source::{STDIN_NAME, delimiter_for, is_parquet};
 // For the Toloka pool loader (`toloka::ExportedPool`), which reads whole Assignment objects.
 pub(crate) use json::{for_each_item, looks_like_json};
 pub(crate) use source::{at, open, read_all, whole};

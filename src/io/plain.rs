@@ -14,8 +14,11 @@
 //! # Parallelism without losing determinism
 //! The file is read in blocks of [`BLOCK`] bytes cut after the last line end. A block is split
 //! into one part per thread, again at line ends. Each part interns its ids into its own small
-//! tables (keyed by slices of the block, so no allocation per line; consecutive rows of the same
-//! task — the usual layout of exports — are recognised without hashing). Then, in part order,
+//! tables (keyed by slices of the block, so no allocation per line). Tasks usually come in runs
+//! (exports are grouped by task): while they do, each run gets a new local id without any
+//! hashing, by comparing with the previous row's task (a task seen in two runs gets two local
+//! ids that the global interner merges); when runs average under two rows the part switches to
+//! hashing. Then, in part order,
 //! the distinct names of each part are interned into the global tables, and the part's rows are
 //! rewritten to global ids in parallel. Global ids are in order of first appearance, as with the
 //! sequential reader, and [`ResponsesBuilder::build`] re-sorts everything into canonical order
@@ -104,6 +107,12 @@ pub(crate) fn read_plain(
             &mut raw,
         ) {
             return Ok(None);
+        }
+        if consumed == (start + header_len + 1) as u64 && !eof {
+            // After the first block: room for as many tasks per byte in the rest of the file
+            // (the task table would otherwise grow by doubling, rehashing every name).
+            let estimate = interners[0].len() as f64 * (total as f64 / end.max(1) as f64);
+            interners[0].reserve((estimate * 1.05) as usize);
         }
         consumed += end as u64;
         progress(consumed, total);
@@ -290,6 +299,13 @@ struct LocalNames {
     new_ends: Vec<usize>,
     /// The last name looked up (consecutive rows often share the task).
     last: Option<(u128, u32)>,
+    /// Task column only: while rows come in runs of one task (the usual layout), a new local
+    /// id per run, without hashing (a task seen in two runs gets two local ids, merged into
+    /// one by the global interner). Falls back to hashing when runs are short.
+    hashing: bool,
+    /// Calls and runs so far in run mode.
+    rows: u32,
+    runs: u32,
 }
 
 /// Hashes packed names: both halves folded and multiplied, then the high bits folded down,
@@ -395,6 +411,45 @@ impl LocalNames {
         id
     }
 
+    /// [`LocalNames::id`] for a column whose equal values usually come in runs (tasks):
+    /// a new id per run while runs average two rows or more, else hashing.
+    #[inline]
+    fn run_id(&mut self, name: &[u8]) -> u32 {
+        if self.hashing {
+            return self.id(name);
+        }
+        self.rows += 1;
+        let key = pack(name);
+        if let (Some(key), Some((last, id))) = (key, self.last) {
+            // Names of up to 15 bytes: compared packed, without a call to memcmp.
+            if key == last {
+                return id;
+            }
+        } else if let Some(&end) = self.new_ends.last() {
+            let start = match self.new_ends.len() {
+                1 => 0,
+                n => self.new_ends[n - 2],
+            };
+            if &self.new_bytes[start..end] == name {
+                return self.count - 1;
+            }
+        }
+        self.runs += 1;
+        // The run's key (`None` for a long name: compared by its bytes above).
+        self.last = key.map(|k| (k, self.count));
+        if self.rows >= 4096 && self.runs * 2 > self.rows {
+            // Short runs: hash from here on (names numbered so far keep their ids).
+            self.hashing = true;
+            self.last = None;
+            return self.id(name);
+        }
+        let id = self.count;
+        self.count += 1;
+        self.new_bytes.extend_from_slice(name);
+        self.new_ends.push(self.new_bytes.len());
+        id
+    }
+
     /// Names numbered since the last [`LocalNames::merged`], in id order.
     fn new_names(&self) -> impl Iterator<Item = &[u8]> {
         let starts = std::iter::once(0).chain(self.new_ends.iter().copied());
@@ -415,6 +470,9 @@ impl LocalNames {
         self.long.clear();
         self.count = 0;
         self.last = None;
+        self.hashing = false;
+        self.rows = 0;
+        self.runs = 0;
         self.merged();
     }
 }
@@ -486,7 +544,7 @@ impl Slot {
                     return None;
                 }
                 let row = [
-                    part.names[0].id(fields[0]),
+                    part.names[0].run_id(fields[0]),
                     part.names[1].id(fields[1]),
                     part.names[2].id(fields[2]),
                 ];
@@ -556,6 +614,46 @@ mod tests {
             "task,worker\nt,w\n",                  // missing column
         ] {
             assert!(parse(text).is_none(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn task_runs_are_numbered_without_hashing_and_short_runs_switch_to_hashing() {
+        let columns = Columns::find(b"task,worker,label", b',', &ReadOptions::default()).unwrap();
+        // Runs of 3 rows per task, a task coming back later, a long (16-byte) task name.
+        let mut text = String::new();
+        for t in 0..3000 {
+            for w in 0..3 {
+                text.push_str(&format!("t{t},w{w},a\n"));
+            }
+        }
+        text.push_str("t5,w9,b\nt5,w8,b\nlong-task-name-16,w1,a\nlong-task-name-16,w2,a\n");
+        let mut slot = Slot::default();
+        assert!(slot.parse(text.as_bytes(), &columns, b','));
+        let tasks = &slot.names[0];
+        assert!(!tasks.hashing);
+        assert!(tasks.word.is_empty() && tasks.short.is_empty() && tasks.long.is_empty());
+        // One local id per run: t5 twice (merged later by the global interner).
+        assert_eq!(tasks.count, 3000 + 2);
+        let names: Vec<&[u8]> = tasks.new_names().collect();
+        assert_eq!(names[5], b"t5");
+        assert_eq!(names[3000], b"t5");
+        assert_eq!(slot.rows[9000][0], 3000);
+        assert_eq!(slot.rows[9002][0], 3001);
+        assert_eq!(slot.rows[9003][0], 3001);
+
+        // Tasks alternating row by row: hashing takes over after 4096 rows.
+        let mut text = String::new();
+        for i in 0..10_000 {
+            text.push_str(&format!("t{},w{i},a\n", i % 2));
+        }
+        assert!(slot.parse(text.as_bytes(), &columns, b','));
+        let tasks = &slot.names[0];
+        assert!(tasks.hashing);
+        assert!(tasks.count <= 4096 + 2, "{}", tasks.count);
+        let names: Vec<&[u8]> = tasks.new_names().collect();
+        for (i, row) in slot.rows.iter().enumerate() {
+            assert_eq!(names[row[0] as usize], format!("t{}", i % 2).as_bytes());
         }
     }
 

@@ -46,7 +46,8 @@ impl ReadOptions {
     }
 }
 
-/// Reads a response table from `path` (`-` for stdin).
+/// Reads a response table from `path` (`-` for stdin). A name ending in `.parquet` is read
+/// as Parquet (feature `parquet`, else an error), with the same column names.
 ///
 /// Files of plain (unquoted) CSV/TSV are read in blocks parsed in parallel (see
 /// `io::plain`); any other input, or a file with a problem to report, goes through the
@@ -63,6 +64,15 @@ pub fn read_responses_with_progress(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Responses, Error> {
     let path = path.as_ref();
+    if super::is_parquet(path) {
+        #[cfg(feature = "parquet")]
+        return super::read_parquet(path, options);
+        #[cfg(not(feature = "parquet"))]
+        return Err(whole(
+            path,
+            "reading Parquet needs the `parquet` feature, which this build lacks",
+        ));
+    }
     if path.as_os_str() != "-"
         && options.duplicates != DuplicatePolicy::Reject
         && let Some(builder) = read_plain(path, options, progress)?

@@ -34,6 +34,13 @@ pub(crate) fn read_all(path: &Path) -> Result<(Vec<u8>, PathBuf), Error> {
     Ok((bytes, name))
 }
 
+/// Whether `path` names a Parquet file (extension `.parquet`, any case): read by
+/// [`read_responses`](super::read_responses) as Parquet (feature `parquet`).
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("parquet"))
+}
+
 /// The delimiter implied by a file name: tab for `.tsv`/`.tab`, comma otherwise (and for stdin).
 pub fn delimiter_for(name: &Path) -> u8 {
     match name.extension().and_then(|e| e.to_str()) {

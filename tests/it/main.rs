@@ -19,6 +19,8 @@ mod mmsr;
 mod observer;
 mod pairwise;
 mod parity;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod properties;
 mod readers;
 mod segmentation;

@@ -1,0 +1,566 @@
+//! Responses from Apache Arrow arrays (feature `parquet`): the one encoder behind
+//! [`read_parquet`](super::read_parquet), [`read_record_batches`] and any caller holding Arrow
+//! arrays (the Python package's Arrow C stream path hands its arrays to [`ArrowEncoder`]).
+//!
+//! # Column types
+//! Each of the task, worker and label columns may be a string (`Utf8`), large string
+//! (`LargeUtf8`), string view (`Utf8View`) or integer (8 to 64 bits, signed or not) array, or a
+//! dictionary (any integer key) of those. Integers become their decimal spelling (`7` is the
+//! name `"7"`, as in a CSV file). Nulls and empty strings are errors at their row, as empty
+//! fields are in CSV.
+//!
+//! # Same result as CSV
+//! Names are interned into the same tables as the CSV readers' and ids are assigned by
+//! [`ResponsesBuilder::build`](crate::responses::ResponsesBuilder::build), that is by the
+//! crate's one label order rule (numeric when every name is an integer, else byte order): the
+//! same data gives the same [`Responses`], ids and results whether it came from CSV, Parquet
+//! or Arrow, in any row or batch order.
+//!
+//! # Cost
+//! A dictionary column costs one lookup per row in a table indexed by key, plus one hash per
+//! dictionary value that rows use (unused dictionary values are not names of the table); the
+//! table is reused while consecutive batches share their dictionary (Parquet row groups do).
+//! A string or integer column costs one hash per row.
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    ArrowDictionaryKeyType, ArrowPrimitiveType, Int8Type, Int16Type, Int32Type, Int64Type,
+    UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+};
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchReader};
+use arrow_buffer::ArrowNativeType as _;
+use arrow_schema::{DataType, Schema};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::responses::ReadOptions;
+use crate::error::{DataError, Error, InputError};
+use crate::responses::{DuplicatePolicy, Interner, Responses, ResponsesBuilder, intern};
+
+/// A problem with the arrays handed to [`ArrowEncoder`]: the row (0-based, within the
+/// arrays of that call) when one row is to blame, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArrowError {
+    /// 0-based row within the arrays passed, if one row is to blame.
+    pub row: Option<u64>,
+    /// What, in words (names the column).
+    pub message: String,
+}
+
+impl std::fmt::Display for ArrowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.row {
+            Some(row) => write!(f, "row {row}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ArrowError {}
+
+impl ArrowError {
+    fn whole(message: impl Into<String>) -> Self {
+        Self {
+            row: None,
+            message: message.into(),
+        }
+    }
+}
+
+const COLUMNS: [&str; 3] = ["task", "worker", "label"];
+
+/// Whether an array of type `data_type` can be a task, worker or label column (see the module
+/// documentation).
+pub fn is_id_type(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Dictionary(key, value) => key.is_integer() && is_plain_id_type(value),
+        other => is_plain_id_type(other),
+    }
+}
+
+fn is_plain_id_type(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    ) || data_type.is_integer()
+}
+
+/// The field indices of the task, worker and label columns of `schema`, or a message saying
+/// which column is missing or has a type that cannot hold ids.
+pub(crate) fn find_columns(schema: &Schema, options: &ReadOptions) -> Result<[usize; 3], String> {
+    let names = [
+        &options.task_column,
+        &options.worker_column,
+        &options.label_column,
+    ];
+    let mut at = [0; 3];
+    for (slot, name) in at.iter_mut().zip(names) {
+        let index = schema.index_of(name).map_err(|_| {
+            let header: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            format!("missing column \"{name}\" (columns: {})", header.join(", "))
+        })?;
+        let data_type = schema.field(index).data_type();
+        if !is_id_type(data_type) {
+            return Err(format!(
+                "column \"{name}\" has type {data_type}; expected strings, integers or a dictionary of them"
+            ));
+        }
+        *slot = index;
+    }
+    Ok(at)
+}
+
+/// One column of a chunk in chunk-local ids: distinct names in order of first appearance
+/// (concatenated, with their ends) and the local id of each row.
+#[derive(Default)]
+pub(crate) struct LocalColumn {
+    names: Vec<u8>,
+    ends: Vec<usize>,
+    ids: Vec<u32>,
+}
+
+impl LocalColumn {
+    fn names(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(s, &e)| &self.names[s..e])
+    }
+}
+
+/// Builds a [`LocalColumn`] from consecutive arrays of one column.
+struct ColumnEncoder<'a> {
+    column: &'static str,
+    strings: FxHashMap<&'a [u8], u32>,
+    ints: FxHashMap<i128, u32>,
+    out: LocalColumn,
+    /// The dictionary of the last dictionary array and its value index → local id table.
+    dictionary: Option<(ArrayRef, Vec<u32>)>,
+    /// Rows encoded before the current array (for error rows).
+    offset: u64,
+}
+
+const UNSEEN: u32 = u32::MAX;
+
+impl<'a> ColumnEncoder<'a> {
+    fn new(column: &'static str) -> Self {
+        Self {
+            column,
+            strings: FxHashMap::default(),
+            ints: FxHashMap::default(),
+            out: LocalColumn::default(),
+            dictionary: None,
+            offset: 0,
+        }
+    }
+
+    fn error(&self, row: usize, message: &str) -> ArrowError {
+        ArrowError {
+            row: Some(self.offset + row as u64),
+            message: format!("{message} in the {} column", self.column),
+        }
+    }
+
+    fn new_name(&mut self, name: &[u8]) -> u32 {
+        let id = self.out.ends.len() as u32;
+        self.out.names.extend_from_slice(name);
+        self.out.ends.push(self.out.names.len());
+        id
+    }
+
+    fn string(&mut self, name: &'a [u8], row: usize) -> Result<u32, ArrowError> {
+        if let Some(&id) = self.strings.get(name) {
+            return Ok(id);
+        }
+        if name.is_empty() {
+            return Err(self.error(row, "empty name"));
+        }
+        let id = self.new_name(name);
+        self.strings.insert(name, id);
+        Ok(id)
+    }
+
+    fn int(&mut self, value: i128) -> u32 {
+        if let Some(&id) = self.ints.get(&value) {
+            return id;
+        }
+        let id = self.new_name(value.to_string().as_bytes());
+        self.ints.insert(value, id);
+        id
+    }
+
+    fn push(&mut self, array: &'a dyn Array) -> Result<(), ArrowError> {
+        self.out.ids.reserve(array.len());
+        let result = match array.data_type() {
+            DataType::Dictionary(key, _) => match key.as_ref() {
+                DataType::Int8 => self.dictionary_array::<Int8Type>(array),
+                DataType::Int16 => self.dictionary_array::<Int16Type>(array),
+                DataType::Int32 => self.dictionary_array::<Int32Type>(array),
+                DataType::Int64 => self.dictionary_array::<Int64Type>(array),
+                DataType::UInt8 => self.dictionary_array::<UInt8Type>(array),
+                DataType::UInt16 => self.dictionary_array::<UInt16Type>(array),
+                DataType::UInt32 => self.dictionary_array::<UInt32Type>(array),
+                DataType::UInt64 => self.dictionary_array::<UInt64Type>(array),
+                other => Err(self.type_error(other)),
+            },
+            _ => self.plain_array(array),
+        };
+        self.offset += array.len() as u64;
+        result
+    }
+
+    fn type_error(&self, data_type: &DataType) -> ArrowError {
+        ArrowError::whole(format!(
+            "the {} column has type {data_type}; expected strings, integers or a dictionary of them",
+            self.column
+        ))
+    }
+
+    /// Rows of a string or integer array.
+    fn plain_array(&mut self, array: &'a dyn Array) -> Result<(), ArrowError> {
+        if let Some(row) = first_null(array) {
+            return Err(self.error(row, "null"));
+        }
+        match array.data_type() {
+            DataType::Utf8 => {
+                let strings = array.as_string::<i32>();
+                for row in 0..strings.len() {
+                    let id = self.string(strings.value(row).as_bytes(), row)?;
+                    self.out.ids.push(id);
+                }
+            }
+            DataType::LargeUtf8 => {
+                let strings = array.as_string::<i64>();
+                for row in 0..strings.len() {
+                    let id = self.string(strings.value(row).as_bytes(), row)?;
+                    self.out.ids.push(id);
+                }
+            }
+            DataType::Utf8View => {
+                let strings = array.as_string_view();
+                for row in 0..strings.len() {
+                    let id = self.string(strings.value(row).as_bytes(), row)?;
+                    self.out.ids.push(id);
+                }
+            }
+            DataType::Int8 => self.int_array::<Int8Type>(array),
+            DataType::Int16 => self.int_array::<Int16Type>(array),
+            DataType::Int32 => self.int_array::<Int32Type>(array),
+            DataType::Int64 => self.int_array::<Int64Type>(array),
+            DataType::UInt8 => self.int_array::<UInt8Type>(array),
+            DataType::UInt16 => self.int_array::<UInt16Type>(array),
+            DataType::UInt32 => self.int_array::<UInt32Type>(array),
+            DataType::UInt64 => self.int_array::<UInt64Type>(array),
+            other => return Err(self.type_error(other)),
+        }
+        Ok(())
+    }
+
+    fn int_array<T: ArrowPrimitiveType>(&mut self, array: &dyn Array)
+    where
+        T::Native: Into<i128>,
+    {
+        for &v in array.as_primitive::<T>().values().iter() {
+            let id = self.int(v.into());
+            self.out.ids.push(id);
+        }
+    }
+
+    /// Rows of a dictionary array: keys through a value → local id table, filled on first
+    /// use of each value (so values no row uses are not names).
+    fn dictionary_array<K: ArrowDictionaryKeyType>(
+        &mut self,
+        array: &'a dyn Array,
+    ) -> Result<(), ArrowError> {
+        let dict = array.as_dictionary::<K>();
+        if let Some(row) = first_null(dict.keys()) {
+            return Err(self.error(row, "null"));
+        }
+        let values = dict.values();
+        if !is_plain_id_type(values.data_type()) {
+            return Err(self.type_error(array.data_type()));
+        }
+        let mut table = match self.dictionary.take() {
+            Some((previous, table)) if Arc::ptr_eq(&previous, values) => table,
+            _ => vec![UNSEEN; values.len()],
+        };
+        let result = self.dictionary_rows::<K>(dict.keys().values(), values, &mut table);
+        self.dictionary = Some((values.clone(), table));
+        result
+    }
+
+    fn dictionary_rows<K: ArrowDictionaryKeyType>(
+        &mut self,
+        keys: &[K::Native],
+        values: &ArrayRef,
+        table: &mut [u32],
+    ) -> Result<(), ArrowError> {
+        for (row, key) in keys.iter().enumerate() {
+            let index = key
+                .to_usize()
+                .filter(|&k| k < table.len())
+                .ok_or_else(|| self.error(row, "a dictionary key out of range"))?;
+            let mut id = table[index];
+            if id == UNSEEN {
+                id = self.dictionary_value(values, index, row)?;
+                table[index] = id;
+            }
+            self.out.ids.push(id);
+        }
+        Ok(())
+    }
+
+    /// The local id of dictionary value `index` (first use). Values are not borrowed for the
+    /// encoder's lifetime (a dictionary may be dropped with its batch), so strings go through
+    /// the name bytes.
+    fn dictionary_value(
+        &mut self,
+        values: &ArrayRef,
+        index: usize,
+        row: usize,
+    ) -> Result<u32, ArrowError> {
+        if values.is_null(index) {
+            return Err(self.error(row, "null"));
+        }
+        let name: Vec<u8> = match values.data_type() {
+            DataType::Utf8 => values.as_string::<i32>().value(index).as_bytes().to_vec(),
+            DataType::LargeUtf8 => values.as_string::<i64>().value(index).as_bytes().to_vec(),
+            DataType::Utf8View => values.as_string_view().value(index).as_bytes().to_vec(),
+            _ => {
+                let one = values.slice(index, 1);
+                let mut sub = ColumnEncoder::new(self.column);
+                sub.plain_array(one.as_ref())?;
+                sub.out.names
+            }
+        };
+        if name.is_empty() {
+            return Err(self.error(row, "empty name"));
+        }
+        // Another dictionary (or a plain array) of the chunk may have given this name a local
+        // id already: two local ids for one name are merged by the global interner.
+        Ok(self.new_name(&name))
+    }
+}
+
+fn first_null(array: &dyn Array) -> Option<usize> {
+    let nulls = array.logical_nulls()?;
+    (nulls.null_count() > 0).then(|| nulls.iter().position(|valid| !valid).unwrap_or(0))
+}
+
+/// A chunk of rows (one Parquet row group, or one call of [`ArrowEncoder::push`]) encoded in
+/// chunk-local ids; merged into the global tables by [`ArrowEncoder::append`].
+pub(crate) struct Chunk {
+    columns: [LocalColumn; 3],
+}
+
+impl Chunk {
+    /// Encodes consecutive (task, worker, label) arrays; error rows count from the chunk's
+    /// first row.
+    pub(crate) fn encode(arrays: &[[&dyn Array; 3]]) -> Result<Self, ArrowError> {
+        let mut encoders = COLUMNS.map(ColumnEncoder::new);
+        for triple in arrays {
+            let len = triple[0].len();
+            if triple.iter().any(|a| a.len() != len) {
+                return Err(ArrowError::whole(format!(
+                    "columns of different lengths: task {}, worker {}, label {}",
+                    triple[0].len(),
+                    triple[1].len(),
+                    triple[2].len()
+                )));
+            }
+            for (encoder, array) in encoders.iter_mut().zip(triple) {
+                encoder.push(*array)?;
+            }
+        }
+        Ok(Self {
+            columns: encoders.map(|e| e.out),
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.columns[0].ids.len()
+    }
+}
+
+/// Turns Arrow arrays into [`Responses`]: push the task, worker and label arrays of each
+/// batch, then [`finish`](ArrowEncoder::finish). The result does not depend on how rows are
+/// split into batches nor on their order.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{DictionaryArray, Int64Array, StringArray, types::Int32Type};
+/// use crowdagg::io::ArrowEncoder;
+///
+/// let tasks = StringArray::from(vec!["t1", "t1", "t2"]);
+/// let workers = Int64Array::from(vec![7, 8, 7]);
+/// let labels: DictionaryArray<Int32Type> = vec!["cat", "dog", "cat"].into_iter().collect();
+/// let mut encoder = ArrowEncoder::new();
+/// encoder.push(&tasks, &workers, &labels)?;
+/// let data = encoder.finish()?;
+/// assert_eq!((data.n_tasks(), data.worker_name(1), data.label_name(1)), (2, "8", "dog"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Default)]
+pub struct ArrowEncoder {
+    interners: [Interner; 3],
+    raw: Vec<[u32; 3]>,
+    policy: DuplicatePolicy,
+}
+
+impl ArrowEncoder {
+    /// An encoder keeping duplicate responses (as crowd-kit does).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the duplicate policy applied by [`finish`](ArrowEncoder::finish).
+    pub fn duplicates(mut self, policy: DuplicatePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Number of responses pushed so far.
+    pub fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    /// Whether no response was pushed yet.
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// Adds the rows of three arrays of equal length (task, worker, label). On error nothing
+    /// of this call is kept; the error's row counts from the arrays' first row.
+    pub fn push(
+        &mut self,
+        task: &dyn Array,
+        worker: &dyn Array,
+        label: &dyn Array,
+    ) -> Result<(), ArrowError> {
+        let chunk = Chunk::encode(&[[task, worker, label]])?;
+        self.append(chunk)
+    }
+
+    /// Adds the rows of a record batch, taking the columns named by `options`
+    /// (`task_column`, `worker_column`, `label_column`; the other options are for text).
+    pub fn push_batch(
+        &mut self,
+        batch: &RecordBatch,
+        options: &ReadOptions,
+    ) -> Result<(), ArrowError> {
+        let at = find_columns(batch.schema_ref(), options).map_err(ArrowError::whole)?;
+        let [t, w, l] = at.map(|i| batch.column(i).as_ref());
+        self.push(t, w, l)
+    }
+
+    /// Merges a chunk's local names into the global tables and appends its rows.
+    pub(crate) fn append(&mut self, chunk: Chunk) -> Result<(), ArrowError> {
+        self.append_all(vec![chunk]).map_err(|(_, e)| e)
+    }
+
+    /// Merges chunks in order: each column's local names are interned into the global table
+    /// chunk after chunk (the three columns at once, on separate threads), then the rows are
+    /// rewritten to global ids in parallel. On error, the index of the chunk to blame.
+    pub(crate) fn append_all(&mut self, chunks: Vec<Chunk>) -> Result<(), (usize, ArrowError)> {
+        let mut total = self.raw.len();
+        for (i, chunk) in chunks.iter().enumerate() {
+            total += chunk.len();
+            if total >= u32::MAX as usize {
+                return Err((
+                    i,
+                    ArrowError::whole(format!(
+                        "too many responses (at most {} are supported)",
+                        u32::MAX - 1
+                    )),
+                ));
+            }
+        }
+        let chunks = &chunks;
+        // maps[c][k]: local id → global id of column c in chunk k.
+        let maps: Vec<Vec<Vec<u32>>> = self
+            .interners
+            .par_iter_mut()
+            .enumerate()
+            .map(|(c, interner)| {
+                let names: usize = chunks.iter().map(|k| k.columns[c].ends.len()).sum();
+                interner.reserve(names.min(total));
+                chunks
+                    .iter()
+                    .map(|chunk| {
+                        chunk.columns[c]
+                            .names()
+                            // Arrow strings are UTF-8 and integers are ASCII.
+                            .map(|name| {
+                                intern(interner, std::str::from_utf8(name).unwrap_or_default())
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        let old = self.raw.len();
+        self.raw.resize(total, [0; 3]);
+        let mut outs = Vec::with_capacity(chunks.len());
+        let mut rest = &mut self.raw[old..];
+        for chunk in chunks {
+            let (head, tail) = rest.split_at_mut(chunk.len());
+            outs.push(head);
+            rest = tail;
+        }
+        outs.into_par_iter()
+            .zip(chunks.par_iter())
+            .enumerate()
+            .for_each(|(k, (out, chunk))| {
+                let [t, w, l] = &chunk.columns;
+                let (mt, mw, ml) = (&maps[0][k], &maps[1][k], &maps[2][k]);
+                for (o, ((&a, &b), &c)) in out.iter_mut().zip(t.ids.iter().zip(&w.ids).zip(&l.ids))
+                {
+                    *o = [mt[a as usize], mw[b as usize], ml[c as usize]];
+                }
+            });
+        Ok(())
+    }
+
+    /// Builds the [`Responses`]: canonical ids by the label order rule, then the duplicate
+    /// policy.
+    pub fn finish(self) -> Result<Responses, DataError> {
+        let [tasks, workers, labels] = self.interners;
+        ResponsesBuilder::from_interned(tasks, workers, labels, self.raw, self.policy).build()
+    }
+}
+
+/// Reads [`Responses`] from a stream of record batches (the columns named by `options`);
+/// `source_name` is used in error messages, which locate a row as `name:row group B:row R`
+/// with `B` the 0-based batch.
+pub fn read_record_batches(
+    reader: impl RecordBatchReader,
+    source_name: &str,
+    options: &ReadOptions,
+) -> Result<Responses, Error> {
+    let file = std::path::PathBuf::from(source_name);
+    let at = find_columns(&reader.schema(), options).map_err(|message| InputError::File {
+        file: file.clone(),
+        message,
+    })?;
+    let mut encoder = ArrowEncoder::new().duplicates(options.duplicates);
+    for (index, batch) in reader.enumerate() {
+        let located = |row: Option<u64>, message: String| InputError::Columnar {
+            file: file.clone(),
+            row_group: index,
+            row,
+            message,
+        };
+        let batch = batch.map_err(|e| located(None, e.to_string()))?;
+        let [t, w, l] = at.map(|i| batch.column(i).as_ref());
+        encoder
+            .push(t, w, l)
+            .map_err(|e| located(e.row, e.message))?;
+    }
+    encoder.finish().map_err(|e| {
+        InputError::File {
+            file,
+            message: e.to_string(),
+        }
+        .into()
+    })
+}

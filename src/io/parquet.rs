@@ -1,0 +1,134 @@
+//! Response tables from Parquet files (feature `parquet`).
+//!
+//! The task, worker and label columns are found by name ([`ReadOptions`]'s column names; the
+//! delimiter does not apply) and may have any type [`ArrowEncoder`](super::ArrowEncoder)
+//! takes. String columns are read as dictionaries: where a column chunk is dictionary-encoded
+//! (the usual case; pyarrow and arrow-rs write dictionaries by default) its dictionary page is
+//! used as it is, so each distinct value is hashed once per row group instead of once per
+//! row. Row groups are decoded and encoded in parallel, then merged in row-group order.
+//!
+//! Errors name the file and, where one is to blame, the row group and row
+//! (`file:row group G:row R: message`, 0-based).
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use rayon::prelude::*;
+
+use super::arrow::{ArrowEncoder, Chunk, find_columns};
+use super::responses::ReadOptions;
+use super::source::{io_error, whole};
+use crate::error::{Error, InputError};
+use crate::responses::Responses;
+
+/// Rows per decoded batch.
+const BATCH: usize = 64 * 1024;
+
+/// Reads a response table from a Parquet file; see the module documentation of
+/// [`io`](crate::io) for the error contract. Duplicates are handled by `options.duplicates`.
+pub fn read_parquet(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Responses, Error> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    let size = file.metadata().map_err(|e| io_error(path, e))?.len();
+    if size == 0 {
+        return Err(whole(path, "no responses (the file is empty)"));
+    }
+    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| {
+        whole(
+            path,
+            format!("not a readable Parquet file (truncated or not Parquet?): {e}"),
+        )
+    })?;
+    let at = find_columns(metadata.schema(), options).map_err(|m| whole(path, m))?;
+    // Ask for string columns as dictionaries: dictionary pages then come through as they are.
+    let schema = metadata.schema();
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, field)| {
+            let as_dictionary = at.contains(&i)
+                && matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8);
+            let field = field.as_ref().clone();
+            if as_dictionary {
+                let value = field.data_type().clone();
+                field.with_data_type(DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(value),
+                ))
+            } else {
+                field
+            }
+        })
+        .collect();
+    let hinted = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let metadata = ArrowReaderMetadata::try_new(
+        metadata.metadata().clone(),
+        ArrowReaderOptions::new().with_schema(hinted),
+    )
+    .map_err(|e| whole(path, format!("cannot read the id columns: {e}")))?;
+    let parquet_schema = metadata.metadata().file_metadata().schema_descr_ptr();
+    // Leaf columns of the three roots (ids are flat columns, so one leaf each).
+    let mask = ProjectionMask::roots(&parquet_schema, at);
+    let n_groups = metadata.metadata().num_row_groups();
+    let chunks: Vec<Result<Chunk, Error>> = (0..n_groups)
+        .into_par_iter()
+        .map(|group| read_group(path, &metadata, &mask, at, group))
+        .collect();
+    let chunks: Vec<Chunk> = chunks.into_iter().collect::<Result<_, _>>()?;
+    let mut encoder = ArrowEncoder::new().duplicates(options.duplicates);
+    encoder
+        .append_all(chunks)
+        .map_err(|(group, e)| InputError::Columnar {
+            file: path.to_path_buf(),
+            row_group: group,
+            row: e.row,
+            message: e.message,
+        })?;
+    encoder.finish().map_err(|e| whole(path, e.to_string()))
+}
+
+/// Decodes row group `group` and encodes it in chunk-local ids.
+fn read_group(
+    path: &Path,
+    metadata: &ArrowReaderMetadata,
+    mask: &ProjectionMask,
+    at: [usize; 3],
+    group: usize,
+) -> Result<Chunk, Error> {
+    let located = |row: Option<u64>, message: String| -> Error {
+        InputError::Columnar {
+            file: path.to_path_buf(),
+            row_group: group,
+            row,
+            message,
+        }
+        .into()
+    };
+    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone())
+        .with_row_groups(vec![group])
+        .with_projection(mask.clone())
+        .with_batch_size(BATCH)
+        .build()
+        .map_err(|e| located(None, format!("cannot decode: {e}")))?;
+    // The projected batch holds the three columns in schema order.
+    let mut order = at;
+    order.sort_unstable();
+    let position = at.map(|i| order.iter().position(|&o| o == i).unwrap_or(0));
+    let batches: Vec<RecordBatch> = reader
+        .collect::<Result<_, _>>()
+        .map_err(|e| located(None, format!("cannot decode: {e}")))?;
+    let arrays: Vec<[&dyn Array; 3]> = batches
+        .iter()
+        .map(|b| position.map(|p| b.column(p).as_ref()))
+        .collect();
+    Chunk::encode(&arrays).map_err(|e| located(e.row, e.message))
+}

@@ -1,0 +1,401 @@
+//! Parquet and Arrow input and output (feature `parquet`): the same `Responses` (names, ids,
+//! indexes, output bits) as from the CSV of the same data, whatever the column types, row
+//! groups or row order; malformed files (`fixtures/bad/parquet_*`, written by
+//! `fixtures/bad/parquet_fixtures.py`) each with its located error, through library and CLI.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use arrow_array::types::{Int32Type, UInt16Type};
+use arrow_array::{
+    Array, ArrayRef, DictionaryArray, Float64Array, Int64Array, LargeStringArray, RecordBatch,
+    RecordBatchIterator, StringArray,
+};
+use arrow_schema::{Field, Schema};
+use crowdagg::io::{ArrowEncoder, ReadOptions, read_parquet, read_record_batches, read_responses};
+use crowdagg::output::{
+    write_csv, write_parquet, write_probas_csv, write_responses_csv, write_responses_parquet,
+};
+use crowdagg::{Aggregator, DawidSkene, DuplicatePolicy, Responses};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::file::properties::WriterProperties;
+
+use crate::common::{dataset, fixture, triples};
+
+fn scratch(name: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "crowdagg-parquet-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Same names in the same id order, same indexes, same duplicate count.
+fn assert_same(a: &Responses, b: &Responses) {
+    assert_eq!(
+        a.task_names().collect::<Vec<_>>(),
+        b.task_names().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        a.worker_names().collect::<Vec<_>>(),
+        b.worker_names().collect::<Vec<_>>()
+    );
+    assert_eq!(a.label_names(), b.label_names());
+    assert_eq!(a.by_task(), b.by_task());
+    assert_eq!(a.by_worker(), b.by_worker());
+    assert_eq!(a.duplicate_count(), b.duplicate_count());
+}
+
+/// DS's labels, confidences and probabilities as the CLI writes them (every bit).
+fn ds_output(data: &Responses) -> Vec<u8> {
+    let result = DawidSkene::default().aggregate(data).unwrap();
+    let mut out = Vec::new();
+    write_csv(&mut out, data, &result).unwrap();
+    write_probas_csv(&mut out, data, &result).unwrap();
+    out
+}
+
+fn write_batches(path: &Path, batches: &[RecordBatch], properties: Option<WriterProperties>) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = ArrowWriter::try_new(file, batches[0].schema(), properties).unwrap();
+    for batch in batches {
+        writer.write(batch).unwrap();
+    }
+    writer.close().unwrap();
+}
+
+fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+        .collect();
+    RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns.into_iter().map(|(_, a)| a).collect(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn web_from_parquet_equals_csv_for_every_column_type_and_layout() {
+    let csv_path = dataset("web", "responses.csv");
+    let from_csv = read_responses(&csv_path, &ReadOptions::default()).unwrap();
+    let expected = ds_output(&from_csv);
+    let rows = triples(&csv_path);
+    let column = |c: usize, reverse: bool| -> Vec<String> {
+        let mut values: Vec<String> = rows.iter().map(|r| [&r.0, &r.1, &r.2][c].clone()).collect();
+        if reverse {
+            values.reverse();
+        }
+        values
+    };
+    let strings = |c, r| Arc::new(StringArray::from(column(c, r))) as ArrayRef;
+    let large = |c, r| Arc::new(LargeStringArray::from(column(c, r))) as ArrayRef;
+    let dictionary = |c, r| {
+        let array: DictionaryArray<UInt16Type> = column(c, r).iter().map(String::as_str).collect();
+        Arc::new(array) as ArrayRef
+    };
+    // Web's ids are all integers: also as integer columns.
+    let integers = |c, r| {
+        let values: Vec<i64> = column(c, r).iter().map(|v| v.parse().unwrap()).collect();
+        Arc::new(Int64Array::from(values)) as ArrayRef
+    };
+    let plain = WriterProperties::builder()
+        .set_dictionary_enabled(false)
+        .set_max_row_group_row_count(Some(1000))
+        .build();
+    let small_groups = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(777))
+        .build();
+    let cases: Vec<(&str, RecordBatch, Option<WriterProperties>)> = vec![
+        (
+            "strings, dictionary pages",
+            batch(vec![
+                ("task", strings(0, false)),
+                ("worker", strings(1, false)),
+                ("label", strings(2, false)),
+            ]),
+            None,
+        ),
+        (
+            "strings, plain pages, reversed rows",
+            batch(vec![
+                ("label", strings(2, true)),
+                ("worker", strings(1, true)),
+                ("task", strings(0, true)),
+            ]),
+            Some(plain),
+        ),
+        (
+            "large strings and an extra column, small row groups",
+            batch(vec![
+                ("x", Arc::new(Float64Array::from(vec![0.5; rows.len()]))),
+                ("task", large(0, false)),
+                ("worker", large(1, false)),
+                ("label", large(2, false)),
+            ]),
+            Some(small_groups),
+        ),
+        (
+            "dictionary arrays",
+            batch(vec![
+                ("task", dictionary(0, true)),
+                ("worker", dictionary(1, true)),
+                ("label", dictionary(2, true)),
+            ]),
+            None,
+        ),
+        (
+            "integers",
+            batch(vec![
+                ("task", integers(0, true)),
+                ("worker", integers(1, true)),
+                ("label", integers(2, true)),
+            ]),
+            None,
+        ),
+    ];
+    for (what, batch, properties) in cases {
+        let path = scratch("web.parquet");
+        write_batches(&path, std::slice::from_ref(&batch), properties);
+        let data = read_responses(&path, &ReadOptions::default()).unwrap();
+        assert_same(&data, &from_csv);
+        assert_eq!(ds_output(&data), expected, "{what}");
+    }
+}
+
+#[test]
+fn convert_round_trips_through_parquet_and_csv() {
+    let csv_path = dataset("web", "responses.csv");
+    let from_csv = read_responses(&csv_path, &ReadOptions::default()).unwrap();
+    let parquet = scratch("web.parquet");
+    write_responses_parquet(std::fs::File::create(&parquet).unwrap(), &from_csv).unwrap();
+    let back = read_parquet(&parquet, &ReadOptions::default()).unwrap();
+    assert_same(&back, &from_csv);
+    let csv = scratch("back.csv");
+    write_responses_csv(std::fs::File::create(&csv).unwrap(), &back, b',').unwrap();
+    assert_same(
+        &read_responses(&csv, &ReadOptions::default()).unwrap(),
+        &from_csv,
+    );
+
+    // The same through the CLI, then aggregate from both: identical output files.
+    let exe = env!("CARGO_BIN_EXE_crowdagg");
+    let converted = scratch("cli.parquet");
+    let status = Command::new(exe)
+        .args(["convert", &csv_path, converted.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let outputs: Vec<Vec<u8>> = [csv_path.as_str(), converted.to_str().unwrap()]
+        .iter()
+        .map(|input| {
+            let out = Command::new(exe)
+                .args(["aggregate", "--method", "ds", input])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        })
+        .collect();
+    assert_eq!(outputs[0], outputs[1]);
+}
+
+#[test]
+fn results_written_as_parquet_keep_every_bit() {
+    let data = read_responses(dataset("web", "responses.csv"), &ReadOptions::default()).unwrap();
+    let result = DawidSkene::default().aggregate(&data).unwrap();
+    let path = scratch("results.parquet");
+    write_parquet(std::fs::File::create(&path).unwrap(), &data, &result).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap())
+        .unwrap()
+        .with_batch_size(1 << 20)
+        .build()
+        .unwrap();
+    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().unwrap();
+    let table = arrow_select_concat(&batches);
+    let names: Vec<&str> = table
+        .schema_ref()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    let mut want = vec!["task".to_string(), "label".into(), "confidence".into()];
+    want.extend(data.label_names().iter().map(|l| format!("proba_{l}")));
+    assert_eq!(names, want);
+    let tasks = table
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    let labels = table
+        .column(1)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    let confidence = table
+        .column(2)
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap();
+    let probabilities = result.probabilities.as_ref().unwrap();
+    for t in 0..data.n_tasks() {
+        assert_eq!(tasks.value(t), data.task_name(t));
+        assert_eq!(labels.value(t), data.label_name(result.labels[t]));
+        assert_eq!(
+            confidence.value(t).to_bits(),
+            result.confidence[t].to_bits()
+        );
+        for k in 0..data.n_labels() {
+            let column = table
+                .column(3 + k)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .unwrap();
+            assert_eq!(column.value(t).to_bits(), probabilities[[t, k]].to_bits());
+        }
+    }
+}
+
+/// The rows of several batches as one batch (the file is small).
+fn arrow_select_concat(batches: &[RecordBatch]) -> RecordBatch {
+    assert_eq!(batches.len(), 1, "one batch for a small file");
+    batches[0].clone()
+}
+
+#[test]
+fn arrow_encoder_is_independent_of_batches_and_ignores_unused_dictionary_values() {
+    let tasks = ["t2", "t1", "t1", "t3"];
+    let workers = ["b", "a", "b", "a"];
+    let labels = ["y", "x", "y", "x"];
+    let whole = Responses::from_triples((0..4).map(|i| (tasks[i], workers[i], labels[i]))).unwrap();
+    let mut encoder = ArrowEncoder::new();
+    for range in [0..1, 1..4] {
+        let t = StringArray::from(tasks[range.clone()].to_vec());
+        let w = LargeStringArray::from(workers[range.clone()].to_vec());
+        // A dictionary with a value no row uses ("unused"): not a label of the table.
+        let values = Arc::new(StringArray::from(vec!["unused", "x", "y"]));
+        let keys: Vec<i32> = labels[range]
+            .iter()
+            .map(|l| if *l == "x" { 1 } else { 2 })
+            .collect();
+        let l = DictionaryArray::<Int32Type>::try_new(keys.into(), values).unwrap();
+        encoder.push(&t, &w, &l).unwrap();
+    }
+    let data = encoder.finish().unwrap();
+    assert_same(&data, &whole);
+    assert_eq!(data.label_names(), ["x", "y"]);
+}
+
+#[test]
+fn arrow_errors_name_the_batch_and_row() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("task", arrow_schema::DataType::Utf8, true),
+        Field::new("worker", arrow_schema::DataType::Utf8, true),
+        Field::new("label", arrow_schema::DataType::Utf8, true),
+    ]));
+    let make = |t: Vec<Option<&str>>, w: Vec<Option<&str>>, l: Vec<Option<&str>>| {
+        RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(t)),
+                Arc::new(StringArray::from(w)),
+                Arc::new(StringArray::from(l)),
+            ],
+        )
+    };
+    let batches = vec![
+        make(vec![Some("t")], vec![Some("w")], vec![Some("a")]),
+        make(
+            vec![Some("t"), Some("u")],
+            vec![Some("w"), Some("v")],
+            vec![Some("a"), Some("")],
+        ),
+    ];
+    let reader = RecordBatchIterator::new(batches, schema.clone());
+    let err = read_record_batches(reader, "stream", &ReadOptions::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "stream:row group 1:row 1: empty name in the label column"
+    );
+    // An empty stream (schema, no rows) is an empty table, as a header-only CSV.
+    let reader = RecordBatchIterator::new(Vec::new(), schema.clone());
+    assert!(
+        read_record_batches(reader, "stream", &ReadOptions::default())
+            .unwrap()
+            .is_empty()
+    );
+    // Duplicates under `reject`: the policy applies as for CSV.
+    let batches = vec![make(
+        vec![Some("t"), Some("t")],
+        vec![Some("w"), Some("w")],
+        vec![Some("a"), Some("b")],
+    )];
+    let reader = RecordBatchIterator::new(batches, schema);
+    let options = ReadOptions {
+        duplicates: DuplicatePolicy::Reject,
+        ..ReadOptions::default()
+    };
+    let err = read_record_batches(reader, "stream", &options)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("stream: duplicate response"), "{err}");
+}
+
+#[test]
+fn malformed_parquet_files_are_located_errors() {
+    let cases = [
+        (
+            "parquet_wrong_types.parquet",
+            ": column \"task\" has type Float64; expected strings, integers or a dictionary of them",
+        ),
+        (
+            "parquet_null_worker.parquet",
+            ":row group 1:row 1: null in the worker column",
+        ),
+        (
+            "parquet_empty.parquet",
+            ": no responses (the file is empty)",
+        ),
+        (
+            "parquet_truncated.parquet",
+            ": not a readable Parquet file (truncated or not Parquet?): Parquet error: Invalid Parquet file. Corrupt footer",
+        ),
+    ];
+    for (name, message) in cases {
+        let path = fixture(&format!("bad/{name}"));
+        let expected = format!("{path}{message}");
+        let err = read_responses(&path, &ReadOptions::default()).unwrap_err();
+        assert_eq!(err.to_string(), expected);
+        let out = Command::new(env!("CARGO_BIN_EXE_crowdagg"))
+            .args(["aggregate", "--method", "mv", &path])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        assert!(out.stdout.is_empty());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!("crowdagg: error: {expected}\n")
+        );
+    }
+    // A column option naming a column the file lacks.
+    let options = ReadOptions {
+        label_column: "answer".into(),
+        ..ReadOptions::default()
+    };
+    let path = fixture("bad/parquet_null_worker.parquet");
+    assert_eq!(
+        read_parquet(&path, &options).unwrap_err().to_string(),
+        format!("{path}: missing column \"answer\" (columns: task, worker, label)")
+    );
+}
