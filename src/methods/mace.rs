@@ -271,17 +271,28 @@ impl Mace {
         let run = |restart: usize| self.run_restart(data, restart);
         let mut stop_reason = StopReason::MaxIterations;
         let runs: Vec<State> = match inputs.observer {
-            // Sequential, so the observer is called from this thread, once per restart; a stop
-            // keeps the restarts run so far.
+            // Restarts in parallel batches of one per thread; the observer is called from this
+            // thread once per restart, in restart order, and a stop keeps the restarts up to the
+            // one it saw (each restart has its own seed, so batching changes no bits).
             Some(observer) => {
+                let batch = rayon::current_num_threads().max(1);
                 let mut runs = Vec::with_capacity(p.n_restarts);
-                for r in 0..p.n_restarts {
-                    runs.push(run(r));
-                    let state =
-                        IterationState::new(r + 1, p.n_restarts, runs[r].lml(), started.elapsed());
-                    if observer.observe(&state) == Action::Stop && r + 1 < p.n_restarts {
-                        stop_reason = StopReason::Interrupted;
-                        break;
+                'batches: for first in (0..p.n_restarts).step_by(batch) {
+                    let last = (first + batch).min(p.n_restarts);
+                    let done: Vec<State> = (first..last).into_par_iter().map(run).collect();
+                    for state in done {
+                        runs.push(state);
+                        let r = runs.len();
+                        let seen = IterationState::new(
+                            r,
+                            p.n_restarts,
+                            runs[r - 1].lml(),
+                            started.elapsed(),
+                        );
+                        if observer.observe(&seen) == Action::Stop && r < p.n_restarts {
+                            stop_reason = StopReason::Interrupted;
+                            break 'batches;
+                        }
                     }
                 }
                 runs
