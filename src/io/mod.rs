@@ -9,6 +9,7 @@
 //! | [`read_toloka_tsv`], [`read_toloka_tsv_with_gold`] | Toloka web UI "download results" TSV (`INPUT:`, `OUTPUT:`, `GOLDEN:`, `ASSIGNMENT:` columns) |
 //! | [`read_pairwise`] | CSV/TSV of pairwise comparisons, columns `worker,left,right,label` (label = the winner; names set by [`PairwiseReadOptions`]) |
 //! | [`read_assignments`] | Toloka API export: JSON array or JSON lines of Assignment objects |
+//! | [`MultiLabelResponses::read_with_options`](crate::MultiLabelResponses::read_with_options), [`MultiLabelResponses::read`](crate::MultiLabelResponses::read) | multi-label CSV/TSV: the label field lists a set of classes joined by a separator |
 //!
 //! A path of `-` reads stdin (reported as `<stdin>`). Delimited files follow RFC 4180 (quoted
 //! fields may hold delimiters, `""` and line breaks); a UTF-8 byte order mark is skipped, CRLF
@@ -39,6 +40,7 @@
 mod gold;
 mod json;
 mod locate;
+mod multilabel;
 mod pairwise;
 mod plain;
 mod responses;
@@ -60,6 +62,6 @@ pub(crate) use json::{for_each_item, looks_like_json};
 pub(crate) use source::{at, open, read_all, whole};
 pub(crate) use table::Table;
 pub use toloka::{
-    AssignmentsOptions, TolokaTsvOptions, read_assignments, read_assignments_from_bytes,
-    read_toloka_tsv, read_toloka_tsv_from, read_toloka_tsv_with_gold,
+    AssignmentsOptions, EmptyAnswers, Selection, TolokaTsvOptions, read_assignments,
+    read_assignments_from_bytes, read_toloka_tsv, read_toloka_tsv_from, read_toloka_tsv_with_gold,
 };
