@@ -13,6 +13,7 @@
 //! | [`read_texts`] | CSV/TSV of texts, columns `task,worker,text` (names set by [`TextReadOptions`]) |
 //! | [`read_assignments`] | Toloka API export: JSON array or JSON lines of Assignment objects |
 //! | `read_parquet` (feature `parquet`; also [`read_responses`] on a `.parquet` name) | Parquet response table, same columns as [`read_responses`]; Arrow arrays through `ArrowEncoder` and `read_record_batches` |
+//! | [`MultiLabelResponses::read_with_options`](crate::MultiLabelResponses::read_with_options), [`MultiLabelResponses::read`](crate::MultiLabelResponses::read) | multi-label CSV/TSV: the label field lists a set of classes joined by a separator |
 //!
 //! A path of `-` reads stdin (reported as `<stdin>`). Delimited files follow RFC 4180 (quoted
 //! fields may hold delimiters, `""` and line breaks); a UTF-8 byte order mark is skipped, CRLF
@@ -46,6 +47,7 @@ mod embeddings;
 mod gold;
 mod json;
 mod locate;
+mod multilabel;
 mod pairwise;
 #[cfg(feature = "parquet")]
 mod parquet;
@@ -79,6 +81,6 @@ pub(crate) use json::{for_each_item, looks_like_json};
 pub(crate) use source::{at, open, read_all, whole};
 pub(crate) use table::Table;
 pub use toloka::{
-    AssignmentsOptions, TolokaTsvOptions, read_assignments, read_assignments_from_bytes,
-    read_toloka_tsv, read_toloka_tsv_from, read_toloka_tsv_with_gold,
+    AssignmentsOptions, EmptyAnswers, Selection, TolokaTsvOptions, read_assignments,
+    read_assignments_from_bytes, read_toloka_tsv, read_toloka_tsv_from, read_toloka_tsv_with_gold,
 };

@@ -1,8 +1,10 @@
-//! Toloka exports: the web UI "download results" TSV and the API's Assignment objects.
+//! Toloka exports: the web UI "download results" TSV and the API's Assignment objects, and
+//! [`Selection`], the one place that decides which answers of an export are aggregated (these
+//! readers and the local Toloka backend, `toloka::LocalBackend`, both follow it).
 //!
 //! Only accepted work enters aggregation (toloka-api.md §5.1); the statuses to keep are
 //! configurable and compared case-insensitively. The TSV spells acceptance `APPROVED`, the API
-//! `ACCEPTED`.
+//! `ACCEPTED`; the two are the same status.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -20,24 +22,104 @@ use crate::aggregation::Gold;
 use crate::error::Error;
 use crate::responses::{DuplicatePolicy, Responses};
 
+/// Which answers of a Toloka export are aggregated: the one place that decides status
+/// filtering, repeated answers and empty answers, for the readers of this module
+/// ([`Selection::readers`], their default) and for the local Toloka backend
+/// ([`Selection::toloka`], what `toloka::LocalBackend` applies).
+///
+/// * **Status**: an assignment counts when its status is one of `statuses`, compared
+///   case-insensitively; `APPROVED` (the results TSV's spelling) and `ACCEPTED` (the API's)
+///   are the same status. A results TSV without a status column is all accepted.
+/// * **Repeated answers** of one Toloker to one task: `duplicates` ([`DuplicatePolicy`]).
+/// * **Empty answers** (the field absent, `null` or `""` in an assignment that counts):
+///   `empty` ([`EmptyAnswers`]).
+///
+/// The two presets differ on purpose: the readers feed crowd-kit's methods one field, so they
+/// keep every answer (crowd-kit does) and refuse an empty one (the field is the label:
+/// dropping it silently would hide a broken export); the backend answers as Toloka does,
+/// counting a Toloker's answer to a task once (the last in file order) and excluding
+/// non-required fields left empty from that field's aggregation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// Assignment statuses that count (case-insensitive; `APPROVED` = `ACCEPTED`).
+    pub statuses: Vec<String>,
+    /// A Toloker's repeated answers to one task.
+    pub duplicates: DuplicatePolicy,
+    /// Answers whose field is empty.
+    pub empty: EmptyAnswers,
+}
+
+/// What [`Selection`] does with an empty answer of an assignment that counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EmptyAnswers {
+    /// An error naming the cell (TSV) or the assignment (JSON).
+    Error,
+    /// Left out of the aggregation.
+    Skip,
+}
+
+impl Selection {
+    /// The readers' rules: ACCEPTED (and APPROVED) assignments, every answer kept, an empty
+    /// answer an error.
+    pub fn readers() -> Self {
+        Self {
+            statuses: vec!["ACCEPTED".into()],
+            duplicates: DuplicatePolicy::Keep,
+            empty: EmptyAnswers::Error,
+        }
+    }
+
+    /// The local Toloka backend's rules: ACCEPTED assignments, a repeated answer counted once
+    /// (the last), an empty answer left out.
+    pub fn toloka() -> Self {
+        Self {
+            statuses: vec!["ACCEPTED".into()],
+            duplicates: DuplicatePolicy::KeepLast,
+            empty: EmptyAnswers::Skip,
+        }
+    }
+
+    /// Whether an assignment with this status counts.
+    pub fn keeps(&self, status: &str) -> bool {
+        let status = status.trim();
+        let canonical = |s: &str| {
+            if s.eq_ignore_ascii_case("APPROVED") {
+                "ACCEPTED".to_string()
+            } else {
+                s.to_ascii_uppercase()
+            }
+        };
+        let status = canonical(status);
+        self.statuses.iter().any(|k| canonical(k.trim()) == status)
+    }
+}
+
+impl Default for Selection {
+    /// [`Selection::readers`].
+    fn default() -> Self {
+        Self::readers()
+    }
+}
+
 /// How to read a web UI results TSV.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TolokaTsvOptions {
     /// The output field whose values are the labels (column `OUTPUT:<field>`).
     pub field: String,
-    /// `ASSIGNMENT:status` values to keep (case-insensitive).
-    pub statuses: Vec<String>,
-    /// What to do when a Toloker answered a task more than once (default: keep every answer,
-    /// as crowd-kit does).
-    pub duplicates: DuplicatePolicy,
+    /// Which rows are aggregated (default: [`Selection::readers`], with the statuses listed as
+    /// `APPROVED, ACCEPTED`, the TSV's spelling first).
+    pub selection: Selection,
 }
 
 impl Default for TolokaTsvOptions {
     fn default() -> Self {
         Self {
             field: "result".into(),
-            statuses: vec!["APPROVED".into(), "ACCEPTED".into()],
-            duplicates: DuplicatePolicy::Keep,
+            selection: Selection {
+                statuses: vec!["APPROVED".into(), "ACCEPTED".into()],
+                ..Selection::readers()
+            },
         }
     }
 }
@@ -47,19 +129,15 @@ impl Default for TolokaTsvOptions {
 pub struct AssignmentsOptions {
     /// The key of `output_values` whose values are the labels.
     pub field: String,
-    /// Assignment statuses to keep (case-insensitive).
-    pub statuses: Vec<String>,
-    /// What to do when a Toloker answered a task more than once (default: keep every answer,
-    /// as crowd-kit does).
-    pub duplicates: DuplicatePolicy,
+    /// Which answers are aggregated (default: [`Selection::readers`]).
+    pub selection: Selection,
 }
 
 impl Default for AssignmentsOptions {
     fn default() -> Self {
         Self {
             field: "result".into(),
-            statuses: vec!["ACCEPTED".into()],
-            duplicates: DuplicatePolicy::Keep,
+            selection: Selection::readers(),
         }
     }
 }
@@ -82,11 +160,11 @@ pub fn read_toloka_tsv(
 /// * rows whose `ASSIGNMENT:status` is not kept are skipped (all rows are kept when the column
 ///   is absent); gold labels are read from every row, whatever its status, since they belong
 ///   to the task. `ACCEPT:`, `HINT:` and other columns are ignored;
-/// * a kept row must have a worker and a non-empty `OUTPUT:<field>` cell, else the error names
-///   the cell (`file:line:column: empty OUTPUT:<field>`): an empty answer is never dropped
-///   silently. Rows that are not kept (rejected, skipped, expired…) may leave it empty. The
-///   pool loader of the local Toloka backend ([`crate::toloka::read_results_tsv`]) applies the
-///   same rule to every `OUTPUT:` column.
+/// * a kept row must have a worker; an empty `OUTPUT:<field>` cell follows the options'
+///   [`Selection`]: by default an error that names the cell (`file:line:column: empty
+///   OUTPUT:<field>`), so an empty answer is never dropped silently, or skipped with
+///   [`EmptyAnswers::Skip`]. Rows that are not kept (rejected, skipped, expired…) may leave it
+///   empty.
 pub fn read_toloka_tsv_with_gold(
     path: impl AsRef<Path>,
     options: &TolokaTsvOptions,
@@ -122,13 +200,14 @@ pub fn read_toloka_tsv_from<R: Read>(
             ),
         ));
     }
-    let mut sink = ResponseSink::new(options.duplicates);
+    let selection = &options.selection;
+    let mut sink = ResponseSink::new(selection.duplicates);
     let mut gold = GoldCollector::default();
     let mut by_status = StatusCounts::default();
     let mut record = ByteRecord::new();
     while table.next(&mut record)? {
         let kept = match status {
-            Some(column) => by_status.count(table.text(&record, column)?, &options.statuses),
+            Some(column) => by_status.count(table.text(&record, column)?, selection),
             None => true,
         };
         let gold_label = match golden {
@@ -153,6 +232,9 @@ pub fn read_toloka_tsv_from<R: Read>(
         }
         if kept {
             let w = table.required(&record, worker)?;
+            if selection.empty == EmptyAnswers::Skip && table.text(&record, label)?.is_empty() {
+                continue;
+            }
             let l = table.required(&record, label)?;
             sink.push(file, table.line(), &task, w, l)?;
         }
@@ -160,7 +242,7 @@ pub fn read_toloka_tsv_from<R: Read>(
     if by_status.total > 0 && by_status.kept == 0 {
         return Err(whole(
             file,
-            by_status.nothing_kept("rows", &options.statuses),
+            by_status.nothing_kept("rows", &selection.statuses),
         ));
     }
     let responses = sink.finish(file, Some("the file has a header but no rows"))?;
@@ -176,8 +258,8 @@ struct StatusCounts {
 }
 
 impl StatusCounts {
-    /// Counts `status` and tells whether it is one of `keep`.
-    fn count(&mut self, status: &str, keep: &[String]) -> bool {
+    /// Counts `status` and tells whether `selection` keeps it.
+    fn count(&mut self, status: &str, selection: &Selection) -> bool {
         let status = status.trim();
         self.total += 1;
         let key = if status.is_empty() {
@@ -186,7 +268,7 @@ impl StatusCounts {
             status.to_ascii_uppercase()
         };
         *self.counts.entry(key).or_default() += 1;
-        let kept = keep.iter().any(|k| k.eq_ignore_ascii_case(status));
+        let kept = selection.keeps(status);
         self.kept += kept as u64;
         kept
     }
@@ -209,7 +291,8 @@ impl StatusCounts {
 /// Reads an API export of assignments (`-` for stdin): a JSON array of Assignment objects or
 /// one object per line. Each accepted assignment contributes one response per task:
 /// task `tasks[i].id`, worker `user_id`, label `solutions[i].output_values[field]` (strings as
-/// they are, other values as JSON text). Unknown fields are ignored.
+/// they are, other values as JSON text). Unknown fields are ignored. Statuses, repeated and
+/// empty answers follow the options' [`Selection`].
 pub fn read_assignments(
     path: impl AsRef<Path>,
     options: &AssignmentsOptions,
@@ -225,22 +308,31 @@ pub fn read_assignments_from_bytes(
     options: &AssignmentsOptions,
 ) -> Result<Responses, Error> {
     let file = Path::new(source_name);
-    let mut sink = ResponseSink::new(options.duplicates);
+    let selection = &options.selection;
+    let mut sink = ResponseSink::new(selection.duplicates);
     let mut by_status = StatusCounts::default();
     for_each_item(bytes, file, "assignment", |a: Assignment, pos| {
         let located = |message: String| at(file, pos.line, Some(pos.column), message);
         let Some(status) = a.status.as_deref() else {
             return Err(located("assignment has no status".into()));
         };
-        if !by_status.count(status, &options.statuses) {
+        if !by_status.count(status, selection) {
             return Ok(());
         }
-        add_assignment(&mut sink, file, pos, a, &options.field, &located)
+        add_assignment(
+            &mut sink,
+            file,
+            pos,
+            a,
+            &options.field,
+            selection.empty,
+            &located,
+        )
     })?;
     if by_status.total > 0 && by_status.kept == 0 {
         return Err(whole(
             file,
-            by_status.nothing_kept("assignments", &options.statuses),
+            by_status.nothing_kept("assignments", &selection.statuses),
         ));
     }
     sink.finish(file, Some("the file has no assignments with tasks"))
@@ -276,6 +368,7 @@ fn add_assignment(
     pos: ItemPosition,
     assignment: Assignment,
     field: &str,
+    empty: EmptyAnswers,
     located: &dyn Fn(String) -> Error,
 ) -> Result<(), Error> {
     let worker = match assignment.user_id {
@@ -306,6 +399,7 @@ fn add_assignment(
         };
         let label = match solution.output_values.get(field) {
             Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None if empty == EmptyAnswers::Skip => continue,
             Some(Value::Null) | None => {
                 let fields: Vec<&str> = solution.output_values.keys().map(String::as_str).collect();
                 return Err(located(format!(
@@ -316,6 +410,9 @@ fn add_assignment(
             }
             Some(other) => other.to_string(),
         };
+        if label.is_empty() && empty == EmptyAnswers::Skip {
+            continue;
+        }
         if label.is_empty() {
             return Err(located(format!(
                 "solution {} has an empty output value {field:?}",
@@ -353,13 +450,83 @@ mod tests {
     #[test]
     fn tsv_without_accepted_rows() {
         let options = TolokaTsvOptions {
-            statuses: vec!["ACCEPTED".into()],
+            selection: Selection {
+                statuses: vec!["EXPIRED".into()],
+                ..Selection::readers()
+            },
             ..TolokaTsvOptions::default()
         };
         let err = read_toloka_tsv_from(TSV.as_bytes(), "r.tsv", &options).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "r.tsv: no accepted assignments: 4 rows, by status: APPROVED 2, REJECTED 1, SUBMITTED 1 (kept statuses: ACCEPTED)"
+            "r.tsv: no accepted assignments: 4 rows, by status: APPROVED 2, REJECTED 1, SUBMITTED 1 (kept statuses: EXPIRED)"
+        );
+    }
+
+    #[test]
+    fn approved_and_accepted_are_one_status_in_any_case() {
+        for selection in [Selection::readers(), Selection::toloka()] {
+            for status in ["ACCEPTED", "accepted", " Approved ", "APPROVED"] {
+                assert!(selection.keeps(status), "{status}");
+            }
+            for status in ["REJECTED", "SUBMITTED", "", "ACCEPTED2"] {
+                assert!(!selection.keeps(status), "{status}");
+            }
+        }
+        let tsv_spelling = Selection {
+            statuses: vec!["approved".into()],
+            ..Selection::readers()
+        };
+        assert!(tsv_spelling.keeps("ACCEPTED"));
+        assert_eq!(Selection::default(), Selection::readers());
+    }
+
+    #[test]
+    fn the_selection_decides_repeats_and_empty_answers() {
+        let tsv = "INPUT:image\tOUTPUT:result\tASSIGNMENT:worker_id\tASSIGNMENT:status\n\
+            a\tOK\tw1\tAPPROVED\n\
+            a\tBAD\tw1\tAPPROVED\n\
+            b\t\tw1\tAPPROVED\n\
+            b\tOK\tw2\tAPPROVED\n";
+        let read = |selection: Selection| {
+            let options = TolokaTsvOptions {
+                selection,
+                ..TolokaTsvOptions::default()
+            };
+            read_toloka_tsv_from(tsv.as_bytes(), "r.tsv", &options).map(|(data, _)| data)
+        };
+        let err = read(Selection::readers()).unwrap_err();
+        assert_eq!(err.to_string(), "r.tsv:4:2: empty OUTPUT:result");
+        let toloka = read(Selection::toloka()).unwrap();
+        // The repeat of w1 on a counts once (its last answer, BAD); the empty answer is out.
+        assert_eq!(toloka.n_responses(), 2);
+        assert_eq!(
+            toloka.label_name(toloka.by_task().row(0).1[0] as usize),
+            "BAD"
+        );
+        let keep_all = read(Selection {
+            empty: EmptyAnswers::Skip,
+            ..Selection::readers()
+        })
+        .unwrap();
+        assert_eq!(keep_all.n_responses(), 3);
+        let json = [
+            assignment("w1", "ACCEPTED", "t1", "\"OK\""),
+            assignment("w2", "ACCEPTED", "t1", "\"\""),
+            assignment("w3", "ACCEPTED", "t1", "null"),
+        ]
+        .join("\n");
+        let options = AssignmentsOptions {
+            selection: Selection::toloka(),
+            ..AssignmentsOptions::default()
+        };
+        let data = read_assignments_from_bytes(json.as_bytes(), "a.jsonl", &options).unwrap();
+        assert_eq!(data.n_responses(), 1);
+        let strict = AssignmentsOptions::default();
+        let err = read_assignments_from_bytes(json.as_bytes(), "a.jsonl", &strict).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a.jsonl:2:1: solution 1 has an empty output value \"result\""
         );
     }
 

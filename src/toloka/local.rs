@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::backend::{AggregationBackend, BackendError};
 use super::error::{ApiError, ErrorCode};
-use super::export::{Assignment, AssignmentStatus, UserSkill};
+use super::export::{Assignment, UserSkill};
 use super::operation_search::OperationSearchRequest;
 use super::pool::{ExportedPool, label_text, read_user_skills};
 use super::search::{AggregatedSolutionSearchRequest, SearchPage, TaskIdOrder};
@@ -20,8 +20,9 @@ use super::types::{
     PoolAggregatedSolutionRequest, TaskAggregatedSolutionRequest,
 };
 use crate::aggregation::Skills;
+use crate::io::Selection;
 use crate::methods::{Aggregator, DawidSkene, FitInputs, Params, WeightedDynamicOverlap};
-use crate::responses::{DuplicatePolicy, Responses};
+use crate::responses::Responses;
 
 /// Choices the documentation leaves open (`specs/toloka-api.md` §5.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +52,9 @@ struct StoredOperation {
 
 /// Answers Toloka's aggregation endpoints from exported pools.
 ///
-/// * Only ACCEPTED assignments count; a Toloker who answered a task twice counts once, with
-///   the last answer in file order (undocumented; an assumption). An answer whose field was
+/// * Which answers count is [`Selection::toloka`] (documented there with the readers' rules):
+///   only ACCEPTED assignments; a Toloker who answered a task twice counts once, with the last
+///   answer in file order (undocumented by Toloka; an assumption); an answer whose field was
 ///   left empty is excluded from that field's aggregation, as Toloka does
 ///   ([`LocalBackend::unanswered`] counts them).
 /// * WEIGHTED_DYNAMIC_OVERLAP runs [`WeightedDynamicOverlap`] per field with Y = the field's
@@ -435,10 +437,11 @@ impl FieldAnswers {
             values: HashMap::new(),
             unanswered: 0,
         };
+        let selection = Selection::toloka();
         let accepted = pool
             .assignments
             .iter()
-            .filter(|a| a.status == AssignmentStatus::Accepted);
+            .filter(|a| selection.keeps(a.status.as_str()));
         for assignment in accepted {
             answers.add(assignment, field, options);
         }
@@ -460,7 +463,8 @@ impl FieldAnswers {
                 .filter(|value| !value.is_null())
                 .map(|value| (value, label_text(value)));
             let Some((value, label)) = label.filter(|(_, label)| !label.is_empty()) else {
-                // Left empty: excluded, as Toloka does; counted for the caller's report.
+                // Left empty: excluded (`Selection::toloka`, `EmptyAnswers::Skip`, as Toloka
+                // does); counted for the caller's report.
                 self.unanswered += 1;
                 continue;
             };
@@ -474,7 +478,7 @@ impl FieldAnswers {
 
     /// The answers of the Tolokers `keep` accepts, as [`Responses`]; `None` when none is left.
     fn responses(&self, keep: impl Fn(&str) -> bool) -> Result<Option<Responses>, crate::Error> {
-        let mut builder = Responses::builder().duplicates(DuplicatePolicy::KeepLast);
+        let mut builder = Responses::builder().duplicates(Selection::toloka().duplicates);
         for (task, worker, label) in &self.triples {
             if keep(worker) {
                 builder.push(task, worker, label)?;
@@ -596,8 +600,9 @@ impl Method {
 /// The output fields a pool declares or its accepted answers use, sorted.
 fn output_fields(pool: &ExportedPool) -> Vec<String> {
     let mut fields: std::collections::BTreeSet<String> = pool.fields.keys().cloned().collect();
+    let selection = Selection::toloka();
     for assignment in &pool.assignments {
-        if assignment.status == AssignmentStatus::Accepted {
+        if selection.keeps(assignment.status.as_str()) {
             for (_, solution) in assignment.answers() {
                 fields.extend(solution.output_values.keys().cloned());
             }

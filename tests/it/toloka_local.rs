@@ -383,3 +383,72 @@ fn operations_are_searchable() {
     assert!(backend.find_operations(&query).unwrap().items.is_empty());
     assert!(OperationSearchRequest::from_query([("limit", "501")]).is_err());
 }
+
+/// One place decides which answers count (`io::Selection`): the library reader with the
+/// backend's preset aggregates exactly what `LocalBackend` aggregates, on an export with a
+/// repeated answer, empty answers, a lower-case status and rejected work.
+#[test]
+fn the_reader_with_the_backend_selection_aggregates_what_the_backend_does() {
+    use crowdagg::io::{AssignmentsOptions, EmptyAnswers, Selection, read_assignments};
+    use crowdagg::{Aggregator, DawidSkene, DuplicatePolicy};
+    let line = |user: &str, status: &str, task: &str, result: &str| {
+        format!(
+            r#"{{"id":"{user}-{task}","pool_id":"sel","user_id":"{user}","status":"{status}","tasks":[{{"id":"{task}"}}],"solutions":[{{"output_values":{{"result":{result}}}}}]}}"#
+        )
+    };
+    let lines = [
+        line("w1", "ACCEPTED", "t1", r#""OK""#),
+        line("w2", "ACCEPTED", "t1", r#""BAD""#),
+        line("w3", "accepted", "t1", r#""OK""#),
+        line("w1", "ACCEPTED", "t2", r#""BAD""#),
+        line("w1", "ACCEPTED", "t2", r#""OK""#), // repeated: the last counts
+        line("w2", "ACCEPTED", "t2", r#""""#),   // empty: left out
+        line("w3", "ACCEPTED", "t2", "null"),    // empty: left out
+        line("w2", "REJECTED", "t3", r#""OK""#),
+        line("w3", "ACCEPTED", "t3", r#""BAD""#),
+        line("w1", "ACCEPTED", "t3", r#""BAD""#),
+    ];
+    let dir = std::env::temp_dir().join(format!("crowdagg-selection-{}", std::process::id()));
+    let pool = dir.join("sel");
+    std::fs::create_dir_all(&pool).unwrap();
+    let path = pool.join("assignments.jsonl");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+
+    let backend = LocalBackend::from_dirs(std::slice::from_ref(&pool), None).unwrap();
+    let solutions = backend
+        .aggregate(&PoolAggregatedSolutionRequest::dawid_skene("sel", "result"))
+        .unwrap();
+    assert_eq!(backend.unanswered("sel", "result"), Some(2));
+
+    let toloka = Selection::toloka();
+    assert_eq!(
+        (toloka.duplicates, toloka.empty),
+        (DuplicatePolicy::KeepLast, EmptyAnswers::Skip)
+    );
+    let options = AssignmentsOptions {
+        field: "result".into(),
+        selection: toloka,
+    };
+    let data = read_assignments(&path, &options).unwrap();
+    assert_eq!(data.n_responses(), 6);
+    let result = DawidSkene::default().aggregate(&data).unwrap();
+    let read: Vec<(String, Value, f64)> = result
+        .iter_named(&data)
+        .map(|r| (r.task.to_owned(), json!(r.label), r.confidence))
+        .collect();
+    let served = summary(&solutions, "result");
+    assert_eq!(served.len(), read.len());
+    for ((task, value, confidence), (want_task, want_value, want_confidence)) in
+        served.iter().zip(&read)
+    {
+        assert_eq!((task, value), (want_task, want_value));
+        assert_eq!(confidence.to_bits(), want_confidence.to_bits(), "{task}");
+    }
+    // The readers' own preset refuses the empty answer.
+    let strict = read_assignments(&path, &AssignmentsOptions::default()).unwrap_err();
+    assert!(
+        strict.to_string().contains("empty output value"),
+        "{strict}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
