@@ -3,6 +3,7 @@
 //! [`SegmentationResponses`]. Parameters are serde structs validated by `check()`; results
 //! are [`SegmentationAggregation`]s.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::aggregation::{FitReport, Skills, StopReason};
@@ -167,17 +168,33 @@ impl SegmentationMajorityVote {
                 *slot = value;
             }
         }
+        let weighted = skills.is_some();
         let masks = (0..data.n_tasks())
+            .into_par_iter()
             .map(|t| {
                 let rows = data.task_rows(t);
                 let first = data.mask(rows[0] as usize);
+                if !weighted {
+                    // Unit skills: integer votes, as crowd-kit's `segmentation * 1`.
+                    let mut votes = vec![0u32; first.pixels().len()];
+                    for &row in rows {
+                        for (acc, &p) in votes.iter_mut().zip(data.mask(row as usize).pixels()) {
+                            *acc += u32::from(p);
+                        }
+                    }
+                    let n = rows.len() as u64;
+                    return mask_like(
+                        first,
+                        votes.iter().map(|&v| 2 * u64::from(v) >= n).collect(),
+                    );
+                }
                 let mut score = vec![0.0; first.pixels().len()];
                 let mut total = 0.0;
                 for &row in rows {
                     let s = weight[data.worker(row as usize)];
                     total += s;
                     for (acc, &p) in score.iter_mut().zip(data.mask(row as usize).pixels()) {
-                        *acc += if p { s } else { 0.0 };
+                        *acc += s * f64::from(u8::from(p));
                     }
                 }
                 mask_like(
@@ -255,82 +272,104 @@ impl SegmentationRasa {
     }
 }
 
+impl SegmentationRasa {
+    /// One task: the aggregate and the fit report.
+    fn fit_task(&self, data: &SegmentationResponses, rows: &[u32]) -> (Mask, FitReport) {
+        let segs: Vec<&[bool]> = rows
+            .iter()
+            .map(|&r| data.mask(r as usize).pixels())
+            .collect();
+        let n = segs.len();
+        let pixels = segs[0].len();
+        // The masks as 0/1 doubles, worker-major (crowd-kit multiplies the bool arrays).
+        let values: Vec<f64> = segs
+            .iter()
+            .flat_map(|s| s.iter().map(|&p| f64::from(u8::from(p))))
+            .collect();
+        let weighted_sum = |weights: &[f64]| {
+            let mut out = vec![0.0; pixels];
+            for (k, &w) in weights.iter().enumerate() {
+                for (acc, &v) in out.iter_mut().zip(&values[k * pixels..(k + 1) * pixels]) {
+                    *acc += w * v;
+                }
+            }
+            out
+        };
+        let mut weights = vec![1.0 / n as f64; n];
+        let mut mv: Vec<bool> = weighted_sum(&weights).iter().map(|&v| v >= 0.5).collect();
+        let mut last: Option<Vec<f64>> = None;
+        let mut report = FitReport {
+            iterations: 0,
+            stop_reason: StopReason::MaxIterations,
+            loss_history: Vec::new(),
+        };
+        for _ in 0..self.params.n_iter {
+            let weighted = weighted_sum(&weights);
+            mv = weighted.iter().map(|&v| v >= 0.5).collect();
+            let raw: Vec<f64> = segs
+                .iter()
+                .map(|seg| {
+                    let (mut inter, mut union) = (0usize, 0usize);
+                    for (&s, &m) in seg.iter().zip(&mv) {
+                        inter += usize::from(s & m);
+                        union += usize::from(s | m);
+                    }
+                    let distance = 1.0 - inter as f64 / union as f64;
+                    (1.0 / (distance + 1e-5) + 1.0).ln()
+                })
+                .collect();
+            let total = numpy_sum(&raw);
+            weights = raw.iter().map(|w| w / total).collect();
+            report.iterations += 1;
+            if let Some(previous) = &last {
+                let delta: Vec<f64> = weighted
+                    .iter()
+                    .zip(previous)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .collect();
+                let squares: Vec<f64> = weighted.iter().map(|a| a * a).collect();
+                let loss = numpy_sum(&delta) / numpy_sum(&squares);
+                report.loss_history.push(loss);
+                if loss < self.params.tol {
+                    report.stop_reason = StopReason::Converged;
+                    break;
+                }
+            }
+            last = Some(weighted);
+        }
+        (mask_like(data.mask(rows[0] as usize), mv), report)
+    }
+}
+
 impl SegmentationAggregator for SegmentationRasa {
     fn name(&self) -> &'static str {
         "SegmentationRASA"
     }
 
     fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
-        let mut report = FitReport {
-            iterations: 0,
-            stop_reason: StopReason::MaxIterations,
-            loss_history: Vec::new(),
-        };
-        let masks = (0..data.n_tasks())
-            .map(|t| {
-                let rows = data.task_rows(t);
-                let segs: Vec<&[bool]> = rows
-                    .iter()
-                    .map(|&r| data.mask(r as usize).pixels())
-                    .collect();
-                let n = segs.len();
-                let pixels = segs[0].len();
-                let mut weights = vec![1.0 / n as f64; n];
-                let weighted_sum = |weights: &[f64]| {
-                    let mut out = vec![0.0; pixels];
-                    for (seg, &w) in segs.iter().zip(weights) {
-                        for (acc, &p) in out.iter_mut().zip(*seg) {
-                            *acc += w * f64::from(u8::from(p));
-                        }
-                    }
-                    out
-                };
-                let mut mv: Vec<bool> = weighted_sum(&weights).iter().map(|&v| v >= 0.5).collect();
-                let mut last: Option<Vec<f64>> = None;
-                report = FitReport {
-                    iterations: 0,
-                    stop_reason: StopReason::MaxIterations,
-                    loss_history: Vec::new(),
-                };
-                for _ in 0..self.params.n_iter {
-                    let weighted = weighted_sum(&weights);
-                    mv = weighted.iter().map(|&v| v >= 0.5).collect();
-                    let raw: Vec<f64> = segs
-                        .iter()
-                        .map(|seg| {
-                            let (mut inter, mut union) = (0usize, 0usize);
-                            for (&s, &m) in seg.iter().zip(&mv) {
-                                inter += usize::from(s && m);
-                                union += usize::from(s || m);
-                            }
-                            let distance = 1.0 - inter as f64 / union as f64;
-                            (1.0 / (distance + 1e-5) + 1.0).ln()
-                        })
-                        .collect();
-                    let total = numpy_sum(&raw);
-                    weights = raw.iter().map(|w| w / total).collect();
-                    report.iterations += 1;
-                    if let Some(previous) = &last {
-                        let delta: Vec<f64> = weighted
-                            .iter()
-                            .zip(previous)
-                            .map(|(a, b)| (a - b) * (a - b))
-                            .collect();
-                        let squares: Vec<f64> = weighted.iter().map(|a| a * a).collect();
-                        let loss = numpy_sum(&delta) / numpy_sum(&squares);
-                        report.loss_history.push(loss);
-                        if loss < self.params.tol {
-                            report.stop_reason = StopReason::Converged;
-                            break;
-                        }
-                    }
-                    last = Some(weighted);
-                }
-                mask_like(data.mask(rows[0] as usize), mv)
-            })
+        let fits: Vec<(Mask, FitReport)> = (0..data.n_tasks())
+            .into_par_iter()
+            .map(|t| self.fit_task(data, data.task_rows(t)))
             .collect();
-        Ok(SegmentationAggregation { masks, report })
+        Ok(collect_fits(fits))
     }
+}
+
+/// Masks by task and the last task's report (crowd-kit's `loss_history_`).
+fn collect_fits(fits: Vec<(Mask, FitReport)>) -> SegmentationAggregation {
+    let mut report = FitReport {
+        iterations: 0,
+        stop_reason: StopReason::MaxIterations,
+        loss_history: Vec::new(),
+    };
+    let masks = fits
+        .into_iter()
+        .map(|(mask, r)| {
+            report = r;
+            mask
+        })
+        .collect();
+    SegmentationAggregation { masks, report }
 }
 
 // ---- EM ----
@@ -416,102 +455,111 @@ fn em_skills(segs: &[&[bool]], post: &[f64], region: f64, sizes: &[f64]) -> Vec<
         .collect()
 }
 
+impl SegmentationEm {
+    /// One task: the aggregate and the fit report.
+    fn fit_task(&self, data: &SegmentationResponses, rows: &[u32]) -> (Mask, FitReport) {
+        let mut report = FitReport {
+            iterations: 0,
+            stop_reason: StopReason::MaxIterations,
+            loss_history: Vec::new(),
+        };
+        let first = data.mask(rows[0] as usize);
+        let segs: Vec<&[bool]> = rows
+            .iter()
+            .map(|&r| data.mask(r as usize).pixels())
+            .collect();
+        let n = segs.len();
+        let pixels = segs[0].len();
+        let mut prior: Vec<f64> = (0..pixels)
+            .map(|p| segs.iter().filter(|s| s[p]).count() as f64 / n as f64)
+            .collect();
+        let region = (0..pixels).filter(|&p| segs.iter().any(|s| s[p])).count();
+        if region == 0 {
+            return (Mask::new(first.width(), first.height()), report);
+        }
+        let region = region as f64;
+        let sizes: Vec<f64> = segs
+            .iter()
+            .map(|s| s.iter().filter(|&&p| p).count() as f64)
+            .collect();
+        let rounded: Vec<f64> = prior.iter().map(|p| p.round_ties_even()).collect();
+        let mut skills = em_skills(&segs, &rounded, region, &sizes);
+        let mut loss = f64::NEG_INFINITY;
+        // ln a and ln(1 − a) of each worker, for a pixel it marked ([1]) or not ([0]), where
+        // a = q (marked) or 1 − q: the values numpy computes pixel by pixel.
+        let logs = |skills: &[f64]| -> Vec<[[f64; 2]; 2]> {
+            skills
+                .iter()
+                .map(|&q| {
+                    let (on, off) = (q, 1.0 - q);
+                    [[off.ln(), (1.0 - off).ln()], [on.ln(), (1.0 - on).ln()]]
+                })
+                .collect()
+        };
+        for _ in 0..self.params.n_iter {
+            // E-step, summing over workers in order for each pixel.
+            let log_a = logs(&skills);
+            let mut pos_sum = vec![0.0; pixels];
+            let mut neg_sum = vec![0.0; pixels];
+            for (seg, l) in segs.iter().zip(&log_a) {
+                for p in 0..pixels {
+                    let [ln_a, ln_not_a] = l[usize::from(seg[p])];
+                    pos_sum[p] += ln_a;
+                    neg_sum[p] += ln_not_a;
+                }
+            }
+            let post: Vec<f64> = (0..pixels)
+                .map(|p| {
+                    let pos = (prior[p].ln() + pos_sum[p]).exp();
+                    let neg = ((1.0 - prior[p]).ln() + neg_sum[p]).exp();
+                    let v = pos / (pos + neg);
+                    let v = if v.is_nan() { 0.0 } else { nan_to_num(v) };
+                    if v < 1e-15 { 0.0 } else { v }
+                })
+                .collect();
+            skills = em_skills(&segs, &post, region, &sizes);
+            // ELBO, as crowd-kit: arrays summed whole (pairwise), worker-major.
+            let log_a = logs(&skills);
+            let ln_prior: Vec<f64> = prior.iter().map(|p| p.ln()).collect();
+            let ln_not_prior: Vec<f64> = prior.iter().map(|p| (1.0 - p).ln()).collect();
+            let mut first_terms = Vec::with_capacity(n * pixels);
+            let mut second_terms = Vec::with_capacity(n * pixels);
+            for (seg, l) in segs.iter().zip(&log_a) {
+                for p in 0..pixels {
+                    let [ln_a, ln_not_a] = l[usize::from(seg[p])];
+                    first_terms.push(nan_to_num((ln_a + ln_prior[p]) * post[p]));
+                    second_terms.push(nan_to_num((ln_not_a + ln_not_prior[p]) * (1.0 - post[p])));
+                }
+            }
+            let entropy: Vec<f64> = post.iter().map(|&p| nan_to_num(p.ln() * p)).collect();
+            let elbo = numpy_sum(&first_terms) + numpy_sum(&second_terms) - numpy_sum(&entropy);
+            let new_loss = elbo / (n * pixels) as f64;
+            prior = post;
+            report.iterations += 1;
+            report.loss_history.push(new_loss);
+            if new_loss - loss < self.params.tol {
+                report.stop_reason = StopReason::Converged;
+                break;
+            }
+            loss = new_loss;
+        }
+        (
+            mask_like(first, prior.iter().map(|&p| p > 0.5).collect()),
+            report,
+        )
+    }
+}
+
 impl SegmentationAggregator for SegmentationEm {
     fn name(&self) -> &'static str {
         "SegmentationEM"
     }
 
     fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
-        let mut report = FitReport {
-            iterations: 0,
-            stop_reason: StopReason::MaxIterations,
-            loss_history: Vec::new(),
-        };
-        let masks = (0..data.n_tasks())
-            .map(|t| {
-                let rows = data.task_rows(t);
-                let first = data.mask(rows[0] as usize);
-                let segs: Vec<&[bool]> = rows
-                    .iter()
-                    .map(|&r| data.mask(r as usize).pixels())
-                    .collect();
-                let n = segs.len();
-                let pixels = segs[0].len();
-                let mut prior: Vec<f64> = (0..pixels)
-                    .map(|p| segs.iter().filter(|s| s[p]).count() as f64 / n as f64)
-                    .collect();
-                let region = (0..pixels).filter(|&p| segs.iter().any(|s| s[p])).count();
-                if region == 0 {
-                    return Mask::new(first.width(), first.height());
-                }
-                let region = region as f64;
-                let sizes: Vec<f64> = segs
-                    .iter()
-                    .map(|s| s.iter().filter(|&&p| p).count() as f64)
-                    .collect();
-                let rounded: Vec<f64> = prior.iter().map(|p| p.round_ties_even()).collect();
-                let mut skills = em_skills(&segs, &rounded, region, &sizes);
-                let mut loss = f64::NEG_INFINITY;
-                report = FitReport {
-                    iterations: 0,
-                    stop_reason: StopReason::MaxIterations,
-                    loss_history: Vec::new(),
-                };
-                for _ in 0..self.params.n_iter {
-                    // E-step, summing over workers in order for each pixel.
-                    let mut pos: Vec<f64> = prior.iter().map(|p| p.ln()).collect();
-                    let mut neg: Vec<f64> = prior.iter().map(|p| (1.0 - p).ln()).collect();
-                    let mut pos_sum = vec![0.0; pixels];
-                    let mut neg_sum = vec![0.0; pixels];
-                    for (seg, &q) in segs.iter().zip(&skills) {
-                        for p in 0..pixels {
-                            let a = if seg[p] { q } else { 1.0 - q };
-                            pos_sum[p] += a.ln();
-                            neg_sum[p] += (1.0 - a).ln();
-                        }
-                    }
-                    for p in 0..pixels {
-                        pos[p] += pos_sum[p];
-                        neg[p] += neg_sum[p];
-                    }
-                    let post: Vec<f64> = pos
-                        .iter()
-                        .zip(&neg)
-                        .map(|(&a, &b)| {
-                            let v = a.exp() / (a.exp() + b.exp());
-                            let v = if v.is_nan() { 0.0 } else { nan_to_num(v) };
-                            if v < 1e-15 { 0.0 } else { v }
-                        })
-                        .collect();
-                    skills = em_skills(&segs, &post, region, &sizes);
-                    // ELBO, as crowd-kit: arrays summed whole (pairwise).
-                    let mut first_terms = Vec::with_capacity(n * pixels);
-                    let mut second_terms = Vec::with_capacity(n * pixels);
-                    for (seg, &q) in segs.iter().zip(&skills) {
-                        for p in 0..pixels {
-                            let a = if seg[p] { q } else { 1.0 - q };
-                            first_terms.push(nan_to_num((a.ln() + prior[p].ln()) * post[p]));
-                            second_terms.push(nan_to_num(
-                                ((1.0 - a).ln() + (1.0 - prior[p]).ln()) * (1.0 - post[p]),
-                            ));
-                        }
-                    }
-                    let entropy: Vec<f64> = post.iter().map(|&p| nan_to_num(p.ln() * p)).collect();
-                    let elbo =
-                        numpy_sum(&first_terms) + numpy_sum(&second_terms) - numpy_sum(&entropy);
-                    let new_loss = elbo / (n * pixels) as f64;
-                    prior = post;
-                    report.iterations += 1;
-                    report.loss_history.push(new_loss);
-                    if new_loss - loss < self.params.tol {
-                        report.stop_reason = StopReason::Converged;
-                        break;
-                    }
-                    loss = new_loss;
-                }
-                mask_like(first, prior.iter().map(|&p| p > 0.5).collect())
-            })
+        let fits: Vec<(Mask, FitReport)> = (0..data.n_tasks())
+            .into_par_iter()
+            .map(|t| self.fit_task(data, data.task_rows(t)))
             .collect();
-        Ok(SegmentationAggregation { masks, report })
+        Ok(collect_fits(fits))
     }
 }
