@@ -11,7 +11,7 @@ dir=${DIR:-$target/bench-segmentation}/$tasks
 py=${PY:-$("$repo/scripts/reference-env.sh")}
 [[ -f $dir/masks.bin ]] || "$py" "$repo/scripts/bench_segmentation.py" generate "$dir" "$tasks"
 (cd "$repo" && cargo build -q --release --example segmentation_timing)
-echo "# crowdagg (method,seconds,masks,tasks)"
+echo "# crowdagg (method,wall seconds,CPU seconds,masks,tasks)"
 "$target/release/examples/segmentation_timing" "$dir/masks.csv" "$dir/masks.bin"
-echo "# crowd-kit 1.4.2 (method,seconds,masks,tasks)"
+echo "# crowd-kit 1.4.2 (method,wall seconds,CPU seconds,masks,tasks)"
 "$py" "$repo/scripts/bench_segmentation.py" crowdkit "$dir" 2>/dev/null

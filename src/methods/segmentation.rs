@@ -74,6 +74,64 @@ fn mask_like(first: &Mask, pixels: Vec<bool>) -> Mask {
     Mask::from_bools(first.width(), first.height(), pixels).expect("same pixel count")
 }
 
+/// The distinct vote patterns of a task's pixels (bit k: the task's k-th mask marks the
+/// pixel), for at most 64 masks. Every per-pixel quantity of RASA and EM is a function of the
+/// pattern, so they are computed once per pattern (the same operations in the same order as per
+/// pixel, hence the same values) and spread to the pixels only where numpy sums over pixels.
+struct Patterns {
+    /// The bits of each distinct pattern.
+    bits: Vec<u64>,
+    /// How many pixels have each pattern.
+    count: Vec<u64>,
+    /// The pattern id of each pixel.
+    of_pixel: Vec<u32>,
+}
+
+impl Patterns {
+    fn of(segs: &[&[bool]]) -> Option<Self> {
+        if segs.len() > 64 {
+            return None;
+        }
+        let mut code = vec![0u64; segs[0].len()];
+        for (k, seg) in segs.iter().enumerate() {
+            for (c, &p) in code.iter_mut().zip(*seg) {
+                *c |= u64::from(p) << k;
+            }
+        }
+        let mut ids = rustc_hash::FxHashMap::default();
+        let (mut bits, mut count) = (Vec::new(), Vec::new());
+        let of_pixel = code
+            .iter()
+            .map(|&c| {
+                let id = *ids.entry(c).or_insert_with(|| {
+                    bits.push(c);
+                    count.push(0);
+                    bits.len() as u32 - 1
+                });
+                count[id as usize] += 1;
+                id
+            })
+            .collect();
+        Some(Self {
+            bits,
+            count,
+            of_pixel,
+        })
+    }
+
+    fn has(&self, id: usize, k: usize) -> bool {
+        (self.bits[id] >> k) & 1 == 1
+    }
+
+    /// A per-pattern value spread to the pixels.
+    fn spread(&self, values: &[f64]) -> Vec<f64> {
+        self.of_pixel
+            .iter()
+            .map(|&id| values[id as usize])
+            .collect()
+    }
+}
+
 // ---- majority vote ----
 
 /// [`SegmentationMajorityVote`]'s parameters.
@@ -274,11 +332,19 @@ impl SegmentationRasa {
 
 impl SegmentationRasa {
     /// One task: the aggregate and the fit report.
-    fn fit_task(&self, data: &SegmentationResponses, rows: &[u32]) -> (Mask, FitReport) {
+    fn fit_task(
+        &self,
+        data: &SegmentationResponses,
+        rows: &[u32],
+        by_pattern: bool,
+    ) -> (Mask, FitReport) {
         let segs: Vec<&[bool]> = rows
             .iter()
             .map(|&r| data.mask(r as usize).pixels())
             .collect();
+        if let Some(patterns) = Patterns::of(&segs).filter(|_| by_pattern) {
+            return self.fit_patterns(data.mask(rows[0] as usize), segs.len(), &patterns);
+        }
         let n = segs.len();
         let pixels = segs[0].len();
         // The masks as 0/1 doubles, worker-major (crowd-kit multiplies the bool arrays).
@@ -339,6 +405,67 @@ impl SegmentationRasa {
         }
         (mask_like(data.mask(rows[0] as usize), mv), report)
     }
+
+    /// [`SegmentationRasa::fit_task`] by vote pattern.
+    fn fit_patterns(&self, first: &Mask, n: usize, pat: &Patterns) -> (Mask, FitReport) {
+        let m = pat.bits.len();
+        let weighted_sum = |weights: &[f64]| -> Vec<f64> {
+            (0..m)
+                .map(|id| {
+                    let mut acc = 0.0;
+                    for (k, &w) in weights.iter().enumerate() {
+                        acc += w * f64::from(u8::from(pat.has(id, k)));
+                    }
+                    acc
+                })
+                .collect()
+        };
+        let mut weights = vec![1.0 / n as f64; n];
+        let mut mv: Vec<bool> = weighted_sum(&weights).iter().map(|&v| v >= 0.5).collect();
+        let mut last: Option<Vec<f64>> = None;
+        let mut report = FitReport {
+            iterations: 0,
+            stop_reason: StopReason::MaxIterations,
+            loss_history: Vec::new(),
+        };
+        for _ in 0..self.params.n_iter {
+            let by_id = weighted_sum(&weights);
+            let weighted = pat.spread(&by_id);
+            mv = by_id.iter().map(|&v| v >= 0.5).collect();
+            let raw: Vec<f64> = (0..n)
+                .map(|k| {
+                    let (mut inter, mut union) = (0u64, 0u64);
+                    for (id, &v) in mv.iter().enumerate() {
+                        let s = pat.has(id, k);
+                        inter += pat.count[id] * u64::from(s & v);
+                        union += pat.count[id] * u64::from(s | v);
+                    }
+                    let distance = 1.0 - inter as f64 / union as f64;
+                    (1.0 / (distance + 1e-5) + 1.0).ln()
+                })
+                .collect();
+            let total = numpy_sum(&raw);
+            weights = raw.iter().map(|w| w / total).collect();
+            report.iterations += 1;
+            if let Some(previous) = &last {
+                let delta: Vec<f64> = weighted
+                    .iter()
+                    .zip(previous)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .collect();
+                let squares: Vec<f64> = weighted.iter().map(|a| a * a).collect();
+                let loss = numpy_sum(&delta) / numpy_sum(&squares);
+                report.loss_history.push(loss);
+                if loss < self.params.tol {
+                    report.stop_reason = StopReason::Converged;
+                    break;
+                }
+            }
+            last = Some(weighted);
+        }
+        let pixels = pat.of_pixel.iter().map(|&id| mv[id as usize]).collect();
+        (mask_like(first, pixels), report)
+    }
 }
 
 impl SegmentationAggregator for SegmentationRasa {
@@ -349,7 +476,7 @@ impl SegmentationAggregator for SegmentationRasa {
     fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
         let fits: Vec<(Mask, FitReport)> = (0..data.n_tasks())
             .into_par_iter()
-            .map(|t| self.fit_task(data, data.task_rows(t)))
+            .map(|t| self.fit_task(data, data.task_rows(t), true))
             .collect();
         Ok(collect_fits(fits))
     }
@@ -457,7 +584,12 @@ fn em_skills(segs: &[&[bool]], post: &[f64], region: f64, sizes: &[f64]) -> Vec<
 
 impl SegmentationEm {
     /// One task: the aggregate and the fit report.
-    fn fit_task(&self, data: &SegmentationResponses, rows: &[u32]) -> (Mask, FitReport) {
+    fn fit_task(
+        &self,
+        data: &SegmentationResponses,
+        rows: &[u32],
+        by_pattern: bool,
+    ) -> (Mask, FitReport) {
         let mut report = FitReport {
             iterations: 0,
             stop_reason: StopReason::MaxIterations,
@@ -468,6 +600,9 @@ impl SegmentationEm {
             .iter()
             .map(|&r| data.mask(r as usize).pixels())
             .collect();
+        if let Some(patterns) = Patterns::of(&segs).filter(|_| by_pattern) {
+            return self.fit_patterns(first, segs.len(), &patterns);
+        }
         let n = segs.len();
         let pixels = segs[0].len();
         let mut prior: Vec<f64> = (0..pixels)
@@ -548,6 +683,115 @@ impl SegmentationEm {
             report,
         )
     }
+
+    /// [`SegmentationEm::fit_task`] by vote pattern.
+    fn fit_patterns(&self, first: &Mask, n: usize, pat: &Patterns) -> (Mask, FitReport) {
+        let mut report = FitReport {
+            iterations: 0,
+            stop_reason: StopReason::MaxIterations,
+            loss_history: Vec::new(),
+        };
+        let m = pat.bits.len();
+        let pixels = pat.of_pixel.len();
+        let mut prior: Vec<f64> = pat
+            .bits
+            .iter()
+            .map(|b| f64::from(b.count_ones()) / n as f64)
+            .collect();
+        let region: u64 = (0..m)
+            .filter(|&id| pat.bits[id] != 0)
+            .map(|id| pat.count[id])
+            .sum();
+        if region == 0 {
+            return (Mask::new(first.width(), first.height()), report);
+        }
+        let region = region as f64;
+        let sizes: Vec<f64> = (0..n)
+            .map(|k| {
+                (0..m)
+                    .filter(|&id| pat.has(id, k))
+                    .map(|id| pat.count[id])
+                    .sum::<u64>() as f64
+            })
+            .collect();
+        // The skill formula with the pixel sums as numpy does them (pairwise over pixels).
+        let skills_from = |post: &[f64]| -> Vec<f64> {
+            let post_sum = numpy_sum(&pat.spread(post));
+            (0..n)
+                .map(|k| {
+                    let masked: Vec<f64> = (0..m)
+                        .map(|id| if pat.has(id, k) { post[id] } else { 0.0 })
+                        .collect();
+                    let products = numpy_sum(&pat.spread(&masked));
+                    1.0 - (sizes[k] + post_sum - 2.0 * products) / region
+                })
+                .collect()
+        };
+        let rounded: Vec<f64> = prior.iter().map(|p| p.round_ties_even()).collect();
+        let mut skills = skills_from(&rounded);
+        let mut loss = f64::NEG_INFINITY;
+        let logs = |skills: &[f64]| -> Vec<[[f64; 2]; 2]> {
+            skills
+                .iter()
+                .map(|&q| {
+                    let (on, off) = (q, 1.0 - q);
+                    [[off.ln(), (1.0 - off).ln()], [on.ln(), (1.0 - on).ln()]]
+                })
+                .collect()
+        };
+        for _ in 0..self.params.n_iter {
+            let log_a = logs(&skills);
+            let post: Vec<f64> = (0..m)
+                .map(|id| {
+                    let (mut pos_sum, mut neg_sum) = (0.0, 0.0);
+                    for (k, l) in log_a.iter().enumerate() {
+                        let [ln_a, ln_not_a] = l[usize::from(pat.has(id, k))];
+                        pos_sum += ln_a;
+                        neg_sum += ln_not_a;
+                    }
+                    let pos = (prior[id].ln() + pos_sum).exp();
+                    let neg = ((1.0 - prior[id]).ln() + neg_sum).exp();
+                    let v = pos / (pos + neg);
+                    let v = if v.is_nan() { 0.0 } else { nan_to_num(v) };
+                    if v < 1e-15 { 0.0 } else { v }
+                })
+                .collect();
+            skills = skills_from(&post);
+            let log_a = logs(&skills);
+            let mut first_terms = Vec::with_capacity(n * pixels);
+            let mut second_terms = Vec::with_capacity(n * pixels);
+            for (k, l) in log_a.iter().enumerate() {
+                let (mut one, mut two) = (Vec::with_capacity(m), Vec::with_capacity(m));
+                for id in 0..m {
+                    let [ln_a, ln_not_a] = l[usize::from(pat.has(id, k))];
+                    one.push(nan_to_num((ln_a + prior[id].ln()) * post[id]));
+                    two.push(nan_to_num(
+                        (ln_not_a + (1.0 - prior[id]).ln()) * (1.0 - post[id]),
+                    ));
+                }
+                first_terms.extend(pat.of_pixel.iter().map(|&id| one[id as usize]));
+                second_terms.extend(pat.of_pixel.iter().map(|&id| two[id as usize]));
+            }
+            let entropy: Vec<f64> = post.iter().map(|&p| nan_to_num(p.ln() * p)).collect();
+            let elbo = numpy_sum(&first_terms) + numpy_sum(&second_terms)
+                - numpy_sum(&pat.spread(&entropy));
+            let new_loss = elbo / (n * pixels) as f64;
+            prior = post;
+            report.iterations += 1;
+            report.loss_history.push(new_loss);
+            if new_loss - loss < self.params.tol {
+                report.stop_reason = StopReason::Converged;
+                break;
+            }
+            loss = new_loss;
+        }
+        let pixels = pat
+            .of_pixel
+            .iter()
+            .map(|&id| prior[id as usize] > 0.5)
+            .collect();
+        (mask_like(first, pixels), report)
+    }
 }
 
 impl SegmentationAggregator for SegmentationEm {
@@ -558,8 +802,62 @@ impl SegmentationAggregator for SegmentationEm {
     fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
         let fits: Vec<(Mask, FitReport)> = (0..data.n_tasks())
             .into_par_iter()
-            .map(|t| self.fit_task(data, data.task_rows(t)))
+            .map(|t| self.fit_task(data, data.task_rows(t), true))
             .collect();
         Ok(collect_fits(fits))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Masks from a xorshift generator: blobs with noise, `n` per task.
+    fn random_data(n: usize, tasks: usize, seed: u64) -> SegmentationResponses {
+        let mut state = seed;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut builder = SegmentationResponses::builder();
+        for t in 0..tasks {
+            let (cx, cy, r) = (4.0 + 8.0 * next(), 3.0 + 5.0 * next(), 1.0 + 4.0 * next());
+            for k in 0..n {
+                let noise = 0.3 * next();
+                let pixels = (0..16 * 12)
+                    .map(|p| {
+                        let (x, y) = ((p % 16) as f64, (p / 16) as f64);
+                        ((x - cx).powi(2) + (y - cy).powi(2) <= r * r) ^ (next() < noise)
+                    })
+                    .collect();
+                let mask = Mask::from_bools(16, 12, pixels).unwrap();
+                builder
+                    .push(&format!("t{t}"), &format!("w{k}"), mask)
+                    .unwrap();
+            }
+        }
+        builder.build()
+    }
+
+    #[test]
+    fn pattern_and_pixel_paths_agree_bit_for_bit() {
+        for n in [1, 2, 5, 9] {
+            let data = random_data(n, 12, 7 + n as u64);
+            let em = SegmentationEm::default();
+            let rasa = SegmentationRasa::default();
+            for t in 0..data.n_tasks() {
+                let rows = data.task_rows(t);
+                assert_eq!(
+                    em.fit_task(&data, rows, true),
+                    em.fit_task(&data, rows, false)
+                );
+                assert_eq!(
+                    rasa.fit_task(&data, rows, true),
+                    rasa.fit_task(&data, rows, false)
+                );
+            }
+        }
     }
 }
