@@ -318,6 +318,11 @@ impl SegmentationRasaParams {
 /// (3) from the second iteration stop when ‖W − W_prev‖²/‖W‖² < `tol`. The last aggregate is
 /// returned. With `n_iter = 0` crowd-kit returns the unthresholded mean W (floats); this
 /// returns W ≥ 0.5.
+///
+/// With at most 64 masks per task everything is computed once per vote pattern (which masks
+/// mark a pixel) rather than per pixel; the stopping loss is then summed by pattern, equal to
+/// crowd-kit's pixel-wise sum up to rounding. Masks equal crowd-kit's on its tests and on 60
+/// generated images.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SegmentationRasa {
     params: SegmentationRasaParams,
@@ -429,9 +434,8 @@ impl SegmentationRasa {
             loss_history: Vec::new(),
         };
         for _ in 0..self.params.n_iter {
-            let by_id = weighted_sum(&weights);
-            let weighted = pat.spread(&by_id);
-            mv = by_id.iter().map(|&v| v >= 0.5).collect();
+            let weighted = weighted_sum(&weights);
+            mv = weighted.iter().map(|&v| v >= 0.5).collect();
             let raw: Vec<f64> = (0..n)
                 .map(|k| {
                     let (mut inter, mut union) = (0u64, 0u64);
@@ -448,13 +452,14 @@ impl SegmentationRasa {
             weights = raw.iter().map(|w| w / total).collect();
             report.iterations += 1;
             if let Some(previous) = &last {
-                let delta: Vec<f64> = weighted
-                    .iter()
-                    .zip(previous)
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .collect();
-                let squares: Vec<f64> = weighted.iter().map(|a| a * a).collect();
-                let loss = numpy_sum(&delta) / numpy_sum(&squares);
+                // Σ over pixels as Σ over patterns × pixel counts: crowd-kit's loss up to
+                // rounding (it only decides when to stop).
+                let (mut delta, mut squares) = (0.0, 0.0);
+                for ((&a, &b), &c) in weighted.iter().zip(previous).zip(&pat.count) {
+                    delta += c as f64 * ((a - b) * (a - b));
+                    squares += c as f64 * (a * a);
+                }
+                let loss = delta / squares;
                 report.loss_history.push(loss);
                 if loss < self.params.tol {
                     report.stop_reason = StopReason::Converged;
@@ -542,6 +547,12 @@ impl SegmentationEmParams {
 /// 10⁻¹⁵ → 0); the skills from P by the formula above; the ELBO over (n · pixels); then π ← P
 /// (crowd-kit replaces the prior by the posterior); stop when the ELBO improves by less than
 /// `tol`. The aggregate is π > 0.5.
+///
+/// With at most 64 masks per task, every per-pixel quantity is computed once per vote pattern
+/// (the same operations in the same order, so the same values); the skill sums over pixels are
+/// numpy's pairwise sums as in crowd-kit, the ELBO (which only decides when to stop) is summed
+/// by pattern, equal to crowd-kit's up to rounding. Masks equal crowd-kit's on its tests and on
+/// 60 generated images.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SegmentationEm {
     params: SegmentationEmParams,
@@ -757,24 +768,21 @@ impl SegmentationEm {
                 })
                 .collect();
             skills = skills_from(&post);
+            // The ELBO, summed by pattern × pixel count: crowd-kit's up to rounding (it only
+            // decides when to stop).
             let log_a = logs(&skills);
-            let mut first_terms = Vec::with_capacity(n * pixels);
-            let mut second_terms = Vec::with_capacity(n * pixels);
-            for (k, l) in log_a.iter().enumerate() {
-                let (mut one, mut two) = (Vec::with_capacity(m), Vec::with_capacity(m));
-                for id in 0..m {
+            let mut elbo = 0.0;
+            for id in 0..m {
+                let (ln_prior, ln_not_prior) = (prior[id].ln(), (1.0 - prior[id]).ln());
+                let mut terms = 0.0;
+                for (k, l) in log_a.iter().enumerate() {
                     let [ln_a, ln_not_a] = l[usize::from(pat.has(id, k))];
-                    one.push(nan_to_num((ln_a + prior[id].ln()) * post[id]));
-                    two.push(nan_to_num(
-                        (ln_not_a + (1.0 - prior[id]).ln()) * (1.0 - post[id]),
-                    ));
+                    terms += nan_to_num((ln_a + ln_prior) * post[id]);
+                    terms += nan_to_num((ln_not_a + ln_not_prior) * (1.0 - post[id]));
                 }
-                first_terms.extend(pat.of_pixel.iter().map(|&id| one[id as usize]));
-                second_terms.extend(pat.of_pixel.iter().map(|&id| two[id as usize]));
+                terms -= nan_to_num(post[id].ln() * post[id]);
+                elbo += pat.count[id] as f64 * terms;
             }
-            let entropy: Vec<f64> = post.iter().map(|&p| nan_to_num(p.ln() * p)).collect();
-            let elbo = numpy_sum(&first_terms) + numpy_sum(&second_terms)
-                - numpy_sum(&pat.spread(&entropy));
             let new_loss = elbo / (n * pixels) as f64;
             prior = post;
             report.iterations += 1;
@@ -842,21 +850,31 @@ mod tests {
     }
 
     #[test]
-    fn pattern_and_pixel_paths_agree_bit_for_bit() {
+    fn pattern_and_pixel_paths_agree() {
         for n in [1, 2, 5, 9] {
             let data = random_data(n, 12, 7 + n as u64);
             let em = SegmentationEm::default();
             let rasa = SegmentationRasa::default();
             for t in 0..data.n_tasks() {
                 let rows = data.task_rows(t);
-                assert_eq!(
-                    em.fit_task(&data, rows, true),
-                    em.fit_task(&data, rows, false)
-                );
-                assert_eq!(
-                    rasa.fit_task(&data, rows, true),
-                    rasa.fit_task(&data, rows, false)
-                );
+                // Same masks and iterations; the losses (summed by pattern on one path, by
+                // pixel on the other) agree up to rounding.
+                for (a, b) in [
+                    (
+                        em.fit_task(&data, rows, true),
+                        em.fit_task(&data, rows, false),
+                    ),
+                    (
+                        rasa.fit_task(&data, rows, true),
+                        rasa.fit_task(&data, rows, false),
+                    ),
+                ] {
+                    assert_eq!(a.0, b.0);
+                    assert_eq!(a.1.iterations, b.1.iterations);
+                    for (x, y) in a.1.loss_history.iter().zip(&b.1.loss_history) {
+                        assert!(x == y || (x - y).abs() <= 1e-12 * y.abs(), "{x} {y}");
+                    }
+                }
             }
         }
     }
