@@ -395,8 +395,8 @@ impl TrueEmbeddings {
     ///
     /// # Errors
     /// [`DataError::TrueEmbeddingLength`] when one of the data's tasks has a true embedding
-    /// of another length than the responses', [`DataError::EmbeddingValue`] (record 0) for a
-    /// NaN or infinite value.
+    /// of another length than the responses', [`DataError::TrueEmbeddingValue`] for a NaN or
+    /// infinite value.
     pub fn resolve<'a>(
         &'a self,
         data: &EmbeddingResponses,
@@ -414,10 +414,10 @@ impl TrueEmbeddings {
                 });
             }
             if let Some(i) = embedding.iter().position(|v| !v.is_finite()) {
-                return Err(DataError::EmbeddingValue {
-                    value: embedding[i].to_string(),
+                return Err(DataError::TrueEmbeddingValue {
+                    task: task.clone(),
                     position: i + 1,
-                    record: 0,
+                    value: embedding[i],
                 });
             }
             out[id] = Some(embedding.as_slice());

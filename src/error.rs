@@ -428,6 +428,18 @@ pub enum DataError {
         /// The length given.
         found: usize,
     },
+    /// A true embedding with a NaN or infinite value.
+    #[error(
+        "value #{position} of the true embedding of task {task:?} is not a finite number: {value}"
+    )]
+    TrueEmbeddingValue {
+        /// The task.
+        task: String,
+        /// 1-based position of the value.
+        position: usize,
+        /// The value given.
+        value: f64,
+    },
     /// A segmentation mask built from a pixel vector of the wrong length.
     #[error("a {width}x{height} mask needs {} pixels, got {found}", width * height)]
     MaskPixelCount {

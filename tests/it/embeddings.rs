@@ -463,6 +463,12 @@ fn side_input_and_duplicate_errors_are_typed() {
             ..
         })
     ));
+    let truth: TrueEmbeddings = [("t", vec![1.0, f64::INFINITY])].into_iter().collect();
+    let err = Rasa::default().fit_with(&data, Some(&truth)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "value #2 of the true embedding of task \"t\" is not a finite number: inf"
+    );
 }
 
 #[test]
