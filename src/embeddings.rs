@@ -28,7 +28,8 @@
 use indexmap::IndexMap;
 
 use crate::error::DataError;
-use crate::responses::{Interner, canonical, intern};
+use crate::responses::Interner;
+use crate::rows::{RowKeys, RowKeysBuilder};
 
 /// Parses an embedding: a JSON array of numbers (`[1, 2.5e-3, -4]`) or numbers separated by
 /// whitespace (`1 2.5e-3 -4`).
@@ -203,10 +204,7 @@ impl EmbeddingResponses {
 /// Collects rows by name; [`EmbeddingBuilder::build`] renumbers ids canonically.
 #[derive(Debug, Default)]
 pub struct EmbeddingBuilder {
-    tasks: Interner,
-    workers: Interner,
-    task_of: Vec<u32>,
-    worker_of: Vec<u32>,
+    keys: RowKeysBuilder,
     outputs: Vec<Box<str>>,
     values: Vec<f64>,
     dim: Option<usize>,
@@ -228,8 +226,8 @@ impl EmbeddingBuilder {
         output: &str,
         embedding: &[f64],
     ) -> Result<(), DataError> {
-        let record = self.task_of.len() as u64 + 1;
-        self.check_row(task, worker, record)?;
+        self.keys.check(task, worker)?;
+        let record = self.keys.next_record();
         if embedding.is_empty() {
             return Err(DataError::EmptyEmbedding { record });
         }
@@ -250,8 +248,8 @@ impl EmbeddingBuilder {
             }
             _ => self.dim = Some(embedding.len()),
         }
-        self.task_of.push(intern(&mut self.tasks, task));
-        self.worker_of.push(intern(&mut self.workers, worker));
+        let task = self.keys.task_id(task);
+        self.keys.push(task, worker);
         self.outputs.push(output.into());
         self.values.extend_from_slice(embedding);
         Ok(())
@@ -269,8 +267,8 @@ impl EmbeddingBuilder {
         output: &str,
         embedding: &str,
     ) -> Result<(), DataError> {
-        let record = self.task_of.len() as u64 + 1;
-        self.check_row(task, worker, record)?;
+        self.keys.check(task, worker)?;
+        let record = self.keys.next_record();
         let values =
             parse_embedding(embedding).map_err(|(position, value)| DataError::EmbeddingValue {
                 value,
@@ -280,37 +278,14 @@ impl EmbeddingBuilder {
         self.push(task, worker, output, &values)
     }
 
-    fn check_row(&self, task: &str, worker: &str, record: u64) -> Result<(), DataError> {
-        for (field, value) in [("task", task), ("worker", worker)] {
-            if value.is_empty() {
-                return Err(DataError::EmptyField { field, record });
-            }
-        }
-        for (set, what) in [(&self.tasks, "tasks"), (&self.workers, "workers")] {
-            if set.len() as u64 > u64::from(u32::MAX) {
-                return Err(DataError::TooManyIds {
-                    what,
-                    max: u64::from(u32::MAX) + 1,
-                });
-            }
-        }
-        if self.task_of.len() as u64 >= u64::from(u32::MAX) {
-            return Err(DataError::TooManyIds {
-                what: "responses",
-                max: u64::from(u32::MAX),
-            });
-        }
-        Ok(())
-    }
-
     /// Number of rows pushed so far.
     pub fn len(&self) -> usize {
-        self.task_of.len()
+        self.keys.len()
     }
 
     /// Whether nothing was pushed.
     pub fn is_empty(&self) -> bool {
-        self.task_of.is_empty()
+        self.keys.len() == 0
     }
 
     /// Renumbers tasks and workers canonically and indexes rows by task.
@@ -318,31 +293,14 @@ impl EmbeddingBuilder {
     /// # Errors
     /// None at present (the `Result` leaves room for checks on the whole table).
     pub fn build(self) -> Result<EmbeddingResponses, DataError> {
-        let (tasks, task_rank, _) = canonical(self.tasks);
-        let (workers, worker_rank, _) = canonical(self.workers);
-        let task_of: Vec<u32> = self
-            .task_of
-            .iter()
-            .map(|&t| task_rank[t as usize])
-            .collect();
-        let worker_of: Vec<u32> = self
-            .worker_of
-            .iter()
-            .map(|&w| worker_rank[w as usize])
-            .collect();
-        let mut task_offsets = vec![0usize; tasks.len() + 1];
-        for &t in &task_of {
-            task_offsets[t as usize + 1] += 1;
-        }
-        for t in 0..tasks.len() {
-            task_offsets[t + 1] += task_offsets[t];
-        }
-        let mut next = task_offsets.clone();
-        let mut task_rows = vec![0u32; task_of.len()];
-        for (row, &t) in task_of.iter().enumerate() {
-            task_rows[next[t as usize]] = row as u32;
-            next[t as usize] += 1;
-        }
+        let RowKeys {
+            tasks,
+            workers,
+            task_of,
+            worker_of,
+            task_offsets,
+            task_rows,
+        } = self.keys.build();
         Ok(EmbeddingResponses {
             tasks,
             workers,

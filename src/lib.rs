@@ -144,6 +144,7 @@ mod numeric;
 pub mod output;
 pub mod pairwise;
 pub mod responses;
+mod rows;
 pub mod segmentation;
 pub mod texts;
 #[doc(hidden)]

@@ -21,7 +21,8 @@
 //! ```
 
 use crate::error::DataError;
-use crate::responses::{Interner, canonical, intern};
+use crate::responses::Interner;
+use crate::rows::{RowKeys, RowKeysBuilder};
 
 /// A binary mask: `width × height` pixels, row-major.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -180,10 +181,7 @@ impl SegmentationResponses {
 /// Collects rows by name; [`SegmentationBuilder::build`] renumbers ids canonically.
 #[derive(Debug, Default)]
 pub struct SegmentationBuilder {
-    tasks: Interner,
-    workers: Interner,
-    task_of: Vec<u32>,
-    worker_of: Vec<u32>,
+    keys: RowKeysBuilder,
     masks: Vec<Mask>,
     /// (width, height) of each task's first mask, by builder task id.
     sizes: Vec<(usize, usize)>,
@@ -197,22 +195,9 @@ impl SegmentationBuilder {
     /// mask's size differs from the task's first mask (rows numbered from 1 in push order),
     /// [`DataError::TooManyIds`] past 2³² ids.
     pub fn push(&mut self, task: &str, worker: &str, mask: Mask) -> Result<(), DataError> {
-        let record = self.task_of.len() as u64 + 1;
-        for (field, value) in [("task", task), ("worker", worker)] {
-            if value.is_empty() {
-                return Err(DataError::EmptyField { field, record });
-            }
-        }
-        if self.tasks.len() as u64 > u64::from(u32::MAX)
-            || self.workers.len() as u64 > u64::from(u32::MAX)
-            || self.task_of.len() as u64 >= u64::from(u32::MAX)
-        {
-            return Err(DataError::TooManyIds {
-                what: "responses",
-                max: u64::from(u32::MAX),
-            });
-        }
-        let t = intern(&mut self.tasks, task);
+        self.keys.check(task, worker)?;
+        let record = self.keys.next_record();
+        let t = self.keys.task_id(task);
         if t as usize == self.sizes.len() {
             self.sizes.push((mask.width, mask.height));
         }
@@ -227,39 +212,21 @@ impl SegmentationBuilder {
                 record,
             });
         }
-        self.task_of.push(t);
-        self.worker_of.push(intern(&mut self.workers, worker));
+        self.keys.push(t, worker);
         self.masks.push(mask);
         Ok(())
     }
 
     /// Renumbers tasks and workers canonically and indexes rows by task.
     pub fn build(self) -> SegmentationResponses {
-        let (tasks, task_rank, _) = canonical(self.tasks);
-        let (workers, worker_rank, _) = canonical(self.workers);
-        let task_of: Vec<u32> = self
-            .task_of
-            .iter()
-            .map(|&t| task_rank[t as usize])
-            .collect();
-        let worker_of: Vec<u32> = self
-            .worker_of
-            .iter()
-            .map(|&w| worker_rank[w as usize])
-            .collect();
-        let mut task_offsets = vec![0usize; tasks.len() + 1];
-        for &t in &task_of {
-            task_offsets[t as usize + 1] += 1;
-        }
-        for t in 0..tasks.len() {
-            task_offsets[t + 1] += task_offsets[t];
-        }
-        let mut next = task_offsets.clone();
-        let mut task_rows = vec![0u32; task_of.len()];
-        for (row, &t) in task_of.iter().enumerate() {
-            task_rows[next[t as usize]] = row as u32;
-            next[t as usize] += 1;
-        }
+        let RowKeys {
+            tasks,
+            workers,
+            task_of,
+            worker_of,
+            task_offsets,
+            task_rows,
+        } = self.keys.build();
         SegmentationResponses {
             tasks,
             workers,

@@ -18,7 +18,8 @@
 //! ```
 
 use crate::error::DataError;
-use crate::responses::{Interner, canonical, intern};
+use crate::responses::Interner;
+use crate::rows::{RowKeys, RowKeysBuilder};
 
 /// A table of texts (see the module docs).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -120,10 +121,7 @@ impl TextResponses {
 /// Collects rows by name; [`TextBuilder::build`] renumbers ids canonically.
 #[derive(Debug, Default)]
 pub struct TextBuilder {
-    tasks: Interner,
-    workers: Interner,
-    task_of: Vec<u32>,
-    worker_of: Vec<u32>,
+    keys: RowKeysBuilder,
     texts: Vec<Box<str>>,
 }
 
@@ -134,69 +132,33 @@ impl TextBuilder {
     /// [`DataError::EmptyField`] for an empty task or worker (rows numbered from 1 in push
     /// order), [`DataError::TooManyIds`] past 2³² ids.
     pub fn push(&mut self, task: &str, worker: &str, text: &str) -> Result<(), DataError> {
-        let record = self.task_of.len() as u64 + 1;
-        for (field, value) in [("task", task), ("worker", worker)] {
-            if value.is_empty() {
-                return Err(DataError::EmptyField { field, record });
-            }
-        }
-        for (set, what) in [(&self.tasks, "tasks"), (&self.workers, "workers")] {
-            if set.len() as u64 > u64::from(u32::MAX) {
-                return Err(DataError::TooManyIds {
-                    what,
-                    max: u64::from(u32::MAX) + 1,
-                });
-            }
-        }
-        if self.task_of.len() as u64 >= u64::from(u32::MAX) {
-            return Err(DataError::TooManyIds {
-                what: "responses",
-                max: u64::from(u32::MAX),
-            });
-        }
-        self.task_of.push(intern(&mut self.tasks, task));
-        self.worker_of.push(intern(&mut self.workers, worker));
+        self.keys.check(task, worker)?;
+        let task = self.keys.task_id(task);
+        self.keys.push(task, worker);
         self.texts.push(text.into());
         Ok(())
     }
 
     /// Number of rows pushed so far.
     pub fn len(&self) -> usize {
-        self.task_of.len()
+        self.keys.len()
     }
 
     /// Whether nothing was pushed.
     pub fn is_empty(&self) -> bool {
-        self.task_of.is_empty()
+        self.keys.len() == 0
     }
 
     /// Renumbers tasks and workers canonically and indexes rows by task.
     pub fn build(self) -> TextResponses {
-        let (tasks, task_rank, _) = canonical(self.tasks);
-        let (workers, worker_rank, _) = canonical(self.workers);
-        let task_of: Vec<u32> = self
-            .task_of
-            .iter()
-            .map(|&t| task_rank[t as usize])
-            .collect();
-        let worker_of: Vec<u32> = self
-            .worker_of
-            .iter()
-            .map(|&w| worker_rank[w as usize])
-            .collect();
-        let mut task_offsets = vec![0usize; tasks.len() + 1];
-        for &t in &task_of {
-            task_offsets[t as usize + 1] += 1;
-        }
-        for t in 0..tasks.len() {
-            task_offsets[t + 1] += task_offsets[t];
-        }
-        let mut next = task_offsets.clone();
-        let mut task_rows = vec![0u32; task_of.len()];
-        for (row, &t) in task_of.iter().enumerate() {
-            task_rows[next[t as usize]] = row as u32;
-            next[t as usize] += 1;
-        }
+        let RowKeys {
+            tasks,
+            workers,
+            task_of,
+            worker_of,
+            task_offsets,
+            task_rows,
+        } = self.keys.build();
         TextResponses {
             tasks,
             workers,
