@@ -583,3 +583,39 @@ fn malformed_input_never_panics() {
     }
     assert!(parsed > 50, "{parsed}");
 }
+
+/// The observer stops RASA and HRRASA (and so their text forms) after an iteration: the same
+/// embeddings, scores and skills as a fit with that many iterations, `Interrupted`.
+#[test]
+fn the_observer_stops_rasa_and_hrrasa() {
+    use crowdagg::{Action, IterationState, StopReason};
+    let data = load("generated.csv");
+    let stop_after_two = |state: &IterationState| {
+        if state.iteration >= 2 {
+            Action::Stop
+        } else {
+            Action::Continue
+        }
+    };
+    let pairs: [(Box<dyn EmbeddingAggregator>, Box<dyn EmbeddingAggregator>); 2] = [
+        (Box::new(rasa(100, 0.0)), Box::new(rasa(2, 0.0))),
+        (Box::new(hrrasa(100, 0.0)), Box::new(hrrasa(2, 0.0))),
+    ];
+    for (long, two) in pairs {
+        let stopped = long
+            .fit_observed(&data, None, Some(&stop_after_two))
+            .unwrap();
+        let expected = two.fit(&data).unwrap();
+        assert_eq!(
+            stopped.report.stop_reason,
+            StopReason::Interrupted,
+            "{}",
+            long.name()
+        );
+        assert_eq!(stopped.report.iterations, 2, "{}", long.name());
+        assert_eq!(stopped.report.loss_history, expected.report.loss_history);
+        assert_eq!(stopped.aggregated, expected.aggregated, "{}", long.name());
+        assert_eq!(stopped.scores, expected.scores, "{}", long.name());
+        assert_eq!(stopped.skills, expected.skills, "{}", long.name());
+    }
+}

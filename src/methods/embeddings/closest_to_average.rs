@@ -6,7 +6,7 @@ use super::{
     EmbeddingAggregation, EmbeddingAggregator, closest, cosine_distance, squared_distance,
     weighted_means,
 };
-use crate::aggregation::FitReport;
+use crate::aggregation::{FitReport, Observer};
 use crate::embeddings::{EmbeddingResponses, TrueEmbeddings};
 use crate::error::{ParamsError, Result};
 
@@ -97,10 +97,11 @@ impl EmbeddingAggregator for ClosestToAverage {
         "ClosestToAverage"
     }
 
-    fn fit_with(
+    fn fit_observed(
         &self,
         data: &EmbeddingResponses,
         true_embeddings: Option<&TrueEmbeddings>,
+        _: Option<&dyn Observer>, // not iterative
     ) -> Result<EmbeddingAggregation> {
         let truth = match true_embeddings {
             Some(t) => t.resolve(data)?,

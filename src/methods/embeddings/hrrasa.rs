@@ -6,10 +6,12 @@ use serde::{Deserialize, Serialize};
 use super::gleu::{Grams, Symbols, gleu};
 use super::rasa::{prior_skills, update_skills};
 use super::{
-    EmbeddingAggregation, EmbeddingAggregator, check_common, closest, cosine_distance, dot,
-    relative_change, squared_distance, weighted_means,
+    EmbeddingAggregation, EmbeddingAggregator, check_common, closest, converged, cosine_distance,
+    dot, squared_distance, weighted_means,
 };
-use crate::aggregation::{FitReport, StopReason};
+use std::time::Instant;
+
+use crate::aggregation::{FitReport, IterationLoop, Observer, StopReason};
 use crate::embeddings::{EmbeddingResponses, TrueEmbeddings};
 use crate::error::{DataError, ParamsError, Result};
 
@@ -211,11 +213,13 @@ impl EmbeddingAggregator for Hrrasa {
         "HRRASA"
     }
 
-    fn fit_with(
+    fn fit_observed(
         &self,
         data: &EmbeddingResponses,
         true_embeddings: Option<&TrueEmbeddings>,
+        observer: Option<&dyn Observer>,
     ) -> Result<EmbeddingAggregation> {
+        let started = Instant::now();
         if let Some((first, second)) = data.first_duplicate() {
             return Err(DataError::DuplicateResponse {
                 task: data.task_name(data.task(first)).to_string(),
@@ -252,24 +256,25 @@ impl EmbeddingAggregator for Hrrasa {
         let mut last: Option<Vec<f64>> = None;
         let mut report = FitReport::new(0, StopReason::MaxIterations, Vec::new());
         if !rows.is_empty() {
-            for _ in 0..self.params.n_iter {
-                aggregated =
-                    weighted_means(data, |row| skills[data.worker(row)] * local[row], &truth);
-                for t in (0..data.n_tasks()).filter(|&t| single[t]) {
-                    aggregated[t * dim..(t + 1) * dim].fill(0.0);
-                }
-                skills = update_skills(data, &rows, &aggregated, Some(&local), &prior);
-                report.iterations += 1;
-                if let Some(previous) = &last {
-                    let loss = relative_change(&aggregated, previous);
-                    report.loss_history.push(loss);
-                    if loss < self.params.tol {
-                        report.stop_reason = StopReason::Converged;
-                        break;
+            // The loss history starts at the second iteration (crowd-kit's), so it is kept here.
+            let mut losses = Vec::new();
+            report = IterationLoop::new(self.params.n_iter, observer, started)
+                .without_loss_history()
+                .run(|_| {
+                    aggregated =
+                        weighted_means(data, |row| skills[data.worker(row)] * local[row], &truth);
+                    for t in (0..data.n_tasks()).filter(|&t| single[t]) {
+                        aggregated[t * dim..(t + 1) * dim].fill(0.0);
                     }
-                }
-                last = Some(aggregated.clone());
-            }
+                    skills = update_skills(data, &rows, &aggregated, Some(&local), &prior);
+                    Ok(converged(
+                        &mut last,
+                        &aggregated,
+                        self.params.tol,
+                        &mut losses,
+                    ))
+                });
+            report.loss_history = losses;
         }
         for t in (0..data.n_tasks()).filter(|&t| single[t]) {
             let row = data.task_rows(t)[0] as usize;

@@ -24,7 +24,7 @@ pub use rasa::{Rasa, RasaParams};
 pub(crate) use chi2::chi2_isf;
 pub(crate) use gleu::python_split;
 
-use crate::aggregation::FitReport;
+use crate::aggregation::{FitReport, Observer, StopReason};
 use crate::embeddings::{EmbeddingResponses, TrueEmbeddings};
 use crate::error::{ParamsError, Result};
 
@@ -82,16 +82,31 @@ pub trait EmbeddingAggregator: Send + Sync {
     /// crowd-kit's class name (`"ClosestToAverage"`, `"RASA"`, `"HRRASA"`, `"TextRASA"`, …).
     fn name(&self) -> &'static str;
 
-    /// Fits the method; `true_embeddings` replace the aggregated embedding of their tasks.
+    /// Fits the method; `true_embeddings` replace the aggregated embedding of their tasks, and
+    /// the iterative methods (RASA, HRRASA and their text forms) call `observer` once per
+    /// iteration, which can stop the fit ([`StopReason::Interrupted`](crate::StopReason)).
     ///
     /// # Errors
     /// [`DataError`](crate::DataError)s about the data or the true embeddings (a true
     /// embedding of another length; for HRRASA a (task, worker) pair answered twice).
+    fn fit_observed(
+        &self,
+        data: &EmbeddingResponses,
+        true_embeddings: Option<&TrueEmbeddings>,
+        observer: Option<&dyn Observer>,
+    ) -> Result<EmbeddingAggregation>;
+
+    /// [`EmbeddingAggregator::fit_observed`] without an observer.
+    ///
+    /// # Errors
+    /// As [`EmbeddingAggregator::fit_observed`].
     fn fit_with(
         &self,
         data: &EmbeddingResponses,
         true_embeddings: Option<&TrueEmbeddings>,
-    ) -> Result<EmbeddingAggregation>;
+    ) -> Result<EmbeddingAggregation> {
+        self.fit_observed(data, true_embeddings, None)
+    }
 
     /// Fits the method without true embeddings.
     fn fit(&self, data: &EmbeddingResponses) -> Result<EmbeddingAggregation> {
@@ -190,6 +205,28 @@ pub(crate) fn weighted_means(
 /// Σ‖a − b‖² / Σ‖a‖² over all tasks: the relative change RASA and HRRASA stop on.
 pub(crate) fn relative_change(current: &[f64], previous: &[f64]) -> f64 {
     squared_distance(current, previous) / dot(current, current)
+}
+
+/// The end of a RASA/HRRASA iteration: from the second iteration on, records the relative change
+/// of the aggregated embeddings in `losses` and says `Converged` when it is below `tol`; keeps
+/// `current` as the previous embeddings. Returns the iteration's objective (that change; NaN on
+/// the first iteration) and the verdict, as [`IterationLoop::run`](crate::aggregation::IterationLoop::run) takes them.
+pub(crate) fn converged(
+    previous: &mut Option<Vec<f64>>,
+    current: &[f64],
+    tol: f64,
+    losses: &mut Vec<f64>,
+) -> (f64, Option<StopReason>) {
+    let step = match previous {
+        Some(previous) => {
+            let loss = relative_change(current, previous);
+            losses.push(loss);
+            (loss, (loss < tol).then_some(StopReason::Converged))
+        }
+        None => (f64::NAN, None),
+    };
+    *previous = Some(current.to_vec());
+    step
 }
 
 /// The check shared by RASA and HRRASA parameters.

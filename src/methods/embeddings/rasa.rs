@@ -3,10 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    EmbeddingAggregation, EmbeddingAggregator, check_common, chi2_isf, closest, cosine_distance,
-    relative_change, squared_distance, weighted_means,
+    EmbeddingAggregation, EmbeddingAggregator, check_common, chi2_isf, closest, converged,
+    cosine_distance, squared_distance, weighted_means,
 };
-use crate::aggregation::{FitReport, StopReason};
+use std::time::Instant;
+
+use crate::aggregation::{IterationLoop, Observer};
 use crate::embeddings::{EmbeddingResponses, TrueEmbeddings};
 use crate::error::{ParamsError, Result};
 
@@ -148,11 +150,13 @@ impl EmbeddingAggregator for Rasa {
         "RASA"
     }
 
-    fn fit_with(
+    fn fit_observed(
         &self,
         data: &EmbeddingResponses,
         true_embeddings: Option<&TrueEmbeddings>,
+        observer: Option<&dyn Observer>,
     ) -> Result<EmbeddingAggregation> {
+        let started = Instant::now();
         let truth = match true_embeddings {
             Some(t) => t.resolve(data)?,
             None => vec![None; data.n_tasks()],
@@ -166,21 +170,17 @@ impl EmbeddingAggregator for Rasa {
         let mut skills = vec![1.0; data.n_workers()];
         let mut aggregated = weighted_means(data, |_| 1.0, &truth);
         let mut last: Option<Vec<f64>> = None;
-        let mut report = FitReport::new(0, StopReason::MaxIterations, Vec::new());
-        for _ in 0..self.params.n_iter {
-            aggregated = weighted_means(data, |row| skills[data.worker(row)], &truth);
-            skills = update_skills(data, &rows, &aggregated, None, &prior);
-            report.iterations += 1;
-            if let Some(previous) = &last {
-                let loss = relative_change(&aggregated, previous);
-                report.loss_history.push(loss);
-                if loss < self.params.tol {
-                    report.stop_reason = StopReason::Converged;
-                    break;
-                }
-            }
-            last = Some(aggregated.clone());
-        }
+        // The loss history starts at the second iteration (crowd-kit's), so it is kept here.
+        let mut losses = Vec::new();
+        let mut report = IterationLoop::new(self.params.n_iter, observer, started)
+            .without_loss_history()
+            .run(|_| {
+                aggregated = weighted_means(data, |row| skills[data.worker(row)], &truth);
+                skills = update_skills(data, &rows, &aggregated, None, &prior);
+                let step = converged(&mut last, &aggregated, self.params.tol, &mut losses);
+                Ok(step)
+            });
+        report.loss_history = losses;
         let (chosen, scores) = closest(data, &aggregated, cosine_distance);
         Ok(EmbeddingAggregation {
             chosen,

@@ -13,7 +13,7 @@ use super::embeddings::{
     EmbeddingAggregation, EmbeddingAggregator, Hrrasa, HrrasaParams, OutputSimilarity, Rasa,
     RasaParams,
 };
-use crate::aggregation::FitReport;
+use crate::aggregation::{FitReport, Observer};
 use crate::embeddings::{EmbeddingResponses, TrueEmbeddings};
 use crate::error::{ParamsError, Result};
 use crate::texts::TextResponses;
@@ -121,12 +121,13 @@ impl EmbeddingAggregator for TextRasa {
         "TextRASA"
     }
 
-    fn fit_with(
+    fn fit_observed(
         &self,
         data: &EmbeddingResponses,
         true_embeddings: Option<&TrueEmbeddings>,
+        observer: Option<&dyn Observer>,
     ) -> Result<EmbeddingAggregation> {
-        self.inner.fit_with(data, true_embeddings)
+        self.inner.fit_observed(data, true_embeddings, observer)
     }
 }
 
@@ -222,11 +223,12 @@ impl EmbeddingAggregator for TextHrrasa {
         "TextHRRASA"
     }
 
-    fn fit_with(
+    fn fit_observed(
         &self,
         data: &EmbeddingResponses,
         true_embeddings: Option<&TrueEmbeddings>,
+        observer: Option<&dyn Observer>,
     ) -> Result<EmbeddingAggregation> {
-        self.inner.fit_with(data, true_embeddings)
+        self.inner.fit_observed(data, true_embeddings, observer)
     }
 }
