@@ -559,6 +559,18 @@ impl Job {
         }
         let params = aggregator.params();
         let write_started = Instant::now();
+        // The side tables are written first and renamed into place only after the main output
+        // succeeded: a failure anywhere leaves none of the files (dropped ones are removed).
+        let mut side = Vec::new();
+        if let Some(path) = &args.probas {
+            side.push(written(path, |out| write_probas_csv(out, &data, &result))?);
+        }
+        if let Some(path) = &args.workers {
+            side.push(match convert::wants_parquet(Some(path)) {
+                true => written(path, |out| convert::write_workers(out, &data, &result))?,
+                false => written(path, |out| write_workers_csv(out, &data, &result))?,
+            });
+        }
         write_whole(args.output.as_deref(), |out| match args.format {
             _ if convert::wants_parquet(args.output.as_deref()) => {
                 convert::write_results(out, &data, &result)
@@ -566,14 +578,8 @@ impl Job {
             Format::Csv => write_csv(out, &data, &result),
             Format::Json => write_json(out, &data, &result, aggregator.name(), &params),
         })?;
-        if let Some(path) = &args.probas {
-            write_file(path, |out| write_probas_csv(out, &data, &result))?;
-        }
-        if let Some(path) = &args.workers {
-            match convert::wants_parquet(Some(path)) {
-                true => write_file(path, |out| convert::write_workers(out, &data, &result))?,
-                false => write_file(path, |out| write_workers_csv(out, &data, &result))?,
-            }
+        for file in side {
+            file.commit()?;
         }
         if args.timings {
             let bytes = std::fs::metadata(&args.input).map_or(0, |m| m.len());
@@ -799,9 +805,20 @@ pub(crate) fn write_file(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), String> {
+    written(path, write)?.commit()
+}
+
+/// `path` written by `write` but not yet in place: [`AtomicFile::commit`] puts it there,
+/// dropping it removes it.
+pub(crate) fn written(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<AtomicFile, String> {
     let mut file = AtomicFile::create(path)?;
-    write(file.writer()).map_err(|e| format!("{}: {e}", path.display()))?;
-    file.commit()
+    write(file.writer())
+        .and_then(|()| file.writer().flush())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(file)
 }
 
 /// A progress bar on stderr for fits that run longer than a second; indicatif draws nothing

@@ -1144,3 +1144,33 @@ fn wdo_fraction_skills() {
     assert_eq!(text(&scaled.stdout), text(&reference.stdout));
     assert_eq!(text(&scaled.stdout).lines().count(), 7);
 }
+
+/// The side tables are all-or-nothing with the main output: when one of them cannot be
+/// written (its directory does not exist), the main output and the other table are not left
+/// either (they used to be written first and stay).
+#[test]
+fn no_output_is_left_when_a_side_table_fails() {
+    let dir = scratch_dir("side-tables");
+    let labels = dir.join("labels.csv");
+    let probas = dir.join("probas.csv");
+    let input = fixture("data/tiny/responses.csv");
+    let out = crowdagg(&[
+        "aggregate",
+        "-m",
+        "mv",
+        "--probas",
+        probas.to_str().unwrap(),
+        "--workers",
+        dir.join("no-such-dir/workers.csv").to_str().unwrap(),
+        "--output",
+        labels.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
