@@ -259,12 +259,15 @@ impl Observer for SignalCheck {
     }
 }
 
-/// GLAD, returning also `betas` (per task: log inverse difficulty) beside the usual dict.
+/// GLAD or MACE (`method`), returning beside the usual dict what only they fit: GLAD's `betas`
+/// (per task: log inverse difficulty), MACE's `spamming` (workers × 2) and `thetas` (workers ×
+/// labels).
 #[pyfunction]
-#[pyo3(signature = (params, n_tasks, n_workers, n_labels, tasks, workers, labels))]
+#[pyo3(signature = (method, params, n_tasks, n_workers, n_labels, tasks, workers, labels))]
 #[allow(clippy::too_many_arguments)] // one flat call keeps the Python side a plain function call
-fn fit_glad<'py>(
+fn fit_with_extras<'py>(
     py: Python<'py>,
+    method: &str,
     params: Vec<(String, String)>,
     n_tasks: usize,
     n_workers: usize,
@@ -273,35 +276,27 @@ fn fit_glad<'py>(
     workers: PyReadonlyArray1<'py, i64>,
     labels: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let glad = GladParams::from_pairs(pair_refs(&params)).map_err(to_py)?;
     let codes = Codes::new((n_tasks, n_workers, n_labels), &tasks, &workers, &labels)?;
-    let fit = run_with(py, codes, None, None, |data, inputs| glad.fit(data, inputs))?;
-    let dict = result_dict(py, fit.aggregation)?;
-    dict.set_item("betas", fit.betas.into_pyarray(py))?;
-    Ok(dict)
-}
-
-/// MACE, returning also `spamming` (workers × 2) and `thetas` (workers × labels).
-#[pyfunction]
-#[pyo3(signature = (params, n_tasks, n_workers, n_labels, tasks, workers, labels))]
-#[allow(clippy::too_many_arguments)] // one flat call keeps the Python side a plain function call
-fn fit_mace<'py>(
-    py: Python<'py>,
-    params: Vec<(String, String)>,
-    n_tasks: usize,
-    n_workers: usize,
-    n_labels: usize,
-    tasks: PyReadonlyArray1<'py, i64>,
-    workers: PyReadonlyArray1<'py, i64>,
-    labels: PyReadonlyArray1<'py, i64>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let mace = MaceParams::from_pairs(pair_refs(&params)).map_err(to_py)?;
-    let codes = Codes::new((n_tasks, n_workers, n_labels), &tasks, &workers, &labels)?;
-    let fit = run_with(py, codes, None, None, |data, inputs| mace.fit(data, inputs))?;
-    let dict = result_dict(py, fit.aggregation)?;
-    dict.set_item("spamming", fit.spamming.into_pyarray(py))?;
-    dict.set_item("thetas", fit.strategy.into_pyarray(py))?;
-    Ok(dict)
+    match method {
+        "GLAD" => {
+            let glad = GladParams::from_pairs(pair_refs(&params)).map_err(to_py)?;
+            let fit = run_with(py, codes, None, None, |data, inputs| glad.fit(data, inputs))?;
+            let dict = result_dict(py, fit.aggregation)?;
+            dict.set_item("betas", fit.betas.into_pyarray(py))?;
+            Ok(dict)
+        }
+        "MACE" => {
+            let mace = MaceParams::from_pairs(pair_refs(&params)).map_err(to_py)?;
+            let fit = run_with(py, codes, None, None, |data, inputs| mace.fit(data, inputs))?;
+            let dict = result_dict(py, fit.aggregation)?;
+            dict.set_item("spamming", fit.spamming.into_pyarray(py))?;
+            dict.set_item("thetas", fit.strategy.into_pyarray(py))?;
+            Ok(dict)
+        }
+        other => Err(PyKeyError::new_err(format!(
+            "no extra outputs for method {other:?} (GLAD or MACE)"
+        ))),
+    }
 }
 
 /// `key=value` pairs as the borrowed pairs the parameter readers take.
@@ -546,8 +541,7 @@ fn version() -> &'static str {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(fit_dawid_skene, m)?)?;
-    m.add_function(wrap_pyfunction!(fit_glad, m)?)?;
-    m.add_function(wrap_pyfunction!(fit_mace, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_with_extras, m)?)?;
     m.add_function(wrap_pyfunction!(metric, m)?)?;
     m.add_function(wrap_pyfunction!(fit_pairwise, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;

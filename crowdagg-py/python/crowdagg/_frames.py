@@ -96,12 +96,12 @@ def fit_dawid_skene(params: dict, coded: Responses, gold, strategy: str, initial
 
 def fit_glad(params: dict, coded: Responses) -> dict:
     """GLAD, with ``betas`` (per task) beside the usual results."""
-    return named_errors(coded, _core.fit_glad, _pairs(params), *_columns(coded))
+    return named_errors(coded, _core.fit_with_extras, "GLAD", _pairs(params), *_columns(coded))
 
 
 def fit_mace(params: dict, coded: Responses) -> dict:
     """MACE, with ``spamming`` and ``thetas`` (per worker, in code order)."""
-    return named_errors(coded, _core.fit_mace, _pairs(params), *_columns(coded))
+    return named_errors(coded, _core.fit_with_extras, "MACE", _pairs(params), *_columns(coded))
 
 
 _CODE_IN_MESSAGE = re.compile(r'\b(task|worker|label) "(\d+)"')
