@@ -6,8 +6,9 @@ use std::io::{self, Write};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::aggregation::Aggregation;
-use crate::methods::MultiLabelAggregation;
 use crate::methods::ParamReport;
+use crate::methods::{MultiLabelAggregation, PairwiseAggregation};
+use crate::pairwise::PairwiseResponses;
 use crate::responses::Responses;
 
 /// Writes `task,label,confidence` rows in task order. Fields are quoted when they need it.
@@ -654,5 +655,90 @@ mod parquet {
                 ),
             ],
         )
+    }
+}
+
+/// Writes a pairwise fit as CSV: `item,score`, one row per item in id order (crowd-kit's
+/// `scores_`).
+///
+/// # Errors
+/// Whatever writing to `out` returns.
+pub fn write_pairwise_csv<W: Write>(
+    out: W,
+    data: &PairwiseResponses,
+    fit: &PairwiseAggregation,
+) -> io::Result<()> {
+    let mut out = csv::Writer::from_writer(out);
+    out.write_record(["item", "score"])?;
+    for (item, score) in fit.scores.iter().enumerate() {
+        out.write_record([data.item_name(item), &score.to_string()])?;
+    }
+    out.flush()
+}
+
+/// Writes a pairwise fit as one JSON object keyed like crowd-kit's attributes: `method`,
+/// `params`, `scores` (by item), `biases` and `skills` (by worker, or `null` where the model has
+/// none), `n_iter_run`, `loss_history` and `stop_reason`.
+///
+/// # Errors
+/// Whatever writing to `out` returns.
+pub fn write_pairwise_json<W: Write>(
+    out: W,
+    data: &PairwiseResponses,
+    fit: &PairwiseAggregation,
+    method: &str,
+    params: &ParamReport,
+) -> io::Result<()> {
+    let report = PairwiseReport {
+        data,
+        fit,
+        method,
+        params,
+    };
+    serde_json::to_writer(out, &report).map_err(|e| match e.io_error_kind() {
+        Some(kind) => io::Error::new(kind, e),
+        None => io::Error::other(e),
+    })
+}
+
+struct PairwiseReport<'a> {
+    data: &'a PairwiseResponses,
+    fit: &'a PairwiseAggregation,
+    method: &'a str,
+    params: &'a ParamReport,
+}
+
+/// Per-worker values keyed by worker name, in id order.
+fn worker_map<'a>(data: &'a PairwiseResponses, values: &'a [f64]) -> impl Serialize + 'a {
+    MapOf(move || {
+        values
+            .iter()
+            .enumerate()
+            .map(move |(w, v)| (data.worker_name(w), *v))
+    })
+}
+
+impl<'a> Serialize for PairwiseReport<'a> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (data, fit) = (self.data, self.fit);
+        let by_worker = |values: Option<&'a [f64]>| values.map(|v| worker_map(data, v));
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("method", self.method)?;
+        map.serialize_entry("params", &MapOf(|| self.params.iter().map(|(k, v)| (k, v))))?;
+        map.serialize_entry(
+            "scores",
+            &MapOf(|| {
+                fit.scores
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (data.item_name(i), *s))
+            }),
+        )?;
+        map.serialize_entry("biases", &by_worker(fit.biases.as_deref()))?;
+        map.serialize_entry("skills", &by_worker(fit.skills.as_deref()))?;
+        map.serialize_entry("n_iter_run", &fit.report.iterations)?;
+        map.serialize_entry("loss_history", &fit.report.loss_history)?;
+        map.serialize_entry("stop_reason", &fit.report.stop_reason)?;
+        map.end()
     }
 }

@@ -224,6 +224,8 @@ pub(crate) fn note_stdin(input: &Path) {
 struct AggregateArgs {
     /// Method: mv, gold-mv, wawa, zbs, wdo, ds, one-coin-ds, glad, mace, mmsr, kos,
     /// binary-relevance (or the crowd-kit class name); `crowdagg methods` describes them.
+    /// Pairwise comparisons (`worker,left,right,label`, label = the preferred item): bt,
+    /// noisy-bt.
     #[arg(long, short)]
     method: String,
     /// A method parameter, `key=value` (repeatable), e.g. `--param n_iter=50`
@@ -410,6 +412,100 @@ fn aggregate_multilabel(args: &AggregateArgs, pairs: &[(&str, &str)]) -> Result<
     Ok(())
 }
 
+/// The pairwise methods (`worker,left,right,label` input, item scores out).
+#[derive(Debug, Clone, Copy)]
+enum PairwiseMethod {
+    BradleyTerry,
+    NoisyBradleyTerry,
+}
+
+impl PairwiseMethod {
+    /// By CLI name (`bt`, `noisy-bt`) or crowd-kit class name, case-insensitive.
+    fn find(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "bt" | "bradleyterry" => Some(Self::BradleyTerry),
+            "noisy-bt" | "noisybradleyterry" => Some(Self::NoisyBradleyTerry),
+            _ => None,
+        }
+    }
+}
+
+/// `-m bt|noisy-bt`: pairwise comparisons in, item scores out (CSV `item,score`, or JSON with
+/// crowd-kit's `scores`, `biases`, `skills`).
+fn aggregate_pairwise(
+    args: &AggregateArgs,
+    method: PairwiseMethod,
+    pairs: &[(&str, &str)],
+) -> Result<(), String> {
+    use crowdagg::io::{PairwiseReadOptions, read_pairwise};
+    use crowdagg::output::{write_pairwise_csv, write_pairwise_json};
+    use crowdagg::{BradleyTerryParams, NoisyBradleyTerryParams, PairwiseAggregator, Params};
+    let unused = [
+        ("--gold", args.gold.is_some()),
+        ("--skills", args.skills.is_some()),
+        ("--skill-id", args.skill_id.is_some()),
+        ("--probas", args.probas.is_some()),
+        ("--workers", args.workers.is_some()),
+        ("--task-column", args.input_args.task_column.is_some()),
+        ("--duplicates", args.input_args.duplicates.is_some()),
+        ("--normalize-labels", args.input_args.normalize_labels),
+    ];
+    if let Some((option, _)) = unused.iter().find(|(_, given)| *given) {
+        return Err(format!(
+            "{} does not use {option} (it reads worker,left,right,label comparisons, with options --param, --format, --output, --worker-column, --label-column, --delimiter, --threads, --timings)",
+            args.method
+        ));
+    }
+    let aggregator: Box<dyn PairwiseAggregator> = match method {
+        PairwiseMethod::BradleyTerry => Box::new(
+            BradleyTerryParams::from_pairs(pairs.iter().copied()).map_err(|e| e.to_string())?,
+        ),
+        PairwiseMethod::NoisyBradleyTerry => Box::new(
+            NoisyBradleyTerryParams::from_pairs(pairs.iter().copied())
+                .map_err(|e| e.to_string())?,
+        ),
+    };
+    let defaults = PairwiseReadOptions::default();
+    let options = PairwiseReadOptions {
+        worker_column: args
+            .input_args
+            .worker_column
+            .clone()
+            .unwrap_or(defaults.worker_column),
+        label_column: args
+            .input_args
+            .label_column
+            .clone()
+            .unwrap_or(defaults.label_column),
+        delimiter: args.input_args.delimiter,
+        ..defaults
+    };
+    let started = Instant::now();
+    note_stdin(&args.input);
+    let data = read_pairwise(&args.input, &options).map_err(|e| e.to_string())?;
+    let read = started.elapsed();
+    let fit = aggregator.fit(&data).map_err(|e| e.to_string())?;
+    let fitted = started.elapsed();
+    let params = aggregator.params();
+    write_whole(args.output.as_deref(), |out| match args.format {
+        Format::Csv => write_pairwise_csv(out, &data, &fit),
+        Format::Json => write_pairwise_json(out, &data, &fit, aggregator.name(), &params),
+    })?;
+    if args.timings {
+        eprintln!(
+            "timings: comparisons={} items={} workers={} read_s={:.3} fit_s={:.3} iterations={} total_s={:.3}",
+            data.len(),
+            data.n_items(),
+            data.n_workers(),
+            read.as_secs_f64(),
+            (fitted - read).as_secs_f64(),
+            fit.report.iterations,
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(())
+}
+
 fn aggregate(args: AggregateArgs) -> Result<(), String> {
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
@@ -427,6 +523,9 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
         .collect::<Result<Vec<_>, _>>()?;
     if BINARY_RELEVANCE.matches(&args.method) {
         return aggregate_multilabel(&args, &pairs);
+    }
+    if let Some(method) = PairwiseMethod::find(&args.method) {
+        return aggregate_pairwise(&args, method, &pairs);
     }
     Job::new(&args, pairs)?.run(&args)
 }

@@ -1174,3 +1174,45 @@ fn no_output_is_left_when_a_side_table_fails() {
     assert!(left.is_empty(), "left behind: {left:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Pairwise comparisons through the CLI, on crowd-kit's own `data_equal` case (each item beats
+/// one and loses to one): crowd-kit's test expects every Bradley-Terry score to be 1/3.
+#[test]
+fn bradley_terry_from_the_command_line() {
+    let dir = scratch_dir("bt");
+    let input = write(
+        &dir,
+        "cmp.csv",
+        "worker,task,left,right,label\nw1,t1,a,b,a\nw1,t2,b,c,b\nw1,t3,c,a,c\n",
+    );
+    let out = crowdagg(&["aggregate", "-m", "bt", &input]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "item,score");
+    for (line, item) in lines[1..].iter().zip(["a", "b", "c"]) {
+        let (name, score) = line.split_once(',').unwrap();
+        assert_eq!(name, item);
+        assert!(
+            (score.parse::<f64>().unwrap() - 1.0 / 3.0).abs() < 1e-12,
+            "{line}"
+        );
+    }
+    let json = crowdagg(&[
+        "aggregate",
+        "-m",
+        "NoisyBradleyTerry",
+        "--format",
+        "json",
+        &input,
+    ]);
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["method"], "NoisyBradleyTerry");
+    assert_eq!(report["scores"].as_object().unwrap().len(), 3);
+    assert_eq!(report["skills"].as_object().unwrap().len(), 1);
+    let refused = crowdagg(&["aggregate", "-m", "bt", "--gold", &input, &input]);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains("bt does not use --gold"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
