@@ -1,11 +1,10 @@
-//! Compares crowdagg's GLAD and MACE with crowd-kit reference runs on the shared datasets.
+//! Compares crowdagg's GLAD and MACE with crowd-kit reference runs on the bundled datasets.
 //!
 //! Run `bash fixtures/reference/run-crowdkit.sh` first, then
 //! `cargo run --release --example compare_reference -- ms bluebirds ...`. Prints a Markdown
 //! table: accuracy on gold (crowd-kit, ours), label agreement, max |Δ probability|, seconds.
 //! With `SHOW_DISAGREEMENTS=1` it also lists the tasks whose labels differ (on stderr).
-//! Datasets are read from `$DATASETS_DIR/<name>` (default `../shared/datasets`, the team's
-//! development copy; `fixtures/data` holds the ones the tests use).
+//! Datasets are read from `$DATASETS_DIR/<name>` (default `fixtures/data`).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -25,7 +24,7 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|");
     for dataset in std::env::args().skip(1) {
         let datasets =
-            std::env::var("DATASETS_DIR").unwrap_or_else(|_| format!("{root}/../shared/datasets"));
+            std::env::var("DATASETS_DIR").unwrap_or_else(|_| format!("{root}/fixtures/data"));
         let dir = format!("{datasets}/{dataset}");
         let rows = read(&format!("{dir}/responses.csv"));
         let data = Responses::from_triples(rows.iter().map(|r| (&r[0], &r[1], &r[2]))).unwrap();

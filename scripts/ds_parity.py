@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Parity table of crowdagg's DawidSkene / OneCoinDawidSkene against crowd-kit 1.4.2 on every
-categorical dataset of $DATASETS_DIR (default ../shared/datasets, the team's development
-copy of the 13 datasets; all but emotion), default parameters. A development aid, not a test.
+categorical dataset of $DATASETS_DIR (default fixtures/data; point it at a folder of more
+datasets in the same layout for a wider table), default parameters. A development aid, not a test.
 
     $(scripts/reference-env.sh) scripts/ds_parity.py   (from the crate root)
 
@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATASETS = os.environ.get("DATASETS_DIR", os.path.join(ROOT, "..", "shared", "datasets"))
+DATASETS = os.environ.get("DATASETS_DIR", os.path.join(ROOT, "fixtures", "data"))
 OUT = os.environ.get("OUT", "/tmp/crowdagg-parity")
 
 
@@ -31,7 +31,7 @@ def main():
     names = sorted(
         d
         for d in os.listdir(DATASETS)
-        if d != "emotion" and os.path.isdir(os.path.join(DATASETS, d))
+        if d not in ("emotion", "multilabel") and os.path.isdir(os.path.join(DATASETS, d))
     )
     print(
         "| dataset | method | labels equal | near-ties skipped | max abs dp | max abs dloss | iterations ours / crowd-kit |"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Parity of crowdagg's Python classes with crowd-kit 1.4.2 on every categorical dataset of
-$DATASETS_DIR (default ../shared/datasets, the team's development copy; a development aid, not a
+$DATASETS_DIR (default fixtures/data; any folder of datasets in the same layout; a development aid, not a
 test): per dataset and method, the share of equal labels and the largest |Δ probability|.
 
     $(scripts/reference-env.sh) scripts/python_parity.py [--methods DawidSkene,MajorityVote]
@@ -21,7 +21,7 @@ from crowdkit import aggregation as ck
 import crowdagg
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-DATASETS = pathlib.Path(os.environ.get("DATASETS_DIR", ROOT.parent / "shared" / "datasets"))
+DATASETS = pathlib.Path(os.environ.get("DATASETS_DIR", ROOT / "fixtures" / "data"))
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
     print("| dataset | method | labels equal | max abs dp | s crowd-kit | s crowdagg |")
     print("|---|---|---|---|---|---|")
     for path in sorted(p for p in DATASETS.iterdir() if (p / "responses.csv").exists()):
-        if path.name == "emotion":  # numeric, not classification
+        if path.name in ("emotion", "multilabel"):  # not single-label classification
             continue
         df = pd.read_csv(path / "responses.csv", dtype=str)
         for method in args.methods.split(","):

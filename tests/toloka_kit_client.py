@@ -32,7 +32,7 @@ EXPECTED_1002 = [
 
 
 # crowd-kit 1.4.2 DawidSkene (defaults) on pool 1001's accepted answers, recorded with
-# ../shared/tools/crowdkit_reference.py DawidSkene on the triples t-0001 w1 OK, w3 OK;
+# scripts/crowdkit_reference.py DawidSkene on the triples t-0001 w1 OK, w3 OK;
 # t-0002 w1 OK, w3 BAD; t-0003 w1 OK, w3 BAD, w2 BAD; t-0004 w2 OK.
 EXPECTED_1001_DS = [
     ("t-0001", "OK", 0.9999999999497389),

@@ -151,7 +151,7 @@ fn assignments_json_and_jsonl() {
     }
 }
 
-/// The web dataset (fixtures/data/web): counts from `../shared/datasets/README.md`'s table.
+/// The web dataset (fixtures/data/web): counts from `fixtures/README.md`'s table.
 #[test]
 fn web_dataset_counts() {
     let path = Path::new(concat!(

@@ -218,7 +218,7 @@ fn errors_use_toloka_codes() {
 #[test]
 fn dawid_skene_matches_crowd_kit() {
     // crowd-kit 1.4.2 DawidSkene (defaults) on this pool's accepted answers, recorded with
-    // `../shared/tools/crowdkit_reference.py DawidSkene` on the triples (t-0001 w1 OK, w3 OK;
+    // `scripts/crowdkit_reference.py DawidSkene` on the triples (t-0001 w1 OK, w3 OK;
     // t-0002 w1 OK, w3 BAD; t-0003 w1 OK, w3 BAD, w2 BAD; t-0004 w2 OK): labels OK, BAD, BAD,
     // OK; posterior of BAD for t-0002 = 0.9896069074769579 (the others are 1 − 1e-10 or so).
     let backend = backend();
