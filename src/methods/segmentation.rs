@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregation::{FitReport, Skills, StopReason};
 use crate::error::{DataError, ParamsError, Result};
+use crate::numeric::sum::numpy_sum;
 use crate::segmentation::{Mask, SegmentationResponses};
 
 /// What a segmentation method returns.
@@ -30,33 +31,6 @@ pub trait SegmentationAggregator: Send + Sync {
     /// # Errors
     /// [`DataError`]s about the data or the skills.
     fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation>;
-}
-
-/// numpy's pairwise summation of contiguous doubles (`np.sum` of an array).
-fn numpy_sum(a: &[f64]) -> f64 {
-    let n = a.len();
-    if n < 8 {
-        a.iter().fold(0.0, |s, v| s + v)
-    } else if n <= 128 {
-        let mut r = [0.0; 8];
-        r.copy_from_slice(&a[..8]);
-        let mut i = 8;
-        while i < n - n % 8 {
-            for (acc, v) in r.iter_mut().zip(&a[i..i + 8]) {
-                *acc += v;
-            }
-            i += 8;
-        }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for v in &a[i..] {
-            res += v;
-        }
-        res
-    } else {
-        let mut half = n / 2;
-        half -= half % 8;
-        numpy_sum(&a[..half]) + numpy_sum(&a[half..])
-    }
 }
 
 fn check_tol(tol: f64) -> Result<(), ParamsError> {

@@ -37,9 +37,9 @@
 //! The factorisation is blocked and parallel (see `crate::numeric::linalg::cholesky`): each entry is computed by one
 //! task in a fixed order, so the result does not depend on the thread count.
 
-use super::numpy_sum;
 use crate::numeric::linalg::{cholesky, dot, solve};
 use crate::numeric::numpy_random::RandomState;
+use crate::numeric::sum::numpy_sum;
 
 /// Per worker: +1, −1, or 0 (workers outside the graph, or every sign when they cancel); +1
 /// for everyone when no worker is in the graph.

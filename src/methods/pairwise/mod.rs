@@ -16,9 +16,9 @@ use crate::aggregation::{FitReport, Observer};
 use crate::error::Result;
 use crate::pairwise::PairwiseResponses;
 
-pub(crate) use super::mmsr::numpy_sum;
 use super::params::ParamReport;
 pub use super::params::Params as PairwiseParams;
+pub(crate) use crate::numeric::sum::numpy_sum;
 
 /// Which behaviour a pairwise method follows: the correct algorithm, or crowd-kit 1.4.2's,
 /// bugs included (each method's docs list them).
