@@ -743,11 +743,18 @@ pub(crate) fn parse_int(s: &str) -> Option<i64> {
 /// order was numeric.
 pub(crate) fn canonical(set: Interner) -> (Interner, Vec<u32>, bool) {
     let numeric = set.iter().all(|s| parse_int(s).is_some());
+    let (sorted, rank) = sorted_names(set, numeric);
+    (sorted, rank, numeric)
+}
+
+/// Reorders an interner by [`compare_names`] (numeric or byte order); returns it and old id →
+/// new id.
+pub(crate) fn sorted_names(set: Interner, numeric: bool) -> (Interner, Vec<u32>) {
     let mut order: Vec<u32> = (0..set.len() as u32).collect();
     order.par_sort_unstable_by(|&a, &b| compare_names(&set[a as usize], &set[b as usize], numeric));
     if order.iter().enumerate().all(|(i, &o)| i as u32 == o) {
         // Already canonical (e.g. a file sorted by id): keep the set, skip the rebuild.
-        return (set, order, numeric);
+        return (set, order);
     }
     let mut rank = vec![0u32; set.len()];
     for (new, &old) in order.iter().enumerate() {
@@ -758,7 +765,7 @@ pub(crate) fn canonical(set: Interner) -> (Interner, Vec<u32>, bool) {
         .iter()
         .map(|&old| slots[old as usize].take().expect("each id taken once"))
         .collect();
-    (sorted, rank, numeric)
+    (sorted, rank)
 }
 
 /// Applies `KeepLast` or `Reject` to remapped triples given in input order.

@@ -37,7 +37,9 @@ use rustc_hash::FxHashMap;
 
 use super::responses::ReadOptions;
 use crate::error::{DataError, Error, InputError};
-use crate::responses::{DuplicatePolicy, Interner, Responses, ResponsesBuilder, intern};
+use crate::responses::{
+    DuplicatePolicy, Interner, Responses, ResponsesBuilder, intern, parse_int, sorted_names,
+};
 
 /// A problem with the arrays handed to [`ArrowEncoder`]: the row (0-based, within the
 /// arrays of that call) when one row is to blame, and what is wrong.
@@ -141,6 +143,10 @@ struct ColumnEncoder<'a> {
 }
 
 const UNSEEN: u32 = u32::MAX;
+
+/// Rows per part when [`ArrowEncoder::push`] splits long arrays across threads: large enough
+/// that a part's hash table and merge cost little next to its rows.
+const PART_ROWS: usize = 1 << 18;
 
 impl<'a> ColumnEncoder<'a> {
     fn new(column: &'static str) -> Self {
@@ -431,14 +437,38 @@ impl ArrowEncoder {
 
     /// Adds the rows of three arrays of equal length (task, worker, label). On error nothing
     /// of this call is kept; the error's row counts from the arrays' first row.
+    ///
+    /// Long arrays are cut into parts encoded on all threads and merged in order, which gives
+    /// the same names and ids as one sequential pass.
     pub fn push(
         &mut self,
         task: &dyn Array,
         worker: &dyn Array,
         label: &dyn Array,
     ) -> Result<(), ArrowError> {
-        let chunk = Chunk::encode(&[[task, worker, label]])?;
-        self.append(chunk)
+        let len = task.len();
+        if worker.len() != len || label.len() != len {
+            // Chunk::encode words the error.
+            let chunk = Chunk::encode(&[[task, worker, label]])?;
+            return self.append(chunk);
+        }
+        let parts = len
+            .div_ceil(PART_ROWS)
+            .clamp(1, 4 * rayon::current_num_threads());
+        let part_len = len.div_ceil(parts).max(1);
+        let starts: Vec<usize> = (0..len).step_by(part_len).collect();
+        let chunks = starts
+            .par_iter()
+            .map(|&start| {
+                let n = part_len.min(len - start);
+                let [t, w, l] = [task, worker, label].map(|a| a.slice(start, n));
+                Chunk::encode(&[[t.as_ref(), w.as_ref(), l.as_ref()]]).map_err(|mut e| {
+                    e.row = e.row.map(|r| r + start as u64);
+                    e
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.append_all(chunks).map_err(|(_, e)| e)
     }
 
     /// Adds the rows of a record batch, taking the columns named by `options`
@@ -527,6 +557,79 @@ impl ArrowEncoder {
         let [tasks, workers, labels] = self.interners;
         ResponsesBuilder::from_interned(tasks, workers, labels, self.raw, self.policy).build()
     }
+
+    /// Integer codes of every row pushed, in push order, per column (task, worker, label),
+    /// each column's distinct names sorted by its [`NameOrder`] — what
+    /// `pandas.factorize(sort=True)` gives for the same values. Every row is kept (the
+    /// duplicate policy is not applied): callers that build [`Responses`] from the codes
+    /// apply theirs.
+    ///
+    /// ```
+    /// use arrow_array::{Int64Array, StringArray};
+    /// use crowdagg::io::{ArrowEncoder, NameOrder};
+    ///
+    /// let tasks = StringArray::from(vec!["10", "2", "10"]);
+    /// let workers = StringArray::from(vec!["b", "a", "a"]);
+    /// let labels = Int64Array::from(vec![10, 2, 2]);
+    /// let mut encoder = ArrowEncoder::new();
+    /// encoder.push(&tasks, &workers, &labels)?;
+    /// let [t, w, l] = encoder.factorize([NameOrder::Bytes, NameOrder::Bytes, NameOrder::Rule]);
+    /// // As strings, "10" sorts before "2"; as integers, 2 before 10.
+    /// assert_eq!((t.codes, &*t.names[0]), (vec![0, 1, 0], "10"));
+    /// assert_eq!(w.codes, vec![1, 0, 0]);
+    /// assert_eq!((l.codes, l.numeric), (vec![1, 0, 0], true));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn factorize(self, orders: [NameOrder; 3]) -> [Factorized; 3] {
+        let raw = &self.raw;
+        let mut out: Vec<Factorized> = self
+            .interners
+            .into_par_iter()
+            .zip(orders)
+            .enumerate()
+            .map(|(c, (names, order))| {
+                let numeric =
+                    order == NameOrder::Rule && names.iter().all(|s| parse_int(s).is_some());
+                let (names, rank) = sorted_names(names, numeric);
+                let codes = raw
+                    .par_iter()
+                    .with_min_len(1 << 14)
+                    .map(|row| rank[row[c] as usize])
+                    .collect();
+                Factorized {
+                    codes,
+                    names: names.into_iter().collect(),
+                    numeric,
+                }
+            })
+            .collect();
+        let label = out.pop().expect("three columns");
+        let worker = out.pop().expect("three columns");
+        let task = out.pop().expect("three columns");
+        [task, worker, label]
+    }
+}
+
+/// How [`ArrowEncoder::factorize`] orders a column's distinct names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NameOrder {
+    /// The crate's label order rule: numeric when every name is an integer, else byte order.
+    Rule,
+    /// Byte order (code-point order of the UTF-8 text), as Python sorts strings: `"10"`
+    /// before `"2"`.
+    Bytes,
+}
+
+/// One column factorized by [`ArrowEncoder::factorize`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factorized {
+    /// The code of each row, in push order: an index into `names`.
+    pub codes: Vec<u32>,
+    /// The distinct names, sorted.
+    pub names: Vec<Box<str>>,
+    /// Whether `names` are in numeric order (every name an integer, and [`NameOrder::Rule`]).
+    pub numeric: bool,
 }
 
 /// Reads [`Responses`] from a stream of record batches (the columns named by `options`);

@@ -41,7 +41,7 @@
 //! gives them the file and line of the value, which [`Gold`](crate::Gold) and
 //! [`Skills`](crate::Skills) read by these readers remember.
 
-#[cfg(feature = "parquet")]
+#[cfg(feature = "arrow")]
 mod arrow;
 mod embeddings;
 mod gold;
@@ -58,9 +58,9 @@ mod source;
 mod table;
 mod toloka;
 
-#[cfg(feature = "parquet")]
-#[cfg_attr(docsrs, doc(cfg(feature = "parquet")))]
-pub use arrow::{ArrowEncoder, ArrowError, is_id_type, read_record_batches};
+#[cfg(feature = "arrow")]
+#[cfg_attr(docsrs, doc(cfg(feature = "arrow")))]
+pub use arrow::{ArrowEncoder, ArrowError, Factorized, NameOrder, is_id_type, read_record_batches};
 pub use embeddings::{
     EmbeddingReadOptions, TextReadOptions, read_embeddings, read_embeddings_from, read_texts,
     read_texts_from, read_true_embeddings, read_true_embeddings_from,

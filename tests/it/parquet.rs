@@ -14,7 +14,9 @@ use arrow_array::{
     RecordBatchIterator, StringArray,
 };
 use arrow_schema::{Field, Schema};
-use crowdagg::io::{ArrowEncoder, ReadOptions, read_parquet, read_record_batches, read_responses};
+use crowdagg::io::{
+    ArrowEncoder, NameOrder, ReadOptions, read_parquet, read_record_batches, read_responses,
+};
 use crowdagg::output::{
     write_csv, write_parquet, write_probas_csv, write_responses_csv, write_responses_parquet,
 };
@@ -295,6 +297,100 @@ fn arrow_encoder_is_independent_of_batches_and_ignores_unused_dictionary_values(
     let data = encoder.finish().unwrap();
     assert_same(&data, &whole);
     assert_eq!(data.label_names(), ["x", "y"]);
+}
+
+/// 600,000 rows: more than one part, so `push` encodes them on several threads.
+fn long_columns() -> (Vec<String>, Vec<i64>, Vec<String>) {
+    let mut state = 7u64;
+    let mut next = move |n: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    };
+    (0..600_000)
+        .map(|_| {
+            let (t, w, l) = (next(90_000), next(3_000) as i64 - 1_500, next(12));
+            (format!("{t}"), w, format!("{l}"))
+        })
+        .fold(
+            (vec![], vec![], vec![]),
+            |(mut a, mut b, mut c), (t, w, l)| {
+                a.push(t);
+                b.push(w);
+                c.push(l);
+                (a, b, c)
+            },
+        )
+}
+
+#[test]
+fn arrow_encoder_splits_long_arrays_without_changing_names_ids_or_error_rows() {
+    let (tasks, workers, labels) = long_columns();
+    let t = StringArray::from(tasks.clone());
+    let w = Int64Array::from(workers.clone());
+    let l = LargeStringArray::from(labels.clone());
+    let mut whole = ArrowEncoder::new();
+    whole.push(&t, &w, &l).unwrap();
+    // Batches of 50,000 rows are each encoded in one sequential pass.
+    let mut batched = ArrowEncoder::new();
+    for start in (0..tasks.len()).step_by(50_000) {
+        let [bt, bw, bl] = [&t as &dyn Array, &w, &l].map(|a| a.slice(start, 50_000));
+        batched.push(bt.as_ref(), bw.as_ref(), bl.as_ref()).unwrap();
+    }
+    let orders = [NameOrder::Bytes, NameOrder::Rule, NameOrder::Bytes];
+    let [ft, fw, fl] = whole.factorize(orders);
+    assert_eq!(
+        [ft.clone(), fw.clone(), fl.clone()],
+        batched.factorize(orders)
+    );
+    // pandas.factorize(sort=True), computed independently: sorted distinct values, row codes.
+    fn expected<T: Ord + Clone>(values: &[T]) -> (Vec<T>, Vec<u32>) {
+        let mut sorted = values.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        let codes = values
+            .iter()
+            .map(|v| sorted.binary_search(v).unwrap() as u32)
+            .collect();
+        (sorted, codes)
+    }
+    let (task_names, task_codes) = expected(&tasks);
+    assert_eq!(ft.codes, task_codes);
+    assert_eq!(
+        ft.names.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        task_names
+    );
+    assert!(
+        !ft.numeric,
+        "string tasks in byte order although every name is an integer"
+    );
+    let (worker_values, worker_codes) = expected(&workers);
+    assert_eq!(fw.codes, worker_codes);
+    let names: Vec<i64> = fw.names.iter().map(|n| n.parse().unwrap()).collect();
+    assert_eq!((names, fw.numeric), (worker_values, true));
+    assert_eq!(fl.codes, expected(&labels).1);
+    // Responses: the same whatever the split, and the same as from triples.
+    let (mut a, mut b) = (ArrowEncoder::new(), ArrowEncoder::new());
+    a.push(&t, &w, &l).unwrap();
+    for (start, len) in [(0, 1), (1, 599_999)] {
+        let [bt, bw, bl] = [&t as &dyn Array, &w, &l].map(|x| x.slice(start, len));
+        b.push(bt.as_ref(), bw.as_ref(), bl.as_ref()).unwrap();
+    }
+    let from_triples = Responses::from_triples(
+        (0..tasks.len()).map(|i| (tasks[i].clone(), workers[i].to_string(), labels[i].clone())),
+    )
+    .unwrap();
+    let (a, b) = (a.finish().unwrap(), b.finish().unwrap());
+    assert_same(&a, &b);
+    assert_same(&a, &from_triples);
+    // An error row counts from the arrays' first row, in whichever part it falls.
+    let mut with_null: Vec<Option<String>> = tasks.into_iter().map(Some).collect();
+    with_null[450_123] = None;
+    let error = ArrowEncoder::new()
+        .push(&StringArray::from(with_null), &w, &l)
+        .unwrap_err();
+    assert_eq!(error.row, Some(450_123), "{error}");
 }
 
 #[test]
