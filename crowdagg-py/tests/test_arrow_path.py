@@ -1,0 +1,113 @@
+"""The Arrow C stream path (``_frames.arrow_codes``) against ``pandas.factorize(sort=True)``, the
+path it replaces: the same codes and the same indexes (values, dtype, name) for every column type
+it takes, the factorize path for every column it declines, and the same fit either way."""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import crowdagg
+from crowdagg import _frames
+
+pytest.importorskip("pyarrow")  # pandas exports the Arrow C stream through pyarrow
+
+DATA = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "data"
+COLUMNS = ("task", "worker", "label")
+
+
+@pytest.fixture(autouse=True)
+def arrow_for_small_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_frames, "ARROW_MIN_ROWS", 0)
+
+
+def frame(kind: str, n: int = 4000) -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    t, w, lab = rng.integers(0, 500, n), rng.integers(0, 70, n), rng.integers(0, 12, n)
+    if kind == "object strings":
+        # Numeric-looking strings: pandas sorts them as text ("10" < "2").
+        return pd.DataFrame(
+            {"task": [str(x) for x in t], "worker": [f"w{x}" for x in w], "label": lab.astype(str)},
+            dtype=object,
+        )
+    if kind == "integers":
+        return pd.DataFrame({"task": t, "worker": w - 35, "label": lab})
+    if kind == "narrow integers":
+        return pd.DataFrame(
+            {
+                "task": t.astype(np.int32),
+                "worker": w.astype(np.int16),
+                "label": lab.astype(np.uint8),
+            }
+        )
+    if kind == "string dtype":
+        names = {"task": [f"t{x}" for x in t], "worker": [f"é{x}" for x in w], "label": lab}
+        return pd.DataFrame(names).astype({"task": "string", "worker": "string"})
+    if kind == "non-ascii":
+        labels = np.array(["Z", "a", "é", "b", "Ω"])[lab % 5]
+        workers = [f"W{x}" if x % 2 else f"w{x}" for x in w]
+        return pd.DataFrame(
+            {"task": [chr(0x4E00 + x) for x in t], "worker": workers, "label": labels}, dtype=object
+        )
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize(
+    "kind", ["object strings", "integers", "narrow integers", "string dtype", "non-ascii"]
+)
+def test_arrow_codes_equal_factorize(kind: str) -> None:
+    data = frame(kind)
+    fast = _frames.arrow_codes(data)
+    assert fast is not None, "the Arrow path applies to this table"
+    for coded, name in zip((fast.tasks, fast.workers, fast.labels), COLUMNS):
+        expected = _frames.code(data[name], name)
+        np.testing.assert_array_equal(coded.codes, expected.codes)
+        pd.testing.assert_index_equal(coded.uniques, expected.uniques, exact=True)
+
+
+def declined() -> dict[str, pd.DataFrame]:
+    base = frame("integers")
+    task = base["task"]
+    return {
+        "python ints in an object column": base.astype({"task": object}),
+        "mixed ints and strings": base.assign(task=[x if x % 2 else str(x) for x in task]),
+        "an empty string": base.assign(task=["" if x == 3 else f"t{x}" for x in task]),
+        "bool labels": base.assign(label=base["label"] % 2 == 0),
+        "float labels": base.assign(label=base["label"] / 2),
+        "a categorical column": base.astype({"worker": "category"}),
+        "uint64 workers": base.astype({"worker": np.uint64}).assign(worker=lambda d: d.worker + 40),
+    }
+
+
+@pytest.mark.parametrize("case", list(declined()))
+def test_other_tables_take_the_factorize_path(case: str) -> None:
+    data = declined()[case]
+    assert _frames.arrow_codes(data) is None
+    coded = _frames.responses(data)  # the factorize path codes them
+    assert coded.tasks.n == data["task"].nunique()
+
+
+def test_missing_values_raise_as_on_the_factorize_path() -> None:
+    data = frame("object strings")
+    data.loc[5, "worker"] = None
+    assert _frames.arrow_codes(data) is None
+    with pytest.raises(ValueError, match="column 'worker' has missing values"):
+        _frames.responses(data)
+
+
+def test_missing_column_is_a_key_error() -> None:
+    with pytest.raises(KeyError):
+        crowdagg.DawidSkene().fit(frame("integers").drop(columns="label"))
+
+
+def test_fit_is_the_same_through_either_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = pd.read_csv(DATA / "web" / "responses.csv", dtype=str)
+    fast = crowdagg.DawidSkene(n_iter=30).fit(data)
+    monkeypatch.setattr(_frames, "ARROW_MIN_ROWS", 1 << 62)
+    slow = crowdagg.DawidSkene(n_iter=30).fit(data)
+    pd.testing.assert_series_equal(fast.labels_, slow.labels_)
+    pd.testing.assert_frame_equal(fast.probas_, slow.probas_, check_exact=True)
+    pd.testing.assert_frame_equal(fast.errors_, slow.errors_, check_exact=True)
