@@ -35,6 +35,7 @@ use arrow_schema::{DataType, Schema};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::local_names::LocalNames;
 use super::responses::ReadOptions;
 use crate::error::{DataError, Error, InputError};
 use crate::responses::{
@@ -131,11 +132,13 @@ impl LocalColumn {
 }
 
 /// Builds a [`LocalColumn`] from consecutive arrays of one column.
-struct ColumnEncoder<'a> {
+struct ColumnEncoder {
     column: &'static str,
-    strings: FxHashMap<&'a [u8], u32>,
+    /// Local ids of strings (packed keys, runs of equal tasks numbered without hashing), and
+    /// the names of every local id in order.
+    names: LocalNames,
     ints: FxHashMap<i128, u32>,
-    out: LocalColumn,
+    ids: Vec<u32>,
     /// The dictionary of the last dictionary array and its value index → local id table.
     dictionary: Option<(ArrayRef, Vec<u32>)>,
     /// Rows encoded before the current array (for error rows).
@@ -148,13 +151,13 @@ const UNSEEN: u32 = u32::MAX;
 /// that a part's hash table and merge cost little next to its rows.
 const PART_ROWS: usize = 1 << 18;
 
-impl<'a> ColumnEncoder<'a> {
+impl ColumnEncoder {
     fn new(column: &'static str) -> Self {
         Self {
             column,
-            strings: FxHashMap::default(),
+            names: LocalNames::default(),
             ints: FxHashMap::default(),
-            out: LocalColumn::default(),
+            ids: Vec::new(),
             dictionary: None,
             offset: 0,
         }
@@ -168,22 +171,28 @@ impl<'a> ColumnEncoder<'a> {
     }
 
     fn new_name(&mut self, name: &[u8]) -> u32 {
-        let id = self.out.ends.len() as u32;
-        self.out.names.extend_from_slice(name);
-        self.out.ends.push(self.out.names.len());
-        id
+        self.names.push_new(name)
     }
 
-    fn string(&mut self, name: &'a [u8], row: usize) -> Result<u32, ArrowError> {
-        if let Some(&id) = self.strings.get(name) {
-            return Ok(id);
-        }
+    fn string(&mut self, name: &[u8], row: usize) -> Result<u32, ArrowError> {
         if name.is_empty() {
             return Err(self.error(row, "empty name"));
         }
-        let id = self.new_name(name);
-        self.strings.insert(name, id);
-        Ok(id)
+        // Tables are often grouped by task, as exports are.
+        Ok(if self.column == "task" {
+            self.names.run_id(name)
+        } else {
+            self.names.id(name)
+        })
+    }
+
+    /// The column in local ids: every name numbered, and each row's id.
+    fn finish(mut self) -> LocalColumn {
+        LocalColumn {
+            names: std::mem::take(&mut self.names.new_bytes),
+            ends: std::mem::take(&mut self.names.new_ends),
+            ids: self.ids,
+        }
     }
 
     fn int(&mut self, value: i128) -> u32 {
@@ -195,8 +204,8 @@ impl<'a> ColumnEncoder<'a> {
         id
     }
 
-    fn push(&mut self, array: &'a dyn Array) -> Result<(), ArrowError> {
-        self.out.ids.reserve(array.len());
+    fn push(&mut self, array: &dyn Array) -> Result<(), ArrowError> {
+        self.ids.reserve(array.len());
         let result = match array.data_type() {
             DataType::Dictionary(key, _) => match key.as_ref() {
                 DataType::Int8 => self.dictionary_array::<Int8Type>(array),
@@ -223,7 +232,7 @@ impl<'a> ColumnEncoder<'a> {
     }
 
     /// Rows of a string or integer array.
-    fn plain_array(&mut self, array: &'a dyn Array) -> Result<(), ArrowError> {
+    fn plain_array(&mut self, array: &dyn Array) -> Result<(), ArrowError> {
         if let Some(row) = first_null(array) {
             return Err(self.error(row, "null"));
         }
@@ -232,21 +241,21 @@ impl<'a> ColumnEncoder<'a> {
                 let strings = array.as_string::<i32>();
                 for row in 0..strings.len() {
                     let id = self.string(strings.value(row).as_bytes(), row)?;
-                    self.out.ids.push(id);
+                    self.ids.push(id);
                 }
             }
             DataType::LargeUtf8 => {
                 let strings = array.as_string::<i64>();
                 for row in 0..strings.len() {
                     let id = self.string(strings.value(row).as_bytes(), row)?;
-                    self.out.ids.push(id);
+                    self.ids.push(id);
                 }
             }
             DataType::Utf8View => {
                 let strings = array.as_string_view();
                 for row in 0..strings.len() {
                     let id = self.string(strings.value(row).as_bytes(), row)?;
-                    self.out.ids.push(id);
+                    self.ids.push(id);
                 }
             }
             DataType::Int8 => self.int_array::<Int8Type>(array),
@@ -268,7 +277,7 @@ impl<'a> ColumnEncoder<'a> {
     {
         for &v in array.as_primitive::<T>().values().iter() {
             let id = self.int(v.into());
-            self.out.ids.push(id);
+            self.ids.push(id);
         }
     }
 
@@ -276,7 +285,7 @@ impl<'a> ColumnEncoder<'a> {
     /// use of each value (so values no row uses are not names).
     fn dictionary_array<K: ArrowDictionaryKeyType>(
         &mut self,
-        array: &'a dyn Array,
+        array: &dyn Array,
     ) -> Result<(), ArrowError> {
         let dict = array.as_dictionary::<K>();
         if let Some(row) = first_null(dict.keys()) {
@@ -311,7 +320,7 @@ impl<'a> ColumnEncoder<'a> {
                 id = self.dictionary_value(values, index, row)?;
                 table[index] = id;
             }
-            self.out.ids.push(id);
+            self.ids.push(id);
         }
         Ok(())
     }
@@ -336,7 +345,7 @@ impl<'a> ColumnEncoder<'a> {
                 let one = values.slice(index, 1);
                 let mut sub = ColumnEncoder::new(self.column);
                 sub.plain_array(one.as_ref())?;
-                sub.out.names
+                sub.finish().names
             }
         };
         if name.is_empty() {
@@ -379,7 +388,7 @@ impl Chunk {
             }
         }
         Ok(Self {
-            columns: encoders.map(|e| e.out),
+            columns: encoders.map(ColumnEncoder::finish),
         })
     }
 

@@ -46,6 +46,7 @@ mod arrow;
 mod embeddings;
 mod gold;
 mod json;
+mod local_names;
 mod locate;
 mod multilabel;
 mod pairwise;

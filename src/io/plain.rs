@@ -24,15 +24,13 @@
 //! sequential reader, and [`ResponsesBuilder::build`] re-sorts everything into canonical order
 //! anyway, so the result does not depend on the thread count, the block size or the row order.
 
-use std::collections::HashMap;
 use std::fs::File;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Read;
 use std::path::Path;
 
 use rayon::prelude::*;
-use rustc_hash::FxBuildHasher;
 
+use super::local_names::LocalNames;
 use super::responses::ReadOptions;
 use super::source::io_error;
 use crate::error::Error;
@@ -283,200 +281,6 @@ fn split_at_lines(block: &[u8], n: usize) -> Vec<&[u8]> {
     parts
 }
 
-/// Ids local to one slot, numbered in order of first appearance. Names of up to 15 bytes —
-/// nearly all ids — are keyed by their bytes packed into a `u128`, so a lookup compares
-/// integers in the table instead of chasing a pointer to the name (a cache miss per row).
-#[derive(Default)]
-struct LocalNames {
-    /// Names of up to 7 bytes (most worker and label ids), packed into a u64 with their length:
-    /// half the table of `short`, so that 10⁵–10⁶ workers stay in the last-level cache.
-    word: HashMap<u64, u32, BuildHasherDefault<PackedHasher>>,
-    short: HashMap<u128, u32, BuildHasherDefault<PackedHasher>>,
-    long: HashMap<Box<[u8]>, u32, FxBuildHasher>,
-    count: u32,
-    /// Names numbered since the last merge into the global interner, concatenated.
-    new_bytes: Vec<u8>,
-    new_ends: Vec<usize>,
-    /// The last name looked up (consecutive rows often share the task).
-    last: Option<(u128, u32)>,
-    /// Task column only: while rows come in runs of one task (the usual layout), a new local
-    /// id per run, without hashing (a task seen in two runs gets two local ids, merged into
-    /// one by the global interner). Falls back to hashing when runs are short.
-    hashing: bool,
-    /// Calls and runs so far in run mode.
-    rows: u32,
-    runs: u32,
-}
-
-/// Hashes packed names: both halves folded and multiplied, then the high bits folded down,
-/// so that names differing only in their last characters (`w000123`, `w000124`) spread over
-/// the whole table (Fx alone moves differences only towards the high bits).
-#[derive(Default)]
-struct PackedHasher(u64);
-
-impl Hasher for PackedHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, key: u64) {
-        let h = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let h = (h ^ (h >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        self.0 = h ^ (h >> 32);
-    }
-
-    fn write_u128(&mut self, key: u128) {
-        let (lo, hi) = (key as u64, (key >> 64) as u64);
-        let h = (lo ^ hi.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let h = (h ^ (h >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        self.0 = h ^ (h >> 32);
-    }
-}
-
-/// Up to 15 bytes and their count, packed (little-endian bytes, count in the top byte);
-/// `None` for longer names. Loads words straight from the slice (no copy through the stack).
-#[inline]
-fn pack(name: &[u8]) -> Option<u128> {
-    let len = name.len();
-    let (lo, hi) = match len {
-        0..=8 => (load_le(name), 0),
-        9..=15 => (load_le(&name[..8]), load_le(&name[8..])),
-        _ => return None,
-    };
-    Some(lo as u128 | (hi as u128) << 64 | (len as u128) << 120)
-}
-
-/// Up to 8 bytes as a little-endian integer, with two overlapping loads.
-#[inline]
-fn load_le(b: &[u8]) -> u64 {
-    let n = b.len();
-    let word = |i: usize, w: usize| -> u64 {
-        let mut v = 0u64;
-        for (k, &byte) in b[i..i + w].iter().enumerate() {
-            v |= (byte as u64) << (8 * k);
-        }
-        v
-    };
-    match n {
-        8 => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-        4..=7 => {
-            let a = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
-            let z = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
-            a | z << (8 * (n - 4))
-        }
-        _ => word(0, n),
-    }
-}
-
-impl LocalNames {
-    #[inline]
-    fn id(&mut self, name: &[u8]) -> u32 {
-        let next = self.count;
-        let id = match pack(name) {
-            Some(key) => {
-                if let Some((last, id)) = self.last
-                    && last == key
-                {
-                    return id;
-                }
-                let id = if name.len() <= 7 {
-                    // The bytes fill the low 7 bytes of the low word; the length goes on top.
-                    let word = key as u64 | (name.len() as u64) << 56;
-                    *self.word.entry(word).or_insert(next)
-                } else {
-                    *self.short.entry(key).or_insert(next)
-                };
-                self.last = Some((key, id));
-                id
-            }
-            None => match self.long.get(name) {
-                Some(&id) => id,
-                None => {
-                    self.long.insert(name.into(), next);
-                    next
-                }
-            },
-        };
-        if id == next {
-            self.count += 1;
-            self.new_bytes.extend_from_slice(name);
-            self.new_ends.push(self.new_bytes.len());
-        }
-        id
-    }
-
-    /// [`LocalNames::id`] for a column whose equal values usually come in runs (tasks):
-    /// a new id per run while runs average two rows or more, else hashing.
-    #[inline]
-    fn run_id(&mut self, name: &[u8]) -> u32 {
-        if self.hashing {
-            return self.id(name);
-        }
-        self.rows += 1;
-        let key = pack(name);
-        if let (Some(key), Some((last, id))) = (key, self.last) {
-            // Names of up to 15 bytes: compared packed, without a call to memcmp.
-            if key == last {
-                return id;
-            }
-        } else if let Some(&end) = self.new_ends.last() {
-            let start = match self.new_ends.len() {
-                1 => 0,
-                n => self.new_ends[n - 2],
-            };
-            if &self.new_bytes[start..end] == name {
-                return self.count - 1;
-            }
-        }
-        self.runs += 1;
-        // The run's key (`None` for a long name: compared by its bytes above).
-        self.last = key.map(|k| (k, self.count));
-        if self.rows >= 4096 && self.runs * 2 > self.rows {
-            // Short runs: hash from here on (names numbered so far keep their ids).
-            self.hashing = true;
-            self.last = None;
-            return self.id(name);
-        }
-        let id = self.count;
-        self.count += 1;
-        self.new_bytes.extend_from_slice(name);
-        self.new_ends.push(self.new_bytes.len());
-        id
-    }
-
-    /// Names numbered since the last [`LocalNames::merged`], in id order.
-    fn new_names(&self) -> impl Iterator<Item = &[u8]> {
-        let starts = std::iter::once(0).chain(self.new_ends.iter().copied());
-        starts
-            .zip(&self.new_ends)
-            .map(|(start, &end)| &self.new_bytes[start..end])
-    }
-
-    fn merged(&mut self) {
-        self.new_bytes.clear();
-        self.new_ends.clear();
-    }
-
-    /// Forgets every name (keeps the allocations).
-    fn clear(&mut self) {
-        self.word.clear();
-        self.short.clear();
-        self.long.clear();
-        self.count = 0;
-        self.last = None;
-        self.hashing = false;
-        self.rows = 0;
-        self.runs = 0;
-        self.merged();
-    }
-}
-
 /// The parsing state of one part of each block: local names of tasks, workers and labels,
 /// their global ids, and the part's rows of local ids.
 #[derive(Default)]
@@ -654,24 +458,6 @@ mod tests {
         let names: Vec<&[u8]> = tasks.new_names().collect();
         for (i, row) in slot.rows.iter().enumerate() {
             assert_eq!(names[row[0] as usize], format!("t{}", i % 2).as_bytes());
-        }
-    }
-
-    #[test]
-    fn packed_names_are_distinct_and_exact() {
-        let names: Vec<Vec<u8>> = (0..=16)
-            .flat_map(|n| [vec![b'a'; n], (0..n as u8).map(|i| b'0' + i).collect()])
-            .collect();
-        let packed: Vec<Option<u128>> = names.iter().map(|n| pack(n)).collect();
-        for (name, key) in names.iter().zip(&packed) {
-            if name.len() > 15 {
-                assert!(key.is_none());
-                continue;
-            }
-            let bytes = key.unwrap().to_le_bytes();
-            assert_eq!(&bytes[..name.len()], &name[..]);
-            assert!(bytes[name.len()..15].iter().all(|&b| b == 0));
-            assert_eq!(bytes[15] as usize, name.len());
         }
     }
 
