@@ -111,3 +111,34 @@ def test_fit_is_the_same_through_either_path(monkeypatch: pytest.MonkeyPatch) ->
     pd.testing.assert_series_equal(fast.labels_, slow.labels_)
     pd.testing.assert_frame_equal(fast.probas_, slow.probas_, check_exact=True)
     pd.testing.assert_frame_equal(fast.errors_, slow.errors_, check_exact=True)
+
+
+def arrow_tables(data: pd.DataFrame) -> dict[str, object]:
+    import pyarrow as pa
+
+    tables: dict[str, object] = {"pyarrow": pa.Table.from_pandas(data, preserve_index=False)}
+    try:
+        import polars as pl
+    except ImportError:
+        return tables
+    tables["polars"] = pl.from_pandas(data)
+    return tables
+
+
+@pytest.mark.parametrize("method", ["DawidSkene", "MajorityVote", "GLAD", "MACE", "Wawa"])
+def test_arrow_tables_fit_as_the_same_pandas_frame(method: str) -> None:
+    data = pd.read_csv(DATA / "rte" / "responses.csv", dtype={"task": str, "worker": str})
+    expected = getattr(crowdagg, method)().fit_predict_proba(data)
+    for source, table in arrow_tables(data).items():
+        probas = getattr(crowdagg, method)().fit_predict_proba(table)
+        assert list(probas.index) == list(expected.index), source
+        assert list(probas.columns) == list(expected.columns), source
+        np.testing.assert_array_equal(probas.to_numpy(), expected.to_numpy(), err_msg=source)
+
+
+def test_arrow_table_missing_column_is_a_key_error() -> None:
+    import pyarrow as pa
+
+    table = pa.table({"task": ["a"], "worker": ["w"]})
+    with pytest.raises(KeyError, match="label"):
+        crowdagg.DawidSkene().fit(table)

@@ -67,10 +67,29 @@ class Responses:
         return len(self.tasks.codes) == 0
 
 
-def responses(data: pd.DataFrame) -> Responses:
+def frame(data) -> pd.DataFrame:
+    """``data`` as a pandas DataFrame: a DataFrame as it is; any other table that exports the
+    Arrow C stream (polars, pyarrow, duckdb) converted through pyarrow."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    if hasattr(data, "__arrow_c_stream__"):
+        import pyarrow as pa  # the exporter (polars, pyarrow, duckdb) comes with it
+
+        return pa.RecordBatchReader.from_stream(data).read_all().to_pandas()
+    raise TypeError(f"expected a pandas DataFrame or an Arrow table, got {type(data).__name__}")
+
+
+def responses(data) -> Responses:
     """Selects ``task``, ``worker``, ``label`` (a missing column raises ``KeyError``, as in
     crowd-kit) and codes each: through Arrow when :func:`arrow_codes` applies, else with
-    :func:`code`. Both give the same codes and indexes."""
+    :func:`code`. Both give the same codes and indexes.
+
+    ``data`` may also be any table that exports the Arrow C stream (polars, pyarrow,
+    duckdb): its columns are factorized in Rust without a pandas copy; string names come back
+    as a pandas Index as ``to_pandas()`` would type it, integers as int64."""
+    if not isinstance(data, pd.DataFrame):
+        coded = stream_codes(data) if hasattr(data, "__arrow_c_stream__") else None
+        return coded if coded is not None else responses(frame(data))
     data = data[["task", "worker", "label"]]
     coded = arrow_codes(data)
     if coded is not None:
@@ -107,6 +126,20 @@ def arrow_codes(data: pd.DataFrame) -> Responses | None:
             return None  # e.g. Python ints in an object column: factorize keeps them objects
         coded.append(Coded(codes, _index(names, column)))
     return Responses(*coded)
+
+
+def stream_codes(table) -> Responses | None:
+    """:func:`arrow_codes` for a table that is not a pandas DataFrame; ``None`` where it does
+    not apply (then the table goes through pandas)."""
+    out = _core.factorize_arrow(table.__arrow_c_stream__(), ["task", "worker", "label"])
+    if isinstance(out, str):
+        return None
+    return Responses(
+        *(
+            Coded(codes, pd.Index(names, dtype=np.int64 if is_integer else None, name=name))
+            for (codes, names, is_integer), name in zip(out, ("task", "worker", "label"))
+        )
+    )
 
 
 def _arrow_eligible(column: pd.Series) -> bool:

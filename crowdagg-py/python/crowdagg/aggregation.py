@@ -203,6 +203,7 @@ class GoldMajorityVote(_SkillVote):
         pass
 
     def fit(self, data: pd.DataFrame, true_labels: pd.Series) -> GoldMajorityVote:
+        data = _frames.frame(data)
         self.skills_ = get_accuracy(data, true_labels, by="worker").rename("skill")
         return self
 
@@ -416,7 +417,7 @@ class GLAD(_Aggregator):
         self.m_step_tol = m_step_tol
 
     def fit(self, data: pd.DataFrame) -> GLAD:
-        data = data[["task", "worker", "label"]]
+        data = _frames.frame(data)[["task", "worker", "label"]]
         coded = _frames.responses(data)
         params = {
             "n_iter": self.n_iter,
@@ -561,7 +562,7 @@ class MACE(_Aggregator):
         self.verbose = verbose
 
     def fit(self, data: pd.DataFrame) -> MACE:
-        data = data[["task", "worker", "label"]]
+        data = _frames.frame(data)[["task", "worker", "label"]]
         coded = _frames.responses(data)
         params = self._rust_params()
         params.pop("verbose")
@@ -639,7 +640,7 @@ class BinaryRelevance(_Aggregator):
         return f"BinaryRelevance(base_aggregator={self.base_aggregator!r})"
 
     def fit(self, data: pd.DataFrame) -> BinaryRelevance:
-        data = data[["task", "worker", "label"]]
+        data = _frames.frame(data)[["task", "worker", "label"]]
         classes = sorted({label for labels in data["label"] for label in labels})
         task_to_labels: dict[Any, list] = {}
         self.aggregators_ = {}
