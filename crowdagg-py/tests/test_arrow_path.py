@@ -27,11 +27,18 @@ def arrow_for_small_tables(monkeypatch: pytest.MonkeyPatch) -> None:
 def frame(kind: str, n: int = 4000) -> pd.DataFrame:
     rng = np.random.default_rng(11)
     t, w, lab = rng.integers(0, 500, n), rng.integers(0, 70, n), rng.integers(0, 12, n)
-    if kind == "object strings":
+    if kind == "arrow strings":
         # Numeric-looking strings: pandas sorts them as text ("10" < "2").
         return pd.DataFrame(
             {"task": [str(x) for x in t], "worker": [f"w{x}" for x in w], "label": lab.astype(str)},
-            dtype=object,
+            dtype="string[pyarrow]",
+        )
+    if kind == "ArrowDtype":
+        import pyarrow as pa
+
+        names = {"task": [f"t{x}" for x in t], "worker": w, "label": lab.astype(str)}
+        return pd.DataFrame(names).astype(
+            {"task": pd.ArrowDtype(pa.large_string()), "label": pd.ArrowDtype(pa.string())}
         )
     if kind == "integers":
         return pd.DataFrame({"task": t, "worker": w - 35, "label": lab})
@@ -43,20 +50,20 @@ def frame(kind: str, n: int = 4000) -> pd.DataFrame:
                 "label": lab.astype(np.uint8),
             }
         )
-    if kind == "string dtype":
-        names = {"task": [f"t{x}" for x in t], "worker": [f"é{x}" for x in w], "label": lab}
-        return pd.DataFrame(names).astype({"task": "string", "worker": "string"})
     if kind == "non-ascii":
         labels = np.array(["Z", "a", "é", "b", "Ω"])[lab % 5]
-        workers = [f"W{x}" if x % 2 else f"w{x}" for x in w]
+        workers = [f"W{x}" if x % 2 else f"é{x}" for x in w]
         return pd.DataFrame(
-            {"task": [chr(0x4E00 + x) for x in t], "worker": workers, "label": labels}, dtype=object
+            {"task": [chr(0x4E00 + x) for x in t], "worker": workers, "label": labels},
+            dtype="string[pyarrow]",
         )
+    if kind == "object strings":
+        return frame("arrow strings", n).astype(object)
     raise ValueError(kind)
 
 
 @pytest.mark.parametrize(
-    "kind", ["object strings", "integers", "narrow integers", "string dtype", "non-ascii"]
+    "kind", ["arrow strings", "ArrowDtype", "integers", "narrow integers", "non-ascii"]
 )
 def test_arrow_codes_equal_factorize(kind: str) -> None:
     data = frame(kind)
@@ -72,6 +79,7 @@ def declined() -> dict[str, pd.DataFrame]:
     base = frame("integers")
     task = base["task"]
     return {
+        "object strings (pyarrow would copy them)": frame("object strings"),
         "python ints in an object column": base.astype({"task": object}),
         "mixed ints and strings": base.assign(task=[x if x % 2 else str(x) for x in task]),
         "an empty string": base.assign(task=["" if x == 3 else f"t{x}" for x in task]),
@@ -91,7 +99,7 @@ def test_other_tables_take_the_factorize_path(case: str) -> None:
 
 
 def test_missing_values_raise_as_on_the_factorize_path() -> None:
-    data = frame("object strings")
+    data = frame("arrow strings")
     data.loc[5, "worker"] = None
     assert _frames.arrow_codes(data) is None
     with pytest.raises(ValueError, match="column 'worker' has missing values"):
@@ -104,7 +112,8 @@ def test_missing_column_is_a_key_error() -> None:
 
 
 def test_fit_is_the_same_through_either_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = pd.read_csv(DATA / "web" / "responses.csv", dtype=str)
+    data = pd.read_csv(DATA / "web" / "responses.csv", dtype="string[pyarrow]")
+    assert _frames.arrow_codes(data) is not None
     fast = crowdagg.DawidSkene(n_iter=30).fit(data)
     monkeypatch.setattr(_frames, "ARROW_MIN_ROWS", 1 << 62)
     slow = crowdagg.DawidSkene(n_iter=30).fit(data)
