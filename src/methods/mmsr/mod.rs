@@ -1,6 +1,9 @@
 //! Matrix Mean-Subsequence-Reduced (crowd-kit `MMSR`).
 
+mod covariance;
 mod sign;
+
+use covariance::Covariance;
 
 use rayon::prelude::*;
 
@@ -150,79 +153,6 @@ impl Params for MmsrParams {
     }
 }
 
-/// The worker covariance model: C (row-major W×W) and, per worker, the co-workers (N_ij > 0).
-struct Covariance {
-    n_workers: usize,
-    c: Vec<f64>,
-    neighbours: Vec<Vec<u32>>,
-}
-
-impl Covariance {
-    fn new(data: &Responses) -> Self {
-        let w = data.n_workers();
-        let m = data.n_labels() as f64;
-        let mut common = vec![0u32; w * w];
-        let mut agree = vec![0u32; w * w];
-        let by_task = data.by_task();
-        let mut answers: Vec<(u32, u16)> = Vec::new();
-        for t in 0..data.n_tasks() {
-            let (workers, labels) = by_task.row(t);
-            // One answer per worker: rows are sorted by (worker, label), keep the last.
-            answers.clear();
-            for (&i, &l) in workers.iter().zip(labels) {
-                match answers.last_mut() {
-                    Some(last) if last.0 == i => last.1 = l,
-                    _ => answers.push((i, l)),
-                }
-            }
-            for (a, &(i, li)) in answers.iter().enumerate() {
-                for &(j, lj) in &answers[a + 1..] {
-                    let (i, j) = (i as usize, j as usize);
-                    common[i * w + j] += 1;
-                    common[j * w + i] += 1;
-                    if li == lj {
-                        agree[i * w + j] += 1;
-                        agree[j * w + i] += 1;
-                    }
-                }
-            }
-        }
-        // The same operations as crowd-kit, in the same order, for the same rounding.
-        let scale = m / (m - 1.0);
-        let shift = 1.0 / (m - 1.0);
-        let c = common
-            .iter()
-            .zip(&agree)
-            .map(|(&n, &a)| {
-                let ratio = if n > 0 { a as f64 / n as f64 } else { 0.0 };
-                ratio * scale - shift
-            })
-            .collect();
-        let neighbours = (0..w)
-            .map(|i| {
-                (0..w as u32)
-                    .filter(|&j| common[i * w + j as usize] > 0)
-                    .collect()
-            })
-            .collect();
-        Self {
-            n_workers: w,
-            c,
-            neighbours,
-        }
-    }
-
-    /// F = ⌊sparsity/2⌋ − 1 (−1 when some worker shares no task with anyone).
-    fn trim_count(&self) -> i64 {
-        let sparsity = self.neighbours.iter().map(Vec::len).min().unwrap_or(0) as i64;
-        sparsity / 2 - 1
-    }
-
-    fn x(&self, i: usize, j: u32) -> f64 {
-        self.c[i * self.n_workers + j as usize].abs()
-    }
-}
-
 /// One half-step: each entry of `target` becomes the trimmed mean of X_ij / `other`_j over its
 /// neighbours j, or keeps its value when trimming leaves nothing.
 fn update(cov: &Covariance, other: &[f64], target: &mut [f64], f: i64, n_tasks: usize) {
@@ -232,10 +162,12 @@ fn update(cov: &Covariance, other: &[f64], target: &mut [f64], f: i64, n_tasks: 
         .with_min_len(16)
         .for_each_init(Vec::new, |candidates, (i, value)| {
             candidates.clear();
+            let (neighbours, c) = cov.row(i);
             candidates.extend(
-                cov.neighbours[i]
+                neighbours
                     .iter()
-                    .map(|&j| cov.x(i, j) / other[j as usize]),
+                    .zip(c)
+                    .map(|(&j, c)| c.abs() / other[j as usize]),
             );
             if let Some(mean) = trimmed_mean(candidates, f, *value, n_tasks) {
                 *value = mean;
@@ -328,9 +260,22 @@ fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
-/// ‖u vᵀ − u′ v′ᵀ‖_F. Rows in parallel, then summed in order: the same bits at any thread
-/// count.
+/// Up to this many workers the loss is summed entry by entry over the W² products (the bits of
+/// the dense version, whose loss history is part of the output); above it, from O(W) sums.
+const ENTRYWISE_LOSS_WORKERS: usize = 8192;
+
+/// ‖u vᵀ − u′ v′ᵀ‖_F.
 fn change(u: &[f64], v: &[f64], u_prev: &[f64], v_prev: &[f64]) -> f64 {
+    if u.len() <= ENTRYWISE_LOSS_WORKERS {
+        change_entrywise(u, v, u_prev, v_prev)
+    } else {
+        change_factored(u, v, u_prev, v_prev)
+    }
+}
+
+/// ‖u vᵀ − u′ v′ᵀ‖_F entry by entry: rows in parallel, then summed in order (the same bits at
+/// any thread count). O(W²) time, O(W) memory.
+fn change_entrywise(u: &[f64], v: &[f64], u_prev: &[f64], v_prev: &[f64]) -> f64 {
     let rows: Vec<f64> = u
         .par_iter()
         .zip(u_prev)
@@ -346,6 +291,28 @@ fn change(u: &[f64], v: &[f64], u_prev: &[f64], v_prev: &[f64]) -> f64 {
         })
         .collect();
     rows.iter().sum::<f64>().sqrt()
+}
+
+/// ‖u vᵀ − u′ v′ᵀ‖_F in O(W): u vᵀ − u′v′ᵀ = u δvᵀ + δu v′ᵀ with δu = u − u′, δv = v − v′, so
+/// its squared norm is ‖u‖²‖δv‖² + 2(u·δu)(δv·v′) + ‖δu‖²‖v′‖². The differences are taken
+/// entry by entry first, so no large terms cancel: it agrees with the entry-wise sum to a few
+/// units in the last place (a sum in a different order). Sequential sums: deterministic.
+fn change_factored(u: &[f64], v: &[f64], u_prev: &[f64], v_prev: &[f64]) -> f64 {
+    let (mut uu, mut u_du, mut du_du) = (0.0, 0.0, 0.0);
+    for (&a, &p) in u.iter().zip(u_prev) {
+        let d = a - p;
+        uu += a * a;
+        u_du += a * d;
+        du_du += d * d;
+    }
+    let (mut dv_dv, mut dv_q, mut qq) = (0.0, 0.0, 0.0);
+    for (&b, &q) in v.iter().zip(v_prev) {
+        let d = b - q;
+        dv_dv += d * d;
+        dv_q += d * q;
+        qq += q * q;
+    }
+    (uu * dv_dv + 2.0 * u_du * dv_q + du_du * qq).max(0.0).sqrt()
 }
 
 impl Aggregator for Mmsr {
@@ -377,7 +344,7 @@ impl Aggregator for Mmsr {
         let f = cov.trim_count();
 
         let mut rng = RandomState::new(p.random_state);
-        let mut u: Vec<f64> = (0..cov.n_workers).map(|_| rng.random_sample()).collect();
+        let mut u: Vec<f64> = (0..cov.n_workers()).map(|_| rng.random_sample()).collect();
         let mut v = u.clone();
         let report = IterationLoop::new(p.n_iter, inputs.observer, started).run(|_| {
             let (u_prev, v_prev) = (u.clone(), v.clone());
@@ -395,7 +362,7 @@ impl Aggregator for Mmsr {
 
         let k = (norm(&u) / norm(&v)).sqrt();
         let magnitude: Vec<f64> = u.iter().map(|x| x / k).collect();
-        let signs = sign::signs(&cov.c, cov.n_workers);
+        let signs = sign::signs(&cov);
         let (m, t) = (n_labels as f64, n_tasks as f64);
         let skills = magnitude
             .iter()
