@@ -342,6 +342,7 @@ impl Aggregator for Mmsr {
         let n_tasks = data.n_tasks();
         let cov = Covariance::new(data);
         let f = cov.trim_count();
+        if std::env::var("MMSR_DEBUG").is_ok() { eprintln!("DEBUG cov built {:?}", started.elapsed()); }
 
         let mut rng = RandomState::new(p.random_state);
         let mut u: Vec<f64> = (0..cov.n_workers()).map(|_| rng.random_sample()).collect();
@@ -362,7 +363,9 @@ impl Aggregator for Mmsr {
 
         let k = (norm(&u) / norm(&v)).sqrt();
         let magnitude: Vec<f64> = u.iter().map(|x| x / k).collect();
+        if std::env::var("MMSR_DEBUG").is_ok() { eprintln!("DEBUG before sign {:?}", started.elapsed()); }
         let signs = sign::signs(&cov);
+        if std::env::var("MMSR_DEBUG").is_ok() { eprintln!("DEBUG after sign {:?}", started.elapsed()); }
         let (m, t) = (n_labels as f64, n_tasks as f64);
         let skills = magnitude
             .iter()

@@ -78,7 +78,7 @@ fn sign(x: f64) -> f64 {
 }
 
 /// Lanczos vectors in the basis before a restart.
-const BASIS: usize = 64;
+const BASIS: usize = 128;
 /// Restarts at most (the eigenvector after the last one is used as it is).
 const MAX_RESTARTS: usize = 200;
 /// The Ritz pair's residual ‖T x − θ x‖ (unit x) at which it counts as converged.
@@ -88,14 +88,73 @@ const CHUNK: usize = 1024;
 
 /// The signed graph on the valid workers, as an operator (see the module comment). Vectors are
 /// indexed by worker; entries of workers outside the graph stay 0.
-struct Graph<'a> {
-    cov: &'a Covariance,
+struct Graph {
     valid: Vec<bool>,
-    /// Per valid worker: its positive partners among the valid workers.
-    partners: Vec<f64>,
-    /// Per valid worker: its degree in the graph, k − (valid workers j with C_ij = 0).
+    /// Per valid worker: its valid partners j with C_ij > 0 (P's rows), increasing.
+    positive: Pattern,
+    /// Per valid worker: its valid partners j with C_ij = 0 exactly (Z's rows), increasing.
+    zero: Pattern,
+    /// Per valid worker: its degree in the graph, k − (its zero pairs).
     degree: Vec<f64>,
 }
+
+/// The column indexes of a 0/1 sparse matrix, by rows.
+struct Pattern {
+    offsets: Vec<usize>,
+    columns: Vec<u32>,
+}
+
+impl Pattern {
+    /// Row i holds the j of `cov`'s row i for which `keep(i, j, C_ij)`; rows in parallel (in
+    /// groups, each writing its own slice), counted first so that one allocation suffices.
+    fn select(cov: &Covariance, keep: impl Fn(usize, u32, f64) -> bool + Sync) -> Self {
+        let w = cov.n_workers();
+        let row_len = |i: usize| {
+            let (cols, vals) = cov.row(i);
+            cols.iter().zip(vals).filter(|&(&j, &c)| keep(i, j, c)).count()
+        };
+        let lengths: Vec<usize> = (0..w).into_par_iter().with_min_len(64).map(row_len).collect();
+        let mut offsets = Vec::with_capacity(w + 1);
+        offsets.push(0);
+        for len in lengths {
+            offsets.push(offsets.last().unwrap() + len);
+        }
+        let mut columns = vec![0u32; offsets[w]];
+        let mut groups: Vec<(usize, &mut [u32])> = Vec::new();
+        let mut rest = &mut columns[..];
+        for start in (0..w).step_by(GROUP) {
+            let end = (start + GROUP).min(w);
+            let (group, tail) = std::mem::take(&mut rest).split_at_mut(offsets[end] - offsets[start]);
+            groups.push((start, group));
+            rest = tail;
+        }
+        groups.into_par_iter().for_each(|(start, group)| {
+            let mut at = 0;
+            for i in start..(start + GROUP).min(w) {
+                let (cols, vals) = cov.row(i);
+                for (&j, &c) in cols.iter().zip(vals) {
+                    if keep(i, j, c) {
+                        group[at] = j;
+                        at += 1;
+                    }
+                }
+            }
+        });
+        Self { offsets, columns }
+    }
+
+    #[inline]
+    fn row(&self, i: usize) -> &[u32] {
+        &self.columns[self.offsets[i]..self.offsets[i + 1]]
+    }
+
+    fn row_len(&self, i: usize) -> usize {
+        self.offsets[i + 1] - self.offsets[i]
+    }
+}
+
+/// Rows per parallel task when building a [`Pattern`].
+const GROUP: usize = 64;
 
 /// A vector (y, w) of the reduced space with Q w.
 #[derive(Clone)]
@@ -160,31 +219,22 @@ fn chunked_sum(n: usize, f: impl Fn(std::ops::Range<usize>) -> f64 + Sync) -> f6
     parts.iter().sum()
 }
 
-impl<'a> Graph<'a> {
-    fn new(cov: &'a Covariance, valid: Vec<bool>) -> Self {
+impl Graph {
+    fn new(cov: &Covariance, valid: Vec<bool>) -> Self {
         let k = valid.iter().filter(|&&v| v).count() as f64;
-        let (partners, degree): (Vec<f64>, Vec<f64>) = (0..cov.n_workers())
-            .into_par_iter()
-            .with_min_len(64)
-            .map(|i| {
-                if !valid[i] {
-                    return (0.0, 0.0);
-                }
-                let (cols, vals) = cov.row(i);
-                let (mut positive, mut zero) = (0usize, 0usize);
-                for (&j, &c) in cols.iter().zip(vals) {
-                    if valid[j as usize] {
-                        positive += usize::from(c > 0.0);
-                        zero += usize::from(c == 0.0);
-                    }
-                }
-                (positive as f64, k - zero as f64)
-            })
-            .unzip();
+        let positive = Pattern::select(cov, |i, j, c| {
+            c > 0.0 && valid[i] && valid[j as usize]
+        });
+        let zero = Pattern::select(cov, |i, j, c| {
+            c == 0.0 && valid[i] && valid[j as usize]
+        });
+        let degree = (0..cov.n_workers())
+            .map(|i| if valid[i] { k - zero.row_len(i) as f64 } else { 0.0 })
+            .collect();
         Self {
-            cov,
             valid,
-            partners,
+            positive,
+            zero,
             degree,
         }
     }
@@ -202,6 +252,31 @@ impl<'a> Graph<'a> {
             }
             s
         })
+    }
+
+    /// ⟨b, r⟩ for every b of `basis`, in one pass over the entries (each a chunked sum as in
+    /// [`Graph::inner`]).
+    fn inners(&self, basis: &[Vector], r: &Vector) -> Vec<f64> {
+        let n = self.n();
+        let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let range = c * CHUNK..((c + 1) * CHUNK).min(n);
+                basis
+                    .iter()
+                    .map(|b| {
+                        let mut s = 0.0;
+                        for i in range.clone() {
+                            s += self.degree[i] * b.y[i] * r.y[i] + 2.0 * b.w[i] * r.q[i];
+                        }
+                        s
+                    })
+                    .collect()
+            })
+            .collect();
+        (0..basis.len())
+            .map(|b| parts.iter().map(|p| p[b]).sum())
+            .collect()
     }
 
     /// T v with its Q w part: (D⁻¹(N y + Q w), y/2), Q(y/2).
@@ -222,20 +297,23 @@ impl<'a> Graph<'a> {
                         continue;
                     }
                     // Entries of workers outside the graph are 0, so they add nothing.
-                    let (cols, vals) = self.cov.row(i);
-                    let (mut positive, mut zero) = (0.0, 0.0);
-                    for (&j, &c) in cols.iter().zip(vals) {
-                        let other = v.y[j as usize];
-                        if c > 0.0 {
-                            positive += other;
-                        } else if c == 0.0 {
-                            zero += other;
+                    let sum = |columns: &[u32]| {
+                        let mut acc = [0.0; 4];
+                        let chunks = columns.chunks_exact(4);
+                        let tail: f64 = chunks.remainder().iter().map(|&j| v.y[j as usize]).sum();
+                        for c in chunks {
+                            for (a, &j) in acc.iter_mut().zip(c) {
+                                *a += v.y[j as usize];
+                            }
                         }
-                    }
-                    let negative_edges = total - positive - zero;
+                        (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+                    };
+                    let positive_row = self.positive.row(i);
+                    let positive = sum(positive_row);
+                    let negative_edges = total - positive - sum(self.zero.row(i));
                     *y = (negative_edges + v.q[i]) / self.degree[i];
                     *w = 0.5 * v.y[i];
-                    *q = 0.5 * (self.partners[i] * v.y[i] + positive);
+                    *q = 0.5 * (positive_row.len() as f64 * v.y[i] + positive);
                 }
             });
         out
@@ -250,8 +328,9 @@ impl<'a> Graph<'a> {
         for (y, _) in x.y.iter_mut().zip(&self.valid).filter(|(_, v)| **v) {
             *y = rng.random_sample() - 0.5;
         }
-        for _ in 0..MAX_RESTARTS {
+        for _restart in 0..MAX_RESTARTS {
             let (next, converged) = self.lanczos(x)?;
+            if std::env::var("MMSR_DEBUG").is_ok() { eprintln!("DEBUG restart {_restart} converged {converged}"); }
             x = next;
             if converged {
                 break;
@@ -278,7 +357,7 @@ impl<'a> Graph<'a> {
             // Full re-orthogonalisation, twice (the second pass removes what rounding left).
             let mut alpha = 0.0;
             for _ in 0..2 {
-                let coefficients: Vec<f64> = basis.iter().map(|b| self.inner(b, &r)).collect();
+                let coefficients = self.inners(&basis, &r);
                 alpha += coefficients[basis.len() - 1];
                 r.subtract(&basis, &coefficients);
             }
@@ -286,6 +365,7 @@ impl<'a> Graph<'a> {
             let beta = self.inner(&r, &r).max(0.0).sqrt();
             let (theta, s) = smallest_eigenpair(&alphas, &betas)?;
             let residual = beta * s.last().unwrap().abs();
+            if std::env::var("MMSR_DEBUG").is_ok() { eprintln!("DEBUG j {} theta {theta:.17} residual {residual:.3e} beta {beta:.3e}", basis.len()); }
             // β ≈ 0: the Krylov space is invariant, so its Ritz pairs are exact.
             let exhausted = beta <= 1e-14 * (theta.abs() + alpha.abs()).max(1.0);
             if residual <= TOLERANCE || exhausted || basis.len() == BASIS {
