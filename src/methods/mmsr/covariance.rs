@@ -15,8 +15,9 @@
 
 use rayon::prelude::*;
 
-use crate::responses::{Csr, Label, Responses};
+use crate::numeric::prefetch::prefetch;
 use crate::numeric::sum::numpy_sum;
+use crate::responses::{Csr, Label, Responses};
 
 /// The covariance C on co-worker pairs (see the module comment).
 pub(super) struct Covariance {
@@ -28,6 +29,9 @@ pub(super) struct Covariance {
     /// C_ij where i and j share no task, and C_ii: −1/(M−1).
     background: f64,
 }
+
+/// How many of a worker's tasks ahead the by-task rows are prefetched.
+const AHEAD: usize = 4;
 
 /// Rows handled by one parallel task while building.
 const ROWS_PER_TASK: usize = 64;
@@ -74,25 +78,23 @@ impl Covariance {
         // The same operations as crowd-kit, in the same order, for the same rounding.
         let scale = m / (m - 1.0);
         let shift = 1.0 / (m - 1.0);
-        groups
-            .into_par_iter()
-            .for_each_init(
-                || Scratch::new(w),
-                |scratch, (start, cols, vals)| {
-                    let end = (start + ROWS_PER_TASK).min(w);
-                    let mut at = 0;
-                    for i in start..end {
-                        scratch.count(i, by_task, by_worker);
-                        scratch.touched.sort_unstable();
-                        for &j in &scratch.touched {
-                            let (n, a) = (scratch.common[j as usize], scratch.agree[j as usize]);
-                            cols[at] = j;
-                            vals[at] = (a as f64 / n as f64) * scale - shift;
-                            at += 1;
-                        }
+        groups.into_par_iter().for_each_init(
+            || Scratch::new(w),
+            |scratch, (start, cols, vals)| {
+                let end = (start + ROWS_PER_TASK).min(w);
+                let mut at = 0;
+                for i in start..end {
+                    scratch.count(i, by_task, by_worker);
+                    scratch.touched.sort_unstable();
+                    for &j in &scratch.touched {
+                        let (n, a) = (scratch.common[j as usize], scratch.agree[j as usize]);
+                        cols[at] = j;
+                        vals[at] = (a as f64 / n as f64) * scale - shift;
+                        at += 1;
                     }
-                },
-            );
+                }
+            },
+        );
         Self {
             n_workers: w,
             offsets,
@@ -142,10 +144,10 @@ impl Covariance {
         implicit_numpy_sum(0, w, cols, vals, &mut constant) != 0.0
     }
 
-    /// Bytes held (for the documentation's cost figures and tests).
+    /// C_ij for the pairs that share no task, and C_ii.
     #[cfg(test)]
-    pub(super) fn bytes(&self) -> usize {
-        self.offsets.len() * 8 + self.columns.len() * 4 + self.values.len() * 8
+    pub(super) fn background(&self) -> f64 {
+        self.background
     }
 }
 
@@ -177,6 +179,15 @@ impl Scratch {
         self.touched.clear();
         let (tasks, labels) = by_worker.row(i);
         for (p, (&t, &li)) in tasks.iter().zip(labels).enumerate() {
+            // Task rows are scattered over the by-task index: ask for them a few tasks ahead.
+            if let Some(&ahead) = tasks.get(p + 2 * AHEAD) {
+                prefetch(by_task.offsets(), ahead as usize);
+            }
+            if let Some(&ahead) = tasks.get(p + AHEAD) {
+                let start = by_task.offsets()[ahead as usize] as usize;
+                prefetch(by_task.ids(), start);
+                prefetch(by_task.labels(), start);
+            }
             if tasks.get(p + 1) == Some(&t) {
                 continue;
             }
@@ -252,8 +263,13 @@ fn implicit_numpy_sum(
     }
     let half = n / 2 - (n / 2) % 8;
     let split = cols.partition_point(|&c| (c as usize) < start + half);
-    implicit_numpy_sum(start, start + half, &cols[..split], &vals[..split], constant)
-        + implicit_numpy_sum(start + half, end, &cols[split..], &vals[split..], constant)
+    implicit_numpy_sum(
+        start,
+        start + half,
+        &cols[..split],
+        &vals[..split],
+        constant,
+    ) + implicit_numpy_sum(start + half, end, &cols[split..], &vals[split..], constant)
 }
 
 #[cfg(test)]
@@ -280,7 +296,11 @@ mod tests {
             }
             let mut constant = ConstantSums::new(background);
             let implicit = implicit_numpy_sum(0, w, &cols, &vals, &mut constant);
-            assert_eq!(implicit.to_bits(), numpy_sum(&dense).to_bits(), "case {case}");
+            assert_eq!(
+                implicit.to_bits(),
+                numpy_sum(&dense).to_bits(),
+                "case {case}"
+            );
         }
     }
 }

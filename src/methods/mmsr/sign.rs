@@ -60,7 +60,11 @@ pub(super) fn signs(cov: &Covariance) -> Vec<f64> {
     let graph = Graph::new(cov, valid);
     let Some(vector) = graph.smallest_eigenvector() else {
         // Kept so that a numerical failure cannot panic: every valid worker counts as positive.
-        return graph.valid.iter().map(|&v| f64::from(u8::from(v))).collect();
+        return graph
+            .valid
+            .iter()
+            .map(|&v| f64::from(u8::from(v)))
+            .collect();
     };
     let signs: Vec<f64> = vector.iter().map(|&x| sign(x)).collect();
     let flip = sign(signs.iter().sum());
@@ -111,9 +115,16 @@ impl Pattern {
         let w = cov.n_workers();
         let row_len = |i: usize| {
             let (cols, vals) = cov.row(i);
-            cols.iter().zip(vals).filter(|&(&j, &c)| keep(i, j, c)).count()
+            cols.iter()
+                .zip(vals)
+                .filter(|&(&j, &c)| keep(i, j, c))
+                .count()
         };
-        let lengths: Vec<usize> = (0..w).into_par_iter().with_min_len(64).map(row_len).collect();
+        let lengths: Vec<usize> = (0..w)
+            .into_par_iter()
+            .with_min_len(64)
+            .map(row_len)
+            .collect();
         let mut offsets = Vec::with_capacity(w + 1);
         offsets.push(0);
         for len in lengths {
@@ -124,7 +135,8 @@ impl Pattern {
         let mut rest = &mut columns[..];
         for start in (0..w).step_by(GROUP) {
             let end = (start + GROUP).min(w);
-            let (group, tail) = std::mem::take(&mut rest).split_at_mut(offsets[end] - offsets[start]);
+            let (group, tail) =
+                std::mem::take(&mut rest).split_at_mut(offsets[end] - offsets[start]);
             groups.push((start, group));
             rest = tail;
         }
@@ -175,7 +187,9 @@ impl Vector {
 
     fn scale(&mut self, factor: f64) {
         for part in [&mut self.y, &mut self.w, &mut self.q] {
-            part.par_iter_mut().with_min_len(CHUNK).for_each(|v| *v *= factor);
+            part.par_iter_mut()
+                .with_min_len(CHUNK)
+                .for_each(|v| *v *= factor);
         }
     }
 
@@ -222,14 +236,16 @@ fn chunked_sum(n: usize, f: impl Fn(std::ops::Range<usize>) -> f64 + Sync) -> f6
 impl Graph {
     fn new(cov: &Covariance, valid: Vec<bool>) -> Self {
         let k = valid.iter().filter(|&&v| v).count() as f64;
-        let positive = Pattern::select(cov, |i, j, c| {
-            c > 0.0 && valid[i] && valid[j as usize]
-        });
-        let zero = Pattern::select(cov, |i, j, c| {
-            c == 0.0 && valid[i] && valid[j as usize]
-        });
+        let positive = Pattern::select(cov, |i, j, c| c > 0.0 && valid[i] && valid[j as usize]);
+        let zero = Pattern::select(cov, |i, j, c| c == 0.0 && valid[i] && valid[j as usize]);
         let degree = (0..cov.n_workers())
-            .map(|i| if valid[i] { k - zero.row_len(i) as f64 } else { 0.0 })
+            .map(|i| {
+                if valid[i] {
+                    k - zero.row_len(i) as f64
+                } else {
+                    0.0
+                }
+            })
             .collect();
         Self {
             valid,
@@ -328,9 +344,8 @@ impl Graph {
         for (y, _) in x.y.iter_mut().zip(&self.valid).filter(|(_, v)| **v) {
             *y = rng.random_sample() - 0.5;
         }
-        for _restart in 0..MAX_RESTARTS {
+        for _ in 0..MAX_RESTARTS {
             let (next, converged) = self.lanczos(x)?;
-            if std::env::var("MMSR_DEBUG").is_ok() { eprintln!("DEBUG restart {_restart} converged {converged}"); }
             x = next;
             if converged {
                 break;
@@ -365,7 +380,6 @@ impl Graph {
             let beta = self.inner(&r, &r).max(0.0).sqrt();
             let (theta, s) = smallest_eigenpair(&alphas, &betas)?;
             let residual = beta * s.last().unwrap().abs();
-            if std::env::var("MMSR_DEBUG").is_ok() { eprintln!("DEBUG j {} theta {theta:.17} residual {residual:.3e} beta {beta:.3e}", basis.len()); }
             // β ≈ 0: the Krylov space is invariant, so its Ritz pairs are exact.
             let exhausted = beta <= 1e-14 * (theta.abs() + alpha.abs()).max(1.0);
             if residual <= TOLERANCE || exhausted || basis.len() == BASIS {
@@ -386,8 +400,12 @@ fn smallest_eigenpair(a: &[f64], b: &[f64]) -> Option<(f64, Vec<f64>)> {
     let n = a.len();
     let off = |i: usize| if i < b.len() { b[i].abs() } else { 0.0 };
     let radius = |i: usize| off(i) + if i > 0 { off(i - 1) } else { 0.0 };
-    let mut lo = (0..n).map(|i| a[i] - radius(i)).fold(f64::INFINITY, f64::min);
-    let mut hi = (0..n).map(|i| a[i] + radius(i)).fold(f64::NEG_INFINITY, f64::max);
+    let mut lo = (0..n)
+        .map(|i| a[i] - radius(i))
+        .fold(f64::INFINITY, f64::min);
+    let mut hi = (0..n)
+        .map(|i| a[i] + radius(i))
+        .fold(f64::NEG_INFINITY, f64::max);
     if !(lo.is_finite() && hi.is_finite()) {
         return None;
     }
@@ -455,6 +473,157 @@ fn smallest_eigenpair(a: &[f64], b: &[f64]) -> Option<(f64, Vec<f64>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::numeric::sum::numpy_sum;
+    use crate::responses::Responses;
+
+    /// Eigenvalues and eigenvectors (columns of the returned row-major matrix) of a symmetric
+    /// matrix by cyclic Jacobi rotations: an independent dense reference.
+    fn jacobi(mut a: Vec<f64>, n: usize) -> (Vec<f64>, Vec<f64>) {
+        let mut v = vec![0.0; n * n];
+        for i in 0..n {
+            v[i * n + i] = 1.0;
+        }
+        for _ in 0..100 {
+            let off: f64 = (0..n)
+                .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+                .map(|(i, j)| a[i * n + j] * a[i * n + j])
+                .sum();
+            if off < 1e-30 {
+                break;
+            }
+            for p in 0..n {
+                for q in p + 1..n {
+                    let apq = a[p * n + q];
+                    if apq.abs() < 1e-300 {
+                        continue;
+                    }
+                    let theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
+                    let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                    let t = if theta == 0.0 { 1.0 } else { t };
+                    let c = 1.0 / (t * t + 1.0).sqrt();
+                    let s = t * c;
+                    for k in 0..n {
+                        let (akp, akq) = (a[k * n + p], a[k * n + q]);
+                        a[k * n + p] = c * akp - s * akq;
+                        a[k * n + q] = s * akp + c * akq;
+                    }
+                    for k in 0..n {
+                        let (apk, aqk) = (a[p * n + k], a[q * n + k]);
+                        a[p * n + k] = c * apk - s * aqk;
+                        a[q * n + k] = s * apk + c * aqk;
+                    }
+                    for k in 0..n {
+                        let (vkp, vkq) = (v[k * n + p], v[k * n + q]);
+                        v[k * n + p] = c * vkp - s * vkq;
+                        v[k * n + q] = s * vkp + c * vkq;
+                    }
+                }
+            }
+        }
+        ((0..n).map(|i| a[i * n + i]).collect(), v)
+    }
+
+    /// crowd-kit's construction, dense: the graph with one extra node per positive pair, the
+    /// eigenvector of D^{-1/2} A D^{-1/2} for its smallest eigenvalue mapped back by D^{-1/2},
+    /// signs flipped to a positive sum. `None` when that eigenvalue is not clearly simple or a
+    /// worker's entry is 0 up to rounding.
+    fn dense_signs(c: &[f64], w: usize) -> Option<Vec<f64>> {
+        let valid: Vec<usize> = (0..w)
+            .filter(|&i| numpy_sum(&c[i * w..(i + 1) * w]) != 0.0)
+            .collect();
+        let k = valid.len();
+        let mut pairs = Vec::new();
+        for a in 0..k {
+            for b in a + 1..k {
+                if c[valid[a] * w + valid[b]] > 0.0 {
+                    pairs.push((a, b));
+                }
+            }
+        }
+        let n = k + pairs.len();
+        let mut adjacency = vec![0.0; n * n];
+        for a in 0..k {
+            for b in 0..k {
+                if c[valid[a] * w + valid[b]] < 0.0 {
+                    adjacency[a * n + b] = 1.0;
+                }
+            }
+        }
+        for (e, &(a, b)) in pairs.iter().enumerate() {
+            for x in [a, b] {
+                adjacency[x * n + k + e] = 1.0;
+                adjacency[(k + e) * n + x] = 1.0;
+            }
+        }
+        let degree: Vec<f64> = (0..n)
+            .map(|i| adjacency[i * n..(i + 1) * n].iter().sum())
+            .collect();
+        let normalised: Vec<f64> = (0..n * n)
+            .map(|ij| adjacency[ij] / (degree[ij / n] * degree[ij % n]).sqrt())
+            .collect();
+        let (values, vectors) = jacobi(normalised, n);
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&p, &q| values[p].total_cmp(&values[q]));
+        if values[order[1]] - values[order[0]] < 1e-6 {
+            return None;
+        }
+        let column = order[0];
+        let entries: Vec<f64> = (0..k)
+            .map(|a| vectors[a * n + column] / degree[a].sqrt())
+            .collect();
+        // An entry that is 0 in exact arithmetic (symmetric workers) has the sign of rounding
+        // noise, in any implementation (crowd-kit's too): no reference there.
+        let largest = entries.iter().fold(0.0, |m: f64, x| m.max(x.abs()));
+        if entries.iter().any(|x| x.abs() < 1e-9 * largest) {
+            return None;
+        }
+        let signs: Vec<f64> = entries.iter().map(|&x| sign(x)).collect();
+        let flip = sign(signs.iter().sum());
+        let mut out = vec![0.0; w];
+        for (a, &i) in valid.iter().enumerate() {
+            out[i] = flip * signs[a];
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn matrix_free_signs_equal_the_dense_eigenvector_signs() {
+        let mut rng = RandomState::new(11);
+        let mut compared = 0;
+        for case in 0..60 {
+            let (w, tasks, labels) = (4 + case % 17, 6 + case % 11, 2 + case % 3);
+            let mut rows = Vec::new();
+            for t in 0..tasks {
+                for i in 0..w {
+                    if rng.random_sample() < 0.45 {
+                        let l = (rng.random_sample() * labels as f64) as usize;
+                        rows.push((format!("t{t}"), format!("w{i:02}"), format!("l{l}")));
+                    }
+                }
+            }
+            let Ok(data) = Responses::from_triples(rows) else {
+                continue;
+            };
+            if data.n_labels() < 2 {
+                continue;
+            }
+            let cov = Covariance::new(&data);
+            let n = cov.n_workers();
+            let mut dense = vec![cov.background(); n * n];
+            for i in 0..n {
+                let (cols, vals) = cov.row(i);
+                for (&j, &v) in cols.iter().zip(vals) {
+                    dense[i * n + j as usize] = v;
+                }
+            }
+            let Some(expected) = dense_signs(&dense, n) else {
+                continue;
+            };
+            compared += 1;
+            assert_eq!(signs(&cov), expected, "case {case}");
+        }
+        assert!(compared >= 40, "{compared}");
+    }
 
     #[test]
     fn tridiagonal_smallest_eigenpair() {
