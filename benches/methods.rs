@@ -10,7 +10,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use crowdagg::generate::{GeneratorConfig, generate};
 use crowdagg::methods::METHODS;
-use crowdagg::{FitInputs, Gold, Skills};
+use crowdagg::{FitInputs, Gold, Params, Skills};
 
 fn methods(c: &mut Criterion) {
     let mut group = c.benchmark_group("methods");

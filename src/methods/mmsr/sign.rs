@@ -195,24 +195,9 @@ impl Vector {
 
     /// self ← self − Σ coefficients[i]·basis[i], entry by entry (each entry in basis order).
     fn subtract(&mut self, basis: &[Vector], coefficients: &[f64]) {
-        let parts: [(&mut Vec<f64>, fn(&Vector) -> &Vec<f64>); 3] = [
-            (&mut self.y, |v| &v.y),
-            (&mut self.w, |v| &v.w),
-            (&mut self.q, |v| &v.q),
-        ];
-        for (part, of) in parts {
-            part.par_chunks_mut(CHUNK)
-                .enumerate()
-                .for_each(|(c, chunk)| {
-                    let start = c * CHUNK;
-                    for (b, &h) in basis.iter().zip(coefficients) {
-                        let other = &of(b)[start..start + chunk.len()];
-                        for (v, o) in chunk.iter_mut().zip(other) {
-                            *v -= h * o;
-                        }
-                    }
-                });
-        }
+        subtract_part(&mut self.y, basis, coefficients, |v| &v.y);
+        subtract_part(&mut self.w, basis, coefficients, |v| &v.w);
+        subtract_part(&mut self.q, basis, coefficients, |v| &v.q);
     }
 
     /// Σ coefficients[i]·basis[i].
@@ -222,6 +207,26 @@ impl Vector {
         out.subtract(basis, &negated);
         out
     }
+}
+
+/// part ← part − Σ coefficients[i]·of(basis[i]), in chunks, each entry in basis order.
+fn subtract_part(
+    part: &mut [f64],
+    basis: &[Vector],
+    coefficients: &[f64],
+    of: impl Fn(&Vector) -> &[f64] + Sync,
+) {
+    part.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            let start = c * CHUNK;
+            for (b, &h) in basis.iter().zip(coefficients) {
+                let other = &of(b)[start..start + chunk.len()];
+                for (v, o) in chunk.iter_mut().zip(other) {
+                    *v -= h * o;
+                }
+            }
+        });
 }
 
 /// Σ f(chunk range) over fixed chunks of 0..n, added in order.
