@@ -29,8 +29,9 @@
 //! **The eigenvector.** Lanczos on T in that inner product, with full re-orthogonalisation
 //! (classical Gram-Schmidt, twice) and up to `BASIS` vectors, restarted from the Ritz vector
 //! of the smallest Ritz value; it stops when that Ritz pair's residual ‖T x − θ x‖ is below
-//! `TOLERANCE` (x of unit length). The start is the same as the earlier dense inverse
-//! iteration's: y = `RandomState(0).random_sample() − 0.5` per valid worker, w = 0. Both
+//! `TOLERANCE` (x of unit length), or when a whole restart fails to halve it (the rounding
+//! floor). The start is the same as the earlier dense inverse iteration's:
+//! y = `RandomState(0).random_sample() − 0.5` per valid worker, w = 0. Both
 //! methods converge to the projection of that start onto the eigenspace of λ* (the Krylov
 //! space holds no other direction of it), so they give the same vector when λ* is simple and
 //! also when it is not. Only the workers' part y is used. The tridiagonal Ritz problem is
@@ -349,19 +350,23 @@ impl Graph {
         for (y, _) in x.y.iter_mut().zip(&self.valid).filter(|(_, v)| **v) {
             *y = rng.random_sample() - 0.5;
         }
+        let mut previous = f64::INFINITY;
         for _ in 0..MAX_RESTARTS {
-            let (next, converged) = self.lanczos(x)?;
+            let (next, residual, converged) = self.lanczos(x)?;
             x = next;
-            if converged {
+            // Converged, or at the floor that rounding allows (a whole restart did not halve
+            // the residual): more steps would not change the vector.
+            if converged || residual > 0.5 * previous {
                 break;
             }
+            previous = residual;
         }
         Some(x.y)
     }
 
     /// One Lanczos run of up to `BASIS` vectors from `start`: the Ritz vector of the smallest
-    /// Ritz value, and whether its residual is below `TOLERANCE`.
-    fn lanczos(&self, start: Vector) -> Option<(Vector, bool)> {
+    /// Ritz value, its residual, and whether that is below `TOLERANCE` (or the space invariant).
+    fn lanczos(&self, start: Vector) -> Option<(Vector, f64, bool)> {
         let mut basis: Vec<Vector> = Vec::with_capacity(BASIS);
         let mut alphas: Vec<f64> = Vec::new();
         let mut betas: Vec<f64> = Vec::new();
@@ -389,7 +394,7 @@ impl Graph {
             let exhausted = beta <= 1e-14 * (theta.abs() + alpha.abs()).max(1.0);
             if residual <= TOLERANCE || exhausted || basis.len() == BASIS {
                 let x = Vector::combination(&basis, &s);
-                return Some((x, residual <= TOLERANCE || exhausted));
+                return Some((x, residual, residual <= TOLERANCE || exhausted));
             }
             betas.push(beta);
             r.scale(1.0 / beta);
