@@ -5,7 +5,7 @@
 //!
 //! `cargo bench --bench methods` (small sample sizes: the machine has 2 cores); one method:
 //! `cargo bench --bench methods -- 'methods/ds/'`. `mmsr_many_workers`: M-MSR at 10⁵
-//! responses from ~10,000 workers (its sparse covariance and matrix-free sign step).
+//! responses from 8,710 workers (its sparse covariance and matrix-free sign step).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use crowdagg::generate::{GeneratorConfig, generate};
@@ -53,8 +53,9 @@ fn methods(c: &mut Criterion) {
     group.finish();
 }
 
-/// M-MSR with many workers: 10⁵ responses from 10,000 workers (overlap 10), where the dense
-/// version held ≈ 40·W² = 4 GB; sparse covariance and matrix-free sign step. 20 iterations
+/// M-MSR with many workers: 10⁵ responses from 8,710 workers (a pool of 10,000, overlap 10),
+/// where the dense version held ≈ 40·W² = 3 GB; sparse covariance and matrix-free sign step.
+/// 20 iterations
 /// (the set is sparse enough that crowd-kit's rule would run all 10,000).
 fn mmsr_many_workers(c: &mut Criterion) {
     let mut group = c.benchmark_group("mmsr_many_workers");
