@@ -4,12 +4,13 @@
 //! Throughput is in responses, so criterion's "elem/s" compares methods per response.
 //!
 //! `cargo bench --bench methods` (small sample sizes: the machine has 2 cores); one method:
-//! `cargo bench --bench methods -- 'methods/ds/'`.
+//! `cargo bench --bench methods -- 'methods/ds/'`. `mmsr_many_workers`: M-MSR at 10⁵
+//! responses from 8,710 workers (its sparse covariance and matrix-free sign step).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use crowdagg::generate::{GeneratorConfig, generate};
 use crowdagg::methods::METHODS;
-use crowdagg::{FitInputs, Gold, Skills};
+use crowdagg::{FitInputs, Gold, Params, Skills};
 
 fn methods(c: &mut Criterion) {
     let mut group = c.benchmark_group("methods");
@@ -52,5 +53,27 @@ fn methods(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, methods);
+/// M-MSR with many workers: 10⁵ responses from 8,710 workers (a pool of 10,000, overlap 10),
+/// where the dense version held ≈ 40·W² = 3 GB; sparse covariance and matrix-free sign step.
+/// 20 iterations
+/// (the set is sparse enough that crowd-kit's rule would run all 10,000).
+fn mmsr_many_workers(c: &mut Criterion) {
+    let mut group = c.benchmark_group("mmsr_many_workers");
+    group.sample_size(10);
+    let config = GeneratorConfig::new(10_000, 10_000, 2)
+        .overlap(vec![10])
+        .seed(1);
+    let data = generate(&config).expect("valid generator config").responses;
+    let mmsr = crowdagg::Mmsr::params()
+        .n_iter(20)
+        .check()
+        .expect("valid parameters");
+    group.throughput(Throughput::Elements(data.n_responses() as u64));
+    group.bench_function(BenchmarkId::new("mmsr", data.n_workers()), |b| {
+        b.iter(|| crowdagg::Aggregator::aggregate(&mmsr, &data).expect("fit"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, methods, mmsr_many_workers);
 criterion_main!(benches);

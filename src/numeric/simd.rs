@@ -1,6 +1,6 @@
 //! Run-time instruction-set selection, detected once per process.
 //!
-//! The SIMD kernels (Dawid-Skene's softmax lanes, the Cholesky trailing update) are compiled
+//! The SIMD kernels (Dawid-Skene's softmax lanes) are compiled
 //! twice: for the x86-64 baseline and with AVX2 enabled. [`Isa::detect`] picks the build once
 //! and caches the answer; a kernel runs its AVX2 build only when handed an [`Isa`] whose
 //! [`avx2`](Isa::avx2) is true, which only detection can produce on a CPU that has it. Both

@@ -1,6 +1,9 @@
 //! Matrix Mean-Subsequence-Reduced (crowd-kit `MMSR`).
 
+mod covariance;
 mod sign;
+
+use covariance::Covariance;
 
 use rayon::prelude::*;
 
@@ -37,14 +40,35 @@ use crate::numeric::sum::numpy_sum;
 ///   probabilities and `probabilities` is `None`); label = the largest score, ties to the
 ///   smallest label; confidence = the chosen label's score clipped to [0, 1].
 ///
+/// **No W × W matrix.** crowd-kit's C, N and sign graph are dense W × W (W² doubles each).
+/// Here C is stored only on co-worker pairs (N_ij > 0), as sparse rows built from the by-task
+/// index (`covariance.rs`); the constant −1/(M−1) elsewhere is implied, and the sign step's
+/// test "row sum of C ≠ 0" reproduces numpy's pairwise sum of the dense row without forming
+/// it. The iteration only ever reads co-worker pairs. The sign step runs matrix-free: Lanczos
+/// on the graph's pencil reduced to worker-sized vectors, whose negative edges are
+/// "all pairs minus the sparse positive and zero pairs" (see `sign.rs`). The loss is
+/// summed entry by entry up to 8,192 workers (the same rounding as crowd-kit's
+/// `norm(u vᵀ − u′v′ᵀ)`; O(W²) time, O(W) memory) and from three O(W) sums above.
+///
+/// Cost, with P the number of co-worker pairs (≤ Σ_t |t|(|t|−1)/2 and ≤ W(W−1)/2): building C
+/// reads Σ_t |t|² entries twice (count, then fill); memory 24·P bytes for C plus 8·P' for the
+/// sign step's positive/zero patterns (P' those pairs) plus 3·128 worker-sized vectors for
+/// the Lanczos basis (3 kB per worker); each M-MSR iteration costs O(P) (the trimmed means)
+/// and each Lanczos step O(P + 128·W). At 10⁷ answers × 40,000 workers (overlap 10) the fit
+/// stays under 0.7 GB peak; the dense version needed ≈ 40·W² bytes (C, its two sign-graph
+/// masks, the Schur complement and its Cholesky factor: 64 GB at 40,000 workers, 640 MB at
+/// 4,000) and O(W³) time for the factorisations.
+///
 /// Differences from crowd-kit, on purpose:
 /// * The random start is assigned to workers in canonical (label-order-rule) order; crowd-kit
 ///   assigns it in order of first appearance. They agree when the input lists workers in
 ///   canonical order first; otherwise only the start differs.
 /// * crowd-kit finds the eigenvector with ARPACK (`eigs(k=1, which="SM")`), whose result
-///   depends on its random start. Here the vector comes from inverse iteration from a fixed
-///   start, its shift kept below the smallest eigenvalue by the inertia of a worker-sized
-///   Schur complement: deterministic, same vector whenever the eigenvalue is simple.
+///   depends on its random start. Here the vector comes from restarted Lanczos with full
+///   re-orthogonalisation from a fixed start: deterministic, the same vector whenever the
+///   eigenvalue is simple (and the projection of the fixed start when it is not). A worker
+///   whose entry is 0 in exact arithmetic (perfectly symmetric workers) gets the sign of the
+///   rounding noise, in crowd-kit as here.
 /// * Several responses of one worker to one task: crowd-kit keeps the last one in input order;
 ///   here the largest label (build the data with `DuplicatePolicy::KeepLast` to keep the last).
 /// * A task whose weighted votes are all exactly 0 (every worker of the task has skill 0) is
@@ -150,79 +174,6 @@ impl Params for MmsrParams {
     }
 }
 
-/// The worker covariance model: C (row-major W×W) and, per worker, the co-workers (N_ij > 0).
-struct Covariance {
-    n_workers: usize,
-    c: Vec<f64>,
-    neighbours: Vec<Vec<u32>>,
-}
-
-impl Covariance {
-    fn new(data: &Responses) -> Self {
-        let w = data.n_workers();
-        let m = data.n_labels() as f64;
-        let mut common = vec![0u32; w * w];
-        let mut agree = vec![0u32; w * w];
-        let by_task = data.by_task();
-        let mut answers: Vec<(u32, u16)> = Vec::new();
-        for t in 0..data.n_tasks() {
-            let (workers, labels) = by_task.row(t);
-            // One answer per worker: rows are sorted by (worker, label), keep the last.
-            answers.clear();
-            for (&i, &l) in workers.iter().zip(labels) {
-                match answers.last_mut() {
-                    Some(last) if last.0 == i => last.1 = l,
-                    _ => answers.push((i, l)),
-                }
-            }
-            for (a, &(i, li)) in answers.iter().enumerate() {
-                for &(j, lj) in &answers[a + 1..] {
-                    let (i, j) = (i as usize, j as usize);
-                    common[i * w + j] += 1;
-                    common[j * w + i] += 1;
-                    if li == lj {
-                        agree[i * w + j] += 1;
-                        agree[j * w + i] += 1;
-                    }
-                }
-            }
-        }
-        // The same operations as crowd-kit, in the same order, for the same rounding.
-        let scale = m / (m - 1.0);
-        let shift = 1.0 / (m - 1.0);
-        let c = common
-            .iter()
-            .zip(&agree)
-            .map(|(&n, &a)| {
-                let ratio = if n > 0 { a as f64 / n as f64 } else { 0.0 };
-                ratio * scale - shift
-            })
-            .collect();
-        let neighbours = (0..w)
-            .map(|i| {
-                (0..w as u32)
-                    .filter(|&j| common[i * w + j as usize] > 0)
-                    .collect()
-            })
-            .collect();
-        Self {
-            n_workers: w,
-            c,
-            neighbours,
-        }
-    }
-
-    /// F = ⌊sparsity/2⌋ − 1 (−1 when some worker shares no task with anyone).
-    fn trim_count(&self) -> i64 {
-        let sparsity = self.neighbours.iter().map(Vec::len).min().unwrap_or(0) as i64;
-        sparsity / 2 - 1
-    }
-
-    fn x(&self, i: usize, j: u32) -> f64 {
-        self.c[i * self.n_workers + j as usize].abs()
-    }
-}
-
 /// One half-step: each entry of `target` becomes the trimmed mean of X_ij / `other`_j over its
 /// neighbours j, or keeps its value when trimming leaves nothing.
 fn update(cov: &Covariance, other: &[f64], target: &mut [f64], f: i64, n_tasks: usize) {
@@ -232,10 +183,12 @@ fn update(cov: &Covariance, other: &[f64], target: &mut [f64], f: i64, n_tasks: 
         .with_min_len(16)
         .for_each_init(Vec::new, |candidates, (i, value)| {
             candidates.clear();
+            let (neighbours, c) = cov.row(i);
             candidates.extend(
-                cov.neighbours[i]
+                neighbours
                     .iter()
-                    .map(|&j| cov.x(i, j) / other[j as usize]),
+                    .zip(c)
+                    .map(|(&j, c)| c.abs() / other[j as usize]),
             );
             if let Some(mean) = trimmed_mean(candidates, f, *value, n_tasks) {
                 *value = mean;
@@ -328,9 +281,22 @@ fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
 
-/// ‖u vᵀ − u′ v′ᵀ‖_F. Rows in parallel, then summed in order: the same bits at any thread
-/// count.
+/// Up to this many workers the loss is summed entry by entry over the W² products (the bits of
+/// the dense version, whose loss history is part of the output); above it, from O(W) sums.
+const ENTRYWISE_LOSS_WORKERS: usize = 8192;
+
+/// ‖u vᵀ − u′ v′ᵀ‖_F.
 fn change(u: &[f64], v: &[f64], u_prev: &[f64], v_prev: &[f64]) -> f64 {
+    if u.len() <= ENTRYWISE_LOSS_WORKERS {
+        change_entrywise(u, v, u_prev, v_prev)
+    } else {
+        change_factored(u, v, u_prev, v_prev)
+    }
+}
+
+/// ‖u vᵀ − u′ v′ᵀ‖_F entry by entry: rows in parallel, then summed in order (the same bits at
+/// any thread count). O(W²) time, O(W) memory.
+fn change_entrywise(u: &[f64], v: &[f64], u_prev: &[f64], v_prev: &[f64]) -> f64 {
     let rows: Vec<f64> = u
         .par_iter()
         .zip(u_prev)
@@ -346,6 +312,30 @@ fn change(u: &[f64], v: &[f64], u_prev: &[f64], v_prev: &[f64]) -> f64 {
         })
         .collect();
     rows.iter().sum::<f64>().sqrt()
+}
+
+/// ‖u vᵀ − u′ v′ᵀ‖_F in O(W): u vᵀ − u′v′ᵀ = u δvᵀ + δu v′ᵀ with δu = u − u′, δv = v − v′, so
+/// its squared norm is ‖u‖²‖δv‖² + 2(u·δu)(δv·v′) + ‖δu‖²‖v′‖². The differences are taken
+/// entry by entry first, so no large terms cancel: it agrees with the entry-wise sum to a few
+/// units in the last place (a sum in a different order). Sequential sums: deterministic.
+fn change_factored(u: &[f64], v: &[f64], u_prev: &[f64], v_prev: &[f64]) -> f64 {
+    let (mut uu, mut u_du, mut du_du) = (0.0, 0.0, 0.0);
+    for (&a, &p) in u.iter().zip(u_prev) {
+        let d = a - p;
+        uu += a * a;
+        u_du += a * d;
+        du_du += d * d;
+    }
+    let (mut dv_dv, mut dv_q, mut qq) = (0.0, 0.0, 0.0);
+    for (&b, &q) in v.iter().zip(v_prev) {
+        let d = b - q;
+        dv_dv += d * d;
+        dv_q += d * q;
+        qq += q * q;
+    }
+    (uu * dv_dv + 2.0 * u_du * dv_q + du_du * qq)
+        .max(0.0)
+        .sqrt()
 }
 
 impl Aggregator for Mmsr {
@@ -377,7 +367,7 @@ impl Aggregator for Mmsr {
         let f = cov.trim_count();
 
         let mut rng = RandomState::new(p.random_state);
-        let mut u: Vec<f64> = (0..cov.n_workers).map(|_| rng.random_sample()).collect();
+        let mut u: Vec<f64> = (0..cov.n_workers()).map(|_| rng.random_sample()).collect();
         let mut v = u.clone();
         let report = IterationLoop::new(p.n_iter, inputs.observer, started).run(|_| {
             let (u_prev, v_prev) = (u.clone(), v.clone());
@@ -395,7 +385,7 @@ impl Aggregator for Mmsr {
 
         let k = (norm(&u) / norm(&v)).sqrt();
         let magnitude: Vec<f64> = u.iter().map(|x| x / k).collect();
-        let signs = sign::signs(&cov.c, cov.n_workers);
+        let signs = sign::signs(&cov);
         let (m, t) = (n_labels as f64, n_tasks as f64);
         let skills = magnitude
             .iter()
@@ -460,6 +450,37 @@ mod tests {
         assert_eq!(trimmed_mean(&mut x, 0, 0.5, 4), Some(0.5));
         let mut x: [f64; 0] = [];
         assert_eq!(trimmed_mean(&mut x, 0, 0.5, 4), None);
+    }
+
+    #[test]
+    fn factored_loss_agrees_with_the_entrywise_sum() {
+        // Far from convergence the two forms agree to rounding; near it the entry-wise form
+        // (crowd-kit's) loses digits to cancellation between u_i v_j and u′_i v′_j (relative
+        // error up to ≈ ε·W/step), while the factored form works on the small differences.
+        let mut rng = RandomState::new(9);
+        for (w, step) in [(50, 1e-1), (300, 1e-3), (1000, 1e-6)] {
+            let u_prev: Vec<f64> = (0..w).map(|_| rng.random_sample()).collect();
+            let v_prev: Vec<f64> = (0..w).map(|_| rng.random_sample()).collect();
+            let u: Vec<f64> = u_prev
+                .iter()
+                .map(|x| x + step * (rng.random_sample() - 0.5))
+                .collect();
+            let v: Vec<f64> = v_prev
+                .iter()
+                .map(|x| x + step * (rng.random_sample() - 0.5))
+                .collect();
+            let entrywise = change_entrywise(&u, &v, &u_prev, &v_prev);
+            let factored = change_factored(&u, &v, &u_prev, &v_prev);
+            let tolerance = 1e-12 + f64::EPSILON * w as f64 / step;
+            assert!(
+                (entrywise - factored).abs() <= tolerance * entrywise,
+                "{w}: {entrywise} vs {factored}"
+            );
+        }
+        assert_eq!(
+            change_factored(&[1.0, 2.0], &[3.0], &[1.0, 2.0], &[3.0]),
+            0.0
+        );
     }
 
     #[test]
