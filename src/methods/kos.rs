@@ -96,18 +96,12 @@ impl Kos {
     }
 }
 
-impl KosParams {
-    /// Sets the number of iterations (≥ 1).
-    pub fn n_iter(self, n_iter: usize) -> Self {
-        Self { n_iter, ..self }
-    }
-
-    /// Sets the seed of the starting messages.
-    pub fn random_state(self, random_state: u32) -> Self {
-        Self {
-            random_state,
-            ..self
-        }
+crate::methods::params::setters! {
+    KosParams {
+        /// Sets the number of iterations (≥ 1).
+        n_iter: usize,
+        /// Sets the seed of the starting messages.
+        random_state: u32,
     }
 }
 

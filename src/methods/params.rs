@@ -71,6 +71,26 @@ pub trait Params: Default + Serialize + DeserializeOwned {
     }
 }
 
+/// The builder setters of a parameters struct, one per listed field, each documented by the
+/// doc comment above its field's line: `field(self, value) -> Self` sets the field (wrapped in
+/// `Some` for an optional field written `field: T => Some`) and keeps the others, so that a
+/// setter is declared in one line next to its doc instead of five. Setters that do more
+/// (several fields, conversions) are written by hand in their method's file.
+macro_rules! setters {
+    ($params:ty { $( $(#[$doc:meta])* $field:ident: $type:ty $(=> $wrap:ident)? ),+ $(,)? }) => {
+        impl $params {
+            $(
+                $(#[$doc])*
+                pub fn $field(self, $field: $type) -> Self {
+                    $( let $field = $wrap($field); )?
+                    Self { $field, ..self }
+                }
+            )+
+        }
+    };
+}
+pub(crate) use setters;
+
 /// The `params` report of checked parameters: their serde form, in field order.
 pub(crate) fn report(params: &impl Serialize) -> ParamReport {
     struct Ordered(ParamReport);

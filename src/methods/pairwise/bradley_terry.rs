@@ -93,20 +93,14 @@ impl BradleyTerry {
     }
 }
 
-impl BradleyTerryParams {
-    /// Sets `n_iter`.
-    pub fn n_iter(self, n_iter: usize) -> Self {
-        Self { n_iter, ..self }
-    }
-
-    /// Sets `tol`.
-    pub fn tol(self, tol: f64) -> Self {
-        Self { tol, ..self }
-    }
-
-    /// Sets `compat`.
-    pub fn compat(self, compat: PairwiseCompat) -> Self {
-        Self { compat, ..self }
+crate::methods::params::setters! {
+    BradleyTerryParams {
+        /// Sets `n_iter`.
+        n_iter: usize,
+        /// Sets `tol`.
+        tol: f64,
+        /// Sets `compat`.
+        compat: PairwiseCompat,
     }
 }
 

@@ -147,36 +147,18 @@ impl NoisyBradleyTerry {
     }
 }
 
-impl NoisyBradleyTerryParams {
-    /// Sets `n_iter`.
-    pub fn n_iter(self, n_iter: usize) -> Self {
-        Self { n_iter, ..self }
-    }
-
-    /// Sets `tol`.
-    pub fn tol(self, tol: f64) -> Self {
-        Self { tol, ..self }
-    }
-
-    /// Sets `regularization_ratio`.
-    pub fn regularization_ratio(self, regularization_ratio: f64) -> Self {
-        Self {
-            regularization_ratio,
-            ..self
-        }
-    }
-
-    /// Sets `random_state`.
-    pub fn random_state(self, random_state: u32) -> Self {
-        Self {
-            random_state,
-            ..self
-        }
-    }
-
-    /// Sets `compat`.
-    pub fn compat(self, compat: PairwiseCompat) -> Self {
-        Self { compat, ..self }
+crate::methods::params::setters! {
+    NoisyBradleyTerryParams {
+        /// Sets `n_iter`.
+        n_iter: usize,
+        /// Sets `tol`.
+        tol: f64,
+        /// Sets `regularization_ratio`.
+        regularization_ratio: f64,
+        /// Sets `random_state`.
+        random_state: u32,
+        /// Sets `compat`.
+        compat: PairwiseCompat,
     }
 }
 
