@@ -102,6 +102,27 @@ impl Default for Selection {
     }
 }
 
+/// The label an answer value aggregates as: a string as it is, any other value as its JSON
+/// text (`true`, `3`). The one conversion of Toloka output values to labels, for these readers
+/// and for the local backend (which matches labels to a field's typed allowed values by it).
+pub(crate) fn label_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The label of one answer to `field` (its `output_values` entry), or `None` when the answer
+/// is empty — the field absent, `null` or `""` — which [`Selection::empty`] then decides on.
+/// Every reader of Toloka answers (these readers and `toloka::LocalBackend`) goes through it,
+/// so that "empty" means the same everywhere.
+pub(crate) fn answer_label(value: Option<&Value>) -> Option<String> {
+    value
+        .filter(|value| !value.is_null())
+        .map(label_text)
+        .filter(|label| !label.is_empty())
+}
+
 /// How to read a web UI results TSV.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TolokaTsvOptions {
@@ -397,28 +418,24 @@ fn add_assignment(
                 )));
             }
         };
-        let label = match solution.output_values.get(field) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) | None if empty == EmptyAnswers::Skip => continue,
-            Some(Value::Null) | None => {
-                let fields: Vec<&str> = solution.output_values.keys().map(String::as_str).collect();
+        let value = solution.output_values.get(field);
+        let Some(label) = answer_label(value) else {
+            if empty == EmptyAnswers::Skip {
+                continue;
+            }
+            if value.is_some_and(|value| !value.is_null()) {
                 return Err(located(format!(
-                    "solution {} has no output value {field:?} (output fields: {})",
-                    i + 1,
-                    fields.join(", ")
+                    "solution {} has an empty output value {field:?}",
+                    i + 1
                 )));
             }
-            Some(other) => other.to_string(),
-        };
-        if label.is_empty() && empty == EmptyAnswers::Skip {
-            continue;
-        }
-        if label.is_empty() {
+            let fields: Vec<&str> = solution.output_values.keys().map(String::as_str).collect();
             return Err(located(format!(
-                "solution {} has an empty output value {field:?}",
-                i + 1
+                "solution {} has no output value {field:?} (output fields: {})",
+                i + 1,
+                fields.join(", ")
             )));
-        }
+        };
         sink.push(file, pos.line, task, &worker, &label)?;
     }
     Ok(())
