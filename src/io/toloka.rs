@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::gold::GoldCollector;
 use super::json::{Id, ItemPosition, for_each_item};
-use super::source::{ResponseSink, at, open, read_all, whole};
+use super::source::{ResponseSink, at, read_all, read_opened, whole};
 use super::table::Table;
 use crate::aggregation::Gold;
 use crate::error::Error;
@@ -190,8 +190,9 @@ pub fn read_toloka_tsv_with_gold(
     path: impl AsRef<Path>,
     options: &TolokaTsvOptions,
 ) -> Result<(Responses, Gold), Error> {
-    let (reader, name) = open(path.as_ref())?;
-    read_toloka_tsv_from(reader, &name.to_string_lossy(), options)
+    read_opened(path.as_ref(), |reader, name| {
+        read_toloka_tsv_from(reader, name, options)
+    })
 }
 
 /// Like [`read_toloka_tsv_with_gold`], from any reader; `source_name` names it in errors.
