@@ -45,7 +45,7 @@ impl Default for EmbeddingReadOptions {
 /// Reads an embeddings table from `path` (`-` for stdin).
 ///
 /// # Errors
-/// As the other readers (see [`crate::io`]), plus [`InputError::Data`] at `file:line:column`
+/// As the other readers (see [`crate::io`]), plus [`InputError::Data`](crate::error::InputError::Data) at `file:line:column`
 /// for an empty task or worker ([`DataError::EmptyField`]), an empty embedding
 /// ([`DataError::EmptyEmbedding`]), a value that is not a finite number
 /// ([`DataError::EmbeddingValue`]) or an embedding of another length than the first row's
@@ -198,7 +198,7 @@ impl Default for TextReadOptions {
 /// Reads a texts table from `path` (`-` for stdin).
 ///
 /// # Errors
-/// As the other readers (see [`crate::io`]), plus [`InputError::Data`] at `file:line:column`
+/// As the other readers (see [`crate::io`]), plus [`InputError::Data`](crate::error::InputError::Data) at `file:line:column`
 /// for an empty task or worker ([`DataError::EmptyField`]); a table without rows is an error
 /// about the whole file.
 pub fn read_texts(path: &Path, options: &TextReadOptions) -> Result<TextResponses, Error> {

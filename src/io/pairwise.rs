@@ -42,7 +42,7 @@ impl Default for PairwiseReadOptions {
 /// Reads a pairwise comparison table from `path` (`-` for stdin).
 ///
 /// # Errors
-/// As the other readers (see [`crate::io`]), plus [`InputError::Data`] at `file:line:column`
+/// As the other readers (see [`crate::io`]), plus [`InputError::Data`](crate::error::InputError::Data) at `file:line:column`
 /// for an empty field ([`DataError::EmptyField`]), a pair with `left == right`
 /// ([`DataError::SelfComparison`], at the right column) or a winner that is neither side
 /// ([`DataError::WinnerNotInPair`], at the label column). A header without rows is an empty
