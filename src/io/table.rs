@@ -301,8 +301,19 @@ impl<R: Read> Table<R> {
     }
 
     /// The header as a comma-separated list, for messages.
-    pub(crate) fn header_list(&self) -> String {
+    fn header_list(&self) -> String {
         self.header.join(", ")
+    }
+
+    /// An error at the header: `missing <what> (<why>header: a, b, c)`, where `why` (empty, or
+    /// ending in `; `) says what the header should have had.
+    pub(crate) fn missing(&self, what: &str, why: &str) -> Error {
+        at(
+            &self.file,
+            1,
+            None,
+            format!("missing {what} ({why}header: {})", self.header_list()),
+        )
     }
 
     /// Reads the next record; `false` at the end of the input. Rows with a different number

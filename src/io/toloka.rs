@@ -212,14 +212,9 @@ pub fn read_toloka_tsv_from<R: Read>(
         .filter(|&i| table.header()[i].starts_with("INPUT:"))
         .collect();
     if task_id.is_none() && inputs.is_empty() {
-        return Err(at(
-            file,
-            1,
-            None,
-            format!(
-                "missing column \"ASSIGNMENT:task_id\" and no INPUT: columns to identify tasks (header: {})",
-                table.header_list()
-            ),
+        return Err(table.missing(
+            r#"column "ASSIGNMENT:task_id" and no INPUT: columns to identify tasks"#,
+            "",
         ));
     }
     let selection = &options.selection;
