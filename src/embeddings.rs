@@ -28,7 +28,6 @@
 use indexmap::IndexMap;
 
 use crate::error::DataError;
-use crate::responses::Interner;
 use crate::rows::{RowKeys, RowKeysBuilder};
 
 /// Parses an embedding: a JSON array of numbers (`[1, 2.5e-3, -4]`) or numbers separated by
@@ -71,16 +70,10 @@ pub fn parse_embedding(text: &str) -> Result<Vec<f64>, (usize, String)> {
 /// A table of outputs with embeddings (see the module docs).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct EmbeddingResponses {
-    tasks: Interner,
-    workers: Interner,
-    task_of: Vec<u32>,
-    worker_of: Vec<u32>,
+    keys: RowKeys,
     outputs: Vec<Box<str>>,
     values: Vec<f64>,
     dim: usize,
-    /// Rows of task `t`: `task_rows[task_offsets[t]..task_offsets[t + 1]]`, in input order.
-    task_offsets: Vec<usize>,
-    task_rows: Vec<u32>,
 }
 
 impl EmbeddingResponses {
@@ -108,39 +101,11 @@ impl EmbeddingResponses {
         builder.build()
     }
 
-    /// Number of distinct tasks.
-    pub fn n_tasks(&self) -> usize {
-        self.tasks.len()
-    }
-
-    /// Number of distinct workers.
-    pub fn n_workers(&self) -> usize {
-        self.workers.len()
-    }
-
-    /// Number of rows (responses).
-    pub fn len(&self) -> usize {
-        self.task_of.len()
-    }
-
-    /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.task_of.is_empty()
-    }
+    crate::rows::row_key_accessors!();
 
     /// The length of every embedding (0 for an empty table).
     pub fn dim(&self) -> usize {
         self.dim
-    }
-
-    /// Task id of row `row` (rows are numbered from 0 in input order).
-    pub fn task(&self, row: usize) -> usize {
-        self.task_of[row] as usize
-    }
-
-    /// Worker id of row `row`.
-    pub fn worker(&self, row: usize) -> usize {
-        self.worker_of[row] as usize
     }
 
     /// Output of row `row`.
@@ -153,51 +118,9 @@ impl EmbeddingResponses {
         &self.values[row * self.dim..(row + 1) * self.dim]
     }
 
-    /// The rows of task `task`, in input order.
-    pub fn task_rows(&self, task: usize) -> &[u32] {
-        &self.task_rows[self.task_offsets[task]..self.task_offsets[task + 1]]
-    }
-
-    /// The name of task `task`.
-    pub fn task_name(&self, task: usize) -> &str {
-        &self.tasks[task]
-    }
-
-    /// The name of worker `worker`.
-    pub fn worker_name(&self, worker: usize) -> &str {
-        &self.workers[worker]
-    }
-
-    /// Task names in id (canonical) order.
-    pub fn task_names(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.tasks.iter().map(|s| &**s)
-    }
-
-    /// Worker names in id (canonical) order.
-    pub fn worker_names(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.workers.iter().map(|s| &**s)
-    }
-
-    /// The id of the task called `name`.
-    pub fn task_id(&self, name: &str) -> Option<usize> {
-        self.tasks.get_index_of(name)
-    }
-
-    /// The id of the worker called `name`.
-    pub fn worker_id(&self, name: &str) -> Option<usize> {
-        self.workers.get_index_of(name)
-    }
-
     /// The first (task, worker) pair answered twice, as the two 0-based rows.
     pub(crate) fn first_duplicate(&self) -> Option<(usize, usize)> {
-        let mut seen = rustc_hash::FxHashMap::default();
-        for row in 0..self.len() {
-            if let Some(&first) = seen.get(&(self.task_of[row], self.worker_of[row])) {
-                return Some((first, row));
-            }
-            seen.insert((self.task_of[row], self.worker_of[row]), row);
-        }
-        None
+        self.keys.first_duplicate()
     }
 }
 
@@ -278,39 +201,18 @@ impl EmbeddingBuilder {
         self.push(task, worker, output, &values)
     }
 
-    /// Number of rows pushed so far.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Whether nothing was pushed.
-    pub fn is_empty(&self) -> bool {
-        self.keys.len() == 0
-    }
+    crate::rows::row_builder_len!();
 
     /// Renumbers tasks and workers canonically and indexes rows by task.
     ///
     /// # Errors
     /// None at present (the `Result` leaves room for checks on the whole table).
     pub fn build(self) -> Result<EmbeddingResponses, DataError> {
-        let RowKeys {
-            tasks,
-            workers,
-            task_of,
-            worker_of,
-            task_offsets,
-            task_rows,
-        } = self.keys.build();
         Ok(EmbeddingResponses {
-            tasks,
-            workers,
-            task_of,
-            worker_of,
+            keys: self.keys.build(),
             outputs: self.outputs,
             values: self.values,
             dim: self.dim.unwrap_or(0),
-            task_offsets,
-            task_rows,
         })
     }
 }

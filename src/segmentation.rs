@@ -21,7 +21,6 @@
 //! ```
 
 use crate::error::DataError;
-use crate::responses::Interner;
 use crate::rows::{RowKeys, RowKeysBuilder};
 
 /// A binary mask: `width × height` pixels, row-major.
@@ -90,13 +89,8 @@ impl Mask {
 /// A table of segmentation masks (see the module docs).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SegmentationResponses {
-    tasks: Interner,
-    workers: Interner,
-    task_of: Vec<u32>,
-    worker_of: Vec<u32>,
+    keys: RowKeys,
     masks: Vec<Mask>,
-    task_offsets: Vec<usize>,
-    task_rows: Vec<u32>,
 }
 
 impl SegmentationResponses {
@@ -122,59 +116,11 @@ impl SegmentationResponses {
         Ok(builder.build())
     }
 
-    /// Number of distinct tasks.
-    pub fn n_tasks(&self) -> usize {
-        self.tasks.len()
-    }
-
-    /// Number of distinct workers.
-    pub fn n_workers(&self) -> usize {
-        self.workers.len()
-    }
-
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.task_of.len()
-    }
-
-    /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.task_of.is_empty()
-    }
-
-    /// Task id of row `row` (rows numbered from 0 in input order).
-    pub fn task(&self, row: usize) -> usize {
-        self.task_of[row] as usize
-    }
-
-    /// Worker id of row `row`.
-    pub fn worker(&self, row: usize) -> usize {
-        self.worker_of[row] as usize
-    }
+    crate::rows::row_key_accessors!();
 
     /// Mask of row `row`.
     pub fn mask(&self, row: usize) -> &Mask {
         &self.masks[row]
-    }
-
-    /// The rows of task `task`, in input order.
-    pub fn task_rows(&self, task: usize) -> &[u32] {
-        &self.task_rows[self.task_offsets[task]..self.task_offsets[task + 1]]
-    }
-
-    /// The name of task `task`.
-    pub fn task_name(&self, task: usize) -> &str {
-        &self.tasks[task]
-    }
-
-    /// The name of worker `worker`.
-    pub fn worker_name(&self, worker: usize) -> &str {
-        &self.workers[worker]
-    }
-
-    /// The id of the task called `name`.
-    pub fn task_id(&self, name: &str) -> Option<usize> {
-        self.tasks.get_index_of(name)
     }
 }
 
@@ -217,24 +163,13 @@ impl SegmentationBuilder {
         Ok(())
     }
 
+    crate::rows::row_builder_len!();
+
     /// Renumbers tasks and workers canonically and indexes rows by task.
     pub fn build(self) -> SegmentationResponses {
-        let RowKeys {
-            tasks,
-            workers,
-            task_of,
-            worker_of,
-            task_offsets,
-            task_rows,
-        } = self.keys.build();
         SegmentationResponses {
-            tasks,
-            workers,
-            task_of,
-            worker_of,
+            keys: self.keys.build(),
             masks: self.masks,
-            task_offsets,
-            task_rows,
         }
     }
 }

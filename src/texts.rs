@@ -18,19 +18,13 @@
 //! ```
 
 use crate::error::DataError;
-use crate::responses::Interner;
 use crate::rows::{RowKeys, RowKeysBuilder};
 
 /// A table of texts (see the module docs).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TextResponses {
-    tasks: Interner,
-    workers: Interner,
-    task_of: Vec<u32>,
-    worker_of: Vec<u32>,
+    keys: RowKeys,
     texts: Vec<Box<str>>,
-    task_offsets: Vec<usize>,
-    task_rows: Vec<u32>,
 }
 
 impl TextResponses {
@@ -57,64 +51,11 @@ impl TextResponses {
         Ok(builder.build())
     }
 
-    /// Number of distinct tasks.
-    pub fn n_tasks(&self) -> usize {
-        self.tasks.len()
-    }
-
-    /// Number of distinct workers.
-    pub fn n_workers(&self) -> usize {
-        self.workers.len()
-    }
-
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.task_of.len()
-    }
-
-    /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.task_of.is_empty()
-    }
-
-    /// Task id of row `row` (rows are numbered from 0 in input order).
-    pub fn task(&self, row: usize) -> usize {
-        self.task_of[row] as usize
-    }
-
-    /// Worker id of row `row`.
-    pub fn worker(&self, row: usize) -> usize {
-        self.worker_of[row] as usize
-    }
+    crate::rows::row_key_accessors!();
 
     /// Text of row `row`.
     pub fn text(&self, row: usize) -> &str {
         &self.texts[row]
-    }
-
-    /// The rows of task `task`, in input order.
-    pub fn task_rows(&self, task: usize) -> &[u32] {
-        &self.task_rows[self.task_offsets[task]..self.task_offsets[task + 1]]
-    }
-
-    /// The name of task `task`.
-    pub fn task_name(&self, task: usize) -> &str {
-        &self.tasks[task]
-    }
-
-    /// The name of worker `worker`.
-    pub fn worker_name(&self, worker: usize) -> &str {
-        &self.workers[worker]
-    }
-
-    /// Task names in id (canonical) order.
-    pub fn task_names(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.tasks.iter().map(|s| &**s)
-    }
-
-    /// The id of the task called `name`.
-    pub fn task_id(&self, name: &str) -> Option<usize> {
-        self.tasks.get_index_of(name)
     }
 }
 
@@ -139,34 +80,13 @@ impl TextBuilder {
         Ok(())
     }
 
-    /// Number of rows pushed so far.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Whether nothing was pushed.
-    pub fn is_empty(&self) -> bool {
-        self.keys.len() == 0
-    }
+    crate::rows::row_builder_len!();
 
     /// Renumbers tasks and workers canonically and indexes rows by task.
     pub fn build(self) -> TextResponses {
-        let RowKeys {
-            tasks,
-            workers,
-            task_of,
-            worker_of,
-            task_offsets,
-            task_rows,
-        } = self.keys.build();
         TextResponses {
-            tasks,
-            workers,
-            task_of,
-            worker_of,
+            keys: self.keys.build(),
             texts: self.texts,
-            task_offsets,
-            task_rows,
         }
     }
 }

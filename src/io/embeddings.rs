@@ -6,10 +6,10 @@ use std::path::Path;
 
 use csv::ByteRecord;
 
-use super::source::{delimiter_for, open, whole};
+use super::source::{read_opened, whole};
 use super::table::Table;
 use crate::embeddings::{EmbeddingResponses, TrueEmbeddings, parse_embedding};
-use crate::error::{DataError, Error, InputError, Location};
+use crate::error::{DataError, Error};
 use crate::texts::TextResponses;
 
 /// Header names of the columns of an embeddings table (default `task,worker,output,embedding`,
@@ -42,19 +42,10 @@ impl Default for EmbeddingReadOptions {
     }
 }
 
-fn data_error(table: &Table<impl Read>, column: usize, source: DataError) -> Error {
-    let location = Location::new(table.file(), table.line()).with_column(column as u64 + 1);
-    InputError::Data {
-        location,
-        source: Box::new(source),
-    }
-    .into()
-}
-
 /// Reads an embeddings table from `path` (`-` for stdin).
 ///
 /// # Errors
-/// As the other readers (see [`crate::io`]), plus [`InputError::Data`] at `file:line:column`
+/// As the other readers (see [`crate::io`]), plus [`InputError::Data`](crate::error::InputError::Data) at `file:line:column`
 /// for an empty task or worker ([`DataError::EmptyField`]), an empty embedding
 /// ([`DataError::EmptyEmbedding`]), a value that is not a finite number
 /// ([`DataError::EmbeddingValue`]) or an embedding of another length than the first row's
@@ -63,8 +54,9 @@ pub fn read_embeddings(
     path: &Path,
     options: &EmbeddingReadOptions,
 ) -> Result<EmbeddingResponses, Error> {
-    let (reader, name) = open(path)?;
-    read_embeddings_from(reader, &name.to_string_lossy(), options)
+    read_opened(path, |reader, name| {
+        read_embeddings_from(reader, name, options)
+    })
 }
 
 /// [`read_embeddings`] from any reader; `source_name` names it in errors and, without a set
@@ -74,23 +66,17 @@ pub fn read_embeddings_from<R: Read>(
     source_name: &str,
     options: &EmbeddingReadOptions,
 ) -> Result<EmbeddingResponses, Error> {
-    let file = Path::new(source_name);
-    let delimiter = options.delimiter.unwrap_or_else(|| delimiter_for(file));
-    let mut table = Table::open(reader, file, delimiter, "responses")?;
-    let columns = [
-        table.column(&options.task_column)?,
-        table.column(&options.worker_column)?,
-        table.column(&options.output_column)?,
-        table.column(&options.embedding_column)?,
-    ];
+    let mut table = Table::open_named(reader, source_name, options.delimiter, "responses")?;
+    let columns = table.columns([
+        &options.task_column,
+        &options.worker_column,
+        &options.output_column,
+        &options.embedding_column,
+    ])?;
     let mut builder = EmbeddingResponses::builder();
     let mut record = ByteRecord::new();
     while table.next(&mut record)? {
-        let mut fields = [""; 4];
-        for (field, &column) in fields.iter_mut().zip(&columns) {
-            *field = table.text(&record, column)?;
-        }
-        let [task, worker, output, embedding] = fields;
+        let [task, worker, output, embedding] = table.fields(&record, &columns)?;
         if let Err(source) = builder.push_text(task, worker, output, embedding) {
             let column = match &source {
                 DataError::EmptyField { field: "task", .. } => columns[0],
@@ -100,7 +86,7 @@ pub fn read_embeddings_from<R: Read>(
                 | DataError::EmbeddingLength { .. } => columns[3],
                 _ => return Err(whole(table.file(), source.to_string())),
             };
-            return Err(data_error(&table, column, source));
+            return Err(table.data_error(column, source));
         }
     }
     if builder.is_empty() {
@@ -124,8 +110,9 @@ pub fn read_true_embeddings(
     path: &Path,
     options: &EmbeddingReadOptions,
 ) -> Result<TrueEmbeddings, Error> {
-    let (reader, name) = open(path)?;
-    read_true_embeddings_from(reader, &name.to_string_lossy(), options)
+    read_opened(path, |reader, name| {
+        read_true_embeddings_from(reader, name, options)
+    })
 }
 
 /// [`read_true_embeddings`] from any reader.
@@ -134,11 +121,9 @@ pub fn read_true_embeddings_from<R: Read>(
     source_name: &str,
     options: &EmbeddingReadOptions,
 ) -> Result<TrueEmbeddings, Error> {
-    let file = Path::new(source_name);
-    let delimiter = options.delimiter.unwrap_or_else(|| delimiter_for(file));
-    let mut table = Table::open(reader, file, delimiter, "true embeddings")?;
-    let task_column = table.column(&options.task_column)?;
-    let embedding_column = table.column(&options.embedding_column)?;
+    let mut table = Table::open_named(reader, source_name, options.delimiter, "true embeddings")?;
+    let [task_column, embedding_column] =
+        table.columns([&options.task_column, &options.embedding_column])?;
     let mut out = TrueEmbeddings::new();
     let mut record = ByteRecord::new();
     let mut rows = 0u64;
@@ -148,8 +133,7 @@ pub fn read_true_embeddings_from<R: Read>(
         let task = table.required(&record, task_column)?;
         let text = table.text(&record, embedding_column)?;
         let values = parse_embedding(text).map_err(|(position, value)| {
-            data_error(
-                &table,
+            table.data_error(
                 embedding_column,
                 DataError::EmbeddingValue {
                     value,
@@ -159,16 +143,13 @@ pub fn read_true_embeddings_from<R: Read>(
             )
         })?;
         if values.is_empty() {
-            return Err(data_error(
-                &table,
-                embedding_column,
-                DataError::EmptyEmbedding { record: rows },
-            ));
+            return Err(
+                table.data_error(embedding_column, DataError::EmptyEmbedding { record: rows })
+            );
         }
         match dim {
             Some(d) if d != values.len() => {
-                return Err(data_error(
-                    &table,
+                return Err(table.data_error(
                     embedding_column,
                     DataError::EmbeddingLength {
                         expected: d,
@@ -217,12 +198,11 @@ impl Default for TextReadOptions {
 /// Reads a texts table from `path` (`-` for stdin).
 ///
 /// # Errors
-/// As the other readers (see [`crate::io`]), plus [`InputError::Data`] at `file:line:column`
+/// As the other readers (see [`crate::io`]), plus [`InputError::Data`](crate::error::InputError::Data) at `file:line:column`
 /// for an empty task or worker ([`DataError::EmptyField`]); a table without rows is an error
 /// about the whole file.
 pub fn read_texts(path: &Path, options: &TextReadOptions) -> Result<TextResponses, Error> {
-    let (reader, name) = open(path)?;
-    read_texts_from(reader, &name.to_string_lossy(), options)
+    read_opened(path, |reader, name| read_texts_from(reader, name, options))
 }
 
 /// [`read_texts`] from any reader.
@@ -231,29 +211,23 @@ pub fn read_texts_from<R: Read>(
     source_name: &str,
     options: &TextReadOptions,
 ) -> Result<TextResponses, Error> {
-    let file = Path::new(source_name);
-    let delimiter = options.delimiter.unwrap_or_else(|| delimiter_for(file));
-    let mut table = Table::open(reader, file, delimiter, "texts")?;
-    let columns = [
-        table.column(&options.task_column)?,
-        table.column(&options.worker_column)?,
-        table.column(&options.text_column)?,
-    ];
+    let mut table = Table::open_named(reader, source_name, options.delimiter, "texts")?;
+    let columns = table.columns([
+        &options.task_column,
+        &options.worker_column,
+        &options.text_column,
+    ])?;
     let mut builder = TextResponses::builder();
     let mut record = ByteRecord::new();
     while table.next(&mut record)? {
-        let mut fields = [""; 3];
-        for (field, &column) in fields.iter_mut().zip(&columns) {
-            *field = table.text(&record, column)?;
-        }
-        let [task, worker, text] = fields;
+        let [task, worker, text] = table.fields(&record, &columns)?;
         if let Err(source) = builder.push(task, worker, text) {
             let column = match &source {
                 DataError::EmptyField { field: "task", .. } => columns[0],
                 DataError::EmptyField { .. } => columns[1],
                 _ => return Err(whole(table.file(), source.to_string())),
             };
-            return Err(data_error(&table, column, source));
+            return Err(table.data_error(column, source));
         }
     }
     if builder.is_empty() {

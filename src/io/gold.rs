@@ -7,7 +7,7 @@ use std::path::Path;
 use csv::ByteRecord;
 
 use super::responses::ReadOptions;
-use super::source::{at, open, whole};
+use super::source::{at, read_opened, whole};
 use super::table::Table;
 use crate::aggregation::Gold;
 use crate::error::{Error, Location};
@@ -17,8 +17,9 @@ use crate::error::{Error, Location};
 /// the default names `task` and `label` (a gold file keeps its own header when the responses'
 /// columns are renamed); other columns are ignored.
 pub fn read_gold(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Gold, Error> {
-    let (reader, name) = open(path.as_ref())?;
-    read_gold_from(reader, &name.to_string_lossy(), options)
+    read_opened(path.as_ref(), |reader, name| {
+        read_gold_from(reader, name, options)
+    })
 }
 
 /// Reads gold labels from any reader; `source_name` names it in errors.

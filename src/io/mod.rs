@@ -85,3 +85,4 @@ pub use toloka::{
     AssignmentsOptions, EmptyAnswers, Selection, TolokaTsvOptions, read_assignments,
     read_assignments_from_bytes, read_toloka_tsv, read_toloka_tsv_from, read_toloka_tsv_with_gold,
 };
+pub(crate) use toloka::{answer_label, label_text};

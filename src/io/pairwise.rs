@@ -6,9 +6,9 @@ use std::path::Path;
 
 use csv::ByteRecord;
 
-use super::source::{delimiter_for, open, whole};
+use super::source::{read_opened, whole};
 use super::table::Table;
-use crate::error::{DataError, Error, InputError, Location};
+use crate::error::{DataError, Error};
 use crate::pairwise::PairwiseResponses;
 
 /// Header names of the columns of a pairwise table (default `worker,left,right,label`, as
@@ -42,7 +42,7 @@ impl Default for PairwiseReadOptions {
 /// Reads a pairwise comparison table from `path` (`-` for stdin).
 ///
 /// # Errors
-/// As the other readers (see [`crate::io`]), plus [`InputError::Data`] at `file:line:column`
+/// As the other readers (see [`crate::io`]), plus [`InputError::Data`](crate::error::InputError::Data) at `file:line:column`
 /// for an empty field ([`DataError::EmptyField`]), a pair with `left == right`
 /// ([`DataError::SelfComparison`], at the right column) or a winner that is neither side
 /// ([`DataError::WinnerNotInPair`], at the label column). A header without rows is an empty
@@ -51,8 +51,9 @@ pub fn read_pairwise(
     path: impl AsRef<Path>,
     options: &PairwiseReadOptions,
 ) -> Result<PairwiseResponses, Error> {
-    let (reader, name) = open(path.as_ref())?;
-    read_pairwise_from(reader, &name.to_string_lossy(), options)
+    read_opened(path.as_ref(), |reader, name| {
+        read_pairwise_from(reader, name, options)
+    })
 }
 
 /// [`read_pairwise`] from any reader; `source_name` names it in errors and, without a set
@@ -62,23 +63,17 @@ pub fn read_pairwise_from<R: Read>(
     source_name: &str,
     options: &PairwiseReadOptions,
 ) -> Result<PairwiseResponses, Error> {
-    let file = Path::new(source_name);
-    let delimiter = options.delimiter.unwrap_or_else(|| delimiter_for(file));
-    let mut table = Table::open(reader, file, delimiter, "comparisons")?;
-    let columns = [
-        table.column(&options.worker_column)?,
-        table.column(&options.left_column)?,
-        table.column(&options.right_column)?,
-        table.column(&options.label_column)?,
-    ];
+    let mut table = Table::open_named(reader, source_name, options.delimiter, "comparisons")?;
+    let columns = table.columns([
+        &options.worker_column,
+        &options.left_column,
+        &options.right_column,
+        &options.label_column,
+    ])?;
     let mut builder = PairwiseResponses::builder();
     let mut record = ByteRecord::new();
     while table.next(&mut record)? {
-        let mut fields = [""; 4];
-        for (field, &column) in fields.iter_mut().zip(&columns) {
-            *field = table.text(&record, column)?;
-        }
-        let [worker, left, right, label] = fields;
+        let [worker, left, right, label] = table.fields(&record, &columns)?;
         if let Err(source) = builder.push(worker, left, right, label) {
             let column = match &source {
                 DataError::EmptyField { field, .. } => match *field {
@@ -91,12 +86,7 @@ pub fn read_pairwise_from<R: Read>(
                 DataError::WinnerNotInPair { .. } => columns[3],
                 _ => return Err(whole(table.file(), source.to_string())),
             };
-            let location = Location::new(table.file(), table.line()).with_column(column as u64 + 1);
-            return Err(InputError::Data {
-                location,
-                source: Box::new(source),
-            }
-            .into());
+            return Err(table.data_error(column, source));
         }
     }
     builder

@@ -6,7 +6,7 @@ use std::path::Path;
 use csv::ByteRecord;
 
 use super::plain::read_plain;
-use super::source::{ResponseSink, delimiter_for, open, whole};
+use super::source::{ResponseSink, delimiter_for, read_opened, whole};
 use super::table::Table;
 use crate::error::Error;
 use crate::responses::{DuplicatePolicy, Responses};
@@ -79,8 +79,9 @@ pub fn read_responses_with_progress(
     {
         return builder.build().map_err(|err| whole(path, err.to_string()));
     }
-    let (reader, name) = open(path)?;
-    read_responses_from(reader, &name.to_string_lossy(), options)
+    read_opened(path, |reader, name| {
+        read_responses_from(reader, name, options)
+    })
 }
 
 /// Reads a response table from any reader; `source_name` is used in error messages and, when

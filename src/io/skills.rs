@@ -89,27 +89,14 @@ fn table_rows(bytes: &[u8], file: &Path) -> Result<Vec<SkillRow>, Error> {
             let exact = table.find("exact_value")?;
             let value = table.find("value")?;
             if exact.is_none() && value.is_none() {
-                return Err(at(
-                    file,
-                    1,
-                    None,
-                    format!(
-                        "missing column \"value\" or \"exact_value\" (header: {})",
-                        table.header_list()
-                    ),
-                ));
+                return Err(table.missing(r#"column "value" or "exact_value""#, ""));
             }
             (user, table.find("skill_id")?, [exact, value])
         }
         None if table.find("worker")?.is_none() => {
-            return Err(at(
-                file,
-                1,
-                None,
-                format!(
-                    "missing column \"worker\" (skills need columns worker,skill or user_id,skill_id,value; header: {})",
-                    table.header_list()
-                ),
+            return Err(table.missing(
+                r#"column "worker""#,
+                "skills need columns worker,skill or user_id,skill_id,value; ",
             ));
         }
         None => (

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use csv::{ByteRecord, ReaderBuilder};
 
-use super::source::{at, io_error, whole};
-use crate::error::Error;
+use super::source::{at, delimiter_for, io_error, whole};
+use crate::error::{DataError, Error, InputError, Location};
 
 const BOM: &[u8; 3] = b"\xEF\xBB\xBF";
 
@@ -189,6 +189,23 @@ impl<R: Read> Table<R> {
         Ok(table)
     }
 
+    /// Like [`Table::open`] for an input called `source_name`, with `delimiter` or, when it is
+    /// `None`, the one the name's extension implies.
+    pub(crate) fn open_named(
+        input: R,
+        source_name: &str,
+        delimiter: Option<u8>,
+        what: &str,
+    ) -> Result<Self, Error> {
+        let file = Path::new(source_name);
+        Self::open(
+            input,
+            file,
+            delimiter.unwrap_or_else(|| delimiter_for(file)),
+            what,
+        )
+    }
+
     pub(crate) fn file(&self) -> &Path {
         &self.file
     }
@@ -284,8 +301,19 @@ impl<R: Read> Table<R> {
     }
 
     /// The header as a comma-separated list, for messages.
-    pub(crate) fn header_list(&self) -> String {
+    fn header_list(&self) -> String {
         self.header.join(", ")
+    }
+
+    /// An error at the header: `missing <what> (<why>header: a, b, c)`, where `why` (empty, or
+    /// ending in `; `) says what the header should have had.
+    pub(crate) fn missing(&self, what: &str, why: &str) -> Error {
+        at(
+            &self.file,
+            1,
+            None,
+            format!("missing {what} ({why}header: {})", self.header_list()),
+        )
     }
 
     /// Reads the next record; `false` at the end of the input. Rows with a different number
@@ -316,6 +344,38 @@ impl<R: Read> Table<R> {
             }
             Err(err) => Err(csv_error(&self.reader, &self.file, err)),
         }
+    }
+
+    /// The 0-based indices of required columns, in the order named.
+    pub(crate) fn columns<const N: usize>(&self, names: [&str; N]) -> Result<[usize; N], Error> {
+        let mut columns = [0; N];
+        for (column, name) in columns.iter_mut().zip(names) {
+            *column = self.column(name)?;
+        }
+        Ok(columns)
+    }
+
+    /// Fields `columns` of `record` as UTF-8 text (see [`Table::text`]).
+    pub(crate) fn fields<'r, const N: usize>(
+        &self,
+        record: &'r ByteRecord,
+        columns: &[usize; N],
+    ) -> Result<[&'r str; N], Error> {
+        let mut fields = [""; N];
+        for (field, &column) in fields.iter_mut().zip(columns) {
+            *field = self.text(record, column)?;
+        }
+        Ok(fields)
+    }
+
+    /// A row the data model refused (`source`), located at `column` of the current record.
+    pub(crate) fn data_error(&self, column: usize, source: DataError) -> Error {
+        let location = Location::new(&self.file, self.line).with_column(column as u64 + 1);
+        InputError::Data {
+            location,
+            source: Box::new(source),
+        }
+        .into()
     }
 
     /// Field `column` of `record` as UTF-8 text; `what` names it in errors.

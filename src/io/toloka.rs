@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::gold::GoldCollector;
 use super::json::{Id, ItemPosition, for_each_item};
-use super::source::{ResponseSink, at, open, read_all, whole};
+use super::source::{ResponseSink, at, read_all, read_opened, whole};
 use super::table::Table;
 use crate::aggregation::Gold;
 use crate::error::Error;
@@ -102,6 +102,27 @@ impl Default for Selection {
     }
 }
 
+/// The label an answer value aggregates as: a string as it is, any other value as its JSON
+/// text (`true`, `3`). The one conversion of Toloka output values to labels, for these readers
+/// and for the local backend (which matches labels to a field's typed allowed values by it).
+pub(crate) fn label_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The label of one answer to `field` (its `output_values` entry), or `None` when the answer
+/// is empty — the field absent, `null` or `""` — which [`Selection::empty`] then decides on.
+/// Every reader of Toloka answers (these readers and `toloka::LocalBackend`) goes through it,
+/// so that "empty" means the same everywhere.
+pub(crate) fn answer_label(value: Option<&Value>) -> Option<String> {
+    value
+        .filter(|value| !value.is_null())
+        .map(label_text)
+        .filter(|label| !label.is_empty())
+}
+
 /// How to read a web UI results TSV.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TolokaTsvOptions {
@@ -169,8 +190,9 @@ pub fn read_toloka_tsv_with_gold(
     path: impl AsRef<Path>,
     options: &TolokaTsvOptions,
 ) -> Result<(Responses, Gold), Error> {
-    let (reader, name) = open(path.as_ref())?;
-    read_toloka_tsv_from(reader, &name.to_string_lossy(), options)
+    read_opened(path.as_ref(), |reader, name| {
+        read_toloka_tsv_from(reader, name, options)
+    })
 }
 
 /// Like [`read_toloka_tsv_with_gold`], from any reader; `source_name` names it in errors.
@@ -190,14 +212,9 @@ pub fn read_toloka_tsv_from<R: Read>(
         .filter(|&i| table.header()[i].starts_with("INPUT:"))
         .collect();
     if task_id.is_none() && inputs.is_empty() {
-        return Err(at(
-            file,
-            1,
-            None,
-            format!(
-                "missing column \"ASSIGNMENT:task_id\" and no INPUT: columns to identify tasks (header: {})",
-                table.header_list()
-            ),
+        return Err(table.missing(
+            r#"column "ASSIGNMENT:task_id" and no INPUT: columns to identify tasks"#,
+            "",
         ));
     }
     let selection = &options.selection;
@@ -397,28 +414,24 @@ fn add_assignment(
                 )));
             }
         };
-        let label = match solution.output_values.get(field) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Null) | None if empty == EmptyAnswers::Skip => continue,
-            Some(Value::Null) | None => {
-                let fields: Vec<&str> = solution.output_values.keys().map(String::as_str).collect();
+        let value = solution.output_values.get(field);
+        let Some(label) = answer_label(value) else {
+            if empty == EmptyAnswers::Skip {
+                continue;
+            }
+            if value.is_some_and(|value| !value.is_null()) {
                 return Err(located(format!(
-                    "solution {} has no output value {field:?} (output fields: {})",
-                    i + 1,
-                    fields.join(", ")
+                    "solution {} has an empty output value {field:?}",
+                    i + 1
                 )));
             }
-            Some(other) => other.to_string(),
-        };
-        if label.is_empty() && empty == EmptyAnswers::Skip {
-            continue;
-        }
-        if label.is_empty() {
+            let fields: Vec<&str> = solution.output_values.keys().map(String::as_str).collect();
             return Err(located(format!(
-                "solution {} has an empty output value {field:?}",
-                i + 1
+                "solution {} has no output value {field:?} (output fields: {})",
+                i + 1,
+                fields.join(", ")
             )));
-        }
+        };
         sink.push(file, pos.line, task, &worker, &label)?;
     }
     Ok(())

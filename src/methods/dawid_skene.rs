@@ -164,33 +164,25 @@ impl DawidSkene {
     }
 }
 
+crate::methods::params::setters! {
+    DawidSkeneParams {
+        /// Sets the maximum number of EM iterations (≥ 1).
+        n_iter: usize,
+        /// Sets the stop tolerance on the ELBO's improvement (≥ 0).
+        tol: f64,
+        /// Sets the crowd-kit compatibility mode ([`Compat`]).
+        compat: Compat,
+        /// See the `blocks` field.
+        blocks: usize => Some,
+    }
+}
+
 impl DawidSkeneParams {
-    /// Sets the maximum number of EM iterations (≥ 1).
-    pub fn n_iter(self, n_iter: usize) -> Self {
-        Self { n_iter, ..self }
-    }
-
-    /// Sets the stop tolerance on the ELBO's improvement (≥ 0).
-    pub fn tol(self, tol: f64) -> Self {
-        Self { tol, ..self }
-    }
-
     /// Prior confusion matrices for the first M-step, and how to use them.
     pub fn initial_errors(mut self, strategy: InitialErrorStrategy, errors: InitialErrors) -> Self {
         self.initial_error_strategy = Some(strategy);
         self.initial_errors = Some(errors);
         self
-    }
-
-    /// Sets the crowd-kit compatibility mode ([`Compat`]).
-    pub fn compat(self, compat: Compat) -> Self {
-        Self { compat, ..self }
-    }
-
-    /// See the `blocks` field.
-    pub fn blocks(self, blocks: usize) -> Self {
-        let blocks = Some(blocks);
-        Self { blocks, ..self }
     }
 }
 
@@ -332,26 +324,16 @@ impl OneCoinDawidSkene {
     }
 }
 
-impl OneCoinDawidSkeneParams {
-    /// Sets the maximum number of EM iterations (≥ 1).
-    pub fn n_iter(self, n_iter: usize) -> Self {
-        Self { n_iter, ..self }
-    }
-
-    /// Sets the stop tolerance on the ELBO's improvement (≥ 0).
-    pub fn tol(self, tol: f64) -> Self {
-        Self { tol, ..self }
-    }
-
-    /// Sets the crowd-kit compatibility mode ([`Compat`]).
-    pub fn compat(self, compat: Compat) -> Self {
-        Self { compat, ..self }
-    }
-
-    /// See the `blocks` field.
-    pub fn blocks(self, blocks: usize) -> Self {
-        let blocks = Some(blocks);
-        Self { blocks, ..self }
+crate::methods::params::setters! {
+    OneCoinDawidSkeneParams {
+        /// Sets the maximum number of EM iterations (≥ 1).
+        n_iter: usize,
+        /// Sets the stop tolerance on the ELBO's improvement (≥ 0).
+        tol: f64,
+        /// Sets the crowd-kit compatibility mode ([`Compat`]).
+        compat: Compat,
+        /// See the `blocks` field.
+        blocks: usize => Some,
     }
 }
 

@@ -126,30 +126,20 @@ impl Default for GladParams {
     }
 }
 
+crate::methods::params::setters! {
+    GladParams {
+        /// Sets the maximum number of EM iterations (≥ 1).
+        n_iter: usize,
+        /// Sets the stop tolerance on the normalised Q's improvement (≥ 0).
+        tol: f64,
+        /// Sets the maximum number of conjugate-gradient iterations per M-step (≥ 1).
+        m_step_max_iter: usize,
+        /// Sets the gradient tolerance (∞-norm) that ends an M-step early (≥ 0).
+        m_step_tol: f64,
+    }
+}
+
 impl GladParams {
-    /// Sets the maximum number of EM iterations (≥ 1).
-    pub fn n_iter(self, n_iter: usize) -> Self {
-        Self { n_iter, ..self }
-    }
-
-    /// Sets the stop tolerance on the normalised Q's improvement (≥ 0).
-    pub fn tol(self, tol: f64) -> Self {
-        Self { tol, ..self }
-    }
-
-    /// Sets the maximum number of conjugate-gradient iterations per M-step (≥ 1).
-    pub fn m_step_max_iter(self, m_step_max_iter: usize) -> Self {
-        Self {
-            m_step_max_iter,
-            ..self
-        }
-    }
-
-    /// Sets the gradient tolerance (∞-norm) that ends an M-step early (≥ 0).
-    pub fn m_step_tol(self, m_step_tol: f64) -> Self {
-        Self { m_step_tol, ..self }
-    }
-
     /// Sets the class priors as `(label name, weight)` pairs; every label of the data must be
     /// listed and the weights must be finite, ≥ 0 and not all 0.
     pub fn labels_priors<S: Into<String>>(

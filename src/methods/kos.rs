@@ -5,10 +5,10 @@ use rayon::prelude::*;
 use std::time::Instant;
 
 use crate::aggregation::{Aggregation, IterationLoop, StopReason};
-use crate::error::{DataError, ParamsError, Result};
+use crate::error::{DataError, Result};
 use crate::responses::{Label, Responses};
 
-use super::params::{ParamReport, Params, report};
+use super::params::{ParamReport, report};
 use super::{Aggregator, FitInputs};
 use crate::numeric::numpy_random::RandomState;
 
@@ -88,35 +88,16 @@ impl Default for KosParams {
     }
 }
 
-impl Kos {
+crate::methods::params::setters! {
     /// The default parameters (crowd-kit's: `n_iter` 100, seed 0), to adjust and then
-    /// [`check`](Params::check) into a [`Kos`].
-    pub fn params() -> KosParams {
-        KosParams::default()
+    /// [`check`](crate::Params::check) into a [`Kos`].
+    Kos => KosParams {
+        /// Sets the number of iterations (≥ 1).
+        n_iter: usize,
+        /// Sets the seed of the starting messages.
+        random_state: u32,
     }
-}
-
-impl KosParams {
-    /// Sets the number of iterations (≥ 1).
-    pub fn n_iter(self, n_iter: usize) -> Self {
-        Self { n_iter, ..self }
-    }
-
-    /// Sets the seed of the starting messages.
-    pub fn random_state(self, random_state: u32) -> Self {
-        Self {
-            random_state,
-            ..self
-        }
-    }
-}
-
-impl Params for KosParams {
-    type Checked = Kos;
-
-    fn check(self) -> Result<Kos, ParamsError> {
-        Ok(Kos { params: self })
-    }
+    check(|_| Ok(()))
 }
 
 /// The magnitude beyond which crowd-kit stops iterating.

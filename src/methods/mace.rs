@@ -143,34 +143,18 @@ impl Default for MaceParams {
     }
 }
 
-impl MaceParams {
-    /// Sets the number of random restarts (≥ 1).
-    pub fn n_restarts(self, n_restarts: usize) -> Self {
-        Self { n_restarts, ..self }
-    }
-
-    /// Sets the number of iterations per restart (≥ 1).
-    pub fn n_iter(self, n_iter: usize) -> Self {
-        Self { n_iter, ..self }
-    }
-
-    /// Sets the estimation method.
-    pub fn method(self, method: MaceMethod) -> Self {
-        Self { method, ..self }
-    }
-
-    /// Sets the additive smoothing of the EM M-step (> 0).
-    pub fn smoothing(self, smoothing: f64) -> Self {
-        let smoothing = Some(smoothing);
-        Self { smoothing, ..self }
-    }
-
-    /// Sets the seed of the random starts.
-    pub fn random_state(self, random_state: u64) -> Self {
-        Self {
-            random_state,
-            ..self
-        }
+crate::methods::params::setters! {
+    MaceParams {
+        /// Sets the number of random restarts (≥ 1).
+        n_restarts: usize,
+        /// Sets the number of iterations per restart (≥ 1).
+        n_iter: usize,
+        /// Sets the estimation method.
+        method: MaceMethod,
+        /// Sets the additive smoothing of the EM M-step (> 0).
+        smoothing: f64 => Some,
+        /// Sets the seed of the random starts.
+        random_state: u64,
     }
 }
 

@@ -116,6 +116,42 @@ fn vote(data: &Responses, weights: Option<&[Option<f64>]>) -> Aggregation {
     result
 }
 
+/// `params()`, the `on_missing_skill` setter and the [`Params`] check of a method whose only
+/// parameter is its [`MissingSkill`] policy (a struct `{ on_missing_skill: MissingSkill }`
+/// checked from `on_missing_skill` and `default_skill`).
+macro_rules! missing_skill_method {
+    ($method:ident, $params:ident, $setter_doc:literal) => {
+        impl $method {
+            /// The default parameters, to adjust and then [`check`](Params::check) into a
+            #[doc = concat!("[`", stringify!($method), "`].")]
+            pub fn params() -> $params {
+                $params::default()
+            }
+        }
+
+        impl $params {
+            #[doc = $setter_doc]
+            pub fn on_missing_skill(self, policy: MissingSkill) -> Self {
+                let (on_missing_skill, default_skill) = policy.keys();
+                Self {
+                    on_missing_skill,
+                    default_skill,
+                }
+            }
+        }
+
+        impl Params for $params {
+            type Checked = $method;
+
+            fn check(self) -> Result<$method, ParamsError> {
+                let on_missing_skill =
+                    MissingSkill::from_keys(self.on_missing_skill, self.default_skill)?;
+                Ok($method { on_missing_skill })
+            }
+        }
+    };
+}
+
 /// Majority vote (crowd-kit `MajorityVote`).
 ///
 /// score(t, c) = Σ_{r ∈ t, y_r = c} s_{w(r)} with s ≡ 1 without skills; duplicates count.
@@ -166,33 +202,11 @@ pub struct MajorityVoteParams {
     pub default_skill: Option<f64>,
 }
 
-impl MajorityVote {
-    /// The default parameters, to adjust and then [`check`](Params::check) into a
-    /// [`MajorityVote`].
-    pub fn params() -> MajorityVoteParams {
-        MajorityVoteParams::default()
-    }
-}
-
-impl MajorityVoteParams {
-    /// Sets the policy for workers without a skill.
-    pub fn on_missing_skill(self, policy: MissingSkill) -> Self {
-        let (on_missing_skill, default_skill) = policy.keys();
-        Self {
-            on_missing_skill,
-            default_skill,
-        }
-    }
-}
-
-impl Params for MajorityVoteParams {
-    type Checked = MajorityVote;
-
-    fn check(self) -> Result<MajorityVote, ParamsError> {
-        let on_missing_skill = MissingSkill::from_keys(self.on_missing_skill, self.default_skill)?;
-        Ok(MajorityVote { on_missing_skill })
-    }
-}
+missing_skill_method!(
+    MajorityVote,
+    MajorityVoteParams,
+    "Sets the policy for workers without a skill."
+);
 
 impl Aggregator for MajorityVote {
     fn name(&self) -> &'static str {
@@ -271,33 +285,11 @@ pub struct GoldMajorityVoteParams {
     pub default_skill: Option<f64>,
 }
 
-impl GoldMajorityVote {
-    /// The default parameters, to adjust and then [`check`](Params::check) into a
-    /// [`GoldMajorityVote`].
-    pub fn params() -> GoldMajorityVoteParams {
-        GoldMajorityVoteParams::default()
-    }
-}
-
-impl GoldMajorityVoteParams {
-    /// Sets the policy for workers without a gold answer.
-    pub fn on_missing_skill(self, policy: MissingSkill) -> Self {
-        let (on_missing_skill, default_skill) = policy.keys();
-        Self {
-            on_missing_skill,
-            default_skill,
-        }
-    }
-}
-
-impl Params for GoldMajorityVoteParams {
-    type Checked = GoldMajorityVote;
-
-    fn check(self) -> Result<GoldMajorityVote, ParamsError> {
-        let on_missing_skill = MissingSkill::from_keys(self.on_missing_skill, self.default_skill)?;
-        Ok(GoldMajorityVote { on_missing_skill })
-    }
-}
+missing_skill_method!(
+    GoldMajorityVote,
+    GoldMajorityVoteParams,
+    "Sets the policy for workers without a gold answer."
+);
 
 impl Aggregator for GoldMajorityVote {
     fn name(&self) -> &'static str {

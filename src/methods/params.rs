@@ -71,6 +71,55 @@ pub trait Params: Default + Serialize + DeserializeOwned {
     }
 }
 
+/// The builder setters of a parameters struct, one per listed field, each documented by the
+/// doc comment above its field's line: `field(self, value) -> Self` sets the field (wrapped in
+/// `Some` for an optional field written `field: T => Some`) and keeps the others, so that a
+/// setter is declared in one line next to its doc instead of five. Setters that do more
+/// (several fields, conversions) are written by hand in their method's file.
+///
+/// Written `Method => MethodParams { fields } check(|params| ...)` instead, it also declares
+/// the method's `params()` constructor (documented by the doc comment above `Method`) and
+/// implements [`Params`] for the struct: the closure validates the parameters (`Ok(())` or a
+/// [`ParamsError`]) and the checked method is `Method { params }`.
+macro_rules! setters {
+    (
+        $(#[$constructor_doc:meta])*
+        $method:ident => $params:ident { $($fields:tt)+ }
+        check(|$p:pat_param| $check:expr)
+    ) => {
+        impl $method {
+            $(#[$constructor_doc])*
+            pub fn params() -> $params {
+                $params::default()
+            }
+        }
+
+        $crate::methods::params::setters!($params { $($fields)+ });
+
+        impl $crate::methods::Params for $params {
+            type Checked = $method;
+
+            fn check(self) -> Result<$method, $crate::error::ParamsError> {
+                let validate = |$p: &Self| -> Result<(), $crate::error::ParamsError> { $check };
+                validate(&self)?;
+                Ok($method { params: self })
+            }
+        }
+    };
+    ($params:ty { $( $(#[$doc:meta])* $field:ident: $type:ty $(=> $wrap:ident)? ),+ $(,)? }) => {
+        impl $params {
+            $(
+                $(#[$doc])*
+                pub fn $field(self, $field: $type) -> Self {
+                    $( let $field = $wrap($field); )?
+                    Self { $field, ..self }
+                }
+            )+
+        }
+    };
+}
+pub(crate) use setters;
+
 /// The `params` report of checked parameters: their serde form, in field order.
 pub(crate) fn report(params: &impl Serialize) -> ParamReport {
     struct Ordered(ParamReport);

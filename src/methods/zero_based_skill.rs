@@ -84,15 +84,12 @@ impl ZeroBasedSkill {
     }
 }
 
-impl ZeroBasedSkillParams {
-    /// Sets the number of iterations (≥ 1).
-    pub fn n_iter(self, n_iter: usize) -> Self {
-        Self { n_iter, ..self }
-    }
-
-    /// Sets the initial learning rate.
-    pub fn lr_init(self, lr_init: f64) -> Self {
-        Self { lr_init, ..self }
+crate::methods::params::setters! {
+    ZeroBasedSkillParams {
+        /// Sets the number of iterations (≥ 1).
+        n_iter: usize,
+        /// Sets the initial learning rate.
+        lr_init: f64,
     }
 }
 

@@ -12,7 +12,7 @@ use super::backend::{AggregationBackend, BackendError};
 use super::error::{ApiError, ErrorCode};
 use super::export::{Assignment, UserSkill};
 use super::operation_search::OperationSearchRequest;
-use super::pool::{ExportedPool, label_text, read_user_skills};
+use super::pool::{ExportedPool, read_user_skills};
 use super::search::{AggregatedSolutionSearchRequest, SearchPage, TaskIdOrder};
 use super::timestamp::Timestamp;
 use super::types::{
@@ -21,6 +21,7 @@ use super::types::{
 };
 use crate::aggregation::Skills;
 use crate::io::Selection;
+use crate::io::{answer_label, label_text};
 use crate::methods::{Aggregator, DawidSkene, FitInputs, Params, WeightedDynamicOverlap};
 use crate::responses::Responses;
 
@@ -457,20 +458,18 @@ impl FieldAnswers {
             let Some(task_id) = task.id.as_deref() else {
                 continue;
             };
-            let label = solution
-                .output_values
-                .get(field)
-                .filter(|value| !value.is_null())
-                .map(|value| (value, label_text(value)));
-            let Some((value, label)) = label.filter(|(_, label)| !label.is_empty()) else {
+            let value = solution.output_values.get(field);
+            let Some(label) = answer_label(value) else {
                 // Left empty: excluded (`Selection::toloka`, `EmptyAnswers::Skip`, as Toloka
                 // does); counted for the caller's report.
                 self.unanswered += 1;
                 continue;
             };
-            self.values
-                .entry(label.clone())
-                .or_insert_with(|| value.clone());
+            if let Some(value) = value {
+                self.values
+                    .entry(label.clone())
+                    .or_insert_with(|| value.clone());
+            }
             self.triples
                 .push((task_id.to_owned(), assignment.user_id.clone(), label));
         }

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use super::export::{Assignment, AssignmentStatus, KnownSolution, Solution, Task, UserSkill};
 use crate::error::Error;
-use crate::io::{Table, at, for_each_item, looks_like_json, read_all, whole};
+use crate::io::{Table, at, for_each_item, label_text, looks_like_json, read_all, whole};
 
 /// One pool's exported data.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -177,15 +177,6 @@ fn check_domain(file: &Path, field: &str, values: &[Value]) -> Result<(), Error>
         ));
     }
     Ok(())
-}
-
-/// The label an answer value aggregates as: a string as it is, any other value as its JSON
-/// text (`true`, `3`). Empty strings mean "no answer".
-pub(crate) fn label_text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// Reads Assignment objects (a JSON array or JSON lines); every task must have an id and

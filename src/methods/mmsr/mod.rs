@@ -143,23 +143,14 @@ impl Mmsr {
     }
 }
 
-impl MmsrParams {
-    /// Sets the maximum number of iterations (≥ 1).
-    pub fn n_iter(self, n_iter: usize) -> Self {
-        Self { n_iter, ..self }
-    }
-
-    /// Sets the stop tolerance (≥ 0).
-    pub fn tol(self, tol: f64) -> Self {
-        Self { tol, ..self }
-    }
-
-    /// Sets the seed of the random start.
-    pub fn random_state(self, random_state: u32) -> Self {
-        Self {
-            random_state,
-            ..self
-        }
+crate::methods::params::setters! {
+    MmsrParams {
+        /// Sets the maximum number of iterations (≥ 1).
+        n_iter: usize,
+        /// Sets the stop tolerance (≥ 0).
+        tol: f64,
+        /// Sets the seed of the random start.
+        random_state: u32,
     }
 }
 

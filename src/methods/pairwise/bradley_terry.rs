@@ -3,10 +3,10 @@
 use std::time::Instant;
 
 use crate::aggregation::{FitReport, IterationLoop, Observer, StopReason};
-use crate::error::{ParamsError, Result};
+use crate::error::Result;
 use crate::pairwise::PairwiseResponses;
 
-use super::super::params::{ParamReport, Params, check_non_negative, report};
+use super::super::params::{ParamReport, check_non_negative, report};
 use super::{PairwiseAggregation, PairwiseAggregator, PairwiseCompat, numpy_sum};
 
 /// The Bradley-Terry model (Bradley & Terry, "Rank Analysis of Incomplete Block Designs: I.
@@ -86,37 +86,17 @@ impl Default for BradleyTerryParams {
     }
 }
 
-impl BradleyTerry {
-    /// The default parameters, to adjust and [`check`](Params::check).
-    pub fn params() -> BradleyTerryParams {
-        BradleyTerryParams::default()
+crate::methods::params::setters! {
+    /// The default parameters, to adjust and [`check`](crate::Params::check).
+    BradleyTerry => BradleyTerryParams {
+        /// Sets `n_iter`.
+        n_iter: usize,
+        /// Sets `tol`.
+        tol: f64,
+        /// Sets `compat`.
+        compat: PairwiseCompat,
     }
-}
-
-impl BradleyTerryParams {
-    /// Sets `n_iter`.
-    pub fn n_iter(self, n_iter: usize) -> Self {
-        Self { n_iter, ..self }
-    }
-
-    /// Sets `tol`.
-    pub fn tol(self, tol: f64) -> Self {
-        Self { tol, ..self }
-    }
-
-    /// Sets `compat`.
-    pub fn compat(self, compat: PairwiseCompat) -> Self {
-        Self { compat, ..self }
-    }
-}
-
-impl Params for BradleyTerryParams {
-    type Checked = BradleyTerry;
-
-    fn check(self) -> Result<BradleyTerry, ParamsError> {
-        check_non_negative("tol", self.tol)?;
-        Ok(BradleyTerry { params: self })
-    }
+    check(|p| check_non_negative("tol", p.tol))
 }
 
 impl PairwiseAggregator for BradleyTerry {
@@ -253,6 +233,7 @@ impl BradleyTerry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Params;
 
     fn spec_example() -> PairwiseResponses {
         let rows = [

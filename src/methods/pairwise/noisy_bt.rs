@@ -7,7 +7,7 @@ use crate::aggregation::{Action, FitReport, IterationState, Observer, StopReason
 use crate::error::{ParamsError, Result};
 use crate::pairwise::{Comparison, PairwiseResponses};
 
-use super::super::params::{ParamReport, Params, check_non_negative, report};
+use super::super::params::{ParamReport, check_non_negative, report};
 use super::{PairwiseAggregation, PairwiseAggregator, PairwiseCompat, numpy_sum};
 use crate::numeric::lbfgs::{LbfgsOptions, LbfgsStatus, minimize_lbfgs};
 use crate::numeric::numpy_random::RandomState;
@@ -119,11 +119,6 @@ impl Default for NoisyBradleyTerryParams {
 }
 
 impl NoisyBradleyTerry {
-    /// The default parameters, to adjust and [`check`](Params::check).
-    pub fn params() -> NoisyBradleyTerryParams {
-        NoisyBradleyTerryParams::default()
-    }
-
     /// The objective this instance minimises at `x` (layout [x₀, s, q, γ], length
     /// 1 + n_items + 2·n_workers), with its gradient written into `gradient` — the exact
     /// gradient, or crowd-kit's buggy one under `compat=crowd-kit`. Useful to check the
@@ -147,47 +142,24 @@ impl NoisyBradleyTerry {
     }
 }
 
-impl NoisyBradleyTerryParams {
-    /// Sets `n_iter`.
-    pub fn n_iter(self, n_iter: usize) -> Self {
-        Self { n_iter, ..self }
+crate::methods::params::setters! {
+    /// The default parameters, to adjust and [`check`](crate::Params::check).
+    NoisyBradleyTerry => NoisyBradleyTerryParams {
+        /// Sets `n_iter`.
+        n_iter: usize,
+        /// Sets `tol`.
+        tol: f64,
+        /// Sets `regularization_ratio`.
+        regularization_ratio: f64,
+        /// Sets `random_state`.
+        random_state: u32,
+        /// Sets `compat`.
+        compat: PairwiseCompat,
     }
-
-    /// Sets `tol`.
-    pub fn tol(self, tol: f64) -> Self {
-        Self { tol, ..self }
-    }
-
-    /// Sets `regularization_ratio`.
-    pub fn regularization_ratio(self, regularization_ratio: f64) -> Self {
-        Self {
-            regularization_ratio,
-            ..self
-        }
-    }
-
-    /// Sets `random_state`.
-    pub fn random_state(self, random_state: u32) -> Self {
-        Self {
-            random_state,
-            ..self
-        }
-    }
-
-    /// Sets `compat`.
-    pub fn compat(self, compat: PairwiseCompat) -> Self {
-        Self { compat, ..self }
-    }
-}
-
-impl Params for NoisyBradleyTerryParams {
-    type Checked = NoisyBradleyTerry;
-
-    fn check(self) -> Result<NoisyBradleyTerry, ParamsError> {
-        check_non_negative("tol", self.tol)?;
-        check_non_negative("regularization_ratio", self.regularization_ratio)?;
-        Ok(NoisyBradleyTerry { params: self })
-    }
+    check(|p| {
+        check_non_negative("tol", p.tol)?;
+        check_non_negative("regularization_ratio", p.regularization_ratio)
+    })
 }
 
 impl PairwiseAggregator for NoisyBradleyTerry {
@@ -402,6 +374,7 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Params;
     use crate::numeric::numpy_random::RandomState;
 
     fn data() -> PairwiseResponses {

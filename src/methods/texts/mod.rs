@@ -39,6 +39,40 @@ pub trait TextAggregator: Send + Sync {
     fn fit(&self, data: &TextResponses) -> Result<TextAggregation>;
 }
 
+/// What [`TextRasa`] and [`TextHrrasa`] add to the embedding method they wrap (their `inner`):
+/// defaults, `params()` and the [`EmbeddingAggregator`] impl, which fits the inner method.
+macro_rules! text_method {
+    ($method:ident, $params:ident, $name:literal) => {
+        impl Default for $method {
+            fn default() -> Self {
+                $params::default().check().expect("the defaults are valid")
+            }
+        }
+
+        impl $method {
+            /// Default parameters, to adjust and [`check`]($params::check).
+            pub fn params() -> $params {
+                $params::default()
+            }
+        }
+
+        impl EmbeddingAggregator for $method {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn fit_observed(
+                &self,
+                data: &EmbeddingResponses,
+                true_embeddings: Option<&TrueEmbeddings>,
+                observer: Option<&dyn Observer>,
+            ) -> Result<EmbeddingAggregation> {
+                self.inner.fit_observed(data, true_embeddings, observer)
+            }
+        }
+    };
+}
+
 /// [`TextRasa`]'s parameters: [`RasaParams`] with crowd-kit `TextRASA`'s default
 /// `tol = 1e-5` (not RASA's 1e-9).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -101,35 +135,7 @@ pub struct TextRasa {
     inner: Rasa,
 }
 
-impl Default for TextRasa {
-    fn default() -> Self {
-        TextRasaParams::default()
-            .check()
-            .expect("the defaults are valid")
-    }
-}
-
-impl TextRasa {
-    /// Default parameters, to adjust and [`check`](TextRasaParams::check).
-    pub fn params() -> TextRasaParams {
-        TextRasaParams::default()
-    }
-}
-
-impl EmbeddingAggregator for TextRasa {
-    fn name(&self) -> &'static str {
-        "TextRASA"
-    }
-
-    fn fit_observed(
-        &self,
-        data: &EmbeddingResponses,
-        true_embeddings: Option<&TrueEmbeddings>,
-        observer: Option<&dyn Observer>,
-    ) -> Result<EmbeddingAggregation> {
-        self.inner.fit_observed(data, true_embeddings, observer)
-    }
-}
+text_method!(TextRasa, TextRasaParams, "TextRASA");
 
 /// [`TextHrrasa`]'s parameters: [`HrrasaParams`] with crowd-kit `TextHRRASA`'s default
 /// `tol = 1e-5` (not HRRASA's 1e-9).
@@ -203,32 +209,4 @@ pub struct TextHrrasa {
     inner: Hrrasa,
 }
 
-impl Default for TextHrrasa {
-    fn default() -> Self {
-        TextHrrasaParams::default()
-            .check()
-            .expect("the defaults are valid")
-    }
-}
-
-impl TextHrrasa {
-    /// Default parameters, to adjust and [`check`](TextHrrasaParams::check).
-    pub fn params() -> TextHrrasaParams {
-        TextHrrasaParams::default()
-    }
-}
-
-impl EmbeddingAggregator for TextHrrasa {
-    fn name(&self) -> &'static str {
-        "TextHRRASA"
-    }
-
-    fn fit_observed(
-        &self,
-        data: &EmbeddingResponses,
-        true_embeddings: Option<&TrueEmbeddings>,
-        observer: Option<&dyn Observer>,
-    ) -> Result<EmbeddingAggregation> {
-        self.inner.fit_observed(data, true_embeddings, observer)
-    }
-}
+text_method!(TextHrrasa, TextHrrasaParams, "TextHRRASA");
