@@ -146,6 +146,7 @@ pub mod pairwise;
 pub mod responses;
 mod rows;
 pub mod segmentation;
+pub mod shard;
 pub mod texts;
 #[doc(hidden)]
 pub mod timing;

@@ -24,6 +24,7 @@ mod parquet;
 mod properties;
 mod readers;
 mod segmentation;
+mod shard;
 #[cfg(feature = "server")]
 mod server_robustness;
 mod texts;
