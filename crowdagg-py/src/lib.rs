@@ -6,6 +6,8 @@
 //! order is crowdagg's canonical order, so ties go to the smallest code: pandas' sorted order,
 //! which is the order crowd-kit's fixtures encode.
 
+mod shard;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crowdagg::methods::DawidSkeneParams;
@@ -545,5 +547,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(metric, m)?)?;
     m.add_function(wrap_pyfunction!(fit_pairwise, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
+    shard::register(m)?;
     Ok(())
 }
