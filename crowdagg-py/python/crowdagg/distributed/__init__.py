@@ -192,10 +192,17 @@ class _Engine:
         return [self.sources[i] for i in group]
 
     def call(self, name: str, *args, recover=None) -> list[dict[int, np.ndarray]]:
-        pending = [self._submit(host, name, *args) for host in self.hosts]
+        pending = []
+        for host in self.hosts:
+            try:
+                pending.append(self._submit(host, name, *args))
+            except Exception as lost:  # Dask refuses a call to a lost actor at once
+                pending.append(lost)
         results = []
         for h, handle in enumerate(pending):
             try:
+                if isinstance(handle, Exception):
+                    raise handle
                 results.append(self._result(handle))
             except Exception:
                 if recover is None:
