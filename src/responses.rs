@@ -412,7 +412,11 @@ impl Responses {
         workers: &[i64],
         labels: &[i64],
     ) -> Result<Self, DataError> {
-        Self::from_codes_with((n_tasks, n_workers, n_labels), (tasks, workers, labels), true)
+        Self::from_codes_with(
+            (n_tasks, n_workers, n_labels),
+            (tasks, workers, labels),
+            true,
+        )
     }
 
     /// [`Responses::from_codes`] for one shard of a larger table ([`crate::shard`]): every
@@ -421,7 +425,11 @@ impl Responses {
         (n_tasks, n_workers, n_labels): (usize, usize, usize),
         (tasks, workers, labels): (&[i64], &[i64], &[i64]),
     ) -> Result<Self, DataError> {
-        Self::from_codes_with((n_tasks, n_workers, n_labels), (tasks, workers, labels), false)
+        Self::from_codes_with(
+            (n_tasks, n_workers, n_labels),
+            (tasks, workers, labels),
+            false,
+        )
     }
 
     fn from_codes_with(

@@ -213,10 +213,7 @@ impl Layout {
 
     fn chunks(&self, shard: usize) -> (usize, usize) {
         let range = &self.ranges[shard];
-        (
-            range.start / TASK_CHUNK,
-            range.len().div_ceil(TASK_CHUNK),
-        )
+        (range.start / TASK_CHUNK, range.len().div_ceil(TASK_CHUNK))
     }
 
     fn stats_len(&self, shard: usize, init: bool) -> usize {
@@ -313,7 +310,12 @@ impl Shard {
                 Some(Cow::Owned(per_task))
             }
         };
-        let em = Em::new(Cow::Owned(data), config.flavour(), gold, Blocking::Shards(1));
+        let em = Em::new(
+            Cow::Owned(data),
+            config.flavour(),
+            gold,
+            Blocking::Shards(1),
+        );
         Ok(Self {
             index,
             layout: layout.clone(),
@@ -488,18 +490,17 @@ impl Driver {
                     .fold(0.0, |sum, p| sum + p[k]);
                 let elbo = (joint - self.pending_neg_entropy) / self.n_responses;
                 // The stop rule of the single-machine loop, to the letter.
-                let stop = (elbo - self.previous_elbo < self.config.tol).then_some(
-                    if elbo.is_finite() {
+                let stop =
+                    (elbo - self.previous_elbo < self.config.tol).then_some(if elbo.is_finite() {
                         StopReason::Converged
                     } else {
                         StopReason::Diverged
-                    },
-                );
+                    });
                 self.iterations += 1;
                 self.loss_history.push(elbo);
-                let stop = stop.or(
-                    (self.iterations >= self.config.n_iter).then_some(StopReason::MaxIterations),
-                );
+                let stop = stop
+                    .or((self.iterations >= self.config.n_iter)
+                        .then_some(StopReason::MaxIterations));
                 if let Some(reason) = stop {
                     self.phase = Phase::Done(reason);
                     return Ok(None);
@@ -599,7 +600,12 @@ impl Driver {
         let mut answers = vec![0.0; if init { layout.n_workers * k } else { 0 }];
         for (s, buffer) in stats.iter().enumerate() {
             let (first, chunks) = layout.chunks(s);
-            let expected = [s as f64, first as f64, chunks as f64, if init { 0.0 } else { 1.0 }];
+            let expected = [
+                s as f64,
+                first as f64,
+                chunks as f64,
+                if init { 0.0 } else { 1.0 },
+            ];
             if buffer.len() != layout.stats_len(s, init) || buffer[..HEADER] != expected {
                 return Err(DataError::ShardBuffer(format!(
                     "statistics #{s}: expected shard {s}'s {} statistics ({} values), got header {:?} and {} values",
@@ -679,8 +685,14 @@ pub fn shard_codes(data: &Responses, range: Range<usize>) -> (Vec<i64>, Vec<i64>
     for t in range {
         tasks.extend(std::iter::repeat_n(t as i64, by_task.range(t).len()));
     }
-    let workers = by_task.ids()[span.clone()].iter().map(|&w| i64::from(w)).collect();
-    let labels = by_task.labels()[span].iter().map(|&l| i64::from(l)).collect();
+    let workers = by_task.ids()[span.clone()]
+        .iter()
+        .map(|&w| i64::from(w))
+        .collect();
+    let labels = by_task.labels()[span]
+        .iter()
+        .map(|&l| i64::from(l))
+        .collect();
     (tasks, workers, labels)
 }
 

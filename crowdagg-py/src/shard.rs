@@ -225,7 +225,11 @@ struct PyTable {
 impl PyTable {
     #[new]
     #[pyo3(signature = (path, gold=None))]
-    fn new(py: Python<'_>, path: std::path::PathBuf, gold: Option<std::path::PathBuf>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        gold: Option<std::path::PathBuf>,
+    ) -> PyResult<Self> {
         py.detach(|| -> Result<Self, Error> {
             let options = crowdagg::io::ReadOptions::default();
             let data = crowdagg::io::read_responses(&path, &options)?;
@@ -246,7 +250,11 @@ impl PyTable {
     /// (tasks, workers, labels) counts.
     #[getter]
     fn sizes(&self) -> (usize, usize, usize) {
-        (self.data.n_tasks(), self.data.n_workers(), self.data.n_labels())
+        (
+            self.data.n_tasks(),
+            self.data.n_workers(),
+            self.data.n_labels(),
+        )
     }
 
     /// The global codes of the answers of tasks `start..end`: (tasks, workers, labels).
@@ -313,10 +321,12 @@ impl PyTable {
                 )));
             }
         }
-        .map_err(|e| to_py(Error::from(crowdagg::error::InputError::Io {
-            path: "<output>".into(),
-            source: e,
-        })))?;
+        .map_err(|e| {
+            to_py(Error::from(crowdagg::error::InputError::Io {
+                path: "<output>".into(),
+                source: e,
+            }))
+        })?;
         Ok(PyBytes::new(py, &out))
     }
 }

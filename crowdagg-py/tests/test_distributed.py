@@ -55,7 +55,9 @@ def _time_limit():
 
 @pytest.fixture(scope="module")
 def ray_engine_factory():
-    ray = pytest.importorskip("ray", reason="ray is not installed (scripts/requirements-distributed.txt)")
+    ray = pytest.importorskip(
+        "ray", reason="ray is not installed (scripts/requirements-distributed.txt)"
+    )
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     ray.init(
         _node_ip_address="127.0.0.1",
@@ -80,7 +82,8 @@ def ray_engine_factory():
 @pytest.fixture(scope="module")
 def dask_engine_factory():
     distributed = pytest.importorskip(
-        "dask.distributed", reason="dask[distributed] is not installed (scripts/requirements-distributed.txt)"
+        "dask.distributed",
+        reason="dask[distributed] is not installed (scripts/requirements-distributed.txt)",
     )
     cluster = distributed.LocalCluster(
         n_workers=2,
@@ -153,7 +156,9 @@ def _sources(method, pairs, sizes, tasks, workers, labels, gold):
             keep = (gold[0] >= start) & (gold[0] < end)
             shard_gold = (gold[0][keep], gold[1][keep])
         sources.append(
-            ShardSource(method, pairs, sizes, index, tasks[rows], workers[rows], labels[rows], shard_gold)
+            ShardSource(
+                method, pairs, sizes, index, tasks[rows], workers[rows], labels[rows], shard_gold
+            )
         )
     return driver, sources
 
@@ -169,7 +174,9 @@ def test_generated_has_the_bits_of_shards_4(engine_factory, method, with_gold, f
     sizes, tasks, workers, labels, gold = _generated()
     gold = gold if with_gold else None
     pairs = [("n_iter", "50"), ("tol", "0")] if fixed else []
-    driver, sources = _sources(method, [*pairs, ("shards", "4")], sizes, tasks, workers, labels, gold)
+    driver, sources = _sources(
+        method, [*pairs, ("shards", "4")], sizes, tasks, workers, labels, gold
+    )
     assert len(sources) == 4
     distributed = run(engine_factory(5), sources, driver)
     single = _core.fit(method, [*pairs, ("shards", "4")], *sizes, tasks, workers, labels, gold)
@@ -184,16 +191,27 @@ def test_generated_has_the_bits_of_shards_4(engine_factory, method, with_gold, f
     assert distributed["n_iter"] == single["n_iter"] == default["n_iter"]
     assert distributed["stop_reason"] == single["stop_reason"]
     assert np.array_equal(_bits(distributed["loss_history"]), _bits(single["loss_history"]))
-    assert np.max(np.abs(np.subtract(distributed["loss_history"], default["loss_history"]))) <= 1e-12
+    assert (
+        np.max(np.abs(np.subtract(distributed["loss_history"], default["loss_history"]))) <= 1e-12
+    )
 
 
 @pytest.mark.parametrize("engine", ["ray", "dask"])
 def test_the_command_line_writes_the_cli_bytes(engine, tmp_path):
-    pytest.importorskip("ray" if engine == "ray" else "dask.distributed", reason=f"{engine} is not installed")
+    pytest.importorskip(
+        "ray" if engine == "ray" else "dask.distributed", reason=f"{engine} is not installed"
+    )
     out = tmp_path / "out.json"
     command = [sys.executable, "-m", "crowdagg.distributed", "--engine", engine, "--processes", "2"]
     command += ["--shards", "4", "--method", "ds", "--format", "json", "--seed", "9"]
-    command += ["--gold", str(WEB / "gold.csv"), "--use-gold", "-o", str(out), str(WEB / "responses.csv")]
+    command += [
+        "--gold",
+        str(WEB / "gold.csv"),
+        "--use-gold",
+        "-o",
+        str(out),
+        str(WEB / "responses.csv"),
+    ]
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     subprocess.run(command, check=True, timeout=TIME_LIMIT_S - 30, env=env, capture_output=True)
     digest = next(c.values[0] for c in _cases() if c.id == "ds-gold")

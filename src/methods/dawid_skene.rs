@@ -17,8 +17,10 @@ use crate::responses::{Label, Responses};
 
 use super::params::{ParamReport, Params, check_non_negative, report};
 use super::{Aggregator, FitInputs};
-pub(crate) use em::{Blocking, EPS, Em, Flavour, Model, chunks_per_shard, normalise_columns, one_coin, stride};
 pub(crate) use em::TASK_CHUNK;
+pub(crate) use em::{
+    Blocking, EPS, Em, Flavour, Model, chunks_per_shard, normalise_columns, one_coin, stride,
+};
 
 /// Which of crowd-kit's quirks to reproduce.
 ///

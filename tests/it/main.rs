@@ -24,9 +24,9 @@ mod parquet;
 mod properties;
 mod readers;
 mod segmentation;
-mod shard;
 #[cfg(feature = "server")]
 mod server_robustness;
+mod shard;
 mod texts;
 mod toloka_cli;
 #[cfg(feature = "server")]

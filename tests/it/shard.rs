@@ -2,8 +2,8 @@
 //! and is within 1e-12 of the default fit; a lost shard rebuilt mid-run changes nothing.
 
 use crowdagg::generate::{GeneratorConfig, generate};
-use crowdagg::shard::{self, Config, Driver, Layout, Shard, plan, shard_codes};
 use crowdagg::methods::{DawidSkeneParams, OneCoinDawidSkeneParams};
+use crowdagg::shard::{self, Config, Driver, Layout, Shard, plan, shard_codes};
 use crowdagg::{Aggregation, Aggregator, FitInputs, Gold, Label, Params, Responses};
 
 use crate::common::{dataset, gold, responses};
@@ -74,7 +74,10 @@ fn assert_same_bits(a: &Aggregation, b: &Aggregation, what: &str) {
     assert_eq!(priors(a), priors(b), "{what}: priors");
     assert_eq!(skills(a), skills(b), "{what}: skills");
     assert_eq!(bits(a.confidence.clone()), bits(b.confidence.clone()));
-    assert_eq!(a.report.iterations, b.report.iterations, "{what}: iterations");
+    assert_eq!(
+        a.report.iterations, b.report.iterations,
+        "{what}: iterations"
+    );
     assert_eq!(a.report.stop_reason, b.report.stop_reason, "{what}: stop");
     assert_eq!(
         bits(a.report.loss_history.clone()),
@@ -87,21 +90,39 @@ fn assert_same_bits(a: &Aggregation, b: &Aggregation, what: &str) {
 fn assert_close(a: &Aggregation, b: &Aggregation, tol: f64, what: &str) {
     let max_diff = |x: &[f64], y: &[f64]| {
         assert_eq!(x.len(), y.len());
-        x.iter().zip(y).map(|(u, v)| (u - v).abs()).fold(0.0, f64::max)
+        x.iter()
+            .zip(y)
+            .map(|(u, v)| (u - v).abs())
+            .fold(0.0, f64::max)
     };
     let pa = a.probabilities.as_ref().unwrap();
     let pb = b.probabilities.as_ref().unwrap();
     let ea = a.errors.as_ref().unwrap();
     let eb = b.errors.as_ref().unwrap();
     for (name, d) in [
-        ("probabilities", max_diff(pa.as_slice().unwrap(), pb.as_slice().unwrap())),
-        ("errors", max_diff(ea.as_slice().unwrap(), eb.as_slice().unwrap())),
-        ("priors", max_diff(a.priors.as_ref().unwrap(), b.priors.as_ref().unwrap())),
-        ("loss", max_diff(&a.report.loss_history, &b.report.loss_history)),
+        (
+            "probabilities",
+            max_diff(pa.as_slice().unwrap(), pb.as_slice().unwrap()),
+        ),
+        (
+            "errors",
+            max_diff(ea.as_slice().unwrap(), eb.as_slice().unwrap()),
+        ),
+        (
+            "priors",
+            max_diff(a.priors.as_ref().unwrap(), b.priors.as_ref().unwrap()),
+        ),
+        (
+            "loss",
+            max_diff(&a.report.loss_history, &b.report.loss_history),
+        ),
     ] {
         assert!(d <= tol, "{what}: {name} differ by {d:e}");
     }
-    assert_eq!(a.report.iterations, b.report.iterations, "{what}: iterations");
+    assert_eq!(
+        a.report.iterations, b.report.iterations,
+        "{what}: iterations"
+    );
     assert_eq!(a.labels, b.labels, "{what}: labels");
 }
 
@@ -127,7 +148,10 @@ fn check_dataset(data: &Responses, gold: Option<&Gold>, shard_counts: &[usize], 
         for (method, config, fit) in methods(n_iter, tol) {
             let default = fit(None, gold, data);
             for &p in shard_counts {
-                let what = format!("{name} {method} n_iter={n_iter:?} gold={} P={p}", gold.is_some());
+                let what = format!(
+                    "{name} {method} n_iter={n_iter:?} gold={} P={p}",
+                    gold.is_some()
+                );
                 let distributed = shard::run_in_process(&config, data, resolved.as_deref(), p)
                     .unwrap_or_else(|e| panic!("{what}: {e}"));
                 let single = fit(Some(p), gold, data);
@@ -242,14 +266,26 @@ fn bad_buffers_are_errors_not_panics() {
     let (t, w, l) = shard_codes(&data, layout.shards()[1].clone());
     // Shard 1's answers are outside shard 0's tasks.
     let err = Shard::new(&config, &layout, 0, (&t, &w, &l), None).unwrap_err();
-    assert!(err.to_string().contains("outside the shard's tasks"), "{err}");
+    assert!(
+        err.to_string().contains("outside the shard's tasks"),
+        "{err}"
+    );
     let mut one = Shard::new(&config, &layout, 1, (&t, &w, &l), None).unwrap();
     assert!(one.step(&[0.0; 3]).is_err(), "step before init");
     let stats = one.init();
-    assert!(one.step(&[0.0; 3]).unwrap_err().to_string().contains("model of 3 values"));
+    assert!(
+        one.step(&[0.0; 3])
+            .unwrap_err()
+            .to_string()
+            .contains("model of 3 values")
+    );
     // Shard 1's statistics where shard 0's are expected.
     let mut driver = Driver::new(config, layout);
     let err = driver.update(&[&stats, &stats]).unwrap_err();
-    assert!(err.to_string().contains("expected shard 0's init statistics"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("expected shard 0's init statistics"),
+        "{err}"
+    );
     assert!(driver.update(&[&stats]).is_err(), "one shard missing");
 }

@@ -188,7 +188,6 @@ impl<'a> Em<'a> {
         gold: Option<Cow<'a, [Option<Label>]>>,
         blocking: Blocking,
     ) -> Self {
-
         let k = data.n_labels();
         let (n_tasks, n_workers) = (data.n_tasks(), data.n_workers());
         let mut observed = vec![false; n_workers * k];

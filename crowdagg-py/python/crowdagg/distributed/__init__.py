@@ -18,6 +18,7 @@ driver or its object store) and the run continues from the driver's model, with 
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -176,6 +177,9 @@ def run(engine, sources: Sequence[ShardSource], driver: Driver, *, crash_after=N
 class _Engine:
     """What Ray and Dask share: hosts, the assignment, calls with recovery."""
 
+    #: The exceptions that mean a host's process is lost (set by each engine).
+    lost: tuple[type[BaseException], ...] = ()
+
     def __init__(self, processes: int = 2, seed: int | None = None):
         self.processes = processes
         self.seed = seed
@@ -196,15 +200,15 @@ class _Engine:
         for host in self.hosts:
             try:
                 pending.append(self._submit(host, name, *args))
-            except Exception as lost:  # Dask refuses a call to a lost actor at once
-                pending.append(lost)
+            except self.lost as error:  # Dask refuses a call to a lost actor at once
+                pending.append(error)
         results = []
         for h, handle in enumerate(pending):
             try:
                 if isinstance(handle, Exception):
                     raise handle
                 results.append(self._result(handle))
-            except Exception:
+            except self.lost:
                 if recover is None:
                     raise
                 driver, stats = recover
@@ -215,10 +219,8 @@ class _Engine:
         return results
 
     def crash(self, host: int) -> None:
-        try:
+        with contextlib.suppress(*self.lost):  # the process ends mid-call, as intended
             self._result(self._submit(self.hosts[host], "crash"))
-        except Exception:
-            pass  # the process ended mid-call, as intended
 
 
 class RayEngine(_Engine):
@@ -229,6 +231,7 @@ class RayEngine(_Engine):
         import ray
 
         self._ray = ray
+        self.lost = (ray.exceptions.RayActorError,)
         self._actor = ray.remote(num_cpus=0, max_restarts=0)(Host)
 
     def _new_host(self, group):
@@ -251,9 +254,13 @@ class DaskEngine(_Engine):
 
     def __init__(self, client, processes: int = 2, seed: int | None = None, timeout: float = 120):
         super().__init__(processes, seed)
+        from distributed.scheduler import KilledWorker
+
         self.client = client
+        # A call to a lost actor: RuntimeError ("Worker holding Actor was lost"); a call in
+        # flight: a closed connection (OSError) or a killed worker.
+        self.lost = (RuntimeError, OSError, KilledWorker)
         self.timeout = timeout
-        self.workers = sorted(client.scheduler_info()["workers"])
 
     def _new_host(self, group):
         h = self.groups.index(group)

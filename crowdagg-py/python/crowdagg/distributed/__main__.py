@@ -93,12 +93,14 @@ def main(argv=None) -> int:
     read = time.perf_counter()
     # The engines print notices (a lost worker, say) on standard output: send them to standard
     # error, so standard output holds the result only.
-    with contextlib.redirect_stdout(sys.stderr):
-        with _engine(args.engine, args.processes, args.seed) as engine:
-            engine_started = time.perf_counter()
-            crash = None if args.crash_after is None else (args.crash_after, 0)
-            result = run(engine, sources, driver, crash_after=crash)
-            fitted = time.perf_counter()
+    with (
+        contextlib.redirect_stdout(sys.stderr),
+        _engine(args.engine, args.processes, args.seed) as engine,
+    ):
+        engine_started = time.perf_counter()
+        crash = None if args.crash_after is None else (args.crash_after, 0)
+        result = run(engine, sources, driver, crash_after=crash)
+        fitted = time.perf_counter()
     data = table.write(driver, args.format)
     if args.output and args.output != "-":
         with open(args.output, "wb") as out:
