@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -160,7 +161,9 @@ def run(engine, sources: Sequence[ShardSource], driver: Driver, *, crash_after=N
     after that iteration (a recovery test); any lost host is rebuilt and the loop goes on."""
     n = len(sources)
     stats = Stats()
+    started = time.perf_counter()
     engine.start(sources)
+    built = time.perf_counter()
     model = driver.update(_in_order(engine.call("init"), n))
     while model is not None:
         if crash_after is not None and stats.iterations == crash_after[0]:
@@ -169,8 +172,12 @@ def run(engine, sources: Sequence[ShardSource], driver: Driver, *, crash_after=N
         parts = engine.call("step", model, recover=(driver, stats))
         stats.iterations += 1
         model = driver.update(_in_order(parts, n))
+    looped = time.perf_counter()
     result = driver.finish(_in_order(engine.call("posteriors"), n))
     result["recoveries"] = stats.recoveries
+    # Shipping and building the shards; the EM passes (init + each step, merges, M-steps).
+    result["build_s"] = built - started
+    result["em_s"] = looped - built
     return result
 
 

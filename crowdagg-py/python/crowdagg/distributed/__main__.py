@@ -113,8 +113,9 @@ def main(argv=None) -> int:
         print(
             f"timings: engine={args.engine} processes={args.processes} shards={len(sources)} "
             f"read_s={read - started:.3f} start_s={engine_started - read:.3f} "
-            f"fit_s={fitted - engine_started:.3f} iterations={result['n_iter']} "
-            f"fit_s_per_iteration={(fitted - engine_started) / (n + 1):.4f} "
+            f"fit_s={fitted - engine_started:.3f} build_s={result['build_s']:.3f} "
+            f"em_s={result['em_s']:.3f} iterations={result['n_iter']} "
+            f"em_s_per_pass={result['em_s'] / (n + 1):.4f} "
             f"recoveries={result['recoveries']}",
             file=sys.stderr,
         )
