@@ -5,7 +5,8 @@
 #   current    pandas 3.1.1, scikit-learn 1.9.1 (scripts/requirements-current.txt), where
 #              crowd-kit itself fails 24 of its own classification tests
 # In each: the package's own tests (crowdagg-py/tests: parity with crowd-kit run in the same
-# process, dtypes, errors), then crowd-kit's own suite through the swap-in plugin when it is
+# process, dtypes, errors; in `current` also crowdagg.distributed on Ray and Dask, on loopback,
+# with scripts/requirements-distributed.txt), then crowd-kit's own suite through the swap-in plugin when it is
 # beside the repository (the team's ../shared/peer-tests/crowd-kit, or CROWDKIT_TESTS=DIR);
 # without it, a line says it was skipped.
 # Usage: scripts/python-tests.sh [reference|current]...   (default: both; from anywhere)
@@ -33,12 +34,17 @@ for env in "${envs[@]}"; do
   PY=$(CROWDAGG_REQUIREMENTS=$requirements CROWDAGG_REFERENCE_VENV=$target/python-test-$env \
     "$repo/scripts/reference-env.sh")
   "$PY" -m pip install -q --disable-pip-version-check pytest ruff
+  # Ray and Dask for crowdagg.distributed's tests, in one environment (≈ 3 min to install cold;
+  # CROWDAGG_DISTRIBUTED=0 skips them, and the tests then say they were skipped).
+  if [[ $env == current && ${CROWDAGG_DISTRIBUTED:-1} != 0 ]]; then
+    "$PY" -m pip install -q --disable-pip-version-check -r "$repo/scripts/requirements-distributed.txt"
+  fi
   "$PY" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheels"/crowdagg-*.whl
   if [[ $env == reference ]]; then  # all Python of the repository is ruff-clean (lint, format)
     (cd "$repo" && "$PY" -m ruff check -q . && "$PY" -m ruff format -q --check .) || status=1
   fi
   echo "python-tests: $env environment ($("$PY" -c 'import pandas; print("pandas", pandas.__version__)'))"
-  (cd "$repo" && "$PY" -m pytest -q -p no:cacheprovider crowdagg-py/tests) || status=1
+  (cd "$repo" && RAY_AUTH_MODE=disabled "$PY" -m pytest -q -rs -p no:cacheprovider crowdagg-py/tests) || status=1
   if [[ ! -d $suite/tests/aggregation ]]; then
     echo "python-tests: skipped crowd-kit's own suite: $suite is not here (the team's development copy, not part of the repository)"
     continue

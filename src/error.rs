@@ -355,6 +355,25 @@ pub enum DataError {
         /// The number of distinct values declared for the column.
         count: usize,
     },
+    /// [`crate::shard::Shard::new`]: a response or gold label whose task is outside the
+    /// shard's range of the plan.
+    #[error("{what} row {row}: task {task} is outside the shard's tasks {start}..{end}")]
+    TaskOutsideShard {
+        /// `response` or `gold`.
+        what: &'static str,
+        /// 0-based row.
+        row: u64,
+        /// The global task id given.
+        task: i64,
+        /// First task of the shard.
+        start: usize,
+        /// One past its last task.
+        end: usize,
+    },
+    /// [`crate::shard`]: a statistics or model buffer that does not fit the plan (wrong
+    /// length, a shard out of order or missing, statistics of another pass).
+    #[error("shard buffers: {0}")]
+    ShardBuffer(String),
     /// [`crate::Responses::from_codes`]: a code in `0..count` that no response uses (every
     /// declared task, worker and label must occur; pandas' factorize guarantees it).
     #[error("{column} code {code} is declared but no response uses it")]

@@ -111,6 +111,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Scale-out
+//!
+//! [`shard`] runs Dawid-Skene and one-coin Dawid-Skene on shards of tasks for any distributed
+//! engine (the Python package's `crowdagg.distributed` drives Ray and Dask with it), with the
+//! bits of the single-machine fit with `shards = P`.
+//!
 //! # Feature flags
 //!
 //! * `cli` (default): the `crowdagg` binary's dependencies (clap, indicatif). A library user
@@ -146,6 +152,7 @@ pub mod pairwise;
 pub mod responses;
 mod rows;
 pub mod segmentation;
+pub mod shard;
 pub mod texts;
 #[doc(hidden)]
 pub mod timing;

@@ -412,6 +412,31 @@ impl Responses {
         workers: &[i64],
         labels: &[i64],
     ) -> Result<Self, DataError> {
+        Self::from_codes_with(
+            (n_tasks, n_workers, n_labels),
+            (tasks, workers, labels),
+            true,
+        )
+    }
+
+    /// [`Responses::from_codes`] for one shard of a larger table ([`crate::shard`]): every
+    /// task must occur, but workers and labels are the whole table's, so some may be absent.
+    pub(crate) fn from_shard_codes(
+        (n_tasks, n_workers, n_labels): (usize, usize, usize),
+        (tasks, workers, labels): (&[i64], &[i64], &[i64]),
+    ) -> Result<Self, DataError> {
+        Self::from_codes_with(
+            (n_tasks, n_workers, n_labels),
+            (tasks, workers, labels),
+            false,
+        )
+    }
+
+    fn from_codes_with(
+        (n_tasks, n_workers, n_labels): (usize, usize, usize),
+        (tasks, workers, labels): (&[i64], &[i64], &[i64]),
+        all_workers_and_labels: bool,
+    ) -> Result<Self, DataError> {
         if tasks.len() != workers.len() || tasks.len() != labels.len() {
             return Err(DataError::CodeLengths {
                 tasks: tasks.len(),
@@ -458,8 +483,10 @@ impl Responses {
             }
         };
         all_used("task", tasks, n_tasks)?;
-        all_used("worker", workers, n_workers)?;
-        all_used("label", labels, n_labels)?;
+        if all_workers_and_labels {
+            all_used("worker", workers, n_workers)?;
+            all_used("label", labels, n_labels)?;
+        }
         // Counting sort by task: a CSR whose rows `from_task_rows` sorts by (worker, label).
         let mut offsets = vec![0u32; n_tasks + 1];
         for &t in tasks {

@@ -7,6 +7,7 @@
 //! which is the order crowd-kit's fixtures encode.
 
 mod arrow_input;
+mod shard;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -548,5 +549,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit_pairwise, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(arrow_input::factorize_arrow, m)?)?;
+    shard::register(m)?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Aggregation methods, one module each, behind the [`Aggregator`] trait.
 
 mod binary_relevance;
-mod dawid_skene;
+pub(crate) mod dawid_skene;
 mod embeddings;
 mod glad;
 mod kos;

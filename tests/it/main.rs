@@ -26,6 +26,7 @@ mod readers;
 mod segmentation;
 #[cfg(feature = "server")]
 mod server_robustness;
+mod shard;
 mod texts;
 mod toloka_cli;
 #[cfg(feature = "server")]

@@ -23,6 +23,7 @@
 //! # Allocation
 //! All buffers are allocated once in [`Em::new`]; the iteration loop allocates nothing.
 
+use std::borrow::Cow;
 use std::f64::consts::LN_2;
 
 use rayon::prelude::*;
@@ -72,12 +73,12 @@ pub(crate) const EPS: f64 = 1e-10;
 pub(crate) const LN_EPS: f64 = -23.025850929940457;
 
 /// Length of a chunk's slot in `Em::partials`: K prior sums, joint, Σ q ln q.
-const fn stride(k: usize) -> usize {
+pub(crate) const fn stride(k: usize) -> usize {
     k + 2
 }
 
 /// Tasks per chunk of the task pass. Fixed, so that partial sums do not depend on threads.
-const TASK_CHUNK: usize = 512;
+pub(crate) const TASK_CHUNK: usize = 512;
 
 /// Tasks of a group: the task pass gathers the sums of a group, then runs the softmax tail on
 /// it four tasks at a time ([`lanes`](super::lanes)), then adds the group's counts.
@@ -123,12 +124,24 @@ pub(crate) struct Flavour {
     pub clipped_entropy: bool,
 }
 
+/// How the task pass groups chunks of tasks into blocks that count the M-step statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Blocking {
+    /// The `blocks` performance knob (`None`: chosen from the data size; fewer than 2: no
+    /// fusion, a separate pass over workers).
+    Auto(Option<usize>),
+    /// Always fused, one block per shard of [`crate::shard::plan`]`(n_tasks, P)` (the
+    /// `shards` parameter, and each shard of a distributed run, as `Shards(1)`).
+    Shards(usize),
+}
+
 /// Buffers and data of one fit.
 pub(crate) struct Em<'a> {
-    data: &'a Responses,
+    /// Borrowed in a single-machine fit; owned by a [`crate::shard::Shard`].
+    data: Cow<'a, Responses>,
     k: usize,
     flavour: Flavour,
-    gold: Option<&'a [Option<Label>]>,
+    gold: Option<Cow<'a, [Option<Label>]>>,
     /// Posterior of the current iteration, tasks × K.
     pub q: Vec<f64>,
     /// Posterior being computed by the task pass.
@@ -168,12 +181,12 @@ struct TaskPass {
 }
 
 impl<'a> Em<'a> {
-    /// `blocks`: see [`choose_blocks`]; `None` chooses from the data size.
+    /// `blocking`: see [`Blocking`] and [`choose_blocks`].
     pub fn new(
-        data: &'a Responses,
+        data: Cow<'a, Responses>,
         flavour: Flavour,
-        gold: Option<&'a [Option<Label>]>,
-        blocks: Option<usize>,
+        gold: Option<Cow<'a, [Option<Label>]>>,
+        blocking: Blocking,
     ) -> Self {
         let k = data.n_labels();
         let (n_tasks, n_workers) = (data.n_tasks(), data.n_workers());
@@ -186,14 +199,22 @@ impl<'a> Em<'a> {
         }
         let n_chunks = n_tasks.div_ceil(TASK_CHUNK);
         let table = n_workers * k * k;
-        let blocks = blocks
-            .unwrap_or_else(|| choose_blocks(data.n_responses(), table))
-            .min(n_chunks);
-        let (chunks_per_block, n_blocks) = if blocks >= 2 {
-            let per_block = n_chunks.div_ceil(blocks);
-            (per_block, n_chunks.div_ceil(per_block))
-        } else {
-            (0, 0)
+        let (chunks_per_block, n_blocks) = match blocking {
+            Blocking::Auto(blocks) => {
+                let blocks = blocks
+                    .unwrap_or_else(|| choose_blocks(data.n_responses(), table))
+                    .min(n_chunks);
+                if blocks >= 2 {
+                    let per_block = n_chunks.div_ceil(blocks);
+                    (per_block, n_chunks.div_ceil(per_block))
+                } else {
+                    (0, 0)
+                }
+            }
+            Blocking::Shards(shards) => {
+                let per_block = chunks_per_shard(n_chunks, shards);
+                (per_block, n_chunks.div_ceil(per_block))
+            }
         };
         Self {
             data,
@@ -235,7 +256,7 @@ impl<'a> Em<'a> {
         dispatch_k!(k, |K| {
             let by_task = self.data.by_task();
             let (all_workers, all_labels) = (by_task.ids(), by_task.labels());
-            let (gold, prefetch_rows) = (self.gold, self.prefetch_rows);
+            let (gold, prefetch_rows) = (self.gold.as_deref(), self.prefetch_rows);
             let chunk_init = |chunk: usize,
                               rows: &mut [f64],
                               partial: &mut [f64],
@@ -359,7 +380,7 @@ impl<'a> Em<'a> {
                 clipped_entropy: self.flavour.clipped_entropy,
                 isa: self.isa,
             };
-            let (gold, flavour) = (self.gold, self.flavour);
+            let (gold, flavour) = (self.gold.as_deref(), self.flavour);
             let (q_prev, log2_errors) = (&self.q, &self.log2_errors);
             let (log2_priors, ln_priors) = (&self.log2_priors, &self.ln_priors);
             // One chunk of tasks: E-step rows, partial sums, and (fused) counts, a group of
@@ -548,6 +569,53 @@ impl<'a> Em<'a> {
     }
 }
 
+/// What a shard needs from the engine: set the broadcast model, run a task pass, hand over
+/// its per-chunk partials, its one block's count table and its posterior.
+impl Em<'_> {
+    /// The model of the next task pass: `errors` (W × K × K) and `priors` (K), as the M-step
+    /// leaves them (the log2 table is derived here exactly as [`Em::m_step`] derives it).
+    pub(crate) fn set_model(&mut self, errors: &[f64], priors: &[f64]) {
+        for (l, &e) in self.log2_errors.iter_mut().zip(errors) {
+            *l = e.log2();
+        }
+        self.priors.copy_from_slice(priors);
+    }
+
+    /// One task pass with the current model: the next posterior stays pending in `q_next`
+    /// until [`Em::commit`].
+    pub(crate) fn shard_pass(&mut self) {
+        self.task_pass();
+    }
+
+    /// Makes the pending posterior of the last task pass current.
+    pub(crate) fn commit(&mut self) {
+        std::mem::swap(&mut self.q, &mut self.q_next);
+    }
+
+    /// Per chunk: K prior sums, the joint term, Σ q ln q (of the last pass).
+    pub(crate) fn partials(&self) -> &[f64] {
+        &self.partials
+    }
+
+    /// The count table of block `b` of the last pass (fused blocking only).
+    pub(crate) fn block_counts(&self, b: usize) -> &[f64] {
+        let table = self.skills.len() * self.k * self.k;
+        &self.block_counts[b * table..][..table]
+    }
+
+    /// The data this engine runs on.
+    pub(crate) fn data(&self) -> &Responses {
+        &self.data
+    }
+}
+
+/// Chunks of [`TASK_CHUNK`] tasks per block when `n_chunks` chunks are cut into `shards`
+/// blocks (at least 1): the formula of the `blocks` knob, so a `shards = P` plan is a
+/// `blocks = P` plan (which can have fewer than P non-empty blocks).
+pub(crate) fn chunks_per_shard(n_chunks: usize, shards: usize) -> usize {
+    n_chunks.div_ceil(shards.clamp(1, n_chunks.max(1))).max(1)
+}
+
 /// Sets a gold task's row to the one-hot vector of its label.
 #[inline(always)]
 fn correct_with_gold(row: &mut [f64], gold: Option<Label>) {
@@ -666,7 +734,7 @@ pub(crate) fn normalise_columns(matrix: &mut [f64], present: &[bool], k: usize) 
 /// worker's own answers); e[k][c] = s if k = c else (1 − s)/(K − 1), clipped to [ε, 1 − ε], on
 /// the observed rows (others 0). Returns s.
 #[inline(always)]
-fn one_coin(matrix: &mut [f64], observed: &[bool], responses: usize, k: usize) -> f64 {
+pub(crate) fn one_coin(matrix: &mut [f64], observed: &[bool], responses: usize, k: usize) -> f64 {
     let mut sum = 0.0;
     for y in 0..k {
         sum += matrix[y * k + y];

@@ -1,0 +1,340 @@
+//! `crowdagg._core.Shard`, `Driver` and `Table`: the shard protocol of `crowdagg::shard` with
+//! numpy buffers, for `crowdagg.distributed` (Ray, Dask). Statistics and models are 1-D float64
+//! arrays; the engine moves them, these classes do the arithmetic.
+
+use crowdagg::methods::{DawidSkeneParams, OneCoinDawidSkeneParams, find_method};
+use crowdagg::shard::{Config, Driver, Layout, Shard, shard_codes};
+use crowdagg::{Aggregation, Aggregator, Error, Label, Params, Responses};
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use super::{pair_refs, result_dict, to_py};
+
+/// A sharded method, parsed from its name and `key=value` pairs: the loop's configuration, the
+/// shard count (`shards`, default 1), and what the JSON report needs (name, parameters).
+struct Method {
+    config: Config,
+    shards: usize,
+    name: &'static str,
+    report: crowdagg::methods::ParamReport,
+}
+
+fn parse_method(method: &str, params: &[(String, String)]) -> PyResult<Method> {
+    let spec = find_method(method)
+        .ok_or_else(|| PyKeyError::new_err(format!("unknown method {method:?}")))?;
+    match spec.cli_name {
+        "ds" => {
+            let p = DawidSkeneParams::parse_pairs(pair_refs(params)).map_err(to_py)?;
+            let checked = p.clone().check().map_err(to_py)?;
+            Ok(Method {
+                config: Config::dawid_skene(&p).map_err(to_py)?,
+                shards: p.shards.unwrap_or(1),
+                name: checked.name(),
+                report: checked.params(),
+            })
+        }
+        "one-coin-ds" => {
+            let p = OneCoinDawidSkeneParams::parse_pairs(pair_refs(params)).map_err(to_py)?;
+            let checked = p.check().map_err(to_py)?;
+            Ok(Method {
+                config: Config::one_coin(&p),
+                shards: p.shards.unwrap_or(1),
+                name: checked.name(),
+                report: checked.params(),
+            })
+        }
+        other => Err(PyValueError::new_err(format!(
+            "{other} does not run on shards (ds and one-coin-ds do)"
+        ))),
+    }
+}
+
+fn buffer<'py>(py: Python<'py>, values: Vec<f64>) -> Bound<'py, PyArray1<f64>> {
+    values.into_pyarray(py)
+}
+
+/// One shard of a sharded fit: its answers (global integer codes), resident.
+#[pyclass(module = "crowdagg._core", name = "Shard")]
+struct PyShard {
+    inner: Shard,
+}
+
+#[pymethods]
+impl PyShard {
+    /// Shard `index` of the plan of `n_tasks` tasks on `params`' `shards`, from the answers of
+    /// its tasks (int64 arrays of global task, worker, label codes) and optional gold
+    /// (global task codes, label codes).
+    #[new]
+    #[pyo3(signature = (method, params, n_tasks, n_workers, n_labels, index, tasks, workers, labels, gold=None))]
+    #[allow(clippy::too_many_arguments)] // one flat call keeps the Python side a plain call
+    fn new(
+        py: Python<'_>,
+        method: &str,
+        params: Vec<(String, String)>,
+        n_tasks: usize,
+        n_workers: usize,
+        n_labels: usize,
+        index: usize,
+        tasks: PyReadonlyArray1<'_, i64>,
+        workers: PyReadonlyArray1<'_, i64>,
+        labels: PyReadonlyArray1<'_, i64>,
+        gold: Option<(PyReadonlyArray1<'_, i64>, PyReadonlyArray1<'_, i64>)>,
+    ) -> PyResult<Self> {
+        let method = parse_method(method, &params)?;
+        let layout = Layout::new(n_tasks, n_workers, n_labels, method.shards).map_err(to_py)?;
+        let codes = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
+        let gold = match &gold {
+            Some((t, l)) => Some((t.as_slice()?, l.as_slice()?)),
+            None => None,
+        };
+        let inner = py
+            .detach(|| Shard::new(&method.config, &layout, index, codes, gold))
+            .map_err(to_py)?;
+        Ok(Self { inner })
+    }
+
+    /// The majority-vote initialisation; returns its statistics.
+    fn init<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        let stats = py.detach(|| self.inner.init());
+        buffer(py, stats)
+    }
+
+    /// The E-step on `model` (a `Driver.update` result); returns its statistics.
+    fn step<'py>(
+        &mut self,
+        py: Python<'py>,
+        model: PyReadonlyArray1<'py, f64>,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let model = model.as_slice()?;
+        let stats = py.detach(|| self.inner.step(model)).map_err(to_py)?;
+        Ok(buffer(py, stats))
+    }
+
+    /// The current posterior of the shard's tasks (tasks × labels, flattened).
+    fn posteriors<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        buffer(py, self.inner.posteriors().to_vec())
+    }
+
+    /// The shard's index in the plan.
+    #[getter]
+    fn index(&self) -> usize {
+        self.inner.index()
+    }
+}
+
+/// The driver of a sharded fit: merges statistics in shard order, M-step, stop rule, result.
+#[pyclass(module = "crowdagg._core", name = "Driver")]
+struct PyDriver {
+    inner: Driver,
+    name: &'static str,
+    report: crowdagg::methods::ParamReport,
+    result: Option<Aggregation>,
+}
+
+fn slices<'a>(arrays: &'a [PyReadonlyArray1<'_, f64>]) -> PyResult<Vec<&'a [f64]>> {
+    arrays
+        .iter()
+        .map(|a| a.as_slice().map_err(PyErr::from))
+        .collect()
+}
+
+#[pymethods]
+impl PyDriver {
+    #[new]
+    #[pyo3(signature = (method, params, n_tasks, n_workers, n_labels))]
+    fn new(
+        method: &str,
+        params: Vec<(String, String)>,
+        n_tasks: usize,
+        n_workers: usize,
+        n_labels: usize,
+    ) -> PyResult<Self> {
+        let method = parse_method(method, &params)?;
+        let layout = Layout::new(n_tasks, n_workers, n_labels, method.shards).map_err(to_py)?;
+        Ok(Self {
+            inner: Driver::new(method.config, layout),
+            name: method.name,
+            report: method.report,
+            result: None,
+        })
+    }
+
+    /// The task range `(start, end)` of each shard.
+    fn plan(&self) -> Vec<(usize, usize)> {
+        let shards = self.inner.layout().shards();
+        shards.iter().map(|r| (r.start, r.end)).collect()
+    }
+
+    /// Statistics of every shard in shard order (of `init`, then of each `step`) → the model
+    /// to step on next, or None when finished.
+    fn update<'py>(
+        &mut self,
+        py: Python<'py>,
+        stats: Vec<PyReadonlyArray1<'py, f64>>,
+    ) -> PyResult<Option<Bound<'py, PyArray1<f64>>>> {
+        let stats = slices(&stats)?;
+        let inner = &mut self.inner;
+        let model = py
+            .detach(|| inner.update(&stats).map(|m| m.map(<[f64]>::to_vec)))
+            .map_err(to_py)?;
+        Ok(model.map(|m| buffer(py, m)))
+    }
+
+    /// The model to step on next.
+    fn model<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        buffer(py, self.inner.model().to_vec())
+    }
+
+    /// For rebuilding a lost shard: after `init()`, step it on this model (if not None) and
+    /// discard the statistics; it is then ready for `model()`.
+    fn model_before<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<f64>>> {
+        self.inner.model_before().map(|m| buffer(py, m.to_vec()))
+    }
+
+    /// Iterations run so far.
+    #[getter]
+    fn iterations(&self) -> usize {
+        self.inner.iterations()
+    }
+
+    /// The result dict (as `crowdagg._core.fit`'s) from every shard's posteriors in order.
+    fn finish<'py>(
+        &mut self,
+        py: Python<'py>,
+        posteriors: Vec<PyReadonlyArray1<'py, f64>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let posteriors = slices(&posteriors)?;
+        let result = self.inner.finish(&posteriors).map_err(to_py)?;
+        self.result = Some(result.clone());
+        result_dict(py, result)
+    }
+}
+
+/// A response file read as `crowdagg aggregate` reads it (default columns `task,worker,label`,
+/// comma or tab by extension), with optional gold: the global codes of each shard, and the
+/// library's writers for the result, so the output has the CLI's bytes.
+#[pyclass(module = "crowdagg._core", name = "Table")]
+struct PyTable {
+    data: Responses,
+    gold: Option<Vec<Option<Label>>>,
+}
+
+#[pymethods]
+impl PyTable {
+    #[new]
+    #[pyo3(signature = (path, gold=None))]
+    fn new(
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        gold: Option<std::path::PathBuf>,
+    ) -> PyResult<Self> {
+        py.detach(|| -> Result<Self, Error> {
+            let options = crowdagg::io::ReadOptions::default();
+            let data = crowdagg::io::read_responses(&path, &options)?;
+            let gold = match gold {
+                None => None,
+                Some(gold_path) => {
+                    let gold = crowdagg::io::read_gold(&gold_path, &options)?;
+                    gold.check_overlap(&data)?;
+                    gold.check_labels(&data)?;
+                    Some(gold.resolve(&data)?)
+                }
+            };
+            Ok(Self { data, gold })
+        })
+        .map_err(to_py)
+    }
+
+    /// (tasks, workers, labels) counts.
+    #[getter]
+    fn sizes(&self) -> (usize, usize, usize) {
+        (
+            self.data.n_tasks(),
+            self.data.n_workers(),
+            self.data.n_labels(),
+        )
+    }
+
+    /// The global codes of the answers of tasks `start..end`: (tasks, workers, labels).
+    #[allow(clippy::type_complexity)]
+    fn codes<'py>(
+        &self,
+        py: Python<'py>,
+        start: usize,
+        end: usize,
+    ) -> PyResult<(
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<i64>>,
+    )> {
+        if start >= end || end > self.data.n_tasks() {
+            return Err(PyValueError::new_err(format!(
+                "tasks {start}..{end} of {}",
+                self.data.n_tasks()
+            )));
+        }
+        let (t, w, l) = shard_codes(&self.data, start..end);
+        Ok((t.into_pyarray(py), w.into_pyarray(py), l.into_pyarray(py)))
+    }
+
+    /// The gold of tasks `start..end` as (task codes, label codes), or None without gold.
+    #[allow(clippy::type_complexity)]
+    fn gold<'py>(
+        &self,
+        py: Python<'py>,
+        start: usize,
+        end: usize,
+    ) -> Option<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>)> {
+        let gold = self.gold.as_ref()?;
+        let (tasks, labels): (Vec<i64>, Vec<i64>) = (start..end.min(gold.len()))
+            .filter_map(|t| gold[t].map(|l| (t as i64, i64::from(l))))
+            .unzip();
+        Some((tasks.into_pyarray(py), labels.into_pyarray(py)))
+    }
+
+    /// The finished driver's result as `crowdagg aggregate --format csv|json` writes it.
+    fn write<'py>(
+        &self,
+        py: Python<'py>,
+        driver: &PyDriver,
+        format: &str,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let result = driver
+            .result
+            .as_ref()
+            .ok_or_else(|| PyValueError::new_err("the driver has not finished"))?;
+        let mut out = Vec::new();
+        match format {
+            "csv" => crowdagg::output::write_csv(&mut out, &self.data, result),
+            "json" => crowdagg::output::write_json(
+                &mut out,
+                &self.data,
+                result,
+                driver.name,
+                &driver.report,
+            ),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "format {other:?}: csv or json"
+                )));
+            }
+        }
+        .map_err(|e| {
+            to_py(Error::from(crowdagg::error::InputError::Io {
+                path: "<output>".into(),
+                source: e,
+            }))
+        })?;
+        Ok(PyBytes::new(py, &out))
+    }
+}
+
+/// Adds the classes to the module.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyShard>()?;
+    m.add_class::<PyDriver>()?;
+    m.add_class::<PyTable>()?;
+    Ok(())
+}

@@ -1,0 +1,218 @@
+"""crowdagg.distributed on Ray and Dask, on loopback, 2 worker processes, 4 shards.
+
+Expected values come from the single-machine fit with ``shards=4``: for fixtures/data/web, the
+SHA-256 of the CLI's output (tests/expected/distributed.sha256, written by
+scripts/make_distributed_expected.sh); for a generated table, ``crowdagg._core.fit``. Each test
+is bounded by an alarm; the engines are shut down at the end of the module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crowdagg import _core
+from crowdagg.distributed import (
+    DaskEngine,
+    RayEngine,
+    ShardSource,
+    Table,
+    run,
+    sources_from_table,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+WEB = REPO / "fixtures" / "data" / "web"
+EXPECTED = Path(__file__).parent / "expected" / "distributed.sha256"
+TIME_LIMIT_S = 300
+
+
+def _cases():
+    for line in EXPECTED.read_text().splitlines():
+        digest, name, method, fmt, gold, params = line.split(" ")
+        pairs = [] if params == "-" else [tuple(p.split("=", 1)) for p in params.split(",")]
+        yield pytest.param(digest, method, fmt, gold == "gold", pairs, id=name)
+
+
+@pytest.fixture(autouse=True)
+def _time_limit():
+    def expired(*_):
+        raise TimeoutError(f"test ran over {TIME_LIMIT_S} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(TIME_LIMIT_S)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(scope="module")
+def ray_engine_factory():
+    ray = pytest.importorskip(
+        "ray", reason="ray is not installed (scripts/requirements-distributed.txt)"
+    )
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    ray.init(
+        _node_ip_address="127.0.0.1",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
+    engines = []
+
+    def make(seed):
+        engine = RayEngine(processes=2, seed=seed)
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        engine.close()
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def dask_engine_factory():
+    distributed = pytest.importorskip(
+        "dask.distributed",
+        reason="dask[distributed] is not installed (scripts/requirements-distributed.txt)",
+    )
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        host="127.0.0.1",
+    )
+    client = distributed.Client(cluster)
+
+    def make(seed):
+        return DaskEngine(client, processes=2, seed=seed)
+
+    yield make
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(params=["ray", "dask"])
+def engine_factory(request):
+    return request.getfixturevalue(f"{request.param}_engine_factory")
+
+
+def _web_bytes(make_engine, seed, method, fmt, use_gold, pairs, crash_after=None):
+    table = Table(str(WEB / "responses.csv"), str(WEB / "gold.csv") if use_gold else None)
+    driver, sources = sources_from_table(table, method, [*pairs, ("shards", "4")], use_gold)
+    result = run(make_engine(seed), sources, driver, crash_after=crash_after)
+    return table.write(driver, fmt), result
+
+
+@pytest.mark.parametrize("digest, method, fmt, use_gold, pairs", list(_cases()))
+def test_web_has_the_cli_bytes_of_shards_4(engine_factory, digest, method, fmt, use_gold, pairs):
+    data, result = _web_bytes(engine_factory, 7, method, fmt, use_gold, pairs)
+    assert hashlib.sha256(data).hexdigest() == digest
+    assert result["recoveries"] == []
+
+
+def test_assignments_and_a_lost_process_change_no_bit(engine_factory):
+    pairs = [("n_iter", "50"), ("tol", "0")]
+    first, _ = _web_bytes(engine_factory, 1, "ds", "json", True, pairs)
+    second, _ = _web_bytes(engine_factory, 2, "ds", "json", True, pairs)
+    crashed, result = _web_bytes(engine_factory, 3, "ds", "json", True, pairs, crash_after=(5, 0))
+    assert result["recoveries"] == [(5, 0)], "the process was lost after iteration 5 and rebuilt"
+    assert first == second == crashed
+    digest = next(c.values[0] for c in _cases() if c.id == "ds-50-gold")
+    assert hashlib.sha256(first).hexdigest() == digest
+
+
+def _generated(seed=15, n_tasks=20_000, n_workers=300, k=3):
+    """A Dawid-Skene table: workers with noisy confusion matrices, 3 to 5 answers per task."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n_tasks)
+    skill = rng.uniform(0.4, 0.95, n_workers)
+    overlap = rng.integers(3, 6, n_tasks)
+    tasks = np.repeat(np.arange(n_tasks), overlap)
+    workers = np.concatenate([rng.choice(n_workers, m, replace=False) for m in overlap])
+    right = rng.random(tasks.size) < skill[workers]
+    labels = np.where(right, truth[tasks], rng.integers(0, k, tasks.size))
+    gold_tasks = np.arange(0, n_tasks, 7)
+    return (n_tasks, n_workers, k), tasks, workers, labels, (gold_tasks, truth[gold_tasks])
+
+
+def _sources(method, pairs, sizes, tasks, workers, labels, gold):
+    driver = _core.Driver(method, pairs, *sizes)
+    sources = []
+    for index, (start, end) in enumerate(driver.plan()):
+        rows = (tasks >= start) & (tasks < end)
+        shard_gold = None
+        if gold is not None:
+            keep = (gold[0] >= start) & (gold[0] < end)
+            shard_gold = (gold[0][keep], gold[1][keep])
+        sources.append(
+            ShardSource(
+                method, pairs, sizes, index, tasks[rows], workers[rows], labels[rows], shard_gold
+            )
+        )
+    return driver, sources
+
+
+def _bits(values):
+    return np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
+
+
+@pytest.mark.parametrize("method", ["ds", "one-coin-ds"])
+@pytest.mark.parametrize("with_gold", [False, True])
+@pytest.mark.parametrize("fixed", [True, False], ids=["n_iter=50,tol=0", "defaults"])
+def test_generated_has_the_bits_of_shards_4(engine_factory, method, with_gold, fixed):
+    sizes, tasks, workers, labels, gold = _generated()
+    gold = gold if with_gold else None
+    pairs = [("n_iter", "50"), ("tol", "0")] if fixed else []
+    driver, sources = _sources(
+        method, [*pairs, ("shards", "4")], sizes, tasks, workers, labels, gold
+    )
+    assert len(sources) == 4
+    distributed = run(engine_factory(5), sources, driver)
+    single = _core.fit(method, [*pairs, ("shards", "4")], *sizes, tasks, workers, labels, gold)
+    default = _core.fit(method, pairs, *sizes, tasks, workers, labels, gold)
+    for key in ("probas", "errors", "priors", "confidence"):
+        assert np.array_equal(_bits(distributed[key]), _bits(single[key])), key
+        assert np.max(np.abs(distributed[key] - default[key])) <= 1e-12, key
+    assert np.array_equal(distributed["labels"], single["labels"])
+    assert np.array_equal(distributed["labels"], default["labels"])
+    if method == "one-coin-ds":
+        assert np.array_equal(_bits(distributed["skills"]), _bits(single["skills"]))
+    assert distributed["n_iter"] == single["n_iter"] == default["n_iter"]
+    assert distributed["stop_reason"] == single["stop_reason"]
+    assert np.array_equal(_bits(distributed["loss_history"]), _bits(single["loss_history"]))
+    assert (
+        np.max(np.abs(np.subtract(distributed["loss_history"], default["loss_history"]))) <= 1e-12
+    )
+
+
+@pytest.mark.parametrize("engine", ["ray", "dask"])
+def test_the_command_line_writes_the_cli_bytes(engine, tmp_path):
+    pytest.importorskip(
+        "ray" if engine == "ray" else "dask.distributed", reason=f"{engine} is not installed"
+    )
+    out = tmp_path / "out.json"
+    command = [sys.executable, "-m", "crowdagg.distributed", "--engine", engine, "--processes", "2"]
+    command += ["--shards", "4", "--method", "ds", "--format", "json", "--seed", "9"]
+    command += [
+        "--gold",
+        str(WEB / "gold.csv"),
+        "--use-gold",
+        "-o",
+        str(out),
+        str(WEB / "responses.csv"),
+    ]
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    subprocess.run(command, check=True, timeout=TIME_LIMIT_S - 30, env=env, capture_output=True)
+    digest = next(c.values[0] for c in _cases() if c.id == "ds-gold")
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == digest
