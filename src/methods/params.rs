@@ -69,6 +69,11 @@ pub trait Params: Default + Serialize + DeserializeOwned {
     fn from_json(value: &serde_json::Value) -> Result<Self::Checked, ParamsError> {
         Self::parse_json(value)?.check()
     }
+
+    /// These parameters as `(name, value)` pairs in declaration order, as reports show them.
+    fn report(&self) -> ParamReport {
+        report(self)
+    }
 }
 
 /// The `params` report of checked parameters: their serde form, in field order.

@@ -280,3 +280,13 @@ impl TextAggregator for Rover {
         })
     }
 }
+
+/// Read from `key=value` text and JSON like every method's parameters (the inherent
+/// [`RoverParams::check`] validates).
+impl crate::methods::Params for RoverParams {
+    type Checked = Rover;
+
+    fn check(self) -> Result<Rover, ParamsError> {
+        RoverParams::check(self)
+    }
+}
