@@ -278,6 +278,23 @@ mod tests {
     }
 
     #[test]
+    fn written_masks_read_back() {
+        // Odd widths: the 1-bit rows end mid-byte.
+        for (width, height) in [(1, 1), (13, 3), (8, 2), (17, 5)] {
+            let pixels = (0..width * height)
+                .map(|i| (i * 7 + i / 3) % 5 < 2)
+                .collect();
+            let mask = Mask::from_bools(width, height, pixels).unwrap();
+            let mut png = Vec::new();
+            crate::output::write_mask_png(&mut png, &mask).unwrap();
+            assert_eq!(decode_mask_png(&png[..]).unwrap(), mask, "{width}x{height}");
+        }
+        let empty = Mask::new(0, 3);
+        let err = crate::output::write_mask_png(Vec::new(), &empty).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
     fn not_a_png_is_an_error() {
         assert!(decode_mask_png(&b"GIF89a"[..]).is_err());
         let png = encode(3, 1, ColorType::Grayscale, BitDepth::Eight, &[0, 1, 2]);
