@@ -27,6 +27,15 @@ REPLACED = (
     "BinaryRelevance",
     "BradleyTerry",
     "NoisyBradleyTerry",
+    "ROVER",
+    "TextRASA",
+    "TextHRRASA",
+    "ClosestToAverage",
+    "RASA",
+    "HRRASA",
+    "SegmentationMajorityVote",
+    "SegmentationRASA",
+    "SegmentationEM",
 )
 
 constructed: collections.Counter[str] = collections.Counter()
@@ -82,12 +91,28 @@ def _counting_function(function):
 
 def pytest_configure(config) -> None:
     from crowdkit import aggregation
-    from crowdkit.aggregation import classification, multilabel, pairwise
+    from crowdkit.aggregation import (
+        classification,
+        embeddings,
+        image_segmentation,
+        multilabel,
+        pairwise,
+        texts,
+    )
 
     family = {
         "BinaryRelevance": multilabel,
         "BradleyTerry": pairwise,
         "NoisyBradleyTerry": pairwise,
+        "ROVER": texts,
+        "TextRASA": texts,
+        "TextHRRASA": texts,
+        "ClosestToAverage": embeddings,
+        "RASA": embeddings,
+        "HRRASA": embeddings,
+        "SegmentationMajorityVote": image_segmentation,
+        "SegmentationRASA": image_segmentation,
+        "SegmentationEM": image_segmentation,
     }
     for name in REPLACED:
         ours = _counting(getattr(crowdagg, name))
