@@ -72,20 +72,38 @@ impl Patterns {
                 *c |= u64::from(p) << k;
             }
         }
-        let mut ids = rustc_hash::FxHashMap::default();
         let (mut bits, mut count) = (Vec::new(), Vec::new());
-        let of_pixel = code
-            .iter()
-            .map(|&c| {
-                let id = *ids.entry(c).or_insert_with(|| {
-                    bits.push(c);
-                    count.push(0);
-                    bits.len() as u32 - 1
-                });
-                count[id as usize] += 1;
-                id
-            })
-            .collect();
+        // Ids in order of first appearance either way; up to 16 masks a dense table (code →
+        // id + 1, 0 = unseen) replaces the hash map, which dominated the per-pixel cost.
+        let of_pixel = if segs.len() <= 16 {
+            let mut table = vec![0u32; 1 << segs.len()];
+            code.iter()
+                .map(|&c| {
+                    let slot = &mut table[c as usize];
+                    if *slot == 0 {
+                        bits.push(c);
+                        count.push(0);
+                        *slot = bits.len() as u32;
+                    }
+                    let id = *slot - 1;
+                    count[id as usize] += 1;
+                    id
+                })
+                .collect()
+        } else {
+            let mut ids = rustc_hash::FxHashMap::default();
+            code.iter()
+                .map(|&c| {
+                    let id = *ids.entry(c).or_insert_with(|| {
+                        bits.push(c);
+                        count.push(0);
+                        bits.len() as u32 - 1
+                    });
+                    count[id as usize] += 1;
+                    id
+                })
+                .collect()
+        };
         Some(Self {
             bits,
             count,
@@ -206,8 +224,22 @@ impl SegmentationMajorityVote {
             .map(|t| {
                 let rows = data.task_rows(t);
                 let first = data.mask(rows[0] as usize);
+                if !weighted && rows.len() <= usize::from(u8::MAX) {
+                    // Unit skills: integer votes, as crowd-kit's `segmentation * 1`; one byte
+                    // per pixel while they fit (the loop then vectorises 32 pixels at a time).
+                    let mut votes = vec![0u8; first.pixels().len()];
+                    for &row in rows {
+                        for (acc, &p) in votes.iter_mut().zip(data.mask(row as usize).pixels()) {
+                            *acc += u8::from(p);
+                        }
+                    }
+                    let n = rows.len() as u16;
+                    return mask_like(
+                        first,
+                        votes.iter().map(|&v| 2 * u16::from(v) >= n).collect(),
+                    );
+                }
                 if !weighted {
-                    // Unit skills: integer votes, as crowd-kit's `segmentation * 1`.
                     let mut votes = vec![0u32; first.pixels().len()];
                     for &row in rows {
                         for (acc, &p) in votes.iter_mut().zip(data.mask(row as usize).pixels()) {
