@@ -59,6 +59,37 @@ struct Patterns {
     count: Vec<u64>,
     /// The pattern id of each pixel.
     of_pixel: Vec<u32>,
+    /// The leaves of numpy's pairwise summation over the pixels, in order: (first pixel,
+    /// length, the pattern of all its pixels or [`MIXED`]).
+    leaves: Vec<(u32, u32, u32)>,
+}
+
+/// A leaf of the pairwise sum whose pixels have several patterns.
+const MIXED: u32 = u32::MAX;
+
+/// numpy's pairwise split of `n` values from `start`: halves at multiples of 8 down to blocks
+/// of at most 128 (see [`numpy_sum`]).
+fn pairwise_leaves(start: usize, n: usize, out: &mut Vec<(usize, usize)>) {
+    if n <= 128 {
+        out.push((start, n));
+    } else {
+        let mut half = n / 2;
+        half -= half % 8;
+        pairwise_leaves(start, half, out);
+        pairwise_leaves(start + half, n - half, out);
+    }
+}
+
+/// The sums of [`pairwise_leaves`]' leaves (in order) combined as numpy combines them.
+fn pairwise_combine(n: usize, leaf_sums: &mut impl Iterator<Item = f64>) -> f64 {
+    if n <= 128 {
+        leaf_sums.next().unwrap_or(0.0)
+    } else {
+        let mut half = n / 2;
+        half -= half % 8;
+        let left = pairwise_combine(half, leaf_sums);
+        left + pairwise_combine(n - half, leaf_sums)
+    }
 }
 
 impl Patterns {
@@ -75,7 +106,7 @@ impl Patterns {
         let (mut bits, mut count) = (Vec::new(), Vec::new());
         // Ids in order of first appearance either way; up to 16 masks a dense table (code →
         // id + 1, 0 = unseen) replaces the hash map, which dominated the per-pixel cost.
-        let of_pixel = if segs.len() <= 16 {
+        let of_pixel: Vec<u32> = if segs.len() <= 16 {
             let mut table = vec![0u32; 1 << segs.len()];
             code.iter()
                 .map(|&c| {
@@ -104,10 +135,24 @@ impl Patterns {
                 })
                 .collect()
         };
+        let mut spans = Vec::new();
+        pairwise_leaves(0, of_pixel.len(), &mut spans);
+        let leaves = spans
+            .into_iter()
+            .map(|(start, len)| {
+                let ids: &[u32] = &of_pixel[start..start + len];
+                let uniform = match ids.first() {
+                    Some(&id) if ids.iter().all(|&i| i == id) => id,
+                    _ => MIXED,
+                };
+                (start as u32, len as u32, uniform)
+            })
+            .collect();
         Some(Self {
             bits,
             count,
             of_pixel,
+            leaves,
         })
     }
 
@@ -116,11 +161,39 @@ impl Patterns {
     }
 
     /// A per-pattern value spread to the pixels.
+    #[cfg(test)]
     fn spread(&self, values: &[f64]) -> Vec<f64> {
         self.of_pixel
             .iter()
             .map(|&id| values[id as usize])
             .collect()
+    }
+
+    /// `numpy_sum` of the per-pattern `values` spread to the pixels, bit for bit, without
+    /// spreading: a leaf of the pairwise sum whose pixels share one pattern (most of them in a
+    /// mask) has a sum that depends only on that pattern's value and the leaf's length, computed
+    /// once; only leaves across pattern boundaries are summed pixel by pixel.
+    fn pixel_sum(&self, values: &[f64]) -> f64 {
+        let mut buffer = [0.0f64; 128];
+        let mut uniform: rustc_hash::FxHashMap<(u32, u32), f64> = Default::default();
+        let mut sums = Vec::with_capacity(self.leaves.len());
+        for &(start, len, id) in &self.leaves {
+            let (start, n) = (start as usize, len as usize);
+            let block = &mut buffer[..n];
+            let sum = if id == MIXED {
+                for (b, &p) in block.iter_mut().zip(&self.of_pixel[start..start + n]) {
+                    *b = values[p as usize];
+                }
+                numpy_sum(block)
+            } else {
+                *uniform.entry((id, len)).or_insert_with(|| {
+                    block.fill(values[id as usize]);
+                    numpy_sum(block)
+                })
+            };
+            sums.push(sum);
+        }
+        pairwise_combine(self.of_pixel.len(), &mut sums.into_iter())
     }
 }
 
@@ -713,13 +786,13 @@ impl SegmentationEm {
             .collect();
         // The skill formula with the pixel sums as numpy does them (pairwise over pixels).
         let skills_from = |post: &[f64]| -> Vec<f64> {
-            let post_sum = numpy_sum(&pat.spread(post));
+            let post_sum = pat.pixel_sum(post);
             (0..n)
                 .map(|k| {
                     let masked: Vec<f64> = (0..m)
                         .map(|id| if pat.has(id, k) { post[id] } else { 0.0 })
                         .collect();
-                    let products = numpy_sum(&pat.spread(&masked));
+                    let products = pat.pixel_sum(&masked);
                     1.0 - (sizes[k] + post_sum - 2.0 * products) / region
                 })
                 .collect()
@@ -863,6 +936,43 @@ mod tests {
             }
         }
         builder.build()
+    }
+
+    #[test]
+    fn pixel_sums_by_leaf_equal_numpy_sums_of_the_spread_values() {
+        // Pixel counts below 8, between, at and past 128, not multiples of 8; values of
+        // mixed magnitudes so that a change of summation order would show.
+        for (n, width) in [(3, 5), (4, 40), (5, 128), (6, 131), (3, 1000), (5, 4099)] {
+            let mut state = 0x9e37_79b9_u64 + width as u64;
+            let mut next = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            // Runs of one pattern with random lengths, as masks have.
+            let masks: Vec<Vec<bool>> = (0..n)
+                .map(|_| {
+                    let mut pixels = Vec::with_capacity(width);
+                    while pixels.len() < width {
+                        let run = 1 + (next() % 300) as usize;
+                        let on = next() % 2 == 0;
+                        pixels.extend(std::iter::repeat_n(on, run.min(width - pixels.len())));
+                    }
+                    pixels
+                })
+                .collect();
+            let segs: Vec<&[bool]> = masks.iter().map(Vec::as_slice).collect();
+            let pat = Patterns::of(&segs).unwrap();
+            let values: Vec<f64> = (0..pat.bits.len())
+                .map(|i| (i as f64 + 0.1).powi(7) * 1e-3 + 1.0 / 3.0)
+                .collect();
+            assert_eq!(
+                pat.pixel_sum(&values).to_bits(),
+                numpy_sum(&pat.spread(&values)).to_bits(),
+                "{n} masks of {width} pixels"
+            );
+        }
     }
 
     #[test]
