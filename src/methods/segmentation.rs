@@ -169,31 +169,82 @@ impl Patterns {
             .collect()
     }
 
-    /// `numpy_sum` of the per-pattern `values` spread to the pixels, bit for bit, without
-    /// spreading: a leaf of the pairwise sum whose pixels share one pattern (most of them in a
-    /// mask) has a sum that depends only on that pattern's value and the leaf's length, computed
-    /// once; only leaves across pattern boundaries are summed pixel by pixel.
+    /// `numpy_sum` of the per-pattern `values` spread to the pixels, bit for bit (see
+    /// [`Patterns::pixel_sums`]).
+    #[cfg(test)]
     fn pixel_sum(&self, values: &[f64]) -> f64 {
-        let mut buffer = [0.0f64; 128];
-        let mut uniform: rustc_hash::FxHashMap<(u32, u32), f64> = Default::default();
-        let mut sums = Vec::with_capacity(self.leaves.len());
-        for &(start, len, id) in &self.leaves {
-            let (start, n) = (start as usize, len as usize);
-            let block = &mut buffer[..n];
-            let sum = if id == MIXED {
-                for (b, &p) in block.iter_mut().zip(&self.of_pixel[start..start + n]) {
-                    *b = values[p as usize];
-                }
-                numpy_sum(block)
+        self.pixel_sums(values, 1)[0]
+    }
+
+    /// For each of `k` per-pattern value columns (`values[id * k + c]`: pattern `id`, column
+    /// `c`), `numpy_sum` of the column spread to the pixels, bit for bit, without spreading:
+    /// the leaves of numpy's pairwise sum are summed for all columns in one pass over their
+    /// pixels (a leaf whose pixels share one pattern once per pattern and length), then
+    /// combined as numpy combines them.
+    fn pixel_sums(&self, values: &[f64], k: usize) -> Vec<f64> {
+        let mut lanes = vec![0.0f64; 8 * k];
+        let mut uniform: rustc_hash::FxHashMap<(u32, u32), Vec<f64>> = Default::default();
+        let mut sums = vec![0.0; self.leaves.len() * k];
+        let mut uniform_ids = [0u32; 128];
+        for (leaf, &(start, len, id)) in self.leaves.iter().enumerate() {
+            let out = &mut sums[leaf * k..(leaf + 1) * k];
+            if id == MIXED {
+                let ids = &self.of_pixel[start as usize..(start + len) as usize];
+                leaf_sums(ids, values, k, &mut lanes, out);
             } else {
-                *uniform.entry((id, len)).or_insert_with(|| {
-                    block.fill(values[id as usize]);
-                    numpy_sum(block)
-                })
-            };
-            sums.push(sum);
+                let cached = uniform.entry((id, len)).or_insert_with(|| {
+                    let ids = &mut uniform_ids[..len as usize];
+                    ids.fill(id);
+                    let mut sum = vec![0.0; k];
+                    leaf_sums(ids, values, k, &mut lanes, &mut sum);
+                    sum
+                });
+                out.copy_from_slice(cached);
+            }
         }
-        pairwise_combine(self.of_pixel.len(), &mut sums.into_iter())
+        (0..k)
+            .map(|c| {
+                let mut column = (0..self.leaves.len()).map(|leaf| sums[leaf * k + c]);
+                pairwise_combine(self.of_pixel.len(), &mut column)
+            })
+            .collect()
+    }
+}
+
+/// [`numpy_sum`] of one leaf (at most 128 pixels) for `k` value columns at once: eight
+/// accumulators per column over groups of eight pixels, combined as numpy does, then the rest
+/// added in order; below eight pixels a plain sum from 0.
+fn leaf_sums(ids: &[u32], values: &[f64], k: usize, lanes: &mut [f64], out: &mut [f64]) {
+    let n = ids.len();
+    let row = |id: u32| &values[id as usize * k..(id as usize + 1) * k];
+    if n < 8 {
+        out.fill(0.0);
+        for &id in ids {
+            for (o, &v) in out.iter_mut().zip(row(id)) {
+                *o += v;
+            }
+        }
+        return;
+    }
+    for (j, &id) in ids[..8].iter().enumerate() {
+        lanes[j * k..(j + 1) * k].copy_from_slice(row(id));
+    }
+    let mut i = 8;
+    while i < n - n % 8 {
+        for (j, &id) in ids[i..i + 8].iter().enumerate() {
+            for (acc, &v) in lanes[j * k..(j + 1) * k].iter_mut().zip(row(id)) {
+                *acc += v;
+            }
+        }
+        i += 8;
+    }
+    for (c, o) in out.iter_mut().enumerate() {
+        let r = |j: usize| lanes[j * k + c];
+        let mut res = ((r(0) + r(1)) + (r(2) + r(3))) + ((r(4) + r(5)) + (r(6) + r(7)));
+        for &id in &ids[i..] {
+            res += values[id as usize * k + c];
+        }
+        *o = res;
     }
 }
 
@@ -786,15 +837,19 @@ impl SegmentationEm {
             .collect();
         // The skill formula with the pixel sums as numpy does them (pairwise over pixels).
         let skills_from = |post: &[f64]| -> Vec<f64> {
-            let post_sum = pat.pixel_sum(post);
+            // Columns: the posterior, then for each worker the posterior where it marked.
+            let columns = n + 1;
+            let mut values = vec![0.0; m * columns];
+            for (id, row) in values.chunks_exact_mut(columns).enumerate() {
+                row[0] = post[id];
+                for (k, v) in row[1..].iter_mut().enumerate() {
+                    *v = if pat.has(id, k) { post[id] } else { 0.0 };
+                }
+            }
+            let sums = pat.pixel_sums(&values, columns);
+            let post_sum = sums[0];
             (0..n)
-                .map(|k| {
-                    let masked: Vec<f64> = (0..m)
-                        .map(|id| if pat.has(id, k) { post[id] } else { 0.0 })
-                        .collect();
-                    let products = pat.pixel_sum(&masked);
-                    1.0 - (sizes[k] + post_sum - 2.0 * products) / region
-                })
+                .map(|k| 1.0 - (sizes[k] + post_sum - 2.0 * sums[1 + k]) / region)
                 .collect()
         };
         let rounded: Vec<f64> = prior.iter().map(|p| p.round_ties_even()).collect();
@@ -972,6 +1027,20 @@ mod tests {
                 numpy_sum(&pat.spread(&values)).to_bits(),
                 "{n} masks of {width} pixels"
             );
+            // Three columns at once: each as alone.
+            let columns: Vec<f64> = values
+                .iter()
+                .flat_map(|&v| [v, -v * 0.7, if v > 1.0 { v } else { 0.0 }])
+                .collect();
+            let sums = pat.pixel_sums(&columns, 3);
+            for (c, sum) in sums.iter().enumerate() {
+                let column: Vec<f64> = columns.iter().skip(c).step_by(3).copied().collect();
+                assert_eq!(
+                    sum.to_bits(),
+                    numpy_sum(&pat.spread(&column)).to_bits(),
+                    "column {c}, {n} masks of {width} pixels"
+                );
+            }
         }
     }
 
