@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from . import _core, _frames
@@ -55,7 +54,6 @@ class ROVER:
             [self.detokenizer(words) for words in voted],
             index=tasks.uniques.copy(),
             name="agg_text",
-            dtype=object,
         )
         texts.index.name = "task"
         self.texts_ = texts
@@ -100,8 +98,8 @@ class _TextWrapper:
 
     def fit_predict(self, data: pd.DataFrame, true_objects: pd.Series | None = None) -> pd.Series:
         chosen = self._inner.fit_predict(self._encode(data), self._true(true_objects))
+        # The input's text dtype (object under pandas 2, str under pandas 3), as crowd-kit.
         texts = chosen["output"].rename("text")
-        texts = pd.Series(np.asarray(texts, dtype=object), index=texts.index, name="text")
         self.texts_ = texts
         return texts
 
