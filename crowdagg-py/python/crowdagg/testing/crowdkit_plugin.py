@@ -40,6 +40,10 @@ REPLACED = (
 
 constructed: collections.Counter[str] = collections.Counter()
 
+# Swapped in, but crowd-kit 1.4.2's suite has no test that builds them (crowdagg's own tests
+# compare them with crowd-kit's recorded outputs: crowdagg-py/tests/test_families.py).
+UNTESTED_BY_CROWDKIT = ("TextRASA", "TextHRRASA", "ClosestToAverage")
+
 # crowd-kit tests that cannot pass by design, each with the reason (reported as xfail, strict:
 # a pass would be reported as a failure, so a stale entry is noticed).
 EXPECTED_FAILURES = {
@@ -141,6 +145,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.write_line(
         "crowdagg metrics called: " + ", ".join(f"{name} {called[name]}" for name in METRICS)
     )
-    missing = [name for name in REPLACED if constructed[name] == 0]
+    missing = [
+        name for name in REPLACED if constructed[name] == 0 and name not in UNTESTED_BY_CROWDKIT
+    ]
     if missing:
         terminalreporter.write_line(f"crowdagg classes never constructed: {', '.join(missing)}")
