@@ -52,7 +52,8 @@ for env in "${envs[@]}"; do
   files=()
   for name in binary_relevance_aggregation classification_aggregation \
     classification_aggregation_edge_cases ds_aggregation glad_aggregation kos_aggregation \
-    mace_aggregation majority_vote bt_aggregation; do
+    mace_aggregation majority_vote bt_aggregation rover_aggregation text_aggregation \
+    image_aggregation; do
     files+=("tests/aggregation/test_$name.py")
   done
   files+=(tests/metrics)

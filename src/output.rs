@@ -11,6 +11,15 @@ use crate::methods::{MultiLabelAggregation, PairwiseAggregation};
 use crate::pairwise::PairwiseResponses;
 use crate::responses::Responses;
 
+mod families;
+
+#[cfg(feature = "png")]
+#[cfg_attr(docsrs, doc(cfg(feature = "png")))]
+pub use families::{mask_file_names, write_mask_png, write_masks_png, write_segmentation_index};
+pub use families::{
+    write_embeddings_csv, write_embeddings_json, write_texts_csv, write_texts_json,
+};
+
 /// Writes `task,label,confidence` rows in task order. Fields are quoted when they need it.
 pub fn write_csv<W: Write>(out: W, data: &Responses, result: &Aggregation) -> io::Result<()> {
     let mut writer = csv::Writer::from_writer(out);

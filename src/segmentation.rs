@@ -5,8 +5,9 @@
 //! A [`Mask`] is a width × height grid of booleans (row-major). A [`SegmentationResponses`]
 //! holds rows `(task, worker, mask)`, crowd-kit's `task, worker, segmentation` frame; the masks
 //! of one task all have its first mask's size. Tasks and workers are interned in the crate's
-//! canonical order (crowd-kit's `groupby("task")`), rows keep their input order. Reading masks
-//! from PNG files is not implemented yet.
+//! canonical order (crowd-kit's `groupby("task")`), rows keep their input order. Masks are read
+//! from PNG files by `io::read_segmentation` and written by `output::write_masks_png` (feature
+//! `png`).
 //!
 //! ```
 //! use crowdagg::{Mask, SegmentationResponses};

@@ -11,6 +11,8 @@ mod shard;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+mod families;
+
 use crowdagg::methods::DawidSkeneParams;
 use crowdagg::methods::find_method;
 use crowdagg::{
@@ -547,6 +549,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fit_with_extras, m)?)?;
     m.add_function(wrap_pyfunction!(metric, m)?)?;
     m.add_function(wrap_pyfunction!(fit_pairwise, m)?)?;
+    m.add_function(wrap_pyfunction!(families::rover_vote, m)?)?;
+    m.add_function(wrap_pyfunction!(families::fit_embeddings, m)?)?;
+    m.add_function(wrap_pyfunction!(families::fit_segmentation, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(arrow_input::factorize_arrow, m)?)?;
     shard::register(m)?;

@@ -24,6 +24,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 mod convert;
 #[path = "crowdagg/evaluate.rs"]
 mod evaluate;
+#[path = "crowdagg/families.rs"]
+mod families;
 #[path = "crowdagg/generate.rs"]
 mod generate;
 #[path = "crowdagg/multilabel.rs"]
@@ -225,7 +227,12 @@ struct AggregateArgs {
     /// Method: mv, gold-mv, wawa, zbs, wdo, ds, one-coin-ds, glad, mace, mmsr, kos,
     /// binary-relevance (or the crowd-kit class name); `crowdagg methods` describes them.
     /// Pairwise comparisons (`worker,left,right,label`, label = the preferred item): bt,
-    /// noisy-bt.
+    /// noisy-bt. Texts (`task,worker,text`): rover. Outputs with embeddings
+    /// (`task,worker,output,embedding`, the embedding a JSON array or space-separated
+    /// numbers): closest-to-average, rasa, hrrasa, text-rasa, text-hrrasa. Segmentation masks
+    /// (`task,worker,mask`, mask = a PNG file relative to the table, nonzero colour = set):
+    /// seg-mv, seg-rasa, seg-em, which write one PNG per task and an index into the
+    /// `--output` directory.
     #[arg(long, short)]
     method: String,
     /// A method parameter, `key=value` (repeatable), e.g. `--param n_iter=50`
@@ -260,6 +267,13 @@ struct AggregateArgs {
     workers: Option<PathBuf>,
     #[command(flatten)]
     input_args: InputArgs,
+    /// Known true embeddings (CSV/TSV `task,embedding`) for the embedding methods: they
+    /// replace the aggregated embedding of their tasks (crowd-kit's `true_embeddings`).
+    #[arg(long, value_name = "FILE")]
+    true_embeddings: Option<PathBuf>,
+    /// Header name of the embedding column of the embedding methods (default: embedding).
+    #[arg(long, value_name = "NAME")]
+    embedding_column: Option<String>,
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -318,6 +332,9 @@ fn list_methods() {
             defaults(&BINARY_RELEVANCE.defaults())
         ),
     );
+    for (cli, name, method, description) in families::FAMILY_METHODS {
+        line(cli, name, description, &method.defaults());
+    }
 }
 
 fn main() -> ExitCode {
@@ -521,6 +538,20 @@ fn aggregate(args: AggregateArgs) -> Result<(), String> {
                 .ok_or_else(|| format!("--param {p:?}: expected KEY=VALUE"))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(method) = families::FamilyMethod::find(&args.method) {
+        return families::aggregate_family(&args, method, &pairs);
+    }
+    for (option, given) in [
+        ("--true-embeddings", args.true_embeddings.is_some()),
+        ("--embedding-column", args.embedding_column.is_some()),
+    ] {
+        if given {
+            return Err(format!(
+                "{} does not use {option} (an option of the embedding methods)",
+                args.method
+            ));
+        }
+    }
     if BINARY_RELEVANCE.matches(&args.method) {
         return aggregate_multilabel(&args, &pairs);
     }

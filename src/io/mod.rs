@@ -10,6 +10,7 @@
 //! | [`read_pairwise`] | CSV/TSV of pairwise comparisons, columns `worker,left,right,label` (label = the winner; names set by [`PairwiseReadOptions`]) |
 //! | [`read_embeddings`] | CSV/TSV of outputs with embeddings, columns `task,worker,output,embedding` (embedding: a JSON array or whitespace-separated numbers in one field; names set by [`EmbeddingReadOptions`]) |
 //! | [`read_true_embeddings`] | CSV/TSV `task,embedding`: known true embeddings |
+//! | `read_segmentation` (feature `png`) | CSV/TSV `task,worker,mask`, each mask a PNG file relative to the table (nonzero colour = set; see the module `segmentation`) |
 //! | [`read_texts`] | CSV/TSV of texts, columns `task,worker,text` (names set by [`TextReadOptions`]) |
 //! | [`read_assignments`] | Toloka API export: JSON array or JSON lines of Assignment objects |
 //! | `read_parquet` (feature `parquet`; also [`read_responses`] on a `.parquet` name) | Parquet response table, same columns as [`read_responses`]; Arrow arrays through `ArrowEncoder` and `read_record_batches` |
@@ -54,6 +55,8 @@ mod pairwise;
 mod parquet;
 mod plain;
 mod responses;
+#[cfg(feature = "png")]
+mod segmentation;
 mod skills;
 mod source;
 mod table;
@@ -74,6 +77,12 @@ pub use pairwise::{PairwiseReadOptions, read_pairwise, read_pairwise_from};
 pub use parquet::read_parquet;
 pub use responses::{
     ReadOptions, read_responses, read_responses_from, read_responses_with_progress,
+};
+#[cfg(feature = "png")]
+#[cfg_attr(docsrs, doc(cfg(feature = "png")))]
+pub use segmentation::{
+    SegmentationReadOptions, decode_mask_png, read_mask_png, read_segmentation,
+    read_segmentation_from,
 };
 pub use skills::{read_skills, read_skills_from_bytes};
 pub use source::{STDIN_NAME, delimiter_for, is_parquet};

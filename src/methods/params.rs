@@ -69,6 +69,11 @@ pub trait Params: Default + Serialize + DeserializeOwned {
     fn from_json(value: &serde_json::Value) -> Result<Self::Checked, ParamsError> {
         Self::parse_json(value)?.check()
     }
+
+    /// These parameters as `(name, value)` pairs in declaration order, as reports show them.
+    fn report(&self) -> ParamReport {
+        report(self)
+    }
 }
 
 /// The builder setters of a parameters struct, one per listed field, each documented by the

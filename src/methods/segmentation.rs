@@ -59,6 +59,37 @@ struct Patterns {
     count: Vec<u64>,
     /// The pattern id of each pixel.
     of_pixel: Vec<u32>,
+    /// The leaves of numpy's pairwise summation over the pixels, in order: (first pixel,
+    /// length, the pattern of all its pixels or [`MIXED`]).
+    leaves: Vec<(u32, u32, u32)>,
+}
+
+/// A leaf of the pairwise sum whose pixels have several patterns.
+const MIXED: u32 = u32::MAX;
+
+/// numpy's pairwise split of `n` values from `start`: halves at multiples of 8 down to blocks
+/// of at most 128 (see [`numpy_sum`]).
+fn pairwise_leaves(start: usize, n: usize, out: &mut Vec<(usize, usize)>) {
+    if n <= 128 {
+        out.push((start, n));
+    } else {
+        let mut half = n / 2;
+        half -= half % 8;
+        pairwise_leaves(start, half, out);
+        pairwise_leaves(start + half, n - half, out);
+    }
+}
+
+/// The sums of [`pairwise_leaves`]' leaves (in order) combined as numpy combines them.
+fn pairwise_combine(n: usize, leaf_sums: &mut impl Iterator<Item = f64>) -> f64 {
+    if n <= 128 {
+        leaf_sums.next().unwrap_or(0.0)
+    } else {
+        let mut half = n / 2;
+        half -= half % 8;
+        let left = pairwise_combine(half, leaf_sums);
+        left + pairwise_combine(n - half, leaf_sums)
+    }
 }
 
 impl Patterns {
@@ -72,24 +103,56 @@ impl Patterns {
                 *c |= u64::from(p) << k;
             }
         }
-        let mut ids = rustc_hash::FxHashMap::default();
         let (mut bits, mut count) = (Vec::new(), Vec::new());
-        let of_pixel = code
-            .iter()
-            .map(|&c| {
-                let id = *ids.entry(c).or_insert_with(|| {
-                    bits.push(c);
-                    count.push(0);
-                    bits.len() as u32 - 1
-                });
-                count[id as usize] += 1;
-                id
+        // Ids in order of first appearance either way; up to 16 masks a dense table (code →
+        // id + 1, 0 = unseen) replaces the hash map, which dominated the per-pixel cost.
+        let of_pixel: Vec<u32> = if segs.len() <= 16 {
+            let mut table = vec![0u32; 1 << segs.len()];
+            code.iter()
+                .map(|&c| {
+                    let slot = &mut table[c as usize];
+                    if *slot == 0 {
+                        bits.push(c);
+                        count.push(0);
+                        *slot = bits.len() as u32;
+                    }
+                    let id = *slot - 1;
+                    count[id as usize] += 1;
+                    id
+                })
+                .collect()
+        } else {
+            let mut ids = rustc_hash::FxHashMap::default();
+            code.iter()
+                .map(|&c| {
+                    let id = *ids.entry(c).or_insert_with(|| {
+                        bits.push(c);
+                        count.push(0);
+                        bits.len() as u32 - 1
+                    });
+                    count[id as usize] += 1;
+                    id
+                })
+                .collect()
+        };
+        let mut spans = Vec::new();
+        pairwise_leaves(0, of_pixel.len(), &mut spans);
+        let leaves = spans
+            .into_iter()
+            .map(|(start, len)| {
+                let ids: &[u32] = &of_pixel[start..start + len];
+                let uniform = match ids.first() {
+                    Some(&id) if ids.iter().all(|&i| i == id) => id,
+                    _ => MIXED,
+                };
+                (start as u32, len as u32, uniform)
             })
             .collect();
         Some(Self {
             bits,
             count,
             of_pixel,
+            leaves,
         })
     }
 
@@ -98,11 +161,111 @@ impl Patterns {
     }
 
     /// A per-pattern value spread to the pixels.
+    #[cfg(test)]
     fn spread(&self, values: &[f64]) -> Vec<f64> {
         self.of_pixel
             .iter()
             .map(|&id| values[id as usize])
             .collect()
+    }
+
+    /// `numpy_sum` of the per-pattern `values` spread to the pixels, bit for bit (see
+    /// [`Patterns::pixel_sums`]).
+    #[cfg(test)]
+    fn pixel_sum(&self, values: &[f64]) -> f64 {
+        self.pixel_sums(values, 1)[0]
+    }
+
+    /// For each of `k` per-pattern value columns (`values[id * k + c]`: pattern `id`, column
+    /// `c`), `numpy_sum` of the column spread to the pixels, bit for bit, without spreading:
+    /// the leaves of numpy's pairwise sum are summed for all columns in one pass over their
+    /// pixels (a leaf whose pixels share one pattern once per pattern and length), then
+    /// combined as numpy combines them.
+    fn pixel_sums(&self, values: &[f64], k: usize) -> Vec<f64> {
+        let mut lanes = vec![0.0f64; 8 * k];
+        let mut uniform: rustc_hash::FxHashMap<(u32, u32), Vec<f64>> = Default::default();
+        let mut sums = vec![0.0; self.leaves.len() * k];
+        let mut uniform_ids = [0u32; 128];
+        // Patterns whose values are all +0.0: adding them leaves an accumulator unchanged
+        // unless it is −0.0, which only −0.0 values can make; so they are skipped only when no
+        // value is −0.0 (background pixels, with posterior 0, are most of a mask).
+        let no_negative_zero = values.iter().all(|v| v.to_bits() != (-0.0f64).to_bits());
+        let zero: Vec<bool> = values
+            .chunks_exact(k.max(1))
+            .map(|row| no_negative_zero && row.iter().all(|v| v.to_bits() == 0))
+            .collect();
+        for (leaf, &(start, len, id)) in self.leaves.iter().enumerate() {
+            let out = &mut sums[leaf * k..(leaf + 1) * k];
+            if id == MIXED {
+                let ids = &self.of_pixel[start as usize..(start + len) as usize];
+                leaf_sums(ids, values, k, &zero, &mut lanes, out);
+            } else {
+                let cached = uniform.entry((id, len)).or_insert_with(|| {
+                    let ids = &mut uniform_ids[..len as usize];
+                    ids.fill(id);
+                    let mut sum = vec![0.0; k];
+                    leaf_sums(ids, values, k, &zero, &mut lanes, &mut sum);
+                    sum
+                });
+                out.copy_from_slice(cached);
+            }
+        }
+        (0..k)
+            .map(|c| {
+                let mut column = (0..self.leaves.len()).map(|leaf| sums[leaf * k + c]);
+                pairwise_combine(self.of_pixel.len(), &mut column)
+            })
+            .collect()
+    }
+}
+
+/// [`numpy_sum`] of one leaf (at most 128 pixels) for `k` value columns at once: eight
+/// accumulators per column over groups of eight pixels, combined as numpy does, then the rest
+/// added in order; below eight pixels a plain sum from 0. Groups of eight pixels whose
+/// patterns are all `zero` (values +0.0, see [`Patterns::pixel_sums`]) are skipped.
+fn leaf_sums(
+    ids: &[u32],
+    values: &[f64],
+    k: usize,
+    zero: &[bool],
+    lanes: &mut [f64],
+    out: &mut [f64],
+) {
+    let n = ids.len();
+    let row = |id: u32| &values[id as usize * k..(id as usize + 1) * k];
+    if n < 8 {
+        out.fill(0.0);
+        for &id in ids {
+            for (o, &v) in out.iter_mut().zip(row(id)) {
+                *o += v;
+            }
+        }
+        return;
+    }
+    for (j, &id) in ids[..8].iter().enumerate() {
+        lanes[j * k..(j + 1) * k].copy_from_slice(row(id));
+    }
+    let mut i = 8;
+    while i < n - n % 8 {
+        let group = &ids[i..i + 8];
+        if group.iter().all(|&id| zero[id as usize]) {
+            i += 8;
+            continue;
+        }
+        for (j, &id) in group.iter().enumerate() {
+            for (acc, &v) in lanes[j * k..(j + 1) * k].iter_mut().zip(row(id)) {
+                *acc += v;
+            }
+        }
+        i += 8;
+    }
+    for (c, o) in out.iter_mut().enumerate() {
+        let r = |j: usize| lanes[j * k + c];
+        let mut res = ((r(0) + r(1)) + (r(2) + r(3))) + ((r(4) + r(5)) + (r(6) + r(7)));
+        for &id in &ids[i..] {
+            res += values[id as usize * k + c];
+        }
+        *o = res;
     }
 }
 
@@ -206,8 +369,22 @@ impl SegmentationMajorityVote {
             .map(|t| {
                 let rows = data.task_rows(t);
                 let first = data.mask(rows[0] as usize);
+                if !weighted && rows.len() <= usize::from(u8::MAX) {
+                    // Unit skills: integer votes, as crowd-kit's `segmentation * 1`; one byte
+                    // per pixel while they fit (the loop then vectorises 32 pixels at a time).
+                    let mut votes = vec![0u8; first.pixels().len()];
+                    for &row in rows {
+                        for (acc, &p) in votes.iter_mut().zip(data.mask(row as usize).pixels()) {
+                            *acc += u8::from(p);
+                        }
+                    }
+                    let n = rows.len() as u16;
+                    return mask_like(
+                        first,
+                        votes.iter().map(|&v| 2 * u16::from(v) >= n).collect(),
+                    );
+                }
                 if !weighted {
-                    // Unit skills: integer votes, as crowd-kit's `segmentation * 1`.
                     let mut votes = vec![0u32; first.pixels().len()];
                     for &row in rows {
                         for (acc, &p) in votes.iter_mut().zip(data.mask(row as usize).pixels()) {
@@ -681,15 +858,19 @@ impl SegmentationEm {
             .collect();
         // The skill formula with the pixel sums as numpy does them (pairwise over pixels).
         let skills_from = |post: &[f64]| -> Vec<f64> {
-            let post_sum = numpy_sum(&pat.spread(post));
+            // Columns: the posterior, then for each worker the posterior where it marked.
+            let columns = n + 1;
+            let mut values = vec![0.0; m * columns];
+            for (id, row) in values.chunks_exact_mut(columns).enumerate() {
+                row[0] = post[id];
+                for (k, v) in row[1..].iter_mut().enumerate() {
+                    *v = if pat.has(id, k) { post[id] } else { 0.0 };
+                }
+            }
+            let sums = pat.pixel_sums(&values, columns);
+            let post_sum = sums[0];
             (0..n)
-                .map(|k| {
-                    let masked: Vec<f64> = (0..m)
-                        .map(|id| if pat.has(id, k) { post[id] } else { 0.0 })
-                        .collect();
-                    let products = numpy_sum(&pat.spread(&masked));
-                    1.0 - (sizes[k] + post_sum - 2.0 * products) / region
-                })
+                .map(|k| 1.0 - (sizes[k] + post_sum - 2.0 * sums[1 + k]) / region)
                 .collect()
         };
         let rounded: Vec<f64> = prior.iter().map(|p| p.round_ties_even()).collect();
@@ -770,6 +951,36 @@ impl SegmentationAggregator for SegmentationEm {
     }
 }
 
+/// Read from `key=value` text and JSON like every method's parameters (the inherent
+/// [`SegmentationMajorityVoteParams::check`] validates).
+impl crate::methods::Params for SegmentationMajorityVoteParams {
+    type Checked = SegmentationMajorityVote;
+
+    fn check(self) -> Result<SegmentationMajorityVote, ParamsError> {
+        SegmentationMajorityVoteParams::check(self)
+    }
+}
+
+/// Read from `key=value` text and JSON like every method's parameters (the inherent
+/// [`SegmentationRasaParams::check`] validates).
+impl crate::methods::Params for SegmentationRasaParams {
+    type Checked = SegmentationRasa;
+
+    fn check(self) -> Result<SegmentationRasa, ParamsError> {
+        SegmentationRasaParams::check(self)
+    }
+}
+
+/// Read from `key=value` text and JSON like every method's parameters (the inherent
+/// [`SegmentationEmParams::check`] validates).
+impl crate::methods::Params for SegmentationEmParams {
+    type Checked = SegmentationEm;
+
+    fn check(self) -> Result<SegmentationEm, ParamsError> {
+        SegmentationEmParams::check(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -801,6 +1012,71 @@ mod tests {
             }
         }
         builder.build()
+    }
+
+    #[test]
+    fn pixel_sums_by_leaf_equal_numpy_sums_of_the_spread_values() {
+        // Pixel counts below 8, between, at and past 128, not multiples of 8; values of
+        // mixed magnitudes so that a change of summation order would show.
+        for (n, width) in [(3, 5), (4, 40), (5, 128), (6, 131), (3, 1000), (5, 4099)] {
+            let mut state = 0x9e37_79b9_u64 + width as u64;
+            let mut next = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            // Runs of one pattern with random lengths, as masks have.
+            let masks: Vec<Vec<bool>> = (0..n)
+                .map(|_| {
+                    let mut pixels = Vec::with_capacity(width);
+                    while pixels.len() < width {
+                        let run = 1 + (next() % 300) as usize;
+                        let on = next() % 2 == 0;
+                        pixels.extend(std::iter::repeat_n(on, run.min(width - pixels.len())));
+                    }
+                    pixels
+                })
+                .collect();
+            let segs: Vec<&[bool]> = masks.iter().map(Vec::as_slice).collect();
+            let pat = Patterns::of(&segs).unwrap();
+            let values: Vec<f64> = (0..pat.bits.len())
+                .map(|i| (i as f64 + 0.1).powi(7) * 1e-3 + 1.0 / 3.0)
+                .collect();
+            assert_eq!(
+                pat.pixel_sum(&values).to_bits(),
+                numpy_sum(&pat.spread(&values)).to_bits(),
+                "{n} masks of {width} pixels"
+            );
+            // Three columns at once: each as alone.
+            let columns: Vec<f64> = values
+                .iter()
+                .flat_map(|&v| [v, -v * 0.7, if v > 1.0 { v } else { 0.0 }])
+                .collect();
+            check_columns(&pat, &columns, 3, n, width);
+            // Mostly zero rows (skipped), then a −0.0 (which turns the skipping off).
+            let mut columns: Vec<f64> = values
+                .iter()
+                .enumerate()
+                .flat_map(|(i, &v)| if i % 3 == 0 { [v, 0.0] } else { [0.0, 0.0] })
+                .collect();
+            check_columns(&pat, &columns, 2, n, width);
+            columns[1] = -0.0;
+            check_columns(&pat, &columns, 2, n, width);
+        }
+    }
+
+    /// `k` columns summed at once equal each column spread and summed alone, bit for bit.
+    fn check_columns(pat: &Patterns, columns: &[f64], k: usize, n: usize, width: usize) {
+        let sums = pat.pixel_sums(columns, k);
+        for (c, sum) in sums.iter().enumerate() {
+            let column: Vec<f64> = columns.iter().skip(c).step_by(k).copied().collect();
+            assert_eq!(
+                sum.to_bits(),
+                numpy_sum(&pat.spread(&column)).to_bits(),
+                "column {c}, {n} masks of {width} pixels"
+            );
+        }
     }
 
     #[test]

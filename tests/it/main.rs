@@ -6,6 +6,8 @@ mod autotraits;
 mod bad_input;
 mod binary_relevance;
 mod cli;
+#[cfg(feature = "png")]
+mod cli_families;
 mod crowdkit_edges;
 mod dawid_skene;
 mod degenerate;

@@ -193,3 +193,13 @@ impl EmbeddingAggregator for Rasa {
         })
     }
 }
+
+/// Read from `key=value` text and JSON like every method's parameters (the inherent
+/// [`RasaParams::check`] validates).
+impl crate::methods::Params for RasaParams {
+    type Checked = Rasa;
+
+    fn check(self) -> Result<Rasa, ParamsError> {
+        RasaParams::check(self)
+    }
+}

@@ -130,6 +130,55 @@ impl Rover {
     pub fn parameters(&self) -> &RoverParams {
         &self.params
     }
+
+    /// The voted tokens of one task whose texts, in input order, are already cut into
+    /// `hypotheses` (by any tokenizer: the Python package passes the tokens of crowd-kit's
+    /// `tokenizer` callable), empty winners dropped: what [`Rover`]'s fit detokenises. No
+    /// hypotheses give no tokens.
+    pub fn vote<'a, H: AsRef<[&'a str]>>(hypotheses: &[H]) -> Vec<&'a str> {
+        let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut words: Vec<&str> = vec![""];
+        ids.insert("", EMPTY);
+        let hypotheses: Vec<Vec<u32>> = hypotheses
+            .iter()
+            .map(|tokens| {
+                tokens
+                    .as_ref()
+                    .iter()
+                    .map(|&w| {
+                        *ids.entry(w).or_insert_with(|| {
+                            words.push(w);
+                            words.len() as u32 - 1
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let Some(first) = hypotheses.first() else {
+            return Vec::new();
+        };
+        let mut slots: Vec<Slot> = first.iter().map(|&w| vec![(w, 1)]).collect();
+        let (mut cost, mut memo) = (Vec::new(), Vec::new());
+        for (i, hyp) in hypotheses.iter().enumerate().skip(1) {
+            slots = align(&slots, hyp, i as u32, &mut cost, &mut memo);
+        }
+        let lengths: Vec<usize> = words.iter().map(|w| w.chars().count()).collect();
+        slots
+            .iter()
+            .map(|slot| {
+                let &(best, _) = slot
+                    .iter()
+                    .max_by(|a, b| {
+                        a.1.cmp(&b.1)
+                            .then(lengths[a.0 as usize].cmp(&lengths[b.0 as usize]))
+                            .then(words[a.0 as usize].cmp(words[b.0 as usize]))
+                    })
+                    .expect("slots are never empty");
+                words[best as usize]
+            })
+            .filter(|w| !w.is_empty())
+            .collect()
+    }
 }
 
 /// Token id 0 is the empty token.
@@ -231,52 +280,27 @@ impl TextAggregator for Rover {
         let p = self.params;
         let texts = (0..data.n_tasks())
             .map(|t| {
-                let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
-                let mut words: Vec<&str> = vec![""];
-                ids.insert("", EMPTY);
-                let hypotheses: Vec<Vec<u32>> = data
+                let hypotheses: Vec<Vec<&str>> = data
                     .task_rows(t)
                     .iter()
-                    .map(|&r| {
-                        p.tokenizer
-                            .tokens(data.text(r as usize))
-                            .into_iter()
-                            .map(|w| {
-                                *ids.entry(w).or_insert_with(|| {
-                                    words.push(w);
-                                    words.len() as u32 - 1
-                                })
-                            })
-                            .collect()
-                    })
+                    .map(|&r| p.tokenizer.tokens(data.text(r as usize)))
                     .collect();
-                let mut slots: Vec<Slot> = hypotheses[0].iter().map(|&w| vec![(w, 1)]).collect();
-                let (mut cost, mut memo) = (Vec::new(), Vec::new());
-                for (i, hyp) in hypotheses.iter().enumerate().skip(1) {
-                    slots = align(&slots, hyp, i as u32, &mut cost, &mut memo);
-                }
-                let lengths: Vec<usize> = words.iter().map(|w| w.chars().count()).collect();
-                let voted: Vec<&str> = slots
-                    .iter()
-                    .map(|slot| {
-                        let &(best, _) = slot
-                            .iter()
-                            .max_by(|a, b| {
-                                a.1.cmp(&b.1)
-                                    .then(lengths[a.0 as usize].cmp(&lengths[b.0 as usize]))
-                                    .then(words[a.0 as usize].cmp(words[b.0 as usize]))
-                            })
-                            .expect("slots are never empty");
-                        words[best as usize]
-                    })
-                    .filter(|w| !w.is_empty())
-                    .collect();
-                p.detokenizer.join(&voted)
+                p.detokenizer.join(&Rover::vote(&hypotheses))
             })
             .collect();
         Ok(TextAggregation {
             texts,
             report: FitReport::not_iterative(),
         })
+    }
+}
+
+/// Read from `key=value` text and JSON like every method's parameters (the inherent
+/// [`RoverParams::check`] validates).
+impl crate::methods::Params for RoverParams {
+    type Checked = Rover;
+
+    fn check(self) -> Result<Rover, ParamsError> {
+        RoverParams::check(self)
     }
 }

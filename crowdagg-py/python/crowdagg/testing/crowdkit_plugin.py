@@ -27,9 +27,22 @@ REPLACED = (
     "BinaryRelevance",
     "BradleyTerry",
     "NoisyBradleyTerry",
+    "ROVER",
+    "TextRASA",
+    "TextHRRASA",
+    "ClosestToAverage",
+    "RASA",
+    "HRRASA",
+    "SegmentationMajorityVote",
+    "SegmentationRASA",
+    "SegmentationEM",
 )
 
 constructed: collections.Counter[str] = collections.Counter()
+
+# Swapped in, but crowd-kit 1.4.2's suite has no test that builds them (crowdagg's own tests
+# compare them with crowd-kit's recorded outputs: crowdagg-py/tests/test_families.py).
+UNTESTED_BY_CROWDKIT = ("TextRASA", "TextHRRASA", "ClosestToAverage")
 
 # crowd-kit tests that cannot pass by design, each with the reason (reported as xfail, strict:
 # a pass would be reported as a failure, so a stale entry is noticed).
@@ -82,12 +95,28 @@ def _counting_function(function):
 
 def pytest_configure(config) -> None:
     from crowdkit import aggregation
-    from crowdkit.aggregation import classification, multilabel, pairwise
+    from crowdkit.aggregation import (
+        classification,
+        embeddings,
+        image_segmentation,
+        multilabel,
+        pairwise,
+        texts,
+    )
 
     family = {
         "BinaryRelevance": multilabel,
         "BradleyTerry": pairwise,
         "NoisyBradleyTerry": pairwise,
+        "ROVER": texts,
+        "TextRASA": texts,
+        "TextHRRASA": texts,
+        "ClosestToAverage": embeddings,
+        "RASA": embeddings,
+        "HRRASA": embeddings,
+        "SegmentationMajorityVote": image_segmentation,
+        "SegmentationRASA": image_segmentation,
+        "SegmentationEM": image_segmentation,
     }
     for name in REPLACED:
         ours = _counting(getattr(crowdagg, name))
@@ -116,6 +145,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
     terminalreporter.write_line(
         "crowdagg metrics called: " + ", ".join(f"{name} {called[name]}" for name in METRICS)
     )
-    missing = [name for name in REPLACED if constructed[name] == 0]
+    missing = [
+        name for name in REPLACED if constructed[name] == 0 and name not in UNTESTED_BY_CROWDKIT
+    ]
     if missing:
         terminalreporter.write_line(f"crowdagg classes never constructed: {', '.join(missing)}")
