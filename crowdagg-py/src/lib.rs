@@ -7,11 +7,10 @@
 //! which is the order crowd-kit's fixtures encode.
 
 mod arrow_input;
+mod families;
 mod shard;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-
-mod families;
 
 use crowdagg::methods::DawidSkeneParams;
 use crowdagg::methods::find_method;
