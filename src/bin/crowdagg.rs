@@ -222,6 +222,17 @@ pub(crate) fn note_stdin(input: &Path) {
     }
 }
 
+/// Reads `--skills` (with `--skill-id`) when given: `aggregate`, its families and `evaluate`
+/// take the same two options and report a bad file the same way.
+pub(crate) fn read_optional_skills(
+    path: Option<&Path>,
+    skill_id: Option<&str>,
+) -> Result<Option<crowdagg::Skills>, String> {
+    path.map(|p| read_skills(p, skill_id))
+        .transpose()
+        .map_err(|e| e.to_string())
+}
+
 #[derive(clap::Args)]
 struct AggregateArgs {
     /// Method: mv, gold-mv, wawa, zbs, wdo, ds, one-coin-ds, glad, mace, mmsr, kos,
@@ -625,12 +636,7 @@ impl Job {
             .as_deref()
             .map(|p| args.input_args.read_gold(p, &data))
             .transpose()?;
-        let skills = args
-            .skills
-            .as_deref()
-            .map(|p| read_skills(p, args.skill_id.as_deref()))
-            .transpose()
-            .map_err(|e| e.to_string())?;
+        let skills = read_optional_skills(args.skills.as_deref(), args.skill_id.as_deref())?;
         if use_gold && gold.is_none() {
             return Err(format!("{} needs --gold", method.cli_name));
         }

@@ -5,14 +5,13 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::ValueEnum;
-use crowdagg::io::read_skills;
 use crowdagg::methods::{METHODS, MajorityVote, Method};
 use crowdagg::metrics::{self, By};
 use crowdagg::output::{EvaluationRow, Table, write_evaluation, write_metrics};
 use crowdagg::{Aggregator, FitInputs, StopReason};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::InputArgs;
+use super::{InputArgs, read_optional_skills};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum TableFormat {
@@ -78,12 +77,7 @@ pub fn evaluate(args: EvaluateArgs) -> Result<(), String> {
             gold.len()
         );
     }
-    let skills = args
-        .skills
-        .as_deref()
-        .map(|p| read_skills(p, args.skill_id.as_deref()))
-        .transpose()
-        .map_err(|e| e.to_string())?;
+    let skills = read_optional_skills(args.skills.as_deref(), args.skill_id.as_deref())?;
     let methods: Vec<&Method> = if args.methods.is_empty() {
         METHODS.iter().collect()
     } else {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crowdagg::io::{
     EmbeddingReadOptions, SegmentationReadOptions, TextReadOptions, read_embeddings,
-    read_segmentation, read_skills, read_texts, read_true_embeddings,
+    read_segmentation, read_texts, read_true_embeddings,
 };
 use crowdagg::methods::{
     ClosestToAverageParams, EmbeddingAggregator, HrrasaParams, Params, RasaParams, RoverParams,
@@ -18,7 +18,7 @@ use crowdagg::output::{
     write_texts_csv, write_texts_json,
 };
 
-use super::{AggregateArgs, Format, note_stdin, write_whole};
+use super::{AggregateArgs, Format, note_stdin, read_optional_skills, write_whole};
 
 /// The methods of these families, by CLI name and crowd-kit class name.
 #[derive(Debug, Clone, Copy)]
@@ -121,9 +121,14 @@ impl FamilyMethod {
 }
 
 /// Options of `aggregate` that a family does not read: an error naming the first one given,
-/// rather than silently ignoring it.
+/// rather than silently ignoring it. The options no family here reads are checked first, then
+/// the family's own `unused`, so the option named does not depend on the family.
 fn refuse_unused(args: &AggregateArgs, unused: &[(&str, bool)], reads: &str) -> Result<(), String> {
-    match unused.iter().find(|(_, given)| *given) {
+    match common_unused(args)
+        .iter()
+        .chain(unused)
+        .find(|(_, given)| *given)
+    {
         Some((option, _)) => Err(format!(
             "{} does not use {option} (it reads {reads})",
             args.method
@@ -133,14 +138,30 @@ fn refuse_unused(args: &AggregateArgs, unused: &[(&str, bool)], reads: &str) -> 
 }
 
 /// Options no family here reads.
-fn common_unused(args: &AggregateArgs) -> Vec<(&'static str, bool)> {
-    vec![
+fn common_unused(args: &AggregateArgs) -> [(&'static str, bool); 6] {
+    [
         ("--gold", args.gold.is_some()),
         ("--use-gold", args.use_gold),
         ("--probas", args.probas.is_some()),
         ("--workers", args.workers.is_some()),
         ("--duplicates", args.input_args.duplicates.is_some()),
         ("--normalize-labels", args.input_args.normalize_labels),
+    ]
+}
+
+/// The skill options, which only segmentation majority vote reads.
+fn skill_options(args: &AggregateArgs) -> [(&'static str, bool); 2] {
+    [
+        ("--skills", args.skills.is_some()),
+        ("--skill-id", args.skill_id.is_some()),
+    ]
+}
+
+/// The embedding options, which only the embeddings family reads.
+fn embedding_options(args: &AggregateArgs) -> [(&'static str, bool); 2] {
+    [
+        ("--true-embeddings", args.true_embeddings.is_some()),
+        ("--embedding-column", args.embedding_column.is_some()),
     ]
 }
 
@@ -188,16 +209,9 @@ fn aggregate_texts(
     pairs: &[(&str, &str)],
     started: Instant,
 ) -> Result<(), String> {
-    let mut unused = common_unused(args);
-    unused.extend([
-        ("--skills", args.skills.is_some()),
-        ("--skill-id", args.skill_id.is_some()),
-        ("--true-embeddings", args.true_embeddings.is_some()),
-        ("--embedding-column", args.embedding_column.is_some()),
-    ]);
     refuse_unused(
         args,
-        &unused,
+        &[skill_options(args), embedding_options(args)].concat(),
         "task,worker,text rows; --label-column names the text column",
     )?;
     let (rover, report) = params::<RoverParams>(pairs)?;
@@ -231,14 +245,9 @@ fn aggregate_embeddings(
     pairs: &[(&str, &str)],
     started: Instant,
 ) -> Result<(), String> {
-    let mut unused = common_unused(args);
-    unused.extend([
-        ("--skills", args.skills.is_some()),
-        ("--skill-id", args.skill_id.is_some()),
-    ]);
     refuse_unused(
         args,
-        &unused,
+        &skill_options(args),
         "task,worker,output,embedding rows; --label-column names the output column, --embedding-column the embedding column, --true-embeddings a task,embedding file",
     )?;
     let (aggregator, report): (Box<dyn EmbeddingAggregator>, _) = match method {
@@ -305,16 +314,9 @@ fn aggregate_segmentation(
     pairs: &[(&str, &str)],
     started: Instant,
 ) -> Result<(), String> {
-    let mut unused = common_unused(args);
-    unused.extend([
-        ("--true-embeddings", args.true_embeddings.is_some()),
-        ("--embedding-column", args.embedding_column.is_some()),
-    ]);
+    let mut unused = embedding_options(args).to_vec();
     if !matches!(method, FamilyMethod::SegmentationMajorityVote) {
-        unused.extend([
-            ("--skills", args.skills.is_some()),
-            ("--skill-id", args.skill_id.is_some()),
-        ]);
+        unused.extend(skill_options(args));
     }
     refuse_unused(
         args,
@@ -331,12 +333,7 @@ fn aggregate_segmentation(
                 args.method
             )
         })?;
-    let skills = args
-        .skills
-        .as_deref()
-        .map(|p| read_skills(p, args.skill_id.as_deref()))
-        .transpose()
-        .map_err(|e| e.to_string())?;
+    let skills = read_optional_skills(args.skills.as_deref(), args.skill_id.as_deref())?;
     // Majority vote keeps its type: with --skills it fits through `fit_with_skills`.
     let mut majority_vote = None;
     let (aggregator, report): (Box<dyn SegmentationAggregator>, _) = match method {
