@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use crate::common;
+
 use crowdagg::methods::DawidSkeneParams;
 use crowdagg::{
     Aggregation, Aggregator, Compat, DawidSkene, FitInputs, Gold, InitialErrorStrategy,
@@ -351,14 +353,6 @@ fn real_datasets_parity() {
     assert_parity(&data, &result, "bluebirds_ds_gold.json");
 }
 
-fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
-}
-
 #[test]
 fn bit_identical_across_threads_and_row_order() {
     let rows = read_rows(&fixture("gen_k5.csv"), &["task", "worker", "label"]);
@@ -386,9 +380,9 @@ fn bit_identical_across_threads_and_row_order() {
     ];
     for model in &aggregators {
         let inputs = FitInputs::default().gold(&gold);
-        let one = in_pool(1, || model.aggregate_with(&data, inputs).unwrap());
-        let two = in_pool(2, || model.aggregate_with(&data, inputs).unwrap());
-        let shuffled = in_pool(2, || model.aggregate_with(&other, inputs).unwrap());
+        let one = common::in_pool(1, || model.aggregate_with(&data, inputs).unwrap());
+        let two = common::in_pool(2, || model.aggregate_with(&data, inputs).unwrap());
+        let shuffled = common::in_pool(2, || model.aggregate_with(&other, inputs).unwrap());
         assert_eq!(one, two, "{}: 1 vs 2 threads", model.name());
         assert_eq!(one, shuffled, "{}: shuffled rows", model.name());
     }
@@ -418,9 +412,9 @@ fn bit_identical_on_generated_data_with_fused_m_step() {
         Box::new(DawidSkene::params().blocks(0).check().unwrap()),
     ];
     for model in &aggregators {
-        let one = in_pool(1, || model.aggregate(data).unwrap());
-        let two = in_pool(2, || model.aggregate(data).unwrap());
-        let reversed = in_pool(2, || model.aggregate(&other).unwrap());
+        let one = common::in_pool(1, || model.aggregate(data).unwrap());
+        let two = common::in_pool(2, || model.aggregate(data).unwrap());
+        let reversed = common::in_pool(2, || model.aggregate(&other).unwrap());
         assert_eq!(one, two, "{}: 1 vs 2 threads", model.name());
         assert_eq!(one, reversed, "{}: reversed rows", model.name());
         // Against the truth: better than chance by far.

@@ -170,11 +170,9 @@ fn params_are_validated() {
 fn thread_count_does_not_change_the_result() {
     let data = common::responses_in(&common::data_dir("ms"));
     let run = |threads| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| Glad::default().fit(&data, Default::default()).unwrap())
+        common::in_pool(threads, || {
+            Glad::default().fit(&data, Default::default()).unwrap()
+        })
     };
     assert_eq!(run(1), run(3));
 }

@@ -166,14 +166,6 @@ fn degenerate_inputs_do_not_panic() {
     }
 }
 
-fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
-}
-
 /// Above 8,192 workers (the O(W) loss) with several chunks of every parallel sum of the sparse
 /// covariance and the matrix-free sign step: the same bits at 1 and 2 threads and for the rows
 /// in another order. 20 iterations (this sparse set would take crowd-kit's 10,000 without
@@ -205,8 +197,8 @@ fn many_workers_bit_identical_across_threads_and_row_order() {
         })
         .collect();
     let mmsr = Mmsr::params().n_iter(20).check().unwrap();
-    let one = in_pool(1, || mmsr.aggregate(data).unwrap());
-    let two = in_pool(2, || mmsr.aggregate(data).unwrap());
+    let one = common::in_pool(1, || mmsr.aggregate(data).unwrap());
+    let two = common::in_pool(2, || mmsr.aggregate(data).unwrap());
     assert_eq!(one, two);
     // A fixed pseudo-random permutation of the rows (LCG).
     let mut state = 2026u64;
@@ -217,7 +209,7 @@ fn many_workers_bit_identical_across_threads_and_row_order() {
         rows.swap(i, ((state >> 33) % (i as u64 + 1)) as usize);
     }
     let shuffled = Responses::from_triples(rows).unwrap();
-    let three = in_pool(2, || mmsr.aggregate(&shuffled).unwrap());
+    let three = common::in_pool(2, || mmsr.aggregate(&shuffled).unwrap());
     assert_eq!(one, three);
     // Not a vacuous run: the sign step found workers on both sides.
     let skills = one.skills.as_ref().unwrap();

@@ -3,6 +3,8 @@
 //! probabilities, and stability of unanimous tasks. New methods in the registry are covered
 //! automatically.
 
+use crate::common;
+
 use crowdagg::methods::{METHODS, Method};
 use crowdagg::{Aggregation, FitInputs, Gold, Responses, Skills};
 use proptest::prelude::*;
@@ -136,14 +138,6 @@ fn by_name(data: &Responses, result: &Aggregation) -> Vec<TaskOutcome> {
     out
 }
 
-fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(f)
-}
-
 fn task_renamed(t: &str) -> String {
     // Inverse bookkeeping: PLAIN "t{i}" ↔ RENAMED "{1000 - i}".
     let i: usize = t.trim_start_matches('t').parse().unwrap();
@@ -191,8 +185,8 @@ proptest! {
     #[test]
     fn one_and_two_threads_are_bit_identical(d in dataset()) {
         for method in METHODS {
-            let a = in_pool(1, || fit(method, &d, &d.rows, PLAIN).map(|r| r.1));
-            let b = in_pool(2, || fit(method, &d, &d.rows, PLAIN).map(|r| r.1));
+            let a = common::in_pool(1, || fit(method, &d, &d.rows, PLAIN).map(|r| r.1));
+            let b = common::in_pool(2, || fit(method, &d, &d.rows, PLAIN).map(|r| r.1));
             prop_assert_eq!(a, b, "{}", method.name);
         }
     }

@@ -122,3 +122,13 @@ pub fn data_dir(name: &str) -> String {
 pub fn tiny() -> Responses {
     responses_in(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/data/tiny"))
 }
+
+/// Runs `f` on a fresh pool of `threads` threads: the determinism tests compare results across
+/// thread counts, which the global pool (sized by the machine) cannot give.
+pub fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
