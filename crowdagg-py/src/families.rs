@@ -46,6 +46,20 @@ fn code(name: &str) -> usize {
     name.parse().unwrap_or(usize::MAX)
 }
 
+/// The task index of each task code, from the tasks' names in index order: results go back
+/// to Python by code, not in the order the library met the tasks.
+fn tasks_by_code<'a>(names: impl ExactSizeIterator<Item = &'a str>) -> Vec<usize> {
+    let n_tasks = names.len();
+    let mut by_code = vec![0usize; n_tasks];
+    for (t, name) in names.enumerate() {
+        let c = code(name);
+        if c < n_tasks {
+            by_code[c] = t;
+        }
+    }
+    by_code
+}
+
 /// ROVER's vote on tokens: `tokens[i]` are the tokens of row `i`, which answers task
 /// `tasks[i]` (codes `0..n_tasks`, every code used); rows of a task are merged in row order.
 /// Returns the voted tokens of each task, by code.
@@ -150,13 +164,7 @@ pub(crate) fn fit_embeddings<'py>(
     // Task ids to codes, and each per-task quantity in code order.
     let n_tasks = data.n_tasks();
     let dim = data.dim();
-    let mut by_code = vec![0usize; n_tasks];
-    for (t, name) in data.task_names().enumerate() {
-        let c = code(name);
-        if c < n_tasks {
-            by_code[c] = t;
-        }
-    }
+    let by_code = tasks_by_code(data.task_names());
     let chosen: Vec<i64> = by_code.iter().map(|&t| fit.chosen[t] as i64).collect();
     let mut aggregated = Array2::<f64>::zeros((n_tasks, dim));
     for (c, &t) in by_code.iter().enumerate() {
@@ -242,14 +250,7 @@ pub(crate) fn fit_segmentation<'py>(
         };
         Ok((fit, data))
     })?;
-    let n_tasks = data.n_tasks();
-    let mut by_code = vec![0usize; n_tasks];
-    for t in 0..n_tasks {
-        let c = code(data.task_name(t));
-        if c < n_tasks {
-            by_code[c] = t;
-        }
-    }
+    let by_code = tasks_by_code(data.task_names());
     let out = pyo3::types::PyList::empty(py);
     for &t in &by_code {
         let mask = &fit.masks[t];

@@ -13,7 +13,7 @@ mod shard;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crowdagg::methods::DawidSkeneParams;
-use crowdagg::methods::find_method;
+use crowdagg::methods::{Method, find_method};
 use crowdagg::{
     Action, Aggregation, Aggregator, Error, ErrorKind, FitInputs, GladParams, Gold,
     InitialErrorStrategy, InitialErrors, IterationState, MaceParams, Observer, Params, Responses,
@@ -25,7 +25,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 /// Gold labels as code arrays: `tasks[i]` has true label `labels[i]`.
-type GoldCodes<'py> = (PyReadonlyArray1<'py, i64>, PyReadonlyArray1<'py, i64>);
+pub(crate) type GoldCodes<'py> = (PyReadonlyArray1<'py, i64>, PyReadonlyArray1<'py, i64>);
 
 /// Fits `method` (a crowd-kit class name or a CLI name such as `ds`) with `params` (`key`,
 /// `value` text pairs, as `--param key=value` takes them) on coded responses; returns a dict of
@@ -46,8 +46,7 @@ fn fit<'py>(
     gold: Option<GoldCodes<'py>>,
     skills: Option<PyReadonlyArray1<'py, f64>>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let spec = find_method(method)
-        .ok_or_else(|| PyKeyError::new_err(format!("unknown method {method:?}")))?;
+    let spec = find_spec(method)?;
     let pairs: Vec<(&str, &str)> = pair_refs(&params).collect();
     let aggregator = spec.build(&pairs).map_err(to_py)?;
     let codes = Codes::new((n_tasks, n_workers, n_labels), &tasks, &workers, &labels)?;
@@ -87,9 +86,7 @@ fn fit_dawid_skene<'py>(
     strategy: &str,
     initial: InitialCodes<'py>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let builder =
-        DawidSkeneParams::parse_pairs(params.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .map_err(to_py)?;
+    let builder = DawidSkeneParams::parse_pairs(pair_refs(&params)).map_err(to_py)?;
     let strategy = match strategy {
         "assign" => InitialErrorStrategy::Assign,
         "addition" => InitialErrorStrategy::Addition,
@@ -147,19 +144,29 @@ impl<'a> Codes<'a> {
     }
 }
 
+/// A method by crowd-kit class name or CLI name; an unknown one is a `KeyError`, as a missing
+/// key of a dict.
+pub(crate) fn find_spec(method: &str) -> PyResult<&'static Method> {
+    find_method(method).ok_or_else(|| PyKeyError::new_err(format!("unknown method {method:?}")))
+}
+
+/// Borrows gold's two code columns (contiguous int64 arrays, else a `TypeError`).
+pub(crate) fn gold_slices<'a>(
+    gold: Option<&'a GoldCodes<'_>>,
+) -> PyResult<Option<(&'a [i64], &'a [i64])>> {
+    gold.map(|(tasks, labels)| Ok((tasks.as_slice()?, labels.as_slice()?)))
+        .transpose()
+}
+
 /// Names are the codes in decimal (`Responses::from_codes`), so gold is keyed so.
 fn gold_map(gold: Option<&GoldCodes<'_>>) -> PyResult<Option<Gold>> {
-    let Some((tasks, labels)) = gold else {
-        return Ok(None);
-    };
-    Ok(Some(
+    Ok(gold_slices(gold)?.map(|(tasks, labels)| {
         tasks
-            .as_slice()?
             .iter()
-            .zip(labels.as_slice()?)
+            .zip(labels)
             .map(|(t, l)| (t.to_string(), l.to_string()))
-            .collect(),
-    ))
+            .collect()
+    }))
 }
 
 /// Per-worker skills in code order; NaN means the worker has none.

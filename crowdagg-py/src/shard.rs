@@ -2,15 +2,15 @@
 //! numpy buffers, for `crowdagg.distributed` (Ray, Dask). Statistics and models are 1-D float64
 //! arrays; the engine moves them, these classes do the arithmetic.
 
-use crowdagg::methods::{DawidSkeneParams, OneCoinDawidSkeneParams, find_method};
+use crowdagg::methods::{DawidSkeneParams, OneCoinDawidSkeneParams};
 use crowdagg::shard::{Config, Driver, Layout, Shard, shard_codes};
 use crowdagg::{Aggregation, Aggregator, Error, Label, Params, Responses};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
-use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use super::{pair_refs, result_dict, to_py};
+use super::{GoldCodes, find_spec, gold_slices, pair_refs, result_dict, to_py};
 
 /// A sharded method, parsed from its name and `key=value` pairs: the loop's configuration, the
 /// shard count (`shards`, default 1), and what the JSON report needs (name, parameters).
@@ -22,9 +22,7 @@ struct Method {
 }
 
 fn parse_method(method: &str, params: &[(String, String)]) -> PyResult<Method> {
-    let spec = find_method(method)
-        .ok_or_else(|| PyKeyError::new_err(format!("unknown method {method:?}")))?;
-    match spec.cli_name {
+    match find_spec(method)?.cli_name {
         "ds" => {
             let p = DawidSkeneParams::parse_pairs(pair_refs(params)).map_err(to_py)?;
             let checked = p.clone().check().map_err(to_py)?;
@@ -80,15 +78,12 @@ impl PyShard {
         tasks: PyReadonlyArray1<'_, i64>,
         workers: PyReadonlyArray1<'_, i64>,
         labels: PyReadonlyArray1<'_, i64>,
-        gold: Option<(PyReadonlyArray1<'_, i64>, PyReadonlyArray1<'_, i64>)>,
+        gold: Option<GoldCodes<'_>>,
     ) -> PyResult<Self> {
         let method = parse_method(method, &params)?;
         let layout = Layout::new(n_tasks, n_workers, n_labels, method.shards).map_err(to_py)?;
         let codes = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
-        let gold = match &gold {
-            Some((t, l)) => Some((t.as_slice()?, l.as_slice()?)),
-            None => None,
-        };
+        let gold = gold_slices(gold.as_ref())?;
         let inner = py
             .detach(|| Shard::new(&method.config, &layout, index, codes, gold))
             .map_err(to_py)?;

@@ -15,6 +15,7 @@ import pandas as pd
 
 from . import _frames
 from ._frames import Responses
+from ._parameters import Parameterised
 
 __all__ = [
     "GLAD",
@@ -31,17 +32,8 @@ __all__ = [
 ]
 
 
-class _Aggregator:
+class _Aggregator(Parameterised):
     """Shared plumbing: parameters as public attributes, ``repr``, empty results."""
-
-    _params: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._params)
-        return f"{type(self).__name__}({args})"
-
-    def _rust_params(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self._params}
 
     def _set_labels(self, coded: Responses, result: dict) -> None:
         self.labels_ = _frames.labels_series(coded, result["labels"])

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core, _frames
+from ._parameters import Parameterised
 
 __all__ = ["HRRASA", "RASA", "ClosestToAverage"]
 
@@ -42,16 +43,8 @@ def _matrix(column: pd.Series) -> np.ndarray:
     return np.ascontiguousarray(np.stack(rows))
 
 
-class _EmbeddingMethod:
+class _EmbeddingMethod(Parameterised):
     _method = ""
-    _params: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._params)
-        return f"{type(self).__name__}({args})"
-
-    def _rust_params(self) -> dict:
-        return {name: getattr(self, name) for name in self._params}
 
     def _fit(self, data: pd.DataFrame, true_embeddings: pd.Series | None) -> None:
         data = data[["task", "worker", "output", "embedding"]]
@@ -75,10 +68,9 @@ class _EmbeddingMethod:
                     f"true embeddings have {true_matrix.shape[1]} values, the responses' "
                     f"{matrix.shape[1]}"
                 )
-        params = [(k, _frames._param_text(v)) for k, v in self._rust_params().items()]
         result = _core.fit_embeddings(
             self._method,
-            params,
+            self._rust_pairs(),
             tasks.codes,
             workers.codes,
             [str(o) for o in data["output"]],

@@ -13,17 +13,13 @@ import numpy as np
 import pandas as pd
 
 from . import _core, _frames
+from ._parameters import Parameterised
 
 __all__ = ["BradleyTerry", "NoisyBradleyTerry"]
 
 
-class _Pairwise:
+class _Pairwise(Parameterised):
     _method = ""
-    _params: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._params)
-        return f"{type(self).__name__}({args})"
 
     def _fit(self, data: pd.DataFrame) -> dict | None:
         data = data[["worker", "left", "right", "label"]]
@@ -41,12 +37,9 @@ class _Pairwise:
         items = _frames.code(pd.concat([left, right], ignore_index=True), "label")
         n = len(data)
         workers = _frames.code(data["worker"], "worker")
-        pairs = [
-            (k, _frames._param_text(v)) for k, v in self._rust_params().items() if v is not None
-        ]
         result = _core.fit_pairwise(
             self._method,
-            pairs,
+            _frames._pairs(self._rust_params()),
             workers.codes,
             np.ascontiguousarray(items.codes[:n]),
             np.ascontiguousarray(items.codes[n:]),
@@ -55,9 +48,6 @@ class _Pairwise:
         result["item_index"] = items.uniques.take(result["items"])
         result["worker_index"] = workers.uniques.take(result["workers"])
         return result
-
-    def _rust_params(self) -> dict:
-        return {name: getattr(self, name) for name in self._params}
 
     def fit_predict(self, data: pd.DataFrame) -> pd.Series:
         return self.fit(data).scores_

@@ -11,20 +11,13 @@ import numpy as np
 import pandas as pd
 
 from . import _core, _frames
+from ._parameters import Parameterised
 
 __all__ = ["SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA"]
 
 
-class _Segmentation:
+class _Segmentation(Parameterised):
     _method = ""
-    _params: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._params)
-        return f"{type(self).__name__}({args})"
-
-    def _rust_params(self) -> dict:
-        return {name: getattr(self, name) for name in self._params}
 
     def _fit(self, data: pd.DataFrame, skills: np.ndarray | None = None) -> None:
         tasks = _frames.code(data["task"], "task")
@@ -35,9 +28,8 @@ class _Segmentation:
             if array.ndim != 2:
                 raise ValueError(f"segmentation of row {row} is not a 2-D array")
             masks.append(np.ascontiguousarray(array != 0))
-        params = [(k, _frames._param_text(v)) for k, v in self._rust_params().items()]
         result = _core.fit_segmentation(
-            self._method, params, tasks.codes, workers.codes, masks, skills
+            self._method, self._rust_pairs(), tasks.codes, workers.codes, masks, skills
         )
         index = tasks.uniques.copy()
         index.name = "task"
@@ -60,16 +52,12 @@ class SegmentationMajorityVote(_Segmentation):
 
     _method = "SegmentationMajorityVote"
     _params = ()
+    # Both are handled in Python, before the core sees the skills.
+    _repr_params = ("default_skill", "on_missing_skill")
 
     def __init__(self, default_skill: float | None = None, on_missing_skill: str = "error"):
         self.default_skill = default_skill
         self.on_missing_skill = on_missing_skill
-
-    def __repr__(self) -> str:
-        return (
-            f"SegmentationMajorityVote(default_skill={self.default_skill!r}, "
-            f"on_missing_skill={self.on_missing_skill!r})"
-        )
 
     def fit(self, data: pd.DataFrame, skills: pd.Series | None = None) -> SegmentationMajorityVote:
         data = data[["task", "worker", "segmentation"]]

@@ -15,16 +15,20 @@ from typing import Any
 import pandas as pd
 
 from . import _core, _frames
+from ._parameters import Parameterised
 from .embeddings import HRRASA, RASA
 
 __all__ = ["ROVER", "TextHRRASA", "TextRASA"]
 
 
-class ROVER:
+class ROVER(Parameterised):
     """Recognizer Output Voting Error Reduction (Fiscus 1997); crowd-kit ``ROVER``.
 
     ``tokenizer(text) -> list[str]`` and ``detokenizer(list[str]) -> str`` are required, as in
     crowd-kit; ``silent`` is accepted for compatibility (there is no progress bar)."""
+
+    # The callables run in Python; the core takes no parameters.
+    _repr_params = ("tokenizer", "detokenizer", "silent")
 
     def __init__(
         self,
@@ -35,12 +39,6 @@ class ROVER:
         self.tokenizer = tokenizer
         self.detokenizer = detokenizer
         self.silent = silent
-
-    def __repr__(self) -> str:
-        return (
-            f"ROVER(tokenizer={self.tokenizer!r}, detokenizer={self.detokenizer!r}, "
-            f"silent={self.silent!r})"
-        )
 
     def fit(self, data: pd.DataFrame) -> ROVER:
         data = data[["task", "worker", "text"]]
