@@ -4,42 +4,19 @@
 //! in this module, Python passes integer codes (pandas' sorted `factorize`) and names are the
 //! codes in decimal, so results are mapped back to codes here.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use crowdagg::methods::{
     ClosestToAverageParams, EmbeddingAggregator, HrrasaParams, Params, RasaParams,
     SegmentationAggregator, SegmentationEmParams, SegmentationMajorityVoteParams,
     SegmentationRasaParams, TextHrrasaParams, TextRasaParams,
 };
-use crowdagg::{EmbeddingResponses, Error, Mask, Rover, SegmentationResponses, TrueEmbeddings};
+use crowdagg::{EmbeddingResponses, Mask, Rover, SegmentationResponses, TrueEmbeddings};
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
-use pyo3::exceptions::{PyKeyError, PyRuntimeError};
+use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use super::{SignalCheck, pair_refs, panic_message, to_py};
-
-/// Runs `fit` with the GIL released; a library error becomes a Python exception, a panic a
-/// `RuntimeError`, a signal seen by `signals` its exception.
-fn detached<T: Send>(
-    py: Python<'_>,
-    signals: &SignalCheck,
-    fit: impl FnOnce() -> Result<T, Error> + Send,
-) -> PyResult<T> {
-    let outcome = py.detach(|| catch_unwind(AssertUnwindSafe(fit)));
-    if let Some(interrupt) = signals.take() {
-        return Err(interrupt);
-    }
-    match outcome {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(to_py(error)),
-        Err(panic) => Err(PyRuntimeError::new_err(format!(
-            "crowdagg internal error (a bug, please report it): {}",
-            panic_message(&panic)
-        ))),
-    }
-}
+use super::{SignalCheck, detached, pair_refs, to_py};
 
 /// The code a decimal name stands for.
 fn code(name: &str) -> usize {

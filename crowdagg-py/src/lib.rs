@@ -209,31 +209,40 @@ fn run_with<T: Send>(
     fit: impl FnOnce(&Responses, FitInputs<'_>) -> Result<T, Error> + Send,
 ) -> PyResult<T> {
     let signals = SignalCheck::default();
-    let outcome = py.detach(|| {
-        catch_unwind(AssertUnwindSafe(|| -> Result<T, Error> {
-            let data = Responses::from_codes(
-                codes.n_tasks,
-                codes.n_workers,
-                codes.n_labels,
-                codes.tasks,
-                codes.workers,
-                codes.labels,
-            )?;
-            let mut inputs = FitInputs::default().observer(&signals);
-            if let Some(gold) = &gold {
-                inputs = inputs.gold(gold);
-            }
-            if let Some(skills) = &skills {
-                inputs = inputs.skills(skills);
-            }
-            fit(&data, inputs)
-        }))
-    });
+    detached(py, &signals, || {
+        let data = Responses::from_codes(
+            codes.n_tasks,
+            codes.n_workers,
+            codes.n_labels,
+            codes.tasks,
+            codes.workers,
+            codes.labels,
+        )?;
+        let mut inputs = FitInputs::default().observer(&signals);
+        if let Some(gold) = &gold {
+            inputs = inputs.gold(gold);
+        }
+        if let Some(skills) = &skills {
+            inputs = inputs.skills(skills);
+        }
+        fit(&data, inputs)
+    })
+}
+
+/// Runs `fit` with the GIL released; a library error becomes a Python exception, a panic a
+/// `RuntimeError`, a signal seen by `signals` its exception (`KeyboardInterrupt`, or the signal
+/// handler's), which wins over the fit's own outcome.
+pub(crate) fn detached<T: Send>(
+    py: Python<'_>,
+    signals: &SignalCheck,
+    fit: impl FnOnce() -> Result<T, Error> + Send,
+) -> PyResult<T> {
+    let outcome = py.detach(|| catch_unwind(AssertUnwindSafe(fit)));
     if let Some(interrupt) = signals.take() {
-        return Err(interrupt); // KeyboardInterrupt (or the signal handler's exception)
+        return Err(interrupt);
     }
     match outcome {
-        Ok(Ok(result)) => Ok(result),
+        Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(to_py(error)),
         Err(panic) => Err(PyRuntimeError::new_err(format!(
             "crowdagg internal error (a bug, please report it): {}",
@@ -349,36 +358,21 @@ fn fit_pairwise<'py>(
         left_won.as_slice()?,
     );
     let signals = SignalCheck::default();
-    let outcome = py.detach(|| {
-        catch_unwind(AssertUnwindSafe(|| -> Result<_, Error> {
-            // Names are the codes in decimal: their numeric order is the code order.
-            let mut builder = crowdagg::PairwiseResponses::builder();
-            for (((w, l), r), &won) in workers.iter().zip(lefts).zip(rights).zip(left_won) {
-                let (w, l, r) = (w.to_string(), l.to_string(), r.to_string());
-                let winner = if won { l.clone() } else { r.clone() };
-                builder.push(&w, &l, &r, &winner)?;
-            }
-            let data = builder.build()?;
-            let fit = aggregator.fit_with(&data, Some(&signals))?;
-            let code = |name: &str| name.parse::<i64>().unwrap_or(-1);
-            let items: Vec<i64> = data.item_names().map(code).collect();
-            let worker_codes: Vec<i64> = data.worker_names().map(code).collect();
-            Ok((fit, items, worker_codes))
-        }))
-    });
-    if let Some(interrupt) = signals.take() {
-        return Err(interrupt);
-    }
-    let (fit, items, worker_codes) = match outcome {
-        Ok(Ok(value)) => value,
-        Ok(Err(error)) => return Err(to_py(error)),
-        Err(panic) => {
-            return Err(PyRuntimeError::new_err(format!(
-                "crowdagg internal error (a bug, please report it): {}",
-                panic_message(&panic)
-            )));
+    let (fit, items, worker_codes) = detached(py, &signals, || {
+        // Names are the codes in decimal: their numeric order is the code order.
+        let mut builder = crowdagg::PairwiseResponses::builder();
+        for (((w, l), r), &won) in workers.iter().zip(lefts).zip(rights).zip(left_won) {
+            let (w, l, r) = (w.to_string(), l.to_string(), r.to_string());
+            let winner = if won { l.clone() } else { r.clone() };
+            builder.push(&w, &l, &r, &winner)?;
         }
-    };
+        let data = builder.build()?;
+        let fit = aggregator.fit_with(&data, Some(&signals))?;
+        let code = |name: &str| name.parse::<i64>().unwrap_or(-1);
+        let items: Vec<i64> = data.item_names().map(code).collect();
+        let worker_codes: Vec<i64> = data.worker_names().map(code).collect();
+        Ok((fit, items, worker_codes))
+    })?;
     let dict = PyDict::new(py);
     dict.set_item("items", items.into_pyarray(py))?;
     dict.set_item("workers", worker_codes.into_pyarray(py))?;
