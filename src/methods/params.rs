@@ -125,6 +125,29 @@ macro_rules! setters {
 }
 pub(crate) use setters;
 
+/// Implements [`Params`] for a parameter struct whose inherent `check` validates and builds the
+/// method (the families' structs, whose checks predate the trait): the trait forwards to it, so
+/// `key=value` text and JSON reach the same checks as the builder.
+macro_rules! params_by_inherent_check {
+    ($($params:ident => $method:ident),+ $(,)?) => {
+        $(
+            #[doc = concat!(
+                "Read from `key=value` text and JSON like every method's parameters (the inherent [`",
+                stringify!($params),
+                "::check`] validates)."
+            )]
+            impl $crate::methods::Params for $params {
+                type Checked = $method;
+
+                fn check(self) -> Result<$method, $crate::error::ParamsError> {
+                    $params::check(self)
+                }
+            }
+        )+
+    };
+}
+pub(crate) use params_by_inherent_check;
+
 /// The `params` report of checked parameters: their serde form, in field order.
 pub(crate) fn report(params: &impl Serialize) -> ParamReport {
     struct Ordered(ParamReport);

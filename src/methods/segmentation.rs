@@ -951,35 +951,11 @@ impl SegmentationAggregator for SegmentationEm {
     }
 }
 
-/// Read from `key=value` text and JSON like every method's parameters (the inherent
-/// [`SegmentationMajorityVoteParams::check`] validates).
-impl crate::methods::Params for SegmentationMajorityVoteParams {
-    type Checked = SegmentationMajorityVote;
-
-    fn check(self) -> Result<SegmentationMajorityVote, ParamsError> {
-        SegmentationMajorityVoteParams::check(self)
-    }
-}
-
-/// Read from `key=value` text and JSON like every method's parameters (the inherent
-/// [`SegmentationRasaParams::check`] validates).
-impl crate::methods::Params for SegmentationRasaParams {
-    type Checked = SegmentationRasa;
-
-    fn check(self) -> Result<SegmentationRasa, ParamsError> {
-        SegmentationRasaParams::check(self)
-    }
-}
-
-/// Read from `key=value` text and JSON like every method's parameters (the inherent
-/// [`SegmentationEmParams::check`] validates).
-impl crate::methods::Params for SegmentationEmParams {
-    type Checked = SegmentationEm;
-
-    fn check(self) -> Result<SegmentationEm, ParamsError> {
-        SegmentationEmParams::check(self)
-    }
-}
+crate::methods::params::params_by_inherent_check!(
+    SegmentationMajorityVoteParams => SegmentationMajorityVote,
+    SegmentationRasaParams => SegmentationRasa,
+    SegmentationEmParams => SegmentationEm,
+);
 
 #[cfg(test)]
 mod tests {

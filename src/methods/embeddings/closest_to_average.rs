@@ -122,12 +122,6 @@ impl EmbeddingAggregator for ClosestToAverage {
     }
 }
 
-/// Read from `key=value` text and JSON like every method's parameters (the inherent
-/// [`ClosestToAverageParams::check`] validates).
-impl crate::methods::Params for ClosestToAverageParams {
-    type Checked = ClosestToAverage;
-
-    fn check(self) -> Result<ClosestToAverage, ParamsError> {
-        ClosestToAverageParams::check(self)
-    }
-}
+crate::methods::params::params_by_inherent_check!(
+    ClosestToAverageParams => ClosestToAverage,
+);

@@ -293,12 +293,6 @@ impl EmbeddingAggregator for Hrrasa {
     }
 }
 
-/// Read from `key=value` text and JSON like every method's parameters (the inherent
-/// [`HrrasaParams::check`] validates).
-impl crate::methods::Params for HrrasaParams {
-    type Checked = Hrrasa;
-
-    fn check(self) -> Result<Hrrasa, ParamsError> {
-        HrrasaParams::check(self)
-    }
-}
+crate::methods::params::params_by_inherent_check!(
+    HrrasaParams => Hrrasa,
+);

@@ -194,12 +194,6 @@ impl EmbeddingAggregator for Rasa {
     }
 }
 
-/// Read from `key=value` text and JSON like every method's parameters (the inherent
-/// [`RasaParams::check`] validates).
-impl crate::methods::Params for RasaParams {
-    type Checked = Rasa;
-
-    fn check(self) -> Result<Rasa, ParamsError> {
-        RasaParams::check(self)
-    }
-}
+crate::methods::params::params_by_inherent_check!(
+    RasaParams => Rasa,
+);

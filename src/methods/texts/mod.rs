@@ -211,22 +211,7 @@ pub struct TextHrrasa {
 
 text_method!(TextHrrasa, TextHrrasaParams, "TextHRRASA");
 
-/// Read from `key=value` text and JSON like every method's parameters (the inherent
-/// [`TextRasaParams::check`] validates).
-impl crate::methods::Params for TextRasaParams {
-    type Checked = TextRasa;
-
-    fn check(self) -> Result<TextRasa, ParamsError> {
-        TextRasaParams::check(self)
-    }
-}
-
-/// Read from `key=value` text and JSON like every method's parameters (the inherent
-/// [`TextHrrasaParams::check`] validates).
-impl crate::methods::Params for TextHrrasaParams {
-    type Checked = TextHrrasa;
-
-    fn check(self) -> Result<TextHrrasa, ParamsError> {
-        TextHrrasaParams::check(self)
-    }
-}
+crate::methods::params::params_by_inherent_check!(
+    TextRasaParams => TextRasa,
+    TextHrrasaParams => TextHrrasa,
+);

@@ -295,12 +295,6 @@ impl TextAggregator for Rover {
     }
 }
 
-/// Read from `key=value` text and JSON like every method's parameters (the inherent
-/// [`RoverParams::check`] validates).
-impl crate::methods::Params for RoverParams {
-    type Checked = Rover;
-
-    fn check(self) -> Result<Rover, ParamsError> {
-        RoverParams::check(self)
-    }
-}
+crate::methods::params::params_by_inherent_check!(
+    RoverParams => Rover,
+);
