@@ -2,7 +2,7 @@
 //! table shape and writes through the library's writers (`crowdagg::output`).
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crowdagg::io::{
     EmbeddingReadOptions, SegmentationReadOptions, TextReadOptions, read_embeddings,
@@ -193,7 +193,19 @@ pub(crate) fn aggregate_family(
     }
 }
 
-fn timings(args: &AggregateArgs, started: Instant, read: std::time::Duration, counts: &str) {
+/// Reads `--input` (saying so first when it is a terminal) with the family's reader; returns
+/// what it read and the time since `started`, which `--timings` reports as reading.
+fn read_input<T>(
+    args: &AggregateArgs,
+    started: Instant,
+    read: impl FnOnce(&Path) -> Result<T, crowdagg::Error>,
+) -> Result<(T, Duration), String> {
+    note_stdin(&args.input);
+    let data = read(&args.input).map_err(|e| e.to_string())?;
+    Ok((data, started.elapsed()))
+}
+
+fn timings(args: &AggregateArgs, started: Instant, read: Duration, counts: &str) {
     if args.timings {
         eprintln!(
             "timings: {counts} read_s={:.3} fit_and_write_s={:.3} total_s={:.3}",
@@ -222,9 +234,7 @@ fn aggregate_texts(
         text_column: column(&args.input_args.label_column, defaults.text_column),
         delimiter: args.input_args.delimiter,
     };
-    note_stdin(&args.input);
-    let data = read_texts(&args.input, &options).map_err(|e| e.to_string())?;
-    let read = started.elapsed();
+    let (data, read) = read_input(args, started, |input| read_texts(input, &options))?;
     let fit = rover.fit(&data).map_err(|e| e.to_string())?;
     write_whole(args.output.as_deref(), |out| match args.format {
         Format::Csv => write_texts_csv(out, &data, &fit),
@@ -265,17 +275,18 @@ fn aggregate_embeddings(
         embedding_column: column(&args.embedding_column, defaults.embedding_column),
         delimiter: args.input_args.delimiter,
     };
-    note_stdin(&args.input);
-    let data = read_embeddings(&args.input, &options).map_err(|e| e.to_string())?;
-    let truth = match &args.true_embeddings {
-        Some(path) => {
-            let mut options = options.clone();
-            options.delimiter = args.input_args.delimiter.filter(|_| !is_tsv(path));
-            Some(read_true_embeddings(path, &options).map_err(|e| e.to_string())?)
-        }
-        None => None,
-    };
-    let read = started.elapsed();
+    let ((data, truth), read) = read_input(args, started, |input| {
+        let data = read_embeddings(input, &options)?;
+        let truth = match &args.true_embeddings {
+            Some(path) => {
+                let mut options = options.clone();
+                options.delimiter = args.input_args.delimiter.filter(|_| !is_tsv(path));
+                Some(read_true_embeddings(path, &options)?)
+            }
+            None => None,
+        };
+        Ok((data, truth))
+    })?;
     let fit = aggregator
         .fit_with(&data, truth.as_ref())
         .map_err(|e| e.to_string())?;
@@ -358,9 +369,7 @@ fn aggregate_segmentation(
         mask_column: column(&args.input_args.label_column, defaults.mask_column),
         delimiter: args.input_args.delimiter,
     };
-    note_stdin(&args.input);
-    let data = read_segmentation(&args.input, &options).map_err(|e| e.to_string())?;
-    let read = started.elapsed();
+    let (data, read) = read_input(args, started, |input| read_segmentation(input, &options))?;
     let fit = match majority_vote {
         Some(mv) => mv.fit_with_skills(&data, skills.as_ref()),
         None => aggregator.fit(&data),
