@@ -39,55 +39,6 @@ pub(crate) fn weighted_votes(data: &Responses, weights: &[Option<f64>]) -> Array
     scores
 }
 
-/// The labels of `Aggregation::from_probabilities(normalize_rows(weighted_votes(data,
-/// weights)))`, bit for bit (the same sums, division and argmax per task), without building the
-/// two tasks × labels matrices: what an iteration of ZeroBasedSkill needs.
-pub(crate) fn weighted_vote_labels(
-    data: &Responses,
-    weights: &[Option<f64>],
-) -> Vec<Option<Label>> {
-    let k = data.n_labels();
-    let by_task = data.by_task();
-    (0..data.n_tasks())
-        .into_par_iter()
-        .with_min_len(1024)
-        .map_init(
-            || (vec![0.0f64; k], vec![0.0f64; k]),
-            |(row, compensation), t| {
-                let (workers, labels) = by_task.row(t);
-                row.fill(0.0);
-                compensation.fill(0.0);
-                for (&w, &l) in workers.iter().zip(labels) {
-                    if let Some(weight) = weights[w as usize] {
-                        compensated_add(
-                            &mut row[l as usize],
-                            &mut compensation[l as usize],
-                            weight,
-                        );
-                    }
-                }
-                for (s, c) in row.iter_mut().zip(compensation.iter()) {
-                    *s += c;
-                }
-                // normalize_rows, then argmax_rows.
-                let sum: f64 = ndarray::ArrayView1::from(&row[..]).sum();
-                if sum == 0.0 {
-                    row.fill(1.0 / k as f64);
-                } else {
-                    row.iter_mut().for_each(|v| *v /= sum);
-                }
-                let mut best = 0usize;
-                for (j, &v) in row.iter().enumerate() {
-                    if v > row[best] {
-                        best = j;
-                    }
-                }
-                Some(best as Label)
-            },
-        )
-        .collect()
-}
-
 /// `sum += term` with Neumaier's running compensation (add `compensation` at the end).
 #[inline]
 pub(crate) fn compensated_add(sum: &mut f64, compensation: &mut f64, term: f64) {

@@ -7,7 +7,7 @@ use crate::error::{ParamsError, Result};
 use crate::responses::Responses;
 
 use super::params::{ParamReport, Params, out_of_range, report};
-use super::votes::{normalize_rows, weighted_vote_labels, weighted_votes, worker_accuracy};
+use super::votes::{normalize_rows, weighted_votes, worker_accuracy};
 use super::{Aggregator, FitInputs};
 
 /// Zero-Based Skill: skills learnt by repeated weighted majority vote.
@@ -136,7 +136,9 @@ impl Aggregator for ZeroBasedSkill {
             if iteration % p.lr_steps_to_reduce == 0 {
                 lr *= p.lr_reduce_factor;
             }
-            let truth = weighted_vote_labels(data, &skills);
+            let votes =
+                Aggregation::from_probabilities(normalize_rows(weighted_votes(data, &skills)));
+            let truth: Vec<_> = votes.labels.iter().map(|&l| Some(l)).collect();
             let accuracy = worker_accuracy(data, &truth);
             let mut largest_step = 0.0f64;
             for (s, acc) in skills.iter_mut().zip(accuracy) {
