@@ -11,7 +11,7 @@ use crate::responses::Responses;
 use super::params::{ParamReport, Params, check_non_negative, out_of_range, report};
 use super::{Aggregator, FitInputs};
 use crate::numeric::optimize::{CgOptions, minimize_cg};
-use crate::numeric::special::{logistic_parts, sigmoid, softmax_in_place};
+use crate::numeric::special::{logistic_parts, softmax_in_place};
 
 /// GLAD (Whitehill, Ruvolo, Wu, Bergsma & Movellan, "Whose vote should count more: optimal
 /// integration of labels from labelers of unknown expertise", NIPS 2009), as in crowd-kit 1.4.2.
@@ -276,11 +276,15 @@ impl Problem<'_> {
             .zip(betas)
             .for_each(|(s, b)| *s = b.exp());
         let scale = &scratch.scale;
-        let per_task = |t: usize| {
+        let want_grad = grad.is_some();
+        // Q's terms and ∂Q/∂β_t of task t; with the gradient, also each answer's
+        // (q_{t,y} − σ) e^{β_t} (∂Q/∂α's terms) into `residual`, at the answer's position in
+        // `by_task`.
+        let per_task = |t: usize, residual: &mut [f64]| {
             let (workers, labels) = by_task.row(t);
             let mut value = log_std_normal(betas[t] - self.mu_beta);
             let mut slope = -(betas[t] - self.mu_beta);
-            for (&w, &y) in workers.iter().zip(labels) {
+            for (i, (&w, &y)) in workers.iter().zip(labels).enumerate() {
                 let alpha = alphas[w as usize];
                 let z = alpha * scale[t];
                 let qy = q[t * k + y as usize];
@@ -289,28 +293,55 @@ impl Problem<'_> {
                 if k > 1 {
                     value += (1.0 - qy) * (-plus - self.ln_others);
                 }
-                slope += (qy - sigmoid) * z;
+                let miss = qy - sigmoid;
+                slope += miss * z;
+                if want_grad {
+                    residual[i] = miss * scale[t];
+                }
             }
             (value, slope)
         };
-        // ∂Q/∂α_w.
+        // Fixed blocks of tasks, each with its answers' slice of `residual`.
+        let offsets = by_task.offsets();
+        let mut blocks = Vec::with_capacity(scratch.tasks.len().div_ceil(MIN_CHUNK));
+        let mut rest = if want_grad {
+            &mut scratch.residual[..]
+        } else {
+            &mut scratch.residual[..0]
+        };
+        for (b, out) in scratch.tasks.chunks_mut(MIN_CHUNK).enumerate() {
+            let first = b * MIN_CHUNK;
+            let answers = if want_grad {
+                (offsets[first + out.len()] - offsets[first]) as usize
+            } else {
+                0
+            };
+            let (here, later) = std::mem::take(&mut rest).split_at_mut(answers);
+            rest = later;
+            blocks.push((first, out, here));
+        }
+        blocks.into_par_iter().for_each(|(first, out, residual)| {
+            let base = offsets[first] as usize;
+            for (i, out) in out.iter_mut().enumerate() {
+                let range = by_task.range(first + i);
+                let slot = if want_grad {
+                    &mut residual[range.start - base..range.end - base]
+                } else {
+                    &mut []
+                };
+                *out = per_task(first + i, slot);
+            }
+        });
+        // ∂Q/∂α_w: the worker's answers' residuals, in the worker's (task) order.
+        let residual = &scratch.residual;
+        let in_task_order = &scratch.in_task_order;
         let per_worker = |w: usize| {
-            let (tasks, labels) = by_worker.row(w);
-            let alpha = alphas[w];
-            let mut slope = -(alpha - self.mu_alpha);
-            for (&t, &y) in tasks.iter().zip(labels) {
-                let t = t as usize;
-                let z = alpha * scale[t];
-                slope += (q[t * k + y as usize] - sigmoid(z)) * scale[t];
+            let mut slope = -(alphas[w] - self.mu_alpha);
+            for &at in &in_task_order[by_worker.range(w)] {
+                slope += residual[at as usize];
             }
             slope
         };
-        scratch
-            .tasks
-            .par_iter_mut()
-            .with_min_len(MIN_CHUNK)
-            .enumerate()
-            .for_each(|(t, out)| *out = per_task(t));
         let mut total: f64 = 0.0;
         for &(value, _) in &scratch.tasks {
             total += value;
@@ -338,6 +369,24 @@ impl Problem<'_> {
 struct Scratch {
     scale: Vec<f64>,
     tasks: Vec<(f64, f64)>,
+    /// Per answer, in `by_task` order: (q_{t,y} − σ) e^{β_t}.
+    residual: Vec<f64>,
+    /// Per answer, in `by_worker` order: its position in `by_task`.
+    in_task_order: Vec<u32>,
+}
+
+/// For each answer in `by_worker` order, its position in `by_task`. A worker's answers appear
+/// in `by_task` in task order, and within a task by label, which is their `by_worker` order.
+fn task_positions(data: &Responses) -> Vec<u32> {
+    let (by_task, by_worker) = (data.by_task(), data.by_worker());
+    let mut next: Vec<u32> = by_worker.offsets()[..data.n_workers()].to_vec();
+    let mut positions = vec![0u32; data.n_responses()];
+    for (at, &w) in by_task.ids().iter().enumerate() {
+        let slot = &mut next[w as usize];
+        positions[*slot as usize] = at as u32;
+        *slot += 1;
+    }
+    positions
 }
 
 impl Glad {
@@ -370,6 +419,8 @@ impl Glad {
         let mut scratch = Scratch {
             scale: vec![0.0; n_tasks],
             tasks: vec![(0.0, 0.0); n_tasks],
+            residual: vec![0.0; data.n_responses()],
+            in_task_order: task_positions(data),
         };
         let mut x = vec![1.0; n_workers + n_tasks];
         let mut q = vec![0.0; n_tasks * k];

@@ -14,7 +14,7 @@ use crate::responses::Responses;
 use super::params::{ParamReport, Params, check_non_negative, out_of_range, report};
 use super::{Aggregator, FitInputs};
 use crate::numeric::rng::SplitMix64;
-use crate::numeric::special::{digamma, softmax_in_place};
+use crate::numeric::special::digamma;
 
 /// MACE (Hovy, Berg-Kirkpatrick, Vaswani & Hovy, "Learning whom to trust with MACE",
 /// NAACL-HLT 2013), with crowd-kit 1.4.2's defaults.
@@ -46,10 +46,12 @@ use crate::numeric::special::{digamma, softmax_in_place};
 /// π_{w,1}/(π_{w,0} + π_{w,1}); `loss_history` = the kept restart's LML after each iteration.
 /// [`MaceFit`] also holds π and θ as fitted.
 ///
-/// An [`Observer`](crate::Observer) is called once per restart with its final LML (the
-/// restarts then run one after another, with the same results); [`Action::Stop`] before the
-/// last restart keeps the best of the restarts run so far, with
-/// [`StopReason::Interrupted`].
+/// The restarts run side by side, one pass over the data per E-step for all of them (each
+/// restart one "lane": the same operations in the same order as on its own, so the same bits).
+/// An [`Observer`](crate::Observer) is called once per restart with its final LML; the
+/// restarts then run in batches of five lanes, and [`Action::Stop`] before the last restart
+/// keeps the best of the restarts up to the one it saw, with [`StopReason::Interrupted`]
+/// (the batches not yet started do not run).
 ///
 /// # Differences from crowd-kit (bug fixes)
 /// * Each restart has its own seed, derived from `random_state` and the restart index
@@ -205,8 +207,15 @@ pub struct MaceFit {
 
 /// Dirichlet prior on every strategy entry in VB (crowd-kit and Hovy's MACE).
 const STRATEGY_PRIOR: f64 = 10.0;
-/// Tasks or workers per rayon job.
+/// Tasks per rayon job.
 const MIN_CHUNK: usize = 256;
+/// Workers per rayon job: a worker's answers are visited once for all restarts, and worker
+/// activity is skewed (Zipf), so the worker pass is split finely to keep both cores busy.
+const MIN_WORKER_CHUNK: usize = 8;
+/// Restarts per pass over the data when an observer is attached (it sees each restart when its
+/// pass ends, and a stop skips the passes not yet started). Without an observer, one pass
+/// carries all restarts.
+const OBSERVED_LANES: usize = 5;
 
 /// Parameters and expected counts of one restart.
 struct State {
@@ -214,18 +223,12 @@ struct State {
     spam: Vec<f64>,
     /// workers × labels, row-major.
     theta: Vec<f64>,
-    /// tasks × labels posterior.
-    q: Vec<f64>,
-    /// ln Z_t per task.
-    ln_z: Vec<f64>,
     /// workers × 2 expected (spamming, knowing) counts.
     kn: Vec<f64>,
     /// workers × labels expected spamming counts.
     counts: Vec<f64>,
-    /// workers × labels: ln s and ln(s + π₁) − ln s, s = π₀θ_{w,y} (they depend on the answer
-    /// only through (w, y), so the E-step looks them up instead of taking 3 logs per answer).
-    ln_spamming: Vec<f64>,
-    ln_gain: Vec<f64>,
+    /// tasks × labels posterior of the last E-step (filled only for the kept restart).
+    q: Vec<f64>,
     lml_history: Vec<f64>,
 }
 
@@ -235,6 +238,57 @@ impl State {
             .last()
             .copied()
             .unwrap_or(f64::NEG_INFINITY)
+    }
+}
+
+/// The E-step of a batch of restarts ("lanes") in one pass over the data: entry i of lane l is
+/// at `i * lanes + l`, so each answer's (worker, label) and (task, label) are looked up once
+/// for every restart and the per-restart arithmetic runs across adjacent lanes. Each lane does
+/// exactly the operations, in the same order, of a restart run on its own: the same bits.
+struct Lanes {
+    lanes: usize,
+    /// workers × labels × lanes: ln s and ln(s + π₁) − ln s with s = π₀θ_{w,y} (they depend on
+    /// the answer only through (w, y), so the E-step looks them up instead of taking 3 logs
+    /// per answer).
+    ln_spamming: Vec<f64>,
+    ln_gain: Vec<f64>,
+    /// workers × labels × lanes: s = π₀θ_{w,y}.
+    spamming: Vec<f64>,
+    /// workers × lanes: π₁.
+    knowing: Vec<f64>,
+    /// tasks × labels × lanes posterior.
+    q: Vec<f64>,
+    /// tasks × lanes: ln Z_t.
+    ln_z: Vec<f64>,
+    /// workers × 2 × lanes expected (spamming, knowing) counts.
+    kn: Vec<f64>,
+    /// workers × labels × lanes expected spamming counts.
+    counts: Vec<f64>,
+}
+
+impl Lanes {
+    fn new(lanes: usize, w: usize, k: usize, t: usize) -> Self {
+        Self {
+            lanes,
+            ln_spamming: vec![0.0; w * k * lanes],
+            ln_gain: vec![0.0; w * k * lanes],
+            spamming: vec![0.0; w * k * lanes],
+            knowing: vec![0.0; w * lanes],
+            q: vec![0.0; t * k * lanes],
+            ln_z: vec![0.0; t * lanes],
+            kn: vec![0.0; 2 * w * lanes],
+            counts: vec![0.0; w * k * lanes],
+        }
+    }
+
+    /// Lane `lane`'s posterior, tasks × labels.
+    fn q_of(&self, lane: usize) -> Vec<f64> {
+        self.q
+            .iter()
+            .skip(lane)
+            .step_by(self.lanes)
+            .copied()
+            .collect()
     }
 }
 
@@ -252,44 +306,45 @@ impl Mace {
             });
         }
         let p = &self.params;
-        let run = |restart: usize| self.run_restart(data, restart);
         let mut stop_reason = StopReason::MaxIterations;
-        let runs: Vec<State> = match inputs.observer {
-            // Restarts in parallel batches of one per thread; the observer is called from this
-            // thread once per restart, in restart order, and a stop keeps the restarts up to the
-            // one it saw (each restart has its own seed, so batching changes no bits).
-            Some(observer) => {
-                let batch = rayon::current_num_threads().max(1);
-                let mut runs = Vec::with_capacity(p.n_restarts);
-                'batches: for first in (0..p.n_restarts).step_by(batch) {
-                    let last = (first + batch).min(p.n_restarts);
-                    let done: Vec<State> = (first..last).into_par_iter().map(run).collect();
-                    for state in done {
-                        runs.push(state);
-                        let r = runs.len();
-                        let seen = IterationState::new(
-                            r,
-                            p.n_restarts,
-                            runs[r - 1].lml(),
-                            started.elapsed(),
-                        );
-                        if observer.observe(&seen) == Action::Stop && r < p.n_restarts {
-                            stop_reason = StopReason::Interrupted;
-                            break 'batches;
-                        }
-                    }
-                }
-                runs
-            }
-            None => (0..p.n_restarts).into_par_iter().map(run).collect(),
+        // Restarts run in batches, one pass over the data per E-step for the whole batch. The
+        // observer is called from this thread once per restart, in restart order; a stop keeps
+        // the restarts up to the one it saw. The kept restart is the first with the largest
+        // LML, scanned in restart order across batches (each restart has its own seed, so
+        // batching changes no bits).
+        let batch = match inputs.observer {
+            Some(_) => OBSERVED_LANES,
+            None => p.n_restarts,
         };
-        let mut best = 0;
-        for (r, state) in runs.iter().enumerate() {
-            if state.lml() > runs[best].lml() {
-                best = r;
+        let mut best: Option<(usize, State)> = None;
+        'batches: for first in (0..p.n_restarts).step_by(batch) {
+            let last = (first + batch).min(p.n_restarts);
+            let (states, lanes) = self.run_lanes(data, first..last);
+            let mut best_here: Option<usize> = None;
+            for (lane, state) in states.iter().enumerate() {
+                let r = first + lane;
+                let best_lml = match (&best_here, &best) {
+                    (Some(l), _) => Some(states[*l].lml()),
+                    (None, Some((_, kept))) => Some(kept.lml()),
+                    (None, None) => None,
+                };
+                if best_lml.is_none_or(|b| state.lml() > b) {
+                    best_here = Some(lane);
+                }
+                let stop = inputs.observer.is_some_and(|observer| {
+                    let seen =
+                        IterationState::new(r + 1, p.n_restarts, state.lml(), started.elapsed());
+                    observer.observe(&seen) == Action::Stop
+                });
+                if stop && r + 1 < p.n_restarts {
+                    stop_reason = StopReason::Interrupted;
+                    keep(&mut best, best_here, first, states, &lanes);
+                    break 'batches;
+                }
             }
+            keep(&mut best, best_here, first, states, &lanes);
         }
-        let state = runs.into_iter().nth(best).ok_or(DataError::Internal {
+        let (best, state) = best.ok_or(DataError::Internal {
             method: "MACE",
             what: "no restart ran",
         })?;
@@ -319,34 +374,40 @@ impl Mace {
         })
     }
 
-    fn run_restart(&self, data: &Responses, restart: usize) -> State {
+    /// Runs the restarts `restarts` side by side, one lane each.
+    fn run_lanes(&self, data: &Responses, restarts: std::ops::Range<usize>) -> (Vec<State>, Lanes) {
         let p = &self.params;
         let (w, k, t) = (data.n_workers(), data.n_labels(), data.n_tasks());
-        let mut rng = SplitMix64::stream(p.random_state, restart as u64);
-        let spread = 1.0 + p.default_noise;
-        let mut draw =
-            |n: usize| -> Vec<f64> { (0..n).map(|_| 1.0 + spread * rng.next_f64()).collect() };
-        let mut spam = draw(2 * w);
-        let mut theta = draw(w * k);
-        normalize_rows(&mut spam, 2);
-        normalize_rows(&mut theta, k);
-        let mut state = State {
-            spam,
-            theta,
-            q: vec![0.0; t * k],
-            ln_z: vec![0.0; t],
-            kn: vec![0.0; 2 * w],
-            counts: vec![0.0; w * k],
-            ln_spamming: vec![0.0; w * k],
-            ln_gain: vec![0.0; w * k],
-            lml_history: Vec::with_capacity(p.n_iter),
-        };
-        e_step(data, &mut state);
+        let mut states: Vec<State> = restarts
+            .map(|restart| {
+                let mut rng = SplitMix64::stream(p.random_state, restart as u64);
+                let spread = 1.0 + p.default_noise;
+                let mut draw = |n: usize| -> Vec<f64> {
+                    (0..n).map(|_| 1.0 + spread * rng.next_f64()).collect()
+                };
+                let mut spam = draw(2 * w);
+                let mut theta = draw(w * k);
+                normalize_rows(&mut spam, 2);
+                normalize_rows(&mut theta, k);
+                State {
+                    spam,
+                    theta,
+                    kn: vec![0.0; 2 * w],
+                    counts: vec![0.0; w * k],
+                    q: Vec::new(),
+                    lml_history: Vec::with_capacity(p.n_iter + 1),
+                }
+            })
+            .collect();
+        let mut lanes = Lanes::new(states.len(), w, k, t);
+        e_step(data, &mut states, &mut lanes);
         for _ in 0..p.n_iter {
-            self.m_step(&mut state, k);
-            e_step(data, &mut state);
+            states
+                .par_iter_mut()
+                .for_each(|state| self.m_step(state, k));
+            e_step(data, &mut states, &mut lanes);
         }
-        state
+        (states, lanes)
     }
 
     fn m_step(&self, state: &mut State, k: usize) {
@@ -366,78 +427,183 @@ impl Mace {
     }
 }
 
-/// q, ln Z, LML and the expected counts from the current π and θ.
-fn e_step(data: &Responses, state: &mut State) {
+/// Keeps lane `lane` of a finished batch (with its posterior) if it is the best so far.
+fn keep(
+    best: &mut Option<(usize, State)>,
+    lane: Option<usize>,
+    first: usize,
+    mut states: Vec<State>,
+    lanes: &Lanes,
+) {
+    if let Some(lane) = lane {
+        let mut state = states.swap_remove(lane);
+        state.q = lanes.q_of(lane);
+        *best = Some((first + lane, state));
+    }
+}
+
+/// q, ln Z, LML and the expected counts of every lane from its current π and θ.
+fn e_step(data: &Responses, states: &mut [State], lanes: &mut Lanes) {
     let k = data.n_labels();
+    let n = lanes.lanes;
     let ln_k = (k as f64).ln();
+    {
+        let states = &*states;
+        lanes
+            .ln_spamming
+            .par_chunks_mut(k * n)
+            .zip(lanes.ln_gain.par_chunks_mut(k * n))
+            .zip(lanes.spamming.par_chunks_mut(k * n))
+            .zip(lanes.knowing.par_chunks_mut(n))
+            .with_min_len(MIN_CHUNK)
+            .enumerate()
+            .for_each(|(w, (((ln_s, gain), spamming), knowing))| {
+                for (lane, state) in states.iter().enumerate() {
+                    let (spam, theta) = (&state.spam, &state.theta);
+                    knowing[lane] = spam[2 * w + 1];
+                    for y in 0..k {
+                        // s = π₀θ_{w,y}: the probability of answer y by spamming; π₁ that of
+                        // knowing.
+                        let s = spam[2 * w] * theta[w * k + y];
+                        let at = y * n + lane;
+                        spamming[at] = s;
+                        ln_s[at] = s.ln();
+                        gain[at] = (s + spam[2 * w + 1]).ln() - s.ln();
+                    }
+                }
+            });
+    }
     let by_task = data.by_task();
-    let (spam, theta) = (&state.spam, &state.theta);
-    // s_r = π₀θ_{w,y}: the probability of answer y by spamming; π₁ that of knowing.
-    let spamming = |w: usize, y: usize| spam[2 * w] * theta[w * k + y];
-    state
-        .ln_spamming
-        .par_chunks_mut(k)
-        .zip(state.ln_gain.par_chunks_mut(k))
-        .with_min_len(MIN_CHUNK)
-        .enumerate()
-        .for_each(|(w, (ln_s, gain))| {
-            for (y, (ln_s, gain)) in ln_s.iter_mut().zip(gain).enumerate() {
-                let s = spamming(w, y);
-                *ln_s = s.ln();
-                *gain = (s + spam[2 * w + 1]).ln() - s.ln();
-            }
-        });
-    let (ln_spamming, ln_gain) = (&state.ln_spamming, &state.ln_gain);
-    state
+    let (ln_spamming, ln_gain) = (&lanes.ln_spamming, &lanes.ln_gain);
+    lanes
         .q
-        .par_chunks_mut(k)
-        .zip(state.ln_z.par_iter_mut())
+        .par_chunks_mut(k * n)
+        .zip(lanes.ln_z.par_chunks_mut(n))
         .with_min_len(MIN_CHUNK)
         .enumerate()
-        .for_each(|(t, (row, ln_z))| {
-            let (workers, labels) = by_task.row(t);
-            let mut base = -ln_k;
-            row.iter_mut().for_each(|v| *v = 0.0);
-            for (&w, &y) in workers.iter().zip(labels) {
-                let at = w as usize * k + y as usize;
-                base += ln_spamming[at];
-                row[y as usize] += ln_gain[at];
-            }
-            row.iter_mut().for_each(|v| *v += base);
-            *ln_z = softmax_in_place(row);
-        });
-    state.lml_history.push(state.ln_z.iter().sum());
+        .for_each_init(
+            || (vec![0.0; n], vec![0.0; n]),
+            |(base, sum), (t, (q, ln_z))| {
+                let (workers, labels) = by_task.row(t);
+                base.fill(-ln_k);
+                q.fill(0.0);
+                for (&w, &y) in workers.iter().zip(labels) {
+                    let at = (w as usize * k + y as usize) * n;
+                    let y = y as usize * n;
+                    add_lanes(base, &ln_spamming[at..at + n]);
+                    add_lanes(&mut q[y..y + n], &ln_gain[at..at + n]);
+                }
+                for row in q.chunks_exact_mut(n) {
+                    add_lanes(row, base);
+                }
+                softmax_lanes(q, ln_z, sum);
+            },
+        );
+    // LML = Σ_t ln Z_t, summed in task order in each lane.
+    let mut lml = vec![-0.0; n];
+    for ln_z in lanes.ln_z.chunks_exact(n) {
+        add_lanes(&mut lml, ln_z);
+    }
+    for (state, lml) in states.iter_mut().zip(lml) {
+        state.lml_history.push(lml);
+    }
 
     let by_worker = data.by_worker();
-    let q = &state.q;
-    state
+    let (q, spamming, knowing) = (&lanes.q, &lanes.spamming, &lanes.knowing);
+    lanes
         .kn
-        .par_chunks_mut(2)
-        .zip(state.counts.par_chunks_mut(k))
-        .with_min_len(MIN_CHUNK)
+        .par_chunks_mut(2 * n)
+        .zip(lanes.counts.par_chunks_mut(k * n))
+        .with_min_len(MIN_WORKER_CHUNK)
         .enumerate()
         .for_each(|(w, (kn, counts))| {
             let (tasks, labels) = by_worker.row(w);
-            counts.iter_mut().for_each(|v| *v = 0.0);
-            let (mut spamming_total, mut knowing_total) = (0.0, 0.0);
+            counts.fill(0.0);
+            kn.fill(0.0);
+            let (spamming_total, knowing_total) = kn.split_at_mut(n);
+            let knowing = &knowing[w * n..(w + 1) * n];
             for (i, (&t, &y)) in tasks.iter().zip(labels).enumerate() {
                 // The worker's tasks are scattered over q: ask for rows a few answers ahead.
                 if let (Some(&ahead), Some(&label)) = (tasks.get(i + 16), labels.get(i + 16)) {
-                    prefetch(q, ahead as usize * k + label as usize);
+                    prefetch(q, (ahead as usize * k + label as usize) * n);
                 }
                 let (t, y) = (t as usize, y as usize);
-                let s = spamming(w, y);
-                let knowing = spam[2 * w + 1];
-                let qy = q[t * k + y];
-                let know = qy * knowing / (s + knowing);
-                let spammed = (1.0 - qy) + qy * s / (s + knowing);
-                counts[y] += spammed;
-                spamming_total += spammed;
-                knowing_total += know;
+                let at = (w * k + y) * n;
+                let q = &q[(t * k + y) * n..(t * k + y + 1) * n];
+                let counts = &mut counts[y * n..(y + 1) * n];
+                let spamming = &spamming[at..at + n];
+                for lane in 0..n {
+                    let (s, knowing, qy) = (spamming[lane], knowing[lane], q[lane]);
+                    let know = qy * knowing / (s + knowing);
+                    let spammed = (1.0 - qy) + qy * s / (s + knowing);
+                    counts[lane] += spammed;
+                    spamming_total[lane] += spammed;
+                    knowing_total[lane] += know;
+                }
             }
-            kn[0] = spamming_total;
-            kn[1] = knowing_total;
         });
+    // Back to each restart's own rows for its M-step.
+    for (lane, state) in states.iter_mut().enumerate() {
+        for (out, v) in state
+            .kn
+            .iter_mut()
+            .zip(lanes.kn.iter().skip(lane).step_by(n))
+        {
+            *out = *v;
+        }
+        for (out, v) in state
+            .counts
+            .iter_mut()
+            .zip(lanes.counts.iter().skip(lane).step_by(n))
+        {
+            *out = *v;
+        }
+    }
+}
+
+/// `numeric::special::softmax_in_place` of every lane of `q` (labels × lanes), ln Σ into `ln_z`: the same
+/// operations per lane (so the same bits), with the divisions running across lanes.
+fn softmax_lanes(q: &mut [f64], ln_z: &mut [f64], sum: &mut [f64]) {
+    let n = ln_z.len();
+    // ln_z holds each lane's max until the end.
+    ln_z.fill(f64::NEG_INFINITY);
+    for row in q.chunks_exact(n) {
+        for (max, &v) in ln_z.iter_mut().zip(row) {
+            *max = f64::max(*max, v);
+        }
+    }
+    sum.fill(0.0);
+    for row in q.chunks_exact_mut(n) {
+        for ((v, &max), sum) in row.iter_mut().zip(ln_z.iter()).zip(sum.iter_mut()) {
+            *v = (*v - max).exp();
+            *sum += *v;
+        }
+    }
+    for row in q.chunks_exact_mut(n) {
+        for (v, &sum) in row.iter_mut().zip(sum.iter()) {
+            *v /= sum;
+        }
+    }
+    let k = q.len() / n;
+    for (lane, (ln_z, &sum)) in ln_z.iter_mut().zip(sum.iter()).enumerate() {
+        if *ln_z == f64::NEG_INFINITY || ln_z.is_nan() {
+            // softmax_in_place's uniform row (and its ln Z, the max).
+            q.iter_mut()
+                .skip(lane)
+                .step_by(n)
+                .for_each(|v| *v = 1.0 / k as f64);
+        } else {
+            *ln_z += sum.ln();
+        }
+    }
+}
+
+/// sum[l] += term[l] for every lane.
+#[inline(always)]
+fn add_lanes(sum: &mut [f64], term: &[f64]) {
+    for (s, t) in sum.iter_mut().zip(term) {
+        *s += t;
+    }
 }
 
 fn normalize_rows(values: &mut [f64], width: usize) {
