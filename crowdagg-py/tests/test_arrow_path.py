@@ -151,3 +151,34 @@ def test_arrow_table_missing_column_is_a_key_error() -> None:
     table = pa.table({"task": ["a"], "worker": ["w"]})
     with pytest.raises(KeyError, match="label"):
         crowdagg.DawidSkene().fit(table)
+
+
+def factorize_cases() -> dict[str, pd.Series]:
+    rng = np.random.default_rng(5)
+    ints = rng.integers(-50, 400, 3000)
+    words = np.array([f"w{x}" for x in ints], dtype=object)
+    return {
+        "object strings": pd.Series(words),
+        "numeric-looking strings": pd.Series([str(x) for x in ints], dtype=object),
+        "non-ascii": pd.Series([chr(0x4E00 + (x % 90)) + "é" for x in ints], dtype=object),
+        "int64": pd.Series(ints),
+        "python ints": pd.Series(ints, dtype=object),
+        "bool": pd.Series(ints % 2 == 0),
+        "python bools": pd.Series(ints % 2 == 0, dtype=object),
+        "floats": pd.Series(ints / 4),
+        "mixed ints and strings": pd.Series([x if x % 3 else str(x) for x in ints], dtype=object),
+        "ints and floats": pd.Series([x if x % 2 else x + 0.5 for x in ints], dtype=object),
+        "string dtype": pd.Series(words).astype("string"),
+        "categorical": pd.Series(words).astype("category"),
+        "one value": pd.Series(["a"] * 10),
+        "missing": pd.Series(["a", None, "b"] * 10),
+    }
+
+
+@pytest.mark.parametrize("case", list(factorize_cases()))
+def test_sorted_factorize_is_pandas_factorize_sorted(case: str) -> None:
+    column = factorize_cases()[case]
+    codes, uniques = _frames.sorted_factorize(column)
+    expected_codes, expected_uniques = pd.factorize(column, sort=True)
+    np.testing.assert_array_equal(codes, expected_codes)
+    pd.testing.assert_index_equal(pd.Index(uniques), pd.Index(expected_uniques), exact=True)

@@ -42,11 +42,34 @@ def code(column: pd.Series, name: str) -> Coded:
             raise ValueError(f"column {name!r} has missing values")
         index = pd.CategoricalIndex(column.cat.categories, dtype=column.dtype, name=name)
         return Coded(np.ascontiguousarray(codes, dtype=np.int64), index)
-    codes, uniques = pd.factorize(column, sort=True)
+    codes, uniques = sorted_factorize(column)
     if len(codes) and codes.min() < 0:
         raise ValueError(f"column {name!r} has missing values")
     index = pd.Index(uniques, name=name)
     return Coded(np.ascontiguousarray(codes, dtype=np.int64), index)
+
+
+def sorted_factorize(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(column, sort=True)``, twice as fast on many distinct values: factorize in
+    order of appearance, sort the distinct values, renumber the codes through the ranks (pandas
+    renumbers them with a second hash table). The order is pandas' own: for anything but mixed
+    numbers and strings, pandas sorts the distinct values with ``argsort`` too; those mixed
+    columns go to pandas as they are."""
+    codes, uniques = pd.factorize(column, sort=False)
+    if len(uniques) < 2 or (codes < 0).any():
+        return pd.factorize(column, sort=True)  # nothing to sort, or missing values (-1 codes)
+    if uniques.dtype == object and pd.api.types.infer_dtype(uniques, skipna=False) not in (
+        "string",
+        "integer",
+        "boolean",
+    ):
+        return pd.factorize(column, sort=True)  # mixed types: pandas' safe_sort decides
+    # Stable (timsort): distinct values have no ties, so any sort gives pandas' order, and
+    # timsort is linear on values that come in sorted order (exports are often sorted by task).
+    order = np.asarray(uniques.argsort(kind="stable"))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    return rank[codes], uniques.take(order)
 
 
 def code_against(column: pd.Series, uniques: pd.Index) -> np.ndarray:
