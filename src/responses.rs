@@ -455,60 +455,30 @@ impl Responses {
                 });
             }
         }
-        let check = |column: &'static str, codes: &[i64], count: usize| match codes
-            .iter()
-            .position(|&c| c < 0 || c as u64 >= count as u64)
-        {
-            Some(row) => Err(DataError::CodeOutOfRange {
-                column,
-                row: row as u64,
-                code: codes[row],
-                count,
-            }),
-            None => Ok(()),
-        };
-        check("task", tasks, n_tasks)?;
-        check("worker", workers, n_workers)?;
-        check("label", labels, n_labels)?;
-        // Every declared code occurs: a task without responses or a label nobody gave would
-        // reach the methods, which every other constructor rules out.
-        let all_used = |column: &'static str, codes: &[i64], count: usize| {
-            let mut used = vec![false; count];
-            for &c in codes {
-                used[c as usize] = true;
-            }
-            match used.iter().position(|&u| !u) {
-                Some(code) => Err(DataError::CodeUnused { column, code }),
-                None => Ok(()),
-            }
-        };
-        all_used("task", tasks, n_tasks)?;
-        if all_workers_and_labels {
-            all_used("worker", workers, n_workers)?;
-            all_used("label", labels, n_labels)?;
-        }
-        // Counting sort by task: a CSR whose rows `from_task_rows` sorts by (worker, label).
-        let mut offsets = vec![0u32; n_tasks + 1];
-        for &t in tasks {
-            offsets[t as usize + 1] += 1;
-        }
-        for t in 0..n_tasks {
-            offsets[t + 1] += offsets[t];
-        }
-        let mut next = offsets.clone();
-        let mut row_workers = vec![0u32; tasks.len()];
-        let mut row_labels = vec![0 as Label; tasks.len()];
-        for ((&t, &w), &l) in tasks.iter().zip(workers).zip(labels) {
-            let slot = &mut next[t as usize];
-            row_workers[*slot as usize] = w as u32;
-            row_labels[*slot as usize] = l as Label;
-            *slot += 1;
-        }
-        let decimal = |n: usize| (0..n).map(|i| i.to_string());
-        Self::from_canonical_task_rows(
-            decimal(n_tasks),
-            decimal(n_workers),
-            decimal(n_labels),
+        // The names ("0", "1", … in code order: canonical) are built on one thread while the
+        // others check the codes and sort the rows by task; both cost about the same.
+        let ((task_names, worker_names, label_names), rows) = rayon::join(
+            || {
+                (
+                    decimal_names(n_tasks),
+                    decimal_names(n_workers),
+                    decimal_names(n_labels),
+                )
+            },
+            || {
+                check_codes(
+                    (n_tasks, n_workers, n_labels),
+                    (tasks, workers, labels),
+                    all_workers_and_labels,
+                )?;
+                Ok(rows_by_task(n_tasks, tasks, workers, labels))
+            },
+        );
+        let (offsets, row_workers, row_labels) = rows?;
+        Self::from_canonical_sets(
+            task_names,
+            worker_names,
+            label_names,
             offsets,
             row_workers,
             row_labels,
@@ -566,9 +536,25 @@ impl Responses {
         let intern_all = |names: &mut dyn Iterator<Item = String>| -> Interner {
             names.map(String::into_boxed_str).collect()
         };
-        let tasks = intern_all(&mut task_names.into_iter());
-        let workers_set = intern_all(&mut worker_names.into_iter());
-        let labels_set = intern_all(&mut label_names.into_iter());
+        Self::from_canonical_sets(
+            intern_all(&mut task_names.into_iter()),
+            intern_all(&mut worker_names.into_iter()),
+            intern_all(&mut label_names.into_iter()),
+            offsets,
+            workers,
+            labels,
+        )
+    }
+
+    /// [`Responses::from_canonical_task_rows`] with the names already interned.
+    fn from_canonical_sets(
+        tasks: Interner,
+        workers_set: Interner,
+        labels_set: Interner,
+        offsets: Vec<u32>,
+        workers: Vec<u32>,
+        labels: Vec<Label>,
+    ) -> Result<Self, DataError> {
         let labels_numeric = labels_set.iter().all(|s| parse_int(s).is_some());
         debug_assert!(
             [&tasks, &workers_set, &labels_set].iter().all(|set| {
@@ -734,6 +720,94 @@ impl ResponsesBuilder {
     }
 }
 
+/// Checks codes for [`Responses::from_codes`]: each in range, and every task (with
+/// `all_workers_and_labels`, every worker and label too) used. One pass per column, the three
+/// columns on separate threads; the error is the first column's, in task, worker, label order.
+fn check_codes(
+    (n_tasks, n_workers, n_labels): (usize, usize, usize),
+    (tasks, workers, labels): (&[i64], &[i64], &[i64]),
+    all_workers_and_labels: bool,
+) -> Result<(), DataError> {
+    let check = |column: &'static str, codes: &[i64], count: usize, need_all: bool| {
+        let mut used = vec![false; if need_all { count } else { 0 }];
+        for (row, &code) in codes.iter().enumerate() {
+            if code < 0 || code as u64 >= count as u64 {
+                return Err(DataError::CodeOutOfRange {
+                    column,
+                    row: row as u64,
+                    code,
+                    count,
+                });
+            }
+            if need_all {
+                used[code as usize] = true;
+            }
+        }
+        // Every declared code occurs: a task without responses or a label nobody gave would
+        // reach the methods, which every other constructor rules out.
+        match used.iter().position(|&u| !u) {
+            Some(code) => Err(DataError::CodeUnused { column, code }),
+            None => Ok(()),
+        }
+    };
+    let columns = [
+        ("task", tasks, n_tasks, true),
+        ("worker", workers, n_workers, all_workers_and_labels),
+        ("label", labels, n_labels, all_workers_and_labels),
+    ];
+    let results: Vec<Result<(), DataError>> = columns
+        .par_iter()
+        .map(|&(column, codes, count, need_all)| check(column, codes, count, need_all))
+        .collect();
+    // Range errors before unused codes, as one column after another would report them.
+    let out_of_range = results
+        .iter()
+        .find(|r| matches!(r, Err(DataError::CodeOutOfRange { .. })));
+    match out_of_range {
+        Some(Err(e)) => Err(e.clone()),
+        _ => results.into_iter().collect(),
+    }
+}
+
+/// Counting sort of checked codes by task: offsets, and each row's worker and label.
+fn rows_by_task(
+    n_tasks: usize,
+    tasks: &[i64],
+    workers: &[i64],
+    labels: &[i64],
+) -> (Vec<u32>, Vec<u32>, Vec<Label>) {
+    let mut offsets = vec![0u32; n_tasks + 1];
+    for &t in tasks {
+        offsets[t as usize + 1] += 1;
+    }
+    for t in 0..n_tasks {
+        offsets[t + 1] += offsets[t];
+    }
+    let mut next = offsets.clone();
+    let mut row_workers = vec![0u32; tasks.len()];
+    let mut row_labels = vec![0 as Label; tasks.len()];
+    for ((&t, &w), &l) in tasks.iter().zip(workers).zip(labels) {
+        let slot = &mut next[t as usize];
+        row_workers[*slot as usize] = w as u32;
+        row_labels[*slot as usize] = l as Label;
+        *slot += 1;
+    }
+    (offsets, row_workers, row_labels)
+}
+
+/// "0", "1", … "n-1" as interned names (one allocation each, no temporary `String`).
+fn decimal_names(n: usize) -> Interner {
+    use std::fmt::Write as _;
+    let mut set = Interner::with_capacity_and_hasher(n, Default::default());
+    let mut buffer = String::with_capacity(20);
+    for i in 0..n {
+        buffer.clear();
+        let _ = write!(buffer, "{i}");
+        set.insert(Box::from(buffer.as_str()));
+    }
+    set
+}
+
 /// An id of any integer type as an index (`Label`, the `u32` ids of the indexes, `usize`, or
 /// a literal); a negative id is out of range, as any id past the end.
 fn index(id: impl TryInto<usize>) -> usize {
@@ -856,6 +930,18 @@ mod tests {
             DataError::CodeOutOfRange {
                 column: "worker",
                 row: 1,
+                ..
+            }
+        ));
+        // A code out of range is reported before an unused code of an earlier column (the
+        // columns are checked in parallel; the order of the errors is fixed).
+        let both = Responses::from_codes(3, 2, 2, &[1, 0], &[0, 5], &[0, 1]).unwrap_err();
+        assert!(matches!(
+            both,
+            DataError::CodeOutOfRange {
+                column: "worker",
+                row: 1,
+                code: 5,
                 ..
             }
         ));
