@@ -146,7 +146,7 @@ def arrow_codes(data: pd.DataFrame) -> Responses | None:
     coded = []
     for column, (codes, names, is_integer) in zip(columns, out):
         if is_integer != (column.dtype.kind in "iu"):
-            return None  # e.g. Python ints in an object column: factorize keeps them objects
+            return None  # an Arrow type that disagrees with the pandas dtype: let pandas code it
         coded.append(Coded(codes, _index(names, column)))
     return Responses(*coded)
 
@@ -181,10 +181,8 @@ def _arrow_eligible(column: pd.Series) -> bool:
 
 
 def _index(names, column: pd.Series) -> pd.Index:
-    """The index ``pd.Index(pd.factorize(column, sort=True)[1])`` would be, from sorted names."""
-    if column.dtype == object:
-        # Kept object: pandas 3 would infer ``str`` from the values, factorize does not.
-        return pd.Index(names, dtype=object, name=column.name)
+    """The index ``pd.Index(pd.factorize(column, sort=True)[1])`` would be, from sorted names
+    (of a column :func:`_arrow_eligible` took)."""
     if isinstance(column.dtype, (pd.StringDtype, pd.ArrowDtype)):
         uniques = pd.array(names, dtype=column.dtype)
     else:
