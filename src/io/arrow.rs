@@ -239,24 +239,15 @@ impl ColumnEncoder {
         match array.data_type() {
             DataType::Utf8 => {
                 let strings = array.as_string::<i32>();
-                for row in 0..strings.len() {
-                    let id = self.string(strings.value(row).as_bytes(), row)?;
-                    self.ids.push(id);
-                }
+                self.string_rows((0..strings.len()).map(|row| strings.value(row)))?;
             }
             DataType::LargeUtf8 => {
                 let strings = array.as_string::<i64>();
-                for row in 0..strings.len() {
-                    let id = self.string(strings.value(row).as_bytes(), row)?;
-                    self.ids.push(id);
-                }
+                self.string_rows((0..strings.len()).map(|row| strings.value(row)))?;
             }
             DataType::Utf8View => {
                 let strings = array.as_string_view();
-                for row in 0..strings.len() {
-                    let id = self.string(strings.value(row).as_bytes(), row)?;
-                    self.ids.push(id);
-                }
+                self.string_rows((0..strings.len()).map(|row| strings.value(row)))?;
             }
             DataType::Int8 => self.int_array::<Int8Type>(array),
             DataType::Int16 => self.int_array::<Int16Type>(array),
@@ -267,6 +258,15 @@ impl ColumnEncoder {
             DataType::UInt32 => self.int_array::<UInt32Type>(array),
             DataType::UInt64 => self.int_array::<UInt64Type>(array),
             other => return Err(self.type_error(other)),
+        }
+        Ok(())
+    }
+
+    /// Rows of a string array (of any offset width or a view), in order.
+    fn string_rows<'s>(&mut self, values: impl Iterator<Item = &'s str>) -> Result<(), ArrowError> {
+        for (row, value) in values.enumerate() {
+            let id = self.string(value.as_bytes(), row)?;
+            self.ids.push(id);
         }
         Ok(())
     }
