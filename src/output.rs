@@ -20,8 +20,58 @@ pub use families::{
     write_embeddings_csv, write_embeddings_json, write_texts_csv, write_texts_json,
 };
 
+/// The names [`write_csv`] and [`write_json`] need: a loaded [`Responses`], or the names of a
+/// sharded run ([`crate::shard::Names`]), whose table is never in one place.
+pub trait ResultNames {
+    /// Name of task `t`.
+    fn task_name(&self, t: usize) -> &str;
+    /// Name of label `l`.
+    fn label_name(&self, l: usize) -> &str;
+    /// Name of worker `w`.
+    fn worker_name(&self, w: usize) -> &str;
+    /// Number of workers.
+    fn n_workers(&self) -> usize;
+    /// All label names, in label order.
+    fn label_names(&self) -> Vec<&str>;
+    /// The distinct labels worker `w` used, ascending.
+    fn observed_labels(&self, w: usize) -> Vec<usize>;
+}
+
+impl ResultNames for Responses {
+    fn task_name(&self, t: usize) -> &str {
+        Responses::task_name(self, t)
+    }
+    fn label_name(&self, l: usize) -> &str {
+        Responses::label_name(self, l)
+    }
+    fn worker_name(&self, w: usize) -> &str {
+        Responses::worker_name(self, w)
+    }
+    fn n_workers(&self) -> usize {
+        Responses::n_workers(self)
+    }
+    fn label_names(&self) -> Vec<&str> {
+        Responses::label_names(self)
+    }
+    fn observed_labels(&self, w: usize) -> Vec<usize> {
+        // Its rows are sorted by task, not label.
+        let mut seen = vec![false; self.n_labels()];
+        for &l in self.by_worker().row(w).1 {
+            seen[l as usize] = true;
+        }
+        seen.into_iter()
+            .enumerate()
+            .filter_map(|(l, used)| used.then_some(l))
+            .collect()
+    }
+}
+
 /// Writes `task,label,confidence` rows in task order. Fields are quoted when they need it.
-pub fn write_csv<W: Write>(out: W, data: &Responses, result: &Aggregation) -> io::Result<()> {
+pub fn write_csv<W: Write>(
+    out: W,
+    data: &(impl ResultNames + ?Sized),
+    result: &Aggregation,
+) -> io::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     writer
         .write_record(["task", "label", "confidence"])
@@ -90,7 +140,7 @@ pub fn write_workers_csv<W: Write>(
             .write_record(["worker", "true_label", "label", "probability"])
             .map_err(io_error)?;
         for w in 0..data.n_workers() {
-            let used: Vec<usize> = observed_labels(data, w).collect();
+            let used: Vec<usize> = ResultNames::observed_labels(data, w);
             for (c, true_label) in labels.iter().enumerate() {
                 for &k in &used {
                     let p = errors[[w, k, c]].to_string();
@@ -300,7 +350,7 @@ fn io_error(error: csv::Error) -> io::Error {
 /// `confidence`, `n_iter_run`, `loss_history`, `stop_reason`.
 pub fn write_json<W: Write>(
     out: W,
-    data: &Responses,
+    data: &(impl ResultNames + ?Sized),
     result: &Aggregation,
     method: &str,
     params: &ParamReport,
@@ -317,8 +367,8 @@ pub fn write_json<W: Write>(
     })
 }
 
-struct Report<'a> {
-    data: &'a Responses,
+struct Report<'a, N: ?Sized> {
+    data: &'a N,
     result: &'a Aggregation,
     method: &'a str,
     params: &'a ParamReport,
@@ -339,7 +389,7 @@ where
     }
 }
 
-impl Serialize for Report<'_> {
+impl<N: ResultNames + ?Sized> Serialize for Report<'_, N> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let (data, result) = (self.data, self.result);
         let labels = data.label_names();
@@ -405,7 +455,7 @@ impl Serialize for Report<'_> {
                         (
                             data.worker_name(w),
                             MapOf(move || {
-                                observed_labels(data, w).map(move |k| {
+                                data.observed_labels(w).into_iter().map(move |k| {
                                     (
                                         labels[k],
                                         MapOf(move || {
@@ -450,17 +500,6 @@ impl Serialize for Report<'_> {
     }
 }
 
-/// The distinct labels worker `w` used, ascending (its rows are sorted by task, not label).
-fn observed_labels(data: &Responses, w: usize) -> impl Iterator<Item = usize> {
-    let mut seen = vec![false; data.n_labels()];
-    for &l in data.by_worker().row(w).1 {
-        seen[l as usize] = true;
-    }
-    seen.into_iter()
-        .enumerate()
-        .filter_map(|(l, used)| used.then_some(l))
-}
-
 /// Writes the response table as delimited text `task,worker,label` (any ASCII delimiter),
 /// rows grouped by task in task-id order, each task's rows by worker then label: what
 /// `crowdagg convert` writes for a CSV/TSV name. Reading it back gives the same
@@ -501,7 +540,7 @@ mod parquet {
     use parquet::basic::Compression;
     use parquet::file::properties::WriterProperties;
 
-    use super::observed_labels;
+    use super::ResultNames;
     use crate::aggregation::Aggregation;
     use crate::responses::Responses;
 
@@ -593,7 +632,7 @@ mod parquet {
         if let Some(errors) = &result.errors {
             let (mut workers, mut truth, mut answer, mut p) = (vec![], vec![], vec![], vec![]);
             for w in 0..data.n_workers() {
-                let used: Vec<usize> = observed_labels(data, w).collect();
+                let used: Vec<usize> = ResultNames::observed_labels(data, w);
                 for c in 0..labels.len() {
                     for &k in &used {
                         workers.push(w as u32);

@@ -97,7 +97,7 @@ use crate::methods::dawid_skene::{
     stride,
 };
 use crate::methods::{Compat, DawidSkeneParams, OneCoinDawidSkeneParams};
-use crate::responses::{Label, Responses};
+use crate::responses::{Label, Responses, compare_names, parse_int};
 
 /// The task ranges of a P-shard run: the canonical task order cut into contiguous blocks of
 /// whole 512-task chunks, by the `blocks` formula of the Dawid-Skene engine (so there can be
@@ -578,6 +578,41 @@ impl Driver {
         Ok(result)
     }
 
+    /// The names of the run's tasks, workers and labels (each in code order, which must be
+    /// the canonical order: checked), for the result writers; after `init`'s statistics.
+    pub fn names(
+        &self,
+        tasks: Vec<String>,
+        workers: Vec<String>,
+        labels: Vec<String>,
+    ) -> Result<Names> {
+        let (n_tasks, n_workers, k) = self.layout.sizes();
+        for (what, names, n) in [
+            ("task", &tasks, n_tasks),
+            ("worker", &workers, n_workers),
+            ("label", &labels, k),
+        ] {
+            if names.len() != n {
+                return Err(DataError::ShardBuffer(format!(
+                    "{} {what} names for {n} {what}s",
+                    names.len()
+                ))
+                .into());
+            }
+            check_canonical(what, names)?;
+        }
+        if self.answers.len() != n_workers * k {
+            return Err(DataError::ShardBuffer("names before init".into()).into());
+        }
+        let observed = self.answers.iter().map(|&a| a > 0.0).collect();
+        Ok(Names {
+            tasks,
+            workers,
+            labels,
+            observed,
+        })
+    }
+
     fn check_count(&self, n: usize) -> Result<()> {
         if n != self.layout.ranges.len() {
             return Err(DataError::ShardBuffer(format!(
@@ -673,6 +708,61 @@ impl Driver {
             .fold(0.0, |sum, p| sum + p[k + 1]);
         let model = self.m_step(merged);
         self.model_before = Some(std::mem::replace(&mut self.model, model));
+    }
+}
+
+/// The names of a sharded run's tasks, workers and labels, in code order, and which labels each
+/// worker used: what the result writers ([`crate::output::write_csv`],
+/// [`crate::output::write_json`]) need, without the table in one place. Built by
+/// [`Driver::names`].
+#[derive(Debug, Clone)]
+pub struct Names {
+    tasks: Vec<String>,
+    workers: Vec<String>,
+    labels: Vec<String>,
+    /// Worker × label: whether the worker gave that label.
+    observed: Vec<bool>,
+}
+
+impl crate::output::ResultNames for Names {
+    fn task_name(&self, t: usize) -> &str {
+        &self.tasks[t]
+    }
+    fn label_name(&self, l: usize) -> &str {
+        &self.labels[l]
+    }
+    fn worker_name(&self, w: usize) -> &str {
+        &self.workers[w]
+    }
+    fn n_workers(&self) -> usize {
+        self.workers.len()
+    }
+    fn label_names(&self) -> Vec<&str> {
+        self.labels.iter().map(String::as_str).collect()
+    }
+    fn observed_labels(&self, w: usize) -> Vec<usize> {
+        let k = self.labels.len();
+        let row = &self.observed[w * k..][..k];
+        (0..k).filter(|&l| row[l]).collect()
+    }
+}
+
+/// Checks that `names` are distinct and in the canonical order of [`crate::Responses`] (the
+/// label order rule), so that code `i` is the `i`-th name there too.
+fn check_canonical(what: &str, names: &[String]) -> Result<()> {
+    let numeric = names.iter().all(|s| parse_int(s).is_some());
+    match names
+        .windows(2)
+        .position(|pair| compare_names(&pair[0], &pair[1], numeric) != std::cmp::Ordering::Less)
+    {
+        None => Ok(()),
+        Some(i) => Err(DataError::ShardBuffer(format!(
+            "{what} names are not in canonical order: {:?} (code {i}) before {:?} (the label \
+             order rule: numeric when every name is an integer, else byte order)",
+            names[i],
+            names[i + 1]
+        ))
+        .into()),
     }
 }
 

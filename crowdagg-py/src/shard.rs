@@ -3,6 +3,7 @@
 //! arrays; the engine moves them, these classes do the arithmetic.
 
 use crowdagg::methods::{DawidSkeneParams, OneCoinDawidSkeneParams};
+use crowdagg::output::ResultNames;
 use crowdagg::shard::{Config, Driver, Layout, Shard, shard_codes};
 use crowdagg::{Aggregation, Aggregator, Error, Label, Params, Responses};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
@@ -194,6 +195,21 @@ impl PyDriver {
         self.inner.iterations()
     }
 
+    /// The finished result as `crowdagg aggregate --format csv|json` writes it, with the names
+    /// of the tasks, workers and labels in code order (which must be the canonical order of
+    /// `crowdagg aggregate`: checked), for a run whose table is never in one place.
+    fn write<'py>(
+        &self,
+        py: Python<'py>,
+        tasks: Vec<String>,
+        workers: Vec<String>,
+        labels: Vec<String>,
+        format: &str,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let names = self.inner.names(tasks, workers, labels).map_err(to_py)?;
+        write_result(py, &names, self, format)
+    }
+
     /// The result dict (as `crowdagg._core.fit`'s) from every shard's posteriors in order.
     fn finish<'py>(
         &mut self,
@@ -296,34 +312,41 @@ impl PyTable {
         driver: &PyDriver,
         format: &str,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let result = driver
-            .result
-            .as_ref()
-            .ok_or_else(|| PyValueError::new_err("the driver has not finished"))?;
-        let mut out = Vec::new();
-        match format {
-            "csv" => crowdagg::output::write_csv(&mut out, &self.data, result),
-            "json" => crowdagg::output::write_json(
-                &mut out,
-                &self.data,
-                result,
-                driver.name,
-                &driver.report,
-            ),
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "format {other:?}: csv or json"
-                )));
-            }
-        }
-        .map_err(|e| {
-            to_py(Error::from(crowdagg::error::InputError::Io {
-                path: "<output>".into(),
-                source: e,
-            }))
-        })?;
-        Ok(PyBytes::new(py, &out))
+        write_result(py, &self.data, driver, format)
     }
+}
+
+/// The finished driver's result as `crowdagg aggregate --format csv|json` writes it, with
+/// `names` (a loaded table, or the names of a run whose table is never in one place).
+fn write_result<'py>(
+    py: Python<'py>,
+    names: &(impl ResultNames + ?Sized),
+    driver: &PyDriver,
+    format: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let result = driver
+        .result
+        .as_ref()
+        .ok_or_else(|| PyValueError::new_err("the driver has not finished"))?;
+    let mut out = Vec::new();
+    match format {
+        "csv" => crowdagg::output::write_csv(&mut out, names, result),
+        "json" => {
+            crowdagg::output::write_json(&mut out, names, result, driver.name, &driver.report)
+        }
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "format {other:?}: csv or json"
+            )));
+        }
+    }
+    .map_err(|e| {
+        to_py(Error::from(crowdagg::error::InputError::Io {
+            path: "<output>".into(),
+            source: e,
+        }))
+    })?;
+    Ok(PyBytes::new(py, &out))
 }
 
 /// Adds the classes to the module.

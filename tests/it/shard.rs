@@ -289,3 +289,92 @@ fn bad_buffers_are_errors_not_panics() {
     );
     assert!(driver.update(&[&stats]).is_err(), "one shard missing");
 }
+
+/// Spark's re-scan mode: no shard survives a pass. Each pass rebuilds every shard, runs
+/// `init`, steps on the model before the current one (if any) and then on the current one;
+/// the result's posterior is recomputed the same way. Same bits as `shards = P`; and the
+/// driver's names write the CLI's bytes, and refuse names out of canonical order.
+#[test]
+fn stateless_passes_and_names_give_the_cli_bytes() {
+    let data = responses(&dataset("web", "responses.csv"));
+    for (method, config, fit) in methods(Some(20), Some(0.0))
+        .into_iter()
+        .chain(methods(None, None))
+    {
+        let layout = Layout::new(data.n_tasks(), data.n_workers(), data.n_labels(), 4).unwrap();
+        let sources: Vec<_> = layout
+            .shards()
+            .iter()
+            .map(|r| shard_codes(&data, r.clone()))
+            .collect();
+        let pass = |models: &[Vec<f64>], posteriors: bool| -> Vec<Vec<f64>> {
+            (0..sources.len())
+                .map(|s| {
+                    let (t, w, l) = &sources[s];
+                    let mut shard = Shard::new(&config, &layout, s, (t, w, l), None).unwrap();
+                    let mut out = shard.init();
+                    for model in models {
+                        out = shard.step(model).unwrap();
+                    }
+                    if posteriors {
+                        shard.posteriors().to_vec()
+                    } else {
+                        out
+                    }
+                })
+                .collect()
+        };
+        fn slices(v: &[Vec<f64>]) -> Vec<&[f64]> {
+            v.iter().map(Vec::as_slice).collect()
+        }
+        let mut driver = Driver::new(config, layout.clone());
+        let mut stats = pass(&[], false);
+        while let Some(model) = driver.update(&slices(&stats)).unwrap() {
+            let model = model.to_vec();
+            let mut models: Vec<Vec<f64>> = driver
+                .model_before()
+                .map(<[f64]>::to_vec)
+                .into_iter()
+                .collect();
+            models.push(model);
+            stats = pass(&models, false);
+        }
+        let before = driver.model_before().map(<[f64]>::to_vec);
+        let models: Vec<Vec<f64>> = before.map(|b| vec![b.clone(), b]).unwrap_or_default();
+        let result = driver.finish(&slices(&pass(&models, true))).unwrap();
+        let single = fit(Some(4), None, &data);
+        assert_same_bits(&result, &single, method);
+        let names = |it: &mut dyn Iterator<Item = &str>| it.map(str::to_owned).collect::<Vec<_>>();
+        let (tasks, workers, labels) = (
+            names(&mut data.task_names()),
+            names(&mut data.worker_names()),
+            data.label_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+        );
+        let named = driver
+            .names(tasks.clone(), workers.clone(), labels.clone())
+            .unwrap();
+        let (mut ours, mut cli) = (Vec::new(), Vec::new());
+        crowdagg::output::write_csv(&mut ours, &named, &result).unwrap();
+        crowdagg::output::write_csv(&mut cli, &data, &single).unwrap();
+        assert!(ours == cli, "{method}: csv bytes");
+        let report = crowdagg::methods::ParamReport::default();
+        let (mut ours, mut cli) = (Vec::new(), Vec::new());
+        crowdagg::output::write_json(&mut ours, &named, &result, method, &report).unwrap();
+        crowdagg::output::write_json(&mut cli, &data, &single, method, &report).unwrap();
+        assert!(ours == cli, "{method}: json bytes");
+        // Byte order instead of the numeric order of the web's integer names: refused.
+        let mut by_bytes = tasks.clone();
+        by_bytes.sort();
+        let err = driver
+            .names(by_bytes, workers.clone(), labels.clone())
+            .unwrap_err();
+        assert!(err.to_string().contains("not in canonical order"), "{err}");
+        assert!(
+            driver.names(tasks[1..].to_vec(), workers, labels).is_err(),
+            "a name missing"
+        );
+    }
+}
