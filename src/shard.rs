@@ -99,6 +99,10 @@ use crate::methods::dawid_skene::{
 use crate::methods::{Compat, DawidSkeneParams, OneCoinDawidSkeneParams};
 use crate::responses::{Label, Responses, compare_names, parse_int};
 
+mod votes;
+
+pub use votes::{Vote, VoteDriver, VoteShard};
+
 /// The task ranges of a P-shard run: the canonical task order cut into contiguous blocks of
 /// whole 512-task chunks, by the `blocks` formula of the Dawid-Skene engine (so there can be
 /// fewer than `shards` ranges: 5 chunks on 4 shards give 3 ranges of 2, 2 and 1 chunks).
@@ -255,12 +259,7 @@ impl Shard {
         (tasks, workers, labels): (&[i64], &[i64], &[i64]),
         gold: Option<(&[i64], &[i64])>,
     ) -> Result<Self> {
-        let range = layout.ranges.get(index).cloned().ok_or_else(|| {
-            DataError::ShardBuffer(format!(
-                "shard {index} of a plan with {} shards",
-                layout.ranges.len()
-            ))
-        })?;
+        let (range, local) = local_tasks(layout, index, tasks)?;
         let outside = |what, row: usize, task: i64| DataError::TaskOutsideShard {
             what,
             row: row as u64,
@@ -269,13 +268,6 @@ impl Shard {
             end: range.end,
         };
         let inside = |t: i64| t >= range.start as i64 && t < range.end as i64;
-        let mut local = Vec::with_capacity(tasks.len());
-        for (row, &t) in tasks.iter().enumerate() {
-            if !inside(t) {
-                return Err(outside("response", row, t).into());
-            }
-            local.push(t - range.start as i64);
-        }
         let data = Responses::from_shard_codes(
             (range.len(), layout.n_workers, layout.n_labels),
             (&local, workers, labels),
@@ -398,6 +390,57 @@ impl Shard {
         debug_assert_eq!(stats.len(), layout.stats_len(self.index, init));
         stats
     }
+}
+
+/// Shard `index`'s task range, and `tasks` (global ids, each inside it) as local ids.
+fn local_tasks(layout: &Layout, index: usize, tasks: &[i64]) -> Result<(Range<usize>, Vec<i64>)> {
+    let range = layout.ranges.get(index).cloned().ok_or_else(|| {
+        DataError::ShardBuffer(format!(
+            "shard {index} of a plan with {} shards",
+            layout.ranges.len()
+        ))
+    })?;
+    let mut local = Vec::with_capacity(tasks.len());
+    for (row, &t) in tasks.iter().enumerate() {
+        if t < range.start as i64 || t >= range.end as i64 {
+            return Err(DataError::TaskOutsideShard {
+                what: "response",
+                row: row as u64,
+                task: t,
+                start: range.start,
+                end: range.end,
+            }
+            .into());
+        }
+        local.push(t - range.start as i64);
+    }
+    Ok((range, local))
+}
+
+/// Every shard's posterior (tasks × K each, in shard order) as one tasks × K matrix.
+fn concat_posteriors(layout: &Layout, posteriors: &[&[f64]]) -> Result<Array2<f64>> {
+    let (n_tasks, _, k) = layout.sizes();
+    if posteriors.len() != layout.ranges.len() {
+        return Err(DataError::ShardBuffer(format!(
+            "{} shards' buffers, the plan has {}",
+            posteriors.len(),
+            layout.ranges.len()
+        ))
+        .into());
+    }
+    let mut q = Vec::with_capacity(n_tasks * k);
+    for (s, (part, range)) in posteriors.iter().zip(&layout.ranges).enumerate() {
+        if part.len() != range.len() * k {
+            return Err(DataError::ShardBuffer(format!(
+                "shard {s}: {} posterior values, expected {}",
+                part.len(),
+                range.len() * k
+            ))
+            .into());
+        }
+        q.extend_from_slice(part);
+    }
+    Ok(Array2::from_shape_vec((n_tasks, k), q).expect("tasks × labels"))
 }
 
 /// Where the driver's loop is.
@@ -543,25 +586,12 @@ impl Driver {
         let Phase::Done(reason) = self.phase else {
             return Err(DataError::ShardBuffer("finish before the fit is finished".into()).into());
         };
-        let (n_tasks, n_workers, k) = self.layout.sizes();
-        self.check_count(posteriors.len())?;
-        let mut q = Vec::with_capacity(n_tasks * k);
-        for (s, (part, range)) in posteriors.iter().zip(&self.layout.ranges).enumerate() {
-            if part.len() != range.len() * k {
-                return Err(DataError::ShardBuffer(format!(
-                    "shard {s}: {} posterior values, expected {}",
-                    part.len(),
-                    range.len() * k
-                ))
-                .into());
-            }
-            q.extend_from_slice(part);
-        }
+        let (_, n_workers, k) = self.layout.sizes();
+        let mut probabilities = concat_posteriors(&self.layout, posteriors)?;
         // crowd-kit's clip happens in its ELBO, which n_iter = 0 never computes.
         if self.config.compat == Compat::CrowdKit && self.config.n_iter > 0 {
-            q.iter_mut().for_each(|v| *v = v.max(EPS));
+            probabilities.mapv_inplace(|v| v.max(EPS));
         }
-        let probabilities = Array2::from_shape_vec((n_tasks, k), q).expect("tasks × labels");
         let mut result = Aggregation::from_probabilities(probabilities);
         let table = self.layout.table();
         result.errors = Some(
@@ -586,31 +616,23 @@ impl Driver {
         workers: Vec<String>,
         labels: Vec<String>,
     ) -> Result<Names> {
-        let (n_tasks, n_workers, k) = self.layout.sizes();
-        for (what, names, n) in [
-            ("task", &tasks, n_tasks),
-            ("worker", &workers, n_workers),
-            ("label", &labels, k),
-        ] {
-            if names.len() != n {
-                return Err(DataError::ShardBuffer(format!(
-                    "{} {what} names for {n} {what}s",
-                    names.len()
-                ))
-                .into());
-            }
-            check_canonical(what, names)?;
-        }
+        let (_, n_workers, k) = self.layout.sizes();
         if self.answers.len() != n_workers * k {
             return Err(DataError::ShardBuffer("names before init".into()).into());
         }
         let observed = self.answers.iter().map(|&a| a > 0.0).collect();
-        Ok(Names {
-            tasks,
-            workers,
-            labels,
-            observed,
-        })
+        Names::new(&self.layout, tasks, workers, labels, observed)
+    }
+
+    /// The models each shard steps on, after `init`, to make the result's posterior current
+    /// (for an engine that keeps no shard between passes, as Spark): the model before the
+    /// last, twice (the first step computes its posterior, the second makes it current), or
+    /// none when the fit stopped at the initialisation.
+    pub fn result_models(&self) -> Vec<&[f64]> {
+        match &self.model_before {
+            Some(before) => vec![before, before],
+            None => Vec::new(),
+        }
     }
 
     fn check_count(&self, n: usize) -> Result<()> {
@@ -722,6 +744,39 @@ pub struct Names {
     labels: Vec<String>,
     /// Worker × label: whether the worker gave that label.
     observed: Vec<bool>,
+}
+
+impl Names {
+    /// Checks the names against `layout`'s sizes and the canonical order.
+    fn new(
+        layout: &Layout,
+        tasks: Vec<String>,
+        workers: Vec<String>,
+        labels: Vec<String>,
+        observed: Vec<bool>,
+    ) -> Result<Self> {
+        let (n_tasks, n_workers, k) = layout.sizes();
+        for (what, names, n) in [
+            ("task", &tasks, n_tasks),
+            ("worker", &workers, n_workers),
+            ("label", &labels, k),
+        ] {
+            if names.len() != n {
+                return Err(DataError::ShardBuffer(format!(
+                    "{} {what} names for {n} {what}s",
+                    names.len()
+                ))
+                .into());
+            }
+            check_canonical(what, names)?;
+        }
+        Ok(Self {
+            tasks,
+            workers,
+            labels,
+            observed,
+        })
+    }
 }
 
 impl crate::output::ResultNames for Names {

@@ -1,11 +1,14 @@
 //! `crowdagg._core.Shard`, `Driver` and `Table`: the shard protocol of `crowdagg::shard` with
-//! numpy buffers, for `crowdagg.distributed` (Ray, Dask). Statistics and models are 1-D float64
+//! numpy buffers, for `crowdagg.distributed` (Ray, Dask) and `crowdagg.spark`; Dawid-Skene,
+//! one-coin Dawid-Skene, majority vote and Wawa behind the same classes. Statistics and models are 1-D float64
 //! arrays; the engine moves them, these classes do the arithmetic.
 
-use crowdagg::methods::{DawidSkeneParams, OneCoinDawidSkeneParams};
+use crowdagg::methods::{DawidSkeneParams, MajorityVoteParams, OneCoinDawidSkeneParams};
 use crowdagg::output::ResultNames;
-use crowdagg::shard::{Config, Driver, Layout, Shard, shard_codes};
-use crowdagg::{Aggregation, Aggregator, Error, Label, Params, Responses};
+use crowdagg::shard::{
+    Config, Driver, Layout, Names, Shard, Vote, VoteDriver, VoteShard, shard_codes,
+};
+use crowdagg::{Aggregation, Aggregator, Error, Label, Params, Responses, Wawa};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -13,22 +16,43 @@ use pyo3::types::{PyBytes, PyDict};
 
 use super::{GoldCodes, find_spec, gold_slices, pair_refs, result_dict, to_py};
 
-/// A sharded method, parsed from its name and `key=value` pairs: the loop's configuration, the
-/// shard count (`shards`, default 1), and what the JSON report needs (name, parameters).
+/// A sharded method, parsed from its name and `key=value` pairs: what runs (Dawid-Skene's EM
+/// or a vote), the shard count (`shards`, default 1), and what the JSON report needs.
 struct Method {
-    config: Config,
+    kind: Kind,
     shards: usize,
     name: &'static str,
     report: crowdagg::methods::ParamReport,
 }
 
+#[derive(Clone, Copy)]
+enum Kind {
+    Em(Config),
+    Vote(Vote),
+}
+
 fn parse_method(method: &str, params: &[(String, String)]) -> PyResult<Method> {
+    // A vote gives the same result on any plan: `shards` only cuts the work.
+    let shards_of = |params: &[(String, String)]| -> PyResult<(usize, Vec<(String, String)>)> {
+        let mut shards = 1;
+        let mut rest = Vec::new();
+        for (k, v) in params {
+            if k == "shards" {
+                shards = v.parse().map_err(|_| {
+                    PyValueError::new_err(format!("shards={v}: expected a positive integer"))
+                })?;
+            } else {
+                rest.push((k.clone(), v.clone()));
+            }
+        }
+        Ok((shards, rest))
+    };
     match find_spec(method)?.cli_name {
         "ds" => {
             let p = DawidSkeneParams::parse_pairs(pair_refs(params)).map_err(to_py)?;
             let checked = p.clone().check().map_err(to_py)?;
             Ok(Method {
-                config: Config::dawid_skene(&p).map_err(to_py)?,
+                kind: Kind::Em(Config::dawid_skene(&p).map_err(to_py)?),
                 shards: p.shards.unwrap_or(1),
                 name: checked.name(),
                 report: checked.params(),
@@ -38,14 +62,37 @@ fn parse_method(method: &str, params: &[(String, String)]) -> PyResult<Method> {
             let p = OneCoinDawidSkeneParams::parse_pairs(pair_refs(params)).map_err(to_py)?;
             let checked = p.check().map_err(to_py)?;
             Ok(Method {
-                config: Config::one_coin(&p),
+                kind: Kind::Em(Config::one_coin(&p)),
                 shards: p.shards.unwrap_or(1),
                 name: checked.name(),
                 report: checked.params(),
             })
         }
+        "mv" => {
+            let (shards, rest) = shards_of(params)?;
+            let p = MajorityVoteParams::parse_pairs(pair_refs(&rest)).map_err(to_py)?;
+            let checked = p.check().map_err(to_py)?;
+            Ok(Method {
+                kind: Kind::Vote(Vote::Majority),
+                shards,
+                name: checked.name(),
+                report: checked.params(),
+            })
+        }
+        "wawa" => {
+            let (shards, rest) = shards_of(params)?;
+            let checked = Wawa::parse_pairs(pair_refs(&rest))
+                .and_then(Params::check)
+                .map_err(to_py)?;
+            Ok(Method {
+                kind: Kind::Vote(Vote::Wawa),
+                shards,
+                name: checked.name(),
+                report: checked.params(),
+            })
+        }
         other => Err(PyValueError::new_err(format!(
-            "{other} does not run on shards (ds and one-coin-ds do)"
+            "{other} does not run on shards (ds, one-coin-ds, mv and wawa do)"
         ))),
     }
 }
@@ -57,7 +104,12 @@ fn buffer<'py>(py: Python<'py>, values: Vec<f64>) -> Bound<'py, PyArray1<f64>> {
 /// One shard of a sharded fit: its answers (global integer codes), resident.
 #[pyclass(module = "crowdagg._core", name = "Shard")]
 struct PyShard {
-    inner: Shard,
+    inner: AnyShard,
+}
+
+enum AnyShard {
+    Em(Shard),
+    Vote(VoteShard),
 }
 
 #[pymethods]
@@ -85,15 +137,29 @@ impl PyShard {
         let layout = Layout::new(n_tasks, n_workers, n_labels, method.shards).map_err(to_py)?;
         let codes = (tasks.as_slice()?, workers.as_slice()?, labels.as_slice()?);
         let gold = gold_slices(gold.as_ref())?;
+        if matches!(method.kind, Kind::Vote(_)) && gold.is_some() {
+            return Err(PyValueError::new_err(format!(
+                "{} takes no gold",
+                method.name
+            )));
+        }
         let inner = py
-            .detach(|| Shard::new(&method.config, &layout, index, codes, gold))
+            .detach(|| match method.kind {
+                Kind::Em(config) => {
+                    Shard::new(&config, &layout, index, codes, gold).map(AnyShard::Em)
+                }
+                Kind::Vote(_) => VoteShard::new(&layout, index, codes).map(AnyShard::Vote),
+            })
             .map_err(to_py)?;
         Ok(Self { inner })
     }
 
     /// The majority-vote initialisation; returns its statistics.
     fn init<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        let stats = py.detach(|| self.inner.init());
+        let stats = py.detach(|| match &mut self.inner {
+            AnyShard::Em(shard) => shard.init(),
+            AnyShard::Vote(shard) => shard.init(),
+        });
         buffer(py, stats)
     }
 
@@ -104,29 +170,87 @@ impl PyShard {
         model: PyReadonlyArray1<'py, f64>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let model = model.as_slice()?;
-        let stats = py.detach(|| self.inner.step(model)).map_err(to_py)?;
+        let stats = py
+            .detach(|| match &mut self.inner {
+                AnyShard::Em(shard) => shard.step(model),
+                AnyShard::Vote(shard) => shard.step(model),
+            })
+            .map_err(to_py)?;
         Ok(buffer(py, stats))
     }
 
     /// The current posterior of the shard's tasks (tasks × labels, flattened).
     fn posteriors<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        buffer(py, self.inner.posteriors().to_vec())
-    }
-
-    /// The shard's index in the plan.
-    #[getter]
-    fn index(&self) -> usize {
-        self.inner.index()
+        let posteriors = match &self.inner {
+            AnyShard::Em(shard) => shard.posteriors(),
+            AnyShard::Vote(shard) => shard.posteriors(),
+        };
+        buffer(py, posteriors.to_vec())
     }
 }
 
 /// The driver of a sharded fit: merges statistics in shard order, M-step, stop rule, result.
 #[pyclass(module = "crowdagg._core", name = "Driver")]
 struct PyDriver {
-    inner: Driver,
+    inner: AnyDriver,
     name: &'static str,
     report: crowdagg::methods::ParamReport,
     result: Option<Aggregation>,
+}
+
+/// Dawid-Skene's driver or a vote's, behind one Python class.
+enum AnyDriver {
+    Em(Driver),
+    Vote(VoteDriver),
+}
+
+impl AnyDriver {
+    fn layout(&self) -> &Layout {
+        match self {
+            Self::Em(d) => d.layout(),
+            Self::Vote(d) => d.layout(),
+        }
+    }
+
+    fn update(&mut self, stats: &[&[f64]]) -> Result<Option<&[f64]>, Error> {
+        match self {
+            Self::Em(d) => d.update(stats),
+            Self::Vote(d) => d.update(stats),
+        }
+    }
+
+    fn model(&self) -> &[f64] {
+        match self {
+            Self::Em(d) => d.model(),
+            Self::Vote(d) => d.model(),
+        }
+    }
+
+    fn result_models(&self) -> Vec<&[f64]> {
+        match self {
+            Self::Em(d) => d.result_models(),
+            Self::Vote(d) => d.result_models(),
+        }
+    }
+
+    fn names(
+        &self,
+        tasks: Vec<String>,
+        workers: Vec<String>,
+        labels: Vec<String>,
+    ) -> Result<Names, Error> {
+        match self {
+            Self::Em(d) => d.names(tasks, workers, labels),
+            Self::Vote(d) => d.names(tasks, workers, labels),
+        }
+    }
+
+    fn finish(&self, posteriors: &[&[f64]]) -> Result<Aggregation, Error> {
+        match self {
+            Self::Em(d) => d.finish(posteriors),
+            Self::Vote(d) => d.finish(posteriors),
+        }
+    }
 }
 
 fn slices<'a>(arrays: &'a [PyReadonlyArray1<'_, f64>]) -> PyResult<Vec<&'a [f64]>> {
@@ -150,7 +274,10 @@ impl PyDriver {
         let method = parse_method(method, &params)?;
         let layout = Layout::new(n_tasks, n_workers, n_labels, method.shards).map_err(to_py)?;
         Ok(Self {
-            inner: Driver::new(method.config, layout),
+            inner: match method.kind {
+                Kind::Em(config) => AnyDriver::Em(Driver::new(config, layout)),
+                Kind::Vote(vote) => AnyDriver::Vote(VoteDriver::new(vote, layout)),
+            },
             name: method.name,
             report: method.report,
             result: None,
@@ -186,13 +313,26 @@ impl PyDriver {
     /// For rebuilding a lost shard: after `init()`, step it on this model (if not None) and
     /// discard the statistics; it is then ready for `model()`.
     fn model_before<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<f64>>> {
-        self.inner.model_before().map(|m| buffer(py, m.to_vec()))
+        match &self.inner {
+            AnyDriver::Em(d) => d.model_before().map(|m| buffer(py, m.to_vec())),
+            AnyDriver::Vote(_) => None,
+        }
     }
 
-    /// Iterations run so far.
+    /// For an engine that keeps no shard between passes (Spark): the models each shard steps
+    /// on after `init()` to make the result's posterior current, for `finish`.
+    fn result_models<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyArray1<f64>>> {
+        let models = self.inner.result_models();
+        models.into_iter().map(|m| buffer(py, m.to_vec())).collect()
+    }
+
+    /// Iterations run so far (0 for a vote).
     #[getter]
     fn iterations(&self) -> usize {
-        self.inner.iterations()
+        match &self.inner {
+            AnyDriver::Em(d) => d.iterations(),
+            AnyDriver::Vote(_) => 0,
+        }
     }
 
     /// The finished result as `crowdagg aggregate --format csv|json` writes it, with the names

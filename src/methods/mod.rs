@@ -14,7 +14,7 @@ mod registry;
 mod requirements;
 mod segmentation;
 mod texts;
-mod votes;
+pub(crate) mod votes;
 mod wdo;
 mod zero_based_skill;
 

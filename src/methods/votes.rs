@@ -92,6 +92,15 @@ pub(crate) fn normalize_rows(mut scores: Array2<f64>) -> Array2<f64> {
 /// responses counted once, the fraction equal to the truth. `None` for a worker with no such
 /// response.
 pub(crate) fn worker_accuracy(data: &Responses, truth: &[Option<Label>]) -> Vec<Option<f64>> {
+    worker_agreement(data, truth)
+        .into_iter()
+        .map(|(graded, correct)| (graded > 0).then(|| correct as f64 / graded as f64))
+        .collect()
+}
+
+/// Per worker, (graded, correct) of [`worker_accuracy`]: integer counts, which add up exactly
+/// across shards of tasks (a worker's identical responses share a task, so a shard).
+pub(crate) fn worker_agreement(data: &Responses, truth: &[Option<Label>]) -> Vec<(u64, u64)> {
     let by_worker = data.by_worker();
     (0..data.n_workers())
         .into_par_iter()
@@ -112,7 +121,7 @@ pub(crate) fn worker_accuracy(data: &Responses, truth: &[Option<Label>]) -> Vec<
                     correct += u64::from(l == true_label);
                 }
             }
-            (graded > 0).then(|| correct as f64 / graded as f64)
+            (graded, correct)
         })
         .collect()
 }

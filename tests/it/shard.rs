@@ -339,8 +339,11 @@ fn stateless_passes_and_names_give_the_cli_bytes() {
             models.push(model);
             stats = pass(&models, false);
         }
-        let before = driver.model_before().map(<[f64]>::to_vec);
-        let models: Vec<Vec<f64>> = before.map(|b| vec![b.clone(), b]).unwrap_or_default();
+        let models: Vec<Vec<f64>> = driver
+            .result_models()
+            .into_iter()
+            .map(<[f64]>::to_vec)
+            .collect();
         let result = driver.finish(&slices(&pass(&models, true))).unwrap();
         let single = fit(Some(4), None, &data);
         assert_same_bits(&result, &single, method);
@@ -376,5 +379,70 @@ fn stateless_passes_and_names_give_the_cli_bytes() {
             driver.names(tasks[1..].to_vec(), workers, labels).is_err(),
             "a name missing"
         );
+    }
+}
+
+/// Majority vote and Wawa on shards: the bits of the single-machine fit on any plan (the
+/// per-worker agreement counts are integers), and the same bytes from the writers.
+#[test]
+fn vote_shards_have_the_bits_of_one_machine() {
+    use crowdagg::shard::{Vote, VoteDriver, VoteShard};
+    use crowdagg::{MajorityVote, Wawa};
+    let web = responses(&dataset("web", "responses.csv"));
+    let generated = generate(&GeneratorConfig::new(20_000, 300, 3).seed(16)).unwrap();
+    for (name, data) in [("web", &web), ("generated", &generated.responses)] {
+        for vote in [Vote::Majority, Vote::Wawa] {
+            let single = match vote {
+                Vote::Majority => MajorityVote::default().aggregate(data).unwrap(),
+                Vote::Wawa => Wawa.aggregate(data).unwrap(),
+            };
+            for p in [1, 3, 8] {
+                let what = format!("{name} {vote:?} P={p}");
+                let layout =
+                    Layout::new(data.n_tasks(), data.n_workers(), data.n_labels(), p).unwrap();
+                let mut shards: Vec<VoteShard> = (0..layout.shards().len())
+                    .map(|s| {
+                        let (t, w, l) = shard_codes(data, layout.shards()[s].clone());
+                        VoteShard::new(&layout, s, (&t, &w, &l)).unwrap()
+                    })
+                    .collect();
+                let mut driver = VoteDriver::new(vote, layout.clone());
+                let mut stats: Vec<Vec<f64>> = shards.iter_mut().map(VoteShard::init).collect();
+                let mut passes = 0;
+                while let Some(skills) = driver
+                    .update(&stats.iter().map(Vec::as_slice).collect::<Vec<_>>())
+                    .unwrap()
+                {
+                    let skills = skills.to_vec();
+                    passes += 1;
+                    for s in (0..shards.len()).rev() {
+                        stats[s] = shards[s].step(&skills).unwrap();
+                    }
+                }
+                assert_eq!(passes, usize::from(vote == Vote::Wawa), "{what}: passes");
+                let posteriors: Vec<&[f64]> = shards.iter().map(VoteShard::posteriors).collect();
+                let result = driver.finish(&posteriors).unwrap();
+                assert_eq!(result.labels, single.labels, "{what}: labels");
+                let probas =
+                    |r: &Aggregation| bits(r.probabilities.as_ref().unwrap().iter().copied());
+                assert!(probas(&result) == probas(&single), "{what}: probabilities");
+                let skills = |r: &Aggregation| {
+                    bits(r.skills.as_ref().unwrap().iter().map(|s| s.unwrap_or(-1.0)))
+                };
+                assert_eq!(skills(&result), skills(&single), "{what}: skills");
+                let names = driver
+                    .names(
+                        data.task_names().map(str::to_owned).collect(),
+                        data.worker_names().map(str::to_owned).collect(),
+                        data.label_names().into_iter().map(str::to_owned).collect(),
+                    )
+                    .unwrap();
+                let report = crowdagg::methods::ParamReport::default();
+                let (mut ours, mut cli) = (Vec::new(), Vec::new());
+                crowdagg::output::write_json(&mut ours, &names, &result, "v", &report).unwrap();
+                crowdagg::output::write_json(&mut cli, data, &single, "v", &report).unwrap();
+                assert!(ours == cli, "{what}: json bytes");
+            }
+        }
     }
 }

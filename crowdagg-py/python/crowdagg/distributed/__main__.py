@@ -19,7 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["ray", "dask"], required=True)
     p.add_argument("--processes", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--shards", type=int, required=True, help="P: shards of tasks")
-    p.add_argument("--method", choices=["ds", "one-coin-ds"], default="ds")
+    p.add_argument("--method", choices=["ds", "one-coin-ds", "mv", "wawa"], default="ds")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.add_argument("--gold", help="task,label CSV of true labels")

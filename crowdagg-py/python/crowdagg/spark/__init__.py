@@ -243,7 +243,7 @@ def _collect(prepared: Prepared, spec, models: Sequence[np.ndarray], posteriors=
 
 def fit(prepared: Prepared, method: str = "ds", params: Sequence[tuple[str, str]] = (), *,
         use_gold: bool = False):
-    """The EM loop on ``prepared`` (``method`` ``ds`` or ``one-coin-ds``; ``params`` as
+    """The loop on ``prepared`` (``method`` ``ds``, ``one-coin-ds``, ``mv`` or ``wawa``; ``params`` as
     ``--param`` pairs, ``shards`` set from ``prepared``): returns ``(driver, result)``, the
     finished ``crowdagg._core.Driver`` (for ``write``) and its result dict, with
     ``iteration_s`` (wall seconds of each pass, ``init`` first)."""
@@ -262,10 +262,9 @@ def fit(prepared: Prepared, method: str = "ds", params: Sequence[tuple[str, str]
             started = time.perf_counter()
             model = driver.update(_collect(prepared, spec, models))
             times.append(time.perf_counter() - started)
-        # The result's posterior is that of the model before the last (the step that stopped
-        # the loop is not accepted): recompute it and make it current with a second step.
-        before = driver.model_before()
-        models = [] if before is None else [before, before]
+        # A shard keeps nothing between passes: the driver says which models make the
+        # result's posterior current again (for Dawid-Skene, the model before the last, twice).
+        models = driver.result_models()
         result = driver.finish(_collect(prepared, spec, models, posteriors=True))
     finally:
         spec.unpersist()
@@ -292,12 +291,15 @@ def local_session(cores: int = 2, app: str = "crowdagg"):
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
-    return (
+    spark = (
         SparkSession.builder.master(f"local[{cores}]")
         .appName(app)
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(max(2, cores)))
         .getOrCreate()
     )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark

@@ -16,7 +16,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="task,worker,label CSV with a header")
     p.add_argument("--cores", type=int, default=2, help="Spark local[N] (default 2)")
     p.add_argument("--shards", type=int, required=True, help="P: shards of tasks")
-    p.add_argument("--method", choices=["ds", "one-coin-ds"], default="ds")
+    p.add_argument("--method", choices=["ds", "one-coin-ds", "mv", "wawa"], default="ds")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.add_argument("--gold", help="task,label CSV of true labels")
