@@ -4,7 +4,7 @@
 # directory (timed, once), then runs Spark local[2] on loopback and compares, byte for byte,
 # `crowdagg.spark` with `crowdagg aggregate --param shards=P` on:
 #   * fixtures/data/web: DS and one-coin DS, `n_iter=50, tol=0` and defaults, with and without
-#     gold (json);
+#     gold (json); majority vote and Wawa (against the CLI without `shards`);
 #   * a generated set (default 10⁶ answers): DS `n_iter=10, tol=0` (json and the per-pass time).
 # Usage: scripts/spark_acceptance.sh            (from anywhere)
 #   env: CROWDAGG_SPARK_VENV (default $CARGO_TARGET_DIR/spark-venv, or target/spark-venv)
@@ -42,7 +42,9 @@ compare() {
   shift 2
   for case in "$@"; do
     IFS=: read -r name method params g <<< "$case"
-    args=(aggregate --method "$method" --format "${name##*.}" --param "shards=$shards")
+    args=(aggregate --method "$method" --format "${name##*.}")
+    # Votes give the same bits on any plan, and the CLI has no `shards` for them.
+    [[ $method == mv || $method == wawa ]] || args+=(--param "shards=$shards")
     [[ $params == - ]] || for p in ${params//,/ }; do args+=(--param "$p"); done
     [[ $g == gold ]] && args+=(--gold "$gold" --use-gold)
     start=$(date +%s.%N)
@@ -65,7 +67,7 @@ compare "$web/responses.csv" "$web/gold.csv" \
   web-ds-50.json:ds:n_iter=50,tol=0:- web-ds.json:ds:-:- \
   web-one-coin-50.json:one-coin-ds:n_iter=50,tol=0:- web-one-coin.json:one-coin-ds:-:- \
   web-ds-50-gold.json:ds:n_iter=50,tol=0:gold web-ds-gold.json:ds:-:gold \
-  web-one-coin-gold.csv:one-coin-ds:-:gold
+  web-one-coin-gold.csv:one-coin-ds:-:gold web-mv.json:mv:-:- web-wawa.json:wawa:-:-
 if [[ -n $generate ]]; then
   # shellcheck disable=SC2086 # GENERATE is a list of flags
   "$bin" generate $generate -o "$work/generated.csv" 2> /dev/null

@@ -35,6 +35,13 @@
 //! default fit (the sums differ only in association). A naive merge (each shard sums its own
 //! chunks, the driver adds the shard totals) is not: it drifts by ~1e-14.
 //!
+//! **Engines that keep no state** (Spark's `mapInArrow`): every pass rebuilds the shards from
+//! their answers, runs `init()`, steps on [`Driver::model_before`] (if any) and then on the
+//! current model; the result's posterior comes from [`Driver::result_models`]. Same bits, at
+//! the price of a second E-step per iteration. [`Driver::names`] then gives the writers
+//! ([`crate::output::write_csv`], [`crate::output::write_json`]) the CLI's bytes without the
+//! table in one place.
+//!
 //! The E-step uses crowdagg's own `exp2`/`ln` (the same bits with or without AVX2) and the
 //! platform's `log2` for the error table, so every process should run the same build on the
 //! same platform.
@@ -47,8 +54,9 @@
 //! # Which methods shard
 //! * **Dawid-Skene, one-coin Dawid-Skene**: here. Initial error matrices are not supported
 //!   on shards ([`Config::dawid_skene`] refuses them).
-//! * **Majority vote, Wawa**: a single pass each (per task, or per-worker agreement sums);
-//!   not in this module yet.
+//! * **Majority vote, Wawa**: single passes, [`VoteShard`] and [`VoteDriver`] (same
+//!   protocol): per-task votes, and per-worker agreement counts that are integers, so any plan
+//!   gives the single-machine bits.
 //! * **GLAD, MACE**: shardable by task the same way: their worker statistics are sums over
 //!   answers (GLAD's gradient per worker, MACE's expected counts), the task parts are local.
 //!   Not in this module yet.

@@ -107,9 +107,10 @@ def engine_factory(request):
     return request.getfixturevalue(f"{request.param}_engine_factory")
 
 
-def _web_bytes(make_engine, seed, method, fmt, use_gold, pairs, crash_after=None):
+def _web_bytes(make_engine, seed, method, fmt, use_gold, pairs, crash_after=None, spill=None):
     table = Table(str(WEB / "responses.csv"), str(WEB / "gold.csv") if use_gold else None)
-    driver, sources = sources_from_table(table, method, [*pairs, ("shards", "4")], use_gold)
+    pairs = [*pairs, ("shards", "4")]
+    driver, sources = sources_from_table(table, method, pairs, use_gold, spill)
     result = run(make_engine(seed), sources, driver, crash_after=crash_after)
     return table.write(driver, fmt), result
 
@@ -130,6 +131,21 @@ def test_assignments_and_a_lost_process_change_no_bit(engine_factory):
     assert first == second == crashed
     digest = next(c.values[0] for c in _cases() if c.id == "ds-50-gold")
     assert hashlib.sha256(first).hexdigest() == digest
+
+
+def test_processes_read_spilled_shards(engine_factory, tmp_path):
+    pairs = [("n_iter", "50"), ("tol", "0")]
+    data, result = _web_bytes(
+        engine_factory, 4, "ds", "json", True, pairs, crash_after=(5, 1), spill=str(tmp_path)
+    )
+    assert sorted(p.name for p in tmp_path.iterdir())[:3] == [
+        "shard0.labels.npy",
+        "shard0.tasks.npy",
+        "shard0.workers.npy",
+    ]
+    assert result["recoveries"] == [(5, 1)], "rebuilt from its files"
+    digest = next(c.values[0] for c in _cases() if c.id == "ds-50-gold")
+    assert hashlib.sha256(data).hexdigest() == digest
 
 
 def _generated(seed=15, n_tasks=20_000, n_workers=300, k=3):
@@ -194,6 +210,17 @@ def test_generated_has_the_bits_of_shards_4(engine_factory, method, with_gold, f
     assert (
         np.max(np.abs(np.subtract(distributed["loss_history"], default["loss_history"]))) <= 1e-12
     )
+
+
+@pytest.mark.parametrize("method", ["mv", "wawa"])
+def test_generated_votes_have_the_bits_of_one_machine(engine_factory, method):
+    sizes, tasks, workers, labels, _ = _generated()
+    driver, sources = _sources(method, [("shards", "4")], sizes, tasks, workers, labels, None)
+    distributed = run(engine_factory(6), sources, driver)
+    single = _core.fit(method, [], *sizes, tasks, workers, labels, None)
+    for key in ("probas", "confidence", "skills"):
+        assert np.array_equal(_bits(distributed[key]), _bits(single[key])), key
+    assert np.array_equal(distributed["labels"], single["labels"])
 
 
 @pytest.mark.parametrize("engine", ["ray", "dask"])

@@ -36,6 +36,7 @@ __all__ = [
     "ShardSource",
     "Table",
     "assign",
+    "peak_rss",
     "run",
     "sources_from_table",
 ]
@@ -50,19 +51,24 @@ def _aligned(array: np.ndarray, dtype) -> np.ndarray:
 @dataclass
 class ShardSource:
     """Everything needed to (re)build shard ``index``: the method, its ``key=value`` params
-    (``shards`` included), the table's sizes and the shard's answers as global codes."""
+    (``shards`` included), the table's sizes and the shard's answers as global codes (arrays,
+    or the paths of ``.npy`` files that the process holding the shard reads itself)."""
 
     method: str
     params: list[tuple[str, str]]
     sizes: tuple[int, int, int]
     index: int
-    tasks: np.ndarray
-    workers: np.ndarray
-    labels: np.ndarray
+    tasks: np.ndarray | str
+    workers: np.ndarray | str
+    labels: np.ndarray | str
     gold: tuple[np.ndarray, np.ndarray] | None = None
 
     def build(self) -> Shard:
         n_tasks, n_workers, n_labels = self.sizes
+
+        def codes(array):
+            return np.load(array, mmap_mode="r") if isinstance(array, str) else array
+
         gold = None
         if self.gold is not None:
             gold = (_aligned(self.gold[0], np.int64), _aligned(self.gold[1], np.int64))
@@ -73,22 +79,38 @@ class ShardSource:
             n_workers,
             n_labels,
             self.index,
-            _aligned(self.tasks, np.int64),
-            _aligned(self.workers, np.int64),
-            _aligned(self.labels, np.int64),
+            _aligned(codes(self.tasks), np.int64),
+            _aligned(codes(self.workers), np.int64),
+            _aligned(codes(self.labels), np.int64),
             gold,
         )
 
 
 def sources_from_table(
-    table: Table, method: str, params: list[tuple[str, str]], use_gold: bool = False
+    table: Table,
+    method: str,
+    params: list[tuple[str, str]],
+    use_gold: bool = False,
+    spill_dir: str | None = None,
 ) -> tuple[Driver, list[ShardSource]]:
-    """The driver and one source per shard of ``table`` (a ``crowdagg._core.Table``)."""
+    """The driver and one source per shard of ``table`` (a ``crowdagg._core.Table``). With
+    ``spill_dir``, each shard's codes go to ``.npy`` files there (one shard at a time) and the
+    sources hold their paths: the driver then keeps no codes, and the engine ships none; each
+    process reads its shards' files (a shared directory, on several machines)."""
+    import os
+
     sizes = table.sizes
     driver = Driver(method, params, *sizes)
     sources = []
     for index, (start, end) in enumerate(driver.plan()):
         tasks, workers, labels = table.codes(start, end)
+        if spill_dir is not None:
+            paths = []
+            for name, array in (("tasks", tasks), ("workers", workers), ("labels", labels)):
+                path = os.path.join(spill_dir, f"shard{index}.{name}.npy")
+                np.save(path, array)
+                paths.append(path)
+            tasks, workers, labels = paths
         gold = table.gold(start, end) if use_gold else None
         sources.append(ShardSource(method, params, sizes, index, tasks, workers, labels, gold))
     return driver, sources
@@ -133,11 +155,28 @@ class Host:
 
         return os.getpid()
 
+    def peak_rss(self) -> int:
+        """This process's peak resident set (bytes): ``VmHWM`` of ``/proc/self/status``."""
+        return peak_rss()
+
     def crash(self) -> None:
         """Ends the process (tests of recovery)."""
         import os
 
         os._exit(1)
+
+
+def peak_rss() -> int:
+    """The calling process's peak resident set in bytes (``VmHWM``; 0 where ``/proc`` is
+    absent)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 @dataclass
@@ -174,6 +213,8 @@ def run(engine, sources: Sequence[ShardSource], driver: Driver, *, crash_after=N
         model = driver.update(_in_order(parts, n))
     looped = time.perf_counter()
     result = driver.finish(_in_order(engine.call("posteriors"), n))
+    # Each host process's peak resident set, in host order (bytes).
+    result["host_peak_rss"] = list(engine.call("peak_rss"))
     result["recoveries"] = stats.recoveries
     # Shipping and building the shards; the EM passes (init + each step, merges, M-steps).
     result["build_s"] = built - started

@@ -10,7 +10,14 @@ import os
 import sys
 import time
 
-from crowdagg.distributed import DaskEngine, RayEngine, Table, run, sources_from_table
+from crowdagg.distributed import (
+    DaskEngine,
+    RayEngine,
+    Table,
+    peak_rss,
+    run,
+    sources_from_table,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="shuffle the shard → process assignment")
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p.add_argument("--timings", action="store_true", help="timings on standard error")
+    p.add_argument(
+        "--spill-dir",
+        help="write each shard's codes there; every process reads its own (the driver ships none)",
+    )
     p.add_argument("--crash-after", type=int, help=argparse.SUPPRESS)  # recovery tests
     return p
 
@@ -89,7 +100,7 @@ def main(argv=None) -> int:
     params, use_gold = _params(args)
     started = time.perf_counter()
     table = Table(args.input, args.gold if use_gold else None)
-    driver, sources = sources_from_table(table, args.method, params, use_gold)
+    driver, sources = sources_from_table(table, args.method, params, use_gold, args.spill_dir)
     read = time.perf_counter()
     # The engines print notices (a lost worker, say) on standard output: send them to standard
     # error, so standard output holds the result only.
@@ -116,7 +127,9 @@ def main(argv=None) -> int:
             f"fit_s={fitted - engine_started:.3f} build_s={result['build_s']:.3f} "
             f"em_s={result['em_s']:.3f} iterations={result['n_iter']} "
             f"em_s_per_pass={result['em_s'] / (n + 1):.4f} "
-            f"recoveries={result['recoveries']}",
+            f"recoveries={result['recoveries']} "
+            f"driver_peak_rss_mb={peak_rss() / 2**20:.0f} "
+            f"host_peak_rss_mb={','.join(f'{b / 2**20:.0f}' for b in result['host_peak_rss'])}",
             file=sys.stderr,
         )
     return 0

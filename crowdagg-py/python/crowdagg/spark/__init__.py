@@ -214,7 +214,10 @@ def _pass(spec, models, posteriors: bool):
             values = pa.array(out, type=pa.float64())
             offsets = pa.array([0, len(values)], type=pa.int32())
             yield pa.RecordBatch.from_arrays(
-                [pa.array([int(index)], type=pa.int64()), pa.ListArray.from_arrays(offsets, values)],
+                [
+                    pa.array([int(index)], type=pa.int64()),
+                    pa.ListArray.from_arrays(offsets, values),
+                ],
                 names=["shard", "values"],
             )
 
@@ -241,10 +244,15 @@ def _collect(prepared: Prepared, spec, models: Sequence[np.ndarray], posteriors=
     return [np.require(buffers[i], np.float64, ["C", "A"]) for i in range(len(prepared.plan))]
 
 
-def fit(prepared: Prepared, method: str = "ds", params: Sequence[tuple[str, str]] = (), *,
-        use_gold: bool = False):
-    """The loop on ``prepared`` (``method`` ``ds``, ``one-coin-ds``, ``mv`` or ``wawa``; ``params`` as
-    ``--param`` pairs, ``shards`` set from ``prepared``): returns ``(driver, result)``, the
+def fit(
+    prepared: Prepared,
+    method: str = "ds",
+    params: Sequence[tuple[str, str]] = (),
+    *,
+    use_gold: bool = False,
+):
+    """The loop on ``prepared`` (``method`` ``ds``, ``one-coin-ds``, ``mv`` or ``wawa``;
+    ``params`` as ``--param`` pairs, ``shards`` set from ``prepared``): returns ``(driver, result)``, the
     finished ``crowdagg._core.Driver`` (for ``write``) and its result dict, with
     ``iteration_s`` (wall seconds of each pass, ``init`` first)."""
     params = [(k, v) for k, v in params if k != "shards"] + [("shards", str(prepared.shards))]
