@@ -107,6 +107,8 @@ struct PyShard {
     inner: AnyShard,
 }
 
+// One per Python object, held for the whole run: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum AnyShard {
     Em(Shard),
     Vote(VoteShard),

@@ -145,7 +145,8 @@ def prepare(
         repeated = truth.groupBy("task_name").count().filter("count > 1").limit(1).collect()
         if repeated:
             raise ValueError(f"gold has task {repeated[0]['task_name']!r} more than once")
-        unknown = truth.join(codes["task"].withColumnRenamed("name", "task_name"), "task_name")
+        answered = codes["task"].select(F.col("name").alias("task_name"))
+        unknown = truth.join(answered, "task_name")
         unknown = unknown.filter(F.col("code").isNull()).limit(1).collect()
         if unknown:
             raise ValueError(
