@@ -20,20 +20,35 @@ from crowdagg.distributed import (
 )
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m crowdagg.distributed", description=__doc__)
-    p.add_argument("input", help="task,worker,label CSV (or TSV)")
-    p.add_argument("--engine", choices=["ray", "dask"], required=True)
-    p.add_argument("--processes", type=int, default=2, help="worker processes (default 2)")
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """The options every sharded command line shares (this one and ``crowdagg.spark``'s)."""
     p.add_argument("--shards", type=int, required=True, help="P: shards of tasks")
     p.add_argument("--method", choices=["ds", "one-coin-ds", "mv", "wawa"], default="ds")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--format", choices=["csv", "json"], default="csv")
     p.add_argument("--gold", help="task,label CSV of true labels")
     p.add_argument("--use-gold", action="store_true", help="fit with --gold (as the CLI)")
-    p.add_argument("--seed", type=int, help="shuffle the shard → process assignment")
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p.add_argument("--timings", action="store_true", help="timings on standard error")
+
+
+def write_output(path: str | None, data: bytes) -> None:
+    """The result to ``path``, or to standard output for none or ``-``."""
+    if path and path != "-":
+        with open(path, "wb") as out:
+            out.write(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m crowdagg.distributed", description=__doc__)
+    p.add_argument("input", help="task,worker,label CSV (or TSV)")
+    p.add_argument("--engine", choices=["ray", "dask"], required=True)
+    p.add_argument("--processes", type=int, default=2, help="worker processes (default 2)")
+    add_run_arguments(p)
+    p.add_argument("--seed", type=int, help="shuffle the shard → process assignment")
     p.add_argument(
         "--spill-dir",
         help="write each shard's codes there; every process reads its own (the driver ships none)",
@@ -112,13 +127,7 @@ def main(argv=None) -> int:
         crash = None if args.crash_after is None else (args.crash_after, 0)
         result = run(engine, sources, driver, crash_after=crash)
         fitted = time.perf_counter()
-    data = table.write(driver, args.format)
-    if args.output and args.output != "-":
-        with open(args.output, "wb") as out:
-            out.write(data)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+    write_output(args.output, table.write(driver, args.format))
     if args.timings:
         n = max(result["n_iter"], 1)
         print(

@@ -8,6 +8,7 @@ import argparse
 import sys
 import time
 
+from crowdagg.distributed.__main__ import add_run_arguments, write_output
 from crowdagg.spark import fit, local_session, prepare, write
 
 
@@ -15,14 +16,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m crowdagg.spark", description=__doc__)
     p.add_argument("input", help="task,worker,label CSV with a header")
     p.add_argument("--cores", type=int, default=2, help="Spark local[N] (default 2)")
-    p.add_argument("--shards", type=int, required=True, help="P: shards of tasks")
-    p.add_argument("--method", choices=["ds", "one-coin-ds", "mv", "wawa"], default="ds")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--format", choices=["csv", "json"], default="csv")
-    p.add_argument("--gold", help="task,label CSV of true labels")
-    p.add_argument("--use-gold", action="store_true", help="fit with --gold (as the CLI)")
-    p.add_argument("-o", "--output", help="output file (default: standard output)")
-    p.add_argument("--timings", action="store_true", help="timings on standard error")
+    add_run_arguments(p)
     return p
 
 
@@ -54,12 +48,7 @@ def main(argv=None) -> int:
         data = write(prepared, driver, args.format)
     finally:
         spark.stop()
-    if args.output and args.output != "-":
-        with open(args.output, "wb") as out:
-            out.write(data)
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+    write_output(args.output, data)
     if args.timings:
         passes = result["iteration_s"]
         steps = sorted(passes[1:]) or [0.0]
