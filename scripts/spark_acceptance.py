@@ -1,7 +1,8 @@
 """The Spark half of scripts/spark_acceptance.sh: one local Spark session, ``prepare`` once per
 input (and per gold), then ``fit`` + ``write`` per case into OUTDIR/<name>.<format>, with one
 timings line per case. Cases are ``name:method:params:gold`` (params ``k=v,k=v`` or ``-``;
-gold ``gold`` or ``-``). Usage: python spark_acceptance.py INPUT GOLD|- SHARDS OUTDIR CASE...
+gold ``gold`` or ``-``); a name starting with ``ray-`` runs the iterations on Ray instead (Spark
+prepares, ``shard_sources`` hands the shards to 2 Ray actors: the Ray-on-Spark path). Usage: python spark_acceptance.py INPUT GOLD|- SHARDS OUTDIR CASE...
 """
 
 from __future__ import annotations
@@ -9,7 +10,34 @@ from __future__ import annotations
 import sys
 import time
 
-from crowdagg.spark import fit, local_session, prepare, write
+from crowdagg.spark import fit, local_session, prepare, shard_sources, write
+
+
+def _on_ray(prepared, method, pairs, use_gold):
+    """The iterations on 2 local Ray actors (loopback), from Spark's prepared shards."""
+    import os
+
+    import ray
+
+    from crowdagg.distributed import RayEngine, run
+
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    ray.init(
+        _node_ip_address="127.0.0.1",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
+    try:
+        driver, sources = shard_sources(prepared, method, pairs, use_gold=use_gold)
+        engine = RayEngine(2, seed=5)
+        result = run(engine, sources, driver)
+        engine.close()
+    finally:
+        ray.shutdown()
+    result["iteration_s"] = [result["em_s"] / (result["n_iter"] + 1)] * 2
+    return driver, result
 
 
 def main(argv: list[str]) -> int:
@@ -38,7 +66,10 @@ def main(argv: list[str]) -> int:
                 )
             pairs = [] if params == "-" else [tuple(p.split("=", 1)) for p in params.split(",")]
             begun = time.perf_counter()
-            driver, result = fit(prepared[use_gold], method, pairs, use_gold=use_gold)
+            if name.startswith("ray-"):
+                driver, result = _on_ray(prepared[use_gold], method, pairs, use_gold)
+            else:
+                driver, result = fit(prepared[use_gold], method, pairs, use_gold=use_gold)
             fit_s = time.perf_counter() - begun
             fmt = name.rsplit(".", 1)[1]
             with open(f"{outdir}/{name}", "wb") as out:

@@ -5,6 +5,7 @@
 # `crowdagg.spark` with `crowdagg aggregate --param shards=P` on:
 #   * fixtures/data/web: DS and one-coin DS, `n_iter=50, tol=0` and defaults, with and without
 #     gold (json); majority vote and Wawa (against the CLI without `shards`);
+#   * the Ray-on-Spark path: Spark prepares, 2 Ray actors iterate (`crowdagg.spark.shard_sources`);
 #   * a generated set (default 10⁶ answers): DS `n_iter=10, tol=0` (json and the per-pass time).
 # Usage: scripts/spark_acceptance.sh            (from anywhere)
 #   env: CROWDAGG_SPARK_VENV (default $CARGO_TARGET_DIR/spark-venv, or target/spark-venv)
@@ -22,7 +23,8 @@ if [[ ! -x $venv/bin/python ]]; then
   start=$(date +%s)
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check \
-    -r "$repo/scripts/requirements-current.txt" -r "$repo/scripts/requirements-spark.txt"
+    -r "$repo/scripts/requirements-current.txt" -r "$repo/scripts/requirements-spark.txt" \
+    -r "$repo/scripts/requirements-distributed.txt"
   echo "spark_acceptance: installed PySpark and its environment in $(( $(date +%s) - start )) s"
 fi
 py=$venv/bin/python
@@ -67,7 +69,8 @@ compare "$web/responses.csv" "$web/gold.csv" \
   web-ds-50.json:ds:n_iter=50,tol=0:- web-ds.json:ds:-:- \
   web-one-coin-50.json:one-coin-ds:n_iter=50,tol=0:- web-one-coin.json:one-coin-ds:-:- \
   web-ds-50-gold.json:ds:n_iter=50,tol=0:gold web-ds-gold.json:ds:-:gold \
-  web-one-coin-gold.csv:one-coin-ds:-:gold web-mv.json:mv:-:- web-wawa.json:wawa:-:-
+  web-one-coin-gold.csv:one-coin-ds:-:gold web-mv.json:mv:-:- web-wawa.json:wawa:-:- \
+  ray-web-ds-50-gold.json:ds:n_iter=50,tol=0:gold
 if [[ -n $generate ]]; then
   # shellcheck disable=SC2086 # GENERATE is a list of flags
   "$bin" generate $generate -o "$work/generated.csv" 2> /dev/null

@@ -22,10 +22,11 @@ CLI's bytes (it collects the task, worker and label names to the driver).
 
 This is the right tool for preparing the data and for a few iterations; for long runs, keep
 the shards resident instead: start Ray on the Spark cluster (``ray.util.spark``:
-``setup_ray_cluster(max_worker_nodes=…)``, then ``ray.init()`` on the driver), write the
-prepared frame (``prepared.frame``, columns ``shard, task, worker, label[, gold]``) to
-Parquet, and run ``crowdagg.distributed.RayEngine`` on ``ShardSource``\\ s built from each
-shard's rows; the bits are the same.
+``setup_ray_cluster(max_worker_nodes=…)``, then ``ray.init()`` on the driver), and run
+``crowdagg.distributed.run(RayEngine(…), sources, driver)`` on ``shard_sources(prepared, …)``
+(each shard's codes from the prepared frame; at scale, write ``prepared.frame``, columns
+``shard, task, worker, label, gold``, to Parquet and build each source from its own files);
+``write(prepared, driver)`` then gives the same bytes.
 
 ``python -m crowdagg.spark`` runs it on a CSV on this machine (``local[N]``, loopback only).
 """
@@ -40,7 +41,7 @@ import numpy as np
 
 from crowdagg._core import Driver, Shard
 
-__all__ = ["Prepared", "fit", "local_session", "prepare", "write"]
+__all__ = ["Prepared", "fit", "local_session", "prepare", "shard_sources", "write"]
 
 #: The integer types of Spark SQL (ordered numerically, as pandas orders integer columns).
 _INTEGRAL = ("ByteType", "ShortType", "IntegerType", "LongType")
@@ -287,6 +288,37 @@ def write(prepared: Prepared, driver, format: str = "csv") -> bytes:
     return driver.write(
         prepared.names("task"), prepared.names("worker"), prepared.names("label"), format
     )
+
+
+def shard_sources(
+    prepared: Prepared,
+    method: str = "ds",
+    params: Sequence[tuple[str, str]] = (),
+    *,
+    use_gold: bool = False,
+):
+    """The driver and one ``crowdagg.distributed.ShardSource`` per shard of ``prepared``, for
+    running the iterations on Ray (Ray on Spark: ``ray.util.spark.setup_ray_cluster``) with
+    shards resident: ``crowdagg.distributed.run(RayEngine(…), sources, driver)``, then
+    ``write(prepared, driver)``. Each shard's codes pass through this driver once (at scale,
+    write ``prepared.frame`` to Parquet and build each source from its shard's files)."""
+    from pyspark.sql import functions as F
+
+    from crowdagg.distributed import ShardSource
+
+    params = [(k, v) for k, v in params if k != "shards"] + [("shards", str(prepared.shards))]
+    driver = Driver(method, params, *prepared.sizes)
+    sources = []
+    for index in range(len(prepared.plan)):
+        rows = prepared.frame.filter(F.col("shard") == index).toArrow()
+        codes = [rows.column(c).to_numpy().astype(np.int64) for c in ("task", "worker", "label")]
+        gold = None
+        if use_gold:
+            known = rows.filter(rows.column("gold").is_valid())
+            tasks, first = np.unique(known.column("task").to_numpy(), return_index=True)
+            gold = (tasks.astype(np.int64), known.column("gold").to_numpy()[first].astype(np.int64))
+        sources.append(ShardSource(method, params, prepared.sizes, index, *codes, gold))
+    return driver, sources
 
 
 def local_session(cores: int = 2, app: str = "crowdagg"):
