@@ -15,20 +15,11 @@ from crowdagg.spark import fit, local_session, prepare, shard_sources, write
 
 def _on_ray(prepared, method, pairs, use_gold):
     """The iterations on 2 local Ray actors (loopback), from Spark's prepared shards."""
-    import os
-
     import ray
 
-    from crowdagg.distributed import RayEngine, run
+    from crowdagg.distributed import RayEngine, run, start_local_ray
 
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(
-        _node_ip_address="127.0.0.1",
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        configure_logging=False,
-    )
+    start_local_ray(2)
     try:
         driver, sources = shard_sources(prepared, method, pairs, use_gold=use_gold)
         engine = RayEngine(2, seed=5)

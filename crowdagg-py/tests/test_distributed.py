@@ -26,6 +26,7 @@ from crowdagg.distributed import (
     Table,
     run,
     sources_from_table,
+    start_local_ray,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,14 +59,7 @@ def ray_engine_factory():
     ray = pytest.importorskip(
         "ray", reason="ray is not installed (scripts/requirements-distributed.txt)"
     )
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(
-        _node_ip_address="127.0.0.1",
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        configure_logging=False,
-    )
+    start_local_ray(2)
     engines = []
 
     def make(seed):

@@ -39,6 +39,7 @@ __all__ = [
     "peak_rss",
     "run",
     "sources_from_table",
+    "start_local_ray",
 ]
 
 
@@ -164,6 +165,23 @@ class Host:
         import os
 
         os._exit(1)
+
+
+def start_local_ray(processes: int = 2) -> None:
+    """``ray.init`` on this machine's loopback only: ``processes`` CPUs, no dashboard, no token
+    (``RAY_AUTH_MODE=disabled`` unless set), worker logs kept out of the driver's output."""
+    import os
+
+    import ray
+
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    ray.init(
+        _node_ip_address="127.0.0.1",
+        num_cpus=processes,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
 
 
 def peak_rss() -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import time
 
@@ -17,6 +16,7 @@ from crowdagg.distributed import (
     peak_rss,
     run,
     sources_from_table,
+    start_local_ray,
 )
 
 
@@ -76,14 +76,7 @@ def _engine(name: str, processes: int, seed):
     if name == "ray":
         import ray
 
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        ray.init(
-            _node_ip_address="127.0.0.1",
-            num_cpus=processes,
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=False,
-        )
+        start_local_ray(processes)
         engine = RayEngine(processes, seed)
         try:
             yield engine
