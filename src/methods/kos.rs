@@ -1,5 +1,7 @@
 //! Karger–Oh–Shah iterative inference (crowd-kit `KOS`), binary labels only.
 
+use rayon::prelude::*;
+
 use std::time::Instant;
 
 use crate::aggregation::{Aggregation, IterationLoop, StopReason};
@@ -121,52 +123,132 @@ impl Kahan {
     }
 }
 
-/// ±1 for the label of a response: +1 for label 0 (the smaller), −1 for label 1.
+/// A_r v for A_r = +1 (label 0, the smaller) or −1 (label 1): the product with ±1 is exact,
+/// so flipping the sign bit gives its bits (for any v but NaN, which the messages never
+/// hold before the guard stops them), without a branch on the label.
 #[inline(always)]
-fn sign(label: Label) -> f64 {
-    if label == 0 { 1.0 } else { -1.0 }
+fn signed(v: f64, label: Label) -> f64 {
+    f64::from_bits(v.to_bits() ^ (u64::from(label) << 63))
 }
 
-/// The messages of every response, kept in canonical order (by task), and the group sums that
-/// the next iteration needs.
+/// Tasks per parallel job of the task half-step.
+const TASK_CHUNK: usize = 2048;
+/// Groups of workers whose sums are accumulated side by side (a fixed number: each worker's
+/// sum runs in the same order whatever the grouping, so it changes no bit).
+const WORKER_PARTS: usize = 8;
+
+/// The messages of every response, in canonical order (by task), and the group sums that the
+/// next iteration needs.
 ///
-/// crowd-kit keeps both messages per response; here only y is stored: the task message
-/// x_r = T_t − A_r y_r follows from the task's full sum T_t = Σ_{r∈t} A_r y_r, and the new
-/// worker message y_r = S_w − A_r x_r from the worker's full sum S_w = Σ_{r∈w} A_r x_r. Each
-/// is computed with the same operations as from stored messages, so the bits are the same.
-/// One pass over the responses per iteration does the y update of every response of a task,
-/// then the task's new T_t, then adds its responses' A_r x_r to their workers' next S_w:
-/// each worker's sum runs in task order (as crowd-kit's groupby on input sorted by task), so
-/// the pass is sequential; it touches 14 bytes per response (worker id, label, y).
+/// crowd-kit keeps both messages per response; here y is stored, and x only as A_r x_r for
+/// the worker sums: the task message x_r = T_t − A_r y_r follows from the task's full sum
+/// T_t = Σ_{r∈t} A_r y_r, and the new worker message y_r = S_w − A_r x_r from the worker's
+/// full sum S_w = Σ_{r∈w} A_r x_r, with the same operations as from stored messages, so the
+/// same bits. An iteration is two parallel passes:
+/// 1. by task (contiguous): y_r = S_w − A_r x_r for every response of the task, then the new
+///    T_t, then A_r x_r with that T_t;
+/// 2. by worker group: each group of workers sums its responses' A_r x_r in task order (as
+///    crowd-kit's groupby on input sorted by task), reading them from pass 1's output in
+///    increasing position.
 struct Messages<'a> {
     offsets: &'a [u32],
     workers: &'a [u32],
     labels: &'a [Label],
     /// Worker messages y_r.
     y: Vec<f64>,
+    /// A_r x_r.
+    ax: Vec<f64>,
     /// T_t of the current y.
     task_sums: Vec<f64>,
     /// S_w of the current y and T.
-    worker_sums: Vec<Kahan>,
-    /// The sums of the pass in progress.
-    next_worker_sums: Vec<Kahan>,
+    worker_sums: Vec<f64>,
+    /// The running sums behind `worker_sums`.
+    worker_kahan: Vec<Kahan>,
+    /// Task ranges of the jobs of pass 1.
+    task_chunks: Vec<std::ops::Range<usize>>,
+
+    /// The worker groups of pass 2.
+    parts: Vec<WorkerPart>,
     /// Whether some T_t, or some S_w, is past the guard.
-    task_guard: bool,
+    past_guard: (bool, bool),
+}
+
+/// A range of worker ids and their responses' positions in canonical order (increasing).
+struct WorkerPart {
+    workers: std::ops::Range<usize>,
+    positions: Vec<u32>,
+    /// The worker of each position.
+    owners: Vec<u32>,
+}
+
+impl WorkerPart {
+    /// Splits the workers into `WORKER_PARTS` ranges of about equal numbers of responses.
+    fn split(data: &Responses) -> Vec<Self> {
+        let (n, w) = (data.n_responses(), data.n_workers());
+        let by_worker = data.by_worker().offsets();
+        let mut parts = Vec::with_capacity(WORKER_PARTS);
+        let mut part_of = vec![0u32; w];
+        let mut first = 0;
+        for p in 0..WORKER_PARTS {
+            let target = (n * (p + 1)).div_ceil(WORKER_PARTS);
+            let mut last = first;
+            while last < w && (by_worker[last] as usize) < target {
+                last += 1;
+            }
+            if p + 1 == WORKER_PARTS {
+                last = w;
+            }
+            part_of[first..last].fill(p as u32);
+            parts.push(Self {
+                workers: first..last,
+                positions: Vec::new(),
+                owners: Vec::new(),
+            });
+            first = last;
+        }
+        for (r, &worker) in data.by_task().ids().iter().enumerate() {
+            let part = &mut parts[part_of[worker as usize] as usize];
+            part.positions.push(r as u32);
+            part.owners.push(worker);
+        }
+        parts
+    }
+
+    /// S_w of the part's workers into `sums` (`kahan`: their running sums); whether one is
+    /// past the guard.
+    fn sum(&self, ax: &[f64], kahan: &mut [Kahan], sums: &mut [f64]) -> bool {
+        let first = self.workers.start;
+        kahan.fill(Kahan::default());
+        for (&r, &w) in self.positions.iter().zip(&self.owners) {
+            kahan[w as usize - first].add(ax[r as usize]);
+        }
+        for (sum, kahan) in sums.iter_mut().zip(kahan.iter()) {
+            *sum = kahan.sum;
+        }
+        sums.iter().any(|s| s.abs() > LIMIT)
+    }
 }
 
 impl<'a> Messages<'a> {
     /// The starting messages and their sums.
     fn new(data: &'a Responses, y: Vec<f64>) -> Self {
         let csr = data.by_task();
+        let t = data.n_tasks();
         let mut messages = Self {
             offsets: csr.offsets(),
             workers: csr.ids(),
             labels: csr.labels(),
+            ax: vec![0.0; y.len()],
             y,
-            task_sums: vec![0.0; data.n_tasks()],
-            worker_sums: vec![Kahan::default(); data.n_workers()],
-            next_worker_sums: vec![Kahan::default(); data.n_workers()],
-            task_guard: false,
+            task_sums: vec![0.0; t],
+            worker_sums: vec![0.0; data.n_workers()],
+            worker_kahan: vec![Kahan::default(); data.n_workers()],
+            task_chunks: (0..t)
+                .step_by(TASK_CHUNK)
+                .map(|first| first..(first + TASK_CHUNK).min(t))
+                .collect(),
+            parts: WorkerPart::split(data),
+            past_guard: (false, false),
         };
         messages.pass(false);
         messages
@@ -175,42 +257,70 @@ impl<'a> Messages<'a> {
     /// Whether the next iteration would pass a sum beyond the guard (crowd-kit checks the task
     /// sums, then the worker sums, before each half-step).
     fn guard(&self) -> bool {
-        self.task_guard || self.worker_sums.iter().any(|s| s.sum.abs() > LIMIT)
+        self.past_guard.0 || self.past_guard.1
     }
 
     /// One iteration (with `update`: y_r = S_w − A_r x_r first; without: the sums of the
     /// starting messages only).
     fn pass(&mut self, update: bool) {
-        let next = &mut self.next_worker_sums;
-        next.fill(Kahan::default());
-        let mut task_guard = false;
-        for (t, bounds) in self.offsets.windows(2).enumerate() {
-            let range = bounds[0] as usize..bounds[1] as usize;
-            let (workers, labels) = (&self.workers[range.clone()], &self.labels[range.clone()]);
-            let y = &mut self.y[range];
-            if update {
-                let task_sum = self.task_sums[t];
-                for ((y, &w), &l) in y.iter_mut().zip(workers).zip(labels) {
-                    let a = sign(l);
-                    let x = task_sum - a * *y;
-                    *y = self.worker_sums[w as usize].sum - a * x;
-                }
-            }
-            let mut task_sum = Kahan::default();
-            for (&y, &l) in y.iter().zip(labels) {
-                task_sum.add(sign(l) * y);
-            }
-            let task_sum = task_sum.sum;
-            task_guard |= task_sum.abs() > LIMIT;
-            self.task_sums[t] = task_sum;
-            for ((&y, &w), &l) in y.iter().zip(workers).zip(labels) {
-                let a = sign(l);
-                let x = task_sum - a * y;
-                next[w as usize].add(a * x);
-            }
+        let (offsets, workers, labels) = (self.offsets, self.workers, self.labels);
+        let worker_sums = &self.worker_sums;
+        // Each job owns its tasks' rows of y, ax and T.
+        let mut jobs = Vec::with_capacity(self.task_chunks.len());
+        let (mut y, mut ax, mut sums) =
+            (&mut self.y[..], &mut self.ax[..], &mut self.task_sums[..]);
+        for tasks in &self.task_chunks {
+            let len = (offsets[tasks.end] - offsets[tasks.start]) as usize;
+            let (y_here, y_rest) = std::mem::take(&mut y).split_at_mut(len);
+            let (ax_here, ax_rest) = std::mem::take(&mut ax).split_at_mut(len);
+            let (sums_here, sums_rest) = std::mem::take(&mut sums).split_at_mut(tasks.len());
+            (y, ax, sums) = (y_rest, ax_rest, sums_rest);
+            jobs.push((tasks.clone(), y_here, ax_here, sums_here));
         }
-        self.task_guard = task_guard;
-        std::mem::swap(&mut self.worker_sums, &mut self.next_worker_sums);
+        let task_guard = jobs
+            .into_par_iter()
+            .map(|(tasks, y, ax, sums)| {
+                let base = offsets[tasks.start] as usize;
+                let mut past_guard = false;
+                for (t, task_sum) in tasks.zip(sums) {
+                    let range = offsets[t] as usize..offsets[t + 1] as usize;
+                    let (workers, labels) = (&workers[range.clone()], &labels[range.clone()]);
+                    let local = range.start - base..range.end - base;
+                    let (y, ax) = (&mut y[local.clone()], &mut ax[local]);
+                    if update {
+                        for ((y, &w), &l) in y.iter_mut().zip(workers).zip(labels) {
+                            let x = *task_sum - signed(*y, l);
+                            *y = worker_sums[w as usize] - signed(x, l);
+                        }
+                    }
+                    let mut sum = Kahan::default();
+                    for (&y, &l) in y.iter().zip(labels) {
+                        sum.add(signed(y, l));
+                    }
+                    *task_sum = sum.sum;
+                    past_guard |= sum.sum.abs() > LIMIT;
+                    for ((ax, &y), &l) in ax.iter_mut().zip(y.iter()).zip(labels) {
+                        *ax = signed(sum.sum - signed(y, l), l);
+                    }
+                }
+                past_guard
+            })
+            .reduce(|| false, |a, b| a | b);
+        let mut jobs = Vec::with_capacity(self.parts.len());
+        let (mut sums, mut kahan) = (&mut self.worker_sums[..], &mut self.worker_kahan[..]);
+        for part in &self.parts {
+            let n = part.workers.len();
+            let (sums_here, sums_rest) = std::mem::take(&mut sums).split_at_mut(n);
+            let (kahan_here, kahan_rest) = std::mem::take(&mut kahan).split_at_mut(n);
+            (sums, kahan) = (sums_rest, kahan_rest);
+            jobs.push((part, kahan_here, sums_here));
+        }
+        let ax = &self.ax;
+        let worker_guard = jobs
+            .into_par_iter()
+            .map(|(part, kahan, sums)| part.sum(ax, kahan, sums))
+            .reduce(|| false, |a, b| a | b);
+        self.past_guard = (task_guard, worker_guard);
     }
 }
 
@@ -238,9 +348,7 @@ impl Aggregator for Kos {
             .into());
         }
         let mut rng = RandomState::new(p.random_state);
-        let y: Vec<f64> = (0..data.n_responses())
-            .map(|_| 1.0 + rng.gauss())
-            .collect();
+        let y: Vec<f64> = (0..data.n_responses()).map(|_| 1.0 + rng.gauss()).collect();
         let mut messages = Messages::new(data, y);
         // The largest message is the observer's objective only: no loss history.
         let driver = IterationLoop::new(p.n_iter, inputs.observer, started).without_loss_history();
