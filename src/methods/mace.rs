@@ -51,7 +51,9 @@ use crate::numeric::special::digamma;
 /// An [`Observer`](crate::Observer) is called once per restart with its final LML; the
 /// restarts then run in batches of five lanes, and [`Action::Stop`] before the last restart
 /// keeps the best of the restarts up to the one it saw, with [`StopReason::Interrupted`]
-/// (the batches not yet started do not run).
+/// (the batches not yet started do not run). An observer that cannot stop
+/// ([`Observer::may_stop`](crate::Observer::may_stop) false, e.g. the CLI's progress bar)
+/// leaves all restarts in one pass.
 ///
 /// # Differences from crowd-kit (bug fixes)
 /// * Each restart has its own seed, derived from `random_state` and the restart index
@@ -212,9 +214,9 @@ const MIN_CHUNK: usize = 256;
 /// Workers per rayon job: a worker's answers are visited once for all restarts, and worker
 /// activity is skewed (Zipf), so the worker pass is split finely to keep both cores busy.
 const MIN_WORKER_CHUNK: usize = 8;
-/// Restarts per pass over the data when an observer is attached (it sees each restart when its
-/// pass ends, and a stop skips the passes not yet started). Without an observer, one pass
-/// carries all restarts.
+/// Restarts per pass over the data when an observer that may stop is attached (it sees each
+/// restart when its pass ends, and a stop skips the passes not yet started). Otherwise one
+/// pass carries all restarts.
 const OBSERVED_LANES: usize = 5;
 
 /// Parameters and expected counts of one restart.
@@ -313,8 +315,8 @@ impl Mace {
         // LML, scanned in restart order across batches (each restart has its own seed, so
         // batching changes no bits).
         let batch = match inputs.observer {
-            Some(_) => OBSERVED_LANES,
-            None => p.n_restarts,
+            Some(observer) if observer.may_stop() => OBSERVED_LANES,
+            _ => p.n_restarts,
         };
         let mut best: Option<(usize, State)> = None;
         'batches: for first in (0..p.n_restarts).step_by(batch) {
