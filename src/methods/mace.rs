@@ -575,10 +575,15 @@ fn softmax_lanes(q: &mut [f64], ln_z: &mut [f64], sum: &mut [f64]) {
         }
     }
     sum.fill(0.0);
-    for row in q.chunks_exact_mut(n) {
-        for ((v, &max), sum) in row.iter_mut().zip(ln_z.iter()).zip(sum.iter_mut()) {
-            *v = (*v - max).exp();
-            *sum += *v;
+    if q.len() == 2 * n {
+        let (first, second) = q.split_at_mut(n);
+        two_labels(first, second, ln_z, sum);
+    } else {
+        for row in q.chunks_exact_mut(n) {
+            for ((v, &max), sum) in row.iter_mut().zip(ln_z.iter()).zip(sum.iter_mut()) {
+                *v = (*v - max).exp();
+                *sum += *v;
+            }
         }
     }
     for row in q.chunks_exact_mut(n) {
@@ -597,6 +602,25 @@ fn softmax_lanes(q: &mut [f64], ln_z: &mut [f64], sum: &mut [f64]) {
         } else {
             *ln_z += sum.ln();
         }
+    }
+}
+
+/// The exp step of [`softmax_lanes`] for K = 2, with one exp per lane instead of two: of
+/// v − max, one is exactly 0 (exp(0) = 1 exactly); only the other needs exp. The sum runs in
+/// label order as in the general loop, so the bits are the same. A +∞ max takes the general
+/// path (+∞ − ∞ is NaN there); NaN and −∞ rows end as the uniform row either way.
+fn two_labels(first: &mut [f64], second: &mut [f64], max: &[f64], sum: &mut [f64]) {
+    for (((a, b), &max), sum) in first.iter_mut().zip(second).zip(max).zip(sum) {
+        let (da, db) = (*a - max, *b - max);
+        if max == f64::INFINITY {
+            (*a, *b) = (da.exp(), db.exp());
+        } else {
+            let a_is_max = *a == max;
+            let other = (if a_is_max { db } else { da }).exp();
+            (*a, *b) = if a_is_max { (1.0, other) } else { (other, 1.0) };
+        }
+        *sum += *a;
+        *sum += *b;
     }
 }
 
