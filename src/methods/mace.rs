@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use crate::aggregation::{Action, Aggregation, FitReport, IterationState, StopReason};
 use crate::error::{DataError, ParamsError, Result};
-use crate::responses::Responses;
+use crate::numeric::simd::Isa;
+use crate::responses::{Label, Responses};
 
 use super::params::{ParamReport, Params, check_non_negative, out_of_range, report};
 use super::{Aggregator, FitInputs};
@@ -477,6 +478,7 @@ fn e_step(data: &Responses, states: &mut [State], lanes: &mut Lanes) {
     }
     let by_task = data.by_task();
     let (ln_spamming, ln_gain) = (&lanes.ln_spamming, &lanes.ln_gain);
+    let isa = Isa::detect();
     lanes
         .q
         .par_chunks_mut(k * n)
@@ -487,18 +489,20 @@ fn e_step(data: &Responses, states: &mut [State], lanes: &mut Lanes) {
             || (vec![0.0; n], vec![0.0; n]),
             |(base, sum), (t, (q, ln_z))| {
                 let (workers, labels) = by_task.row(t);
-                base.fill(-ln_k);
-                q.fill(0.0);
-                for (&w, &y) in workers.iter().zip(labels) {
-                    let at = (w as usize * k + y as usize) * n;
-                    let y = y as usize * n;
-                    add_lanes(base, &ln_spamming[at..at + n]);
-                    add_lanes(&mut q[y..y + n], &ln_gain[at..at + n]);
+                let row = TaskRow {
+                    workers,
+                    labels,
+                    ln_spamming,
+                    ln_gain,
+                    ln_k,
+                };
+                #[cfg(target_arch = "x86_64")]
+                if isa.avx2() {
+                    // SAFETY: `Isa::avx2()` is true only when run-time detection found AVX2
+                    // on this CPU, so the AVX2 build can run.
+                    return unsafe { row.posterior_avx2(q, ln_z, base, sum) };
                 }
-                for row in q.chunks_exact_mut(n) {
-                    add_lanes(row, base);
-                }
-                softmax_lanes(q, ln_z, sum);
+                row.posterior(q, ln_z, base, sum);
             },
         );
     // LML = Σ_t ln Z_t, summed in task order in each lane.
@@ -520,29 +524,19 @@ fn e_step(data: &Responses, states: &mut [State], lanes: &mut Lanes) {
         .enumerate()
         .for_each(|(w, (kn, counts))| {
             let (tasks, labels) = by_worker.row(w);
-            counts.fill(0.0);
-            kn.fill(0.0);
-            let (spamming_total, knowing_total) = kn.split_at_mut(n);
-            let knowing = &knowing[w * n..(w + 1) * n];
-            for (i, (&t, &y)) in tasks.iter().zip(labels).enumerate() {
-                // The worker's tasks are scattered over q: ask for rows a few answers ahead.
-                if let (Some(&ahead), Some(&label)) = (tasks.get(i + 16), labels.get(i + 16)) {
-                    prefetch(q, (ahead as usize * k + label as usize) * n);
-                }
-                let (t, y) = (t as usize, y as usize);
-                let at = (w * k + y) * n;
-                let q = &q[(t * k + y) * n..(t * k + y + 1) * n];
-                let counts = &mut counts[y * n..(y + 1) * n];
-                let spamming = &spamming[at..at + n];
-                for lane in 0..n {
-                    let (s, knowing, qy) = (spamming[lane], knowing[lane], q[lane]);
-                    let know = qy * knowing / (s + knowing);
-                    let spammed = (1.0 - qy) + qy * s / (s + knowing);
-                    counts[lane] += spammed;
-                    spamming_total[lane] += spammed;
-                    knowing_total[lane] += know;
-                }
+            let row = WorkerRow {
+                tasks,
+                labels,
+                q,
+                spamming: &spamming[w * k * n..(w + 1) * k * n],
+                knowing: &knowing[w * n..(w + 1) * n],
+            };
+            #[cfg(target_arch = "x86_64")]
+            if isa.avx2() {
+                // SAFETY: as for the task rows above.
+                return unsafe { row.counts_avx2(kn, counts) };
             }
+            row.counts(kn, counts);
         });
     // Back to each restart's own rows for its M-step.
     for (lane, state) in states.iter_mut().enumerate() {
@@ -560,6 +554,97 @@ fn e_step(data: &Responses, states: &mut [State], lanes: &mut Lanes) {
         {
             *out = *v;
         }
+    }
+}
+
+/// One task's answers, for its posterior in every lane.
+///
+/// The row kernels ([`TaskRow::posterior`], [`WorkerRow::counts`]) are plain lane loops that
+/// the compiler vectorises, compiled twice — for the x86-64 baseline (2 doubles per vector)
+/// and, chosen at run time (`numeric::simd::Isa`), with AVX2 (4). Both builds perform the same
+/// IEEE operations in the same order (no fused multiply-add is ever formed): the same bits.
+struct TaskRow<'a> {
+    workers: &'a [u32],
+    labels: &'a [Label],
+    ln_spamming: &'a [f64],
+    ln_gain: &'a [f64],
+    ln_k: f64,
+}
+
+impl TaskRow<'_> {
+    /// q (labels × lanes) and ln Z (lanes) of the task; `base` and `sum`: lanes of scratch.
+    #[inline(always)]
+    fn posterior(&self, q: &mut [f64], ln_z: &mut [f64], base: &mut [f64], sum: &mut [f64]) {
+        let n = ln_z.len();
+        let k = q.len() / n;
+        base.fill(-self.ln_k);
+        q.fill(0.0);
+        for (&w, &y) in self.workers.iter().zip(self.labels) {
+            let at = (w as usize * k + y as usize) * n;
+            let y = y as usize * n;
+            add_lanes(base, &self.ln_spamming[at..at + n]);
+            add_lanes(&mut q[y..y + n], &self.ln_gain[at..at + n]);
+        }
+        for row in q.chunks_exact_mut(n) {
+            add_lanes(row, base);
+        }
+        softmax_lanes(q, ln_z, sum);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn posterior_avx2(&self, q: &mut [f64], ln_z: &mut [f64], base: &mut [f64], sum: &mut [f64]) {
+        self.posterior(q, ln_z, base, sum);
+    }
+}
+
+/// One worker's answers, for its expected counts in every lane.
+struct WorkerRow<'a> {
+    tasks: &'a [u32],
+    labels: &'a [Label],
+    /// tasks × labels × lanes posterior.
+    q: &'a [f64],
+    /// The worker's s = π₀θ_{w,y}, labels × lanes.
+    spamming: &'a [f64],
+    /// The worker's π₁, lanes.
+    knowing: &'a [f64],
+}
+
+impl WorkerRow<'_> {
+    /// The worker's (spamming, knowing) totals into `kn` (2 × lanes) and spamming counts per
+    /// label into `counts` (labels × lanes).
+    #[inline(always)]
+    fn counts(&self, kn: &mut [f64], counts: &mut [f64]) {
+        let n = self.knowing.len();
+        let k = counts.len() / n;
+        let (tasks, labels) = (self.tasks, self.labels);
+        counts.fill(0.0);
+        kn.fill(0.0);
+        let (spamming_total, knowing_total) = kn.split_at_mut(n);
+        for (i, (&t, &y)) in tasks.iter().zip(labels).enumerate() {
+            // The worker's tasks are scattered over q: ask for rows a few answers ahead.
+            if let (Some(&ahead), Some(&label)) = (tasks.get(i + 16), labels.get(i + 16)) {
+                prefetch(self.q, (ahead as usize * k + label as usize) * n);
+            }
+            let (t, y) = (t as usize, y as usize);
+            let q = &self.q[(t * k + y) * n..(t * k + y + 1) * n];
+            let counts = &mut counts[y * n..(y + 1) * n];
+            let spamming = &self.spamming[y * n..(y + 1) * n];
+            for lane in 0..n {
+                let (s, knowing, qy) = (spamming[lane], self.knowing[lane], q[lane]);
+                let know = qy * knowing / (s + knowing);
+                let spammed = (1.0 - qy) + qy * s / (s + knowing);
+                counts[lane] += spammed;
+                spamming_total[lane] += spammed;
+                knowing_total[lane] += know;
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn counts_avx2(&self, kn: &mut [f64], counts: &mut [f64]) {
+        self.counts(kn, counts);
     }
 }
 
