@@ -650,6 +650,7 @@ impl WorkerRow<'_> {
 
 /// `numeric::special::softmax_in_place` of every lane of `q` (labels × lanes), ln Σ into `ln_z`: the same
 /// operations per lane (so the same bits), with the divisions running across lanes.
+#[inline(always)]
 fn softmax_lanes(q: &mut [f64], ln_z: &mut [f64], sum: &mut [f64]) {
     let n = ln_z.len();
     // ln_z holds each lane's max until the end.
@@ -694,6 +695,7 @@ fn softmax_lanes(q: &mut [f64], ln_z: &mut [f64], sum: &mut [f64]) {
 /// v − max, one is exactly 0 (exp(0) = 1 exactly); only the other needs exp. The sum runs in
 /// label order as in the general loop, so the bits are the same. A +∞ max takes the general
 /// path (+∞ − ∞ is NaN there); NaN and −∞ rows end as the uniform row either way.
+#[inline(always)]
 fn two_labels(first: &mut [f64], second: &mut [f64], max: &[f64], sum: &mut [f64]) {
     for (((a, b), &max), sum) in first.iter_mut().zip(second).zip(max).zip(sum) {
         let (da, db) = (*a - max, *b - max);
