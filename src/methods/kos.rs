@@ -287,15 +287,18 @@ impl<'a> Messages<'a> {
                     let (workers, labels) = (&workers[range.clone()], &labels[range.clone()]);
                     let local = range.start - base..range.end - base;
                     let (y, ax) = (&mut y[local.clone()], &mut ax[local]);
+                    // The new y and the task's sum of them in one loop.
+                    let mut sum = Kahan::default();
                     if update {
                         for ((y, &w), &l) in y.iter_mut().zip(workers).zip(labels) {
                             let x = *task_sum - signed(*y, l);
                             *y = worker_sums[w as usize] - signed(x, l);
+                            sum.add(signed(*y, l));
                         }
-                    }
-                    let mut sum = Kahan::default();
-                    for (&y, &l) in y.iter().zip(labels) {
-                        sum.add(signed(y, l));
+                    } else {
+                        for (&y, &l) in y.iter().zip(labels) {
+                            sum.add(signed(y, l));
+                        }
                     }
                     *task_sum = sum.sum;
                     past_guard |= sum.sum.abs() > LIMIT;
