@@ -327,6 +327,14 @@ pub enum Action {
 pub trait Observer: Sync {
     /// Called after each iteration; [`Action::Stop`] ends the fit.
     fn observe(&self, state: &IterationState) -> Action;
+
+    /// Whether [`observe`](Observer::observe) may return [`Action::Stop`] (default: yes). An
+    /// observer that only watches (a progress bar) says no: a method that splits its work so
+    /// as to be able to stop between the parts ([`Mace`](crate::Mace)'s restarts) then runs
+    /// it in one piece. Results do not depend on it.
+    fn may_stop(&self) -> bool {
+        true
+    }
 }
 
 impl<F: Fn(&IterationState) -> Action + Sync> Observer for F {

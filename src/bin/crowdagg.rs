@@ -999,4 +999,8 @@ impl Observer for Progress {
         bar.set_message(format!("objective {objective:.6}"));
         Action::Continue
     }
+
+    fn may_stop(&self) -> bool {
+        false
+    }
 }

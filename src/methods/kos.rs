@@ -103,78 +103,227 @@ crate::methods::params::setters! {
 /// The magnitude beyond which crowd-kit stops iterating.
 const LIMIT: f64 = 1e300;
 
-/// Kahan summation, as pandas' grouped sum.
-fn kahan_sum(values: impl Iterator<Item = f64>) -> f64 {
-    let (mut sum, mut compensation) = (0.0f64, 0.0f64);
-    for v in values {
-        let y = v - compensation;
-        let t = sum + y;
-        compensation = t - sum - y;
-        if compensation.is_nan() {
-            compensation = 0.0;
-        }
-        sum = t;
-    }
-    sum
+/// A Kahan-compensated running sum, as pandas' grouped sum, one term at a time.
+#[derive(Debug, Clone, Copy, Default)]
+struct Kahan {
+    sum: f64,
+    compensation: f64,
 }
 
-/// Responses grouped by task (ranges of the canonical order) and by worker (indices into it).
-struct Groups {
-    by_task: Vec<std::ops::Range<usize>>,
-    by_worker: Vec<Vec<usize>>,
+impl Kahan {
+    #[inline(always)]
+    fn add(&mut self, v: f64) {
+        let y = v - self.compensation;
+        let t = self.sum + y;
+        self.compensation = t - self.sum - y;
+        if self.compensation.is_nan() {
+            self.compensation = 0.0;
+        }
+        self.sum = t;
+    }
 }
 
-impl Groups {
-    fn new(data: &Responses) -> Self {
-        let csr = data.by_task();
-        let by_task = (0..data.n_tasks()).map(|t| csr.range(t)).collect();
-        let mut by_worker = vec![Vec::new(); data.n_workers()];
-        // In task order, so each worker's responses are summed in task order, like crowd-kit's
-        // groupby on input sorted by task.
-        for (r, &w) in csr.ids().iter().enumerate() {
-            by_worker[w as usize].push(r);
-        }
-        Self { by_task, by_worker }
-    }
+/// A_r v for A_r = +1 (label 0, the smaller) or −1 (label 1): the product with ±1 is exact,
+/// so flipping the sign bit gives its bits (for any v but NaN, which the messages never
+/// hold before the guard stops them), without a branch on the label.
+#[inline(always)]
+fn signed(v: f64, label: Label) -> f64 {
+    f64::from_bits(v.to_bits() ^ (u64::from(label) << 63))
+}
 
-    /// Per response: (sum over its task's group of a·m) − a·m; `None` if a group sum is too
-    /// large.
-    fn leave_one_out(
-        groups: &[impl AsIndices],
-        a: &[f64],
-        message: &[f64],
-        out: &mut [f64],
-    ) -> Option<()> {
-        let sums: Vec<f64> = groups
-            .par_iter()
-            .with_min_len(256)
-            .map(|g| kahan_sum(g.indices().map(|r| a[r] * message[r])))
-            .collect();
-        if sums.iter().any(|s| s.abs() > LIMIT) {
-            return None;
-        }
-        for (g, &sum) in groups.iter().zip(&sums) {
-            for r in g.indices() {
-                out[r] = sum - a[r] * message[r];
+/// Tasks per parallel job of the task half-step.
+const TASK_CHUNK: usize = 2048;
+/// Groups of workers whose sums are accumulated side by side (a fixed number: each worker's
+/// sum runs in the same order whatever the grouping, so it changes no bit).
+const WORKER_PARTS: usize = 8;
+
+/// The messages of every response, in canonical order (by task), and the group sums that the
+/// next iteration needs.
+///
+/// crowd-kit keeps both messages per response; here y is stored, and x only as A_r x_r for
+/// the worker sums: the task message x_r = T_t − A_r y_r follows from the task's full sum
+/// T_t = Σ_{r∈t} A_r y_r, and the new worker message y_r = S_w − A_r x_r from the worker's
+/// full sum S_w = Σ_{r∈w} A_r x_r, with the same operations as from stored messages, so the
+/// same bits. An iteration is two parallel passes:
+/// 1. by task (contiguous): y_r = S_w − A_r x_r for every response of the task, then the new
+///    T_t, then A_r x_r with that T_t;
+/// 2. by worker group: each group of workers sums its responses' A_r x_r in task order (as
+///    crowd-kit's groupby on input sorted by task), reading them from pass 1's output in
+///    increasing position.
+struct Messages<'a> {
+    offsets: &'a [u32],
+    workers: &'a [u32],
+    labels: &'a [Label],
+    /// Worker messages y_r.
+    y: Vec<f64>,
+    /// A_r x_r.
+    ax: Vec<f64>,
+    /// T_t of the current y.
+    task_sums: Vec<f64>,
+    /// S_w of the current y and T.
+    worker_sums: Vec<f64>,
+    /// The running sums behind `worker_sums`.
+    worker_kahan: Vec<Kahan>,
+    /// Task ranges of the jobs of pass 1.
+    task_chunks: Vec<std::ops::Range<usize>>,
+
+    /// The worker groups of pass 2.
+    parts: Vec<WorkerPart>,
+    /// Whether some T_t, or some S_w, is past the guard.
+    past_guard: (bool, bool),
+}
+
+/// A range of worker ids and their responses' positions in canonical order (increasing).
+struct WorkerPart {
+    workers: std::ops::Range<usize>,
+    positions: Vec<u32>,
+    /// The worker of each position.
+    owners: Vec<u32>,
+}
+
+impl WorkerPart {
+    /// Splits the workers into `WORKER_PARTS` ranges of about equal numbers of responses.
+    fn split(data: &Responses) -> Vec<Self> {
+        let (n, w) = (data.n_responses(), data.n_workers());
+        let by_worker = data.by_worker().offsets();
+        let mut parts = Vec::with_capacity(WORKER_PARTS);
+        let mut part_of = vec![0u32; w];
+        let mut first = 0;
+        for p in 0..WORKER_PARTS {
+            let target = (n * (p + 1)).div_ceil(WORKER_PARTS);
+            let mut last = first;
+            while last < w && (by_worker[last] as usize) < target {
+                last += 1;
             }
+            if p + 1 == WORKER_PARTS {
+                last = w;
+            }
+            part_of[first..last].fill(p as u32);
+            parts.push(Self {
+                workers: first..last,
+                positions: Vec::new(),
+                owners: Vec::new(),
+            });
+            first = last;
         }
-        Some(())
+        for (r, &worker) in data.by_task().ids().iter().enumerate() {
+            let part = &mut parts[part_of[worker as usize] as usize];
+            part.positions.push(r as u32);
+            part.owners.push(worker);
+        }
+        parts
+    }
+
+    /// S_w of the part's workers into `sums` (`kahan`: their running sums); whether one is
+    /// past the guard.
+    fn sum(&self, ax: &[f64], kahan: &mut [Kahan], sums: &mut [f64]) -> bool {
+        let first = self.workers.start;
+        kahan.fill(Kahan::default());
+        for (&r, &w) in self.positions.iter().zip(&self.owners) {
+            kahan[w as usize - first].add(ax[r as usize]);
+        }
+        for (sum, kahan) in sums.iter_mut().zip(kahan.iter()) {
+            *sum = kahan.sum;
+        }
+        sums.iter().any(|s| s.abs() > LIMIT)
     }
 }
 
-trait AsIndices: Sync {
-    fn indices(&self) -> impl Iterator<Item = usize> + '_;
-}
-
-impl AsIndices for std::ops::Range<usize> {
-    fn indices(&self) -> impl Iterator<Item = usize> + '_ {
-        self.clone()
+impl<'a> Messages<'a> {
+    /// The starting messages and their sums.
+    fn new(data: &'a Responses, y: Vec<f64>) -> Self {
+        let csr = data.by_task();
+        let t = data.n_tasks();
+        let mut messages = Self {
+            offsets: csr.offsets(),
+            workers: csr.ids(),
+            labels: csr.labels(),
+            ax: vec![0.0; y.len()],
+            y,
+            task_sums: vec![0.0; t],
+            worker_sums: vec![0.0; data.n_workers()],
+            worker_kahan: vec![Kahan::default(); data.n_workers()],
+            task_chunks: (0..t)
+                .step_by(TASK_CHUNK)
+                .map(|first| first..(first + TASK_CHUNK).min(t))
+                .collect(),
+            parts: WorkerPart::split(data),
+            past_guard: (false, false),
+        };
+        messages.pass(false);
+        messages
     }
-}
 
-impl AsIndices for Vec<usize> {
-    fn indices(&self) -> impl Iterator<Item = usize> + '_ {
-        self.iter().copied()
+    /// Whether the next iteration would pass a sum beyond the guard (crowd-kit checks the task
+    /// sums, then the worker sums, before each half-step).
+    fn guard(&self) -> bool {
+        self.past_guard.0 || self.past_guard.1
+    }
+
+    /// One iteration (with `update`: y_r = S_w − A_r x_r first; without: the sums of the
+    /// starting messages only).
+    fn pass(&mut self, update: bool) {
+        let (offsets, workers, labels) = (self.offsets, self.workers, self.labels);
+        let worker_sums = &self.worker_sums;
+        // Each job owns its tasks' rows of y, ax and T.
+        let mut jobs = Vec::with_capacity(self.task_chunks.len());
+        let (mut y, mut ax, mut sums) =
+            (&mut self.y[..], &mut self.ax[..], &mut self.task_sums[..]);
+        for tasks in &self.task_chunks {
+            let len = (offsets[tasks.end] - offsets[tasks.start]) as usize;
+            let (y_here, y_rest) = std::mem::take(&mut y).split_at_mut(len);
+            let (ax_here, ax_rest) = std::mem::take(&mut ax).split_at_mut(len);
+            let (sums_here, sums_rest) = std::mem::take(&mut sums).split_at_mut(tasks.len());
+            (y, ax, sums) = (y_rest, ax_rest, sums_rest);
+            jobs.push((tasks.clone(), y_here, ax_here, sums_here));
+        }
+        let task_guard = jobs
+            .into_par_iter()
+            .map(|(tasks, y, ax, sums)| {
+                let base = offsets[tasks.start] as usize;
+                let mut past_guard = false;
+                for (t, task_sum) in tasks.zip(sums) {
+                    let range = offsets[t] as usize..offsets[t + 1] as usize;
+                    let (workers, labels) = (&workers[range.clone()], &labels[range.clone()]);
+                    let local = range.start - base..range.end - base;
+                    let (y, ax) = (&mut y[local.clone()], &mut ax[local]);
+                    // The new y and the task's sum of them in one loop.
+                    let mut sum = Kahan::default();
+                    if update {
+                        for ((y, &w), &l) in y.iter_mut().zip(workers).zip(labels) {
+                            let x = *task_sum - signed(*y, l);
+                            *y = worker_sums[w as usize] - signed(x, l);
+                            sum.add(signed(*y, l));
+                        }
+                    } else {
+                        for (&y, &l) in y.iter().zip(labels) {
+                            sum.add(signed(y, l));
+                        }
+                    }
+                    *task_sum = sum.sum;
+                    past_guard |= sum.sum.abs() > LIMIT;
+                    for ((ax, &y), &l) in ax.iter_mut().zip(y.iter()).zip(labels) {
+                        *ax = signed(sum.sum - signed(y, l), l);
+                    }
+                }
+                past_guard
+            })
+            .reduce(|| false, |a, b| a | b);
+        let mut jobs = Vec::with_capacity(self.parts.len());
+        let (mut sums, mut kahan) = (&mut self.worker_sums[..], &mut self.worker_kahan[..]);
+        for part in &self.parts {
+            let n = part.workers.len();
+            let (sums_here, sums_rest) = std::mem::take(&mut sums).split_at_mut(n);
+            let (kahan_here, kahan_rest) = std::mem::take(&mut kahan).split_at_mut(n);
+            (sums, kahan) = (sums_rest, kahan_rest);
+            jobs.push((part, kahan_here, sums_here));
+        }
+        let ax = &self.ax;
+        let worker_guard = jobs
+            .into_par_iter()
+            .map(|(part, kahan, sums)| part.sum(ax, kahan, sums))
+            .reduce(|| false, |a, b| a | b);
+        self.past_guard = (task_guard, worker_guard);
     }
 }
 
@@ -201,48 +350,38 @@ impl Aggregator for Kos {
             }
             .into());
         }
-        let a: Vec<f64> = data
-            .by_task()
-            .labels()
-            .iter()
-            .map(|&l| if l == 0 { 1.0 } else { -1.0 })
-            .collect();
         let mut rng = RandomState::new(p.random_state);
-        let mut y: Vec<f64> = (0..a.len()).map(|_| 1.0 + rng.gauss()).collect();
-        let mut x = vec![0.0; a.len()];
-        let groups = Groups::new(data);
+        let y: Vec<f64> = (0..data.n_responses()).map(|_| 1.0 + rng.gauss()).collect();
+        let mut messages = Messages::new(data, y);
         // The largest message is the observer's objective only: no loss history.
         let driver = IterationLoop::new(p.n_iter, inputs.observer, started).without_loss_history();
         let report = driver.run(|_| {
-            // The guard: a message past 10³⁰⁰ ends the iterations, y keeps the last messages.
-            if Groups::leave_one_out(&groups.by_task, &a, &y, &mut x).is_none() {
+            // The guard: a sum past 10³⁰⁰ ends the iterations, y keeps the last messages.
+            if messages.guard() {
                 return Err(StopReason::NumericGuard);
             }
-            let mut next = vec![0.0; a.len()];
-            if Groups::leave_one_out(&groups.by_worker, &a, &x, &mut next).is_none() {
-                return Err(StopReason::NumericGuard);
-            }
-            y = next;
+            messages.pass(true);
             // Only the observer reads it; skip the pass without one.
             let largest = if inputs.observer.is_some() {
-                y.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+                messages.y.iter().fold(0.0f64, |m, v| m.max(v.abs()))
             } else {
                 0.0
             };
             Ok((largest, None))
         });
-        let labels: Vec<Label> = groups
-            .by_task
+        // T_t of the final y: the label is its sign.
+        let labels: Vec<Label> = messages
+            .task_sums
             .iter()
-            .map(|g| Label::from(kahan_sum(g.clone().map(|r| a[r] * y[r])) < 0.0))
+            .map(|&sum| Label::from(sum < 0.0))
             .collect();
-        let confidence = groups
-            .by_task
+        let by_task = data.by_task();
+        let confidence = labels
             .iter()
-            .zip(&labels)
-            .map(|(g, &l)| {
-                let sign = if l == 0 { 1.0 } else { -1.0 };
-                g.clone().filter(|&r| a[r] == sign).count() as f64 / g.len() as f64
+            .enumerate()
+            .map(|(t, &l)| {
+                let (_, answers) = by_task.row(t);
+                answers.iter().filter(|&&a| a == l).count() as f64 / answers.len() as f64
             })
             .collect();
         Ok(Aggregation {

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use crate::aggregation::{Action, Aggregation, FitReport, IterationState, StopReason};
 use crate::error::{DataError, ParamsError, Result};
-use crate::responses::Responses;
+use crate::numeric::simd::Isa;
+use crate::responses::{Label, Responses};
 
 use super::params::{ParamReport, Params, check_non_negative, out_of_range, report};
 use super::{Aggregator, FitInputs};
@@ -51,7 +52,9 @@ use crate::numeric::special::digamma;
 /// An [`Observer`](crate::Observer) is called once per restart with its final LML; the
 /// restarts then run in batches of five lanes, and [`Action::Stop`] before the last restart
 /// keeps the best of the restarts up to the one it saw, with [`StopReason::Interrupted`]
-/// (the batches not yet started do not run).
+/// (the batches not yet started do not run). An observer that cannot stop
+/// ([`Observer::may_stop`](crate::Observer::may_stop) false, e.g. the CLI's progress bar)
+/// leaves all restarts in one pass.
 ///
 /// # Differences from crowd-kit (bug fixes)
 /// * Each restart has its own seed, derived from `random_state` and the restart index
@@ -212,9 +215,9 @@ const MIN_CHUNK: usize = 256;
 /// Workers per rayon job: a worker's answers are visited once for all restarts, and worker
 /// activity is skewed (Zipf), so the worker pass is split finely to keep both cores busy.
 const MIN_WORKER_CHUNK: usize = 8;
-/// Restarts per pass over the data when an observer is attached (it sees each restart when its
-/// pass ends, and a stop skips the passes not yet started). Without an observer, one pass
-/// carries all restarts.
+/// Restarts per pass over the data when an observer that may stop is attached (it sees each
+/// restart when its pass ends, and a stop skips the passes not yet started). Otherwise one
+/// pass carries all restarts.
 const OBSERVED_LANES: usize = 5;
 
 /// Parameters and expected counts of one restart.
@@ -313,8 +316,8 @@ impl Mace {
         // LML, scanned in restart order across batches (each restart has its own seed, so
         // batching changes no bits).
         let batch = match inputs.observer {
-            Some(_) => OBSERVED_LANES,
-            None => p.n_restarts,
+            Some(observer) if observer.may_stop() => OBSERVED_LANES,
+            _ => p.n_restarts,
         };
         let mut best: Option<(usize, State)> = None;
         'batches: for first in (0..p.n_restarts).step_by(batch) {
@@ -475,6 +478,7 @@ fn e_step(data: &Responses, states: &mut [State], lanes: &mut Lanes) {
     }
     let by_task = data.by_task();
     let (ln_spamming, ln_gain) = (&lanes.ln_spamming, &lanes.ln_gain);
+    let isa = Isa::detect();
     lanes
         .q
         .par_chunks_mut(k * n)
@@ -485,18 +489,20 @@ fn e_step(data: &Responses, states: &mut [State], lanes: &mut Lanes) {
             || (vec![0.0; n], vec![0.0; n]),
             |(base, sum), (t, (q, ln_z))| {
                 let (workers, labels) = by_task.row(t);
-                base.fill(-ln_k);
-                q.fill(0.0);
-                for (&w, &y) in workers.iter().zip(labels) {
-                    let at = (w as usize * k + y as usize) * n;
-                    let y = y as usize * n;
-                    add_lanes(base, &ln_spamming[at..at + n]);
-                    add_lanes(&mut q[y..y + n], &ln_gain[at..at + n]);
+                let row = TaskRow {
+                    workers,
+                    labels,
+                    ln_spamming,
+                    ln_gain,
+                    ln_k,
+                };
+                #[cfg(target_arch = "x86_64")]
+                if isa.avx2() {
+                    // SAFETY: `Isa::avx2()` is true only when run-time detection found AVX2
+                    // on this CPU, so the AVX2 build can run.
+                    return unsafe { row.posterior_avx2(q, ln_z, base, sum) };
                 }
-                for row in q.chunks_exact_mut(n) {
-                    add_lanes(row, base);
-                }
-                softmax_lanes(q, ln_z, sum);
+                row.posterior(q, ln_z, base, sum);
             },
         );
     // LML = Σ_t ln Z_t, summed in task order in each lane.
@@ -518,29 +524,19 @@ fn e_step(data: &Responses, states: &mut [State], lanes: &mut Lanes) {
         .enumerate()
         .for_each(|(w, (kn, counts))| {
             let (tasks, labels) = by_worker.row(w);
-            counts.fill(0.0);
-            kn.fill(0.0);
-            let (spamming_total, knowing_total) = kn.split_at_mut(n);
-            let knowing = &knowing[w * n..(w + 1) * n];
-            for (i, (&t, &y)) in tasks.iter().zip(labels).enumerate() {
-                // The worker's tasks are scattered over q: ask for rows a few answers ahead.
-                if let (Some(&ahead), Some(&label)) = (tasks.get(i + 16), labels.get(i + 16)) {
-                    prefetch(q, (ahead as usize * k + label as usize) * n);
-                }
-                let (t, y) = (t as usize, y as usize);
-                let at = (w * k + y) * n;
-                let q = &q[(t * k + y) * n..(t * k + y + 1) * n];
-                let counts = &mut counts[y * n..(y + 1) * n];
-                let spamming = &spamming[at..at + n];
-                for lane in 0..n {
-                    let (s, knowing, qy) = (spamming[lane], knowing[lane], q[lane]);
-                    let know = qy * knowing / (s + knowing);
-                    let spammed = (1.0 - qy) + qy * s / (s + knowing);
-                    counts[lane] += spammed;
-                    spamming_total[lane] += spammed;
-                    knowing_total[lane] += know;
-                }
+            let row = WorkerRow {
+                tasks,
+                labels,
+                q,
+                spamming: &spamming[w * k * n..(w + 1) * k * n],
+                knowing: &knowing[w * n..(w + 1) * n],
+            };
+            #[cfg(target_arch = "x86_64")]
+            if isa.avx2() {
+                // SAFETY: as for the task rows above.
+                return unsafe { row.counts_avx2(kn, counts) };
             }
+            row.counts(kn, counts);
         });
     // Back to each restart's own rows for its M-step.
     for (lane, state) in states.iter_mut().enumerate() {
@@ -561,8 +557,100 @@ fn e_step(data: &Responses, states: &mut [State], lanes: &mut Lanes) {
     }
 }
 
+/// One task's answers, for its posterior in every lane.
+///
+/// The row kernels ([`TaskRow::posterior`], [`WorkerRow::counts`]) are plain lane loops that
+/// the compiler vectorises, compiled twice — for the x86-64 baseline (2 doubles per vector)
+/// and, chosen at run time (`numeric::simd::Isa`), with AVX2 (4). Both builds perform the same
+/// IEEE operations in the same order (no fused multiply-add is ever formed): the same bits.
+struct TaskRow<'a> {
+    workers: &'a [u32],
+    labels: &'a [Label],
+    ln_spamming: &'a [f64],
+    ln_gain: &'a [f64],
+    ln_k: f64,
+}
+
+impl TaskRow<'_> {
+    /// q (labels × lanes) and ln Z (lanes) of the task; `base` and `sum`: lanes of scratch.
+    #[inline(always)]
+    fn posterior(&self, q: &mut [f64], ln_z: &mut [f64], base: &mut [f64], sum: &mut [f64]) {
+        let n = ln_z.len();
+        let k = q.len() / n;
+        base.fill(-self.ln_k);
+        q.fill(0.0);
+        for (&w, &y) in self.workers.iter().zip(self.labels) {
+            let at = (w as usize * k + y as usize) * n;
+            let y = y as usize * n;
+            add_lanes(base, &self.ln_spamming[at..at + n]);
+            add_lanes(&mut q[y..y + n], &self.ln_gain[at..at + n]);
+        }
+        for row in q.chunks_exact_mut(n) {
+            add_lanes(row, base);
+        }
+        softmax_lanes(q, ln_z, sum);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn posterior_avx2(&self, q: &mut [f64], ln_z: &mut [f64], base: &mut [f64], sum: &mut [f64]) {
+        self.posterior(q, ln_z, base, sum);
+    }
+}
+
+/// One worker's answers, for its expected counts in every lane.
+struct WorkerRow<'a> {
+    tasks: &'a [u32],
+    labels: &'a [Label],
+    /// tasks × labels × lanes posterior.
+    q: &'a [f64],
+    /// The worker's s = π₀θ_{w,y}, labels × lanes.
+    spamming: &'a [f64],
+    /// The worker's π₁, lanes.
+    knowing: &'a [f64],
+}
+
+impl WorkerRow<'_> {
+    /// The worker's (spamming, knowing) totals into `kn` (2 × lanes) and spamming counts per
+    /// label into `counts` (labels × lanes).
+    #[inline(always)]
+    fn counts(&self, kn: &mut [f64], counts: &mut [f64]) {
+        let n = self.knowing.len();
+        let k = counts.len() / n;
+        let (tasks, labels) = (self.tasks, self.labels);
+        counts.fill(0.0);
+        kn.fill(0.0);
+        let (spamming_total, knowing_total) = kn.split_at_mut(n);
+        for (i, (&t, &y)) in tasks.iter().zip(labels).enumerate() {
+            // The worker's tasks are scattered over q: ask for rows a few answers ahead.
+            if let (Some(&ahead), Some(&label)) = (tasks.get(i + 16), labels.get(i + 16)) {
+                prefetch(self.q, (ahead as usize * k + label as usize) * n);
+            }
+            let (t, y) = (t as usize, y as usize);
+            let q = &self.q[(t * k + y) * n..(t * k + y + 1) * n];
+            let counts = &mut counts[y * n..(y + 1) * n];
+            let spamming = &self.spamming[y * n..(y + 1) * n];
+            for lane in 0..n {
+                let (s, knowing, qy) = (spamming[lane], self.knowing[lane], q[lane]);
+                let know = qy * knowing / (s + knowing);
+                let spammed = (1.0 - qy) + qy * s / (s + knowing);
+                counts[lane] += spammed;
+                spamming_total[lane] += spammed;
+                knowing_total[lane] += know;
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn counts_avx2(&self, kn: &mut [f64], counts: &mut [f64]) {
+        self.counts(kn, counts);
+    }
+}
+
 /// `numeric::special::softmax_in_place` of every lane of `q` (labels × lanes), ln Σ into `ln_z`: the same
 /// operations per lane (so the same bits), with the divisions running across lanes.
+#[inline(always)]
 fn softmax_lanes(q: &mut [f64], ln_z: &mut [f64], sum: &mut [f64]) {
     let n = ln_z.len();
     // ln_z holds each lane's max until the end.
@@ -573,10 +661,15 @@ fn softmax_lanes(q: &mut [f64], ln_z: &mut [f64], sum: &mut [f64]) {
         }
     }
     sum.fill(0.0);
-    for row in q.chunks_exact_mut(n) {
-        for ((v, &max), sum) in row.iter_mut().zip(ln_z.iter()).zip(sum.iter_mut()) {
-            *v = (*v - max).exp();
-            *sum += *v;
+    if q.len() == 2 * n {
+        let (first, second) = q.split_at_mut(n);
+        two_labels(first, second, ln_z, sum);
+    } else {
+        for row in q.chunks_exact_mut(n) {
+            for ((v, &max), sum) in row.iter_mut().zip(ln_z.iter()).zip(sum.iter_mut()) {
+                *v = (*v - max).exp();
+                *sum += *v;
+            }
         }
     }
     for row in q.chunks_exact_mut(n) {
@@ -595,6 +688,26 @@ fn softmax_lanes(q: &mut [f64], ln_z: &mut [f64], sum: &mut [f64]) {
         } else {
             *ln_z += sum.ln();
         }
+    }
+}
+
+/// The exp step of [`softmax_lanes`] for K = 2, with one exp per lane instead of two: of
+/// v − max, one is exactly 0 (exp(0) = 1 exactly); only the other needs exp. The sum runs in
+/// label order as in the general loop, so the bits are the same. A +∞ max takes the general
+/// path (+∞ − ∞ is NaN there); NaN and −∞ rows end as the uniform row either way.
+#[inline(always)]
+fn two_labels(first: &mut [f64], second: &mut [f64], max: &[f64], sum: &mut [f64]) {
+    for (((a, b), &max), sum) in first.iter_mut().zip(second).zip(max).zip(sum) {
+        let (da, db) = (*a - max, *b - max);
+        if max == f64::INFINITY {
+            (*a, *b) = (da.exp(), db.exp());
+        } else {
+            let a_is_max = *a == max;
+            let other = (if a_is_max { db } else { da }).exp();
+            (*a, *b) = if a_is_max { (1.0, other) } else { (other, 1.0) };
+        }
+        *sum += *a;
+        *sum += *b;
     }
 }
 

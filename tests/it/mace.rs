@@ -155,6 +155,50 @@ fn observer_sees_each_restart_and_does_not_change_the_result() {
 }
 
 #[test]
+fn an_observer_that_cannot_stop_sees_every_restart_in_order() {
+    // One that cannot stop leaves all ten restarts in one pass (no batches): the same calls
+    // and the same result as one that may stop (batches of five) and as no observer.
+    struct Watch {
+        seen: std::sync::Mutex<Vec<(usize, f64)>>,
+        may_stop: bool,
+    }
+    impl crowdagg::Observer for Watch {
+        fn observe(&self, state: &crowdagg::IterationState) -> crowdagg::Action {
+            self.seen
+                .lock()
+                .unwrap()
+                .push((state.iteration, state.objective));
+            crowdagg::Action::Continue
+        }
+        fn may_stop(&self) -> bool {
+            self.may_stop
+        }
+    }
+    let data = common::tiny();
+    let run = |may_stop| {
+        let watch = Watch {
+            seen: Default::default(),
+            may_stop,
+        };
+        let fit = Mace::default()
+            .fit(&data, crowdagg::FitInputs::default().observer(&watch))
+            .unwrap();
+        (fit, watch.seen.into_inner().unwrap())
+    };
+    let ((one_pass, seen), (in_batches, seen_in_batches)) = (run(false), run(true));
+    assert_eq!(
+        seen.iter().map(|s| s.0).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+    assert_eq!(seen, seen_in_batches);
+    assert_eq!(one_pass, in_batches);
+    assert_eq!(
+        one_pass,
+        Mace::default().fit(&data, Default::default()).unwrap()
+    );
+}
+
+#[test]
 fn params_are_validated() {
     let bad = |key: &str, value: &str| MaceParams::from_pairs([(key, value)]).is_err();
     assert!(!bad("n_iter", "0")); // the initialisation only, as crowd-kit
