@@ -39,7 +39,12 @@ def main(argv: list[str]) -> int:
     try:
 
         def read(path):
-            return spark.read.option("header", True).option("inferSchema", False).csv(path)
+            return (
+                spark.read.option("header", True)
+                .option("inferSchema", False)
+                .option("escape", '"')
+                .csv(path)
+            )
 
         prepared = {}
         for case in cases:

@@ -38,7 +38,7 @@ fn parse_method(method: &str, params: &[(String, String)]) -> PyResult<Method> {
         let mut rest = Vec::new();
         for (k, v) in params {
             if k == "shards" {
-                shards = v.parse().map_err(|_| {
+                shards = v.parse().ok().filter(|&p: &usize| p >= 1).ok_or_else(|| {
                     PyValueError::new_err(format!("shards={v}: expected a positive integer"))
                 })?;
             } else {

@@ -379,6 +379,16 @@ impl Mace {
 
     /// Runs the restarts `restarts` side by side, one lane each.
     fn run_lanes(&self, data: &Responses, restarts: std::ops::Range<usize>) -> (Vec<State>, Lanes) {
+        self.run_lanes_on(data, restarts, Isa::detect())
+    }
+
+    /// [`Self::run_lanes`] with the kernels' build chosen by the caller (tests compare both).
+    fn run_lanes_on(
+        &self,
+        data: &Responses,
+        restarts: std::ops::Range<usize>,
+        isa: Isa,
+    ) -> (Vec<State>, Lanes) {
         let p = &self.params;
         let (w, k, t) = (data.n_workers(), data.n_labels(), data.n_tasks());
         let mut states: Vec<State> = restarts
@@ -403,12 +413,12 @@ impl Mace {
             })
             .collect();
         let mut lanes = Lanes::new(states.len(), w, k, t);
-        e_step(data, &mut states, &mut lanes);
+        e_step(data, &mut states, &mut lanes, isa);
         for _ in 0..p.n_iter {
             states
                 .par_iter_mut()
                 .for_each(|state| self.m_step(state, k));
-            e_step(data, &mut states, &mut lanes);
+            e_step(data, &mut states, &mut lanes, isa);
         }
         (states, lanes)
     }
@@ -446,7 +456,8 @@ fn keep(
 }
 
 /// q, ln Z, LML and the expected counts of every lane from its current π and θ.
-fn e_step(data: &Responses, states: &mut [State], lanes: &mut Lanes) {
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+fn e_step(data: &Responses, states: &mut [State], lanes: &mut Lanes, isa: Isa) {
     let k = data.n_labels();
     let n = lanes.lanes;
     let ln_k = (k as f64).ln();
@@ -478,7 +489,6 @@ fn e_step(data: &Responses, states: &mut [State], lanes: &mut Lanes) {
     }
     let by_task = data.by_task();
     let (ln_spamming, ln_gain) = (&lanes.ln_spamming, &lanes.ln_gain);
-    let isa = Isa::detect();
     lanes
         .q
         .par_chunks_mut(k * n)
@@ -758,5 +768,40 @@ impl Aggregator for Mace {
 
     fn params(&self) -> ParamReport {
         report(&self.params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{GeneratorConfig, generate};
+
+    /// The AVX2 row kernels run the same IEEE operations as the baseline ones, so every lane's
+    /// posterior, counts and LML history must carry the same bits (K = 2 takes `two_labels`,
+    /// K = 5 the general softmax). CI hosts with AVX2 never run the baseline otherwise.
+    #[test]
+    fn avx2_kernels_give_the_baseline_bits() {
+        let isa = Isa::detect();
+        if !isa.avx2() {
+            return;
+        }
+        for classes in [2, 5] {
+            let data = generate(&GeneratorConfig::new(600, 40, classes).seed(7))
+                .unwrap()
+                .responses;
+            for method in [MaceMethod::Em, MaceMethod::Vb] {
+                let mace = Mace::params().n_iter(6).method(method).check().unwrap();
+                let (base, base_lanes) = mace.run_lanes_on(&data, 0..4, Isa::baseline());
+                let (avx2, avx2_lanes) = mace.run_lanes_on(&data, 0..4, isa);
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&base_lanes.q), bits(&avx2_lanes.q), "K={classes}");
+                assert_eq!(bits(&base_lanes.counts), bits(&avx2_lanes.counts));
+                assert_eq!(bits(&base_lanes.kn), bits(&avx2_lanes.kn));
+                for (b, a) in base.iter().zip(&avx2) {
+                    assert_eq!(bits(&b.lml_history), bits(&a.lml_history));
+                    assert_eq!(bits(&b.theta), bits(&a.theta));
+                }
+            }
+        }
     }
 }

@@ -22,6 +22,7 @@ use super::Layout;
 
 /// Majority vote, or Wawa (the vote weighted by each worker's agreement with it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Vote {
     /// `MajorityVote` without skills.
     Majority,

@@ -395,6 +395,7 @@ fn vote_shards_have_the_bits_of_one_machine() {
             let single = match vote {
                 Vote::Majority => MajorityVote::default().aggregate(data).unwrap(),
                 Vote::Wawa => Wawa.aggregate(data).unwrap(),
+                other => panic!("no single-machine run for {other:?}"),
             };
             for p in [1, 3, 8] {
                 let what = format!("{name} {vote:?} P={p}");

@@ -102,6 +102,10 @@ def sources_from_table(
 
     sizes = table.sizes
     driver = Driver(method, params, *sizes)
+    if spill_dir is not None:
+        # Absolute: the worker processes may run in another directory.
+        spill_dir = os.path.abspath(spill_dir)
+        os.makedirs(spill_dir, exist_ok=True)
     sources = []
     for index, (start, end) in enumerate(driver.plan()):
         tasks, workers, labels = table.codes(start, end)

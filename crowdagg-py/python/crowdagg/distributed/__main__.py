@@ -57,17 +57,23 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _params(args) -> tuple[list[tuple[str, str]], bool]:
+def run_params(args) -> tuple[list[tuple[str, str]], bool]:
+    """``--param`` pairs (``shards`` from ``--shards``) and whether to fit with gold
+    (``--use-gold``, or ``--param use_gold=true|false`` as the CLI takes it)."""
     pairs, use_gold = [], args.use_gold
     for item in args.param:
         key, sep, value = item.partition("=")
         if not sep:
             raise SystemExit(f"--param {item!r}: expected KEY=VALUE")
         if key == "use_gold":
+            if value not in ("true", "false"):
+                raise SystemExit(f"--param use_gold={value}: expected true or false")
             use_gold = value == "true"
         elif key != "shards":
             pairs.append((key, value))
     pairs.append(("shards", str(args.shards)))
+    if use_gold and args.gold is None:
+        raise SystemExit(f"{args.method} with use_gold needs --gold")
     return pairs, use_gold
 
 
@@ -103,9 +109,7 @@ def _engine(name: str, processes: int, seed):
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    if args.gold is None and args.use_gold:
-        raise SystemExit(f"{args.method} needs --gold")
-    params, use_gold = _params(args)
+    params, use_gold = run_params(args)
     started = time.perf_counter()
     table = Table(args.input, args.gold if use_gold else None)
     driver, sources = sources_from_table(table, args.method, params, use_gold, args.spill_dir)

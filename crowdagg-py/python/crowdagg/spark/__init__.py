@@ -1,4 +1,5 @@
-"""Dawid-Skene on Spark: ``prepare`` encodes and shards a DataFrame, ``fit`` runs the EM loop.
+"""Sharded aggregation on Spark (Dawid-Skene, one-coin Dawid-Skene, majority vote, Wawa):
+``prepare`` encodes and shards a DataFrame, ``fit`` runs the loop.
 
 **prepare(df, shards)** gives every task, worker and label a global integer code in the
 canonical order of ``crowdagg aggregate`` (the label order rule: numeric when every value of
@@ -46,7 +47,8 @@ __all__ = ["Prepared", "fit", "local_session", "prepare", "shard_sources", "writ
 #: The integer types of Spark SQL (ordered numerically, as pandas orders integer columns).
 _INTEGRAL = ("ByteType", "ShortType", "IntegerType", "LongType")
 #: The integer form the label order rule recognises (``crowdagg::responses::parse_int``).
-_INTEGER = r"^[+-]?[0-9]+$"
+#: ``\z``, not ``$``: Java's ``$`` also matches before a final line break (``"12\n"``).
+_INTEGER = r"^[+-]?[0-9]+\z"
 
 
 @dataclass
@@ -61,6 +63,13 @@ class Prepared:
     plan: list[tuple[int, int]]
     codes: dict[str, object]
     partitions: int
+    has_gold: bool = False
+
+    def unpersist(self) -> None:
+        """Releases the cached frame and code tables (the ``Prepared`` is unusable after)."""
+        self.frame.unpersist()
+        for codes in self.codes.values():
+            codes.unpersist()
 
     def names(self, column: str) -> list[str]:
         """The names of ``column`` (task, worker or label) in code order, on the driver."""
@@ -80,7 +89,10 @@ def _encode(frame, column: str):
         ordered = values.orderBy("value").select(F.col("value").cast("string").alias("name"))
     elif dtype == "StringType":
         as_int = F.expr("try_cast(value AS BIGINT)")
-        is_int = F.col("value").rlike(_INTEGER) & as_int.isNotNull()
+        # A value that looks like an integer but overflows casts to null; SQL's three-valued
+        # logic would then make both `is_int` and `~is_int` null and `filter` drop the row, so
+        # null counts as "not an integer" (the CLI's `parse_int` refuses it too).
+        is_int = F.coalesce(F.col("value").rlike(_INTEGER) & as_int.isNotNull(), F.lit(False))
         numeric = values.filter(~is_int).limit(1).count() == 0
         by_bytes = F.col("value").cast("binary")
         keys = [as_int, by_bytes] if numeric else [by_bytes]
@@ -147,6 +159,12 @@ def prepare(
         if repeated:
             raise ValueError(f"gold has task {repeated[0]['task_name']!r} more than once")
         answered = codes["task"].select(F.col("name").alias("task_name"))
+        if truth.join(answered, "task_name").limit(1).count() == 0:
+            gold_tasks = truth.count()
+            raise ValueError(
+                f"none of the {gold_tasks} gold task{'' if gold_tasks == 1 else 's'} occurs in "
+                "the responses (check the task column and the spelling of task ids)"
+            )
         unknown = truth.join(answered, "task_name")
         unknown = unknown.filter(F.col("code").isNull()).limit(1).collect()
         if unknown:
@@ -169,7 +187,7 @@ def prepare(
     frame = coded.repartitionByRange(len(plan), "shard").cache()
     frame.count()
     partitions = frame.rdd.getNumPartitions()
-    return Prepared(frame, sizes, shards, plan, codes, partitions)
+    return Prepared(frame, sizes, shards, plan, codes, partitions, gold is not None)
 
 
 def _pass(spec, models, posteriors: bool):
@@ -235,7 +253,7 @@ def _collect(prepared: Prepared, spec, models: Sequence[np.ndarray], posteriors=
             _pass(spec, broadcast, posteriors), "shard long, values array<double>"
         ).toArrow()
     finally:
-        broadcast.unpersist()
+        broadcast.destroy()
     shard_ids = result.column("shard").to_pylist()
     if sorted(shard_ids) != list(range(len(prepared.plan))):
         raise RuntimeError(f"a pass returned shards {shard_ids}, expected each of the plan once")
@@ -257,6 +275,7 @@ def fit(
     ``params`` as ``--param`` pairs, ``shards`` set from ``prepared``): returns ``(driver, result)``, the
     finished ``crowdagg._core.Driver`` (for ``write``) and its result dict, with
     ``iteration_s`` (wall seconds of each pass, ``init`` first)."""
+    _check_gold(prepared, use_gold)
     params = [(k, v) for k, v in params if k != "shards"] + [("shards", str(prepared.shards))]
     driver = Driver(method, params, *prepared.sizes)
     spark = prepared.frame.sparkSession
@@ -277,9 +296,14 @@ def fit(
         models = driver.result_models()
         result = driver.finish(_collect(prepared, spec, models, posteriors=True))
     finally:
-        spec.unpersist()
+        spec.destroy()
     result["iteration_s"] = times
     return driver, result
+
+
+def _check_gold(prepared: Prepared, use_gold: bool) -> None:
+    if use_gold and not prepared.has_gold:
+        raise ValueError("use_gold=True, but the table was prepared without gold")
 
 
 def write(prepared: Prepared, driver, format: str = "csv") -> bytes:
@@ -306,6 +330,7 @@ def shard_sources(
 
     from crowdagg.distributed import ShardSource
 
+    _check_gold(prepared, use_gold)
     params = [(k, v) for k, v in params if k != "shards"] + [("shards", str(prepared.shards))]
     driver = Driver(method, params, *prepared.sizes)
     sources = []
@@ -323,7 +348,8 @@ def shard_sources(
 
 def local_session(cores: int = 2, app: str = "crowdagg"):
     """A Spark session on this machine only: ``local[cores]``, bound to 127.0.0.1, no UI, the
-    Python workers on this interpreter (``PYSPARK_PYTHON``)."""
+    Python workers on this interpreter (``PYSPARK_PYTHON``). Refuses to run beside another
+    active session, whose master and addresses ``getOrCreate`` would hand back instead."""
     import os
     import sys
 
@@ -332,6 +358,8 @@ def local_session(cores: int = 2, app: str = "crowdagg"):
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
+    if SparkSession.getActiveSession() is not None:
+        raise RuntimeError("a Spark session is already active: stop it first")
     spark = (
         SparkSession.builder.master(f"local[{cores}]")
         .appName(app)

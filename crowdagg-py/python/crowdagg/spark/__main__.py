@@ -1,6 +1,10 @@
-"""``python -m crowdagg.spark``: Dawid-Skene on P shards over Spark (``local[N]`` on this
+"""``python -m crowdagg.spark``: a method on P shards over Spark (``local[N]`` on this
 machine's loopback); the output has the bytes of
-``crowdagg aggregate --method M --param shards=P [--param k=v]... --format F INPUT``."""
+``crowdagg aggregate --method M [--param shards=P] [--param k=v]... --format F INPUT``
+(``shards`` for Dawid-Skene and one-coin Dawid-Skene; majority vote and Wawa give one
+machine's bytes for any P). The CSV is read with ``"`` as quote and escape, as the CLI reads
+it; a quoted name with a line break in it needs Spark's ``multiLine`` (not set: it reads a
+file in one task)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import argparse
 import sys
 import time
 
-from crowdagg.distributed.__main__ import add_run_arguments, write_output
+from crowdagg.distributed.__main__ import add_run_arguments, run_params, write_output
 from crowdagg.spark import fit, local_session, prepare, write
 
 
@@ -22,28 +26,26 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    if args.use_gold and args.gold is None:
-        raise SystemExit(f"{args.method} needs --gold")
-    params = []
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--param {item!r}: expected KEY=VALUE")
-        params.append((key, value))
+    params, use_gold = run_params(args)
     started = time.perf_counter()
     spark = local_session(args.cores, "crowdagg.spark")
     try:
         session_s = time.perf_counter() - started
 
         def read(path):
-            return spark.read.option("header", True).option("inferSchema", False).csv(path)
+            return (
+                spark.read.option("header", True)
+                .option("inferSchema", False)
+                .option("escape", '"')
+                .csv(path)
+            )
 
-        gold = read(args.gold) if args.use_gold else None
+        gold = read(args.gold) if use_gold else None
         begun = time.perf_counter()
         prepared = prepare(read(args.input), args.shards, gold=gold)
         prepared_s = time.perf_counter() - begun
         begun = time.perf_counter()
-        driver, result = fit(prepared, args.method, params, use_gold=args.use_gold)
+        driver, result = fit(prepared, args.method, params, use_gold=use_gold)
         fit_s = time.perf_counter() - begun
         data = write(prepared, driver, args.format)
     finally:
