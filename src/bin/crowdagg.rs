@@ -296,6 +296,34 @@ struct AggregateArgs {
     input: PathBuf,
 }
 
+impl AggregateArgs {
+    /// Refuses the options of label aggregation that `method` has no use for: gold, skills,
+    /// the side tables, label normalisation, then `more` (in the order listed; the first one
+    /// given is named, with `what` the method reads and takes instead).
+    fn refuse_label_options(
+        &self,
+        more: &[(&str, bool)],
+        method: &str,
+        what: &str,
+    ) -> Result<(), String> {
+        let (gold_and_skills, normalize) = (
+            [
+                ("--gold", self.gold.is_some()),
+                ("--skills", self.skills.is_some()),
+                ("--skill-id", self.skill_id.is_some()),
+                ("--probas", self.probas.is_some()),
+                ("--workers", self.workers.is_some()),
+            ],
+            ("--normalize-labels", self.input_args.normalize_labels),
+        );
+        let mut unused = gold_and_skills.iter().chain(more).chain([&normalize]);
+        match unused.find(|(_, given)| *given) {
+            Some((option, _)) => Err(format!("{method} does not use {option} ({what})")),
+            None => Ok(()),
+        }
+    }
+}
+
 /// One line per method for `crowdagg methods`.
 fn describe(cli_name: &str) -> &'static str {
     match cli_name {
@@ -408,19 +436,11 @@ fn in_cli_words(message: &str) -> String {
 
 /// `-m binary-relevance`: the options it honours run it; the ones it has no use for are refused.
 fn aggregate_multilabel(args: &AggregateArgs, pairs: &[(&str, &str)]) -> Result<(), String> {
-    let unused = [
-        ("--gold", args.gold.is_some()),
-        ("--skills", args.skills.is_some()),
-        ("--skill-id", args.skill_id.is_some()),
-        ("--probas", args.probas.is_some()),
-        ("--workers", args.workers.is_some()),
-        ("--normalize-labels", args.input_args.normalize_labels),
-    ];
-    if let Some((option, _)) = unused.iter().find(|(_, given)| *given) {
-        return Err(format!(
-            "binary-relevance does not use {option} (it aggregates label sets, with options --param, --format, --output, --*-column, --delimiter, --duplicates, --threads, --timings)"
-        ));
-    }
+    args.refuse_label_options(
+        &[],
+        "binary-relevance",
+        "it aggregates label sets, with options --param, --format, --output, --*-column, --delimiter, --duplicates, --threads, --timings",
+    )?;
     let started = Instant::now();
     note_stdin(&args.input);
     let json = matches!(args.format, Format::Json);
@@ -468,22 +488,14 @@ fn aggregate_pairwise(
     use crowdagg::io::{PairwiseReadOptions, read_pairwise};
     use crowdagg::output::{write_pairwise_csv, write_pairwise_json};
     use crowdagg::{BradleyTerryParams, NoisyBradleyTerryParams, PairwiseAggregator, Params};
-    let unused = [
-        ("--gold", args.gold.is_some()),
-        ("--skills", args.skills.is_some()),
-        ("--skill-id", args.skill_id.is_some()),
-        ("--probas", args.probas.is_some()),
-        ("--workers", args.workers.is_some()),
-        ("--task-column", args.input_args.task_column.is_some()),
-        ("--duplicates", args.input_args.duplicates.is_some()),
-        ("--normalize-labels", args.input_args.normalize_labels),
-    ];
-    if let Some((option, _)) = unused.iter().find(|(_, given)| *given) {
-        return Err(format!(
-            "{} does not use {option} (it reads worker,left,right,label comparisons, with options --param, --format, --output, --worker-column, --label-column, --delimiter, --threads, --timings)",
-            args.method
-        ));
-    }
+    args.refuse_label_options(
+        &[
+            ("--task-column", args.input_args.task_column.is_some()),
+            ("--duplicates", args.input_args.duplicates.is_some()),
+        ],
+        &args.method,
+        "it reads worker,left,right,label comparisons, with options --param, --format, --output, --worker-column, --label-column, --delimiter, --threads, --timings",
+    )?;
     let aggregator: Box<dyn PairwiseAggregator> = match method {
         PairwiseMethod::BradleyTerry => Box::new(
             BradleyTerryParams::from_pairs(pairs.iter().copied()).map_err(|e| e.to_string())?,

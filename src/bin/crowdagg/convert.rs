@@ -43,34 +43,35 @@ pub(crate) fn wants_parquet(path: Option<&Path>) -> bool {
     path.is_some_and(is_parquet)
 }
 
-/// `aggregate --output x.parquet`: labels, confidences and probabilities as Parquet.
-pub(crate) fn write_results(
-    out: &mut dyn Write,
-    data: &Responses,
-    result: &Aggregation,
-) -> std::io::Result<()> {
-    #[cfg(feature = "parquet")]
-    return crowdagg::output::write_parquet(out, data, result);
-    #[cfg(not(feature = "parquet"))]
-    {
-        let _ = (out, data, result);
-        Err(no_parquet())
-    }
+/// Declares `aggregate`'s writer of a result as Parquet: the library's writer with the
+/// `parquet` feature, an error that says how to get it without.
+macro_rules! parquet_result_writer {
+    ($(#[$doc:meta])* $name:ident => $library:ident) => {
+        $(#[$doc])*
+        pub(crate) fn $name(
+            out: &mut dyn Write,
+            data: &Responses,
+            result: &Aggregation,
+        ) -> std::io::Result<()> {
+            #[cfg(feature = "parquet")]
+            return crowdagg::output::$library(out, data, result);
+            #[cfg(not(feature = "parquet"))]
+            {
+                let _ = (out, data, result);
+                Err(no_parquet())
+            }
+        }
+    };
 }
 
-/// `aggregate --workers x.parquet`: the worker model as Parquet.
-pub(crate) fn write_workers(
-    out: &mut dyn Write,
-    data: &Responses,
-    result: &Aggregation,
-) -> std::io::Result<()> {
-    #[cfg(feature = "parquet")]
-    return crowdagg::output::write_workers_parquet(out, data, result);
-    #[cfg(not(feature = "parquet"))]
-    {
-        let _ = (out, data, result);
-        Err(no_parquet())
-    }
+parquet_result_writer! {
+    /// `aggregate --output x.parquet`: labels, confidences and probabilities as Parquet.
+    write_results => write_parquet
+}
+
+parquet_result_writer! {
+    /// `aggregate --workers x.parquet`: the worker model as Parquet.
+    write_workers => write_workers_parquet
 }
 
 #[cfg(not(feature = "parquet"))]

@@ -44,18 +44,19 @@ pub struct EvaluateArgs {
     /// Only these methods (comma-separated CLI names); default: all.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     methods: Vec<String>,
-    /// Output format of the table.
-    #[arg(long, value_enum, default_value = "text")]
-    format: TableFormat,
     #[command(flatten)]
-    input_args: InputArgs,
-    /// Input file (CSV/TSV with task, worker, label), or `-` for stdin.
-    #[arg(default_value = "-")]
-    input: PathBuf,
+    table: TableArgs,
 }
 
 #[derive(clap::Args)]
 pub struct MetricsArgs {
+    #[command(flatten)]
+    table: TableArgs,
+}
+
+/// What `evaluate` and `metrics` both take: the table format, how to read, the input.
+#[derive(clap::Args)]
+struct TableArgs {
     /// Output format of the table.
     #[arg(long, value_enum, default_value = "text")]
     format: TableFormat,
@@ -67,8 +68,8 @@ pub struct MetricsArgs {
 }
 
 pub fn evaluate(args: EvaluateArgs) -> Result<(), String> {
-    let data = args.input_args.read_responses(&args.input)?;
-    let gold = args.input_args.read_gold(&args.gold, &data)?;
+    let data = args.table.input_args.read_responses(&args.table.input)?;
+    let gold = args.table.input_args.read_gold(&args.gold, &data)?;
     let present = gold.tasks_in(&data);
     if present < gold.len() {
         eprintln!(
@@ -101,7 +102,7 @@ pub fn evaluate(args: EvaluateArgs) -> Result<(), String> {
     }
     bar.finish_and_clear();
     let stdout = std::io::stdout();
-    write_evaluation(stdout.lock(), &rows, args.format.into()).map_err(|e| e.to_string())
+    write_evaluation(stdout.lock(), &rows, args.table.format.into()).map_err(|e| e.to_string())
 }
 
 fn run_one(
@@ -165,6 +166,7 @@ fn run_one(
 }
 
 pub fn metrics(args: MetricsArgs) -> Result<(), String> {
+    let args = args.table;
     let data = args.input_args.read_responses(&args.input)?;
     let mv = MajorityVote::default()
         .aggregate(&data)
