@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crowdagg::io::{delimiter_for, is_parquet};
 use crowdagg::{Aggregation, Responses};
 
-use super::{InputArgs, write_whole};
+use super::{CliError, InputArgs, write_whole};
 
 #[derive(clap::Args)]
 pub(crate) struct ConvertArgs {
@@ -22,7 +22,7 @@ pub(crate) struct ConvertArgs {
 
 /// Reads the input as `aggregate` does (same options) and writes its three columns: rows
 /// grouped by task, in canonical id order. Reading the output gives the same responses.
-pub(crate) fn convert(args: ConvertArgs) -> Result<(), String> {
+pub(crate) fn convert(args: ConvertArgs) -> Result<(), CliError> {
     let data = args.input_args.read_responses(&args.input)?;
     let output = &args.output;
     write_whole(Some(output), |out| write_responses(out, &data, output))

@@ -11,7 +11,7 @@ use crowdagg::output::{EvaluationRow, Table, write_evaluation, write_metrics};
 use crowdagg::{Aggregator, FitInputs, StopReason};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{InputArgs, read_optional_skills};
+use super::{CliError, InputArgs, read_optional_skills};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum TableFormat {
@@ -67,7 +67,7 @@ struct TableArgs {
     input: PathBuf,
 }
 
-pub fn evaluate(args: EvaluateArgs) -> Result<(), String> {
+pub fn evaluate(args: EvaluateArgs) -> Result<(), CliError> {
     let data = args.table.input_args.read_responses(&args.table.input)?;
     let gold = args.table.input_args.read_gold(&args.gold, &data)?;
     let present = gold.tasks_in(&data);
@@ -86,7 +86,7 @@ pub fn evaluate(args: EvaluateArgs) -> Result<(), String> {
             .iter()
             .map(|name| {
                 crowdagg::methods::find_method(name)
-                    .ok_or_else(|| format!("unknown method {name:?}"))
+                    .ok_or_else(|| CliError::Usage(format!("unknown method {name:?}")))
             })
             .collect::<Result<_, _>>()?
     };
@@ -102,7 +102,8 @@ pub fn evaluate(args: EvaluateArgs) -> Result<(), String> {
     }
     bar.finish_and_clear();
     let stdout = std::io::stdout();
-    write_evaluation(stdout.lock(), &rows, args.table.format.into()).map_err(|e| e.to_string())
+    write_evaluation(stdout.lock(), &rows, args.table.format.into())
+        .map_err(|e| CliError::Io(e.to_string()))
 }
 
 fn run_one(
@@ -165,13 +166,10 @@ fn run_one(
     row
 }
 
-pub fn metrics(args: MetricsArgs) -> Result<(), String> {
+pub fn metrics(args: MetricsArgs) -> Result<(), CliError> {
     let args = args.table;
     let data = args.input_args.read_responses(&args.input)?;
-    let mv = MajorityVote::default()
-        .aggregate(&data)
-        .map_err(|e| e.to_string())?;
-    let text = |e: crowdagg::DataError| e.to_string();
+    let mv = MajorityVote::default().aggregate(&data)?;
     let rows: Vec<(&str, serde_json::Value)> = vec![
         ("responses", data.n_responses().into()),
         ("tasks", data.n_tasks().into()),
@@ -188,19 +186,15 @@ pub fn metrics(args: MetricsArgs) -> Result<(), String> {
         ),
         (
             "majority_vote_consistency",
-            metrics::consistency(&data, &mv).map_err(text)?.into(),
+            metrics::consistency(&data, &mv)?.into(),
         ),
         (
             "uncertainty_by_task",
-            metrics::mean_uncertainty(&data, None, By::Task)
-                .map_err(text)?
-                .into(),
+            metrics::mean_uncertainty(&data, None, By::Task)?.into(),
         ),
         (
             "uncertainty_by_worker",
-            metrics::mean_uncertainty(&data, None, By::Worker)
-                .map_err(text)?
-                .into(),
+            metrics::mean_uncertainty(&data, None, By::Worker)?.into(),
         ),
         (
             "accuracy_on_majority_vote",
@@ -208,5 +202,5 @@ pub fn metrics(args: MetricsArgs) -> Result<(), String> {
         ),
     ];
     let stdout = std::io::stdout();
-    write_metrics(stdout.lock(), &rows, args.format.into()).map_err(|e| e.to_string())
+    write_metrics(stdout.lock(), &rows, args.format.into()).map_err(|e| CliError::Io(e.to_string()))
 }

@@ -31,9 +31,9 @@ pub enum OutputSimilarity {
     CrowdKit,
 }
 
-super::hrrasa_params! {
+super::rasa_params! {
     /// [`Hrrasa`]'s parameters (defaults: crowd-kit's `HRRASA`, except `output_similarity`).
-    HrrasaParams { tol: 1e-9 }
+    HrrasaParams { tol: 1e-9, hybrid }
 }
 
 impl HrrasaParams {

@@ -117,10 +117,10 @@ pub struct TextRasa {
 
 text_method!(TextRasa, TextRasaParams, "TextRASA");
 
-super::embeddings::hrrasa_params! {
+super::embeddings::rasa_params! {
     /// [`TextHrrasa`]'s parameters: [`HrrasaParams`] with crowd-kit `TextHRRASA`'s default
     /// `tol = 1e-5` (not HRRASA's 1e-9).
-    TextHrrasaParams { tol: 1e-5 }
+    TextHrrasaParams { tol: 1e-5, hybrid }
 }
 
 impl TextHrrasaParams {
