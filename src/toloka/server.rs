@@ -329,8 +329,9 @@ mod tests {
     fn bad_requests_get_toloka_error_bodies() {
         let backend = LocalBackend::new();
         let pool = "/api/v1/aggregated-solutions/aggregate-by-pool";
-        // (method, path, body, status, error code).
-        let cases: [(&str, &str, &[u8], u16, Option<&str>); 4] = [
+        /// (method, path, body, status, error code).
+        type Case<'a> = (&'a str, &'a str, &'a [u8], u16, Option<&'a str>);
+        let cases: [Case<'_>; 4] = [
             ("POST", pool, b"{not json", 400, Some("VALIDATION_ERROR")),
             (
                 "GET",
