@@ -374,6 +374,19 @@ pub enum DataError {
     /// length, a shard out of order or missing, statistics of another pass).
     #[error("shard buffers: {0}")]
     ShardBuffer(String),
+    /// A vector argument whose length does not fit the data (e.g. the point given to
+    /// [`NoisyBradleyTerry::objective`](crate::NoisyBradleyTerry::objective)).
+    #[error("{name} has {found} values, expected {expected} ({layout})")]
+    VectorLength {
+        /// The argument.
+        name: &'static str,
+        /// The length the data asks for.
+        expected: usize,
+        /// The length given.
+        found: usize,
+        /// What the expected length is made of, in words.
+        layout: &'static str,
+    },
     /// [`crate::Responses::from_codes`]: a code in `0..count` that no response uses (every
     /// declared task, worker and label must occur; pandas' factorize guarantees it).
     #[error("{column} code {code} is declared but no response uses it")]

@@ -345,6 +345,15 @@ fn io_error(error: csv::Error) -> io::Error {
     }
 }
 
+/// A JSON writer's error as the I/O error it wraps (a closed pipe stays `BrokenPipe`), or as
+/// an other-kind error (a value JSON cannot hold).
+fn json_io_error(error: serde_json::Error) -> io::Error {
+    match error.io_error_kind() {
+        Some(kind) => io::Error::new(kind, error),
+        None => io::Error::other(error),
+    }
+}
+
 /// The JSON report: `method`, `params`, `labels`, `probas`, `scores` (only when the method
 /// has them), `skills`, `errors`, `priors`,
 /// `confidence`, `n_iter_run`, `loss_history`, `stop_reason`.
@@ -361,10 +370,7 @@ pub fn write_json<W: Write>(
         method,
         params,
     };
-    serde_json::to_writer(out, &report).map_err(|e| match e.io_error_kind() {
-        Some(kind) => io::Error::new(kind, e),
-        None => io::Error::other(e),
-    })
+    serde_json::to_writer(out, &report).map_err(json_io_error)
 }
 
 struct Report<'a, N: ?Sized> {
@@ -743,10 +749,7 @@ pub fn write_pairwise_json<W: Write>(
         method,
         params,
     };
-    serde_json::to_writer(out, &report).map_err(|e| match e.io_error_kind() {
-        Some(kind) => io::Error::new(kind, e),
-        None => io::Error::other(e),
-    })
+    serde_json::to_writer(out, &report).map_err(json_io_error)
 }
 
 struct PairwiseReport<'a> {

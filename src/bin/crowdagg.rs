@@ -18,10 +18,13 @@ use crowdagg::responses::normalize_label;
 use crowdagg::{
     Action, Aggregator, DuplicatePolicy, FitInputs, Gold, IterationState, Observer, Responses,
 };
+use error::CliError;
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[path = "crowdagg/convert.rs"]
 mod convert;
+#[path = "crowdagg/error.rs"]
+mod error;
 #[path = "crowdagg/evaluate.rs"]
 mod evaluate;
 #[path = "crowdagg/families.rs"]
@@ -149,22 +152,22 @@ impl InputArgs {
 
     /// Reads the responses (with a progress bar), normalises their labels when asked, and
     /// warns about labels that differ only by case or whitespace otherwise.
-    pub(crate) fn read_responses(&self, input: &Path) -> Result<Responses, String> {
+    pub(crate) fn read_responses(&self, input: &Path) -> Result<Responses, CliError> {
         note_stdin(input);
         let bar = progress_bar(
             0,
             "reading {bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec}",
         );
-        let data = read_responses_with_progress(input, &self.read_options(), &mut |done, total| {
-            bar.set_length(total);
-            bar.set_position(done);
-        })
-        .map_err(|e| e.to_string())?;
+        let data =
+            read_responses_with_progress(input, &self.read_options(), &mut |done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })?;
         bar.finish_and_clear();
         if self.normalize_labels {
             return data
                 .map_labels(normalize_label)
-                .map_err(|e| format!("--normalize-labels: {e}"));
+                .map_err(|e| CliError::about("--normalize-labels", e));
         }
         let groups = data.label_variants();
         if !groups.is_empty() {
@@ -190,12 +193,12 @@ impl InputArgs {
     /// Reads gold labels with the delimiter (tab for a .tsv/.tab gold file whatever
     /// `--delimiter` says) and, where present, the column names of the responses, normalised as
     /// they are; checks they share tasks and labels with `data`.
-    pub(crate) fn read_gold(&self, path: &Path, data: &Responses) -> Result<Gold, String> {
+    pub(crate) fn read_gold(&self, path: &Path, data: &Responses) -> Result<Gold, CliError> {
         let mut options = self.read_options();
         if delimiter_for(path) == b'\t' {
             options.delimiter = Some(b'\t');
         }
-        let mut gold = read_gold(path, &options).map_err(|e| e.to_string())?;
+        let mut gold = read_gold(path, &options)?;
         if self.normalize_labels {
             gold = gold.map_labels(normalize_label);
         }
@@ -204,9 +207,9 @@ impl InputArgs {
         // has nothing to match: its result is empty.
         if !data.is_empty() {
             gold.check_overlap(data)
-                .map_err(|e| locate(e.into(), Some(&gold), None).to_string())?;
+                .map_err(|e| locate(e.into(), Some(&gold), None))?;
             gold.check_labels(data)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+                .map_err(|e| CliError::about(path.display(), e))?;
         }
         Ok(gold)
     }
@@ -227,10 +230,8 @@ pub(crate) fn note_stdin(input: &Path) {
 pub(crate) fn read_optional_skills(
     path: Option<&Path>,
     skill_id: Option<&str>,
-) -> Result<Option<crowdagg::Skills>, String> {
-    path.map(|p| read_skills(p, skill_id))
-        .transpose()
-        .map_err(|e| e.to_string())
+) -> Result<Option<crowdagg::Skills>, CliError> {
+    Ok(path.map(|p| read_skills(p, skill_id)).transpose()?)
 }
 
 #[derive(clap::Args)]
@@ -294,6 +295,36 @@ struct AggregateArgs {
     /// Input file, or `-` for stdin.
     #[arg(default_value = "-")]
     input: PathBuf,
+}
+
+impl AggregateArgs {
+    /// Refuses the options of label aggregation that `method` has no use for: gold, skills,
+    /// the side tables, label normalisation, then `more` (in the order listed; the first one
+    /// given is named, with `what` the method reads and takes instead).
+    fn refuse_label_options(
+        &self,
+        more: &[(&str, bool)],
+        method: &str,
+        what: &str,
+    ) -> Result<(), CliError> {
+        let (gold_and_skills, normalize) = (
+            [
+                ("--gold", self.gold.is_some()),
+                ("--skills", self.skills.is_some()),
+                ("--skill-id", self.skill_id.is_some()),
+                ("--probas", self.probas.is_some()),
+                ("--workers", self.workers.is_some()),
+            ],
+            ("--normalize-labels", self.input_args.normalize_labels),
+        );
+        let mut unused = gold_and_skills.iter().chain(more).chain([&normalize]);
+        match unused.find(|(_, given)| *given) {
+            Some((option, _)) => Err(CliError::Usage(format!(
+                "{method} does not use {option} ({what})"
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// One line per method for `crowdagg methods`.
@@ -364,15 +395,15 @@ fn main() -> ExitCode {
         #[cfg(feature = "server")]
         Command::Serve(args) => toloka::serve(args),
         #[cfg(not(feature = "server"))]
-        Command::Serve { .. } => Err(
+        Command::Serve { .. } => Err(CliError::Usage(
             "`serve` needs the `server` feature, which this build lacks: install with `cargo install crowdagg --features server` (or run `cargo run --features server -- serve …`)"
                 .into(),
-        ),
+        )),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("crowdagg: error: {}", in_cli_words(&message));
+        Err(error) => {
+            eprintln!("crowdagg: error: {}", in_cli_words(&error.to_string()));
             ExitCode::FAILURE
         }
     }
@@ -407,20 +438,12 @@ fn in_cli_words(message: &str) -> String {
 }
 
 /// `-m binary-relevance`: the options it honours run it; the ones it has no use for are refused.
-fn aggregate_multilabel(args: &AggregateArgs, pairs: &[(&str, &str)]) -> Result<(), String> {
-    let unused = [
-        ("--gold", args.gold.is_some()),
-        ("--skills", args.skills.is_some()),
-        ("--skill-id", args.skill_id.is_some()),
-        ("--probas", args.probas.is_some()),
-        ("--workers", args.workers.is_some()),
-        ("--normalize-labels", args.input_args.normalize_labels),
-    ];
-    if let Some((option, _)) = unused.iter().find(|(_, given)| *given) {
-        return Err(format!(
-            "binary-relevance does not use {option} (it aggregates label sets, with options --param, --format, --output, --*-column, --delimiter, --duplicates, --threads, --timings)"
-        ));
-    }
+fn aggregate_multilabel(args: &AggregateArgs, pairs: &[(&str, &str)]) -> Result<(), CliError> {
+    args.refuse_label_options(
+        &[],
+        "binary-relevance",
+        "it aggregates label sets, with options --param, --format, --output, --*-column, --delimiter, --duplicates, --threads, --timings",
+    )?;
     let started = Instant::now();
     note_stdin(&args.input);
     let json = matches!(args.format, Format::Json);
@@ -464,34 +487,25 @@ fn aggregate_pairwise(
     args: &AggregateArgs,
     method: PairwiseMethod,
     pairs: &[(&str, &str)],
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     use crowdagg::io::{PairwiseReadOptions, read_pairwise};
     use crowdagg::output::{write_pairwise_csv, write_pairwise_json};
     use crowdagg::{BradleyTerryParams, NoisyBradleyTerryParams, PairwiseAggregator, Params};
-    let unused = [
-        ("--gold", args.gold.is_some()),
-        ("--skills", args.skills.is_some()),
-        ("--skill-id", args.skill_id.is_some()),
-        ("--probas", args.probas.is_some()),
-        ("--workers", args.workers.is_some()),
-        ("--task-column", args.input_args.task_column.is_some()),
-        ("--duplicates", args.input_args.duplicates.is_some()),
-        ("--normalize-labels", args.input_args.normalize_labels),
-    ];
-    if let Some((option, _)) = unused.iter().find(|(_, given)| *given) {
-        return Err(format!(
-            "{} does not use {option} (it reads worker,left,right,label comparisons, with options --param, --format, --output, --worker-column, --label-column, --delimiter, --threads, --timings)",
-            args.method
-        ));
-    }
+    args.refuse_label_options(
+        &[
+            ("--task-column", args.input_args.task_column.is_some()),
+            ("--duplicates", args.input_args.duplicates.is_some()),
+        ],
+        &args.method,
+        "it reads worker,left,right,label comparisons, with options --param, --format, --output, --worker-column, --label-column, --delimiter, --threads, --timings",
+    )?;
     let aggregator: Box<dyn PairwiseAggregator> = match method {
-        PairwiseMethod::BradleyTerry => Box::new(
-            BradleyTerryParams::from_pairs(pairs.iter().copied()).map_err(|e| e.to_string())?,
-        ),
-        PairwiseMethod::NoisyBradleyTerry => Box::new(
-            NoisyBradleyTerryParams::from_pairs(pairs.iter().copied())
-                .map_err(|e| e.to_string())?,
-        ),
+        PairwiseMethod::BradleyTerry => {
+            Box::new(BradleyTerryParams::from_pairs(pairs.iter().copied())?)
+        }
+        PairwiseMethod::NoisyBradleyTerry => {
+            Box::new(NoisyBradleyTerryParams::from_pairs(pairs.iter().copied())?)
+        }
     };
     let defaults = PairwiseReadOptions::default();
     let options = PairwiseReadOptions {
@@ -510,9 +524,9 @@ fn aggregate_pairwise(
     };
     let started = Instant::now();
     note_stdin(&args.input);
-    let data = read_pairwise(&args.input, &options).map_err(|e| e.to_string())?;
+    let data = read_pairwise(&args.input, &options)?;
     let read = started.elapsed();
-    let fit = aggregator.fit(&data).map_err(|e| e.to_string())?;
+    let fit = aggregator.fit(&data)?;
     let fitted = started.elapsed();
     let params = aggregator.params();
     write_whole(args.output.as_deref(), |out| match args.format {
@@ -534,33 +548,33 @@ fn aggregate_pairwise(
     Ok(())
 }
 
-fn aggregate(args: AggregateArgs) -> Result<(), String> {
+fn aggregate(args: AggregateArgs) -> Result<(), CliError> {
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| CliError::Usage(format!("--threads {n}: {e}")))?;
     }
     let pairs = args
         .params
         .iter()
         .map(|p| {
             p.split_once('=')
-                .ok_or_else(|| format!("--param {p:?}: expected KEY=VALUE"))
+                .ok_or_else(|| CliError::Usage(format!("--param {p:?}: expected KEY=VALUE")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(method) = families::FamilyMethod::find(&args.method) {
-        return families::aggregate_family(&args, method, &pairs);
+        return Ok(families::aggregate_family(&args, method, &pairs)?);
     }
     for (option, given) in [
         ("--true-embeddings", args.true_embeddings.is_some()),
         ("--embedding-column", args.embedding_column.is_some()),
     ] {
         if given {
-            return Err(format!(
+            return Err(CliError::Usage(format!(
                 "{} does not use {option} (an option of the embedding methods)",
                 args.method
-            ));
+            )));
         }
     }
     if BINARY_RELEVANCE.matches(&args.method) {
@@ -581,15 +595,15 @@ struct Job {
 }
 
 impl Job {
-    fn new(args: &AggregateArgs, pairs: Vec<(&str, &str)>) -> Result<Self, String> {
+    fn new(args: &AggregateArgs, pairs: Vec<(&str, &str)>) -> Result<Self, CliError> {
         let method = find_method(&args.method).ok_or_else(|| {
             let mut names: Vec<_> = METHODS.iter().map(|m| m.cli_name).collect();
             names.push(BINARY_RELEVANCE.cli_name);
-            format!(
+            CliError::Usage(format!(
                 "unknown method {:?} (known: {})",
                 args.method,
                 names.join(", ")
-            )
+            ))
         })?;
         // `use_gold` belongs to the CLI, not to a method: it passes --gold to the fit. The
         // `--param use_gold=…` spelling is an alias of `--use-gold` (the last one given wins).
@@ -600,16 +614,23 @@ impl Job {
                 use_gold = match value {
                     "true" => true,
                     "false" => false,
-                    _ => return Err(format!("use_gold={value}: expected true or false")),
+                    _ => {
+                        return Err(CliError::Usage(format!(
+                            "use_gold={value}: expected true or false"
+                        )));
+                    }
                 };
             } else {
                 method_pairs.push((key, value));
             }
         }
-        let aggregator = method.build(&method_pairs).map_err(|e| e.to_string())?;
+        let aggregator = method.build(&method_pairs)?;
         let needs = aggregator.requirements();
         if use_gold && !needs.gold.accepted() {
-            return Err(format!("{} cannot use gold labels", method.cli_name));
+            return Err(CliError::Usage(format!(
+                "{} cannot use gold labels",
+                method.cli_name
+            )));
         }
         Ok(Self {
             method,
@@ -619,7 +640,7 @@ impl Job {
     }
 
     /// Reads the inputs, fits, writes the outputs.
-    fn run(self, args: &AggregateArgs) -> Result<(), String> {
+    fn run(self, args: &AggregateArgs) -> Result<(), CliError> {
         let Self {
             method,
             aggregator,
@@ -638,7 +659,7 @@ impl Job {
             .transpose()?;
         let skills = read_optional_skills(args.skills.as_deref(), args.skill_id.as_deref())?;
         if use_gold && gold.is_none() {
-            return Err(format!("{} needs --gold", method.cli_name));
+            return Err(CliError::Usage(format!("{} needs --gold", method.cli_name)));
         }
         // A header without rows: an empty result (as crowd-kit), said on stderr.
         if data.is_empty() {
@@ -660,7 +681,7 @@ impl Job {
             (Instant::now(), crowdagg::timing::process_cpu_seconds());
         let result = aggregator.fit_checked(&data, inputs).map_err(|e| {
             let hint = cli_hint(&e);
-            format!("{}{hint}", locate(e, gold.as_ref(), skills.as_ref()))
+            CliError::hinted(locate(e, gold.as_ref(), skills.as_ref()), hint)
         })?;
         progress.finish();
         let (fit_time, fit_cpu) = (
@@ -669,7 +690,7 @@ impl Job {
         );
         // Refuse before writing anything: no output at all rather than some of it.
         if args.probas.is_some() && result.probabilities.is_none() {
-            return Err(format!(
+            return Err(CliError::Usage(format!(
                 "--probas: {} has no per-label probabilities{}",
                 method.cli_name,
                 if result.scores.is_some() {
@@ -677,13 +698,13 @@ impl Job {
                 } else {
                     ""
                 }
-            ));
+            )));
         }
         if args.workers.is_some() && !has_worker_model(&result) {
-            return Err(format!(
+            return Err(CliError::Usage(format!(
                 "--workers: {} has no worker model (skills or confusion matrices)",
                 method.cli_name
-            ));
+            )));
         }
 
         if let (Some(gold), false) = (&gold, data.is_empty()) {
@@ -783,7 +804,7 @@ pub(crate) fn progress_bar(len: u64, template: &str) -> ProgressBar {
 pub(crate) fn write_whole(
     path: Option<&Path>,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     // `-o -` means standard output, as for inputs (not a file called "-").
     match path.filter(|p| p.as_os_str() != "-") {
         None => {
@@ -794,7 +815,7 @@ pub(crate) fn write_whole(
                 .or_else(|e| match e.kind() {
                     // The reader went away (`| head`): nothing left to say, as other tools.
                     std::io::ErrorKind::BrokenPipe => Ok(()),
-                    _ => Err(format!("<stdout>: {e}")),
+                    _ => Err(CliError::Io(format!("<stdout>: {e}"))),
                 })
         }
         Some(path) => write_file(path, write),
@@ -813,7 +834,7 @@ pub(crate) struct AtomicFile {
 }
 
 impl AtomicFile {
-    pub(crate) fn create(path: &Path) -> Result<Self, String> {
+    pub(crate) fn create(path: &Path) -> Result<Self, CliError> {
         let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
         let tmp = (!special).then(|| {
             let mut tmp = path.as_os_str().to_owned();
@@ -821,7 +842,7 @@ impl AtomicFile {
             PathBuf::from(tmp)
         });
         let file = File::create(tmp.as_deref().unwrap_or(path))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|e| CliError::Io(format!("{}: {e}", path.display())))?;
         if let Some(tmp) = &tmp {
             interrupt::remove_on_signal(tmp, true);
         }
@@ -836,7 +857,7 @@ impl AtomicFile {
         self.out.as_mut().expect("not yet committed")
     }
 
-    pub(crate) fn commit(mut self) -> Result<(), String> {
+    pub(crate) fn commit(mut self) -> Result<(), CliError> {
         let out = self.out.take().expect("committed once");
         out.into_inner()
             .map_err(|e| e.into_error())
@@ -845,7 +866,7 @@ impl AtomicFile {
                     .inspect(|()| interrupt::remove_on_signal(tmp, false)),
                 None => Ok(()),
             })
-            .map_err(|e| format!("{}: {e}", self.path.display()))
+            .map_err(|e| CliError::Io(format!("{}: {e}", self.path.display())))
     }
 }
 
@@ -940,7 +961,7 @@ mod interrupt {
 pub(crate) fn write_file(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     written(path, write)?.commit()
 }
 
@@ -949,11 +970,11 @@ pub(crate) fn write_file(
 pub(crate) fn written(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<AtomicFile, String> {
+) -> Result<AtomicFile, CliError> {
     let mut file = AtomicFile::create(path)?;
     write(file.writer())
         .and_then(|()| file.writer().flush())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(|e| CliError::Io(format!("{}: {e}", path.display())))?;
     Ok(file)
 }
 

@@ -223,21 +223,22 @@ mod tests {
 
     #[test]
     fn errors_are_located_in_the_whole_file() {
-        assert_eq!(
-            collect("[1,\n 2,\n 3").unwrap_err(),
-            "x.json:3:3: truncated JSON: the array is not closed"
-        );
-        assert_eq!(
-            collect("[1,\n \"a\"]").unwrap_err(),
-            "x.json:2:4: invalid item: invalid type: string \"a\", expected i64"
-        );
-        assert_eq!(
-            collect("[1 2]").unwrap_err(),
-            "x.json:1:4: invalid JSON: expected ',' or ']' after an array element"
-        );
-        assert_eq!(
-            collect("").unwrap_err(),
-            "x.json: no items (the file is empty)"
-        );
+        for (text, message) in [
+            (
+                "[1,\n 2,\n 3",
+                "x.json:3:3: truncated JSON: the array is not closed",
+            ),
+            (
+                "[1,\n \"a\"]",
+                "x.json:2:4: invalid item: invalid type: string \"a\", expected i64",
+            ),
+            (
+                "[1 2]",
+                "x.json:1:4: invalid JSON: expected ',' or ']' after an array element",
+            ),
+            ("", "x.json: no items (the file is empty)"),
+        ] {
+            assert_eq!(collect(text).unwrap_err(), message, "{text:?}");
+        }
     }
 }

@@ -271,21 +271,29 @@ mod tests {
 
     #[test]
     fn bad_values_are_located() {
-        assert_eq!(
-            read("worker,skill\nw1,0.5\nw2,NaN\n", "s.csv", None).unwrap_err(),
-            "s.csv:3:2: skill value \"NaN\" of worker \"w2\" is not a finite number"
-        );
-        assert_eq!(
-            read("worker,skill\nw1,high\n", "s.csv", None).unwrap_err(),
-            "s.csv:2:2: skill value \"high\" of worker \"w1\" is not a number"
-        );
-        assert_eq!(
-            read("[{\"user_id\":\"w1\",\"value\":\"70\"}]", "s.json", None).unwrap_err(),
-            "s.json:1:29: invalid user skill: invalid type: string \"70\", expected f64"
-        );
-        assert_eq!(
-            read("worker,score\nw1,1\n", "s.csv", None).unwrap_err(),
-            "s.csv:1: missing column \"skill\" (header: worker, score)"
-        );
+        for (text, name, message) in [
+            (
+                "worker,skill\nw1,0.5\nw2,NaN\n",
+                "s.csv",
+                "s.csv:3:2: skill value \"NaN\" of worker \"w2\" is not a finite number",
+            ),
+            (
+                "worker,skill\nw1,high\n",
+                "s.csv",
+                "s.csv:2:2: skill value \"high\" of worker \"w1\" is not a number",
+            ),
+            (
+                "[{\"user_id\":\"w1\",\"value\":\"70\"}]",
+                "s.json",
+                "s.json:1:29: invalid user skill: invalid type: string \"70\", expected f64",
+            ),
+            (
+                "worker,score\nw1,1\n",
+                "s.csv",
+                "s.csv:1: missing column \"skill\" (header: worker, score)",
+            ),
+        ] {
+            assert_eq!(read(text, name, None).unwrap_err(), message, "{text:?}");
+        }
     }
 }

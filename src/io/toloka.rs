@@ -11,16 +11,16 @@ use std::io::Read;
 use std::path::Path;
 
 use csv::ByteRecord;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::gold::GoldCollector;
-use super::json::{Id, ItemPosition, for_each_item};
+use super::json::{ItemPosition, for_each_item};
 use super::source::{ResponseSink, at, read_all, read_opened, whole};
 use super::table::Table;
 use crate::aggregation::Gold;
 use crate::error::Error;
 use crate::responses::{DuplicatePolicy, Responses};
+use crate::toloka::Assignment;
 
 /// Which answers of a Toloka export are aggregated: the one place that decides status
 /// filtering, repeated answers and empty answers, for the readers of this module
@@ -306,7 +306,9 @@ impl StatusCounts {
 }
 
 /// Reads an API export of assignments (`-` for stdin): a JSON array of Assignment objects or
-/// one object per line. Each accepted assignment contributes one response per task:
+/// one object per line, parsed as [`Assignment`](crate::toloka::Assignment) and checked as
+/// the local Toloka backend checks them (a Toloker, as many solutions as tasks, task ids; the
+/// backend also asks for assignment ids, this reader does not). Each accepted assignment contributes one response per task:
 /// task `tasks[i].id`, worker `user_id`, label `solutions[i].output_values[field]` (strings as
 /// they are, other values as JSON text). Unknown fields are ignored. Statuses, repeated and
 /// empty answers follow the options' [`Selection`].
@@ -330,17 +332,19 @@ pub fn read_assignments_from_bytes(
     let mut by_status = StatusCounts::default();
     for_each_item(bytes, file, "assignment", |a: Assignment, pos| {
         let located = |message: String| at(file, pos.line, Some(pos.column), message);
-        let Some(status) = a.status.as_deref() else {
+        let status = a.status.as_str();
+        if status.is_empty() {
             return Err(located("assignment has no status".into()));
-        };
+        }
         if !by_status.count(status, selection) {
             return Ok(());
         }
-        add_assignment(
+        a.check(true).map_err(located)?;
+        add_answers(
             &mut sink,
             file,
             pos,
-            a,
+            &a,
             &options.field,
             selection.empty,
             &located,
@@ -355,65 +359,20 @@ pub fn read_assignments_from_bytes(
     sink.finish(file, Some("the file has no assignments with tasks"))
 }
 
-/// The parts of Toloka's Assignment this reader uses.
-#[derive(Deserialize)]
-struct Assignment {
-    user_id: Option<Id>,
-    status: Option<String>,
-    #[serde(default)]
-    tasks: Vec<AssignedTask>,
-    #[serde(default)]
-    solutions: Vec<Solution>,
-}
-
-#[derive(Deserialize)]
-struct AssignedTask {
-    id: Option<Id>,
-}
-
-#[derive(Deserialize)]
-struct Solution {
-    #[serde(default)]
-    output_values: serde_json::Map<String, Value>,
-}
-
-/// Pushes the responses of one accepted assignment; `located` turns a message into an error at
-/// the assignment's position.
-fn add_assignment(
+/// Pushes the answers to `field` of one accepted, [checked](Assignment::check) assignment;
+/// `located` turns a message into an error at the assignment's position.
+fn add_answers(
     sink: &mut ResponseSink,
     file: &Path,
     pos: ItemPosition,
-    assignment: Assignment,
+    assignment: &Assignment,
     field: &str,
     empty: EmptyAnswers,
     located: &dyn Fn(String) -> Error,
 ) -> Result<(), Error> {
-    let worker = match assignment.user_id {
-        Some(Id(id)) if !id.is_empty() => id,
-        _ => return Err(located("assignment has no user_id".into())),
-    };
-    if assignment.tasks.len() != assignment.solutions.len() {
-        return Err(located(format!(
-            "assignment has {} tasks but {} solutions",
-            assignment.tasks.len(),
-            assignment.solutions.len()
-        )));
-    }
-    for (i, (task, solution)) in assignment
-        .tasks
-        .iter()
-        .zip(&assignment.solutions)
-        .enumerate()
-    {
-        let task = match &task.id {
-            Some(Id(id)) if !id.is_empty() => id,
-            _ => {
-                return Err(located(format!(
-                    "task {} of the assignment has no id",
-                    i + 1
-                )));
-            }
-        };
+    let worker = &assignment.user_id;
+    for (i, (task, solution)) in assignment.answers().enumerate() {
+        let task = task.id.as_deref().unwrap_or_default();
         let value = solution.output_values.get(field);
         let Some(label) = answer_label(value) else {
             if empty == EmptyAnswers::Skip {
@@ -432,7 +391,7 @@ fn add_assignment(
                 fields.join(", ")
             )));
         };
-        sink.push(file, pos.line, task, &worker, &label)?;
+        sink.push(file, pos.line, task, worker, &label)?;
     }
     Ok(())
 }

@@ -119,74 +119,97 @@ pub struct DawidSkene {
     params: DawidSkeneParams,
 }
 
-/// Parameters of [`DawidSkene`] (defaults as crowd-kit; read and reported as described in
-/// [`Params`]).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename = "DawidSkene", default, deny_unknown_fields)]
-pub struct DawidSkeneParams {
-    /// Maximum number of EM iterations (0: the initialisation only, as crowd-kit).
-    pub n_iter: usize,
-    /// Stop when the ELBO improves by less than this (≥ 0; 0 runs until the ELBO stops
-    /// increasing or `n_iter` is reached).
-    pub tol: f64,
-    /// How `initial_errors` enter the first M-step. A strategy without matrices is ignored
-    /// (as crowd-kit); matrices without a strategy are refused (crowd-kit ignores them).
-    pub initial_error_strategy: Option<InitialErrorStrategy>,
-    /// The prior confusion matrices used by `initial_error_strategy` (crowd-kit
-    /// `initial_error`); set both with [`DawidSkeneParams::initial_errors`]. Not a `key=value`
-    /// or JSON parameter.
-    #[serde(skip)]
-    pub initial_errors: Option<InitialErrors>,
-    /// Whether to reproduce crowd-kit's quirks ([`Compat`]; default: yes).
-    pub compat: Compat,
-    /// Performance knob, not part of the model: how many fixed blocks of tasks count the
-    /// M-step statistics during the E-step pass (0 or 1: a separate pass over workers).
-    /// `None` (default) chooses from the data size. Results differ only in the last bits
-    /// between choices, and never depend on the number of threads. Not reported.
-    #[serde(skip_serializing)]
-    pub blocks: Option<usize>,
-    /// The summation plan of a distributed run on this many shards ([`crate::shard`]): the
-    /// tasks are cut by [`crate::shard::plan`] and each shard's counts are added in shard
-    /// order, so a run on P shards of any engine gives the same bits as this fit with
-    /// `shards = P` (≥ 1; it overrides `blocks`). Within 1e-12 of the default fit. Not reported.
-    #[serde(skip_serializing)]
-    pub shards: Option<usize>,
-}
-
-impl Default for DawidSkeneParams {
-    fn default() -> Self {
-        Self {
-            n_iter: 100,
-            tol: 1e-5,
-            initial_error_strategy: None,
-            initial_errors: None,
-            compat: Compat::CrowdKit,
-            blocks: None,
-            shards: None,
+/// Declares a Dawid-Skene parameters struct: the fields both models share (`n_iter`, `tol`,
+/// then the model's own fields, then `compat`, `blocks`, `shards`: declaration order is report
+/// order), their crowd-kit defaults, the builder setters and the `params()` constructor.
+macro_rules! dawid_skene_params {
+    (
+        $(#[$meta:meta])*
+        $method:ident => $params:ident {
+            $( $(#[$own_meta:meta])* $own:ident: $own_type:ty = $own_default:expr, )*
         }
-    }
+    ) => {
+        $(#[$meta])*
+        pub struct $params {
+            /// Maximum number of EM iterations (0: the initialisation only, as crowd-kit).
+            pub n_iter: usize,
+            /// Stop when the ELBO improves by less than this (≥ 0; 0 runs until the ELBO stops
+            /// increasing or `n_iter` is reached).
+            pub tol: f64,
+            $( $(#[$own_meta])* pub $own: $own_type, )*
+            /// Whether to reproduce crowd-kit's quirks ([`Compat`]; default: yes).
+            pub compat: Compat,
+            /// Performance knob, not part of the model: how many fixed blocks of tasks count
+            /// the M-step statistics during the E-step pass (0 or 1: a separate pass over
+            /// workers). `None` (default) chooses from the data size. Results differ only in
+            /// the last bits between choices, and never depend on the number of threads. Not
+            /// reported.
+            #[serde(skip_serializing)]
+            pub blocks: Option<usize>,
+            /// The summation plan of a distributed run on this many shards ([`crate::shard`]):
+            /// the tasks are cut by [`crate::shard::plan`] and each shard's counts are added in
+            /// shard order, so a run on P shards of any engine gives the same bits as this fit
+            /// with `shards = P` (≥ 1; it overrides `blocks`). Within 1e-12 of the default fit.
+            /// Not reported.
+            #[serde(skip_serializing)]
+            pub shards: Option<usize>,
+        }
+
+        impl Default for $params {
+            fn default() -> Self {
+                Self {
+                    n_iter: 100,
+                    tol: 1e-5,
+                    $( $own: $own_default, )*
+                    compat: Compat::CrowdKit,
+                    blocks: None,
+                    shards: None,
+                }
+            }
+        }
+
+        impl $method {
+            #[doc = concat!(
+                "The default parameters (crowd-kit's: `n_iter` 100, `tol` 1e-5), to adjust and ",
+                "then [`check`](Params::check) into a [`", stringify!($method), "`]."
+            )]
+            pub fn params() -> $params {
+                $params::default()
+            }
+        }
+
+        crate::methods::params::setters! {
+            $params {
+                /// Sets the maximum number of EM iterations (0: the initialisation only).
+                n_iter: usize,
+                /// Sets the stop tolerance on the ELBO's improvement (≥ 0).
+                tol: f64,
+                /// Sets the crowd-kit compatibility mode ([`Compat`]).
+                compat: Compat,
+                /// See the `blocks` field.
+                blocks: usize => Some,
+                /// See the `shards` field.
+                shards: usize => Some,
+            }
+        }
+    };
 }
 
-impl DawidSkene {
-    /// The default parameters (crowd-kit's: `n_iter` 100, `tol` 1e-5), to adjust and then
-    /// [`check`](Params::check) into a [`DawidSkene`].
-    pub fn params() -> DawidSkeneParams {
-        DawidSkeneParams::default()
-    }
-}
-
-crate::methods::params::setters! {
-    DawidSkeneParams {
-        /// Sets the maximum number of EM iterations (≥ 1).
-        n_iter: usize,
-        /// Sets the stop tolerance on the ELBO's improvement (≥ 0).
-        tol: f64,
-        /// Sets the crowd-kit compatibility mode ([`Compat`]).
-        compat: Compat,
-        /// See the `blocks` field.
-        blocks: usize => Some,
-        /// See the `shards` field.
-        shards: usize => Some,
+dawid_skene_params! {
+    /// Parameters of [`DawidSkene`] (defaults as crowd-kit; read and reported as described in
+    /// [`Params`]).
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[serde(rename = "DawidSkene", default, deny_unknown_fields)]
+    DawidSkene => DawidSkeneParams {
+        /// How `initial_errors` enter the first M-step. A strategy without matrices is
+        /// ignored (as crowd-kit); matrices without a strategy are refused (crowd-kit ignores
+        /// them).
+        initial_error_strategy: Option<InitialErrorStrategy> = None,
+        /// The prior confusion matrices used by `initial_error_strategy` (crowd-kit
+        /// `initial_error`); set both with [`DawidSkeneParams::initial_errors`]. Not a
+        /// `key=value` or JSON parameter.
+        #[serde(skip)]
+        initial_errors: Option<InitialErrors> = None,
     }
 }
 
@@ -320,64 +343,12 @@ pub struct OneCoinDawidSkene {
     params: OneCoinDawidSkeneParams,
 }
 
-/// Parameters of [`OneCoinDawidSkene`] (defaults as crowd-kit): those of [`DawidSkeneParams`]
-/// without the initial matrices.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename = "OneCoinDawidSkene", default, deny_unknown_fields)]
-pub struct OneCoinDawidSkeneParams {
-    /// Maximum number of EM iterations (≥ 1).
-    pub n_iter: usize,
-    /// Stop when the ELBO improves by less than this (≥ 0).
-    pub tol: f64,
-    /// Whether to reproduce crowd-kit's quirks ([`Compat`]; default: yes).
-    pub compat: Compat,
-    /// Performance knob, not part of the model: how many fixed blocks of tasks count the
-    /// M-step statistics during the E-step pass (0 or 1: a separate pass over workers).
-    /// `None` (default) chooses from the data size. Results differ only in the last bits
-    /// between choices, and never depend on the number of threads. Not reported.
-    #[serde(skip_serializing)]
-    pub blocks: Option<usize>,
-    /// The summation plan of a distributed run on this many shards ([`crate::shard`]): the
-    /// tasks are cut by [`crate::shard::plan`] and each shard's counts are added in shard
-    /// order, so a run on P shards of any engine gives the same bits as this fit with
-    /// `shards = P` (≥ 1; it overrides `blocks`). Within 1e-12 of the default fit. Not reported.
-    #[serde(skip_serializing)]
-    pub shards: Option<usize>,
-}
-
-impl Default for OneCoinDawidSkeneParams {
-    fn default() -> Self {
-        Self {
-            n_iter: 100,
-            tol: 1e-5,
-            compat: Compat::CrowdKit,
-            blocks: None,
-            shards: None,
-        }
-    }
-}
-
-impl OneCoinDawidSkene {
-    /// The default parameters (crowd-kit's: `n_iter` 100, `tol` 1e-5), to adjust and then
-    /// [`check`](Params::check) into a [`OneCoinDawidSkene`].
-    pub fn params() -> OneCoinDawidSkeneParams {
-        OneCoinDawidSkeneParams::default()
-    }
-}
-
-crate::methods::params::setters! {
-    OneCoinDawidSkeneParams {
-        /// Sets the maximum number of EM iterations (≥ 1).
-        n_iter: usize,
-        /// Sets the stop tolerance on the ELBO's improvement (≥ 0).
-        tol: f64,
-        /// Sets the crowd-kit compatibility mode ([`Compat`]).
-        compat: Compat,
-        /// See the `blocks` field.
-        blocks: usize => Some,
-        /// See the `shards` field.
-        shards: usize => Some,
-    }
+dawid_skene_params! {
+    /// Parameters of [`OneCoinDawidSkene`] (defaults as crowd-kit): those of
+    /// [`DawidSkeneParams`] without the initial matrices.
+    #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[serde(rename = "OneCoinDawidSkene", default, deny_unknown_fields)]
+    OneCoinDawidSkene => OneCoinDawidSkeneParams {}
 }
 
 impl Params for OneCoinDawidSkeneParams {

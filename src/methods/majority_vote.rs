@@ -116,11 +116,35 @@ fn vote(data: &Responses, weights: Option<&[Option<f64>]>) -> Aggregation {
     result
 }
 
-/// `params()`, the `on_missing_skill` setter and the [`Params`] check of a method whose only
-/// parameter is its [`MissingSkill`] policy (a struct `{ on_missing_skill: MissingSkill }`
-/// checked from `on_missing_skill` and `default_skill`).
+/// A method whose only parameter is its [`MissingSkill`] policy: the method (a struct
+/// `{ on_missing_skill: MissingSkill }`), its parameters struct (`on_missing_skill` and
+/// `default_skill`, serde-named `$name`), `params()`, the `on_missing_skill` setter and the
+/// [`Params`] check.
 macro_rules! missing_skill_method {
-    ($method:ident, $params:ident, $setter_doc:literal) => {
+    (
+        $(#[$method_meta:meta])*
+        $method:ident;
+        $(#[$params_meta:meta])*
+        $params:ident as $name:literal;
+        $setter_doc:literal
+    ) => {
+        $(#[$method_meta])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq)]
+        pub struct $method {
+            on_missing_skill: MissingSkill,
+        }
+
+        $(#[$params_meta])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(rename = $name, default, deny_unknown_fields)]
+        pub struct $params {
+            /// What to do with a worker who has no skill when skills are given (see
+            /// [`MissingSkill`]; unset: `error`, or `value` when `default_skill` is given).
+            pub on_missing_skill: Option<OnMissingSkill>,
+            /// The skill of workers without one, with `on_missing_skill=value`.
+            pub default_skill: Option<f64>,
+        }
+
         impl $method {
             /// The default parameters, to adjust and then [`check`](Params::check) into a
             #[doc = concat!("[`", stringify!($method), "`].")]
@@ -152,6 +176,7 @@ macro_rules! missing_skill_method {
     };
 }
 
+missing_skill_method! {
 /// Majority vote (crowd-kit `MajorityVote`).
 ///
 /// score(t, c) = Σ_{r ∈ t, y_r = c} s_{w(r)} with s ≡ 1 without skills; duplicates count.
@@ -186,27 +211,11 @@ macro_rules! missing_skill_method {
 /// assert!((result.skills.as_ref().unwrap()[w3].unwrap() - 3.0 / 5.0).abs() < 1e-12);
 /// # Ok::<(), crowdagg::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct MajorityVote {
-    on_missing_skill: MissingSkill,
-}
-
-/// Parameters of [`MajorityVote`] (read and reported as described in [`Params`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename = "MajorityVote", default, deny_unknown_fields)]
-pub struct MajorityVoteParams {
-    /// What to do with a worker who has no skill when skills are given (see
-    /// [`MissingSkill`]; unset: `error`, or `value` when `default_skill` is given).
-    pub on_missing_skill: Option<OnMissingSkill>,
-    /// The skill of workers without one, with `on_missing_skill=value`.
-    pub default_skill: Option<f64>,
-}
-
-missing_skill_method!(
-    MajorityVote,
-    MajorityVoteParams,
+    MajorityVote;
+    /// Parameters of [`MajorityVote`] (read and reported as described in [`Params`]).
+    MajorityVoteParams as "MajorityVote";
     "Sets the policy for workers without a skill."
-);
+}
 
 impl Aggregator for MajorityVote {
     fn name(&self) -> &'static str {
@@ -241,6 +250,7 @@ impl Aggregator for MajorityVote {
     }
 }
 
+missing_skill_method! {
 /// Majority vote weighted by accuracy on gold tasks (crowd-kit `GoldMajorityVote`).
 ///
 /// s_w = fraction of w's distinct answers to gold tasks that equal the gold label; then
@@ -269,27 +279,12 @@ impl Aggregator for MajorityVote {
 /// assert!((result.confidence[t5] - 2.0 / 3.0).abs() < 1e-12);
 /// # Ok::<(), crowdagg::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct GoldMajorityVote {
-    on_missing_skill: MissingSkill,
-}
-
-/// Parameters of [`GoldMajorityVote`]: those of [`MajorityVoteParams`], for workers who
-/// answered no gold task (and so have no skill).
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename = "GoldMajorityVote", default, deny_unknown_fields)]
-pub struct GoldMajorityVoteParams {
-    /// See [`MajorityVoteParams::on_missing_skill`].
-    pub on_missing_skill: Option<OnMissingSkill>,
-    /// See [`MajorityVoteParams::default_skill`].
-    pub default_skill: Option<f64>,
-}
-
-missing_skill_method!(
-    GoldMajorityVote,
-    GoldMajorityVoteParams,
+    GoldMajorityVote;
+    /// Parameters of [`GoldMajorityVote`]: those of [`MajorityVoteParams`], for workers who
+    /// answered no gold task (and so have no skill).
+    GoldMajorityVoteParams as "GoldMajorityVote";
     "Sets the policy for workers without a gold answer."
-);
+}
 
 impl Aggregator for GoldMajorityVote {
     fn name(&self) -> &'static str {

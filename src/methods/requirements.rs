@@ -58,30 +58,33 @@ impl Requirements {
         labels: None,
     };
     /// Gold labels required (GoldMajorityVote).
-    pub const GOLD: Self = Self {
-        gold: Use::Required,
-        ..Self::NONE
-    };
+    pub const GOLD: Self = Self::NONE.with_gold(Use::Required);
     /// Gold labels used when given (Dawid-Skene's fixed gold tasks).
-    pub const OPTIONAL_GOLD: Self = Self {
-        gold: Use::Optional,
-        ..Self::NONE
-    };
+    pub const OPTIONAL_GOLD: Self = Self::NONE.with_gold(Use::Optional);
     /// Skills required (WeightedDynamicOverlap).
-    pub const SKILLS: Self = Self {
-        skills: Use::Required,
-        ..Self::NONE
-    };
+    pub const SKILLS: Self = Self::NONE.with_skills(Use::Required);
     /// Skills used when given (a weighted majority vote).
-    pub const OPTIONAL_SKILLS: Self = Self {
-        skills: Use::Optional,
-        ..Self::NONE
-    };
+    pub const OPTIONAL_SKILLS: Self = Self::NONE.with_skills(Use::Optional);
     /// Exactly two labels (KOS).
-    pub const BINARY: Self = Self {
-        labels: Some(2),
-        ..Self::NONE
-    };
+    pub const BINARY: Self = Self::NONE.with_labels(2);
+
+    /// These requirements with gold labels used as `gold` says.
+    pub const fn with_gold(self, gold: Use) -> Self {
+        Self { gold, ..self }
+    }
+
+    /// These requirements with skills used as `skills` says.
+    pub const fn with_skills(self, skills: Use) -> Self {
+        Self { skills, ..self }
+    }
+
+    /// These requirements with exactly `labels` distinct labels.
+    pub const fn with_labels(self, labels: usize) -> Self {
+        Self {
+            labels: Some(labels),
+            ..self
+        }
+    }
 
     /// Checks `data` and `inputs` against the requirements: a typed error before fitting
     /// ([`DataError::MissingInput`], [`DataError::WrongLabelCount`]). An empty table meets

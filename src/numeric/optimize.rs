@@ -601,6 +601,28 @@ fn cubic_ratio(theta: f64, gamma: f64, d_from: f64, d_to: f64) -> f64 {
     p / q
 }
 
+/// θ of the cubic through the end `a` and the trial `t`, and the scale s and discriminant
+/// (θ/s)² − (a'/s)(t'/s) whose root is γ/s (Moré–Thuente's notation; s guards against
+/// overflow).
+fn cubic_terms(a: Side, t: Side, mm: MinMax) -> (f64, f64, f64) {
+    let theta = 3.0 * (a.f - t.f) / (t.st - a.st) + a.g + t.g;
+    let s = mm.max(mm.max(theta.abs(), a.g.abs()), t.g.abs());
+    (theta, s, (theta / s) * (theta / s) - (a.g / s) * (t.g / s))
+}
+
+/// The minimiser of the cubic through the end `a` and the trial `t`, measured from `a`
+/// toward `t` (`from_end`) or from `t` toward `a`.
+fn cubic_minimiser(a: Side, t: Side, from_end: bool, mm: MinMax) -> f64 {
+    let (theta, s, disc) = cubic_terms(a, t, mm);
+    let (from, to) = if from_end { (a, t) } else { (t, a) };
+    let mut gamma = s * disc.sqrt();
+    if to.st < from.st {
+        gamma = -gamma;
+    }
+    let r = cubic_ratio(theta, gamma, from.g, to.g);
+    from.st + r * (to.st - from.st)
+}
+
 /// The safeguarded trial step of Moré–Thuente (MINPACK-2 `dcstep`): updates the interval
 /// ends `x` (best step) and `y` with the trial `t`, and returns the next step. The four cases
 /// of the paper: higher value; slopes of opposite sign; same sign and decreasing magnitude;
@@ -615,19 +637,8 @@ fn step(
     mm: MinMax,
 ) -> f64 {
     let sgnd = sign(t.g) * sign(x.g);
-    let scaled = |theta: f64, a: f64, b: f64| {
-        let s = mm.max(mm.max(theta.abs(), a.abs()), b.abs());
-        (s, (theta / s) * (theta / s) - (a / s) * (b / s))
-    };
     let next = if t.f > x.f {
-        let theta = 3.0 * (x.f - t.f) / (t.st - x.st) + x.g + t.g;
-        let (s, disc) = scaled(theta, x.g, t.g);
-        let mut gamma = s * disc.sqrt();
-        if t.st < x.st {
-            gamma = -gamma;
-        }
-        let r = cubic_ratio(theta, gamma, x.g, t.g);
-        let stpc = x.st + r * (t.st - x.st);
+        let stpc = cubic_minimiser(*x, t, true, mm);
         let stpq = x.st + ((x.g / ((x.f - t.f) / (t.st - x.st) + x.g)) / 2.0) * (t.st - x.st);
         *bracketed = true;
         let cubic_closer = if mm.c {
@@ -641,14 +652,7 @@ fn step(
             stpc + (stpq - stpc) / 2.0
         }
     } else if sgnd < 0.0 {
-        let theta = 3.0 * (x.f - t.f) / (t.st - x.st) + x.g + t.g;
-        let (s, disc) = scaled(theta, x.g, t.g);
-        let mut gamma = s * disc.sqrt();
-        if t.st > x.st {
-            gamma = -gamma;
-        }
-        let r = cubic_ratio(theta, gamma, t.g, x.g);
-        let stpc = t.st + r * (x.st - t.st);
+        let stpc = cubic_minimiser(*x, t, false, mm);
         let stpq = t.st + (t.g / (t.g - x.g)) * (x.st - t.st);
         *bracketed = true;
         if (stpc - t.st).abs() > (stpq - t.st).abs() {
@@ -657,8 +661,7 @@ fn step(
             stpq
         }
     } else if t.g.abs() < x.g.abs() {
-        let theta = 3.0 * (x.f - t.f) / (t.st - x.st) + x.g + t.g;
-        let (s, disc) = scaled(theta, x.g, t.g);
+        let (theta, s, disc) = cubic_terms(*x, t, mm);
         // The cubic may have no minimiser here; γ = 0 then.
         let mut gamma = s * mm.max(0.0, disc).sqrt();
         if t.st > x.st {
@@ -700,14 +703,9 @@ fn step(
             }
         }
     } else if *bracketed {
-        let theta = 3.0 * (t.f - y.f) / (y.st - t.st) + y.g + t.g;
-        let (s, disc) = scaled(theta, y.g, t.g);
-        let mut gamma = s * disc.sqrt();
-        if t.st > y.st {
-            gamma = -gamma;
-        }
-        let r = cubic_ratio(theta, gamma, t.g, y.g);
-        t.st + r * (y.st - t.st)
+        // θ from (y.f − t.f)/(t.st − y.st): both signs flipped from MINPACK's order, the same
+        // number.
+        cubic_minimiser(*y, t, false, mm)
     } else if t.st > x.st {
         stpmax
     } else {

@@ -85,18 +85,26 @@ pub struct BaselineSolution {
     pub confidence_weight: Option<f64>,
 }
 
-/// One Toloker's answer to one task: `{"output_values": {...}}`.
+/// One Toloker's answer to one task: `{"output_values": {...}}` (absent: no answer at all).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Solution {
     /// The answer, by output field name (the project's JSON types: string, number, bool).
+    #[serde(default)]
     pub output_values: Map<String, Value>,
 }
 
 /// A Toloker's work on a task suite; `solutions[i]` answers `tasks[i]`.
+///
+/// The one schema of an exported assignment: the local backend's pools
+/// ([`super::pool::read_assignment_objects`]) and the library's reader
+/// ([`crate::io::read_assignments`]) both parse this type and check it the same way (a
+/// Toloker, as many solutions as tasks, task ids). Parsing is lenient where exports differ: an absent `id`, `pool_id`,
+/// `user_id` or `status` reads as empty (the checks, not the parser, decide what must be
+/// there, and say so at the assignment's position).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assignment {
-    /// The assignment's id.
-    #[serde(deserialize_with = "ids::deserialize")]
+    /// The assignment's id (required by the local backend; empty when absent).
+    #[serde(default, deserialize_with = "ids::deserialize")]
     pub id: String,
     /// The task suite the Toloker was given.
     #[serde(
@@ -105,13 +113,15 @@ pub struct Assignment {
         deserialize_with = "ids::deserialize_option"
     )]
     pub task_suite_id: Option<String>,
-    /// The pool of the task suite.
-    #[serde(deserialize_with = "ids::deserialize")]
+    /// The pool of the task suite (empty when absent).
+    #[serde(default, deserialize_with = "ids::deserialize")]
     pub pool_id: String,
-    /// The Toloker.
-    #[serde(deserialize_with = "ids::deserialize")]
+    /// The Toloker (empty when absent, which the readers refuse).
+    #[serde(default, deserialize_with = "ids::deserialize")]
     pub user_id: String,
-    /// Where the assignment is in its life cycle; only ACCEPTED ones are aggregated.
+    /// Where the assignment is in its life cycle; only ACCEPTED ones are aggregated (an
+    /// absent status reads as the empty `Other("")`, which no selection keeps).
+    #[serde(default = "no_status")]
     pub status: AssignmentStatus,
     /// Payment for the task suite, in US dollars.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,10 +158,43 @@ pub struct Assignment {
     pub expired: Option<Timestamp>,
 }
 
+/// The status of an assignment that has none.
+fn no_status() -> AssignmentStatus {
+    AssignmentStatus::Other(String::new())
+}
+
 impl Assignment {
     /// `(task, solution)` pairs; tasks without a parallel solution are left out.
     pub fn answers(&self) -> impl Iterator<Item = (&Task, &Solution)> {
         self.tasks.iter().zip(self.solutions.iter().flatten())
+    }
+
+    /// What every reader of exports asks of an assignment, in this order: a Toloker
+    /// (`user_id`), as many solutions as tasks (when `answered`, an assignment whose answers
+    /// are aggregated, absent solutions count as none; otherwise they may be absent, as in an
+    /// ACTIVE assignment), and an id for every task. The error is the message to locate at the
+    /// assignment.
+    pub(crate) fn check(&self, answered: bool) -> Result<(), String> {
+        if self.user_id.is_empty() {
+            return Err("assignment has no user_id".into());
+        }
+        let solutions = self.solutions.as_ref().map(Vec::len);
+        if let Some(n) = solutions.or(answered.then_some(0))
+            && n != self.tasks.len()
+        {
+            return Err(format!(
+                "assignment has {} tasks but {n} solutions",
+                self.tasks.len()
+            ));
+        }
+        match self
+            .tasks
+            .iter()
+            .position(|t| t.id.as_deref().is_none_or(str::is_empty))
+        {
+            Some(i) => Err(format!("task {} of the assignment has no id", i + 1)),
+            None => Ok(()),
+        }
     }
 }
 

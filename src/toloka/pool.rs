@@ -179,35 +179,20 @@ fn check_domain(file: &Path, field: &str, values: &[Value]) -> Result<(), Error>
     Ok(())
 }
 
-/// Reads Assignment objects (a JSON array or JSON lines); every task must have an id and
-/// every solved assignment as many solutions as tasks.
+/// Reads Assignment objects (a JSON array or JSON lines); every assignment must have an id
+/// and a Toloker, as many solutions as tasks when solved, and task ids (the checks of
+/// [`crate::io::read_assignments`]).
 pub fn read_assignment_objects(path: &Path) -> Result<Vec<Assignment>, Error> {
     let (bytes, name) = read_all(path)?;
     let mut assignments = Vec::new();
     for_each_item(&bytes, &name, "assignment", |a: Assignment, pos| {
         let located = |message: String| at(&name, pos.line, Some(pos.column), message);
-        if let Some(solutions) = &a.solutions
-            && solutions.len() != a.tasks.len()
-        {
-            return Err(located(format!(
-                "assignment has {} tasks but {} solutions",
-                a.tasks.len(),
-                solutions.len()
-            )));
+        // Every Assignment of Toloka's API has an id: without one this is not an API export
+        // (the library's reader, which takes any assignment-like objects, does not ask).
+        if a.id.is_empty() {
+            return Err(located("assignment has no id".into()));
         }
-        if let Some(i) = a
-            .tasks
-            .iter()
-            .position(|t| t.id.as_deref().is_none_or(str::is_empty))
-        {
-            return Err(located(format!(
-                "task {} of the assignment has no id",
-                i + 1
-            )));
-        }
-        if a.user_id.is_empty() {
-            return Err(located("assignment has no user_id".into()));
-        }
+        a.check(false).map_err(located)?;
         assignments.push(a);
         Ok(())
     })?;

@@ -328,43 +328,47 @@ mod tests {
     #[test]
     fn bad_requests_get_toloka_error_bodies() {
         let backend = LocalBackend::new();
+        let pool = "/api/v1/aggregated-solutions/aggregate-by-pool";
+        /// (method, path, body, status, error code).
+        type Case<'a> = (&'a str, &'a str, &'a [u8], u16, Option<&'a str>);
+        let cases: [Case<'_>; 4] = [
+            ("POST", pool, b"{not json", 400, Some("VALIDATION_ERROR")),
+            (
+                "GET",
+                "/api/v1/nothing/here",
+                b"",
+                404,
+                Some("DOES_NOT_EXIST"),
+            ),
+            (
+                "GET",
+                "/api/v1/aggregated-solutions/x?limit=abc",
+                b"",
+                400,
+                Some("VALIDATION_ERROR"),
+            ),
+            ("GET", "/api/v1/operations?limit=2", b"", 200, None),
+        ];
+        for (method, path, request, expected_status, code) in cases {
+            let (status, body) = handle(&backend, method, path, request);
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (expected_status, code),
+                "{path}"
+            );
+        }
         let (status, body) = handle(
             &backend,
             "POST",
-            "/api/v1/aggregated-solutions/aggregate-by-pool",
-            b"{not json",
-        );
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("VALIDATION_ERROR"))
-        );
-        let (status, body) = handle(
-            &backend,
-            "POST",
-            "/api/v1/aggregated-solutions/aggregate-by-pool",
+            pool,
             br#"{"type":"WEIGHTED_DYNAMIC_OVERLAP","pool_id":"1"}"#,
         );
         assert_eq!(status, 400);
         assert!(body["payload"]["answer_weight_skill_id"].is_object());
         assert!(body["payload"]["fields"].is_object());
-        let (status, body) = handle(&backend, "GET", "/api/v1/nothing/here", b"");
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (404, Some("DOES_NOT_EXIST"))
-        );
         let (status, _) = handle(&backend, "DELETE", "/api/v1/operations/x", b"");
         assert_eq!(status, 405);
-        let (status, body) = handle(
-            &backend,
-            "GET",
-            "/api/v1/aggregated-solutions/x?limit=abc",
-            b"",
-        );
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("VALIDATION_ERROR"))
-        );
-        let (status, body) = handle(&backend, "GET", "/api/v1/operations?limit=2", b"");
-        assert_eq!((status, body["has_more"].as_bool()), (200, Some(false)));
+        let (_, body) = handle(&backend, "GET", "/api/v1/operations?limit=2", b"");
+        assert_eq!(body["has_more"].as_bool(), Some(false));
     }
 }

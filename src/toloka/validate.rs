@@ -85,48 +85,63 @@ fn field_name_path(index: usize) -> String {
 pub(crate) fn pool_request_from_json(
     body: &Value,
 ) -> Result<PoolAggregatedSolutionRequest, ValidationError> {
-    let object = body_object(body)?;
-    let mut problems = Vec::new();
-    let aggregation_type = read_type(object, &mut problems);
-    let pool_id = read_id(object, "pool_id", &mut problems);
-    let answer_weight_skill_id = read_skill(object, aggregation_type, &mut problems);
-    let fields = read_fields(object, aggregation_type, &mut problems);
-    ValidationError::check(problems)?;
-    match (aggregation_type, pool_id, fields) {
-        (Some(aggregation_type), Some(pool_id), Some(fields)) => {
-            Ok(PoolAggregatedSolutionRequest {
-                aggregation_type,
-                pool_id,
-                answer_weight_skill_id,
-                fields,
-            })
-        }
-        // Every `None` above pushed a problem, so `check` has returned already.
-        _ => Err(ValidationError::new(Vec::new())),
-    }
+    let (common, _) = read_request(body, None)?;
+    Ok(PoolAggregatedSolutionRequest {
+        aggregation_type: common.aggregation_type,
+        pool_id: common.pool_id,
+        answer_weight_skill_id: common.answer_weight_skill_id,
+        fields: common.fields,
+    })
 }
 
 pub(crate) fn task_request_from_json(
     body: &Value,
 ) -> Result<TaskAggregatedSolutionRequest, ValidationError> {
+    let (common, task_id) = read_request(body, Some("task_id"))?;
+    Ok(TaskAggregatedSolutionRequest {
+        task_id: task_id.expect("read_request returns the id it was asked for"),
+        pool_id: common.pool_id,
+        answer_weight_skill_id: common.answer_weight_skill_id,
+        fields: common.fields,
+        aggregation_type: common.aggregation_type,
+    })
+}
+
+/// What both aggregation requests hold.
+struct CommonRequest {
+    aggregation_type: AggregatedSolutionType,
+    pool_id: String,
+    answer_weight_skill_id: Option<String>,
+    fields: Vec<FieldName>,
+}
+
+/// Reads and checks an aggregation request's members, and the id named `extra_id` (the
+/// task request's `task_id`) after `type`; every problem is reported at once, in member order.
+fn read_request(
+    body: &Value,
+    extra_id: Option<&str>,
+) -> Result<(CommonRequest, Option<String>), ValidationError> {
     let object = body_object(body)?;
     let mut problems = Vec::new();
     let aggregation_type = read_type(object, &mut problems);
-    let task_id = read_id(object, "task_id", &mut problems);
+    let extra = extra_id.map(|name| read_id(object, name, &mut problems));
     let pool_id = read_id(object, "pool_id", &mut problems);
     let answer_weight_skill_id = read_skill(object, aggregation_type, &mut problems);
     let fields = read_fields(object, aggregation_type, &mut problems);
     ValidationError::check(problems)?;
-    match (aggregation_type, task_id, pool_id, fields) {
-        (Some(aggregation_type), Some(task_id), Some(pool_id), Some(fields)) => {
-            Ok(TaskAggregatedSolutionRequest {
-                task_id,
-                pool_id,
-                answer_weight_skill_id,
-                fields,
-                aggregation_type,
-            })
+    match (aggregation_type, extra, pool_id, fields) {
+        (Some(aggregation_type), extra @ (None | Some(Some(_))), Some(pool_id), Some(fields)) => {
+            Ok((
+                CommonRequest {
+                    aggregation_type,
+                    pool_id,
+                    answer_weight_skill_id,
+                    fields,
+                },
+                extra.flatten(),
+            ))
         }
+        // Every `None` above pushed a problem, so `check` has returned already.
         _ => Err(ValidationError::new(Vec::new())),
     }
 }

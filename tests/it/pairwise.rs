@@ -648,3 +648,32 @@ fn malformed_input_never_panics() {
     }
     assert!(parsed > 10, "{parsed}");
 }
+
+/// A point or gradient of the wrong length is a typed shape error naming the argument.
+#[test]
+fn noisy_bradley_terry_objective_refuses_wrong_lengths() {
+    use crowdagg::{DataError, NoisyBradleyTerryParams, Params};
+    let data = crowdagg::PairwiseResponses::from_rows([("w1", "a", "b", "a")]).unwrap();
+    let model = NoisyBradleyTerryParams::default().check().unwrap();
+    // 1 + 2 items + 2·1 worker = 5.
+    let (x, mut short) = (vec![0.0; 5], vec![0.0; 4]);
+    assert_eq!(
+        model.objective(&data, &x, &mut short),
+        Err(DataError::VectorLength {
+            name: "gradient",
+            expected: 5,
+            found: 4,
+            layout: "1 + n_items + 2 n_workers",
+        })
+    );
+    let error = model.objective(&data, &x[..3], &mut [0.0; 5]).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "x has 3 values, expected 5 (1 + n_items + 2 n_workers)"
+    );
+    assert_eq!(
+        crowdagg::Error::from(error).kind(),
+        crowdagg::ErrorKind::InvalidValue
+    );
+    assert!(model.objective(&data, &x, &mut [0.0; 5]).is_ok());
+}

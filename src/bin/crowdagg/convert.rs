@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crowdagg::io::{delimiter_for, is_parquet};
 use crowdagg::{Aggregation, Responses};
 
-use super::{InputArgs, write_whole};
+use super::{CliError, InputArgs, write_whole};
 
 #[derive(clap::Args)]
 pub(crate) struct ConvertArgs {
@@ -22,7 +22,7 @@ pub(crate) struct ConvertArgs {
 
 /// Reads the input as `aggregate` does (same options) and writes its three columns: rows
 /// grouped by task, in canonical id order. Reading the output gives the same responses.
-pub(crate) fn convert(args: ConvertArgs) -> Result<(), String> {
+pub(crate) fn convert(args: ConvertArgs) -> Result<(), CliError> {
     let data = args.input_args.read_responses(&args.input)?;
     let output = &args.output;
     write_whole(Some(output), |out| write_responses(out, &data, output))
@@ -43,34 +43,35 @@ pub(crate) fn wants_parquet(path: Option<&Path>) -> bool {
     path.is_some_and(is_parquet)
 }
 
-/// `aggregate --output x.parquet`: labels, confidences and probabilities as Parquet.
-pub(crate) fn write_results(
-    out: &mut dyn Write,
-    data: &Responses,
-    result: &Aggregation,
-) -> std::io::Result<()> {
-    #[cfg(feature = "parquet")]
-    return crowdagg::output::write_parquet(out, data, result);
-    #[cfg(not(feature = "parquet"))]
-    {
-        let _ = (out, data, result);
-        Err(no_parquet())
-    }
+/// Declares `aggregate`'s writer of a result as Parquet: the library's writer with the
+/// `parquet` feature, an error that says how to get it without.
+macro_rules! parquet_result_writer {
+    ($(#[$doc:meta])* $name:ident => $library:ident) => {
+        $(#[$doc])*
+        pub(crate) fn $name(
+            out: &mut dyn Write,
+            data: &Responses,
+            result: &Aggregation,
+        ) -> std::io::Result<()> {
+            #[cfg(feature = "parquet")]
+            return crowdagg::output::$library(out, data, result);
+            #[cfg(not(feature = "parquet"))]
+            {
+                let _ = (out, data, result);
+                Err(no_parquet())
+            }
+        }
+    };
 }
 
-/// `aggregate --workers x.parquet`: the worker model as Parquet.
-pub(crate) fn write_workers(
-    out: &mut dyn Write,
-    data: &Responses,
-    result: &Aggregation,
-) -> std::io::Result<()> {
-    #[cfg(feature = "parquet")]
-    return crowdagg::output::write_workers_parquet(out, data, result);
-    #[cfg(not(feature = "parquet"))]
-    {
-        let _ = (out, data, result);
-        Err(no_parquet())
-    }
+parquet_result_writer! {
+    /// `aggregate --output x.parquet`: labels, confidences and probabilities as Parquet.
+    write_results => write_parquet
+}
+
+parquet_result_writer! {
+    /// `aggregate --workers x.parquet`: the worker model as Parquet.
+    write_workers => write_workers_parquet
 }
 
 #[cfg(not(feature = "parquet"))]

@@ -11,7 +11,7 @@ use crowdagg::output::{EvaluationRow, Table, write_evaluation, write_metrics};
 use crowdagg::{Aggregator, FitInputs, StopReason};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{InputArgs, read_optional_skills};
+use super::{CliError, InputArgs, read_optional_skills};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum TableFormat {
@@ -44,18 +44,19 @@ pub struct EvaluateArgs {
     /// Only these methods (comma-separated CLI names); default: all.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     methods: Vec<String>,
-    /// Output format of the table.
-    #[arg(long, value_enum, default_value = "text")]
-    format: TableFormat,
     #[command(flatten)]
-    input_args: InputArgs,
-    /// Input file (CSV/TSV with task, worker, label), or `-` for stdin.
-    #[arg(default_value = "-")]
-    input: PathBuf,
+    table: TableArgs,
 }
 
 #[derive(clap::Args)]
 pub struct MetricsArgs {
+    #[command(flatten)]
+    table: TableArgs,
+}
+
+/// What `evaluate` and `metrics` both take: the table format, how to read, the input.
+#[derive(clap::Args)]
+struct TableArgs {
     /// Output format of the table.
     #[arg(long, value_enum, default_value = "text")]
     format: TableFormat,
@@ -66,9 +67,9 @@ pub struct MetricsArgs {
     input: PathBuf,
 }
 
-pub fn evaluate(args: EvaluateArgs) -> Result<(), String> {
-    let data = args.input_args.read_responses(&args.input)?;
-    let gold = args.input_args.read_gold(&args.gold, &data)?;
+pub fn evaluate(args: EvaluateArgs) -> Result<(), CliError> {
+    let data = args.table.input_args.read_responses(&args.table.input)?;
+    let gold = args.table.input_args.read_gold(&args.gold, &data)?;
     let present = gold.tasks_in(&data);
     if present < gold.len() {
         eprintln!(
@@ -85,7 +86,7 @@ pub fn evaluate(args: EvaluateArgs) -> Result<(), String> {
             .iter()
             .map(|name| {
                 crowdagg::methods::find_method(name)
-                    .ok_or_else(|| format!("unknown method {name:?}"))
+                    .ok_or_else(|| CliError::Usage(format!("unknown method {name:?}")))
             })
             .collect::<Result<_, _>>()?
     };
@@ -101,7 +102,8 @@ pub fn evaluate(args: EvaluateArgs) -> Result<(), String> {
     }
     bar.finish_and_clear();
     let stdout = std::io::stdout();
-    write_evaluation(stdout.lock(), &rows, args.format.into()).map_err(|e| e.to_string())
+    write_evaluation(stdout.lock(), &rows, args.table.format.into())
+        .map_err(|e| CliError::Io(e.to_string()))
 }
 
 fn run_one(
@@ -164,12 +166,10 @@ fn run_one(
     row
 }
 
-pub fn metrics(args: MetricsArgs) -> Result<(), String> {
+pub fn metrics(args: MetricsArgs) -> Result<(), CliError> {
+    let args = args.table;
     let data = args.input_args.read_responses(&args.input)?;
-    let mv = MajorityVote::default()
-        .aggregate(&data)
-        .map_err(|e| e.to_string())?;
-    let text = |e: crowdagg::DataError| e.to_string();
+    let mv = MajorityVote::default().aggregate(&data)?;
     let rows: Vec<(&str, serde_json::Value)> = vec![
         ("responses", data.n_responses().into()),
         ("tasks", data.n_tasks().into()),
@@ -186,19 +186,15 @@ pub fn metrics(args: MetricsArgs) -> Result<(), String> {
         ),
         (
             "majority_vote_consistency",
-            metrics::consistency(&data, &mv).map_err(text)?.into(),
+            metrics::consistency(&data, &mv)?.into(),
         ),
         (
             "uncertainty_by_task",
-            metrics::mean_uncertainty(&data, None, By::Task)
-                .map_err(text)?
-                .into(),
+            metrics::mean_uncertainty(&data, None, By::Task)?.into(),
         ),
         (
             "uncertainty_by_worker",
-            metrics::mean_uncertainty(&data, None, By::Worker)
-                .map_err(text)?
-                .into(),
+            metrics::mean_uncertainty(&data, None, By::Worker)?.into(),
         ),
         (
             "accuracy_on_majority_vote",
@@ -206,5 +202,5 @@ pub fn metrics(args: MetricsArgs) -> Result<(), String> {
         ),
     ];
     let stdout = std::io::stdout();
-    write_metrics(stdout.lock(), &rows, args.format.into()).map_err(|e| e.to_string())
+    write_metrics(stdout.lock(), &rows, args.format.into()).map_err(|e| CliError::Io(e.to_string()))
 }

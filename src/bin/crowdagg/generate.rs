@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::{AtomicFile, progress_bar, write_whole};
+use super::{AtomicFile, CliError, progress_bar, write_whole};
 
 #[derive(clap::Args)]
 pub(crate) struct GenerateArgs {
@@ -35,14 +35,14 @@ pub(crate) struct GenerateArgs {
     gold: Option<PathBuf>,
 }
 
-pub(crate) fn generate(args: GenerateArgs) -> Result<(), String> {
+pub(crate) fn generate(args: GenerateArgs) -> Result<(), CliError> {
     use crowdagg::generate::{GeneratorConfig, write_csv};
     let max_overlap = args.overlap.iter().copied().max().unwrap_or(1).max(1);
     let config = GeneratorConfig::new(args.tasks, args.workers, args.classes)
         .overlap(args.overlap)
         .seed(args.seed);
     // Before any output is opened or written: a bad size is not an output error.
-    config.check().map_err(|e| e.to_string())?;
+    config.check()?;
     let bar = progress_bar(
         args.tasks as u64,
         "generating {pos}/{len} tasks {wide_bar} {eta}",

@@ -9,6 +9,8 @@ use crowdagg::io::ReadOptions;
 use crowdagg::methods::{MultiLabelResponses, binary_relevance_from_pairs};
 use crowdagg::output::{write_multilabel_csv, write_multilabel_json};
 
+use super::CliError;
+
 /// Runs BinaryRelevance and renders its output (CSV `task,labels` or JSON); `params` may hold
 /// `inner=<method>` (default `mv`) and `separator=<char>` (default `|`); every other pair goes
 /// to the inner method. The input is read with `options` (columns, delimiter, duplicates).
@@ -18,17 +20,16 @@ pub fn run(
     params: &[(&str, &str)],
     options: &ReadOptions,
     json: bool,
-) -> Result<(Vec<u8>, (Duration, Duration)), String> {
+) -> Result<(Vec<u8>, (Duration, Duration)), CliError> {
     let (aggregator, own) = binary_relevance_from_pairs(params).map_err(|e| match e {
         // The CLI's long-standing wording for a separator of several characters.
         ParamsError::Parse { name, value, .. } if name == "separator" => {
-            format!("separator={value:?}: expected one character")
+            CliError::Usage(format!("separator={value:?}: expected one character"))
         }
-        e => e.to_string(),
+        e => e.into(),
     })?;
     let started = Instant::now();
-    let data = MultiLabelResponses::read_with_options(input, own.separator, options)
-        .map_err(|e| e.to_string())?;
+    let data = MultiLabelResponses::read_with_options(input, own.separator, options)?;
     let read = started.elapsed();
     if data.n_responses() == 0 {
         eprintln!(
@@ -36,7 +37,7 @@ pub fn run(
             input.display()
         );
     }
-    let result = aggregator.aggregate(&data).map_err(|e| e.to_string())?;
+    let result = aggregator.aggregate(&data)?;
     let fit = started.elapsed() - read;
     let mut out = Vec::new();
     if json {
@@ -44,6 +45,6 @@ pub fn run(
     } else {
         write_multilabel_csv(&mut out, &result, own.separator)
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| CliError::Io(e.to_string()))?;
     Ok((out, (read, fit)))
 }

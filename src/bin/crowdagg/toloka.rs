@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
 
-use super::write_whole;
+use super::{CliError, write_whole};
 
 #[derive(Subcommand)]
 pub(crate) enum TolokaCommand {
@@ -64,23 +64,22 @@ pub(crate) struct ServeArgs {
     max_body: usize,
 }
 
-pub(crate) fn aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
+pub(crate) fn aggregate(args: TolokaAggregateArgs) -> Result<(), CliError> {
     use crowdagg::toloka::{
         AggregatedSolutionType, AggregationBackend, FieldName, LocalBackend,
         PoolAggregatedSolutionRequest, TaskAggregatedSolutionRequest,
     };
-    let backend = LocalBackend::from_dirs(&[&args.pool], args.skills.as_deref())
-        .map_err(|e| e.to_string())?;
+    let backend = LocalBackend::from_dirs(&[&args.pool], args.skills.as_deref())?;
     let pool_id = backend.pool_ids().next().unwrap_or_default().to_owned();
     if matches!(
         args.aggregation_type,
         AggregationType::WeightedDynamicOverlap
     ) && args.skill_id.is_none()
     {
-        return Err(
+        return Err(CliError::Usage(
             "--skill-id ID is required with --type WEIGHTED_DYNAMIC_OVERLAP (the default): the Toloka skill that weighs answers"
                 .into(),
-        );
+        ));
     }
     let request = PoolAggregatedSolutionRequest {
         aggregation_type: match args.aggregation_type {
@@ -132,13 +131,13 @@ pub(crate) fn aggregate(args: TolokaAggregateArgs) -> Result<(), String> {
 /// A backend error in the words of `crowdagg toloka aggregate`: no HTTP status or Toloka
 /// error code (nothing went over a network), and the request fields a validation error names
 /// as the options that set them (`answer_weight_skill_id` is `--skill-id`).
-fn describe_for_cli(error: crowdagg::toloka::BackendError) -> String {
+fn describe_for_cli(error: crowdagg::toloka::BackendError) -> CliError {
     use crowdagg::toloka::BackendError;
     let BackendError::Api { error: api, .. } = &error else {
-        return describe_backend_error(error);
+        return CliError::Toloka(describe_backend_error(error));
     };
     let Some(serde_json::Value::Object(fields)) = &api.payload else {
-        return api.message.replace('\n', " ");
+        return CliError::Toloka(api.message.replace('\n', " "));
     };
     let parts: Vec<String> = fields
         .iter()
@@ -157,7 +156,7 @@ fn describe_for_cli(error: crowdagg::toloka::BackendError) -> String {
             }
         })
         .collect();
-    parts.join("; ").replace('\n', " ")
+    CliError::Toloka(parts.join("; ").replace('\n', " "))
 }
 
 /// A backend error on one line, with the per-field messages of a validation error's payload
@@ -184,18 +183,19 @@ pub(crate) fn describe_backend_error(error: crowdagg::toloka::BackendError) -> S
 }
 
 #[cfg(feature = "server")]
-pub(crate) fn serve(args: ServeArgs) -> Result<(), String> {
+pub(crate) fn serve(args: ServeArgs) -> Result<(), CliError> {
     use crowdagg::toloka::{LocalBackend, server::Server};
     use std::io::Write;
-    let backend =
-        LocalBackend::from_dirs(&args.pools, args.skills.as_deref()).map_err(|e| e.to_string())?;
+    let backend = LocalBackend::from_dirs(&args.pools, args.skills.as_deref())?;
     let pools: Vec<String> = backend.pool_ids().map(str::to_owned).collect();
     let backend = std::sync::Arc::new(backend);
     let server = Server::start_with_limit(backend, &args.bind, args.threads, args.max_body)
-        .map_err(|e| format!("--bind {}: {e}", args.bind))?;
+        .map_err(|e| CliError::Io(format!("--bind {}: {e}", args.bind)))?;
     // One line a launcher can parse for the port.
     println!("serving pools {} at {}", pools.join(", "), server.url());
-    std::io::stdout().flush().map_err(|e| e.to_string())?;
+    std::io::stdout()
+        .flush()
+        .map_err(|e| CliError::Io(format!("<stdout>: {e}")))?;
     server.wait();
     Ok(())
 }

@@ -31,36 +31,9 @@ pub enum OutputSimilarity {
     CrowdKit,
 }
 
-/// [`Hrrasa`]'s parameters (defaults: crowd-kit's `HRRASA`, except `output_similarity`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HrrasaParams {
-    /// Maximum number of iterations (default 100).
-    pub n_iter: usize,
-    /// Stop when Σ‖ê − ê_prev‖² / Σ‖ê‖² falls below this (default 1e-9).
-    pub tol: f64,
-    /// Weight λ_emb of the embedding part of the local reliability (default 0.5).
-    pub lambda_emb: f64,
-    /// Weight λ_out of the output part of the local reliability (default 0.5).
-    pub lambda_out: f64,
-    /// Significance level α of the χ² quantile in the prior reliability (default 0.05).
-    pub alpha: f64,
-    /// The output similarity of the local reliability (default word-level GLEU;
-    /// [`OutputSimilarity::CrowdKit`] for crowd-kit's).
-    pub output_similarity: OutputSimilarity,
-}
-
-impl Default for HrrasaParams {
-    fn default() -> Self {
-        Self {
-            n_iter: 100,
-            tol: 1e-9,
-            lambda_emb: 0.5,
-            lambda_out: 0.5,
-            alpha: 0.05,
-            output_similarity: OutputSimilarity::Gleu,
-        }
-    }
+super::rasa_params! {
+    /// [`Hrrasa`]'s parameters (defaults: crowd-kit's `HRRASA`, except `output_similarity`).
+    HrrasaParams { tol: 1e-9, hybrid }
 }
 
 impl HrrasaParams {

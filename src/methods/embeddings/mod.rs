@@ -28,6 +28,66 @@ use crate::aggregation::{FitReport, Observer, StopReason};
 use crate::embeddings::{EmbeddingResponses, TrueEmbeddings};
 use crate::error::{ParamsError, Result};
 
+/// Declares a RASA parameters struct (`n_iter`, `tol`, `alpha`) with crowd-kit's defaults and
+/// the given `tol`; with `hybrid`, HRRASA's (its local reliability's `lambda_emb` and
+/// `lambda_out` before `alpha`, `output_similarity` after: declaration order is report order).
+/// [`RasaParams`], [`HrrasaParams`] and their text versions
+/// ([`TextRasaParams`](crate::methods::TextRasaParams),
+/// [`TextHrrasaParams`](crate::methods::TextHrrasaParams)) differ only in `tol`.
+macro_rules! rasa_params {
+    ($(#[$meta:meta])* $params:ident { tol: $tol:literal }) => {
+        $crate::methods::embeddings::rasa_params!(@declare $(#[$meta])* $params $tol [] []);
+    };
+    ($(#[$meta:meta])* $params:ident { tol: $tol:literal, hybrid }) => {
+        $crate::methods::embeddings::rasa_params!(@declare $(#[$meta])* $params $tol [
+            /// Weight λ_emb of the embedding part of the local reliability (default 0.5).
+            lambda_emb: f64 = 0.5,
+            /// Weight λ_out of the output (text) part of the local reliability (default 0.5).
+            lambda_out: f64 = 0.5,
+        ] [
+            /// The output similarity of the local reliability (default word-level GLEU;
+            /// [`OutputSimilarity::CrowdKit`](crate::methods::OutputSimilarity::CrowdKit) for
+            /// crowd-kit's).
+            output_similarity: $crate::methods::OutputSimilarity =
+                $crate::methods::OutputSimilarity::Gleu,
+        ]);
+    };
+    (
+        @declare $(#[$meta:meta])* $params:ident $tol:literal
+        [$( $(#[$before_meta:meta])* $before:ident: $before_type:ty = $before_default:expr, )*]
+        [$( $(#[$after_meta:meta])* $after:ident: $after_type:ty = $after_default:expr, )*]
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct $params {
+            /// Maximum number of iterations (default 100; 0 gives the first estimate).
+            pub n_iter: usize,
+            #[doc = concat!(
+                "Stop when Σ‖ê − ê_prev‖² / Σ‖ê‖² falls below this (default ", stringify!($tol), ")."
+            )]
+            pub tol: f64,
+            $( $(#[$before_meta])* pub $before: $before_type, )*
+            /// Significance level α of the χ² quantile in the prior reliability (default 0.05).
+            pub alpha: f64,
+            $( $(#[$after_meta])* pub $after: $after_type, )*
+        }
+
+        impl Default for $params {
+            fn default() -> Self {
+                Self {
+                    n_iter: 100,
+                    tol: $tol,
+                    $( $before: $before_default, )*
+                    alpha: 0.05,
+                    $( $after: $after_default, )*
+                }
+            }
+        }
+    };
+}
+pub(crate) use rasa_params;
+
 /// What an embedding method returns. Vectors are indexed by the task, worker or row ids of the
 /// [`EmbeddingResponses`] fitted.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,7 +1,5 @@
 //! RASA: Reliability Aware Sequence Aggregation.
 
-use serde::{Deserialize, Serialize};
-
 use super::{
     EmbeddingAggregation, EmbeddingAggregator, check_common, chi2_isf, closest, converged,
     cosine_distance, squared_distance, weighted_means,
@@ -15,26 +13,9 @@ use crate::error::{ParamsError, Result};
 /// The floor of a worker's summed squared distance (crowd-kit's `_EPS`).
 const EPS: f64 = 1e-5;
 
-/// [`Rasa`]'s parameters (defaults: crowd-kit's `RASA`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RasaParams {
-    /// Maximum number of iterations (default 100; 0 gives the plain mean).
-    pub n_iter: usize,
-    /// Stop when Σ‖ê − ê_prev‖² / Σ‖ê‖² falls below this (default 1e-9).
-    pub tol: f64,
-    /// Significance level α of the χ² quantile in the prior reliability (default 0.05).
-    pub alpha: f64,
-}
-
-impl Default for RasaParams {
-    fn default() -> Self {
-        Self {
-            n_iter: 100,
-            tol: 1e-9,
-            alpha: 0.05,
-        }
-    }
+super::rasa_params! {
+    /// [`Rasa`]'s parameters (defaults: crowd-kit's `RASA`).
+    RasaParams { tol: 1e-9 }
 }
 
 impl RasaParams {

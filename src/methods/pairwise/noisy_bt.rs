@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use crate::aggregation::{Action, FitReport, IterationState, Observer, StopReason};
-use crate::error::{ParamsError, Result};
+use crate::error::{DataError, Result};
 use crate::pairwise::{Comparison, PairwiseResponses};
 
 use super::super::params::{ParamReport, check_non_negative, report};
@@ -122,20 +122,27 @@ impl NoisyBradleyTerry {
     /// The objective this instance minimises at `x` (layout [x₀, s, q, γ], length
     /// 1 + n_items + 2·n_workers), with its gradient written into `gradient` — the exact
     /// gradient, or crowd-kit's buggy one under `compat=crowd-kit`. Useful to check the
-    /// gradient or to continue a fit. Wrong lengths are a [`ParamsError::OutOfRange`].
+    /// gradient or to continue a fit.
+    ///
+    /// # Errors
+    /// [`DataError::VectorLength`] naming `x` or `gradient` when its length is not
+    /// 1 + n_items + 2·n_workers of `data`.
     pub fn objective(
         &self,
         data: &PairwiseResponses,
         x: &[f64],
         gradient: &mut [f64],
-    ) -> Result<f64, ParamsError> {
-        let n = 1 + data.n_items() + 2 * data.n_workers();
-        if x.len() != n || gradient.len() != n {
-            return Err(ParamsError::OutOfRange {
-                name: "x",
-                rule: "of length 1 + n_items + 2 n_workers",
-                value: format!("lengths {} and {}", x.len(), gradient.len()),
-            });
+    ) -> Result<f64, DataError> {
+        let expected = 1 + data.n_items() + 2 * data.n_workers();
+        for (name, found) in [("x", x.len()), ("gradient", gradient.len())] {
+            if found != expected {
+                return Err(DataError::VectorLength {
+                    name,
+                    expected,
+                    found,
+                    layout: "1 + n_items + 2 n_workers",
+                });
+            }
         }
         let model = Model::new(data, self.params);
         Ok(model.evaluate(x, gradient))

@@ -7,11 +7,8 @@ mod rover;
 
 pub use rover::{Detokenizer, Rover, RoverParams, Tokenizer};
 
-use serde::{Deserialize, Serialize};
-
 use super::embeddings::{
-    EmbeddingAggregation, EmbeddingAggregator, Hrrasa, HrrasaParams, OutputSimilarity, Rasa,
-    RasaParams,
+    EmbeddingAggregation, EmbeddingAggregator, Hrrasa, HrrasaParams, Rasa, RasaParams,
 };
 use crate::aggregation::{FitReport, Observer};
 use crate::embeddings::{EmbeddingResponses, TrueEmbeddings};
@@ -73,27 +70,10 @@ macro_rules! text_method {
     };
 }
 
-/// [`TextRasa`]'s parameters: [`RasaParams`] with crowd-kit `TextRASA`'s default
-/// `tol = 1e-5` (not RASA's 1e-9).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TextRasaParams {
-    /// Maximum number of iterations (default 100).
-    pub n_iter: usize,
-    /// Convergence tolerance (default 1e-5).
-    pub tol: f64,
-    /// Significance level of the prior's χ² quantile (default 0.05).
-    pub alpha: f64,
-}
-
-impl Default for TextRasaParams {
-    fn default() -> Self {
-        Self {
-            n_iter: 100,
-            tol: 1e-5,
-            alpha: 0.05,
-        }
-    }
+super::embeddings::rasa_params! {
+    /// [`TextRasa`]'s parameters: [`RasaParams`] with crowd-kit `TextRASA`'s default
+    /// `tol = 1e-5` (not RASA's 1e-9).
+    TextRasaParams { tol: 1e-5 }
 }
 
 impl TextRasaParams {
@@ -137,37 +117,10 @@ pub struct TextRasa {
 
 text_method!(TextRasa, TextRasaParams, "TextRASA");
 
-/// [`TextHrrasa`]'s parameters: [`HrrasaParams`] with crowd-kit `TextHRRASA`'s default
-/// `tol = 1e-5` (not HRRASA's 1e-9).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TextHrrasaParams {
-    /// Maximum number of iterations (default 100).
-    pub n_iter: usize,
-    /// Convergence tolerance (default 1e-5).
-    pub tol: f64,
-    /// Weight of the embedding part of the local reliability (default 0.5).
-    pub lambda_emb: f64,
-    /// Weight of the text part of the local reliability (default 0.5).
-    pub lambda_out: f64,
-    /// Significance level of the prior's χ² quantile (default 0.05).
-    pub alpha: f64,
-    /// The text similarity (default word-level GLEU; [`OutputSimilarity::CrowdKit`] for
-    /// crowd-kit's).
-    pub output_similarity: OutputSimilarity,
-}
-
-impl Default for TextHrrasaParams {
-    fn default() -> Self {
-        Self {
-            n_iter: 100,
-            tol: 1e-5,
-            lambda_emb: 0.5,
-            lambda_out: 0.5,
-            alpha: 0.05,
-            output_similarity: OutputSimilarity::Gleu,
-        }
-    }
+super::embeddings::rasa_params! {
+    /// [`TextHrrasa`]'s parameters: [`HrrasaParams`] with crowd-kit `TextHRRASA`'s default
+    /// `tol = 1e-5` (not HRRASA's 1e-9).
+    TextHrrasaParams { tol: 1e-5, hybrid }
 }
 
 impl TextHrrasaParams {
