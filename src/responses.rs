@@ -621,24 +621,6 @@ impl ResponsesBuilder {
         self
     }
 
-    /// A builder over ids interned elsewhere (the parallel reader): `raw` holds
-    /// (task, worker, label) ids into the three interners, in input order, no empty names.
-    pub(crate) fn from_interned(
-        tasks: Interner,
-        workers: Interner,
-        labels: Interner,
-        raw: Vec<[u32; 3]>,
-        policy: DuplicatePolicy,
-    ) -> Self {
-        Self {
-            tasks,
-            workers,
-            labels,
-            raw,
-            policy,
-        }
-    }
-
     /// Reserves room for `n` more responses.
     pub fn reserve(&mut self, n: usize) {
         self.raw.reserve(n);

@@ -35,7 +35,7 @@ use super::responses::ReadOptions;
 use super::source::io_error;
 use super::source::whole;
 use crate::error::Error;
-use crate::names::{Names, PartNames, merge};
+use crate::names::{Names, PartNames, merge, remap_rows, split_pieces};
 use crate::responses::Responses;
 
 /// Bytes read and parsed at a time (plus the carried-over partial line).
@@ -145,19 +145,7 @@ fn canonical_rows(
             merge(&parts, true).ok()
         })
         .collect::<Option<_>>()?;
-    let mut outs = Vec::with_capacity(segments.len());
-    let mut rest = raw;
-    for &(len, slot) in segments {
-        let (head, tail) = rest.split_at_mut(len);
-        outs.push((head, slot));
-        rest = tail;
-    }
-    outs.into_par_iter().for_each(|(rows, slot)| {
-        let [t, w, l] = [0, 1, 2].map(|c| merged[c].map(slot));
-        for row in rows {
-            *row = [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]];
-        }
-    });
+    remap_rows(raw, segments, &merged);
     let mut merged = merged.into_iter().map(|m| m.names);
     Some(std::array::from_fn(|_| merged.next().unwrap_or_default()))
 }
@@ -245,17 +233,15 @@ fn parse_block(
     }
     let old = raw.len();
     raw.resize(old + added, [0; 3]);
-    let mut outs = Vec::with_capacity(slots.len());
-    let mut rest = &mut raw[old..];
-    for (i, slot) in slots.iter().enumerate() {
-        let (head, tail) = rest.split_at_mut(slot.rows.len());
-        outs.push(head);
-        rest = tail;
-        segments.push((slot.rows.len(), i));
-    }
-    outs.into_par_iter()
-        .zip(slots.par_iter())
-        .for_each(|(out, slot)| out.copy_from_slice(&slot.rows));
+    let pieces: Vec<(usize, usize)> = slots
+        .iter()
+        .enumerate()
+        .map(|(i, slot)| (slot.rows.len(), i))
+        .collect();
+    split_pieces(&mut raw[old..], &pieces)
+        .into_par_iter()
+        .for_each(|(i, out)| out.copy_from_slice(&slots[i].rows));
+    segments.extend(pieces);
     true
 }
 
