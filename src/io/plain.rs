@@ -283,12 +283,10 @@ impl Slot {
         self.parse_rows(bytes, columns, delimiter).is_some()
     }
 
-    /// The rows of `bytes`. Quotes anywhere mean "give up" (one vectorised search); the
-    /// delimiters, line ends and carriage returns are then found by `memchr3` (vectorised, a
-    /// few bytes per cycle) instead of a byte-at-a-time loop.
     fn parse_rows(&mut self, bytes: &[u8], columns: &Columns, delimiter: u8) -> Option<()> {
-        if memchr::memchr(b'"', bytes).is_some() {
-            return None;
+        let mut special = [false; 256];
+        for b in [delimiter, b'\n', b'\r', b'"'] {
+            special[b as usize] = true;
         }
         let part = self;
         // Which of task/worker/label (0..3) field i is, if any.
@@ -297,25 +295,24 @@ impl Slot {
             role[i] = r;
         }
         let mut fields: [&[u8]; 3] = [&[]; 3];
-        let (mut field, mut start) = (0usize, 0usize);
+        let (mut field, mut start, mut i) = (0usize, 0usize, 0usize);
         let n = bytes.len();
-        // Every special byte, then the end of the part (read as a line end).
-        let specials = memchr::memchr3_iter(delimiter, b'\n', b'\r', bytes).chain([n]);
-        for i in specials {
-            if i < start {
-                continue; // the LF of a CRLF
+        while i <= n {
+            // Find the next special byte (or the end).
+            while i < n && !special[bytes[i] as usize] {
+                i += 1;
             }
             let b = if i < n { bytes[i] } else { b'\n' };
             let line_end = match b {
                 b'\n' => true,
                 b'\r' if i + 1 >= n || bytes[i + 1] == b'\n' => true,
-                b'\r' => return None,
+                b'"' | b'\r' => return None,
                 _ => false, // the delimiter
             };
-            let next = if b == b'\r' { i + 2 } else { i + 1 };
             if line_end && field == 0 && i == start {
                 // Blank line (or the end of the part after a line end).
-                start = next;
+                i += if b == b'\r' { 2 } else { 1 };
+                start = i;
                 continue;
             }
             if field >= columns.fields {
@@ -339,8 +336,11 @@ impl Slot {
                 ];
                 part.rows.push(row);
                 field = 0;
+                i += if b == b'\r' { 2 } else { 1 };
+            } else {
+                i += 1;
             }
-            start = next;
+            start = i;
         }
         Some(())
     }
