@@ -24,6 +24,8 @@ pub(crate) struct LocalNames {
     pub(crate) new_ends: Vec<usize>,
     /// The last name looked up (consecutive rows often share the task).
     pub(crate) last: Option<(u128, u32)>,
+    /// The one before, when different (a column of two labels then never reaches the table).
+    pub(crate) before: Option<(u128, u32)>,
     /// Task column only: while rows come in runs of one task (the usual layout), a new local
     /// id per run, without hashing (a task seen in two runs gets two local ids, merged into
     /// one by the merge). Falls back to hashing when runs are short.
@@ -110,6 +112,13 @@ impl LocalNames {
                 {
                     return id;
                 }
+                if let Some((before, id)) = self.before
+                    && before == key
+                {
+                    self.before = self.last;
+                    self.last = Some((key, id));
+                    return id;
+                }
                 let id = if name.len() <= 7 {
                     // The bytes fill the low 7 bytes of the low word; the length goes on top.
                     let word = key as u64 | (name.len() as u64) << 56;
@@ -117,6 +126,7 @@ impl LocalNames {
                 } else {
                     *self.short.entry(key).or_insert(next)
                 };
+                self.before = self.last;
                 self.last = Some((key, id));
                 id
             }
@@ -187,6 +197,7 @@ impl LocalNames {
         self.short.clear();
         self.long.clear();
         self.last = None;
+        self.before = None;
         self.hashing = false;
         self.rows = 0;
         self.runs = 0;

@@ -92,7 +92,10 @@ pub(crate) fn read_plain(
         if raw.is_empty() && end > 0 {
             // Reserve from the first block's density; the vector may still grow (realloc of
             // a large block moves pages, it does not copy them).
-            let estimate = total as f64 / end as f64 * count_lines(&buffer[..end]) as f64;
+            // Lines per byte from the first MiB (counting a whole block took a sequential
+            // pass over it: 7 % of the instructions of a 10⁶-row read).
+            let sample = end.min(1 << 20);
+            let estimate = total as f64 / sample as f64 * count_lines(&buffer[..sample]) as f64;
             raw.reserve((estimate * 1.02) as usize + 16);
         }
         if !parse_block(
