@@ -394,8 +394,13 @@ mod tests {
         check(&[]);
         // Many parts, many repeats.
         let names: Vec<String> = (0..5000).map(|i| format!("w{}", i * 7919 % 3001)).collect();
+        check_chunked(&names, 333);
+    }
+
+    /// [`check`] of `names` cut into parts of `size`.
+    fn check_chunked(names: &[String], size: usize) {
         let lists: Vec<Vec<&str>> = names
-            .chunks(333)
+            .chunks(size)
             .map(|c| c.iter().map(|s| &**s).collect())
             .collect();
         check(&lists);
@@ -403,7 +408,7 @@ mod tests {
 
     #[test]
     fn random_names_from_a_small_alphabet() {
-        // Short names over {"\0", "0", "1", "a", "é"} of 0..=11 characters, so that keys tie
+        // Short names over {"\0", "0", "1", "a", "é"} of 1..=11 characters, so that keys tie
         // often; a second round with integers only (numeric order, signs, leading zeros).
         let mut state = 0x2545_F491_4F6C_DD1Du64;
         let mut next = |n: u64| {
@@ -425,11 +430,7 @@ mod tests {
                     s
                 })
                 .collect();
-            let lists: Vec<Vec<&str>> = names
-                .chunks(700)
-                .map(|c| c.iter().map(|s| &**s).collect())
-                .collect();
-            check(&lists);
+            check_chunked(&names, 700);
         }
     }
 

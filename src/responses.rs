@@ -505,7 +505,7 @@ impl Responses {
     /// are kept as they are here (the duplicate policy was applied when these were built).
     /// A label that `f` maps to the empty string is [`DataError::EmptyField`].
     pub fn map_labels(&self, f: impl Fn(&str) -> String) -> Result<Responses, DataError> {
-        let mapped: Vec<String> = self.labels.iter().map(|l| f(l)).collect();
+        let mapped: Vec<String> = self.labels.iter().map(&f).collect();
         let mut builder = Responses::builder();
         builder.reserve(self.n_responses());
         for t in 0..self.n_tasks() {
