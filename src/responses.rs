@@ -462,9 +462,9 @@ impl Responses {
         let ((task_names, worker_names, label_names), rows) = rayon::join(
             || {
                 (
-                    decimal_names(n_tasks),
-                    decimal_names(n_workers),
-                    decimal_names(n_labels),
+                    Names::decimal(n_tasks),
+                    Names::decimal(n_workers),
+                    Names::decimal(n_labels),
                 )
             },
             || {
@@ -542,7 +542,7 @@ impl Responses {
         )
     }
 
-    /// [`Responses::from_canonical_task_rows`] with the names already interned.
+    /// [`Responses::from_canonical_task_rows`] with the names already in their tables.
     fn from_canonical_sets(
         tasks: Names,
         workers_set: Names,
@@ -790,11 +790,6 @@ fn rows_by_task(
     (offsets, row_workers, row_labels)
 }
 
-/// "0", "1", … "n-1" as interned names (one allocation each, no temporary `String`).
-fn decimal_names(n: usize) -> Names {
-    Names::decimal(n)
-}
-
 /// An id of any integer type as an index (`Label`, the `u32` ids of the indexes, `usize`, or
 /// a literal); a negative id is out of range, as any id past the end.
 fn index(id: impl TryInto<usize>) -> usize {
@@ -837,7 +832,7 @@ pub(crate) fn canonical(set: Interner) -> (Interner, Vec<u32>, bool) {
 
 /// Reorders an interner by [`compare_names`] (numeric or byte order); returns it and old id →
 /// new id.
-pub(crate) fn sorted_names(set: Interner, numeric: bool) -> (Interner, Vec<u32>) {
+fn sorted_names(set: Interner, numeric: bool) -> (Interner, Vec<u32>) {
     let mut order: Vec<u32> = (0..set.len() as u32).collect();
     order.par_sort_unstable_by(|&a, &b| compare_names(&set[a as usize], &set[b as usize], numeric));
     if order.iter().enumerate().all(|(i, &o)| i as u32 == o) {

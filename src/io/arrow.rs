@@ -353,7 +353,7 @@ impl ColumnEncoder {
             return Err(self.error(row, "empty name"));
         }
         // Another dictionary (or a plain array) of the chunk may have given this name a local
-        // id already: two local ids for one name are merged by the global interner.
+        // id already: two local ids of one name get one canonical id in the merge.
         Ok(self.new_name(&name))
     }
 }

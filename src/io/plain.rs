@@ -422,7 +422,7 @@ mod tests {
         let tasks = &slot.names[0];
         assert!(!tasks.hashing);
         assert!(tasks.word.is_empty() && tasks.short.is_empty() && tasks.long.is_empty());
-        // One local id per run: t5 twice (merged later by the global interner).
+        // One local id per run: t5 twice (one canonical id after the merge).
         assert_eq!(tasks.count, 3000 + 2);
         let names: Vec<&[u8]> = tasks.new_names().collect();
         assert_eq!(names[5], b"t5");
