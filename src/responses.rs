@@ -13,7 +13,7 @@
 //! Each response is stored twice (by task and by worker), as a `u32` id and a `u16` label:
 //! 12 bytes per response, plus 4 bytes per task and per worker for the offsets, plus the
 //! id strings once each, concatenated in canonical order (found by binary search, see
-//! [`crate::names`]).
+//! the crate's `names` module).
 
 use indexmap::IndexSet;
 use rayon::prelude::*;

@@ -12,15 +12,17 @@
 //! # Same result as CSV
 //! Each chunk of rows (a Parquet row group, a part of a long array) numbers its names locally;
 //! [`ArrowEncoder::finish`] merges every chunk's names into canonical ids with the CSV reader's
-//! merge ([`crate::names::merge`]), that is by the crate's one label order rule (numeric when every name is an integer, else byte order): the
-//! same data gives the same [`Responses`], ids and results whether it came from CSV, Parquet
-//! or Arrow, in any row or batch order.
+//! merge (`names::merge`: a parallel sort and dedup), that is by the crate's one label order
+//! rule (numeric when every name is an integer, else byte order): the same data gives the same
+//! [`Responses`], ids and results whether it came from CSV, Parquet or Arrow, in any row or
+//! batch order.
 //!
 //! # Cost
-//! A dictionary column costs one lookup per row in a table indexed by key, plus one hash per
-//! dictionary value that rows use (unused dictionary values are not names of the table); the
-//! table is reused while consecutive batches share their dictionary (Parquet row groups do).
-//! A string or integer column costs one hash per row.
+//! A dictionary column costs one lookup per row in a table indexed by key; each dictionary
+//! value that rows use is listed once per chunk for the merge, without hashing (unused values
+//! are not names of the table); the table is reused while consecutive batches share their
+//! dictionary (the batches of one Parquet row group do). A string or integer column costs one
+//! hash per row. The merge sorts every chunk's names once.
 
 use std::sync::Arc;
 
