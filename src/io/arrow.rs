@@ -498,6 +498,11 @@ impl ArrowEncoder {
         self.push(t, w, l)
     }
 
+    /// Reserves room for `n` more rows.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.raw.reserve(n);
+    }
+
     /// Appends a chunk's rows (in its local ids) and keeps its names for the merge.
     pub(crate) fn append(&mut self, chunk: Chunk) -> Result<(), ArrowError> {
         self.append_all(vec![chunk]).map_err(|(_, e)| e)
