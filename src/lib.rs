@@ -146,6 +146,7 @@ pub mod generate;
 pub mod io;
 pub mod methods;
 pub mod metrics;
+mod names;
 mod numeric;
 pub mod output;
 pub mod pairwise;

@@ -12,13 +12,15 @@
 //! # Memory
 //! Each response is stored twice (by task and by worker), as a `u32` id and a `u16` label:
 //! 12 bytes per response, plus 4 bytes per task and per worker for the offsets, plus the
-//! id strings once each (an `IndexSet` entry: the string, its hash slot and 8 bytes of hash).
+//! id strings once each, concatenated in canonical order (found by binary search, see
+//! the crate's `names` module).
 
 use indexmap::IndexSet;
 use rayon::prelude::*;
 use rustc_hash::FxBuildHasher;
 
 use crate::error::DataError;
+use crate::names::Names;
 
 /// A label id (index into [`Responses::label_names`]).
 pub type Label = u16;
@@ -251,9 +253,9 @@ impl Triples for ByWorker<'_> {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Responses {
-    tasks: Interner,
-    workers: Interner,
-    labels: Interner,
+    tasks: Names,
+    workers: Names,
+    labels: Names,
     labels_numeric: bool,
     by_task: Csr,
     by_worker: Csr,
@@ -344,51 +346,51 @@ impl Responses {
     /// The name of task id `task` (an index into [`Aggregation::labels`](crate::Aggregation::labels)
     /// and the other per-task outputs); any integer type. Panics if `task >= n_tasks()`.
     pub fn task_name(&self, task: impl TryInto<usize>) -> &str {
-        &self.tasks[index(task)]
+        self.tasks.get(index(task))
     }
 
     /// The name of worker id `worker` (an index into
     /// [`Aggregation::skills`](crate::Aggregation::skills)); any integer type. Panics if
     /// `worker >= n_workers()`.
     pub fn worker_name(&self, worker: impl TryInto<usize>) -> &str {
-        &self.workers[index(worker)]
+        self.workers.get(index(worker))
     }
 
     /// The name of label id `label` (a value of
     /// [`Aggregation::labels`](crate::Aggregation::labels), a column of `probabilities`); any
     /// integer type, so a [`Label`] needs no cast. Panics if `label >= n_labels()`.
     pub fn label_name(&self, label: impl TryInto<usize>) -> &str {
-        &self.labels[index(label)]
+        self.labels.get(index(label))
     }
 
     /// Task names in task-id order.
     pub fn task_names(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.tasks.iter().map(|s| &**s)
+        self.tasks.iter()
     }
 
     /// Worker names in worker-id order.
     pub fn worker_names(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.workers.iter().map(|s| &**s)
+        self.workers.iter()
     }
 
     /// Label names in label order.
     pub fn label_names(&self) -> Vec<&str> {
-        self.labels.iter().map(|s| &**s).collect()
+        self.labels.iter().collect()
     }
 
     /// The id of the task called `name`, if it has responses.
     pub fn task_id(&self, name: &str) -> Option<usize> {
-        self.tasks.get_index_of(name)
+        self.tasks.position(name)
     }
 
     /// The id of the worker called `name`, if they answered.
     pub fn worker_id(&self, name: &str) -> Option<usize> {
-        self.workers.get_index_of(name)
+        self.workers.position(name)
     }
 
     /// The id of the label `name`, if some response uses it.
     pub fn label_id(&self, name: &str) -> Option<Label> {
-        self.labels.get_index_of(name).map(|i| i as Label)
+        self.labels.position(name).map(|i| i as Label)
     }
 
     /// Builds from integer codes, as `pandas.factorize(sort=True)` or a categorical column gives
@@ -460,9 +462,9 @@ impl Responses {
         let ((task_names, worker_names, label_names), rows) = rayon::join(
             || {
                 (
-                    decimal_names(n_tasks),
-                    decimal_names(n_workers),
-                    decimal_names(n_labels),
+                    Names::decimal(n_tasks),
+                    Names::decimal(n_workers),
+                    Names::decimal(n_labels),
                 )
             },
             || {
@@ -493,10 +495,7 @@ impl Responses {
     pub fn label_variants(&self) -> Vec<Vec<&str>> {
         let mut groups: indexmap::IndexMap<String, Vec<&str>> = indexmap::IndexMap::new();
         for name in self.labels.iter() {
-            groups
-                .entry(normalize_label(name))
-                .or_default()
-                .push(name.as_ref());
+            groups.entry(normalize_label(name)).or_default().push(name);
         }
         groups.into_values().filter(|g| g.len() > 1).collect()
     }
@@ -506,7 +505,7 @@ impl Responses {
     /// are kept as they are here (the duplicate policy was applied when these were built).
     /// A label that `f` maps to the empty string is [`DataError::EmptyField`].
     pub fn map_labels(&self, f: impl Fn(&str) -> String) -> Result<Responses, DataError> {
-        let mapped: Vec<String> = self.labels.iter().map(|l| f(l)).collect();
+        let mapped: Vec<String> = self.labels.iter().map(&f).collect();
         let mut builder = Responses::builder();
         builder.reserve(self.n_responses());
         for t in 0..self.n_tasks() {
@@ -533,24 +532,21 @@ impl Responses {
         workers: Vec<u32>,
         labels: Vec<Label>,
     ) -> Result<Self, DataError> {
-        let intern_all = |names: &mut dyn Iterator<Item = String>| -> Interner {
-            names.map(String::into_boxed_str).collect()
-        };
         Self::from_canonical_sets(
-            intern_all(&mut task_names.into_iter()),
-            intern_all(&mut worker_names.into_iter()),
-            intern_all(&mut label_names.into_iter()),
+            Names::from_sorted(task_names),
+            Names::from_sorted(worker_names),
+            Names::from_sorted(label_names),
             offsets,
             workers,
             labels,
         )
     }
 
-    /// [`Responses::from_canonical_task_rows`] with the names already interned.
+    /// [`Responses::from_canonical_task_rows`] with the names already in their tables.
     fn from_canonical_sets(
-        tasks: Interner,
-        workers_set: Interner,
-        labels_set: Interner,
+        tasks: Names,
+        workers_set: Names,
+        labels_set: Names,
         offsets: Vec<u32>,
         workers: Vec<u32>,
         labels: Vec<Label>,
@@ -582,9 +578,9 @@ impl Responses {
 
     /// Sorts each task row by (worker, label), counts duplicates and builds the worker index.
     fn from_task_rows(
-        tasks: Interner,
-        workers: Interner,
-        labels: Interner,
+        tasks: Names,
+        workers: Names,
+        labels: Names,
         labels_numeric: bool,
         mut by_task: Csr,
     ) -> Self {
@@ -623,24 +619,6 @@ impl ResponsesBuilder {
     pub fn duplicates(mut self, policy: DuplicatePolicy) -> Self {
         self.policy = policy;
         self
-    }
-
-    /// A builder over ids interned elsewhere (the parallel reader): `raw` holds
-    /// (task, worker, label) ids into the three interners, in input order, no empty names.
-    pub(crate) fn from_interned(
-        tasks: Interner,
-        workers: Interner,
-        labels: Interner,
-        raw: Vec<[u32; 3]>,
-        policy: DuplicatePolicy,
-    ) -> Self {
-        Self {
-            tasks,
-            workers,
-            labels,
-            raw,
-            policy,
-        }
     }
 
     /// Reserves room for `n` more responses.
@@ -694,7 +672,7 @@ impl ResponsesBuilder {
         }
         let (tasks, task_rank, _) = canonical(tasks);
         let (workers, worker_rank, _) = canonical(workers);
-        let (labels, label_rank, labels_numeric) = canonical(labels);
+        let (labels, label_rank, _) = canonical(labels);
         // Remap in place (in parallel: this touches every response).
         raw.par_iter_mut().for_each(|r| {
             *r = [
@@ -704,6 +682,23 @@ impl ResponsesBuilder {
             ];
         });
         drop((task_rank, worker_rank, label_rank));
+        let names = [tasks, workers, labels].map(|set| Names::from_sorted(set.iter()));
+        Responses::from_canonical_rows(names, raw, policy)
+    }
+}
+
+impl Responses {
+    /// Builds from rows of canonical ids in input order (the parallel readers, after
+    /// [`crate::names::merge`]): applies the duplicate policy and builds both indexes.
+    pub(crate) fn from_canonical_rows(
+        [tasks, workers, labels]: [Names; 3],
+        mut raw: Vec<[u32; 3]>,
+        policy: DuplicatePolicy,
+    ) -> Result<Responses, DataError> {
+        if labels.len() > Label::MAX as usize + 1 {
+            return Err(DataError::TooManyLabels(labels.len()));
+        }
+        let labels_numeric = labels.numeric();
         if policy != DuplicatePolicy::Keep {
             raw = resolve_duplicates(raw, policy, &tasks, &workers)?;
         }
@@ -795,19 +790,6 @@ fn rows_by_task(
     (offsets, row_workers, row_labels)
 }
 
-/// "0", "1", … "n-1" as interned names (one allocation each, no temporary `String`).
-fn decimal_names(n: usize) -> Interner {
-    use std::fmt::Write as _;
-    let mut set = Interner::with_capacity_and_hasher(n, Default::default());
-    let mut buffer = String::with_capacity(20);
-    for i in 0..n {
-        buffer.clear();
-        let _ = write!(buffer, "{i}");
-        set.insert(Box::from(buffer.as_str()));
-    }
-    set
-}
-
 /// An id of any integer type as an index (`Label`, the `u32` ids of the indexes, `usize`, or
 /// a literal); a negative id is out of range, as any id past the end.
 fn index(id: impl TryInto<usize>) -> usize {
@@ -850,7 +832,7 @@ pub(crate) fn canonical(set: Interner) -> (Interner, Vec<u32>, bool) {
 
 /// Reorders an interner by [`compare_names`] (numeric or byte order); returns it and old id →
 /// new id.
-pub(crate) fn sorted_names(set: Interner, numeric: bool) -> (Interner, Vec<u32>) {
+fn sorted_names(set: Interner, numeric: bool) -> (Interner, Vec<u32>) {
     let mut order: Vec<u32> = (0..set.len() as u32).collect();
     order.par_sort_unstable_by(|&a, &b| compare_names(&set[a as usize], &set[b as usize], numeric));
     if order.iter().enumerate().all(|(i, &o)| i as u32 == o) {
@@ -873,8 +855,8 @@ pub(crate) fn sorted_names(set: Interner, numeric: bool) -> (Interner, Vec<u32>)
 fn resolve_duplicates(
     raw: Vec<[u32; 3]>,
     policy: DuplicatePolicy,
-    tasks: &Interner,
-    workers: &Interner,
+    tasks: &Names,
+    workers: &Names,
 ) -> Result<Vec<[u32; 3]>, DataError> {
     let mut order: Vec<u32> = (0..raw.len() as u32).collect();
     // Stable: within a (task, worker) pair, input order is kept.

@@ -10,17 +10,19 @@
 //! fields are in CSV.
 //!
 //! # Same result as CSV
-//! Names are interned into the same tables as the CSV readers' and ids are assigned by
-//! [`ResponsesBuilder::build`](crate::responses::ResponsesBuilder::build), that is by the
-//! crate's one label order rule (numeric when every name is an integer, else byte order): the
-//! same data gives the same [`Responses`], ids and results whether it came from CSV, Parquet
-//! or Arrow, in any row or batch order.
+//! Each chunk of rows (a Parquet row group, a part of a long array) numbers its names locally;
+//! [`ArrowEncoder::finish`] merges every chunk's names into canonical ids with the CSV reader's
+//! merge (`names::merge`: a parallel sort and dedup), that is by the crate's one label order
+//! rule (numeric when every name is an integer, else byte order): the same data gives the same
+//! [`Responses`], ids and results whether it came from CSV, Parquet or Arrow, in any row or
+//! batch order.
 //!
 //! # Cost
-//! A dictionary column costs one lookup per row in a table indexed by key, plus one hash per
-//! dictionary value that rows use (unused dictionary values are not names of the table); the
-//! table is reused while consecutive batches share their dictionary (Parquet row groups do).
-//! A string or integer column costs one hash per row.
+//! A dictionary column costs one lookup per row in a table indexed by key; each dictionary
+//! value that rows use is listed once per chunk for the merge, without hashing (unused values
+//! are not names of the table); the table is reused while consecutive batches share their
+//! dictionary (the batches of one Parquet row group do). A string or integer column costs one
+//! hash per row. The merge sorts every chunk's names once.
 
 use std::sync::Arc;
 
@@ -38,9 +40,8 @@ use rustc_hash::FxHashMap;
 use super::local_names::LocalNames;
 use super::responses::ReadOptions;
 use crate::error::{DataError, Error, InputError};
-use crate::responses::{
-    DuplicatePolicy, Interner, Responses, ResponsesBuilder, intern, parse_int, sorted_names,
-};
+use crate::names::{Merged, PartNames, merge, remap_rows, split_pieces};
+use crate::responses::{DuplicatePolicy, Responses};
 
 /// A problem with the arrays handed to [`ArrowEncoder`]: the row (0-based, within the
 /// arrays of that call) when one row is to blame, and what is wrong.
@@ -125,9 +126,11 @@ pub(crate) struct LocalColumn {
 }
 
 impl LocalColumn {
-    fn names(&self) -> impl Iterator<Item = &[u8]> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts.zip(&self.ends).map(|(s, &e)| &self.names[s..e])
+    fn part_names(&self) -> PartNames<'_> {
+        PartNames {
+            bytes: &self.names,
+            ends: &self.ends,
+        }
     }
 }
 
@@ -352,7 +355,7 @@ impl ColumnEncoder {
             return Err(self.error(row, "empty name"));
         }
         // Another dictionary (or a plain array) of the chunk may have given this name a local
-        // id already: two local ids for one name are merged by the global interner.
+        // id already: two local ids of one name get one canonical id in the merge.
         Ok(self.new_name(&name))
     }
 }
@@ -417,8 +420,11 @@ impl Chunk {
 /// ```
 #[derive(Default)]
 pub struct ArrowEncoder {
-    interners: [Interner; 3],
+    /// Each chunk's local names (rows' ids left empty), in push order.
+    chunks: Vec<Chunk>,
+    /// Every row in its chunk's local ids: consecutive pieces of (rows, chunk index).
     raw: Vec<[u32; 3]>,
+    pieces: Vec<(usize, usize)>,
     policy: DuplicatePolicy,
 }
 
@@ -492,14 +498,19 @@ impl ArrowEncoder {
         self.push(t, w, l)
     }
 
-    /// Merges a chunk's local names into the global tables and appends its rows.
+    /// Reserves room for `n` more rows.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.raw.reserve(n);
+    }
+
+    /// Appends a chunk's rows (in its local ids) and keeps its names for the merge.
     pub(crate) fn append(&mut self, chunk: Chunk) -> Result<(), ArrowError> {
         self.append_all(vec![chunk]).map_err(|(_, e)| e)
     }
 
-    /// Merges chunks in order: each column's local names are interned into the global table
-    /// chunk after chunk (the three columns at once, on separate threads), then the rows are
-    /// rewritten to global ids in parallel. On error, the index of the chunk to blame.
+    /// Appends chunks in order: their rows are copied in parallel, still in local ids; their
+    /// names wait for the merge in [`finish`](ArrowEncoder::finish). On error, the index of
+    /// the chunk to blame.
     pub(crate) fn append_all(&mut self, chunks: Vec<Chunk>) -> Result<(), (usize, ArrowError)> {
         let mut total = self.raw.len();
         for (i, chunk) in chunks.iter().enumerate() {
@@ -514,57 +525,59 @@ impl ArrowEncoder {
                 ));
             }
         }
-        let chunks = &chunks;
-        // maps[c][k]: local id → global id of column c in chunk k.
-        let maps: Vec<Vec<Vec<u32>>> = self
-            .interners
-            .par_iter_mut()
-            .enumerate()
-            .map(|(c, interner)| {
-                let names: usize = chunks.iter().map(|k| k.columns[c].ends.len()).sum();
-                interner.reserve(names.min(total));
-                chunks
-                    .iter()
-                    .map(|chunk| {
-                        chunk.columns[c]
-                            .names()
-                            // Arrow strings are UTF-8 and integers are ASCII.
-                            .map(|name| {
-                                intern(interner, std::str::from_utf8(name).unwrap_or_default())
-                            })
-                            .collect()
-                    })
-                    .collect()
-            })
-            .collect();
         let old = self.raw.len();
         self.raw.resize(total, [0; 3]);
         let mut outs = Vec::with_capacity(chunks.len());
         let mut rest = &mut self.raw[old..];
-        for chunk in chunks {
+        for chunk in &chunks {
             let (head, tail) = rest.split_at_mut(chunk.len());
             outs.push(head);
             rest = tail;
         }
         outs.into_par_iter()
             .zip(chunks.par_iter())
-            .enumerate()
-            .for_each(|(k, (out, chunk))| {
+            .for_each(|(out, chunk)| {
                 let [t, w, l] = &chunk.columns;
-                let (mt, mw, ml) = (&maps[0][k], &maps[1][k], &maps[2][k]);
                 for (o, ((&a, &b), &c)) in out.iter_mut().zip(t.ids.iter().zip(&w.ids).zip(&l.ids))
                 {
-                    *o = [mt[a as usize], mw[b as usize], ml[c as usize]];
+                    *o = [a, b, c];
                 }
             });
+        for mut chunk in chunks {
+            self.pieces.push((chunk.len(), self.chunks.len()));
+            for column in &mut chunk.columns {
+                column.ids = Vec::new();
+            }
+            self.chunks.push(chunk);
+        }
         Ok(())
+    }
+
+    /// Merges column `c`'s names of every chunk (by the label order rule with `rule`, else
+    /// byte order).
+    fn merge_column(&self, c: usize, rule: bool) -> Merged {
+        let parts: Vec<PartNames<'_>> = self
+            .chunks
+            .iter()
+            .map(|chunk| chunk.columns[c].part_names())
+            .collect();
+        // Arrow strings are UTF-8 and integers are ASCII; row counts bound the name count.
+        merge(&parts, rule).expect("Arrow names are UTF-8 and fewer than 2^32")
     }
 
     /// Builds the [`Responses`]: canonical ids by the label order rule, then the duplicate
     /// policy.
-    pub fn finish(self) -> Result<Responses, DataError> {
-        let [tasks, workers, labels] = self.interners;
-        ResponsesBuilder::from_interned(tasks, workers, labels, self.raw, self.policy).build()
+    pub fn finish(mut self) -> Result<Responses, DataError> {
+        let merged: Vec<Merged> = (0..3)
+            .into_par_iter()
+            .map(|c| self.merge_column(c, true))
+            .collect();
+        let mut raw = std::mem::take(&mut self.raw);
+        remap_rows(&mut raw, &self.pieces, &merged);
+        drop(self.chunks);
+        let mut names = merged.into_iter().map(|m| m.names);
+        let names = std::array::from_fn(|_| names.next().unwrap_or_default());
+        Responses::from_canonical_rows(names, raw, self.policy)
     }
 
     /// Integer codes of every row pushed, in push order, per column (task, worker, label),
@@ -590,25 +603,30 @@ impl ArrowEncoder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn factorize(self, orders: [NameOrder; 3]) -> [Factorized; 3] {
-        let raw = &self.raw;
-        let mut out: Vec<Factorized> = self
-            .interners
+        let mut out: Vec<Factorized> = (0..3)
             .into_par_iter()
-            .zip(orders)
-            .enumerate()
-            .map(|(c, (names, order))| {
-                let numeric =
-                    order == NameOrder::Rule && names.iter().all(|s| parse_int(s).is_some());
-                let (names, rank) = sorted_names(names, numeric);
-                let codes = raw
-                    .par_iter()
-                    .with_min_len(1 << 14)
-                    .map(|row| rank[row[c] as usize])
-                    .collect();
+            .map(|c| {
+                let merged = self.merge_column(c, orders[c] == NameOrder::Rule);
+                let mut codes = vec![0u32; self.raw.len()];
+                let mut starts = Vec::with_capacity(self.pieces.len());
+                let mut start = 0;
+                for &(n, _) in &self.pieces {
+                    starts.push(start);
+                    start += n;
+                }
+                split_pieces(&mut codes, &self.pieces)
+                    .into_par_iter()
+                    .for_each(|(k, out)| {
+                        let map = merged.map(k);
+                        let rows = &self.raw[starts[k]..starts[k] + out.len()];
+                        for (code, row) in out.iter_mut().zip(rows) {
+                            *code = map[row[c] as usize];
+                        }
+                    });
                 Factorized {
                     codes,
-                    names: names.into_iter().collect(),
-                    numeric,
+                    numeric: merged.names.numeric(),
+                    names: merged.names.iter().map(Box::from).collect(),
                 }
             })
             .collect();

@@ -1,6 +1,6 @@
 //! Chunk-local ids for the readers that parse in parallel parts (plain CSV, Arrow): each part
 //! numbers the names it meets in order of first appearance, keyed without allocating, and
-//! hands its new names to the global interner in part order.
+//! lists its names for the canonical merge ([`crate::names::merge`]).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -18,14 +18,17 @@ pub(crate) struct LocalNames {
     pub(crate) short: HashMap<u128, u32, BuildHasherDefault<PackedHasher>>,
     pub(crate) long: HashMap<Box<[u8]>, u32, FxBuildHasher>,
     pub(crate) count: u32,
-    /// Names numbered since the last merge into the global interner, concatenated.
+    /// Every name numbered, concatenated in id order, and their ends (what
+    /// [`crate::names::merge`] takes).
     pub(crate) new_bytes: Vec<u8>,
     pub(crate) new_ends: Vec<usize>,
     /// The last name looked up (consecutive rows often share the task).
     pub(crate) last: Option<(u128, u32)>,
+    /// The one before, when different (a column of two labels then never reaches the table).
+    pub(crate) before: Option<(u128, u32)>,
     /// Task column only: while rows come in runs of one task (the usual layout), a new local
     /// id per run, without hashing (a task seen in two runs gets two local ids, merged into
-    /// one by the global interner). Falls back to hashing when runs are short.
+    /// one by the merge). Falls back to hashing when runs are short.
     pub(crate) hashing: bool,
     /// Calls and runs so far in run mode.
     pub(crate) rows: u32,
@@ -109,6 +112,13 @@ impl LocalNames {
                 {
                     return id;
                 }
+                if let Some((before, id)) = self.before
+                    && before == key
+                {
+                    self.before = self.last;
+                    self.last = Some((key, id));
+                    return id;
+                }
                 let id = if name.len() <= 7 {
                     // The bytes fill the low 7 bytes of the low word; the length goes on top.
                     let word = key as u64 | (name.len() as u64) << 56;
@@ -116,6 +126,7 @@ impl LocalNames {
                 } else {
                     *self.short.entry(key).or_insert(next)
                 };
+                self.before = self.last;
                 self.last = Some((key, id));
                 id
             }
@@ -169,8 +180,8 @@ impl LocalNames {
     }
 
     /// Numbers `name` as a new id without keying it (a dictionary value, an integer's
-    /// spelling: their callers key them). The global interner merges it with any other id of
-    /// the same name.
+    /// spelling: their callers key them). The merge gives it the canonical id of any other
+    /// local id of the same name.
     pub(crate) fn push_new(&mut self, name: &[u8]) -> u32 {
         let id = self.count;
         self.count += 1;
@@ -179,30 +190,26 @@ impl LocalNames {
         id
     }
 
-    /// Names numbered since the last [`LocalNames::merged`], in id order.
+    /// Forgets which names have which ids (the hash tables and the run state), so that later
+    /// lookups start afresh; ids keep counting on and numbered names stay listed.
+    pub(crate) fn forget_keys(&mut self) {
+        self.word.clear();
+        self.short.clear();
+        self.long.clear();
+        self.last = None;
+        self.before = None;
+        self.hashing = false;
+        self.rows = 0;
+        self.runs = 0;
+    }
+
+    /// Names numbered so far, in id order.
+    #[cfg(test)]
     pub(crate) fn new_names(&self) -> impl Iterator<Item = &[u8]> {
         let starts = std::iter::once(0).chain(self.new_ends.iter().copied());
         starts
             .zip(&self.new_ends)
             .map(|(start, &end)| &self.new_bytes[start..end])
-    }
-
-    pub(crate) fn merged(&mut self) {
-        self.new_bytes.clear();
-        self.new_ends.clear();
-    }
-
-    /// Forgets every name (keeps the allocations).
-    pub(crate) fn clear(&mut self) {
-        self.word.clear();
-        self.short.clear();
-        self.long.clear();
-        self.count = 0;
-        self.last = None;
-        self.hashing = false;
-        self.rows = 0;
-        self.runs = 0;
-        self.merged();
     }
 }
 

@@ -78,20 +78,27 @@ pub fn read_parquet(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Res
     // Leaf columns of the three roots (ids are flat columns, so one leaf each).
     let mask = ProjectionMask::roots(&parquet_schema, at);
     let n_groups = metadata.metadata().num_row_groups();
-    let chunks: Vec<Result<Chunk, Error>> = (0..n_groups)
-        .into_par_iter()
-        .map(|group| read_group(path, &metadata, &mask, at, group))
-        .collect();
-    let chunks: Vec<Chunk> = chunks.into_iter().collect::<Result<_, _>>()?;
     let mut encoder = ArrowEncoder::new().duplicates(options.duplicates);
-    encoder
-        .append_all(chunks)
-        .map_err(|(group, e)| InputError::Columnar {
-            file: path.to_path_buf(),
-            row_group: group,
-            row: e.row,
-            message: e.message,
-        })?;
+    let rows = metadata.metadata().file_metadata().num_rows();
+    encoder.reserve(usize::try_from(rows).unwrap_or(0).min(u32::MAX as usize));
+    // A window of row groups at a time, decoded in parallel: the decoded rows of the whole file
+    // and the encoder's copy never coexist (at 10⁸ rows, 1.2 GB less at the peak).
+    let window = 4 * rayon::current_num_threads().max(1);
+    for first in (0..n_groups).step_by(window) {
+        let chunks: Vec<Result<Chunk, Error>> = (first..n_groups.min(first + window))
+            .into_par_iter()
+            .map(|group| read_group(path, &metadata, &mask, at, group))
+            .collect();
+        let chunks: Vec<Chunk> = chunks.into_iter().collect::<Result<_, _>>()?;
+        encoder
+            .append_all(chunks)
+            .map_err(|(group, e)| InputError::Columnar {
+                file: path.to_path_buf(),
+                row_group: first + group,
+                row: e.row,
+                message: e.message,
+            })?;
+    }
     encoder.finish().map_err(|e| whole(path, e.to_string()))
 }
 

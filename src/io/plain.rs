@@ -17,12 +17,12 @@
 //! tables (keyed by slices of the block, so no allocation per line). Tasks usually come in runs
 //! (exports are grouped by task): while they do, each run gets a new local id without any
 //! hashing, by comparing with the previous row's task (a task seen in two runs gets two local
-//! ids that the global interner merges); when runs average under two rows the part switches to
-//! hashing. Then, in part order,
-//! the distinct names of each part are interned into the global tables, and the part's rows are
-//! rewritten to global ids in parallel. Global ids are in order of first appearance, as with the
-//! sequential reader, and [`ResponsesBuilder::build`] re-sorts everything into canonical order
-//! anyway, so the result does not depend on the thread count, the block size or the row order.
+//! ids, merged later); when runs average under two rows the part switches to hashing. Part `i`
+//! of every block is parsed by slot `i`, whose local ids run on across blocks; rows are kept in
+//! local ids. At the end, the distinct names of all slots are merged into canonical order by
+//! [`names::merge`](crate::names::merge) (a parallel sort and dedup, no global hash table) and
+//! every row is rewritten to canonical ids in parallel. Canonical ids depend only on the set of
+//! names, so the result does not depend on the thread count, the block size or the row order.
 
 use std::fs::File;
 use std::io::Read;
@@ -33,8 +33,10 @@ use rayon::prelude::*;
 use super::local_names::LocalNames;
 use super::responses::ReadOptions;
 use super::source::io_error;
+use super::source::whole;
 use crate::error::Error;
-use crate::responses::{Interner, ResponsesBuilder, intern};
+use crate::names::{Names, PartNames, merge, remap_rows, split_pieces};
+use crate::responses::Responses;
 
 /// Bytes read and parsed at a time (plus the carried-over partial line).
 const BLOCK: usize = 64 << 20;
@@ -47,7 +49,7 @@ pub(crate) fn read_plain(
     path: &Path,
     options: &ReadOptions,
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<Option<ResponsesBuilder>, Error> {
+) -> Result<Option<Responses>, Error> {
     let mut file = File::open(path).map_err(|e| io_error(path, e))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
     let delimiter = options.delimiter_for(path);
@@ -71,12 +73,9 @@ pub(crate) fn read_plain(
     let mut consumed = (start + header_len + 1) as u64;
     buffer.drain(..start + header_len + 1);
 
-    let mut interners = [
-        Interner::default(),
-        Interner::default(),
-        Interner::default(),
-    ];
     let mut raw: Vec<[u32; 3]> = Vec::new();
+    // Rows of `raw` in order: (row count, slot whose local ids they hold).
+    let mut segments: Vec<(usize, usize)> = Vec::new();
     let mut slots: Vec<Slot> = (0..rayon::current_num_threads().max(1))
         .map(|_| Slot::default())
         .collect();
@@ -93,7 +92,10 @@ pub(crate) fn read_plain(
         if raw.is_empty() && end > 0 {
             // Reserve from the first block's density; the vector may still grow (realloc of
             // a large block moves pages, it does not copy them).
-            let estimate = total as f64 / end as f64 * count_lines(&buffer[..end]) as f64;
+            // Lines per byte from the first MiB (counting a whole block took a sequential
+            // pass over it: 7 % of the instructions of a 10⁶-row read).
+            let sample = end.min(1 << 20);
+            let estimate = total as f64 / sample as f64 * count_lines(&buffer[..sample]) as f64;
             raw.reserve((estimate * 1.02) as usize + 16);
         }
         if !parse_block(
@@ -101,16 +103,10 @@ pub(crate) fn read_plain(
             &columns,
             delimiter,
             &mut slots,
-            &mut interners,
             &mut raw,
+            &mut segments,
         ) {
             return Ok(None);
-        }
-        if consumed == (start + header_len + 1) as u64 && !eof {
-            // After the first block: room for as many tasks per byte in the rest of the file
-            // (the task table would otherwise grow by doubling, rehashing every name).
-            let estimate = interners[0].len() as f64 * (total as f64 / end.max(1) as f64);
-            interners[0].reserve((estimate * 1.05) as usize);
         }
         consumed += end as u64;
         progress(consumed, total);
@@ -123,14 +119,38 @@ pub(crate) fn read_plain(
     if raw.is_empty() {
         return Ok(None);
     }
-    let [tasks, workers, labels] = interners;
-    Ok(Some(ResponsesBuilder::from_interned(
-        tasks,
-        workers,
-        labels,
-        raw,
-        options.duplicates,
-    )))
+    drop(buffer);
+    let Some(names) = canonical_rows(&slots, &mut raw, &segments) else {
+        return Ok(None); // invalid UTF-8: the general reader locates it
+    };
+    Responses::from_canonical_rows(names, raw, options.duplicates)
+        .map(Some)
+        .map_err(|err| whole(path, err.to_string()))
+}
+
+/// Merges the slots' local names of each column into canonical order and rewrites `raw` (rows
+/// of local ids, `segments` saying whose) to canonical ids; `None` if a name is not UTF-8.
+fn canonical_rows(
+    slots: &[Slot],
+    raw: &mut [[u32; 3]],
+    segments: &[(usize, usize)],
+) -> Option<[Names; 3]> {
+    let merged: Vec<_> = (0..3)
+        .into_par_iter()
+        .map(|c| {
+            let parts: Vec<PartNames<'_>> = slots
+                .iter()
+                .map(|slot| PartNames {
+                    bytes: &slot.names[c].new_bytes,
+                    ends: &slot.names[c].new_ends,
+                })
+                .collect();
+            merge(&parts, true).ok()
+        })
+        .collect::<Option<_>>()?;
+    remap_rows(raw, segments, &merged);
+    let mut merged = merged.into_iter().map(|m| m.names);
+    Some(std::array::from_fn(|_| merged.next().unwrap_or_default()))
 }
 
 /// Appends up to `want` bytes from `file`; returns whether the end was reached.
@@ -187,17 +207,18 @@ impl Columns {
     }
 }
 
-/// Parses `block` (whole lines) into `raw` with global ids; `false` means "give up".
-/// Part `i` of every block is parsed by `slots[i]`, whose worker and label tables persist
-/// across blocks (a worker seen before costs one local lookup, no global one); task tables
-/// are cleared per block (tasks are many and usually seen in one place).
+/// Parses `block` (whole lines) onto `raw` in slot-local ids (one segment per part);
+/// `false` means "give up". Part `i` of every block is parsed by `slots[i]`, whose worker and
+/// label tables persist across blocks (a worker seen before costs one local lookup); task
+/// tables are emptied per block (tasks are many and usually seen in one place), their ids run
+/// on.
 fn parse_block(
     block: &[u8],
     columns: &Columns,
     delimiter: u8,
     slots: &mut [Slot],
-    interners: &mut [Interner; 3],
     raw: &mut Vec<[u32; 3]>,
+    segments: &mut Vec<(usize, usize)>,
 ) -> bool {
     let parts: Vec<&[u8]> = split_at_lines(block, slots.len());
     let ok = slots
@@ -208,45 +229,22 @@ fn parse_block(
     if !ok {
         return false;
     }
-    let slots = &mut slots[..parts.len()];
-    // Global ids of the names each part saw first, in part order (= file order).
-    for slot in slots.iter_mut() {
-        for ((local, global), map) in slot
-            .names
-            .iter_mut()
-            .zip(interners.iter_mut())
-            .zip(&mut slot.maps)
-        {
-            for name in local.new_names() {
-                let Ok(name) = std::str::from_utf8(name) else {
-                    return false;
-                };
-                map.push(intern(global, name));
-            }
-            local.merged();
-        }
-    }
+    let slots = &slots[..parts.len()];
     let added: usize = slots.iter().map(|p| p.rows.len()).sum();
     if raw.len() + added >= u32::MAX as usize {
         return false; // the general reader reports "too many responses"
     }
     let old = raw.len();
     raw.resize(old + added, [0; 3]);
-    let mut outs = Vec::with_capacity(slots.len());
-    let mut rest = &mut raw[old..];
-    for slot in slots.iter() {
-        let (head, tail) = rest.split_at_mut(slot.rows.len());
-        outs.push(head);
-        rest = tail;
-    }
-    outs.into_par_iter()
-        .zip(slots.par_iter())
-        .for_each(|(out, slot)| {
-            let [t, w, l] = &slot.maps;
-            for (o, &[a, b, c]) in out.iter_mut().zip(&slot.rows) {
-                *o = [t[a as usize], w[b as usize], l[c as usize]];
-            }
-        });
+    let pieces: Vec<(usize, usize)> = slots
+        .iter()
+        .enumerate()
+        .map(|(i, slot)| (slot.rows.len(), i))
+        .collect();
+    split_pieces(&mut raw[old..], &pieces)
+        .into_par_iter()
+        .for_each(|(i, out)| out.copy_from_slice(&slots[i].rows));
+    segments.extend(pieces);
     true
 }
 
@@ -272,12 +270,10 @@ fn split_at_lines(block: &[u8], n: usize) -> Vec<&[u8]> {
 }
 
 /// The parsing state of one part of each block: local names of tasks, workers and labels,
-/// their global ids, and the part's rows of local ids.
+/// and the part's rows of local ids.
 #[derive(Default)]
 struct Slot {
     names: [LocalNames; 3],
-    /// Local id → global id, per column.
-    maps: [Vec<u32>; 3],
     rows: Vec<[u32; 3]>,
 }
 
@@ -285,8 +281,7 @@ impl Slot {
     /// Parses one part into `rows`; `false` on anything the fast path does not handle (see
     /// the module documentation).
     fn parse(&mut self, bytes: &[u8], columns: &Columns, delimiter: u8) -> bool {
-        self.names[0].clear();
-        self.maps[0].clear();
+        self.names[0].forget_keys();
         self.rows.clear();
         self.parse_rows(bytes, columns, delimiter).is_some()
     }
@@ -427,7 +422,7 @@ mod tests {
         let tasks = &slot.names[0];
         assert!(!tasks.hashing);
         assert!(tasks.word.is_empty() && tasks.short.is_empty() && tasks.long.is_empty());
-        // One local id per run: t5 twice (merged later by the global interner).
+        // One local id per run: t5 twice (one canonical id after the merge).
         assert_eq!(tasks.count, 3000 + 2);
         let names: Vec<&[u8]> = tasks.new_names().collect();
         assert_eq!(names[5], b"t5");
@@ -437,6 +432,7 @@ mod tests {
         assert_eq!(slot.rows[9003][0], 3001);
 
         // Tasks alternating row by row: hashing takes over after 4096 rows.
+        let mut slot = Slot::default();
         let mut text = String::new();
         for i in 0..10_000 {
             text.push_str(&format!("t{},w{i},a\n", i % 2));

@@ -6,7 +6,7 @@ use std::path::Path;
 use csv::ByteRecord;
 
 use super::plain::read_plain;
-use super::source::{ResponseSink, delimiter_for, read_opened, whole};
+use super::source::{ResponseSink, delimiter_for, read_opened};
 use super::table::Table;
 use crate::error::Error;
 use crate::responses::{DuplicatePolicy, Responses};
@@ -68,16 +68,16 @@ pub fn read_responses_with_progress(
         #[cfg(feature = "parquet")]
         return super::read_parquet(path, options);
         #[cfg(not(feature = "parquet"))]
-        return Err(whole(
+        return Err(super::source::whole(
             path,
             "reading Parquet needs the `parquet` feature, which this build lacks",
         ));
     }
     if path.as_os_str() != "-"
         && options.duplicates != DuplicatePolicy::Reject
-        && let Some(builder) = read_plain(path, options, progress)?
+        && let Some(responses) = read_plain(path, options, progress)?
     {
-        return builder.build().map_err(|err| whole(path, err.to_string()));
+        return Ok(responses);
     }
     read_opened(path, |reader, name| {
         read_responses_from(reader, name, options)

@@ -1,0 +1,462 @@
+//! Name tables in canonical order, and the parallel merge that builds them from the distinct
+//! names of many parts (the readers' chunk-local ids).
+//!
+//! # Why a sorted table
+//! [`Responses`](crate::Responses) keeps its task, worker and label names in canonical order
+//! (the label order rule, see [`crate::responses`]). A table sorted by that rule needs no hash
+//! index: a name is found by binary search with the same comparison. So the names are stored
+//! once, concatenated, with their ends — no allocation and no hash slot per name (at 10⁷
+//! tasks, ~0.7 GB less than a hash set of boxed strings, and no sequential build).
+//!
+//! # The merge
+//! A reader that parses in parallel ends with parts, each holding its distinct names in order
+//! of first appearance (its local ids). [`merge`] gives the canonical names of all parts
+//! together and, for every part, local id → canonical id. It is a parallel sort of every
+//! (name, part, local id) entry by the label order rule — keyed by an integer (the first 8
+//! bytes, big-endian, or the integer value) so that most comparisons touch no string — then a
+//! parallel dedup that numbers the distinct names in sorted order. Canonical ids depend only on
+//! the set of names, so the result is the same for any part layout, thread count or row order.
+
+use std::cmp::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering as Atomic};
+
+use rayon::prelude::*;
+
+use crate::responses::{compare_names, parse_int};
+
+/// Distinct names in canonical order (strictly increasing by [`compare_names`] with
+/// `numeric`), stored concatenated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Names {
+    text: String,
+    /// End of each name in `text` (name `i` is `text[ends[i-1]..ends[i]]`).
+    ends: Vec<usize>,
+    /// Whether every name is an integer (then the order is numeric; true when empty).
+    numeric: bool,
+}
+
+impl Names {
+    /// Names already in canonical order (checked in debug builds).
+    pub(crate) fn from_sorted(names: impl IntoIterator<Item = impl AsRef<str>>) -> Self {
+        let mut out = Self {
+            numeric: true,
+            ..Self::default()
+        };
+        for name in names {
+            let name = name.as_ref();
+            out.numeric &= parse_int(name).is_some();
+            out.text.push_str(name);
+            out.ends.push(out.text.len());
+        }
+        debug_assert!(
+            (1..out.len()).all(|i| compare_names(out.get(i - 1), out.get(i), out.numeric).is_lt()),
+            "names in canonical order"
+        );
+        out
+    }
+
+    /// "0", "1", … "n-1" (numeric order).
+    pub(crate) fn decimal(n: usize) -> Self {
+        use std::fmt::Write as _;
+        let mut out = Self {
+            numeric: true,
+            ends: Vec::with_capacity(n),
+            ..Self::default()
+        };
+        for i in 0..n {
+            let _ = write!(out.text, "{i}");
+            out.ends.push(out.text.len());
+        }
+        out
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Name `i`; panics when `i >= len()`.
+    pub(crate) fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = &str> {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// Whether the names are integers in numeric order.
+    pub(crate) fn numeric(&self) -> bool {
+        self.numeric
+    }
+
+    /// The id of `name`, by binary search.
+    pub(crate) fn position(&self, name: &str) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match compare_names(self.get(mid), name, self.numeric) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
+}
+
+impl std::ops::Index<usize> for Names {
+    type Output = str;
+
+    fn index(&self, i: usize) -> &str {
+        self.get(i)
+    }
+}
+
+/// One part's distinct names in local-id order: name `i` is `bytes[ends[i-1]..ends[i]]`.
+#[derive(Clone, Copy)]
+pub(crate) struct PartNames<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) ends: &'a [usize],
+}
+
+impl<'a> PartNames<'a> {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: usize) -> &'a [u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
+}
+
+/// The result of [`merge`]: the canonical names, and local id → canonical id of every part
+/// (part `p`'s local id `i` at `ids[starts[p] + i]`).
+pub(crate) struct Merged {
+    pub(crate) names: Names,
+    pub(crate) ids: Vec<u32>,
+    pub(crate) starts: Vec<usize>,
+}
+
+impl Merged {
+    /// Local id → canonical id of part `p`.
+    pub(crate) fn map(&self, p: usize) -> &[u32] {
+        &self.ids[self.starts[p]..self.starts[p + 1]]
+    }
+}
+
+/// `rows` cut into consecutive pieces, piece `(n, p)` of `n` rows belonging to part `p`: each
+/// piece with its part.
+pub(crate) fn split_pieces<'a, T>(
+    rows: &'a mut [T],
+    pieces: &[(usize, usize)],
+) -> Vec<(usize, &'a mut [T])> {
+    let mut out = Vec::with_capacity(pieces.len());
+    let mut rest = rows;
+    for &(n, part) in pieces {
+        let (head, tail) = rest.split_at_mut(n);
+        out.push((part, head));
+        rest = tail;
+    }
+    out
+}
+
+/// Rewrites rows of (task, worker, label) local ids to canonical ids, in parallel: `pieces` as
+/// for [`split_pieces`], `merged` the three columns' merges.
+pub(crate) fn remap_rows(raw: &mut [[u32; 3]], pieces: &[(usize, usize)], merged: &[Merged]) {
+    split_pieces(raw, pieces)
+        .into_par_iter()
+        .for_each(|(part, rows)| {
+            let [t, w, l] = [0, 1, 2].map(|c| merged[c].map(part));
+            for row in rows {
+                *row = [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]];
+            }
+        });
+}
+
+/// Why a merge failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MergeError {
+    /// A name is not UTF-8.
+    NotUtf8,
+    /// More than `u32::MAX` names in all parts.
+    TooMany,
+}
+
+/// A name to sort: its key (orders most pairs without touching the bytes), its bytes and its
+/// index among all parts' local ids.
+struct Entry<'a> {
+    key: u64,
+    name: &'a [u8],
+    flat: u32,
+}
+
+/// Integer parse of a name, as [`parse_int`] (not UTF-8: not an integer).
+fn parse_int_bytes(name: &[u8]) -> Option<i64> {
+    std::str::from_utf8(name).ok().and_then(parse_int)
+}
+
+/// The sort key of `name`: in byte order, its first 8 bytes big-endian (zero-padded: a smaller
+/// key means a smaller name, an equal key is decided by the bytes); in numeric order, the value
+/// shifted to unsigned (equal values are decided by the bytes, as in [`compare_names`]).
+#[inline]
+fn key(name: &[u8], numeric: bool) -> u64 {
+    if numeric {
+        (parse_int_bytes(name).unwrap_or(0) as u64) ^ (1 << 63)
+    } else {
+        let mut word = [0u8; 8];
+        let n = name.len().min(8);
+        word[..n].copy_from_slice(&name[..n]);
+        u64::from_be_bytes(word)
+    }
+}
+
+/// Orders two names of equal [`key`]. In byte order their first 8 bytes (zero-padded) are
+/// equal, so when one is that short it is a prefix of the other (equal bytes, or zeros): the
+/// shorter is smaller, and equal lengths mean equal names — no call to `memcmp` for short
+/// names, which repeat most (a worker in every part). In numeric order: the bytes.
+#[inline]
+fn tie(a: &[u8], b: &[u8], numeric: bool) -> Ordering {
+    if numeric {
+        a.cmp(b)
+    } else if a.len() <= 8 || b.len() <= 8 {
+        a.len().cmp(&b.len())
+    } else {
+        a[8..].cmp(&b[8..])
+    }
+}
+
+/// Merges the parts' names into canonical order. With `rule`, the order is the label order
+/// rule (numeric when every name of every part is an integer); without, byte order.
+/// Names that occur in several parts (or twice in one) get one canonical id.
+pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, MergeError> {
+    let mut starts = Vec::with_capacity(parts.len() + 1);
+    starts.push(0usize);
+    for part in parts {
+        starts.push(starts.last().copied().unwrap_or(0) + part.len());
+    }
+    let total = *starts.last().unwrap_or(&0);
+    if total > u32::MAX as usize {
+        return Err(MergeError::TooMany);
+    }
+    let numeric = rule
+        && parts
+            .par_iter()
+            .all(|p| (0..p.len()).all(|i| parse_int_bytes(p.get(i)).is_some()));
+    let mut entries: Vec<Entry<'_>> = parts
+        .par_iter()
+        .zip(&starts[..parts.len()])
+        .flat_map_iter(|(part, &start)| {
+            (0..part.len()).map(move |i| {
+                let name = part.get(i);
+                Entry {
+                    key: key(name, numeric),
+                    name,
+                    flat: (start + i) as u32,
+                }
+            })
+        })
+        .collect();
+    entries
+        .par_sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| tie(a.name, b.name, numeric)));
+
+    // Number the distinct names: ranges of entries in parallel, each counting the names that
+    // start in it, then a prefix sum gives each range its first id.
+    let threads = rayon::current_num_threads().max(1);
+    let range_len = entries.len().div_ceil(4 * threads).max(1 << 12);
+    let is_new = |i: usize| {
+        i == 0
+            || entries[i - 1].key != entries[i].key
+            || tie(entries[i - 1].name, entries[i].name, numeric).is_ne()
+    };
+    let ranges: Vec<(usize, usize)> = (0..entries.len())
+        .step_by(range_len)
+        .map(|s| (s, (s + range_len).min(entries.len())))
+        .collect();
+    let counts: Vec<usize> = ranges
+        .par_iter()
+        .map(|&(s, e)| (s..e).filter(|&i| is_new(i)).count())
+        .collect();
+    let mut firsts = Vec::with_capacity(counts.len());
+    let mut n_distinct = 0usize;
+    for &c in &counts {
+        firsts.push(n_distinct);
+        n_distinct += c;
+    }
+    let ids: Vec<AtomicU32> = (0..total).map(|_| AtomicU32::new(0)).collect();
+    let valid = ranges
+        .par_iter()
+        .zip(&firsts)
+        .map(|(&(s, e), &first)| {
+            let mut next = first;
+            let mut valid = true;
+            for (i, entry) in entries.iter().enumerate().take(e).skip(s) {
+                if is_new(i) {
+                    valid &= std::str::from_utf8(entry.name).is_ok();
+                    next += 1;
+                }
+                ids[entry.flat as usize].store((next - 1) as u32, Atomic::Relaxed);
+            }
+            valid
+        })
+        .reduce(|| true, |a, b| a && b);
+    if !valid {
+        return Err(MergeError::NotUtf8);
+    }
+    let ids: Vec<u32> = ids.into_iter().map(AtomicU32::into_inner).collect();
+
+    let bytes: usize = (0..entries.len())
+        .filter(|&i| is_new(i))
+        .map(|i| entries[i].name.len())
+        .sum();
+    let mut names = Names {
+        text: String::with_capacity(bytes),
+        ends: Vec::with_capacity(n_distinct),
+        numeric,
+    };
+    for (i, entry) in entries.iter().enumerate() {
+        if is_new(i) {
+            // Checked above.
+            names
+                .text
+                .push_str(std::str::from_utf8(entry.name).unwrap_or_default());
+            names.ends.push(names.text.len());
+        }
+    }
+    Ok(Merged { names, ids, starts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::responses::{Interner, canonical, intern};
+
+    /// Parts as owned (bytes, ends).
+    fn parts_of(lists: &[Vec<&str>]) -> Vec<(Vec<u8>, Vec<usize>)> {
+        lists
+            .iter()
+            .map(|names| {
+                let mut bytes = Vec::new();
+                let mut ends = Vec::new();
+                for n in names {
+                    bytes.extend_from_slice(n.as_bytes());
+                    ends.push(bytes.len());
+                }
+                (bytes, ends)
+            })
+            .collect()
+    }
+
+    /// The merge against the sequential interner + `canonical` it replaces.
+    fn check(lists: &[Vec<&str>]) {
+        let owned = parts_of(lists);
+        let parts: Vec<PartNames<'_>> = owned
+            .iter()
+            .map(|(b, e)| PartNames { bytes: b, ends: e })
+            .collect();
+        let merged = merge(&parts, true).unwrap();
+        let mut set = Interner::default();
+        let locals: Vec<Vec<u32>> = lists
+            .iter()
+            .map(|names| names.iter().map(|n| intern(&mut set, n)).collect())
+            .collect();
+        let (sorted, rank, numeric) = canonical(set);
+        assert_eq!(merged.names.numeric(), numeric);
+        let want: Vec<&str> = sorted.iter().map(|s| &**s).collect();
+        assert_eq!(merged.names.iter().collect::<Vec<_>>(), want);
+        for (p, local) in locals.iter().enumerate() {
+            let got = merged.map(p);
+            let expected: Vec<u32> = local.iter().map(|&l| rank[l as usize]).collect();
+            assert_eq!(got, &expected[..]);
+        }
+        for (i, name) in want.iter().enumerate() {
+            assert_eq!(merged.names.position(name), Some(i));
+        }
+        assert_eq!(merged.names.position("not-a-name"), None);
+    }
+
+    #[test]
+    fn same_names_and_ids_as_the_sequential_interner() {
+        check(&[vec!["b", "a"], vec!["a", "c", "b"], vec![]]);
+        // Numeric order, spellings of one value ordered by bytes, signs, a tie in the key.
+        check(&[
+            vec!["10", "2", "+2", "02"],
+            vec!["-3", "2", "9223372036854775807"],
+        ]);
+        // A non-integer makes the order bytewise.
+        check(&[vec!["10", "2"], vec!["x"]]);
+        // Names sharing their first 8 bytes, prefixes of each other, zero bytes, non-ASCII.
+        check(&[
+            vec!["abcdefgh", "abcdefghi", "abcdefgh\0", "abcdefg"],
+            vec!["abcdefghi", "é", "ab\0", "ab", "a"],
+            vec!["abcdefghZ", "abcdefghAA", "abcdefgh\0\0", "abcdefghA"],
+        ]);
+        check(&[]);
+        // Many parts, many repeats.
+        let names: Vec<String> = (0..5000).map(|i| format!("w{}", i * 7919 % 3001)).collect();
+        check_chunked(&names, 333);
+    }
+
+    /// [`check`] of `names` cut into parts of `size`.
+    fn check_chunked(names: &[String], size: usize) {
+        let lists: Vec<Vec<&str>> = names
+            .chunks(size)
+            .map(|c| c.iter().map(|s| &**s).collect())
+            .collect();
+        check(&lists);
+    }
+
+    #[test]
+    fn random_names_from_a_small_alphabet() {
+        // Short names over {"\0", "0", "1", "a", "é"} of 1..=11 characters, so that keys tie
+        // often; a second round with integers only (numeric order, signs, leading zeros).
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        for alphabet in [&["\0", "0", "1", "a", "é"][..], &["0", "1", "9"][..]] {
+            let names: Vec<String> = (0..3000)
+                .map(|_| {
+                    let len = 1 + next(11) as usize;
+                    let mut s: String = (0..len)
+                        .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                        .collect();
+                    if alphabet.len() == 3 && next(4) == 0 {
+                        s.insert(0, if next(2) == 0 { '-' } else { '+' });
+                    }
+                    s
+                })
+                .collect();
+            check_chunked(&names, 700);
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported() {
+        let bytes = b"a\xff".to_vec();
+        let ends = vec![1, 2];
+        let parts = [PartNames {
+            bytes: &bytes,
+            ends: &ends,
+        }];
+        assert_eq!(merge(&parts, true).err(), Some(MergeError::NotUtf8));
+    }
+
+    #[test]
+    fn byte_order_without_the_rule() {
+        let owned = parts_of(&[vec!["10", "2", "9"]]);
+        let parts = [PartNames {
+            bytes: &owned[0].0,
+            ends: &owned[0].1,
+        }];
+        let merged = merge(&parts, false).unwrap();
+        assert_eq!(merged.names.iter().collect::<Vec<_>>(), ["10", "2", "9"]);
+        assert!(!merged.names.numeric());
+        let merged = merge(&parts, true).unwrap();
+        assert_eq!(merged.names.iter().collect::<Vec<_>>(), ["2", "9", "10"]);
+        assert_eq!(merged.map(0), [2, 0, 1]);
+    }
+}
