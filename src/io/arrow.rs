@@ -498,7 +498,8 @@ impl ArrowEncoder {
         self.push(t, w, l)
     }
 
-    /// Reserves room for `n` more rows.
+    /// Reserves room for `n` more rows (the Parquet reader knows them from the footer).
+    #[cfg(feature = "parquet")]
     pub(crate) fn reserve(&mut self, n: usize) {
         self.raw.reserve(n);
     }
