@@ -160,7 +160,7 @@ fn crowd_kit_masks() -> serde_json::Value {
 
 fn mask_text(path: &Path) -> String {
     let mask = read_mask_png(path).unwrap();
-    mask.pixels()
+    mask.to_bools()
         .chunks(mask.width())
         .map(|row| row.iter().map(|&p| if p { '1' } else { '0' }).collect())
         .collect::<Vec<String>>()
