@@ -29,8 +29,10 @@ def generate(directory, n):
     left_wins = rng.random(n) < p_left
     with open(directory / "comparisons.csv", "w") as f:
         f.write("worker,left,right,label\n")
-        for w, a, b, win in zip(worker, left, right, left_wins):
-            f.write(f"w{w},i{a},i{b},i{a if win else b}\n")
+        f.writelines(
+            f"w{w},i{a},i{b},i{a if win else b}\n"
+            for w, a, b, win in zip(worker, left, right, left_wins)
+        )
 
 
 def crowdkit(directory):
