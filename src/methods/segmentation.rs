@@ -45,6 +45,20 @@ fn check_tol(tol: f64) -> Result<(), ParamsError> {
     Ok(())
 }
 
+/// The packed masks of a task's rows.
+fn task_words<'a>(data: &'a SegmentationResponses, rows: &[u32]) -> Vec<&'a [u64]> {
+    rows.iter()
+        .map(|&r| data.mask(r as usize).words())
+        .collect()
+}
+
+/// The masks of a task's rows unpacked, for the pixel-by-pixel paths (more than 64 masks).
+fn task_bools(data: &SegmentationResponses, rows: &[u32]) -> Vec<Vec<bool>> {
+    rows.iter()
+        .map(|&r| data.mask(r as usize).to_bools())
+        .collect()
+}
+
 fn mask_like(first: &Mask, pixels: Vec<bool>) -> Mask {
     Mask::from_bools(first.width(), first.height(), pixels).expect("same pixel count")
 }
@@ -395,10 +409,7 @@ impl SegmentationMajorityVote {
                 let first = data.mask(rows[0] as usize);
                 let (n, pixels) = (rows.len(), first.len());
                 if n <= 64 {
-                    let words: Vec<&[u64]> = rows
-                        .iter()
-                        .map(|&r| data.mask(r as usize).words())
-                        .collect();
+                    let words = task_words(data, rows);
                     if !weighted {
                         // Unit skills: integer votes (crowd-kit's `segmentation * 1`), a pixel
                         // is in iff 2 × its votes ≥ n.
@@ -423,10 +434,7 @@ impl SegmentationMajorityVote {
                     return first.with_words(paint(&words, pixels, |p| counts.accepts(&accept, p)));
                 }
                 // More than 64 masks: pixel by pixel.
-                let segs: Vec<Vec<bool>> = rows
-                    .iter()
-                    .map(|&r| data.mask(r as usize).to_bools())
-                    .collect();
+                let segs = task_bools(data, rows);
                 if !weighted {
                     let mut votes = vec![0u32; pixels];
                     for seg in &segs {
@@ -539,19 +547,13 @@ impl SegmentationRasa {
     ) -> (Mask, FitReport) {
         let first = data.mask(rows[0] as usize);
         if by_pattern && rows.len() <= 64 {
-            let words: Vec<&[u64]> = rows
-                .iter()
-                .map(|&r| data.mask(r as usize).words())
-                .collect();
+            let words = task_words(data, rows);
             let counts = PatternCounts::of(&words, first.len());
             let (accept, report) = self.fit_patterns(rows.len(), &counts);
             let out = paint(&words, first.len(), |p| counts.accepts(&accept, p));
             return (first.with_words(out), report);
         }
-        let unpacked: Vec<Vec<bool>> = rows
-            .iter()
-            .map(|&r| data.mask(r as usize).to_bools())
-            .collect();
+        let unpacked = task_bools(data, rows);
         let segs: Vec<&[bool]> = unpacked.iter().map(Vec::as_slice).collect();
         let n = segs.len();
         let pixels = segs[0].len();
@@ -795,17 +797,11 @@ impl SegmentationEm {
         let mut report = FitReport::new(0, StopReason::MaxIterations, Vec::new());
         let first = data.mask(rows[0] as usize);
         if by_pattern && rows.len() <= 64 {
-            let words: Vec<&[u64]> = rows
-                .iter()
-                .map(|&r| data.mask(r as usize).words())
-                .collect();
+            let words = task_words(data, rows);
             let patterns = Patterns::of_packed(&words, first.len());
             return self.fit_patterns(first, rows.len(), &patterns);
         }
-        let unpacked: Vec<Vec<bool>> = rows
-            .iter()
-            .map(|&r| data.mask(r as usize).to_bools())
-            .collect();
+        let unpacked = task_bools(data, rows);
         let segs: Vec<&[bool]> = unpacked.iter().map(Vec::as_slice).collect();
         let n = segs.len();
         let pixels = segs[0].len();
@@ -1131,10 +1127,7 @@ mod tests {
                 let fit = mv.fit_with_skills(&data, skills).unwrap();
                 for t in 0..data.n_tasks() {
                     let rows = data.task_rows(t);
-                    let masks: Vec<Vec<bool>> = rows
-                        .iter()
-                        .map(|&r| data.mask(r as usize).to_bools())
-                        .collect();
+                    let masks = task_bools(&data, rows);
                     let expect: Vec<bool> = (0..masks[0].len())
                         .map(|p| {
                             let (mut score, mut total) = (0.0, 0.0);
