@@ -1,5 +1,5 @@
 //! Several files written into a directory all or not at all: the files go to a staging
-//! directory next to the target (`<dir>.partial`), which replaces a missing target by one
+//! directory next to the target (`<dir>.partial-<pid>`), which replaces a missing target by one
 //! rename, or whose files are renamed into an existing target once all are written. An error
 //! while writing removes the staging directory and leaves the target as it was.
 
@@ -18,13 +18,10 @@ pub(crate) fn write_staged(
 ) -> Result<(), String> {
     let staging = staging_path(dir);
     let shown = |p: &Path, e: std::io::Error| format!("{}: {e}", p.display());
-    // A staging directory left by a killed run holds nothing anyone needs.
-    if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(|e| shown(&staging, e))?;
-    }
     if let Some(parent) = staging.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(|e| shown(parent, e))?;
     }
+    // `create_dir` fails on an existing path: nothing that was there is touched.
     fs::create_dir(&staging).map_err(|e| shown(&staging, e))?;
     let staged = write(&staging).and_then(|names| {
         match names.iter().map(|n| dir.join(n)).find(|p| p.is_dir()) {
@@ -49,9 +46,9 @@ pub(crate) fn write_staged(
     fs::remove_dir(&staging).map_err(|e| shown(&staging, e))
 }
 
-/// `<dir>.partial`, next to `dir`.
+/// `<dir>.partial-<process id>`, next to `dir` (a run killed by a signal leaves it behind).
 fn staging_path(dir: &Path) -> PathBuf {
     let mut name = dir.as_os_str().to_owned();
-    name.push(".partial");
+    name.push(format!(".partial-{}", std::process::id()));
     PathBuf::from(name)
 }
