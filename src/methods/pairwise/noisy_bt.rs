@@ -276,8 +276,9 @@ impl Model {
                 let (q, gamma) = (x[1 + l + k], x[1 + l + w + k]);
                 [
                     logistic_parts(gamma),
-                    logistic_parts(1.0 * q),
-                    logistic_parts(-1.0 * q),
+                    // y · q for y = ±1: multiplying by ±1 is exact, so q and −q.
+                    logistic_parts(q),
+                    logistic_parts(-q),
                 ]
             })
             .collect();
