@@ -31,7 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let chunk = pixels
             .get(i * SIDE * SIDE..(i + 1) * SIDE * SIDE)
             .ok_or("masks.bin is too short")?;
-        let mask = Mask::from_bools(SIDE, SIDE, chunk.iter().map(|&b| b != 0).collect())?;
+        let mask = Mask::from_pixels(SIDE, SIDE, chunk.len(), chunk.iter().map(|&b| b != 0))?;
         builder.push(&record[0], &record[1], mask)?;
     }
     let data = builder.build();
@@ -46,10 +46,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Box::new(SegmentationRasa::default()),
         Box::new(SegmentationEm::default()),
     ];
+    let only = std::env::var("SEGMENTATION_ONLY").ok();
     for method in methods {
+        if only.as_deref().is_some_and(|name| name != method.name()) {
+            continue;
+        }
         let (start, cpu) = (Instant::now(), crowdagg::timing::process_cpu_seconds());
         let fit = method.fit(&data)?;
         std::hint::black_box(&fit);
+        if let Ok(dump) = std::env::var("SEGMENTATION_DUMP") {
+            let bytes: Vec<u8> = fit
+                .masks
+                .iter()
+                .flat_map(|m| m.to_bools().into_iter().map(u8::from))
+                .collect();
+            std::fs::write(format!("{dump}.{}", method.name()), bytes)?;
+        }
         println!(
             "{},{:.3},{:.3},{},{}",
             method.name(),

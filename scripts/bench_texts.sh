@@ -14,7 +14,7 @@ dir=${DIR:-$target/bench-texts}/$n
 py=${PY:-$("$repo/scripts/reference-env.sh")}
 [[ -f $dir/texts.csv ]] || "$py" "$repo/scripts/bench_texts.py" generate "$dir" "$n"
 (cd "$repo" && cargo build -q --release --example texts_timing)
-echo "# crowdagg (method,seconds,rows,tasks)"
+echo "# crowdagg (method,wall seconds,CPU seconds,rows,tasks)"
 "$target/release/examples/texts_timing" "$dir/embeddings.csv" "$dir/texts.csv"
-echo "# crowd-kit 1.4.2 (method,seconds,rows,tasks)"
+echo "# crowd-kit 1.4.2 (method,wall seconds,CPU seconds,rows,tasks)"
 "$py" "$repo/scripts/bench_texts.py" crowdkit "$dir" 2>/dev/null

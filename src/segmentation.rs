@@ -24,12 +24,15 @@
 use crate::error::DataError;
 use crate::rows::{RowKeys, RowKeysBuilder};
 
-/// A binary mask: `width × height` pixels, row-major.
+/// A binary mask: `width × height` pixels, row-major, stored bit-packed: pixel `i` is bit
+/// `i % 64` of word `i / 64`, and the bits past the last pixel are zero (so that masks compare
+/// and hash by their words). Packing makes the segmentation methods' passes over the pixels
+/// word operations: a vote pattern or an intersection covers 64 pixels at once.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Mask {
     width: usize,
     height: usize,
-    pixels: Vec<bool>,
+    words: Vec<u64>,
 }
 
 impl Mask {
@@ -38,7 +41,7 @@ impl Mask {
         Self {
             width,
             height,
-            pixels: vec![false; width * height],
+            words: vec![0; (width * height).div_ceil(64)],
         }
     }
 
@@ -47,17 +50,43 @@ impl Mask {
     /// # Errors
     /// [`DataError::MaskPixelCount`] unless there are `width × height` pixels.
     pub fn from_bools(width: usize, height: usize, pixels: Vec<bool>) -> Result<Self, DataError> {
-        if Some(pixels.len()) != width.checked_mul(height) {
-            return Err(DataError::MaskPixelCount {
-                width,
-                height,
-                found: pixels.len(),
-            });
+        Self::from_pixels(width, height, pixels.len(), pixels)
+    }
+
+    /// A mask from `count` pixels given in row order by an iterator (no intermediate vector).
+    ///
+    /// # Errors
+    /// [`DataError::MaskPixelCount`] unless `count` is `width × height` and the iterator yields
+    /// exactly `count` pixels.
+    pub fn from_pixels(
+        width: usize,
+        height: usize,
+        count: usize,
+        pixels: impl IntoIterator<Item = bool>,
+    ) -> Result<Self, DataError> {
+        let wrong = |found| DataError::MaskPixelCount {
+            width,
+            height,
+            found,
+        };
+        if Some(count) != width.checked_mul(height) {
+            return Err(wrong(count));
+        }
+        let mut words = vec![0u64; count.div_ceil(64)];
+        let mut found = 0usize;
+        for pixel in pixels {
+            if found < count {
+                words[found / 64] |= u64::from(pixel) << (found % 64);
+            }
+            found += 1;
+        }
+        if found != count {
+            return Err(wrong(found));
         }
         Ok(Self {
             width,
             height,
-            pixels,
+            words,
         })
     }
 
@@ -71,19 +100,52 @@ impl Mask {
         self.height
     }
 
-    /// The pixels, row by row.
-    pub fn pixels(&self) -> &[bool] {
-        &self.pixels
+    /// The number of pixels, `width × height`.
+    pub fn len(&self) -> usize {
+        self.width * self.height
+    }
+
+    /// Whether the mask has no pixels (a zero side).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The packed pixels: pixel `i` (row-major) is bit `i % 64` of word `i / 64`; the bits past
+    /// the last pixel are zero.
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
+    /// The pixels, row by row, one `bool` each.
+    pub fn to_bools(&self) -> Vec<bool> {
+        (0..self.len())
+            .map(|i| (self.words[i / 64] >> (i % 64)) & 1 == 1)
+            .collect()
     }
 
     /// The pixel at column `x`, row `y`.
+    ///
+    /// # Panics
+    /// When `x` or `y` is outside the mask.
     pub fn get(&self, x: usize, y: usize) -> bool {
-        self.pixels[y * self.width + x]
+        assert!(x < self.width && y < self.height, "pixel outside the mask");
+        let i = y * self.width + x;
+        (self.words[i / 64] >> (i % 64)) & 1 == 1
     }
 
     /// The number of set pixels.
     pub fn count(&self) -> usize {
-        self.pixels.iter().filter(|&&p| p).count()
+        self.words.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// A mask of this one's size from packed words (the methods' output).
+    pub(crate) fn with_words(&self, words: Vec<u64>) -> Self {
+        debug_assert_eq!(words.len(), self.words.len());
+        Self {
+            width: self.width,
+            height: self.height,
+            words,
+        }
     }
 }
 

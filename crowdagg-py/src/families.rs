@@ -231,7 +231,7 @@ pub(crate) fn fit_segmentation<'py>(
     let out = pyo3::types::PyList::empty(py);
     for &t in &by_code {
         let mask = &fit.masks[t];
-        let array = Array2::from_shape_vec((mask.height(), mask.width()), mask.pixels().to_vec())
+        let array = Array2::from_shape_vec((mask.height(), mask.width()), mask.to_bools())
             .expect("a mask's pixels fill its grid");
         out.append(array.into_pyarray(py))?;
     }

@@ -33,6 +33,8 @@ mod families;
 mod generate;
 #[path = "crowdagg/multilabel.rs"]
 mod multilabel;
+#[path = "crowdagg/staged_dir.rs"]
+mod staged_dir;
 #[path = "crowdagg/toloka.rs"]
 mod toloka;
 

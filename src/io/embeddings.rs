@@ -42,7 +42,9 @@ impl Default for EmbeddingReadOptions {
     }
 }
 
-/// Reads an embeddings table from `path` (`-` for stdin).
+/// Reads an embeddings table from `path` (`-` for stdin); a `.parquet` file (feature
+/// `parquet`) through [`read_embeddings_parquet`](super::read_embeddings_parquet), the
+/// embedding a list column.
 ///
 /// # Errors
 /// As the other readers (see [`crate::io`]), plus [`InputError::Data`](crate::error::InputError::Data) at `file:line:column`
@@ -54,6 +56,10 @@ pub fn read_embeddings(
     path: &Path,
     options: &EmbeddingReadOptions,
 ) -> Result<EmbeddingResponses, Error> {
+    #[cfg(feature = "parquet")]
+    if super::is_parquet(path) {
+        return super::read_embeddings_parquet(path, options);
+    }
     read_opened(path, |reader, name| {
         read_embeddings_from(reader, name, options)
     })

@@ -45,6 +45,8 @@
 #[cfg(feature = "arrow")]
 mod arrow;
 mod embeddings;
+#[cfg(feature = "parquet")]
+mod embeddings_parquet;
 mod gold;
 mod json;
 mod local_names;
@@ -69,6 +71,9 @@ pub use embeddings::{
     EmbeddingReadOptions, TextReadOptions, read_embeddings, read_embeddings_from, read_texts,
     read_texts_from, read_true_embeddings, read_true_embeddings_from,
 };
+#[cfg(feature = "parquet")]
+#[cfg_attr(docsrs, doc(cfg(feature = "parquet")))]
+pub use embeddings_parquet::read_embeddings_parquet;
 pub use gold::{read_gold, read_gold_from};
 pub use locate::locate;
 pub use pairwise::{PairwiseReadOptions, read_pairwise, read_pairwise_from};

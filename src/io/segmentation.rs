@@ -273,7 +273,7 @@ mod tests {
         ];
         for (colour, depth, data) in cases {
             let mask = decode_mask_png(&encode(3, 1, colour, depth, &data)[..]).unwrap();
-            assert_eq!(mask.pixels(), expect, "{colour:?} {depth:?}");
+            assert_eq!(mask.to_bools(), expect, "{colour:?} {depth:?}");
         }
     }
 

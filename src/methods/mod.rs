@@ -7,6 +7,7 @@ mod glad;
 mod kos;
 mod mace;
 mod majority_vote;
+mod mask_patterns;
 mod mmsr;
 mod pairwise;
 mod params;

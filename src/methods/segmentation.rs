@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregation::{FitReport, Skills, StopReason};
 use crate::error::{DataError, ParamsError, Result};
+use crate::methods::mask_patterns::{PatternCounts, paint};
 use crate::numeric::sum::numpy_sum;
 use crate::segmentation::{Mask, SegmentationResponses};
 
@@ -42,6 +43,20 @@ fn check_tol(tol: f64) -> Result<(), ParamsError> {
         });
     }
     Ok(())
+}
+
+/// The packed masks of a task's rows.
+fn task_words<'a>(data: &'a SegmentationResponses, rows: &[u32]) -> Vec<&'a [u64]> {
+    rows.iter()
+        .map(|&r| data.mask(r as usize).words())
+        .collect()
+}
+
+/// The masks of a task's rows unpacked, for the pixel-by-pixel paths (more than 64 masks).
+fn task_bools(data: &SegmentationResponses, rows: &[u32]) -> Vec<Vec<bool>> {
+    rows.iter()
+        .map(|&r| data.mask(r as usize).to_bools())
+        .collect()
 }
 
 fn mask_like(first: &Mask, pixels: Vec<bool>) -> Mask {
@@ -93,6 +108,7 @@ fn pairwise_combine(n: usize, leaf_sums: &mut impl Iterator<Item = f64>) -> f64 
 }
 
 impl Patterns {
+    #[cfg(test)]
     fn of(segs: &[&[bool]]) -> Option<Self> {
         if segs.len() > 64 {
             return None;
@@ -103,11 +119,33 @@ impl Patterns {
                 *c |= u64::from(p) << k;
             }
         }
+        Some(Self::of_codes(&code, segs.len()))
+    }
+
+    /// The patterns of at most 64 packed masks of `pixels` pixels ([`Mask::words`]).
+    fn of_packed(masks: &[&[u64]], pixels: usize) -> Self {
+        debug_assert!(masks.len() <= 64);
+        let mut code = vec![0u64; pixels];
+        // Set bits only: background words cost one test.
+        for (k, mask) in masks.iter().enumerate() {
+            for (w, &word) in mask.iter().enumerate() {
+                let mut rest = word;
+                while rest != 0 {
+                    code[w * 64 + rest.trailing_zeros() as usize] |= 1u64 << k;
+                    rest &= rest - 1;
+                }
+            }
+        }
+        Self::of_codes(&code, masks.len())
+    }
+
+    /// The patterns of pixels whose vote patterns of `n` masks are `code`.
+    fn of_codes(code: &[u64], n: usize) -> Self {
         let (mut bits, mut count) = (Vec::new(), Vec::new());
         // Ids in order of first appearance either way; up to 16 masks a dense table (code →
         // id + 1, 0 = unseen) replaces the hash map, which dominated the per-pixel cost.
-        let of_pixel: Vec<u32> = if segs.len() <= 16 {
-            let mut table = vec![0u32; 1 << segs.len()];
+        let of_pixel: Vec<u32> = if n <= 16 {
+            let mut table = vec![0u32; 1 << n];
             code.iter()
                 .map(|&c| {
                     let slot = &mut table[c as usize];
@@ -148,12 +186,12 @@ impl Patterns {
                 (start as u32, len as u32, uniform)
             })
             .collect();
-        Some(Self {
+        Self {
             bits,
             count,
             of_pixel,
             leaves,
-        })
+        }
     }
 
     fn has(&self, id: usize, k: usize) -> bool {
@@ -316,7 +354,7 @@ impl SegmentationMajorityVoteParams {
 ///     ("img", "w3", m([false, false])),
 /// ])?;
 /// let fit = SegmentationMajorityVote::default().fit(&data)?;
-/// assert_eq!(fit.masks[0].pixels(), [true, false]);
+/// assert_eq!(fit.masks[0].to_bools(), [true, false]);
 /// # Ok::<(), crowdagg::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -369,40 +407,53 @@ impl SegmentationMajorityVote {
             .map(|t| {
                 let rows = data.task_rows(t);
                 let first = data.mask(rows[0] as usize);
-                if !weighted && rows.len() <= usize::from(u8::MAX) {
-                    // Unit skills: integer votes, as crowd-kit's `segmentation * 1`; one byte
-                    // per pixel while they fit (the loop then vectorises 32 pixels at a time).
-                    let mut votes = vec![0u8; first.pixels().len()];
-                    for &row in rows {
-                        for (acc, &p) in votes.iter_mut().zip(data.mask(row as usize).pixels()) {
-                            *acc += u8::from(p);
-                        }
+                let (n, pixels) = (rows.len(), first.len());
+                if n <= 64 {
+                    let words = task_words(data, rows);
+                    if !weighted {
+                        // Unit skills: integer votes (crowd-kit's `segmentation * 1`), a pixel
+                        // is in iff 2 × its votes ≥ n.
+                        let out = paint(&words, pixels, |p| 2 * p.count_ones() as usize >= n);
+                        return first.with_words(out);
                     }
-                    let n = rows.len() as u16;
-                    return mask_like(
-                        first,
-                        votes.iter().map(|&v| 2 * u16::from(v) >= n).collect(),
-                    );
+                    // A pattern's score: the per-pixel sum, the same additions in the same order.
+                    let counts = PatternCounts::of(&words, pixels);
+                    let accept: Vec<bool> = counts
+                        .bits
+                        .iter()
+                        .map(|&bits| {
+                            let (mut score, mut total) = (0.0, 0.0);
+                            for (k, &row) in rows.iter().enumerate() {
+                                let s = weight[data.worker(row as usize)];
+                                total += s;
+                                score += s * f64::from(u8::from((bits >> k) & 1 == 1));
+                            }
+                            2.0 * score - total >= 0.0
+                        })
+                        .collect();
+                    return first.with_words(paint(&words, pixels, |p| counts.accepts(&accept, p)));
                 }
+                // More than 64 masks: pixel by pixel.
+                let segs = task_bools(data, rows);
                 if !weighted {
-                    let mut votes = vec![0u32; first.pixels().len()];
-                    for &row in rows {
-                        for (acc, &p) in votes.iter_mut().zip(data.mask(row as usize).pixels()) {
+                    let mut votes = vec![0u32; pixels];
+                    for seg in &segs {
+                        for (acc, &p) in votes.iter_mut().zip(seg) {
                             *acc += u32::from(p);
                         }
                     }
-                    let n = rows.len() as u64;
+                    let n = n as u64;
                     return mask_like(
                         first,
                         votes.iter().map(|&v| 2 * u64::from(v) >= n).collect(),
                     );
                 }
-                let mut score = vec![0.0; first.pixels().len()];
+                let mut score = vec![0.0; pixels];
                 let mut total = 0.0;
-                for &row in rows {
+                for (seg, &row) in segs.iter().zip(rows) {
                     let s = weight[data.worker(row as usize)];
                     total += s;
-                    for (acc, &p) in score.iter_mut().zip(data.mask(row as usize).pixels()) {
+                    for (acc, &p) in score.iter_mut().zip(seg) {
                         *acc += s * f64::from(u8::from(p));
                     }
                 }
@@ -494,13 +545,16 @@ impl SegmentationRasa {
         rows: &[u32],
         by_pattern: bool,
     ) -> (Mask, FitReport) {
-        let segs: Vec<&[bool]> = rows
-            .iter()
-            .map(|&r| data.mask(r as usize).pixels())
-            .collect();
-        if let Some(patterns) = Patterns::of(&segs).filter(|_| by_pattern) {
-            return self.fit_patterns(data.mask(rows[0] as usize), segs.len(), &patterns);
+        let first = data.mask(rows[0] as usize);
+        if by_pattern && rows.len() <= 64 {
+            let words = task_words(data, rows);
+            let counts = PatternCounts::of(&words, first.len());
+            let (accept, report) = self.fit_patterns(rows.len(), &counts);
+            let out = paint(&words, first.len(), |p| counts.accepts(&accept, p));
+            return (first.with_words(out), report);
         }
+        let unpacked = task_bools(data, rows);
+        let segs: Vec<&[bool]> = unpacked.iter().map(Vec::as_slice).collect();
         let n = segs.len();
         let pixels = segs[0].len();
         // The masks as 0/1 doubles, worker-major (crowd-kit multiplies the bool arrays).
@@ -555,11 +609,12 @@ impl SegmentationRasa {
             }
             last = Some(weighted);
         }
-        (mask_like(data.mask(rows[0] as usize), mv), report)
+        (mask_like(first, mv), report)
     }
 
-    /// [`SegmentationRasa::fit_task`] by vote pattern.
-    fn fit_patterns(&self, first: &Mask, n: usize, pat: &Patterns) -> (Mask, FitReport) {
+    /// [`SegmentationRasa::fit_task`] by vote pattern: whether each pattern is in the
+    /// aggregate, and the report.
+    fn fit_patterns(&self, n: usize, pat: &PatternCounts) -> (Vec<bool>, FitReport) {
         let m = pat.bits.len();
         let weighted_sum = |weights: &[f64]| -> Vec<f64> {
             (0..m)
@@ -611,8 +666,7 @@ impl SegmentationRasa {
             }
             last = Some(weighted);
         }
-        let pixels = pat.of_pixel.iter().map(|&id| mv[id as usize]).collect();
-        (mask_like(first, pixels), report)
+        (mv, report)
     }
 }
 
@@ -742,13 +796,13 @@ impl SegmentationEm {
     ) -> (Mask, FitReport) {
         let mut report = FitReport::new(0, StopReason::MaxIterations, Vec::new());
         let first = data.mask(rows[0] as usize);
-        let segs: Vec<&[bool]> = rows
-            .iter()
-            .map(|&r| data.mask(r as usize).pixels())
-            .collect();
-        if let Some(patterns) = Patterns::of(&segs).filter(|_| by_pattern) {
-            return self.fit_patterns(first, segs.len(), &patterns);
+        if by_pattern && rows.len() <= 64 {
+            let words = task_words(data, rows);
+            let patterns = Patterns::of_packed(&words, first.len());
+            return self.fit_patterns(first, rows.len(), &patterns);
         }
+        let unpacked = task_bools(data, rows);
+        let segs: Vec<&[bool]> = unpacked.iter().map(Vec::as_slice).collect();
         let n = segs.len();
         let pixels = segs[0].len();
         let mut prior: Vec<f64> = (0..pixels)
@@ -1052,6 +1106,43 @@ mod tests {
                 numpy_sum(&pat.spread(&column)).to_bits(),
                 "column {c}, {n} masks of {width} pixels"
             );
+        }
+    }
+
+    #[test]
+    fn majority_vote_equals_a_pixel_by_pixel_vote() {
+        // 1 to 6 masks (all patterns at once), 9 (split word by word), 70 (pixel by pixel).
+        for n in [1, 4, 6, 9, 70] {
+            let data = random_data(n, 3, 11 + n as u64);
+            let skills: Skills = (0..n)
+                .map(|k| {
+                    (
+                        format!("w{k}"),
+                        0.3 + 0.17 * (k % 5) as f64 - 0.2 * f64::from(k == 2),
+                    )
+                })
+                .collect();
+            let mv = SegmentationMajorityVote::default();
+            for skills in [None, Some(&skills)] {
+                let fit = mv.fit_with_skills(&data, skills).unwrap();
+                for t in 0..data.n_tasks() {
+                    let rows = data.task_rows(t);
+                    let masks = task_bools(&data, rows);
+                    let expect: Vec<bool> = (0..masks[0].len())
+                        .map(|p| {
+                            let (mut score, mut total) = (0.0, 0.0);
+                            for (m, &r) in masks.iter().zip(rows) {
+                                let name = data.worker_name(data.worker(r as usize));
+                                let s = skills.map_or(1.0, |s| s.get(name).unwrap());
+                                total += s;
+                                score += s * f64::from(u8::from(m[p]));
+                            }
+                            2.0 * score - total >= 0.0
+                        })
+                        .collect();
+                    assert_eq!(fit.masks[t].to_bools(), expect, "{n} masks");
+                }
+            }
         }
     }
 

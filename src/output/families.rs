@@ -212,7 +212,7 @@ mod masks {
         let line = mask.width().div_ceil(8);
         let mut packed = vec![0u8; line * mask.height()];
         for (row, bits) in mask
-            .pixels()
+            .to_bools()
             .chunks_exact(mask.width())
             .zip(packed.chunks_exact_mut(line))
         {

@@ -160,7 +160,7 @@ fn crowd_kit_masks() -> serde_json::Value {
 
 fn mask_text(path: &Path) -> String {
     let mask = read_mask_png(path).unwrap();
-    mask.pixels()
+    mask.to_bools()
         .chunks(mask.width())
         .map(|row| row.iter().map(|&p| if p { '1' } else { '0' }).collect())
         .collect::<Vec<String>>()
@@ -299,5 +299,66 @@ fn bad_masks_and_embeddings_are_located_errors() {
         &fixture("texts/simple_text.csv"),
     ]));
     assert!(e.contains("mv does not use --embedding-column"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_failed_mask_run_writes_nothing() {
+    let input = fixture("segmentation/png/masks.csv");
+    let dir = scratch_dir("atomic");
+    let run = |out: &Path| {
+        crowdagg(&[
+            "aggregate",
+            "-m",
+            "seg-rasa",
+            "-o",
+            out.to_str().unwrap(),
+            &input,
+        ])
+    };
+    // The file names, from a run into a directory that did not exist (created whole).
+    let fresh = dir.join("fresh");
+    ok(&run(&fresh));
+    let index = read_rows(fresh.join("index.csv").to_str().unwrap());
+    assert!(index.len() >= 2);
+    // Into an existing directory where the second task's mask name is taken by a directory:
+    // the first mask would be written before the error; nothing is, and no staging is left.
+    let blocked = dir.join("blocked");
+    std::fs::create_dir_all(blocked.join(&index[1][1])).unwrap();
+    std::fs::write(blocked.join("keep.txt"), "mine").unwrap();
+    let e = error(&run(&blocked));
+    assert!(
+        e.contains(&index[1][1]) && e.contains("is a directory"),
+        "{e}"
+    );
+    let mut left: Vec<String> = std::fs::read_dir(&blocked)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    let mut expect = vec![index[1][1].clone(), "keep.txt".to_string()];
+    expect.sort();
+    assert_eq!(left, expect);
+    let siblings: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        siblings.iter().all(|s| !s.contains("partial")),
+        "{siblings:?}"
+    );
+    // Unblocked, the same directory gets every mask and the index, its other files kept.
+    std::fs::remove_dir(blocked.join(&index[1][1])).unwrap();
+    ok(&run(&blocked));
+    for row in &index {
+        assert_eq!(
+            std::fs::read(blocked.join(&row[1])).unwrap(),
+            std::fs::read(fresh.join(&row[1])).unwrap()
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(blocked.join("keep.txt")).unwrap(),
+        "mine"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }

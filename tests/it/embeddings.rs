@@ -619,3 +619,75 @@ fn the_observer_stops_rasa_and_hrrasa() {
         assert_eq!(stopped.skills, expected.skills, "{}", long.name());
     }
 }
+
+#[cfg(feature = "parquet")]
+mod parquet {
+    use super::*;
+
+    /// Each row's names, output and embedding, in file order.
+    fn rows(data: &EmbeddingResponses) -> Vec<(String, String, String, Vec<f64>)> {
+        (0..data.len())
+            .map(|r| {
+                (
+                    data.task_name(data.task(r)).to_string(),
+                    data.worker_name(data.worker(r)).to_string(),
+                    data.output(r).to_string(),
+                    data.embedding(r).to_vec(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_list_column_reads_as_the_csv() {
+        // fixtures/embeddings/parquet_fixtures.py: generated.csv as list<double> in row groups
+        // of 300, and as fixed_size_list<float, 16>.
+        let csv = load("generated.csv");
+        let doubles = load("generated.parquet");
+        assert_eq!(rows(&doubles), rows(&csv));
+        let rasa = rasa(10, 1e-5);
+        assert_eq!(rasa.fit(&doubles).unwrap(), rasa.fit(&csv).unwrap());
+        let floats = load("generated_f32.parquet");
+        let rounded: Vec<_> = rows(&csv)
+            .into_iter()
+            .map(|(t, w, o, e)| (t, w, o, e.iter().map(|&v| f64::from(v as f32)).collect()))
+            .collect();
+        assert_eq!(rows(&floats), rounded);
+    }
+
+    #[test]
+    fn bad_list_columns_are_located_errors() {
+        let message = |name: &str| {
+            let path = fixture(&format!("bad/{name}"));
+            let e = read_embeddings(Path::new(&path), &EmbeddingReadOptions::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(&path), "{e}");
+            e[path.len()..].to_string()
+        };
+        assert_eq!(
+            message("embeddings_length.parquet"),
+            ":row group 1:row 1: embedding of response #4 has 3 values, the first one had 2"
+        );
+        assert_eq!(
+            message("embeddings_null.parquet"),
+            ":row group 0:row 1: \"embedding\": null embedding"
+        );
+        assert_eq!(
+            message("embeddings_null_value.parquet"),
+            ":row group 0:row 2: \"embedding\": value #2 of the embedding is null"
+        );
+        let e = message("embeddings_wrong_type.parquet");
+        assert!(
+            e.starts_with(": column \"embedding\" has type List(Utf8")
+                && e.ends_with("; expected a list of float or double"),
+            "{e}"
+        );
+        assert_eq!(
+            message("embeddings_not_list.parquet"),
+            ": column \"embedding\" has type Float64; expected a list of float or double"
+        );
+        assert!(message("parquet_truncated.parquet").contains("not a readable Parquet file"));
+        assert!(message("parquet_empty.parquet").contains("no responses (the file is empty)"));
+    }
+}

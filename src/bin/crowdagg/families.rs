@@ -18,6 +18,7 @@ use crowdagg::output::{
     write_texts_csv, write_texts_json,
 };
 
+use super::staged_dir::write_staged;
 use super::{AggregateArgs, Format, note_stdin, read_optional_skills, write_whole};
 
 /// The methods of these families, by CLI name and crowd-kit class name.
@@ -375,13 +376,18 @@ fn aggregate_segmentation(
         None => aggregator.fit(&data),
     }
     .map_err(|e| e.to_string())?;
-    let files = write_masks_png(dir, &data, &fit).map_err(|e| e.to_string())?;
     let (index, json) = match args.format {
         Format::Csv => ("index.csv", None),
         Format::Json => ("index.json", Some((aggregator.name(), &report))),
     };
-    write_whole(Some(&dir.join(index)), |out| {
-        write_segmentation_index(out, &data, &fit, &files, json)
+    // All the masks and the index, or (on an error part-way) none of them.
+    write_staged(dir, |staging| {
+        let mut files = write_masks_png(staging, &data, &fit).map_err(|e| e.to_string())?;
+        write_whole(Some(&staging.join(index)), |out| {
+            write_segmentation_index(out, &data, &fit, &files, json)
+        })?;
+        files.push(index.to_string());
+        Ok(files)
     })?;
     timings(
         args,

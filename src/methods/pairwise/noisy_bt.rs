@@ -276,17 +276,31 @@ impl Model {
         let (l, w) = (self.n_items, self.n_workers);
         let lambda = self.params.regularization_ratio;
         g.iter_mut().for_each(|v| *v = 0.0);
+        // The parts that depend on the worker only (γ, and u = ±q for either winner), once per
+        // worker: the same function of the same values as per comparison, so the same bits.
+        let by_worker: Vec<[(f64, f64, f64); 3]> = (0..w)
+            .map(|k| {
+                let (q, gamma) = (x[1 + l + k], x[1 + l + w + k]);
+                [
+                    logistic_parts(gamma),
+                    // y · q for y = ±1: multiplying by ±1 is exact, so q and −q.
+                    logistic_parts(q),
+                    logistic_parts(-q),
+                ]
+            })
+            .collect();
         let mut f = 0.0;
         for c in &self.comparisons {
             let (il, ir) = (1 + c.left as usize, 1 + c.right as usize);
             let (iq, ig) = (1 + l + c.worker as usize, 1 + l + w + c.worker as usize);
             let y = if c.left_won { 1.0 } else { -1.0 };
             let d = y * (x[il] - x[ir]);
-            let u = y * x[iq];
             // ln σ(z) = −softplus(−z); logistic_parts(z) = (softplus z, softplus −z, σ z).
-            let (sp_g, sp_neg_g, sig_g) = logistic_parts(x[ig]);
+            let [parts_g, parts_won, parts_lost] = by_worker[c.worker as usize];
+            let (sp_g, sp_neg_g, sig_g) = parts_g;
             let (_, sp_neg_d, sig_d) = logistic_parts(d);
-            let (_, sp_neg_u, sig_u) = logistic_parts(u);
+            // u = y · q
+            let (_, sp_neg_u, sig_u) = if c.left_won { parts_won } else { parts_lost };
             let a = -(sp_neg_g + sp_neg_d); // ln σ(γ) + ln σ(d)
             let b = -(sp_g + sp_neg_u); // ln σ(−γ) + ln σ(u)
             let hi = a.max(b);
