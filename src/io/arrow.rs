@@ -366,7 +366,8 @@ fn first_null(array: &dyn Array) -> Option<usize> {
 }
 
 /// A chunk of rows (one Parquet row group, or one call of [`ArrowEncoder::push`]) encoded in
-/// chunk-local ids; merged into the global tables by [`ArrowEncoder::append`].
+/// chunk-local ids; its names are merged into canonical ids once, by
+/// [`ArrowEncoder::finish`] or [`ArrowEncoder::factorize`] (`names::merge`).
 pub(crate) struct Chunk {
     columns: [LocalColumn; 3],
 }
@@ -482,6 +483,10 @@ impl ArrowEncoder {
                     e
                 })
             })
+            .collect::<Vec<_>>()
+            // Sequentially: with several bad parts, the first one's error (a parallel
+            // collect into a Result may return any of them).
+            .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
         self.append_all(chunks).map_err(|(_, e)| e)
     }
@@ -498,10 +503,12 @@ impl ArrowEncoder {
         self.push(t, w, l)
     }
 
-    /// Reserves room for `n` more rows (the Parquet reader knows them from the footer).
+    /// Reserves room for `n` more rows when the allocator grants it: `n` is a hint (the
+    /// Parquet reader takes it from the footer, which a damaged or hostile file can inflate),
+    /// and a failed `reserve` would abort the process; the rows still grow as they come.
     #[cfg(feature = "parquet")]
     pub(crate) fn reserve(&mut self, n: usize) {
-        self.raw.reserve(n);
+        let _ = self.raw.try_reserve(n);
     }
 
     /// Appends a chunk's rows (in its local ids) and keeps its names for the merge.

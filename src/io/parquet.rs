@@ -81,8 +81,9 @@ pub fn read_parquet(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Res
     let mut encoder = ArrowEncoder::new().duplicates(options.duplicates);
     let rows = metadata.metadata().file_metadata().num_rows();
     encoder.reserve(usize::try_from(rows).unwrap_or(0).min(u32::MAX as usize));
-    // A window of row groups at a time, decoded in parallel: the decoded rows of the whole file
-    // and the encoder's copy never coexist (at 10⁸ rows, 1.2 GB less at the peak).
+    // A window of row groups at a time, decoded in parallel, so that the decoded rows of the
+    // whole file and the encoder's copy never coexist (measured at 10⁸ rows, the peak did not
+    // fall: 3.25 → 3.24 GB; what holds it is not found yet, see BENCHMARKS.md).
     let window = 4 * rayon::current_num_threads().max(1);
     for first in (0..n_groups).step_by(window) {
         let chunks: Vec<Result<Chunk, Error>> = (first..n_groups.min(first + window))

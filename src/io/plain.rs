@@ -9,7 +9,8 @@
 //! and returns `None`, and the caller reads the whole file again with the general
 //! (sequential, csv crate) reader, which either succeeds the same way or reports the problem
 //! with its `file:line:col` location. Giving up costs one extra read of what was parsed so
-//! far; it never changes the result.
+//! far (invalid UTF-8 is found only when the names are merged, after the whole file, and too
+//! many distinct labels likewise); it never changes the result.
 //!
 //! # Parallelism without losing determinism
 //! The file is read in blocks of [`BLOCK`] bytes cut after the last line end. A block is split
@@ -96,7 +97,9 @@ pub(crate) fn read_plain(
             // pass over it: 7 % of the instructions of a 10⁶-row read).
             let sample = end.min(1 << 20);
             let estimate = total as f64 / sample as f64 * count_lines(&buffer[..sample]) as f64;
-            raw.reserve((estimate * 1.02) as usize + 16);
+            // A hint only (a MiB of blank lines inflates it): capped at the row limit, and a
+            // refused reservation is not an error (`reserve` would abort the process).
+            let _ = raw.try_reserve((estimate * 1.02).min(u32::MAX as f64) as usize + 16);
         }
         if !parse_block(
             &buffer[..end],

@@ -192,6 +192,11 @@ pub fn read_assignment_objects(path: &Path) -> Result<Vec<Assignment>, Error> {
         if a.id.is_empty() {
             return Err(located("assignment has no id".into()));
         }
+        // The schema reads an absent status as empty (the library's reader asks for it as
+        // here); no status would otherwise mean "not accepted" and a silently dropped answer.
+        if a.status.as_str().is_empty() {
+            return Err(located("assignment has no status".into()));
+        }
         a.check(false).map_err(located)?;
         assignments.push(a);
         Ok(())

@@ -446,7 +446,7 @@ fn bad_toloka_exports_library() {
         );
     }
     let json = AssignmentsOptions::default();
-    let cases: [(&str, &str); 8] = [
+    let cases: [(&str, &str); 9] = [
         (
             "truncated.json",
             ":3:65: truncated JSON: EOF while parsing a string",
@@ -471,6 +471,7 @@ fn bad_toloka_exports_library() {
             "empty_task_id.jsonl",
             ":2:1: task 1 of the assignment has no id",
         ),
+        ("no_status.jsonl", ":1:1: assignment has no status"),
         (
             "none_accepted.jsonl",
             ": no accepted assignments: 1 assignments, by status: REJECTED 1 (kept statuses: ACCEPTED)",
@@ -612,6 +613,13 @@ const POOL_CASES: &[(&str, &str, &str)] = &[
         "not_json.json",
         "assignments.json",
         ":1:2: invalid JSON: expected ident",
+    ),
+    // The schema reads an absent status as empty: refused here as by the library reader,
+    // never read as "not accepted" and dropped.
+    (
+        "no_status.jsonl",
+        "assignments.jsonl",
+        ":1:1: assignment has no status",
     ),
 ];
 
