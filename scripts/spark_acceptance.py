@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import time
 
-from crowdagg.spark import fit, local_session, prepare, shard_sources, write
+from crowdagg.spark import fit, local_session, prepare, read_csv, shard_sources, write
 
 
 def _on_ray(prepared, method, pairs, use_gold):
@@ -37,23 +37,14 @@ def main(argv: list[str]) -> int:
     spark = local_session(2, "crowdagg-spark-acceptance")
     print(f"spark: session {time.perf_counter() - started:.1f} s", flush=True)
     try:
-
-        def read(path):
-            return (
-                spark.read.option("header", True)
-                .option("inferSchema", False)
-                .option("escape", '"')
-                .csv(path)
-            )
-
         prepared = {}
         for case in cases:
             name, method, params, gold = case.split(":")
             use_gold = gold == "gold"
             if use_gold not in prepared:
                 begun = time.perf_counter()
-                truth = read(gold_path) if use_gold else None
-                prepared[use_gold] = prepare(read(source), int(shards), gold=truth)
+                truth = read_csv(spark, gold_path) if use_gold else None
+                prepared[use_gold] = prepare(read_csv(spark, source), int(shards), gold=truth)
                 p = prepared[use_gold]
                 print(
                     f"spark: prepare (gold={use_gold}) {time.perf_counter() - begun:.1f} s, "

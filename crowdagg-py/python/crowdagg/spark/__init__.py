@@ -42,7 +42,7 @@ import numpy as np
 
 from crowdagg._core import Driver, Shard
 
-__all__ = ["Prepared", "fit", "local_session", "prepare", "shard_sources", "write"]
+__all__ = ["Prepared", "fit", "local_session", "prepare", "read_csv", "shard_sources", "write"]
 
 #: The integer types of Spark SQL (ordered numerically, as pandas orders integer columns).
 _INTEGRAL = ("ByteType", "ShortType", "IntegerType", "LongType")
@@ -344,6 +344,18 @@ def shard_sources(
             gold = (tasks.astype(np.int64), known.column("gold").to_numpy()[first].astype(np.int64))
         sources.append(ShardSource(method, params, prepared.sizes, index, *codes, gold))
     return driver, sources
+
+
+def read_csv(spark, path: str):
+    """A CSV with a header as the CLI reads it: every column a string, ``"`` as quote and
+    escape. A quoted name with a line break in it needs Spark's ``multiLine`` (not set: it
+    reads a whole file in one task)."""
+    return (
+        spark.read.option("header", True)
+        .option("inferSchema", False)
+        .option("escape", '"')
+        .csv(path)
+    )
 
 
 def local_session(cores: int = 2, app: str = "crowdagg"):

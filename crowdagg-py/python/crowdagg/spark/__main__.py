@@ -13,7 +13,7 @@ import sys
 import time
 
 from crowdagg.distributed.__main__ import add_run_arguments, run_params, write_output
-from crowdagg.spark import fit, local_session, prepare, write
+from crowdagg.spark import fit, local_session, prepare, read_csv, write
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,17 +32,9 @@ def main(argv=None) -> int:
     try:
         session_s = time.perf_counter() - started
 
-        def read(path):
-            return (
-                spark.read.option("header", True)
-                .option("inferSchema", False)
-                .option("escape", '"')
-                .csv(path)
-            )
-
-        gold = read(args.gold) if use_gold else None
+        gold = read_csv(spark, args.gold) if use_gold else None
         begun = time.perf_counter()
-        prepared = prepare(read(args.input), args.shards, gold=gold)
+        prepared = prepare(read_csv(spark, args.input), args.shards, gold=gold)
         prepared_s = time.perf_counter() - begun
         begun = time.perf_counter()
         driver, result = fit(prepared, args.method, params, use_gold=use_gold)
