@@ -9,9 +9,21 @@ use crate::responses::{Label, Responses};
 /// workers whose weight is `None` are skipped. Sums are compensated (Neumaier), so the result
 /// does not depend on the order of the terms beyond the last bit, as with pandas' groupby sum.
 pub(crate) fn weighted_votes(data: &Responses, weights: &[Option<f64>]) -> Array2<f64> {
+    let mut scores = Array2::<f64>::zeros((data.n_tasks(), data.n_labels()));
+    weighted_votes_into(data, weights, &mut scores);
+    scores
+}
+
+/// [`weighted_votes`] into `scores` (tasks × labels, any previous content), so that an
+/// iterative method reuses one table instead of mapping and faulting in a new one per
+/// iteration (at 10⁶ tasks and K = 5, 40 MB: above glibc's mmap threshold).
+pub(crate) fn weighted_votes_into(
+    data: &Responses,
+    weights: &[Option<f64>],
+    scores: &mut Array2<f64>,
+) {
     let k = data.n_labels();
     let by_task = data.by_task();
-    let mut scores = Array2::<f64>::zeros((data.n_tasks(), k));
     scores
         .axis_iter_mut(Axis(0))
         .into_par_iter()
@@ -22,6 +34,7 @@ pub(crate) fn weighted_votes(data: &Responses, weights: &[Option<f64>]) -> Array
             |compensation, (t, mut row)| {
                 let (workers, labels) = by_task.row(t);
                 compensation.fill(0.0);
+                row.fill(0.0);
                 for (&w, &l) in workers.iter().zip(labels) {
                     if let Some(weight) = weights[w as usize] {
                         compensated_add(
@@ -36,7 +49,6 @@ pub(crate) fn weighted_votes(data: &Responses, weights: &[Option<f64>]) -> Array
                 }
             },
         );
-    scores
 }
 
 /// `sum += term` with Neumaier's running compensation (add `compensation` at the end).
@@ -71,6 +83,12 @@ pub(crate) fn counts(data: &Responses) -> Array2<f64> {
 /// Divides each row by its sum, as crowd-kit's `normalize_rows`. A row whose sum is zero
 /// (possible only with weights that cancel out) becomes uniform instead of NaN.
 pub(crate) fn normalize_rows(mut scores: Array2<f64>) -> Array2<f64> {
+    normalize_rows_in_place(&mut scores);
+    scores
+}
+
+/// [`normalize_rows`] in place.
+pub(crate) fn normalize_rows_in_place(scores: &mut Array2<f64>) {
     let k = scores.ncols() as f64;
     scores
         .axis_iter_mut(Axis(0))
@@ -84,7 +102,6 @@ pub(crate) fn normalize_rows(mut scores: Array2<f64>) -> Array2<f64> {
                 row.mapv_inplace(|v| v / sum);
             }
         });
-    scores
 }
 
 /// Each worker's accuracy against `truth` (crowd-kit's `get_accuracy(by="worker")`): over the
