@@ -84,7 +84,8 @@
 //! merge are P·8·W·K² per iteration, growing with P while the per-shard work shrinks (at 10¹⁰
 //! answers, W = 10⁶, P = 128: 9.2 GB into one node per iteration, ≈ 8 s at 10 Gbit/s, more
 //! than the E-step). Two remedies, both keeping the bits: sparse tables (a shard sends only
-//! the rows of the workers it saw), and a **reduce-scatter by worker range**: shard s sends
+//! the rows of the workers it saw), and a **reduce-scatter by worker range** (neither is
+//! implemented yet: the adapters send whole tables to the driver): shard s sends
 //! rows of worker range r to owner r, each owner adds its P slices in shard order (the same
 //! order, so the same bits) and runs the M-step of its workers, then the model slices are
 //! all-gathered. Traffic per process is then ~2·8·W·K² per iteration, independent of P, and no
