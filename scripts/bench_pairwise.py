@@ -10,10 +10,10 @@ python bench_pairwise.py crowdkit DIR [METHODS]   fits crowd-kit 1.4.2's Bradley
 """
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from bench_timing import time_fit
 
 
 def generate(directory, n):
@@ -49,10 +49,7 @@ def crowdkit(directory):
     for name, fit in runs:
         if name not in only:
             continue
-        start, cpu = time.perf_counter(), time.process_time()
-        fit()
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-        print(f"{name},{wall:.3f},{cpu:.3f},{len(data)},{items}", flush=True)
+        time_fit(name, fit, len(data), items)
 
 
 if __name__ == "__main__":

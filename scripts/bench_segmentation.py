@@ -11,10 +11,10 @@ python bench_segmentation.py crowdkit DIR         fits crowd-kit 1.4.2's Segment
 
 import csv
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from bench_timing import time_fit
 
 H = W = 512
 
@@ -58,10 +58,7 @@ def crowdkit(directory):
         ("SegmentationRASA", SegmentationRASA()),
         ("SegmentationEM", SegmentationEM()),
     ]:
-        start, cpu = time.perf_counter(), time.process_time()
-        model.fit_predict(rows)
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-        print(f"{name},{wall:.3f},{cpu:.3f},{len(rows)},{rows.task.nunique()}", flush=True)
+        time_fit(name, lambda model=model: model.fit_predict(rows), len(rows), rows.task.nunique())
 
 
 if __name__ == "__main__":

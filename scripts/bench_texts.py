@@ -12,10 +12,10 @@ python bench_texts.py crowdkit DIR [METHODS]  fits crowd-kit 1.4.2's ClosestToAv
 import csv
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+from bench_timing import time_fit
 
 DIM = 16
 VOCAB = "a i the of to and in is it you that he was for on are as with his they at be this from have or by one had not".split()
@@ -92,10 +92,7 @@ def crowdkit(directory):
     for name, fit, data in runs:
         if name not in only:
             continue
-        start, cpu = time.perf_counter(), time.process_time()
-        fit()
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-        print(f"{name},{wall:.3f},{cpu:.3f},{len(data)},{data.task.nunique()}", flush=True)
+        time_fit(name, fit, len(data), data.task.nunique())
 
 
 if __name__ == "__main__":
