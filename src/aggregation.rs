@@ -249,15 +249,21 @@ pub fn argmax_rows(matrix: &Array2<f64>) -> (Vec<Label>, Vec<f64>) {
         .rows()
         .into_iter()
         .map(|row| {
-            let mut best = 0usize;
-            for (j, &v) in row.iter().enumerate() {
-                if v > row[best] {
-                    best = j;
-                }
-            }
+            let best = argmax(row);
             (best as Label, row[best])
         })
         .unzip()
+}
+
+/// The column of a row's largest value, the first on ties (the rule of [`argmax_rows`]).
+pub(crate) fn argmax(row: ndarray::ArrayView1<'_, f64>) -> usize {
+    let mut best = 0usize;
+    for (j, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = j;
+        }
+    }
+    best
 }
 
 /// What an [`Observer`] sees after each iteration.

@@ -2,9 +2,9 @@
 
 use std::time::Instant;
 
-use crate::aggregation::{Aggregation, IterationLoop, argmax_rows};
+use crate::aggregation::{Aggregation, IterationLoop, argmax};
 use crate::error::{ParamsError, Result};
-use crate::responses::Responses;
+use crate::responses::{Label, Responses};
 
 use super::params::{ParamReport, Params, out_of_range, report};
 use super::votes::{
@@ -140,7 +140,11 @@ impl Aggregator for ZeroBasedSkill {
             }
             weighted_votes_into(data, &skills, &mut votes);
             normalize_rows_in_place(&mut votes);
-            let truth: Vec<_> = argmax_rows(&votes).0.into_iter().map(Some).collect();
+            let truth: Vec<_> = votes
+                .rows()
+                .into_iter()
+                .map(|row| Some(argmax(row) as Label))
+                .collect();
             let accuracy = worker_accuracy(data, &truth);
             let mut largest_step = 0.0f64;
             for (s, acc) in skills.iter_mut().zip(accuracy) {
