@@ -108,8 +108,10 @@ use crate::methods::dawid_skene::{
 use crate::methods::{Compat, DawidSkeneParams, OneCoinDawidSkeneParams};
 use crate::responses::{Label, Responses, compare_names, parse_int};
 
+mod scatter;
 mod votes;
 
+pub use scatter::{Owner, Scattered, run_scattered_in_process, worker_ranges};
 pub use votes::{Vote, VoteDriver, VoteShard};
 
 /// The task ranges of a P-shard run: the canonical task order cut into contiguous blocks of
@@ -517,10 +519,38 @@ impl Driver {
     /// of each `step`); returns the model every shard steps on next, or `None` when the fit is
     /// finished (then [`Driver::finish`]).
     pub fn update(&mut self, stats: &[&[f64]]) -> Result<Option<&[f64]>> {
+        let init = self.check_running()?;
+        let Merged {
+            mut counts,
+            partials,
+        } = self.merge(stats, init)?;
+        self.advance(partials, move |driver| {
+            let skills = driver.workers_m_step(&mut counts, 0..driver.layout.n_workers);
+            Ok((counts, skills))
+        })
+    }
+
+    /// Whether the driver waits for `init`'s statistics; an error once the fit is finished.
+    fn check_running(&self) -> Result<bool> {
+        match self.phase {
+            Phase::Done(_) => Err(DataError::ShardBuffer("the fit is finished".into()).into()),
+            phase => Ok(phase == Phase::Init),
+        }
+    }
+
+    /// One turn of the loop on the merged chunk partials of a pass: priors, ELBO and stop
+    /// rule here; `per_worker` gives the error tables and skills of every worker (merged and
+    /// M-stepped by the driver, or gathered from the owners of a reduce-scatter), called only
+    /// when the model moves on.
+    fn advance(
+        &mut self,
+        partials: Vec<f64>,
+        per_worker: impl FnOnce(&Self) -> Result<(Vec<f64>, Vec<f64>)>,
+    ) -> Result<Option<&[f64]>> {
         match self.phase {
             Phase::Init => {
-                let merged = self.merge(stats, true)?;
-                self.model = self.m_step(merged);
+                let (table, skills) = per_worker(self)?;
+                self.model = self.m_step(&partials, table, &skills);
                 if self.config.n_iter == 0 {
                     // The initialisation only, as crowd-kit.
                     self.phase = Phase::Done(StopReason::MaxIterations);
@@ -529,15 +559,13 @@ impl Driver {
                 self.phase = Phase::Advance;
             }
             Phase::Advance => {
-                let merged = self.merge(stats, false)?;
-                self.accept(merged);
+                let (table, skills) = per_worker(self)?;
+                self.accept(&partials, table, &skills);
                 self.phase = Phase::Iterate;
             }
             Phase::Iterate => {
-                let merged = self.merge(stats, false)?;
                 let k = self.layout.n_labels;
-                let joint: f64 = merged
-                    .partials
+                let joint: f64 = partials
                     .chunks_exact(stride(k))
                     .fold(0.0, |sum, p| sum + p[k]);
                 let elbo = (joint - self.pending_neg_entropy) / self.n_responses;
@@ -558,7 +586,8 @@ impl Driver {
                     return Ok(None);
                 }
                 self.previous_elbo = elbo;
-                self.accept(merged);
+                let (table, skills) = per_worker(self)?;
+                self.accept(&partials, table, &skills);
             }
             Phase::Done(_) => {
                 return Err(DataError::ShardBuffer("the fit is finished".into()).into());
@@ -699,24 +728,18 @@ impl Driver {
         Ok(Merged { counts, partials })
     }
 
-    /// Priors and error matrices (and skills) from merged statistics, as the engine's M-step.
-    fn m_step(&self, merged: Merged) -> Vec<f64> {
-        let (n_tasks, n_workers, k) = self.layout.sizes();
-        let Merged {
-            counts: mut model,
-            partials,
-        } = merged;
-        let mut skills = vec![0.0; n_workers];
-        for (w, matrix) in model.chunks_exact_mut(k * k).enumerate() {
-            let answers = &self.answers[w * k..][..k];
-            let seen: Vec<bool> = answers.iter().map(|&a| a > 0.0).collect();
-            if self.config.one_coin {
-                let responses = answers.iter().sum::<f64>() as usize;
-                skills[w] = one_coin(matrix, &seen, responses, k);
-            } else {
-                normalise_columns(matrix, &seen, k);
-            }
-        }
+    /// The M-step of workers `workers`: `table` holds their merged count tables (one K × K
+    /// block each), made error matrices in place; returns their one-coin skills (zeros for
+    /// the full model). The same arithmetic for the driver and for a reduce-scatter's owners.
+    fn workers_m_step(&self, table: &mut [f64], workers: Range<usize>) -> Vec<f64> {
+        let k = self.layout.n_labels;
+        let answers = &self.answers[workers.start * k..workers.end * k];
+        workers_m_step(&self.config, k, table, answers)
+    }
+
+    /// The model: error matrices `table`, priors from the chunk partials, skills.
+    fn m_step(&self, partials: &[f64], mut table: Vec<f64>, skills: &[f64]) -> Vec<f64> {
+        let (n_tasks, _, k) = self.layout.sizes();
         let mut priors = vec![0.0; k];
         for partial in partials.chunks_exact(stride(k)) {
             for (p, &s) in priors.iter_mut().zip(partial) {
@@ -724,22 +747,41 @@ impl Driver {
             }
         }
         priors.iter_mut().for_each(|p| *p /= n_tasks as f64);
-        model.extend_from_slice(&priors);
-        model.extend_from_slice(&skills);
-        model
+        table.extend_from_slice(&priors);
+        table.extend_from_slice(skills);
+        table
     }
 
     /// The step's posterior becomes current: new priors and M-step; Σ q ln q kept for the next
     /// ELBO.
-    fn accept(&mut self, merged: Merged) {
+    fn accept(&mut self, partials: &[f64], table: Vec<f64>, skills: &[f64]) {
         let k = self.layout.n_labels;
-        self.pending_neg_entropy = merged
-            .partials
+        self.pending_neg_entropy = partials
             .chunks_exact(stride(k))
             .fold(0.0, |sum, p| sum + p[k + 1]);
-        let model = self.m_step(merged);
+        let model = self.m_step(partials, table, skills);
         self.model_before = Some(std::mem::replace(&mut self.model, model));
     }
+}
+
+/// The M-step of some workers (see [`Driver::workers_m_step`]): `table` holds their count
+/// tables (K × K each), `answers` their answers per label (K each), in the same order.
+fn workers_m_step(config: &Config, k: usize, table: &mut [f64], answers: &[f64]) -> Vec<f64> {
+    let mut skills = vec![0.0; answers.len() / k];
+    for ((matrix, answers), skill) in table
+        .chunks_exact_mut(k * k)
+        .zip(answers.chunks_exact(k))
+        .zip(skills.iter_mut())
+    {
+        let seen: Vec<bool> = answers.iter().map(|&a| a > 0.0).collect();
+        if config.one_coin {
+            let responses = answers.iter().sum::<f64>() as usize;
+            *skill = one_coin(matrix, &seen, responses, k);
+        } else {
+            normalise_columns(matrix, &seen, k);
+        }
+    }
+    skills
 }
 
 /// The names of a sharded run's tasks, workers and labels, in code order, and which labels each
@@ -858,6 +900,27 @@ pub fn run_in_process(
     gold: Option<&[Option<Label>]>,
     shards: usize,
 ) -> Result<Aggregation> {
+    let (layout, mut parts) = build_shards(config, data, gold, shards)?;
+    let mut driver = Driver::new(*config, layout);
+    let mut stats: Vec<Vec<f64>> = parts.iter_mut().map(Shard::init).collect();
+    while let Some(model) = driver.update(&stats.iter().map(Vec::as_slice).collect::<Vec<_>>())? {
+        let model = model.to_vec();
+        stats = parts
+            .iter_mut()
+            .map(|shard| shard.step(&model))
+            .collect::<Result<_>>()?;
+    }
+    let posteriors: Vec<&[f64]> = parts.iter().map(Shard::posteriors).collect();
+    driver.finish(&posteriors)
+}
+
+/// The layout of a `shards`-way run of `data` and its shards, built from global codes.
+fn build_shards(
+    config: &Config,
+    data: &Responses,
+    gold: Option<&[Option<Label>]>,
+    shards: usize,
+) -> Result<(Layout, Vec<Shard>)> {
     let layout = Layout::new(data.n_tasks(), data.n_workers(), data.n_labels(), shards)?;
     let mut parts = Vec::with_capacity(layout.shards().len());
     for (s, range) in layout.shards().iter().enumerate() {
@@ -879,15 +942,5 @@ pub fn run_in_process(
             gold,
         )?);
     }
-    let mut driver = Driver::new(*config, layout);
-    let mut stats: Vec<Vec<f64>> = parts.iter_mut().map(Shard::init).collect();
-    while let Some(model) = driver.update(&stats.iter().map(Vec::as_slice).collect::<Vec<_>>())? {
-        let model = model.to_vec();
-        stats = parts
-            .iter_mut()
-            .map(|shard| shard.step(&model))
-            .collect::<Result<_>>()?;
-    }
-    let posteriors: Vec<&[f64]> = parts.iter().map(Shard::posteriors).collect();
-    driver.finish(&posteriors)
+    Ok((layout, parts))
 }

@@ -6,7 +6,8 @@
 use crowdagg::methods::{DawidSkeneParams, MajorityVoteParams, OneCoinDawidSkeneParams};
 use crowdagg::output::ResultNames;
 use crowdagg::shard::{
-    Config, Driver, Layout, Names, Shard, Vote, VoteDriver, VoteShard, shard_codes,
+    Config, Driver, Layout, Names, Owner, Scattered, Shard, Vote, VoteDriver, VoteShard,
+    shard_codes, worker_ranges,
 };
 use crowdagg::{Aggregation, Aggregator, Error, Label, Params, Responses, Wawa};
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
@@ -181,6 +182,33 @@ impl PyShard {
         Ok(buffer(py, stats))
     }
 
+    /// `init` for a reduce-scatter over `owners` owners: (head for the driver, one slice per
+    /// worker range for its owner). Dawid-Skene only.
+    fn init_scattered<'py>(
+        &mut self,
+        py: Python<'py>,
+        owners: usize,
+    ) -> PyResult<ScatteredPy<'py>> {
+        let shard = self.em_shard()?;
+        let parts = py.detach(|| shard.init_scattered(owners));
+        Ok(scattered_py(py, parts))
+    }
+
+    /// `step` for a reduce-scatter over `owners` owners: (head, slices).
+    fn step_scattered<'py>(
+        &mut self,
+        py: Python<'py>,
+        model: PyReadonlyArray1<'py, f64>,
+        owners: usize,
+    ) -> PyResult<ScatteredPy<'py>> {
+        let model = model.as_slice()?;
+        let shard = self.em_shard()?;
+        let parts = py
+            .detach(|| shard.step_scattered(model, owners))
+            .map_err(to_py)?;
+        Ok(scattered_py(py, parts))
+    }
+
     /// The current posterior of the shard's tasks (tasks × labels, flattened).
     fn posteriors<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
         let posteriors = match &self.inner {
@@ -188,6 +216,85 @@ impl PyShard {
             AnyShard::Vote(shard) => shard.posteriors(),
         };
         buffer(py, posteriors.to_vec())
+    }
+}
+
+impl PyShard {
+    fn em_shard(&mut self) -> PyResult<&mut Shard> {
+        match &mut self.inner {
+            AnyShard::Em(shard) => Ok(shard),
+            AnyShard::Vote(_) => Err(PyValueError::new_err(
+                "a vote has no reduce-scatter (its statistics are per-worker integers, one pass)",
+            )),
+        }
+    }
+}
+
+/// A scattered pass as Python sees it: (head, [slice per range]).
+type ScatteredPy<'py> = (Bound<'py, PyArray1<f64>>, Vec<Bound<'py, PyArray1<f64>>>);
+
+fn scattered_py(py: Python<'_>, parts: Scattered) -> ScatteredPy<'_> {
+    let slices = parts.slices.into_iter().map(|s| buffer(py, s)).collect();
+    (buffer(py, parts.head), slices)
+}
+
+/// The owner of one worker range of a reduce-scatter: adds every shard's slice of its range
+/// in shard order and runs its workers' M-step.
+#[pyclass(module = "crowdagg._core", name = "Owner")]
+struct PyOwner {
+    inner: Owner,
+}
+
+#[pymethods]
+impl PyOwner {
+    /// Owner `index` of `owners` in the run of `method`/`params` (`shards` included) on a
+    /// table of these sizes.
+    #[new]
+    #[pyo3(signature = (method, params, n_tasks, n_workers, n_labels, owners, index))]
+    #[allow(clippy::too_many_arguments)] // as Shard's constructor: one flat call
+    fn new(
+        method: &str,
+        params: Vec<(String, String)>,
+        n_tasks: usize,
+        n_workers: usize,
+        n_labels: usize,
+        owners: usize,
+        index: usize,
+    ) -> PyResult<Self> {
+        let method = parse_method(method, &params)?;
+        let Kind::Em(config) = method.kind else {
+            return Err(PyValueError::new_err(format!(
+                "{} has no reduce-scatter",
+                method.name
+            )));
+        };
+        let layout = Layout::new(n_tasks, n_workers, n_labels, method.shards).map_err(to_py)?;
+        let inner = Owner::new(config, layout, owners, index).map_err(to_py)?;
+        Ok(Self { inner })
+    }
+
+    /// The worker range `(start, end)` this owner M-steps.
+    #[getter]
+    fn workers(&self) -> (usize, usize) {
+        let w = self.inner.workers();
+        (w.start, w.end)
+    }
+
+    /// Every shard's slice of this range from one pass, in shard order → the model slice.
+    fn reduce<'py>(
+        &mut self,
+        py: Python<'py>,
+        slices: Vec<PyReadonlyArray1<'py, f64>>,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let slices = slices_of(&slices)?;
+        let inner = &mut self.inner;
+        let model = py.detach(|| inner.reduce(&slices)).map_err(to_py)?;
+        Ok(buffer(py, model))
+    }
+
+    /// A rebuilt owner: its workers' answers as `Driver.owner_answers` gives them.
+    fn restore(&mut self, answers: PyReadonlyArray1<'_, f64>) -> PyResult<()> {
+        self.inner.restore(answers.as_slice()?).map_err(to_py)
     }
 }
 
@@ -255,7 +362,7 @@ impl AnyDriver {
     }
 }
 
-fn slices<'a>(arrays: &'a [PyReadonlyArray1<'_, f64>]) -> PyResult<Vec<&'a [f64]>> {
+fn slices_of<'a>(arrays: &'a [PyReadonlyArray1<'_, f64>]) -> PyResult<Vec<&'a [f64]>> {
     arrays
         .iter()
         .map(|a| a.as_slice().map_err(PyErr::from))
@@ -299,12 +406,55 @@ impl PyDriver {
         py: Python<'py>,
         stats: Vec<PyReadonlyArray1<'py, f64>>,
     ) -> PyResult<Option<Bound<'py, PyArray1<f64>>>> {
-        let stats = slices(&stats)?;
+        let stats = slices_of(&stats)?;
         let inner = &mut self.inner;
         let model = py
             .detach(|| inner.update(&stats).map(|m| m.map(<[f64]>::to_vec)))
             .map_err(to_py)?;
         Ok(model.map(|m| buffer(py, m)))
+    }
+
+    /// The worker ranges `(start, end)` of a reduce-scatter over `owners` owners.
+    fn worker_ranges(&self, owners: usize) -> Vec<(usize, usize)> {
+        let (_, n_workers, _) = self.inner.layout().sizes();
+        let ranges = worker_ranges(n_workers, owners);
+        ranges.iter().map(|r| (r.start, r.end)).collect()
+    }
+
+    /// `update` for a reduce-scatter: every shard's head in shard order and every owner's
+    /// model slice in range order → the model to step on next, or None when finished.
+    fn update_scattered<'py>(
+        &mut self,
+        py: Python<'py>,
+        heads: Vec<PyReadonlyArray1<'py, f64>>,
+        model_slices: Vec<PyReadonlyArray1<'py, f64>>,
+    ) -> PyResult<Option<Bound<'py, PyArray1<f64>>>> {
+        let (heads, model_slices) = (slices_of(&heads)?, slices_of(&model_slices)?);
+        let AnyDriver::Em(driver) = &mut self.inner else {
+            return Err(PyValueError::new_err("a vote has no reduce-scatter"));
+        };
+        let model = py
+            .detach(|| {
+                driver
+                    .update_scattered(&heads, &model_slices)
+                    .map(|m| m.map(<[f64]>::to_vec))
+            })
+            .map_err(to_py)?;
+        Ok(model.map(|m| buffer(py, m)))
+    }
+
+    /// For rebuilding owner `index` of `owners`: its workers' answers (`Owner.restore`).
+    fn owner_answers<'py>(
+        &self,
+        py: Python<'py>,
+        owners: usize,
+        index: usize,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let AnyDriver::Em(driver) = &self.inner else {
+            return Err(PyValueError::new_err("a vote has no reduce-scatter"));
+        };
+        let answers = driver.owner_answers(owners, index).map_err(to_py)?;
+        Ok(buffer(py, answers.to_vec()))
     }
 
     /// The model to step on next.
@@ -358,7 +508,7 @@ impl PyDriver {
         py: Python<'py>,
         posteriors: Vec<PyReadonlyArray1<'py, f64>>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let posteriors = slices(&posteriors)?;
+        let posteriors = slices_of(&posteriors)?;
         let result = self.inner.finish(&posteriors).map_err(to_py)?;
         self.result = Some(result.clone());
         result_dict(py, result)
@@ -495,6 +645,7 @@ fn write_result<'py>(
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyShard>()?;
     m.add_class::<PyDriver>()?;
+    m.add_class::<PyOwner>()?;
     m.add_class::<PyTable>()?;
     Ok(())
 }

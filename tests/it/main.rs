@@ -29,6 +29,7 @@ mod segmentation;
 #[cfg(feature = "server")]
 mod server_robustness;
 mod shard;
+mod shard_scatter;
 mod texts;
 mod toloka_cli;
 #[cfg(feature = "server")]

@@ -9,9 +9,9 @@ use crowdagg::{Aggregation, Aggregator, FitInputs, Gold, Label, Params, Response
 use crate::common::{dataset, gold, responses};
 
 /// The methods under test: (name, config, single-machine fit with `shards`).
-type Fit = Box<dyn Fn(Option<usize>, Option<&Gold>, &Responses) -> Aggregation>;
+pub(crate) type Fit = Box<dyn Fn(Option<usize>, Option<&Gold>, &Responses) -> Aggregation>;
 
-fn methods(n_iter: Option<usize>, tol: Option<f64>) -> Vec<(&'static str, Config, Fit)> {
+pub(crate) fn methods(n_iter: Option<usize>, tol: Option<f64>) -> Vec<(&'static str, Config, Fit)> {
     let mut ds = DawidSkeneParams::default();
     let mut one = OneCoinDawidSkeneParams::default();
     if let (Some(n), Some(t)) = (n_iter, tol) {
@@ -46,7 +46,11 @@ fn methods(n_iter: Option<usize>, tol: Option<f64>) -> Vec<(&'static str, Config
     ]
 }
 
-fn fit(aggregator: impl Aggregator, gold: Option<&Gold>, data: &Responses) -> Aggregation {
+pub(crate) fn fit(
+    aggregator: impl Aggregator,
+    gold: Option<&Gold>,
+    data: &Responses,
+) -> Aggregation {
     let mut inputs = FitInputs::default();
     if let Some(gold) = gold {
         inputs = inputs.gold(gold);
@@ -54,12 +58,12 @@ fn fit(aggregator: impl Aggregator, gold: Option<&Gold>, data: &Responses) -> Ag
     aggregator.aggregate_with(data, inputs).unwrap()
 }
 
-fn bits(values: impl IntoIterator<Item = f64>) -> Vec<u64> {
+pub(crate) fn bits(values: impl IntoIterator<Item = f64>) -> Vec<u64> {
     values.into_iter().map(f64::to_bits).collect()
 }
 
 /// Every output of the two fits has the same bits.
-fn assert_same_bits(a: &Aggregation, b: &Aggregation, what: &str) {
+pub(crate) fn assert_same_bits(a: &Aggregation, b: &Aggregation, what: &str) {
     let probas = |r: &Aggregation| bits(r.probabilities.as_ref().unwrap().iter().copied());
     let errors = |r: &Aggregation| bits(r.errors.as_ref().unwrap().iter().copied());
     let priors = |r: &Aggregation| bits(r.priors.clone().unwrap());
@@ -127,7 +131,7 @@ fn assert_close(a: &Aggregation, b: &Aggregation, tol: f64, what: &str) {
 }
 
 /// Half of the web gold (every other gold task), so gold and non-gold tasks mix in shards.
-fn half_gold(data: &Responses) -> Gold {
+pub(crate) fn half_gold(data: &Responses) -> Gold {
     let all = gold(&dataset("web", "gold.csv"));
     let mut names: Vec<_> = data
         .task_names()

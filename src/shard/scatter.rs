@@ -1,0 +1,333 @@
+//! The reduce-scatter by worker range: the per-worker statistics (W × K × K count tables) go
+//! to R owners instead of one driver, with the bits of the driver's merge.
+//!
+//! The workers are cut into R contiguous ranges ([`worker_ranges`]). Per pass, a shard's
+//! statistics split into a **head** (its header and the chunk partials: priors, ELBO; small)
+//! for the driver and one **slice** per range (the count-table rows of the range's workers,
+//! and after `init` their answers per label) for the range's [`Owner`]
+//! ([`Shard::init_scattered`], [`Shard::step_scattered`]). The owner adds the P slices as
+//! `0 + shard 0 + shard 1 + …`, each value the same sum as the driver's merge in the same
+//! order, so the same bits; then runs the M-step of its workers (the driver's code) and
+//! returns its **model slice**: error matrices and skills of its workers (after `init`, also
+//! their answers, which the driver keeps for the stop rule's answer count, the writers and the
+//! recovery of an owner). [`Driver::update_scattered`] takes the heads and the model slices in
+//! range order and returns the full model (the slices concatenated, the priors from the heads),
+//! as [`Driver::update`] would have.
+//!
+//! Traffic per iteration: each shard sends `8·W·K²` bytes in total, split among the owners,
+//! each owner receives `P` slices of `8·W_r·K²` and sends `8·W_r·(K² + 1)`; the driver
+//! receives one model's worth (`8·W·(K² + 1)`) instead of P tables.
+
+use std::ops::Range;
+
+use super::{Config, Driver, HEADER, Layout, Shard, workers_m_step};
+use crate::aggregation::Aggregation;
+use crate::error::{DataError, Result};
+use crate::methods::dawid_skene::{TASK_CHUNK, stride};
+use crate::responses::{Label, Responses};
+
+/// Length of a slice's header: `[shard, range, pass]`.
+const SLICE_HEADER: usize = 3;
+
+/// The worker ranges of a reduce-scatter over `owners` owners: `0..n_workers` cut into
+/// `owners` contiguous ranges whose lengths differ by at most one (the first
+/// `n_workers % owners` are the longer); with more owners than workers the last ranges are
+/// empty. `owners = 0` counts as 1.
+pub fn worker_ranges(n_workers: usize, owners: usize) -> Vec<Range<usize>> {
+    let owners = owners.max(1);
+    let (base, longer) = (n_workers / owners, n_workers % owners);
+    let mut start = 0;
+    (0..owners)
+        .map(|r| {
+            let range = start..start + base + usize::from(r < longer);
+            start = range.end;
+            range
+        })
+        .collect()
+}
+
+/// A shard's statistics of one pass, split for a reduce-scatter: the head for the driver and
+/// one slice per worker range, in range order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scattered {
+    /// `[shard, first chunk, chunks, pass]` and the chunk partials.
+    pub head: Vec<f64>,
+    /// Per range r: `[shard, r, pass]`, the count-table rows of the range's workers
+    /// (`W_r × K × K`), and after `init` their answers per label (`W_r × K`).
+    pub slices: Vec<Vec<f64>>,
+}
+
+impl Shard {
+    /// [`Shard::init`], its statistics split for `owners` owners.
+    pub fn init_scattered(&mut self, owners: usize) -> Scattered {
+        let stats = self.init();
+        self.split(&stats, owners, true)
+    }
+
+    /// [`Shard::step`], its statistics split for `owners` owners.
+    pub fn step_scattered(&mut self, model: &[f64], owners: usize) -> Result<Scattered> {
+        let stats = self.step(model)?;
+        Ok(self.split(&stats, owners, false))
+    }
+
+    fn split(&self, stats: &[f64], owners: usize, init: bool) -> Scattered {
+        let layout = &self.layout;
+        let (table, k) = (layout.table(), layout.n_labels);
+        let body = &stats[HEADER..];
+        let partials_len = layout.chunks(self.index).1 * stride(k);
+        let mut head = stats[..HEADER].to_vec();
+        head.extend_from_slice(&body[table..table + partials_len]);
+        let answers = &body[table + partials_len..];
+        let pass = stats[HEADER - 1];
+        let slices = worker_ranges(layout.n_workers, owners)
+            .into_iter()
+            .enumerate()
+            .map(|(r, workers)| {
+                let mut slice = vec![self.index as f64, r as f64, pass];
+                slice.extend_from_slice(&body[workers.start * k * k..workers.end * k * k]);
+                if init {
+                    slice.extend_from_slice(&answers[workers.start * k..workers.end * k]);
+                }
+                slice
+            })
+            .collect();
+        Scattered { head, slices }
+    }
+}
+
+/// The owner of worker range `index` of a reduce-scatter: adds the shards' slices of its
+/// range in shard order and runs its workers' M-step (see the [module docs](self)).
+#[derive(Debug, Clone)]
+pub struct Owner {
+    config: Config,
+    layout: Layout,
+    index: usize,
+    workers: Range<usize>,
+    /// Answers per label of the range's workers, from `init`'s slices (or [`Owner::restore`]).
+    answers: Option<Vec<f64>>,
+}
+
+impl Owner {
+    /// The owner of range `index` of [`worker_ranges`]`(W, owners)` in a run of `layout`.
+    pub fn new(config: Config, layout: Layout, owners: usize, index: usize) -> Result<Self> {
+        let workers = worker_ranges(layout.n_workers, owners)
+            .get(index)
+            .cloned()
+            .ok_or_else(|| {
+                DataError::ShardBuffer(format!("owner {index} of {} owners", owners.max(1)))
+            })?;
+        Ok(Self {
+            config,
+            layout,
+            index,
+            workers,
+            answers: None,
+        })
+    }
+
+    /// The workers this owner M-steps.
+    pub fn workers(&self) -> Range<usize> {
+        self.workers.clone()
+    }
+
+    /// Every shard's slice of this range from one pass (all of `init`, or all of a `step`),
+    /// in shard order → the model slice: the error matrices of the range's workers
+    /// (`W_r × K × K`), their skills (`W_r`, zeros for the full model), and after `init` their
+    /// answers per label (`W_r × K`), for [`Driver::update_scattered`].
+    pub fn reduce(&mut self, slices: &[&[f64]]) -> Result<Vec<f64>> {
+        let k = self.layout.n_labels;
+        let (n_rows, n_shards) = (self.workers.len(), self.layout.ranges.len());
+        if slices.len() != n_shards {
+            return Err(DataError::ShardBuffer(format!(
+                "owner {}: {} slices, the plan has {n_shards} shards",
+                self.index,
+                slices.len()
+            ))
+            .into());
+        }
+        let init = slices.first().and_then(|s| s.get(2)) == Some(&0.0);
+        let counts_len = n_rows * k * k;
+        let answers_len = if init { n_rows * k } else { 0 };
+        let mut counts = vec![0.0; counts_len];
+        let mut answers = vec![0.0; answers_len];
+        for (s, slice) in slices.iter().enumerate() {
+            let expected = [s as f64, self.index as f64, if init { 0.0 } else { 1.0 }];
+            if slice.len() != SLICE_HEADER + counts_len + answers_len
+                || slice[..SLICE_HEADER] != expected
+            {
+                return Err(DataError::ShardBuffer(format!(
+                    "slice #{s}: expected shard {s}'s {} slice of range {} ({} values), got header {:?} and {} values",
+                    if init { "init" } else { "step" },
+                    self.index,
+                    SLICE_HEADER + counts_len + answers_len,
+                    &slice[..SLICE_HEADER.min(slice.len())],
+                    slice.len()
+                ))
+                .into());
+            }
+            let body = &slice[SLICE_HEADER..];
+            for (n, &b) in counts.iter_mut().zip(&body[..counts_len]) {
+                *n += b;
+            }
+            for (a, &b) in answers.iter_mut().zip(&body[counts_len..]) {
+                *a += b;
+            }
+        }
+        if init {
+            self.answers = Some(answers);
+        }
+        let Some(answers) = &self.answers else {
+            return Err(DataError::ShardBuffer(format!(
+                "owner {}: step slices before init (or restore)",
+                self.index
+            ))
+            .into());
+        };
+        let skills = workers_m_step(&self.config, k, &mut counts, answers);
+        counts.extend_from_slice(&skills);
+        if init {
+            counts.extend_from_slice(answers);
+        }
+        Ok(counts)
+    }
+
+    /// A rebuilt owner: the answers of its workers as the driver kept them
+    /// ([`Driver::owner_answers`]); it then takes step slices.
+    pub fn restore(&mut self, answers: &[f64]) -> Result<()> {
+        let expected = self.workers.len() * self.layout.n_labels;
+        if answers.len() != expected {
+            return Err(DataError::ShardBuffer(format!(
+                "owner {}: {} answer counts, expected {expected}",
+                self.index,
+                answers.len()
+            ))
+            .into());
+        }
+        self.answers = Some(answers.to_vec());
+        Ok(())
+    }
+}
+
+impl Driver {
+    /// [`Driver::update`] for a reduce-scatter over `model_slices.len()` owners: the heads of
+    /// every shard in shard order and the model slice of every owner in range order (from the
+    /// same pass) → the model every shard steps on next, or `None` when finished.
+    pub fn update_scattered(
+        &mut self,
+        heads: &[&[f64]],
+        model_slices: &[&[f64]],
+    ) -> Result<Option<&[f64]>> {
+        let init = self.check_running()?;
+        self.check_count(heads.len())?;
+        if model_slices.is_empty() {
+            return Err(
+                DataError::ShardBuffer("no model slices (one owner at least)".into()).into(),
+            );
+        }
+        let layout = &self.layout;
+        let k = layout.n_labels;
+        let mut partials = Vec::with_capacity(layout.n_tasks.div_ceil(TASK_CHUNK) * stride(k));
+        for (s, head) in heads.iter().enumerate() {
+            let (first, chunks) = layout.chunks(s);
+            let expected = [
+                s as f64,
+                first as f64,
+                chunks as f64,
+                if init { 0.0 } else { 1.0 },
+            ];
+            if head.len() != HEADER + chunks * stride(k) || head[..HEADER] != expected {
+                return Err(DataError::ShardBuffer(format!(
+                    "head #{s}: expected shard {s}'s {} head ({} values), got header {:?} and {} values",
+                    if init { "init" } else { "step" },
+                    HEADER + chunks * stride(k),
+                    &head[..HEADER.min(head.len())],
+                    head.len()
+                ))
+                .into());
+            }
+            partials.extend_from_slice(&head[HEADER..]);
+        }
+        let ranges = worker_ranges(layout.n_workers, model_slices.len());
+        let mut table = Vec::with_capacity(layout.table());
+        let mut skills = Vec::with_capacity(layout.n_workers);
+        let mut answers = Vec::with_capacity(if init { layout.n_workers * k } else { 0 });
+        for (r, (slice, workers)) in model_slices.iter().zip(&ranges).enumerate() {
+            let rows = workers.len();
+            let expected = rows * (k * k + 1) + if init { rows * k } else { 0 };
+            if slice.len() != expected {
+                return Err(DataError::ShardBuffer(format!(
+                    "model slice #{r}: {} values, expected {expected} (workers {workers:?})",
+                    slice.len()
+                ))
+                .into());
+            }
+            table.extend_from_slice(&slice[..rows * k * k]);
+            skills.extend_from_slice(&slice[rows * k * k..rows * (k * k + 1)]);
+            answers.extend_from_slice(&slice[rows * (k * k + 1)..]);
+        }
+        if init {
+            self.n_responses = answers.iter().sum();
+            self.answers = answers;
+        }
+        self.advance(partials, move |_| Ok((table, skills)))
+    }
+
+    /// For rebuilding owner `index` of `owners`: the answers per label of its workers (after
+    /// `init`), for [`Owner::restore`].
+    pub fn owner_answers(&self, owners: usize, index: usize) -> Result<&[f64]> {
+        let k = self.layout.n_labels;
+        let workers = worker_ranges(self.layout.n_workers, owners)
+            .get(index)
+            .cloned()
+            .ok_or_else(|| {
+                DataError::ShardBuffer(format!("owner {index} of {} owners", owners.max(1)))
+            })?;
+        self.answers
+            .get(workers.start * k..workers.end * k)
+            .ok_or_else(|| DataError::ShardBuffer("owner answers before init".into()).into())
+    }
+}
+
+/// [`run_in_process`](super::run_in_process) with a reduce-scatter over `owners` owners:
+/// what an engine adapter does with shards and owners spread over processes. For tests and
+/// examples.
+pub fn run_scattered_in_process(
+    config: &Config,
+    data: &Responses,
+    gold: Option<&[Option<Label>]>,
+    shards: usize,
+    owners: usize,
+) -> Result<Aggregation> {
+    let (layout, mut parts) = super::build_shards(config, data, gold, shards)?;
+    let mut owner_list = (0..owners.max(1))
+        .map(|r| Owner::new(*config, layout.clone(), owners, r))
+        .collect::<Result<Vec<_>>>()?;
+    let mut driver = Driver::new(*config, layout);
+    let mut scattered: Vec<Scattered> = parts
+        .iter_mut()
+        .map(|shard| shard.init_scattered(owners))
+        .collect();
+    loop {
+        let heads: Vec<&[f64]> = scattered.iter().map(|s| s.head.as_slice()).collect();
+        let model_slices = owner_list
+            .iter_mut()
+            .enumerate()
+            .map(|(r, owner)| {
+                let slices: Vec<&[f64]> =
+                    scattered.iter().map(|s| s.slices[r].as_slice()).collect();
+                owner.reduce(&slices)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let model_slices: Vec<&[f64]> = model_slices.iter().map(Vec::as_slice).collect();
+        let Some(model) = driver.update_scattered(&heads, &model_slices)? else {
+            break;
+        };
+        let model = model.to_vec();
+        scattered = parts
+            .iter_mut()
+            .map(|shard| shard.step_scattered(&model, owners))
+            .collect::<Result<_>>()?;
+    }
+    let posteriors: Vec<&[f64]> = parts.iter().map(Shard::posteriors).collect();
+    driver.finish(&posteriors)
+}

@@ -1,0 +1,221 @@
+//! `crowdagg::shard`'s reduce-scatter by worker range: owners that add their slices in shard
+//! order and M-step their workers give the bits of the driver's merge (and so of the
+//! single-machine fit with `shards = P`), for any number of owners, empty ranges included; a
+//! lost owner or shard rebuilt mid-run changes nothing.
+
+use crowdagg::generate::{GeneratorConfig, generate};
+use crowdagg::methods::DawidSkeneParams;
+use crowdagg::shard::{
+    self, Config, Driver, Layout, Owner, Scattered, Shard, shard_codes, worker_ranges,
+};
+use crowdagg::{Gold, Label, Params, Responses};
+
+use crate::common::{dataset, responses};
+use crate::shard::{assert_same_bits, fit, half_gold, methods};
+
+#[test]
+fn worker_ranges_are_equal_counts_in_order() {
+    assert_eq!(worker_ranges(10, 3), [0..4, 4..7, 7..10]);
+    assert_eq!(worker_ranges(10, 1), [0..10]);
+    assert_eq!(worker_ranges(10, 0), [0..10], "0 owners count as 1");
+    assert_eq!(
+        worker_ranges(2, 4),
+        [0..1, 1..2, 2..2, 2..2],
+        "empty ranges at the end"
+    );
+    assert_eq!(worker_ranges(0, 2), [0..0, 0..0]);
+}
+
+/// Owner-merged runs against the driver-merged run and the single-machine `shards = P` fit.
+fn check(data: &Responses, gold: Option<&Gold>, plans: &[(usize, usize)], name: &str) {
+    let resolved: Option<Vec<Option<Label>>> = gold.map(|g| g.resolve(data).unwrap());
+    for (n_iter, tol) in [(Some(40), Some(0.0)), (None, None)] {
+        for (method, config, fit) in methods(n_iter, tol) {
+            for &(p, r) in plans {
+                let what = format!(
+                    "{name} {method} n_iter={n_iter:?} gold={} P={p} R={r}",
+                    gold.is_some()
+                );
+                let scattered =
+                    shard::run_scattered_in_process(&config, data, resolved.as_deref(), p, r)
+                        .unwrap_or_else(|e| panic!("{what}: {e}"));
+                let merged = shard::run_in_process(&config, data, resolved.as_deref(), p).unwrap();
+                assert_same_bits(&scattered, &merged, &format!("{what} vs driver merge"));
+                let single = fit(Some(p), gold, data);
+                assert_same_bits(&scattered, &single, &format!("{what} vs shards=P"));
+            }
+        }
+    }
+}
+
+#[test]
+fn web_owners_have_the_bits_of_the_driver_merge() {
+    let data = responses(&dataset("web", "responses.csv"));
+    let w = data.n_workers();
+    let gold = half_gold(&data);
+    for gold in [None, Some(&gold)] {
+        // R beyond the worker count: empty ranges, whose slices carry headers only.
+        check(
+            &data,
+            gold,
+            &[(1, 1), (4, 2), (4, 3), (7, 5), (2, w), (4, w + 3)],
+            "web",
+        );
+    }
+}
+
+#[test]
+fn generated_owners_have_the_bits_of_the_driver_merge() {
+    let generated = generate(&GeneratorConfig::new(20_000, 700, 4).seed(17)).unwrap();
+    let data = &generated.responses;
+    let gold: Gold = (0..data.n_tasks())
+        .step_by(5)
+        .map(|t| {
+            let label = data.label_name(generated.truth[t]).to_owned();
+            (data.task_name(t).to_owned(), label)
+        })
+        .collect();
+    for gold in [None, Some(&gold)] {
+        check(data, gold, &[(4, 2), (16, 7)], "generated");
+    }
+}
+
+/// Bad slices and heads are errors, not panics; an owner refuses step slices before init.
+#[test]
+fn bad_slices_are_errors() {
+    let data = responses(&dataset("web", "responses.csv"));
+    let config = Config::dawid_skene(&DawidSkeneParams::default()).unwrap();
+    let layout = Layout::new(data.n_tasks(), data.n_workers(), data.n_labels(), 2).unwrap();
+    let n = layout.shards().len();
+    let mut shards: Vec<Shard> = (0..n)
+        .map(|s| {
+            let (t, w, l) = shard_codes(&data, layout.shards()[s].clone());
+            Shard::new(&config, &layout, s, (&t, &w, &l), None).unwrap()
+        })
+        .collect();
+    assert!(
+        Owner::new(config, layout.clone(), 2, 2).is_err(),
+        "owner 2 of 2"
+    );
+    let mut owner = Owner::new(config, layout.clone(), 2, 1).unwrap();
+    let parts: Vec<Scattered> = shards.iter_mut().map(|s| s.init_scattered(2)).collect();
+    // Range 0's slices at owner 1.
+    let wrong: Vec<&[f64]> = parts.iter().map(|p| p.slices[0].as_slice()).collect();
+    let err = owner.reduce(&wrong).unwrap_err();
+    assert!(err.to_string().contains("slice of range 1"), "{err}");
+    let right: Vec<&[f64]> = parts.iter().map(|p| p.slices[1].as_slice()).collect();
+    assert!(owner.reduce(&right[..1]).is_err(), "a shard missing");
+    let mut fresh = Owner::new(config, layout.clone(), 2, 1).unwrap();
+    let model = {
+        let mut driver = Driver::new(config, layout.clone());
+        let heads: Vec<&[f64]> = parts.iter().map(|p| p.head.as_slice()).collect();
+        let mut owners: Vec<Owner> = (0..2)
+            .map(|r| Owner::new(config, layout.clone(), 2, r).unwrap())
+            .collect();
+        let slices: Vec<Vec<f64>> = (0..2)
+            .map(|r| {
+                let mine: Vec<&[f64]> = parts.iter().map(|p| p.slices[r].as_slice()).collect();
+                owners[r].reduce(&mine).unwrap()
+            })
+            .collect();
+        let refs: Vec<&[f64]> = slices.iter().map(Vec::as_slice).collect();
+        assert!(
+            driver.update_scattered(&heads, &refs[..1]).is_err(),
+            "one model slice missing"
+        );
+        assert!(driver.update_scattered(&heads[..1], &refs).is_err());
+        let swapped = [refs[1], refs[0]];
+        assert!(driver.update_scattered(&heads, &swapped).is_err());
+        driver
+            .update_scattered(&heads, &refs)
+            .unwrap()
+            .unwrap()
+            .to_vec()
+    };
+    let steps: Vec<Scattered> = shards
+        .iter_mut()
+        .map(|s| s.step_scattered(&model, 2).unwrap())
+        .collect();
+    let mine: Vec<&[f64]> = steps.iter().map(|p| p.slices[1].as_slice()).collect();
+    let err = fresh.reduce(&mine).unwrap_err();
+    assert!(err.to_string().contains("before init"), "{err}");
+    assert!(fresh.restore(&[1.0]).is_err(), "wrong answer count");
+}
+
+/// The Ray/Dask recovery path of a reduce-scatter, in process: after iteration 1 the process
+/// holding shard 1 and owner 1 is lost; the shard is rebuilt from its source (init, a step on
+/// the model before), the owner from the driver's answers; the run ends with the same bits.
+#[test]
+fn a_rebuilt_owner_and_shard_continue_with_the_same_bits() {
+    let data = responses(&dataset("web", "responses.csv"));
+    for (method, config, fit) in methods(Some(25), Some(0.0)) {
+        let layout = Layout::new(data.n_tasks(), data.n_workers(), data.n_labels(), 4).unwrap();
+        let n = layout.shards().len();
+        let owners = 3;
+        let sources: Vec<_> = layout
+            .shards()
+            .iter()
+            .map(|r| shard_codes(&data, r.clone()))
+            .collect();
+        let build = |s: usize| {
+            let (t, w, l) = &sources[s];
+            Shard::new(&config, &layout, s, (t, w, l), None).unwrap()
+        };
+        let new_owner = |r| Owner::new(config, layout.clone(), owners, r).unwrap();
+        let mut shards: Vec<Shard> = (0..n).map(build).collect();
+        let mut owner_list: Vec<Owner> = (0..owners).map(new_owner).collect();
+        let mut driver = Driver::new(config, layout.clone());
+        let mut parts: Vec<Scattered> = shards
+            .iter_mut()
+            .map(|s| s.init_scattered(owners))
+            .collect();
+        let (mut iteration, mut recovered_at) = (0, None);
+        loop {
+            let heads: Vec<&[f64]> = parts.iter().map(|p| p.head.as_slice()).collect();
+            // Owners reduce in reverse order: only the order of the slices matters.
+            let mut model_slices = vec![Vec::new(); owners];
+            for r in (0..owners).rev() {
+                let mine: Vec<&[f64]> = parts.iter().map(|p| p.slices[r].as_slice()).collect();
+                model_slices[r] = owner_list[r].reduce(&mine).unwrap();
+            }
+            let refs: Vec<&[f64]> = model_slices.iter().map(Vec::as_slice).collect();
+            let Some(model) = driver.update_scattered(&heads, &refs).unwrap() else {
+                break;
+            };
+            let model = model.to_vec();
+            iteration += 1;
+            // One-coin DS on web stops early (its ELBO falls at tol = 0): recover soon.
+            if iteration == 2 {
+                recovered_at = Some(iteration);
+                let mut fresh = build(1);
+                fresh.init();
+                if let Some(before) = driver.model_before() {
+                    fresh.step(before).unwrap();
+                }
+                shards[1] = fresh;
+                let mut owner = new_owner(1);
+                owner
+                    .restore(driver.owner_answers(owners, 1).unwrap())
+                    .unwrap();
+                owner_list[1] = owner;
+            }
+            parts = (0..n)
+                .rev()
+                .map(|s| shards[s].step_scattered(&model, owners).unwrap())
+                .collect();
+            parts.reverse();
+        }
+        let posteriors: Vec<&[f64]> = shards.iter().map(Shard::posteriors).collect();
+        let recovered = driver.finish(&posteriors).unwrap();
+        assert_eq!(recovered_at, Some(2), "{method}: a recovery happened");
+        assert!(
+            recovered.report.iterations >= 2,
+            "{method}: the run went on"
+        );
+        assert_same_bits(
+            &recovered,
+            &fit(Some(4), None, &data),
+            &format!("{method} recovered"),
+        );
+    }
+}
