@@ -12,6 +12,18 @@ for the argument.
 A lost process is rebuilt from its shards' sources (``ShardSource``: the codes, kept by the
 driver or its object store) and the run continues from the driver's model, with the same bits.
 
+**Reduce-scatter** (``run(..., reduce="scatter")``, ``--reduce scatter``): the workers are cut
+into R ranges (``Driver.worker_ranges``; R = the number of processes unless ``owners`` says
+otherwise), range r owned by process ``r % processes``. Each shard's statistics split into a
+small head (chunk partials: priors, ELBO) for the driver and one slice per range; the slices go
+to their owners process to process (Ray: the driver passes object refs from one actor call to
+the next; Dask: futures of tasks pinned to the workers), each owner adds its P slices in shard
+order (``crowdagg._core.Owner``: the bits of the driver's merge) and runs its workers' M-step;
+the driver gathers the R model slices (one model instead of P count tables) and the heads. The
+output is byte-identical to the driver merge and to ``shards=P`` on one machine. It pays when
+the W × K × K tables dominate an iteration (many workers, few answers per shard: see the
+module docs of ``crowdagg::shard`` and BENCHMARKS.md); the default stays ``driver``.
+
 ``run(engine, sources, driver)`` is the engine-independent loop; ``RayEngine`` and
 ``DaskEngine`` are the adapters; ``python -m crowdagg.distributed`` is the command line.
 """
@@ -26,11 +38,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from crowdagg._core import Driver, Shard, Table
+from crowdagg._core import Driver, Owner, Shard, Table
 
 __all__ = [
     "DaskEngine",
     "Driver",
+    "Owner",
     "RayEngine",
     "Shard",
     "ShardSource",
@@ -137,6 +150,7 @@ class Host:
 
     def __init__(self, sources: Sequence[ShardSource]):
         self.shards = {s.index: s.build() for s in sources}
+        self.owners: dict[int, Owner] = {}
 
     def init(self) -> dict[int, np.ndarray]:
         return {i: shard.init() for i, shard in self.shards.items()}
@@ -155,6 +169,36 @@ class Host:
     def posteriors(self) -> dict[int, np.ndarray]:
         return {i: shard.posteriors() for i, shard in self.shards.items()}
 
+    # The reduce-scatter: the host's shards split their statistics by worker range, and the
+    # host owns some ranges.
+
+    def init_scattered(self, owners: int) -> tuple:
+        """(heads, range 0's slices, …, range R-1's slices), each a dict by shard index."""
+        return _by_range((i, shard.init_scattered(owners)) for i, shard in self.shards.items())
+
+    def step_scattered(self, model: np.ndarray, owners: int) -> tuple:
+        model = _aligned(model, np.float64)
+        return _by_range(
+            (i, shard.step_scattered(model, owners)) for i, shard in self.shards.items()
+        )
+
+    def own(self, source: ShardSource, owners: int, ranges, answers=None) -> None:
+        """Becomes the owner of worker ranges ``ranges`` of ``owners`` in the run ``source``
+        (any shard's) belongs to; a rebuilt owner gets ``answers`` (range →
+        ``Driver.owner_answers``)."""
+        self.owners = {
+            r: Owner(source.method, source.params, *source.sizes, owners, r) for r in ranges
+        }
+        for r, counts in (answers or {}).items():
+            self.owners[r].restore(_aligned(counts, np.float64))
+
+    def reduce(self, r: int, *parts: dict[int, np.ndarray]) -> np.ndarray:
+        """Range ``r``'s slices from every host → its model slice (slices in shard order)."""
+        merged: dict[int, np.ndarray] = {}
+        for part in parts:
+            merged.update(part)
+        return self.owners[r].reduce([_aligned(merged[i], np.float64) for i in sorted(merged)])
+
     def pid(self) -> int:
         import os
 
@@ -169,6 +213,18 @@ class Host:
         import os
 
         os._exit(1)
+
+
+def _by_range(parts) -> tuple:
+    """(shard, (head, slices)) pairs → (heads, range 0's slices, …) dicts by shard index."""
+    heads: dict[int, np.ndarray] = {}
+    by_range: list[dict[int, np.ndarray]] = []
+    for i, (head, slices) in parts:
+        heads[i] = head
+        by_range += [{} for _ in range(len(slices) - len(by_range))]
+        for r, piece in enumerate(slices):
+            by_range[r][i] = piece
+    return (heads, *by_range)
 
 
 def start_local_ray(processes: int = 2) -> None:
@@ -216,20 +272,41 @@ def _in_order(parts: Sequence[dict[int, np.ndarray]], n: int) -> list[np.ndarray
     return [_aligned(merged[i], np.float64) for i in range(n)]
 
 
-def run(engine, sources: Sequence[ShardSource], driver: Driver, *, crash_after=None):
+def run(
+    engine,
+    sources: Sequence[ShardSource],
+    driver: Driver,
+    *,
+    crash_after=None,
+    reduce: str = "driver",
+    owners: int | None = None,
+):
     """The EM loop on ``engine`` (an adapter with ``start``, ``call``, ``rebuild``, ``crash``):
     returns the driver's result dict. ``crash_after=(iteration, host)`` ends that host's process
-    after that iteration (a recovery test); any lost host is rebuilt and the loop goes on."""
+    after that iteration (a recovery test); any lost host is rebuilt and the loop goes on.
+    ``reduce="scatter"``: the per-worker statistics go to ``owners`` owners (default: one per
+    host process) instead of the driver (Dawid-Skene and one-coin DS; same bits)."""
+    if reduce not in ("driver", "scatter"):
+        raise ValueError(f"reduce={reduce!r}: driver or scatter")
     n = len(sources)
     stats = Stats()
     started = time.perf_counter()
     engine.start(sources)
     built = time.perf_counter()
-    model = driver.update(_in_order(engine.call("init"), n))
+    if reduce == "scatter":
+        engine.own(owners or len(engine.hosts))
+        model = driver.update_scattered(*engine.scatter_pass("init_scattered", n))
+    else:
+        model = driver.update(_in_order(engine.call("init"), n))
     while model is not None:
         if crash_after is not None and stats.iterations == crash_after[0]:
             engine.crash(crash_after[1])
             crash_after = None
+        if reduce == "scatter":
+            pair = engine.scatter_pass("step_scattered", n, model, recover=(driver, stats))
+            stats.iterations += 1
+            model = driver.update_scattered(*pair)
+            continue
         parts = engine.call("step", model, recover=(driver, stats))
         stats.iterations += 1
         model = driver.update(_in_order(parts, n))
@@ -256,9 +333,13 @@ class _Engine:
         self.groups: list[list[int]] = []
         self.sources: Sequence[ShardSource] = ()
         self.hosts: list = []
+        # The reduce-scatter: owner count and the host of each range (None: driver merge).
+        self.owners = 0
+        self.owner_of: list[int] | None = None
 
     def start(self, sources: Sequence[ShardSource]) -> None:
         self.sources = sources
+        self.owner_of = None
         self.groups = assign(len(sources), self.processes, self.seed)
         self.hosts = [self._new_host(group) for group in self.groups]
 
@@ -266,11 +347,12 @@ class _Engine:
         return [self.sources[i] for i in group]
 
     def call(self, name: str, *args, recover=None) -> list[dict[int, np.ndarray]]:
+        args = self._share(args)
         pending = []
         for host in self.hosts:
             try:
                 pending.append(self._submit(host, name, *args))
-            except self.lost as error:  # Dask refuses a call to a lost actor at once
+            except self.lost as error:  # Dask refuses a call to a lost host at once
                 pending.append(error)
         results = []
         for h, handle in enumerate(pending):
@@ -281,16 +363,75 @@ class _Engine:
             except self.lost:
                 if recover is None:
                     raise
-                driver, stats = recover
-                self.hosts[h] = self._new_host(self.groups[h])
-                self._result(self._submit(self.hosts[h], "restore", driver.model_before()))
-                stats.recoveries.append((stats.iterations, h))
+                self._rebuild(h, recover)
                 results.append(self._result(self._submit(self.hosts[h], name, *args)))
         return results
 
     def crash(self, host: int) -> None:
         with contextlib.suppress(*self.lost):  # the process ends mid-call, as intended
             self._result(self._submit(self.hosts[host], "crash"))
+
+    # The reduce-scatter.
+
+    def own(self, owners: int) -> None:
+        """Range r of ``owners`` is owned by host ``r % hosts``."""
+        self.owners = owners
+        self.owner_of = [r % len(self.hosts) for r in range(owners)]
+        for h in range(len(self.hosts)):
+            self._result(self._own(h))
+
+    def _own(self, h: int, driver: Driver | None = None):
+        ranges = [r for r, o in enumerate(self.owner_of) if o == h]
+        answers = None
+        if driver is not None:
+            answers = {r: driver.owner_answers(self.owners, r) for r in ranges}
+        return self._submit(self.hosts[h], "own", self.sources[0], self.owners, ranges, answers)
+
+    def _rebuild(self, h: int, recover) -> None:
+        """Host ``h`` lost: its shards rebuilt and brought back to the driver's iteration, its
+        owners rebuilt with the driver's answer counts."""
+        driver, stats = recover
+        self.hosts[h] = self._new_host(self.groups[h])
+        self._result(self._submit(self.hosts[h], "restore", driver.model_before()))
+        if self.owner_of is not None:
+            self._result(self._own(h, driver))
+        stats.recoveries.append((stats.iterations, h))
+
+    def scatter_pass(self, name: str, n: int, *args, recover=None):
+        """One pass of a reduce-scatter: every host's shards run ``name`` and split their
+        statistics; the owners reduce their ranges' slices. Returns (heads in shard order,
+        model slices in range order) for ``Driver.update_scattered``."""
+        hosts = range(len(self.hosts))
+        args = (*self._share(args), self.owners)
+        outputs = [self._submit_split(h, name, args) for h in hosts]
+        heads: dict[int, np.ndarray] = {}
+        for h in hosts:
+            try:
+                heads.update(self._result(outputs[h][0]))
+            except self.lost:
+                if recover is None:
+                    raise
+                self._rebuild(h, recover)
+                outputs[h] = self._submit_split(h, name, args)
+                heads.update(self._result(outputs[h][0]))
+        model_slices = []
+        for r, o in enumerate(self.owner_of):
+            try:
+                model_slices.append(self._result(self._reduce(r, outputs)))
+            except self.lost:
+                if recover is None:
+                    raise
+                # The owner's process went after its shards' step: rebuild it, step its
+                # shards again, reduce again (the other hosts' slices are still there).
+                self._rebuild(o, recover)
+                outputs[o] = self._submit_split(o, name, args)
+                self._result(outputs[o][0])
+                model_slices.append(self._result(self._reduce(r, outputs)))
+        return _in_order([heads], n), [_aligned(m, np.float64) for m in model_slices]
+
+    def _share(self, args):
+        """The arguments every host receives (the engine may store them once)."""
+        return args
 
 
 class RayEngine(_Engine):
@@ -313,40 +454,131 @@ class RayEngine(_Engine):
     def _result(self, handle):
         return self._ray.get(handle)
 
+    def _share(self, args):
+        # The model once in the object store; every actor reads it from there.
+        return [self._ray.put(a) if isinstance(a, np.ndarray) else a for a in args]
+
+    def _submit_split(self, h, name, args):
+        """(head ref, [slice ref per range]): the slices stay in the object store until their
+        owner's call reads them."""
+        refs = getattr(self.hosts[h], name).options(num_returns=1 + self.owners).remote(*args)
+        return refs[0], refs[1:]
+
+    def _reduce(self, r, outputs):
+        # Object refs as arguments: the owner's actor fetches the slices itself.
+        owner = self.hosts[self.owner_of[r]]
+        return owner.reduce.remote(r, *[slices[r] for _, slices in outputs])
+
     def close(self) -> None:
         for host in self.hosts:
             self._ray.kill(host)
         self.hosts = []
 
 
+#: The hosts of this process, by key (in a Dask worker process: the engine's resident state).
+_RESIDENT: dict[str, Host] = {}
+
+
+class LostHost(RuntimeError):
+    """A host's process is gone (or was replaced): it must be rebuilt."""
+
+
+def _dask_build(key: str, sources: Sequence[ShardSource]) -> int:
+    import os
+
+    _RESIDENT[key] = Host(sources)
+    return os.getpid()
+
+
+def _dask_call(key: str, name: str, *args):
+    host = _RESIDENT.get(key)
+    if host is None:
+        raise LostHost(f"host {key} is not in this process")
+    return getattr(host, name)(*args)
+
+
+def _dask_drop(key: str) -> None:
+    _RESIDENT.pop(key, None)
+
+
+def _pick(values: tuple, i: int):
+    return values[i]
+
+
 class DaskEngine(_Engine):
-    """One Dask actor per worker process, holding its shards (on ``client``'s cluster)."""
+    """One resident host per worker process (on ``client``'s cluster): built by a task pinned
+    to its worker and kept there; every call is a task pinned to the same worker, so results
+    stay in that worker's memory as futures until the driver gathers them or another task (an
+    owner's reduce) takes them as arguments, worker to worker."""
 
     def __init__(self, client, processes: int = 2, seed: int | None = None, timeout: float = 120):
         super().__init__(processes, seed)
-        from distributed.scheduler import KilledWorker
-
         self.client = client
-        # A call to a lost actor: RuntimeError ("Worker holding Actor was lost"); a call in
-        # flight: a closed connection (OSError) or a killed worker.
-        self.lost = (RuntimeError, OSError, KilledWorker)
+        # A host whose worker is gone, or a worker that no longer holds it.
+        self.lost = (LostHost,)
         self.timeout = timeout
+        self._generation = 0
+
+    def _live(self) -> list[str]:
+        return sorted(self.client.scheduler_info()["workers"])
 
     def _new_host(self, group):
         h = self.groups.index(group)
         # Pin each host to a worker, round robin, so processes share the shards.
-        live = sorted(self.client.scheduler_info()["workers"])
+        live = self._live()
         worker = live[h % len(live)]
-        future = self.client.submit(
-            Host, self._group_sources(group), actor=True, workers=[worker], pure=False
+        self._generation += 1
+        key = f"crowdagg-host-{id(self)}-{h}-{self._generation}"
+        self._task(worker, _dask_build, key, self._group_sources(group)).result(
+            timeout=self.timeout
         )
-        return future.result(timeout=self.timeout)
+        return key, worker
+
+    def _task(self, worker, function, *args):
+        return self.client.submit(
+            function, *args, workers=[worker], allow_other_workers=False, pure=False
+        )
 
     def _submit(self, host, name, *args):
-        return getattr(host, name)(*args)
+        key, worker = host
+        if worker not in self._live():
+            raise LostHost(f"worker {worker} is gone")
+        return self._task(worker, _dask_call, key, name, *args)
 
     def _result(self, handle):
         return handle.result(timeout=self.timeout)
 
+    def _share(self, args):
+        # The model once on every worker, not inside each task.
+        return [
+            self.client.scatter(a, broadcast=True, hash=False) if isinstance(a, np.ndarray) else a
+            for a in args
+        ]
+
+    def _submit_split(self, h, name, args):
+        """(head future, [slice future per range]): each part a future of its own, in the
+        host's worker memory."""
+        whole = self._submit(self.hosts[h], name, *args)
+        worker = self.hosts[h][1]
+        parts = [self._task(worker, _pick, whole, i) for i in range(1 + self.owners)]
+        return parts[0], parts[1:]
+
+    def _reduce(self, r, outputs):
+        # Futures as arguments: Dask moves the slices to the owner's worker.
+        owner = self.hosts[self.owner_of[r]]
+        return self._submit(owner, "reduce", r, *[slices[r] for _, slices in outputs])
+
+    def crash(self, host: int) -> None:
+        key, worker = self.hosts[host]
+        future = self._task(worker, _dask_call, key, "crash")
+        deadline = time.monotonic() + self.timeout
+        while worker in self._live() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        future.cancel()
+
     def close(self) -> None:
+        for key, worker in self.hosts:
+            if worker in self._live():
+                with contextlib.suppress(Exception):
+                    self._task(worker, _dask_drop, key).result(timeout=self.timeout)
         self.hosts = []

@@ -53,6 +53,16 @@ def _parser() -> argparse.ArgumentParser:
         "--spill-dir",
         help="write each shard's codes there; every process reads its own (the driver ships none)",
     )
+    p.add_argument(
+        "--reduce",
+        choices=["driver", "scatter"],
+        default="driver",
+        help="who merges the W x K x K count tables: the driver (default) or, by worker range, "
+        "the processes (a reduce-scatter; ds and one-coin-ds; the same bytes)",
+    )
+    p.add_argument(
+        "--owners", type=int, help="worker ranges of --reduce scatter (default: --processes)"
+    )
     p.add_argument("--crash-after", type=int, help=argparse.SUPPRESS)  # recovery tests
     return p
 
@@ -110,6 +120,8 @@ def _engine(name: str, processes: int, seed):
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     params, use_gold = run_params(args)
+    if args.reduce == "scatter" and args.method not in ("ds", "one-coin-ds"):
+        raise SystemExit(f"--reduce scatter: {args.method} has no per-worker tables to scatter")
     started = time.perf_counter()
     table = Table(args.input, args.gold if use_gold else None)
     driver, sources = sources_from_table(table, args.method, params, use_gold, args.spill_dir)
@@ -122,7 +134,9 @@ def main(argv=None) -> int:
     ):
         engine_started = time.perf_counter()
         crash = None if args.crash_after is None else (args.crash_after, 0)
-        result = run(engine, sources, driver, crash_after=crash)
+        result = run(
+            engine, sources, driver, crash_after=crash, reduce=args.reduce, owners=args.owners
+        )
         fitted = time.perf_counter()
     write_output(args.output, table.write(driver, args.format))
     if args.timings:
@@ -132,7 +146,7 @@ def main(argv=None) -> int:
             f"read_s={read - started:.3f} start_s={engine_started - read:.3f} "
             f"fit_s={fitted - engine_started:.3f} build_s={result['build_s']:.3f} "
             f"em_s={result['em_s']:.3f} iterations={result['n_iter']} "
-            f"em_s_per_pass={result['em_s'] / (n + 1):.4f} "
+            f"em_s_per_pass={result['em_s'] / (n + 1):.4f} reduce={args.reduce} "
             f"recoveries={result['recoveries']} "
             f"driver_peak_rss_mb={peak_rss() / 2**20:.0f} "
             f"host_peak_rss_mb={','.join(f'{b / 2**20:.0f}' for b in result['host_peak_rss'])}",
