@@ -101,11 +101,13 @@ def engine_factory(request):
     return request.getfixturevalue(f"{request.param}_engine_factory")
 
 
-def _web_bytes(make_engine, seed, method, fmt, use_gold, pairs, crash_after=None, spill=None):
+def _web_bytes(
+    make_engine, seed, method, fmt, use_gold, pairs, crash_after=None, spill=None, **scatter
+):
     table = Table(str(WEB / "responses.csv"), str(WEB / "gold.csv") if use_gold else None)
     pairs = [*pairs, ("shards", "4")]
     driver, sources = sources_from_table(table, method, pairs, use_gold, spill)
-    result = run(make_engine(seed), sources, driver, crash_after=crash_after)
+    result = run(make_engine(seed), sources, driver, crash_after=crash_after, **scatter)
     return table.write(driver, fmt), result
 
 
@@ -114,6 +116,31 @@ def test_web_has_the_cli_bytes_of_shards_4(engine_factory, digest, method, fmt, 
     data, result = _web_bytes(engine_factory, 7, method, fmt, use_gold, pairs)
     assert hashlib.sha256(data).hexdigest() == digest
     assert result["recoveries"] == []
+
+
+@pytest.mark.parametrize(
+    "digest, method, fmt, use_gold, pairs",
+    [c for c in _cases() if c.values[1] in ("ds", "one-coin-ds")],
+)
+def test_web_reduce_scatter_has_the_cli_bytes_of_shards_4(
+    engine_factory, digest, method, fmt, use_gold, pairs
+):
+    data, result = _web_bytes(engine_factory, 8, method, fmt, use_gold, pairs, reduce="scatter")
+    assert hashlib.sha256(data).hexdigest() == digest
+    assert result["recoveries"] == []
+
+
+@pytest.mark.parametrize("owners", [None, 3])
+def test_reduce_scatter_survives_a_lost_process(engine_factory, owners):
+    """Host 1 (shards and owner of ranges 1, and with 3 owners not 2) is lost after iteration
+    5: rebuilt from its shard sources and the driver's answer counts, the same bytes."""
+    pairs = [("n_iter", "50"), ("tol", "0")]
+    crashed, result = _web_bytes(
+        engine_factory, 3, "ds", "json", True, pairs, (5, 1), reduce="scatter", owners=owners
+    )
+    assert result["recoveries"] == [(5, 1)]
+    digest = next(c.values[0] for c in _cases() if c.id == "ds-50-gold")
+    assert hashlib.sha256(crashed).hexdigest() == digest
 
 
 def test_assignments_and_a_lost_process_change_no_bit(engine_factory):
@@ -206,6 +233,28 @@ def test_generated_has_the_bits_of_shards_4(engine_factory, method, with_gold, f
     )
 
 
+@pytest.mark.parametrize("method", ["ds", "one-coin-ds"])
+@pytest.mark.parametrize("with_gold", [False, True])
+def test_generated_reduce_scatter_has_the_bits_of_the_driver_merge(
+    engine_factory, method, with_gold
+):
+    """Owners 2 (one per process) and 7 (ranges of ~43 workers, several per process): the
+    bits of the driver merge and of ``shards=4`` on one machine."""
+    sizes, tasks, workers, labels, gold = _generated(seed=19, n_workers=300, k=4)
+    gold = gold if with_gold else None
+    pairs = [("n_iter", "30"), ("tol", "0"), ("shards", "4")]
+    single = _core.fit(method, pairs, *sizes, tasks, workers, labels, gold)
+    for owners in (2, 7):
+        driver, sources = _sources(method, pairs, sizes, tasks, workers, labels, gold)
+        scattered = run(engine_factory(owners), sources, driver, reduce="scatter", owners=owners)
+        for key in ("probas", "errors", "priors", "confidence", "loss_history"):
+            assert np.array_equal(_bits(scattered[key]), _bits(single[key])), (owners, key)
+        if method == "one-coin-ds":
+            assert np.array_equal(_bits(scattered["skills"]), _bits(single["skills"]))
+        assert scattered["n_iter"] == single["n_iter"]
+        assert scattered["stop_reason"] == single["stop_reason"]
+
+
 @pytest.mark.parametrize("method", ["mv", "wawa"])
 def test_generated_votes_have_the_bits_of_one_machine(engine_factory, method):
     sizes, tasks, workers, labels, _ = _generated()
@@ -236,4 +285,7 @@ def test_the_command_line_writes_the_cli_bytes(engine, tmp_path):
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     subprocess.run(command, check=True, timeout=TIME_LIMIT_S - 30, env=env, capture_output=True)
     digest = next(c.values[0] for c in _cases() if c.id == "ds-gold")
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == digest
+    command += ["--reduce", "scatter", "--owners", "3"]
+    subprocess.run(command, check=True, timeout=TIME_LIMIT_S - 30, env=env, capture_output=True)
     assert hashlib.sha256(out.read_bytes()).hexdigest() == digest

@@ -403,10 +403,19 @@ class _Engine:
         model slices in range order) for ``Driver.update_scattered``."""
         hosts = range(len(self.hosts))
         args = (*self._share(args), self.owners)
-        outputs = [self._submit_split(h, name, args) for h in hosts]
+
+        def submit(h):
+            try:
+                return self._submit_split(h, name, args)
+            except self.lost as error:  # Dask refuses a call to a lost host at once
+                return error
+
+        outputs = [submit(h) for h in hosts]
         heads: dict[int, np.ndarray] = {}
         for h in hosts:
             try:
+                if isinstance(outputs[h], Exception):
+                    raise outputs[h]
                 heads.update(self._result(outputs[h][0]))
             except self.lost:
                 if recover is None:
