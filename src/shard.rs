@@ -74,24 +74,57 @@
 //! for the data (two CSR copies, 12 bytes each, plus per-task offsets), 16·K bytes per task for
 //! the two posteriors, and 3 tables of 8·W·K² (log table, counts, the engine's error buffer).
 //!
-//! | answers | tasks (10/task) | W | K | table 8·W·K² | per node, 128 shards | traffic per iteration |
-//! |---|---|---|---|---|---|---|
-//! | 10⁹ | 10⁸ | 10⁵ | 3 | 7.2 MB | 7.8·10⁶ answers: ~200 MB data + 12 MB posteriors | 2·7.2 MB per shard; driver receives 0.9 GB |
-//! | 10¹⁰ | 10⁹ | 10⁶ | 3 | 72 MB | 7.8·10⁷ answers: ~2 GB data + 120 MB posteriors | 2·72 MB per shard; driver receives 9.2 GB |
+//! | answers | tasks (10/task) | W | K | table 8·W·K² | per node, 128 shards | traffic per iteration, driver merge | reduce-scatter (128 owners) |
+//! |---|---|---|---|---|---|---|---|
+//! | 10⁹ | 10⁸ | 10⁵ | 3 | 7.2 MB | 7.8·10⁶ answers: ~200 MB data + 12 MB posteriors | 2·7.2 MB per shard; driver receives 0.9 GB | each node ≈ 7.2 MB of slices out and in + the 8 MB model; driver receives 8 MB |
+//! | 10¹⁰ | 10⁹ | 10⁶ | 3 | 72 MB | 7.8·10⁷ answers: ~2 GB data + 120 MB posteriors | 2·72 MB per shard; driver receives 9.2 GB | each node ≈ 72 MB of slices out and in + the 80 MB model; driver receives 80 MB |
 //!
 //! The E-step is ≈ 22 core-ns per answer: ≈ 0.17 s per shard of 7.8·10⁶ answers, ≈ 1.7 s at
-//! 7.8·10⁷. It **stops scaling** where the tables dominate: the driver's inbound traffic and
-//! merge are P·8·W·K² per iteration, growing with P while the per-shard work shrinks (at 10¹⁰
-//! answers, W = 10⁶, P = 128: 9.2 GB into one node per iteration, ≈ 8 s at 10 Gbit/s, more
-//! than the E-step). Two remedies, both keeping the bits: sparse tables (a shard sends only
-//! the rows of the workers it saw), and a **reduce-scatter by worker range** (neither is
-//! implemented yet: the adapters send whole tables to the driver): shard s sends
-//! rows of worker range r to owner r, each owner adds its P slices in shard order (the same
-//! order, so the same bits) and runs the M-step of its workers, then the model slices are
-//! all-gathered. Traffic per process is then ~2·8·W·K² per iteration, independent of P, and no
-//! node holds more than one table. Beyond that, K² itself (K ≥ 100) makes the full model
-//! heavy; the one-coin model needs only W skills (its statistics could shrink to the W × K
-//! diagonal; here they are full tables, for one format).
+//! 7.8·10⁷. With the driver merge it **stops scaling** where the tables dominate: the driver's
+//! inbound traffic and merge are P·8·W·K² per iteration, growing with P while the per-shard work
+//! shrinks (at 10¹⁰ answers, W = 10⁶, P = 128: 9.2 GB into one node per iteration, ≈ 8 s at
+//! 10 Gbit/s, more than the E-step).
+//!
+//! # The reduce-scatter by worker range (implemented)
+//! [`worker_ranges`] cuts the workers into R contiguous ranges of equal counts (R = the number
+//! of processes, or a parameter; more owners than workers leave empty ranges). A shard's
+//! statistics split into a **head** (header and chunk partials, for the driver: priors, ELBO,
+//! stop rule) and one **slice** per range ([`Shard::init_scattered`],
+//! [`Shard::step_scattered`]); the [`Owner`] of range r adds the P slices of its range in shard
+//! order, as the driver would (each value the same sum in the same order, so the same bits),
+//! and runs the M-step of its workers with the driver's own code; its **model slice** (error
+//! matrices and skills of its workers) goes back, and [`Driver::update_scattered`]
+//! concatenates the slices in range order with the priors from the heads into the model
+//! [`Driver::update`] would have returned. After `init` the model slices also carry the
+//! workers' answer counts (W × K, integers): the driver keeps them for the ELBO's answer count,
+//! the writers, and [`Driver::owner_answers`], which rebuilds a lost owner
+//! ([`Owner::restore`]). `tests/it/shard_scatter.rs` checks owner-merged = driver-merged =
+//! `shards = P` bits for DS and one-coin DS, with and without gold, R from 1 to W + 3.
+//!
+//! Traffic per iteration, T = 8·W·K² (a table), M = 8·W·(K² + 1) (the per-worker model),
+//! H processes each holding P/H shards and owning R/H ranges:
+//!
+//! | | driver merge | reduce-scatter (as implemented) |
+//! |---|---|---|
+//! | a process sends | (P/H)·T to the driver | (P/H)·T·(R − 1)/R slices to the other owners, M/H to the driver |
+//! | a process receives | M (the model) | ≈ (P/H)·T·(H − 1)/H slices + M (the model) |
+//! | the driver receives | P·T, and merges P tables | M (R model slices), merges nothing per worker |
+//! | the driver sends | H·M | H·M |
+//!
+//! At 10¹⁰ answers (W = 10⁶, K = 3, P = H = R = 128: T = 72 MB, M = 80 MB) the driver's inbound
+//! falls from 9.2 GB to 80 MB per iteration, and each node sends and receives ≈ 1 table and
+//! 1 model, independent of P; no node merges more than its range. What remains at the driver
+//! is the model broadcast (H·M out, 10 GB at H = 128: an object store or a tree broadcast
+//! carries it, as for the driver merge; the owners could instead all-gather their slices among
+//! themselves, not done). Beyond that, K² itself (K ≥ 100) makes the full model heavy; the
+//! one-coin model needs only W skills (its statistics could shrink to the W × K diagonal; here
+//! they are full tables, for one format).
+//!
+//! **Which to choose.** The reduce-scatter pays when the W × K × K tables are a large part of
+//! an iteration: many workers per answer (W·K² comparable to the answers of a shard) or many
+//! shards per driver; with few workers (W·K² ≪ answers) the driver merge is cheaper (fewer
+//! messages per iteration). `crowdagg.distributed --reduce scatter` chooses it; the default
+//! stays `driver` (see BENCHMARKS.md for the measured figures).
 
 use std::borrow::Cow;
 use std::ops::Range;

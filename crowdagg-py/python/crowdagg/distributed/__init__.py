@@ -411,7 +411,22 @@ class _Engine:
                 return error
 
         outputs = [submit(h) for h in hosts]
-        heads: dict[int, np.ndarray] = {}
+        if not any(isinstance(o, Exception) for o in outputs):
+            # Every call submitted at once (the owners' calls wait for their slices), one
+            # gather: no round trip in between.
+            try:
+                reduced = [self._reduce(r, outputs) for r in range(len(self.owner_of))]
+                values = self._results([head for head, _ in outputs] + reduced)
+                heads = {}
+                for part in values[: len(outputs)]:
+                    heads.update(part)
+                model_slices = values[len(outputs) :]
+                return _in_order([heads], n), [_aligned(m, np.float64) for m in model_slices]
+            except Exception:
+                # A lost host (or any error, which the careful pass below raises again).
+                if recover is None:
+                    raise
+        heads = {}
         for h in hosts:
             try:
                 if isinstance(outputs[h], Exception):
@@ -423,7 +438,7 @@ class _Engine:
                 self._rebuild(h, recover)
                 outputs[h] = self._submit_split(h, name, args)
                 heads.update(self._result(outputs[h][0]))
-        model_slices = []
+        model_slices = []  # Owner.reduce on step slices keeps no state: it may run again
         for r, o in enumerate(self.owner_of):
             try:
                 model_slices.append(self._result(self._reduce(r, outputs)))
@@ -441,6 +456,9 @@ class _Engine:
     def _share(self, args):
         """The arguments every host receives (the engine may store them once)."""
         return args
+
+    def _results(self, handles) -> list:
+        return [self._result(h) for h in handles]
 
 
 class RayEngine(_Engine):
@@ -462,6 +480,9 @@ class RayEngine(_Engine):
 
     def _result(self, handle):
         return self._ray.get(handle)
+
+    def _results(self, handles) -> list:
+        return self._ray.get(list(handles))
 
     def _share(self, args):
         # The model once in the object store; every actor reads it from there.
