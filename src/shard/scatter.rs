@@ -96,7 +96,7 @@ impl Shard {
 }
 
 /// The owner of worker range `index` of a reduce-scatter: adds the shards' slices of its
-/// range in shard order and runs its workers' M-step (see the [module docs](self)).
+/// range in shard order and runs its workers' M-step (see the [`crate::shard`] module docs).
 #[derive(Debug, Clone)]
 pub struct Owner {
     config: Config,
