@@ -264,6 +264,17 @@ impl Layout {
         (range.start / TASK_CHUNK, range.len().div_ceil(TASK_CHUNK))
     }
 
+    /// The header of shard `shard`'s statistics (or head) of a pass.
+    fn header(&self, shard: usize, init: bool) -> [f64; HEADER] {
+        let (first, chunks) = self.chunks(shard);
+        [
+            shard as f64,
+            first as f64,
+            chunks as f64,
+            if init { 0.0 } else { 1.0 },
+        ]
+    }
+
     fn stats_len(&self, shard: usize, init: bool) -> usize {
         let k = self.n_labels;
         let answers = if init { self.n_workers * k } else { 0 };
@@ -727,13 +738,7 @@ impl Driver {
         let mut partials = Vec::with_capacity(layout.n_tasks.div_ceil(TASK_CHUNK) * stride(k));
         let mut answers = vec![0.0; if init { layout.n_workers * k } else { 0 }];
         for (s, buffer) in stats.iter().enumerate() {
-            let (first, chunks) = layout.chunks(s);
-            let expected = [
-                s as f64,
-                first as f64,
-                chunks as f64,
-                if init { 0.0 } else { 1.0 },
-            ];
+            let (expected, chunks) = (layout.header(s, init), layout.chunks(s).1);
             if buffer.len() != layout.stats_len(s, init) || buffer[..HEADER] != expected {
                 return Err(DataError::ShardBuffer(format!(
                     "statistics #{s}: expected shard {s}'s {} statistics ({} values), got header {:?} and {} values",

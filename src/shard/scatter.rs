@@ -228,13 +228,7 @@ impl Driver {
         let k = layout.n_labels;
         let mut partials = Vec::with_capacity(layout.n_tasks.div_ceil(TASK_CHUNK) * stride(k));
         for (s, head) in heads.iter().enumerate() {
-            let (first, chunks) = layout.chunks(s);
-            let expected = [
-                s as f64,
-                first as f64,
-                chunks as f64,
-                if init { 0.0 } else { 1.0 },
-            ];
+            let (expected, chunks) = (layout.header(s, init), layout.chunks(s).1);
             if head.len() != HEADER + chunks * stride(k) || head[..HEADER] != expected {
                 return Err(DataError::ShardBuffer(format!(
                     "head #{s}: expected shard {s}'s {} head ({} values), got header {:?} and {} values",

@@ -1,7 +1,7 @@
 //! `crowdagg::shard`: a P-shard run has the bits of the single-machine fit with `shards = P`
 //! and is within 1e-12 of the default fit; a lost shard rebuilt mid-run changes nothing.
 
-use crowdagg::generate::{GeneratorConfig, generate};
+use crowdagg::generate::{Generated, GeneratorConfig, generate};
 use crowdagg::methods::{DawidSkeneParams, OneCoinDawidSkeneParams};
 use crowdagg::shard::{self, Config, Driver, Layout, Shard, plan, shard_codes};
 use crowdagg::{Aggregation, Aggregator, FitInputs, Gold, Label, Params, Responses};
@@ -175,19 +175,24 @@ fn web_shards_have_the_bits_of_shards_p() {
     }
 }
 
-#[test]
-fn generated_shards_have_the_bits_of_shards_p() {
-    let config = GeneratorConfig::new(30_000, 400, 3).seed(15);
+/// A generated table, and gold for every `every`-th task from the generator's truth.
+pub(crate) fn generated_with_gold(config: GeneratorConfig, every: usize) -> (Generated, Gold) {
     let generated = generate(&config).unwrap();
     let data = &generated.responses;
-    // Gold for every 7th task, from the generator's truth.
     let gold: Gold = (0..data.n_tasks())
-        .step_by(7)
+        .step_by(every)
         .map(|t| {
             let label = data.label_name(generated.truth[t]).to_owned();
             (data.task_name(t).to_owned(), label)
         })
         .collect();
+    (generated, gold)
+}
+
+#[test]
+fn generated_shards_have_the_bits_of_shards_p() {
+    let (generated, gold) = generated_with_gold(GeneratorConfig::new(30_000, 400, 3).seed(15), 7);
+    let data = &generated.responses;
     for gold in [None, Some(&gold)] {
         check_dataset(data, gold, &[4, 16], "generated");
     }

@@ -3,7 +3,7 @@
 //! single-machine fit with `shards = P`), for any number of owners, empty ranges included; a
 //! lost owner or shard rebuilt mid-run changes nothing.
 
-use crowdagg::generate::{GeneratorConfig, generate};
+use crowdagg::generate::GeneratorConfig;
 use crowdagg::methods::DawidSkeneParams;
 use crowdagg::shard::{
     self, Config, Driver, Layout, Owner, Scattered, Shard, shard_codes, worker_ranges,
@@ -11,7 +11,7 @@ use crowdagg::shard::{
 use crowdagg::{Gold, Label, Responses};
 
 use crate::common::{dataset, responses};
-use crate::shard::{assert_same_bits, half_gold, methods};
+use crate::shard::{assert_same_bits, generated_with_gold, half_gold, methods};
 
 #[test]
 fn worker_ranges_are_equal_counts_in_order() {
@@ -66,15 +66,8 @@ fn web_owners_have_the_bits_of_the_driver_merge() {
 
 #[test]
 fn generated_owners_have_the_bits_of_the_driver_merge() {
-    let generated = generate(&GeneratorConfig::new(20_000, 700, 4).seed(17)).unwrap();
+    let (generated, gold) = generated_with_gold(GeneratorConfig::new(20_000, 700, 4).seed(17), 5);
     let data = &generated.responses;
-    let gold: Gold = (0..data.n_tasks())
-        .step_by(5)
-        .map(|t| {
-            let label = data.label_name(generated.truth[t]).to_owned();
-            (data.task_name(t).to_owned(), label)
-        })
-        .collect();
     for gold in [None, Some(&gold)] {
         check(data, gold, &[(4, 2), (16, 7)], "generated");
     }
