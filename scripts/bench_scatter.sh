@@ -3,7 +3,8 @@
 # `python -m crowdagg.distributed --reduce driver|scatter` on Ray and Dask (PROCESSES processes,
 # SHARDS shards, DS with n_iter=N_ITER, tol=0), REPEATS interleaved repeats per input, and a byte
 # check of both modes' outputs against `crowdagg aggregate --param shards=P`. One line per run:
-# input, engine, mode, em_s_per_pass (init + every step, merges and M-steps included), peak RSS.
+# input, engine, mode, em_s_per_pass (init + every step, merges and M-steps included), the CPU
+# seconds of those passes per pass (hosts + driver) and per process (hosts, then driver), peak RSS.
 # Usage: scripts/bench_scatter.sh INPUT...
 #   env: CROWDAGG=path/to/crowdagg  PYTHON=venv python with crowdagg, ray, dask
 #        SHARDS (4) PROCESSES (2) N_ITER (20) REPEATS (2) ENGINES ("ray dask")
@@ -32,9 +33,11 @@ for input in "$@"; do
         same=$(cmp -s "$work/single.csv" "$work/out.csv" && echo same-bytes || echo DIFFERENT)
         timings=$(grep '^timings:' "$work/err")
         pass=$(grep -o 'em_s_per_pass=[^ ]*' <<< "$timings")
+        cpu=$(grep -o 'em_cpu_s_per_pass=[^ ]*' <<< "$timings")
+        cpus=$(grep -o 'em_cpu_s=[^ ]*' <<< "$timings")
         rss=$(grep -o 'host_peak_rss_mb=[^ ]*' <<< "$timings")
         driver_rss=$(grep -o 'driver_peak_rss_mb=[^ ]*' <<< "$timings")
-        echo "$(basename "$input") $engine $mode #$repeat $pass $driver_rss $rss $same"
+        echo "$(basename "$input") $engine $mode #$repeat $pass $cpu $cpus $driver_rss $rss $same"
       done
     done
   done

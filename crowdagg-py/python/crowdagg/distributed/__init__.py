@@ -208,6 +208,10 @@ class Host:
         """This process's peak resident set (bytes): ``VmHWM`` of ``/proc/self/status``."""
         return peak_rss()
 
+    def cpu_seconds(self) -> float:
+        """This process's CPU time so far (user + system), every thread of it."""
+        return time.process_time()
+
     def crash(self) -> None:
         """Ends the process (tests of recovery)."""
         import os
@@ -292,6 +296,8 @@ def run(
     stats = Stats()
     started = time.perf_counter()
     engine.start(sources)
+    # Waits for the hosts to be built (Ray builds them asynchronously).
+    cpu_before = [*engine.call("cpu_seconds"), time.process_time()]
     built = time.perf_counter()
     if reduce == "scatter":
         engine.own(owners or len(engine.hosts))
@@ -311,6 +317,7 @@ def run(
         stats.iterations += 1
         model = driver.update(_in_order(parts, n))
     looped = time.perf_counter()
+    cpu_after = [*engine.call("cpu_seconds"), time.process_time()]
     result = driver.finish(_in_order(engine.call("posteriors"), n))
     # Each host process's peak resident set, in host order (bytes).
     result["host_peak_rss"] = list(engine.call("peak_rss"))
@@ -318,6 +325,9 @@ def run(
     # Shipping and building the shards; the EM passes (init + each step, merges, M-steps).
     result["build_s"] = built - started
     result["em_s"] = looped - built
+    # CPU seconds of the EM passes: each host process, then the driver (with Dask's
+    # in-process scheduler); not Ray's raylet and GCS processes.
+    result["em_cpu_s"] = [b - a for a, b in zip(cpu_before, cpu_after, strict=True)]
     return result
 
 

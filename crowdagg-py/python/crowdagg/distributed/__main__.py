@@ -147,6 +147,8 @@ def main(argv=None) -> int:
             f"fit_s={fitted - engine_started:.3f} build_s={result['build_s']:.3f} "
             f"em_s={result['em_s']:.3f} iterations={result['n_iter']} "
             f"em_s_per_pass={result['em_s'] / (n + 1):.4f} reduce={args.reduce} "
+            f"em_cpu_s_per_pass={sum(result['em_cpu_s']) / (n + 1):.4f} "
+            f"em_cpu_s={','.join(f'{c:.2f}' for c in result['em_cpu_s'])} "
             f"recoveries={result['recoveries']} "
             f"driver_peak_rss_mb={peak_rss() / 2**20:.0f} "
             f"host_peak_rss_mb={','.join(f'{b / 2**20:.0f}' for b in result['host_peak_rss'])}",
