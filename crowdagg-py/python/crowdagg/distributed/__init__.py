@@ -295,7 +295,7 @@ def run(
     n = len(sources)
     stats = Stats()
     started = time.perf_counter()
-    engine.start(sources)
+    engine.start(sources, reduce)
     # Waits for the hosts to be built (Ray builds them asynchronously).
     cpu_before = [*engine.call("cpu_seconds"), time.process_time()]
     built = time.perf_counter()
@@ -347,7 +347,9 @@ class _Engine:
         self.owners = 0
         self.owner_of: list[int] | None = None
 
-    def start(self, sources: Sequence[ShardSource]) -> None:
+    def start(self, sources: Sequence[ShardSource], reduce: str = "driver") -> None:
+        """Builds the hosts; ``reduce`` says which loop follows (an engine may build them
+        differently for a reduce-scatter)."""
         self.sources = sources
         self.owner_of = None
         self.groups = assign(len(sources), self.processes, self.seed)
@@ -546,18 +548,29 @@ def _pick(values: tuple, i: int):
 
 
 class DaskEngine(_Engine):
-    """One resident host per worker process (on ``client``'s cluster): built by a task pinned
-    to its worker and kept there; every call is a task pinned to the same worker, so results
-    stay in that worker's memory as futures until the driver gathers them or another task (an
-    owner's reduce) takes them as arguments, worker to worker."""
+    """One host per worker process (on ``client``'s cluster). For the driver merge, a Dask
+    actor (one direct call per pass and host). For a reduce-scatter, a resident host: built by
+    a task pinned to its worker and kept there, every call a task pinned to the same worker, so
+    results stay in that worker's memory as futures until the driver gathers them or another
+    task (an owner's reduce) takes them as arguments, worker to worker (an actor's results
+    always come back to the client)."""
 
     def __init__(self, client, processes: int = 2, seed: int | None = None, timeout: float = 120):
         super().__init__(processes, seed)
+        from distributed.scheduler import KilledWorker
+
         self.client = client
-        # A host whose worker is gone, or a worker that no longer holds it.
-        self.lost = (LostHost,)
+        # A call to a lost actor: RuntimeError ("Worker holding Actor was lost"); a call in
+        # flight: a closed connection (OSError) or a killed worker. A resident host whose worker
+        # is gone, or a worker that no longer holds it: LostHost (a RuntimeError).
+        self.lost = (RuntimeError, OSError, KilledWorker)
         self.timeout = timeout
         self._generation = 0
+        self._actors = True
+
+    def start(self, sources: Sequence[ShardSource], reduce: str = "driver") -> None:
+        self._actors = reduce == "driver"
+        super().start(sources, reduce)
 
     def _live(self) -> list[str]:
         return sorted(self.client.scheduler_info()["workers"])
@@ -567,6 +580,11 @@ class DaskEngine(_Engine):
         # Pin each host to a worker, round robin, so processes share the shards.
         live = self._live()
         worker = live[h % len(live)]
+        if self._actors:
+            future = self.client.submit(
+                Host, self._group_sources(group), actor=True, workers=[worker], pure=False
+            )
+            return future.result(timeout=self.timeout)
         self._generation += 1
         key = f"crowdagg-host-{id(self)}-{h}-{self._generation}"
         self._task(worker, _dask_build, key, self._group_sources(group)).result(
@@ -580,6 +598,8 @@ class DaskEngine(_Engine):
         )
 
     def _submit(self, host, name, *args):
+        if self._actors:
+            return getattr(host, name)(*args)
         key, worker = host
         if worker not in self._live():
             raise LostHost(f"worker {worker} is gone")
@@ -589,6 +609,8 @@ class DaskEngine(_Engine):
         return handle.result(timeout=self.timeout)
 
     def _share(self, args):
+        if self._actors:  # an actor call sends its arguments to the actor's worker directly
+            return args
         # The model once on every worker, not inside each task.
         return [
             self.client.scatter(a, broadcast=True, hash=False) if isinstance(a, np.ndarray) else a
@@ -609,6 +631,9 @@ class DaskEngine(_Engine):
         return self._submit(owner, "reduce", r, *[slices[r] for _, slices in outputs])
 
     def crash(self, host: int) -> None:
+        if self._actors:
+            super().crash(host)
+            return
         key, worker = self.hosts[host]
         future = self._task(worker, _dask_call, key, "crash")
         deadline = time.monotonic() + self.timeout
@@ -617,7 +642,7 @@ class DaskEngine(_Engine):
         future.cancel()
 
     def close(self) -> None:
-        for key, worker in self.hosts:
+        for key, worker in [] if self._actors else self.hosts:
             if worker in self._live():
                 with contextlib.suppress(Exception):
                     self._task(worker, _dask_drop, key).result(timeout=self.timeout)
