@@ -106,7 +106,7 @@
 //!
 //! | | driver merge | reduce-scatter (as implemented) |
 //! |---|---|---|
-//! | a process sends | (P/H)·T to the driver | (P/H)·T·(R − 1)/R slices to the other owners, M/H to the driver |
+//! | a process sends | (P/H)·T to the driver | (P/H)·T·(H − 1)/H slices to the other processes' owners, M/H to the driver |
 //! | a process receives | M (the model) | ≈ (P/H)·T·(H − 1)/H slices + M (the model) |
 //! | the driver receives | P·T, and merges P tables | M (R model slices), merges nothing per worker |
 //! | the driver sends | H·M | H·M |
@@ -120,11 +120,14 @@
 //! one-coin model needs only W skills (its statistics could shrink to the W × K diagonal; here
 //! they are full tables, for one format).
 //!
-//! **Which to choose.** The reduce-scatter pays when the W × K × K tables are a large part of
-//! an iteration: many workers per answer (W·K² comparable to the answers of a shard) or many
-//! shards per driver; with few workers (W·K² ≪ answers) the driver merge is cheaper (fewer
-//! messages per iteration). `crowdagg.distributed --reduce scatter` chooses it; the default
-//! stays `driver` (see BENCHMARKS.md for the measured figures).
+//! **Which to choose.** The reduce-scatter pays where the driver's link or merge is the limit:
+//! several machines, W × K × K tables large next to a shard's answers (tens of thousands of
+//! workers and more, K ≥ 5) or many shards per driver. On one machine all traffic is shared
+//! memory, and its extra messages (R more calls and H·(R + 1) more objects per pass) cost more
+//! than the merge they save: measured on 2 cores at 10⁶ answers it needed 1.2–3.5× the CPU per
+//! pass of the driver merge (for 24–54 % less driver memory; BENCHMARKS.md). So
+//! `crowdagg.distributed` keeps `--reduce driver` as the default and takes `--reduce scatter`
+//! on request.
 
 use std::borrow::Cow;
 use std::ops::Range;
