@@ -218,6 +218,20 @@ fn the_plan_cuts_whole_chunks_like_the_blocks_knob() {
     );
 }
 
+/// The codes of every shard of `layout` (what a lost shard is rebuilt from).
+pub(crate) type Sources = Vec<(Vec<i64>, Vec<i64>, Vec<i64>)>;
+
+pub(crate) fn sources_of(data: &Responses, layout: &Layout) -> Sources {
+    let ranges = layout.shards().iter();
+    ranges.map(|r| shard_codes(data, r.clone())).collect()
+}
+
+/// Shard `s` of `layout`, built from its source, without gold.
+pub(crate) fn build_shard(config: &Config, layout: &Layout, sources: &Sources, s: usize) -> Shard {
+    let (t, w, l) = &sources[s];
+    Shard::new(config, layout, s, (t, w, l), None).unwrap()
+}
+
 /// The Ray/Dask recovery path, in process: shard 1 is lost after iteration 5 and rebuilt from
 /// its source; the run ends with the same bits. Shards also step in a shuffled order.
 #[test]
@@ -228,15 +242,8 @@ fn a_rebuilt_shard_continues_with_the_same_bits() {
     let layout = Layout::new(data.n_tasks(), data.n_workers(), data.n_labels(), 4).unwrap();
     let n = layout.shards().len();
     assert_eq!(n, 3, "web has 6 chunks: 3 shards of 2");
-    let sources: Vec<_> = layout
-        .shards()
-        .iter()
-        .map(|r| shard_codes(&data, r.clone()))
-        .collect();
-    let build = |s: usize| {
-        let (t, w, l) = &sources[s];
-        Shard::new(&config, &layout, s, (t, w, l), None).unwrap()
-    };
+    let sources = sources_of(&data, &layout);
+    let build = |s: usize| build_shard(&config, &layout, &sources, s);
     let mut shards: Vec<Shard> = (0..n).map(build).collect();
     let mut driver = Driver::new(config, layout.clone());
     let mut stats: Vec<Vec<f64>> = shards.iter_mut().map(Shard::init).collect();

@@ -5,13 +5,13 @@
 
 use crowdagg::generate::GeneratorConfig;
 use crowdagg::methods::DawidSkeneParams;
-use crowdagg::shard::{
-    self, Config, Driver, Layout, Owner, Scattered, Shard, shard_codes, worker_ranges,
-};
+use crowdagg::shard::{self, Config, Driver, Layout, Owner, Scattered, Shard, worker_ranges};
 use crowdagg::{Gold, Label, Responses};
 
 use crate::common::{dataset, responses};
-use crate::shard::{assert_same_bits, generated_with_gold, half_gold, methods};
+use crate::shard::{
+    assert_same_bits, build_shard, generated_with_gold, half_gold, methods, sources_of,
+};
 
 #[test]
 fn worker_ranges_are_equal_counts_in_order() {
@@ -80,11 +80,9 @@ fn bad_slices_are_errors() {
     let config = Config::dawid_skene(&DawidSkeneParams::default()).unwrap();
     let layout = Layout::new(data.n_tasks(), data.n_workers(), data.n_labels(), 2).unwrap();
     let n = layout.shards().len();
+    let sources = sources_of(&data, &layout);
     let mut shards: Vec<Shard> = (0..n)
-        .map(|s| {
-            let (t, w, l) = shard_codes(&data, layout.shards()[s].clone());
-            Shard::new(&config, &layout, s, (&t, &w, &l), None).unwrap()
-        })
+        .map(|s| build_shard(&config, &layout, &sources, s))
         .collect();
     assert!(
         Owner::new(config, layout.clone(), 2, 2).is_err(),
@@ -145,15 +143,8 @@ fn a_rebuilt_owner_and_shard_continue_with_the_same_bits() {
         let layout = Layout::new(data.n_tasks(), data.n_workers(), data.n_labels(), 4).unwrap();
         let n = layout.shards().len();
         let owners = 3;
-        let sources: Vec<_> = layout
-            .shards()
-            .iter()
-            .map(|r| shard_codes(&data, r.clone()))
-            .collect();
-        let build = |s: usize| {
-            let (t, w, l) = &sources[s];
-            Shard::new(&config, &layout, s, (t, w, l), None).unwrap()
-        };
+        let sources = sources_of(&data, &layout);
+        let build = |s: usize| build_shard(&config, &layout, &sources, s);
         let new_owner = |r| Owner::new(config, layout.clone(), owners, r).unwrap();
         let mut shards: Vec<Shard> = (0..n).map(build).collect();
         let mut owner_list: Vec<Owner> = (0..owners).map(new_owner).collect();
