@@ -95,12 +95,13 @@ pub fn write_csv<W: Write>(
     let format_block = |block: usize| {
         let range = block * BLOCK..((block + 1) * BLOCK).min(rows);
         let mut buffer = Vec::with_capacity(range.len() * 32);
+        let mut floats = FloatCache::new();
         for t in range {
             push_csv_field(&mut buffer, data.task_name(t));
             buffer.push(b',');
             buffer.extend_from_slice(&labels[result.labels[t] as usize]);
             buffer.push(b',');
-            push_display_f64(&mut buffer, result.confidence[t]);
+            floats.push(&mut buffer, result.confidence[t]);
             buffer.push(b'\n');
         }
         buffer
@@ -116,6 +117,43 @@ pub fn write_csv<W: Write>(
         }
     }
     out.flush()
+}
+
+/// The text of recently printed floats, direct-mapped by their bits: confidences repeat a
+/// lot (a vote share k/n takes a few dozen values), and copying 2–18 bytes is several
+/// times cheaper than printing them again.
+struct FloatCache {
+    slots: Vec<(u64, u8, [u8; 24])>,
+}
+
+impl FloatCache {
+    const BITS: u32 = 6;
+
+    fn new() -> Self {
+        // A length of 0 marks an empty slot (every float prints at least one byte).
+        Self {
+            slots: vec![(0, 0, [0; 24]); 1 << Self::BITS],
+        }
+    }
+
+    /// Appends `value` as [`push_display_f64`] does.
+    fn push(&mut self, out: &mut Vec<u8>, value: f64) {
+        let bits = value.to_bits();
+        let slot = &mut self.slots
+            [(bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - Self::BITS)) as usize];
+        if slot.0 == bits && slot.1 != 0 {
+            out.extend_from_slice(&slot.2[..usize::from(slot.1)]);
+            return;
+        }
+        let start = out.len();
+        push_display_f64(out, value);
+        let text = &out[start..];
+        if text.len() <= slot.2.len() {
+            slot.0 = bits;
+            slot.1 = text.len() as u8;
+            slot.2[..text.len()].copy_from_slice(text);
+        }
+    }
 }
 
 /// Appends `field` as the csv crate's writer does by default: as is, or in double quotes
@@ -153,8 +191,19 @@ fn push_display_f64(out: &mut Vec<u8>, value: f64) {
         });
         return;
     }
+    if short_dyadic(value) {
+        // Possibly halfway between two shortest candidates (see below): core::fmt decides.
+        use std::io::Write as _;
+        let _ = write!(out, "{value}");
+        return;
+    }
     let mut buffer = ryu::Buffer::new();
     let text = buffer.format_finite(value).as_bytes();
+    // Between 1e-5 and 1e16 ryu writes plain decimals, as Display, but integers with `.0`.
+    if !text.contains(&b'e') {
+        out.extend_from_slice(text.strip_suffix(b".0").unwrap_or(text));
+        return;
+    }
     let (negative, text) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, text),
@@ -219,6 +268,29 @@ fn push_display_f64(out: &mut Vec<u8>, value: f64) {
 /// is -q + point (+1 at most). An integer below 2⁵³ is printed exactly (no tie); larger
 /// ones are left to `core::fmt`.
 fn may_be_a_tie(value: f64, point: i32, n_digits: usize) -> bool {
+    let (m, q) = odd_mantissa(value);
+    if m == 0 {
+        return false;
+    }
+    if q >= 0 {
+        return value.abs() >= 9_007_199_254_740_992.0;
+    }
+    let exact_digits = point - q;
+    let n = n_digits as i32;
+    exact_digits == n + 1 || exact_digits == n + 2
+}
+
+/// Whether `value` = m·2^q (m odd) has -24 ≤ q < 0, or is an integer of 2⁵³ or more: the
+/// only values ryu prints without an exponent that can lie halfway between two shortest
+/// candidates ([`may_be_a_tie`]: a tie needs -q + point ≤ 19 and ryu's plain range has
+/// point ≥ -4).
+fn short_dyadic(value: f64) -> bool {
+    let (m, q) = odd_mantissa(value);
+    m != 0 && ((-24..0).contains(&q) || (q >= 0 && value.abs() >= 9_007_199_254_740_992.0))
+}
+
+/// (m, q) with |value| = m·2^q and m odd, or m = 0 for zero.
+fn odd_mantissa(value: f64) -> (u64, i32) {
     let bits = value.to_bits();
     let biased = ((bits >> 52) & 0x7ff) as i32;
     let fraction = bits & ((1 << 52) - 1);
@@ -227,16 +299,10 @@ fn may_be_a_tie(value: f64, point: i32, n_digits: usize) -> bool {
         _ => (fraction | 1 << 52, biased - 1075),
     };
     if m == 0 {
-        return false;
+        return (0, 0);
     }
-    // m odd: q + (m's trailing zero bits).
-    let q = q + m.trailing_zeros() as i32;
-    if q >= 0 {
-        return value.abs() >= 9_007_199_254_740_992.0;
-    }
-    let exact_digits = point - q;
-    let n = n_digits as i32;
-    exact_digits == n + 1 || exact_digits == n + 2
+    let zeros = m.trailing_zeros();
+    (m >> zeros, q + zeros as i32)
 }
 
 /// The `±x` after ryu's `e`.
@@ -1014,10 +1080,20 @@ mod tests {
 
     use crate::responses::Label;
 
+    /// Any float, or one of a few that repeat (the cache's hits), or the all-ones NaN.
+    fn confidence() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>(),
+            (0u8..4).prop_map(|k| f64::from(k) / 3.0),
+            Just(f64::from_bits(u64::MAX)),
+            Just(-0.0),
+        ]
+    }
+
     proptest! {
         #[test]
         fn csv_bytes_match_the_csv_crate(
-            rows in prop::collection::vec((any::<String>(), 0..3 as Label, any::<f64>()), 0..40),
+            rows in prop::collection::vec((any::<String>(), 0..3 as Label, confidence()), 0..40),
             labels in prop::collection::vec(any::<String>(), 3),
         ) {
             let names = Names {
@@ -1131,7 +1207,10 @@ mod tests {
         let result = result(
             (0..n).map(|t| (t % 2) as Label).collect(),
             (0..n)
-                .map(|t| (t as f64 / 7.0) * 10f64.powi((t % 41) as i32 - 20))
+                .map(|t| match t % 3 {
+                    0 => (t % 11) as f64 / 11.0,
+                    _ => (t as f64 / 7.0) * 10f64.powi((t % 41) as i32 - 20),
+                })
                 .collect(),
             2,
         );
