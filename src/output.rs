@@ -77,10 +77,10 @@ pub fn write_csv<W: Write>(
     result: &Aggregation,
 ) -> io::Result<()> {
     use rayon::prelude::*;
-    /// Tasks per buffer (≈ 25 bytes each), and buffers formatted before they are written:
-    /// at most ≈ 26 MB held, whatever the number of tasks.
+    /// Tasks per buffer (≈ 20–30 bytes each), and buffers formatted before they are written:
+    /// at most ≈ 8 MB held, whatever the number of tasks.
     const BLOCK: usize = 16 * 1024;
-    const BLOCKS_IN_FLIGHT: usize = 64;
+    const BLOCKS_IN_FLIGHT: usize = 16;
     out.write_all(b"task,label,confidence\n")?;
     let labels: Vec<Vec<u8>> = data
         .label_names()
@@ -311,9 +311,7 @@ fn parse_exponent(text: &[u8]) -> i32 {
         Some((b'-', rest)) => (-1, rest),
         _ => (1, text),
     };
-    sign * text
-        .iter()
-        .fold(0i32, |n, &d| n * 10 + i32::from(d - b'0'))
+    sign * text.iter().fold(0i32, |n, &d| n * 10 + i32::from(d - b'0'))
 }
 
 /// Writes the per-label probabilities (crowd-kit's `probas_`): a header `task,<label>,…`
@@ -1057,9 +1055,10 @@ mod tests {
     /// What `write_csv` wrote before it formatted rows itself: the csv crate's writer.
     fn through_csv_crate(names: &Names, result: &Aggregation) -> Vec<u8> {
         let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.write_record(["task", "label", "confidence"]).unwrap();
-        for (t, (&label, &confidence)) in result.labels.iter().zip(&result.confidence).enumerate()
-        {
+        writer
+            .write_record(["task", "label", "confidence"])
+            .unwrap();
+        for (t, (&label, &confidence)) in result.labels.iter().zip(&result.confidence).enumerate() {
             writer
                 .write_record([
                     names.task_name(t),
@@ -1169,7 +1168,17 @@ mod tests {
         }
         // Dyadic values with short exact expansions: where halfway cases live.
         for j in 1..=70 {
-            for k in [1u64, 3, 5, 7, 99, 12_345, 1 << 20 | 1, (1 << 40) + 7, (1 << 52) + 1] {
+            for k in [
+                1u64,
+                3,
+                5,
+                7,
+                99,
+                12_345,
+                1 << 20 | 1,
+                (1 << 40) + 7,
+                (1 << 52) + 1,
+            ] {
                 let v = k as f64 * 2f64.powi(-j);
                 values.extend([v, v + 1.0, v * 1e3, 1.0 - v.min(0.5)]);
             }
@@ -1183,13 +1192,18 @@ mod tests {
             values.push(f64::from_bits(state));
         }
         for value in values {
-            assert_eq!(displayed(value), value.to_string(), "bits {:#x}", value.to_bits());
+            assert_eq!(
+                displayed(value),
+                value.to_string(),
+                "bits {:#x}",
+                value.to_bits()
+            );
         }
     }
 
     #[test]
     fn csv_bytes_match_the_csv_crate_across_blocks() {
-        // More rows than one block and than the blocks formatted at once, names that need
+        // More rows than one block and than the blocks formatted at once (16), names that need
         // quotes, and confidences of every magnitude.
         let n = 70 * 16 * 1024 + 17;
         let names = Names {

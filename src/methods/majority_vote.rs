@@ -6,8 +6,8 @@ use crate::responses::Responses;
 
 use super::params::{ParamReport, Params, out_of_range, report};
 use super::votes::{Tally, tally, tally_labels, worker_accuracy, worker_accuracy_on_all};
-use ndarray::Array2;
 use super::{Aggregator, FitInputs};
+use ndarray::Array2;
 
 /// What weighted voting does with a worker who has no skill.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
