@@ -21,8 +21,9 @@ pub use families::{
 };
 
 /// The names [`write_csv`] and [`write_json`] need: a loaded [`Responses`], or the names of a
-/// sharded run ([`crate::shard::Names`]), whose table is never in one place.
-pub trait ResultNames {
+/// sharded run ([`crate::shard::Names`]), whose table is never in one place. `Sync`: the CSV
+/// writer formats blocks of rows on several threads.
+pub trait ResultNames: Sync {
     /// Name of task `t`.
     fn task_name(&self, t: usize) -> &str;
     /// Name of label `l`.
@@ -73,7 +74,7 @@ impl ResultNames for Responses {
 /// task order: formatting 10⁵–10⁷ floats is most of the cost, writing them is a copy.
 pub fn write_csv<W: Write>(
     mut out: W,
-    data: &(impl ResultNames + Sync + ?Sized),
+    data: &(impl ResultNames + ?Sized),
     result: &Aggregation,
 ) -> io::Result<()> {
     use rayon::prelude::*;
@@ -1205,7 +1206,7 @@ mod tests {
     fn csv_bytes_match_the_csv_crate_across_blocks() {
         // More rows than one block and than the blocks formatted at once (16), names that need
         // quotes, and confidences of every magnitude.
-        let n = 70 * 16 * 1024 + 17;
+        let n: usize = 70 * 16 * 1024 + 17;
         let names = Names {
             tasks: (0..n)
                 .map(|t| match t % 5 {
