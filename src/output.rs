@@ -21,8 +21,9 @@ pub use families::{
 };
 
 /// The names [`write_csv`] and [`write_json`] need: a loaded [`Responses`], or the names of a
-/// sharded run ([`crate::shard::Names`]), whose table is never in one place.
-pub trait ResultNames {
+/// sharded run ([`crate::shard::Names`]), whose table is never in one place. `Sync`: the CSV
+/// writer formats blocks of rows on several threads.
+pub trait ResultNames: Sync {
     /// Name of task `t`.
     fn task_name(&self, t: usize) -> &str;
     /// Name of label `l`.
@@ -66,26 +67,252 @@ impl ResultNames for Responses {
     }
 }
 
-/// Writes `task,label,confidence` rows in task order. Fields are quoted when they need it.
+/// Writes `task,label,confidence` rows in task order. Fields are quoted when they need it,
+/// as the csv crate's writer does (the bytes are the same; a test holds them to it).
+///
+/// Rows are formatted in parallel, a block of tasks per buffer, and the buffers written in
+/// task order: formatting 10⁵–10⁷ floats is most of the cost, writing them is a copy.
 pub fn write_csv<W: Write>(
-    out: W,
+    mut out: W,
     data: &(impl ResultNames + ?Sized),
     result: &Aggregation,
 ) -> io::Result<()> {
-    let mut writer = csv::Writer::from_writer(out);
-    writer
-        .write_record(["task", "label", "confidence"])
-        .map_err(io_error)?;
-    let mut number = String::new();
-    for (t, (&label, &confidence)) in result.labels.iter().zip(&result.confidence).enumerate() {
-        number.clear();
-        use std::fmt::Write as _;
-        let _ = write!(number, "{confidence}");
-        writer
-            .write_record([data.task_name(t), data.label_name(label as usize), &number])
-            .map_err(io_error)?;
+    use rayon::prelude::*;
+    /// Tasks per buffer (≈ 20–30 bytes each), and buffers formatted before they are written:
+    /// at most ≈ 8 MB held, whatever the number of tasks.
+    const BLOCK: usize = 16 * 1024;
+    const BLOCKS_IN_FLIGHT: usize = 16;
+    out.write_all(b"task,label,confidence\n")?;
+    let labels: Vec<Vec<u8>> = data
+        .label_names()
+        .into_iter()
+        .map(|name| {
+            let mut field = Vec::new();
+            push_csv_field(&mut field, name);
+            field
+        })
+        .collect();
+    let rows = result.labels.len().min(result.confidence.len());
+    let format_block = |block: usize| {
+        let range = block * BLOCK..((block + 1) * BLOCK).min(rows);
+        let mut buffer = Vec::with_capacity(range.len() * 32);
+        let mut floats = FloatCache::new();
+        for t in range {
+            push_csv_field(&mut buffer, data.task_name(t));
+            buffer.push(b',');
+            buffer.extend_from_slice(&labels[result.labels[t] as usize]);
+            buffer.push(b',');
+            floats.push(&mut buffer, result.confidence[t]);
+            buffer.push(b'\n');
+        }
+        buffer
+    };
+    let blocks = rows.div_ceil(BLOCK);
+    for first in (0..blocks).step_by(BLOCKS_IN_FLIGHT) {
+        let formatted: Vec<Vec<u8>> = (first..(first + BLOCKS_IN_FLIGHT).min(blocks))
+            .into_par_iter()
+            .map(format_block)
+            .collect();
+        for buffer in formatted {
+            out.write_all(&buffer)?;
+        }
     }
-    writer.flush()
+    out.flush()
+}
+
+/// The text of recently printed floats, direct-mapped by their bits: confidences repeat a
+/// lot (a vote share k/n takes a few dozen values), and copying 2–18 bytes is several
+/// times cheaper than printing them again.
+struct FloatCache {
+    slots: Vec<(u64, u8, [u8; 24])>,
+}
+
+impl FloatCache {
+    const BITS: u32 = 6;
+
+    fn new() -> Self {
+        // A length of 0 marks an empty slot (every float prints at least one byte).
+        Self {
+            slots: vec![(0, 0, [0; 24]); 1 << Self::BITS],
+        }
+    }
+
+    /// Appends `value` as [`push_display_f64`] does.
+    fn push(&mut self, out: &mut Vec<u8>, value: f64) {
+        let bits = value.to_bits();
+        let slot = &mut self.slots
+            [(bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - Self::BITS)) as usize];
+        if slot.0 == bits && slot.1 != 0 {
+            out.extend_from_slice(&slot.2[..usize::from(slot.1)]);
+            return;
+        }
+        let start = out.len();
+        push_display_f64(out, value);
+        let text = &out[start..];
+        if text.len() <= slot.2.len() {
+            slot.0 = bits;
+            slot.1 = text.len() as u8;
+            slot.2[..text.len()].copy_from_slice(text);
+        }
+    }
+}
+
+/// Appends `field` as the csv crate's writer does by default: as is, or in double quotes
+/// (inner quotes doubled) when it holds a comma, a quote, CR or LF.
+fn push_csv_field(out: &mut Vec<u8>, field: &str) {
+    let bytes = field.as_bytes();
+    if !bytes
+        .iter()
+        .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.push(b'"');
+    for &b in bytes {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
+/// Appends `value` as `format!("{value}")` prints it: the shortest digits that read back
+/// as `value`, in plain decimal notation (`1`, `0.75`, `0.0000001`, `-0`, `NaN`, `inf`).
+/// The digits come from ryu (a few times faster than `core::fmt`'s float path, which was
+/// most of the cost of writing a result); both print the shortest round-trip digits, the
+/// closest to the value among them, and a test holds the bytes to `format!`'s.
+fn push_display_f64(out: &mut Vec<u8>, value: f64) {
+    if !value.is_finite() {
+        out.extend_from_slice(match value {
+            f64::INFINITY => b"inf",
+            f64::NEG_INFINITY => b"-inf",
+            _ => b"NaN",
+        });
+        return;
+    }
+    if short_dyadic(value) {
+        // Possibly halfway between two shortest candidates (see below): core::fmt decides.
+        use std::io::Write as _;
+        let _ = write!(out, "{value}");
+        return;
+    }
+    let mut buffer = ryu::Buffer::new();
+    let text = buffer.format_finite(value).as_bytes();
+    // Between 1e-5 and 1e16 ryu writes plain decimals, as Display, but integers with `.0`.
+    if !text.contains(&b'e') {
+        out.extend_from_slice(text.strip_suffix(b".0").unwrap_or(text));
+        return;
+    }
+    let (negative, text) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    // ryu writes `d.ddd`, `0.000ddd` or `d.ddde±x`: split into the digits and the power of
+    // ten of the first one.
+    let (mantissa, exponent) = match text.iter().position(|&b| b == b'e') {
+        Some(at) => (&text[..at], parse_exponent(&text[at + 1..])),
+        None => (text, 0),
+    };
+    // value = 0.d₁d₂… × 10^point once the leading zeros are gone.
+    let mut digits = [0u8; 32];
+    let mut n_digits = 0;
+    let mut point = exponent;
+    let mut before_point = true;
+    for &b in mantissa {
+        match b {
+            b'.' => before_point = false,
+            b'0' if n_digits == 0 => point -= i32::from(!before_point),
+            _ => {
+                digits[n_digits] = b;
+                n_digits += 1;
+                point += i32::from(before_point);
+            }
+        }
+    }
+    while n_digits > 0 && digits[n_digits - 1] == b'0' {
+        n_digits -= 1;
+    }
+    let digits = &digits[..n_digits];
+    if may_be_a_tie(value, point, n_digits) {
+        use std::io::Write as _;
+        let _ = write!(out, "{value}");
+        return;
+    }
+    if negative {
+        out.push(b'-');
+    }
+    if digits.is_empty() {
+        out.push(b'0');
+        return;
+    }
+    if point <= 0 {
+        out.extend_from_slice(b"0.");
+        out.resize(out.len() + (-point) as usize, b'0');
+        out.extend_from_slice(digits);
+    } else if point as usize >= digits.len() {
+        out.extend_from_slice(digits);
+        out.resize(out.len() + point as usize - digits.len(), b'0');
+    } else {
+        out.extend_from_slice(&digits[..point as usize]);
+        out.push(b'.');
+        out.extend_from_slice(&digits[point as usize..]);
+    }
+}
+
+/// Whether `value` lies exactly halfway between two decimals of `n_digits` digits, where ryu
+/// (ties to even) and `core::fmt` (ties away from zero) may pick different ones. Halfway
+/// means the exact value of the double has `n_digits + 1` significant digits: with
+/// value = m·2^q, m odd, q < 0, it has -q digits after the point and `point` (from the
+/// shortest digits, one more when they rounded up to a power of ten) before, so the count
+/// is -q + point (+1 at most). An integer below 2⁵³ is printed exactly (no tie); larger
+/// ones are left to `core::fmt`.
+fn may_be_a_tie(value: f64, point: i32, n_digits: usize) -> bool {
+    let (m, q) = odd_mantissa(value);
+    if m == 0 {
+        return false;
+    }
+    if q >= 0 {
+        return value.abs() >= 9_007_199_254_740_992.0;
+    }
+    let exact_digits = point - q;
+    let n = n_digits as i32;
+    exact_digits == n + 1 || exact_digits == n + 2
+}
+
+/// Whether `value` = m·2^q (m odd) has -24 ≤ q < 0, or is an integer of 2⁵³ or more: the
+/// only values ryu prints without an exponent that can lie halfway between two shortest
+/// candidates ([`may_be_a_tie`]: a tie needs -q + point ≤ 19 and ryu's plain range has
+/// point ≥ -4).
+fn short_dyadic(value: f64) -> bool {
+    let (m, q) = odd_mantissa(value);
+    m != 0 && ((-24..0).contains(&q) || (q >= 0 && value.abs() >= 9_007_199_254_740_992.0))
+}
+
+/// (m, q) with |value| = m·2^q and m odd, or m = 0 for zero.
+fn odd_mantissa(value: f64) -> (u64, i32) {
+    let bits = value.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1 << 52) - 1);
+    let (m, q) = match biased {
+        0 => (fraction, -1074),
+        _ => (fraction | 1 << 52, biased - 1075),
+    };
+    if m == 0 {
+        return (0, 0);
+    }
+    let zeros = m.trailing_zeros();
+    (m >> zeros, q + zeros as i32)
+}
+
+/// The `±x` after ryu's `e`.
+fn parse_exponent(text: &[u8]) -> i32 {
+    let (sign, text) = match text.split_first() {
+        Some((b'-', rest)) => (-1, rest),
+        _ => (1, text),
+    };
+    sign * text.iter().fold(0i32, |n, &d| n * 10 + i32::from(d - b'0'))
 }
 
 /// Writes the per-label probabilities (crowd-kit's `probas_`): a header `task,<label>,…`
@@ -791,5 +1018,219 @@ impl<'a> Serialize for PairwiseReport<'a> {
         map.serialize_entry("loss_history", &fit.report.loss_history)?;
         map.serialize_entry("stop_reason", &fit.report.stop_reason)?;
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+    use proptest::prelude::*;
+
+    struct Names {
+        tasks: Vec<String>,
+        labels: Vec<String>,
+    }
+
+    impl ResultNames for Names {
+        fn task_name(&self, t: usize) -> &str {
+            &self.tasks[t]
+        }
+        fn label_name(&self, l: usize) -> &str {
+            &self.labels[l]
+        }
+        fn worker_name(&self, _: usize) -> &str {
+            unreachable!("write_csv names no worker")
+        }
+        fn n_workers(&self) -> usize {
+            0
+        }
+        fn label_names(&self) -> Vec<&str> {
+            self.labels.iter().map(String::as_str).collect()
+        }
+        fn observed_labels(&self, _: usize) -> Vec<usize> {
+            Vec::new()
+        }
+    }
+
+    /// What `write_csv` wrote before it formatted rows itself: the csv crate's writer.
+    fn through_csv_crate(names: &Names, result: &Aggregation) -> Vec<u8> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer
+            .write_record(["task", "label", "confidence"])
+            .unwrap();
+        for (t, (&label, &confidence)) in result.labels.iter().zip(&result.confidence).enumerate() {
+            writer
+                .write_record([
+                    names.task_name(t),
+                    names.label_name(label as usize),
+                    &confidence.to_string(),
+                ])
+                .unwrap();
+        }
+        writer.into_inner().unwrap()
+    }
+
+    fn result(labels: Vec<Label>, confidence: Vec<f64>, n_labels: usize) -> Aggregation {
+        let mut result = Aggregation::from_probabilities(Array2::zeros((labels.len(), n_labels)));
+        result.labels = labels;
+        result.confidence = confidence;
+        result
+    }
+
+    use crate::responses::Label;
+
+    /// Any float, or one of a few that repeat (the cache's hits), or the all-ones NaN.
+    fn confidence() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>(),
+            (0u8..4).prop_map(|k| f64::from(k) / 3.0),
+            Just(f64::from_bits(u64::MAX)),
+            Just(-0.0),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn csv_bytes_match_the_csv_crate(
+            rows in prop::collection::vec((any::<String>(), 0..3 as Label, confidence()), 0..40),
+            labels in prop::collection::vec(any::<String>(), 3),
+        ) {
+            let names = Names {
+                tasks: rows.iter().map(|r| r.0.clone()).collect(),
+                labels,
+            };
+            let result = result(
+                rows.iter().map(|r| r.1).collect(),
+                rows.iter().map(|r| r.2).collect(),
+                3,
+            );
+            let mut ours = Vec::new();
+            write_csv(&mut ours, &names, &result).unwrap();
+            prop_assert_eq!(ours, through_csv_crate(&names, &result));
+        }
+    }
+
+    fn displayed(value: f64) -> String {
+        let mut out = Vec::new();
+        push_display_f64(&mut out, value);
+        String::from_utf8(out).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn floats_print_as_display(bits in any::<u64>()) {
+            let value = f64::from_bits(bits);
+            prop_assert_eq!(displayed(value), value.to_string());
+        }
+    }
+
+    #[test]
+    fn floats_print_as_display_at_the_edges() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::MIN,
+            f64::EPSILON,
+            5e-324,
+            1e15,
+            1e16,
+            1e17,
+            1e21,
+            1e22,
+            1e23,
+            123456789012345680.0,
+            f64::from_bits(0x4317_9085_685d_83c9), // 1658206780088562.25: a tie
+            0.5 + 2f64.powi(-17),                  // 0.50000762939453125: a tie
+            1.0 - 2f64.powi(-20),
+            1e-5,
+            1e-6,
+            1e-7,
+            0.1 + 0.2,
+        ];
+        // Vote shares, the usual confidences, and powers of ten either side.
+        for n in 1..=60u32 {
+            for k in 0..=n {
+                values.push(f64::from(k) / f64::from(n));
+            }
+        }
+        for e in -325..=309 {
+            let p = 10f64.powi(e);
+            values.extend([p, p * 1.5, p * 0.999_999_999_999, -p / 3.0]);
+        }
+        // Dyadic values with short exact expansions: where halfway cases live.
+        for j in 1..=70 {
+            for k in [
+                1u64,
+                3,
+                5,
+                7,
+                99,
+                12_345,
+                1 << 20 | 1,
+                (1 << 40) + 7,
+                (1 << 52) + 1,
+            ] {
+                let v = k as f64 * 2f64.powi(-j);
+                values.extend([v, v + 1.0, v * 1e3, 1.0 - v.min(0.5)]);
+            }
+        }
+        // Uniform bit patterns, without proptest's shrinking (a fixed xorshift sequence).
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            values.push(f64::from_bits(state));
+        }
+        for value in values {
+            assert_eq!(
+                displayed(value),
+                value.to_string(),
+                "bits {:#x}",
+                value.to_bits()
+            );
+        }
+    }
+
+    #[test]
+    fn csv_bytes_match_the_csv_crate_across_blocks() {
+        // More rows than one block and than the blocks formatted at once (16), names that need
+        // quotes, and confidences of every magnitude.
+        let n: usize = 70 * 16 * 1024 + 17;
+        let names = Names {
+            tasks: (0..n)
+                .map(|t| match t % 5 {
+                    0 => format!("t{t}"),
+                    1 => format!("a,{t}"),
+                    2 => format!("q\"{t}\""),
+                    3 => format!("line\n{t}\r"),
+                    _ => String::new(),
+                })
+                .collect(),
+            labels: vec!["yes".into(), "no, \"never\"".into()],
+        };
+        let result = result(
+            (0..n).map(|t| (t % 2) as Label).collect(),
+            (0..n)
+                .map(|t| match t % 3 {
+                    0 => (t % 11) as f64 / 11.0,
+                    _ => (t as f64 / 7.0) * 10f64.powi((t % 41) as i32 - 20),
+                })
+                .collect(),
+            2,
+        );
+        let mut ours = Vec::new();
+        write_csv(&mut ours, &names, &result).unwrap();
+        assert_eq!(ours, through_csv_crate(&names, &result));
     }
 }

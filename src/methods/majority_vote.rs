@@ -1,12 +1,13 @@
 //! Majority vote and its skill-weighted relatives: `MajorityVote`, `GoldMajorityVote`, `Wawa`.
 
-use crate::aggregation::Aggregation;
+use crate::aggregation::{Aggregation, FitReport};
 use crate::error::{DataError, ParamsError, Result, SideInput};
 use crate::responses::Responses;
 
 use super::params::{ParamReport, Params, out_of_range, report};
-use super::votes::{counts, normalize_rows, weighted_votes, worker_accuracy};
+use super::votes::{Tally, tally, tally_labels, worker_accuracy, worker_accuracy_on_all};
 use super::{Aggregator, FitInputs};
+use ndarray::Array2;
 
 /// What weighted voting does with a worker who has no skill.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -106,14 +107,23 @@ impl MissingSkill {
 /// Weighted vote, then the crowd-kit outputs: probabilities = normalised votes, label = most
 /// voted (ties to the smallest label), skills = each worker's agreement with the labels.
 fn vote(data: &Responses, weights: Option<&[Option<f64>]>) -> Aggregation {
-    let scores = match weights {
-        Some(w) => weighted_votes(data, w),
-        None => counts(data),
-    };
-    let mut result = Aggregation::from_probabilities(normalize_rows(scores));
-    let truth: Vec<_> = result.labels.iter().map(|&l| Some(l)).collect();
-    result.skills = Some(worker_accuracy(data, &truth));
-    result
+    let Tally {
+        probabilities,
+        labels,
+        confidence,
+    } = tally(data, weights);
+    let probabilities = Array2::from_shape_vec((data.n_tasks(), data.n_labels()), probabilities)
+        .expect("tally: one row of n_labels per task");
+    Aggregation {
+        skills: Some(worker_accuracy_on_all(data, &labels)),
+        labels,
+        probabilities: Some(probabilities),
+        scores: None,
+        confidence,
+        errors: None,
+        priors: None,
+        report: FitReport::not_iterative(),
+    }
 }
 
 /// A method whose only parameter is its [`MissingSkill`] policy: the method (a struct
@@ -360,7 +370,8 @@ impl Aggregator for Wawa {
         if data.is_empty() {
             return Ok(super::empty_result());
         }
-        let skills = vote(data, None).skills.expect("vote sets skills");
+        // The first vote's labels alone: its probabilities are not kept.
+        let skills = worker_accuracy_on_all(data, &tally_labels(data, None));
         let mut result = vote(data, Some(&skills));
         result.skills = Some(skills);
         Ok(result)

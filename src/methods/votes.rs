@@ -104,12 +104,119 @@ pub(crate) fn normalize_rows_in_place(scores: &mut Array2<f64>) {
         });
 }
 
+/// Majority vote in one pass over the tasks: probabilities (the votes of [`counts`], or of
+/// [`weighted_votes`] with `weights`, divided as [`normalize_rows`]), labels and confidences
+/// (as [`crate::aggregation::argmax_rows`]), the same bits as those three passes. One pass
+/// and tables written by the threads that fill them: at 10⁶ responses the separate passes
+/// and their temporary tables were most of the fit.
+pub(crate) struct Tally {
+    /// tasks × labels, row-major.
+    pub probabilities: Vec<f64>,
+    pub labels: Vec<Label>,
+    pub confidence: Vec<f64>,
+}
+
+/// Tasks per parallel work item.
+const TASKS_PER_ITEM: usize = 2048;
+
+/// The [`Tally`] of `data` (`weights` as in [`weighted_votes`]).
+pub(crate) fn tally(data: &Responses, weights: Option<&[Option<f64>]>) -> Tally {
+    let (n, k) = (data.n_tasks(), data.n_labels());
+    let mut result = Tally {
+        probabilities: vec![0.0; n * k],
+        labels: vec![0; n],
+        confidence: vec![0.0; n],
+    };
+    result
+        .probabilities
+        .par_chunks_mut(TASKS_PER_ITEM * k)
+        .zip(result.labels.par_chunks_mut(TASKS_PER_ITEM))
+        .zip(result.confidence.par_chunks_mut(TASKS_PER_ITEM))
+        .enumerate()
+        .for_each(|(item, ((rows, labels), confidence))| {
+            let mut compensation = vec![0.0; k];
+            let first = item * TASKS_PER_ITEM;
+            for (i, row) in rows.chunks_exact_mut(k).enumerate() {
+                let best = vote_row(data, weights, first + i, row, &mut compensation);
+                labels[i] = best as Label;
+                confidence[i] = row[best];
+            }
+        });
+    result
+}
+
+/// The label of each task as [`tally`] gives it, without keeping the probabilities.
+pub(crate) fn tally_labels(data: &Responses, weights: Option<&[Option<f64>]>) -> Vec<Label> {
+    let k = data.n_labels();
+    let mut labels = vec![0; data.n_tasks()];
+    labels
+        .par_chunks_mut(TASKS_PER_ITEM)
+        .enumerate()
+        .for_each(|(item, labels)| {
+            let (mut row, mut compensation) = (vec![0.0; k], vec![0.0; k]);
+            for (i, label) in labels.iter_mut().enumerate() {
+                let t = item * TASKS_PER_ITEM + i;
+                *label = vote_row(data, weights, t, &mut row, &mut compensation) as Label;
+            }
+        });
+    labels
+}
+
+/// Task `t`'s probabilities into `row` (any previous content), as [`counts`] or
+/// [`weighted_votes`] then [`normalize_rows`]; returns the argmax (first on ties).
+#[inline]
+fn vote_row(
+    data: &Responses,
+    weights: Option<&[Option<f64>]>,
+    t: usize,
+    row: &mut [f64],
+    compensation: &mut [f64],
+) -> usize {
+    let (workers, labels) = data.by_task().row(t);
+    row.fill(0.0);
+    match weights {
+        None => {
+            for &l in labels {
+                row[l as usize] += 1.0;
+            }
+        }
+        Some(weights) => {
+            compensation.fill(0.0);
+            for (&w, &l) in workers.iter().zip(labels) {
+                if let Some(weight) = weights[w as usize] {
+                    compensated_add(&mut row[l as usize], &mut compensation[l as usize], weight);
+                }
+            }
+            for (s, c) in row.iter_mut().zip(compensation.iter()) {
+                *s += c;
+            }
+        }
+    }
+    // ndarray's sum, for its order of additions.
+    let sum: f64 = ndarray::ArrayView1::from(&*row).sum();
+    if sum == 0.0 {
+        row.fill(1.0 / row.len() as f64);
+    } else {
+        row.iter_mut().for_each(|v| *v /= sum);
+    }
+    crate::aggregation::argmax(ndarray::ArrayView1::from(&*row))
+}
+
 /// Each worker's accuracy against `truth` (crowd-kit's `get_accuracy(by="worker")`): over the
 /// worker's responses to tasks that have a truth, with identical (task, worker, label)
 /// responses counted once, the fraction equal to the truth. `None` for a worker with no such
 /// response.
 pub(crate) fn worker_accuracy(data: &Responses, truth: &[Option<Label>]) -> Vec<Option<f64>> {
-    worker_agreement(data, truth)
+    accuracy(worker_agreement(data, truth))
+}
+
+/// [`worker_accuracy`] against a label for every task.
+pub(crate) fn worker_accuracy_on_all(data: &Responses, labels: &[Label]) -> Vec<Option<f64>> {
+    accuracy(agreement_with(data, |t| Some(labels[t])))
+}
+
+fn accuracy(agreement: Vec<(u64, u64)>) -> Vec<Option<f64>> {
+    agreement
         .into_iter()
         .map(|(graded, correct)| (graded > 0).then(|| correct as f64 / graded as f64))
         .collect()
@@ -118,6 +225,14 @@ pub(crate) fn worker_accuracy(data: &Responses, truth: &[Option<Label>]) -> Vec<
 /// Per worker, (graded, correct) of [`worker_accuracy`]: integer counts, which add up exactly
 /// across shards of tasks (a worker's identical responses share a task, so a shard).
 pub(crate) fn worker_agreement(data: &Responses, truth: &[Option<Label>]) -> Vec<(u64, u64)> {
+    agreement_with(data, |t| truth[t])
+}
+
+/// [`worker_agreement`] with task `t`'s truth given by `truth(t)`.
+fn agreement_with(
+    data: &Responses,
+    truth: impl Fn(usize) -> Option<Label> + Sync,
+) -> Vec<(u64, u64)> {
     let by_worker = data.by_worker();
     (0..data.n_workers())
         .into_par_iter()
@@ -133,7 +248,7 @@ pub(crate) fn worker_agreement(data: &Responses, truth: &[Option<Label>]) -> Vec
                     continue;
                 }
                 previous = Some((t, l));
-                if let Some(true_label) = truth[t as usize] {
+                if let Some(true_label) = truth(t as usize) {
                     graded += 1;
                     correct += u64::from(l == true_label);
                 }
