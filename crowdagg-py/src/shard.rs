@@ -620,18 +620,18 @@ fn write_result<'py>(
         .result
         .as_ref()
         .ok_or_else(|| PyValueError::new_err("the driver has not finished"))?;
-    let mut out = Vec::new();
-    match format {
-        "csv" => crowdagg::output::write_csv(&mut out, names, result),
-        "json" => {
-            crowdagg::output::write_json(&mut out, names, result, driver.name, &driver.report)
-        }
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "format {other:?}: csv or json"
-            )));
-        }
+    if !matches!(format, "csv" | "json") {
+        return Err(PyValueError::new_err(format!(
+            "format {format:?}: csv or json"
+        )));
     }
+    let (name, report) = (driver.name, &driver.report);
+    let mut out = Vec::new();
+    // The writers format rows on every thread: without the interpreter lock held.
+    py.detach(|| match format {
+        "csv" => crowdagg::output::write_csv(&mut out, names, result),
+        _ => crowdagg::output::write_json(&mut out, names, result, name, report),
+    })
     .map_err(|e| {
         to_py(Error::from(crowdagg::error::InputError::Io {
             path: "<output>".into(),

@@ -261,6 +261,76 @@ fn agreement_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aggregation::argmax_rows;
+    use proptest::prelude::*;
+
+    /// A worker's weight as the skill-weighted votes can see it, the awkward values included.
+    fn weight() -> impl Strategy<Value = Option<f64>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(0.0)),
+            Just(Some(f64::NAN)),
+            Just(Some(f64::INFINITY)),
+            Just(Some(f64::NEG_INFINITY)),
+            (-2.0..2.0f64).prop_map(Some),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// `tally` against the three passes it replaces (votes, `normalize_rows`,
+        /// `argmax_rows`), bit for bit, on more tasks than one work item holds.
+        #[test]
+        fn tally_is_the_three_passes(
+            seed in any::<u64>(),
+            k in 1usize..4,
+            weights in prop::collection::vec(weight(), 1..6),
+            weighted in any::<bool>(),
+        ) {
+            let n_tasks = TASKS_PER_ITEM + 300;
+            let mut state = seed | 1;
+            let mut next = |bound: usize| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % bound as u64) as i64
+            };
+            let (mut tasks, mut workers, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+            for t in 0..n_tasks {
+                for _ in 0..1 + next(4) {
+                    tasks.push(t as i64);
+                    workers.push(next(weights.len()));
+                    labels.push(next(k));
+                }
+            }
+            // Every worker and label occurs, as `from_codes` requires.
+            for w in 0..weights.len() {
+                tasks.push(0);
+                workers.push(w as i64);
+                labels.push((w % k) as i64);
+            }
+            for l in 0..k {
+                tasks.push(1);
+                workers.push(0);
+                labels.push(l as i64);
+            }
+            let data = Responses::from_codes(n_tasks, weights.len(), k, &tasks, &workers, &labels)
+                .unwrap();
+            let weights = weighted.then_some(weights.as_slice());
+            let votes = match weights {
+                Some(w) => weighted_votes(&data, w),
+                None => counts(&data),
+            };
+            let expected = normalize_rows(votes);
+            let (expected_labels, expected_confidence) = argmax_rows(&expected);
+            let got = tally(&data, weights);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(bits(&got.probabilities), bits(expected.as_slice().unwrap()));
+            prop_assert_eq!(&got.labels, &expected_labels);
+            prop_assert_eq!(bits(&got.confidence), bits(&expected_confidence));
+            prop_assert_eq!(tally_labels(&data, weights), expected_labels);
+        }
+    }
 
     #[test]
     fn compensated_sum_is_order_free() {
