@@ -147,6 +147,7 @@ impl Merged {
 
 /// `rows` cut into consecutive pieces, piece `(n, p)` of `n` rows belonging to part `p`: each
 /// piece with its part.
+#[cfg(feature = "arrow")]
 pub(crate) fn split_pieces<'a, T>(
     rows: &'a mut [T],
     pieces: &[(usize, usize)],
@@ -163,6 +164,7 @@ pub(crate) fn split_pieces<'a, T>(
 
 /// Rewrites rows of (task, worker, label) local ids to canonical ids, in parallel: `pieces` as
 /// for [`split_pieces`], `merged` the three columns' merges.
+#[cfg(feature = "arrow")]
 pub(crate) fn remap_rows(raw: &mut [[u32; 3]], pieces: &[(usize, usize)], merged: &[Merged]) {
     split_pieces(raw, pieces)
         .into_par_iter()
