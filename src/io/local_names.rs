@@ -338,4 +338,38 @@ mod tests {
             assert_eq!(bytes[15] as usize, name.len());
         }
     }
+
+    #[test]
+    fn digit_names_share_an_id_only_with_the_same_spelling() {
+        let mut names = LocalNames::default();
+        let ids: Vec<u32> = [
+            "w7",
+            "w07",
+            "w7",
+            "x7",
+            "w",
+            "w12345678901",
+            "7",
+            "w07",
+            "w0",
+            "w00",
+            "w7",
+        ]
+        .iter()
+        .map(|n| names.id(n.as_bytes()))
+        .collect();
+        // One id per distinct spelling, in order of first appearance.
+        assert_eq!(ids, [0, 1, 0, 2, 3, 4, 5, 1, 6, 7, 0]);
+        // The table holds the prefix-and-digits names it may: `w7`, `w07` (different digit
+        // counts: the second looked up by hash), `w0`, `w00`.
+        assert!(names.digits.set);
+        assert_eq!(names.digits.get(b"w7"), Some(0));
+        assert_eq!(names.digits.get(b"w0"), Some(6));
+        assert_eq!(names.digits.get(b"x7"), None);
+        assert_eq!(names.digits.get(b"w7a"), None);
+        // Ids survive forgetting the hash tables' keys.
+        names.forget_keys();
+        assert_eq!(names.id(b"w7"), 0);
+        assert_eq!(names.id(b"x7"), 8);
+    }
 }
