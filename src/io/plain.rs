@@ -81,12 +81,21 @@ pub(crate) fn read_plain_in_chunks(
     if matches!(delimiter, b'"' | b'\n' | b'\r') {
         return Ok(None);
     }
-    let mut head = vec![0; MAX_HEADER.min(total as usize)];
-    let read = fill_at(&file, 0, &mut head).map_err(|e| io_error(path, e))?;
-    head.truncate(read);
-    let start = if head.starts_with(BOM) { BOM.len() } else { 0 };
-    let Some(header_len) = memchr::memchr(b'\n', &head[start..]) else {
-        return Ok(None);
+    // The header line: 4 KiB read, more while no line end is found (up to MAX_HEADER).
+    let mut head = Vec::new();
+    let (start, header_len) = loop {
+        let old = head.len();
+        let want = (old.max(2048) * 2).min(MAX_HEADER);
+        head.resize(want, 0);
+        let read = fill_at(&file, old as u64, &mut head[old..]).map_err(|e| io_error(path, e))?;
+        head.truncate(old + read);
+        let start = if head.starts_with(BOM) { BOM.len() } else { 0 };
+        if let Some(len) = memchr::memchr(b'\n', head.get(start..).unwrap_or_default()) {
+            break (start, len);
+        }
+        if old + read < want || want == MAX_HEADER {
+            return Ok(None); // no line end: the general reader sees to it
+        }
     };
     let Some(columns) = Columns::find(&head[start..start + header_len], delimiter, options) else {
         return Ok(None);
