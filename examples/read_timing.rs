@@ -15,7 +15,10 @@ use crowdagg::timing::process_cpu_seconds;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let path = Path::new(args.first().ok_or("usage: read_timing FILE [REPEATS] [THREADS]")?);
+    let path = Path::new(
+        args.first()
+            .ok_or("usage: read_timing FILE [REPEATS] [THREADS]")?,
+    );
     let repeats: usize = args.get(1).map_or(Ok(1), |s| s.parse())?;
     let pool = match args.get(2) {
         Some(n) => rayon::ThreadPoolBuilder::new()

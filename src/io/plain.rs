@@ -75,8 +75,14 @@ pub(crate) fn read_plain_in_chunks(
     progress: &mut dyn FnMut(u64, u64),
     chunk: usize,
 ) -> Result<Option<Responses>, Error> {
+    // Positioned reads need a regular file: anything else (a named pipe, `/dev/fd/N` of a
+    // process substitution) goes to the general reader, which streams it, before it is opened
+    // here (a pipe opened twice would lose what the first reader took).
+    if !std::fs::metadata(path).is_ok_and(|meta| meta.is_file()) {
+        return Ok(None);
+    }
     let file = File::open(path).map_err(|e| io_error(path, e))?;
-    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let total = file.metadata().map_err(|e| io_error(path, e))?.len();
     let delimiter = options.delimiter_for(path);
     if matches!(delimiter, b'"' | b'\n' | b'\r') {
         return Ok(None);
@@ -590,6 +596,34 @@ mod tests {
                 assert_eq!(reports.last(), Some(&(total, total)));
             }
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_goes_to_the_general_reader_unopened() {
+        let dir = std::env::temp_dir().join(format!("crowdagg-fifo-in-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("in.csv");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            return; // no mkfifo on this system
+        }
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                std::fs::write(&fifo, "task,worker,label\nt1,w1,a\nt1,w2,b\nt2,w1,a\n").unwrap()
+            })
+        };
+        let options = ReadOptions::default();
+        assert!(
+            read_plain(&fifo, &options, &mut |_, _| {})
+                .unwrap()
+                .is_none()
+        );
+        let data = crate::io::read_responses(&fifo, &options).unwrap();
+        writer.join().unwrap();
+        assert_eq!((data.n_responses(), data.n_tasks()), (3, 2));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
