@@ -212,13 +212,14 @@ trait Triples: Sync {
     fn each(&self, emit: impl FnMut(u32, u32, Label));
 }
 
-/// Input-order `(task, worker, label)` triples: rows are tasks.
-struct ByTask<'a>(&'a [[u32; 3]]);
+/// Input-order `(task, worker, label)` triples, in consecutive pieces (a reader's chunks):
+/// rows are tasks.
+struct ByTask<'a>(&'a [Vec<[u32; 3]>]);
 
 impl Triples for ByTask<'_> {
     #[inline]
     fn each(&self, mut emit: impl FnMut(u32, u32, Label)) {
-        for &[t, w, l] in self.0 {
+        for &[t, w, l] in self.0.iter().flatten() {
             emit(t, w, l as Label);
         }
     }
@@ -691,8 +692,18 @@ impl Responses {
     /// Builds from rows of canonical ids in input order (the parallel readers, after
     /// [`crate::names::merge`]): applies the duplicate policy and builds both indexes.
     pub(crate) fn from_canonical_rows(
+        names: [Names; 3],
+        raw: Vec<[u32; 3]>,
+        policy: DuplicatePolicy,
+    ) -> Result<Responses, DataError> {
+        Self::from_canonical_chunks(names, vec![raw], policy)
+    }
+
+    /// [`Responses::from_canonical_rows`] with the rows in consecutive pieces, as a reader
+    /// parsed them (the task index is built from the pieces: no copy into one vector).
+    pub(crate) fn from_canonical_chunks(
         [tasks, workers, labels]: [Names; 3],
-        mut raw: Vec<[u32; 3]>,
+        mut chunks: Vec<Vec<[u32; 3]>>,
         policy: DuplicatePolicy,
     ) -> Result<Responses, DataError> {
         if labels.len() > Label::MAX as usize + 1 {
@@ -700,11 +711,16 @@ impl Responses {
         }
         let labels_numeric = labels.numeric();
         if policy != DuplicatePolicy::Keep {
-            raw = resolve_duplicates(raw, policy, &tasks, &workers)?;
+            let raw = if chunks.len() == 1 {
+                chunks.pop().unwrap_or_default()
+            } else {
+                chunks.concat()
+            };
+            chunks = vec![resolve_duplicates(raw, policy, &tasks, &workers)?];
         }
-        let n = raw.len();
-        let by_task = Csr::from_sorted_by(tasks.len(), n, ByTask(&raw));
-        drop(raw);
+        let n = chunks.iter().map(Vec::len).sum();
+        let by_task = Csr::from_sorted_by(tasks.len(), n, ByTask(&chunks));
+        drop(chunks);
         Ok(Responses::from_task_rows(
             tasks,
             workers,

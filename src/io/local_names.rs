@@ -33,6 +33,98 @@ pub(crate) struct LocalNames {
     /// Calls and runs so far in run mode.
     pub(crate) rows: u32,
     pub(crate) runs: u32,
+    /// Local ids of names made of one prefix and digits, by the digits' value.
+    pub(crate) digits: DigitTable,
+}
+
+/// Local ids of names that are one prefix followed by 1 to 9 decimal digits (`w27996`,
+/// `t000042`, `17`; the prefix is that of the first such name), in a table indexed by the
+/// digits' value: 4 bytes per name, so the ids of 10⁵ workers stay in a core's L2 cache where
+/// a hash table of packed names spills it (a cache miss per row was a fifth of the read).
+/// An entry also holds the digit count, so `t42` and `t042` do not share one. A cache in
+/// front of the hash tables: a name it does not hold is looked up there (and then kept).
+#[derive(Default)]
+pub(crate) struct DigitTable {
+    /// The prefix, its length, and whether it is set.
+    prefix: [u8; 8],
+    prefix_len: usize,
+    set: bool,
+    /// Names that did not have the form before one did (the table gives up after 64).
+    misses: u32,
+    /// Digits' value → (local id + 1) | digit count << 28; 0 when empty.
+    entries: Vec<u32>,
+}
+
+impl DigitTable {
+    /// Entries at most (16 MiB): values past it go to the hash tables.
+    const MAX: usize = 1 << 22;
+    const ID_BITS: u32 = 28;
+
+    /// The digits' value and count of `name` if it is the prefix and 1 to 9 digits.
+    #[inline]
+    fn split(&self, name: &[u8]) -> Option<(usize, u32)> {
+        let p = self.prefix_len;
+        let digits = name.get(p..).filter(|d| (1..=9).contains(&d.len()))?;
+        if !self.set || name[..p] != self.prefix[..p] {
+            return None;
+        }
+        let mut value = 0u32;
+        for &b in digits {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            value = value * 10 + d as u32;
+        }
+        Some((value as usize, digits.len() as u32))
+    }
+
+    /// Takes the prefix of `name` if it has the form (the first such name sets it).
+    fn adopt(&mut self, name: &[u8]) {
+        if self.misses >= 64 {
+            return;
+        }
+        self.misses += 1;
+        let p = name
+            .iter()
+            .position(u8::is_ascii_digit)
+            .unwrap_or(name.len());
+        if p <= 8 && name.len() > p && name[p..].iter().all(u8::is_ascii_digit) {
+            self.prefix[..p].copy_from_slice(&name[..p]);
+            self.prefix_len = p;
+            self.set = true;
+        }
+    }
+
+    /// The id of `name`, if held.
+    #[inline]
+    fn get(&self, name: &[u8]) -> Option<u32> {
+        let (value, count) = self.split(name)?;
+        let entry = *self.entries.get(value)?;
+        (entry != 0 && entry >> Self::ID_BITS == count)
+            .then(|| (entry & ((1 << Self::ID_BITS) - 1)) - 1)
+    }
+
+    /// Keeps `id` for `name` when it has the form and its entry is free.
+    fn keep(&mut self, name: &[u8], id: u32) {
+        if !self.set {
+            self.adopt(name);
+        }
+        let Some((value, count)) = self.split(name) else {
+            return;
+        };
+        if value >= Self::MAX || id >= (1 << Self::ID_BITS) - 1 {
+            return;
+        }
+        if value >= self.entries.len() {
+            self.entries
+                .resize((value + 1).next_power_of_two().max(1024), 0);
+        }
+        let entry = &mut self.entries[value];
+        if *entry == 0 {
+            *entry = (id + 1) | count << Self::ID_BITS;
+        }
+    }
 }
 
 /// Hashes packed names: both halves folded and multiplied, then the high bits folded down,
@@ -104,6 +196,17 @@ fn load_le(b: &[u8]) -> u64 {
 impl LocalNames {
     #[inline]
     pub(crate) fn id(&mut self, name: &[u8]) -> u32 {
+        if let Some(id) = self.digits.get(name) {
+            return id;
+        }
+        let id = self.hashed_id(name);
+        self.digits.keep(name, id);
+        id
+    }
+
+    /// [`LocalNames::id`] by the hash tables.
+    #[inline]
+    fn hashed_id(&mut self, name: &[u8]) -> u32 {
         let next = self.count;
         let id = match pack(name) {
             Some(key) => {
@@ -190,8 +293,9 @@ impl LocalNames {
         id
     }
 
-    /// Forgets which names have which ids (the hash tables and the run state), so that later
-    /// lookups start afresh; ids keep counting on and numbered names stay listed.
+    /// Forgets which names have which ids in the hash tables and the run state, so that
+    /// later lookups start afresh; ids keep counting on and numbered names stay listed. The
+    /// digit table stays: its ids are still this part's, and clearing it would cost its size.
     pub(crate) fn forget_keys(&mut self) {
         self.word.clear();
         self.short.clear();
@@ -233,5 +337,39 @@ mod tests {
             assert!(bytes[name.len()..15].iter().all(|&b| b == 0));
             assert_eq!(bytes[15] as usize, name.len());
         }
+    }
+
+    #[test]
+    fn digit_names_share_an_id_only_with_the_same_spelling() {
+        let mut names = LocalNames::default();
+        let ids: Vec<u32> = [
+            "w7",
+            "w07",
+            "w7",
+            "x7",
+            "w",
+            "w12345678901",
+            "7",
+            "w07",
+            "w0",
+            "w00",
+            "w7",
+        ]
+        .iter()
+        .map(|n| names.id(n.as_bytes()))
+        .collect();
+        // One id per distinct spelling, in order of first appearance.
+        assert_eq!(ids, [0, 1, 0, 2, 3, 4, 5, 1, 6, 7, 0]);
+        // The table holds the prefix-and-digits names it may: `w7`, `w07` (different digit
+        // counts: the second looked up by hash), `w0`, `w00`.
+        assert!(names.digits.set);
+        assert_eq!(names.digits.get(b"w7"), Some(0));
+        assert_eq!(names.digits.get(b"w0"), Some(6));
+        assert_eq!(names.digits.get(b"x7"), None);
+        assert_eq!(names.digits.get(b"w7a"), None);
+        // Ids survive forgetting the hash tables' keys.
+        names.forget_keys();
+        assert_eq!(names.id(b"w7"), 0);
+        assert_eq!(names.id(b"x7"), 8);
     }
 }

@@ -1,5 +1,5 @@
-//! The fast path for large response tables: plain (unquoted) CSV/TSV read in blocks, each
-//! block parsed in parallel.
+//! The fast path for large response tables: plain (unquoted) CSV/TSV cut into chunks that
+//! the threads read and parse in parallel from the first byte.
 //!
 //! # What it reads, and what it leaves to the general reader
 //! A file read here is one where every record is one line of fields split by the delimiter:
@@ -13,21 +13,27 @@
 //! many distinct labels likewise); it never changes the result.
 //!
 //! # Parallelism without losing determinism
-//! The file is read in blocks of [`BLOCK`] bytes cut after the last line end. A block is split
-//! into one part per thread, again at line ends. Each part interns its ids into its own small
-//! tables (keyed by slices of the block, so no allocation per line). Tasks usually come in runs
-//! (exports are grouped by task): while they do, each run gets a new local id without any
-//! hashing, by comparing with the previous row's task (a task seen in two runs gets two local
-//! ids, merged later); when runs average under two rows the part switches to hashing. Part `i`
-//! of every block is parsed by slot `i`, whose local ids run on across blocks; rows are kept in
-//! local ids. At the end, the distinct names of all slots are merged into canonical order by
-//! [`names::merge`](crate::names::merge) (a parallel sort and dedup, no global hash table) and
-//! every row is rewritten to canonical ids in parallel. Canonical ids depend only on the set of
-//! names, so the result does not depend on the thread count, the block size or the row order.
+//! The body (after the header) is cut every [`CHUNK`] bytes; a line belongs to the chunk its
+//! first byte is in. Each thread reads the chunks it takes with positioned reads into its own
+//! buffer (no sequential read of the file, no buffer of the file's size, and the bytes are
+//! still in cache when parsed), looks at the byte before the chunk to know where its first
+//! line starts, and reads past the chunk's end to finish its last line. Each thread interns
+//! ids into its own slot's tables (keyed by slices of the buffer, so no allocation per line;
+//! names of a prefix and digits by their value, see
+//! [`DigitTable`](super::local_names::DigitTable)). Tasks usually come in runs (exports are
+//! grouped by task): while they do, each run gets a new local id without any hashing, by
+//! comparing with the previous row's task (a task seen in two runs gets two local ids, merged
+//! later); when runs average under two rows the chunk switches to hashing. A chunk's rows are
+//! kept in its slot's local ids, in file order. At the end, the distinct names of all slots
+//! are merged into canonical order by [`names::merge`](crate::names::merge) (a parallel sort
+//! and dedup, no global hash table) and every chunk's rows are rewritten to canonical ids in
+//! parallel; the task index is built from the chunks as they are. Canonical ids depend only on
+//! the set of names, so the result does not depend on the thread count, which thread took
+//! which chunk, the chunk size or the row order.
 
 use std::fs::File;
-use std::io::Read;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 
@@ -36,108 +42,142 @@ use super::responses::ReadOptions;
 use super::source::io_error;
 use super::source::whole;
 use crate::error::Error;
-use crate::names::{Names, PartNames, merge, remap_rows, split_pieces};
+use crate::names::{Names, PartNames, merge};
 use crate::responses::Responses;
 
-/// Bytes read and parsed at a time (plus the carried-over partial line).
-const BLOCK: usize = 64 << 20;
+/// Bytes parsed as one chunk (plus the end of its last line): small enough that a chunk read
+/// into its thread's buffer is still in that core's L2 cache when it is parsed, and that the
+/// chunks of a 15 MB file keep two cores busy to the end.
+const CHUNK: usize = 1 << 20;
+
+/// Bytes between two progress reports (the chunks of one wave are parsed in parallel).
+const WAVE: usize = 64 << 20;
+
+/// The longest header line looked for (a longer one goes to the general reader).
+const MAX_HEADER: usize = 1 << 20;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Reads `path` if it is a plain table; `Ok(None)` means "use the general reader".
-/// `progress(bytes_done, bytes_total)` is called after each block.
+/// `progress(bytes_done, bytes_total)` is called after each wave of chunks.
 pub(crate) fn read_plain(
     path: &Path,
     options: &ReadOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Option<Responses>, Error> {
-    let mut file = File::open(path).map_err(|e| io_error(path, e))?;
-    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    read_plain_in_chunks(path, options, progress, CHUNK)
+}
+
+/// [`read_plain`] with chunks of `chunk` bytes (tests cross chunk boundaries with small ones).
+pub(crate) fn read_plain_in_chunks(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(u64, u64),
+    chunk: usize,
+) -> Result<Option<Responses>, Error> {
+    // Positioned reads need a regular file: anything else (a named pipe, `/dev/fd/N` of a
+    // process substitution) goes to the general reader, which streams it, before it is opened
+    // here (a pipe opened twice would lose what the first reader took).
+    if !std::fs::metadata(path).is_ok_and(|meta| meta.is_file()) {
+        return Ok(None);
+    }
+    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    let total = file.metadata().map_err(|e| io_error(path, e))?.len();
     let delimiter = options.delimiter_for(path);
     if matches!(delimiter, b'"' | b'\n' | b'\r') {
         return Ok(None);
     }
-    let mut buffer: Vec<u8> = Vec::with_capacity(BLOCK + (1 << 16));
-    let mut eof = fill(&mut file, &mut buffer, BLOCK).map_err(|e| io_error(path, e))?;
-    let start = if buffer.starts_with(BOM) {
-        BOM.len()
-    } else {
-        0
+    // The header line: 4 KiB read, more while no line end is found (up to MAX_HEADER).
+    let mut head = Vec::new();
+    let (start, header_len) = loop {
+        let old = head.len();
+        let want = (old.max(2048) * 2).min(MAX_HEADER);
+        head.resize(want, 0);
+        let read = fill_at(&file, old as u64, &mut head[old..]).map_err(|e| io_error(path, e))?;
+        head.truncate(old + read);
+        let start = if head.starts_with(BOM) { BOM.len() } else { 0 };
+        if let Some(len) = memchr::memchr(b'\n', head.get(start..).unwrap_or_default()) {
+            break (start, len);
+        }
+        if old + read < want || want == MAX_HEADER {
+            return Ok(None); // no line end: the general reader sees to it
+        }
     };
-    let Some(header_len) = buffer[start..].iter().position(|&b| b == b'\n') else {
+    let Some(columns) = Columns::find(&head[start..start + header_len], delimiter, options) else {
         return Ok(None);
     };
-    let Some(columns) = Columns::find(&buffer[start..start + header_len], delimiter, options)
-    else {
-        return Ok(None);
+    drop(head);
+    let layout = Layout {
+        body: (start + header_len + 1) as u64,
+        total,
+        chunk: chunk.max(1) as u64,
     };
-    let mut consumed = (start + header_len + 1) as u64;
-    buffer.drain(..start + header_len + 1);
-
-    let mut raw: Vec<[u32; 3]> = Vec::new();
-    // Rows of `raw` in order: (row count, slot whose local ids they hold).
-    let mut segments: Vec<(usize, usize)> = Vec::new();
-    let mut slots: Vec<Slot> = (0..rayon::current_num_threads().max(1))
-        .map(|_| Slot::default())
+    let n_chunks = (total - layout.body.min(total)).div_ceil(layout.chunk);
+    let slots: Vec<Mutex<Slot>> = (0..rayon::current_num_threads().max(1))
+        .map(|_| Mutex::default())
         .collect();
-    loop {
-        // Parse up to the last line end (everything, at the end of the file).
-        let end = if eof {
-            buffer.len()
-        } else {
-            match buffer.iter().rposition(|&b| b == b'\n') {
-                Some(i) => i + 1,
-                None => return Ok(None), // a line longer than a block
-            }
-        };
-        if raw.is_empty() && end > 0 {
-            // Reserve from the first block's density; the vector may still grow (realloc of
-            // a large block moves pages, it does not copy them).
-            // Lines per byte from the first MiB (counting a whole block took a sequential
-            // pass over it: 7 % of the instructions of a 10⁶-row read).
-            let sample = end.min(1 << 20);
-            let estimate = total as f64 / sample as f64 * count_lines(&buffer[..sample]) as f64;
-            // A hint only (a MiB of blank lines inflates it): capped at the row limit, and a
-            // refused reservation is not an error (`reserve` would abort the process).
-            let _ = raw.try_reserve((estimate * 1.02).min(u32::MAX as f64) as usize + 16);
+    let per_wave = (WAVE as u64 / layout.chunk).max(1);
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut rows = 0usize;
+    for first in (0..n_chunks).step_by(per_wave as usize) {
+        let last = (first + per_wave).min(n_chunks);
+        let parsed: Vec<Option<Chunk>> = (first..last)
+            .into_par_iter()
+            .map(|k| {
+                // The slot of this thread: its names, its buffer (locked only by this thread;
+                // the lock makes a stray index harmless).
+                let index = rayon::current_thread_index().unwrap_or(0) % slots.len();
+                let mut slot = slots[index].lock().unwrap_or_else(PoisonError::into_inner);
+                slot.parse_chunk(&file, &layout, k, &columns, delimiter)
+                    .map(|rows| rows.map(|rows| Chunk { slot: index, rows }))
+            })
+            .collect::<std::io::Result<_>>()
+            .map_err(|e| io_error(path, e))?;
+        for chunk in parsed {
+            let Some(chunk) = chunk else {
+                return Ok(None);
+            };
+            rows += chunk.rows.len();
+            chunks.push(chunk);
         }
-        if !parse_block(
-            &buffer[..end],
-            &columns,
-            delimiter,
-            &mut slots,
-            &mut raw,
-            &mut segments,
-        ) {
-            return Ok(None);
+        if rows >= u32::MAX as usize {
+            return Ok(None); // the general reader reports "too many responses"
         }
-        consumed += end as u64;
-        progress(consumed, total);
-        if eof {
-            break;
-        }
-        buffer.drain(..end);
-        eof = fill(&mut file, &mut buffer, BLOCK).map_err(|e| io_error(path, e))?;
+        progress((layout.body + last * layout.chunk).min(total), total);
     }
-    if raw.is_empty() {
+    if rows == 0 {
         return Ok(None);
     }
-    drop(buffer);
-    let Some(names) = canonical_rows(&slots, &mut raw, &segments) else {
+    let slots: Vec<Slot> = slots
+        .into_iter()
+        .map(|s| s.into_inner().unwrap_or_else(PoisonError::into_inner))
+        .collect();
+    let Some(names) = canonical_rows(&slots, &mut chunks) else {
         return Ok(None); // invalid UTF-8: the general reader locates it
     };
-    Responses::from_canonical_rows(names, raw, options.duplicates)
+    let rows = chunks.into_iter().map(|c| c.rows).collect();
+    Responses::from_canonical_chunks(names, rows, options.duplicates)
         .map(Some)
         .map_err(|err| whole(path, err.to_string()))
 }
 
-/// Merges the slots' local names of each column into canonical order and rewrites `raw` (rows
-/// of local ids, `segments` saying whose) to canonical ids; `None` if a name is not UTF-8.
-fn canonical_rows(
-    slots: &[Slot],
-    raw: &mut [[u32; 3]],
-    segments: &[(usize, usize)],
-) -> Option<[Names; 3]> {
+/// Where the rows are: the body (after the header line) up to `total`, cut every `chunk`
+/// bytes. A line belongs to the chunk its first byte is in.
+struct Layout {
+    body: u64,
+    total: u64,
+    chunk: u64,
+}
+
+/// One chunk's rows, in the local ids of the slot that parsed it.
+struct Chunk {
+    slot: usize,
+    rows: Vec<[u32; 3]>,
+}
+
+/// Merges the slots' local names of each column into canonical order and rewrites every
+/// chunk's rows to canonical ids; `None` if a name is not UTF-8.
+fn canonical_rows(slots: &[Slot], chunks: &mut [Chunk]) -> Option<[Names; 3]> {
     let merged: Vec<_> = (0..3)
         .into_par_iter()
         .map(|c| {
@@ -151,22 +191,44 @@ fn canonical_rows(
             merge(&parts, true).ok()
         })
         .collect::<Option<_>>()?;
-    remap_rows(raw, segments, &merged);
+    chunks.par_iter_mut().for_each(|chunk| {
+        let [t, w, l] = [0, 1, 2].map(|c| merged[c].map(chunk.slot));
+        for row in &mut chunk.rows {
+            *row = [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]];
+        }
+    });
     let mut merged = merged.into_iter().map(|m| m.names);
     Some(std::array::from_fn(|_| merged.next().unwrap_or_default()))
 }
 
-/// Appends up to `want` bytes from `file`; returns whether the end was reached.
-///
-/// Reads into the vector's spare capacity (no zero-filling: `fill` used to `resize` the
-/// buffer to a whole block first, which at 64 MiB cost more than reading a small file).
-fn fill(file: &mut File, buffer: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
-    let read = file.by_ref().take(want as u64).read_to_end(buffer)?;
-    Ok(read < want)
+/// Reads bytes at `offset` into `buffer` until it is full or the file ends; returns how many.
+fn fill_at(file: &File, offset: u64, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut done = 0;
+    while done < buffer.len() {
+        match read_at(file, &mut buffer[done..], offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
 }
 
-fn count_lines(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b'\n').count().max(1)
+/// A positioned read (threads read their chunks of one file handle at once).
+#[cfg(unix)]
+fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buffer, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buffer, offset)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn read_at(_: &File, _: &mut [u8], _: u64) -> std::io::Result<usize> {
+    Err(std::io::ErrorKind::Unsupported.into())
 }
 
 /// Positions of the three columns in a header line, and the field count.
@@ -210,151 +272,160 @@ impl Columns {
     }
 }
 
-/// Parses `block` (whole lines) onto `raw` in slot-local ids (one segment per part);
-/// `false` means "give up". Part `i` of every block is parsed by `slots[i]`, whose worker and
-/// label tables persist across blocks (a worker seen before costs one local lookup); task
-/// tables are emptied per block (tasks are many and usually seen in one place), their ids run
-/// on.
-fn parse_block(
-    block: &[u8],
-    columns: &Columns,
-    delimiter: u8,
-    slots: &mut [Slot],
-    raw: &mut Vec<[u32; 3]>,
-    segments: &mut Vec<(usize, usize)>,
-) -> bool {
-    let parts: Vec<&[u8]> = split_at_lines(block, slots.len());
-    let ok = slots
-        .par_iter_mut()
-        .zip(parts.par_iter())
-        .map(|(slot, &part)| slot.parse(part, columns, delimiter))
-        .all(|ok| ok);
-    if !ok {
-        return false;
-    }
-    let slots = &slots[..parts.len()];
-    let added: usize = slots.iter().map(|p| p.rows.len()).sum();
-    if raw.len() + added >= u32::MAX as usize {
-        return false; // the general reader reports "too many responses"
-    }
-    let old = raw.len();
-    raw.resize(old + added, [0; 3]);
-    let pieces: Vec<(usize, usize)> = slots
-        .iter()
-        .enumerate()
-        .map(|(i, slot)| (slot.rows.len(), i))
-        .collect();
-    split_pieces(&mut raw[old..], &pieces)
-        .into_par_iter()
-        .for_each(|(i, out)| out.copy_from_slice(&slots[i].rows));
-    segments.extend(pieces);
-    true
-}
-
-/// Splits `block` into about `n` pieces, each ending at a line end (or the block's end).
-fn split_at_lines(block: &[u8], n: usize) -> Vec<&[u8]> {
-    let mut parts = Vec::with_capacity(n);
-    let mut rest = block;
-    for i in (1..=n).rev() {
-        if i == 1 || rest.len() < 1 << 16 {
-            parts.push(rest);
-            break;
-        }
-        let cut = rest.len() / i;
-        let end = match rest[cut..].iter().position(|&b| b == b'\n') {
-            Some(p) => cut + p + 1,
-            None => rest.len(),
-        };
-        let (head, tail) = rest.split_at(end);
-        parts.push(head);
-        rest = tail;
-    }
-    parts
-}
-
-/// The parsing state of one part of each block: local names of tasks, workers and labels,
-/// and the part's rows of local ids.
+/// The parsing state of one thread: local names of tasks, workers and labels (worker and
+/// label ids persist across chunks: a worker seen before costs one local lookup; task keys
+/// are forgotten per chunk, tasks being many and usually seen in one place, their ids run
+/// on), and the buffer its chunks are read into.
 #[derive(Default)]
 struct Slot {
     names: [LocalNames; 3],
-    rows: Vec<[u32; 3]>,
+    bytes: Vec<u8>,
 }
 
 impl Slot {
-    /// Parses one part into `rows`; `false` on anything the fast path does not handle (see
-    /// the module documentation).
-    fn parse(&mut self, bytes: &[u8], columns: &Columns, delimiter: u8) -> bool {
-        self.names[0].forget_keys();
-        self.rows.clear();
-        self.parse_rows(bytes, columns, delimiter).is_some()
+    /// Reads and parses chunk `k`: its rows in this slot's local ids, `None` on anything the
+    /// fast path does not handle (see the module documentation).
+    fn parse_chunk(
+        &mut self,
+        file: &File,
+        layout: &Layout,
+        k: u64,
+        columns: &Columns,
+        delimiter: u8,
+    ) -> std::io::Result<Option<Vec<[u32; 3]>>> {
+        let begin = layout.body + k * layout.chunk;
+        let end = (begin + layout.chunk).min(layout.total);
+        // From the byte before: whether a line starts at `begin` is whether that byte ends one.
+        let from = if k == 0 { begin } else { begin - 1 };
+        let want = (end - from) as usize;
+        if self.bytes.len() < want {
+            self.bytes.resize(want, 0);
+        }
+        let mut n = fill_at(file, from, &mut self.bytes[..want])?;
+        let first = if k == 0 {
+            0
+        } else {
+            memchr::memchr(b'\n', &self.bytes[..n]).map_or(n, |p| p + 1)
+        };
+        if first >= n {
+            return Ok(Some(Vec::new())); // no line starts in this chunk
+        }
+        // Complete the last line, which may run into the next chunks.
+        if n == want && self.bytes[n - 1] != b'\n' && end < layout.total {
+            loop {
+                let step = layout.chunk.clamp(64, 64 << 10);
+                let more = step.min(layout.total - (from + n as u64)) as usize;
+                if more == 0 {
+                    break;
+                }
+                if self.bytes.len() < n + more {
+                    self.bytes.resize(n + more, 0);
+                }
+                let got = fill_at(file, from + n as u64, &mut self.bytes[n..n + more])?;
+                if let Some(p) = memchr::memchr(b'\n', &self.bytes[n..n + got]) {
+                    n += p + 1;
+                    break;
+                }
+                n += got;
+                if got < more {
+                    break;
+                }
+            }
+        }
+        let Self { names, bytes } = self;
+        names[0].forget_keys();
+        let mut rows = Vec::with_capacity((n - first) / 16 + 16);
+        Ok(parse_rows(names, &bytes[first..n], columns, delimiter, &mut rows).map(|()| rows))
     }
+}
 
-    fn parse_rows(&mut self, bytes: &[u8], columns: &Columns, delimiter: u8) -> Option<()> {
-        let mut special = [false; 256];
-        for b in [delimiter, b'\n', b'\r', b'"'] {
-            special[b as usize] = true;
+/// Parses whole lines onto `rows`, numbering names in `names`; `None` on anything the fast path
+/// does not handle (see the module documentation).
+fn parse_rows(
+    names: &mut [LocalNames; 3],
+    bytes: &[u8],
+    columns: &Columns,
+    delimiter: u8,
+    rows: &mut Vec<[u32; 3]>,
+) -> Option<()> {
+    let mut special = [false; 256];
+    for b in [delimiter, b'\n', b'\r', b'"'] {
+        special[b as usize] = true;
+    }
+    // Which of task/worker/label (0..3) field i is, if any.
+    let mut role = vec![usize::MAX; columns.fields];
+    for (r, &i) in columns.at.iter().enumerate() {
+        role[i] = r;
+    }
+    let mut fields: [&[u8]; 3] = [&[]; 3];
+    let (mut field, mut start, mut i) = (0usize, 0usize, 0usize);
+    let n = bytes.len();
+    while i <= n {
+        // Find the next special byte (or the end).
+        while i < n && !special[bytes[i] as usize] {
+            i += 1;
         }
-        let part = self;
-        // Which of task/worker/label (0..3) field i is, if any.
-        let mut role = vec![usize::MAX; columns.fields];
-        for (r, &i) in columns.at.iter().enumerate() {
-            role[i] = r;
+        let b = if i < n { bytes[i] } else { b'\n' };
+        let line_end = match b {
+            b'\n' => true,
+            b'\r' if i + 1 >= n || bytes[i + 1] == b'\n' => true,
+            b'"' | b'\r' => return None,
+            _ => false, // the delimiter
+        };
+        if line_end && field == 0 && i == start {
+            // Blank line (or the end of the part after a line end).
+            i += if b == b'\r' { 2 } else { 1 };
+            start = i;
+            continue;
         }
-        let mut fields: [&[u8]; 3] = [&[]; 3];
-        let (mut field, mut start, mut i) = (0usize, 0usize, 0usize);
-        let n = bytes.len();
-        while i <= n {
-            // Find the next special byte (or the end).
-            while i < n && !special[bytes[i] as usize] {
-                i += 1;
-            }
-            let b = if i < n { bytes[i] } else { b'\n' };
-            let line_end = match b {
-                b'\n' => true,
-                b'\r' if i + 1 >= n || bytes[i + 1] == b'\n' => true,
-                b'"' | b'\r' => return None,
-                _ => false, // the delimiter
-            };
-            if line_end && field == 0 && i == start {
-                // Blank line (or the end of the part after a line end).
-                i += if b == b'\r' { 2 } else { 1 };
-                start = i;
-                continue;
-            }
-            if field >= columns.fields {
+        if field >= columns.fields {
+            return None;
+        }
+        if let Some(&r) = role.get(field).filter(|&&r| r < 3) {
+            if i == start {
                 return None;
             }
-            if let Some(&r) = role.get(field).filter(|&&r| r < 3) {
-                if i == start {
-                    return None;
-                }
-                fields[r] = &bytes[start..i];
-            }
-            field += 1;
-            if line_end {
-                if field != columns.fields {
-                    return None;
-                }
-                let row = [
-                    part.names[0].run_id(fields[0]),
-                    part.names[1].id(fields[1]),
-                    part.names[2].id(fields[2]),
-                ];
-                part.rows.push(row);
-                field = 0;
-                i += if b == b'\r' { 2 } else { 1 };
-            } else {
-                i += 1;
-            }
-            start = i;
+            fields[r] = &bytes[start..i];
         }
-        Some(())
+        field += 1;
+        if line_end {
+            if field != columns.fields {
+                return None;
+            }
+            let row = [
+                names[0].run_id(fields[0]),
+                names[1].id(fields[1]),
+                names[2].id(fields[2]),
+            ];
+            rows.push(row);
+            field = 0;
+            i += if b == b'\r' { 2 } else { 1 };
+        } else {
+            i += 1;
+        }
+        start = i;
     }
+    Some(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A slot's names after parsing `bytes` as one chunk, and the rows.
+    #[derive(Default)]
+    struct Parsed {
+        names: [LocalNames; 3],
+        rows: Vec<[u32; 3]>,
+    }
+
+    impl Parsed {
+        fn parse(&mut self, bytes: &[u8], columns: &Columns, delimiter: u8) -> bool {
+            self.names[0].forget_keys();
+            self.rows.clear();
+            parse_rows(&mut self.names, bytes, columns, delimiter, &mut self.rows).is_some()
+        }
+    }
 
     fn parse(text: &str) -> Option<Vec<[String; 3]>> {
         let columns = Columns::find(
@@ -363,7 +434,7 @@ mod tests {
             &ReadOptions::default(),
         )?;
         let body = &text.as_bytes()[text.find('\n').unwrap() + 1..];
-        let mut slot = Slot::default();
+        let mut slot = Parsed::default();
         if !slot.parse(body, &columns, b',') {
             return None;
         }
@@ -420,7 +491,7 @@ mod tests {
             }
         }
         text.push_str("t5,w9,b\nt5,w8,b\nlong-task-name-16,w1,a\nlong-task-name-16,w2,a\n");
-        let mut slot = Slot::default();
+        let mut slot = Parsed::default();
         assert!(slot.parse(text.as_bytes(), &columns, b','));
         let tasks = &slot.names[0];
         assert!(!tasks.hashing);
@@ -435,7 +506,7 @@ mod tests {
         assert_eq!(slot.rows[9003][0], 3001);
 
         // Tasks alternating row by row: hashing takes over after 4096 rows.
-        let mut slot = Slot::default();
+        let mut slot = Parsed::default();
         let mut text = String::new();
         for i in 0..10_000 {
             text.push_str(&format!("t{},w{i},a\n", i % 2));
@@ -450,14 +521,109 @@ mod tests {
         }
     }
 
+    /// A file crossing chunk boundaries everywhere: names that look alike in the digit table
+    /// (`w7`, `w07`), long names, CRLF and blank lines, lines longer than a chunk.
+    fn awkward_file(dir: &Path) -> std::path::PathBuf {
+        let mut text = String::from("worker,task,extra,label\r\n");
+        for i in 0..3000usize {
+            let worker = match i % 5 {
+                0 => format!("w{}", i % 37),
+                1 => format!("w0{}", i % 37),
+                2 => format!("{}", i % 53),
+                3 => format!("worker-with-a-long-name-{}", i % 11),
+                _ => format!("x{:09}", i % 41),
+            };
+            let task = if i % 97 == 0 {
+                format!("t{}-{}", i / 3, "y".repeat(300))
+            } else {
+                format!("t{:06}", i / 3)
+            };
+            let end = if i % 3 == 0 { "\r\n" } else { "\n" };
+            text.push_str(&format!(
+                "{worker},{task},e,{}{end}",
+                ["a", "b", "10"][i % 3]
+            ));
+            if i % 500 == 0 {
+                text.push_str("\n\r\n");
+            }
+        }
+        let path = dir.join("awkward.csv");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn assert_same(a: &Responses, b: &Responses) {
+        assert_eq!(a.by_task(), b.by_task());
+        assert_eq!(a.by_worker(), b.by_worker());
+        assert!(a.task_names().eq(b.task_names()));
+        assert!(a.worker_names().eq(b.worker_names()));
+        assert_eq!(a.label_names(), b.label_names());
+        assert_eq!(a.duplicate_count(), b.duplicate_count());
+    }
+
     #[test]
-    fn parts_end_at_line_ends() {
-        let block: Vec<u8> = (0..50_000)
-            .flat_map(|i| format!("t{i},w,a\n").into_bytes())
-            .collect();
-        let parts = split_at_lines(&block, 3);
-        assert_eq!(parts.len(), 3);
-        assert_eq!(parts.concat(), block);
-        assert!(parts.iter().all(|p| p.ends_with(b"\n")));
+    fn any_chunk_size_and_thread_count_gives_the_general_readers_table() {
+        let dir = std::env::temp_dir().join(format!("crowdagg-chunks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = awkward_file(&dir);
+        let options = ReadOptions::default();
+        let file = File::open(&path).unwrap();
+        let general =
+            crate::io::read_responses_from(file, &path.to_string_lossy(), &options).unwrap();
+        assert_eq!(general.n_responses(), 3000);
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for chunk in [1, 2, 3, 7, 64, 301, 4096, 1 << 20] {
+                let mut reports = Vec::new();
+                let fast = pool
+                    .install(|| {
+                        read_plain_in_chunks(
+                            &path,
+                            &options,
+                            &mut |d, t| reports.push((d, t)),
+                            chunk,
+                        )
+                    })
+                    .unwrap()
+                    .unwrap_or_else(|| {
+                        panic!("fast path gave up: {threads} threads, chunk {chunk}")
+                    });
+                assert_same(&general, &fast);
+                let total = std::fs::metadata(&path).unwrap().len();
+                assert_eq!(reports.last(), Some(&(total, total)));
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_named_pipe_goes_to_the_general_reader_unopened() {
+        let dir = std::env::temp_dir().join(format!("crowdagg-fifo-in-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("in.csv");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            return; // no mkfifo on this system
+        }
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                std::fs::write(&fifo, "task,worker,label\nt1,w1,a\nt1,w2,b\nt2,w1,a\n").unwrap()
+            })
+        };
+        let options = ReadOptions::default();
+        assert!(
+            read_plain(&fifo, &options, &mut |_, _| {})
+                .unwrap()
+                .is_none()
+        );
+        let data = crate::io::read_responses(&fifo, &options).unwrap();
+        writer.join().unwrap();
+        assert_eq!((data.n_responses(), data.n_tasks()), (3, 2));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
