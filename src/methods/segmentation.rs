@@ -45,6 +45,65 @@ fn check_tol(tol: f64) -> Result<(), ParamsError> {
     Ok(())
 }
 
+/// Declares the parameters of a segmentation method iterated per task (`n_iter` and `tol`, with
+/// crowd-kit's defaults 10 and 1e-5), their validation, the method and its `params()`.
+macro_rules! segmentation_params {
+    (
+        $(#[$params_meta:meta])*
+        $params:ident {
+            $(#[$n_iter_meta:meta])* n_iter,
+            $(#[$tol_meta:meta])* tol,
+        }
+        $(#[$method_meta:meta])*
+        $method:ident
+    ) => {
+        $(#[$params_meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct $params {
+            $(#[$n_iter_meta])*
+            pub n_iter: usize,
+            $(#[$tol_meta])*
+            pub tol: f64,
+        }
+
+        impl Default for $params {
+            fn default() -> Self {
+                Self {
+                    n_iter: 10,
+                    tol: 1e-5,
+                }
+            }
+        }
+
+        impl $params {
+            /// Validates the parameters.
+            ///
+            /// # Errors
+            /// [`ParamsError::OutOfRange`] for a negative or non-finite `tol`.
+            pub fn check(self) -> Result<$method, ParamsError> {
+                check_tol(self.tol)?;
+                Ok($method { params: self })
+            }
+        }
+
+        $(#[$method_meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Default)]
+        pub struct $method {
+            params: $params,
+        }
+
+        impl $method {
+            #[doc = concat!(
+                "Default parameters, to adjust and [`check`](", stringify!($params), "::check)."
+            )]
+            pub fn params() -> $params {
+                $params::default()
+            }
+        }
+    };
+}
+
 /// The packed masks of a task's rows.
 fn task_words<'a>(data: &'a SegmentationResponses, rows: &[u32]) -> Vec<&'a [u64]> {
     rows.iter()
@@ -482,59 +541,28 @@ impl SegmentationAggregator for SegmentationMajorityVote {
 
 // ---- RASA ----
 
-/// [`SegmentationRasa`]'s parameters (defaults: crowd-kit's).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SegmentationRasaParams {
-    /// Maximum number of iterations per task (default 10).
-    pub n_iter: usize,
-    /// Stop when ‖weighted − previous‖²/‖weighted‖² falls below this (default 1e-5).
-    pub tol: f64,
-}
-
-impl Default for SegmentationRasaParams {
-    fn default() -> Self {
-        Self {
-            n_iter: 10,
-            tol: 1e-5,
-        }
+segmentation_params! {
+    /// [`SegmentationRasa`]'s parameters (defaults: crowd-kit's).
+    SegmentationRasaParams {
+        /// Maximum number of iterations per task (default 10).
+        n_iter,
+        /// Stop when ‖weighted − previous‖²/‖weighted‖² falls below this (default 1e-5).
+        tol,
     }
-}
-
-impl SegmentationRasaParams {
-    /// Validates the parameters.
+    /// **Segmentation RASA** (crowd-kit `SegmentationRASA`), RASA (J. Li & F. Fukumoto, AnnoNLP
+    /// 2019, [doi:10.18653/v1/D19-5904](https://doi.org/10.18653/v1/D19-5904)) adapted to masks.
     ///
-    /// # Errors
-    /// [`ParamsError::OutOfRange`] for a negative or non-finite `tol`.
-    pub fn check(self) -> Result<SegmentationRasa, ParamsError> {
-        check_tol(self.tol)?;
-        Ok(SegmentationRasa { params: self })
-    }
-}
-
-/// **Segmentation RASA** (crowd-kit `SegmentationRASA`), RASA (J. Li & F. Fukumoto, AnnoNLP
-/// 2019, [doi:10.18653/v1/D19-5904](https://doi.org/10.18653/v1/D19-5904)) adapted to masks.
-///
-/// Per task, with weights w_k = 1/n to start: (1) W = Σ_k w_k S_k, the aggregate is W ≥ 0.5;
-/// (2) d_k = 1 − |S_k ∩ A| / |S_k ∪ A| and w_k ∝ ln(1/(d_k + 10⁻⁵) + 1), normalised;
-/// (3) from the second iteration stop when ‖W − W_prev‖²/‖W‖² < `tol`. The last aggregate is
-/// returned. With `n_iter = 0` crowd-kit returns the unthresholded mean W (floats); this
-/// returns W ≥ 0.5.
-///
-/// With at most 64 masks per task everything is computed once per vote pattern (which masks
-/// mark a pixel) rather than per pixel; the stopping loss is then summed by pattern, equal to
-/// crowd-kit's pixel-wise sum up to rounding. Masks equal crowd-kit's on its tests and on 60
-/// generated images.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct SegmentationRasa {
-    params: SegmentationRasaParams,
-}
-
-impl SegmentationRasa {
-    /// Default parameters, to adjust and [`check`](SegmentationRasaParams::check).
-    pub fn params() -> SegmentationRasaParams {
-        SegmentationRasaParams::default()
-    }
+    /// Per task, with weights w_k = 1/n to start: (1) W = Σ_k w_k S_k, the aggregate is W ≥ 0.5;
+    /// (2) d_k = 1 − |S_k ∩ A| / |S_k ∪ A| and w_k ∝ ln(1/(d_k + 10⁻⁵) + 1), normalised;
+    /// (3) from the second iteration stop when ‖W − W_prev‖²/‖W‖² < `tol`. The last aggregate is
+    /// returned. With `n_iter = 0` crowd-kit returns the unthresholded mean W (floats); this
+    /// returns W ≥ 0.5.
+    ///
+    /// With at most 64 masks per task everything is computed once per vote pattern (which masks
+    /// mark a pixel) rather than per pixel; the stopping loss is then summed by pattern, equal to
+    /// crowd-kit's pixel-wise sum up to rounding. Masks equal crowd-kit's on its tests and on 60
+    /// generated images.
+    SegmentationRasa
 }
 
 impl SegmentationRasa {
@@ -699,63 +727,32 @@ fn collect_fits(fits: Vec<(Mask, FitReport)>) -> SegmentationAggregation {
 
 // ---- EM ----
 
-/// [`SegmentationEm`]'s parameters (defaults: crowd-kit's).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SegmentationEmParams {
-    /// Maximum number of EM iterations per task (default 10).
-    pub n_iter: usize,
-    /// Stop when the normalised ELBO improves by less than this (default 1e-5).
-    pub tol: f64,
-}
-
-impl Default for SegmentationEmParams {
-    fn default() -> Self {
-        Self {
-            n_iter: 10,
-            tol: 1e-5,
-        }
+segmentation_params! {
+    /// [`SegmentationEm`]'s parameters (defaults: crowd-kit's).
+    SegmentationEmParams {
+        /// Maximum number of EM iterations per task (default 10).
+        n_iter,
+        /// Stop when the normalised ELBO improves by less than this (default 1e-5).
+        tol,
     }
-}
-
-impl SegmentationEmParams {
-    /// Validates the parameters.
+    /// **Segmentation EM** (crowd-kit `SegmentationEM`): a one-coin Dawid–Skene model per pixel
+    /// (D. J.-L. Lee, A. Das Sarma & A. Parameswaran, CEUR-WS 2173, 2018,
+    /// [paper](https://ceur-ws.org/Vol-2173/paper10.pdf)), as crowd-kit codes it.
     ///
-    /// # Errors
-    /// [`ParamsError::OutOfRange`] for a negative or non-finite `tol`.
-    pub fn check(self) -> Result<SegmentationEm, ParamsError> {
-        check_tol(self.tol)?;
-        Ok(SegmentationEm { params: self })
-    }
-}
-
-/// **Segmentation EM** (crowd-kit `SegmentationEM`): a one-coin Dawid–Skene model per pixel
-/// (D. J.-L. Lee, A. Das Sarma & A. Parameswaran, CEUR-WS 2173, 2018,
-/// [paper](https://ceur-ws.org/Vol-2173/paper10.pdf)), as crowd-kit codes it.
-///
-/// Per task: prior π = mean of the masks; region R = |∪_k S_k| (an empty union gives an empty
-/// mask); skills q_k = 1 − (|S_k| + Σ P − 2 Σ S_k P)/R with P = round(π) (half to even, so
-/// 0.5 → 0). Each iteration: posterior P = e^pos/(e^pos + e^neg) with pos = ln π + Σ_k ln a_k,
-/// neg = ln(1 − π) + Σ_k ln(1 − a_k), a_k = q_k where S_k else 1 − q_k (NaN → 0, values below
-/// 10⁻¹⁵ → 0); the skills from P by the formula above; the ELBO over (n · pixels); then π ← P
-/// (crowd-kit replaces the prior by the posterior); stop when the ELBO improves by less than
-/// `tol`. The aggregate is π > 0.5.
-///
-/// With at most 64 masks per task, every per-pixel quantity is computed once per vote pattern
-/// (the same operations in the same order, so the same values); the skill sums over pixels are
-/// numpy's pairwise sums as in crowd-kit, the ELBO (which only decides when to stop) is summed
-/// by pattern, equal to crowd-kit's up to rounding. Masks equal crowd-kit's on its tests and on
-/// 60 generated images.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct SegmentationEm {
-    params: SegmentationEmParams,
-}
-
-impl SegmentationEm {
-    /// Default parameters, to adjust and [`check`](SegmentationEmParams::check).
-    pub fn params() -> SegmentationEmParams {
-        SegmentationEmParams::default()
-    }
+    /// Per task: prior π = mean of the masks; region R = |∪_k S_k| (an empty union gives an empty
+    /// mask); skills q_k = 1 − (|S_k| + Σ P − 2 Σ S_k P)/R with P = round(π) (half to even, so
+    /// 0.5 → 0). Each iteration: posterior P = e^pos/(e^pos + e^neg) with pos = ln π + Σ_k ln a_k,
+    /// neg = ln(1 − π) + Σ_k ln(1 − a_k), a_k = q_k where S_k else 1 − q_k (NaN → 0, values below
+    /// 10⁻¹⁵ → 0); the skills from P by the formula above; the ELBO over (n · pixels); then π ← P
+    /// (crowd-kit replaces the prior by the posterior); stop when the ELBO improves by less than
+    /// `tol`. The aggregate is π > 0.5.
+    ///
+    /// With at most 64 masks per task, every per-pixel quantity is computed once per vote pattern
+    /// (the same operations in the same order, so the same values); the skill sums over pixels are
+    /// numpy's pairwise sums as in crowd-kit, the ELBO (which only decides when to stop) is summed
+    /// by pattern, equal to crowd-kit's up to rounding. Masks equal crowd-kit's on its tests and on
+    /// 60 generated images.
+    SegmentationEm
 }
 
 /// np.nan_to_num(x, nan=0): NaN → 0, ±∞ → ±f64::MAX.
