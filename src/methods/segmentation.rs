@@ -768,6 +768,18 @@ fn nan_to_num(x: f64) -> f64 {
     }
 }
 
+/// ln a and ln(1 − a) of each worker, for a pixel it marked (`[1]`) or not (`[0]`), where
+/// a = q (marked) or 1 − q: the values numpy computes pixel by pixel.
+fn worker_logs(skills: &[f64]) -> Vec<[[f64; 2]; 2]> {
+    skills
+        .iter()
+        .map(|&q| {
+            let (on, off) = (q, 1.0 - q);
+            [[off.ln(), (1.0 - off).ln()], [on.ln(), (1.0 - on).ln()]]
+        })
+        .collect()
+}
+
 fn em_skills(segs: &[&[bool]], post: &[f64], region: f64, sizes: &[f64]) -> Vec<f64> {
     let post_sum = numpy_sum(post);
     segs.iter()
@@ -817,20 +829,9 @@ impl SegmentationEm {
         let rounded: Vec<f64> = prior.iter().map(|p| p.round_ties_even()).collect();
         let mut skills = em_skills(&segs, &rounded, region, &sizes);
         let mut loss = f64::NEG_INFINITY;
-        // ln a and ln(1 − a) of each worker, for a pixel it marked ([1]) or not ([0]), where
-        // a = q (marked) or 1 − q: the values numpy computes pixel by pixel.
-        let logs = |skills: &[f64]| -> Vec<[[f64; 2]; 2]> {
-            skills
-                .iter()
-                .map(|&q| {
-                    let (on, off) = (q, 1.0 - q);
-                    [[off.ln(), (1.0 - off).ln()], [on.ln(), (1.0 - on).ln()]]
-                })
-                .collect()
-        };
         for _ in 0..self.params.n_iter {
             // E-step, summing over workers in order for each pixel.
-            let log_a = logs(&skills);
+            let log_a = worker_logs(&skills);
             let mut pos_sum = vec![0.0; pixels];
             let mut neg_sum = vec![0.0; pixels];
             for (seg, l) in segs.iter().zip(&log_a) {
@@ -851,7 +852,7 @@ impl SegmentationEm {
                 .collect();
             skills = em_skills(&segs, &post, region, &sizes);
             // ELBO, as crowd-kit: arrays summed whole (pairwise), worker-major.
-            let log_a = logs(&skills);
+            let log_a = worker_logs(&skills);
             let ln_prior: Vec<f64> = prior.iter().map(|p| p.ln()).collect();
             let ln_not_prior: Vec<f64> = prior.iter().map(|p| (1.0 - p).ln()).collect();
             let mut first_terms = Vec::with_capacity(n * pixels);
@@ -927,17 +928,8 @@ impl SegmentationEm {
         let rounded: Vec<f64> = prior.iter().map(|p| p.round_ties_even()).collect();
         let mut skills = skills_from(&rounded);
         let mut loss = f64::NEG_INFINITY;
-        let logs = |skills: &[f64]| -> Vec<[[f64; 2]; 2]> {
-            skills
-                .iter()
-                .map(|&q| {
-                    let (on, off) = (q, 1.0 - q);
-                    [[off.ln(), (1.0 - off).ln()], [on.ln(), (1.0 - on).ln()]]
-                })
-                .collect()
-        };
         for _ in 0..self.params.n_iter {
-            let log_a = logs(&skills);
+            let log_a = worker_logs(&skills);
             let post: Vec<f64> = (0..m)
                 .map(|id| {
                     let (mut pos_sum, mut neg_sum) = (0.0, 0.0);
@@ -956,7 +948,7 @@ impl SegmentationEm {
             skills = skills_from(&post);
             // The ELBO, summed by pattern × pixel count: crowd-kit's up to rounding (it only
             // decides when to stop).
-            let log_a = logs(&skills);
+            let log_a = worker_logs(&skills);
             let mut elbo = 0.0;
             for id in 0..m {
                 let (ln_prior, ln_not_prior) = (prior[id].ln(), (1.0 - prior[id]).ln());
