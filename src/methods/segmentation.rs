@@ -46,7 +46,8 @@ fn check_tol(tol: f64) -> Result<(), ParamsError> {
 }
 
 /// Declares the parameters of a segmentation method iterated per task (`n_iter` and `tol`, with
-/// crowd-kit's defaults 10 and 1e-5), their validation, the method and its `params()`.
+/// crowd-kit's defaults 10 and 1e-5), their validation, the method, its `params()`, and its
+/// [`SegmentationAggregator`] impl (named `$name`, fitting every task by its `fit_task`).
 macro_rules! segmentation_params {
     (
         $(#[$params_meta:meta])*
@@ -55,7 +56,7 @@ macro_rules! segmentation_params {
             $(#[$tol_meta:meta])* tol,
         }
         $(#[$method_meta:meta])*
-        $method:ident
+        $method:ident = $name:literal
     ) => {
         $(#[$params_meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -99,6 +100,21 @@ macro_rules! segmentation_params {
             )]
             pub fn params() -> $params {
                 $params::default()
+            }
+        }
+
+        impl SegmentationAggregator for $method {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            /// Fits each task (in parallel): `fit_task` with the pattern path.
+            fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
+                let fits: Vec<(Mask, FitReport)> = (0..data.n_tasks())
+                    .into_par_iter()
+                    .map(|t| self.fit_task(data, data.task_rows(t), true))
+                    .collect();
+                Ok(collect_fits(fits))
             }
         }
     };
@@ -562,7 +578,7 @@ segmentation_params! {
     /// mark a pixel) rather than per pixel; the stopping loss is then summed by pattern, equal to
     /// crowd-kit's pixel-wise sum up to rounding. Masks equal crowd-kit's on its tests and on 60
     /// generated images.
-    SegmentationRasa
+    SegmentationRasa = "SegmentationRASA"
 }
 
 impl SegmentationRasa {
@@ -614,12 +630,10 @@ impl SegmentationRasa {
                         inter += usize::from(s & m);
                         union += usize::from(s | m);
                     }
-                    let distance = 1.0 - inter as f64 / union as f64;
-                    (1.0 / (distance + 1e-5) + 1.0).ln()
+                    rasa_weight(inter as f64, union as f64)
                 })
                 .collect();
-            let total = numpy_sum(&raw);
-            weights = raw.iter().map(|w| w / total).collect();
+            weights = normalised(&raw);
             report.iterations += 1;
             if let Some(previous) = &last {
                 let delta: Vec<f64> = weighted
@@ -670,12 +684,10 @@ impl SegmentationRasa {
                         inter += pat.count[id] * u64::from(s & v);
                         union += pat.count[id] * u64::from(s | v);
                     }
-                    let distance = 1.0 - inter as f64 / union as f64;
-                    (1.0 / (distance + 1e-5) + 1.0).ln()
+                    rasa_weight(inter as f64, union as f64)
                 })
                 .collect();
-            let total = numpy_sum(&raw);
-            weights = raw.iter().map(|w| w / total).collect();
+            weights = normalised(&raw);
             report.iterations += 1;
             if let Some(previous) = &last {
                 // Σ over pixels as Σ over patterns × pixel counts: crowd-kit's loss up to
@@ -698,18 +710,17 @@ impl SegmentationRasa {
     }
 }
 
-impl SegmentationAggregator for SegmentationRasa {
-    fn name(&self) -> &'static str {
-        "SegmentationRASA"
-    }
+/// RASA's unnormalised weight of a mask from its intersection and union with the aggregate:
+/// ln(1/(d + 10⁻⁵) + 1) with the Jaccard distance d = 1 − |S ∩ A| / |S ∪ A|.
+fn rasa_weight(inter: f64, union: f64) -> f64 {
+    let distance = 1.0 - inter / union;
+    (1.0 / (distance + 1e-5) + 1.0).ln()
+}
 
-    fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
-        let fits: Vec<(Mask, FitReport)> = (0..data.n_tasks())
-            .into_par_iter()
-            .map(|t| self.fit_task(data, data.task_rows(t), true))
-            .collect();
-        Ok(collect_fits(fits))
-    }
+/// `raw` divided by its (numpy pairwise) sum.
+fn normalised(raw: &[f64]) -> Vec<f64> {
+    let total = numpy_sum(raw);
+    raw.iter().map(|w| w / total).collect()
 }
 
 /// Masks by task and the last task's report (crowd-kit's `loss_history_`).
@@ -752,7 +763,7 @@ segmentation_params! {
     /// numpy's pairwise sums as in crowd-kit, the ELBO (which only decides when to stop) is summed
     /// by pattern, equal to crowd-kit's up to rounding. Masks equal crowd-kit's on its tests and on
     /// 60 generated images.
-    SegmentationEm
+    SegmentationEm = "SegmentationEM"
 }
 
 /// np.nan_to_num(x, nan=0): NaN → 0, ±∞ → ±f64::MAX.
@@ -778,6 +789,18 @@ fn worker_logs(skills: &[f64]) -> Vec<[[f64; 2]; 2]> {
             [[off.ln(), (1.0 - off).ln()], [on.ln(), (1.0 - on).ln()]]
         })
         .collect()
+}
+
+/// Counts an EM iteration and records its normalised ELBO; true (and the report says
+/// converged) when it improved on `previous` by less than `tol` (a decrease stops too).
+fn record_elbo(report: &mut FitReport, elbo: f64, previous: f64, tol: f64) -> bool {
+    report.iterations += 1;
+    report.loss_history.push(elbo);
+    let converged = elbo - previous < tol;
+    if converged {
+        report.stop_reason = StopReason::Converged;
+    }
+    converged
 }
 
 fn em_skills(segs: &[&[bool]], post: &[f64], region: f64, sizes: &[f64]) -> Vec<f64> {
@@ -868,10 +891,7 @@ impl SegmentationEm {
             let elbo = numpy_sum(&first_terms) + numpy_sum(&second_terms) - numpy_sum(&entropy);
             let new_loss = elbo / (n * pixels) as f64;
             prior = post;
-            report.iterations += 1;
-            report.loss_history.push(new_loss);
-            if new_loss - loss < self.params.tol {
-                report.stop_reason = StopReason::Converged;
+            if record_elbo(&mut report, new_loss, loss, self.params.tol) {
                 break;
             }
             loss = new_loss;
@@ -963,10 +983,7 @@ impl SegmentationEm {
             }
             let new_loss = elbo / (n * pixels) as f64;
             prior = post;
-            report.iterations += 1;
-            report.loss_history.push(new_loss);
-            if new_loss - loss < self.params.tol {
-                report.stop_reason = StopReason::Converged;
+            if record_elbo(&mut report, new_loss, loss, self.params.tol) {
                 break;
             }
             loss = new_loss;
@@ -977,20 +994,6 @@ impl SegmentationEm {
             .map(|&id| prior[id as usize] > 0.5)
             .collect();
         (mask_like(first, pixels), report)
-    }
-}
-
-impl SegmentationAggregator for SegmentationEm {
-    fn name(&self) -> &'static str {
-        "SegmentationEM"
-    }
-
-    fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
-        let fits: Vec<(Mask, FitReport)> = (0..data.n_tasks())
-            .into_par_iter()
-            .map(|t| self.fit_task(data, data.task_rows(t), true))
-            .collect();
-        Ok(collect_fits(fits))
     }
 }
 
