@@ -168,6 +168,23 @@ macro_rules! dawid_skene_params {
             }
         }
 
+        impl $params {
+            /// The fields the shared fit reads.
+            fn settings(&self, model: Model) -> Settings {
+                Settings {
+                    model,
+                    n_iter: self.n_iter,
+                    tol: self.tol,
+                    compat: self.compat,
+                    // `shards` wins over `blocks` (see the fields).
+                    blocking: match self.shards {
+                        Some(shards) => Blocking::Shards(shards),
+                        None => Blocking::Auto(self.blocks),
+                    },
+                }
+            }
+        }
+
         impl $method {
             #[doc = concat!(
                 "The default parameters (crowd-kit's: `n_iter` 100, `tol` 1e-5), to adjust and ",
@@ -238,14 +255,6 @@ impl Params for DawidSkeneParams {
     }
 }
 
-/// `shards` wins over `blocks` (see the fields).
-fn blocking(blocks: Option<usize>, shards: Option<usize>) -> Blocking {
-    match shards {
-        Some(shards) => Blocking::Shards(shards),
-        None => Blocking::Auto(blocks),
-    }
-}
-
 /// A shard count is at least 1.
 fn check_shards(shards: Option<usize>) -> Result<(), ParamsError> {
     match shards {
@@ -274,29 +283,14 @@ impl Aggregator for DawidSkene {
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
-        let started = Instant::now();
-        if data.is_empty() {
-            return Ok(Aggregation {
-                errors: Some(Array3::zeros((0, 0, 0))),
-                priors: Some(Vec::new()),
-                skills: None,
-                ..super::empty_result()
-            });
-        }
         let p = &self.params;
-        let gold = inputs.gold.map(|g| resolve_gold(g, data)).transpose()?;
-        let mut em = Em::new(
-            Cow::Borrowed(data),
-            p.compat.flavour(Model::Full),
-            gold.as_deref().map(Cow::Borrowed),
-            blocking(p.blocks, p.shards),
-        );
-        em.init_majority_vote();
-        match (p.initial_error_strategy, &p.initial_errors) {
-            (Some(strategy), Some(errors)) => errors.first_m_step(strategy, data, &mut em)?,
-            _ => em.m_step(),
-        }
-        Ok(fit(em, p.n_iter, p.tol, p.compat, inputs, false, started))
+        fit(data, inputs, p.settings(Model::Full), |em| {
+            match (p.initial_error_strategy, &p.initial_errors) {
+                (Some(strategy), Some(errors)) => errors.first_m_step(strategy, data, em)?,
+                _ => em.m_step(),
+            }
+            Ok(())
+        })
     }
 
     fn params(&self) -> ParamReport {
@@ -367,25 +361,10 @@ impl Aggregator for OneCoinDawidSkene {
     }
 
     fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
-        let started = Instant::now();
-        if data.is_empty() {
-            return Ok(Aggregation {
-                errors: Some(Array3::zeros((0, 0, 0))),
-                priors: Some(Vec::new()),
-                ..super::empty_result()
-            });
-        }
-        let p = &self.params;
-        let gold = inputs.gold.map(|g| resolve_gold(g, data)).transpose()?;
-        let mut em = Em::new(
-            Cow::Borrowed(data),
-            p.compat.flavour(Model::OneCoin),
-            gold.as_deref().map(Cow::Borrowed),
-            blocking(p.blocks, p.shards),
-        );
-        em.init_majority_vote();
-        em.m_step();
-        Ok(fit(em, p.n_iter, p.tol, p.compat, inputs, true, started))
+        fit(data, inputs, self.params.settings(Model::OneCoin), |em| {
+            em.m_step();
+            Ok(())
+        })
     }
 
     fn params(&self) -> ParamReport {
@@ -393,16 +372,49 @@ impl Aggregator for OneCoinDawidSkene {
     }
 }
 
-/// Runs the loop on an initialised engine and packs the result.
-fn fit(
-    mut em: Em<'_>,
+/// What the two models' fits take from their parameters (see the shared fields).
+struct Settings {
+    model: Model,
     n_iter: usize,
     tol: f64,
     compat: Compat,
+    blocking: Blocking,
+}
+
+/// The fit both models share: the empty result, the gold, the engine initialised by majority
+/// vote, the model's `first_m_step`, the loop, and the result (with the skills of the one-coin
+/// model).
+fn fit(
+    data: &Responses,
     inputs: FitInputs<'_>,
-    skills: bool,
-    started: Instant,
-) -> Aggregation {
+    settings: Settings,
+    first_m_step: impl FnOnce(&mut Em<'_>) -> Result<()>,
+) -> Result<Aggregation> {
+    let started = Instant::now();
+    let Settings {
+        n_iter,
+        tol,
+        compat,
+        ..
+    } = settings;
+    let skills = settings.model == Model::OneCoin;
+    if data.is_empty() {
+        return Ok(Aggregation {
+            errors: Some(Array3::zeros((0, 0, 0))),
+            priors: Some(Vec::new()),
+            skills: skills.then(Vec::new),
+            ..super::empty_result()
+        });
+    }
+    let gold = inputs.gold.map(|g| resolve_gold(g, data)).transpose()?;
+    let mut em = Em::new(
+        Cow::Borrowed(data),
+        compat.flavour(settings.model),
+        gold.as_deref().map(Cow::Borrowed),
+        settings.blocking,
+    );
+    em.init_majority_vote();
+    first_m_step(&mut em)?;
     let mut driver = IterationLoop::new(n_iter, inputs.observer, started);
     // n_iter = 0: the initialisation only (majority vote, priors, first M-step), as crowd-kit.
     let stop_reason = if n_iter == 0 {
@@ -427,5 +439,5 @@ fn fit(
         result.skills = Some(em.skills.iter().map(|&s| Some(s)).collect());
     }
     result.report = driver.report(stop_reason);
-    result
+    Ok(result)
 }

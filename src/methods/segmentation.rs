@@ -45,6 +45,81 @@ fn check_tol(tol: f64) -> Result<(), ParamsError> {
     Ok(())
 }
 
+/// Declares the parameters of a segmentation method iterated per task (`n_iter` and `tol`, with
+/// crowd-kit's defaults 10 and 1e-5), their validation, the method, its `params()`, and its
+/// [`SegmentationAggregator`] impl (named `$name`, fitting every task by its `fit_task`).
+macro_rules! segmentation_params {
+    (
+        $(#[$params_meta:meta])*
+        $params:ident {
+            $(#[$n_iter_meta:meta])* n_iter,
+            $(#[$tol_meta:meta])* tol,
+        }
+        $(#[$method_meta:meta])*
+        $method:ident = $name:literal
+    ) => {
+        $(#[$params_meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct $params {
+            $(#[$n_iter_meta])*
+            pub n_iter: usize,
+            $(#[$tol_meta])*
+            pub tol: f64,
+        }
+
+        impl Default for $params {
+            fn default() -> Self {
+                Self {
+                    n_iter: 10,
+                    tol: 1e-5,
+                }
+            }
+        }
+
+        impl $params {
+            /// Validates the parameters.
+            ///
+            /// # Errors
+            /// [`ParamsError::OutOfRange`] for a negative or non-finite `tol`.
+            pub fn check(self) -> Result<$method, ParamsError> {
+                check_tol(self.tol)?;
+                Ok($method { params: self })
+            }
+        }
+
+        $(#[$method_meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Default)]
+        pub struct $method {
+            params: $params,
+        }
+
+        impl $method {
+            #[doc = concat!(
+                "Default parameters, to adjust and [`check`](", stringify!($params), "::check)."
+            )]
+            pub fn params() -> $params {
+                $params::default()
+            }
+        }
+
+        impl SegmentationAggregator for $method {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            /// Fits each task (in parallel): `fit_task` with the pattern path.
+            fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
+                let fits: Vec<(Mask, FitReport)> = (0..data.n_tasks())
+                    .into_par_iter()
+                    .map(|t| self.fit_task(data, data.task_rows(t), true))
+                    .collect();
+                Ok(collect_fits(fits))
+            }
+        }
+    };
+}
+
 /// The packed masks of a task's rows.
 fn task_words<'a>(data: &'a SegmentationResponses, rows: &[u32]) -> Vec<&'a [u64]> {
     rows.iter()
@@ -482,59 +557,28 @@ impl SegmentationAggregator for SegmentationMajorityVote {
 
 // ---- RASA ----
 
-/// [`SegmentationRasa`]'s parameters (defaults: crowd-kit's).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SegmentationRasaParams {
-    /// Maximum number of iterations per task (default 10).
-    pub n_iter: usize,
-    /// Stop when ‖weighted − previous‖²/‖weighted‖² falls below this (default 1e-5).
-    pub tol: f64,
-}
-
-impl Default for SegmentationRasaParams {
-    fn default() -> Self {
-        Self {
-            n_iter: 10,
-            tol: 1e-5,
-        }
+segmentation_params! {
+    /// [`SegmentationRasa`]'s parameters (defaults: crowd-kit's).
+    SegmentationRasaParams {
+        /// Maximum number of iterations per task (default 10).
+        n_iter,
+        /// Stop when ‖weighted − previous‖²/‖weighted‖² falls below this (default 1e-5).
+        tol,
     }
-}
-
-impl SegmentationRasaParams {
-    /// Validates the parameters.
+    /// **Segmentation RASA** (crowd-kit `SegmentationRASA`), RASA (J. Li & F. Fukumoto, AnnoNLP
+    /// 2019, [doi:10.18653/v1/D19-5904](https://doi.org/10.18653/v1/D19-5904)) adapted to masks.
     ///
-    /// # Errors
-    /// [`ParamsError::OutOfRange`] for a negative or non-finite `tol`.
-    pub fn check(self) -> Result<SegmentationRasa, ParamsError> {
-        check_tol(self.tol)?;
-        Ok(SegmentationRasa { params: self })
-    }
-}
-
-/// **Segmentation RASA** (crowd-kit `SegmentationRASA`), RASA (J. Li & F. Fukumoto, AnnoNLP
-/// 2019, [doi:10.18653/v1/D19-5904](https://doi.org/10.18653/v1/D19-5904)) adapted to masks.
-///
-/// Per task, with weights w_k = 1/n to start: (1) W = Σ_k w_k S_k, the aggregate is W ≥ 0.5;
-/// (2) d_k = 1 − |S_k ∩ A| / |S_k ∪ A| and w_k ∝ ln(1/(d_k + 10⁻⁵) + 1), normalised;
-/// (3) from the second iteration stop when ‖W − W_prev‖²/‖W‖² < `tol`. The last aggregate is
-/// returned. With `n_iter = 0` crowd-kit returns the unthresholded mean W (floats); this
-/// returns W ≥ 0.5.
-///
-/// With at most 64 masks per task everything is computed once per vote pattern (which masks
-/// mark a pixel) rather than per pixel; the stopping loss is then summed by pattern, equal to
-/// crowd-kit's pixel-wise sum up to rounding. Masks equal crowd-kit's on its tests and on 60
-/// generated images.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct SegmentationRasa {
-    params: SegmentationRasaParams,
-}
-
-impl SegmentationRasa {
-    /// Default parameters, to adjust and [`check`](SegmentationRasaParams::check).
-    pub fn params() -> SegmentationRasaParams {
-        SegmentationRasaParams::default()
-    }
+    /// Per task, with weights w_k = 1/n to start: (1) W = Σ_k w_k S_k, the aggregate is W ≥ 0.5;
+    /// (2) d_k = 1 − |S_k ∩ A| / |S_k ∪ A| and w_k ∝ ln(1/(d_k + 10⁻⁵) + 1), normalised;
+    /// (3) from the second iteration stop when ‖W − W_prev‖²/‖W‖² < `tol`. The last aggregate is
+    /// returned. With `n_iter = 0` crowd-kit returns the unthresholded mean W (floats); this
+    /// returns W ≥ 0.5.
+    ///
+    /// With at most 64 masks per task everything is computed once per vote pattern (which masks
+    /// mark a pixel) rather than per pixel; the stopping loss is then summed by pattern, equal to
+    /// crowd-kit's pixel-wise sum up to rounding. Masks equal crowd-kit's on its tests and on 60
+    /// generated images.
+    SegmentationRasa = "SegmentationRASA"
 }
 
 impl SegmentationRasa {
@@ -586,12 +630,10 @@ impl SegmentationRasa {
                         inter += usize::from(s & m);
                         union += usize::from(s | m);
                     }
-                    let distance = 1.0 - inter as f64 / union as f64;
-                    (1.0 / (distance + 1e-5) + 1.0).ln()
+                    rasa_weight(inter as f64, union as f64)
                 })
                 .collect();
-            let total = numpy_sum(&raw);
-            weights = raw.iter().map(|w| w / total).collect();
+            weights = normalised(&raw);
             report.iterations += 1;
             if let Some(previous) = &last {
                 let delta: Vec<f64> = weighted
@@ -642,12 +684,10 @@ impl SegmentationRasa {
                         inter += pat.count[id] * u64::from(s & v);
                         union += pat.count[id] * u64::from(s | v);
                     }
-                    let distance = 1.0 - inter as f64 / union as f64;
-                    (1.0 / (distance + 1e-5) + 1.0).ln()
+                    rasa_weight(inter as f64, union as f64)
                 })
                 .collect();
-            let total = numpy_sum(&raw);
-            weights = raw.iter().map(|w| w / total).collect();
+            weights = normalised(&raw);
             report.iterations += 1;
             if let Some(previous) = &last {
                 // Σ over pixels as Σ over patterns × pixel counts: crowd-kit's loss up to
@@ -670,18 +710,17 @@ impl SegmentationRasa {
     }
 }
 
-impl SegmentationAggregator for SegmentationRasa {
-    fn name(&self) -> &'static str {
-        "SegmentationRASA"
-    }
+/// RASA's unnormalised weight of a mask from its intersection and union with the aggregate:
+/// ln(1/(d + 10⁻⁵) + 1) with the Jaccard distance d = 1 − |S ∩ A| / |S ∪ A|.
+fn rasa_weight(inter: f64, union: f64) -> f64 {
+    let distance = 1.0 - inter / union;
+    (1.0 / (distance + 1e-5) + 1.0).ln()
+}
 
-    fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
-        let fits: Vec<(Mask, FitReport)> = (0..data.n_tasks())
-            .into_par_iter()
-            .map(|t| self.fit_task(data, data.task_rows(t), true))
-            .collect();
-        Ok(collect_fits(fits))
-    }
+/// `raw` divided by its (numpy pairwise) sum.
+fn normalised(raw: &[f64]) -> Vec<f64> {
+    let total = numpy_sum(raw);
+    raw.iter().map(|w| w / total).collect()
 }
 
 /// Masks by task and the last task's report (crowd-kit's `loss_history_`).
@@ -699,63 +738,32 @@ fn collect_fits(fits: Vec<(Mask, FitReport)>) -> SegmentationAggregation {
 
 // ---- EM ----
 
-/// [`SegmentationEm`]'s parameters (defaults: crowd-kit's).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SegmentationEmParams {
-    /// Maximum number of EM iterations per task (default 10).
-    pub n_iter: usize,
-    /// Stop when the normalised ELBO improves by less than this (default 1e-5).
-    pub tol: f64,
-}
-
-impl Default for SegmentationEmParams {
-    fn default() -> Self {
-        Self {
-            n_iter: 10,
-            tol: 1e-5,
-        }
+segmentation_params! {
+    /// [`SegmentationEm`]'s parameters (defaults: crowd-kit's).
+    SegmentationEmParams {
+        /// Maximum number of EM iterations per task (default 10).
+        n_iter,
+        /// Stop when the normalised ELBO improves by less than this (default 1e-5).
+        tol,
     }
-}
-
-impl SegmentationEmParams {
-    /// Validates the parameters.
+    /// **Segmentation EM** (crowd-kit `SegmentationEM`): a one-coin Dawid–Skene model per pixel
+    /// (D. J.-L. Lee, A. Das Sarma & A. Parameswaran, CEUR-WS 2173, 2018,
+    /// [paper](https://ceur-ws.org/Vol-2173/paper10.pdf)), as crowd-kit codes it.
     ///
-    /// # Errors
-    /// [`ParamsError::OutOfRange`] for a negative or non-finite `tol`.
-    pub fn check(self) -> Result<SegmentationEm, ParamsError> {
-        check_tol(self.tol)?;
-        Ok(SegmentationEm { params: self })
-    }
-}
-
-/// **Segmentation EM** (crowd-kit `SegmentationEM`): a one-coin Dawid–Skene model per pixel
-/// (D. J.-L. Lee, A. Das Sarma & A. Parameswaran, CEUR-WS 2173, 2018,
-/// [paper](https://ceur-ws.org/Vol-2173/paper10.pdf)), as crowd-kit codes it.
-///
-/// Per task: prior π = mean of the masks; region R = |∪_k S_k| (an empty union gives an empty
-/// mask); skills q_k = 1 − (|S_k| + Σ P − 2 Σ S_k P)/R with P = round(π) (half to even, so
-/// 0.5 → 0). Each iteration: posterior P = e^pos/(e^pos + e^neg) with pos = ln π + Σ_k ln a_k,
-/// neg = ln(1 − π) + Σ_k ln(1 − a_k), a_k = q_k where S_k else 1 − q_k (NaN → 0, values below
-/// 10⁻¹⁵ → 0); the skills from P by the formula above; the ELBO over (n · pixels); then π ← P
-/// (crowd-kit replaces the prior by the posterior); stop when the ELBO improves by less than
-/// `tol`. The aggregate is π > 0.5.
-///
-/// With at most 64 masks per task, every per-pixel quantity is computed once per vote pattern
-/// (the same operations in the same order, so the same values); the skill sums over pixels are
-/// numpy's pairwise sums as in crowd-kit, the ELBO (which only decides when to stop) is summed
-/// by pattern, equal to crowd-kit's up to rounding. Masks equal crowd-kit's on its tests and on
-/// 60 generated images.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct SegmentationEm {
-    params: SegmentationEmParams,
-}
-
-impl SegmentationEm {
-    /// Default parameters, to adjust and [`check`](SegmentationEmParams::check).
-    pub fn params() -> SegmentationEmParams {
-        SegmentationEmParams::default()
-    }
+    /// Per task: prior π = mean of the masks; region R = |∪_k S_k| (an empty union gives an empty
+    /// mask); skills q_k = 1 − (|S_k| + Σ P − 2 Σ S_k P)/R with P = round(π) (half to even, so
+    /// 0.5 → 0). Each iteration: posterior P = e^pos/(e^pos + e^neg) with pos = ln π + Σ_k ln a_k,
+    /// neg = ln(1 − π) + Σ_k ln(1 − a_k), a_k = q_k where S_k else 1 − q_k (NaN → 0, values below
+    /// 10⁻¹⁵ → 0); the skills from P by the formula above; the ELBO over (n · pixels); then π ← P
+    /// (crowd-kit replaces the prior by the posterior); stop when the ELBO improves by less than
+    /// `tol`. The aggregate is π > 0.5.
+    ///
+    /// With at most 64 masks per task, every per-pixel quantity is computed once per vote pattern
+    /// (the same operations in the same order, so the same values); the skill sums over pixels are
+    /// numpy's pairwise sums as in crowd-kit, the ELBO (which only decides when to stop) is summed
+    /// by pattern, equal to crowd-kit's up to rounding. Masks equal crowd-kit's on its tests and on
+    /// 60 generated images.
+    SegmentationEm = "SegmentationEM"
 }
 
 /// np.nan_to_num(x, nan=0): NaN → 0, ±∞ → ±f64::MAX.
@@ -769,6 +777,30 @@ fn nan_to_num(x: f64) -> f64 {
     } else {
         x
     }
+}
+
+/// ln a and ln(1 − a) of each worker, for a pixel it marked (`[1]`) or not (`[0]`), where
+/// a = q (marked) or 1 − q: the values numpy computes pixel by pixel.
+fn worker_logs(skills: &[f64]) -> Vec<[[f64; 2]; 2]> {
+    skills
+        .iter()
+        .map(|&q| {
+            let (on, off) = (q, 1.0 - q);
+            [[off.ln(), (1.0 - off).ln()], [on.ln(), (1.0 - on).ln()]]
+        })
+        .collect()
+}
+
+/// Counts an EM iteration and records its normalised ELBO; true (and the report says
+/// converged) when it improved on `previous` by less than `tol` (a decrease stops too).
+fn record_elbo(report: &mut FitReport, elbo: f64, previous: f64, tol: f64) -> bool {
+    report.iterations += 1;
+    report.loss_history.push(elbo);
+    let converged = elbo - previous < tol;
+    if converged {
+        report.stop_reason = StopReason::Converged;
+    }
+    converged
 }
 
 fn em_skills(segs: &[&[bool]], post: &[f64], region: f64, sizes: &[f64]) -> Vec<f64> {
@@ -820,20 +852,9 @@ impl SegmentationEm {
         let rounded: Vec<f64> = prior.iter().map(|p| p.round_ties_even()).collect();
         let mut skills = em_skills(&segs, &rounded, region, &sizes);
         let mut loss = f64::NEG_INFINITY;
-        // ln a and ln(1 − a) of each worker, for a pixel it marked ([1]) or not ([0]), where
-        // a = q (marked) or 1 − q: the values numpy computes pixel by pixel.
-        let logs = |skills: &[f64]| -> Vec<[[f64; 2]; 2]> {
-            skills
-                .iter()
-                .map(|&q| {
-                    let (on, off) = (q, 1.0 - q);
-                    [[off.ln(), (1.0 - off).ln()], [on.ln(), (1.0 - on).ln()]]
-                })
-                .collect()
-        };
         for _ in 0..self.params.n_iter {
             // E-step, summing over workers in order for each pixel.
-            let log_a = logs(&skills);
+            let log_a = worker_logs(&skills);
             let mut pos_sum = vec![0.0; pixels];
             let mut neg_sum = vec![0.0; pixels];
             for (seg, l) in segs.iter().zip(&log_a) {
@@ -854,7 +875,7 @@ impl SegmentationEm {
                 .collect();
             skills = em_skills(&segs, &post, region, &sizes);
             // ELBO, as crowd-kit: arrays summed whole (pairwise), worker-major.
-            let log_a = logs(&skills);
+            let log_a = worker_logs(&skills);
             let ln_prior: Vec<f64> = prior.iter().map(|p| p.ln()).collect();
             let ln_not_prior: Vec<f64> = prior.iter().map(|p| (1.0 - p).ln()).collect();
             let mut first_terms = Vec::with_capacity(n * pixels);
@@ -870,10 +891,7 @@ impl SegmentationEm {
             let elbo = numpy_sum(&first_terms) + numpy_sum(&second_terms) - numpy_sum(&entropy);
             let new_loss = elbo / (n * pixels) as f64;
             prior = post;
-            report.iterations += 1;
-            report.loss_history.push(new_loss);
-            if new_loss - loss < self.params.tol {
-                report.stop_reason = StopReason::Converged;
+            if record_elbo(&mut report, new_loss, loss, self.params.tol) {
                 break;
             }
             loss = new_loss;
@@ -930,17 +948,8 @@ impl SegmentationEm {
         let rounded: Vec<f64> = prior.iter().map(|p| p.round_ties_even()).collect();
         let mut skills = skills_from(&rounded);
         let mut loss = f64::NEG_INFINITY;
-        let logs = |skills: &[f64]| -> Vec<[[f64; 2]; 2]> {
-            skills
-                .iter()
-                .map(|&q| {
-                    let (on, off) = (q, 1.0 - q);
-                    [[off.ln(), (1.0 - off).ln()], [on.ln(), (1.0 - on).ln()]]
-                })
-                .collect()
-        };
         for _ in 0..self.params.n_iter {
-            let log_a = logs(&skills);
+            let log_a = worker_logs(&skills);
             let post: Vec<f64> = (0..m)
                 .map(|id| {
                     let (mut pos_sum, mut neg_sum) = (0.0, 0.0);
@@ -959,7 +968,7 @@ impl SegmentationEm {
             skills = skills_from(&post);
             // The ELBO, summed by pattern × pixel count: crowd-kit's up to rounding (it only
             // decides when to stop).
-            let log_a = logs(&skills);
+            let log_a = worker_logs(&skills);
             let mut elbo = 0.0;
             for id in 0..m {
                 let (ln_prior, ln_not_prior) = (prior[id].ln(), (1.0 - prior[id]).ln());
@@ -974,10 +983,7 @@ impl SegmentationEm {
             }
             let new_loss = elbo / (n * pixels) as f64;
             prior = post;
-            report.iterations += 1;
-            report.loss_history.push(new_loss);
-            if new_loss - loss < self.params.tol {
-                report.stop_reason = StopReason::Converged;
+            if record_elbo(&mut report, new_loss, loss, self.params.tol) {
                 break;
             }
             loss = new_loss;
@@ -988,20 +994,6 @@ impl SegmentationEm {
             .map(|&id| prior[id as usize] > 0.5)
             .collect();
         (mask_like(first, pixels), report)
-    }
-}
-
-impl SegmentationAggregator for SegmentationEm {
-    fn name(&self) -> &'static str {
-        "SegmentationEM"
-    }
-
-    fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
-        let fits: Vec<(Mask, FitReport)> = (0..data.n_tasks())
-            .into_par_iter()
-            .map(|t| self.fit_task(data, data.task_rows(t), true))
-            .collect();
-        Ok(collect_fits(fits))
     }
 }
 

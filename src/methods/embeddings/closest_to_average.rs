@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     EmbeddingAggregation, EmbeddingAggregator, closest, cosine_distance, squared_distance,
-    weighted_means,
+    truth_by_task, weighted_means,
 };
 use crate::aggregation::{FitReport, Observer};
 use crate::embeddings::{EmbeddingResponses, TrueEmbeddings};
@@ -103,10 +103,7 @@ impl EmbeddingAggregator for ClosestToAverage {
         true_embeddings: Option<&TrueEmbeddings>,
         _: Option<&dyn Observer>, // not iterative
     ) -> Result<EmbeddingAggregation> {
-        let truth = match true_embeddings {
-            Some(t) => t.resolve(data)?,
-            None => vec![None; data.n_tasks()],
-        };
+        let truth = truth_by_task(true_embeddings, data)?;
         let aggregated = weighted_means(data, |_| 1.0, &truth);
         let distance = self.params.distance;
         let (chosen, scores) = closest(data, &aggregated, |a, b| distance.between(a, b));

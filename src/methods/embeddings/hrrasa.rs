@@ -7,7 +7,7 @@ use super::gleu::{Grams, Symbols, gleu};
 use super::rasa::{prior_skills, update_skills};
 use super::{
     EmbeddingAggregation, EmbeddingAggregator, check_common, closest, converged, cosine_distance,
-    dot, squared_distance, weighted_means,
+    dot, squared_distance, truth_by_task, weighted_means,
 };
 use std::time::Instant;
 
@@ -202,10 +202,7 @@ impl EmbeddingAggregator for Hrrasa {
             }
             .into());
         }
-        let truth = match true_embeddings {
-            Some(t) => t.resolve(data)?,
-            None => vec![None; data.n_tasks()],
-        };
+        let truth = truth_by_task(true_embeddings, data)?;
         let dim = data.dim();
         let single: Vec<bool> = (0..data.n_tasks())
             .map(|t| data.task_rows(t).len() == 1)

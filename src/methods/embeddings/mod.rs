@@ -174,6 +174,17 @@ pub trait EmbeddingAggregator: Send + Sync {
     }
 }
 
+/// The true embedding of each task of `data` (all `None` without true embeddings).
+pub(crate) fn truth_by_task<'a>(
+    true_embeddings: Option<&'a TrueEmbeddings>,
+    data: &EmbeddingResponses,
+) -> Result<Vec<Option<&'a [f64]>>> {
+    match true_embeddings {
+        Some(t) => Ok(t.resolve(data)?),
+        None => Ok(vec![None; data.n_tasks()]),
+    }
+}
+
 /// Σ (a − b)², in order.
 pub(crate) fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).fold(0.0, |s, (x, y)| s + (x - y) * (x - y))

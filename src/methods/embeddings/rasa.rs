@@ -2,7 +2,7 @@
 
 use super::{
     EmbeddingAggregation, EmbeddingAggregator, check_common, chi2_isf, closest, converged,
-    cosine_distance, squared_distance, weighted_means,
+    cosine_distance, squared_distance, truth_by_task, weighted_means,
 };
 use std::time::Instant;
 
@@ -138,10 +138,7 @@ impl EmbeddingAggregator for Rasa {
         observer: Option<&dyn Observer>,
     ) -> Result<EmbeddingAggregation> {
         let started = Instant::now();
-        let truth = match true_embeddings {
-            Some(t) => t.resolve(data)?,
-            None => vec![None; data.n_tasks()],
-        };
+        let truth = truth_by_task(true_embeddings, data)?;
         let mut counts = vec![0usize; data.n_workers()];
         for row in 0..data.len() {
             counts[data.worker(row)] += 1;
