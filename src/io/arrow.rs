@@ -116,13 +116,12 @@ pub(crate) fn find_columns(schema: &Schema, options: &ReadOptions) -> Result<[us
     Ok(at)
 }
 
-/// One column of a chunk in chunk-local ids: distinct names in order of first appearance
-/// (concatenated, with their ends) and the local id of each row.
+/// One column's names in a chunk's local ids: distinct names in order of first appearance
+/// (concatenated, with their ends; the rows' local ids are written where the rows go).
 #[derive(Default)]
 pub(crate) struct LocalColumn {
     names: Vec<u8>,
     ends: Vec<usize>,
-    ids: Vec<u32>,
 }
 
 impl LocalColumn {
@@ -134,14 +133,15 @@ impl LocalColumn {
     }
 }
 
-/// Builds a [`LocalColumn`] from consecutive arrays of one column.
+/// Builds a [`LocalColumn`] from consecutive arrays of one column, writing each row's local id
+/// into slot `slot` of that row's triple.
 struct ColumnEncoder {
     column: &'static str,
+    slot: usize,
     /// Local ids of strings (packed keys, runs of equal tasks numbered without hashing), and
     /// the names of every local id in order.
     names: LocalNames,
     ints: FxHashMap<i128, u32>,
-    ids: Vec<u32>,
     /// The dictionary of the last dictionary array and its value index → local id table.
     dictionary: Option<(ArrayRef, Vec<u32>)>,
     /// Rows encoded before the current array (for error rows).
@@ -155,12 +155,12 @@ const UNSEEN: u32 = u32::MAX;
 const PART_ROWS: usize = 1 << 18;
 
 impl ColumnEncoder {
-    fn new(column: &'static str) -> Self {
+    fn new(slot: usize) -> Self {
         Self {
-            column,
+            column: COLUMNS[slot],
+            slot,
             names: LocalNames::default(),
             ints: FxHashMap::default(),
-            ids: Vec::new(),
             dictionary: None,
             offset: 0,
         }
@@ -189,12 +189,11 @@ impl ColumnEncoder {
         })
     }
 
-    /// The column in local ids: every name numbered, and each row's id.
+    /// The column's names in local-id order.
     fn finish(mut self) -> LocalColumn {
         LocalColumn {
             names: std::mem::take(&mut self.names.new_bytes),
             ends: std::mem::take(&mut self.names.new_ends),
-            ids: self.ids,
         }
     }
 
@@ -207,21 +206,21 @@ impl ColumnEncoder {
         id
     }
 
-    fn push(&mut self, array: &dyn Array) -> Result<(), ArrowError> {
-        self.ids.reserve(array.len());
+    /// Encodes `array`'s rows into `out` (one triple per row, this column's slot).
+    fn push(&mut self, array: &dyn Array, out: &mut [[u32; 3]]) -> Result<(), ArrowError> {
         let result = match array.data_type() {
             DataType::Dictionary(key, _) => match key.as_ref() {
-                DataType::Int8 => self.dictionary_array::<Int8Type>(array),
-                DataType::Int16 => self.dictionary_array::<Int16Type>(array),
-                DataType::Int32 => self.dictionary_array::<Int32Type>(array),
-                DataType::Int64 => self.dictionary_array::<Int64Type>(array),
-                DataType::UInt8 => self.dictionary_array::<UInt8Type>(array),
-                DataType::UInt16 => self.dictionary_array::<UInt16Type>(array),
-                DataType::UInt32 => self.dictionary_array::<UInt32Type>(array),
-                DataType::UInt64 => self.dictionary_array::<UInt64Type>(array),
+                DataType::Int8 => self.dictionary_array::<Int8Type>(array, out),
+                DataType::Int16 => self.dictionary_array::<Int16Type>(array, out),
+                DataType::Int32 => self.dictionary_array::<Int32Type>(array, out),
+                DataType::Int64 => self.dictionary_array::<Int64Type>(array, out),
+                DataType::UInt8 => self.dictionary_array::<UInt8Type>(array, out),
+                DataType::UInt16 => self.dictionary_array::<UInt16Type>(array, out),
+                DataType::UInt32 => self.dictionary_array::<UInt32Type>(array, out),
+                DataType::UInt64 => self.dictionary_array::<UInt64Type>(array, out),
                 other => Err(self.type_error(other)),
             },
-            _ => self.plain_array(array),
+            _ => self.plain_array(array, out),
         };
         self.offset += array.len() as u64;
         result
@@ -235,52 +234,56 @@ impl ColumnEncoder {
     }
 
     /// Rows of a string or integer array.
-    fn plain_array(&mut self, array: &dyn Array) -> Result<(), ArrowError> {
+    fn plain_array(&mut self, array: &dyn Array, out: &mut [[u32; 3]]) -> Result<(), ArrowError> {
         if let Some(row) = first_null(array) {
             return Err(self.error(row, "null"));
         }
         match array.data_type() {
             DataType::Utf8 => {
                 let strings = array.as_string::<i32>();
-                self.string_rows((0..strings.len()).map(|row| strings.value(row)))?;
+                self.string_rows((0..strings.len()).map(|row| strings.value(row)), out)?;
             }
             DataType::LargeUtf8 => {
                 let strings = array.as_string::<i64>();
-                self.string_rows((0..strings.len()).map(|row| strings.value(row)))?;
+                self.string_rows((0..strings.len()).map(|row| strings.value(row)), out)?;
             }
             DataType::Utf8View => {
                 let strings = array.as_string_view();
-                self.string_rows((0..strings.len()).map(|row| strings.value(row)))?;
+                self.string_rows((0..strings.len()).map(|row| strings.value(row)), out)?;
             }
-            DataType::Int8 => self.int_array::<Int8Type>(array),
-            DataType::Int16 => self.int_array::<Int16Type>(array),
-            DataType::Int32 => self.int_array::<Int32Type>(array),
-            DataType::Int64 => self.int_array::<Int64Type>(array),
-            DataType::UInt8 => self.int_array::<UInt8Type>(array),
-            DataType::UInt16 => self.int_array::<UInt16Type>(array),
-            DataType::UInt32 => self.int_array::<UInt32Type>(array),
-            DataType::UInt64 => self.int_array::<UInt64Type>(array),
+            DataType::Int8 => self.int_array::<Int8Type>(array, out),
+            DataType::Int16 => self.int_array::<Int16Type>(array, out),
+            DataType::Int32 => self.int_array::<Int32Type>(array, out),
+            DataType::Int64 => self.int_array::<Int64Type>(array, out),
+            DataType::UInt8 => self.int_array::<UInt8Type>(array, out),
+            DataType::UInt16 => self.int_array::<UInt16Type>(array, out),
+            DataType::UInt32 => self.int_array::<UInt32Type>(array, out),
+            DataType::UInt64 => self.int_array::<UInt64Type>(array, out),
             other => return Err(self.type_error(other)),
         }
         Ok(())
     }
 
     /// Rows of a string array (of any offset width or a view), in order.
-    fn string_rows<'s>(&mut self, values: impl Iterator<Item = &'s str>) -> Result<(), ArrowError> {
-        for (row, value) in values.enumerate() {
-            let id = self.string(value.as_bytes(), row)?;
-            self.ids.push(id);
+    fn string_rows<'s>(
+        &mut self,
+        values: impl Iterator<Item = &'s str>,
+        out: &mut [[u32; 3]],
+    ) -> Result<(), ArrowError> {
+        let slot = self.slot;
+        for ((row, value), o) in values.enumerate().zip(out) {
+            o[slot] = self.string(value.as_bytes(), row)?;
         }
         Ok(())
     }
 
-    fn int_array<T: ArrowPrimitiveType>(&mut self, array: &dyn Array)
+    fn int_array<T: ArrowPrimitiveType>(&mut self, array: &dyn Array, out: &mut [[u32; 3]])
     where
         T::Native: Into<i128>,
     {
-        for &v in array.as_primitive::<T>().values().iter() {
-            let id = self.int(v.into());
-            self.ids.push(id);
+        let slot = self.slot;
+        for (&v, o) in array.as_primitive::<T>().values().iter().zip(out) {
+            o[slot] = self.int(v.into());
         }
     }
 
@@ -289,6 +292,7 @@ impl ColumnEncoder {
     fn dictionary_array<K: ArrowDictionaryKeyType>(
         &mut self,
         array: &dyn Array,
+        out: &mut [[u32; 3]],
     ) -> Result<(), ArrowError> {
         let dict = array.as_dictionary::<K>();
         if let Some(row) = first_null(dict.keys()) {
@@ -302,7 +306,7 @@ impl ColumnEncoder {
             Some((previous, table)) if Arc::ptr_eq(&previous, values) => table,
             _ => vec![UNSEEN; values.len()],
         };
-        let result = self.dictionary_rows::<K>(dict.keys().values(), values, &mut table);
+        let result = self.dictionary_rows::<K>(dict.keys().values(), values, &mut table, out);
         self.dictionary = Some((values.clone(), table));
         result
     }
@@ -312,8 +316,10 @@ impl ColumnEncoder {
         keys: &[K::Native],
         values: &ArrayRef,
         table: &mut [u32],
+        out: &mut [[u32; 3]],
     ) -> Result<(), ArrowError> {
-        for (row, key) in keys.iter().enumerate() {
+        let slot = self.slot;
+        for ((row, key), o) in keys.iter().enumerate().zip(out) {
             let index = key
                 .to_usize()
                 .filter(|&k| k < table.len())
@@ -323,7 +329,7 @@ impl ColumnEncoder {
                 id = self.dictionary_value(values, index, row)?;
                 table[index] = id;
             }
-            self.ids.push(id);
+            o[slot] = id;
         }
         Ok(())
     }
@@ -346,8 +352,8 @@ impl ColumnEncoder {
             DataType::Utf8View => values.as_string_view().value(index).as_bytes().to_vec(),
             _ => {
                 let one = values.slice(index, 1);
-                let mut sub = ColumnEncoder::new(self.column);
-                sub.plain_array(one.as_ref())?;
+                let mut sub = ColumnEncoder::new(self.slot);
+                sub.plain_array(one.as_ref(), &mut [[0; 3]])?;
                 sub.finish().names
             }
         };
@@ -373,10 +379,14 @@ pub(crate) struct Chunk {
 }
 
 impl Chunk {
-    /// Encodes consecutive (task, worker, label) arrays; error rows count from the chunk's
-    /// first row.
-    pub(crate) fn encode(arrays: &[[&dyn Array; 3]]) -> Result<Self, ArrowError> {
-        let mut encoders = COLUMNS.map(ColumnEncoder::new);
+    /// Encodes consecutive (task, worker, label) arrays into `out`, one triple of local ids per
+    /// row (`out` holds exactly the arrays' rows); error rows count from the chunk's first row.
+    pub(crate) fn encode(
+        arrays: &[[&dyn Array; 3]],
+        out: &mut [[u32; 3]],
+    ) -> Result<Self, ArrowError> {
+        let mut encoders = [0, 1, 2].map(ColumnEncoder::new);
+        let mut rest = out;
         for triple in arrays {
             let len = triple[0].len();
             if triple.iter().any(|a| a.len() != len) {
@@ -387,17 +397,21 @@ impl Chunk {
                     triple[2].len()
                 )));
             }
-            for (encoder, array) in encoders.iter_mut().zip(triple) {
-                encoder.push(*array)?;
+            if len > rest.len() {
+                return Err(ArrowError::whole("more rows than announced"));
             }
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            for (encoder, array) in encoders.iter_mut().zip(triple) {
+                encoder.push(*array, head)?;
+            }
+            rest = tail;
+        }
+        if !rest.is_empty() {
+            return Err(ArrowError::whole("fewer rows than announced"));
         }
         Ok(Self {
             columns: encoders.map(ColumnEncoder::finish),
         })
-    }
-
-    fn len(&self) -> usize {
-        self.columns[0].ids.len()
     }
 }
 
@@ -465,30 +479,29 @@ impl ArrowEncoder {
         let len = task.len();
         if worker.len() != len || label.len() != len {
             // Chunk::encode words the error.
-            let chunk = Chunk::encode(&[[task, worker, label]])?;
-            return self.append(chunk);
+            return Err(match Chunk::encode(&[[task, worker, label]], &mut []) {
+                Err(e) => e,
+                Ok(_) => ArrowError::whole("columns of different lengths"),
+            });
         }
         let parts = len
             .div_ceil(PART_ROWS)
             .clamp(1, 4 * rayon::current_num_threads());
         let part_len = len.div_ceil(parts).max(1);
         let starts: Vec<usize> = (0..len).step_by(part_len).collect();
-        let chunks = starts
-            .par_iter()
-            .map(|&start| {
-                let n = part_len.min(len - start);
+        let lens: Vec<usize> = starts.iter().map(|&s| part_len.min(len - s)).collect();
+        self.append_parts(
+            &lens,
+            |_, e| e,
+            |part, out| {
+                let (start, n) = (starts[part], lens[part]);
                 let [t, w, l] = [task, worker, label].map(|a| a.slice(start, n));
-                Chunk::encode(&[[t.as_ref(), w.as_ref(), l.as_ref()]]).map_err(|mut e| {
+                Chunk::encode(&[[t.as_ref(), w.as_ref(), l.as_ref()]], out).map_err(|mut e| {
                     e.row = e.row.map(|r| r + start as u64);
                     e
                 })
-            })
-            .collect::<Vec<_>>()
-            // Sequentially: with several bad parts, the first one's error (a parallel
-            // collect into a Result may return any of them).
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?;
-        self.append_all(chunks).map_err(|(_, e)| e)
+            },
+        )
     }
 
     /// Adds the rows of a record batch, taking the columns named by `options`
@@ -511,20 +524,23 @@ impl ArrowEncoder {
         let _ = self.raw.try_reserve(n);
     }
 
-    /// Appends a chunk's rows (in its local ids) and keeps its names for the merge.
-    pub(crate) fn append(&mut self, chunk: Chunk) -> Result<(), ArrowError> {
-        self.append_all(vec![chunk]).map_err(|(_, e)| e)
-    }
-
-    /// Appends chunks in order: their rows are copied in parallel, still in local ids; their
-    /// names wait for the merge in [`finish`](ArrowEncoder::finish). On error, the index of
-    /// the chunk to blame.
-    pub(crate) fn append_all(&mut self, chunks: Vec<Chunk>) -> Result<(), (usize, ArrowError)> {
-        let mut total = self.raw.len();
-        for (i, chunk) in chunks.iter().enumerate() {
-            total += chunk.len();
+    /// Appends chunks of `lens[i]` rows each, encoded in parallel by `encode(i, rows)` straight
+    /// into their place in the row table (in chunk-local ids, no copy); their names wait for
+    /// the merge in [`finish`](ArrowEncoder::finish). On error nothing of this call is kept
+    /// and the error is the first chunk's in order (`too_many(i, _)` when chunk `i` would
+    /// exceed the row limit; `too_many(0, _)` when the rows do not fit in memory).
+    pub(crate) fn append_parts<E: Send>(
+        &mut self,
+        lens: &[usize],
+        too_many: impl Fn(usize, ArrowError) -> E,
+        encode: impl Fn(usize, &mut [[u32; 3]]) -> Result<Chunk, E> + Sync,
+    ) -> Result<(), E> {
+        let old = self.raw.len();
+        let mut total = old;
+        for (i, &n) in lens.iter().enumerate() {
+            total += n;
             if total >= u32::MAX as usize {
-                return Err((
+                return Err(too_many(
                     i,
                     ArrowError::whole(format!(
                         "too many responses (at most {} are supported)",
@@ -533,29 +549,38 @@ impl ArrowEncoder {
                 ));
             }
         }
-        let old = self.raw.len();
+        if self.raw.try_reserve(total - old).is_err() {
+            return Err(too_many(
+                0,
+                ArrowError::whole(format!("not enough memory for {} responses", total - old)),
+            ));
+        }
         self.raw.resize(total, [0; 3]);
-        let mut outs = Vec::with_capacity(chunks.len());
+        let mut outs = Vec::with_capacity(lens.len());
         let mut rest = &mut self.raw[old..];
-        for chunk in &chunks {
-            let (head, tail) = rest.split_at_mut(chunk.len());
+        for &n in lens {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
             outs.push(head);
             rest = tail;
         }
-        outs.into_par_iter()
-            .zip(chunks.par_iter())
-            .for_each(|(out, chunk)| {
-                let [t, w, l] = &chunk.columns;
-                for (o, ((&a, &b), &c)) in out.iter_mut().zip(t.ids.iter().zip(&w.ids).zip(&l.ids))
-                {
-                    *o = [a, b, c];
-                }
-            });
-        for mut chunk in chunks {
-            self.pieces.push((chunk.len(), self.chunks.len()));
-            for column in &mut chunk.columns {
-                column.ids = Vec::new();
+        let chunks = outs
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, out)| encode(i, out))
+            .collect::<Vec<_>>()
+            // Sequentially: with several bad chunks, the first one's error (a parallel
+            // collect into a Result may return any of them).
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>();
+        let chunks = match chunks {
+            Ok(chunks) => chunks,
+            Err(e) => {
+                self.raw.truncate(old);
+                return Err(e);
             }
+        };
+        for (chunk, &n) in chunks.into_iter().zip(lens) {
+            self.pieces.push((n, self.chunks.len()));
             self.chunks.push(chunk);
         }
         Ok(())
