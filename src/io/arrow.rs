@@ -40,7 +40,7 @@ use rustc_hash::FxHashMap;
 use super::local_names::LocalNames;
 use super::responses::ReadOptions;
 use crate::error::{DataError, Error, InputError};
-use crate::names::{Merged, PartNames, merge, remap_rows, split_pieces};
+use crate::names::{MergeError, Merged, PartNames, merge};
 use crate::responses::{DuplicatePolicy, Responses};
 
 /// A problem with the arrays handed to [`ArrowEncoder`]: the row (0-based, within the
@@ -125,11 +125,12 @@ pub(crate) struct LocalColumn {
 }
 
 impl LocalColumn {
-    fn part_names(&self) -> PartNames<'_> {
-        PartNames {
-            bytes: &self.names,
-            ends: &self.ends,
-        }
+    /// The names in local-id order.
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.names[start..end])
     }
 }
 
@@ -435,11 +436,11 @@ impl Chunk {
 /// ```
 #[derive(Default)]
 pub struct ArrowEncoder {
-    /// Each chunk's local names (rows' ids left empty), in push order.
-    chunks: Vec<Chunk>,
-    /// Every row in its chunk's local ids: consecutive pieces of (rows, chunk index).
+    /// Per column, every distinct name met so far, numbered in order of first appearance
+    /// (the encoder's ids).
+    names: [LocalNames; 3],
+    /// Every row in the encoder's ids.
     raw: Vec<[u32; 3]>,
-    pieces: Vec<(usize, usize)>,
     policy: DuplicatePolicy,
 }
 
@@ -579,38 +580,96 @@ impl ArrowEncoder {
                 return Err(e);
             }
         };
-        for (chunk, &n) in chunks.into_iter().zip(lens) {
-            self.pieces.push((n, self.chunks.len()));
-            self.chunks.push(chunk);
-        }
+        self.number(&chunks, old, lens);
         Ok(())
     }
 
-    /// Merges column `c`'s names of every chunk (by the label order rule with `rule`, else
-    /// byte order).
-    fn merge_column(&self, c: usize, rule: bool) -> Merged {
-        let parts: Vec<PartNames<'_>> = self
-            .chunks
-            .iter()
-            .map(|chunk| chunk.columns[c].part_names())
+    /// Gives the chunks' local names the encoder's ids (each name hashed once per chunk, not
+    /// once per row; the three columns on separate threads), then rewrites the chunks' rows
+    /// (`lens[k]` rows from `start` for chunk `k`) from local ids to those, in parallel.
+    fn number(&mut self, chunks: &[Chunk], start: usize, lens: &[usize]) {
+        let maps: Vec<Vec<Vec<u32>>> = self
+            .names
+            .par_iter_mut()
+            .enumerate()
+            .map(|(c, names)| {
+                chunks
+                    .iter()
+                    .map(|chunk| chunk.columns[c].iter().map(|n| names.id(n)).collect())
+                    .collect()
+            })
             .collect();
-        // Arrow strings are UTF-8 and integers are ASCII; row counts bound the name count.
-        merge(&parts, rule).expect("Arrow names are UTF-8 and fewer than 2^32")
+        let mut outs = Vec::with_capacity(lens.len());
+        let mut rest = &mut self.raw[start..];
+        for &n in lens {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
+            outs.push(head);
+            rest = tail;
+        }
+        outs.into_par_iter().enumerate().for_each(|(k, rows)| {
+            let [t, w, l] = [0, 1, 2].map(|c| &maps[c][k][..]);
+            for row in rows {
+                *row = [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]];
+            }
+        });
+    }
+
+    /// Sorts column `c`'s names (by the label order rule with `rule`, else byte order): the
+    /// sorted names and encoder id → canonical id. The hash tables are dropped first.
+    fn merge_column(names: &mut LocalNames, rule: bool) -> Result<Merged, DataError> {
+        let bytes = std::mem::take(&mut names.new_bytes);
+        let ends = std::mem::take(&mut names.new_ends);
+        *names = LocalNames::default();
+        let part = PartNames {
+            bytes: &bytes,
+            ends: &ends,
+        };
+        merge(&[part], rule).map_err(|e| match e {
+            MergeError::TooMany => DataError::TooManyIds {
+                what: "names",
+                max: u32::MAX as u64,
+            },
+            // Arrow strings are UTF-8 and integers are ASCII.
+            MergeError::NotUtf8 => DataError::Internal {
+                method: "ArrowEncoder",
+                what: "a name that is not UTF-8",
+            },
+        })
+    }
+
+    /// The three columns merged in parallel (see [`merge_column`](Self::merge_column)).
+    fn merge_columns(&mut self, rules: [bool; 3]) -> Result<[Merged; 3], DataError> {
+        let merged: Vec<Result<Merged, DataError>> = self
+            .names
+            .par_iter_mut()
+            .zip(rules)
+            .map(|(names, rule)| Self::merge_column(names, rule))
+            .collect();
+        let mut merged = merged.into_iter();
+        let mut next = || {
+            merged.next().unwrap_or_else(|| {
+                Err(DataError::Internal {
+                    method: "ArrowEncoder",
+                    what: "three columns",
+                })
+            })
+        };
+        Ok([next()?, next()?, next()?])
     }
 
     /// Builds the [`Responses`]: canonical ids by the label order rule, then the duplicate
     /// policy.
     pub fn finish(mut self) -> Result<Responses, DataError> {
-        let merged: Vec<Merged> = (0..3)
-            .into_par_iter()
-            .map(|c| self.merge_column(c, true))
-            .collect();
+        let merged = self.merge_columns([true; 3])?;
         let mut raw = std::mem::take(&mut self.raw);
-        remap_rows(&mut raw, &self.pieces, &merged);
-        drop(self.chunks);
-        let mut names = merged.into_iter().map(|m| m.names);
-        let names = std::array::from_fn(|_| names.next().unwrap_or_default());
-        Responses::from_canonical_rows(names, raw, self.policy)
+        let [t, w, l] = [0, 1, 2].map(|c| merged[c].map(0));
+        raw.par_chunks_mut(REMAP_ROWS).for_each(|rows| {
+            for row in rows {
+                *row = [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]];
+            }
+        });
+        let [t, w, l] = merged;
+        Responses::from_canonical_rows([t.names, w.names, l.names], raw, self.policy)
     }
 
     /// Integer codes of every row pushed, in push order, per column (task, worker, label),
@@ -628,47 +687,39 @@ impl ArrowEncoder {
     /// let labels = Int64Array::from(vec![10, 2, 2]);
     /// let mut encoder = ArrowEncoder::new();
     /// encoder.push(&tasks, &workers, &labels)?;
-    /// let [t, w, l] = encoder.factorize([NameOrder::Bytes, NameOrder::Bytes, NameOrder::Rule]);
+    /// let [t, w, l] = encoder.factorize([NameOrder::Bytes, NameOrder::Bytes, NameOrder::Rule])?;
     /// // As strings, "10" sorts before "2"; as integers, 2 before 10.
     /// assert_eq!((t.codes, &*t.names[0]), (vec![0, 1, 0], "10"));
     /// assert_eq!(w.codes, vec![1, 0, 0]);
     /// assert_eq!((l.codes, l.numeric), (vec![1, 0, 0], true));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn factorize(self, orders: [NameOrder; 3]) -> [Factorized; 3] {
-        let mut out: Vec<Factorized> = (0..3)
-            .into_par_iter()
-            .map(|c| {
-                let merged = self.merge_column(c, orders[c] == NameOrder::Rule);
-                let mut codes = vec![0u32; self.raw.len()];
-                let mut starts = Vec::with_capacity(self.pieces.len());
-                let mut start = 0;
-                for &(n, _) in &self.pieces {
-                    starts.push(start);
-                    start += n;
-                }
-                split_pieces(&mut codes, &self.pieces)
-                    .into_par_iter()
-                    .for_each(|(k, out)| {
-                        let map = merged.map(k);
-                        let rows = &self.raw[starts[k]..starts[k] + out.len()];
-                        for (code, row) in out.iter_mut().zip(rows) {
-                            *code = map[row[c] as usize];
-                        }
-                    });
-                Factorized {
-                    codes,
-                    numeric: merged.names.numeric(),
-                    names: merged.names.iter().map(Box::from).collect(),
-                }
-            })
-            .collect();
-        let label = out.pop().expect("three columns");
-        let worker = out.pop().expect("three columns");
-        let task = out.pop().expect("three columns");
-        [task, worker, label]
+    pub fn factorize(mut self, orders: [NameOrder; 3]) -> Result<[Factorized; 3], DataError> {
+        let merged = self.merge_columns(orders.map(|o| o == NameOrder::Rule))?;
+        let raw = &self.raw;
+        let [t, w, l] = merged;
+        Ok([(0, t), (1, w), (2, l)].map(|(c, merged)| {
+            let map = merged.map(0);
+            let mut codes = vec![0u32; raw.len()];
+            codes
+                .par_chunks_mut(REMAP_ROWS)
+                .zip(raw.par_chunks(REMAP_ROWS))
+                .for_each(|(out, rows)| {
+                    for (code, row) in out.iter_mut().zip(rows) {
+                        *code = map[row[c] as usize];
+                    }
+                });
+            Factorized {
+                codes,
+                numeric: merged.names.numeric(),
+                names: merged.names.iter().map(Box::from).collect(),
+            }
+        }))
     }
 }
+
+/// Rows per parallel task when rows are rewritten to canonical ids.
+const REMAP_ROWS: usize = 1 << 16;
 
 /// How [`ArrowEncoder::factorize`] orders a column's distinct names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

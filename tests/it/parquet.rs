@@ -339,10 +339,10 @@ fn arrow_encoder_splits_long_arrays_without_changing_names_ids_or_error_rows() {
         batched.push(bt.as_ref(), bw.as_ref(), bl.as_ref()).unwrap();
     }
     let orders = [NameOrder::Bytes, NameOrder::Rule, NameOrder::Bytes];
-    let [ft, fw, fl] = whole.factorize(orders);
+    let [ft, fw, fl] = whole.factorize(orders).unwrap();
     assert_eq!(
         [ft.clone(), fw.clone(), fl.clone()],
-        batched.factorize(orders)
+        batched.factorize(orders).unwrap()
     );
     // pandas.factorize(sort=True), computed independently: sorted distinct values, row codes.
     fn expected<T: Ord + Clone>(values: &[T]) -> (Vec<T>, Vec<u32>) {
