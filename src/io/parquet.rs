@@ -5,7 +5,9 @@
 //! takes. String columns are read as dictionaries: where a column chunk is dictionary-encoded
 //! (the usual case; pyarrow and arrow-rs write dictionaries by default) its dictionary page is
 //! used as it is, so each distinct value is hashed once per row group instead of once per
-//! row. Row groups are decoded and encoded in parallel, then merged in row-group order.
+//! row. A window of row groups at a time is decoded and encoded in parallel, each straight
+//! into its rows of the table (their places are known from the footer's row counts, which are
+//! checked against the decoded rows); the window's names then get the encoder's ids.
 //!
 //! Errors name the file and, where one is to blame, the row group and row
 //! (`file:row group G:row R: message`, 0-based).

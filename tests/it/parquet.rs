@@ -162,6 +162,21 @@ fn web_from_parquet_equals_csv_for_every_column_type_and_layout() {
             ]),
             None,
         ),
+        (
+            // Row groups of 100 rows: many windows of row groups decoded in parallel, each
+            // group with its own dictionaries, names shared across groups and windows.
+            "mixed types, many row groups",
+            batch(vec![
+                ("task", dictionary(0, true)),
+                ("worker", integers(1, true)),
+                ("label", large(2, true)),
+            ]),
+            Some(
+                WriterProperties::builder()
+                    .set_max_row_group_row_count(Some(100))
+                    .build(),
+            ),
+        ),
     ];
     for (what, batch, properties) in cases {
         let path = scratch("web.parquet");
