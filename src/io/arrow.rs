@@ -35,7 +35,9 @@ use arrow_array::types::{
     ArrowDictionaryKeyType, ArrowPrimitiveType, Int8Type, Int16Type, Int32Type, Int64Type,
     UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
-use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchReader};
+use arrow_array::{
+    Array, ArrayRef, LargeStringArray, RecordBatch, RecordBatchReader, StringArray, StringViewArray,
+};
 use arrow_buffer::ArrowNativeType as _;
 use arrow_schema::{DataType, Schema};
 use rayon::prelude::*;
@@ -311,7 +313,8 @@ impl ColumnEncoder {
             Some((previous, table)) if Arc::ptr_eq(&previous, values) => table,
             _ => vec![UNSEEN; values.len()],
         };
-        let result = self.dictionary_rows::<K>(dict.keys().values(), values, &mut table, out);
+        let typed = DictValues::of(values);
+        let result = self.dictionary_rows::<K>(dict.keys().values(), &typed, &mut table, out);
         self.dictionary = Some((values.clone(), table));
         result
     }
@@ -319,7 +322,7 @@ impl ColumnEncoder {
     fn dictionary_rows<K: ArrowDictionaryKeyType>(
         &mut self,
         keys: &[K::Native],
-        values: &ArrayRef,
+        values: &DictValues<'_>,
         table: &mut [u32],
         out: &mut [[u32; 3]],
     ) -> Result<(), ArrowError> {
@@ -339,35 +342,55 @@ impl ColumnEncoder {
         Ok(())
     }
 
-    /// The local id of dictionary value `index` (first use). Values are not borrowed for the
-    /// encoder's lifetime (a dictionary may be dropped with its batch), so strings go through
-    /// the name bytes.
+    /// The local id of dictionary value `index` (first use). A string value is copied into the
+    /// names straight from the array (the array is not kept: a dictionary may be dropped with
+    /// its batch).
     fn dictionary_value(
         &mut self,
-        values: &ArrayRef,
+        values: &DictValues<'_>,
         index: usize,
         row: usize,
     ) -> Result<u32, ArrowError> {
-        if values.is_null(index) {
-            return Err(self.error(row, "null"));
-        }
-        let name: Vec<u8> = match values.data_type() {
-            DataType::Utf8 => values.as_string::<i32>().value(index).as_bytes().to_vec(),
-            DataType::LargeUtf8 => values.as_string::<i64>().value(index).as_bytes().to_vec(),
-            DataType::Utf8View => values.as_string_view().value(index).as_bytes().to_vec(),
-            _ => {
+        let name: &[u8] = match values {
+            DictValues::Utf8(a) if !a.is_null(index) => a.value(index).as_bytes(),
+            DictValues::LargeUtf8(a) if !a.is_null(index) => a.value(index).as_bytes(),
+            DictValues::View(a) if !a.is_null(index) => a.value(index).as_bytes(),
+            DictValues::Other(values) if !values.is_null(index) => {
                 let one = values.slice(index, 1);
                 let mut sub = ColumnEncoder::new(self.slot);
                 sub.plain_array(one.as_ref(), &mut [[0; 3]])?;
-                sub.finish().names
+                let name = sub.finish().names;
+                // Integers: never empty.
+                return Ok(self.new_name(&name));
             }
+            _ => return Err(self.error(row, "null")),
         };
         if name.is_empty() {
             return Err(self.error(row, "empty name"));
         }
         // Another dictionary (or a plain array) of the chunk may have given this name a local
-        // id already: two local ids of one name get one canonical id in the merge.
-        Ok(self.new_name(&name))
+        // id already: two local ids of one name get one id when the encoder numbers them.
+        Ok(self.new_name(name))
+    }
+}
+
+/// A dictionary's values, typed once per array rather than at each first use of a value.
+enum DictValues<'a> {
+    Utf8(&'a StringArray),
+    LargeUtf8(&'a LargeStringArray),
+    View(&'a StringViewArray),
+    /// Integers (rare as dictionary values): through a one-value plain array.
+    Other(&'a ArrayRef),
+}
+
+impl<'a> DictValues<'a> {
+    fn of(values: &'a ArrayRef) -> Self {
+        match values.data_type() {
+            DataType::Utf8 => Self::Utf8(values.as_string::<i32>()),
+            DataType::LargeUtf8 => Self::LargeUtf8(values.as_string::<i64>()),
+            DataType::Utf8View => Self::View(values.as_string_view()),
+            _ => Self::Other(values),
+        }
     }
 }
 
