@@ -62,7 +62,7 @@ pub fn factorize_arrow<'py>(
             let [t, w, l] = at.map(|i| batch.column(i).as_ref() as &dyn Array);
             encoder.push(t, w, l).map_err(|e| e.to_string())?;
         }
-        Ok::<_, String>(encoder.factorize(orders))
+        encoder.factorize(orders).map_err(|e| e.to_string())
     });
     let factorized = match factorized {
         Ok(f) => f,

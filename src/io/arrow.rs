@@ -10,19 +10,23 @@
 //! fields are in CSV.
 //!
 //! # Same result as CSV
-//! Each chunk of rows (a Parquet row group, a part of a long array) numbers its names locally;
-//! [`ArrowEncoder::finish`] merges every chunk's names into canonical ids with the CSV reader's
-//! merge (`names::merge`: a parallel sort and dedup), that is by the crate's one label order
-//! rule (numeric when every name is an integer, else byte order): the same data gives the same
-//! [`Responses`], ids and results whether it came from CSV, Parquet or Arrow, in any row or
-//! batch order.
+//! Each chunk of rows (a Parquet row group, a part of a long array) numbers its names locally,
+//! writing each row's local ids straight into the encoder's row table; the chunk's distinct
+//! names then get the encoder's ids (one hash table per column, each name once per chunk) and
+//! its rows are rewritten to those. [`ArrowEncoder::finish`] sorts each column's distinct
+//! names into canonical order with the CSV reader's merge (`names::merge`), that is by the
+//! crate's one label order rule (numeric when every name is an integer, else byte order): the
+//! same data gives the same [`Responses`], ids and results whether it came from CSV, Parquet
+//! or Arrow, in any row or batch order.
 //!
 //! # Cost
 //! A dictionary column costs one lookup per row in a table indexed by key; each dictionary
-//! value that rows use is listed once per chunk for the merge, without hashing (unused values
-//! are not names of the table); the table is reused while consecutive batches share their
-//! dictionary (the batches of one Parquet row group do). A string or integer column costs one
-//! hash per row. The merge sorts every chunk's names once.
+//! value that rows use is hashed once per chunk (unused values are not names of the table);
+//! the table is reused while consecutive batches share their dictionary (the batches of one
+//! Parquet row group do). A string or integer column costs one hash per row. Memory: the rows
+//! (12 bytes each) and each column's distinct names once — no per-chunk name lists are kept
+//! (at 10⁸ answers, 382 row groups of 69,000 distinct workers each, those lists and their
+//! merge were the read's peak).
 
 use std::sync::Arc;
 
@@ -31,7 +35,9 @@ use arrow_array::types::{
     ArrowDictionaryKeyType, ArrowPrimitiveType, Int8Type, Int16Type, Int32Type, Int64Type,
     UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
-use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchReader};
+use arrow_array::{
+    Array, ArrayRef, LargeStringArray, RecordBatch, RecordBatchReader, StringArray, StringViewArray,
+};
 use arrow_buffer::ArrowNativeType as _;
 use arrow_schema::{DataType, Schema};
 use rayon::prelude::*;
@@ -40,7 +46,7 @@ use rustc_hash::FxHashMap;
 use super::local_names::LocalNames;
 use super::responses::ReadOptions;
 use crate::error::{DataError, Error, InputError};
-use crate::names::{Merged, PartNames, merge, remap_rows, split_pieces};
+use crate::names::{MergeError, Merged, PartNames, merge};
 use crate::responses::{DuplicatePolicy, Responses};
 
 /// A problem with the arrays handed to [`ArrowEncoder`]: the row (0-based, within the
@@ -116,32 +122,33 @@ pub(crate) fn find_columns(schema: &Schema, options: &ReadOptions) -> Result<[us
     Ok(at)
 }
 
-/// One column of a chunk in chunk-local ids: distinct names in order of first appearance
-/// (concatenated, with their ends) and the local id of each row.
+/// One column's names in a chunk's local ids: distinct names in order of first appearance
+/// (concatenated, with their ends; the rows' local ids are written where the rows go).
 #[derive(Default)]
 pub(crate) struct LocalColumn {
     names: Vec<u8>,
     ends: Vec<usize>,
-    ids: Vec<u32>,
 }
 
 impl LocalColumn {
-    fn part_names(&self) -> PartNames<'_> {
-        PartNames {
-            bytes: &self.names,
-            ends: &self.ends,
-        }
+    /// The names in local-id order.
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.names[start..end])
     }
 }
 
-/// Builds a [`LocalColumn`] from consecutive arrays of one column.
+/// Builds a [`LocalColumn`] from consecutive arrays of one column, writing each row's local id
+/// into slot `slot` of that row's triple.
 struct ColumnEncoder {
     column: &'static str,
+    slot: usize,
     /// Local ids of strings (packed keys, runs of equal tasks numbered without hashing), and
     /// the names of every local id in order.
     names: LocalNames,
     ints: FxHashMap<i128, u32>,
-    ids: Vec<u32>,
     /// The dictionary of the last dictionary array and its value index → local id table.
     dictionary: Option<(ArrayRef, Vec<u32>)>,
     /// Rows encoded before the current array (for error rows).
@@ -155,12 +162,12 @@ const UNSEEN: u32 = u32::MAX;
 const PART_ROWS: usize = 1 << 18;
 
 impl ColumnEncoder {
-    fn new(column: &'static str) -> Self {
+    fn new(slot: usize) -> Self {
         Self {
-            column,
+            column: COLUMNS[slot],
+            slot,
             names: LocalNames::default(),
             ints: FxHashMap::default(),
-            ids: Vec::new(),
             dictionary: None,
             offset: 0,
         }
@@ -189,12 +196,11 @@ impl ColumnEncoder {
         })
     }
 
-    /// The column in local ids: every name numbered, and each row's id.
+    /// The column's names in local-id order.
     fn finish(mut self) -> LocalColumn {
         LocalColumn {
             names: std::mem::take(&mut self.names.new_bytes),
             ends: std::mem::take(&mut self.names.new_ends),
-            ids: self.ids,
         }
     }
 
@@ -207,21 +213,21 @@ impl ColumnEncoder {
         id
     }
 
-    fn push(&mut self, array: &dyn Array) -> Result<(), ArrowError> {
-        self.ids.reserve(array.len());
+    /// Encodes `array`'s rows into `out` (one triple per row, this column's slot).
+    fn push(&mut self, array: &dyn Array, out: &mut [[u32; 3]]) -> Result<(), ArrowError> {
         let result = match array.data_type() {
             DataType::Dictionary(key, _) => match key.as_ref() {
-                DataType::Int8 => self.dictionary_array::<Int8Type>(array),
-                DataType::Int16 => self.dictionary_array::<Int16Type>(array),
-                DataType::Int32 => self.dictionary_array::<Int32Type>(array),
-                DataType::Int64 => self.dictionary_array::<Int64Type>(array),
-                DataType::UInt8 => self.dictionary_array::<UInt8Type>(array),
-                DataType::UInt16 => self.dictionary_array::<UInt16Type>(array),
-                DataType::UInt32 => self.dictionary_array::<UInt32Type>(array),
-                DataType::UInt64 => self.dictionary_array::<UInt64Type>(array),
+                DataType::Int8 => self.dictionary_array::<Int8Type>(array, out),
+                DataType::Int16 => self.dictionary_array::<Int16Type>(array, out),
+                DataType::Int32 => self.dictionary_array::<Int32Type>(array, out),
+                DataType::Int64 => self.dictionary_array::<Int64Type>(array, out),
+                DataType::UInt8 => self.dictionary_array::<UInt8Type>(array, out),
+                DataType::UInt16 => self.dictionary_array::<UInt16Type>(array, out),
+                DataType::UInt32 => self.dictionary_array::<UInt32Type>(array, out),
+                DataType::UInt64 => self.dictionary_array::<UInt64Type>(array, out),
                 other => Err(self.type_error(other)),
             },
-            _ => self.plain_array(array),
+            _ => self.plain_array(array, out),
         };
         self.offset += array.len() as u64;
         result
@@ -235,52 +241,56 @@ impl ColumnEncoder {
     }
 
     /// Rows of a string or integer array.
-    fn plain_array(&mut self, array: &dyn Array) -> Result<(), ArrowError> {
+    fn plain_array(&mut self, array: &dyn Array, out: &mut [[u32; 3]]) -> Result<(), ArrowError> {
         if let Some(row) = first_null(array) {
             return Err(self.error(row, "null"));
         }
         match array.data_type() {
             DataType::Utf8 => {
                 let strings = array.as_string::<i32>();
-                self.string_rows((0..strings.len()).map(|row| strings.value(row)))?;
+                self.string_rows((0..strings.len()).map(|row| strings.value(row)), out)?;
             }
             DataType::LargeUtf8 => {
                 let strings = array.as_string::<i64>();
-                self.string_rows((0..strings.len()).map(|row| strings.value(row)))?;
+                self.string_rows((0..strings.len()).map(|row| strings.value(row)), out)?;
             }
             DataType::Utf8View => {
                 let strings = array.as_string_view();
-                self.string_rows((0..strings.len()).map(|row| strings.value(row)))?;
+                self.string_rows((0..strings.len()).map(|row| strings.value(row)), out)?;
             }
-            DataType::Int8 => self.int_array::<Int8Type>(array),
-            DataType::Int16 => self.int_array::<Int16Type>(array),
-            DataType::Int32 => self.int_array::<Int32Type>(array),
-            DataType::Int64 => self.int_array::<Int64Type>(array),
-            DataType::UInt8 => self.int_array::<UInt8Type>(array),
-            DataType::UInt16 => self.int_array::<UInt16Type>(array),
-            DataType::UInt32 => self.int_array::<UInt32Type>(array),
-            DataType::UInt64 => self.int_array::<UInt64Type>(array),
+            DataType::Int8 => self.int_array::<Int8Type>(array, out),
+            DataType::Int16 => self.int_array::<Int16Type>(array, out),
+            DataType::Int32 => self.int_array::<Int32Type>(array, out),
+            DataType::Int64 => self.int_array::<Int64Type>(array, out),
+            DataType::UInt8 => self.int_array::<UInt8Type>(array, out),
+            DataType::UInt16 => self.int_array::<UInt16Type>(array, out),
+            DataType::UInt32 => self.int_array::<UInt32Type>(array, out),
+            DataType::UInt64 => self.int_array::<UInt64Type>(array, out),
             other => return Err(self.type_error(other)),
         }
         Ok(())
     }
 
     /// Rows of a string array (of any offset width or a view), in order.
-    fn string_rows<'s>(&mut self, values: impl Iterator<Item = &'s str>) -> Result<(), ArrowError> {
-        for (row, value) in values.enumerate() {
-            let id = self.string(value.as_bytes(), row)?;
-            self.ids.push(id);
+    fn string_rows<'s>(
+        &mut self,
+        values: impl Iterator<Item = &'s str>,
+        out: &mut [[u32; 3]],
+    ) -> Result<(), ArrowError> {
+        let slot = self.slot;
+        for ((row, value), o) in values.enumerate().zip(out) {
+            o[slot] = self.string(value.as_bytes(), row)?;
         }
         Ok(())
     }
 
-    fn int_array<T: ArrowPrimitiveType>(&mut self, array: &dyn Array)
+    fn int_array<T: ArrowPrimitiveType>(&mut self, array: &dyn Array, out: &mut [[u32; 3]])
     where
         T::Native: Into<i128>,
     {
-        for &v in array.as_primitive::<T>().values().iter() {
-            let id = self.int(v.into());
-            self.ids.push(id);
+        let slot = self.slot;
+        for (&v, o) in array.as_primitive::<T>().values().iter().zip(out) {
+            o[slot] = self.int(v.into());
         }
     }
 
@@ -289,6 +299,7 @@ impl ColumnEncoder {
     fn dictionary_array<K: ArrowDictionaryKeyType>(
         &mut self,
         array: &dyn Array,
+        out: &mut [[u32; 3]],
     ) -> Result<(), ArrowError> {
         let dict = array.as_dictionary::<K>();
         if let Some(row) = first_null(dict.keys()) {
@@ -302,7 +313,8 @@ impl ColumnEncoder {
             Some((previous, table)) if Arc::ptr_eq(&previous, values) => table,
             _ => vec![UNSEEN; values.len()],
         };
-        let result = self.dictionary_rows::<K>(dict.keys().values(), values, &mut table);
+        let typed = DictValues::of(values);
+        let result = self.dictionary_rows::<K>(dict.keys().values(), &typed, &mut table, out);
         self.dictionary = Some((values.clone(), table));
         result
     }
@@ -310,10 +322,12 @@ impl ColumnEncoder {
     fn dictionary_rows<K: ArrowDictionaryKeyType>(
         &mut self,
         keys: &[K::Native],
-        values: &ArrayRef,
+        values: &DictValues<'_>,
         table: &mut [u32],
+        out: &mut [[u32; 3]],
     ) -> Result<(), ArrowError> {
-        for (row, key) in keys.iter().enumerate() {
+        let slot = self.slot;
+        for ((row, key), o) in keys.iter().enumerate().zip(out) {
             let index = key
                 .to_usize()
                 .filter(|&k| k < table.len())
@@ -323,40 +337,60 @@ impl ColumnEncoder {
                 id = self.dictionary_value(values, index, row)?;
                 table[index] = id;
             }
-            self.ids.push(id);
+            o[slot] = id;
         }
         Ok(())
     }
 
-    /// The local id of dictionary value `index` (first use). Values are not borrowed for the
-    /// encoder's lifetime (a dictionary may be dropped with its batch), so strings go through
-    /// the name bytes.
+    /// The local id of dictionary value `index` (first use). A string value is copied into the
+    /// names straight from the array (the array is not kept: a dictionary may be dropped with
+    /// its batch).
     fn dictionary_value(
         &mut self,
-        values: &ArrayRef,
+        values: &DictValues<'_>,
         index: usize,
         row: usize,
     ) -> Result<u32, ArrowError> {
-        if values.is_null(index) {
-            return Err(self.error(row, "null"));
-        }
-        let name: Vec<u8> = match values.data_type() {
-            DataType::Utf8 => values.as_string::<i32>().value(index).as_bytes().to_vec(),
-            DataType::LargeUtf8 => values.as_string::<i64>().value(index).as_bytes().to_vec(),
-            DataType::Utf8View => values.as_string_view().value(index).as_bytes().to_vec(),
-            _ => {
+        let name: &[u8] = match values {
+            DictValues::Utf8(a) if !a.is_null(index) => a.value(index).as_bytes(),
+            DictValues::LargeUtf8(a) if !a.is_null(index) => a.value(index).as_bytes(),
+            DictValues::View(a) if !a.is_null(index) => a.value(index).as_bytes(),
+            DictValues::Other(values) if !values.is_null(index) => {
                 let one = values.slice(index, 1);
-                let mut sub = ColumnEncoder::new(self.column);
-                sub.plain_array(one.as_ref())?;
-                sub.finish().names
+                let mut sub = ColumnEncoder::new(self.slot);
+                sub.plain_array(one.as_ref(), &mut [[0; 3]])?;
+                let name = sub.finish().names;
+                // Integers: never empty.
+                return Ok(self.new_name(&name));
             }
+            _ => return Err(self.error(row, "null")),
         };
         if name.is_empty() {
             return Err(self.error(row, "empty name"));
         }
         // Another dictionary (or a plain array) of the chunk may have given this name a local
-        // id already: two local ids of one name get one canonical id in the merge.
-        Ok(self.new_name(&name))
+        // id already: two local ids of one name get one id when the encoder numbers them.
+        Ok(self.new_name(name))
+    }
+}
+
+/// A dictionary's values, typed once per array rather than at each first use of a value.
+enum DictValues<'a> {
+    Utf8(&'a StringArray),
+    LargeUtf8(&'a LargeStringArray),
+    View(&'a StringViewArray),
+    /// Integers (rare as dictionary values): through a one-value plain array.
+    Other(&'a ArrayRef),
+}
+
+impl<'a> DictValues<'a> {
+    fn of(values: &'a ArrayRef) -> Self {
+        match values.data_type() {
+            DataType::Utf8 => Self::Utf8(values.as_string::<i32>()),
+            DataType::LargeUtf8 => Self::LargeUtf8(values.as_string::<i64>()),
+            DataType::Utf8View => Self::View(values.as_string_view()),
+            _ => Self::Other(values),
+        }
     }
 }
 
@@ -365,18 +399,22 @@ fn first_null(array: &dyn Array) -> Option<usize> {
     (nulls.null_count() > 0).then(|| nulls.iter().position(|valid| !valid).unwrap_or(0))
 }
 
-/// A chunk of rows (one Parquet row group, or one call of [`ArrowEncoder::push`]) encoded in
-/// chunk-local ids; its names are merged into canonical ids once, by
-/// [`ArrowEncoder::finish`] or [`ArrowEncoder::factorize`] (`names::merge`).
+/// The names of a chunk of rows (one Parquet row group, or a part of one call of
+/// [`ArrowEncoder::push`]) in chunk-local id order; the rows' local ids are in the encoder's
+/// row table until the encoder gives the names its own ids.
 pub(crate) struct Chunk {
     columns: [LocalColumn; 3],
 }
 
 impl Chunk {
-    /// Encodes consecutive (task, worker, label) arrays; error rows count from the chunk's
-    /// first row.
-    pub(crate) fn encode(arrays: &[[&dyn Array; 3]]) -> Result<Self, ArrowError> {
-        let mut encoders = COLUMNS.map(ColumnEncoder::new);
+    /// Encodes consecutive (task, worker, label) arrays into `out`, one triple of local ids per
+    /// row (`out` holds exactly the arrays' rows); error rows count from the chunk's first row.
+    pub(crate) fn encode(
+        arrays: &[[&dyn Array; 3]],
+        out: &mut [[u32; 3]],
+    ) -> Result<Self, ArrowError> {
+        let mut encoders = [0, 1, 2].map(ColumnEncoder::new);
+        let mut rest = out;
         for triple in arrays {
             let len = triple[0].len();
             if triple.iter().any(|a| a.len() != len) {
@@ -387,17 +425,21 @@ impl Chunk {
                     triple[2].len()
                 )));
             }
-            for (encoder, array) in encoders.iter_mut().zip(triple) {
-                encoder.push(*array)?;
+            if len > rest.len() {
+                return Err(ArrowError::whole("more rows than announced"));
             }
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            for (encoder, array) in encoders.iter_mut().zip(triple) {
+                encoder.push(*array, head)?;
+            }
+            rest = tail;
+        }
+        if !rest.is_empty() {
+            return Err(ArrowError::whole("fewer rows than announced"));
         }
         Ok(Self {
             columns: encoders.map(ColumnEncoder::finish),
         })
-    }
-
-    fn len(&self) -> usize {
-        self.columns[0].ids.len()
     }
 }
 
@@ -421,11 +463,11 @@ impl Chunk {
 /// ```
 #[derive(Default)]
 pub struct ArrowEncoder {
-    /// Each chunk's local names (rows' ids left empty), in push order.
-    chunks: Vec<Chunk>,
-    /// Every row in its chunk's local ids: consecutive pieces of (rows, chunk index).
+    /// Per column, every distinct name met so far, numbered in order of first appearance
+    /// (the encoder's ids).
+    names: [LocalNames; 3],
+    /// Every row in the encoder's ids.
     raw: Vec<[u32; 3]>,
-    pieces: Vec<(usize, usize)>,
     policy: DuplicatePolicy,
 }
 
@@ -465,30 +507,29 @@ impl ArrowEncoder {
         let len = task.len();
         if worker.len() != len || label.len() != len {
             // Chunk::encode words the error.
-            let chunk = Chunk::encode(&[[task, worker, label]])?;
-            return self.append(chunk);
+            return Err(match Chunk::encode(&[[task, worker, label]], &mut []) {
+                Err(e) => e,
+                Ok(_) => ArrowError::whole("columns of different lengths"),
+            });
         }
         let parts = len
             .div_ceil(PART_ROWS)
             .clamp(1, 4 * rayon::current_num_threads());
         let part_len = len.div_ceil(parts).max(1);
         let starts: Vec<usize> = (0..len).step_by(part_len).collect();
-        let chunks = starts
-            .par_iter()
-            .map(|&start| {
-                let n = part_len.min(len - start);
+        let lens: Vec<usize> = starts.iter().map(|&s| part_len.min(len - s)).collect();
+        self.append_parts(
+            &lens,
+            |_, e| e,
+            |part, out| {
+                let (start, n) = (starts[part], lens[part]);
                 let [t, w, l] = [task, worker, label].map(|a| a.slice(start, n));
-                Chunk::encode(&[[t.as_ref(), w.as_ref(), l.as_ref()]]).map_err(|mut e| {
+                Chunk::encode(&[[t.as_ref(), w.as_ref(), l.as_ref()]], out).map_err(|mut e| {
                     e.row = e.row.map(|r| r + start as u64);
                     e
                 })
-            })
-            .collect::<Vec<_>>()
-            // Sequentially: with several bad parts, the first one's error (a parallel
-            // collect into a Result may return any of them).
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?;
-        self.append_all(chunks).map_err(|(_, e)| e)
+            },
+        )
     }
 
     /// Adds the rows of a record batch, taking the columns named by `options`
@@ -511,20 +552,23 @@ impl ArrowEncoder {
         let _ = self.raw.try_reserve(n);
     }
 
-    /// Appends a chunk's rows (in its local ids) and keeps its names for the merge.
-    pub(crate) fn append(&mut self, chunk: Chunk) -> Result<(), ArrowError> {
-        self.append_all(vec![chunk]).map_err(|(_, e)| e)
-    }
-
-    /// Appends chunks in order: their rows are copied in parallel, still in local ids; their
-    /// names wait for the merge in [`finish`](ArrowEncoder::finish). On error, the index of
-    /// the chunk to blame.
-    pub(crate) fn append_all(&mut self, chunks: Vec<Chunk>) -> Result<(), (usize, ArrowError)> {
-        let mut total = self.raw.len();
-        for (i, chunk) in chunks.iter().enumerate() {
-            total += chunk.len();
+    /// Appends chunks of `lens[i]` rows each, encoded in parallel by `encode(i, rows)` straight
+    /// into their place in the row table (in chunk-local ids, no copy); their names wait for
+    /// the merge in [`finish`](ArrowEncoder::finish). On error nothing of this call is kept
+    /// and the error is the first chunk's in order (`too_many(i, _)` when chunk `i` would
+    /// exceed the row limit; `too_many(0, _)` when the rows do not fit in memory).
+    pub(crate) fn append_parts<E: Send>(
+        &mut self,
+        lens: &[usize],
+        too_many: impl Fn(usize, ArrowError) -> E,
+        encode: impl Fn(usize, &mut [[u32; 3]]) -> Result<Chunk, E> + Sync,
+    ) -> Result<(), E> {
+        let old = self.raw.len();
+        let mut total = old;
+        for (i, &n) in lens.iter().enumerate() {
+            total += n;
             if total >= u32::MAX as usize {
-                return Err((
+                return Err(too_many(
                     i,
                     ArrowError::whole(format!(
                         "too many responses (at most {} are supported)",
@@ -533,59 +577,124 @@ impl ArrowEncoder {
                 ));
             }
         }
-        let old = self.raw.len();
+        if self.raw.try_reserve(total - old).is_err() {
+            return Err(too_many(
+                0,
+                ArrowError::whole(format!("not enough memory for {} responses", total - old)),
+            ));
+        }
         self.raw.resize(total, [0; 3]);
-        let mut outs = Vec::with_capacity(chunks.len());
+        let mut outs = Vec::with_capacity(lens.len());
         let mut rest = &mut self.raw[old..];
-        for chunk in &chunks {
-            let (head, tail) = rest.split_at_mut(chunk.len());
+        for &n in lens {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
             outs.push(head);
             rest = tail;
         }
-        outs.into_par_iter()
-            .zip(chunks.par_iter())
-            .for_each(|(out, chunk)| {
-                let [t, w, l] = &chunk.columns;
-                for (o, ((&a, &b), &c)) in out.iter_mut().zip(t.ids.iter().zip(&w.ids).zip(&l.ids))
-                {
-                    *o = [a, b, c];
-                }
-            });
-        for mut chunk in chunks {
-            self.pieces.push((chunk.len(), self.chunks.len()));
-            for column in &mut chunk.columns {
-                column.ids = Vec::new();
+        let chunks = outs
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, out)| encode(i, out))
+            .collect::<Vec<_>>()
+            // Sequentially: with several bad chunks, the first one's error (a parallel
+            // collect into a Result may return any of them).
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>();
+        let chunks = match chunks {
+            Ok(chunks) => chunks,
+            Err(e) => {
+                self.raw.truncate(old);
+                return Err(e);
             }
-            self.chunks.push(chunk);
-        }
+        };
+        self.number(&chunks, old, lens);
         Ok(())
     }
 
-    /// Merges column `c`'s names of every chunk (by the label order rule with `rule`, else
-    /// byte order).
-    fn merge_column(&self, c: usize, rule: bool) -> Merged {
-        let parts: Vec<PartNames<'_>> = self
-            .chunks
-            .iter()
-            .map(|chunk| chunk.columns[c].part_names())
+    /// Gives the chunks' local names the encoder's ids (each name hashed once per chunk, not
+    /// once per row; the three columns on separate threads), then rewrites the chunks' rows
+    /// (`lens[k]` rows from `start` for chunk `k`) from local ids to those, in parallel.
+    fn number(&mut self, chunks: &[Chunk], start: usize, lens: &[usize]) {
+        let maps: Vec<Vec<Vec<u32>>> = self
+            .names
+            .par_iter_mut()
+            .enumerate()
+            .map(|(c, names)| {
+                chunks
+                    .iter()
+                    .map(|chunk| chunk.columns[c].iter().map(|n| names.id(n)).collect())
+                    .collect()
+            })
             .collect();
-        // Arrow strings are UTF-8 and integers are ASCII; row counts bound the name count.
-        merge(&parts, rule).expect("Arrow names are UTF-8 and fewer than 2^32")
+        let mut outs = Vec::with_capacity(lens.len());
+        let mut rest = &mut self.raw[start..];
+        for &n in lens {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
+            outs.push(head);
+            rest = tail;
+        }
+        outs.into_par_iter().enumerate().for_each(|(k, rows)| {
+            let [t, w, l] = [0, 1, 2].map(|c| &maps[c][k][..]);
+            for row in rows {
+                *row = [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]];
+            }
+        });
+    }
+
+    /// Sorts column `c`'s names (by the label order rule with `rule`, else byte order): the
+    /// sorted names and encoder id → canonical id. The hash tables are dropped first.
+    fn merge_column(names: &mut LocalNames, rule: bool) -> Result<Merged, DataError> {
+        let bytes = std::mem::take(&mut names.new_bytes);
+        let ends = std::mem::take(&mut names.new_ends);
+        *names = LocalNames::default();
+        let part = PartNames {
+            bytes: &bytes,
+            ends: &ends,
+        };
+        merge(&[part], rule).map_err(|e| match e {
+            MergeError::TooMany => DataError::TooManyIds {
+                what: "names",
+                max: u32::MAX as u64,
+            },
+            // Arrow strings are UTF-8 and integers are ASCII.
+            MergeError::NotUtf8 => DataError::Internal {
+                method: "ArrowEncoder",
+                what: "a name that is not UTF-8",
+            },
+        })
+    }
+
+    /// The three columns merged in parallel (see [`merge_column`](Self::merge_column)).
+    fn merge_columns(&mut self, rules: [bool; 3]) -> Result<[Merged; 3], DataError> {
+        let merged: Vec<Result<Merged, DataError>> = self
+            .names
+            .par_iter_mut()
+            .zip(rules)
+            .map(|(names, rule)| Self::merge_column(names, rule))
+            .collect();
+        let mut merged = merged.into_iter();
+        let mut next = || {
+            merged.next().unwrap_or(Err(DataError::Internal {
+                method: "ArrowEncoder",
+                what: "three columns",
+            }))
+        };
+        Ok([next()?, next()?, next()?])
     }
 
     /// Builds the [`Responses`]: canonical ids by the label order rule, then the duplicate
     /// policy.
     pub fn finish(mut self) -> Result<Responses, DataError> {
-        let merged: Vec<Merged> = (0..3)
-            .into_par_iter()
-            .map(|c| self.merge_column(c, true))
-            .collect();
+        let merged = self.merge_columns([true; 3])?;
         let mut raw = std::mem::take(&mut self.raw);
-        remap_rows(&mut raw, &self.pieces, &merged);
-        drop(self.chunks);
-        let mut names = merged.into_iter().map(|m| m.names);
-        let names = std::array::from_fn(|_| names.next().unwrap_or_default());
-        Responses::from_canonical_rows(names, raw, self.policy)
+        let [t, w, l] = [0, 1, 2].map(|c| merged[c].map(0));
+        raw.par_chunks_mut(REMAP_ROWS).for_each(|rows| {
+            for row in rows {
+                *row = [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]];
+            }
+        });
+        let [t, w, l] = merged;
+        Responses::from_canonical_rows([t.names, w.names, l.names], raw, self.policy)
     }
 
     /// Integer codes of every row pushed, in push order, per column (task, worker, label),
@@ -603,47 +712,39 @@ impl ArrowEncoder {
     /// let labels = Int64Array::from(vec![10, 2, 2]);
     /// let mut encoder = ArrowEncoder::new();
     /// encoder.push(&tasks, &workers, &labels)?;
-    /// let [t, w, l] = encoder.factorize([NameOrder::Bytes, NameOrder::Bytes, NameOrder::Rule]);
+    /// let [t, w, l] = encoder.factorize([NameOrder::Bytes, NameOrder::Bytes, NameOrder::Rule])?;
     /// // As strings, "10" sorts before "2"; as integers, 2 before 10.
     /// assert_eq!((t.codes, &*t.names[0]), (vec![0, 1, 0], "10"));
     /// assert_eq!(w.codes, vec![1, 0, 0]);
     /// assert_eq!((l.codes, l.numeric), (vec![1, 0, 0], true));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn factorize(self, orders: [NameOrder; 3]) -> [Factorized; 3] {
-        let mut out: Vec<Factorized> = (0..3)
-            .into_par_iter()
-            .map(|c| {
-                let merged = self.merge_column(c, orders[c] == NameOrder::Rule);
-                let mut codes = vec![0u32; self.raw.len()];
-                let mut starts = Vec::with_capacity(self.pieces.len());
-                let mut start = 0;
-                for &(n, _) in &self.pieces {
-                    starts.push(start);
-                    start += n;
-                }
-                split_pieces(&mut codes, &self.pieces)
-                    .into_par_iter()
-                    .for_each(|(k, out)| {
-                        let map = merged.map(k);
-                        let rows = &self.raw[starts[k]..starts[k] + out.len()];
-                        for (code, row) in out.iter_mut().zip(rows) {
-                            *code = map[row[c] as usize];
-                        }
-                    });
-                Factorized {
-                    codes,
-                    numeric: merged.names.numeric(),
-                    names: merged.names.iter().map(Box::from).collect(),
-                }
-            })
-            .collect();
-        let label = out.pop().expect("three columns");
-        let worker = out.pop().expect("three columns");
-        let task = out.pop().expect("three columns");
-        [task, worker, label]
+    pub fn factorize(mut self, orders: [NameOrder; 3]) -> Result<[Factorized; 3], DataError> {
+        let merged = self.merge_columns(orders.map(|o| o == NameOrder::Rule))?;
+        let raw = &self.raw;
+        let [t, w, l] = merged;
+        Ok([(0, t), (1, w), (2, l)].map(|(c, merged)| {
+            let map = merged.map(0);
+            let mut codes = vec![0u32; raw.len()];
+            codes
+                .par_chunks_mut(REMAP_ROWS)
+                .zip(raw.par_chunks(REMAP_ROWS))
+                .for_each(|(out, rows)| {
+                    for (code, row) in out.iter_mut().zip(rows) {
+                        *code = map[row[c] as usize];
+                    }
+                });
+            Factorized {
+                codes,
+                numeric: merged.names.numeric(),
+                names: merged.names.iter().map(Box::from).collect(),
+            }
+        }))
     }
 }
+
+/// Rows per parallel task when rows are rewritten to canonical ids.
+const REMAP_ROWS: usize = 1 << 16;
 
 /// How [`ArrowEncoder::factorize`] orders a column's distinct names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

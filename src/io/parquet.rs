@@ -5,7 +5,9 @@
 //! takes. String columns are read as dictionaries: where a column chunk is dictionary-encoded
 //! (the usual case; pyarrow and arrow-rs write dictionaries by default) its dictionary page is
 //! used as it is, so each distinct value is hashed once per row group instead of once per
-//! row. Row groups are decoded and encoded in parallel, then merged in row-group order.
+//! row. A window of row groups at a time is decoded and encoded in parallel, each straight
+//! into its rows of the table (their places are known from the footer's row counts, which are
+//! checked against the decoded rows); the window's names then get the encoder's ids.
 //!
 //! Errors name the file and, where one is to blame, the row group and row
 //! (`file:row group G:row R: message`, 0-based).
@@ -20,7 +22,6 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
-use rayon::prelude::*;
 
 use super::arrow::{ArrowEncoder, Chunk, find_columns};
 use super::responses::ReadOptions;
@@ -84,42 +85,46 @@ pub fn read_parquet(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Res
     // A window of row groups at a time, decoded in parallel, so that the decoded rows of the
     // whole file and the encoder's copy never coexist (measured at 10⁸ rows, the peak did not
     // fall: 3.25 → 3.24 GB; what holds it is not found yet, see BENCHMARKS.md).
+    // A window of row groups at a time, decoded in parallel straight into the row table: the
+    // decoded arrays of only a window are alive at once.
     let window = 4 * rayon::current_num_threads().max(1);
     for first in (0..n_groups).step_by(window) {
-        let chunks: Vec<Result<Chunk, Error>> = (first..n_groups.min(first + window))
-            .into_par_iter()
-            .map(|group| read_group(path, &metadata, &mask, at, group))
+        let groups: Vec<usize> = (first..n_groups.min(first + window)).collect();
+        let lens: Vec<usize> = groups
+            .iter()
+            .map(|&g| usize::try_from(metadata.metadata().row_group(g).num_rows()).unwrap_or(0))
             .collect();
-        let chunks: Vec<Chunk> = chunks.into_iter().collect::<Result<_, _>>()?;
-        encoder
-            .append_all(chunks)
-            .map_err(|(group, e)| InputError::Columnar {
-                file: path.to_path_buf(),
-                row_group: first + group,
-                row: e.row,
-                message: e.message,
-            })?;
+        encoder.append_parts(
+            &lens,
+            |group, e| located(path, first + group, e.row, e.message),
+            |group, out| read_group(path, &metadata, &mask, at, first + group, out),
+        )?;
     }
     encoder.finish().map_err(|e| whole(path, e.to_string()))
 }
 
-/// Decodes row group `group` and encodes it in chunk-local ids.
+/// An error at row group `group` (and `row` in it, when one row is to blame).
+fn located(path: &Path, group: usize, row: Option<u64>, message: String) -> Error {
+    InputError::Columnar {
+        file: path.to_path_buf(),
+        row_group: group,
+        row,
+        message,
+    }
+    .into()
+}
+
+/// Decodes row group `group` and encodes it into `out` (its rows, as many as the footer
+/// says) in chunk-local ids.
 fn read_group(
     path: &Path,
     metadata: &ArrowReaderMetadata,
     mask: &ProjectionMask,
     at: [usize; 3],
     group: usize,
+    out: &mut [[u32; 3]],
 ) -> Result<Chunk, Error> {
-    let located = |row: Option<u64>, message: String| -> Error {
-        InputError::Columnar {
-            file: path.to_path_buf(),
-            row_group: group,
-            row,
-            message,
-        }
-        .into()
-    };
+    let located = |row: Option<u64>, message: String| located(path, group, row, message);
     let file = File::open(path).map_err(|e| io_error(path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone())
         .with_row_groups(vec![group])
@@ -138,5 +143,15 @@ fn read_group(
         .iter()
         .map(|b| position.map(|p| b.column(p).as_ref()))
         .collect();
-    Chunk::encode(&arrays).map_err(|e| located(e.row, e.message))
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    if rows != out.len() {
+        return Err(located(
+            None,
+            format!(
+                "decoded {rows} rows where the footer says {} (a damaged file?)",
+                out.len()
+            ),
+        ));
+    }
+    Chunk::encode(&arrays, out).map_err(|e| located(e.row, e.message))
 }

@@ -162,6 +162,21 @@ fn web_from_parquet_equals_csv_for_every_column_type_and_layout() {
             ]),
             None,
         ),
+        (
+            // Row groups of 100 rows: many windows of row groups decoded in parallel, each
+            // group with its own dictionaries, names shared across groups and windows.
+            "mixed types, many row groups",
+            batch(vec![
+                ("task", dictionary(0, true)),
+                ("worker", integers(1, true)),
+                ("label", large(2, true)),
+            ]),
+            Some(
+                WriterProperties::builder()
+                    .set_max_row_group_row_count(Some(100))
+                    .build(),
+            ),
+        ),
     ];
     for (what, batch, properties) in cases {
         let path = scratch("web.parquet");
@@ -339,10 +354,10 @@ fn arrow_encoder_splits_long_arrays_without_changing_names_ids_or_error_rows() {
         batched.push(bt.as_ref(), bw.as_ref(), bl.as_ref()).unwrap();
     }
     let orders = [NameOrder::Bytes, NameOrder::Rule, NameOrder::Bytes];
-    let [ft, fw, fl] = whole.factorize(orders);
+    let [ft, fw, fl] = whole.factorize(orders).unwrap();
     assert_eq!(
         [ft.clone(), fw.clone(), fl.clone()],
-        batched.factorize(orders)
+        batched.factorize(orders).unwrap()
     );
     // pandas.factorize(sort=True), computed independently: sorted distinct values, row codes.
     fn expected<T: Ord + Clone>(values: &[T]) -> (Vec<T>, Vec<u32>) {
