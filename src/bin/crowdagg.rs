@@ -843,11 +843,17 @@ impl AtomicFile {
             tmp.push(".partial");
             PathBuf::from(tmp)
         });
-        let file = File::create(tmp.as_deref().unwrap_or(path))
-            .map_err(|e| CliError::Io(format!("{}: {e}", path.display())))?;
+        // Registered before it exists: a signal between the creation and the registration
+        // would leave the temporary file behind.
         if let Some(tmp) = &tmp {
             interrupt::remove_on_signal(tmp, true);
         }
+        let file = File::create(tmp.as_deref().unwrap_or(path)).map_err(|e| {
+            if let Some(tmp) = &tmp {
+                interrupt::remove_on_signal(tmp, false);
+            }
+            CliError::Io(format!("{}: {e}", path.display()))
+        })?;
         Ok(Self {
             path: path.to_path_buf(),
             tmp,

@@ -786,7 +786,21 @@ fn generate_validates_before_writing_and_leaves_nothing_on_error() {
         .collect();
     left.sort();
     assert!(left.is_empty(), "{left:?}");
-    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A child process killed, and its scratch directory removed, when the test ends, passed or
+/// not.
+struct KillOnDrop {
+    child: std::process::Child,
+    dir: PathBuf,
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 #[test]
@@ -953,7 +967,7 @@ fn an_interrupted_generate_leaves_no_partial_file() {
     let out_path = dir.join("out.csv");
     let gold_path = dir.join("gold.csv");
     // Minutes of work: interrupted as soon as its temporary files exist.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crowdagg"))
+    let child = Command::new(env!("CARGO_BIN_EXE_crowdagg"))
         .args([
             "generate",
             "--tasks",
@@ -967,18 +981,27 @@ fn an_interrupted_generate_leaves_no_partial_file() {
         .arg(&gold_path)
         .spawn()
         .unwrap();
-    let partial = dir.join("out.csv.partial");
+    // Left running, the child writes ~16 GB: whatever fails below, it is killed and its
+    // directory removed.
+    let mut child = KillOnDrop {
+        child,
+        dir: dir.clone(),
+    };
+    let partials = [dir.join("out.csv.partial"), dir.join("gold.csv.partial")];
     let started = std::time::Instant::now();
-    while !partial.exists() && started.elapsed() < std::time::Duration::from_secs(60) {
+    while !partials.iter().all(|p| p.exists())
+        && started.elapsed() < std::time::Duration::from_secs(60)
+    {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    assert!(partial.exists() && dir.join("gold.csv.partial").exists());
+    assert!(partials.iter().all(|p| p.exists()));
+    let child_id = child.child.id();
     let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child_id.to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = child.wait().unwrap();
+    let status = child.child.wait().unwrap();
     assert!(!status.success());
     let left: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
