@@ -147,7 +147,10 @@ use crate::responses::{Label, Responses, compare_names, parse_int};
 mod scatter;
 mod votes;
 
-pub use scatter::{Owner, Scattered, run_scattered_in_process, worker_ranges};
+pub use scatter::{
+    MAX_EMPTY_OWNERS, Owner, Scattered, check_owners, run_scattered_in_process, worker_range,
+    worker_ranges,
+};
 pub use votes::{Vote, VoteDriver, VoteShard};
 
 /// The task ranges of a P-shard run: the canonical task order cut into contiguous blocks of

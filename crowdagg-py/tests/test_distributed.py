@@ -289,3 +289,30 @@ def test_the_command_line_writes_the_cli_bytes(engine, tmp_path):
     command += ["--reduce", "scatter", "--owners", "3"]
     subprocess.run(command, check=True, timeout=TIME_LIMIT_S - 30, env=env, capture_output=True)
     assert hashlib.sha256(out.read_bytes()).hexdigest() == digest
+
+
+def test_bad_owner_counts_are_refused_up_front():
+    """0, negative and huge owner counts: a ValueError (or argparse's error) before any host
+    is built, never a panic or an abort in a worker process."""
+    from crowdagg.distributed.__main__ import _parser
+
+    sizes, tasks, workers, labels, _ = _generated(n_tasks=200, n_workers=30)
+    driver, sources = _sources("ds", [("shards", "2")], sizes, tasks, workers, labels, None)
+    for owners in (0, 2**40, 2**63):
+        with pytest.raises(ValueError, match="owners"):
+            driver.worker_ranges(owners)
+        with pytest.raises(ValueError, match="owners"):
+            _core.Owner("ds", [("shards", "2")], *sizes, owners, 0)
+    with pytest.raises((ValueError, OverflowError)):
+        driver.worker_ranges(-1)
+
+    class NoEngine:
+        def start(self, *_):
+            raise AssertionError("a host was built")
+
+    with pytest.raises(ValueError, match="owners"):
+        run(NoEngine(), sources, driver, reduce="scatter", owners=0)
+    assert driver.worker_ranges(31)[-1] == (30, 30), "empty ranges stay allowed"
+    for bad in ("0", "-1"):
+        with pytest.raises(SystemExit):
+            _parser().parse_args(["x.csv", "--engine", "dask", "--shards", "2", "--owners", bad])

@@ -292,6 +292,10 @@ def run(
     host process) instead of the driver (Dawid-Skene and one-coin DS; same bits)."""
     if reduce not in ("driver", "scatter"):
         raise ValueError(f"reduce={reduce!r}: driver or scatter")
+    if owners is not None and reduce == "scatter":
+        # The bounds of crowdagg::shard::check_owners, here so that a bad count fails before
+        # any host is built.
+        driver.worker_ranges(owners)
     n = len(sources)
     stats = Stats()
     started = time.perf_counter()
@@ -300,7 +304,7 @@ def run(
     cpu_before = [*engine.call("cpu_seconds"), time.process_time()]
     built = time.perf_counter()
     if reduce == "scatter":
-        engine.own(owners or len(engine.hosts))
+        engine.own(len(engine.hosts) if owners is None else owners)
         model = driver.update_scattered(*engine.scatter_pass("init_scattered", n))
     else:
         model = driver.update(_in_order(engine.call("init"), n))
