@@ -8,9 +8,10 @@
 //! ([`Shard::init_scattered`], [`Shard::step_scattered`]). The owner adds the P slices as
 //! `0 + shard 0 + shard 1 + …`, each value the same sum as the driver's merge in the same
 //! order, so the same bits; then runs the M-step of its workers (the driver's code) and
-//! returns its **model slice**: error matrices and skills of its workers (after `init`, also
-//! their answers, which the driver keeps for the stop rule's answer count, the writers and the
-//! recovery of an owner). [`Driver::update_scattered`] takes the heads and the model slices in
+//! returns its **model slice**: a header `[range, pass]` (checked by the driver like the slice
+//! headers), error matrices and skills of its workers (after `init`, also their answers, which
+//! the driver keeps for the stop rule's answer count, the writers and the recovery of an
+//! owner). [`Driver::update_scattered`] takes the heads and the model slices in
 //! range order and returns the full model (the slices concatenated, the priors from the heads),
 //! as [`Driver::update`] would have.
 //!
@@ -28,6 +29,11 @@ use crate::responses::{Label, Responses};
 
 /// Length of a slice's header: `[shard, range, pass]`.
 const SLICE_HEADER: usize = 3;
+
+/// Length of a model slice's header: `[range, pass]` (pass 0 for `init`, 1 for a step), so
+/// that the driver notices a model slice of another range even when every range has the same
+/// length.
+const MODEL_SLICE_HEADER: usize = 2;
 
 /// The most owners a reduce-scatter takes when there are fewer workers: ranges past the last
 /// worker are empty (each owner still gets one small slice per shard), allowed so that any
@@ -161,7 +167,7 @@ impl Owner {
     }
 
     /// Every shard's slice of this range from one pass (all of `init`, or all of a `step`),
-    /// in shard order → the model slice: the error matrices of the range's workers
+    /// in shard order → the model slice: `[range, pass]`, the error matrices of the range's workers
     /// (`W_r × K × K`), their skills (`W_r`, zeros for the full model), and after `init` their
     /// answers per label (`W_r × K`), for [`Driver::update_scattered`].
     pub fn reduce(&mut self, slices: &[&[f64]]) -> Result<Vec<f64>> {
@@ -214,11 +220,15 @@ impl Owner {
             .into());
         };
         let skills = workers_m_step(&self.config, k, &mut counts, answers);
-        counts.extend_from_slice(&skills);
+        let mut model_slice =
+            Vec::with_capacity(MODEL_SLICE_HEADER + counts.len() + skills.len() + answers_len);
+        model_slice.extend_from_slice(&[self.index as f64, if init { 0.0 } else { 1.0 }]);
+        model_slice.extend_from_slice(&counts);
+        model_slice.extend_from_slice(&skills);
         if init {
-            counts.extend_from_slice(answers);
+            model_slice.extend_from_slice(answers);
         }
-        Ok(counts)
+        Ok(model_slice)
     }
 
     /// A rebuilt owner: the answers of its workers as the driver kept them
@@ -277,14 +287,19 @@ impl Driver {
         let mut answers = Vec::with_capacity(if init { layout.n_workers * k } else { 0 });
         for (r, (slice, workers)) in model_slices.iter().zip(&ranges).enumerate() {
             let rows = workers.len();
-            let expected = rows * (k * k + 1) + if init { rows * k } else { 0 };
-            if slice.len() != expected {
+            let expected_len =
+                MODEL_SLICE_HEADER + rows * (k * k + 1) + if init { rows * k } else { 0 };
+            let expected = [r as f64, if init { 0.0 } else { 1.0 }];
+            if slice.len() != expected_len || slice[..MODEL_SLICE_HEADER] != expected {
                 return Err(DataError::ShardBuffer(format!(
-                    "model slice #{r}: {} values, expected {expected} (workers {workers:?})",
+                    "model slice #{r}: expected range {r}'s {} model slice ({expected_len} values, workers {workers:?}), got header {:?} and {} values",
+                    if init { "init" } else { "step" },
+                    &slice[..MODEL_SLICE_HEADER.min(slice.len())],
                     slice.len()
                 ))
                 .into());
             }
+            let slice = &slice[MODEL_SLICE_HEADER..];
             table.extend_from_slice(&slice[..rows * k * k]);
             skills.extend_from_slice(&slice[rows * k * k..rows * (k * k + 1)]);
             answers.extend_from_slice(&slice[rows * (k * k + 1)..]);

@@ -249,3 +249,40 @@ fn a_rebuilt_owner_and_shard_continue_with_the_same_bits() {
         );
     }
 }
+
+/// Model slices carry `[range, pass]`: two swapped slices of equal length (W % R == 0) are an
+/// error, not a model with two ranges' workers exchanged.
+#[test]
+fn swapped_model_slices_are_errors() {
+    let data = responses(&dataset("web", "responses.csv"));
+    let config = Config::dawid_skene(&DawidSkeneParams::default()).unwrap();
+    let layout = Layout::new(data.n_tasks(), data.n_workers(), data.n_labels(), 2).unwrap();
+    let w = layout.sizes().1;
+    let owners = (2..=w).find(|r| w % r == 0).unwrap();
+    let sources = sources_of(&data, &layout);
+    let mut shards: Vec<Shard> = (0..layout.shards().len())
+        .map(|s| build_shard(&config, &layout, &sources, s))
+        .collect();
+    let parts: Vec<Scattered> = shards
+        .iter_mut()
+        .map(|s| s.init_scattered(owners).unwrap())
+        .collect();
+    let model_slices: Vec<Vec<f64>> = (0..owners)
+        .map(|r| {
+            let mut owner = Owner::new(config, layout.clone(), owners, r).unwrap();
+            let mine: Vec<&[f64]> = parts.iter().map(|p| p.slices[r].as_slice()).collect();
+            owner.reduce(&mine).unwrap()
+        })
+        .collect();
+    assert_eq!(model_slices[0].len(), model_slices[1].len(), "W % R == 0");
+    let heads: Vec<&[f64]> = parts.iter().map(|p| p.head.as_slice()).collect();
+    let mut swapped: Vec<&[f64]> = model_slices.iter().map(Vec::as_slice).collect();
+    swapped.swap(0, 1);
+    let mut driver = Driver::new(config, layout.clone());
+    let err = driver.update_scattered(&heads, &swapped).unwrap_err();
+    assert!(err.to_string().contains("model slice #0"), "{err}");
+    // In order, the same slices are taken.
+    let mut driver = Driver::new(config, layout);
+    swapped.swap(0, 1);
+    assert!(driver.update_scattered(&heads, &swapped).unwrap().is_some());
+}
