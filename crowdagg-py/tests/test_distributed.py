@@ -316,3 +316,40 @@ def test_bad_owner_counts_are_refused_up_front():
     for bad in ("0", "-1"):
         with pytest.raises(SystemExit):
             _parser().parse_args(["x.csv", "--engine", "dask", "--shards", "2", "--owners", bad])
+
+
+def test_owners_receive_no_codes():
+    """``own`` ships the run's method, params and sizes to each host, not a shard's code
+    arrays."""
+    from crowdagg.distributed import _Engine
+
+    sizes, tasks, workers, labels, _ = _generated(n_tasks=200, n_workers=30)
+    _, sources = _sources("ds", [("shards", "2")], sizes, tasks, workers, labels, None)
+    sent = []
+
+    class Recording(_Engine):
+        def _submit(self, host, name, *args):
+            sent.append((name, args))
+
+        def _result(self, handle):
+            return handle
+
+    engine = Recording()
+    engine.sources, engine.hosts = sources, ["h0", "h1"]
+    engine.own(3)
+
+    def arrays(value):
+        if isinstance(value, np.ndarray):
+            return [value]
+        if isinstance(value, dict | list | tuple):
+            items = value.values() if isinstance(value, dict) else value
+            return [a for item in items for a in arrays(item)]
+        return (
+            [a for item in vars(value).values() for a in arrays(item)]
+            if hasattr(value, "__dict__")
+            else []
+        )
+
+    assert [name for name, _ in sent] == ["own", "own"]
+    assert sent[0][1][0] == ("ds", [("shards", "2")], sizes)
+    assert all(arrays(args) == [] for _, args in sent)

@@ -182,13 +182,12 @@ class Host:
             (i, shard.step_scattered(model, owners)) for i, shard in self.shards.items()
         )
 
-    def own(self, source: ShardSource, owners: int, ranges, answers=None) -> None:
-        """Becomes the owner of worker ranges ``ranges`` of ``owners`` in the run ``source``
-        (any shard's) belongs to; a rebuilt owner gets ``answers`` (range →
-        ``Driver.owner_answers``)."""
-        self.owners = {
-            r: Owner(source.method, source.params, *source.sizes, owners, r) for r in ranges
-        }
+    def own(self, run: tuple, owners: int, ranges, answers=None) -> None:
+        """Becomes the owner of worker ranges ``ranges`` of ``owners`` in the run ``run``
+        (``(method, params, sizes)``, from ``_run_of``: no codes); a rebuilt owner gets
+        ``answers`` (range → ``Driver.owner_answers``)."""
+        method, params, sizes = run
+        self.owners = {r: Owner(method, params, *sizes, owners, r) for r in ranges}
         for r, counts in (answers or {}).items():
             self.owners[r].restore(_aligned(counts, np.float64))
 
@@ -217,6 +216,12 @@ class Host:
         import os
 
         os._exit(1)
+
+
+def _run_of(source: ShardSource) -> tuple:
+    """What an owner needs of the run: ``(method, params, sizes)``. Not the source itself: its
+    code arrays (one shard's answers, hundreds of MB at 10^8) would ship to every host."""
+    return source.method, list(source.params), tuple(source.sizes)
 
 
 def _by_range(parts) -> tuple:
@@ -401,7 +406,8 @@ class _Engine:
         answers = None
         if driver is not None:
             answers = {r: driver.owner_answers(self.owners, r) for r in ranges}
-        return self._submit(self.hosts[h], "own", self.sources[0], self.owners, ranges, answers)
+        run = _run_of(self.sources[0])
+        return self._submit(self.hosts[h], "own", run, self.owners, ranges, answers)
 
     def _rebuild(self, h: int, recover) -> None:
         """Host ``h`` lost: its shards rebuilt and brought back to the driver's iteration, its
