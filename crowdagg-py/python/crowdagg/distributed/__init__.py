@@ -437,43 +437,54 @@ class _Engine:
             # Every call submitted at once (the owners' calls wait for their slices), one
             # gather: no round trip in between.
             try:
-                reduced = [self._reduce(r, outputs) for r in range(len(self.owner_of))]
-                values = self._results([head for head, _ in outputs] + reduced)
-                heads = {}
-                for part in values[: len(outputs)]:
-                    heads.update(part)
-                model_slices = values[len(outputs) :]
-                return _in_order([heads], n), [_aligned(m, np.float64) for m in model_slices]
-            except Exception:
-                # A lost host (or any error, which the careful pass below raises again).
+                return self._gather_pass(n, outputs)
+            except self.lost:
                 if recover is None:
                     raise
+        elif recover is None:
+            raise next(o for o in outputs if isinstance(o, Exception))
+        return self._recover_pass(name, n, args, outputs, recover)
+
+    def _gather_pass(self, n: int, outputs):
+        """Every owner's reduce of ``outputs`` (each host's (head, slices)) submitted, then one
+        gather → (heads in shard order, model slices in range order)."""
+        reduced = [self._reduce(r, outputs) for r in range(len(self.owner_of))]
+        values = self._results([head for head, _ in outputs] + reduced)
         heads = {}
-        for h in hosts:
-            try:
-                if isinstance(outputs[h], Exception):
-                    raise outputs[h]
-                heads.update(self._result(outputs[h][0]))
-            except self.lost:
-                if recover is None:
-                    raise
-                self._rebuild(h, recover)
-                outputs[h] = self._submit_split(h, name, args)
-                heads.update(self._result(outputs[h][0]))
-        model_slices = []  # Owner.reduce on step slices keeps no state: it may run again
-        for r, o in enumerate(self.owner_of):
-            try:
-                model_slices.append(self._result(self._reduce(r, outputs)))
-            except self.lost:
-                if recover is None:
-                    raise
-                # The owner's process went after its shards' step: rebuild it, step its
-                # shards again, reduce again (the other hosts' slices are still there).
-                self._rebuild(o, recover)
-                outputs[o] = self._submit_split(o, name, args)
-                self._result(outputs[o][0])
-                model_slices.append(self._result(self._reduce(r, outputs)))
+        for part in values[: len(outputs)]:
+            heads.update(part)
+        model_slices = values[len(outputs) :]
         return _in_order([heads], n), [_aligned(m, np.float64) for m in model_slices]
+
+    def _recover_pass(self, name: str, n: int, args, outputs, recover):
+        """A pass that lost a host: the dead hosts (and only they) rebuilt and their shards
+        split again; the healthy hosts' slices are still where they were (Owner.reduce on step
+        slices keeps no state, so every owner reduces again). Repeats while hosts die."""
+        outputs = list(outputs)
+        for _ in range(len(self.hosts) + 1):
+            dead = self._dead_hosts()
+            for h in dead:
+                self._rebuild(h, recover)
+                outputs[h] = None
+            try:
+                for h, output in enumerate(outputs):
+                    if output is None or isinstance(output, Exception):
+                        outputs[h] = self._submit_split(h, name, args)
+                return self._gather_pass(n, outputs)
+            except self.lost:
+                if not self._dead_hosts():
+                    raise  # not a lost process: an error of the pass itself
+        raise LostHost("hosts kept dying during one pass")
+
+    def _dead_hosts(self) -> list[int]:
+        """The hosts whose process is gone: a call to them fails as lost."""
+        dead = []
+        for h, host in enumerate(self.hosts):
+            try:
+                self._result(self._submit(host, "pid"))
+            except self.lost:
+                dead.append(h)
+        return dead
 
     def _share(self, args):
         """The arguments every host receives (the engine may store them once)."""
@@ -616,7 +627,41 @@ class DaskEngine(_Engine):
         return self._task(worker, _dask_call, key, name, *args)
 
     def _result(self, handle):
-        return handle.result(timeout=self.timeout)
+        if self._actors:
+            return handle.result(timeout=self.timeout)
+        return self._results([handle])[0]
+
+    def _results(self, handles) -> list:
+        """The values of ``handles``; a lost host's worker raises LostHost at once (its pinned
+        tasks would wait for that worker forever: they cannot run elsewhere)."""
+        if self._actors:
+            return [h.result(timeout=self.timeout) for h in handles]
+        from distributed import wait
+
+        handles = list(handles)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                wait(handles, timeout=0.2)
+                break
+            except TimeoutError:
+                live = set(self._live())
+                gone = [w for _, w in self.hosts if w not in live]
+                if gone:
+                    raise LostHost(f"worker {gone[0]} is gone") from None
+                if time.monotonic() > deadline:
+                    raise
+        return self.client.gather(handles)
+
+    def _rebuild(self, h: int, recover) -> None:
+        if not self._actors:
+            # The old host's state, if its worker is still there (a LostHost without a lost
+            # process), goes: a rebuilt host has a new key.
+            key, worker = self.hosts[h]
+            if worker in self._live():
+                with contextlib.suppress(Exception):
+                    self._task(worker, _dask_drop, key).result(timeout=self.timeout)
+        super()._rebuild(h, recover)
 
     def _share(self, args):
         if self._actors:  # an actor call sends its arguments to the actor's worker directly
