@@ -87,11 +87,16 @@ def dask_engine_factory():
         host="127.0.0.1",
     )
     client = distributed.Client(cluster)
+    engines = []
 
     def make(seed):
-        return DaskEngine(client, processes=2, seed=seed)
+        engine = DaskEngine(client, processes=2, seed=seed)
+        engines.append(engine)
+        return engine
 
     yield make
+    for engine in engines:  # a reduce-scatter's resident hosts stay in their workers until closed
+        engine.close()
     client.close()
     cluster.close()
 
@@ -276,20 +281,23 @@ def test_generated_has_the_bits_of_shards_4(engine_factory, method, with_gold, f
 
 @pytest.mark.parametrize("method", ["ds", "one-coin-ds"])
 @pytest.mark.parametrize("with_gold", [False, True])
-def test_generated_reduce_scatter_has_the_bits_of_the_driver_merge(
+def test_generated_reduce_scatter_has_the_bits_of_shards_4_and_the_driver_merge(
     engine_factory, method, with_gold
 ):
     """Owners 2 (one per process) and 7 (ranges of ~43 workers, several per process): the
-    bits of the driver merge and of ``shards=4`` on one machine."""
+    bits of ``shards=4`` on one machine and of the distributed driver merge."""
     sizes, tasks, workers, labels, gold = _generated(seed=19, n_workers=300, k=4)
     gold = gold if with_gold else None
     pairs = [("n_iter", "30"), ("tol", "0"), ("shards", "4")]
     single = _core.fit(method, pairs, *sizes, tasks, workers, labels, gold)
-    for owners in (2, 7):
+    driver, sources = _sources(method, pairs, sizes, tasks, workers, labels, gold)
+    merged = run(engine_factory(11), sources, driver)
+    for owners, seed in ((2, 12), (7, 13)):
         driver, sources = _sources(method, pairs, sizes, tasks, workers, labels, gold)
-        scattered = run(engine_factory(owners), sources, driver, reduce="scatter", owners=owners)
+        scattered = run(engine_factory(seed), sources, driver, reduce="scatter", owners=owners)
         for key in ("probas", "errors", "priors", "confidence", "loss_history"):
             assert np.array_equal(_bits(scattered[key]), _bits(single[key])), (owners, key)
+            assert np.array_equal(_bits(scattered[key]), _bits(merged[key])), (owners, key)
         if method == "one-coin-ds":
             assert np.array_equal(_bits(scattered["skills"]), _bits(single["skills"]))
         assert scattered["n_iter"] == single["n_iter"]
