@@ -13,11 +13,13 @@ A lost process is rebuilt from its shards' sources (``ShardSource``: the codes, 
 driver or its object store) and the run continues from the driver's model, with the same bits.
 
 **Reduce-scatter** (``run(..., reduce="scatter")``, ``--reduce scatter``): the workers are cut
-into R ranges (``Driver.worker_ranges``; R = the number of processes unless ``owners`` says
-otherwise), range r owned by process ``r % processes``. Each shard's statistics split into a
-small head (chunk partials: priors, ELBO) for the driver and one slice per range; the slices go
-to their owners process to process (Ray: the driver passes object refs from one actor call to
-the next; Dask: futures of tasks pinned to the workers), each owner adds its P slices in shard
+into R ranges (``Driver.worker_ranges``; R = the number of host processes, ``len(engine.hosts)``
+= min(processes, shards), unless ``owners`` says otherwise: 1 to max(W, 65,536)), range r owned
+by host ``r % len(engine.hosts)``. Each shard's statistics split into a small head (chunk
+partials: priors, ELBO) for the driver and one slice per range; the slices go to their owners
+process to process (Ray: the driver passes object refs from one actor call to the next, but Ray
+returns objects under ~100 KiB inline to the caller, so small slices do go through the driver;
+Dask: futures of tasks pinned to the workers), each owner adds its P slices in shard
 order (``crowdagg._core.Owner``: the bits of the driver's merge) and runs its workers' M-step;
 the driver gathers the R model slices (one model instead of P count tables) and the heads. The
 output is byte-identical to the driver merge and to ``shards=P`` on one machine. It pays when
