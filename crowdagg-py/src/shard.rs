@@ -478,6 +478,13 @@ impl PyDriver {
         models.into_iter().map(|m| buffer(py, m.to_vec())).collect()
     }
 
+    /// Whether the method's fit has a reduce-scatter (Dawid-Skene, one-coin DS: per-worker
+    /// count tables), so that callers refuse `reduce="scatter"` before building anything.
+    #[getter]
+    fn scatters(&self) -> bool {
+        matches!(self.inner, AnyDriver::Em(_))
+    }
+
     /// Iterations run so far (0 for a vote).
     #[getter]
     fn iterations(&self) -> usize {

@@ -340,6 +340,13 @@ def test_the_command_line_writes_the_cli_bytes(engine, tmp_path):
     assert hashlib.sha256(out.read_bytes()).hexdigest() == digest
 
 
+class _NoEngine:
+    """An engine that fails the test if ``run`` gets as far as building hosts."""
+
+    def start(self, *_):
+        raise AssertionError("a host was built")
+
+
 def test_bad_owner_counts_are_refused_up_front():
     """0, negative and huge owner counts: a ValueError (or argparse's error) before any host
     is built, never a panic or an abort in a worker process."""
@@ -355,12 +362,8 @@ def test_bad_owner_counts_are_refused_up_front():
     with pytest.raises((ValueError, OverflowError)):
         driver.worker_ranges(-1)
 
-    class NoEngine:
-        def start(self, *_):
-            raise AssertionError("a host was built")
-
     with pytest.raises(ValueError, match="owners"):
-        run(NoEngine(), sources, driver, reduce="scatter", owners=0)
+        run(_NoEngine(), sources, driver, reduce="scatter", owners=0)
     assert driver.worker_ranges(31)[-1] == (30, 30), "empty ranges stay allowed"
     for bad in ("0", "-1"):
         with pytest.raises(SystemExit):
@@ -402,3 +405,14 @@ def test_owners_receive_no_codes():
     assert [name for name, _ in sent] == ["own", "own"]
     assert sent[0][1][0] == ("ds", [("shards", "2")], sizes)
     assert all(arrays(args) == [] for _, args in sent)
+
+
+@pytest.mark.parametrize("method", ["mv", "wawa"])
+def test_reduce_scatter_of_a_vote_is_refused_up_front(method):
+    """A vote has no per-worker tables: ``run(reduce="scatter")`` raises before any host is
+    built (it failed in the workers, after building them)."""
+    sizes, tasks, workers, labels, _ = _generated(n_tasks=200, n_workers=30)
+    driver, sources = _sources(method, [("shards", "2")], sizes, tasks, workers, labels, None)
+
+    with pytest.raises(ValueError, match="no per-worker tables"):
+        run(_NoEngine(), sources, driver, reduce="scatter")

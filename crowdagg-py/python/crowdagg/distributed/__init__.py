@@ -299,6 +299,10 @@ def run(
     host process) instead of the driver (Dawid-Skene and one-coin DS; same bits)."""
     if reduce not in ("driver", "scatter"):
         raise ValueError(f"reduce={reduce!r}: driver or scatter")
+    if reduce == "scatter" and not driver.scatters:
+        # Up front: a vote's shards would refuse the split only once built, in the workers.
+        method = sources[0].method if sources else "this method"
+        raise ValueError(f'reduce="scatter": {method} has no per-worker tables to scatter')
     if owners is not None and reduce == "scatter":
         # The bounds of crowdagg::shard::check_owners, here so that a bad count fails before
         # any host is built.
