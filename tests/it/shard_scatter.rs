@@ -258,7 +258,7 @@ fn swapped_model_slices_are_errors() {
     let config = Config::dawid_skene(&DawidSkeneParams::default()).unwrap();
     let layout = Layout::new(data.n_tasks(), data.n_workers(), data.n_labels(), 2).unwrap();
     let w = layout.sizes().1;
-    let owners = (2..=w).find(|r| w % r == 0).unwrap();
+    let owners = (2..=w).find(|&r| w.is_multiple_of(r)).unwrap();
     let sources = sources_of(&data, &layout);
     let mut shards: Vec<Shard> = (0..layout.shards().len())
         .map(|s| build_shard(&config, &layout, &sources, s))
