@@ -87,7 +87,8 @@
 //!
 //! # The reduce-scatter by worker range (implemented)
 //! [`worker_ranges`] cuts the workers into R contiguous ranges of equal counts (R = the number
-//! of processes, or a parameter; more owners than workers leave empty ranges). A shard's
+//! of host processes, or a parameter from 1 to max(W, [`MAX_EMPTY_OWNERS`]), [`check_owners`];
+//! more owners than workers leave empty ranges). A shard's
 //! statistics split into a **head** (header and chunk partials, for the driver: priors, ELBO,
 //! stop rule) and one **slice** per range ([`Shard::init_scattered`],
 //! [`Shard::step_scattered`]); the [`Owner`] of range r adds the P slices of its range in shard
@@ -108,12 +109,14 @@
 //! |---|---|---|
 //! | a process sends | (P/H)·T to the driver | (P/H)·T·(H − 1)/H slices to the other processes' owners, M/H to the driver |
 //! | a process receives | M (the model) | ≈ (P/H)·T·(H − 1)/H slices + M (the model) |
-//! | the driver receives | P·T, and merges P tables | M (R model slices), merges nothing per worker |
+//! | the driver receives | P·T, and merges P tables | M (R model slices), merges nothing per worker (on Ray, slices under ~100 KiB are returned inline to the caller: they do pass through the driver) |
 //! | the driver sends | H·M | H·M |
 //!
 //! At 10¹⁰ answers (W = 10⁶, K = 3, P = H = R = 128: T = 72 MB, M = 80 MB) the driver's inbound
 //! falls from 9.2 GB to 80 MB per iteration, and each node sends and receives ≈ 1 table and
-//! 1 model, independent of P; no node merges more than its range. What remains at the driver
+//! 1 model when each process holds one shard (P/H = 1); in general ≈ (P/H)·T of slices (the
+//! table above), so it grows with the shards per process, not with P itself. No node merges
+//! more than its range. What remains at the driver
 //! is the model broadcast (H·M out, 10 GB at H = 128: an object store or a tree broadcast
 //! carries it, as for the driver merge; the owners could instead all-gather their slices among
 //! themselves, not done). Beyond that, K² itself (K ≥ 100) makes the full model heavy; the
@@ -125,7 +128,8 @@
 //! workers and more, K ≥ 5) or many shards per driver. On one machine all traffic is shared
 //! memory, and its extra messages (R more calls and H·(R + 1) more objects per pass) cost more
 //! than the merge they save: measured on 2 cores at 10⁶ answers it needed 1.2–3.5× the CPU per
-//! pass of the driver merge (for 24–54 % less driver memory; BENCHMARKS.md). So
+//! pass of the driver merge, for 24–54 % less driver memory at W = 121,825, K = 5, but only
+//! ≈ 2–4 % at W = 2,000, K = 3 (BENCHMARKS.md). So
 //! `crowdagg.distributed` keeps `--reduce driver` as the default and takes `--reduce scatter`
 //! on request.
 
@@ -147,7 +151,10 @@ use crate::responses::{Label, Responses, compare_names, parse_int};
 mod scatter;
 mod votes;
 
-pub use scatter::{Owner, Scattered, run_scattered_in_process, worker_ranges};
+pub use scatter::{
+    MAX_EMPTY_OWNERS, Owner, Scattered, check_owners, run_scattered_in_process, worker_range,
+    worker_ranges,
+};
 pub use votes::{Vote, VoteDriver, VoteShard};
 
 /// The task ranges of a P-shard run: the canonical task order cut into contiguous blocks of

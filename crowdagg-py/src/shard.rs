@@ -190,7 +190,7 @@ impl PyShard {
         owners: usize,
     ) -> PyResult<ScatteredPy<'py>> {
         let shard = self.em_shard()?;
-        let parts = py.detach(|| shard.init_scattered(owners));
+        let parts = py.detach(|| shard.init_scattered(owners)).map_err(to_py)?;
         Ok(scattered_py(py, parts))
     }
 
@@ -415,10 +415,10 @@ impl PyDriver {
     }
 
     /// The worker ranges `(start, end)` of a reduce-scatter over `owners` owners.
-    fn worker_ranges(&self, owners: usize) -> Vec<(usize, usize)> {
+    fn worker_ranges(&self, owners: usize) -> PyResult<Vec<(usize, usize)>> {
         let (_, n_workers, _) = self.inner.layout().sizes();
-        let ranges = worker_ranges(n_workers, owners);
-        ranges.iter().map(|r| (r.start, r.end)).collect()
+        let ranges = worker_ranges(n_workers, owners).map_err(to_py)?;
+        Ok(ranges.iter().map(|r| (r.start, r.end)).collect())
     }
 
     /// `update` for a reduce-scatter: every shard's head in shard order and every owner's
@@ -476,6 +476,13 @@ impl PyDriver {
     fn result_models<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyArray1<f64>>> {
         let models = self.inner.result_models();
         models.into_iter().map(|m| buffer(py, m.to_vec())).collect()
+    }
+
+    /// Whether the method's fit has a reduce-scatter (Dawid-Skene, one-coin DS: per-worker
+    /// count tables), so that callers refuse `reduce="scatter"` before building anything.
+    #[getter]
+    fn scatters(&self) -> bool {
+        matches!(self.inner, AnyDriver::Em(_))
     }
 
     /// Iterations run so far (0 for a vote).

@@ -8,9 +8,10 @@
 //! ([`Shard::init_scattered`], [`Shard::step_scattered`]). The owner adds the P slices as
 //! `0 + shard 0 + shard 1 + …`, each value the same sum as the driver's merge in the same
 //! order, so the same bits; then runs the M-step of its workers (the driver's code) and
-//! returns its **model slice**: error matrices and skills of its workers (after `init`, also
-//! their answers, which the driver keeps for the stop rule's answer count, the writers and the
-//! recovery of an owner). [`Driver::update_scattered`] takes the heads and the model slices in
+//! returns its **model slice**: a header `[range, pass]` (checked by the driver like the slice
+//! headers), error matrices and skills of its workers (after `init`, also their answers, which
+//! the driver keeps for the stop rule's answer count, the writers and the recovery of an
+//! owner). [`Driver::update_scattered`] takes the heads and the model slices in
 //! range order and returns the full model (the slices concatenated, the priors from the heads),
 //! as [`Driver::update`] would have.
 //!
@@ -29,21 +30,59 @@ use crate::responses::{Label, Responses};
 /// Length of a slice's header: `[shard, range, pass]`.
 const SLICE_HEADER: usize = 3;
 
+/// Length of a model slice's header: `[range, pass]` (pass 0 for `init`, 1 for a step), so
+/// that the driver notices a model slice of another range even when every range has the same
+/// length.
+const MODEL_SLICE_HEADER: usize = 2;
+
+/// The most owners a reduce-scatter takes when there are fewer workers: ranges past the last
+/// worker are empty (each owner still gets one small slice per shard), allowed so that any
+/// cluster up to this many processes can own ranges of a small run; beyond it, one owner per
+/// worker at most.
+pub const MAX_EMPTY_OWNERS: usize = 1 << 16;
+
+/// `owners` valid for a run of `n_workers` workers: `1 ≤ owners ≤ max(n_workers,`
+/// [`MAX_EMPTY_OWNERS`]`)` (a bad count from a caller is an error before anything is allocated
+/// per owner).
+pub fn check_owners(n_workers: usize, owners: usize) -> Result<()> {
+    let limit = n_workers.max(MAX_EMPTY_OWNERS);
+    if owners == 0 || owners > limit {
+        return Err(DataError::ShardBuffer(format!(
+            "{owners} owners: a reduce-scatter over {n_workers} workers takes 1 to {limit} owners"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Range `r` of [`worker_ranges`]`(n_workers, owners)` in O(1) (`None` when `r ≥ owners`; the
+/// caller has checked `owners` with [`check_owners`]).
+pub fn worker_range(n_workers: usize, owners: usize, r: usize) -> Option<Range<usize>> {
+    if r >= owners {
+        return None;
+    }
+    let (base, longer) = (n_workers / owners, n_workers % owners);
+    // r ≤ owners and r · base ≤ n_workers: no overflow.
+    let start = r * base + r.min(longer);
+    Some(start..start + base + usize::from(r < longer))
+}
+
 /// The worker ranges of a reduce-scatter over `owners` owners: `0..n_workers` cut into
 /// `owners` contiguous ranges whose lengths differ by at most one (the first
 /// `n_workers % owners` are the longer); with more owners than workers the last ranges are
-/// empty. `owners = 0` counts as 1.
-pub fn worker_ranges(n_workers: usize, owners: usize) -> Vec<Range<usize>> {
-    let owners = owners.max(1);
-    let (base, longer) = (n_workers / owners, n_workers % owners);
-    let mut start = 0;
-    (0..owners)
-        .map(|r| {
-            let range = start..start + base + usize::from(r < longer);
-            start = range.end;
-            range
-        })
-        .collect()
+/// empty. An error unless [`check_owners`] accepts `owners`.
+pub fn worker_ranges(n_workers: usize, owners: usize) -> Result<Vec<Range<usize>>> {
+    check_owners(n_workers, owners)?;
+    Ok((0..owners)
+        .filter_map(|r| worker_range(n_workers, owners, r))
+        .collect())
+}
+
+/// The workers of owner `index` of `owners` (checked).
+fn owner_range(n_workers: usize, owners: usize, index: usize) -> Result<Range<usize>> {
+    check_owners(n_workers, owners)?;
+    worker_range(n_workers, owners, index)
+        .ok_or_else(|| DataError::ShardBuffer(format!("owner {index} of {owners} owners")).into())
 }
 
 /// A shard's statistics of one pass, split for a reduce-scatter: the head for the driver and
@@ -59,18 +98,20 @@ pub struct Scattered {
 
 impl Shard {
     /// [`Shard::init`], its statistics split for `owners` owners.
-    pub fn init_scattered(&mut self, owners: usize) -> Scattered {
+    pub fn init_scattered(&mut self, owners: usize) -> Result<Scattered> {
+        let ranges = worker_ranges(self.layout.n_workers, owners)?;
         let stats = self.init();
-        self.split(&stats, owners, true)
+        Ok(self.split(&stats, &ranges, true))
     }
 
     /// [`Shard::step`], its statistics split for `owners` owners.
     pub fn step_scattered(&mut self, model: &[f64], owners: usize) -> Result<Scattered> {
+        let ranges = worker_ranges(self.layout.n_workers, owners)?;
         let stats = self.step(model)?;
-        Ok(self.split(&stats, owners, false))
+        Ok(self.split(&stats, &ranges, false))
     }
 
-    fn split(&self, stats: &[f64], owners: usize, init: bool) -> Scattered {
+    fn split(&self, stats: &[f64], ranges: &[Range<usize>], init: bool) -> Scattered {
         let layout = &self.layout;
         let (table, k) = (layout.table(), layout.n_labels);
         let body = &stats[HEADER..];
@@ -79,8 +120,8 @@ impl Shard {
         head.extend_from_slice(&body[table..table + partials_len]);
         let answers = &body[table + partials_len..];
         let pass = stats[HEADER - 1];
-        let slices = worker_ranges(layout.n_workers, owners)
-            .into_iter()
+        let slices = ranges
+            .iter()
             .enumerate()
             .map(|(r, workers)| {
                 let mut slice = vec![self.index as f64, r as f64, pass];
@@ -110,12 +151,7 @@ pub struct Owner {
 impl Owner {
     /// The owner of range `index` of [`worker_ranges`]`(W, owners)` in a run of `layout`.
     pub fn new(config: Config, layout: Layout, owners: usize, index: usize) -> Result<Self> {
-        let workers = worker_ranges(layout.n_workers, owners)
-            .get(index)
-            .cloned()
-            .ok_or_else(|| {
-                DataError::ShardBuffer(format!("owner {index} of {} owners", owners.max(1)))
-            })?;
+        let workers = owner_range(layout.n_workers, owners, index)?;
         Ok(Self {
             config,
             layout,
@@ -131,7 +167,7 @@ impl Owner {
     }
 
     /// Every shard's slice of this range from one pass (all of `init`, or all of a `step`),
-    /// in shard order → the model slice: the error matrices of the range's workers
+    /// in shard order → the model slice: `[range, pass]`, the error matrices of the range's workers
     /// (`W_r × K × K`), their skills (`W_r`, zeros for the full model), and after `init` their
     /// answers per label (`W_r × K`), for [`Driver::update_scattered`].
     pub fn reduce(&mut self, slices: &[&[f64]]) -> Result<Vec<f64>> {
@@ -184,11 +220,15 @@ impl Owner {
             .into());
         };
         let skills = workers_m_step(&self.config, k, &mut counts, answers);
-        counts.extend_from_slice(&skills);
+        let mut model_slice =
+            Vec::with_capacity(MODEL_SLICE_HEADER + counts.len() + skills.len() + answers_len);
+        model_slice.extend_from_slice(&[self.index as f64, if init { 0.0 } else { 1.0 }]);
+        model_slice.extend_from_slice(&counts);
+        model_slice.extend_from_slice(&skills);
         if init {
-            counts.extend_from_slice(answers);
+            model_slice.extend_from_slice(answers);
         }
-        Ok(counts)
+        Ok(model_slice)
     }
 
     /// A rebuilt owner: the answers of its workers as the driver kept them
@@ -241,20 +281,25 @@ impl Driver {
             }
             partials.extend_from_slice(&head[HEADER..]);
         }
-        let ranges = worker_ranges(layout.n_workers, model_slices.len());
+        let ranges = worker_ranges(layout.n_workers, model_slices.len())?;
         let mut table = Vec::with_capacity(layout.table());
         let mut skills = Vec::with_capacity(layout.n_workers);
         let mut answers = Vec::with_capacity(if init { layout.n_workers * k } else { 0 });
         for (r, (slice, workers)) in model_slices.iter().zip(&ranges).enumerate() {
             let rows = workers.len();
-            let expected = rows * (k * k + 1) + if init { rows * k } else { 0 };
-            if slice.len() != expected {
+            let expected_len =
+                MODEL_SLICE_HEADER + rows * (k * k + 1) + if init { rows * k } else { 0 };
+            let expected = [r as f64, if init { 0.0 } else { 1.0 }];
+            if slice.len() != expected_len || slice[..MODEL_SLICE_HEADER] != expected {
                 return Err(DataError::ShardBuffer(format!(
-                    "model slice #{r}: {} values, expected {expected} (workers {workers:?})",
+                    "model slice #{r}: expected range {r}'s {} model slice ({expected_len} values, workers {workers:?}), got header {:?} and {} values",
+                    if init { "init" } else { "step" },
+                    &slice[..MODEL_SLICE_HEADER.min(slice.len())],
                     slice.len()
                 ))
                 .into());
             }
+            let slice = &slice[MODEL_SLICE_HEADER..];
             table.extend_from_slice(&slice[..rows * k * k]);
             skills.extend_from_slice(&slice[rows * k * k..rows * (k * k + 1)]);
             answers.extend_from_slice(&slice[rows * (k * k + 1)..]);
@@ -270,12 +315,7 @@ impl Driver {
     /// `init`), for [`Owner::restore`].
     pub fn owner_answers(&self, owners: usize, index: usize) -> Result<&[f64]> {
         let k = self.layout.n_labels;
-        let workers = worker_ranges(self.layout.n_workers, owners)
-            .get(index)
-            .cloned()
-            .ok_or_else(|| {
-                DataError::ShardBuffer(format!("owner {index} of {} owners", owners.max(1)))
-            })?;
+        let workers = owner_range(self.layout.n_workers, owners, index)?;
         self.answers
             .get(workers.start * k..workers.end * k)
             .ok_or_else(|| DataError::ShardBuffer("owner answers before init".into()).into())
@@ -293,14 +333,15 @@ pub fn run_scattered_in_process(
     owners: usize,
 ) -> Result<Aggregation> {
     let (layout, mut parts) = super::build_shards(config, data, gold, shards)?;
-    let mut owner_list = (0..owners.max(1))
+    check_owners(layout.n_workers, owners)?;
+    let mut owner_list = (0..owners)
         .map(|r| Owner::new(*config, layout.clone(), owners, r))
         .collect::<Result<Vec<_>>>()?;
     let mut driver = Driver::new(*config, layout);
     let mut scattered: Vec<Scattered> = parts
         .iter_mut()
         .map(|shard| shard.init_scattered(owners))
-        .collect();
+        .collect::<Result<_>>()?;
     loop {
         let heads: Vec<&[f64]> = scattered.iter().map(|s| s.head.as_slice()).collect();
         let model_slices = owner_list

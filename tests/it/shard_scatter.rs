@@ -5,7 +5,10 @@
 
 use crowdagg::generate::GeneratorConfig;
 use crowdagg::methods::DawidSkeneParams;
-use crowdagg::shard::{self, Config, Driver, Layout, Owner, Scattered, Shard, worker_ranges};
+use crowdagg::shard::{
+    self, Config, Driver, Layout, MAX_EMPTY_OWNERS, Owner, Scattered, Shard, worker_range,
+    worker_ranges,
+};
 use crowdagg::{Gold, Label, Responses};
 
 use crate::common::{dataset, responses};
@@ -15,15 +18,55 @@ use crate::shard::{
 
 #[test]
 fn worker_ranges_are_equal_counts_in_order() {
-    assert_eq!(worker_ranges(10, 3), [0..4, 4..7, 7..10]);
-    assert_eq!(worker_ranges(10, 1), vec![(0..10)]);
-    assert_eq!(worker_ranges(10, 0), vec![(0..10)], "0 owners count as 1");
+    assert_eq!(worker_ranges(10, 3).unwrap(), [0..4, 4..7, 7..10]);
+    assert_eq!(worker_ranges(10, 1).unwrap(), vec![(0..10)]);
     assert_eq!(
-        worker_ranges(2, 4),
+        worker_ranges(2, 4).unwrap(),
         [0..1, 1..2, 2..2, 2..2],
         "empty ranges at the end"
     );
-    assert_eq!(worker_ranges(0, 2), [0..0, 0..0]);
+    assert_eq!(worker_ranges(0, 2).unwrap(), [0..0, 0..0]);
+    // The O(1) range of one owner is the same cut (by hand: 10 = 4 + 3 + 3).
+    for (n, owners) in [(10, 3), (2, 4), (0, 2), (7, 7), (1000, 64)] {
+        let all = worker_ranges(n, owners).unwrap();
+        for (r, range) in all.iter().enumerate() {
+            assert_eq!(worker_range(n, owners, r).as_ref(), Some(range));
+        }
+        assert_eq!(worker_range(n, owners, owners), None);
+    }
+}
+
+#[test]
+fn owner_counts_out_of_bounds_are_errors_not_panics() {
+    // 0 owners; more than max(W, MAX_EMPTY_OWNERS); a count near usize::MAX (from Python: a
+    // capacity overflow when every range was allocated).
+    for owners in [0, MAX_EMPTY_OWNERS + 1, usize::MAX / 2, usize::MAX] {
+        let err = worker_ranges(10, owners).unwrap_err();
+        assert!(err.to_string().contains("owners"), "{owners}: {err}");
+    }
+    assert_eq!(
+        worker_ranges(10, MAX_EMPTY_OWNERS).unwrap().len(),
+        MAX_EMPTY_OWNERS
+    );
+    let data = responses(&dataset("web", "responses.csv"));
+    let config = Config::dawid_skene(&DawidSkeneParams::default()).unwrap();
+    let layout = Layout::new(data.n_tasks(), data.n_workers(), data.n_labels(), 2).unwrap();
+    for owners in [0, usize::MAX] {
+        assert!(
+            Owner::new(config, layout.clone(), owners, 0).is_err(),
+            "{owners}"
+        );
+        assert!(
+            shard::run_scattered_in_process(&config, &data, None, 2, owners).is_err(),
+            "{owners}"
+        );
+    }
+    let sources = sources_of(&data, &layout);
+    let mut shard = build_shard(&config, &layout, &sources, 0);
+    assert!(shard.init_scattered(usize::MAX).is_err());
+    assert!(shard.init_scattered(0).is_err());
+    let driver = Driver::new(config, layout);
+    assert!(driver.owner_answers(usize::MAX, 0).is_err());
 }
 
 /// Owner-merged runs against the driver-merged run and the single-machine `shards = P` fit.
@@ -89,7 +132,10 @@ fn bad_slices_are_errors() {
         "owner 2 of 2"
     );
     let mut owner = Owner::new(config, layout.clone(), 2, 1).unwrap();
-    let parts: Vec<Scattered> = shards.iter_mut().map(|s| s.init_scattered(2)).collect();
+    let parts: Vec<Scattered> = shards
+        .iter_mut()
+        .map(|s| s.init_scattered(2).unwrap())
+        .collect();
     // Range 0's slices at owner 1.
     let wrong: Vec<&[f64]> = parts.iter().map(|p| p.slices[0].as_slice()).collect();
     let err = owner.reduce(&wrong).unwrap_err();
@@ -151,7 +197,7 @@ fn a_rebuilt_owner_and_shard_continue_with_the_same_bits() {
         let mut driver = Driver::new(config, layout.clone());
         let mut parts: Vec<Scattered> = shards
             .iter_mut()
-            .map(|s| s.init_scattered(owners))
+            .map(|s| s.init_scattered(owners).unwrap())
             .collect();
         let (mut iteration, mut recovered_at) = (0, None);
         loop {
@@ -202,4 +248,41 @@ fn a_rebuilt_owner_and_shard_continue_with_the_same_bits() {
             &format!("{method} recovered"),
         );
     }
+}
+
+/// Model slices carry `[range, pass]`: two swapped slices of equal length (W % R == 0) are an
+/// error, not a model with two ranges' workers exchanged.
+#[test]
+fn swapped_model_slices_are_errors() {
+    let data = responses(&dataset("web", "responses.csv"));
+    let config = Config::dawid_skene(&DawidSkeneParams::default()).unwrap();
+    let layout = Layout::new(data.n_tasks(), data.n_workers(), data.n_labels(), 2).unwrap();
+    let w = layout.sizes().1;
+    let owners = (2..=w).find(|&r| w.is_multiple_of(r)).unwrap();
+    let sources = sources_of(&data, &layout);
+    let mut shards: Vec<Shard> = (0..layout.shards().len())
+        .map(|s| build_shard(&config, &layout, &sources, s))
+        .collect();
+    let parts: Vec<Scattered> = shards
+        .iter_mut()
+        .map(|s| s.init_scattered(owners).unwrap())
+        .collect();
+    let model_slices: Vec<Vec<f64>> = (0..owners)
+        .map(|r| {
+            let mut owner = Owner::new(config, layout.clone(), owners, r).unwrap();
+            let mine: Vec<&[f64]> = parts.iter().map(|p| p.slices[r].as_slice()).collect();
+            owner.reduce(&mine).unwrap()
+        })
+        .collect();
+    assert_eq!(model_slices[0].len(), model_slices[1].len(), "W % R == 0");
+    let heads: Vec<&[f64]> = parts.iter().map(|p| p.head.as_slice()).collect();
+    let mut swapped: Vec<&[f64]> = model_slices.iter().map(Vec::as_slice).collect();
+    swapped.swap(0, 1);
+    let mut driver = Driver::new(config, layout.clone());
+    let err = driver.update_scattered(&heads, &swapped).unwrap_err();
+    assert!(err.to_string().contains("model slice #0"), "{err}");
+    // In order, the same slices are taken.
+    let mut driver = Driver::new(config, layout);
+    swapped.swap(0, 1);
+    assert!(driver.update_scattered(&heads, &swapped).unwrap().is_some());
 }

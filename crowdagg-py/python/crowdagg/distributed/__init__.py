@@ -13,11 +13,13 @@ A lost process is rebuilt from its shards' sources (``ShardSource``: the codes, 
 driver or its object store) and the run continues from the driver's model, with the same bits.
 
 **Reduce-scatter** (``run(..., reduce="scatter")``, ``--reduce scatter``): the workers are cut
-into R ranges (``Driver.worker_ranges``; R = the number of processes unless ``owners`` says
-otherwise), range r owned by process ``r % processes``. Each shard's statistics split into a
-small head (chunk partials: priors, ELBO) for the driver and one slice per range; the slices go
-to their owners process to process (Ray: the driver passes object refs from one actor call to
-the next; Dask: futures of tasks pinned to the workers), each owner adds its P slices in shard
+into R ranges (``Driver.worker_ranges``; R = the number of host processes, ``len(engine.hosts)``
+= min(processes, shards), unless ``owners`` says otherwise: 1 to max(W, 65,536)), range r owned
+by host ``r % len(engine.hosts)``. Each shard's statistics split into a small head (chunk
+partials: priors, ELBO) for the driver and one slice per range; the slices go to their owners
+process to process (Ray: the driver passes object refs from one actor call to the next, but Ray
+returns objects under ~100 KiB inline to the caller, so small slices do go through the driver;
+Dask: futures of tasks pinned to the workers), each owner adds its P slices in shard
 order (``crowdagg._core.Owner``: the bits of the driver's merge) and runs its workers' M-step;
 the driver gathers the R model slices (one model instead of P count tables) and the heads. The
 output is byte-identical to the driver merge and to ``shards=P`` on one machine. It pays when
@@ -182,13 +184,12 @@ class Host:
             (i, shard.step_scattered(model, owners)) for i, shard in self.shards.items()
         )
 
-    def own(self, source: ShardSource, owners: int, ranges, answers=None) -> None:
-        """Becomes the owner of worker ranges ``ranges`` of ``owners`` in the run ``source``
-        (any shard's) belongs to; a rebuilt owner gets ``answers`` (range →
-        ``Driver.owner_answers``)."""
-        self.owners = {
-            r: Owner(source.method, source.params, *source.sizes, owners, r) for r in ranges
-        }
+    def own(self, run: tuple, owners: int, ranges, answers=None) -> None:
+        """Becomes the owner of worker ranges ``ranges`` of ``owners`` in the run ``run``
+        (``(method, params, sizes)``, from ``_run_of``: no codes); a rebuilt owner gets
+        ``answers`` (range → ``Driver.owner_answers``)."""
+        method, params, sizes = run
+        self.owners = {r: Owner(method, params, *sizes, owners, r) for r in ranges}
         for r, counts in (answers or {}).items():
             self.owners[r].restore(_aligned(counts, np.float64))
 
@@ -217,6 +218,12 @@ class Host:
         import os
 
         os._exit(1)
+
+
+def _run_of(source: ShardSource) -> tuple:
+    """What an owner needs of the run: ``(method, params, sizes)``. Not the source itself: its
+    code arrays (one shard's answers, hundreds of MB at 10^8) would ship to every host."""
+    return source.method, list(source.params), tuple(source.sizes)
 
 
 def _by_range(parts) -> tuple:
@@ -292,6 +299,14 @@ def run(
     host process) instead of the driver (Dawid-Skene and one-coin DS; same bits)."""
     if reduce not in ("driver", "scatter"):
         raise ValueError(f"reduce={reduce!r}: driver or scatter")
+    if reduce == "scatter" and not driver.scatters:
+        # Up front: a vote's shards would refuse the split only once built, in the workers.
+        method = sources[0].method if sources else "this method"
+        raise ValueError(f'reduce="scatter": {method} has no per-worker tables to scatter')
+    if owners is not None and reduce == "scatter":
+        # The bounds of crowdagg::shard::check_owners, here so that a bad count fails before
+        # any host is built.
+        driver.worker_ranges(owners)
     n = len(sources)
     stats = Stats()
     started = time.perf_counter()
@@ -300,7 +315,7 @@ def run(
     cpu_before = [*engine.call("cpu_seconds"), time.process_time()]
     built = time.perf_counter()
     if reduce == "scatter":
-        engine.own(owners or len(engine.hosts))
+        engine.own(len(engine.hosts) if owners is None else owners)
         model = driver.update_scattered(*engine.scatter_pass("init_scattered", n))
     else:
         model = driver.update(_in_order(engine.call("init"), n))
@@ -397,7 +412,8 @@ class _Engine:
         answers = None
         if driver is not None:
             answers = {r: driver.owner_answers(self.owners, r) for r in ranges}
-        return self._submit(self.hosts[h], "own", self.sources[0], self.owners, ranges, answers)
+        run = _run_of(self.sources[0])
+        return self._submit(self.hosts[h], "own", run, self.owners, ranges, answers)
 
     def _rebuild(self, h: int, recover) -> None:
         """Host ``h`` lost: its shards rebuilt and brought back to the driver's iteration, its
@@ -427,43 +443,54 @@ class _Engine:
             # Every call submitted at once (the owners' calls wait for their slices), one
             # gather: no round trip in between.
             try:
-                reduced = [self._reduce(r, outputs) for r in range(len(self.owner_of))]
-                values = self._results([head for head, _ in outputs] + reduced)
-                heads = {}
-                for part in values[: len(outputs)]:
-                    heads.update(part)
-                model_slices = values[len(outputs) :]
-                return _in_order([heads], n), [_aligned(m, np.float64) for m in model_slices]
-            except Exception:
-                # A lost host (or any error, which the careful pass below raises again).
+                return self._gather_pass(n, outputs)
+            except self.lost:
                 if recover is None:
                     raise
+        elif recover is None:
+            raise next(o for o in outputs if isinstance(o, Exception))
+        return self._recover_pass(name, n, args, outputs, recover)
+
+    def _gather_pass(self, n: int, outputs):
+        """Every owner's reduce of ``outputs`` (each host's (head, slices)) submitted, then one
+        gather → (heads in shard order, model slices in range order)."""
+        reduced = [self._reduce(r, outputs) for r in range(len(self.owner_of))]
+        values = self._results([head for head, _ in outputs] + reduced)
         heads = {}
-        for h in hosts:
-            try:
-                if isinstance(outputs[h], Exception):
-                    raise outputs[h]
-                heads.update(self._result(outputs[h][0]))
-            except self.lost:
-                if recover is None:
-                    raise
-                self._rebuild(h, recover)
-                outputs[h] = self._submit_split(h, name, args)
-                heads.update(self._result(outputs[h][0]))
-        model_slices = []  # Owner.reduce on step slices keeps no state: it may run again
-        for r, o in enumerate(self.owner_of):
-            try:
-                model_slices.append(self._result(self._reduce(r, outputs)))
-            except self.lost:
-                if recover is None:
-                    raise
-                # The owner's process went after its shards' step: rebuild it, step its
-                # shards again, reduce again (the other hosts' slices are still there).
-                self._rebuild(o, recover)
-                outputs[o] = self._submit_split(o, name, args)
-                self._result(outputs[o][0])
-                model_slices.append(self._result(self._reduce(r, outputs)))
+        for part in values[: len(outputs)]:
+            heads.update(part)
+        model_slices = values[len(outputs) :]
         return _in_order([heads], n), [_aligned(m, np.float64) for m in model_slices]
+
+    def _recover_pass(self, name: str, n: int, args, outputs, recover):
+        """A pass that lost a host: the dead hosts (and only they) rebuilt and their shards
+        split again; the healthy hosts' slices are still where they were (Owner.reduce on step
+        slices keeps no state, so every owner reduces again). Repeats while hosts die."""
+        outputs = list(outputs)
+        for _ in range(len(self.hosts) + 1):
+            dead = self._dead_hosts()
+            for h in dead:
+                self._rebuild(h, recover)
+                outputs[h] = None
+            try:
+                for h, output in enumerate(outputs):
+                    if output is None or isinstance(output, Exception):
+                        outputs[h] = self._submit_split(h, name, args)
+                return self._gather_pass(n, outputs)
+            except self.lost:
+                if not self._dead_hosts():
+                    raise  # not a lost process: an error of the pass itself
+        raise LostHost("hosts kept dying during one pass")
+
+    def _dead_hosts(self) -> list[int]:
+        """The hosts whose process is gone: a call to them fails as lost."""
+        dead = []
+        for h, host in enumerate(self.hosts):
+            try:
+                self._result(self._submit(host, "pid"))
+            except self.lost:
+                dead.append(h)
+        return dead
 
     def _share(self, args):
         """The arguments every host receives (the engine may store them once)."""
@@ -606,7 +633,41 @@ class DaskEngine(_Engine):
         return self._task(worker, _dask_call, key, name, *args)
 
     def _result(self, handle):
-        return handle.result(timeout=self.timeout)
+        if self._actors:
+            return handle.result(timeout=self.timeout)
+        return self._results([handle])[0]
+
+    def _results(self, handles) -> list:
+        """The values of ``handles``; a lost host's worker raises LostHost at once (its pinned
+        tasks would wait for that worker forever: they cannot run elsewhere)."""
+        if self._actors:
+            return [h.result(timeout=self.timeout) for h in handles]
+        from distributed import wait
+
+        handles = list(handles)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                wait(handles, timeout=0.2)
+                break
+            except TimeoutError:
+                live = set(self._live())
+                gone = [w for _, w in self.hosts if w not in live]
+                if gone:
+                    raise LostHost(f"worker {gone[0]} is gone") from None
+                if time.monotonic() > deadline:
+                    raise
+        return self.client.gather(handles)
+
+    def _rebuild(self, h: int, recover) -> None:
+        if not self._actors:
+            # The old host's state, if its worker is still there (a LostHost without a lost
+            # process), goes: a rebuilt host has a new key.
+            key, worker = self.hosts[h]
+            if worker in self._live():
+                with contextlib.suppress(Exception):
+                    self._task(worker, _dask_drop, key).result(timeout=self.timeout)
+        super()._rebuild(h, recover)
 
     def _share(self, args):
         if self._actors:  # an actor call sends its arguments to the actor's worker directly

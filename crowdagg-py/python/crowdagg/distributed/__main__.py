@@ -42,6 +42,14 @@ def write_output(path: str | None, data: bytes) -> None:
         sys.stdout.buffer.flush()
 
 
+def _at_least_one(text: str) -> int:
+    """An integer ≥ 1 (argparse type)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: at least 1")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m crowdagg.distributed", description=__doc__)
     p.add_argument("input", help="task,worker,label CSV (or TSV)")
@@ -61,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
         "the processes (a reduce-scatter; ds and one-coin-ds; the same bytes)",
     )
     p.add_argument(
-        "--owners", type=int, help="worker ranges of --reduce scatter (default: --processes)"
+        "--owners",
+        type=_at_least_one,
+        help="worker ranges of --reduce scatter, at least 1 (default: one per host process)",
     )
     p.add_argument("--crash-after", type=int, help=argparse.SUPPRESS)  # recovery tests
     return p
