@@ -145,6 +145,10 @@ pub(crate) fn read_plain_in_chunks(
         }
         progress((layout.body + last * layout.chunk).min(total), total);
     }
+    // A file grown while being read would have its tail silently left out.
+    if file.metadata().map_err(|e| io_error(path, e))?.len() != total {
+        return Err(io_error(path, changed_size()));
+    }
     if rows == 0 {
         return Ok(None);
     }
@@ -199,6 +203,15 @@ fn canonical_rows(slots: &[Slot], chunks: &mut [Chunk]) -> Option<[Names; 3]> {
     });
     let mut merged = merged.into_iter().map(|m| m.names);
     Some(std::array::from_fn(|_| merged.next().unwrap_or_default()))
+}
+
+/// The error of a read that found fewer bytes than the file's length promised: the file
+/// shrank (or was replaced) while being read, and what was read may be cut mid-line.
+fn changed_size() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        "changed size while being read",
+    )
 }
 
 /// Reads bytes at `offset` into `buffer` until it is full or the file ends; returns how many.
@@ -302,6 +315,9 @@ impl Slot {
             self.bytes.resize(want, 0);
         }
         let mut n = fill_at(file, from, &mut self.bytes[..want])?;
+        if n < want {
+            return Err(changed_size()); // `end` is within the length the file had
+        }
         let first = if k == 0 {
             0
         } else {
@@ -311,7 +327,7 @@ impl Slot {
             return Ok(Some(Vec::new())); // no line starts in this chunk
         }
         // Complete the last line, which may run into the next chunks.
-        if n == want && self.bytes[n - 1] != b'\n' && end < layout.total {
+        if self.bytes[n - 1] != b'\n' && end < layout.total {
             loop {
                 let step = layout.chunk.clamp(64, 64 << 10);
                 let more = step.min(layout.total - (from + n as u64)) as usize;
@@ -322,14 +338,14 @@ impl Slot {
                     self.bytes.resize(n + more, 0);
                 }
                 let got = fill_at(file, from + n as u64, &mut self.bytes[n..n + more])?;
+                if got < more {
+                    return Err(changed_size());
+                }
                 if let Some(p) = memchr::memchr(b'\n', &self.bytes[n..n + got]) {
                     n += p + 1;
                     break;
                 }
                 n += got;
-                if got < more {
-                    break;
-                }
             }
         }
         let Self { names, bytes } = self;
@@ -596,6 +612,47 @@ mod tests {
                 assert_eq!(reports.last(), Some(&(total, total)));
             }
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_shorter_than_its_length_is_an_error_not_a_cut_line() {
+        let dir = std::env::temp_dir().join(format!("crowdagg-short-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("short.csv");
+        let text = "task,worker,label\nt1,w1,10\nt2,w2,10\n";
+        std::fs::write(&path, text).unwrap();
+        let file = File::open(&path).unwrap();
+        let columns = Columns::find(b"task,worker,label", b',', &ReadOptions::default()).unwrap();
+        let body = 18u64;
+        // The length as it was before the file shrank by 10 bytes (the last line and a half).
+        let long = text.len() as u64 + 10;
+        for (chunk, k) in [(1 << 20, 0), (4, 0), (4, 2)] {
+            let layout = Layout {
+                body,
+                total: long,
+                chunk,
+            };
+            let err = Slot::default()
+                .parse_chunk(&file, &layout, k, &columns, b',')
+                .unwrap_err();
+            assert_eq!(
+                err.kind(),
+                std::io::ErrorKind::UnexpectedEof,
+                "chunk {chunk}"
+            );
+        }
+        // The true length reads every row whole.
+        let layout = Layout {
+            body,
+            total: text.len() as u64,
+            chunk: 1 << 20,
+        };
+        let rows = Slot::default()
+            .parse_chunk(&file, &layout, 0, &columns, b',')
+            .unwrap()
+            .unwrap();
+        assert_eq!(rows.len(), 2);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
