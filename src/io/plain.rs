@@ -75,6 +75,10 @@ pub(crate) fn read_plain_in_chunks(
     progress: &mut dyn FnMut(u64, u64),
     chunk: usize,
 ) -> Result<Option<Responses>, Error> {
+    // No positioned reads on this platform: the general reader reads everything.
+    if cfg!(not(any(unix, windows))) {
+        return Ok(None);
+    }
     // Positioned reads need a regular file: anything else (a named pipe, `/dev/fd/N` of a
     // process substitution) goes to the general reader, which streams it, before it is opened
     // here (a pipe opened twice would lose what the first reader took).
