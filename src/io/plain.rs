@@ -9,8 +9,9 @@
 //! and returns `None`, and the caller reads the whole file again with the general
 //! (sequential, csv crate) reader, which either succeeds the same way or reports the problem
 //! with its `file:line:col` location. Giving up costs one extra read of what was parsed so
-//! far (invalid UTF-8 is found only when the names are merged, after the whole file, and too
-//! many distinct labels likewise); it never changes the result.
+//! far (invalid UTF-8 is found only when the names are merged, after the whole file); it never
+//! changes the result. Too many distinct labels is not a reason to give up: it is reported as
+//! the general reader reports it, as an error about the whole file.
 //!
 //! # Parallelism without losing determinism
 //! The body (after the header) is cut every [`CHUNK`] bytes; a line belongs to the chunk its
