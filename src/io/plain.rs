@@ -553,8 +553,13 @@ mod tests {
     /// A file crossing chunk boundaries everywhere: names that look alike in the digit table
     /// (`w7`, `w07`), long names, CRLF and blank lines, lines longer than a chunk.
     fn awkward_file(dir: &Path) -> std::path::PathBuf {
-        let mut text = String::from("worker,task,extra,label\r\n");
-        for i in 0..3000usize {
+        awkward_file_of(dir, 3000, None)
+    }
+
+    /// [`awkward_file`] of `rows` rows, shuffled by `seed` if given (blank lines stay put).
+    fn awkward_file_of(dir: &Path, rows: usize, seed: Option<u64>) -> std::path::PathBuf {
+        let mut lines = Vec::with_capacity(rows);
+        for i in 0..rows {
             let worker = match i % 5 {
                 0 => format!("w{}", i % 37),
                 1 => format!("w0{}", i % 37),
@@ -568,15 +573,28 @@ mod tests {
                 format!("t{:06}", i / 3)
             };
             let end = if i % 3 == 0 { "\r\n" } else { "\n" };
-            text.push_str(&format!(
+            lines.push(format!(
                 "{worker},{task},e,{}{end}",
                 ["a", "b", "10"][i % 3]
             ));
+        }
+        if let Some(mut state) = seed {
+            // Fisher-Yates with xorshift64 (fixed seed: the same file every run).
+            for i in (1..lines.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                lines.swap(i, (state % (i as u64 + 1)) as usize);
+            }
+        }
+        let mut text = String::from("worker,task,extra,label\r\n");
+        for (i, line) in lines.iter().enumerate() {
+            text.push_str(line);
             if i % 500 == 0 {
                 text.push_str("\n\r\n");
             }
         }
-        let path = dir.join("awkward.csv");
+        let path = dir.join(format!("awkward-{rows}-{seed:?}.csv"));
         std::fs::write(&path, text).unwrap();
         path
     }
@@ -623,6 +641,96 @@ mod tests {
                 assert_same(&general, &fast);
                 let total = std::fs::metadata(&path).unwrap().len();
                 assert_eq!(reports.last(), Some(&(total, total)));
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The general reader's table of `path`, and the fast reader's at each chunk size and
+    /// thread count (`None` where it gave up).
+    fn both_readers(path: &Path, chunks: &[usize]) -> (Responses, Vec<Option<Responses>>) {
+        let options = ReadOptions::default();
+        let file = File::open(path).unwrap();
+        let general =
+            crate::io::read_responses_from(file, &path.to_string_lossy(), &options).unwrap();
+        let mut fast = Vec::new();
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for &chunk in chunks {
+                fast.push(
+                    pool.install(|| read_plain_in_chunks(path, &options, &mut |_, _| {}, chunk))
+                        .unwrap(),
+                );
+            }
+        }
+        (general, fast)
+    }
+
+    #[test]
+    fn shuffled_rows_hash_the_tasks_and_give_the_same_table() {
+        let dir = std::env::temp_dir().join(format!("crowdagg-shuffled-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rows = 12_000;
+        let shuffled = awkward_file_of(&dir, rows, Some(0x9E37_79B9_7F4A_7C15));
+        let in_order = awkward_file_of(&dir, rows, None);
+        // Tasks not in runs: a chunk of over 4096 rows switches the task column to hashing.
+        let columns = Columns::find(b"worker,task,extra,label", b',', &ReadOptions::default());
+        let total = std::fs::metadata(&shuffled).unwrap().len();
+        let layout = Layout {
+            body: 25,
+            total,
+            chunk: total,
+        };
+        let mut slot = Slot::default();
+        let file = File::open(&shuffled).unwrap();
+        let one = slot.parse_chunk(&file, &layout, 0, &columns.unwrap(), b',');
+        assert_eq!(one.unwrap().unwrap().len(), rows);
+        assert!(slot.names[0].hashing);
+
+        let (general, fast) = both_readers(&shuffled, &[4096, 1 << 17, 1 << 20]);
+        let (general_in_order, _) = both_readers(&in_order, &[]);
+        assert_eq!(general.n_responses(), rows);
+        // Rows are kept sorted by task and worker: the order of the file does not show.
+        assert_same(&general_in_order, &general);
+        for table in fast {
+            assert_same(&general, &table.expect("fast path gave up"));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_bom_a_last_line_without_end_and_a_quoted_line_end_across_chunks() {
+        let dir = std::env::temp_dir().join(format!("crowdagg-edges-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let chunks = [1, 2, 3, 5, 16, 1 << 20];
+        for (name, text, plain) in [
+            ("bom", "\u{FEFF}task,worker,label\nt1,w1,a\nt2,w2,b\n", true),
+            (
+                "no-end",
+                "task,worker,label\nt1,w1,a\nt2,a-worker-named-across-chunks,b",
+                true,
+            ),
+            (
+                "quoted",
+                "task,worker,label\nt1,w1,a\nt2,\"w\n2\",b\nt3,w3,a\n",
+                false,
+            ),
+        ] {
+            let path = dir.join(format!("{name}.csv"));
+            std::fs::write(&path, text).unwrap();
+            let (general, fast) = both_readers(&path, &chunks);
+            // One row per line but the header, the quoted line end joining two lines.
+            let rows = text.lines().count() - 1 - usize::from(!plain);
+            assert_eq!(general.n_responses(), rows, "{name}");
+            for (table, chunk) in fast.iter().zip(chunks.iter().cycle()) {
+                match table {
+                    Some(table) if plain => assert_same(&general, table),
+                    None if !plain => {}
+                    _ => panic!("{name}, chunk {chunk}: fast path {}", table.is_some()),
+                }
             }
         }
         std::fs::remove_dir_all(&dir).unwrap();
@@ -679,7 +787,8 @@ mod tests {
         let fifo = dir.join("in.csv");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         if !made.is_ok_and(|s| s.success()) {
-            return; // no mkfifo on this system
+            eprintln!("skipped: no mkfifo on this system");
+            return;
         }
         let writer = {
             let fifo = fifo.clone();
