@@ -124,9 +124,10 @@ impl<'a> PartNames<'a> {
         self.ends.len()
     }
 
-    fn get(&self, i: usize) -> &'a [u8] {
+    /// Name `i` of the part's bytes checked as `text` (its ends on character boundaries).
+    fn get(&self, text: &'a str, i: usize) -> &'a str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.bytes[start..self.ends[i]]
+        &text[start..self.ends[i]]
     }
 }
 
@@ -189,23 +190,19 @@ pub(crate) enum MergeError {
 /// index among all parts' local ids.
 struct Entry<'a> {
     key: u64,
-    name: &'a [u8],
+    name: &'a str,
     flat: u32,
-}
-
-/// Integer parse of a name, as [`parse_int`] (not UTF-8: not an integer).
-fn parse_int_bytes(name: &[u8]) -> Option<i64> {
-    std::str::from_utf8(name).ok().and_then(parse_int)
 }
 
 /// The sort key of `name`: in byte order, its first 8 bytes big-endian (zero-padded: a smaller
 /// key means a smaller name, an equal key is decided by the bytes); in numeric order, the value
 /// shifted to unsigned (equal values are decided by the bytes, as in [`compare_names`]).
 #[inline]
-fn key(name: &[u8], numeric: bool) -> u64 {
+fn key(name: &str, numeric: bool) -> u64 {
     if numeric {
-        (parse_int_bytes(name).unwrap_or(0) as u64) ^ (1 << 63)
+        (parse_int(name).unwrap_or(0) as u64) ^ (1 << 63)
     } else {
+        let name = name.as_bytes();
         let mut word = [0u8; 8];
         let n = name.len().min(8);
         word[..n].copy_from_slice(&name[..n]);
@@ -218,7 +215,8 @@ fn key(name: &[u8], numeric: bool) -> u64 {
 /// shorter is smaller, and equal lengths mean equal names — no call to `memcmp` for short
 /// names, which repeat most (a worker in every part). In numeric order: the bytes.
 #[inline]
-fn tie(a: &[u8], b: &[u8], numeric: bool) -> Ordering {
+fn tie(a: &str, b: &str, numeric: bool) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
     if numeric {
         a.cmp(b)
     } else if a.len() <= 8 || b.len() <= 8 {
@@ -243,27 +241,31 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
     }
     // UTF-8, part by part: its bytes in one pass (contiguous: far cheaper than each name
     // after the sort, when they are visited in random order), and each name starting on a
-    // character boundary (then each name is valid on its own).
-    let utf8 = parts.par_iter().all(|p| {
-        std::str::from_utf8(p.bytes).is_ok_and(|text| {
-            p.ends[..p.len().saturating_sub(1)]
-                .iter()
-                .all(|&end| text.is_char_boundary(end))
+    // character boundary (then each name is valid on its own, and is taken as `str` from
+    // here on without another check).
+    let texts: Vec<&str> = parts
+        .par_iter()
+        .map(|p| {
+            std::str::from_utf8(p.bytes).ok().filter(|text| {
+                p.ends[..p.len().saturating_sub(1)]
+                    .iter()
+                    .all(|&end| text.is_char_boundary(end))
+            })
         })
-    });
-    if !utf8 {
-        return Err(MergeError::NotUtf8);
-    }
+        .collect::<Option<_>>()
+        .ok_or(MergeError::NotUtf8)?;
     let numeric = rule
         && parts
             .par_iter()
-            .all(|p| (0..p.len()).all(|i| parse_int_bytes(p.get(i)).is_some()));
+            .zip(&texts)
+            .all(|(p, &text)| (0..p.len()).all(|i| parse_int(p.get(text, i)).is_some()));
     let mut entries: Vec<Entry<'_>> = parts
         .par_iter()
+        .zip(&texts)
         .zip(&starts[..parts.len()])
-        .flat_map_iter(|(part, &start)| {
+        .flat_map_iter(|((part, &text), &start)| {
             (0..part.len()).map(move |i| {
-                let name = part.get(i);
+                let name = part.get(text, i);
                 Entry {
                     key: key(name, numeric),
                     name,
@@ -315,16 +317,14 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
         .filter(|&i| is_new(i))
         .map(|i| entries[i].name.len())
         .sum();
-    let mut text = Vec::with_capacity(bytes);
+    let mut text = String::with_capacity(bytes);
     let mut ends = Vec::with_capacity(n_distinct);
     for (i, entry) in entries.iter().enumerate() {
         if is_new(i) {
-            text.extend_from_slice(entry.name);
+            text.push_str(entry.name);
             ends.push(text.len());
         }
     }
-    // Checked per part above; the distinct names are some of those.
-    let text = String::from_utf8(text).map_err(|_| MergeError::NotUtf8)?;
     let names = Names {
         text,
         ends,
@@ -450,6 +450,27 @@ mod tests {
             ends: &ends,
         }];
         assert_eq!(merge(&parts, true).err(), Some(MergeError::NotUtf8));
+    }
+
+    #[test]
+    fn a_character_split_between_two_names_is_reported() {
+        // The part's bytes are valid UTF-8 ("aé") but neither name is.
+        let bytes = b"a\xC3\xA9".to_vec();
+        let ends = vec![2, 3];
+        let good = parts_of(&[vec!["b"]]);
+        let parts = [
+            PartNames {
+                bytes: &good[0].0,
+                ends: &good[0].1,
+            },
+            PartNames {
+                bytes: &bytes,
+                ends: &ends,
+            },
+        ];
+        for rule in [true, false] {
+            assert_eq!(merge(&parts, rule).err(), Some(MergeError::NotUtf8));
+        }
     }
 
     #[test]

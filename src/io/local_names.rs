@@ -59,6 +59,15 @@ impl DigitTable {
     /// Entries at most (16 MiB): values past it go to the hash tables.
     const MAX: usize = 1 << 22;
     const ID_BITS: u32 = 28;
+    /// How sparse the values held may be: the table grows to a value only while it is under
+    /// this many times the names numbered so far (plus a start of 1024).
+    const SPREAD: usize = 8;
+
+    /// Entries allocated (tests check that the table stays small).
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.entries.len()
+    }
 
     /// The digits' value and count of `name` if it is the prefix and 1 to 9 digits.
     #[inline]
@@ -117,6 +126,12 @@ impl DigitTable {
             return;
         }
         if value >= self.entries.len() {
+            // Grown only for values within a few times the names numbered so far (`id` + 1),
+            // so its size follows the name count, not the largest number: one `w4000000`
+            // among `w1`…`w100` stays in the hash tables.
+            if value >= Self::SPREAD * (id as usize + 1 + 1024) {
+                return;
+            }
             self.entries
                 .resize((value + 1).next_power_of_two().max(1024), 0);
         }
@@ -371,5 +386,32 @@ mod tests {
         names.forget_keys();
         assert_eq!(names.id(b"w7"), 0);
         assert_eq!(names.id(b"x7"), 8);
+    }
+
+    #[test]
+    fn one_huge_number_does_not_grow_the_digit_table() {
+        let mut names = LocalNames::default();
+        let mut ids = Vec::new();
+        for round in 0..2 {
+            for i in (0..100).chain([4_000_000, 50]) {
+                let id = names.id(format!("w{i}").as_bytes());
+                if round == 0 {
+                    ids.push(id);
+                } else {
+                    assert_eq!(id, ids[(i as usize).min(100)], "w{i}");
+                }
+            }
+        }
+        // In order of first appearance: w0..w99, then w4000000 (by hash), w50 seen before.
+        assert_eq!(ids[..100], (0..100).collect::<Vec<u32>>()[..]);
+        assert_eq!(ids[100..], [100, 50]);
+        assert_eq!(names.count, 101);
+        assert_eq!(names.digits.get(b"w4000000"), None);
+        assert_eq!(names.digits.get(b"w99"), Some(99));
+        assert!(
+            names.digits.capacity() <= 1024,
+            "{}",
+            names.digits.capacity()
+        );
     }
 }

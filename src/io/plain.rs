@@ -9,8 +9,9 @@
 //! and returns `None`, and the caller reads the whole file again with the general
 //! (sequential, csv crate) reader, which either succeeds the same way or reports the problem
 //! with its `file:line:col` location. Giving up costs one extra read of what was parsed so
-//! far (invalid UTF-8 is found only when the names are merged, after the whole file, and too
-//! many distinct labels likewise); it never changes the result.
+//! far (invalid UTF-8 is found only when the names are merged, after the whole file); it never
+//! changes the result. Too many distinct labels is not a reason to give up: it is reported as
+//! the general reader reports it, as an error about the whole file.
 //!
 //! # Parallelism without losing determinism
 //! The body (after the header) is cut every [`CHUNK`] bytes; a line belongs to the chunk its
@@ -75,6 +76,10 @@ pub(crate) fn read_plain_in_chunks(
     progress: &mut dyn FnMut(u64, u64),
     chunk: usize,
 ) -> Result<Option<Responses>, Error> {
+    // No positioned reads on this platform: the general reader reads everything.
+    if cfg!(not(any(unix, windows))) {
+        return Ok(None);
+    }
     // Positioned reads need a regular file: anything else (a named pipe, `/dev/fd/N` of a
     // process substitution) goes to the general reader, which streams it, before it is opened
     // here (a pipe opened twice would lose what the first reader took).
@@ -145,6 +150,10 @@ pub(crate) fn read_plain_in_chunks(
         }
         progress((layout.body + last * layout.chunk).min(total), total);
     }
+    // A file grown while being read would have its tail silently left out.
+    if file.metadata().map_err(|e| io_error(path, e))?.len() != total {
+        return Err(io_error(path, changed_size()));
+    }
     if rows == 0 {
         return Ok(None);
     }
@@ -199,6 +208,15 @@ fn canonical_rows(slots: &[Slot], chunks: &mut [Chunk]) -> Option<[Names; 3]> {
     });
     let mut merged = merged.into_iter().map(|m| m.names);
     Some(std::array::from_fn(|_| merged.next().unwrap_or_default()))
+}
+
+/// The error of a read that found fewer bytes than the file's length promised: the file
+/// shrank (or was replaced) while being read, and what was read may be cut mid-line.
+fn changed_size() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        "changed size while being read",
+    )
 }
 
 /// Reads bytes at `offset` into `buffer` until it is full or the file ends; returns how many.
@@ -302,6 +320,9 @@ impl Slot {
             self.bytes.resize(want, 0);
         }
         let mut n = fill_at(file, from, &mut self.bytes[..want])?;
+        if n < want {
+            return Err(changed_size()); // `end` is within the length the file had
+        }
         let first = if k == 0 {
             0
         } else {
@@ -311,7 +332,7 @@ impl Slot {
             return Ok(Some(Vec::new())); // no line starts in this chunk
         }
         // Complete the last line, which may run into the next chunks.
-        if n == want && self.bytes[n - 1] != b'\n' && end < layout.total {
+        if self.bytes[n - 1] != b'\n' && end < layout.total {
             loop {
                 let step = layout.chunk.clamp(64, 64 << 10);
                 let more = step.min(layout.total - (from + n as u64)) as usize;
@@ -322,20 +343,28 @@ impl Slot {
                     self.bytes.resize(n + more, 0);
                 }
                 let got = fill_at(file, from + n as u64, &mut self.bytes[n..n + more])?;
+                if got < more {
+                    return Err(changed_size());
+                }
                 if let Some(p) = memchr::memchr(b'\n', &self.bytes[n..n + got]) {
                     n += p + 1;
                     break;
                 }
                 n += got;
-                if got < more {
-                    break;
-                }
             }
         }
         let Self { names, bytes } = self;
         names[0].forget_keys();
         let mut rows = Vec::with_capacity((n - first) / 16 + 16);
-        Ok(parse_rows(names, &bytes[first..n], columns, delimiter, &mut rows).map(|()| rows))
+        Ok(
+            parse_rows(names, &bytes[first..n], columns, delimiter, &mut rows).map(|()| {
+                // The guess assumes short lines; the rows are kept until the end of the read.
+                if rows.capacity() > 2 * rows.len() {
+                    rows.shrink_to_fit();
+                }
+                rows
+            }),
+        )
     }
 }
 
@@ -524,8 +553,13 @@ mod tests {
     /// A file crossing chunk boundaries everywhere: names that look alike in the digit table
     /// (`w7`, `w07`), long names, CRLF and blank lines, lines longer than a chunk.
     fn awkward_file(dir: &Path) -> std::path::PathBuf {
-        let mut text = String::from("worker,task,extra,label\r\n");
-        for i in 0..3000usize {
+        awkward_file_of(dir, 3000, None)
+    }
+
+    /// [`awkward_file`] of `rows` rows, shuffled by `seed` if given (blank lines stay put).
+    fn awkward_file_of(dir: &Path, rows: usize, seed: Option<u64>) -> std::path::PathBuf {
+        let mut lines = Vec::with_capacity(rows);
+        for i in 0..rows {
             let worker = match i % 5 {
                 0 => format!("w{}", i % 37),
                 1 => format!("w0{}", i % 37),
@@ -539,15 +573,28 @@ mod tests {
                 format!("t{:06}", i / 3)
             };
             let end = if i % 3 == 0 { "\r\n" } else { "\n" };
-            text.push_str(&format!(
+            lines.push(format!(
                 "{worker},{task},e,{}{end}",
                 ["a", "b", "10"][i % 3]
             ));
+        }
+        if let Some(mut state) = seed {
+            // Fisher-Yates with xorshift64 (fixed seed: the same file every run).
+            for i in (1..lines.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                lines.swap(i, (state % (i as u64 + 1)) as usize);
+            }
+        }
+        let mut text = String::from("worker,task,extra,label\r\n");
+        for (i, line) in lines.iter().enumerate() {
+            text.push_str(line);
             if i % 500 == 0 {
                 text.push_str("\n\r\n");
             }
         }
-        let path = dir.join("awkward.csv");
+        let path = dir.join(format!("awkward-{rows}-{seed:?}.csv"));
         std::fs::write(&path, text).unwrap();
         path
     }
@@ -599,6 +646,139 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The general reader's table of `path`, and the fast reader's at each chunk size and
+    /// thread count (`None` where it gave up).
+    fn both_readers(path: &Path, chunks: &[usize]) -> (Responses, Vec<Option<Responses>>) {
+        let options = ReadOptions::default();
+        let file = File::open(path).unwrap();
+        let general =
+            crate::io::read_responses_from(file, &path.to_string_lossy(), &options).unwrap();
+        let mut fast = Vec::new();
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            for &chunk in chunks {
+                fast.push(
+                    pool.install(|| read_plain_in_chunks(path, &options, &mut |_, _| {}, chunk))
+                        .unwrap(),
+                );
+            }
+        }
+        (general, fast)
+    }
+
+    #[test]
+    fn shuffled_rows_hash_the_tasks_and_give_the_same_table() {
+        let dir = std::env::temp_dir().join(format!("crowdagg-shuffled-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rows = 12_000;
+        let shuffled = awkward_file_of(&dir, rows, Some(0x9E37_79B9_7F4A_7C15));
+        let in_order = awkward_file_of(&dir, rows, None);
+        // Tasks not in runs: a chunk of over 4096 rows switches the task column to hashing.
+        let columns = Columns::find(b"worker,task,extra,label", b',', &ReadOptions::default());
+        let total = std::fs::metadata(&shuffled).unwrap().len();
+        let layout = Layout {
+            body: 25,
+            total,
+            chunk: total,
+        };
+        let mut slot = Slot::default();
+        let file = File::open(&shuffled).unwrap();
+        let one = slot.parse_chunk(&file, &layout, 0, &columns.unwrap(), b',');
+        assert_eq!(one.unwrap().unwrap().len(), rows);
+        assert!(slot.names[0].hashing);
+
+        let (general, fast) = both_readers(&shuffled, &[4096, 1 << 17, 1 << 20]);
+        let (general_in_order, _) = both_readers(&in_order, &[]);
+        assert_eq!(general.n_responses(), rows);
+        // Rows are kept sorted by task and worker: the order of the file does not show.
+        assert_same(&general_in_order, &general);
+        for table in fast {
+            assert_same(&general, &table.expect("fast path gave up"));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_bom_a_last_line_without_end_and_a_quoted_line_end_across_chunks() {
+        let dir = std::env::temp_dir().join(format!("crowdagg-edges-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let chunks = [1, 2, 3, 5, 16, 1 << 20];
+        for (name, text, plain) in [
+            ("bom", "\u{FEFF}task,worker,label\nt1,w1,a\nt2,w2,b\n", true),
+            (
+                "no-end",
+                "task,worker,label\nt1,w1,a\nt2,a-worker-named-across-chunks,b",
+                true,
+            ),
+            (
+                "quoted",
+                "task,worker,label\nt1,w1,a\nt2,\"w\n2\",b\nt3,w3,a\n",
+                false,
+            ),
+        ] {
+            let path = dir.join(format!("{name}.csv"));
+            std::fs::write(&path, text).unwrap();
+            let (general, fast) = both_readers(&path, &chunks);
+            // One row per line but the header, the quoted line end joining two lines.
+            let rows = text.lines().count() - 1 - usize::from(!plain);
+            assert_eq!(general.n_responses(), rows, "{name}");
+            for (table, chunk) in fast.iter().zip(chunks.iter().cycle()) {
+                match table {
+                    Some(table) if plain => assert_same(&general, table),
+                    None if !plain => {}
+                    _ => panic!("{name}, chunk {chunk}: fast path {}", table.is_some()),
+                }
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_shorter_than_its_length_is_an_error_not_a_cut_line() {
+        let dir = std::env::temp_dir().join(format!("crowdagg-short-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("short.csv");
+        let text = "task,worker,label\nt1,w1,10\nt2,w2,10\n";
+        std::fs::write(&path, text).unwrap();
+        let file = File::open(&path).unwrap();
+        let columns = Columns::find(b"task,worker,label", b',', &ReadOptions::default()).unwrap();
+        let body = 18u64;
+        // The length as it was before the file shrank by 10 bytes (the last line and a half).
+        let long = text.len() as u64 + 10;
+        for (chunk, k) in [(1 << 20, 0), (4, 0), (4, 2)] {
+            let layout = Layout {
+                body,
+                total: long,
+                chunk,
+            };
+            let err = Slot::default()
+                .parse_chunk(&file, &layout, k, &columns, b',')
+                .unwrap_err();
+            assert_eq!(
+                err.kind(),
+                std::io::ErrorKind::UnexpectedEof,
+                "chunk {chunk}"
+            );
+        }
+        // The true length reads every row whole.
+        let layout = Layout {
+            body,
+            total: text.len() as u64,
+            chunk: 1 << 20,
+        };
+        let rows = Slot::default()
+            .parse_chunk(&file, &layout, 0, &columns, b',')
+            .unwrap()
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        // The reservation (a row per 16 bytes, and 16 more: 17) was given back.
+        assert!(rows.capacity() <= 4, "{}", rows.capacity());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_named_pipe_goes_to_the_general_reader_unopened() {
@@ -607,7 +787,8 @@ mod tests {
         let fifo = dir.join("in.csv");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         if !made.is_ok_and(|s| s.success()) {
-            return; // no mkfifo on this system
+            eprintln!("skipped: no mkfifo on this system");
+            return;
         }
         let writer = {
             let fifo = fifo.clone();
