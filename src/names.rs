@@ -146,37 +146,6 @@ impl Merged {
     }
 }
 
-/// `rows` cut into consecutive pieces, piece `(n, p)` of `n` rows belonging to part `p`: each
-/// piece with its part.
-#[cfg(feature = "arrow")]
-pub(crate) fn split_pieces<'a, T>(
-    rows: &'a mut [T],
-    pieces: &[(usize, usize)],
-) -> Vec<(usize, &'a mut [T])> {
-    let mut out = Vec::with_capacity(pieces.len());
-    let mut rest = rows;
-    for &(n, part) in pieces {
-        let (head, tail) = rest.split_at_mut(n);
-        out.push((part, head));
-        rest = tail;
-    }
-    out
-}
-
-/// Rewrites rows of (task, worker, label) local ids to canonical ids, in parallel: `pieces` as
-/// for [`split_pieces`], `merged` the three columns' merges.
-#[cfg(feature = "arrow")]
-pub(crate) fn remap_rows(raw: &mut [[u32; 3]], pieces: &[(usize, usize)], merged: &[Merged]) {
-    split_pieces(raw, pieces)
-        .into_par_iter()
-        .for_each(|(part, rows)| {
-            let [t, w, l] = [0, 1, 2].map(|c| merged[c].map(part));
-            for row in rows {
-                *row = [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]];
-            }
-        });
-}
-
 /// Why a merge failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MergeError {
