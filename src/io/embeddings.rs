@@ -60,9 +60,7 @@ pub fn read_embeddings(
     if super::is_parquet(path) {
         return super::read_embeddings_parquet(path, options);
     }
-    read_opened(path, |reader, name| {
-        read_embeddings_from(reader, name, options)
-    })
+    read_opened(path, options, read_embeddings_from)
 }
 
 /// [`read_embeddings`] from any reader; `source_name` names it in errors and, without a set
@@ -80,21 +78,18 @@ pub fn read_embeddings_from<R: Read>(
         &options.embedding_column,
     ])?;
     let mut builder = EmbeddingResponses::builder();
-    let mut record = ByteRecord::new();
-    while table.next(&mut record)? {
-        let [task, worker, output, embedding] = table.fields(&record, &columns)?;
-        if let Err(source) = builder.push_text(task, worker, output, embedding) {
-            let column = match &source {
-                DataError::EmptyField { field: "task", .. } => columns[0],
-                DataError::EmptyField { .. } => columns[1],
-                DataError::EmptyEmbedding { .. }
-                | DataError::EmbeddingValue { .. }
-                | DataError::EmbeddingLength { .. } => columns[3],
-                _ => return Err(whole(table.file(), source.to_string())),
-            };
-            return Err(table.data_error(column, source));
-        }
-    }
+    table.push_rows(
+        &columns,
+        |[task, worker, output, embedding]| builder.push_text(task, worker, output, embedding),
+        |refusal| match refusal {
+            DataError::EmptyField { field: "task", .. } => Some(columns[0]),
+            DataError::EmptyField { .. } => Some(columns[1]),
+            DataError::EmptyEmbedding { .. }
+            | DataError::EmbeddingValue { .. }
+            | DataError::EmbeddingLength { .. } => Some(columns[3]),
+            _ => None,
+        },
+    )?;
     if builder.is_empty() {
         return Err(whole(
             table.file(),
@@ -116,9 +111,7 @@ pub fn read_true_embeddings(
     path: &Path,
     options: &EmbeddingReadOptions,
 ) -> Result<TrueEmbeddings, Error> {
-    read_opened(path, |reader, name| {
-        read_true_embeddings_from(reader, name, options)
-    })
+    read_opened(path, options, read_true_embeddings_from)
 }
 
 /// [`read_true_embeddings`] from any reader.
@@ -208,7 +201,7 @@ impl Default for TextReadOptions {
 /// for an empty task or worker ([`DataError::EmptyField`]); a table without rows is an error
 /// about the whole file.
 pub fn read_texts(path: &Path, options: &TextReadOptions) -> Result<TextResponses, Error> {
-    read_opened(path, |reader, name| read_texts_from(reader, name, options))
+    read_opened(path, options, read_texts_from)
 }
 
 /// [`read_texts`] from any reader.
@@ -224,18 +217,15 @@ pub fn read_texts_from<R: Read>(
         &options.text_column,
     ])?;
     let mut builder = TextResponses::builder();
-    let mut record = ByteRecord::new();
-    while table.next(&mut record)? {
-        let [task, worker, text] = table.fields(&record, &columns)?;
-        if let Err(source) = builder.push(task, worker, text) {
-            let column = match &source {
-                DataError::EmptyField { field: "task", .. } => columns[0],
-                DataError::EmptyField { .. } => columns[1],
-                _ => return Err(whole(table.file(), source.to_string())),
-            };
-            return Err(table.data_error(column, source));
-        }
-    }
+    table.push_rows(
+        &columns,
+        |[task, worker, text]| builder.push(task, worker, text),
+        |refusal| match refusal {
+            DataError::EmptyField { field: "task", .. } => Some(columns[0]),
+            DataError::EmptyField { .. } => Some(columns[1]),
+            _ => None,
+        },
+    )?;
     if builder.is_empty() {
         return Err(whole(
             table.file(),

@@ -4,8 +4,6 @@
 use std::io::Read;
 use std::path::Path;
 
-use csv::ByteRecord;
-
 use super::source::{read_opened, whole};
 use super::table::Table;
 use crate::error::{DataError, Error};
@@ -51,9 +49,7 @@ pub fn read_pairwise(
     path: impl AsRef<Path>,
     options: &PairwiseReadOptions,
 ) -> Result<PairwiseResponses, Error> {
-    read_opened(path.as_ref(), |reader, name| {
-        read_pairwise_from(reader, name, options)
-    })
+    read_opened(path.as_ref(), options, read_pairwise_from)
 }
 
 /// [`read_pairwise`] from any reader; `source_name` names it in errors and, without a set
@@ -71,24 +67,21 @@ pub fn read_pairwise_from<R: Read>(
         &options.label_column,
     ])?;
     let mut builder = PairwiseResponses::builder();
-    let mut record = ByteRecord::new();
-    while table.next(&mut record)? {
-        let [worker, left, right, label] = table.fields(&record, &columns)?;
-        if let Err(source) = builder.push(worker, left, right, label) {
-            let column = match &source {
-                DataError::EmptyField { field, .. } => match *field {
-                    "worker" => columns[0],
-                    "left" => columns[1],
-                    "right" => columns[2],
-                    _ => columns[3],
-                },
-                DataError::SelfComparison { .. } => columns[2],
-                DataError::WinnerNotInPair { .. } => columns[3],
-                _ => return Err(whole(table.file(), source.to_string())),
-            };
-            return Err(table.data_error(column, source));
-        }
-    }
+    table.push_rows(
+        &columns,
+        |[worker, left, right, label]| builder.push(worker, left, right, label),
+        |refusal| match refusal {
+            DataError::EmptyField { field, .. } => Some(match *field {
+                "worker" => columns[0],
+                "left" => columns[1],
+                "right" => columns[2],
+                _ => columns[3],
+            }),
+            DataError::SelfComparison { .. } => Some(columns[2]),
+            DataError::WinnerNotInPair { .. } => Some(columns[3]),
+            _ => None,
+        },
+    )?;
     builder
         .build()
         .map_err(|err| whole(table.file(), err.to_string()))

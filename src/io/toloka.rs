@@ -190,9 +190,7 @@ pub fn read_toloka_tsv_with_gold(
     path: impl AsRef<Path>,
     options: &TolokaTsvOptions,
 ) -> Result<(Responses, Gold), Error> {
-    read_opened(path.as_ref(), |reader, name| {
-        read_toloka_tsv_from(reader, name, options)
-    })
+    read_opened(path.as_ref(), options, read_toloka_tsv_from)
 }
 
 /// Like [`read_toloka_tsv_with_gold`], from any reader; `source_name` names it in errors.
