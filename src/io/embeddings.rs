@@ -7,38 +7,25 @@ use std::path::Path;
 use csv::ByteRecord;
 
 use super::source::{read_opened, whole};
-use super::table::Table;
+use super::table::{Table, column_options};
 use crate::embeddings::{EmbeddingResponses, TrueEmbeddings, parse_embedding};
 use crate::error::{DataError, Error};
 use crate::texts::TextResponses;
 
-/// Header names of the columns of an embeddings table (default `task,worker,output,embedding`,
-/// as crowd-kit's), and the delimiter. For [`TextRasa`](crate::TextRasa) and
-/// [`TextHrrasa`](crate::TextHrrasa) set `output_column` to `text`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmbeddingReadOptions {
-    /// Header name of the task column.
-    pub task_column: String,
-    /// Header name of the worker column.
-    pub worker_column: String,
-    /// Header name of the output column (any text, may be empty).
-    pub output_column: String,
-    /// Header name of the embedding column: a JSON array (`[0.1, -2]`) or whitespace-separated
-    /// numbers (`0.1 -2`).
-    pub embedding_column: String,
-    /// Field delimiter; `None` picks tab for `.tsv`/`.tab` files and comma otherwise.
-    pub delimiter: Option<u8>,
-}
-
-impl Default for EmbeddingReadOptions {
-    fn default() -> Self {
-        Self {
-            task_column: "task".into(),
-            worker_column: "worker".into(),
-            output_column: "output".into(),
-            embedding_column: "embedding".into(),
-            delimiter: None,
-        }
+column_options! {
+    /// Header names of the columns of an embeddings table (default `task,worker,output,embedding`,
+    /// as crowd-kit's), and the delimiter. For [`TextRasa`](crate::TextRasa) and
+    /// [`TextHrrasa`](crate::TextHrrasa) set `output_column` to `text`.
+    pub struct EmbeddingReadOptions {
+        /// Header name of the task column.
+        task_column = "task",
+        /// Header name of the worker column.
+        worker_column = "worker",
+        /// Header name of the output column (any text, may be empty).
+        output_column = "output",
+        /// Header name of the embedding column: a JSON array (`[0.1, -2]`) or whitespace-separated
+        /// numbers (`0.1 -2`).
+        embedding_column = "embedding",
     }
 }
 
@@ -169,28 +156,16 @@ pub fn read_true_embeddings_from<R: Read>(
     Ok(out)
 }
 
-/// Header names of the columns of a texts table (default `task,worker,text`, as crowd-kit's),
-/// and the delimiter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TextReadOptions {
-    /// Header name of the task column.
-    pub task_column: String,
-    /// Header name of the worker column.
-    pub worker_column: String,
-    /// Header name of the text column (may be empty).
-    pub text_column: String,
-    /// Field delimiter; `None` picks tab for `.tsv`/`.tab` files and comma otherwise.
-    pub delimiter: Option<u8>,
-}
-
-impl Default for TextReadOptions {
-    fn default() -> Self {
-        Self {
-            task_column: "task".into(),
-            worker_column: "worker".into(),
-            text_column: "text".into(),
-            delimiter: None,
-        }
+column_options! {
+    /// Header names of the columns of a texts table (default `task,worker,text`, as crowd-kit's),
+    /// and the delimiter.
+    pub struct TextReadOptions {
+        /// Header name of the task column.
+        task_column = "task",
+        /// Header name of the worker column.
+        worker_column = "worker",
+        /// Header name of the text column (may be empty).
+        text_column = "text",
     }
 }
 

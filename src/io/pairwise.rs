@@ -5,35 +5,22 @@ use std::io::Read;
 use std::path::Path;
 
 use super::source::{read_opened, whole};
-use super::table::Table;
+use super::table::{Table, column_options};
 use crate::error::{DataError, Error};
 use crate::pairwise::PairwiseResponses;
 
-/// Header names of the columns of a pairwise table (default `worker,left,right,label`, as
-/// crowd-kit's), and the delimiter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PairwiseReadOptions {
-    /// Header name of the worker column.
-    pub worker_column: String,
-    /// Header name of the left item column.
-    pub left_column: String,
-    /// Header name of the right item column.
-    pub right_column: String,
-    /// Header name of the winner column (its value must equal the left or the right item).
-    pub label_column: String,
-    /// Field delimiter; `None` picks tab for `.tsv`/`.tab` files and comma otherwise.
-    pub delimiter: Option<u8>,
-}
-
-impl Default for PairwiseReadOptions {
-    fn default() -> Self {
-        Self {
-            worker_column: "worker".into(),
-            left_column: "left".into(),
-            right_column: "right".into(),
-            label_column: "label".into(),
-            delimiter: None,
-        }
+column_options! {
+    /// Header names of the columns of a pairwise table (default `worker,left,right,label`, as
+    /// crowd-kit's), and the delimiter.
+    pub struct PairwiseReadOptions {
+        /// Header name of the worker column.
+        worker_column = "worker",
+        /// Header name of the left item column.
+        left_column = "left",
+        /// Header name of the right item column.
+        right_column = "right",
+        /// Header name of the winner column (its value must equal the left or the right item).
+        label_column = "label",
     }
 }
 

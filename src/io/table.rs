@@ -488,3 +488,32 @@ fn csv_error<R: Read>(reader: &csv::Reader<QuoteGuard<R>>, file: &Path, err: csv
         }
     }
 }
+
+/// Declares the options of a table reader that only names columns: one `String` field per
+/// column with its default header name, the delimiter, and `Default` from those names.
+macro_rules! column_options {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$field_meta:meta])* $field:ident = $default:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            $( $(#[$field_meta])* pub $field: String, )+
+            /// Field delimiter; `None` picks tab for `.tsv`/`.tab` files and comma otherwise.
+            pub delimiter: Option<u8>,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self {
+                    $( $field: $default.into(), )+
+                    delimiter: None,
+                }
+            }
+        }
+    };
+}
+pub(crate) use column_options;
