@@ -7,38 +7,25 @@ use std::path::Path;
 use csv::ByteRecord;
 
 use super::source::{read_opened, whole};
-use super::table::Table;
+use super::table::{Table, column_options};
 use crate::embeddings::{EmbeddingResponses, TrueEmbeddings, parse_embedding};
 use crate::error::{DataError, Error};
 use crate::texts::TextResponses;
 
-/// Header names of the columns of an embeddings table (default `task,worker,output,embedding`,
-/// as crowd-kit's), and the delimiter. For [`TextRasa`](crate::TextRasa) and
-/// [`TextHrrasa`](crate::TextHrrasa) set `output_column` to `text`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmbeddingReadOptions {
-    /// Header name of the task column.
-    pub task_column: String,
-    /// Header name of the worker column.
-    pub worker_column: String,
-    /// Header name of the output column (any text, may be empty).
-    pub output_column: String,
-    /// Header name of the embedding column: a JSON array (`[0.1, -2]`) or whitespace-separated
-    /// numbers (`0.1 -2`).
-    pub embedding_column: String,
-    /// Field delimiter; `None` picks tab for `.tsv`/`.tab` files and comma otherwise.
-    pub delimiter: Option<u8>,
-}
-
-impl Default for EmbeddingReadOptions {
-    fn default() -> Self {
-        Self {
-            task_column: "task".into(),
-            worker_column: "worker".into(),
-            output_column: "output".into(),
-            embedding_column: "embedding".into(),
-            delimiter: None,
-        }
+column_options! {
+    /// Header names of the columns of an embeddings table (default `task,worker,output,embedding`,
+    /// as crowd-kit's), and the delimiter. For [`TextRasa`](crate::TextRasa) and
+    /// [`TextHrrasa`](crate::TextHrrasa) set `output_column` to `text`.
+    pub struct EmbeddingReadOptions {
+        /// Header name of the task column.
+        task_column = "task",
+        /// Header name of the worker column.
+        worker_column = "worker",
+        /// Header name of the output column (any text, may be empty).
+        output_column = "output",
+        /// Header name of the embedding column: a JSON array (`[0.1, -2]`) or whitespace-separated
+        /// numbers (`0.1 -2`).
+        embedding_column = "embedding",
     }
 }
 
@@ -60,9 +47,7 @@ pub fn read_embeddings(
     if super::is_parquet(path) {
         return super::read_embeddings_parquet(path, options);
     }
-    read_opened(path, |reader, name| {
-        read_embeddings_from(reader, name, options)
-    })
+    read_opened(path, options, read_embeddings_from)
 }
 
 /// [`read_embeddings`] from any reader; `source_name` names it in errors and, without a set
@@ -80,21 +65,18 @@ pub fn read_embeddings_from<R: Read>(
         &options.embedding_column,
     ])?;
     let mut builder = EmbeddingResponses::builder();
-    let mut record = ByteRecord::new();
-    while table.next(&mut record)? {
-        let [task, worker, output, embedding] = table.fields(&record, &columns)?;
-        if let Err(source) = builder.push_text(task, worker, output, embedding) {
-            let column = match &source {
-                DataError::EmptyField { field: "task", .. } => columns[0],
-                DataError::EmptyField { .. } => columns[1],
-                DataError::EmptyEmbedding { .. }
-                | DataError::EmbeddingValue { .. }
-                | DataError::EmbeddingLength { .. } => columns[3],
-                _ => return Err(whole(table.file(), source.to_string())),
-            };
-            return Err(table.data_error(column, source));
-        }
-    }
+    table.push_rows(
+        &columns,
+        |[task, worker, output, embedding]| builder.push_text(task, worker, output, embedding),
+        |refusal| match refusal {
+            DataError::EmptyField { field: "task", .. } => Some(columns[0]),
+            DataError::EmptyField { .. } => Some(columns[1]),
+            DataError::EmptyEmbedding { .. }
+            | DataError::EmbeddingValue { .. }
+            | DataError::EmbeddingLength { .. } => Some(columns[3]),
+            _ => None,
+        },
+    )?;
     if builder.is_empty() {
         return Err(whole(
             table.file(),
@@ -116,9 +98,7 @@ pub fn read_true_embeddings(
     path: &Path,
     options: &EmbeddingReadOptions,
 ) -> Result<TrueEmbeddings, Error> {
-    read_opened(path, |reader, name| {
-        read_true_embeddings_from(reader, name, options)
-    })
+    read_opened(path, options, read_true_embeddings_from)
 }
 
 /// [`read_true_embeddings`] from any reader.
@@ -176,28 +156,16 @@ pub fn read_true_embeddings_from<R: Read>(
     Ok(out)
 }
 
-/// Header names of the columns of a texts table (default `task,worker,text`, as crowd-kit's),
-/// and the delimiter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TextReadOptions {
-    /// Header name of the task column.
-    pub task_column: String,
-    /// Header name of the worker column.
-    pub worker_column: String,
-    /// Header name of the text column (may be empty).
-    pub text_column: String,
-    /// Field delimiter; `None` picks tab for `.tsv`/`.tab` files and comma otherwise.
-    pub delimiter: Option<u8>,
-}
-
-impl Default for TextReadOptions {
-    fn default() -> Self {
-        Self {
-            task_column: "task".into(),
-            worker_column: "worker".into(),
-            text_column: "text".into(),
-            delimiter: None,
-        }
+column_options! {
+    /// Header names of the columns of a texts table (default `task,worker,text`, as crowd-kit's),
+    /// and the delimiter.
+    pub struct TextReadOptions {
+        /// Header name of the task column.
+        task_column = "task",
+        /// Header name of the worker column.
+        worker_column = "worker",
+        /// Header name of the text column (may be empty).
+        text_column = "text",
     }
 }
 
@@ -208,7 +176,7 @@ impl Default for TextReadOptions {
 /// for an empty task or worker ([`DataError::EmptyField`]); a table without rows is an error
 /// about the whole file.
 pub fn read_texts(path: &Path, options: &TextReadOptions) -> Result<TextResponses, Error> {
-    read_opened(path, |reader, name| read_texts_from(reader, name, options))
+    read_opened(path, options, read_texts_from)
 }
 
 /// [`read_texts`] from any reader.
@@ -224,18 +192,15 @@ pub fn read_texts_from<R: Read>(
         &options.text_column,
     ])?;
     let mut builder = TextResponses::builder();
-    let mut record = ByteRecord::new();
-    while table.next(&mut record)? {
-        let [task, worker, text] = table.fields(&record, &columns)?;
-        if let Err(source) = builder.push(task, worker, text) {
-            let column = match &source {
-                DataError::EmptyField { field: "task", .. } => columns[0],
-                DataError::EmptyField { .. } => columns[1],
-                _ => return Err(whole(table.file(), source.to_string())),
-            };
-            return Err(table.data_error(column, source));
-        }
-    }
+    table.push_rows(
+        &columns,
+        |[task, worker, text]| builder.push(task, worker, text),
+        |refusal| match refusal {
+            DataError::EmptyField { field: "task", .. } => Some(columns[0]),
+            DataError::EmptyField { .. } => Some(columns[1]),
+            _ => None,
+        },
+    )?;
     if builder.is_empty() {
         return Err(whole(
             table.file(),

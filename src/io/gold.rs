@@ -17,9 +17,7 @@ use crate::error::{Error, Location};
 /// the default names `task` and `label` (a gold file keeps its own header when the responses'
 /// columns are renamed); other columns are ignored.
 pub fn read_gold(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Gold, Error> {
-    read_opened(path.as_ref(), |reader, name| {
-        read_gold_from(reader, name, options)
-    })
+    read_opened(path.as_ref(), options, read_gold_from)
 }
 
 /// Reads gold labels from any reader; `source_name` names it in errors.

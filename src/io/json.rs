@@ -53,11 +53,10 @@ where
     loop {
         if pos == bytes.len() {
             if array {
-                let (line, column) = lines.position(bytes, pos);
-                return Err(at(
+                return Err(lines.error_at(
+                    bytes,
+                    pos,
                     file,
-                    line,
-                    Some(column),
                     "truncated JSON: the array is not closed",
                 ));
             }
@@ -83,22 +82,20 @@ where
                 Some(b']') => {
                     let end = skip_whitespace(bytes, pos + 1);
                     if end != bytes.len() {
-                        let (line, column) = lines.position(bytes, end);
-                        return Err(at(
+                        return Err(lines.error_at(
+                            bytes,
+                            end,
                             file,
-                            line,
-                            Some(column),
                             "invalid JSON: trailing characters after the array",
                         ));
                     }
                     return Ok(index);
                 }
                 Some(_) => {
-                    let (line, column) = lines.position(bytes, pos);
-                    return Err(at(
+                    return Err(lines.error_at(
+                        bytes,
+                        pos,
                         file,
-                        line,
-                        Some(column),
                         "invalid JSON: expected ',' or ']' after an array element",
                     ));
                 }
@@ -193,6 +190,12 @@ impl LineCounter {
             self.scanned = end;
         }
         (self.newlines + 1, (pos - self.line_start) as u64 + 1)
+    }
+
+    /// A syntax error at byte `pos` of `bytes` (the input of `file`).
+    fn error_at(&mut self, bytes: &[u8], pos: usize, file: &Path, message: &str) -> Error {
+        let (line, column) = self.position(bytes, pos);
+        at(file, line, Some(column), message)
     }
 }
 

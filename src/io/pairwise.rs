@@ -4,38 +4,23 @@
 use std::io::Read;
 use std::path::Path;
 
-use csv::ByteRecord;
-
 use super::source::{read_opened, whole};
-use super::table::Table;
+use super::table::{Table, column_options};
 use crate::error::{DataError, Error};
 use crate::pairwise::PairwiseResponses;
 
-/// Header names of the columns of a pairwise table (default `worker,left,right,label`, as
-/// crowd-kit's), and the delimiter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PairwiseReadOptions {
-    /// Header name of the worker column.
-    pub worker_column: String,
-    /// Header name of the left item column.
-    pub left_column: String,
-    /// Header name of the right item column.
-    pub right_column: String,
-    /// Header name of the winner column (its value must equal the left or the right item).
-    pub label_column: String,
-    /// Field delimiter; `None` picks tab for `.tsv`/`.tab` files and comma otherwise.
-    pub delimiter: Option<u8>,
-}
-
-impl Default for PairwiseReadOptions {
-    fn default() -> Self {
-        Self {
-            worker_column: "worker".into(),
-            left_column: "left".into(),
-            right_column: "right".into(),
-            label_column: "label".into(),
-            delimiter: None,
-        }
+column_options! {
+    /// Header names of the columns of a pairwise table (default `worker,left,right,label`, as
+    /// crowd-kit's), and the delimiter.
+    pub struct PairwiseReadOptions {
+        /// Header name of the worker column.
+        worker_column = "worker",
+        /// Header name of the left item column.
+        left_column = "left",
+        /// Header name of the right item column.
+        right_column = "right",
+        /// Header name of the winner column (its value must equal the left or the right item).
+        label_column = "label",
     }
 }
 
@@ -51,9 +36,7 @@ pub fn read_pairwise(
     path: impl AsRef<Path>,
     options: &PairwiseReadOptions,
 ) -> Result<PairwiseResponses, Error> {
-    read_opened(path.as_ref(), |reader, name| {
-        read_pairwise_from(reader, name, options)
-    })
+    read_opened(path.as_ref(), options, read_pairwise_from)
 }
 
 /// [`read_pairwise`] from any reader; `source_name` names it in errors and, without a set
@@ -71,24 +54,21 @@ pub fn read_pairwise_from<R: Read>(
         &options.label_column,
     ])?;
     let mut builder = PairwiseResponses::builder();
-    let mut record = ByteRecord::new();
-    while table.next(&mut record)? {
-        let [worker, left, right, label] = table.fields(&record, &columns)?;
-        if let Err(source) = builder.push(worker, left, right, label) {
-            let column = match &source {
-                DataError::EmptyField { field, .. } => match *field {
-                    "worker" => columns[0],
-                    "left" => columns[1],
-                    "right" => columns[2],
-                    _ => columns[3],
-                },
-                DataError::SelfComparison { .. } => columns[2],
-                DataError::WinnerNotInPair { .. } => columns[3],
-                _ => return Err(whole(table.file(), source.to_string())),
-            };
-            return Err(table.data_error(column, source));
-        }
-    }
+    table.push_rows(
+        &columns,
+        |[worker, left, right, label]| builder.push(worker, left, right, label),
+        |refusal| match refusal {
+            DataError::EmptyField { field, .. } => Some(match *field {
+                "worker" => columns[0],
+                "left" => columns[1],
+                "right" => columns[2],
+                _ => columns[3],
+            }),
+            DataError::SelfComparison { .. } => Some(columns[2]),
+            DataError::WinnerNotInPair { .. } => Some(columns[3]),
+            _ => None,
+        },
+    )?;
     builder
         .build()
         .map_err(|err| whole(table.file(), err.to_string()))

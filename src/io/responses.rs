@@ -79,9 +79,7 @@ pub fn read_responses_with_progress(
     {
         return Ok(responses);
     }
-    read_opened(path, |reader, name| {
-        read_responses_from(reader, name, options)
-    })
+    read_opened(path, options, read_responses_from)
 }
 
 /// Reads a response table from any reader; `source_name` is used in error messages and, when

@@ -19,32 +19,20 @@ use png::{BitDepth, ColorType, Decoder, Transformations};
 use rayon::prelude::*;
 
 use super::source::{delimiter_for, open, whole};
-use super::table::Table;
+use super::table::{Table, column_options};
 use crate::error::{DataError, Error, InputError, Location};
 use crate::segmentation::{Mask, SegmentationResponses};
 
-/// Header names of the columns of a segmentation table (default `task,worker,mask`), and the
-/// delimiter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SegmentationReadOptions {
-    /// Header name of the task column.
-    pub task_column: String,
-    /// Header name of the worker column.
-    pub worker_column: String,
-    /// Header name of the column naming each mask's PNG file.
-    pub mask_column: String,
-    /// Field delimiter; `None` picks tab for `.tsv`/`.tab` files and comma otherwise.
-    pub delimiter: Option<u8>,
-}
-
-impl Default for SegmentationReadOptions {
-    fn default() -> Self {
-        Self {
-            task_column: "task".into(),
-            worker_column: "worker".into(),
-            mask_column: "mask".into(),
-            delimiter: None,
-        }
+column_options! {
+    /// Header names of the columns of a segmentation table (default `task,worker,mask`), and the
+    /// delimiter.
+    pub struct SegmentationReadOptions {
+        /// Header name of the task column.
+        task_column = "task",
+        /// Header name of the worker column.
+        worker_column = "worker",
+        /// Header name of the column naming each mask's PNG file.
+        mask_column = "mask",
     }
 }
 

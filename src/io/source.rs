@@ -23,14 +23,16 @@ pub(crate) fn open(path: &Path) -> Result<(Box<dyn Read>, PathBuf), Error> {
     Ok((Box::new(file), path.to_path_buf()))
 }
 
-/// Opens `path` (`-` for stdin) and hands the reader and the name to report to `read`: every
-/// path-taking reader is this around its `_from` form.
-pub(crate) fn read_opened<T>(
+/// Opens `path` (`-` for stdin) and hands the reader, the name to report and `options` to
+/// `read`: every path-taking reader is this around its `_from` form
+/// (`read_opened(path, options, read_x_from)`).
+pub(crate) fn read_opened<O: ?Sized, T>(
     path: &Path,
-    read: impl FnOnce(Box<dyn Read>, &str) -> Result<T, Error>,
+    options: &O,
+    read: impl FnOnce(Box<dyn Read>, &str, &O) -> Result<T, Error>,
 ) -> Result<T, Error> {
     let (reader, name) = open(path)?;
-    read(reader, &name.to_string_lossy())
+    read(reader, &name.to_string_lossy(), options)
 }
 
 /// Reads a whole input into memory (JSON inputs are parsed from a slice so that positions of

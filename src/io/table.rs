@@ -368,6 +368,27 @@ impl<R: Read> Table<R> {
         Ok(fields)
     }
 
+    /// Reads every remaining row, handing its fields `columns` to `push`. A row `push` refuses
+    /// is an error at the column `column_of` names for the refusal, or about the whole file
+    /// when it names none.
+    pub(crate) fn push_rows<const N: usize>(
+        &mut self,
+        columns: &[usize; N],
+        mut push: impl FnMut([&str; N]) -> Result<(), DataError>,
+        column_of: impl Fn(&DataError) -> Option<usize>,
+    ) -> Result<(), Error> {
+        let mut record = ByteRecord::new();
+        while self.next(&mut record)? {
+            if let Err(source) = push(self.fields(&record, columns)?) {
+                return Err(match column_of(&source) {
+                    Some(column) => self.data_error(column, source),
+                    None => whole(self.file(), source.to_string()),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// A row the data model refused (`source`), located at `column` of the current record.
     pub(crate) fn data_error(&self, column: usize, source: DataError) -> Error {
         let location = Location::new(&self.file, self.line).with_column(column as u64 + 1);
@@ -467,3 +488,32 @@ fn csv_error<R: Read>(reader: &csv::Reader<QuoteGuard<R>>, file: &Path, err: csv
         }
     }
 }
+
+/// Declares the options of a table reader that only names columns: one `String` field per
+/// column with its default header name, the delimiter, and `Default` from those names.
+macro_rules! column_options {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$field_meta:meta])* $field:ident = $default:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name {
+            $( $(#[$field_meta])* pub $field: String, )+
+            /// Field delimiter; `None` picks tab for `.tsv`/`.tab` files and comma otherwise.
+            pub delimiter: Option<u8>,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self {
+                    $( $field: $default.into(), )+
+                    delimiter: None,
+                }
+            }
+        }
+    };
+}
+pub(crate) use column_options;

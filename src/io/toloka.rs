@@ -190,9 +190,7 @@ pub fn read_toloka_tsv_with_gold(
     path: impl AsRef<Path>,
     options: &TolokaTsvOptions,
 ) -> Result<(Responses, Gold), Error> {
-    read_opened(path.as_ref(), |reader, name| {
-        read_toloka_tsv_from(reader, name, options)
-    })
+    read_opened(path.as_ref(), options, read_toloka_tsv_from)
 }
 
 /// Like [`read_toloka_tsv_with_gold`], from any reader; `source_name` names it in errors.
@@ -540,19 +538,17 @@ mod tests {
             assignment("w1", "ACCEPTED", "t1", "\"OK\""),
             r#"{"user_id":"w2","status":"ACCEPTED","tasks":[{"id":"t1"},{"id":"t2"}],"solutions":[{"output_values":{"result":"OK"}}]}"#
         );
-        let err =
-            read_assignments_from_bytes(text.as_bytes(), "a.json", &AssignmentsOptions::default())
-                .unwrap_err();
+        let message = |text: &str, name| {
+            read_assignments_from_bytes(text.as_bytes(), name, &AssignmentsOptions::default())
+                .unwrap_err()
+                .to_string()
+        };
         assert_eq!(
-            err.to_string(),
+            message(&text, "a.json"),
             "a.json:3:3: assignment has 2 tasks but 1 solutions"
         );
-        let text = assignment("w1", "ACCEPTED", "t1", "null");
-        let err =
-            read_assignments_from_bytes(text.as_bytes(), "a.jsonl", &AssignmentsOptions::default())
-                .unwrap_err();
         assert_eq!(
-            err.to_string(),
+            message(&assignment("w1", "ACCEPTED", "t1", "null"), "a.jsonl"),
             "a.jsonl:1:1: solution 1 has no output value \"result\" (output fields: result)"
         );
     }
