@@ -28,6 +28,7 @@
 //! (at 10⁸ answers, 382 row groups of 69,000 distinct workers each, those lists and their
 //! merge were the read's peak).
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -524,7 +525,8 @@ impl ArrowEncoder {
             |part, out| {
                 let (start, n) = (starts[part], lens[part]);
                 let [t, w, l] = [task, worker, label].map(|a| a.slice(start, n));
-                Chunk::encode(&[[t.as_ref(), w.as_ref(), l.as_ref()]], out).map_err(|mut e| {
+                let rows = out.zeroed();
+                Chunk::encode(&[[t.as_ref(), w.as_ref(), l.as_ref()]], rows).map_err(|mut e| {
                     e.row = e.row.map(|r| r + start as u64);
                     e
                 })
@@ -557,11 +559,15 @@ impl ArrowEncoder {
     /// the merge in [`finish`](ArrowEncoder::finish). On error nothing of this call is kept
     /// and the error is the first chunk's in order (`too_many(i, _)` when chunk `i` would
     /// exceed the row limit; `too_many(0, _)` when the rows do not fit in memory).
+    ///
+    /// The room is reserved, not written: a chunk's rows are zeroed by [`Rows::zeroed`] when
+    /// its encoder asks, after it has checked its length (a hostile Parquet footer can claim
+    /// 4·10⁹ rows; zeroing them first would touch 48 GB before any check).
     pub(crate) fn append_parts<E: Send>(
         &mut self,
         lens: &[usize],
         too_many: impl Fn(usize, ArrowError) -> E,
-        encode: impl Fn(usize, &mut [[u32; 3]]) -> Result<Chunk, E> + Sync,
+        encode: impl Fn(usize, Rows<'_>) -> Result<Chunk, E> + Sync,
     ) -> Result<(), E> {
         let old = self.raw.len();
         let mut total = old;
@@ -583,9 +589,8 @@ impl ArrowEncoder {
                 ArrowError::whole(format!("not enough memory for {} responses", total - old)),
             ));
         }
-        self.raw.resize(total, [0; 3]);
         let mut outs = Vec::with_capacity(lens.len());
-        let mut rest = &mut self.raw[old..];
+        let mut rest = &mut self.raw.spare_capacity_mut()[..total - old];
         for &n in lens {
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
             outs.push(head);
@@ -594,19 +599,33 @@ impl ArrowEncoder {
         let chunks = outs
             .into_par_iter()
             .enumerate()
-            .map(|(i, out)| encode(i, out))
+            .map(|(i, spare)| {
+                let mut zeroed = false;
+                let chunk = encode(
+                    i,
+                    Rows {
+                        spare: &mut *spare,
+                        zeroed: &mut zeroed,
+                    },
+                );
+                if chunk.is_ok() && !zeroed {
+                    // An encoder that did not ask for its rows (none does): they must be
+                    // initialized all the same before `set_len` below.
+                    spare.fill(MaybeUninit::new([0; 3]));
+                }
+                chunk
+            })
             .collect::<Vec<_>>()
             // Sequentially: with several bad chunks, the first one's error (a parallel
             // collect into a Result may return any of them).
             .into_iter()
-            .collect::<Result<Vec<_>, _>>();
-        let chunks = match chunks {
-            Ok(chunks) => chunks,
-            Err(e) => {
-                self.raw.truncate(old);
-                return Err(e);
-            }
-        };
+            .collect::<Result<Vec<_>, _>>()?;
+        // SAFETY: `try_reserve` made the capacity at least `total`, and every row of
+        // `old..total` is initialized: the chunks' slices cover that range exactly (their
+        // lengths are `lens`, which sum to `total - old`), and each was written whole, either by
+        // `Rows::zeroed` (which writes every row before handing it out) or by the fill above;
+        // all chunks succeeded, so none is skipped. `[u32; 3]` has no drop glue.
+        unsafe { self.raw.set_len(total) };
         self.number(&chunks, old, lens);
         Ok(())
     }
@@ -740,6 +759,29 @@ impl ArrowEncoder {
                 names: merged.names.iter().map(Box::from).collect(),
             }
         }))
+    }
+}
+
+/// A chunk's rows in the row table, reserved but not yet written (see
+/// [`ArrowEncoder::append_parts`]).
+pub(crate) struct Rows<'a> {
+    spare: &'a mut [MaybeUninit<[u32; 3]>],
+    zeroed: &'a mut bool,
+}
+
+impl<'a> Rows<'a> {
+    /// Number of rows.
+    pub(crate) fn len(&self) -> usize {
+        self.spare.len()
+    }
+
+    /// The rows, zeroed (written only now, when the encoder is about to fill them).
+    pub(crate) fn zeroed(self) -> &'a mut [[u32; 3]] {
+        self.spare.fill(MaybeUninit::new([0; 3]));
+        *self.zeroed = true;
+        // SAFETY: every element was initialized by the `fill` just above, and
+        // `MaybeUninit<T>` has the same layout as `T`; the borrow is moved, not copied.
+        unsafe { &mut *(std::ptr::from_mut(self.spare) as *mut [[u32; 3]]) }
     }
 }
 

@@ -23,7 +23,7 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 
-use super::arrow::{ArrowEncoder, Chunk, find_columns};
+use super::arrow::{ArrowEncoder, Chunk, Rows, find_columns};
 use super::responses::ReadOptions;
 use super::source::{io_error, whole};
 use crate::error::{Error, InputError};
@@ -115,14 +115,14 @@ fn located(path: &Path, group: usize, row: Option<u64>, message: String) -> Erro
 }
 
 /// Decodes row group `group` and encodes it into `out` (its rows, as many as the footer
-/// says) in chunk-local ids.
+/// says, written only once the decoded rows are found to be that many) in chunk-local ids.
 fn read_group(
     path: &Path,
     metadata: &ArrowReaderMetadata,
     mask: &ProjectionMask,
     at: [usize; 3],
     group: usize,
-    out: &mut [[u32; 3]],
+    out: Rows<'_>,
 ) -> Result<Chunk, Error> {
     let located = |row: Option<u64>, message: String| located(path, group, row, message);
     let file = File::open(path).map_err(|e| io_error(path, e))?;
@@ -153,5 +153,5 @@ fn read_group(
             ),
         ));
     }
-    Chunk::encode(&arrays, out).map_err(|e| located(e.row, e.message))
+    Chunk::encode(&arrays, out.zeroed()).map_err(|e| located(e.row, e.message))
 }
