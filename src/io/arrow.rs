@@ -572,7 +572,8 @@ impl ArrowEncoder {
         let old = self.raw.len();
         let mut total = old;
         for (i, &n) in lens.iter().enumerate() {
-            total += n;
+            // Checked: on 32-bit targets the sum of footer counts can wrap `usize`.
+            total = total.checked_add(n).unwrap_or(usize::MAX);
             if total >= u32::MAX as usize {
                 return Err(too_many(
                     i,
