@@ -557,8 +557,9 @@ impl ArrowEncoder {
     /// Appends chunks of `lens[i]` rows each, encoded in parallel by `encode(i, rows)` straight
     /// into their place in the row table (in chunk-local ids, no copy); their names wait for
     /// the merge in [`finish`](ArrowEncoder::finish). On error nothing of this call is kept
-    /// and the error is the first chunk's in order (`too_many(i, _)` when chunk `i` would
-    /// exceed the row limit; `too_many(0, _)` when the rows do not fit in memory).
+    /// and the error is the first chunk's in order (`too_many(Some(i), _)` when chunk `i`
+    /// would exceed the row limit; `too_many(None, _)`, no chunk to blame, when the rows do not
+    /// fit in memory).
     ///
     /// The room is reserved, not written: a chunk's rows are zeroed by [`Rows::zeroed`] when
     /// its encoder asks, after it has checked its length (a hostile Parquet footer can claim
@@ -566,7 +567,7 @@ impl ArrowEncoder {
     pub(crate) fn append_parts<E: Send>(
         &mut self,
         lens: &[usize],
-        too_many: impl Fn(usize, ArrowError) -> E,
+        too_many: impl Fn(Option<usize>, ArrowError) -> E,
         encode: impl Fn(usize, Rows<'_>) -> Result<Chunk, E> + Sync,
     ) -> Result<(), E> {
         let old = self.raw.len();
@@ -576,7 +577,7 @@ impl ArrowEncoder {
             total = total.checked_add(n).unwrap_or(usize::MAX);
             if total >= u32::MAX as usize {
                 return Err(too_many(
-                    i,
+                    Some(i),
                     ArrowError::whole(format!(
                         "too many responses (at most {} are supported)",
                         u32::MAX - 1
@@ -586,7 +587,7 @@ impl ArrowEncoder {
         }
         if self.raw.try_reserve(total - old).is_err() {
             return Err(too_many(
-                0,
+                None,
                 ArrowError::whole(format!("not enough memory for {} responses", total - old)),
             ));
         }

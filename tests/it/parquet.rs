@@ -567,3 +567,20 @@ fn footer_row_counts_are_checked_before_any_row_is_written() {
         )
     );
 }
+
+#[test]
+fn negative_footer_row_counts_are_located_errors() {
+    let good = scratch("footer_good.parquet");
+    two_groups(&good);
+    let bad = scratch("footer_negative.parquet");
+    with_footer_rows(&good, &bad, &[3, -5]);
+    assert_eq!(
+        read_parquet(&bad, &ReadOptions::default())
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "{}:row group 1: negative row count -5 in the footer (a damaged file?)",
+            bad.display()
+        )
+    );
+}
