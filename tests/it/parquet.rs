@@ -540,7 +540,10 @@ fn with_footer_rows(src: &Path, dst: &Path, rows: &[i64]) {
 fn two_groups(path: &Path) {
     let b = batch(vec![
         ("task", Arc::new(StringArray::from(vec!["t1", "t2", "t3"]))),
-        ("worker", Arc::new(StringArray::from(vec!["w1", "w2", "w1"]))),
+        (
+            "worker",
+            Arc::new(StringArray::from(vec!["w1", "w2", "w1"])),
+        ),
         ("label", Arc::new(Int64Array::from(vec![1, 2, 1]))),
     ]);
     let properties = WriterProperties::builder()
@@ -583,4 +586,47 @@ fn negative_footer_row_counts_are_located_errors() {
             bad.display()
         )
     );
+}
+
+#[test]
+fn one_column_for_two_roles_is_an_error() {
+    let parquet = scratch("two_roles.parquet");
+    two_groups(&parquet);
+    for ([task, worker, label], message) in [
+        (
+            ["task", "worker", "worker"],
+            "column \"worker\" is named for two roles (worker and label)",
+        ),
+        (
+            ["task", "task", "label"],
+            "column \"task\" is named for two roles (task and worker)",
+        ),
+        (
+            ["label", "worker", "label"],
+            "column \"label\" is named for two roles (task and label)",
+        ),
+    ] {
+        let options = ReadOptions {
+            task_column: task.into(),
+            worker_column: worker.into(),
+            label_column: label.into(),
+            ..ReadOptions::default()
+        };
+        let message = format!("{message}; each role needs its own column");
+        assert_eq!(
+            read_parquet(&parquet, &options).unwrap_err().to_string(),
+            format!("{}: {message}", parquet.display())
+        );
+        let batches =
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&parquet).unwrap())
+                .unwrap()
+                .build()
+                .unwrap();
+        assert_eq!(
+            read_record_batches(batches, "batches", &options)
+                .unwrap_err()
+                .to_string(),
+            format!("batches: {message}")
+        );
+    }
 }
