@@ -582,8 +582,8 @@ impl ArrowEncoder {
         let old = self.raw.len();
         let mut total = old;
         for (i, &n) in lens.iter().enumerate() {
-            // Checked: on 32-bit targets the sum of footer counts can wrap `usize`.
-            total = total.checked_add(n).unwrap_or(usize::MAX);
+            // Saturating: on 32-bit targets the sum of footer counts can wrap `usize`.
+            total = total.saturating_add(n);
             if total >= u32::MAX as usize {
                 return Err(too_many(
                     Some(i),
@@ -782,6 +782,7 @@ pub(crate) struct Rows<'a> {
 
 impl<'a> Rows<'a> {
     /// Number of rows.
+    #[cfg(feature = "parquet")]
     pub(crate) fn len(&self) -> usize {
         self.spare.len()
     }
