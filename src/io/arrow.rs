@@ -857,3 +857,172 @@ pub fn read_record_batches(
         .into()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::StringArray;
+
+    use super::*;
+
+    fn strings(values: &[&str]) -> StringArray {
+        StringArray::from(values.to_vec())
+    }
+
+    /// `append_parts` on one row of `(t, w, l)` per chunk, each chunk's encoder chosen by `encode`.
+    fn encode_one([t, w, l]: [&StringArray; 3], rows: &mut [[u32; 3]]) -> Result<Chunk, String> {
+        Chunk::encode(&[[t as &dyn Array, w, l]], rows).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn append_parts_keeps_nothing_of_a_failed_call() {
+        let (t, w, l) = (strings(&["t1"]), strings(&["w1"]), strings(&["a"]));
+        let mut encoder = ArrowEncoder::new();
+        encoder.push(&t, &w, &l).unwrap();
+        // Chunk 0 is fine, chunk 1 writes its rows then fails, chunk 2 fails without asking for
+        // its rows: the first error in chunk order, and nothing kept.
+        let result = encoder.append_parts(
+            &[1, 2, 3],
+            |_, e| e.message,
+            |i, rows| match i {
+                0 => encode_one([&t, &w, &l], rows.zeroed()),
+                1 => {
+                    rows.zeroed().fill([7; 3]);
+                    Err("chunk 1 fails".into())
+                }
+                _ => Err(format!("chunk {i} fails")),
+            },
+        );
+        assert_eq!(result.err().as_deref(), Some("chunk 1 fails"));
+        assert_eq!(encoder.len(), 1);
+        // An encoder whose arrays have fewer rows than its chunk.
+        let result = encoder.append_parts(
+            &[2],
+            |_, e| e.message,
+            |_, rows| encode_one([&t, &w, &l], rows.zeroed()),
+        );
+        assert_eq!(result.err().as_deref(), Some("fewer rows than announced"));
+        assert_eq!(encoder.len(), 1);
+        // The row limit, before any chunk is encoded.
+        let result = encoder.append_parts(
+            &[1, usize::MAX],
+            |i, e| format!("{i:?}: {}", e.message),
+            |_, _| -> Result<Chunk, String> { unreachable!("no chunk is encoded") },
+        );
+        assert_eq!(
+            result.err().as_deref(),
+            Some("Some(1): too many responses (at most 4294967294 are supported)")
+        );
+        assert_eq!(encoder.len(), 1);
+        // An encoder that succeeds without asking for its rows: they read as local id 0.
+        encoder
+            .append_parts(
+                &[1],
+                |_, e| e.message,
+                |_, _| encode_one([&t, &w, &strings(&["b"])], &mut [[0; 3]]),
+            )
+            .unwrap();
+        // Later pushes go on from the rows kept.
+        encoder
+            .push(&strings(&["t2"]), &strings(&["w1"]), &strings(&["a"]))
+            .unwrap();
+        assert_eq!(encoder.len(), 3);
+        let [t, w, l] = encoder.factorize([NameOrder::Bytes; 3]).unwrap();
+        assert_eq!(
+            (t.codes, &t.names[..]),
+            (vec![0, 0, 1], &["t1".into(), "t2".into()][..])
+        );
+        assert_eq!(w.codes, vec![0, 0, 0]);
+        assert_eq!(
+            (l.codes, &l.names[..]),
+            (vec![0, 1, 0], &["a".into(), "b".into()][..])
+        );
+    }
+
+    /// The error of pushing `task` (workers `w1…`, labels `a`) into a fresh encoder.
+    fn task_error(task: &dyn Array) -> String {
+        let n = task.len();
+        let workers: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
+        let workers: Vec<&str> = workers.iter().map(String::as_str).collect();
+        let labels = vec!["a"; n];
+        let err = ArrowEncoder::new()
+            .push(task, &strings(&workers), &strings(&labels))
+            .unwrap_err();
+        err.to_string()
+    }
+
+    #[test]
+    fn bad_dictionaries_are_errors_at_their_row() {
+        use arrow_array::types::Int32Type;
+        use arrow_array::{DictionaryArray, Int32Array};
+        let values: ArrayRef = Arc::new(strings(&["x", "y"]));
+        for (key, what) in [(-1, "negative"), (2, "past the end"), (i32::MAX, "huge")] {
+            let keys = Int32Array::from(vec![0, 1, key]);
+            assert!(DictionaryArray::<Int32Type>::try_new(keys.clone(), values.clone()).is_err());
+            // SAFETY: not sound for arrow's own kernels (a key out of range), which this test
+            // never calls: the encoder reads the keys and values buffers only, with bounds checks.
+            let dict = unsafe { DictionaryArray::<Int32Type>::new_unchecked(keys, values.clone()) };
+            assert_eq!(
+                task_error(&dict),
+                "row 2: a dictionary key out of range in the task column",
+                "{what}"
+            );
+        }
+        // A null value (the key is valid, the value it names is null).
+        let values: ArrayRef = Arc::new(StringArray::from(vec![Some("x"), None]));
+        let dict =
+            DictionaryArray::<Int32Type>::try_new(Int32Array::from(vec![0, 0, 1]), values).unwrap();
+        assert_eq!(task_error(&dict), "row 2: null in the task column");
+        // A null key.
+        let values: ArrayRef = Arc::new(strings(&["x", "y"]));
+        let keys = Int32Array::from(vec![Some(1), None]);
+        let dict = DictionaryArray::<Int32Type>::try_new(keys, values).unwrap();
+        assert_eq!(task_error(&dict), "row 1: null in the task column");
+    }
+
+    #[test]
+    fn dictionaries_of_integers_and_shared_names_read_as_plain_strings() {
+        use arrow_array::types::Int32Type;
+        use arrow_array::{DictionaryArray, Int32Array, Int64Array};
+        // Dictionary of integers: tasks 10, 2, 10 (value 7 unused).
+        let values: ArrayRef = Arc::new(Int64Array::from(vec![7, 10, 2]));
+        let tasks =
+            DictionaryArray::<Int32Type>::try_new(Int32Array::from(vec![1, 2, 1]), values).unwrap();
+        // Two dictionaries in one chunk naming the same workers in other orders (and each a
+        // name the other lacks).
+        let first: ArrayRef = Arc::new(strings(&["b", "a"]));
+        let second: ArrayRef = Arc::new(strings(&["c", "a", "b"]));
+        let w1 =
+            DictionaryArray::<Int32Type>::try_new(Int32Array::from(vec![0, 1, 0]), first).unwrap();
+        let w2 =
+            DictionaryArray::<Int32Type>::try_new(Int32Array::from(vec![1, 2, 0]), second).unwrap();
+        let labels = strings(&["l", "m", "l"]);
+        let mut encoder = ArrowEncoder::new();
+        encoder
+            .append_parts(
+                &[6],
+                |_, e| e.message,
+                |_, out| {
+                    Chunk::encode(
+                        &[[&tasks as &dyn Array, &w1, &labels], [&tasks, &w2, &labels]],
+                        out.zeroed(),
+                    )
+                    .map_err(|e| e.message)
+                },
+            )
+            .unwrap();
+        // The same rows as plain strings.
+        let mut plain = ArrowEncoder::new();
+        plain
+            .push(
+                &strings(&["10", "2", "10", "10", "2", "10"]),
+                &strings(&["b", "a", "b", "a", "b", "c"]),
+                &strings(&["l", "m", "l", "l", "m", "l"]),
+            )
+            .unwrap();
+        let orders = [NameOrder::Rule; 3];
+        assert_eq!(
+            encoder.factorize(orders).unwrap(),
+            plain.factorize(orders).unwrap()
+        );
+    }
+}
