@@ -11,9 +11,10 @@ use std::ffi::CStr;
 use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
 use arrow_array::{Array, RecordBatch, RecordBatchReader};
 use arrow_schema::DataType;
+use crowdagg::error::DataError;
 use crowdagg::io::{ArrowEncoder, Factorized, NameOrder, is_id_type};
 use numpy::IntoPyArray;
-use pyo3::exceptions::{PyKeyError, PyValueError};
+use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyList, PyTuple};
 
@@ -27,7 +28,8 @@ const STREAM: &CStr = c"arrow_array_stream";
 /// integers) — or a string saying why this path does not apply (a column type other than
 /// strings or integers, a null, an empty string): the caller then uses `pandas.factorize`,
 /// which gives the same codes where this path applies and crowd-kit's errors where it does
-/// not. A missing column raises `KeyError`.
+/// not. A missing column raises `KeyError`; an internal error of the encoder (a bug)
+/// `RuntimeError`.
 #[pyfunction]
 pub fn factorize_arrow<'py>(
     py: Python<'py>,
@@ -60,13 +62,19 @@ pub fn factorize_arrow<'py>(
         let mut encoder = ArrowEncoder::new();
         for batch in &batches {
             let [t, w, l] = at.map(|i| batch.column(i).as_ref() as &dyn Array);
-            encoder.push(t, w, l).map_err(|e| e.to_string())?;
+            encoder.push(t, w, l).map_err(|e| Ok(e.to_string()))?;
         }
-        encoder.factorize(orders).map_err(|e| e.to_string())
+        // A bug of the encoder is raised, not hidden behind the pandas path; too many names
+        // for this path (or any other data limit) goes to pandas.
+        encoder.factorize(orders).map_err(|e| match e {
+            DataError::Internal { .. } => Err(PyRuntimeError::new_err(e.to_string())),
+            other => Ok(other.to_string()),
+        })
     });
     let factorized = match factorized {
         Ok(f) => f,
-        Err(message) => return reason(py, message),
+        Err(Ok(message)) => return reason(py, message),
+        Err(Err(bug)) => return Err(bug),
     };
     let out = PyList::empty(py);
     for (column, is_integer) in factorized.into_iter().zip(integer) {

@@ -28,6 +28,7 @@
 //! (at 10⁸ answers, 382 row groups of 69,000 distinct workers each, those lists and their
 //! merge were the read's peak).
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -105,6 +106,15 @@ pub(crate) fn find_columns(schema: &Schema, options: &ReadOptions) -> Result<[us
         &options.worker_column,
         &options.label_column,
     ];
+    let roles = ["task", "worker", "label"];
+    for (i, name) in names.iter().enumerate() {
+        if let Some(j) = names[..i].iter().position(|n| n == name) {
+            return Err(format!(
+                "column \"{name}\" is named for two roles ({} and {}); each role needs its own column",
+                roles[j], roles[i]
+            ));
+        }
+    }
     let mut at = [0; 3];
     for (slot, name) in at.iter_mut().zip(names) {
         let index = schema.index_of(name).map_err(|_| {
@@ -524,7 +534,8 @@ impl ArrowEncoder {
             |part, out| {
                 let (start, n) = (starts[part], lens[part]);
                 let [t, w, l] = [task, worker, label].map(|a| a.slice(start, n));
-                Chunk::encode(&[[t.as_ref(), w.as_ref(), l.as_ref()]], out).map_err(|mut e| {
+                let rows = out.zeroed();
+                Chunk::encode(&[[t.as_ref(), w.as_ref(), l.as_ref()]], rows).map_err(|mut e| {
                     e.row = e.row.map(|r| r + start as u64);
                     e
                 })
@@ -555,21 +566,27 @@ impl ArrowEncoder {
     /// Appends chunks of `lens[i]` rows each, encoded in parallel by `encode(i, rows)` straight
     /// into their place in the row table (in chunk-local ids, no copy); their names wait for
     /// the merge in [`finish`](ArrowEncoder::finish). On error nothing of this call is kept
-    /// and the error is the first chunk's in order (`too_many(i, _)` when chunk `i` would
-    /// exceed the row limit; `too_many(0, _)` when the rows do not fit in memory).
+    /// and the error is the first chunk's in order (`too_many(Some(i), _)` when chunk `i`
+    /// would exceed the row limit; `too_many(None, _)`, no chunk to blame, when the rows do not
+    /// fit in memory).
+    ///
+    /// The room is reserved, not written: a chunk's rows are zeroed by [`Rows::zeroed`] when
+    /// its encoder asks, after it has checked its length (a hostile Parquet footer can claim
+    /// 4·10⁹ rows; zeroing them first would touch 48 GB before any check).
     pub(crate) fn append_parts<E: Send>(
         &mut self,
         lens: &[usize],
-        too_many: impl Fn(usize, ArrowError) -> E,
-        encode: impl Fn(usize, &mut [[u32; 3]]) -> Result<Chunk, E> + Sync,
+        too_many: impl Fn(Option<usize>, ArrowError) -> E,
+        encode: impl Fn(usize, Rows<'_>) -> Result<Chunk, E> + Sync,
     ) -> Result<(), E> {
         let old = self.raw.len();
         let mut total = old;
         for (i, &n) in lens.iter().enumerate() {
-            total += n;
+            // Saturating: on 32-bit targets the sum of footer counts can wrap `usize`.
+            total = total.saturating_add(n);
             if total >= u32::MAX as usize {
                 return Err(too_many(
-                    i,
+                    Some(i),
                     ArrowError::whole(format!(
                         "too many responses (at most {} are supported)",
                         u32::MAX - 1
@@ -579,13 +596,12 @@ impl ArrowEncoder {
         }
         if self.raw.try_reserve(total - old).is_err() {
             return Err(too_many(
-                0,
+                None,
                 ArrowError::whole(format!("not enough memory for {} responses", total - old)),
             ));
         }
-        self.raw.resize(total, [0; 3]);
         let mut outs = Vec::with_capacity(lens.len());
-        let mut rest = &mut self.raw[old..];
+        let mut rest = &mut self.raw.spare_capacity_mut()[..total - old];
         for &n in lens {
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
             outs.push(head);
@@ -594,19 +610,33 @@ impl ArrowEncoder {
         let chunks = outs
             .into_par_iter()
             .enumerate()
-            .map(|(i, out)| encode(i, out))
+            .map(|(i, spare)| {
+                let mut zeroed = false;
+                let chunk = encode(
+                    i,
+                    Rows {
+                        spare: &mut *spare,
+                        zeroed: &mut zeroed,
+                    },
+                );
+                if chunk.is_ok() && !zeroed {
+                    // An encoder that did not ask for its rows (none does): they must be
+                    // initialized all the same before `set_len` below.
+                    spare.fill(MaybeUninit::new([0; 3]));
+                }
+                chunk
+            })
             .collect::<Vec<_>>()
             // Sequentially: with several bad chunks, the first one's error (a parallel
             // collect into a Result may return any of them).
             .into_iter()
-            .collect::<Result<Vec<_>, _>>();
-        let chunks = match chunks {
-            Ok(chunks) => chunks,
-            Err(e) => {
-                self.raw.truncate(old);
-                return Err(e);
-            }
-        };
+            .collect::<Result<Vec<_>, _>>()?;
+        // SAFETY: `try_reserve` made the capacity at least `total`, and every row of
+        // `old..total` is initialized: the chunks' slices cover that range exactly (their
+        // lengths are `lens`, which sum to `total - old`), and each was written whole, either by
+        // `Rows::zeroed` (which writes every row before handing it out) or by the fill above;
+        // all chunks succeeded, so none is skipped. `[u32; 3]` has no drop glue.
+        unsafe { self.raw.set_len(total) };
         self.number(&chunks, old, lens);
         Ok(())
     }
@@ -743,6 +773,30 @@ impl ArrowEncoder {
     }
 }
 
+/// A chunk's rows in the row table, reserved but not yet written (see
+/// [`ArrowEncoder::append_parts`]).
+pub(crate) struct Rows<'a> {
+    spare: &'a mut [MaybeUninit<[u32; 3]>],
+    zeroed: &'a mut bool,
+}
+
+impl<'a> Rows<'a> {
+    /// Number of rows.
+    #[cfg(feature = "parquet")]
+    pub(crate) fn len(&self) -> usize {
+        self.spare.len()
+    }
+
+    /// The rows, zeroed (written only now, when the encoder is about to fill them).
+    pub(crate) fn zeroed(self) -> &'a mut [[u32; 3]] {
+        self.spare.fill(MaybeUninit::new([0; 3]));
+        *self.zeroed = true;
+        // SAFETY: every element was initialized by the `fill` just above, and
+        // `MaybeUninit<T>` has the same layout as `T`; the borrow is moved, not copied.
+        unsafe { &mut *(std::ptr::from_mut(self.spare) as *mut [[u32; 3]]) }
+    }
+}
+
 /// Rows per parallel task when rows are rewritten to canonical ids.
 const REMAP_ROWS: usize = 1 << 16;
 
@@ -802,4 +856,173 @@ pub fn read_record_batches(
         }
         .into()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::StringArray;
+
+    use super::*;
+
+    fn strings(values: &[&str]) -> StringArray {
+        StringArray::from(values.to_vec())
+    }
+
+    /// `append_parts` on one row of `(t, w, l)` per chunk, each chunk's encoder chosen by `encode`.
+    fn encode_one([t, w, l]: [&StringArray; 3], rows: &mut [[u32; 3]]) -> Result<Chunk, String> {
+        Chunk::encode(&[[t as &dyn Array, w, l]], rows).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn append_parts_keeps_nothing_of_a_failed_call() {
+        let (t, w, l) = (strings(&["t1"]), strings(&["w1"]), strings(&["a"]));
+        let mut encoder = ArrowEncoder::new();
+        encoder.push(&t, &w, &l).unwrap();
+        // Chunk 0 is fine, chunk 1 writes its rows then fails, chunk 2 fails without asking for
+        // its rows: the first error in chunk order, and nothing kept.
+        let result = encoder.append_parts(
+            &[1, 2, 3],
+            |_, e| e.message,
+            |i, rows| match i {
+                0 => encode_one([&t, &w, &l], rows.zeroed()),
+                1 => {
+                    rows.zeroed().fill([7; 3]);
+                    Err("chunk 1 fails".into())
+                }
+                _ => Err(format!("chunk {i} fails")),
+            },
+        );
+        assert_eq!(result.err().as_deref(), Some("chunk 1 fails"));
+        assert_eq!(encoder.len(), 1);
+        // An encoder whose arrays have fewer rows than its chunk.
+        let result = encoder.append_parts(
+            &[2],
+            |_, e| e.message,
+            |_, rows| encode_one([&t, &w, &l], rows.zeroed()),
+        );
+        assert_eq!(result.err().as_deref(), Some("fewer rows than announced"));
+        assert_eq!(encoder.len(), 1);
+        // The row limit, before any chunk is encoded.
+        let result = encoder.append_parts(
+            &[1, usize::MAX],
+            |i, e| format!("{i:?}: {}", e.message),
+            |_, _| -> Result<Chunk, String> { unreachable!("no chunk is encoded") },
+        );
+        assert_eq!(
+            result.err().as_deref(),
+            Some("Some(1): too many responses (at most 4294967294 are supported)")
+        );
+        assert_eq!(encoder.len(), 1);
+        // An encoder that succeeds without asking for its rows: they read as local id 0.
+        encoder
+            .append_parts(
+                &[1],
+                |_, e| e.message,
+                |_, _| encode_one([&t, &w, &strings(&["b"])], &mut [[0; 3]]),
+            )
+            .unwrap();
+        // Later pushes go on from the rows kept.
+        encoder
+            .push(&strings(&["t2"]), &strings(&["w1"]), &strings(&["a"]))
+            .unwrap();
+        assert_eq!(encoder.len(), 3);
+        let [t, w, l] = encoder.factorize([NameOrder::Bytes; 3]).unwrap();
+        assert_eq!(
+            (t.codes, &t.names[..]),
+            (vec![0, 0, 1], &["t1".into(), "t2".into()][..])
+        );
+        assert_eq!(w.codes, vec![0, 0, 0]);
+        assert_eq!(
+            (l.codes, &l.names[..]),
+            (vec![0, 1, 0], &["a".into(), "b".into()][..])
+        );
+    }
+
+    /// The error of pushing `task` (workers `w1…`, labels `a`) into a fresh encoder.
+    fn task_error(task: &dyn Array) -> String {
+        let n = task.len();
+        let workers: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
+        let workers: Vec<&str> = workers.iter().map(String::as_str).collect();
+        let labels = vec!["a"; n];
+        let err = ArrowEncoder::new()
+            .push(task, &strings(&workers), &strings(&labels))
+            .unwrap_err();
+        err.to_string()
+    }
+
+    #[test]
+    fn bad_dictionaries_are_errors_at_their_row() {
+        use arrow_array::types::Int32Type;
+        use arrow_array::{DictionaryArray, Int32Array};
+        let values: ArrayRef = Arc::new(strings(&["x", "y"]));
+        for (key, what) in [(-1, "negative"), (2, "past the end"), (i32::MAX, "huge")] {
+            let keys = Int32Array::from(vec![0, 1, key]);
+            assert!(DictionaryArray::<Int32Type>::try_new(keys.clone(), values.clone()).is_err());
+            // SAFETY: not sound for arrow's own kernels (a key out of range), which this test
+            // never calls: the encoder reads the keys and values buffers only, with bounds checks.
+            let dict = unsafe { DictionaryArray::<Int32Type>::new_unchecked(keys, values.clone()) };
+            assert_eq!(
+                task_error(&dict),
+                "row 2: a dictionary key out of range in the task column",
+                "{what}"
+            );
+        }
+        // A null value (the key is valid, the value it names is null).
+        let values: ArrayRef = Arc::new(StringArray::from(vec![Some("x"), None]));
+        let dict =
+            DictionaryArray::<Int32Type>::try_new(Int32Array::from(vec![0, 0, 1]), values).unwrap();
+        assert_eq!(task_error(&dict), "row 2: null in the task column");
+        // A null key.
+        let values: ArrayRef = Arc::new(strings(&["x", "y"]));
+        let keys = Int32Array::from(vec![Some(1), None]);
+        let dict = DictionaryArray::<Int32Type>::try_new(keys, values).unwrap();
+        assert_eq!(task_error(&dict), "row 1: null in the task column");
+    }
+
+    #[test]
+    fn dictionaries_of_integers_and_shared_names_read_as_plain_strings() {
+        use arrow_array::types::Int32Type;
+        use arrow_array::{DictionaryArray, Int32Array, Int64Array};
+        // Dictionary of integers: tasks 10, 2, 10 (value 7 unused).
+        let values: ArrayRef = Arc::new(Int64Array::from(vec![7, 10, 2]));
+        let tasks =
+            DictionaryArray::<Int32Type>::try_new(Int32Array::from(vec![1, 2, 1]), values).unwrap();
+        // Two dictionaries in one chunk naming the same workers in other orders (and each a
+        // name the other lacks).
+        let first: ArrayRef = Arc::new(strings(&["b", "a"]));
+        let second: ArrayRef = Arc::new(strings(&["c", "a", "b"]));
+        let w1 =
+            DictionaryArray::<Int32Type>::try_new(Int32Array::from(vec![0, 1, 0]), first).unwrap();
+        let w2 =
+            DictionaryArray::<Int32Type>::try_new(Int32Array::from(vec![1, 2, 0]), second).unwrap();
+        let labels = strings(&["l", "m", "l"]);
+        let mut encoder = ArrowEncoder::new();
+        encoder
+            .append_parts(
+                &[6],
+                |_, e| e.message,
+                |_, out| {
+                    Chunk::encode(
+                        &[[&tasks as &dyn Array, &w1, &labels], [&tasks, &w2, &labels]],
+                        out.zeroed(),
+                    )
+                    .map_err(|e| e.message)
+                },
+            )
+            .unwrap();
+        // The same rows as plain strings.
+        let mut plain = ArrowEncoder::new();
+        plain
+            .push(
+                &strings(&["10", "2", "10", "10", "2", "10"]),
+                &strings(&["b", "a", "b", "a", "b", "c"]),
+                &strings(&["l", "m", "l", "l", "m", "l"]),
+            )
+            .unwrap();
+        let orders = [NameOrder::Rule; 3];
+        assert_eq!(
+            encoder.factorize(orders).unwrap(),
+            plain.factorize(orders).unwrap()
+        );
+    }
 }

@@ -23,7 +23,7 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 
-use super::arrow::{ArrowEncoder, Chunk, find_columns};
+use super::arrow::{ArrowEncoder, Chunk, Rows, find_columns};
 use super::responses::ReadOptions;
 use super::source::{io_error, whole};
 use crate::error::{Error, InputError};
@@ -82,21 +82,31 @@ pub fn read_parquet(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Res
     let mut encoder = ArrowEncoder::new().duplicates(options.duplicates);
     let rows = metadata.metadata().file_metadata().num_rows();
     encoder.reserve(usize::try_from(rows).unwrap_or(0).min(u32::MAX as usize));
-    // A window of row groups at a time, decoded in parallel, so that the decoded rows of the
-    // whole file and the encoder's copy never coexist (measured at 10⁸ rows, the peak did not
-    // fall: 3.25 → 3.24 GB; what holds it is not found yet, see BENCHMARKS.md).
     // A window of row groups at a time, decoded in parallel straight into the row table: the
     // decoded arrays of only a window are alive at once.
     let window = 4 * rayon::current_num_threads().max(1);
     for first in (0..n_groups).step_by(window) {
         let groups: Vec<usize> = (first..n_groups.min(first + window)).collect();
-        let lens: Vec<usize> = groups
+        let lens = groups
             .iter()
-            .map(|&g| usize::try_from(metadata.metadata().row_group(g).num_rows()).unwrap_or(0))
-            .collect();
+            .map(|&g| {
+                let rows = metadata.metadata().row_group(g).num_rows();
+                usize::try_from(rows).map_err(|_| {
+                    located(
+                        path,
+                        g,
+                        None,
+                        format!("negative row count {rows} in the footer (a damaged file?)"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<usize>, Error>>()?;
         encoder.append_parts(
             &lens,
-            |group, e| located(path, first + group, e.row, e.message),
+            |group, e| match group {
+                Some(group) => located(path, first + group, e.row, e.message),
+                None => whole(path, e.message),
+            },
             |group, out| read_group(path, &metadata, &mask, at, first + group, out),
         )?;
     }
@@ -115,14 +125,14 @@ fn located(path: &Path, group: usize, row: Option<u64>, message: String) -> Erro
 }
 
 /// Decodes row group `group` and encodes it into `out` (its rows, as many as the footer
-/// says) in chunk-local ids.
+/// says, written only once the decoded rows are found to be that many) in chunk-local ids.
 fn read_group(
     path: &Path,
     metadata: &ArrowReaderMetadata,
     mask: &ProjectionMask,
     at: [usize; 3],
     group: usize,
-    out: &mut [[u32; 3]],
+    out: Rows<'_>,
 ) -> Result<Chunk, Error> {
     let located = |row: Option<u64>, message: String| located(path, group, row, message);
     let file = File::open(path).map_err(|e| io_error(path, e))?;
@@ -153,5 +163,5 @@ fn read_group(
             ),
         ));
     }
-    Chunk::encode(&arrays, out).map_err(|e| located(e.row, e.message))
+    Chunk::encode(&arrays, out.zeroed()).map_err(|e| located(e.row, e.message))
 }

@@ -184,6 +184,15 @@ fn web_from_parquet_equals_csv_for_every_column_type_and_layout() {
         let data = read_responses(&path, &ReadOptions::default()).unwrap();
         assert_same(&data, &from_csv);
         assert_eq!(ds_output(&data), expected, "{what}");
+        // On one thread a window is 4 row groups: the many-groups case spans several windows
+        // whatever the machine's thread count.
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let data = one.install(|| read_responses(&path, &ReadOptions::default()).unwrap());
+        assert_same(&data, &from_csv);
+        assert_eq!(ds_output(&data), expected, "{what}, one thread");
     }
 }
 
@@ -509,4 +518,124 @@ fn malformed_parquet_files_are_located_errors() {
         read_parquet(&path, &options).unwrap_err().to_string(),
         format!("{path}: missing column \"answer\" (columns: task, worker, label)")
     );
+}
+
+/// Copies the Parquet file `src` to `dst` with its footer's per-row-group row counts replaced
+/// by `rows` (a damaged or hostile footer; the pages are untouched).
+fn with_footer_rows(src: &Path, dst: &Path, rows: &[i64]) {
+    use parquet::file::metadata::ParquetMetaDataWriter;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let bytes = std::fs::read(src).unwrap();
+    let n = bytes.len();
+    let footer_len = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().unwrap()) as usize;
+    let reader = SerializedFileReader::new(std::fs::File::open(src).unwrap()).unwrap();
+    let metadata = reader.metadata().clone();
+    assert_eq!(metadata.num_row_groups(), rows.len());
+    let groups = metadata
+        .row_groups()
+        .iter()
+        .zip(rows)
+        .map(|(g, &r)| g.clone().into_builder().set_num_rows(r).build().unwrap())
+        .collect();
+    let metadata = metadata.into_builder().set_row_groups(groups).build();
+    let mut out = bytes[..n - 8 - footer_len].to_vec();
+    ParquetMetaDataWriter::new(&mut out, &metadata)
+        .finish()
+        .unwrap();
+    std::fs::write(dst, out).unwrap();
+}
+
+/// Two row groups of 3 rows each.
+fn two_groups(path: &Path) {
+    let b = batch(vec![
+        ("task", Arc::new(StringArray::from(vec!["t1", "t2", "t3"]))),
+        (
+            "worker",
+            Arc::new(StringArray::from(vec!["w1", "w2", "w1"])),
+        ),
+        ("label", Arc::new(Int64Array::from(vec![1, 2, 1]))),
+    ]);
+    let properties = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(3))
+        .build();
+    write_batches(path, &[b.clone(), b], Some(properties));
+}
+
+#[test]
+fn footer_row_counts_are_checked_before_any_row_is_written() {
+    let good = scratch("footer_good.parquet");
+    two_groups(&good);
+    // A footer claiming 2·10⁸ rows: their room is reserved, not written (before the fix, the
+    // reader zeroed 2.4 GB before it decoded a row; at 4·10⁹ that was an out-of-memory kill).
+    let bad = scratch("footer_huge.parquet");
+    with_footer_rows(&good, &bad, &[3, 200_000_000]);
+    assert_eq!(
+        read_parquet(&bad, &ReadOptions::default())
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "{}:row group 1: decoded 3 rows where the footer says 200000000 (a damaged file?)",
+            bad.display()
+        )
+    );
+}
+
+#[test]
+fn negative_footer_row_counts_are_located_errors() {
+    let good = scratch("footer_good.parquet");
+    two_groups(&good);
+    let bad = scratch("footer_negative.parquet");
+    with_footer_rows(&good, &bad, &[3, -5]);
+    assert_eq!(
+        read_parquet(&bad, &ReadOptions::default())
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "{}:row group 1: negative row count -5 in the footer (a damaged file?)",
+            bad.display()
+        )
+    );
+}
+
+#[test]
+fn one_column_for_two_roles_is_an_error() {
+    let parquet = scratch("two_roles.parquet");
+    two_groups(&parquet);
+    for ([task, worker, label], message) in [
+        (
+            ["task", "worker", "worker"],
+            "column \"worker\" is named for two roles (worker and label)",
+        ),
+        (
+            ["task", "task", "label"],
+            "column \"task\" is named for two roles (task and worker)",
+        ),
+        (
+            ["label", "worker", "label"],
+            "column \"label\" is named for two roles (task and label)",
+        ),
+    ] {
+        let options = ReadOptions {
+            task_column: task.into(),
+            worker_column: worker.into(),
+            label_column: label.into(),
+            ..ReadOptions::default()
+        };
+        let message = format!("{message}; each role needs its own column");
+        assert_eq!(
+            read_parquet(&parquet, &options).unwrap_err().to_string(),
+            format!("{}: {message}", parquet.display())
+        );
+        let batches =
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&parquet).unwrap())
+                .unwrap()
+                .build()
+                .unwrap();
+        assert_eq!(
+            read_record_batches(batches, "batches", &options)
+                .unwrap_err()
+                .to_string(),
+            format!("batches: {message}")
+        );
+    }
 }
