@@ -106,14 +106,8 @@ pub(crate) fn find_columns(schema: &Schema, options: &ReadOptions) -> Result<[us
         &options.worker_column,
         &options.label_column,
     ];
-    let roles = ["task", "worker", "label"];
-    for (i, name) in names.iter().enumerate() {
-        if let Some(j) = names[..i].iter().position(|n| n == name) {
-            return Err(format!(
-                "column \"{name}\" is named for two roles ({} and {}); each role needs its own column",
-                roles[j], roles[i]
-            ));
-        }
+    if let Some(clash) = options.role_clash() {
+        return Err(clash);
     }
     let mut at = [0; 3];
     for (slot, name) in at.iter_mut().zip(names) {

@@ -6,7 +6,7 @@ use std::path::Path;
 use csv::ByteRecord;
 
 use super::plain::read_plain;
-use super::source::{ResponseSink, delimiter_for, read_opened};
+use super::source::{ResponseSink, at, delimiter_for, read_opened};
 use super::table::Table;
 use crate::error::Error;
 use crate::responses::{DuplicatePolicy, Responses};
@@ -44,6 +44,20 @@ impl ReadOptions {
     pub fn delimiter_for(&self, name: &Path) -> u8 {
         self.delimiter.unwrap_or_else(|| delimiter_for(name))
     }
+
+    /// Why these options cannot be read, when one column is named for two roles (the same
+    /// field would be read as, say, both worker and label).
+    pub(crate) fn role_clash(&self) -> Option<String> {
+        let names = [&self.task_column, &self.worker_column, &self.label_column];
+        let roles = ["task", "worker", "label"];
+        (1..3).find_map(|i| {
+            let j = names[..i].iter().position(|n| *n == names[i])?;
+            Some(format!(
+                "column \"{}\" is named for two roles ({} and {}); each role needs its own column",
+                names[i], roles[j], roles[i]
+            ))
+        })
+    }
 }
 
 /// Reads a response table from `path` (`-` for stdin). A name ending in `.parquet` is read
@@ -73,6 +87,9 @@ pub fn read_responses_with_progress(
             "reading Parquet needs the `parquet` feature, which this build lacks",
         ));
     }
+    if let Some(clash) = options.role_clash() {
+        return Err(at(path, 1, None, clash));
+    }
     if path.as_os_str() != "-"
         && options.duplicates != DuplicatePolicy::Reject
         && let Some(responses) = read_plain(path, options, progress)?
@@ -90,6 +107,9 @@ pub fn read_responses_from<R: Read>(
     options: &ReadOptions,
 ) -> Result<Responses, Error> {
     let file = Path::new(source_name);
+    if let Some(clash) = options.role_clash() {
+        return Err(at(file, 1, None, clash));
+    }
     let mut table = Table::open(reader, file, options.delimiter_for(file), "responses")?;
     let task = table.column(&options.task_column)?;
     let worker = table.column(&options.worker_column)?;

@@ -637,5 +637,23 @@ fn one_column_for_two_roles_is_an_error() {
                 .to_string(),
             format!("batches: {message}")
         );
+        // The CSV readers refuse it too (they used to read one field for both roles): the
+        // parallel reader on a file and the general reader on a stream.
+        let csv = scratch("two_roles.csv");
+        std::fs::write(&csv, "task,worker,label\nt1,w1,a\nt1,w2,b\n").unwrap();
+        assert_eq!(
+            read_responses(&csv, &options).unwrap_err().to_string(),
+            format!("{}:1: {message}", csv.display())
+        );
+        assert_eq!(
+            crowdagg::io::read_responses_from(
+                &b"task,worker,label\nt1,w1,a\n"[..],
+                "s.csv",
+                &options
+            )
+            .unwrap_err()
+            .to_string(),
+            format!("s.csv:1: {message}")
+        );
     }
 }
