@@ -416,3 +416,26 @@ def test_reduce_scatter_of_a_vote_is_refused_up_front(method):
 
     with pytest.raises(ValueError, match="no per-worker tables"):
         run(_NoEngine(), sources, driver, reduce="scatter")
+
+
+def test_a_stuck_ray_host_times_out_instead_of_blocking(ray_engine_factory):
+    """A host whose process is alive but busy (here: asleep for 8 s) makes a wait for it fail
+    after the engine's timeout (1 s), including the dead-host check that follows a failed pass,
+    which used to wait for it without a bound."""
+    import time
+
+    table = Table(str(WEB / "responses.csv"), None)
+    _, sources = sources_from_table(table, "ds", [("shards", "4")], False, None)
+    engine = ray_engine_factory(5)
+    engine.start(sources)
+    engine.timeout = 1
+    stalled = engine._submit(engine.hosts[0], "stall", 8)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        engine._result(engine._submit(engine.hosts[0], "pid"))
+    with pytest.raises(TimeoutError):
+        engine._dead_hosts()
+    assert time.monotonic() - started < 7, "both waits ended at the timeout, not with the stall"
+    engine.timeout = 60
+    engine._result(stalled)  # the host is healthy again once the stall ends
+    assert engine._dead_hosts() == []

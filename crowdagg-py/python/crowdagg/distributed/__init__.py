@@ -219,6 +219,10 @@ class Host:
 
         os._exit(1)
 
+    def stall(self, seconds: float) -> None:
+        """Blocks this host for ``seconds`` while its process stays alive (tests of timeouts)."""
+        time.sleep(seconds)
+
 
 def _run_of(source: ShardSource) -> tuple:
     """What an owner needs of the run: ``(method, params, sizes)``. Not the source itself: its
@@ -501,14 +505,20 @@ class _Engine:
 
 
 class RayEngine(_Engine):
-    """One Ray actor per process, holding its shards (``ray.init`` must have run)."""
+    """One Ray actor per process, holding its shards (``ray.init`` must have run).
 
-    def __init__(self, processes: int = 2, seed: int | None = None):
+    ``timeout`` (seconds) bounds every wait for a host, as on Dask: a host whose process is
+    alive but stuck (a call that never returns) raises ``ray.exceptions.GetTimeoutError``
+    instead of blocking the run, and the dead-host check after a failed pass cannot hang on it.
+    """
+
+    def __init__(self, processes: int = 2, seed: int | None = None, timeout: float = 120):
         super().__init__(processes, seed)
         import ray
 
         self._ray = ray
         self.lost = (ray.exceptions.RayActorError,)
+        self.timeout = timeout
         self._actor = ray.remote(num_cpus=0, max_restarts=0)(Host)
 
     def _new_host(self, group):
@@ -518,10 +528,10 @@ class RayEngine(_Engine):
         return getattr(host, name).remote(*args)
 
     def _result(self, handle):
-        return self._ray.get(handle)
+        return self._ray.get(handle, timeout=self.timeout)
 
     def _results(self, handles) -> list:
-        return self._ray.get(list(handles))
+        return self._ray.get(list(handles), timeout=self.timeout)
 
     def _share(self, args):
         # The model once in the object store; every actor reads it from there.
