@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crowdagg::toloka::{
     AggregatedSolution, AggregatedSolutionSearchRequest, AggregatedSolutionType, ApiError,
     Assignment, AssignmentStatus, ErrorCode, FieldName, InvalidField, Operation, OperationStatus,
-    OperationType, PoolAggregatedSolutionRequest, SearchPage, TaskAggregatedSolutionRequest,
+    OperationType, PoolAggregatedSolutionRequest, Range, SearchPage, TaskAggregatedSolutionRequest,
     TaskIdOrder, Timestamp, UserSkill, ValidationCode, ValidationError,
 };
 
@@ -581,12 +581,15 @@ fn search_query_validation() {
 
     let descending = AggregatedSolutionSearchRequest::from_query([("sort", "-task_id")]).unwrap();
     assert_eq!(
-        descending.next_page("t-0004").task_id_lt.as_deref(),
+        descending.next_page("t-0004").task_id.lt.as_deref(),
         Some("t-0004")
     );
     let bounded = AggregatedSolutionSearchRequest {
-        task_id_gte: Some("t-0002".into()),
-        task_id_lte: Some("t-0003".into()),
+        task_id: Range {
+            gte: Some("t-0002".into()),
+            lte: Some("t-0003".into()),
+            ..Range::default()
+        },
         ..Default::default()
     };
     let kept: Vec<_> = ["t-0001", "t-0002", "t-0003", "t-0004", "t-00025"]
