@@ -126,7 +126,7 @@ pub use remote::{Auth, RemoteBackend};
 pub use search::{AggregatedSolutionSearchRequest, Range, SearchPage, TaskIdOrder};
 pub use timestamp::{Timestamp, TimestampError};
 pub use types::{
-    AggregatedSolution, AggregatedSolutionType, FieldName, Operation, OperationStatus,
-    OperationType, PoolAggregatedSolutionRequest, TaskAggregatedSolutionRequest,
+    AggregatedSolution, AggregatedSolutionType, AggregationTarget, FieldName, Operation,
+    OperationStatus, OperationType, PoolAggregatedSolutionRequest, TaskAggregatedSolutionRequest,
     WeightedDynamicOverlapTaskAggregatedSolutionRequest,
 };

@@ -50,9 +50,9 @@ fn e1_wdo_pool_request_and_pending_operation() {
         request.aggregation_type,
         AggregatedSolutionType::WeightedDynamicOverlap
     );
-    assert_eq!(request.pool_id, "1001");
-    assert_eq!(request.answer_weight_skill_id.as_deref(), Some("501"));
-    assert_eq!(request.fields, vec![FieldName::new("result")]);
+    assert_eq!(request.target.pool_id, "1001");
+    assert_eq!(request.target.answer_weight_skill_id.as_deref(), Some("501"));
+    assert_eq!(request.target.fields, vec![FieldName::new("result")]);
     assert_eq!(request.validate(), Ok(()));
     assert_eq!(
         request,
@@ -226,7 +226,7 @@ fn e7_dawid_skene_request_and_two_field_rejection() {
     let request: PoolAggregatedSolutionRequest =
         round_trip(r#"{"type": "DAWID_SKENE", "pool_id": "1001", "fields": [{"name": "result"}]}"#);
     assert_eq!(request.aggregation_type, AggregatedSolutionType::DawidSkene);
-    assert_eq!(request.answer_weight_skill_id, None);
+    assert_eq!(request.target.answer_weight_skill_id, None);
     assert_eq!(request.validate(), Ok(()));
     assert_eq!(
         request,
@@ -382,8 +382,8 @@ fn unknown_fields_are_tolerated_and_dropped() {
         "task_id": "ignored", "fields": [{"name": "result", "extra": 1}]
     }))
     .unwrap();
-    assert_eq!(request.pool_id, "1491600");
-    assert_eq!(request.answer_weight_skill_id.as_deref(), Some("12648"));
+    assert_eq!(request.target.pool_id, "1491600");
+    assert_eq!(request.target.answer_weight_skill_id.as_deref(), Some("12648"));
     let page: SearchPage<AggregatedSolution> = serde_json::from_value(json!({
         "items": [{"pool_id": "1", "task_id": "t", "confidence": 0.5, "output_values": {}, "x": 0}],
         "has_more": false, "cursor": "?"
@@ -528,7 +528,7 @@ fn validation_messages() {
 fn typed_validation_matches_raw_validation() {
     let mut request =
         TaskAggregatedSolutionRequest::weighted_dynamic_overlap("", "1001", "501", ["a", " "]);
-    request.answer_weight_skill_id = None;
+    request.target.answer_weight_skill_id = None;
     let error = request.validate().unwrap_err();
     assert_eq!(
         error,
