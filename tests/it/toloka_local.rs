@@ -211,7 +211,10 @@ fn errors_use_toloka_codes() {
     ));
     assert_eq!(e.code(), Some(&ErrorCode::ValidationError));
     let mut two_fields = PoolAggregatedSolutionRequest::dawid_skene("1001", "result");
-    two_fields.target.fields.push(two_fields.target.fields[0].clone());
+    two_fields
+        .target
+        .fields
+        .push(two_fields.target.fields[0].clone());
     let e = code(backend.aggregate_by_pool(&two_fields));
     assert_eq!(e.code(), Some(&ErrorCode::ValidationError));
     let e = code(backend.find_aggregated_solutions("nope", &Default::default()));

@@ -51,7 +51,10 @@ fn e1_wdo_pool_request_and_pending_operation() {
         AggregatedSolutionType::WeightedDynamicOverlap
     );
     assert_eq!(request.target.pool_id, "1001");
-    assert_eq!(request.target.answer_weight_skill_id.as_deref(), Some("501"));
+    assert_eq!(
+        request.target.answer_weight_skill_id.as_deref(),
+        Some("501")
+    );
     assert_eq!(request.target.fields, vec![FieldName::new("result")]);
     assert_eq!(request.validate(), Ok(()));
     assert_eq!(
@@ -383,7 +386,10 @@ fn unknown_fields_are_tolerated_and_dropped() {
     }))
     .unwrap();
     assert_eq!(request.target.pool_id, "1491600");
-    assert_eq!(request.target.answer_weight_skill_id.as_deref(), Some("12648"));
+    assert_eq!(
+        request.target.answer_weight_skill_id.as_deref(),
+        Some("12648")
+    );
     let page: SearchPage<AggregatedSolution> = serde_json::from_value(json!({
         "items": [{"pool_id": "1", "task_id": "t", "confidence": 0.5, "output_values": {}, "x": 0}],
         "has_more": false, "cursor": "?"
