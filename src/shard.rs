@@ -148,6 +148,21 @@ use crate::methods::dawid_skene::{
 use crate::methods::{Compat, DawidSkeneParams, OneCoinDawidSkeneParams};
 use crate::responses::{Label, Responses, compare_names, parse_int};
 
+/// [`DataError::ShardBuffer`] with a `format!` message: the one refusal of the shard modules
+/// (a buffer of the wrong length, a call out of turn, a plan that does not fit).
+macro_rules! buffer_error {
+    ($($message:tt)+) => {
+        $crate::error::DataError::ShardBuffer(format!($($message)+))
+    };
+}
+
+/// `return Err(buffer_error!(…).into())`.
+macro_rules! bail {
+    ($($message:tt)+) => {
+        return Err(buffer_error!($($message)+).into())
+    };
+}
+
 mod scatter;
 mod votes;
 
@@ -187,10 +202,7 @@ impl Config {
     /// loop's). Initial error matrices are refused.
     pub fn dawid_skene(params: &DawidSkeneParams) -> Result<Self> {
         if params.initial_errors.is_some() {
-            return Err(DataError::ShardBuffer(
-                "initial error matrices are not supported on shards".into(),
-            )
-            .into());
+            bail!("initial error matrices are not supported on shards");
         }
         Ok(Self {
             one_coin: false,
@@ -240,7 +252,7 @@ impl Layout {
     /// The layout of `n_tasks` tasks (≥ 1) on `shards` shards.
     pub fn new(n_tasks: usize, n_workers: usize, n_labels: usize, shards: usize) -> Result<Self> {
         if n_tasks == 0 || n_workers == 0 || n_labels == 0 {
-            return Err(DataError::ShardBuffer("a run needs at least one answer".into()).into());
+            bail!("a run needs at least one answer");
         }
         Ok(Self {
             n_tasks,
@@ -341,12 +353,11 @@ impl Shard {
             None => None,
             Some((gold_tasks, gold_labels)) => {
                 if gold_tasks.len() != gold_labels.len() {
-                    return Err(DataError::ShardBuffer(format!(
+                    bail!(
                         "{} gold tasks but {} gold labels",
                         gold_tasks.len(),
                         gold_labels.len()
-                    ))
-                    .into());
+                    );
                 }
                 let mut per_task: Vec<Option<Label>> = vec![None; range.len()];
                 for (row, (&t, &l)) in gold_tasks.iter().zip(gold_labels).enumerate() {
@@ -403,16 +414,15 @@ impl Shard {
     /// statistics. Makes the posterior of the previous step current first.
     pub fn step(&mut self, model: &[f64]) -> Result<Vec<f64>> {
         if !self.initialised {
-            return Err(DataError::ShardBuffer("step before init".into()).into());
+            bail!("step before init");
         }
         let layout = &self.layout;
         if model.len() != layout.model_len() {
-            return Err(DataError::ShardBuffer(format!(
+            bail!(
                 "a model of {} values, expected {}",
                 model.len(),
                 layout.model_len()
-            ))
-            .into());
+            );
         }
         if self.pending {
             self.em.commit();
@@ -460,10 +470,10 @@ impl Shard {
 /// Shard `index`'s task range, and `tasks` (global ids, each inside it) as local ids.
 fn local_tasks(layout: &Layout, index: usize, tasks: &[i64]) -> Result<(Range<usize>, Vec<i64>)> {
     let range = layout.ranges.get(index).cloned().ok_or_else(|| {
-        DataError::ShardBuffer(format!(
+        buffer_error!(
             "shard {index} of a plan with {} shards",
             layout.ranges.len()
-        ))
+        )
     })?;
     let mut local = Vec::with_capacity(tasks.len());
     for (row, &t) in tasks.iter().enumerate() {
@@ -486,22 +496,20 @@ fn local_tasks(layout: &Layout, index: usize, tasks: &[i64]) -> Result<(Range<us
 fn concat_posteriors(layout: &Layout, posteriors: &[&[f64]]) -> Result<Array2<f64>> {
     let (n_tasks, _, k) = layout.sizes();
     if posteriors.len() != layout.ranges.len() {
-        return Err(DataError::ShardBuffer(format!(
+        bail!(
             "{} shards' buffers, the plan has {}",
             posteriors.len(),
             layout.ranges.len()
-        ))
-        .into());
+        );
     }
     let mut q = Vec::with_capacity(n_tasks * k);
     for (s, (part, range)) in posteriors.iter().zip(&layout.ranges).enumerate() {
         if part.len() != range.len() * k {
-            return Err(DataError::ShardBuffer(format!(
+            bail!(
                 "shard {s}: {} posterior values, expected {}",
                 part.len(),
                 range.len() * k
-            ))
-            .into());
+            );
         }
         q.extend_from_slice(part);
     }
@@ -587,7 +595,7 @@ impl Driver {
     /// Whether the driver waits for `init`'s statistics; an error once the fit is finished.
     fn check_running(&self) -> Result<bool> {
         match self.phase {
-            Phase::Done(_) => Err(DataError::ShardBuffer("the fit is finished".into()).into()),
+            Phase::Done(_) => Err(buffer_error!("the fit is finished").into()),
             phase => Ok(phase == Phase::Init),
         }
     }
@@ -644,7 +652,7 @@ impl Driver {
                 self.accept(&partials, table, &skills);
             }
             Phase::Done(_) => {
-                return Err(DataError::ShardBuffer("the fit is finished".into()).into());
+                bail!("the fit is finished");
             }
         }
         Ok(Some(&self.model))
@@ -676,7 +684,7 @@ impl Driver {
     /// returned `None`).
     pub fn finish(&self, posteriors: &[&[f64]]) -> Result<Aggregation> {
         let Phase::Done(reason) = self.phase else {
-            return Err(DataError::ShardBuffer("finish before the fit is finished".into()).into());
+            bail!("finish before the fit is finished");
         };
         let (_, n_workers, k) = self.layout.sizes();
         let mut probabilities = concat_posteriors(&self.layout, posteriors)?;
@@ -710,7 +718,7 @@ impl Driver {
     ) -> Result<Names> {
         let (_, n_workers, k) = self.layout.sizes();
         if self.answers.len() != n_workers * k {
-            return Err(DataError::ShardBuffer("names before init".into()).into());
+            bail!("names before init");
         }
         let observed = self.answers.iter().map(|&a| a > 0.0).collect();
         Names::new(&self.layout, tasks, workers, labels, observed)
@@ -729,11 +737,10 @@ impl Driver {
 
     fn check_count(&self, n: usize) -> Result<()> {
         if n != self.layout.ranges.len() {
-            return Err(DataError::ShardBuffer(format!(
+            bail!(
                 "{n} shards' buffers, the plan has {}",
                 self.layout.ranges.len()
-            ))
-            .into());
+            );
         }
         Ok(())
     }
@@ -750,14 +757,13 @@ impl Driver {
         for (s, buffer) in stats.iter().enumerate() {
             let (expected, chunks) = (layout.header(s, init), layout.chunks(s).1);
             if buffer.len() != layout.stats_len(s, init) || buffer[..HEADER] != expected {
-                return Err(DataError::ShardBuffer(format!(
+                bail!(
                     "statistics #{s}: expected shard {s}'s {} statistics ({} values), got header {:?} and {} values",
                     if init { "init" } else { "step" },
                     layout.stats_len(s, init),
                     &buffer[..HEADER.min(buffer.len())],
                     buffer.len()
-                ))
-                .into());
+                );
             }
             let body = &buffer[HEADER..];
             for (n, &b) in counts.iter_mut().zip(&body[..table]) {
@@ -861,11 +867,7 @@ impl Names {
             ("label", &labels, k),
         ] {
             if names.len() != n {
-                return Err(DataError::ShardBuffer(format!(
-                    "{} {what} names for {n} {what}s",
-                    names.len()
-                ))
-                .into());
+                bail!("{} {what} names for {n} {what}s", names.len());
             }
             check_canonical(what, names)?;
         }
@@ -910,12 +912,12 @@ fn check_canonical(what: &str, names: &[String]) -> Result<()> {
         .position(|pair| compare_names(&pair[0], &pair[1], numeric) != std::cmp::Ordering::Less)
     {
         None => Ok(()),
-        Some(i) => Err(DataError::ShardBuffer(format!(
+        Some(i) => Err(buffer_error!(
             "{what} names are not in canonical order: {:?} (code {i}) before {:?} (the label \
              order rule: numeric when every name is an integer, else byte order)",
             names[i],
             names[i + 1]
-        ))
+        )
         .into()),
     }
 }

@@ -78,10 +78,7 @@ pub fn read_embeddings_from<R: Read>(
         },
     )?;
     if builder.is_empty() {
-        return Err(whole(
-            table.file(),
-            "no responses (the file has a header but no rows)",
-        ));
+        return Err(table.no_rows());
     }
     builder
         .build()
@@ -202,10 +199,7 @@ pub fn read_texts_from<R: Read>(
         },
     )?;
     if builder.is_empty() {
-        return Err(whole(
-            table.file(),
-            "no texts (the file has a header but no rows)",
-        ));
+        return Err(table.no_rows());
     }
     Ok(builder.build())
 }

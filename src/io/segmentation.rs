@@ -178,10 +178,7 @@ pub fn read_segmentation_from<R: Read>(
         });
     }
     if rows.is_empty() {
-        return Err(whole(
-            table.file(),
-            "no segmentations (the file has a header but no rows)",
-        ));
+        return Err(table.no_rows());
     }
     let masks: Vec<Result<Mask, String>> = rows
         .par_iter()

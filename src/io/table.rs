@@ -151,13 +151,20 @@ pub(crate) struct Table<R: Read> {
     file: PathBuf,
     header: Vec<String>,
     delimiter: u8,
+    /// What the rows are (`responses`, `texts`, …), for `no <what>` errors.
+    what: &'static str,
     /// Start line of the current record.
     line: u64,
 }
 
 impl<R: Read> Table<R> {
     /// Reads the header row. An input without one is reported as `no <what>`.
-    pub(crate) fn open(input: R, file: &Path, delimiter: u8, what: &str) -> Result<Self, Error> {
+    pub(crate) fn open(
+        input: R,
+        file: &Path,
+        delimiter: u8,
+        what: &'static str,
+    ) -> Result<Self, Error> {
         let mut reader = ReaderBuilder::new()
             .delimiter(delimiter)
             .has_headers(true)
@@ -173,6 +180,7 @@ impl<R: Read> Table<R> {
             file: file.to_path_buf(),
             header: Vec::new(),
             delimiter,
+            what,
             line: 1,
         };
         table.take_record_line();
@@ -195,7 +203,7 @@ impl<R: Read> Table<R> {
         input: R,
         source_name: &str,
         delimiter: Option<u8>,
-        what: &str,
+        what: &'static str,
     ) -> Result<Self, Error> {
         let file = Path::new(source_name);
         Self::open(
@@ -208,6 +216,15 @@ impl<R: Read> Table<R> {
 
     pub(crate) fn file(&self) -> &Path {
         &self.file
+    }
+
+    /// The error for a table that has a header but no rows, where rows are required.
+    pub(crate) fn no_rows(&self) -> Error {
+        let what = self.what;
+        whole(
+            &self.file,
+            format!("no {what} (the file has a header but no rows)"),
+        )
     }
 
     /// The line the current record starts on.

@@ -176,20 +176,11 @@ fn paint_small_popcnt(masks: &[&[u64]], pixels: usize, accept: u64) -> Vec<u64> 
     paint_small_any(masks, pixels, accept)
 }
 
-fn has_popcnt() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("popcnt")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
-}
-
 /// [`count_small_any`] in the best build for this CPU.
 fn count_small_dispatch(masks: &[&[u64]], pixels: usize) -> SmallCounts {
     #[cfg(target_arch = "x86_64")]
-    if has_popcnt() {
-        // SAFETY: run-time detection found POPCNT on this CPU.
+    if crate::numeric::simd::Isa::detect().popcnt() {
+        // SAFETY: `Isa::detect` (cached run-time detection) found POPCNT on this CPU.
         return unsafe { count_small_popcnt(masks, pixels) };
     }
     count_small_any(masks, pixels)
@@ -198,8 +189,8 @@ fn count_small_dispatch(masks: &[&[u64]], pixels: usize) -> SmallCounts {
 /// [`paint_small_any`] in the best build for this CPU.
 fn paint_small_dispatch(masks: &[&[u64]], pixels: usize, accept: u64) -> Vec<u64> {
     #[cfg(target_arch = "x86_64")]
-    if has_popcnt() {
-        // SAFETY: run-time detection found POPCNT on this CPU.
+    if crate::numeric::simd::Isa::detect().popcnt() {
+        // SAFETY: `Isa::detect` (cached run-time detection) found POPCNT on this CPU.
         return unsafe { paint_small_popcnt(masks, pixels, accept) };
     }
     paint_small_any(masks, pixels, accept)

@@ -615,42 +615,31 @@ impl SegmentationRasa {
             }
             out
         };
-        let mut weights = vec![1.0 / n as f64; n];
-        let mut mv: Vec<bool> = weighted_sum(&weights).iter().map(|&v| v >= 0.5).collect();
-        let mut last: Option<Vec<f64>> = None;
-        let mut report = FitReport::new(0, StopReason::MaxIterations, Vec::new());
-        for _ in 0..self.params.n_iter {
-            let weighted = weighted_sum(&weights);
-            mv = weighted.iter().map(|&v| v >= 0.5).collect();
-            let raw: Vec<f64> = segs
-                .iter()
-                .map(|seg| {
-                    let (mut inter, mut union) = (0usize, 0usize);
-                    for (&s, &m) in seg.iter().zip(&mv) {
-                        inter += usize::from(s & m);
-                        union += usize::from(s | m);
-                    }
-                    rasa_weight(inter as f64, union as f64)
-                })
-                .collect();
-            weights = normalised(&raw);
-            report.iterations += 1;
-            if let Some(previous) = &last {
+        let (mv, report) = self.iterate(
+            n,
+            weighted_sum,
+            |mv| {
+                segs.iter()
+                    .map(|seg| {
+                        let (mut inter, mut union) = (0usize, 0usize);
+                        for (&s, &m) in seg.iter().zip(mv) {
+                            inter += usize::from(s & m);
+                            union += usize::from(s | m);
+                        }
+                        rasa_weight(inter as f64, union as f64)
+                    })
+                    .collect()
+            },
+            |weighted, previous| {
                 let delta: Vec<f64> = weighted
                     .iter()
                     .zip(previous)
                     .map(|(a, b)| (a - b) * (a - b))
                     .collect();
                 let squares: Vec<f64> = weighted.iter().map(|a| a * a).collect();
-                let loss = numpy_sum(&delta) / numpy_sum(&squares);
-                report.loss_history.push(loss);
-                if loss < self.params.tol {
-                    report.stop_reason = StopReason::Converged;
-                    break;
-                }
-            }
-            last = Some(weighted);
-        }
+                numpy_sum(&delta) / numpy_sum(&squares)
+            },
+        );
         (mask_like(first, mv), report)
     }
 
@@ -669,27 +658,23 @@ impl SegmentationRasa {
                 })
                 .collect()
         };
-        let mut weights = vec![1.0 / n as f64; n];
-        let mut mv: Vec<bool> = weighted_sum(&weights).iter().map(|&v| v >= 0.5).collect();
-        let mut last: Option<Vec<f64>> = None;
-        let mut report = FitReport::new(0, StopReason::MaxIterations, Vec::new());
-        for _ in 0..self.params.n_iter {
-            let weighted = weighted_sum(&weights);
-            mv = weighted.iter().map(|&v| v >= 0.5).collect();
-            let raw: Vec<f64> = (0..n)
-                .map(|k| {
-                    let (mut inter, mut union) = (0u64, 0u64);
-                    for (id, &v) in mv.iter().enumerate() {
-                        let s = pat.has(id, k);
-                        inter += pat.count[id] * u64::from(s & v);
-                        union += pat.count[id] * u64::from(s | v);
-                    }
-                    rasa_weight(inter as f64, union as f64)
-                })
-                .collect();
-            weights = normalised(&raw);
-            report.iterations += 1;
-            if let Some(previous) = &last {
+        self.iterate(
+            n,
+            weighted_sum,
+            |mv| {
+                (0..n)
+                    .map(|k| {
+                        let (mut inter, mut union) = (0u64, 0u64);
+                        for (id, &v) in mv.iter().enumerate() {
+                            let s = pat.has(id, k);
+                            inter += pat.count[id] * u64::from(s & v);
+                            union += pat.count[id] * u64::from(s | v);
+                        }
+                        rasa_weight(inter as f64, union as f64)
+                    })
+                    .collect()
+            },
+            |weighted, previous| {
                 // Σ over pixels as Σ over patterns × pixel counts: crowd-kit's loss up to
                 // rounding (it only decides when to stop).
                 let (mut delta, mut squares) = (0.0, 0.0);
@@ -697,7 +682,32 @@ impl SegmentationRasa {
                     delta += c as f64 * ((a - b) * (a - b));
                     squares += c as f64 * (a * a);
                 }
-                let loss = delta / squares;
+                delta / squares
+            },
+        )
+    }
+
+    /// The RASA loop of one task, by pixel or by vote pattern: `weighted_sum(weights)` is W
+    /// (per pixel or per pattern), `raw_weights(aggregate)` the unnormalised weight of each
+    /// mask, `loss(W, W_prev)` the stopping loss. The aggregate (W ≥ 0.5) and the report.
+    fn iterate(
+        &self,
+        n: usize,
+        weighted_sum: impl Fn(&[f64]) -> Vec<f64>,
+        raw_weights: impl Fn(&[bool]) -> Vec<f64>,
+        loss: impl Fn(&[f64], &[f64]) -> f64,
+    ) -> (Vec<bool>, FitReport) {
+        let mut weights = vec![1.0 / n as f64; n];
+        let mut mv: Vec<bool> = weighted_sum(&weights).iter().map(|&v| v >= 0.5).collect();
+        let mut last: Option<Vec<f64>> = None;
+        let mut report = FitReport::new(0, StopReason::MaxIterations, Vec::new());
+        for _ in 0..self.params.n_iter {
+            let weighted = weighted_sum(&weights);
+            mv = weighted.iter().map(|&v| v >= 0.5).collect();
+            weights = normalised(&raw_weights(&mv));
+            report.iterations += 1;
+            if let Some(previous) = &last {
+                let loss = loss(&weighted, previous);
                 report.loss_history.push(loss);
                 if loss < self.params.tol {
                     report.stop_reason = StopReason::Converged;

@@ -23,7 +23,7 @@ use std::ops::Range;
 
 use super::{Config, Driver, HEADER, Layout, Shard, workers_m_step};
 use crate::aggregation::Aggregation;
-use crate::error::{DataError, Result};
+use crate::error::Result;
 use crate::methods::dawid_skene::{TASK_CHUNK, stride};
 use crate::responses::{Label, Responses};
 
@@ -47,10 +47,9 @@ pub const MAX_EMPTY_OWNERS: usize = 1 << 16;
 pub fn check_owners(n_workers: usize, owners: usize) -> Result<()> {
     let limit = n_workers.max(MAX_EMPTY_OWNERS);
     if owners == 0 || owners > limit {
-        return Err(DataError::ShardBuffer(format!(
+        bail!(
             "{owners} owners: a reduce-scatter over {n_workers} workers takes 1 to {limit} owners"
-        ))
-        .into());
+        );
     }
     Ok(())
 }
@@ -82,7 +81,7 @@ pub fn worker_ranges(n_workers: usize, owners: usize) -> Result<Vec<Range<usize>
 fn owner_range(n_workers: usize, owners: usize, index: usize) -> Result<Range<usize>> {
     check_owners(n_workers, owners)?;
     worker_range(n_workers, owners, index)
-        .ok_or_else(|| DataError::ShardBuffer(format!("owner {index} of {owners} owners")).into())
+        .ok_or_else(|| buffer_error!("owner {index} of {owners} owners").into())
 }
 
 /// A shard's statistics of one pass, split for a reduce-scatter: the head for the driver and
@@ -174,12 +173,11 @@ impl Owner {
         let k = self.layout.n_labels;
         let (n_rows, n_shards) = (self.workers.len(), self.layout.ranges.len());
         if slices.len() != n_shards {
-            return Err(DataError::ShardBuffer(format!(
+            bail!(
                 "owner {}: {} slices, the plan has {n_shards} shards",
                 self.index,
                 slices.len()
-            ))
-            .into());
+            );
         }
         let init = slices.first().and_then(|s| s.get(2)) == Some(&0.0);
         let counts_len = n_rows * k * k;
@@ -191,15 +189,14 @@ impl Owner {
             if slice.len() != SLICE_HEADER + counts_len + answers_len
                 || slice[..SLICE_HEADER] != expected
             {
-                return Err(DataError::ShardBuffer(format!(
+                bail!(
                     "slice #{s}: expected shard {s}'s {} slice of range {} ({} values), got header {:?} and {} values",
                     if init { "init" } else { "step" },
                     self.index,
                     SLICE_HEADER + counts_len + answers_len,
                     &slice[..SLICE_HEADER.min(slice.len())],
                     slice.len()
-                ))
-                .into());
+                );
             }
             let body = &slice[SLICE_HEADER..];
             for (n, &b) in counts.iter_mut().zip(&body[..counts_len]) {
@@ -213,11 +210,7 @@ impl Owner {
             self.answers = Some(answers);
         }
         let Some(answers) = &self.answers else {
-            return Err(DataError::ShardBuffer(format!(
-                "owner {}: step slices before init (or restore)",
-                self.index
-            ))
-            .into());
+            bail!("owner {}: step slices before init (or restore)", self.index);
         };
         let skills = workers_m_step(&self.config, k, &mut counts, answers);
         let mut model_slice =
@@ -236,12 +229,11 @@ impl Owner {
     pub fn restore(&mut self, answers: &[f64]) -> Result<()> {
         let expected = self.workers.len() * self.layout.n_labels;
         if answers.len() != expected {
-            return Err(DataError::ShardBuffer(format!(
+            bail!(
                 "owner {}: {} answer counts, expected {expected}",
                 self.index,
                 answers.len()
-            ))
-            .into());
+            );
         }
         self.answers = Some(answers.to_vec());
         Ok(())
@@ -260,9 +252,7 @@ impl Driver {
         let init = self.check_running()?;
         self.check_count(heads.len())?;
         if model_slices.is_empty() {
-            return Err(
-                DataError::ShardBuffer("no model slices (one owner at least)".into()).into(),
-            );
+            return Err(buffer_error!("no model slices (one owner at least)").into());
         }
         let layout = &self.layout;
         let k = layout.n_labels;
@@ -270,14 +260,13 @@ impl Driver {
         for (s, head) in heads.iter().enumerate() {
             let (expected, chunks) = (layout.header(s, init), layout.chunks(s).1);
             if head.len() != HEADER + chunks * stride(k) || head[..HEADER] != expected {
-                return Err(DataError::ShardBuffer(format!(
+                bail!(
                     "head #{s}: expected shard {s}'s {} head ({} values), got header {:?} and {} values",
                     if init { "init" } else { "step" },
                     HEADER + chunks * stride(k),
                     &head[..HEADER.min(head.len())],
                     head.len()
-                ))
-                .into());
+                );
             }
             partials.extend_from_slice(&head[HEADER..]);
         }
@@ -291,13 +280,12 @@ impl Driver {
                 MODEL_SLICE_HEADER + rows * (k * k + 1) + if init { rows * k } else { 0 };
             let expected = [r as f64, if init { 0.0 } else { 1.0 }];
             if slice.len() != expected_len || slice[..MODEL_SLICE_HEADER] != expected {
-                return Err(DataError::ShardBuffer(format!(
+                bail!(
                     "model slice #{r}: expected range {r}'s {} model slice ({expected_len} values, workers {workers:?}), got header {:?} and {} values",
                     if init { "init" } else { "step" },
                     &slice[..MODEL_SLICE_HEADER.min(slice.len())],
                     slice.len()
-                ))
-                .into());
+                );
             }
             let slice = &slice[MODEL_SLICE_HEADER..];
             table.extend_from_slice(&slice[..rows * k * k]);
@@ -318,7 +306,7 @@ impl Driver {
         let workers = owner_range(self.layout.n_workers, owners, index)?;
         self.answers
             .get(workers.start * k..workers.end * k)
-            .ok_or_else(|| DataError::ShardBuffer("owner answers before init".into()).into())
+            .ok_or_else(|| buffer_error!("owner answers before init").into())
     }
 }
 

@@ -14,7 +14,7 @@
 //! The [`VoteDriver`] adds the counts, makes the skills, and for Wawa sends them once.
 
 use crate::aggregation::{Aggregation, StopReason};
-use crate::error::{DataError, Result};
+use crate::error::Result;
 use crate::methods::votes::{counts, normalize_rows, weighted_votes, worker_agreement};
 use crate::responses::Responses;
 
@@ -87,12 +87,11 @@ impl VoteShard {
     /// `[shard, 1]`.
     pub fn step(&mut self, skills: &[f64]) -> Result<Vec<f64>> {
         if skills.len() != self.layout.n_workers {
-            return Err(DataError::ShardBuffer(format!(
+            bail!(
                 "{} skills for {} workers",
                 skills.len(),
                 self.layout.n_workers
-            ))
-            .into());
+            );
         }
         let weights: Vec<Option<f64>> =
             skills.iter().map(|&s| (!s.is_nan()).then_some(s)).collect();
@@ -137,15 +136,11 @@ impl VoteDriver {
     /// after `init`), or `None` when finished.
     pub fn update(&mut self, stats: &[&[f64]]) -> Result<Option<&[f64]>> {
         if self.done {
-            return Err(DataError::ShardBuffer("the fit is finished".into()).into());
+            bail!("the fit is finished");
         }
         let n = self.layout.ranges.len();
         if stats.len() != n {
-            return Err(DataError::ShardBuffer(format!(
-                "{} shards' buffers, the plan has {n}",
-                stats.len()
-            ))
-            .into());
+            bail!("{} shards' buffers, the plan has {n}", stats.len());
         }
         let init = self.skills.is_none();
         let n_workers = self.layout.n_workers;
@@ -153,14 +148,13 @@ impl VoteDriver {
         for (s, buffer) in stats.iter().enumerate() {
             let pass = if init { 0.0 } else { 1.0 };
             if buffer.len() != HEADER + sums.len() || buffer[..HEADER] != [s as f64, pass] {
-                return Err(DataError::ShardBuffer(format!(
+                bail!(
                     "statistics #{s}: expected shard {s}'s {} vote statistics ({} values), got \
                      {} values",
                     if init { "init" } else { "step" },
                     HEADER + sums.len(),
                     buffer.len()
-                ))
-                .into());
+                );
             }
             for (a, &b) in sums.iter_mut().zip(&buffer[HEADER..]) {
                 *a += b;
@@ -224,9 +218,7 @@ impl VoteDriver {
         let skills = match (&self.skills, self.done) {
             (Some(skills), true) => skills,
             _ => {
-                return Err(
-                    DataError::ShardBuffer("finish before the fit is finished".into()).into(),
-                );
+                return Err(buffer_error!("finish before the fit is finished").into());
             }
         };
         let probabilities = super::concat_posteriors(&self.layout, posteriors)?;

@@ -213,10 +213,10 @@ impl LocalBackend {
         request
             .validate()
             .map_err(|e| BackendError::api(e.to_api_error()))?;
-        let pool = self.pool(&request.pool_id)?;
+        let pool = self.pool(&request.target.pool_id)?;
         let method = Method::for_request(request, pool, &self.shared_skills)?;
         let mut by_task: BTreeMap<String, (Map<String, Value>, f64)> = BTreeMap::new();
-        for (index, field) in request.fields.iter().enumerate() {
+        for (index, field) in request.target.fields.iter().enumerate() {
             let answers = FieldAnswers::collect(pool, &field.name, &self.options);
             if answers.values.is_empty() && !pool.fields.contains_key(&field.name) {
                 return Err(BackendError::api(
@@ -273,13 +273,16 @@ fn execution_error(message: String) -> BackendError {
 
 fn operation_parameters(request: &PoolAggregatedSolutionRequest) -> Map<String, Value> {
     let mut parameters = Map::new();
-    parameters.insert("pool_id".into(), Value::String(request.pool_id.clone()));
+    parameters.insert(
+        "pool_id".into(),
+        Value::String(request.target.pool_id.clone()),
+    );
     parameters.insert(
         "algorithm".into(),
         Value::String(request.aggregation_type.as_str().into()),
     );
-    parameters.insert("aggregated_fields".into(), json!(request.fields));
-    if let Some(skill) = &request.answer_weight_skill_id {
+    parameters.insert("aggregated_fields".into(), json!(request.target.fields));
+    if let Some(skill) = &request.target.answer_weight_skill_id {
         parameters.insert(
             "answer_weight_skill_id".into(),
             Value::String(skill.clone()),
@@ -297,7 +300,7 @@ impl AggregationBackend for LocalBackend {
         let outcome = self.solve(request)?;
         let finished = Timestamp::now().with_fraction_digits(3);
         let id = self.new_operation_id();
-        let mut pending = Operation::aggregation_pending(&id, &request.pool_id, submitted);
+        let mut pending = Operation::aggregation_pending(&id, &request.target.pool_id, submitted);
         pending.parameters = Some(operation_parameters(request));
         let mut done = pending.clone();
         done.started = Some(submitted);
@@ -354,7 +357,7 @@ impl AggregationBackend for LocalBackend {
                     ErrorCode::DoesNotExist,
                     format!(
                         "Task {} of pool {} has no accepted answers to aggregate",
-                        request.task_id, request.pool_id
+                        request.task_id, request.target.pool_id
                     ),
                 ))
             })
@@ -509,7 +512,11 @@ impl Method {
         match request.aggregation_type {
             AggregatedSolutionType::WeightedDynamicOverlap => {
                 // `validate` has checked it is present.
-                let skill_id = request.answer_weight_skill_id.clone().unwrap_or_default();
+                let skill_id = request
+                    .target
+                    .answer_weight_skill_id
+                    .clone()
+                    .unwrap_or_default();
                 let skills = skills_of(pool, shared_skills, &skill_id);
                 if skills.is_empty() {
                     return Err(BackendError::api(

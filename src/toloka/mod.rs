@@ -118,15 +118,15 @@ pub use export::{
     Assignment, AssignmentStatus, BaselineSolution, KnownSolution, Solution, Task, UserSkill,
 };
 pub use local::{LocalBackend, LocalOptions};
-pub use operation_search::{OperationSearchRequest, OperationSort, OperationSortKey, Range};
+pub use operation_search::{OperationSearchRequest, OperationSort, OperationSortKey};
 pub use pool::{ExportedPool, read_assignment_objects, read_results_tsv, read_user_skills};
 #[cfg(feature = "remote")]
 #[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
 pub use remote::{Auth, RemoteBackend};
-pub use search::{AggregatedSolutionSearchRequest, SearchPage, TaskIdOrder};
+pub use search::{AggregatedSolutionSearchRequest, Range, SearchPage, TaskIdOrder};
 pub use timestamp::{Timestamp, TimestampError};
 pub use types::{
-    AggregatedSolution, AggregatedSolutionType, FieldName, Operation, OperationStatus,
-    OperationType, PoolAggregatedSolutionRequest, TaskAggregatedSolutionRequest,
+    AggregatedSolution, AggregatedSolutionType, AggregationTarget, FieldName, Operation,
+    OperationStatus, OperationType, PoolAggregatedSolutionRequest, TaskAggregatedSolutionRequest,
     WeightedDynamicOverlapTaskAggregatedSolutionRequest,
 };

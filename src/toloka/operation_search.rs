@@ -3,7 +3,7 @@
 use std::cmp::Ordering;
 
 use super::error::{InvalidField, JsonType, ValidationError};
-use super::search::SearchPage;
+use super::search::{Range, SearchPage, check_limit, read_query};
 use super::timestamp::Timestamp;
 use super::types::{Operation, OperationStatus, OperationType};
 
@@ -25,61 +25,6 @@ pub enum OperationSortKey {
     Submitted,
     /// The finishing time; unfinished operations (no `finished`) sort before finished ones.
     Finished,
-}
-
-/// Range filters on one attribute: `<name>_lt`, `_lte`, `_gt`, `_gte`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Range<T> {
-    /// Strictly below (`<name>_lt`).
-    pub lt: Option<T>,
-    /// Below or equal (`<name>_lte`).
-    pub lte: Option<T>,
-    /// Strictly above (`<name>_gt`).
-    pub gt: Option<T>,
-    /// Above or equal (`<name>_gte`).
-    pub gte: Option<T>,
-}
-
-impl<T> Default for Range<T> {
-    fn default() -> Self {
-        Self {
-            lt: None,
-            lte: None,
-            gt: None,
-            gte: None,
-        }
-    }
-}
-
-impl<T: Ord> Range<T> {
-    /// Whether `value` passes every bound; an absent value passes no bound.
-    pub fn matches(&self, value: Option<&T>) -> bool {
-        let bounds = [
-            (&self.lt, Ordering::Less, false),
-            (&self.lte, Ordering::Less, true),
-            (&self.gt, Ordering::Greater, false),
-            (&self.gte, Ordering::Greater, true),
-        ];
-        bounds.iter().all(|(bound, wanted, or_equal)| match bound {
-            None => true,
-            Some(bound) => value.is_some_and(|v| {
-                let order = v.cmp(bound);
-                order == *wanted || (*or_equal && order == Ordering::Equal)
-            }),
-        })
-    }
-
-    fn set(&mut self, suffix: &str, value: T) -> bool {
-        let slot = match suffix {
-            "lt" => &mut self.lt,
-            "lte" => &mut self.lte,
-            "gt" => &mut self.gt,
-            "gte" => &mut self.gte,
-            _ => return false,
-        };
-        *slot = Some(value);
-        true
-    }
 }
 
 /// Query of the operation search.
@@ -124,81 +69,64 @@ impl OperationSearchRequest {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let mut request = Self::default();
-        let mut problems = Vec::new();
-        for (key, value) in pairs {
-            let (key, value) = (key.as_ref(), value.as_ref());
-            match key {
-                "type" => request.operation_type = Some(value.into()),
-                "status" => request.status = Some(value.into()),
-                "sort" => {
-                    request.sort.clear();
-                    for item in value.split(',').map(str::trim) {
-                        match parse_sort(item) {
-                            Some(sort) => request.sort.push(sort),
-                            None => problems.push(InvalidField::UnknownEnumValue {
-                                field: "sort".into(),
-                                value: item.to_owned(),
-                                allowed: Self::SORT_NAMES,
-                            }),
-                        }
-                    }
-                }
-                "limit" => match value.parse::<u32>() {
-                    Ok(limit) => request.limit = Some(limit),
-                    Err(_) => problems.push(InvalidField::WrongType {
-                        field: "limit".into(),
-                        expected: JsonType::Integer,
-                    }),
-                },
-                _ => {
-                    let Some((name, suffix)) = key.rsplit_once('_') else {
-                        continue;
-                    };
-                    match name {
-                        "id" => {
-                            request.id.set(suffix, value.to_owned());
-                        }
-                        "submitted" | "finished" => match value.parse::<Timestamp>() {
-                            Ok(time) => {
-                                let range = if name == "submitted" {
-                                    &mut request.submitted
-                                } else {
-                                    &mut request.finished
-                                };
-                                range.set(suffix, time);
-                            }
-                            Err(_) => problems.push(InvalidField::WrongType {
-                                field: key.to_owned(),
-                                expected: JsonType::String,
-                            }),
-                        },
-                        _ => {}
+        read_query(pairs, Self::read_pair, Self::validate)
+    }
+
+    fn read_pair(&mut self, key: &str, value: &str, problems: &mut Vec<InvalidField>) {
+        match key {
+            "type" => self.operation_type = Some(value.into()),
+            "status" => self.status = Some(value.into()),
+            "sort" => {
+                self.sort.clear();
+                for item in value.split(',').map(str::trim) {
+                    match parse_sort(item) {
+                        Some(sort) => self.sort.push(sort),
+                        None => problems.push(InvalidField::UnknownEnumValue {
+                            field: "sort".into(),
+                            value: item.to_owned(),
+                            allowed: Self::SORT_NAMES,
+                        }),
                     }
                 }
             }
+            "limit" => match value.parse::<u32>() {
+                Ok(limit) => self.limit = Some(limit),
+                Err(_) => problems.push(InvalidField::WrongType {
+                    field: "limit".into(),
+                    expected: JsonType::Integer,
+                }),
+            },
+            _ => {
+                let Some((name, suffix)) = key.rsplit_once('_') else {
+                    return;
+                };
+                match name {
+                    "id" => {
+                        self.id.set(suffix, value.to_owned());
+                    }
+                    "submitted" | "finished" => match value.parse::<Timestamp>() {
+                        Ok(time) => {
+                            let range = if name == "submitted" {
+                                &mut self.submitted
+                            } else {
+                                &mut self.finished
+                            };
+                            range.set(suffix, time);
+                        }
+                        Err(_) => problems.push(InvalidField::WrongType {
+                            field: key.to_owned(),
+                            expected: JsonType::String,
+                        }),
+                    },
+                    _ => {}
+                }
+            }
         }
-        ValidationError::check(problems)?;
-        request.validate()?;
-        Ok(request)
     }
 
     /// `limit`, when given, is in 1..=[`Self::MAX_LIMIT`].
     pub fn validate(&self) -> Result<(), ValidationError> {
-        let problems = match self.limit {
-            Some(0) => vec![InvalidField::ValueTooSmall {
-                field: "limit".into(),
-                min: 1,
-                actual: 0,
-            }],
-            Some(limit) if limit > Self::MAX_LIMIT => vec![InvalidField::ValueTooLarge {
-                field: "limit".into(),
-                max: i64::from(Self::MAX_LIMIT),
-                actual: i64::from(limit),
-            }],
-            _ => Vec::new(),
-        };
-        ValidationError::check(problems)
+        check_limit(self.limit, Self::MAX_LIMIT)
     }
 
     /// Whether `operation` passes every filter (type, status and the id, `submitted` and

@@ -1,6 +1,9 @@
 //! `GET /aggregated-solutions/{operation_id}`: filters, sort, limit and the page it returns
 //! (`specs/toloka-api.md` §1.6).
 
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+
 use serde::{Deserialize, Serialize};
 
 use super::error::{InvalidField, JsonType, ValidationError};
@@ -41,14 +44,8 @@ impl TaskIdOrder {
 /// Query of the aggregated-solutions search. Task ids compare as byte strings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AggregatedSolutionSearchRequest {
-    /// Only tasks whose id is strictly below this.
-    pub task_id_lt: Option<String>,
-    /// Only tasks whose id is below or equal to this.
-    pub task_id_lte: Option<String>,
-    /// Only tasks whose id is strictly above this (what paging uses).
-    pub task_id_gt: Option<String>,
-    /// Only tasks whose id is above or equal to this.
-    pub task_id_gte: Option<String>,
+    /// Bounds on the task id (`task_id_lt`, …; paging moves `gt`).
+    pub task_id: Range<String>,
     /// Order of the results; ascending task id when `None`.
     pub sort: Option<TaskIdOrder>,
     /// Page size, 1..=[`Self::MAX_LIMIT`]; [`Self::DEFAULT_LIMIT`] when `None`.
@@ -75,8 +72,8 @@ impl AggregatedSolutionSearchRequest {
     pub fn next_page(&self, last_task_id: &str) -> Self {
         let mut next = self.clone();
         match self.sort.unwrap_or_default() {
-            TaskIdOrder::Ascending => next.task_id_gt = Some(last_task_id.to_owned()),
-            TaskIdOrder::Descending => next.task_id_lt = Some(last_task_id.to_owned()),
+            TaskIdOrder::Ascending => next.task_id.gt = Some(last_task_id.to_owned()),
+            TaskIdOrder::Descending => next.task_id.lt = Some(last_task_id.to_owned()),
         }
         next
     }
@@ -84,12 +81,12 @@ impl AggregatedSolutionSearchRequest {
     /// URL query pairs (not yet percent-encoded), in toloka-kit's order: filters, `sort`,
     /// `limit`; absent values are left out.
     pub fn to_query(&self) -> Vec<(&'static str, String)> {
-        let mut pairs = Vec::new();
-        for (key, value) in self.filters() {
-            if let Some(value) = value {
-                pairs.push((key, value.clone()));
-            }
-        }
+        const KEYS: [&str; 4] = ["task_id_lt", "task_id_lte", "task_id_gt", "task_id_gte"];
+        let mut pairs: Vec<(&'static str, String)> = KEYS
+            .into_iter()
+            .zip(self.task_id.bounds())
+            .filter_map(|(key, bound)| Some((key, bound?.clone())))
+            .collect();
         if let Some(sort) = self.sort {
             pairs.push(("sort", sort.as_str().to_owned()));
         }
@@ -108,51 +105,41 @@ impl AggregatedSolutionSearchRequest {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let mut request = Self::default();
-        let mut problems = Vec::new();
-        for (key, value) in pairs {
-            let (key, value) = (key.as_ref(), value.as_ref());
-            match key {
-                "task_id_lt" => request.task_id_lt = Some(value.to_owned()),
-                "task_id_lte" => request.task_id_lte = Some(value.to_owned()),
-                "task_id_gt" => request.task_id_gt = Some(value.to_owned()),
-                "task_id_gte" => request.task_id_gte = Some(value.to_owned()),
-                "sort" => match TaskIdOrder::NAMES.iter().position(|name| *name == value) {
-                    Some(0) => request.sort = Some(TaskIdOrder::Ascending),
-                    Some(_) => request.sort = Some(TaskIdOrder::Descending),
-                    None => problems.push(InvalidField::UnknownEnumValue {
-                        field: "sort".into(),
-                        value: value.to_owned(),
-                        allowed: TaskIdOrder::NAMES,
-                    }),
+        read_query(pairs, Self::read_pair, Self::validate)
+    }
+
+    fn read_pair(&mut self, key: &str, value: &str, problems: &mut Vec<InvalidField>) {
+        match key {
+            "sort" => match TaskIdOrder::NAMES.iter().position(|name| *name == value) {
+                Some(0) => self.sort = Some(TaskIdOrder::Ascending),
+                Some(_) => self.sort = Some(TaskIdOrder::Descending),
+                None => problems.push(InvalidField::UnknownEnumValue {
+                    field: "sort".into(),
+                    value: value.to_owned(),
+                    allowed: TaskIdOrder::NAMES,
+                }),
+            },
+            "limit" => match value.parse::<i64>() {
+                Ok(limit) => match u32::try_from(limit) {
+                    Ok(limit) => self.limit = Some(limit),
+                    Err(_) => problems.extend(limit_problem(limit, Self::MAX_LIMIT)),
                 },
-                "limit" => match value.parse::<i64>() {
-                    Ok(limit) => match u32::try_from(limit) {
-                        Ok(limit) => request.limit = Some(limit),
-                        Err(_) if limit < 0 => problems.push(too_small(limit)),
-                        Err(_) => problems.push(too_large(limit)),
-                    },
-                    Err(_) => problems.push(InvalidField::WrongType {
-                        field: "limit".into(),
-                        expected: JsonType::Integer,
-                    }),
-                },
-                _ => {}
+                Err(_) => problems.push(InvalidField::WrongType {
+                    field: "limit".into(),
+                    expected: JsonType::Integer,
+                }),
+            },
+            _ => {
+                if let Some(suffix) = key.strip_prefix("task_id_") {
+                    self.task_id.set(suffix, value.to_owned());
+                }
             }
         }
-        ValidationError::check(problems)?;
-        request.validate()?;
-        Ok(request)
     }
 
     /// `limit`, when given, is in 1..=[`Self::MAX_LIMIT`].
     pub fn validate(&self) -> Result<(), ValidationError> {
-        let problems = match self.limit.map(i64::from) {
-            Some(limit) if limit < 1 => vec![too_small(limit)],
-            Some(limit) if limit > i64::from(Self::MAX_LIMIT) => vec![too_large(limit)],
-            _ => Vec::new(),
-        };
-        ValidationError::check(problems)
+        check_limit(self.limit, Self::MAX_LIMIT)
     }
 
     /// The page size to use.
@@ -162,40 +149,117 @@ impl AggregatedSolutionSearchRequest {
 
     /// Whether `task_id` passes every range filter (byte-wise string comparison).
     pub fn matches(&self, task_id: &str) -> bool {
-        let task_id = task_id.as_bytes();
-        let holds = |bound: &Option<String>, keep: fn(&[u8], &[u8]) -> bool| {
-            bound
-                .as_ref()
-                .is_none_or(|bound| keep(task_id, bound.as_bytes()))
+        self.task_id.matches(Some(task_id))
+    }
+}
+
+/// Range filters on one attribute: `<name>_lt`, `_lte`, `_gt`, `_gte`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Range<T> {
+    /// Strictly below (`<name>_lt`).
+    pub lt: Option<T>,
+    /// Below or equal (`<name>_lte`).
+    pub lte: Option<T>,
+    /// Strictly above (`<name>_gt`).
+    pub gt: Option<T>,
+    /// Above or equal (`<name>_gte`).
+    pub gte: Option<T>,
+}
+
+impl<T> Default for Range<T> {
+    fn default() -> Self {
+        Self {
+            lt: None,
+            lte: None,
+            gt: None,
+            gte: None,
+        }
+    }
+}
+
+impl<T> Range<T> {
+    /// Whether `value` passes every bound; an absent value passes no bound. A `Range<String>`
+    /// takes a `&str` (byte-wise comparison).
+    pub fn matches<Q>(&self, value: Option<&Q>) -> bool
+    where
+        T: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        let wanted = [
+            (Ordering::Less, false),
+            (Ordering::Less, true),
+            (Ordering::Greater, false),
+            (Ordering::Greater, true),
+        ];
+        self.bounds()
+            .into_iter()
+            .zip(wanted)
+            .all(|(bound, (wanted, or_equal))| match bound {
+                None => true,
+                Some(bound) => value.is_some_and(|v| {
+                    let order = v.cmp(bound.borrow());
+                    order == wanted || (or_equal && order == Ordering::Equal)
+                }),
+            })
+    }
+
+    /// The bounds in query order: `lt`, `lte`, `gt`, `gte`.
+    fn bounds(&self) -> [Option<&T>; 4] {
+        [&self.lt, &self.lte, &self.gt, &self.gte].map(Option::as_ref)
+    }
+
+    /// Sets the bound named by `suffix` (`lt`, `lte`, `gt`, `gte`); false for another suffix.
+    pub(super) fn set(&mut self, suffix: &str, value: T) -> bool {
+        let slot = match suffix {
+            "lt" => &mut self.lt,
+            "lte" => &mut self.lte,
+            "gt" => &mut self.gt,
+            "gte" => &mut self.gte,
+            _ => return false,
         };
-        holds(&self.task_id_lt, |id, bound| id < bound)
-            && holds(&self.task_id_lte, |id, bound| id <= bound)
-            && holds(&self.task_id_gt, |id, bound| id > bound)
-            && holds(&self.task_id_gte, |id, bound| id >= bound)
-    }
-
-    fn filters(&self) -> [(&'static str, &Option<String>); 4] {
-        [
-            ("task_id_lt", &self.task_id_lt),
-            ("task_id_lte", &self.task_id_lte),
-            ("task_id_gt", &self.task_id_gt),
-            ("task_id_gte", &self.task_id_gte),
-        ]
+        *slot = Some(value);
+        true
     }
 }
 
-fn too_small(limit: i64) -> InvalidField {
-    InvalidField::ValueTooSmall {
-        field: "limit".into(),
-        min: 1,
-        actual: limit,
+/// Reads decoded query pairs with `read_pair(request, key, value, problems)`, then, when no
+/// pair had a problem, checks the request with `validate`: the one reading loop of the searches.
+pub(super) fn read_query<T: Default, K: AsRef<str>, V: AsRef<str>>(
+    pairs: impl IntoIterator<Item = (K, V)>,
+    read_pair: impl Fn(&mut T, &str, &str, &mut Vec<InvalidField>),
+    validate: impl Fn(&T) -> Result<(), ValidationError>,
+) -> Result<T, ValidationError> {
+    let mut request = T::default();
+    let mut problems = Vec::new();
+    for (key, value) in pairs {
+        read_pair(&mut request, key.as_ref(), value.as_ref(), &mut problems);
     }
+    ValidationError::check(problems)?;
+    validate(&request)?;
+    Ok(request)
 }
 
-fn too_large(limit: i64) -> InvalidField {
-    InvalidField::ValueTooLarge {
-        field: "limit".into(),
-        max: i64::from(AggregatedSolutionSearchRequest::MAX_LIMIT),
-        actual: limit,
+/// A page size, when given, in 1..=`max`.
+pub(super) fn check_limit(limit: Option<u32>, max: u32) -> Result<(), ValidationError> {
+    let problem = limit.and_then(|limit| limit_problem(i64::from(limit), max));
+    ValidationError::check(problem.into_iter().collect())
+}
+
+/// The problem with a page size outside 1..=`max`, if any.
+fn limit_problem(limit: i64, max: u32) -> Option<InvalidField> {
+    if limit < 1 {
+        Some(InvalidField::ValueTooSmall {
+            field: "limit".into(),
+            min: 1,
+            actual: limit,
+        })
+    } else if limit > i64::from(max) {
+        Some(InvalidField::ValueTooLarge {
+            field: "limit".into(),
+            max: i64::from(max),
+            actual: limit,
+        })
+    } else {
+        None
     }
 }

@@ -86,13 +86,11 @@ fn field_names<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Vec<Field
     names.into_iter().map(FieldName::new).collect()
 }
 
-/// Body of `POST /aggregated-solutions/aggregate-by-pool`.
-/// Key order on output is toloka-kit's: `type, pool_id, answer_weight_skill_id, fields`.
+/// What both aggregation requests name: the pool, the skill that weights the answers and the
+/// output fields. Each request's JSON object holds these keys directly (`#[serde(flatten)]`),
+/// in this order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PoolAggregatedSolutionRequest {
-    /// The algorithm (`type` on the wire).
-    #[serde(rename = "type")]
-    pub aggregation_type: AggregatedSolutionType,
+pub struct AggregationTarget {
     /// The pool whose accepted assignments are aggregated.
     #[serde(deserialize_with = "ids::deserialize")]
     pub pool_id: String,
@@ -108,6 +106,18 @@ pub struct PoolAggregatedSolutionRequest {
     pub fields: Vec<FieldName>,
 }
 
+/// Body of `POST /aggregated-solutions/aggregate-by-pool`.
+/// Key order on output is toloka-kit's: `type, pool_id, answer_weight_skill_id, fields`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolAggregatedSolutionRequest {
+    /// The algorithm (`type` on the wire).
+    #[serde(rename = "type")]
+    pub aggregation_type: AggregatedSolutionType,
+    /// The pool, the weighting skill and the fields.
+    #[serde(flatten)]
+    pub target: AggregationTarget,
+}
+
 impl PoolAggregatedSolutionRequest {
     /// A WEIGHTED_DYNAMIC_OVERLAP request for `fields` of a pool, weighted by the skill
     /// `answer_weight_skill_id`. Not validated: see [`Self::validate`].
@@ -118,9 +128,11 @@ impl PoolAggregatedSolutionRequest {
     ) -> Self {
         Self {
             aggregation_type: AggregatedSolutionType::WeightedDynamicOverlap,
-            pool_id: pool_id.into(),
-            answer_weight_skill_id: Some(answer_weight_skill_id.into()),
-            fields: field_names(fields),
+            target: AggregationTarget {
+                pool_id: pool_id.into(),
+                answer_weight_skill_id: Some(answer_weight_skill_id.into()),
+                fields: field_names(fields),
+            },
         }
     }
 
@@ -129,9 +141,11 @@ impl PoolAggregatedSolutionRequest {
     pub fn dawid_skene(pool_id: impl Into<String>, field: impl Into<String>) -> Self {
         Self {
             aggregation_type: AggregatedSolutionType::DawidSkene,
-            pool_id: pool_id.into(),
-            answer_weight_skill_id: None,
-            fields: vec![FieldName::new(field)],
+            target: AggregationTarget {
+                pool_id: pool_id.into(),
+                answer_weight_skill_id: None,
+                fields: vec![FieldName::new(field)],
+            },
         }
     }
 
@@ -140,14 +154,15 @@ impl PoolAggregatedSolutionRequest {
     /// for DAWID_SKENE. Every problem is reported, in request order.
     pub fn validate(&self) -> Result<(), ValidationError> {
         let mut problems = Vec::new();
-        problems.extend(validate::check_id("pool_id", &self.pool_id));
+        let target = &self.target;
+        problems.extend(validate::check_id("pool_id", &target.pool_id));
         problems.extend(validate::check_skill(
             self.aggregation_type,
-            self.answer_weight_skill_id.as_deref(),
+            target.answer_weight_skill_id.as_deref(),
         ));
         problems.extend(validate::check_fields(
             Some(self.aggregation_type),
-            &self.fields,
+            &target.fields,
         ));
         ValidationError::check(problems)
     }
@@ -168,18 +183,9 @@ pub struct TaskAggregatedSolutionRequest {
     /// The task to aggregate.
     #[serde(deserialize_with = "ids::deserialize")]
     pub task_id: String,
-    /// The pool the task belongs to.
-    #[serde(deserialize_with = "ids::deserialize")]
-    pub pool_id: String,
-    /// The skill whose values weight the answers (required for WEIGHTED_DYNAMIC_OVERLAP).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "ids::deserialize_option"
-    )]
-    pub answer_weight_skill_id: Option<String>,
-    /// The output fields to aggregate.
-    pub fields: Vec<FieldName>,
+    /// The pool the task belongs to, the weighting skill and the fields.
+    #[serde(flatten)]
+    pub target: AggregationTarget,
     /// The algorithm (`type` on the wire).
     #[serde(rename = "type")]
     pub aggregation_type: AggregatedSolutionType,
@@ -199,9 +205,11 @@ impl TaskAggregatedSolutionRequest {
     ) -> Self {
         Self {
             task_id: task_id.into(),
-            pool_id: pool_id.into(),
-            answer_weight_skill_id: Some(answer_weight_skill_id.into()),
-            fields: field_names(fields),
+            target: AggregationTarget {
+                pool_id: pool_id.into(),
+                answer_weight_skill_id: Some(answer_weight_skill_id.into()),
+                fields: field_names(fields),
+            },
             aggregation_type: AggregatedSolutionType::WeightedDynamicOverlap,
         }
     }
@@ -210,9 +218,7 @@ impl TaskAggregatedSolutionRequest {
     pub fn pool_request(&self) -> PoolAggregatedSolutionRequest {
         PoolAggregatedSolutionRequest {
             aggregation_type: self.aggregation_type,
-            pool_id: self.pool_id.clone(),
-            answer_weight_skill_id: self.answer_weight_skill_id.clone(),
-            fields: self.fields.clone(),
+            target: self.target.clone(),
         }
     }
 

@@ -16,7 +16,8 @@ use serde_json::{Map, Value};
 use super::error::{InvalidField, JsonType, ValidationError};
 use super::ids;
 use super::types::{
-    AggregatedSolutionType, FieldName, PoolAggregatedSolutionRequest, TaskAggregatedSolutionRequest,
+    AggregatedSolutionType, AggregationTarget, FieldName, PoolAggregatedSolutionRequest,
+    TaskAggregatedSolutionRequest,
 };
 
 pub(crate) fn check_id(field: &str, id: &str) -> Option<InvalidField> {
@@ -88,9 +89,7 @@ pub(crate) fn pool_request_from_json(
     let (common, _) = read_request(body, None)?;
     Ok(PoolAggregatedSolutionRequest {
         aggregation_type: common.aggregation_type,
-        pool_id: common.pool_id,
-        answer_weight_skill_id: common.answer_weight_skill_id,
-        fields: common.fields,
+        target: common.target,
     })
 }
 
@@ -100,9 +99,7 @@ pub(crate) fn task_request_from_json(
     let (common, task_id) = read_request(body, Some("task_id"))?;
     Ok(TaskAggregatedSolutionRequest {
         task_id: task_id.expect("read_request returns the id it was asked for"),
-        pool_id: common.pool_id,
-        answer_weight_skill_id: common.answer_weight_skill_id,
-        fields: common.fields,
+        target: common.target,
         aggregation_type: common.aggregation_type,
     })
 }
@@ -110,9 +107,7 @@ pub(crate) fn task_request_from_json(
 /// What both aggregation requests hold.
 struct CommonRequest {
     aggregation_type: AggregatedSolutionType,
-    pool_id: String,
-    answer_weight_skill_id: Option<String>,
-    fields: Vec<FieldName>,
+    target: AggregationTarget,
 }
 
 /// Reads and checks an aggregation request's members, and the id named `extra_id` (the
@@ -134,9 +129,11 @@ fn read_request(
             Ok((
                 CommonRequest {
                     aggregation_type,
-                    pool_id,
-                    answer_weight_skill_id,
-                    fields,
+                    target: AggregationTarget {
+                        pool_id,
+                        answer_weight_skill_id,
+                        fields,
+                    },
                 },
                 extra.flatten(),
             ))

@@ -243,7 +243,7 @@ fn unknown_operations_and_odd_ids() {
     }
     // Aggregating an unknown pool or task.
     let mut request = wdo_1001();
-    request.pool_id = "999".into();
+    request.target.pool_id = "999".into();
     let body = serde_json::to_vec(&request).unwrap();
     assert_error(&call(addr, "POST", BY_POOL, &body), 404, "DOES_NOT_EXIST");
     let task = TaskAggregatedSolutionRequest::weighted_dynamic_overlap(

@@ -8,8 +8,8 @@ use std::time::Duration;
 use crowdagg::toloka::{
     AggregatedSolution, AggregatedSolutionSearchRequest, AggregationBackend, Assignment,
     AssignmentStatus, ErrorCode, ExportedPool, LocalBackend, OperationSearchRequest,
-    OperationStatus, PoolAggregatedSolutionRequest, Solution, Task, TaskAggregatedSolutionRequest,
-    TaskIdOrder, UserSkill, WaitOptions,
+    OperationStatus, PoolAggregatedSolutionRequest, Range, Solution, Task,
+    TaskAggregatedSolutionRequest, TaskIdOrder, UserSkill, WaitOptions,
 };
 use serde_json::{Map, Value, json};
 
@@ -151,7 +151,10 @@ fn paging_filters_and_descending_sort() {
     assert!(page.has_more);
     // A page that ends exactly at the last match says has_more = false.
     let exact = AggregatedSolutionSearchRequest {
-        task_id_gte: Some("t-0003".into()),
+        task_id: Range {
+            gte: Some("t-0003".into()),
+            ..Range::default()
+        },
         limit: Some(2),
         ..Default::default()
     };
@@ -208,7 +211,10 @@ fn errors_use_toloka_codes() {
     ));
     assert_eq!(e.code(), Some(&ErrorCode::ValidationError));
     let mut two_fields = PoolAggregatedSolutionRequest::dawid_skene("1001", "result");
-    two_fields.fields.push(two_fields.fields[0].clone());
+    two_fields
+        .target
+        .fields
+        .push(two_fields.target.fields[0].clone());
     let e = code(backend.aggregate_by_pool(&two_fields));
     assert_eq!(e.code(), Some(&ErrorCode::ValidationError));
     let e = code(backend.find_aggregated_solutions("nope", &Default::default()));

@@ -140,7 +140,7 @@ fn errors_are_typed_by_code() {
         .unwrap_err();
     assert_eq!(error.code(), Some(&ErrorCode::DoesNotExist));
     let mut bad = PoolAggregatedSolutionRequest::dawid_skene("1001", "result");
-    bad.fields.push(bad.fields[0].clone());
+    bad.target.fields.push(bad.target.fields[0].clone());
     match remote.aggregate_by_pool(&bad).unwrap_err() {
         BackendError::Api { status, error } => {
             assert_eq!(

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crowdagg::toloka::{
     AggregatedSolution, AggregatedSolutionSearchRequest, AggregatedSolutionType, ApiError,
     Assignment, AssignmentStatus, ErrorCode, FieldName, InvalidField, Operation, OperationStatus,
-    OperationType, PoolAggregatedSolutionRequest, SearchPage, TaskAggregatedSolutionRequest,
+    OperationType, PoolAggregatedSolutionRequest, Range, SearchPage, TaskAggregatedSolutionRequest,
     TaskIdOrder, Timestamp, UserSkill, ValidationCode, ValidationError,
 };
 
@@ -50,9 +50,12 @@ fn e1_wdo_pool_request_and_pending_operation() {
         request.aggregation_type,
         AggregatedSolutionType::WeightedDynamicOverlap
     );
-    assert_eq!(request.pool_id, "1001");
-    assert_eq!(request.answer_weight_skill_id.as_deref(), Some("501"));
-    assert_eq!(request.fields, vec![FieldName::new("result")]);
+    assert_eq!(request.target.pool_id, "1001");
+    assert_eq!(
+        request.target.answer_weight_skill_id.as_deref(),
+        Some("501")
+    );
+    assert_eq!(request.target.fields, vec![FieldName::new("result")]);
     assert_eq!(request.validate(), Ok(()));
     assert_eq!(
         request,
@@ -226,7 +229,7 @@ fn e7_dawid_skene_request_and_two_field_rejection() {
     let request: PoolAggregatedSolutionRequest =
         round_trip(r#"{"type": "DAWID_SKENE", "pool_id": "1001", "fields": [{"name": "result"}]}"#);
     assert_eq!(request.aggregation_type, AggregatedSolutionType::DawidSkene);
-    assert_eq!(request.answer_weight_skill_id, None);
+    assert_eq!(request.target.answer_weight_skill_id, None);
     assert_eq!(request.validate(), Ok(()));
     assert_eq!(
         request,
@@ -382,8 +385,11 @@ fn unknown_fields_are_tolerated_and_dropped() {
         "task_id": "ignored", "fields": [{"name": "result", "extra": 1}]
     }))
     .unwrap();
-    assert_eq!(request.pool_id, "1491600");
-    assert_eq!(request.answer_weight_skill_id.as_deref(), Some("12648"));
+    assert_eq!(request.target.pool_id, "1491600");
+    assert_eq!(
+        request.target.answer_weight_skill_id.as_deref(),
+        Some("12648")
+    );
     let page: SearchPage<AggregatedSolution> = serde_json::from_value(json!({
         "items": [{"pool_id": "1", "task_id": "t", "confidence": 0.5, "output_values": {}, "x": 0}],
         "has_more": false, "cursor": "?"
@@ -528,7 +534,7 @@ fn validation_messages() {
 fn typed_validation_matches_raw_validation() {
     let mut request =
         TaskAggregatedSolutionRequest::weighted_dynamic_overlap("", "1001", "501", ["a", " "]);
-    request.answer_weight_skill_id = None;
+    request.target.answer_weight_skill_id = None;
     let error = request.validate().unwrap_err();
     assert_eq!(
         error,
@@ -581,12 +587,15 @@ fn search_query_validation() {
 
     let descending = AggregatedSolutionSearchRequest::from_query([("sort", "-task_id")]).unwrap();
     assert_eq!(
-        descending.next_page("t-0004").task_id_lt.as_deref(),
+        descending.next_page("t-0004").task_id.lt.as_deref(),
         Some("t-0004")
     );
     let bounded = AggregatedSolutionSearchRequest {
-        task_id_gte: Some("t-0002".into()),
-        task_id_lte: Some("t-0003".into()),
+        task_id: Range {
+            gte: Some("t-0002".into()),
+            lte: Some("t-0003".into()),
+            ..Range::default()
+        },
         ..Default::default()
     };
     let kept: Vec<_> = ["t-0001", "t-0002", "t-0003", "t-0004", "t-00025"]

@@ -66,7 +66,7 @@ pub(crate) struct ServeArgs {
 
 pub(crate) fn aggregate(args: TolokaAggregateArgs) -> Result<(), CliError> {
     use crowdagg::toloka::{
-        AggregatedSolutionType, AggregationBackend, FieldName, LocalBackend,
+        AggregatedSolutionType, AggregationBackend, AggregationTarget, FieldName, LocalBackend,
         PoolAggregatedSolutionRequest, TaskAggregatedSolutionRequest,
     };
     let backend = LocalBackend::from_dirs(&[&args.pool], args.skills.as_deref())?;
@@ -88,17 +88,17 @@ pub(crate) fn aggregate(args: TolokaAggregateArgs) -> Result<(), CliError> {
             }
             AggregationType::DawidSkene => AggregatedSolutionType::DawidSkene,
         },
-        pool_id: pool_id.clone(),
-        answer_weight_skill_id: args.skill_id,
-        fields: args.fields.iter().cloned().map(FieldName::new).collect(),
+        target: AggregationTarget {
+            pool_id: pool_id.clone(),
+            answer_weight_skill_id: args.skill_id,
+            fields: args.fields.iter().cloned().map(FieldName::new).collect(),
+        },
     };
     let solutions = match args.task_id {
         Some(task_id) => {
             let request = TaskAggregatedSolutionRequest {
                 task_id,
-                pool_id: request.pool_id,
-                answer_weight_skill_id: request.answer_weight_skill_id,
-                fields: request.fields,
+                target: request.target,
                 aggregation_type: request.aggregation_type,
             };
             vec![

@@ -40,23 +40,14 @@ use crate::numeric::special::{Exp2, Ln};
 /// (so the per-response loops over labels are unrolled) and as a variable otherwise.
 macro_rules! dispatch_k {
     ($k:expr, |$K:ident| $body:block) => {
+        dispatch_k!(@unrolled [2, 3, 4, 5] $k, |$K| $body)
+    };
+    (@unrolled [$($n:literal),+] $k:expr, |$K:ident| $body:block) => {
         match $k {
-            2 => {
-                const $K: usize = 2;
+            $($n => {
+                const $K: usize = $n;
                 $body
-            }
-            3 => {
-                const $K: usize = 3;
-                $body
-            }
-            4 => {
-                const $K: usize = 4;
-                $body
-            }
-            5 => {
-                const $K: usize = 5;
-                $body
-            }
+            })+
             _ => {
                 #[allow(non_snake_case)]
                 let $K: usize = $k;

@@ -4,14 +4,14 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::gleu::{Grams, Symbols, gleu};
-use super::rasa::{prior_skills, update_skills};
+use super::rasa::{iterate, update_skills, worker_priors};
 use super::{
-    EmbeddingAggregation, EmbeddingAggregator, check_common, closest, converged, cosine_distance,
-    dot, squared_distance, truth_by_task, weighted_means,
+    EmbeddingAggregation, EmbeddingAggregator, check_common, closest, cosine_distance, dot,
+    squared_distance, truth_by_task, weighted_means,
 };
 use std::time::Instant;
 
-use crate::aggregation::{FitReport, IterationLoop, Observer, StopReason};
+use crate::aggregation::{FitReport, Observer, StopReason};
 use crate::embeddings::{EmbeddingResponses, TrueEmbeddings};
 use crate::error::{DataError, ParamsError, Result};
 
@@ -210,11 +210,7 @@ impl EmbeddingAggregator for Hrrasa {
         // The rows HRRASA iterates on, in input order.
         let rows: Vec<usize> = (0..data.len()).filter(|&r| !single[data.task(r)]).collect();
         let local = self.local_skills(data);
-        let mut counts = vec![0usize; data.n_workers()];
-        for &row in &rows {
-            counts[data.worker(row)] += 1;
-        }
-        let prior = prior_skills(&counts, self.params.alpha);
+        let (counts, prior) = worker_priors(data, &rows, self.params.alpha);
         let mut skills: Vec<f64> = counts
             .iter()
             .map(|&n| if n > 0 { 1.0 } else { f64::NAN })
@@ -223,28 +219,17 @@ impl EmbeddingAggregator for Hrrasa {
         // filled in below), so their truth entries do not matter.
         let mut aggregated =
             weighted_means(data, |row| skills[data.worker(row)] * local[row], &truth);
-        let mut last: Option<Vec<f64>> = None;
         let mut report = FitReport::new(0, StopReason::MaxIterations, Vec::new());
         if !rows.is_empty() {
-            // The loss history starts at the second iteration (crowd-kit's), so it is kept here.
-            let mut losses = Vec::new();
-            report = IterationLoop::new(self.params.n_iter, observer, started)
-                .without_loss_history()
-                .run(|_| {
-                    aggregated =
-                        weighted_means(data, |row| skills[data.worker(row)] * local[row], &truth);
-                    for t in (0..data.n_tasks()).filter(|&t| single[t]) {
-                        aggregated[t * dim..(t + 1) * dim].fill(0.0);
-                    }
-                    skills = update_skills(data, &rows, &aggregated, Some(&local), &prior);
-                    Ok(converged(
-                        &mut last,
-                        &aggregated,
-                        self.params.tol,
-                        &mut losses,
-                    ))
-                });
-            report.loss_history = losses;
+            let limits = (self.params.n_iter, self.params.tol);
+            report = iterate(limits, observer, started, &mut aggregated, |aggregated| {
+                *aggregated =
+                    weighted_means(data, |row| skills[data.worker(row)] * local[row], &truth);
+                for t in (0..data.n_tasks()).filter(|&t| single[t]) {
+                    aggregated[t * dim..(t + 1) * dim].fill(0.0);
+                }
+                skills = update_skills(data, &rows, aggregated, Some(&local), &prior);
+            });
         }
         for t in (0..data.n_tasks()).filter(|&t| single[t]) {
             let row = data.task_rows(t)[0] as usize;

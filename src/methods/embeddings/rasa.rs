@@ -6,9 +6,46 @@ use super::{
 };
 use std::time::Instant;
 
-use crate::aggregation::{IterationLoop, Observer};
+use crate::aggregation::{FitReport, IterationLoop, Observer};
 use crate::embeddings::{EmbeddingResponses, TrueEmbeddings};
 use crate::error::{ParamsError, Result};
+
+/// Answers per worker over `rows`, and each worker's prior reliability ([`prior_skills`]).
+pub(crate) fn worker_priors(
+    data: &EmbeddingResponses,
+    rows: &[usize],
+    alpha: f64,
+) -> (Vec<usize>, Vec<f64>) {
+    let mut counts = vec![0usize; data.n_workers()];
+    for &row in rows {
+        counts[data.worker(row)] += 1;
+    }
+    let prior = prior_skills(&counts, alpha);
+    (counts, prior)
+}
+
+/// The loop of RASA and HRRASA: up to `n_iter` times `step(aggregated)` (new aggregated
+/// embeddings, then new skills), stopping when the relative change of the aggregated
+/// embeddings falls below `tol`. The loss history starts at the second iteration (crowd-kit's),
+/// so it is kept here rather than by the [`IterationLoop`].
+pub(crate) fn iterate(
+    (n_iter, tol): (usize, f64),
+    observer: Option<&dyn Observer>,
+    started: Instant,
+    aggregated: &mut Vec<f64>,
+    mut step: impl FnMut(&mut Vec<f64>),
+) -> FitReport {
+    let mut last: Option<Vec<f64>> = None;
+    let mut losses = Vec::new();
+    let mut report = IterationLoop::new(n_iter, observer, started)
+        .without_loss_history()
+        .run(|_| {
+            step(aggregated);
+            Ok(converged(&mut last, aggregated, tol, &mut losses))
+        });
+    report.loss_history = losses;
+    report
+}
 
 /// The floor of a worker's summed squared distance (crowd-kit's `_EPS`).
 const EPS: f64 = 1e-5;
@@ -139,26 +176,15 @@ impl EmbeddingAggregator for Rasa {
     ) -> Result<EmbeddingAggregation> {
         let started = Instant::now();
         let truth = truth_by_task(true_embeddings, data)?;
-        let mut counts = vec![0usize; data.n_workers()];
-        for row in 0..data.len() {
-            counts[data.worker(row)] += 1;
-        }
-        let prior = prior_skills(&counts, self.params.alpha);
         let rows: Vec<usize> = (0..data.len()).collect();
+        let (_, prior) = worker_priors(data, &rows, self.params.alpha);
         let mut skills = vec![1.0; data.n_workers()];
         let mut aggregated = weighted_means(data, |_| 1.0, &truth);
-        let mut last: Option<Vec<f64>> = None;
-        // The loss history starts at the second iteration (crowd-kit's), so it is kept here.
-        let mut losses = Vec::new();
-        let mut report = IterationLoop::new(self.params.n_iter, observer, started)
-            .without_loss_history()
-            .run(|_| {
-                aggregated = weighted_means(data, |row| skills[data.worker(row)], &truth);
-                skills = update_skills(data, &rows, &aggregated, None, &prior);
-                let step = converged(&mut last, &aggregated, self.params.tol, &mut losses);
-                Ok(step)
-            });
-        report.loss_history = losses;
+        let limits = (self.params.n_iter, self.params.tol);
+        let report = iterate(limits, observer, started, &mut aggregated, |aggregated| {
+            *aggregated = weighted_means(data, |row| skills[data.worker(row)], &truth);
+            skills = update_skills(data, &rows, aggregated, None, &prior);
+        });
         let (chosen, scores) = closest(data, &aggregated, cosine_distance);
         Ok(EmbeddingAggregation {
             chosen,

@@ -310,23 +310,24 @@ fn change_entrywise(u: &[f64], v: &[f64], u_prev: &[f64], v_prev: &[f64]) -> f64
 /// entry by entry first, so no large terms cancel: it agrees with the entry-wise sum to a few
 /// units in the last place (a sum in a different order). Sequential sums: deterministic.
 fn change_factored(u: &[f64], v: &[f64], u_prev: &[f64], v_prev: &[f64]) -> f64 {
-    let (mut uu, mut u_du, mut du_du) = (0.0, 0.0, 0.0);
-    for (&a, &p) in u.iter().zip(u_prev) {
-        let d = a - p;
-        uu += a * a;
-        u_du += a * d;
-        du_du += d * d;
-    }
-    let (mut dv_dv, mut dv_q, mut qq) = (0.0, 0.0, 0.0);
-    for (&b, &q) in v.iter().zip(v_prev) {
-        let d = b - q;
-        dv_dv += d * d;
-        dv_q += d * q;
-        qq += q * q;
-    }
-    (uu * dv_dv + 2.0 * u_du * dv_q + du_du * qq)
+    let (uu, u_du, du_du) = sums_with_change(u, u_prev);
+    // From v′ towards v the change is −δv, exactly: the middle sum is −(δv·v′) to the bit.
+    let (qq, minus_dv_q, dv_dv) = sums_with_change(v_prev, v);
+    (uu * dv_dv - 2.0 * u_du * minus_dv_q + du_du * qq)
         .max(0.0)
         .sqrt()
+}
+
+/// (x·x, x·d, d·d) with d = x − y, each a sequential sum.
+fn sums_with_change(x: &[f64], y: &[f64]) -> (f64, f64, f64) {
+    let (mut xx, mut x_d, mut dd) = (0.0, 0.0, 0.0);
+    for (&a, &b) in x.iter().zip(y) {
+        let d = a - b;
+        xx += a * a;
+        x_d += a * d;
+        dd += d * d;
+    }
+    (xx, x_d, dd)
 }
 
 impl Aggregator for Mmsr {
