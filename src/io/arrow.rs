@@ -11,12 +11,14 @@
 //!
 //! # Same result as CSV
 //! Each chunk of rows (a Parquet row group, a part of a long array) numbers its names locally,
-//! writing each row's local ids straight into the encoder's row table; the chunk's distinct
-//! names then get the encoder's ids (one hash table per column, each name once per chunk) and
-//! its rows are rewritten to those. [`ArrowEncoder::finish`] sorts each column's distinct
-//! names into canonical order with the CSV reader's merge (`names::merge`), that is by the
-//! crate's one label order rule (numeric when every name is an integer, else byte order): the
-//! same data gives the same [`Responses`], ids and results whether it came from CSV, Parquet
+//! writing each row's local ids straight into the encoder's row table. Per column, the chunk's
+//! distinct names then either get the encoder's ids (one hash table per column, each name once
+//! per chunk) or, when they are mostly new to it (the tasks of a table grouped by task), are
+//! kept as they are, a part of the merge, unhashed. [`ArrowEncoder::finish`] sorts each
+//! column's names (the encoder's and the parts') into canonical order with the CSV reader's
+//! merge (`names::merge`), then rewrites each row once from local to canonical ids; the order
+//! is the crate's one label order rule (numeric when every name is an integer, else byte
+//! order), and canonical ids depend only on the set of names: the same data gives the same [`Responses`], ids and results whether it came from CSV, Parquet
 //! or Arrow, in any row or batch order.
 //!
 //! # Cost
@@ -24,10 +26,13 @@
 //! value that rows use is hashed once per chunk (unused values are not names of the table);
 //! the table is reused while consecutive batches share their dictionary (the batches of one
 //! Parquet row group do). A string or integer column costs one hash per row. Memory: the rows
-//! (12 bytes each) and each column's distinct names once — no per-chunk name lists are kept
-//! (at 10⁸ answers, 382 row groups of 69,000 distinct workers each, those lists and their
-//! merge were the read's peak).
+//! (12 bytes each), each column's distinct names, and the chunks' local → encoder id maps (4
+//! bytes per distinct name per chunk). Name lists are kept per chunk only for the names that
+//! looked new, at most a quarter of the rows per column: keeping every chunk's lists (at 10⁸
+//! answers, 382 row groups of 69,000 distinct workers each) made them and their merge the
+//! read's peak, while hashing every new name (10⁷ tasks) was most of its time.
 
+use std::borrow::Cow;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
@@ -141,6 +146,34 @@ impl LocalColumn {
         starts
             .zip(&self.ends)
             .map(|(start, &end)| &self.names[start..end])
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Name `i` (local id `i`).
+    fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.names[start..self.ends[i]]
+    }
+
+    fn part(&self) -> PartNames<'_> {
+        PartNames {
+            bytes: &self.names,
+            ends: &self.ends,
+        }
+    }
+
+    /// Whether most of the names look new to `numbered`: of up to 16 names spread over the
+    /// local ids, at most a quarter have an id there.
+    fn mostly_new(&self, numbered: &LocalNames) -> bool {
+        let n = self.len();
+        let sampled = n.min(16);
+        let found = (0..sampled)
+            .filter(|&k| numbered.find(self.get(k * n / sampled)).is_some())
+            .count();
+        found * 4 <= sampled
     }
 }
 
@@ -467,12 +500,33 @@ impl Chunk {
 /// ```
 #[derive(Default)]
 pub struct ArrowEncoder {
-    /// Per column, every distinct name met so far, numbered in order of first appearance
-    /// (the encoder's ids).
+    /// Per column, the distinct names of the chunks numbered by the encoder, in order of first
+    /// appearance (the encoder's ids).
     names: [LocalNames; 3],
-    /// Every row in the encoder's ids.
+    /// Per column, chunks' names kept as they are, each a part of the canonical merge: the
+    /// chunks whose names were mostly new to the encoder (the tasks of a table grouped by
+    /// task), which would cost a hash table insert each and then be sorted all the same.
+    parts: [Vec<LocalColumn>; 3],
+    /// Every chunk in row order: its rows, and per column how its local ids become the
+    /// encoder's (rows keep their chunk-local ids until [`finish`](ArrowEncoder::finish)).
+    spans: Vec<Span>,
+    /// Every row, in its chunk's local ids.
     raw: Vec<[u32; 3]>,
     policy: DuplicatePolicy,
+}
+
+/// A chunk of consecutive rows of [`ArrowEncoder`]'s table.
+struct Span {
+    rows: usize,
+    columns: [Local; 3],
+}
+
+/// How a chunk's local ids of one column become names.
+enum Local {
+    /// Local id → the encoder's id.
+    Numbered(Vec<u32>),
+    /// Local id `i` is name `i` of part `k` of the column (`parts[c][k]`).
+    Part(usize),
 }
 
 impl ArrowEncoder {
@@ -631,51 +685,83 @@ impl ArrowEncoder {
         // `Rows::zeroed` (which writes every row before handing it out) or by the fill above;
         // all chunks succeeded, so none is skipped. `[u32; 3]` has no drop glue.
         unsafe { self.raw.set_len(total) };
-        self.number(&chunks, old, lens);
+        self.number(chunks, lens);
         Ok(())
     }
 
-    /// Gives the chunks' local names the encoder's ids (each name hashed once per chunk, not
-    /// once per row; the three columns on separate threads), then rewrites the chunks' rows
-    /// (`lens[k]` rows from `start` for chunk `k`) from local ids to those, in parallel.
-    fn number(&mut self, chunks: &[Chunk], start: usize, lens: &[usize]) {
-        let maps: Vec<Vec<Vec<u32>>> = self
+    /// Settles how each chunk's local names become names (the three columns on separate
+    /// threads): the first chunk of a column, and any chunk whose names are mostly known, is
+    /// numbered by the encoder (each name hashed once per chunk, not once per row); a chunk
+    /// whose names are mostly new is kept whole as a part of the merge (no hashing), while
+    /// the column's parts hold at most a quarter as many names as the table has rows (so a
+    /// table where names seen before look new cannot make the parts grow with the rows).
+    /// Rows stay in local ids: [`finish`](ArrowEncoder::finish) maps them once.
+    fn number(&mut self, chunks: Vec<Chunk>, lens: &[usize]) {
+        let mut by_column: [Vec<LocalColumn>; 3] = Default::default();
+        for chunk in chunks {
+            for (column, local) in by_column.iter_mut().zip(chunk.columns) {
+                column.push(local);
+            }
+        }
+        let budget = self.raw.len() / 4;
+        let locals: Vec<Vec<Local>> = self
             .names
             .par_iter_mut()
-            .enumerate()
-            .map(|(c, names)| {
-                chunks
-                    .iter()
-                    .map(|chunk| chunk.columns[c].iter().map(|n| names.id(n)).collect())
+            .zip(self.parts.par_iter_mut())
+            .zip(by_column)
+            .map(|((names, parts), columns)| {
+                let mut held: usize = parts.iter().map(LocalColumn::len).sum();
+                columns
+                    .into_iter()
+                    .map(|column| {
+                        if names.count > 0
+                            && held + column.len() <= budget
+                            && column.mostly_new(names)
+                        {
+                            held += column.len();
+                            parts.push(column);
+                            Local::Part(parts.len() - 1)
+                        } else {
+                            Local::Numbered(column.iter().map(|n| names.id(n)).collect())
+                        }
+                    })
                     .collect()
             })
             .collect();
-        let mut outs = Vec::with_capacity(lens.len());
-        let mut rest = &mut self.raw[start..];
-        for &n in lens {
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
-            outs.push(head);
-            rest = tail;
-        }
-        outs.into_par_iter().enumerate().for_each(|(k, rows)| {
-            let [t, w, l] = [0, 1, 2].map(|c| &maps[c][k][..]);
-            for row in rows {
-                *row = [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]];
+        let mut locals = locals.into_iter().map(Vec::into_iter);
+        let (Some(mut t), Some(mut w), Some(mut l)) = (locals.next(), locals.next(), locals.next())
+        else {
+            return;
+        };
+        for &rows in lens {
+            if let (Some(t), Some(w), Some(l)) = (t.next(), w.next(), l.next()) {
+                self.spans.push(Span {
+                    rows,
+                    columns: [t, w, l],
+                });
             }
-        });
+        }
     }
 
     /// Sorts column `c`'s names (by the label order rule with `rule`, else byte order): the
-    /// sorted names and encoder id → canonical id. The hash tables are dropped first.
-    fn merge_column(names: &mut LocalNames, rule: bool) -> Result<Merged, DataError> {
+    /// sorted names, and for each part (the encoder's numbered names first, then the chunks
+    /// kept whole) its id → canonical id. The hash tables are dropped first.
+    fn merge_column(
+        names: &mut LocalNames,
+        parts: Vec<LocalColumn>,
+        rule: bool,
+    ) -> Result<Merged, DataError> {
         let bytes = std::mem::take(&mut names.new_bytes);
         let ends = std::mem::take(&mut names.new_ends);
         *names = LocalNames::default();
-        let part = PartNames {
+        let numbered = PartNames {
             bytes: &bytes,
             ends: &ends,
         };
-        merge(&[part], rule).map_err(|e| match e {
+        let all: Vec<PartNames<'_>> = std::iter::once(numbered)
+            .chain(parts.iter().map(LocalColumn::part))
+            .collect();
+        merge(&all, rule).map_err(|e| match e {
             MergeError::TooMany => DataError::TooManyIds {
                 what: "names",
                 max: u32::MAX as u64,
@@ -690,11 +776,13 @@ impl ArrowEncoder {
 
     /// The three columns merged in parallel (see [`merge_column`](Self::merge_column)).
     fn merge_columns(&mut self, rules: [bool; 3]) -> Result<[Merged; 3], DataError> {
+        let parts = std::mem::take(&mut self.parts);
         let merged: Vec<Result<Merged, DataError>> = self
             .names
             .par_iter_mut()
+            .zip(parts)
             .zip(rules)
-            .map(|(names, rule)| Self::merge_column(names, rule))
+            .map(|((names, parts), rule)| Self::merge_column(names, parts, rule))
             .collect();
         let mut merged = merged.into_iter();
         let mut next = || {
@@ -706,18 +794,59 @@ impl ArrowEncoder {
         Ok([next()?, next()?, next()?])
     }
 
-    /// Builds the [`Responses`]: canonical ids by the label order rule, then the duplicate
-    /// policy.
-    pub fn finish(mut self) -> Result<Responses, DataError> {
-        let merged = self.merge_columns([true; 3])?;
-        let mut raw = std::mem::take(&mut self.raw);
-        let [t, w, l] = [0, 1, 2].map(|c| merged[c].map(0));
-        raw.par_chunks_mut(REMAP_ROWS).for_each(|rows| {
+    /// Merges the names and rewrites every row from its chunk's local ids to canonical ids,
+    /// in one pass (each chunk's maps composed first: local → encoder → canonical, or local
+    /// → canonical for a chunk kept whole).
+    fn canonical_rows(&mut self, rules: [bool; 3]) -> Result<[Merged; 3], DataError> {
+        let merged = self.merge_columns(rules)?;
+        let spans = std::mem::take(&mut self.spans);
+        if spans.iter().map(|s| s.rows).sum::<usize>() != self.raw.len() {
+            return Err(DataError::Internal {
+                method: "ArrowEncoder",
+                what: "chunks covering every row",
+            });
+        }
+        let maps: Vec<(usize, [Cow<'_, [u32]>; 3])> = spans
+            .par_iter()
+            .map(|span| {
+                let maps = [0, 1, 2].map(|c| match &span.columns[c] {
+                    Local::Numbered(ids) => {
+                        let canonical = merged[c].map(0);
+                        ids.iter().map(|&id| canonical[id as usize]).collect()
+                    }
+                    Local::Part(k) => Cow::Borrowed(merged[c].map(k + 1)),
+                });
+                (span.rows, maps)
+            })
+            .collect();
+        drop(spans);
+        // Pieces of at most REMAP_ROWS rows, each with its chunk's maps.
+        let mut pieces = Vec::with_capacity(self.raw.len() / REMAP_ROWS + maps.len());
+        let mut rest = &mut self.raw[..];
+        for (rows, map) in &maps {
+            let (mut mine, tail) = std::mem::take(&mut rest).split_at_mut(*rows);
+            rest = tail;
+            while mine.len() > REMAP_ROWS {
+                let (head, tail) = std::mem::take(&mut mine).split_at_mut(REMAP_ROWS);
+                pieces.push((head, map));
+                mine = tail;
+            }
+            pieces.push((mine, map));
+        }
+        pieces.into_par_iter().for_each(|(rows, [t, w, l])| {
             for row in rows {
                 *row = [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]];
             }
         });
-        let [t, w, l] = merged;
+        drop(maps);
+        Ok(merged)
+    }
+
+    /// Builds the [`Responses`]: canonical ids by the label order rule, then the duplicate
+    /// policy.
+    pub fn finish(mut self) -> Result<Responses, DataError> {
+        let [t, w, l] = self.canonical_rows([true; 3])?;
+        let raw = std::mem::take(&mut self.raw);
         Responses::from_canonical_rows([t.names, w.names, l.names], raw, self.policy)
     }
 
@@ -744,18 +873,17 @@ impl ArrowEncoder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn factorize(mut self, orders: [NameOrder; 3]) -> Result<[Factorized; 3], DataError> {
-        let merged = self.merge_columns(orders.map(|o| o == NameOrder::Rule))?;
+        let merged = self.canonical_rows(orders.map(|o| o == NameOrder::Rule))?;
         let raw = &self.raw;
         let [t, w, l] = merged;
         Ok([(0, t), (1, w), (2, l)].map(|(c, merged)| {
-            let map = merged.map(0);
             let mut codes = vec![0u32; raw.len()];
             codes
                 .par_chunks_mut(REMAP_ROWS)
                 .zip(raw.par_chunks(REMAP_ROWS))
                 .for_each(|(out, rows)| {
                     for (code, row) in out.iter_mut().zip(rows) {
-                        *code = map[row[c] as usize];
+                        *code = row[c];
                     }
                 });
             Factorized {
@@ -930,6 +1058,62 @@ mod tests {
             (l.codes, &l.names[..]),
             (vec![0, 1, 0], &["a".into(), "b".into()][..])
         );
+    }
+
+    /// Chunk `first` of the test below: ten tasks of four rows each from `t{first}`.
+    fn ten_tasks(first: usize) -> [StringArray; 3] {
+        let t: Vec<String> = (0..40).map(|i| format!("t{}", first + i / 4)).collect();
+        let w: Vec<String> = (0..40).map(|i| format!("w{}", (first + i) % 7)).collect();
+        let l: Vec<String> = (0..40)
+            .map(|i| format!("{}", (first * 3 + i) % 3))
+            .collect();
+        [t, w, l].map(StringArray::from)
+    }
+
+    #[test]
+    fn chunks_of_new_names_kept_whole_give_the_same_codes() {
+        // Chunks t0–t9 (numbered: the first chunk), t10–t19 (new: kept whole), t5–t14 (half
+        // known: numbered, sharing t10–t14 with the part), t15–t24 (unknown to the numbered
+        // names: a second part, sharing t15–t19 with the first).
+        let chunks = [0, 10, 5, 15].map(ten_tasks);
+        let chunked = || {
+            let mut encoder = ArrowEncoder::new();
+            encoder
+                .append_parts(
+                    &[40; 4],
+                    |_, e| e.message,
+                    |i, out| {
+                        let [t, w, l] = &chunks[i];
+                        encode_one([t, w, l], out.zeroed())
+                    },
+                )
+                .unwrap();
+            assert_eq!(encoder.parts[0].len(), 2, "the task chunks kept whole");
+            assert!(encoder.parts[1].is_empty() && encoder.parts[2].is_empty());
+            encoder
+        };
+        // The same rows in one array (one chunk: every name numbered).
+        let column = |c: usize| -> StringArray {
+            chunks
+                .iter()
+                .flat_map(|chunk| chunk[c].iter().map(Option::unwrap))
+                .map(Some)
+                .collect()
+        };
+        let (t, w, l) = (column(0), column(1), column(2));
+        for orders in [[NameOrder::Rule; 3], [NameOrder::Bytes; 3]] {
+            let mut plain = ArrowEncoder::new();
+            plain.push(&t, &w, &l).unwrap();
+            let got = chunked().factorize(orders).unwrap();
+            assert_eq!(got[0].names.len(), 25);
+            assert_eq!(got, plain.factorize(orders).unwrap());
+        }
+        let (got, plain) = (chunked().finish().unwrap(), {
+            let mut plain = ArrowEncoder::new();
+            plain.push(&t, &w, &l).unwrap();
+            plain.finish().unwrap()
+        });
+        assert_eq!(format!("{got:?}"), format!("{plain:?}"));
     }
 
     /// The error of pushing `task` (workers `w1…`, labels `a`) into a fresh encoder.
