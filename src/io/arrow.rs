@@ -806,20 +806,29 @@ impl ArrowEncoder {
                 what: "chunks covering every row",
             });
         }
+        // Composed in place (at 10⁸ answers the workers' maps alone are ~100 MB).
         let maps: Vec<(usize, [Cow<'_, [u32]>; 3])> = spans
-            .par_iter()
+            .into_par_iter()
             .map(|span| {
-                let maps = [0, 1, 2].map(|c| match &span.columns[c] {
-                    Local::Numbered(ids) => {
-                        let canonical = merged[c].map(0);
-                        ids.iter().map(|&id| canonical[id as usize]).collect()
-                    }
-                    Local::Part(k) => Cow::Borrowed(merged[c].map(k + 1)),
+                let [t, w, l] = span.columns;
+                let mut c = 0;
+                let maps = [t, w, l].map(|local| {
+                    let map = match local {
+                        Local::Numbered(mut ids) => {
+                            let canonical = merged[c].map(0);
+                            for id in &mut ids {
+                                *id = canonical[*id as usize];
+                            }
+                            Cow::Owned(ids)
+                        }
+                        Local::Part(k) => Cow::Borrowed(merged[c].map(k + 1)),
+                    };
+                    c += 1;
+                    map
                 });
                 (span.rows, maps)
             })
             .collect();
-        drop(spans);
         // Pieces of at most REMAP_ROWS rows, each with its chunk's maps.
         let mut pieces = Vec::with_capacity(self.raw.len() / REMAP_ROWS + maps.len());
         let mut rest = &mut self.raw[..];
