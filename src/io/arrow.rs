@@ -691,7 +691,8 @@ impl ArrowEncoder {
 
     /// Settles how each chunk's local names become names (the three columns on separate
     /// threads): the first chunk of a column, and any chunk whose names are mostly known, is
-    /// numbered by the encoder (each name hashed once per chunk, not once per row); a chunk
+    /// numbered by the encoder (each name looked up once per chunk, not once per row, the
+    /// chunks in parallel; only names not found are numbered in turn); a chunk
     /// whose names are mostly new is kept whole as a part of the merge (no hashing), while
     /// the column's parts hold at most a quarter as many names as the table has rows (so a
     /// table where names seen before look new cannot make the parts grow with the rows).
@@ -710,20 +711,43 @@ impl ArrowEncoder {
             .zip(self.parts.par_iter_mut())
             .zip(by_column)
             .map(|((names, parts), columns)| {
+                // The chunks' names looked up in parallel among those numbered before this
+                // call (a chunk that looks new is left for below: it may become a part)...
+                let known: &LocalNames = names;
+                let found: Vec<Option<Vec<u32>>> = columns
+                    .par_iter()
+                    .map(|column| {
+                        (known.count > 0 && !column.mostly_new(known)).then(|| {
+                            column
+                                .iter()
+                                .map(|n| known.find(n).unwrap_or(UNSEEN))
+                                .collect()
+                        })
+                    })
+                    .collect();
+                // ...then, chunk after chunk, only the names not found are numbered.
                 let mut held: usize = parts.iter().map(LocalColumn::len).sum();
                 columns
                     .into_iter()
-                    .map(|column| {
-                        if names.count > 0
+                    .zip(found)
+                    .map(|(column, found)| match found {
+                        Some(mut ids) => {
+                            for (id, name) in ids.iter_mut().zip(column.iter()) {
+                                if *id == UNSEEN {
+                                    *id = names.id(name);
+                                }
+                            }
+                            Local::Numbered(ids)
+                        }
+                        None if names.count > 0
                             && held + column.len() <= budget
-                            && column.mostly_new(names)
+                            && column.mostly_new(names) =>
                         {
                             held += column.len();
                             parts.push(column);
                             Local::Part(parts.len() - 1)
-                        } else {
-                            Local::Numbered(column.iter().map(|n| names.id(n)).collect())
                         }
+                        None => Local::Numbered(column.iter().map(|n| names.id(n)).collect()),
                     })
                     .collect()
             })
@@ -1084,23 +1108,29 @@ mod tests {
         // Chunks t0–t9 (numbered: the first chunk), t10–t19 (new: kept whole), t5–t14 (half
         // known: numbered, sharing t10–t14 with the part), t15–t24 (unknown to the numbered
         // names: a second part, sharing t15–t19 with the first).
+        // In one call (each chunk settled in turn) or the first chunk alone, then the others
+        // (their names first looked up in parallel among the first's).
         let chunks = [0, 10, 5, 15].map(ten_tasks);
-        let chunked = || {
+        let chunked = |calls: &[std::ops::Range<usize>]| {
             let mut encoder = ArrowEncoder::new();
-            encoder
-                .append_parts(
-                    &[40; 4],
-                    |_, e| e.message,
-                    |i, out| {
-                        let [t, w, l] = &chunks[i];
-                        encode_one([t, w, l], out.zeroed())
-                    },
-                )
-                .unwrap();
+            for call in calls {
+                let lens = vec![40; call.len()];
+                encoder
+                    .append_parts(
+                        &lens,
+                        |_, e| e.message,
+                        |i, out| {
+                            let [t, w, l] = &chunks[call.start + i];
+                            encode_one([t, w, l], out.zeroed())
+                        },
+                    )
+                    .unwrap();
+            }
             assert_eq!(encoder.parts[0].len(), 2, "the task chunks kept whole");
             assert!(encoder.parts[1].is_empty() && encoder.parts[2].is_empty());
             encoder
         };
+        let layouts = [vec![0..4], vec![0..1, 1..4]];
         // The same rows in one array (one chunk: every name numbered).
         let column = |c: usize| -> StringArray {
             chunks
@@ -1110,19 +1140,21 @@ mod tests {
                 .collect()
         };
         let (t, w, l) = (column(0), column(1), column(2));
-        for orders in [[NameOrder::Rule; 3], [NameOrder::Bytes; 3]] {
-            let mut plain = ArrowEncoder::new();
-            plain.push(&t, &w, &l).unwrap();
-            let got = chunked().factorize(orders).unwrap();
-            assert_eq!(got[0].names.len(), 25);
-            assert_eq!(got, plain.factorize(orders).unwrap());
+        for calls in &layouts {
+            for orders in [[NameOrder::Rule; 3], [NameOrder::Bytes; 3]] {
+                let mut plain = ArrowEncoder::new();
+                plain.push(&t, &w, &l).unwrap();
+                let got = chunked(calls).factorize(orders).unwrap();
+                assert_eq!(got[0].names.len(), 25);
+                assert_eq!(got, plain.factorize(orders).unwrap());
+            }
+            let (got, plain) = (chunked(calls).finish().unwrap(), {
+                let mut plain = ArrowEncoder::new();
+                plain.push(&t, &w, &l).unwrap();
+                plain.finish().unwrap()
+            });
+            assert_eq!(format!("{got:?}"), format!("{plain:?}"));
         }
-        let (got, plain) = (chunked().finish().unwrap(), {
-            let mut plain = ArrowEncoder::new();
-            plain.push(&t, &w, &l).unwrap();
-            plain.finish().unwrap()
-        });
-        assert_eq!(format!("{got:?}"), format!("{plain:?}"));
     }
 
     /// The error of pushing `task` (workers `w1…`, labels `a`) into a fresh encoder.
