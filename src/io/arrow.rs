@@ -32,7 +32,6 @@
 //! answers, 382 row groups of 69,000 distinct workers each) made them and their merge the
 //! read's peak, while hashing every new name (10⁷ tasks) was most of its time.
 
-use std::borrow::Cow;
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
@@ -156,13 +155,6 @@ impl LocalColumn {
     fn get(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.names[start..self.ends[i]]
-    }
-
-    fn part(&self) -> PartNames<'_> {
-        PartNames {
-            bytes: &self.names,
-            ends: &self.ends,
-        }
     }
 
     /// Whether most of the names look new to `numbered`: of up to 16 names spread over the
@@ -506,7 +498,11 @@ pub struct ArrowEncoder {
     /// Per column, chunks' names kept as they are, each a part of the canonical merge: the
     /// chunks whose names were mostly new to the encoder (the tasks of a table grouped by
     /// task), which would cost a hash table insert each and then be sorted all the same.
-    parts: [Vec<LocalColumn>; 3],
+    kept: [Kept; 3],
+    /// Per column, the other chunks' local id → encoder id maps, concatenated (one buffer,
+    /// not one per chunk: at 10⁸ answers the workers' maps are ~100 MB, and thousands of
+    /// freed small buffers would stay in the process's heap).
+    maps: [Vec<u32>; 3],
     /// Every chunk in row order: its rows, and per column how its local ids become the
     /// encoder's (rows keep their chunk-local ids until [`finish`](ArrowEncoder::finish)).
     spans: Vec<Span>,
@@ -523,10 +519,49 @@ struct Span {
 
 /// How a chunk's local ids of one column become names.
 enum Local {
-    /// Local id → the encoder's id.
-    Numbered(Vec<u32>),
-    /// Local id `i` is name `i` of part `k` of the column (`parts[c][k]`).
+    /// Local id `i` → the encoder's id `maps[c][start + i]` (`len` local ids).
+    Numbered { start: usize, len: usize },
+    /// Local id `i` is name `i` of part `k` of the column's kept names.
     Part(usize),
+}
+
+/// Chunks' names kept whole, concatenated into one buffer per column (see `maps` of
+/// [`ArrowEncoder`] for why): part `k`'s names are `bytes[byte_starts[k]..byte_starts[k + 1]]`,
+/// with their ends (relative to that start) `ends[name_starts[k]..name_starts[k + 1]]`.
+#[derive(Default)]
+struct Kept {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    byte_starts: Vec<usize>,
+    name_starts: Vec<usize>,
+}
+
+impl Kept {
+    /// Names held.
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Keeps `column`'s names as the next part; its index.
+    fn push(&mut self, column: &LocalColumn) -> usize {
+        if self.byte_starts.is_empty() {
+            self.byte_starts.push(0);
+            self.name_starts.push(0);
+        }
+        self.bytes.extend_from_slice(&column.names);
+        self.ends.extend_from_slice(&column.ends);
+        self.byte_starts.push(self.bytes.len());
+        self.name_starts.push(self.ends.len());
+        self.byte_starts.len() - 2
+    }
+
+    fn parts(&self) -> impl Iterator<Item = PartNames<'_>> {
+        let (bytes, names) = (&self.byte_starts, &self.name_starts);
+        (1..bytes.len()).map(move |k| PartNames {
+            bytes: &self.bytes[bytes[k - 1]..bytes[k]],
+            ends: &self.ends[names[k - 1]..names[k]],
+        })
+    }
 }
 
 impl ArrowEncoder {
@@ -708,9 +743,10 @@ impl ArrowEncoder {
         let locals: Vec<Vec<Local>> = self
             .names
             .par_iter_mut()
-            .zip(self.parts.par_iter_mut())
+            .zip(self.kept.par_iter_mut())
+            .zip(self.maps.par_iter_mut())
             .zip(by_column)
-            .map(|((names, parts), columns)| {
+            .map(|(((names, kept), maps), columns)| {
                 // The chunks' names looked up in parallel among those numbered before this
                 // call (a chunk that looks new is left for below: it may become a part)...
                 let known: &LocalNames = names;
@@ -726,28 +762,29 @@ impl ArrowEncoder {
                     })
                     .collect();
                 // ...then, chunk after chunk, only the names not found are numbered.
-                let mut held: usize = parts.iter().map(LocalColumn::len).sum();
                 columns
                     .into_iter()
                     .zip(found)
-                    .map(|(column, found)| match found {
-                        Some(mut ids) => {
-                            for (id, name) in ids.iter_mut().zip(column.iter()) {
-                                if *id == UNSEEN {
-                                    *id = names.id(name);
+                    .map(|(column, found)| {
+                        let start = maps.len();
+                        match found {
+                            Some(ids) => {
+                                for (id, name) in ids.into_iter().zip(column.iter()) {
+                                    maps.push(if id == UNSEEN { names.id(name) } else { id });
                                 }
                             }
-                            Local::Numbered(ids)
+                            None if names.count > 0
+                                && kept.len() + column.len() <= budget
+                                && column.mostly_new(names) =>
+                            {
+                                return Local::Part(kept.push(&column));
+                            }
+                            None => maps.extend(column.iter().map(|n| names.id(n))),
                         }
-                        None if names.count > 0
-                            && held + column.len() <= budget
-                            && column.mostly_new(names) =>
-                        {
-                            held += column.len();
-                            parts.push(column);
-                            Local::Part(parts.len() - 1)
+                        Local::Numbered {
+                            start,
+                            len: column.len(),
                         }
-                        None => Local::Numbered(column.iter().map(|n| names.id(n)).collect()),
                     })
                     .collect()
             })
@@ -770,11 +807,7 @@ impl ArrowEncoder {
     /// Sorts column `c`'s names (by the label order rule with `rule`, else byte order): the
     /// sorted names, and for each part (the encoder's numbered names first, then the chunks
     /// kept whole) its id → canonical id. The hash tables are dropped first.
-    fn merge_column(
-        names: &mut LocalNames,
-        parts: Vec<LocalColumn>,
-        rule: bool,
-    ) -> Result<Merged, DataError> {
+    fn merge_column(names: &mut LocalNames, kept: Kept, rule: bool) -> Result<Merged, DataError> {
         let bytes = std::mem::take(&mut names.new_bytes);
         let ends = std::mem::take(&mut names.new_ends);
         *names = LocalNames::default();
@@ -782,9 +815,7 @@ impl ArrowEncoder {
             bytes: &bytes,
             ends: &ends,
         };
-        let all: Vec<PartNames<'_>> = std::iter::once(numbered)
-            .chain(parts.iter().map(LocalColumn::part))
-            .collect();
+        let all: Vec<PartNames<'_>> = std::iter::once(numbered).chain(kept.parts()).collect();
         merge(&all, rule).map_err(|e| match e {
             MergeError::TooMany => DataError::TooManyIds {
                 what: "names",
@@ -800,13 +831,13 @@ impl ArrowEncoder {
 
     /// The three columns merged in parallel (see [`merge_column`](Self::merge_column)).
     fn merge_columns(&mut self, rules: [bool; 3]) -> Result<[Merged; 3], DataError> {
-        let parts = std::mem::take(&mut self.parts);
+        let kept = std::mem::take(&mut self.kept);
         let merged: Vec<Result<Merged, DataError>> = self
             .names
             .par_iter_mut()
-            .zip(parts)
+            .zip(kept)
             .zip(rules)
-            .map(|((names, parts), rule)| Self::merge_column(names, parts, rule))
+            .map(|((names, kept), rule)| Self::merge_column(names, kept, rule))
             .collect();
         let mut merged = merged.into_iter();
         let mut next = || {
@@ -830,22 +861,24 @@ impl ArrowEncoder {
                 what: "chunks covering every row",
             });
         }
-        // Composed in place (at 10⁸ answers the workers' maps alone are ~100 MB).
-        let maps: Vec<(usize, [Cow<'_, [u32]>; 3])> = spans
-            .into_par_iter()
+        // Local → encoder → canonical, composed in place.
+        let mut ids = std::mem::take(&mut self.maps);
+        for (ids, merged) in ids.iter_mut().zip(&merged) {
+            let canonical = merged.map(0);
+            ids.par_chunks_mut(REMAP_ROWS).for_each(|ids| {
+                for id in ids {
+                    *id = canonical[*id as usize];
+                }
+            });
+        }
+        let maps: Vec<(usize, [&[u32]; 3])> = spans
+            .iter()
             .map(|span| {
-                let [t, w, l] = span.columns;
                 let mut c = 0;
-                let maps = [t, w, l].map(|local| {
-                    let map = match local {
-                        Local::Numbered(mut ids) => {
-                            let canonical = merged[c].map(0);
-                            for id in &mut ids {
-                                *id = canonical[*id as usize];
-                            }
-                            Cow::Owned(ids)
-                        }
-                        Local::Part(k) => Cow::Borrowed(merged[c].map(k + 1)),
+                let maps = span.columns.each_ref().map(|local| {
+                    let map = match *local {
+                        Local::Numbered { start, len } => &ids[c][start..start + len],
+                        Local::Part(k) => merged[c].map(k + 1),
                     };
                     c += 1;
                     map
@@ -872,6 +905,7 @@ impl ArrowEncoder {
             }
         });
         drop(maps);
+        drop(ids);
         Ok(merged)
     }
 
@@ -1126,8 +1160,12 @@ mod tests {
                     )
                     .unwrap();
             }
-            assert_eq!(encoder.parts[0].len(), 2, "the task chunks kept whole");
-            assert!(encoder.parts[1].is_empty() && encoder.parts[2].is_empty());
+            assert_eq!(
+                encoder.kept[0].parts().count(),
+                2,
+                "the task chunks kept whole"
+            );
+            assert!(encoder.kept[1].len() == 0 && encoder.kept[2].len() == 0);
             encoder
         };
         let layouts = [vec![0..4], vec![0..1, 1..4]];
