@@ -41,7 +41,8 @@ use arrow_array::types::{
     UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{
-    Array, ArrayRef, LargeStringArray, RecordBatch, RecordBatchReader, StringArray, StringViewArray,
+    Array, ArrayRef, DictionaryArray, LargeStringArray, RecordBatch, RecordBatchReader,
+    StringArray, StringViewArray,
 };
 use arrow_buffer::ArrowNativeType as _;
 use arrow_schema::{DataType, Schema};
@@ -458,8 +459,10 @@ impl Chunk {
                 return Err(ArrowError::whole("more rows than announced"));
             }
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
-            for (encoder, array) in encoders.iter_mut().zip(triple) {
-                encoder.push(*array, head)?;
+            if !push_dictionaries(&mut encoders, triple, head) {
+                for (encoder, array) in encoders.iter_mut().zip(triple) {
+                    encoder.push(*array, head)?;
+                }
             }
             rest = tail;
         }
@@ -470,6 +473,69 @@ impl Chunk {
             columns: encoders.map(ColumnEncoder::finish),
         })
     }
+}
+
+/// Encodes the three columns of a batch at once when each is a dictionary of strings with
+/// 32-bit keys (what the Parquet reader asks for): one pass over the rows, each written whole,
+/// instead of one per column. `false` (and `out` to be written again) when the batch is of
+/// another kind or something in it is wrong: the caller then encodes it column by column,
+/// which finds and words the first error in the usual order (the tables keep only the ids of
+/// good values, so that pass numbers the same names).
+fn push_dictionaries(
+    encoders: &mut [ColumnEncoder; 3],
+    triple: &[&dyn Array; 3],
+    out: &mut [[u32; 3]],
+) -> bool {
+    let [Some(t), Some(w), Some(l)] = triple.map(|a| a.as_dictionary_opt::<Int32Type>()) else {
+        return false;
+    };
+    let dictionaries = [t, w, l];
+    let good = |d: &DictionaryArray<Int32Type>| {
+        let n = d.values().len();
+        d.keys().null_count() == 0
+            && matches!(
+                d.values().data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            )
+            && d.keys().values().iter().all(|&k| (k as u32 as usize) < n)
+    };
+    if !dictionaries.iter().all(|d| good(d)) {
+        return false;
+    }
+    let mut tables = [0, 1, 2].map(|c| match encoders[c].dictionary.take() {
+        Some((previous, table)) if Arc::ptr_eq(&previous, dictionaries[c].values()) => table,
+        _ => vec![UNSEEN; dictionaries[c].values().len()],
+    });
+    let values = dictionaries.map(|d| DictValues::of(d.values()));
+    let keys = dictionaries.map(|d| d.keys().values());
+    let mut ok = true;
+    'rows: for (row, o) in out.iter_mut().enumerate() {
+        let mut ids = [0u32; 3];
+        for c in 0..3 {
+            // In range: checked above.
+            let key = keys[c][row] as u32 as usize;
+            let mut id = tables[c][key];
+            if id == UNSEEN {
+                match encoders[c].dictionary_value(&values[c], key, row) {
+                    Ok(new) => id = new,
+                    Err(_) => {
+                        ok = false;
+                        break 'rows;
+                    }
+                }
+                tables[c][key] = id;
+            }
+            ids[c] = id;
+        }
+        *o = ids;
+    }
+    for ((encoder, table), d) in encoders.iter_mut().zip(tables).zip(dictionaries) {
+        encoder.dictionary = Some((d.values().clone(), table));
+        if ok {
+            encoder.offset += d.len() as u64;
+        }
+    }
+    ok
 }
 
 /// Turns Arrow arrays into [`Responses`]: push the task, worker and label arrays of each
@@ -1234,6 +1300,48 @@ mod tests {
         let keys = Int32Array::from(vec![Some(1), None]);
         let dict = DictionaryArray::<Int32Type>::try_new(keys, values).unwrap();
         assert_eq!(task_error(&dict), "row 1: null in the task column");
+    }
+
+    #[test]
+    fn three_dictionaries_give_the_column_by_column_error_and_codes() {
+        use arrow_array::types::Int32Type;
+        use arrow_array::{DictionaryArray, Int32Array};
+        let dict = |keys: Vec<i32>, values: Vec<Option<&str>>| {
+            let values: ArrayRef = Arc::new(StringArray::from(values));
+            DictionaryArray::<Int32Type>::try_new(Int32Array::from(keys), values).unwrap()
+        };
+        let tasks = dict(vec![0, 0, 1, 1], vec![Some("t1"), Some("")]);
+        let workers = dict(vec![0, 1, 1, 0], vec![Some("w1"), None]);
+        let labels = dict(vec![1, 0, 0, 1], vec![Some("a"), Some("b")]);
+        // The worker column is bad from row 1, the task column from row 2: the task column's
+        // error, as when the columns are encoded one after the other.
+        let err = ArrowEncoder::new()
+            .push(&tasks, &workers, &labels)
+            .unwrap_err();
+        assert_eq!(err.to_string(), "row 2: empty name in the task column");
+        let workers = dict(vec![0, 1, 1, 0], vec![Some("w1"), None]);
+        let tasks = dict(vec![0, 0, 1, 1], vec![Some("t1"), Some("t2")]);
+        let err = ArrowEncoder::new()
+            .push(&tasks, &workers, &labels)
+            .unwrap_err();
+        assert_eq!(err.to_string(), "row 1: null in the worker column");
+        // Good dictionaries: the codes of the same rows as plain strings.
+        let workers = dict(vec![0, 1, 1, 0], vec![Some("w2"), Some("w1")]);
+        let mut encoder = ArrowEncoder::new();
+        encoder.push(&tasks, &workers, &labels).unwrap();
+        let mut plain = ArrowEncoder::new();
+        plain
+            .push(
+                &strings(&["t1", "t1", "t2", "t2"]),
+                &strings(&["w2", "w1", "w1", "w2"]),
+                &strings(&["b", "a", "a", "b"]),
+            )
+            .unwrap();
+        let orders = [NameOrder::Rule; 3];
+        assert_eq!(
+            encoder.factorize(orders).unwrap(),
+            plain.factorize(orders).unwrap()
+        );
     }
 
     #[test]
