@@ -459,7 +459,9 @@ impl Chunk {
                 return Err(ArrowError::whole("more rows than announced"));
             }
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
-            if !push_dictionaries(&mut encoders, triple, head) {
+            let fused = push_dictionaries::<Int32Type>(&mut encoders, triple, head)
+                || push_dictionaries::<UInt32Type>(&mut encoders, triple, head);
+            if !fused {
                 for (encoder, array) in encoders.iter_mut().zip(triple) {
                     encoder.push(*array, head)?;
                 }
@@ -475,29 +477,29 @@ impl Chunk {
     }
 }
 
-/// Encodes the three columns of a batch at once when each is a dictionary of strings with
-/// 32-bit keys (what the Parquet reader asks for): one pass over the rows, each written whole,
+/// Encodes the three columns of a batch at once when each is a dictionary of strings with keys
+/// of type `K` (32-bit keys: what the Parquet reader gives): one pass over the rows, each written whole,
 /// instead of one per column. `false` (and `out` to be written again) when the batch is of
 /// another kind or something in it is wrong: the caller then encodes it column by column,
 /// which finds and words the first error in the usual order (the tables keep only the ids of
 /// good values, so that pass numbers the same names).
-fn push_dictionaries(
+fn push_dictionaries<K: ArrowDictionaryKeyType>(
     encoders: &mut [ColumnEncoder; 3],
     triple: &[&dyn Array; 3],
     out: &mut [[u32; 3]],
 ) -> bool {
-    let [Some(t), Some(w), Some(l)] = triple.map(|a| a.as_dictionary_opt::<Int32Type>()) else {
+    let [Some(t), Some(w), Some(l)] = triple.map(|a| a.as_dictionary_opt::<K>()) else {
         return false;
     };
     let dictionaries = [t, w, l];
-    let good = |d: &DictionaryArray<Int32Type>| {
+    let good = |d: &DictionaryArray<K>| {
         let n = d.values().len();
         d.keys().null_count() == 0
             && matches!(
                 d.values().data_type(),
                 DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
             )
-            && d.keys().values().iter().all(|&k| (k as u32 as usize) < n)
+            && d.keys().values().iter().all(|k| k.as_usize() < n)
     };
     if !dictionaries.iter().all(|d| good(d)) {
         return false;
@@ -513,7 +515,7 @@ fn push_dictionaries(
         let mut ids = [0u32; 3];
         for c in 0..3 {
             // In range: checked above.
-            let key = keys[c][row] as u32 as usize;
+            let key = keys[c][row].as_usize();
             let mut id = tables[c][key];
             if id == UNSEEN {
                 match encoders[c].dictionary_value(&values[c], key, row) {
