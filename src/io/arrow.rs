@@ -41,8 +41,7 @@ use arrow_array::types::{
     UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{
-    Array, ArrayRef, DictionaryArray, LargeStringArray, RecordBatch, RecordBatchReader,
-    StringArray, StringViewArray,
+    Array, ArrayRef, LargeStringArray, RecordBatch, RecordBatchReader, StringArray, StringViewArray,
 };
 use arrow_buffer::ArrowNativeType as _;
 use arrow_schema::{DataType, Schema};
@@ -459,12 +458,8 @@ impl Chunk {
                 return Err(ArrowError::whole("more rows than announced"));
             }
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
-            let fused = push_dictionaries::<Int32Type>(&mut encoders, triple, head)
-                || push_dictionaries::<UInt32Type>(&mut encoders, triple, head);
-            if !fused {
-                for (encoder, array) in encoders.iter_mut().zip(triple) {
-                    encoder.push(*array, head)?;
-                }
+            for (encoder, array) in encoders.iter_mut().zip(triple) {
+                encoder.push(*array, head)?;
             }
             rest = tail;
         }
@@ -475,69 +470,6 @@ impl Chunk {
             columns: encoders.map(ColumnEncoder::finish),
         })
     }
-}
-
-/// Encodes the three columns of a batch at once when each is a dictionary of strings with keys
-/// of type `K` (32-bit keys: what the Parquet reader gives): one pass over the rows, each written whole,
-/// instead of one per column. `false` (and `out` to be written again) when the batch is of
-/// another kind or something in it is wrong: the caller then encodes it column by column,
-/// which finds and words the first error in the usual order (the tables keep only the ids of
-/// good values, so that pass numbers the same names).
-fn push_dictionaries<K: ArrowDictionaryKeyType>(
-    encoders: &mut [ColumnEncoder; 3],
-    triple: &[&dyn Array; 3],
-    out: &mut [[u32; 3]],
-) -> bool {
-    let [Some(t), Some(w), Some(l)] = triple.map(|a| a.as_dictionary_opt::<K>()) else {
-        return false;
-    };
-    let dictionaries = [t, w, l];
-    let good = |d: &DictionaryArray<K>| {
-        let n = d.values().len();
-        d.keys().null_count() == 0
-            && matches!(
-                d.values().data_type(),
-                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-            )
-            && d.keys().values().iter().all(|k| k.as_usize() < n)
-    };
-    if !dictionaries.iter().all(|d| good(d)) {
-        return false;
-    }
-    let mut tables = [0, 1, 2].map(|c| match encoders[c].dictionary.take() {
-        Some((previous, table)) if Arc::ptr_eq(&previous, dictionaries[c].values()) => table,
-        _ => vec![UNSEEN; dictionaries[c].values().len()],
-    });
-    let values = dictionaries.map(|d| DictValues::of(d.values()));
-    let keys = dictionaries.map(|d| d.keys().values());
-    let mut ok = true;
-    'rows: for (row, o) in out.iter_mut().enumerate() {
-        let mut ids = [0u32; 3];
-        for c in 0..3 {
-            // In range: checked above.
-            let key = keys[c][row].as_usize();
-            let mut id = tables[c][key];
-            if id == UNSEEN {
-                match encoders[c].dictionary_value(&values[c], key, row) {
-                    Ok(new) => id = new,
-                    Err(_) => {
-                        ok = false;
-                        break 'rows;
-                    }
-                }
-                tables[c][key] = id;
-            }
-            ids[c] = id;
-        }
-        *o = ids;
-    }
-    for ((encoder, table), d) in encoders.iter_mut().zip(tables).zip(dictionaries) {
-        encoder.dictionary = Some((d.values().clone(), table));
-        if ok {
-            encoder.offset += d.len() as u64;
-        }
-    }
-    ok
 }
 
 /// Turns Arrow arrays into [`Responses`]: push the task, worker and label arrays of each
@@ -1316,7 +1248,7 @@ mod tests {
         let workers = dict(vec![0, 1, 1, 0], vec![Some("w1"), None]);
         let labels = dict(vec![1, 0, 0, 1], vec![Some("a"), Some("b")]);
         // The worker column is bad from row 1, the task column from row 2: the task column's
-        // error, as when the columns are encoded one after the other.
+        // error (the columns are encoded one after the other).
         let err = ArrowEncoder::new()
             .push(&tasks, &workers, &labels)
             .unwrap_err();
