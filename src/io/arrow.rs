@@ -1168,7 +1168,8 @@ mod tests {
             assert!(encoder.kept[1].len() == 0 && encoder.kept[2].len() == 0);
             encoder
         };
-        let layouts = [vec![0..4], vec![0..1, 1..4]];
+        let one_call: Vec<std::ops::Range<usize>> = std::iter::once(0..4).collect();
+        let layouts = [one_call, vec![0..1, 1..4]];
         // The same rows in one array (one chunk: every name numbered).
         let column = |c: usize| -> StringArray {
             chunks
