@@ -1245,21 +1245,18 @@ mod tests {
             let values: ArrayRef = Arc::new(StringArray::from(values));
             DictionaryArray::<Int32Type>::try_new(Int32Array::from(keys), values).unwrap()
         };
-        let tasks = dict(vec![0, 0, 1, 1], vec![Some("t1"), Some("")]);
-        let workers = dict(vec![0, 1, 1, 0], vec![Some("w1"), None]);
+        let bad_workers = dict(vec![0, 1, 1, 0], vec![Some("w1"), None]);
         let labels = dict(vec![1, 0, 0, 1], vec![Some("a"), Some("b")]);
+        let error = |tasks: &dyn Array| {
+            let err = ArrowEncoder::new().push(tasks, &bad_workers, &labels);
+            err.unwrap_err().to_string()
+        };
         // The worker column is bad from row 1, the task column from row 2: the task column's
-        // error (the columns are encoded one after the other).
-        let err = ArrowEncoder::new()
-            .push(&tasks, &workers, &labels)
-            .unwrap_err();
-        assert_eq!(err.to_string(), "row 2: empty name in the task column");
-        let workers = dict(vec![0, 1, 1, 0], vec![Some("w1"), None]);
+        // error (the columns are encoded one after the other); then the worker column's.
+        let bad_tasks = dict(vec![0, 0, 1, 1], vec![Some("t1"), Some("")]);
+        assert_eq!(error(&bad_tasks), "row 2: empty name in the task column");
         let tasks = dict(vec![0, 0, 1, 1], vec![Some("t1"), Some("t2")]);
-        let err = ArrowEncoder::new()
-            .push(&tasks, &workers, &labels)
-            .unwrap_err();
-        assert_eq!(err.to_string(), "row 1: null in the worker column");
+        assert_eq!(error(&tasks), "row 1: null in the worker column");
         // Good dictionaries: the codes of the same rows as plain strings.
         let workers = dict(vec![0, 1, 1, 0], vec![Some("w2"), Some("w1")]);
         let mut encoder = ArrowEncoder::new();
