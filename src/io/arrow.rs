@@ -11,12 +11,14 @@
 //!
 //! # Same result as CSV
 //! Each chunk of rows (a Parquet row group, a part of a long array) numbers its names locally,
-//! writing each row's local ids straight into the encoder's row table; the chunk's distinct
-//! names then get the encoder's ids (one hash table per column, each name once per chunk) and
-//! its rows are rewritten to those. [`ArrowEncoder::finish`] sorts each column's distinct
-//! names into canonical order with the CSV reader's merge (`names::merge`), that is by the
-//! crate's one label order rule (numeric when every name is an integer, else byte order): the
-//! same data gives the same [`Responses`], ids and results whether it came from CSV, Parquet
+//! writing each row's local ids straight into the encoder's row table. Per column, the chunk's
+//! distinct names then either get the encoder's ids (one hash table per column, each name once
+//! per chunk) or, when they are mostly new to it (the tasks of a table grouped by task), are
+//! kept as they are, a part of the merge, unhashed. [`ArrowEncoder::finish`] sorts each
+//! column's names (the encoder's and the parts') into canonical order with the CSV reader's
+//! merge (`names::merge`), then rewrites each row once from local to canonical ids; the order
+//! is the crate's one label order rule (numeric when every name is an integer, else byte
+//! order), and canonical ids depend only on the set of names: the same data gives the same [`Responses`], ids and results whether it came from CSV, Parquet
 //! or Arrow, in any row or batch order.
 //!
 //! # Cost
@@ -24,9 +26,11 @@
 //! value that rows use is hashed once per chunk (unused values are not names of the table);
 //! the table is reused while consecutive batches share their dictionary (the batches of one
 //! Parquet row group do). A string or integer column costs one hash per row. Memory: the rows
-//! (12 bytes each) and each column's distinct names once — no per-chunk name lists are kept
-//! (at 10⁸ answers, 382 row groups of 69,000 distinct workers each, those lists and their
-//! merge were the read's peak).
+//! (12 bytes each), each column's distinct names, and the chunks' local → encoder id maps (4
+//! bytes per distinct name per chunk). Name lists are kept per chunk only for the names that
+//! looked new, at most a quarter of the rows per column: keeping every chunk's lists (at 10⁸
+//! answers, 382 row groups of 69,000 distinct workers each) made them and their merge the
+//! read's peak, while hashing every new name (10⁷ tasks) was most of its time.
 
 use std::mem::MaybeUninit;
 use std::sync::Arc;
@@ -141,6 +145,27 @@ impl LocalColumn {
         starts
             .zip(&self.ends)
             .map(|(start, &end)| &self.names[start..end])
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Name `i` (local id `i`).
+    fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.names[start..self.ends[i]]
+    }
+
+    /// Whether most of the names look new to `numbered`: of up to 16 names spread over the
+    /// local ids, at most a quarter have an id there.
+    fn mostly_new(&self, numbered: &LocalNames) -> bool {
+        let n = self.len();
+        let sampled = n.min(16);
+        let found = (0..sampled)
+            .filter(|&k| numbered.find(self.get(k * n / sampled)).is_some())
+            .count();
+        found * 4 <= sampled
     }
 }
 
@@ -467,12 +492,76 @@ impl Chunk {
 /// ```
 #[derive(Default)]
 pub struct ArrowEncoder {
-    /// Per column, every distinct name met so far, numbered in order of first appearance
-    /// (the encoder's ids).
+    /// Per column, the distinct names of the chunks numbered by the encoder, in order of first
+    /// appearance (the encoder's ids).
     names: [LocalNames; 3],
-    /// Every row in the encoder's ids.
+    /// Per column, chunks' names kept as they are, each a part of the canonical merge: the
+    /// chunks whose names were mostly new to the encoder (the tasks of a table grouped by
+    /// task), which would cost a hash table insert each and then be sorted all the same.
+    kept: [Kept; 3],
+    /// Per column, the other chunks' local id → encoder id maps, concatenated (one buffer,
+    /// not one per chunk: at 10⁸ answers the workers' maps are ~100 MB, and thousands of
+    /// freed small buffers would stay in the process's heap).
+    maps: [Vec<u32>; 3],
+    /// Every chunk in row order: its rows, and per column how its local ids become the
+    /// encoder's (rows keep their chunk-local ids until [`finish`](ArrowEncoder::finish)).
+    spans: Vec<Span>,
+    /// Every row, in its chunk's local ids.
     raw: Vec<[u32; 3]>,
     policy: DuplicatePolicy,
+}
+
+/// A chunk of consecutive rows of [`ArrowEncoder`]'s table.
+struct Span {
+    rows: usize,
+    columns: [Local; 3],
+}
+
+/// How a chunk's local ids of one column become names.
+enum Local {
+    /// Local id `i` → the encoder's id `maps[c][start + i]` (`len` local ids).
+    Numbered { start: usize, len: usize },
+    /// Local id `i` is name `i` of part `k` of the column's kept names.
+    Part(usize),
+}
+
+/// Chunks' names kept whole, concatenated into one buffer per column (see `maps` of
+/// [`ArrowEncoder`] for why): part `k`'s names are `bytes[byte_starts[k]..byte_starts[k + 1]]`,
+/// with their ends (relative to that start) `ends[name_starts[k]..name_starts[k + 1]]`.
+#[derive(Default)]
+struct Kept {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    byte_starts: Vec<usize>,
+    name_starts: Vec<usize>,
+}
+
+impl Kept {
+    /// Names held.
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Keeps `column`'s names as the next part; its index.
+    fn push(&mut self, column: &LocalColumn) -> usize {
+        if self.byte_starts.is_empty() {
+            self.byte_starts.push(0);
+            self.name_starts.push(0);
+        }
+        self.bytes.extend_from_slice(&column.names);
+        self.ends.extend_from_slice(&column.ends);
+        self.byte_starts.push(self.bytes.len());
+        self.name_starts.push(self.ends.len());
+        self.byte_starts.len() - 2
+    }
+
+    fn parts(&self) -> impl Iterator<Item = PartNames<'_>> {
+        let (bytes, names) = (&self.byte_starts, &self.name_starts);
+        (1..bytes.len()).map(move |k| PartNames {
+            bytes: &self.bytes[bytes[k - 1]..bytes[k]],
+            ends: &self.ends[names[k - 1]..names[k]],
+        })
+    }
 }
 
 impl ArrowEncoder {
@@ -631,51 +720,103 @@ impl ArrowEncoder {
         // `Rows::zeroed` (which writes every row before handing it out) or by the fill above;
         // all chunks succeeded, so none is skipped. `[u32; 3]` has no drop glue.
         unsafe { self.raw.set_len(total) };
-        self.number(&chunks, old, lens);
+        self.number(chunks, lens);
         Ok(())
     }
 
-    /// Gives the chunks' local names the encoder's ids (each name hashed once per chunk, not
-    /// once per row; the three columns on separate threads), then rewrites the chunks' rows
-    /// (`lens[k]` rows from `start` for chunk `k`) from local ids to those, in parallel.
-    fn number(&mut self, chunks: &[Chunk], start: usize, lens: &[usize]) {
-        let maps: Vec<Vec<Vec<u32>>> = self
+    /// Settles how each chunk's local names become names (the three columns on separate
+    /// threads): the first chunk of a column, and any chunk whose names are mostly known, is
+    /// numbered by the encoder (each name looked up once per chunk, not once per row, the
+    /// chunks in parallel; only names not found are numbered in turn); a chunk
+    /// whose names are mostly new is kept whole as a part of the merge (no hashing), while
+    /// the column's parts hold at most a quarter as many names as the table has rows (so a
+    /// table where names seen before look new cannot make the parts grow with the rows).
+    /// Rows stay in local ids: [`finish`](ArrowEncoder::finish) maps them once.
+    fn number(&mut self, chunks: Vec<Chunk>, lens: &[usize]) {
+        let mut by_column: [Vec<LocalColumn>; 3] = Default::default();
+        for chunk in chunks {
+            for (column, local) in by_column.iter_mut().zip(chunk.columns) {
+                column.push(local);
+            }
+        }
+        let budget = self.raw.len() / 4;
+        let locals: Vec<Vec<Local>> = self
             .names
             .par_iter_mut()
-            .enumerate()
-            .map(|(c, names)| {
-                chunks
-                    .iter()
-                    .map(|chunk| chunk.columns[c].iter().map(|n| names.id(n)).collect())
+            .zip(self.kept.par_iter_mut())
+            .zip(self.maps.par_iter_mut())
+            .zip(by_column)
+            .map(|(((names, kept), maps), columns)| {
+                // The chunks' names looked up in parallel among those numbered before this
+                // call (a chunk that looks new is left for below: it may become a part)...
+                let known: &LocalNames = names;
+                let found: Vec<Option<Vec<u32>>> = columns
+                    .par_iter()
+                    .map(|column| {
+                        (known.count > 0 && !column.mostly_new(known)).then(|| {
+                            column
+                                .iter()
+                                .map(|n| known.find(n).unwrap_or(UNSEEN))
+                                .collect()
+                        })
+                    })
+                    .collect();
+                // ...then, chunk after chunk, only the names not found are numbered.
+                columns
+                    .into_iter()
+                    .zip(found)
+                    .map(|(column, found)| {
+                        let start = maps.len();
+                        match found {
+                            Some(ids) => {
+                                for (id, name) in ids.into_iter().zip(column.iter()) {
+                                    maps.push(if id == UNSEEN { names.id(name) } else { id });
+                                }
+                            }
+                            None if names.count > 0
+                                && kept.len() + column.len() <= budget
+                                && column.mostly_new(names) =>
+                            {
+                                return Local::Part(kept.push(&column));
+                            }
+                            None => maps.extend(column.iter().map(|n| names.id(n))),
+                        }
+                        Local::Numbered {
+                            start,
+                            len: column.len(),
+                        }
+                    })
                     .collect()
             })
             .collect();
-        let mut outs = Vec::with_capacity(lens.len());
-        let mut rest = &mut self.raw[start..];
-        for &n in lens {
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
-            outs.push(head);
-            rest = tail;
-        }
-        outs.into_par_iter().enumerate().for_each(|(k, rows)| {
-            let [t, w, l] = [0, 1, 2].map(|c| &maps[c][k][..]);
-            for row in rows {
-                *row = [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]];
+        let mut locals = locals.into_iter().map(Vec::into_iter);
+        let (Some(mut t), Some(mut w), Some(mut l)) = (locals.next(), locals.next(), locals.next())
+        else {
+            return;
+        };
+        for &rows in lens {
+            if let (Some(t), Some(w), Some(l)) = (t.next(), w.next(), l.next()) {
+                self.spans.push(Span {
+                    rows,
+                    columns: [t, w, l],
+                });
             }
-        });
+        }
     }
 
     /// Sorts column `c`'s names (by the label order rule with `rule`, else byte order): the
-    /// sorted names and encoder id → canonical id. The hash tables are dropped first.
-    fn merge_column(names: &mut LocalNames, rule: bool) -> Result<Merged, DataError> {
+    /// sorted names, and for each part (the encoder's numbered names first, then the chunks
+    /// kept whole) its id → canonical id. The hash tables are dropped first.
+    fn merge_column(names: &mut LocalNames, kept: Kept, rule: bool) -> Result<Merged, DataError> {
         let bytes = std::mem::take(&mut names.new_bytes);
         let ends = std::mem::take(&mut names.new_ends);
         *names = LocalNames::default();
-        let part = PartNames {
+        let numbered = PartNames {
             bytes: &bytes,
             ends: &ends,
         };
-        merge(&[part], rule).map_err(|e| match e {
+        let all: Vec<PartNames<'_>> = std::iter::once(numbered).chain(kept.parts()).collect();
+        merge(&all, rule).map_err(|e| match e {
             MergeError::TooMany => DataError::TooManyIds {
                 what: "names",
                 max: u32::MAX as u64,
@@ -690,11 +831,13 @@ impl ArrowEncoder {
 
     /// The three columns merged in parallel (see [`merge_column`](Self::merge_column)).
     fn merge_columns(&mut self, rules: [bool; 3]) -> Result<[Merged; 3], DataError> {
+        let kept = std::mem::take(&mut self.kept);
         let merged: Vec<Result<Merged, DataError>> = self
             .names
             .par_iter_mut()
+            .zip(kept)
             .zip(rules)
-            .map(|(names, rule)| Self::merge_column(names, rule))
+            .map(|((names, kept), rule)| Self::merge_column(names, kept, rule))
             .collect();
         let mut merged = merged.into_iter();
         let mut next = || {
@@ -706,18 +849,71 @@ impl ArrowEncoder {
         Ok([next()?, next()?, next()?])
     }
 
-    /// Builds the [`Responses`]: canonical ids by the label order rule, then the duplicate
-    /// policy.
-    pub fn finish(mut self) -> Result<Responses, DataError> {
-        let merged = self.merge_columns([true; 3])?;
-        let mut raw = std::mem::take(&mut self.raw);
-        let [t, w, l] = [0, 1, 2].map(|c| merged[c].map(0));
-        raw.par_chunks_mut(REMAP_ROWS).for_each(|rows| {
+    /// Merges the names and rewrites every row from its chunk's local ids to canonical ids,
+    /// in one pass (each chunk's maps composed first: local → encoder → canonical, or local
+    /// → canonical for a chunk kept whole).
+    fn canonical_rows(&mut self, rules: [bool; 3]) -> Result<[Merged; 3], DataError> {
+        let merged = self.merge_columns(rules)?;
+        let spans = std::mem::take(&mut self.spans);
+        if spans.iter().map(|s| s.rows).sum::<usize>() != self.raw.len() {
+            return Err(DataError::Internal {
+                method: "ArrowEncoder",
+                what: "chunks covering every row",
+            });
+        }
+        // Local → encoder → canonical, composed in place.
+        let mut ids = std::mem::take(&mut self.maps);
+        for (ids, merged) in ids.iter_mut().zip(&merged) {
+            let canonical = merged.map(0);
+            ids.par_chunks_mut(REMAP_ROWS).for_each(|ids| {
+                for id in ids {
+                    *id = canonical[*id as usize];
+                }
+            });
+        }
+        let maps: Vec<(usize, [&[u32]; 3])> = spans
+            .iter()
+            .map(|span| {
+                let mut c = 0;
+                let maps = span.columns.each_ref().map(|local| {
+                    let map = match *local {
+                        Local::Numbered { start, len } => &ids[c][start..start + len],
+                        Local::Part(k) => merged[c].map(k + 1),
+                    };
+                    c += 1;
+                    map
+                });
+                (span.rows, maps)
+            })
+            .collect();
+        // Pieces of at most REMAP_ROWS rows, each with its chunk's maps.
+        let mut pieces = Vec::with_capacity(self.raw.len() / REMAP_ROWS + maps.len());
+        let mut rest = &mut self.raw[..];
+        for (rows, map) in &maps {
+            let (mut mine, tail) = std::mem::take(&mut rest).split_at_mut(*rows);
+            rest = tail;
+            while mine.len() > REMAP_ROWS {
+                let (head, tail) = std::mem::take(&mut mine).split_at_mut(REMAP_ROWS);
+                pieces.push((head, map));
+                mine = tail;
+            }
+            pieces.push((mine, map));
+        }
+        pieces.into_par_iter().for_each(|(rows, [t, w, l])| {
             for row in rows {
                 *row = [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]];
             }
         });
-        let [t, w, l] = merged;
+        drop(maps);
+        drop(ids);
+        Ok(merged)
+    }
+
+    /// Builds the [`Responses`]: canonical ids by the label order rule, then the duplicate
+    /// policy.
+    pub fn finish(mut self) -> Result<Responses, DataError> {
+        let [t, w, l] = self.canonical_rows([true; 3])?;
+        let raw = std::mem::take(&mut self.raw);
         Responses::from_canonical_rows([t.names, w.names, l.names], raw, self.policy)
     }
 
@@ -744,18 +940,17 @@ impl ArrowEncoder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn factorize(mut self, orders: [NameOrder; 3]) -> Result<[Factorized; 3], DataError> {
-        let merged = self.merge_columns(orders.map(|o| o == NameOrder::Rule))?;
+        let merged = self.canonical_rows(orders.map(|o| o == NameOrder::Rule))?;
         let raw = &self.raw;
         let [t, w, l] = merged;
         Ok([(0, t), (1, w), (2, l)].map(|(c, merged)| {
-            let map = merged.map(0);
             let mut codes = vec![0u32; raw.len()];
             codes
                 .par_chunks_mut(REMAP_ROWS)
                 .zip(raw.par_chunks(REMAP_ROWS))
                 .for_each(|(out, rows)| {
                     for (code, row) in out.iter_mut().zip(rows) {
-                        *code = map[row[c] as usize];
+                        *code = row[c];
                     }
                 });
             Factorized {
@@ -932,6 +1127,75 @@ mod tests {
         );
     }
 
+    /// Chunk `first` of the test below: ten tasks of four rows each from `t{first}`.
+    fn ten_tasks(first: usize) -> [StringArray; 3] {
+        let t: Vec<String> = (0..40).map(|i| format!("t{}", first + i / 4)).collect();
+        let w: Vec<String> = (0..40).map(|i| format!("w{}", (first + i) % 7)).collect();
+        let l: Vec<String> = (0..40)
+            .map(|i| format!("{}", (first * 3 + i) % 3))
+            .collect();
+        [t, w, l].map(StringArray::from)
+    }
+
+    #[test]
+    fn chunks_of_new_names_kept_whole_give_the_same_codes() {
+        // Chunks t0–t9 (numbered: the first chunk), t10–t19 (new: kept whole), t5–t14 (half
+        // known: numbered, sharing t10–t14 with the part), t15–t24 (unknown to the numbered
+        // names: a second part, sharing t15–t19 with the first).
+        // In one call (each chunk settled in turn) or the first chunk alone, then the others
+        // (their names first looked up in parallel among the first's).
+        let chunks = [0, 10, 5, 15].map(ten_tasks);
+        let chunked = |calls: &[std::ops::Range<usize>]| {
+            let mut encoder = ArrowEncoder::new();
+            for call in calls {
+                let lens = vec![40; call.len()];
+                encoder
+                    .append_parts(
+                        &lens,
+                        |_, e| e.message,
+                        |i, out| {
+                            let [t, w, l] = &chunks[call.start + i];
+                            encode_one([t, w, l], out.zeroed())
+                        },
+                    )
+                    .unwrap();
+            }
+            assert_eq!(
+                encoder.kept[0].parts().count(),
+                2,
+                "the task chunks kept whole"
+            );
+            assert!(encoder.kept[1].len() == 0 && encoder.kept[2].len() == 0);
+            encoder
+        };
+        let one_call: Vec<std::ops::Range<usize>> = std::iter::once(0..4).collect();
+        let layouts = [one_call, vec![0..1, 1..4]];
+        // The same rows in one array (one chunk: every name numbered).
+        let column = |c: usize| -> StringArray {
+            chunks
+                .iter()
+                .flat_map(|chunk| chunk[c].iter().map(Option::unwrap))
+                .map(Some)
+                .collect()
+        };
+        let (t, w, l) = (column(0), column(1), column(2));
+        for calls in &layouts {
+            for orders in [[NameOrder::Rule; 3], [NameOrder::Bytes; 3]] {
+                let mut plain = ArrowEncoder::new();
+                plain.push(&t, &w, &l).unwrap();
+                let got = chunked(calls).factorize(orders).unwrap();
+                assert_eq!(got[0].names.len(), 25);
+                assert_eq!(got, plain.factorize(orders).unwrap());
+            }
+            let (got, plain) = (chunked(calls).finish().unwrap(), {
+                let mut plain = ArrowEncoder::new();
+                plain.push(&t, &w, &l).unwrap();
+                plain.finish().unwrap()
+            });
+            assert_eq!(format!("{got:?}"), format!("{plain:?}"));
+        }
+    }
+
     /// The error of pushing `task` (workers `w1…`, labels `a`) into a fresh encoder.
     fn task_error(task: &dyn Array) -> String {
         let n = task.len();
@@ -971,6 +1235,45 @@ mod tests {
         let keys = Int32Array::from(vec![Some(1), None]);
         let dict = DictionaryArray::<Int32Type>::try_new(keys, values).unwrap();
         assert_eq!(task_error(&dict), "row 1: null in the task column");
+    }
+
+    #[test]
+    fn three_dictionaries_give_the_column_by_column_error_and_codes() {
+        use arrow_array::types::Int32Type;
+        use arrow_array::{DictionaryArray, Int32Array};
+        let dict = |keys: Vec<i32>, values: Vec<Option<&str>>| {
+            let values: ArrayRef = Arc::new(StringArray::from(values));
+            DictionaryArray::<Int32Type>::try_new(Int32Array::from(keys), values).unwrap()
+        };
+        let bad_workers = dict(vec![0, 1, 1, 0], vec![Some("w1"), None]);
+        let labels = dict(vec![1, 0, 0, 1], vec![Some("a"), Some("b")]);
+        let error = |tasks: &dyn Array| {
+            let err = ArrowEncoder::new().push(tasks, &bad_workers, &labels);
+            err.unwrap_err().to_string()
+        };
+        // The worker column is bad from row 1, the task column from row 2: the task column's
+        // error (the columns are encoded one after the other); then the worker column's.
+        let bad_tasks = dict(vec![0, 0, 1, 1], vec![Some("t1"), Some("")]);
+        assert_eq!(error(&bad_tasks), "row 2: empty name in the task column");
+        let tasks = dict(vec![0, 0, 1, 1], vec![Some("t1"), Some("t2")]);
+        assert_eq!(error(&tasks), "row 1: null in the worker column");
+        // Good dictionaries: the codes of the same rows as plain strings.
+        let workers = dict(vec![0, 1, 1, 0], vec![Some("w2"), Some("w1")]);
+        let mut encoder = ArrowEncoder::new();
+        encoder.push(&tasks, &workers, &labels).unwrap();
+        let mut plain = ArrowEncoder::new();
+        plain
+            .push(
+                &strings(&["t1", "t1", "t2", "t2"]),
+                &strings(&["w2", "w1", "w1", "w2"]),
+                &strings(&["b", "a", "a", "b"]),
+            )
+            .unwrap();
+        let orders = [NameOrder::Rule; 3];
+        assert_eq!(
+            encoder.factorize(orders).unwrap(),
+            plain.factorize(orders).unwrap()
+        );
     }
 
     #[test]

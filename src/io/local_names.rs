@@ -219,6 +219,22 @@ impl LocalNames {
         id
     }
 
+    /// The id [`LocalNames::id`] gave `name`, if it gave one, without numbering it (names
+    /// numbered by [`LocalNames::push_new`] alone are not keyed, so not found).
+    pub(crate) fn find(&self, name: &[u8]) -> Option<u32> {
+        if let Some(id) = self.digits.get(name) {
+            return Some(id);
+        }
+        match pack(name) {
+            Some(key) if name.len() <= 7 => {
+                let word = key as u64 | (name.len() as u64) << 56;
+                self.word.get(&word).copied()
+            }
+            Some(key) => self.short.get(&key).copied(),
+            None => self.long.get(name).copied(),
+        }
+    }
+
     /// [`LocalNames::id`] by the hash tables.
     #[inline]
     fn hashed_id(&mut self, name: &[u8]) -> u32 {

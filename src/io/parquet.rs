@@ -7,7 +7,8 @@
 //! used as it is, so each distinct value is hashed once per row group instead of once per
 //! row. A window of row groups at a time is decoded and encoded in parallel, each straight
 //! into its rows of the table (their places are known from the footer's row counts, which are
-//! checked against the decoded rows); the window's names then get the encoder's ids.
+//! checked against the decoded rows); the window's names then get the encoder's ids or are
+//! kept for the merge (see [`ArrowEncoder`](super::ArrowEncoder)).
 //!
 //! Errors name the file and, where one is to blame, the row group and row
 //! (`file:row group G:row R: message`, 0-based).
