@@ -124,6 +124,14 @@ impl<'a> PartNames<'a> {
         self.ends.len()
     }
 
+    /// The names' bytes, in local-id order.
+    fn names(self) -> impl Iterator<Item = &'a [u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends)
+            .map(move |(start, &end)| &self.bytes[start..end])
+    }
+
     /// Name `i` of the part's bytes checked as `text` (its ends on character boundaries).
     fn get(&self, text: &'a str, i: usize) -> &'a str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
@@ -228,33 +236,101 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
             .par_iter()
             .zip(&texts)
             .all(|(p, &text)| (0..p.len()).all(|i| parse_int(p.get(text, i)).is_some()));
-    let mut entries: Vec<Entry<'_>> = parts
-        .par_iter()
-        .zip(&texts)
-        .zip(&starts[..parts.len()])
-        .flat_map_iter(|((part, &text), &start)| {
-            (0..part.len()).map(move |i| {
-                let name = part.get(text, i);
-                Entry {
-                    key: key(name, numeric),
-                    name,
-                    flat: (start + i) as u32,
-                }
+    let short = !numeric
+        && parts
+            .par_iter()
+            .all(|p| p.names().all(|name| name.len() <= SHORT));
+    let (ids, text, ends) = if short {
+        // Every name fits its key: sorted by one integer, numbered and spelled from the keys.
+        let mut entries: Vec<(u64, u32)> = parts
+            .par_iter()
+            .zip(&starts[..parts.len()])
+            .flat_map_iter(|(part, &start)| {
+                part.names()
+                    .enumerate()
+                    .map(move |(i, name)| (short_key(name), (start + i) as u32))
             })
-        })
-        .collect();
-    entries
-        .par_sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| tie(a.name, b.name, numeric)));
+            .collect();
+        entries.par_sort_unstable_by_key(|e| e.0);
+        number(
+            &entries,
+            total,
+            |i| i == 0 || entries[i - 1].0 != entries[i].0,
+            |e| e.1,
+            |e, text| {
+                let len = (e.0 & 0xff) as usize;
+                let bytes = e.0.to_be_bytes();
+                // The key's bytes were a name checked as UTF-8.
+                text.push_str(std::str::from_utf8(&bytes[..len]).unwrap_or_default());
+            },
+        )
+    } else {
+        let mut entries: Vec<Entry<'_>> = parts
+            .par_iter()
+            .zip(&texts)
+            .zip(&starts[..parts.len()])
+            .flat_map_iter(|((part, &text), &start)| {
+                (0..part.len()).map(move |i| {
+                    let name = part.get(text, i);
+                    Entry {
+                        key: key(name, numeric),
+                        name,
+                        flat: (start + i) as u32,
+                    }
+                })
+            })
+            .collect();
+        entries.par_sort_unstable_by(|a, b| {
+            a.key.cmp(&b.key).then_with(|| tie(a.name, b.name, numeric))
+        });
+        number(
+            &entries,
+            total,
+            |i| {
+                i == 0
+                    || entries[i - 1].key != entries[i].key
+                    || tie(entries[i - 1].name, entries[i].name, numeric).is_ne()
+            },
+            |e| e.flat,
+            |e, text| text.push_str(e.name),
+        )
+    };
+    let names = Names {
+        text,
+        ends,
+        numeric,
+    };
+    Ok(Merged { names, ids, starts })
+}
 
-    // Number the distinct names: ranges of entries in parallel, each counting the names that
-    // start in it, then a prefix sum gives each range its first id.
+/// Names of up to this many bytes are sorted by [`short_key`] alone.
+const SHORT: usize = 7;
+
+/// The key of a name of up to [`SHORT`] bytes: its bytes big-endian from the top, zero-padded,
+/// and its length in the low byte. Keys order as the names do in byte order (equal padded
+/// bytes mean one name is the other and zeros: the shorter is smaller), and equal keys are
+/// equal names.
+#[inline]
+fn short_key(name: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word[..name.len()].copy_from_slice(name);
+    u64::from_be_bytes(word) | name.len() as u64
+}
+
+/// Numbers sorted `entries` (entry `i` starts a new name when `is_new(i)`): ranges of entries
+/// in parallel, each counting the names that start in it, then a prefix sum gives each range
+/// its first id. Returns local id → canonical id over all parts (`flat(entry)` is the entry's
+/// index among them, `total` in all), and the distinct names (`push` spells one onto the text)
+/// concatenated with their ends.
+fn number<E: Sync>(
+    entries: &[E],
+    total: usize,
+    is_new: impl Fn(usize) -> bool + Sync,
+    flat: impl Fn(&E) -> u32 + Sync,
+    push: impl Fn(&E, &mut String),
+) -> (Vec<u32>, String, Vec<usize>) {
     let threads = rayon::current_num_threads().max(1);
     let range_len = entries.len().div_ceil(4 * threads).max(1 << 12);
-    let is_new = |i: usize| {
-        i == 0
-            || entries[i - 1].key != entries[i].key
-            || tie(entries[i - 1].name, entries[i].name, numeric).is_ne()
-    };
     let ranges: Vec<(usize, usize)> = (0..entries.len())
         .step_by(range_len)
         .map(|s| (s, (s + range_len).min(entries.len())))
@@ -277,29 +353,19 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
             let mut next = first;
             for (i, entry) in entries.iter().enumerate().take(e).skip(s) {
                 next += is_new(i) as usize;
-                ids[entry.flat as usize].store((next - 1) as u32, Atomic::Relaxed);
+                ids[flat(entry) as usize].store((next - 1) as u32, Atomic::Relaxed);
             }
         });
     let ids: Vec<u32> = ids.into_iter().map(AtomicU32::into_inner).collect();
-
-    let bytes: usize = (0..entries.len())
-        .filter(|&i| is_new(i))
-        .map(|i| entries[i].name.len())
-        .sum();
-    let mut text = String::with_capacity(bytes);
+    let mut text = String::new();
     let mut ends = Vec::with_capacity(n_distinct);
     for (i, entry) in entries.iter().enumerate() {
         if is_new(i) {
-            text.push_str(entry.name);
+            push(entry, &mut text);
             ends.push(text.len());
         }
     }
-    let names = Names {
-        text,
-        ends,
-        numeric,
-    };
-    Ok(Merged { names, ids, starts })
+    (ids, text, ends)
 }
 
 #[cfg(test)]
@@ -406,6 +472,20 @@ mod tests {
                     s
                 })
                 .collect();
+            check_chunked(&names, 700);
+        }
+        // Names of up to 7 bytes only (the path sorted by one integer key): prefixes of each
+        // other, trailing zero bytes, a two-byte character.
+        let alphabet = ["\0", "0", "1", "a", "é"];
+        for max in [1, 3] {
+            let names: Vec<String> = (0..3000)
+                .map(|_| {
+                    (0..1 + next(max) as usize)
+                        .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                        .collect()
+                })
+                .collect();
+            assert!(names.iter().all(|n| n.len() <= SHORT));
             check_chunked(&names, 700);
         }
     }
