@@ -240,7 +240,7 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
         && parts
             .par_iter()
             .all(|p| p.names().all(|name| name.len() <= SHORT));
-    let (ids, text, ends) = if short {
+    let (ids, bytes, ends) = if short {
         // Every name fits its key: sorted by one integer, numbered and spelled from the keys.
         let mut entries: Vec<(u64, u32)> = parts
             .par_iter()
@@ -251,18 +251,13 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
                     .map(move |(i, name)| (short_key(name), (start + i) as u32))
             })
             .collect();
-        entries.par_sort_unstable_by_key(|e| e.0);
+        radix_sort(&mut entries);
         number(
             &entries,
             total,
             |i| i == 0 || entries[i - 1].0 != entries[i].0,
             |e| e.1,
-            |e, text| {
-                let len = (e.0 & 0xff) as usize;
-                let bytes = e.0.to_be_bytes();
-                // The key's bytes were a name checked as UTF-8.
-                text.push_str(std::str::from_utf8(&bytes[..len]).unwrap_or_default());
-            },
+            |e, text| text.extend_from_slice(&e.0.to_be_bytes()[..(e.0 & 0xff) as usize]),
         )
     } else {
         let mut entries: Vec<Entry<'_>> = parts
@@ -292,9 +287,12 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
                     || tie(entries[i - 1].name, entries[i].name, numeric).is_ne()
             },
             |e| e.flat,
-            |e, text| text.push_str(e.name),
+            |e, text| text.extend_from_slice(e.name.as_bytes()),
         )
     };
+    // Names of the parts, each checked above: only the concatenation is checked here, in one
+    // pass (cheaper than a check per name).
+    let text = String::from_utf8(bytes).map_err(|_| MergeError::NotUtf8)?;
     let names = Names {
         text,
         ends,
@@ -317,18 +315,51 @@ fn short_key(name: &[u8]) -> u64 {
     u64::from_be_bytes(word) | name.len() as u64
 }
 
+/// Sorts `(key, value)` entries by key (the order of equal keys is left as it comes: they are
+/// one name). Least significant byte first, one counting pass per byte that is not the same in
+/// every key (names of one prefix and a few digits vary in fewer than eight): each pass is two
+/// sequential reads and a scatter, no comparisons.
+fn radix_sort(entries: &mut Vec<(u64, u32)>) {
+    let Some(&(first, _)) = entries.first() else {
+        return;
+    };
+    let varying = entries.iter().fold(0u64, |acc, e| acc | (e.0 ^ first));
+    let mut counts = [[0usize; 256]; 8];
+    let bytes: Vec<usize> = (0..8).filter(|b| varying >> (8 * b) & 0xff != 0).collect();
+    for &(key, _) in entries.iter() {
+        for &b in &bytes {
+            counts[b][(key >> (8 * b) & 0xff) as usize] += 1;
+        }
+    }
+    let mut other = vec![(0u64, 0u32); entries.len()];
+    for &b in &bytes {
+        let mut next = [0usize; 256];
+        let mut sum = 0;
+        for (slot, &count) in next.iter_mut().zip(&counts[b]) {
+            *slot = sum;
+            sum += count;
+        }
+        for &entry in entries.iter() {
+            let slot = &mut next[(entry.0 >> (8 * b) & 0xff) as usize];
+            other[*slot] = entry;
+            *slot += 1;
+        }
+        std::mem::swap(entries, &mut other);
+    }
+}
+
 /// Numbers sorted `entries` (entry `i` starts a new name when `is_new(i)`): ranges of entries
 /// in parallel, each counting the names that start in it, then a prefix sum gives each range
 /// its first id. Returns local id → canonical id over all parts (`flat(entry)` is the entry's
-/// index among them, `total` in all), and the distinct names (`push` spells one onto the text)
+/// index among them, `total` in all), and the distinct names (`push` spells one onto the bytes)
 /// concatenated with their ends.
 fn number<E: Sync>(
     entries: &[E],
     total: usize,
     is_new: impl Fn(usize) -> bool + Sync,
     flat: impl Fn(&E) -> u32 + Sync,
-    push: impl Fn(&E, &mut String),
-) -> (Vec<u32>, String, Vec<usize>) {
+    push: impl Fn(&E, &mut Vec<u8>),
+) -> (Vec<u32>, Vec<u8>, Vec<usize>) {
     let threads = rayon::current_num_threads().max(1);
     let range_len = entries.len().div_ceil(4 * threads).max(1 << 12);
     let ranges: Vec<(usize, usize)> = (0..entries.len())
@@ -357,7 +388,7 @@ fn number<E: Sync>(
             }
         });
     let ids: Vec<u32> = ids.into_iter().map(AtomicU32::into_inner).collect();
-    let mut text = String::new();
+    let mut text = Vec::new();
     let mut ends = Vec::with_capacity(n_distinct);
     for (i, entry) in entries.iter().enumerate() {
         if is_new(i) {
@@ -487,6 +518,30 @@ mod tests {
                 .collect();
             assert!(names.iter().all(|n| n.len() <= SHORT));
             check_chunked(&names, 700);
+        }
+    }
+
+    #[test]
+    fn radix_sort_orders_by_key() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for (n, mask) in [(0, !0), (1, !0), (5000, !0), (5000, 0x00ff_0f00_0000_00ff)] {
+            let mut entries: Vec<(u64, u32)> = (0..n)
+                .map(|i| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state & mask, i)
+                })
+                .collect();
+            let mut expected = entries.clone();
+            expected.sort_unstable_by_key(|e| e.0);
+            radix_sort(&mut entries);
+            let keys = |v: &[(u64, u32)]| v.iter().map(|e| e.0).collect::<Vec<_>>();
+            assert_eq!(keys(&entries), keys(&expected));
+            // The same entries, each once.
+            let mut values: Vec<u32> = entries.iter().map(|e| e.1).collect();
+            values.sort_unstable();
+            assert_eq!(values, (0..n).collect::<Vec<u32>>());
         }
     }
 
