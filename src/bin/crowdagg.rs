@@ -551,7 +551,6 @@ fn aggregate_pairwise(
 }
 
 fn aggregate(args: AggregateArgs) -> Result<(), CliError> {
-    keep_freed_memory();
     if let Some(n) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
@@ -893,23 +892,6 @@ impl Drop for AtomicFile {
             let _ = std::fs::remove_file(tmp);
             interrupt::remove_on_signal(tmp, false);
         }
-    }
-}
-
-/// Keeps the memory the run frees for its later allocations (one aggregate run: read, fit,
-/// write, exit): glibc gives every allocation over a threshold (128 KiB at first) its own
-/// mapping and unmaps it on free, so each table that follows — the task index after the
-/// reader's rows, the vote tables, the output buffers — starts on fresh pages, a kernel fault
-/// per 4 KiB page (a fifth of the CPU time of majority vote at 10⁶ answers), plus an unmap per
-/// table. Up to glibc's largest threshold (32 MiB) allocations come from the heap instead, and
-/// freed heap memory is kept (the process exits soon after). Not for `serve`, which lives on.
-fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters (under the allocator's own lock); a value
-    // it refuses leaves the default.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
     }
 }
 
