@@ -242,15 +242,21 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
             .all(|p| p.names().all(|name| name.len() <= SHORT));
     let (ids, bytes, ends) = if short {
         // Every name fits its key: sorted by one integer, numbered and spelled from the keys.
-        let mut entries: Vec<(u64, u32)> = parts
-            .par_iter()
-            .zip(&starts[..parts.len()])
-            .flat_map_iter(|(part, &start)| {
-                part.names()
-                    .enumerate()
-                    .map(move |(i, name)| (short_key(name), (start + i) as u32))
-            })
-            .collect();
+        // Written in place, part by part (a parallel collect of unknown lengths would gather
+        // the pieces in a list and copy them once more).
+        let mut entries = vec![(0u64, 0u32); total];
+        let mut pieces = Vec::with_capacity(parts.len());
+        let mut rest = &mut entries[..];
+        for (part, &start) in parts.iter().zip(&starts) {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(part.len());
+            pieces.push((part, start, head));
+            rest = tail;
+        }
+        pieces.into_par_iter().for_each(|(part, start, piece)| {
+            for ((i, name), entry) in part.names().enumerate().zip(piece) {
+                *entry = (short_key(name), (start + i) as u32);
+            }
+        });
         radix_sort(&mut entries);
         number(
             &entries,
@@ -316,36 +322,68 @@ fn short_key(name: &[u8]) -> u64 {
 }
 
 /// Sorts `(key, value)` entries by key (the order of equal keys is left as it comes: they are
-/// one name). Least significant byte first, one counting pass per byte that is not the same in
-/// every key (names of one prefix and a few digits vary in fewer than eight): each pass is two
-/// sequential reads and a scatter, no comparisons.
+/// one name). Radix sort on the bytes that are not the same in every key (names of one prefix
+/// and a few digits vary in fewer than eight), no comparisons: one pass on the most
+/// significant of them splits the entries into up to 256 buckets, then each bucket is sorted
+/// on the others, least significant first, the buckets in parallel.
 fn radix_sort(entries: &mut Vec<(u64, u32)>) {
     let Some(&(first, _)) = entries.first() else {
         return;
     };
-    let varying = entries.iter().fold(0u64, |acc, e| acc | (e.0 ^ first));
-    let mut counts = [[0usize; 256]; 8];
-    let bytes: Vec<usize> = (0..8).filter(|b| varying >> (8 * b) & 0xff != 0).collect();
-    for &(key, _) in entries.iter() {
-        for &b in &bytes {
-            counts[b][(key >> (8 * b) & 0xff) as usize] += 1;
-        }
-    }
+    let varying = entries
+        .par_iter()
+        .with_min_len(1 << 14)
+        .map(|e| e.0 ^ first)
+        .reduce(|| 0, |a, b| a | b);
+    let bytes: Vec<u32> = (0..8).filter(|b| varying >> (8 * b) & 0xff != 0).collect();
+    let Some((&top, low)) = bytes.split_last() else {
+        return; // one key
+    };
     let mut other = vec![(0u64, 0u32); entries.len()];
-    for &b in &bytes {
-        let mut next = [0usize; 256];
-        let mut sum = 0;
-        for (slot, &count) in next.iter_mut().zip(&counts[b]) {
-            *slot = sum;
-            sum += count;
-        }
-        for &entry in entries.iter() {
-            let slot = &mut next[(entry.0 >> (8 * b) & 0xff) as usize];
-            other[*slot] = entry;
-            *slot += 1;
-        }
-        std::mem::swap(entries, &mut other);
+    let counts = scatter_by(entries, &mut other, top);
+    // Bucket by bucket: the entries (in `other`) and as much scratch space (`entries`).
+    let mut pieces = Vec::new();
+    let (mut rest, mut scratch) = (&mut other[..], &mut entries[..]);
+    for &count in counts.iter().filter(|&&c| c > 0) {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(count);
+        let (head_scratch, tail_scratch) = std::mem::take(&mut scratch).split_at_mut(count);
+        pieces.push((head, head_scratch));
+        (rest, scratch) = (tail, tail_scratch);
     }
+    pieces.into_par_iter().for_each(|(bucket, scratch)| {
+        let (mut from, mut to) = (bucket, scratch);
+        for &b in low {
+            scatter_by(from, to, b);
+            std::mem::swap(&mut from, &mut to);
+        }
+        // After an odd number of passes the bucket is in the scratch space.
+        if low.len() % 2 == 1 {
+            to.copy_from_slice(from);
+        }
+    });
+    *entries = other;
+}
+
+/// One stable counting pass: `from` into `to` ordered by byte `b` of the keys; returns the
+/// count of each byte value.
+fn scatter_by(from: &[(u64, u32)], to: &mut [(u64, u32)], b: u32) -> [usize; 256] {
+    let digit = |key: u64| (key >> (8 * b) & 0xff) as usize;
+    let mut counts = [0usize; 256];
+    for e in from {
+        counts[digit(e.0)] += 1;
+    }
+    let mut next = [0usize; 256];
+    let mut sum = 0;
+    for (slot, &count) in next.iter_mut().zip(&counts) {
+        *slot = sum;
+        sum += count;
+    }
+    for &e in from {
+        let slot = &mut next[digit(e.0)];
+        to[*slot] = e;
+        *slot += 1;
+    }
+    counts
 }
 
 /// Numbers sorted `entries` (entry `i` starts a new name when `is_new(i)`): ranges of entries
@@ -524,7 +562,15 @@ mod tests {
     #[test]
     fn radix_sort_orders_by_key() {
         let mut state = 0x2545_F491_4F6C_DD1Du64;
-        for (n, mask) in [(0, !0), (1, !0), (5000, !0), (5000, 0x00ff_0f00_0000_00ff)] {
+        for (n, mask) in [
+            (0, !0),
+            (1, !0),
+            (5000, !0),
+            (5000, 0x00ff_0f00_0000_00ff),
+            (5000, 0x0f00_0000_0000_0000),
+            (5000, 0x0000_0000_0001_0f00),
+            (5000, 0),
+        ] {
             let mut entries: Vec<(u64, u32)> = (0..n)
                 .map(|i| {
                     state ^= state << 13;
