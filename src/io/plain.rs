@@ -538,7 +538,11 @@ mod tests {
                 let want = (from..len)
                     .find(|&k| bytes[k] == b',' || bytes[k] == b'\n')
                     .unwrap_or(len);
-                assert_eq!(find_either(&bytes, from, b',', b'\n'), want, "{bytes:?} {from}");
+                assert_eq!(
+                    find_either(&bytes, from, b',', b'\n'),
+                    want,
+                    "{bytes:?} {from}"
+                );
             }
         }
     }
