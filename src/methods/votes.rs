@@ -260,6 +260,19 @@ fn agreement_with(
     }
 }
 
+/// A row's (id, label) pairs, each once: rows are sorted by (id, label), so identical
+/// responses are adjacent.
+pub(crate) fn distinct_pairs<'a>(
+    ids: &'a [u32],
+    labels: &'a [Label],
+) -> impl Iterator<Item = (u32, Label)> + 'a {
+    let mut previous = None;
+    ids.iter()
+        .copied()
+        .zip(labels.iter().copied())
+        .filter(move |&pair| previous.replace(pair) != Some(pair))
+}
+
 /// [`agreement_with`] over the worker index, a worker per work item.
 fn agreement_by_worker(
     data: &Responses,
@@ -273,13 +286,7 @@ fn agreement_by_worker(
             let (tasks, labels) = by_worker.row(w);
             let mut graded = 0u64;
             let mut correct = 0u64;
-            let mut previous = None;
-            // Rows are sorted by (task, label): identical responses are adjacent.
-            for (&t, &l) in tasks.iter().zip(labels) {
-                if previous == Some((t, l)) {
-                    continue;
-                }
-                previous = Some((t, l));
+            for (t, l) in distinct_pairs(tasks, labels) {
                 if let Some(true_label) = truth(t as usize) {
                     graded += 1;
                     correct += u64::from(l == true_label);
@@ -308,13 +315,7 @@ fn agreement_by_task(
                     continue;
                 };
                 let (workers, labels) = by_task.row(t);
-                let mut previous = None;
-                // Rows are sorted by (worker, label): identical responses are adjacent.
-                for (&w, &l) in workers.iter().zip(labels) {
-                    if previous == Some((w, l)) {
-                        continue;
-                    }
-                    previous = Some((w, l));
+                for (w, l) in distinct_pairs(workers, labels) {
                     let (graded, correct) = &mut table[w as usize];
                     *graded += 1;
                     *correct += u64::from(l == true_label);
