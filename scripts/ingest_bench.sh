@@ -7,7 +7,8 @@
 # FILE.parquet is made beside FILE.csv with `crowdagg convert` when missing (our writer:
 # dictionary-encoded strings, snappy, row groups of 2^18 rows). What is timed, per tool:
 #   crowdagg      `aggregate --method mv --timings`'s read_s (open, parse, intern, canonical
-#                 ids, both CSR indexes) and read_cpu_s; the file picks CSV or Parquet.
+#                 ids, the task index; the worker index is built on first use, which MV never
+#                 makes) and read_cpu_s; the file picks CSV or Parquet.
 #   pyarrow       pyarrow.csv.read_csv (multithreaded) + dictionary_encode of task, worker,
 #                 label; pyarrow.parquet.read_table + dictionary_encode of the three columns.
 #   pandas        pandas.read_csv + pd.factorize of the three columns; pandas.read_parquet

@@ -224,13 +224,7 @@ pub fn accuracy_on_aggregates(data: &Responses, labels: &[Label]) -> f64 {
     let (mut graded, mut correct) = (0u64, 0u64);
     for (t, &aggregate) in labels.iter().enumerate() {
         let (workers, answers) = by_task.row(t);
-        let mut previous = None;
-        // Rows are sorted by (worker, label): identical responses are adjacent.
-        for (&w, &y) in workers.iter().zip(answers) {
-            if previous == Some((w, y)) {
-                continue;
-            }
-            previous = Some((w, y));
+        for (_, y) in crate::methods::votes::distinct_pairs(workers, answers) {
             graded += 1;
             correct += u64::from(y == aggregate);
         }

@@ -124,6 +124,14 @@ impl<'a> PartNames<'a> {
         self.ends.len()
     }
 
+    /// The names' bytes, in local-id order.
+    fn names(self) -> impl Iterator<Item = &'a [u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends)
+            .map(move |(start, &end)| &self.bytes[start..end])
+    }
+
     /// Name `i` of the part's bytes checked as `text` (its ends on character boundaries).
     fn get(&self, text: &'a str, i: usize) -> &'a str {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
@@ -228,33 +236,170 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
             .par_iter()
             .zip(&texts)
             .all(|(p, &text)| (0..p.len()).all(|i| parse_int(p.get(text, i)).is_some()));
-    let mut entries: Vec<Entry<'_>> = parts
-        .par_iter()
-        .zip(&texts)
-        .zip(&starts[..parts.len()])
-        .flat_map_iter(|((part, &text), &start)| {
-            (0..part.len()).map(move |i| {
-                let name = part.get(text, i);
-                Entry {
-                    key: key(name, numeric),
-                    name,
-                    flat: (start + i) as u32,
-                }
+    let short = !numeric
+        && parts
+            .par_iter()
+            .all(|p| p.names().all(|name| name.len() <= SHORT));
+    let (ids, bytes, ends) = if short {
+        // Every name fits its key: sorted by one integer, numbered and spelled from the keys.
+        // Written in place, part by part (a parallel collect of unknown lengths would gather
+        // the pieces in a list and copy them once more).
+        let mut entries = vec![(0u64, 0u32); total];
+        let mut pieces = Vec::with_capacity(parts.len());
+        let mut rest = &mut entries[..];
+        for (part, &start) in parts.iter().zip(&starts) {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(part.len());
+            pieces.push((part, start, head));
+            rest = tail;
+        }
+        pieces.into_par_iter().for_each(|(part, start, piece)| {
+            for ((i, name), entry) in part.names().enumerate().zip(piece) {
+                *entry = (short_key(name), (start + i) as u32);
+            }
+        });
+        radix_sort(&mut entries);
+        number(
+            &entries,
+            total,
+            |i| i == 0 || entries[i - 1].0 != entries[i].0,
+            |e| e.1,
+            |e, text| text.extend_from_slice(&e.0.to_be_bytes()[..(e.0 & 0xff) as usize]),
+        )
+    } else {
+        let mut entries: Vec<Entry<'_>> = parts
+            .par_iter()
+            .zip(&texts)
+            .zip(&starts[..parts.len()])
+            .flat_map_iter(|((part, &text), &start)| {
+                (0..part.len()).map(move |i| {
+                    let name = part.get(text, i);
+                    Entry {
+                        key: key(name, numeric),
+                        name,
+                        flat: (start + i) as u32,
+                    }
+                })
             })
-        })
-        .collect();
-    entries
-        .par_sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| tie(a.name, b.name, numeric)));
+            .collect();
+        entries.par_sort_unstable_by(|a, b| {
+            a.key.cmp(&b.key).then_with(|| tie(a.name, b.name, numeric))
+        });
+        number(
+            &entries,
+            total,
+            |i| {
+                i == 0
+                    || entries[i - 1].key != entries[i].key
+                    || tie(entries[i - 1].name, entries[i].name, numeric).is_ne()
+            },
+            |e| e.flat,
+            |e, text| text.extend_from_slice(e.name.as_bytes()),
+        )
+    };
+    // Names of the parts, each checked above: only the concatenation is checked here, in one
+    // pass (cheaper than a check per name).
+    let text = String::from_utf8(bytes).map_err(|_| MergeError::NotUtf8)?;
+    let names = Names {
+        text,
+        ends,
+        numeric,
+    };
+    Ok(Merged { names, ids, starts })
+}
 
-    // Number the distinct names: ranges of entries in parallel, each counting the names that
-    // start in it, then a prefix sum gives each range its first id.
+/// Names of up to this many bytes are sorted by [`short_key`] alone.
+const SHORT: usize = 7;
+
+/// The key of a name of up to [`SHORT`] bytes: its bytes big-endian from the top, zero-padded,
+/// and its length in the low byte. Keys order as the names do in byte order (equal padded
+/// bytes mean one name is the other and zeros: the shorter is smaller), and equal keys are
+/// equal names.
+#[inline]
+fn short_key(name: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word[..name.len()].copy_from_slice(name);
+    u64::from_be_bytes(word) | name.len() as u64
+}
+
+/// Sorts `(key, value)` entries by key (the order of equal keys is left as it comes: they are
+/// one name). Radix sort on the bytes that are not the same in every key (names of one prefix
+/// and a few digits vary in fewer than eight), no comparisons: one pass on the most
+/// significant of them splits the entries into up to 256 buckets, then each bucket is sorted
+/// on the others, least significant first, the buckets in parallel.
+fn radix_sort(entries: &mut Vec<(u64, u32)>) {
+    let Some(&(first, _)) = entries.first() else {
+        return;
+    };
+    let varying = entries
+        .par_iter()
+        .with_min_len(1 << 14)
+        .map(|e| e.0 ^ first)
+        .reduce(|| 0, |a, b| a | b);
+    let bytes: Vec<u32> = (0..8).filter(|b| varying >> (8 * b) & 0xff != 0).collect();
+    let Some((&top, low)) = bytes.split_last() else {
+        return; // one key
+    };
+    let mut other = vec![(0u64, 0u32); entries.len()];
+    let counts = scatter_by(entries, &mut other, top);
+    // Bucket by bucket: the entries (in `other`) and as much scratch space (`entries`).
+    let mut pieces = Vec::new();
+    let (mut rest, mut scratch) = (&mut other[..], &mut entries[..]);
+    for &count in counts.iter().filter(|&&c| c > 0) {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(count);
+        let (head_scratch, tail_scratch) = std::mem::take(&mut scratch).split_at_mut(count);
+        pieces.push((head, head_scratch));
+        (rest, scratch) = (tail, tail_scratch);
+    }
+    pieces.into_par_iter().for_each(|(bucket, scratch)| {
+        let (mut from, mut to) = (bucket, scratch);
+        for &b in low {
+            scatter_by(from, to, b);
+            std::mem::swap(&mut from, &mut to);
+        }
+        // After an odd number of passes the bucket is in the scratch space.
+        if low.len() % 2 == 1 {
+            to.copy_from_slice(from);
+        }
+    });
+    *entries = other;
+}
+
+/// One stable counting pass: `from` into `to` ordered by byte `b` of the keys; returns the
+/// count of each byte value.
+fn scatter_by(from: &[(u64, u32)], to: &mut [(u64, u32)], b: u32) -> [usize; 256] {
+    let digit = |key: u64| (key >> (8 * b) & 0xff) as usize;
+    let mut counts = [0usize; 256];
+    for e in from {
+        counts[digit(e.0)] += 1;
+    }
+    let mut next = [0usize; 256];
+    let mut sum = 0;
+    for (slot, &count) in next.iter_mut().zip(&counts) {
+        *slot = sum;
+        sum += count;
+    }
+    for &e in from {
+        let slot = &mut next[digit(e.0)];
+        to[*slot] = e;
+        *slot += 1;
+    }
+    counts
+}
+
+/// Numbers sorted `entries` (entry `i` starts a new name when `is_new(i)`): ranges of entries
+/// in parallel, each counting the names that start in it, then a prefix sum gives each range
+/// its first id. Returns local id → canonical id over all parts (`flat(entry)` is the entry's
+/// index among them, `total` in all), and the distinct names (`push` spells one onto the bytes)
+/// concatenated with their ends.
+fn number<E: Sync>(
+    entries: &[E],
+    total: usize,
+    is_new: impl Fn(usize) -> bool + Sync,
+    flat: impl Fn(&E) -> u32 + Sync,
+    push: impl Fn(&E, &mut Vec<u8>),
+) -> (Vec<u32>, Vec<u8>, Vec<usize>) {
     let threads = rayon::current_num_threads().max(1);
     let range_len = entries.len().div_ceil(4 * threads).max(1 << 12);
-    let is_new = |i: usize| {
-        i == 0
-            || entries[i - 1].key != entries[i].key
-            || tie(entries[i - 1].name, entries[i].name, numeric).is_ne()
-    };
     let ranges: Vec<(usize, usize)> = (0..entries.len())
         .step_by(range_len)
         .map(|s| (s, (s + range_len).min(entries.len())))
@@ -277,29 +422,19 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
             let mut next = first;
             for (i, entry) in entries.iter().enumerate().take(e).skip(s) {
                 next += is_new(i) as usize;
-                ids[entry.flat as usize].store((next - 1) as u32, Atomic::Relaxed);
+                ids[flat(entry) as usize].store((next - 1) as u32, Atomic::Relaxed);
             }
         });
     let ids: Vec<u32> = ids.into_iter().map(AtomicU32::into_inner).collect();
-
-    let bytes: usize = (0..entries.len())
-        .filter(|&i| is_new(i))
-        .map(|i| entries[i].name.len())
-        .sum();
-    let mut text = String::with_capacity(bytes);
+    let mut text = Vec::new();
     let mut ends = Vec::with_capacity(n_distinct);
     for (i, entry) in entries.iter().enumerate() {
         if is_new(i) {
-            text.push_str(entry.name);
+            push(entry, &mut text);
             ends.push(text.len());
         }
     }
-    let names = Names {
-        text,
-        ends,
-        numeric,
-    };
-    Ok(Merged { names, ids, starts })
+    (ids, text, ends)
 }
 
 #[cfg(test)]
@@ -407,6 +542,52 @@ mod tests {
                 })
                 .collect();
             check_chunked(&names, 700);
+        }
+        // Names of up to 7 bytes only (the path sorted by one integer key): prefixes of each
+        // other, trailing zero bytes, a two-byte character.
+        let alphabet = ["\0", "0", "1", "a", "é"];
+        for max in [1, 3] {
+            let names: Vec<String> = (0..3000)
+                .map(|_| {
+                    (0..1 + next(max) as usize)
+                        .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                        .collect()
+                })
+                .collect();
+            assert!(names.iter().all(|n| n.len() <= SHORT));
+            check_chunked(&names, 700);
+        }
+    }
+
+    #[test]
+    fn radix_sort_orders_by_key() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for (n, mask) in [
+            (0, !0),
+            (1, !0),
+            (5000, !0),
+            (5000, 0x00ff_0f00_0000_00ff),
+            (5000, 0x0f00_0000_0000_0000),
+            (5000, 0x0000_0000_0001_0f00),
+            (5000, 0),
+        ] {
+            let mut entries: Vec<(u64, u32)> = (0..n)
+                .map(|i| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state & mask, i)
+                })
+                .collect();
+            let mut expected = entries.clone();
+            expected.sort_unstable_by_key(|e| e.0);
+            radix_sort(&mut entries);
+            let keys = |v: &[(u64, u32)]| v.iter().map(|e| e.0).collect::<Vec<_>>();
+            assert_eq!(keys(&entries), keys(&expected));
+            // The same entries, each once.
+            let mut values: Vec<u32> = entries.iter().map(|e| e.1).collect();
+            values.sort_unstable();
+            assert_eq!(values, (0..n).collect::<Vec<u32>>());
         }
     }
 

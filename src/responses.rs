@@ -10,10 +10,14 @@
 //! * Within a task, responses are ordered by (worker, label); within a worker, by (task, label).
 //!
 //! # Memory
-//! Each response is stored twice (by task and by worker), as a `u32` id and a `u16` label:
-//! 12 bytes per response, plus 4 bytes per task and per worker for the offsets, plus the
-//! id strings once each, concatenated in canonical order (found by binary search, see
-//! the crate's `names` module).
+//! Each response is stored as a `u32` id and a `u16` label in the task index, and again in the
+//! worker index once something asks for it (majority vote, Wawa and the writers never do:
+//! the worker index is built on first use, see [`Responses::by_worker`]): 6 or 12 bytes per
+//! response, plus 4 bytes per task and per worker for the offsets, plus the id strings once
+//! each, concatenated in canonical order (found by binary search, see the crate's `names`
+//! module).
+
+use std::sync::OnceLock;
 
 use indexmap::IndexSet;
 use rayon::prelude::*;
@@ -259,7 +263,8 @@ pub struct Responses {
     labels: Names,
     labels_numeric: bool,
     by_task: Csr,
-    by_worker: Csr,
+    /// Built from `by_task` on first use ([`Responses::by_worker`]).
+    by_worker: OnceLock<Csr>,
     duplicates: u64,
 }
 
@@ -328,9 +333,31 @@ impl Responses {
     }
 
     /// Rows are workers: each holds the worker's (task, label) pairs sorted by task, then label.
+    ///
+    /// Built from the task index on first use (a counting sort, in parallel) and kept: the
+    /// methods that never look at workers' rows (majority vote, Wawa) do not pay for it. The
+    /// cell is filled without a lock held over the build: a thread that asks while another
+    /// builds (or the same thread, from a rayon job it picked up while building) builds too,
+    /// and the first to finish is kept — every build gives the same index, and no caller can
+    /// deadlock on a build that waits for it.
     #[doc(hidden)]
     pub fn by_worker(&self) -> &Csr {
-        &self.by_worker
+        if let Some(csr) = self.by_worker.get() {
+            return csr;
+        }
+        let built = Csr::from_sorted_by(
+            self.workers.len(),
+            self.by_task.ids.len(),
+            ByWorker(&self.by_task),
+        );
+        // Moving `built` in cannot re-enter `by_worker`; a build finished first is kept.
+        self.by_worker.get_or_init(|| built)
+    }
+
+    /// The worker index if it was built already (a caller with another way to its answer
+    /// takes that rather than building it).
+    pub(crate) fn by_worker_if_built(&self) -> Option<&Csr> {
+        self.by_worker.get()
     }
 
     /// The responses to `task`: its workers' ids and their labels, sorted by worker, then label.
@@ -341,7 +368,7 @@ impl Responses {
     /// The responses of `worker`: the ids of its tasks and its labels, sorted by task, then
     /// label.
     pub fn worker_responses(&self, worker: impl TryInto<usize>) -> (&[u32], &[Label]) {
-        self.by_worker.row(index(worker))
+        self.by_worker().row(index(worker))
     }
 
     /// The name of task id `task` (an index into [`Aggregation::labels`](crate::Aggregation::labels)
@@ -577,7 +604,8 @@ impl Responses {
         ))
     }
 
-    /// Sorts each task row by (worker, label), counts duplicates and builds the worker index.
+    /// Sorts each task row by (worker, label) and counts duplicates; the worker index is left
+    /// to its first use.
     fn from_task_rows(
         tasks: Names,
         workers: Names,
@@ -586,14 +614,13 @@ impl Responses {
         mut by_task: Csr,
     ) -> Self {
         let duplicates = by_task.sort_rows();
-        let by_worker = Csr::from_sorted_by(workers.len(), by_task.ids.len(), ByWorker(&by_task));
         Responses {
             tasks,
             workers,
             labels,
             labels_numeric,
             by_task,
-            by_worker,
+            by_worker: OnceLock::new(),
             duplicates,
         }
     }

@@ -45,8 +45,8 @@ pub(crate) struct LocalNames {
 /// front of the hash tables: a name it does not hold is looked up there (and then kept).
 #[derive(Default)]
 pub(crate) struct DigitTable {
-    /// The prefix, its length, and whether it is set.
-    prefix: [u8; 8],
+    /// The prefix (packed as by [`load_le`]), its length, and whether it is set.
+    prefix: u64,
     prefix_len: usize,
     set: bool,
     /// Names that did not have the form before one did (the table gives up after 64).
@@ -74,7 +74,8 @@ impl DigitTable {
     fn split(&self, name: &[u8]) -> Option<(usize, u32)> {
         let p = self.prefix_len;
         let digits = name.get(p..).filter(|d| (1..=9).contains(&d.len()))?;
-        if !self.set || name[..p] != self.prefix[..p] {
+        // Compared as one integer (a slice comparison of a few bytes calls memcmp).
+        if !self.set || load_le(&name[..p]) != self.prefix {
             return None;
         }
         let mut value = 0u32;
@@ -99,7 +100,7 @@ impl DigitTable {
             .position(u8::is_ascii_digit)
             .unwrap_or(name.len());
         if p <= 8 && name.len() > p && name[p..].iter().all(u8::is_ascii_digit) {
-            self.prefix[..p].copy_from_slice(&name[..p]);
+            self.prefix = load_le(&name[..p]);
             self.prefix_len = p;
             self.set = true;
         }

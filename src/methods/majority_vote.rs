@@ -105,8 +105,14 @@ impl MissingSkill {
 }
 
 /// Weighted vote, then the crowd-kit outputs: probabilities = normalised votes, label = most
-/// voted (ties to the smallest label), skills = each worker's agreement with the labels.
-fn vote(data: &Responses, weights: Option<&[Option<f64>]>) -> Aggregation {
+/// voted (ties to the smallest label), skills = `skills` when the caller has the ones its
+/// weights came from (Wawa, gold majority vote: the result reports those), else each worker's
+/// agreement with the labels (not computed when given: a pass over every response).
+fn vote(
+    data: &Responses,
+    weights: Option<&[Option<f64>]>,
+    skills: Option<Vec<Option<f64>>>,
+) -> Aggregation {
     let Tally {
         probabilities,
         labels,
@@ -115,7 +121,7 @@ fn vote(data: &Responses, weights: Option<&[Option<f64>]>) -> Aggregation {
     let probabilities = Array2::from_shape_vec((data.n_tasks(), data.n_labels()), probabilities)
         .expect("tally: one row of n_labels per task");
     Aggregation {
-        skills: Some(worker_accuracy_on_all(data, &labels)),
+        skills: Some(skills.unwrap_or_else(|| worker_accuracy_on_all(data, &labels))),
         labels,
         probabilities: Some(probabilities),
         scores: None,
@@ -237,10 +243,10 @@ impl Aggregator for MajorityVote {
             return Ok(super::empty_result());
         }
         match inputs.skills {
-            None => Ok(vote(data, None)),
+            None => Ok(vote(data, None, None)),
             Some(skills) => {
                 let weights = self.on_missing_skill.apply(data, skills.resolve(data)?)?;
-                let mut result = vote(data, Some(&weights));
+                let mut result = vote(data, Some(&weights), None);
                 // As crowd-kit: the responses of workers without a weight (ignored) are
                 // dropped before the vote, so those workers get no skill either.
                 if let Some(skills) = &mut result.skills {
@@ -313,9 +319,7 @@ impl Aggregator for GoldMajorityVote {
         let truth = gold.resolve(data)?;
         let skills = worker_accuracy(data, &truth);
         let weights = self.on_missing_skill.apply(data, skills.clone())?;
-        let mut result = vote(data, Some(&weights));
-        result.skills = Some(skills);
-        Ok(result)
+        Ok(vote(data, Some(&weights), Some(skills)))
     }
 
     fn params(&self) -> ParamReport {
@@ -371,10 +375,9 @@ impl Aggregator for Wawa {
             return Ok(super::empty_result());
         }
         // The first vote's labels alone: its probabilities are not kept.
-        let skills = worker_accuracy_on_all(data, &tally_labels(data, None));
-        let mut result = vote(data, Some(&skills));
-        result.skills = Some(skills);
-        Ok(result)
+        let weights = worker_accuracy_on_all(data, &tally_labels(data, None));
+        let skills = weights.clone();
+        Ok(vote(data, Some(&weights), Some(skills)))
     }
 
     fn params(&self) -> ParamReport {

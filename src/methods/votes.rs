@@ -116,6 +116,9 @@ pub(crate) struct Tally {
     pub confidence: Vec<f64>,
 }
 
+/// Label counts up to which [`vote_row`] counts votes in integers.
+const SMALL_K: usize = 16;
+
 /// Tasks per parallel work item.
 const TASKS_PER_ITEM: usize = 2048;
 
@@ -175,6 +178,18 @@ fn vote_row(
     let (workers, labels) = data.by_task().row(t);
     row.fill(0.0);
     match weights {
+        // Counted as integers where the labels fit a small array (an integer add does not wait
+        // for the previous floating-point add to the same label); the same values, a count
+        // being exact in f64.
+        None if row.len() <= SMALL_K => {
+            let mut counts = [0u32; SMALL_K];
+            for &l in labels {
+                counts[l as usize] += 1;
+            }
+            for (r, &c) in row.iter_mut().zip(&counts) {
+                *r = c as f64;
+            }
+        }
         None => {
             for &l in labels {
                 row[l as usize] += 1.0;
@@ -228,8 +243,38 @@ pub(crate) fn worker_agreement(data: &Responses, truth: &[Option<Label>]) -> Vec
     agreement_with(data, |t| truth[t])
 }
 
-/// [`worker_agreement`] with task `t`'s truth given by `truth(t)`.
+/// [`worker_agreement`] with task `t`'s truth given by `truth(t)`. From the worker index if
+/// it is built; else from the task index into per-part counts (integers: any split gives the
+/// same sums), which spares majority vote and Wawa the worker index, unless the counts would
+/// take more room than the responses (many workers, few answers each).
 fn agreement_with(
+    data: &Responses,
+    truth: impl Fn(usize) -> Option<Label> + Sync,
+) -> Vec<(u64, u64)> {
+    let parts = rayon::current_num_threads().clamp(1, 64);
+    match data.by_worker_if_built() {
+        None if parts.saturating_mul(data.n_workers()) <= data.n_responses() => {
+            agreement_by_task(data, truth, parts)
+        }
+        _ => agreement_by_worker(data, truth),
+    }
+}
+
+/// A row's (id, label) pairs, each once: rows are sorted by (id, label), so identical
+/// responses are adjacent.
+pub(crate) fn distinct_pairs<'a>(
+    ids: &'a [u32],
+    labels: &'a [Label],
+) -> impl Iterator<Item = (u32, Label)> + 'a {
+    let mut previous = None;
+    ids.iter()
+        .copied()
+        .zip(labels.iter().copied())
+        .filter(move |&pair| previous.replace(pair) != Some(pair))
+}
+
+/// [`agreement_with`] over the worker index, a worker per work item.
+fn agreement_by_worker(
     data: &Responses,
     truth: impl Fn(usize) -> Option<Label> + Sync,
 ) -> Vec<(u64, u64)> {
@@ -241,13 +286,7 @@ fn agreement_with(
             let (tasks, labels) = by_worker.row(w);
             let mut graded = 0u64;
             let mut correct = 0u64;
-            let mut previous = None;
-            // Rows are sorted by (task, label): identical responses are adjacent.
-            for (&t, &l) in tasks.iter().zip(labels) {
-                if previous == Some((t, l)) {
-                    continue;
-                }
-                previous = Some((t, l));
+            for (t, l) in distinct_pairs(tasks, labels) {
                 if let Some(true_label) = truth(t as usize) {
                     graded += 1;
                     correct += u64::from(l == true_label);
@@ -256,6 +295,44 @@ fn agreement_with(
             (graded, correct)
         })
         .collect()
+}
+
+/// [`agreement_with`] over the task index: `parts` ranges of tasks, each counting into its own
+/// per-worker table, then the tables added.
+fn agreement_by_task(
+    data: &Responses,
+    truth: impl Fn(usize) -> Option<Label> + Sync,
+    parts: usize,
+) -> Vec<(u64, u64)> {
+    let (n_tasks, n_workers) = (data.n_tasks(), data.n_workers());
+    let by_task = data.by_task();
+    let tables: Vec<Vec<(u64, u64)>> = (0..parts)
+        .into_par_iter()
+        .map(|p| {
+            let mut table = vec![(0u64, 0u64); n_workers];
+            for t in p * n_tasks / parts..(p + 1) * n_tasks / parts {
+                let Some(true_label) = truth(t) else {
+                    continue;
+                };
+                let (workers, labels) = by_task.row(t);
+                for (w, l) in distinct_pairs(workers, labels) {
+                    let (graded, correct) = &mut table[w as usize];
+                    *graded += 1;
+                    *correct += u64::from(l == true_label);
+                }
+            }
+            table
+        })
+        .collect();
+    let mut tables = tables.into_iter();
+    let mut sum = tables.next().unwrap_or_else(|| vec![(0, 0); n_workers]);
+    for table in tables {
+        for ((graded, correct), (g, c)) in sum.iter_mut().zip(table) {
+            *graded += g;
+            *correct += c;
+        }
+    }
+    sum
 }
 
 #[cfg(test)]
@@ -283,7 +360,7 @@ mod tests {
         #[test]
         fn tally_is_the_three_passes(
             seed in any::<u64>(),
-            k in 1usize..4,
+            k in 1usize..20,
             weights in prop::collection::vec(weight(), 1..6),
             weighted in any::<bool>(),
         ) {
@@ -341,5 +418,61 @@ mod tests {
         let backward = weighted_votes(&data, &[Some(0.3), Some(0.2), Some(0.1)]);
         assert_eq!(forward[[0, 0]], backward[[0, 0]]);
         assert_eq!(forward[[0, 0]], 0.6);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// Agreement counted from the task index (any number of parts) is the worker index's,
+        /// and both are a direct count over the distinct (task, worker, label) responses.
+        #[test]
+        fn agreement_by_task_is_agreement_by_worker(
+            rows in prop::collection::vec((0i64..40, 0i64..7, 0i64..3), 1..300),
+            truth in prop::collection::vec(prop::option::of(0u16..3), 40),
+            parts in 1usize..5,
+        ) {
+            let (tasks, workers, labels): (Vec<i64>, Vec<i64>, Vec<i64>) = rows
+                .iter()
+                .map(|&(t, w, l)| (t, w, l))
+                .fold((vec![], vec![], vec![]), |(mut a, mut b, mut c), (t, w, l)| {
+                    a.push(t);
+                    b.push(w);
+                    c.push(l);
+                    (a, b, c)
+                });
+            // Only tasks, workers and labels that occur (every code must).
+            let renumber = |codes: &[i64]| {
+                let mut seen: Vec<i64> = codes.to_vec();
+                seen.sort_unstable();
+                seen.dedup();
+                let mapped: Vec<i64> =
+                    codes.iter().map(|c| seen.binary_search(c).unwrap() as i64).collect();
+                (seen.len(), mapped)
+            };
+            let ((nt, tasks), (nw, workers), (nl, labels)) =
+                (renumber(&tasks), renumber(&workers), renumber(&labels));
+            let data = Responses::from_codes(nt, nw, nl, &tasks, &workers, &labels).unwrap();
+            let truth_of = |t: usize| truth[t].filter(|&l| (l as usize) < nl);
+            let mut distinct: Vec<(i64, i64, i64)> = tasks
+                .iter()
+                .zip(&workers)
+                .zip(&labels)
+                .map(|((&t, &w), &l)| (t, w, l))
+                .collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            let mut expected = vec![(0u64, 0u64); nw];
+            for (t, w, l) in distinct {
+                if let Some(y) = truth_of(t as usize) {
+                    expected[w as usize].0 += 1;
+                    expected[w as usize].1 += u64::from(l as u16 == y);
+                }
+            }
+            prop_assert!(data.by_worker_if_built().is_none());
+            prop_assert_eq!(&agreement_by_task(&data, truth_of, parts), &expected);
+            prop_assert!(data.by_worker_if_built().is_none());
+            prop_assert_eq!(&agreement_by_worker(&data, truth_of), &expected);
+            prop_assert!(data.by_worker_if_built().is_some());
+            prop_assert_eq!(&agreement_with(&data, truth_of), &expected);
+        }
     }
 }
