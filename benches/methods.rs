@@ -28,15 +28,15 @@ use criterion::{
 };
 use crowdagg::generate::{Generated, GeneratorConfig, generate};
 use crowdagg::methods::{
-    ClosestToAverageParams, EmbeddingAggregator, HrrasaParams, METHODS, PairwiseAggregator,
-    RasaParams, RoverParams, SegmentationAggregator, SegmentationEmParams,
-    SegmentationMajorityVoteParams, SegmentationRasaParams, TextAggregator, TextHrrasaParams,
-    TextRasaParams,
+    ClosestToAverageParams, EmbeddingAggregator, HrrasaParams, PairwiseAggregator, RasaParams,
+    RoverParams, SegmentationAggregator, SegmentationEmParams, SegmentationMajorityVoteParams,
+    SegmentationRasaParams, TextAggregator, TextHrrasaParams, TextRasaParams, find_method,
+    single_label_methods,
 };
 use crowdagg::{
-    BinaryRelevance, BradleyTerryParams, EmbeddingResponses, FitInputs, Gold, Mask,
-    MultiLabelResponses, NoisyBradleyTerryParams, PairwiseResponses, Params, SegmentationResponses,
-    Skills, TextResponses,
+    BradleyTerryParams, EmbeddingResponses, FitInputs, Gold, Mask, MultiLabelResponses,
+    NoisyBradleyTerryParams, PairwiseResponses, Params, SegmentationResponses, Skills,
+    TextResponses,
 };
 
 /// The size grid, in responses (comparisons for the pairwise methods).
@@ -104,7 +104,7 @@ fn categorical(group: &mut BenchmarkGroup<'_, WallTime>, responses: usize) {
     let skills: Skills = (0..data.n_workers())
         .map(|w| (data.worker_name(w), 50.0 + (w % 50) as f64))
         .collect();
-    for method in METHODS {
+    for method in single_label_methods() {
         let aggregator = method.build(&[]).expect("default parameters");
         let needs = method.requirements();
         let mut inputs = FitInputs::default();
@@ -137,7 +137,10 @@ fn categorical(group: &mut BenchmarkGroup<'_, WallTime>, responses: usize) {
             (task, worker, set)
         });
     let multi = MultiLabelResponses::from_sets(sets).expect("valid label sets");
-    let binary_relevance = BinaryRelevance::default();
+    let (binary_relevance, _) = find_method("binary-relevance")
+        .expect("in the registry")
+        .build_label_sets(&[])
+        .expect("default parameters");
     group.bench_with_input(
         BenchmarkId::new("binary-relevance", responses),
         &multi,

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use std::time::Instant;
 
 use crate::aggregation::{Aggregation, IterationLoop, StopReason};
-use crate::error::{DataError, Result};
+use crate::error::Result;
 use crate::responses::{Label, Responses};
 
 use super::params::{ParamReport, report};
@@ -342,14 +342,7 @@ impl Aggregator for Kos {
             });
         }
         let p = &self.params;
-        if data.n_labels() != 2 {
-            return Err(DataError::WrongLabelCount {
-                method: "KOS",
-                expected: 2,
-                found: data.n_labels(),
-            }
-            .into());
-        }
+        self.requirements().check_labels(self.name(), data)?;
         let mut rng = RandomState::new(p.random_state);
         let y: Vec<f64> = (0..data.n_responses()).map(|_| 1.0 + rng.gauss()).collect();
         let mut messages = Messages::new(data, y);
