@@ -3,7 +3,8 @@
 //!
 //! - categorical: every method of the registry (`crowdagg::methods::METHODS`, which includes
 //!   BinaryRelevance) on `crowdagg::generate` binary data, gold for the methods that need it
-//!   (every tenth task), skills for those that use them; BinaryRelevance on label sets drawn
+//!   (every tenth task; a gold-trained method ignores workers without gold, as `evaluate`),
+//!   skills for those that use them; BinaryRelevance on label sets drawn
 //!   around the same truth (three classes);
 //! - pairwise (`bt`, `noisy-bt`): comparisons of items with hidden scores, the better item
 //!   winning with probability 0.8;
@@ -105,8 +106,15 @@ fn categorical(group: &mut BenchmarkGroup<'_, WallTime>, responses: usize) {
         .map(|w| (data.worker_name(w), 50.0 + (w % 50) as f64))
         .collect();
     for method in single_label_methods() {
-        let aggregator = method.build(&[]).expect("default parameters");
         let needs = method.requirements();
+        // As `evaluate`: a gold-trained method drops the answers of workers without gold
+        // (at 10⁵ responses some workers answer no gold task).
+        let params: &[(&str, &str)] = if needs.gold.required() {
+            &[("on_missing_skill", "ignore")]
+        } else {
+            &[]
+        };
+        let aggregator = method.build(params).expect("valid parameters");
         let mut inputs = FitInputs::default();
         if needs.gold.required() {
             inputs = inputs.gold(&gold);
