@@ -197,5 +197,8 @@ pub use texts::{TextBuilder, TextResponses};
 
 /// The README's examples run as doctests.
 #[cfg(doctest)]
+mod non_exhaustive_doctests;
+
+#[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
