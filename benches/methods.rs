@@ -156,6 +156,21 @@ fn categorical(group: &mut BenchmarkGroup<'_, WallTime>, responses: usize) {
     );
 }
 
+/// Benchmarks each named method on `data` (one family: `fit` runs one of them).
+fn bench_family<D, M: ?Sized>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    size: usize,
+    data: &D,
+    methods: &[(&str, Box<M>)],
+    fit: impl Fn(&M, &D),
+) {
+    for (name, method) in methods {
+        group.bench_with_input(BenchmarkId::new(*name, size), data, |b, data| {
+            b.iter(|| fit(method, data))
+        });
+    }
+}
+
 fn pairwise(group: &mut BenchmarkGroup<'_, WallTime>, comparisons: usize) {
     let mut rng = SplitMix(2);
     let items = (comparisons / 20).max(10);
@@ -197,11 +212,9 @@ fn pairwise(group: &mut BenchmarkGroup<'_, WallTime>, comparisons: usize) {
             ),
         ),
     ];
-    for (name, method) in &methods {
-        group.bench_with_input(BenchmarkId::new(*name, comparisons), &data, |b, data| {
-            b.iter(|| method.fit(data).expect("fit"))
-        });
-    }
+    bench_family(group, comparisons, &data, &methods, |method, data| {
+        method.fit(data).expect("fit");
+    });
 }
 
 fn texts(group: &mut BenchmarkGroup<'_, WallTime>, responses: usize) {
@@ -274,11 +287,9 @@ fn embeddings(group: &mut BenchmarkGroup<'_, WallTime>, responses: usize) {
             Box::new(TextHrrasaParams::default().check().expect("defaults")),
         ),
     ];
-    for (name, method) in &methods {
-        group.bench_with_input(BenchmarkId::new(*name, responses), &data, |b, data| {
-            b.iter(|| method.fit(data).expect("fit"))
-        });
-    }
+    bench_family(group, responses, &data, &methods, |method, data| {
+        method.fit(data).expect("fit");
+    });
 }
 
 fn segmentation(group: &mut BenchmarkGroup<'_, WallTime>, responses: usize) {
@@ -317,11 +328,9 @@ fn segmentation(group: &mut BenchmarkGroup<'_, WallTime>, responses: usize) {
             Box::new(SegmentationEmParams::default().check().expect("defaults")),
         ),
     ];
-    for (name, method) in &methods {
-        group.bench_with_input(BenchmarkId::new(*name, responses), &data, |b, data| {
-            b.iter(|| method.fit(data).expect("fit"))
-        });
-    }
+    bench_family(group, responses, &data, &methods, |method, data| {
+        method.fit(data).expect("fit");
+    });
 }
 
 fn methods(c: &mut Criterion) {

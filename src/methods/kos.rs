@@ -39,7 +39,7 @@ use crate::numeric::numpy_random::RandomState;
 ///   seen) and here (smallest); the updates are symmetric under flipping every sign, so that
 ///   choice does not change any label.
 /// * A sum of exactly 0 (crowd-kit: `KeyError`) goes to the smallest label.
-/// * Data with other than 2 labels: [`DataError::WrongLabelCount`].
+/// * Data with other than 2 labels: [`DataError::WrongLabelCount`](crate::DataError::WrongLabelCount).
 /// * crowd-kit reseeds numpy's *global* generator; here the generator is local.
 ///
 /// The method is very sensitive to `n_iter` and the seed on small or irregular graphs.

@@ -8,6 +8,15 @@ use crowdagg::{
     Skills,
 };
 
+/// The three methods with their defaults.
+fn all_methods() -> [Box<dyn SegmentationAggregator>; 3] {
+    [
+        Box::new(SegmentationMajorityVote::default()),
+        Box::new(SegmentationRasa::default()),
+        Box::new(SegmentationEm::default()),
+    ]
+}
+
 /// A mask from rows of 0/1 separated by `/`.
 fn mask(rows: &str) -> Mask {
     let rows: Vec<&str> = rows.split('/').collect();
@@ -130,11 +139,7 @@ fn edge_cases() {
         ("b", "w1", mask("010/110")),
     ])
     .unwrap();
-    let methods: [Box<dyn SegmentationAggregator>; 3] = [
-        Box::new(SegmentationMajorityVote::default()),
-        Box::new(SegmentationRasa::default()),
-        Box::new(SegmentationEm::default()),
-    ];
+    let methods = all_methods();
     for method in &methods {
         let fit = method.fit(&data).unwrap();
         assert_eq!(fit.masks[1], mask("010/110"), "{}", method.name());
@@ -239,11 +244,7 @@ fn an_observer_stops_the_segmentation_methods() {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     let data = many_tasks();
-    let methods: [Box<dyn SegmentationAggregator>; 3] = [
-        Box::new(SegmentationMajorityVote::default()),
-        Box::new(SegmentationRasa::default()),
-        Box::new(SegmentationEm::default()),
-    ];
+    let methods = all_methods();
     for method in &methods {
         let full = method.fit(&data).unwrap();
         assert_eq!(full.masks.len(), 2_500);
