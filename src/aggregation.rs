@@ -278,7 +278,8 @@ pub struct IterationState {
     /// expected log-likelihood per response-label (GLAD), the largest change of the skill
     /// vectors (M-MSR), the largest skill step (ZBS), the largest message (KOS), the log
     /// marginal likelihood of the restart (MACE), the largest score change (Bradley-Terry),
-    /// the negative log-likelihood (noisy Bradley-Terry).
+    /// the negative log-likelihood (noisy Bradley-Terry); for the methods fitted task by task
+    /// (segmentation, ROVER), where an iteration is a block of tasks, the tasks fitted so far.
     pub objective: f64,
     /// Wall time since the fit started.
     pub elapsed: Duration,
@@ -309,8 +310,9 @@ pub enum Action {
 
 /// A per-iteration hook (argmin-style observer): the CLI draws a progress bar with it, the
 /// library never prints. Called once per iteration from the fitting thread, by every iterative
-/// method (Dawid-Skene, one-coin Dawid-Skene, GLAD, M-MSR, MACE once per restart, KOS, ZBS, and
-/// the pairwise methods); returning [`Action::Stop`] ends the fit after that iteration with
+/// method (Dawid-Skene, one-coin Dawid-Skene, GLAD, M-MSR, MACE once per restart, KOS, ZBS, the
+/// pairwise and embedding methods; the segmentation methods and ROVER, which fit each task on
+/// its own, once per block of tasks); returning [`Action::Stop`] ends the fit after that iteration with
 /// [`StopReason::Interrupted`] (a time budget, Ctrl-C, Python's `KeyboardInterrupt`).
 ///
 /// A closure `Fn(&IterationState) -> Action` is an observer:
@@ -484,6 +486,46 @@ impl<'a> IterationLoop<'a> {
     pub(crate) fn report(self, stop_reason: StopReason) -> FitReport {
         FitReport::new(self.iterations, stop_reason, self.loss_history).timed(self.started)
     }
+}
+
+/// Tasks per observer call of the per-task methods ([`fit_task_blocks`]).
+pub(crate) const TASK_BLOCK: usize = 1024;
+
+/// Fits tasks `0..n_tasks` with `fit_task`, for the methods whose work is independent per task
+/// (segmentation: iterations inside each task; ROVER: one alignment per task), so that an
+/// observer can stop them: without an observer in one pass; with one, in blocks of
+/// [`TASK_BLOCK`] tasks (by [`IterationLoop`]: iteration = block, objective = tasks fitted so
+/// far), the observer called after each block from the fitting thread. On [`Action::Stop`] the
+/// fit ends after that block and returns the results of the tasks fitted, task ids `0..k`,
+/// with `true` (interrupted). `parallel` fits each block's tasks on rayon's pool; results are
+/// per task, so the blocks do not change them.
+pub(crate) fn fit_task_blocks<T: Send>(
+    n_tasks: usize,
+    observer: Option<&dyn Observer>,
+    parallel: bool,
+    fit_task: impl Fn(usize) -> T + Sync + Send,
+) -> (Vec<T>, bool) {
+    use rayon::prelude::*;
+    let fit = |tasks: std::ops::Range<usize>| -> Vec<T> {
+        if parallel {
+            tasks.into_par_iter().map(&fit_task).collect()
+        } else {
+            tasks.map(&fit_task).collect()
+        }
+    };
+    let Some(observer) = observer else {
+        return (fit(0..n_tasks), false);
+    };
+    let mut fitted = Vec::with_capacity(n_tasks);
+    let blocks = n_tasks.div_ceil(TASK_BLOCK);
+    let report = IterationLoop::new(blocks, Some(observer), Instant::now())
+        .without_loss_history()
+        .run(|block| {
+            let start = (block - 1) * TASK_BLOCK;
+            fitted.extend(fit(start..(start + TASK_BLOCK).min(n_tasks)));
+            Ok((fitted.len() as f64, None))
+        });
+    (fitted, report.stop_reason == StopReason::Interrupted)
 }
 
 /// Known true labels by task name.

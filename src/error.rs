@@ -581,6 +581,18 @@ pub enum ParamsError {
         /// The name given.
         name: String,
     },
+    /// A method built for the other kind of responses: [`BinaryRelevance`](crate::BinaryRelevance)
+    /// aggregates label sets, every other registry method one label per response
+    /// ([`Requirements::label_sets`](crate::methods::Requirements::label_sets)).
+    #[error("{method} aggregates {takes}, not {asked}")]
+    WrongInput {
+        /// The method (crowd-kit class name).
+        method: &'static str,
+        /// What its responses are (`"label sets"`, `"single labels"`).
+        takes: &'static str,
+        /// What it was built for.
+        asked: &'static str,
+    },
 }
 
 /// A problem reading an input file, with its location.
@@ -690,7 +702,9 @@ impl ParamsError {
     /// The broad class of this error ([`ErrorKind`]).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Unknown { .. } | Self::Type { .. } => ErrorKind::WrongType,
+            Self::Unknown { .. } | Self::Type { .. } | Self::WrongInput { .. } => {
+                ErrorKind::WrongType
+            }
             Self::UnknownInnerMethod { .. } => ErrorKind::MissingKey,
             _ => ErrorKind::InvalidValue,
         }

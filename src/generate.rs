@@ -148,6 +148,7 @@ impl GeneratorConfig {
 
 /// The kind of confusion matrix a generated worker has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WorkerType {
     /// Mostly right: a diagonal of 0.70–0.95.
     Good,

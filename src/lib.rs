@@ -56,8 +56,10 @@
 //! | [`Kos`] | `kos` | D. R. Karger, S. Oh & D. Shah, "Budget-Optimal Task Allocation for Reliable Crowdsourcing Systems", *Operations Research* 62(1), 2014 ([arXiv:1110.3564](https://arxiv.org/abs/1110.3564)); binary labels only |
 //! | [`BinaryRelevance`] | `binary-relevance` | multi-label answers ([`MultiLabelResponses`]): one 0/1 aggregation per class with any method above (crowd-kit `BinaryRelevance`) |
 //!
-//! For programs that pick a method at run time, [`methods::METHODS`] lists the single-label
-//! methods by name and [`methods::find_method`] looks one up.
+//! For programs that pick a method at run time, [`methods::METHODS`] lists the methods by
+//! name with what each needs ([`methods::Requirements`]; the label-set method, BinaryRelevance,
+//! last, built by [`methods::Method::build_label_sets`]) and [`methods::find_method`] looks
+//! one up.
 //!
 //! # Loading a CSV
 //!
@@ -194,6 +196,9 @@ pub use segmentation::{Mask, SegmentationBuilder, SegmentationResponses};
 pub use texts::{TextBuilder, TextResponses};
 
 /// The README's examples run as doctests.
+#[cfg(doctest)]
+mod non_exhaustive_doctests;
+
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -34,6 +34,7 @@ pub(crate) type Interner = IndexSet<Box<str>, FxBuildHasher>;
 /// What to do with several responses of one worker to one task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum DuplicatePolicy {
     /// Keep every response, as crowd-kit does (they count as separate votes). The number of
     /// extra responses is available as [`Responses::duplicate_count`].

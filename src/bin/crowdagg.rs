@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crowdagg::io::{
     ReadOptions, delimiter_for, locate, read_gold, read_responses_with_progress, read_skills,
 };
-use crowdagg::methods::{BINARY_RELEVANCE, METHODS, Method, find_method};
+use crowdagg::methods::{METHODS, Method, find_method};
 use crowdagg::output::{
     has_worker_model, write_csv, write_json, write_probas_csv, write_workers_csv,
 };
@@ -343,6 +343,9 @@ fn describe(cli_name: &str) -> &'static str {
         "mace" => "spammer/knower mixture per worker",
         "mmsr" => "skills from the agreement matrix (mean-subsequence-reduced), weighted vote",
         "kos" => "binary message passing between tasks and workers",
+        "binary-relevance" => {
+            "multi-label answers (label sets joined by `separator`) aggregated per class"
+        }
         _ => "",
     }
 }
@@ -364,18 +367,12 @@ fn list_methods() {
         }
     };
     for m in METHODS {
-        let params = m.build(&[]).map(|a| a.params()).unwrap_or_default();
-        line(m.cli_name, m.name, describe(m.cli_name), &defaults(&params));
+        let mut params = defaults(&m.defaults());
+        if m.requires.label_sets {
+            params.push_str(" (other params go to the inner method)");
+        }
+        line(m.cli_name, m.name, describe(m.cli_name), &params);
     }
-    line(
-        BINARY_RELEVANCE.cli_name,
-        BINARY_RELEVANCE.name,
-        "multi-label answers (label sets joined by `separator`) aggregated per class",
-        &format!(
-            "{} (other params go to the inner method)",
-            defaults(&BINARY_RELEVANCE.defaults())
-        ),
-    );
     for (cli, name, method, description) in families::FAMILY_METHODS {
         line(cli, name, description, &method.defaults());
     }
@@ -440,17 +437,26 @@ fn in_cli_words(message: &str) -> String {
 }
 
 /// `-m binary-relevance`: the options it honours run it; the ones it has no use for are refused.
-fn aggregate_multilabel(args: &AggregateArgs, pairs: &[(&str, &str)]) -> Result<(), CliError> {
+fn aggregate_multilabel(
+    args: &AggregateArgs,
+    method: &Method,
+    pairs: &[(&str, &str)],
+) -> Result<(), CliError> {
     args.refuse_label_options(
         &[],
-        "binary-relevance",
+        method.cli_name,
         "it aggregates label sets, with options --param, --format, --output, --*-column, --delimiter, --duplicates, --threads, --timings",
     )?;
     let started = Instant::now();
     note_stdin(&args.input);
     let json = matches!(args.format, Format::Json);
-    let (bytes, times) =
-        multilabel::run(&args.input, pairs, &args.input_args.read_options(), json)?;
+    let (bytes, times) = multilabel::run(
+        method,
+        &args.input,
+        pairs,
+        &args.input_args.read_options(),
+        json,
+    )?;
     let write_started = Instant::now();
     write_whole(args.output.as_deref(), |out| out.write_all(&bytes))?;
     if args.timings {
@@ -579,8 +585,8 @@ fn aggregate(args: AggregateArgs) -> Result<(), CliError> {
             )));
         }
     }
-    if BINARY_RELEVANCE.matches(&args.method) {
-        return aggregate_multilabel(&args, &pairs);
+    if let Some(method) = find_method(&args.method).filter(|m| m.requires.label_sets) {
+        return aggregate_multilabel(&args, method, &pairs);
     }
     if let Some(method) = PairwiseMethod::find(&args.method) {
         return aggregate_pairwise(&args, method, &pairs);
@@ -599,8 +605,7 @@ struct Job {
 impl Job {
     fn new(args: &AggregateArgs, pairs: Vec<(&str, &str)>) -> Result<Self, CliError> {
         let method = find_method(&args.method).ok_or_else(|| {
-            let mut names: Vec<_> = METHODS.iter().map(|m| m.cli_name).collect();
-            names.push(BINARY_RELEVANCE.cli_name);
+            let names: Vec<_> = METHODS.iter().map(|m| m.cli_name).collect();
             CliError::Usage(format!(
                 "unknown method {:?} (known: {})",
                 args.method,

@@ -39,6 +39,7 @@ pub(crate) use em::{
 /// clipping of counts, priors and error entries at 1e-10 is smoothing, not a bug, and is kept
 /// in both modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub enum Compat {
     /// Reproduce crowd-kit 1.4.2's numbers (the default; `crowd-kit`, also `crowdkit`).
     #[default]

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use std::time::Instant;
 
 use crate::aggregation::{Aggregation, IterationLoop, StopReason};
-use crate::error::{DataError, Result};
+use crate::error::Result;
 use crate::responses::{Label, Responses};
 
 use super::params::{ParamReport, report};
@@ -39,7 +39,7 @@ use crate::numeric::numpy_random::RandomState;
 ///   seen) and here (smallest); the updates are symmetric under flipping every sign, so that
 ///   choice does not change any label.
 /// * A sum of exactly 0 (crowd-kit: `KeyError`) goes to the smallest label.
-/// * Data with other than 2 labels: [`DataError::WrongLabelCount`].
+/// * Data with other than 2 labels: [`DataError::WrongLabelCount`](crate::DataError::WrongLabelCount).
 /// * crowd-kit reseeds numpy's *global* generator; here the generator is local.
 ///
 /// The method is very sensitive to `n_iter` and the seed on small or irregular graphs.
@@ -342,14 +342,7 @@ impl Aggregator for Kos {
             });
         }
         let p = &self.params;
-        if data.n_labels() != 2 {
-            return Err(DataError::WrongLabelCount {
-                method: "KOS",
-                expected: 2,
-                found: data.n_labels(),
-            }
-            .into());
-        }
+        self.requirements().check_labels(self.name(), data)?;
         let mut rng = RandomState::new(p.random_state);
         let y: Vec<f64> = (0..data.n_responses()).map(|_| 1.0 + rng.gauss()).collect();
         let mut messages = Messages::new(data, y);

@@ -103,6 +103,7 @@ pub struct Mace {
 /// How [`Mace`] estimates the parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum MaceMethod {
     /// Variational Bayes with Beta/Dirichlet priors.
     #[default]

@@ -11,6 +11,7 @@ use ndarray::Array2;
 
 /// What weighted voting does with a worker who has no skill.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[non_exhaustive]
 pub enum MissingSkill {
     /// Fail with [`DataError::MissingSkill`] (crowd-kit's default).
     #[default]
@@ -25,6 +26,7 @@ pub enum MissingSkill {
 /// `default_skill` key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum OnMissingSkill {
     /// [`MissingSkill::Error`].
     Error,

@@ -42,8 +42,8 @@ pub use pairwise::{
 };
 pub use params::{ParamReport, Params};
 pub use registry::{
-    BINARY_RELEVANCE, BinaryRelevanceParams, METHODS, Method, MultiLabelMethod, binary_relevance,
-    binary_relevance_from_pairs, find_method,
+    BinaryRelevanceParams, METHODS, Method, binary_relevance, binary_relevance_from_pairs,
+    find_method, single_label_methods,
 };
 pub use requirements::{Requirements, Use};
 pub use segmentation::{

@@ -1,4 +1,4 @@
-//! The table of methods by name, shared by the CLI (and later the server and `evaluate`).
+//! The table of methods by name, shared by the CLI, `evaluate` and the Python package.
 
 use crate::error::ParamsError;
 
@@ -12,6 +12,14 @@ use super::{
 
 /// Builds a method's aggregator from `key=value` pairs or a JSON object.
 type Builder = fn(Given<'_>) -> Result<Box<dyn Aggregator>, ParamsError>;
+
+/// How a method is built: an [`Aggregator`] of single labels, or [`BinaryRelevance`] (label
+/// sets, with its own parameters and an inner method).
+#[derive(Clone, Copy)]
+enum Build {
+    Labels(Builder),
+    LabelSets,
+}
 
 /// Parameters as given: command-line text or JSON.
 #[derive(Clone, Copy)]
@@ -28,7 +36,7 @@ pub struct Method {
     pub name: &'static str,
     /// What the method needs besides the responses, declared here once.
     pub requires: Requirements,
-    build: Builder,
+    build: Build,
 }
 
 impl Method {
@@ -38,17 +46,72 @@ impl Method {
     }
 
     /// The aggregator with defaults overridden by `key=value` pairs, validated.
+    ///
+    /// # Errors
+    /// [`ParamsError`]s about the parameters; [`ParamsError::WrongInput`] for the label-set
+    /// method ([`Requirements::label_sets`]: build it with [`Method::build_label_sets`]).
     pub fn build(&self, params: &[(&str, &str)]) -> Result<Box<dyn Aggregator>, ParamsError> {
-        (self.build)(Given::Pairs(params))
+        self.builder()?(Given::Pairs(params))
     }
 
     /// The aggregator with defaults overridden by the members of a JSON object (what Python's
     /// `**kwargs` become), validated.
+    ///
+    /// # Errors
+    /// As [`Method::build`].
     pub fn build_json(
         &self,
         params: &serde_json::Value,
     ) -> Result<Box<dyn Aggregator>, ParamsError> {
-        (self.build)(Given::Json(params))
+        self.builder()?(Given::Json(params))
+    }
+
+    /// The label-set method ([`BinaryRelevance`]) from `key=value` pairs: its own
+    /// [`BinaryRelevanceParams`] (`inner`, `separator`), every other pair a parameter of the
+    /// inner method.
+    ///
+    /// # Errors
+    /// [`ParamsError`]s about the parameters; [`ParamsError::WrongInput`] for a method of single
+    /// labels.
+    pub fn build_label_sets(
+        &self,
+        params: &[(&str, &str)],
+    ) -> Result<(BinaryRelevance, BinaryRelevanceParams), ParamsError> {
+        match self.build {
+            Build::LabelSets => binary_relevance_from_pairs(params),
+            Build::Labels(_) => Err(self.wrong_input("label sets")),
+        }
+    }
+
+    /// The parameters' defaults, as reports show them (empty when the defaults alone do not
+    /// build the method).
+    pub fn defaults(&self) -> ParamReport {
+        match self.build {
+            Build::Labels(build) => build(Given::Pairs(&[]))
+                .map(|a| a.params())
+                .unwrap_or_default(),
+            Build::LabelSets => report(&BinaryRelevanceParams::default()),
+        }
+    }
+
+    fn builder(&self) -> Result<Builder, ParamsError> {
+        match self.build {
+            Build::Labels(build) => Ok(build),
+            Build::LabelSets => Err(self.wrong_input("single labels")),
+        }
+    }
+
+    fn wrong_input(&self, asked: &'static str) -> ParamsError {
+        let takes = if self.requires.label_sets {
+            "label sets"
+        } else {
+            "single labels"
+        };
+        ParamsError::WrongInput {
+            method: self.name,
+            takes,
+            asked,
+        }
     }
 }
 
@@ -63,7 +126,9 @@ where
     Ok(Box::new(checked))
 }
 
-/// Every method, in the order `--help` lists them, with what each needs.
+/// Every method of categorical responses, in the order `crowdagg methods` lists them, with
+/// what each needs: the single-label methods, then [`BinaryRelevance`], whose responses are
+/// label sets ([`Requirements::label_sets`]; built by [`Method::build_label_sets`]).
 #[rustfmt::skip] // a table: one method a line
 pub const METHODS: &[Method] = &[
     entry("mv", "MajorityVote", Requirements::OPTIONAL_SKILLS, make::<MajorityVoteParams>),
@@ -73,10 +138,16 @@ pub const METHODS: &[Method] = &[
     entry("wdo", "WeightedDynamicOverlap", Requirements::SKILLS, make::<WdoParams>),
     entry("ds", "DawidSkene", Requirements::OPTIONAL_GOLD, make::<DawidSkeneParams>),
     entry("one-coin-ds", "OneCoinDawidSkene", Requirements::OPTIONAL_GOLD, make::<OneCoin>),
-    entry("mmsr", "MMSR", Requirements::NONE, make::<MmsrParams>),
+    entry("mmsr", "MMSR", Requirements::AT_LEAST_TWO_LABELS, make::<MmsrParams>),
     entry("kos", "KOS", Requirements::BINARY, make::<KosParams>),
     entry("glad", "GLAD", Requirements::NONE, make::<GladParams>),
     entry("mace", "MACE", Requirements::NONE, make::<MaceParams>),
+    Method {
+        cli_name: "binary-relevance",
+        name: "BinaryRelevance",
+        requires: Requirements::LABEL_SETS,
+        build: Build::LabelSets,
+    },
 ];
 
 type WdoParams = WeightedDynamicOverlapParams;
@@ -92,8 +163,14 @@ const fn entry(
         cli_name,
         name,
         requires,
-        build,
+        build: Build::Labels(build),
     }
+}
+
+/// The methods of [`METHODS`] with one label per response (every method but the label-set
+/// one), in the same order: those [`Method::build`] builds.
+pub fn single_label_methods() -> impl Iterator<Item = &'static Method> {
+    METHODS.iter().filter(|m| !m.requires.label_sets)
 }
 
 /// Looks a method up by its CLI name or class name (case-insensitive).
@@ -102,33 +179,6 @@ pub fn find_method(name: &str) -> Option<&'static Method> {
         .iter()
         .find(|m| m.cli_name.eq_ignore_ascii_case(name) || m.name.eq_ignore_ascii_case(name))
 }
-
-/// The multi-label method: [`BinaryRelevance`], not in [`METHODS`] because its input is label
-/// sets ([`crate::MultiLabelResponses`]); built by [`binary_relevance_from_pairs`].
-pub struct MultiLabelMethod {
-    /// Short name on the command line.
-    pub cli_name: &'static str,
-    /// crowd-kit class name, also accepted on the command line.
-    pub name: &'static str,
-}
-
-impl MultiLabelMethod {
-    /// Whether `name` names this method (CLI or class name, case-insensitive).
-    pub fn matches(&self, name: &str) -> bool {
-        self.cli_name.eq_ignore_ascii_case(name) || self.name.eq_ignore_ascii_case(name)
-    }
-
-    /// Its own parameters' defaults, as reports show them.
-    pub fn defaults(&self) -> ParamReport {
-        report(&BinaryRelevanceParams::default())
-    }
-}
-
-/// The registry's entry for [`BinaryRelevance`].
-pub const BINARY_RELEVANCE: MultiLabelMethod = MultiLabelMethod {
-    cli_name: "binary-relevance",
-    name: "BinaryRelevance",
-};
 
 /// [`BinaryRelevance`]'s own parameters (read as described in [`Params`]); every other
 /// parameter given with them goes to the inner method.
@@ -166,13 +216,14 @@ pub fn binary_relevance_from_pairs(
     Ok((binary_relevance(&own.inner, &inner)?, own))
 }
 
-/// [`BinaryRelevance`] (multi-label; not in [`METHODS`] because its input is label sets) around
-/// the method named `inner` (CLI or class name), built with `params`.
+/// [`BinaryRelevance`] around the single-label method named `inner` (CLI or class name), built
+/// with `params`.
 pub fn binary_relevance(
     inner: &str,
     params: &[(&str, &str)],
 ) -> Result<BinaryRelevance, ParamsError> {
-    let method = find_method(inner).ok_or_else(|| ParamsError::UnknownInnerMethod {
+    let single_label = find_method(inner).filter(|m| !m.requires.label_sets);
+    let method = single_label.ok_or_else(|| ParamsError::UnknownInnerMethod {
         name: inner.to_string(),
     })?;
     Ok(BinaryRelevance::new(method.build(params)?))

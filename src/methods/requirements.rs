@@ -42,6 +42,14 @@ pub struct Requirements {
     pub skills: Use,
     /// Exactly this many distinct labels (KOS: 2, a binary method), if set.
     pub labels: Option<usize>,
+    /// At least this many distinct labels (M-MSR: 2, its agreement statistics divide by
+    /// `labels − 1`), if set.
+    pub min_labels: Option<usize>,
+    /// The responses are label sets ([`MultiLabelResponses`](super::MultiLabelResponses),
+    /// BinaryRelevance), not one label each: the method is built by
+    /// [`Method::build_label_sets`](super::Method::build_label_sets), and `evaluate`, which
+    /// scores single labels against gold, leaves it out.
+    pub label_sets: bool,
 }
 
 impl Default for Requirements {
@@ -56,6 +64,8 @@ impl Requirements {
         gold: Use::Unused,
         skills: Use::Unused,
         labels: None,
+        min_labels: None,
+        label_sets: false,
     };
     /// Gold labels required (GoldMajorityVote).
     pub const GOLD: Self = Self::NONE.with_gold(Use::Required);
@@ -67,6 +77,13 @@ impl Requirements {
     pub const OPTIONAL_SKILLS: Self = Self::NONE.with_skills(Use::Optional);
     /// Exactly two labels (KOS).
     pub const BINARY: Self = Self::NONE.with_labels(2);
+    /// At least two labels (M-MSR).
+    pub const AT_LEAST_TWO_LABELS: Self = Self::NONE.with_min_labels(2);
+    /// Label sets as responses (BinaryRelevance; its inner method's needs apply per class).
+    pub const LABEL_SETS: Self = Self {
+        label_sets: true,
+        ..Self::NONE
+    };
 
     /// These requirements with gold labels used as `gold` says.
     pub const fn with_gold(self, gold: Use) -> Self {
@@ -86,9 +103,17 @@ impl Requirements {
         }
     }
 
+    /// These requirements with at least `labels` distinct labels.
+    pub const fn with_min_labels(self, labels: usize) -> Self {
+        Self {
+            min_labels: Some(labels),
+            ..self
+        }
+    }
+
     /// Checks `data` and `inputs` against the requirements: a typed error before fitting
-    /// ([`DataError::MissingInput`], [`DataError::WrongLabelCount`]). An empty table meets
-    /// every requirement: its result is empty, as crowd-kit's.
+    /// ([`DataError::MissingInput`], then as [`Requirements::check_labels`]). An empty table
+    /// meets every requirement: its result is empty, as crowd-kit's.
     pub fn check(
         &self,
         method: &'static str,
@@ -105,12 +130,26 @@ impl Requirements {
         if let Some(&(_, _, input)) = missing.iter().find(|(u, given, _)| u.required() && !given) {
             return Err(DataError::MissingInput { method, input });
         }
-        match self.labels {
-            Some(expected) if data.n_labels() != expected => Err(DataError::WrongLabelCount {
+        self.check_labels(method, data)
+    }
+
+    /// Checks the number of distinct labels of `data` ([`DataError::WrongLabelCount`],
+    /// [`DataError::TooFewLabels`]); an empty table passes. The one place the label counts
+    /// are checked: [`Requirements::check`] before a fit, and the methods that declare a count
+    /// (KOS, M-MSR) inside their own fit, so a direct
+    /// [`Aggregator::aggregate`](super::Aggregator::aggregate) is checked too.
+    pub fn check_labels(&self, method: &'static str, data: &Responses) -> Result<(), DataError> {
+        let found = data.n_labels();
+        if data.is_empty() {
+            return Ok(());
+        }
+        match (self.labels, self.min_labels) {
+            (Some(expected), _) if found != expected => Err(DataError::WrongLabelCount {
                 method,
                 expected,
-                found: data.n_labels(),
+                found,
             }),
+            (_, Some(min)) if found < min => Err(DataError::TooFewLabels { method, min, found }),
             _ => Ok(()),
         }
     }

@@ -3,10 +3,9 @@
 //! [`SegmentationResponses`]. Parameters are serde structs validated by `check()`; results
 //! are [`SegmentationAggregation`]s.
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::aggregation::{FitReport, Skills, StopReason};
+use crate::aggregation::{FitReport, Observer, Skills, StopReason, fit_task_blocks};
 use crate::error::{DataError, ParamsError, Result};
 use crate::methods::mask_patterns::{PatternCounts, paint};
 use crate::numeric::sum::numpy_sum;
@@ -18,7 +17,8 @@ pub struct SegmentationAggregation {
     /// The aggregated mask of each task, by task id (crowd-kit's `segmentations_`).
     pub masks: Vec<Mask>,
     /// Iterations and loss history of the last task fitted (as crowd-kit's `loss_history_`);
-    /// not iterative for majority vote.
+    /// not iterative for majority vote; [`StopReason::Interrupted`] when an observer stopped
+    /// the fit.
     pub report: FitReport,
 }
 
@@ -27,11 +27,27 @@ pub trait SegmentationAggregator: Send + Sync {
     /// crowd-kit's class name.
     fn name(&self) -> &'static str;
 
-    /// Aggregates the masks of every task.
+    /// Aggregates the masks of every task, calling `observer` after each block of tasks
+    /// (tasks are fitted independently, each with its own iterations): an
+    /// [`Action::Stop`](crate::Action) ends the fit after that block with
+    /// [`StopReason::Interrupted`], and `masks` then holds the tasks fitted, task ids
+    /// `0..masks.len()`.
     ///
     /// # Errors
     /// [`DataError`]s about the data or the skills.
-    fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation>;
+    fn fit_observed(
+        &self,
+        data: &SegmentationResponses,
+        observer: Option<&dyn Observer>,
+    ) -> Result<SegmentationAggregation>;
+
+    /// Aggregates the masks of every task.
+    ///
+    /// # Errors
+    /// As [`SegmentationAggregator::fit_observed`].
+    fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
+        self.fit_observed(data, None)
+    }
 }
 
 fn check_tol(tol: f64) -> Result<(), ParamsError> {
@@ -109,12 +125,15 @@ macro_rules! segmentation_params {
             }
 
             /// Fits each task (in parallel): `fit_task` with the pattern path.
-            fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
-                let fits: Vec<(Mask, FitReport)> = (0..data.n_tasks())
-                    .into_par_iter()
-                    .map(|t| self.fit_task(data, data.task_rows(t), true))
-                    .collect();
-                Ok(collect_fits(fits))
+            fn fit_observed(
+                &self,
+                data: &SegmentationResponses,
+                observer: Option<&dyn Observer>,
+            ) -> Result<SegmentationAggregation> {
+                let (fits, interrupted) = fit_task_blocks(data.n_tasks(), observer, true, |t| {
+                    self.fit_task(data, data.task_rows(t), true)
+                });
+                Ok(collect_fits(fits, interrupted))
             }
         }
     };
@@ -453,6 +472,20 @@ impl SegmentationMajorityVote {
         data: &SegmentationResponses,
         skills: Option<&Skills>,
     ) -> Result<SegmentationAggregation> {
+        self.fit_with_skills_observed(data, skills, None)
+    }
+
+    /// [`SegmentationMajorityVote::fit_with_skills`] with an observer, as
+    /// [`SegmentationAggregator::fit_observed`].
+    ///
+    /// # Errors
+    /// As [`SegmentationMajorityVote::fit_with_skills`].
+    pub fn fit_with_skills_observed(
+        &self,
+        data: &SegmentationResponses,
+        skills: Option<&Skills>,
+        observer: Option<&dyn Observer>,
+    ) -> Result<SegmentationAggregation> {
         let mut weight = vec![1.0; data.n_workers()];
         if let Some(skills) = skills {
             for (w, slot) in weight.iter_mut().enumerate() {
@@ -477,71 +510,69 @@ impl SegmentationMajorityVote {
             }
         }
         let weighted = skills.is_some();
-        let masks = (0..data.n_tasks())
-            .into_par_iter()
-            .map(|t| {
-                let rows = data.task_rows(t);
-                let first = data.mask(rows[0] as usize);
-                let (n, pixels) = (rows.len(), first.len());
-                if n <= 64 {
-                    let words = task_words(data, rows);
-                    if !weighted {
-                        // Unit skills: integer votes (crowd-kit's `segmentation * 1`), a pixel
-                        // is in iff 2 × its votes ≥ n.
-                        let out = paint(&words, pixels, |p| 2 * p.count_ones() as usize >= n);
-                        return first.with_words(out);
-                    }
-                    // A pattern's score: the per-pixel sum, the same additions in the same order.
-                    let counts = PatternCounts::of(&words, pixels);
-                    let accept: Vec<bool> = counts
-                        .bits
-                        .iter()
-                        .map(|&bits| {
-                            let (mut score, mut total) = (0.0, 0.0);
-                            for (k, &row) in rows.iter().enumerate() {
-                                let s = weight[data.worker(row as usize)];
-                                total += s;
-                                score += s * f64::from(u8::from((bits >> k) & 1 == 1));
-                            }
-                            2.0 * score - total >= 0.0
-                        })
-                        .collect();
-                    return first.with_words(paint(&words, pixels, |p| counts.accepts(&accept, p)));
-                }
-                // More than 64 masks: pixel by pixel.
-                let segs = task_bools(data, rows);
+        let (masks, interrupted) = fit_task_blocks(data.n_tasks(), observer, true, |t| {
+            let rows = data.task_rows(t);
+            let first = data.mask(rows[0] as usize);
+            let (n, pixels) = (rows.len(), first.len());
+            if n <= 64 {
+                let words = task_words(data, rows);
                 if !weighted {
-                    let mut votes = vec![0u32; pixels];
-                    for seg in &segs {
-                        for (acc, &p) in votes.iter_mut().zip(seg) {
-                            *acc += u32::from(p);
+                    // Unit skills: integer votes (crowd-kit's `segmentation * 1`), a pixel
+                    // is in iff 2 × its votes ≥ n.
+                    let out = paint(&words, pixels, |p| 2 * p.count_ones() as usize >= n);
+                    return first.with_words(out);
+                }
+                // A pattern's score: the per-pixel sum, the same additions in the same order.
+                let counts = PatternCounts::of(&words, pixels);
+                let accept: Vec<bool> = counts
+                    .bits
+                    .iter()
+                    .map(|&bits| {
+                        let (mut score, mut total) = (0.0, 0.0);
+                        for (k, &row) in rows.iter().enumerate() {
+                            let s = weight[data.worker(row as usize)];
+                            total += s;
+                            score += s * f64::from(u8::from((bits >> k) & 1 == 1));
                         }
-                    }
-                    let n = n as u64;
-                    return mask_like(
-                        first,
-                        votes.iter().map(|&v| 2 * u64::from(v) >= n).collect(),
-                    );
-                }
-                let mut score = vec![0.0; pixels];
-                let mut total = 0.0;
-                for (seg, &row) in segs.iter().zip(rows) {
-                    let s = weight[data.worker(row as usize)];
-                    total += s;
-                    for (acc, &p) in score.iter_mut().zip(seg) {
-                        *acc += s * f64::from(u8::from(p));
+                        2.0 * score - total >= 0.0
+                    })
+                    .collect();
+                return first.with_words(paint(&words, pixels, |p| counts.accepts(&accept, p)));
+            }
+            // More than 64 masks: pixel by pixel.
+            let segs = task_bools(data, rows);
+            if !weighted {
+                let mut votes = vec![0u32; pixels];
+                for seg in &segs {
+                    for (acc, &p) in votes.iter_mut().zip(seg) {
+                        *acc += u32::from(p);
                     }
                 }
-                mask_like(
+                let n = n as u64;
+                return mask_like(
                     first,
-                    score.iter().map(|&v| 2.0 * v - total >= 0.0).collect(),
-                )
-            })
-            .collect();
-        Ok(SegmentationAggregation {
-            masks,
-            report: FitReport::not_iterative(),
-        })
+                    votes.iter().map(|&v| 2 * u64::from(v) >= n).collect(),
+                );
+            }
+            let mut score = vec![0.0; pixels];
+            let mut total = 0.0;
+            for (seg, &row) in segs.iter().zip(rows) {
+                let s = weight[data.worker(row as usize)];
+                total += s;
+                for (acc, &p) in score.iter_mut().zip(seg) {
+                    *acc += s * f64::from(u8::from(p));
+                }
+            }
+            mask_like(
+                first,
+                score.iter().map(|&v| 2.0 * v - total >= 0.0).collect(),
+            )
+        });
+        let mut report = FitReport::not_iterative();
+        if interrupted {
+            report.stop_reason = StopReason::Interrupted;
+        }
+        Ok(SegmentationAggregation { masks, report })
     }
 }
 
@@ -550,8 +581,12 @@ impl SegmentationAggregator for SegmentationMajorityVote {
         "SegmentationMajorityVote"
     }
 
-    fn fit(&self, data: &SegmentationResponses) -> Result<SegmentationAggregation> {
-        self.fit_with_skills(data, None)
+    fn fit_observed(
+        &self,
+        data: &SegmentationResponses,
+        observer: Option<&dyn Observer>,
+    ) -> Result<SegmentationAggregation> {
+        self.fit_with_skills_observed(data, None, observer)
     }
 }
 
@@ -734,7 +769,7 @@ fn normalised(raw: &[f64]) -> Vec<f64> {
 }
 
 /// Masks by task and the last task's report (crowd-kit's `loss_history_`).
-fn collect_fits(fits: Vec<(Mask, FitReport)>) -> SegmentationAggregation {
+fn collect_fits(fits: Vec<(Mask, FitReport)>, interrupted: bool) -> SegmentationAggregation {
     let mut report = FitReport::new(0, StopReason::MaxIterations, Vec::new());
     let masks = fits
         .into_iter()
@@ -743,6 +778,9 @@ fn collect_fits(fits: Vec<(Mask, FitReport)>) -> SegmentationAggregation {
             mask
         })
         .collect();
+    if interrupted {
+        report.stop_reason = StopReason::Interrupted;
+    }
     SegmentationAggregation { masks, report }
 }
 

@@ -238,6 +238,7 @@ open_string_enum! {
 
 /// The JSON type a field should have had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum JsonType {
     /// A JSON string.
     String,

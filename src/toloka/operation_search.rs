@@ -18,6 +18,7 @@ pub struct OperationSort {
 
 /// An attribute operations can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OperationSortKey {
     /// The operation id, compared as bytes.
     Id,

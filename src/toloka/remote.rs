@@ -16,6 +16,7 @@ use super::types::{
 /// The `Authorization` header's scheme.
 #[derive(Clone, PartialEq, Eq)]
 #[cfg_attr(docsrs, doc(cfg(feature = "remote")))]
+#[non_exhaustive]
 pub enum Auth {
     /// `Authorization: OAuth <token>` (legacy OAuth tokens).
     OAuth(String),

@@ -12,6 +12,7 @@ macro_rules! open_string_enum {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
         $vis enum $name {
             $( $(#[$variant_meta])* $variant, )+
             /// A value this crate does not know, kept verbatim.

@@ -17,6 +17,7 @@ use super::validate;
 /// The aggregation algorithm of a request (`type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum AggregatedSolutionType {
     /// Toloka's aggregation by skill; needs `answer_weight_skill_id`.
     WeightedDynamicOverlap,

@@ -201,3 +201,83 @@ fn requirements_are_checked_before_fitting() {
         Use::Optional
     );
 }
+
+/// BinaryRelevance is a registry entry like every other method: found by name, listed last in
+/// `METHODS`, declared as the label-set method, built only by `build_label_sets`.
+#[test]
+fn binary_relevance_is_in_the_registry() {
+    let br = find_method("BinaryRelevance").unwrap();
+    assert_eq!(br.cli_name, "binary-relevance");
+    assert!(br.requirements().label_sets);
+    assert_eq!(METHODS.last().map(|m| m.name), Some("BinaryRelevance"));
+    assert_eq!(single_label_methods().count(), METHODS.len() - 1);
+    assert!(single_label_methods().all(|m| !m.requirements().label_sets));
+    let err = br.build(&[]).err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "BinaryRelevance aggregates label sets, not single labels"
+    );
+    assert_eq!(err.kind(), ErrorKind::WrongType);
+    assert!(br.build_json(&serde_json::json!({})).is_err());
+    let (aggregator, own) = br
+        .build_label_sets(&[("inner", "wawa"), ("separator", ";")])
+        .unwrap();
+    assert_eq!((aggregator.inner().name(), own.separator), ("Wawa", ';'));
+    assert_eq!(
+        br.defaults(),
+        [
+            ("inner".to_string(), serde_json::json!("mv")),
+            ("separator".to_string(), serde_json::json!("|"))
+        ]
+    );
+    let err = find_method("mv")
+        .unwrap()
+        .build_label_sets(&[])
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "MajorityVote aggregates single labels, not label sets"
+    );
+    // It is not an inner method of itself.
+    assert!(matches!(
+        binary_relevance("binary-relevance", &[]),
+        Err(ParamsError::UnknownInnerMethod { .. })
+    ));
+}
+
+/// M-MSR's minimum of two labels is declared in its requirements and checked by the one
+/// check, before a fit and inside a direct `aggregate`, with the same error.
+#[test]
+fn minimum_label_counts_are_declared() {
+    let mmsr = find_method("mmsr").unwrap();
+    assert_eq!(mmsr.requirements().min_labels, Some(2));
+    assert_eq!(find_method("kos").unwrap().requirements().labels, Some(2));
+    let one_label = Responses::from_triples([("t1", "w1", "a"), ("t2", "w2", "a")]).unwrap();
+    let aggregator = mmsr.build(&[]).unwrap();
+    for result in [
+        aggregator.fit_checked(&one_label, FitInputs::default()),
+        aggregator.aggregate(&one_label),
+    ] {
+        let err = result.err().unwrap();
+        assert!(
+            matches!(
+                err,
+                Error::Data(DataError::TooFewLabels {
+                    method: "MMSR",
+                    min: 2,
+                    found: 1
+                })
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "MMSR needs at least 2 distinct labels, the data has 1"
+        );
+    }
+    let mut custom = Requirements::NONE.with_min_labels(3);
+    assert!(custom.check_labels("X", &one_label).is_err());
+    custom = Requirements::NONE;
+    assert!(custom.check_labels("X", &one_label).is_ok());
+}

@@ -1239,3 +1239,33 @@ fn bradley_terry_from_the_command_line() {
     assert!(text(&refused.stderr).contains("bt does not use --gold"));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `evaluate` reads the registry's declaration: BinaryRelevance (label sets) is not in the
+/// default run, and asking for it is a usage error naming why (it was "unknown method").
+#[test]
+fn evaluate_leaves_out_the_label_set_method() {
+    let input = fixture("data/tiny/responses.csv");
+    let gold = fixture("data/tiny/gold.csv");
+    let (input, gold) = (input.to_str().unwrap(), gold.to_str().unwrap());
+    let out = crowdagg(&[
+        "evaluate",
+        "--gold",
+        gold,
+        "--methods",
+        "binary-relevance",
+        input,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "crowdagg: error: binary-relevance: evaluate scores single labels against gold; \
+         BinaryRelevance aggregates label sets\n"
+    );
+    let out = crowdagg(&["evaluate", "--gold", gold, "--format", "csv", input]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    assert!(
+        listed.contains("\nmace,") && !listed.contains("binary-relevance"),
+        "{listed}"
+    );
+}

@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use crowdagg::methods::{METHODS, Method};
+use crowdagg::methods::{Method, single_label_methods};
 use crowdagg::{Aggregation, FitInputs, Gold, Responses, Skills};
 use proptest::prelude::*;
 
@@ -175,7 +175,7 @@ proptest! {
             z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
             shuffled.swap(i, ((z ^ (z >> 31)) % (i as u64 + 1)) as usize);
         }
-        for method in METHODS {
+        for method in single_label_methods() {
             let a = fit(method, &d, &d.rows, PLAIN).map(|r| r.1);
             let b = fit(method, &d, &shuffled, PLAIN).map(|r| r.1);
             prop_assert_eq!(a, b, "{}", method.name);
@@ -184,7 +184,7 @@ proptest! {
 
     #[test]
     fn one_and_two_threads_are_bit_identical(d in dataset()) {
-        for method in METHODS {
+        for method in single_label_methods() {
             let a = common::in_pool(1, || fit(method, &d, &d.rows, PLAIN).map(|r| r.1));
             let b = common::in_pool(2, || fit(method, &d, &d.rows, PLAIN).map(|r| r.1));
             prop_assert_eq!(a, b, "{}", method.name);
@@ -193,7 +193,7 @@ proptest! {
 
     #[test]
     fn renaming_ids_permutes_the_results(d in dataset()) {
-        for method in METHODS.iter().filter(|m| !ORDER_SENSITIVE.contains(&m.name)) {
+        for method in single_label_methods().filter(|m| !ORDER_SENSITIVE.contains(&m.name)) {
             let plain = fit(method, &d, &d.rows, PLAIN);
             let renamed = fit(method, &d, &d.rows, RENAMED);
             match (plain, renamed) {
@@ -227,7 +227,7 @@ proptest! {
 
     #[test]
     fn probabilities_are_valid(d in dataset()) {
-        for method in METHODS {
+        for method in single_label_methods() {
             let Ok((data, result)) = fit(method, &d, &d.rows, PLAIN) else { continue };
             prop_assert_eq!(result.labels.len(), data.n_tasks());
             for &c in &result.confidence {
@@ -246,7 +246,7 @@ proptest! {
 
     #[test]
     fn an_agreeing_worker_never_flips_a_unanimous_task(d in dataset()) {
-        for method in METHODS.iter().filter(|m| !NO_UNANIMITY_GUARANTEE.contains(&m.name)) {
+        for method in single_label_methods().filter(|m| !NO_UNANIMITY_GUARANTEE.contains(&m.name)) {
             let Ok((data, before)) = fit(method, &d, &d.rows, PLAIN) else { continue };
             for t in 0..data.n_tasks() {
                 let labels = data.by_task().row(t).1;

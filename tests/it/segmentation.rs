@@ -8,6 +8,15 @@ use crowdagg::{
     Skills,
 };
 
+/// The three methods with their defaults.
+fn all_methods() -> [Box<dyn SegmentationAggregator>; 3] {
+    [
+        Box::new(SegmentationMajorityVote::default()),
+        Box::new(SegmentationRasa::default()),
+        Box::new(SegmentationEm::default()),
+    ]
+}
+
 /// A mask from rows of 0/1 separated by `/`.
 fn mask(rows: &str) -> Mask {
     let rows: Vec<&str> = rows.split('/').collect();
@@ -130,11 +139,7 @@ fn edge_cases() {
         ("b", "w1", mask("010/110")),
     ])
     .unwrap();
-    let methods: [Box<dyn SegmentationAggregator>; 3] = [
-        Box::new(SegmentationMajorityVote::default()),
-        Box::new(SegmentationRasa::default()),
-        Box::new(SegmentationEm::default()),
-    ];
+    let methods = all_methods();
     for method in &methods {
         let fit = method.fit(&data).unwrap();
         assert_eq!(fit.masks[1], mask("010/110"), "{}", method.name());
@@ -212,5 +217,57 @@ fn masks_equal_crowd_kit_on_generated_images() {
             let task = data.task_name(t);
             assert_eq!(*got, mask(want[task].as_str().unwrap()), "{run} {task}");
         }
+    }
+}
+
+/// 2,500 tasks of three 2×2 masks (the task's number picks the masks): three blocks of tasks.
+fn many_tasks() -> SegmentationResponses {
+    let shapes = ["10/01", "11/00", "01/11", "00/10"];
+    let mut builder = SegmentationResponses::builder();
+    for t in 0..2_500 {
+        for w in 0..3 {
+            let shape = shapes[(t + w * (t % 3)) % shapes.len()];
+            builder
+                .push(&format!("t{t}"), &format!("w{w}"), mask(shape))
+                .unwrap();
+        }
+    }
+    builder.build()
+}
+
+/// An observer stops every segmentation method after its first block of tasks: the masks of
+/// the tasks fitted (the first 1,024), equal to the full fit's, and `Interrupted`; an observer
+/// that only watches is called once per block and changes nothing.
+#[test]
+fn an_observer_stops_the_segmentation_methods() {
+    use crowdagg::{Action, IterationState, StopReason};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let data = many_tasks();
+    let methods = all_methods();
+    for method in &methods {
+        let full = method.fit(&data).unwrap();
+        assert_eq!(full.masks.len(), 2_500);
+        let stop = |state: &IterationState| {
+            assert_eq!((state.iteration, state.max_iterations), (1, 3));
+            assert_eq!(state.objective, 1024.0);
+            Action::Stop
+        };
+        let stopped = method.fit_observed(&data, Some(&stop)).unwrap();
+        assert_eq!(
+            stopped.report.stop_reason,
+            StopReason::Interrupted,
+            "{}",
+            method.name()
+        );
+        assert_eq!(stopped.masks[..], full.masks[..1024], "{}", method.name());
+        let calls = AtomicUsize::new(0);
+        let watch = |_: &IterationState| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            Action::Continue
+        };
+        let watched = method.fit_observed(&data, Some(&watch)).unwrap();
+        assert_eq!(calls.load(Ordering::Relaxed), 3);
+        assert_eq!(watched, full, "{}", method.name());
     }
 }

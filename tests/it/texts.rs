@@ -210,3 +210,28 @@ fn malformed_input_never_panics() {
     }
     assert!(parsed > 50, "{parsed}");
 }
+
+/// An observer stops ROVER after its first block of tasks (1,024 of 2,500): the texts merged
+/// so far, equal to the full fit's, and `Interrupted`; a watching observer changes nothing.
+#[test]
+fn an_observer_stops_rover() {
+    use crowdagg::{Action, IterationState, StopReason};
+
+    let words = ["a cat", "the cat", "a dog", "the cat sat"];
+    let rows: Vec<(String, String, &str)> = (0..2_500)
+        .flat_map(|t| (0..3).map(move |w| (format!("t{t}"), format!("w{w}"), words[(t + w) % 4])))
+        .collect();
+    let data = TextResponses::from_rows(rows).unwrap();
+    let rover = Rover::default();
+    let full = rover.fit(&data).unwrap();
+    assert_eq!(full.texts.len(), 2_500);
+    let stop = |state: &IterationState| {
+        assert_eq!((state.iteration, state.max_iterations), (1, 3));
+        Action::Stop
+    };
+    let stopped = rover.fit_observed(&data, Some(&stop)).unwrap();
+    assert_eq!(stopped.report.stop_reason, StopReason::Interrupted);
+    assert_eq!(stopped.texts[..], full.texts[..1024]);
+    let watch = |_: &IterationState| Action::Continue;
+    assert_eq!(rover.fit_observed(&data, Some(&watch)).unwrap(), full);
+}

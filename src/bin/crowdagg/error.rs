@@ -22,8 +22,9 @@ pub(crate) enum CliError {
     Usage(String),
     /// A file, standard output or socket that could not be used (`path: reason`).
     Io(String),
-    /// A Toloka backend error, in the command's words.
-    Toloka(String),
+    /// A Toloka backend error (boxed: it holds the operation a wait gave up on), shown in the
+    /// command's words (`toloka::describe_for_cli`).
+    Toloka(Box<crowdagg::toloka::BackendError>),
     /// A message from a command that reports its errors as text (the texts, embeddings and
     /// segmentation family).
     Message(String),
@@ -62,9 +63,8 @@ impl fmt::Display for CliError {
                 }
                 write!(f, "{error}{hint}")
             }
-            Self::Usage(text) | Self::Io(text) | Self::Toloka(text) | Self::Message(text) => {
-                f.write_str(text)
-            }
+            Self::Toloka(error) => f.write_str(&super::toloka::describe_for_cli(error)),
+            Self::Usage(text) | Self::Io(text) | Self::Message(text) => f.write_str(text),
         }
     }
 }
@@ -87,6 +87,12 @@ impl From<crowdagg::DataError> for CliError {
     }
 }
 
+impl From<crowdagg::toloka::BackendError> for CliError {
+    fn from(error: crowdagg::toloka::BackendError) -> Self {
+        Self::Toloka(Box::new(error))
+    }
+}
+
 impl From<String> for CliError {
     fn from(message: String) -> Self {
         Self::Message(message)
@@ -97,5 +103,47 @@ impl From<String> for CliError {
 impl From<CliError> for String {
     fn from(error: CliError) -> Self {
         error.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CliError;
+    use crowdagg::toloka::{ApiError, BackendError, ErrorCode};
+
+    /// The Toloka variants map to the typed CLI error, shown as the command always showed
+    /// them: a validation error by the options that set its fields, another API error by its
+    /// message, the rest as the backend says them, on one line.
+    #[test]
+    fn toloka_errors_stay_typed() {
+        let invalid = ApiError::new(ErrorCode::ValidationError, "Validation failed").with_payload(
+            serde_json::json!({
+                "answer_weight_skill_id": {"code": "VALUE_REQUIRED", "message": "required"},
+                "fields[0]": {"code": "INVALID", "message": "no such\nfield"}
+            }),
+        );
+        let cases = [
+            (
+                BackendError::api(invalid),
+                "--skill-id: required; --field: no such field",
+            ),
+            (
+                BackendError::api(ApiError::new(ErrorCode::DoesNotExist, "no pool\np1")),
+                "no pool p1",
+            ),
+            (
+                BackendError::Transport("reset".into()),
+                "transport error: reset",
+            ),
+        ];
+        for (error, shown) in cases {
+            let kind = error.kind();
+            let cli = CliError::from(error);
+            let CliError::Toloka(typed) = &cli else {
+                panic!("{cli:?}");
+            };
+            assert_eq!(typed.kind(), kind);
+            assert_eq!(cli.to_string(), shown);
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::ValueEnum;
-use crowdagg::methods::{METHODS, MajorityVote, Method};
+use crowdagg::methods::{MajorityVote, Method, single_label_methods};
 use crowdagg::metrics::{self, By};
 use crowdagg::output::{EvaluationRow, Table, write_evaluation, write_metrics};
 use crowdagg::{Aggregator, FitInputs, StopReason};
@@ -79,14 +79,19 @@ pub fn evaluate(args: EvaluateArgs) -> Result<(), CliError> {
         );
     }
     let skills = read_optional_skills(args.skills.as_deref(), args.skill_id.as_deref())?;
+    // Scores are single labels against gold: the label-set method is not evaluated.
     let methods: Vec<&Method> = if args.methods.is_empty() {
-        METHODS.iter().collect()
+        single_label_methods().collect()
     } else {
         args.methods
             .iter()
-            .map(|name| {
-                crowdagg::methods::find_method(name)
-                    .ok_or_else(|| CliError::Usage(format!("unknown method {name:?}")))
+            .map(|name| match crowdagg::methods::find_method(name) {
+                Some(m) if m.requires.label_sets => Err(CliError::Usage(format!(
+                    "{name}: evaluate scores single labels against gold; {} aggregates label sets",
+                    m.name
+                ))),
+                Some(m) => Ok(m),
+                None => Err(CliError::Usage(format!("unknown method {name:?}"))),
             })
             .collect::<Result<_, _>>()?
     };

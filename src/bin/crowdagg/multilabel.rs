@@ -6,22 +6,23 @@ use std::time::{Duration, Instant};
 
 use crowdagg::ParamsError;
 use crowdagg::io::ReadOptions;
-use crowdagg::methods::{MultiLabelResponses, binary_relevance_from_pairs};
+use crowdagg::methods::{Method, MultiLabelResponses};
 use crowdagg::output::{write_multilabel_csv, write_multilabel_json};
 
 use super::CliError;
 
-/// Runs BinaryRelevance and renders its output (CSV `task,labels` or JSON); `params` may hold
+/// Runs `method` (BinaryRelevance, the registry's label-set method) and renders its output (CSV `task,labels` or JSON); `params` may hold
 /// `inner=<method>` (default `mv`) and `separator=<char>` (default `|`); every other pair goes
 /// to the inner method. The input is read with `options` (columns, delimiter, duplicates).
 /// Returns the output and the read and fit times.
 pub fn run(
+    method: &Method,
     input: &Path,
     params: &[(&str, &str)],
     options: &ReadOptions,
     json: bool,
 ) -> Result<(Vec<u8>, (Duration, Duration)), CliError> {
-    let (aggregator, own) = binary_relevance_from_pairs(params).map_err(|e| match e {
+    let (aggregator, own) = method.build_label_sets(params).map_err(|e| match e {
         // The CLI's long-standing wording for a separator of several characters.
         ParamsError::Parse { name, value, .. } if name == "separator" => {
             CliError::Usage(format!("separator={value:?}: expected one character"))

@@ -101,13 +101,9 @@ pub(crate) fn aggregate(args: TolokaAggregateArgs) -> Result<(), CliError> {
                 target: request.target,
                 aggregation_type: request.aggregation_type,
             };
-            vec![
-                backend
-                    .aggregate_by_task(&request)
-                    .map_err(describe_for_cli)?,
-            ]
+            vec![backend.aggregate_by_task(&request)?]
         }
-        None => backend.aggregate(&request).map_err(describe_for_cli)?,
+        None => backend.aggregate(&request)?,
     };
     // After the aggregation succeeded: an unknown field is an error, not an empty one.
     for field in &args.fields {
@@ -128,16 +124,16 @@ pub(crate) fn aggregate(args: TolokaAggregateArgs) -> Result<(), CliError> {
     })
 }
 
-/// A backend error in the words of `crowdagg toloka aggregate`: no HTTP status or Toloka
-/// error code (nothing went over a network), and the request fields a validation error names
-/// as the options that set them (`answer_weight_skill_id` is `--skill-id`).
-fn describe_for_cli(error: crowdagg::toloka::BackendError) -> CliError {
+/// A backend error in the words of `crowdagg toloka aggregate`, on one line: no HTTP status or
+/// Toloka error code (nothing went over a network), and the request fields a validation error
+/// names as the options that set them (`answer_weight_skill_id` is `--skill-id`).
+pub(crate) fn describe_for_cli(error: &crowdagg::toloka::BackendError) -> String {
     use crowdagg::toloka::BackendError;
-    let BackendError::Api { error: api, .. } = &error else {
-        return CliError::Toloka(describe_backend_error(error));
+    let BackendError::Api { error: api, .. } = error else {
+        return error.to_string().replace('\n', " ");
     };
     let Some(serde_json::Value::Object(fields)) = &api.payload else {
-        return CliError::Toloka(api.message.replace('\n', " "));
+        return api.message.replace('\n', " ");
     };
     let parts: Vec<String> = fields
         .iter()
@@ -156,30 +152,7 @@ fn describe_for_cli(error: crowdagg::toloka::BackendError) -> CliError {
             }
         })
         .collect();
-    CliError::Toloka(parts.join("; ").replace('\n', " "))
-}
-
-/// A backend error on one line, with the per-field messages of a validation error's payload
-/// (`Validation failed` alone does not say what to fix).
-pub(crate) fn describe_backend_error(error: crowdagg::toloka::BackendError) -> String {
-    let mut text = error.to_string();
-    if let crowdagg::toloka::BackendError::Api {
-        error:
-            crowdagg::toloka::ApiError {
-                payload: Some(serde_json::Value::Object(fields)),
-                ..
-            },
-        ..
-    } = &error
-    {
-        for (field, detail) in fields {
-            match detail["message"].as_str() {
-                Some(message) => text.push_str(&format!("; {field}: {message}")),
-                None => text.push_str(&format!("; {field}: {detail}")),
-            }
-        }
-    }
-    text.replace('\n', " ")
+    parts.join("; ").replace('\n', " ")
 }
 
 #[cfg(feature = "server")]

@@ -10,6 +10,7 @@ use super::em::{Em, normalise_columns};
 /// How [`InitialErrors`] enter the first M-step (crowd-kit `initial_error_strategy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum InitialErrorStrategy {
     /// The matrices replace the counts from the data. Every (worker, observed label) pair of
     /// the data must have a row. If every value is ≤ 1 the matrices are taken as

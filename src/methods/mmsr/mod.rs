@@ -345,15 +345,8 @@ impl Aggregator for Mmsr {
             });
         }
         let p = &self.params;
+        self.requirements().check_labels(self.name(), data)?;
         let n_labels = data.n_labels();
-        if n_labels < 2 {
-            return Err(DataError::TooFewLabels {
-                method: "MMSR",
-                min: 2,
-                found: n_labels,
-            }
-            .into());
-        }
         let n_tasks = data.n_tasks();
         let cov = Covariance::new(data);
         let f = cov.trim_count();

@@ -20,7 +20,8 @@ use crate::texts::TextResponses;
 pub struct TextAggregation {
     /// The aggregated text of each task, by task id.
     pub texts: Vec<String>,
-    /// How the fit went (ROVER is not iterative).
+    /// How the fit went (ROVER is not iterative; [`StopReason::Interrupted`](crate::StopReason)
+    /// when an observer stopped it).
     pub report: FitReport,
 }
 
@@ -29,11 +30,26 @@ pub trait TextAggregator: Send + Sync {
     /// crowd-kit's class name (`"ROVER"`).
     fn name(&self) -> &'static str;
 
-    /// Aggregates the texts of every task.
+    /// Aggregates the texts of every task, calling `observer` after each block of tasks: an
+    /// [`Action::Stop`](crate::Action) ends the fit after that block with
+    /// [`StopReason::Interrupted`](crate::StopReason::Interrupted), and `texts` then holds
+    /// the tasks merged, task ids `0..texts.len()`.
     ///
     /// # Errors
     /// None for ROVER at present (the `Result` is the family's contract).
-    fn fit(&self, data: &TextResponses) -> Result<TextAggregation>;
+    fn fit_observed(
+        &self,
+        data: &TextResponses,
+        observer: Option<&dyn Observer>,
+    ) -> Result<TextAggregation>;
+
+    /// Aggregates the texts of every task.
+    ///
+    /// # Errors
+    /// As [`TextAggregator::fit_observed`].
+    fn fit(&self, data: &TextResponses) -> Result<TextAggregation> {
+        self.fit_observed(data, None)
+    }
 }
 
 /// What [`TextRasa`] and [`TextHrrasa`] add to the embedding method they wrap (their `inner`):

@@ -4,7 +4,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{TextAggregation, TextAggregator};
-use crate::aggregation::FitReport;
+use crate::aggregation::{FitReport, Observer, StopReason, fit_task_blocks};
 use crate::error::{ParamsError, Result};
 use crate::methods::embeddings::python_split;
 use crate::texts::TextResponses;
@@ -276,22 +276,25 @@ impl TextAggregator for Rover {
         "ROVER"
     }
 
-    fn fit(&self, data: &TextResponses) -> Result<TextAggregation> {
+    fn fit_observed(
+        &self,
+        data: &TextResponses,
+        observer: Option<&dyn Observer>,
+    ) -> Result<TextAggregation> {
         let p = self.params;
-        let texts = (0..data.n_tasks())
-            .map(|t| {
-                let hypotheses: Vec<Vec<&str>> = data
-                    .task_rows(t)
-                    .iter()
-                    .map(|&r| p.tokenizer.tokens(data.text(r as usize)))
-                    .collect();
-                p.detokenizer.join(&Rover::vote(&hypotheses))
-            })
-            .collect();
-        Ok(TextAggregation {
-            texts,
-            report: FitReport::not_iterative(),
-        })
+        let (texts, interrupted) = fit_task_blocks(data.n_tasks(), observer, false, |t| {
+            let hypotheses: Vec<Vec<&str>> = data
+                .task_rows(t)
+                .iter()
+                .map(|&r| p.tokenizer.tokens(data.text(r as usize)))
+                .collect();
+            p.detokenizer.join(&Rover::vote(&hypotheses))
+        });
+        let mut report = FitReport::not_iterative();
+        if interrupted {
+            report.stop_reason = StopReason::Interrupted;
+        }
+        Ok(TextAggregation { texts, report })
     }
 }
 
