@@ -17,7 +17,7 @@
 //! each, concatenated in canonical order (found by binary search, see the crate's `names`
 //! module).
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use indexmap::IndexSet;
 use rayon::prelude::*;
@@ -149,26 +149,38 @@ impl Csr {
     /// range's write targets are a fraction of the table, so they stay closer in cache). The
     /// result does not depend on the number of threads.
     fn from_sorted_by(n_rows: usize, n: usize, triples: impl Triples) -> Self {
-        let parts = if n < 1 << 16 {
+        Self::from_sorted_by_parts(n_rows, n, triples, Self::parts_for(n))
+    }
+
+    /// How many row ranges [`Csr::from_sorted_by`] splits `n` triples into.
+    fn parts_for(n: usize) -> usize {
+        if n < 1 << 16 {
             1
         } else {
             rayon::current_num_threads().clamp(1, 64)
-        };
+        }
+    }
+
+    /// [`Csr::from_sorted_by`] with `parts` row ranges; one part runs as plain loops on the
+    /// calling thread (no rayon job).
+    fn from_sorted_by_parts(n_rows: usize, n: usize, triples: impl Triples, parts: usize) -> Self {
         let bounds: Vec<usize> = (0..=parts).map(|p| p * n_rows / parts).collect();
         // Counts per row, each range's own vector.
-        let counts: Vec<Vec<u32>> = (0..parts)
-            .into_par_iter()
-            .map(|p| {
-                let (lo, hi) = (bounds[p] as u32, bounds[p + 1] as u32);
-                let mut counts = vec![0u32; (hi - lo) as usize];
-                triples.each(|row, _, _| {
-                    if row >= lo && row < hi {
-                        counts[(row - lo) as usize] += 1;
-                    }
-                });
-                counts
-            })
-            .collect();
+        let count = |p: usize| {
+            let (lo, hi) = (bounds[p] as u32, bounds[p + 1] as u32);
+            let mut counts = vec![0u32; (hi - lo) as usize];
+            triples.each(|row, _, _| {
+                if row >= lo && row < hi {
+                    counts[(row - lo) as usize] += 1;
+                }
+            });
+            counts
+        };
+        let counts: Vec<Vec<u32>> = if parts == 1 {
+            vec![count(0)]
+        } else {
+            (0..parts).into_par_iter().map(count).collect()
+        };
         let mut offsets = Vec::with_capacity(n_rows + 1);
         offsets.push(0u32);
         let mut total = 0u32;
@@ -189,7 +201,7 @@ impl Csr {
             (ids_rest, labels_rest) = (ids_tail, labels_tail);
         }
         let offsets_ref = &offsets;
-        pieces.into_par_iter().for_each(|(p, ids, labels)| {
+        let place = |(p, ids, labels): (usize, &mut [u32], &mut [Label])| {
             let (lo, hi) = (bounds[p], bounds[p + 1]);
             let base = offsets_ref[lo];
             let mut next: Vec<u32> = offsets_ref[lo..hi].iter().map(|&o| o - base).collect();
@@ -202,11 +214,33 @@ impl Csr {
                     *slot += 1;
                 }
             });
-        });
+        };
+        if parts == 1 {
+            pieces.into_iter().for_each(place);
+        } else {
+            pieces.into_par_iter().for_each(place);
+        }
         Self {
             offsets,
             ids,
             labels,
+        }
+    }
+}
+
+/// The worker index, built on first use ([`Responses::by_worker`]); `building` is held by a
+/// pool thread while it builds.
+#[derive(Debug, Default)]
+struct LazyIndex {
+    cell: OnceLock<Csr>,
+    building: Mutex<()>,
+}
+
+impl Clone for LazyIndex {
+    fn clone(&self) -> Self {
+        Self {
+            cell: self.cell.clone(),
+            building: Mutex::new(()),
         }
     }
 }
@@ -265,7 +299,7 @@ pub struct Responses {
     labels_numeric: bool,
     by_task: Csr,
     /// Built from `by_task` on first use ([`Responses::by_worker`]).
-    by_worker: OnceLock<Csr>,
+    by_worker: LazyIndex,
     duplicates: u64,
 }
 
@@ -335,30 +369,45 @@ impl Responses {
 
     /// Rows are workers: each holds the worker's (task, label) pairs sorted by task, then label.
     ///
-    /// Built from the task index on first use (a counting sort, in parallel) and kept: the
-    /// methods that never look at workers' rows (majority vote, Wawa) do not pay for it. The
-    /// cell is filled without a lock held over the build: a thread that asks while another
-    /// builds (or the same thread, from a rayon job it picked up while building) builds too,
-    /// and the first to finish is kept — every build gives the same index, and no caller can
-    /// deadlock on a build that waits for it.
+    /// Built from the task index on first use (a counting sort) and kept: the methods that
+    /// never look at workers' rows (majority vote, Wawa) do not pay for it. Asked from a thread
+    /// of rayon's pool (say, `worker_responses` inside a `par_iter`), the index is built once,
+    /// sequentially, under a lock the other pool threads wait on: a parallel build there could
+    /// pick up the caller's own loop while it waits and start a nested build for every job it
+    /// steals. Asked from any other thread, it is built in parallel without the lock (so a
+    /// build never waits for pool threads that wait for it); two such threads asking at once
+    /// may both build, and the first to finish is kept — every build gives the same index.
     #[doc(hidden)]
     pub fn by_worker(&self) -> &Csr {
-        if let Some(csr) = self.by_worker.get() {
+        if let Some(csr) = self.by_worker.cell.get() {
             return csr;
         }
-        let built = Csr::from_sorted_by(
-            self.workers.len(),
-            self.by_task.ids.len(),
-            ByWorker(&self.by_task),
-        );
+        let build = |parts| {
+            Csr::from_sorted_by_parts(
+                self.workers.len(),
+                self.by_task.ids.len(),
+                ByWorker(&self.by_task),
+                parts,
+            )
+        };
+        if rayon::current_thread_index().is_some() {
+            let _building = self
+                .by_worker
+                .building
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            // One part: plain loops, no rayon job this thread could be handed while it builds.
+            return self.by_worker.cell.get_or_init(|| build(1));
+        }
+        let built = build(Csr::parts_for(self.by_task.ids.len()));
         // Moving `built` in cannot re-enter `by_worker`; a build finished first is kept.
-        self.by_worker.get_or_init(|| built)
+        self.by_worker.cell.get_or_init(|| built)
     }
 
     /// The worker index if it was built already (a caller with another way to its answer
     /// takes that rather than building it).
     pub(crate) fn by_worker_if_built(&self) -> Option<&Csr> {
-        self.by_worker.get()
+        self.by_worker.cell.get()
     }
 
     /// The responses to `task`: its workers' ids and their labels, sorted by worker, then label.
@@ -621,7 +670,7 @@ impl Responses {
             labels,
             labels_numeric,
             by_task,
-            by_worker: OnceLock::new(),
+            by_worker: LazyIndex::default(),
             duplicates,
         }
     }
@@ -1060,6 +1109,27 @@ mod tests {
             assert_eq!(other.by_task(), one.by_task(), "{threads} threads");
             assert_eq!(other.by_worker(), one.by_worker(), "{threads} threads");
         }
+        // Asked from pool threads at once (a parallel loop over the workers of a table whose
+        // worker index is not built yet): one sequential build under the lock, the same rows.
+        let fresh = build(2);
+        assert!(fresh.by_worker_if_built().is_none());
+        let rows_of = |data: &Responses, w: usize| {
+            let (ids, labels) = data.worker_responses(w);
+            (ids.to_vec(), labels.to_vec())
+        };
+        let seen: Vec<_> = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap()
+            .install(|| {
+                (0..fresh.n_workers())
+                    .into_par_iter()
+                    .map(|w| rows_of(&fresh, w))
+                    .collect()
+            });
+        let expected: Vec<_> = (0..one.n_workers()).map(|w| rows_of(&one, w)).collect();
+        assert_eq!(seen, expected);
+        assert_eq!(fresh.by_worker(), one.by_worker());
     }
 
     #[test]
