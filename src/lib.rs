@@ -195,10 +195,11 @@ pub use responses::{DuplicatePolicy, Label, Responses, ResponsesBuilder};
 pub use segmentation::{Mask, SegmentationBuilder, SegmentationResponses};
 pub use texts::{TextBuilder, TextResponses};
 
-/// The README's examples run as doctests.
+/// Each `#[non_exhaustive]` public enum, checked by a `compile_fail` doctest.
 #[cfg(doctest)]
 mod non_exhaustive_doctests;
 
+/// The README's examples run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -310,7 +310,9 @@ fn agreement_by_task(
         .into_par_iter()
         .map(|p| {
             let mut table = vec![(0u64, 0u64); n_workers];
-            for t in p * n_tasks / parts..(p + 1) * n_tasks / parts {
+            // In u64: `p * n_tasks` overflows a 32-bit usize from ~6.7·10⁷ tasks at 64 parts.
+            let bound = |p: usize| (p as u64 * n_tasks as u64 / parts as u64) as usize;
+            for t in bound(p)..bound(p + 1) {
                 let Some(true_label) = truth(t) else {
                     continue;
                 };

@@ -41,15 +41,33 @@ fn write_report<W: Write>(
     })
 }
 
+/// A fit stopped by its observer holds the results of its first tasks only (see
+/// [`StopReason::Interrupted`](crate::StopReason::Interrupted)): writing it would drop the
+/// other tasks without a word, so the writers refuse it.
+fn check_every_task(n_tasks: usize, fitted: usize) -> io::Result<()> {
+    if fitted == n_tasks {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "the fit has results for {fitted} of {n_tasks} tasks (it was stopped before the \
+             end); a partial fit is not written"
+        ),
+    ))
+}
+
 /// Writes a text fit as CSV: `task,text`, tasks in id order (crowd-kit's `texts_`).
 ///
 /// # Errors
-/// Whatever writing to `out` returns.
+/// Whatever writing to `out` returns; a fit without a text for every task (stopped by its
+/// observer) is refused before anything is written.
 pub fn write_texts_csv<W: Write>(
     out: W,
     data: &TextResponses,
     fit: &TextAggregation,
 ) -> io::Result<()> {
+    check_every_task(data.n_tasks(), fit.texts.len())?;
     let mut out = csv::Writer::from_writer(out);
     out.write_record(["task", "text"]).map_err(io_error)?;
     for (task, text) in data.task_names().zip(&fit.texts) {
@@ -62,7 +80,8 @@ pub fn write_texts_csv<W: Write>(
 /// `texts_`), `n_iter_run`, `loss_history`, `stop_reason`.
 ///
 /// # Errors
-/// Whatever writing to `out` returns.
+/// Whatever writing to `out` returns; a fit without a text for every task (stopped by its
+/// observer) is refused before anything is written.
 pub fn write_texts_json<W: Write>(
     out: W,
     data: &TextResponses,
@@ -70,6 +89,7 @@ pub fn write_texts_json<W: Write>(
     method: &str,
     params: &ParamReport,
 ) -> io::Result<()> {
+    check_every_task(data.n_tasks(), fit.texts.len())?;
     let texts = MapOf(|| data.task_names().zip(&fit.texts));
     write_report(out, method, params, &fit.report, |map| {
         map.serialize_entry("texts", &texts)
@@ -259,6 +279,7 @@ mod masks {
         data: &SegmentationResponses,
         fit: &SegmentationAggregation,
     ) -> io::Result<Vec<String>> {
+        super::check_every_task(data.n_tasks(), fit.masks.len())?;
         fs::create_dir_all(dir)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
         let names = mask_file_names(data);
@@ -288,6 +309,8 @@ mod masks {
         files: &[String],
         json: Option<(&str, &ParamReport)>,
     ) -> io::Result<()> {
+        super::check_every_task(data.n_tasks(), fit.masks.len())?;
+        super::check_every_task(data.n_tasks(), files.len())?;
         let tasks = || (0..data.n_tasks()).map(|t| data.task_name(t)).zip(files);
         match json {
             None => {

@@ -261,6 +261,20 @@ fn an_observer_stops_the_segmentation_methods() {
             method.name()
         );
         assert_eq!(stopped.masks[..], full.masks[..1024], "{}", method.name());
+        // A partial fit is refused by the writers, before any file is made.
+        let out = std::env::temp_dir().join(format!(
+            "crowdagg-partial-masks-{}-{}",
+            std::process::id(),
+            method.name()
+        ));
+        let refused = crowdagg::output::write_masks_png(&out, &data, &stopped).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("results for 1024 of 2500 tasks"),
+            "{refused}"
+        );
+        assert!(!out.exists());
         let calls = AtomicUsize::new(0);
         let watch = |_: &IterationState| {
             calls.fetch_add(1, Ordering::Relaxed);

@@ -232,6 +232,17 @@ fn an_observer_stops_rover() {
     let stopped = rover.fit_observed(&data, Some(&stop)).unwrap();
     assert_eq!(stopped.report.stop_reason, StopReason::Interrupted);
     assert_eq!(stopped.texts[..], full.texts[..1024]);
+    // A partial fit is refused by the writers, not written as if it were all the tasks.
+    let mut out = Vec::new();
+    let refused = crowdagg::output::write_texts_csv(&mut out, &data, &stopped).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("results for 1024 of 2500 tasks"),
+        "{refused}"
+    );
+    assert!(out.is_empty());
+    crowdagg::output::write_texts_csv(&mut out, &data, &full).unwrap();
     let watch = |_: &IterationState| Action::Continue;
     assert_eq!(rover.fit_observed(&data, Some(&watch)).unwrap(), full);
 }
