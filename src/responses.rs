@@ -149,7 +149,7 @@ impl Csr {
     /// range's write targets are a fraction of the table, so they stay closer in cache). The
     /// result does not depend on the number of threads.
     fn from_sorted_by(n_rows: usize, n: usize, triples: impl Triples) -> Self {
-        Self::from_sorted_by_parts(n_rows, n, triples, Self::parts_for(n))
+        Self::from_sorted_by_parts(n_rows, n, triples, Self::parts_for(n), Threads::Rayon)
     }
 
     /// How many row ranges [`Csr::from_sorted_by`] splits `n` triples into.
@@ -161,9 +161,14 @@ impl Csr {
         }
     }
 
-    /// [`Csr::from_sorted_by`] with `parts` row ranges; one part runs as plain loops on the
-    /// calling thread (no rayon job).
-    fn from_sorted_by_parts(n_rows: usize, n: usize, triples: impl Triples, parts: usize) -> Self {
+    /// [`Csr::from_sorted_by`] with `parts` row ranges, run on `threads`.
+    fn from_sorted_by_parts(
+        n_rows: usize,
+        n: usize,
+        triples: impl Triples,
+        parts: usize,
+        threads: Threads,
+    ) -> Self {
         let bounds: Vec<usize> = (0..=parts).map(|p| p * n_rows / parts).collect();
         // Counts per row, each range's own vector.
         let count = |p: usize| {
@@ -176,11 +181,7 @@ impl Csr {
             });
             counts
         };
-        let counts: Vec<Vec<u32>> = if parts == 1 {
-            vec![count(0)]
-        } else {
-            (0..parts).into_par_iter().map(count).collect()
-        };
+        let counts: Vec<Vec<u32>> = threads.map((0..parts).collect(), count);
         let mut offsets = Vec::with_capacity(n_rows + 1);
         offsets.push(0u32);
         let mut total = 0u32;
@@ -215,11 +216,7 @@ impl Csr {
                 }
             });
         };
-        if parts == 1 {
-            pieces.into_iter().for_each(place);
-        } else {
-            pieces.into_par_iter().for_each(place);
-        }
+        threads.map(pieces, place);
         Self {
             offsets,
             ids,
@@ -228,8 +225,61 @@ impl Csr {
     }
 }
 
-/// The worker index, built on first use ([`Responses::by_worker`]); `building` is held by a
-/// pool thread while it builds.
+/// Where [`Csr::from_sorted_by_parts`] runs its parts.
+#[derive(Debug, Clone, Copy)]
+enum Threads {
+    /// On rayon's pool.
+    Rayon,
+    /// One scoped OS thread per part: no rayon job, so the building thread can never be handed
+    /// a job of its caller's while it waits (see [`Responses::by_worker`]).
+    Scoped,
+}
+
+impl Threads {
+    /// `f` of every item, in item order (one item runs on the calling thread).
+    fn map<I: Send, T: Send>(self, items: Vec<I>, f: impl Fn(I) -> T + Sync) -> Vec<T> {
+        if items.len() <= 1 {
+            return items.into_iter().map(f).collect();
+        }
+        match self {
+            Threads::Rayon => items.into_par_iter().map(&f).collect(),
+            Threads::Scoped => {
+                let slots: Vec<Mutex<Option<I>>> = items
+                    .into_iter()
+                    .map(|item| Mutex::new(Some(item)))
+                    .collect();
+                let take = |i: usize| {
+                    let mut slot = slots[i].lock().unwrap_or_else(|e| e.into_inner());
+                    slot.take().expect("each item is taken once")
+                };
+                let (f, take) = (&f, &take);
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = (0..slots.len())
+                        .map(|i| {
+                            std::thread::Builder::new()
+                                .spawn_scoped(scope, move || f(take(i)))
+                                .ok()
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, handle)| match handle {
+                            Some(handle) => handle
+                                .join()
+                                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                            // No thread for this part: it runs here.
+                            None => f(take(i)),
+                        })
+                        .collect()
+                })
+            }
+        }
+    }
+}
+
+/// The worker index, built on first use ([`Responses::by_worker`]); `building` is held while
+/// it is built.
 #[derive(Debug, Default)]
 struct LazyIndex {
     cell: OnceLock<Csr>,
@@ -370,38 +420,32 @@ impl Responses {
     /// Rows are workers: each holds the worker's (task, label) pairs sorted by task, then label.
     ///
     /// Built from the task index on first use (a counting sort) and kept: the methods that
-    /// never look at workers' rows (majority vote, Wawa) do not pay for it. Asked from a thread
-    /// of rayon's pool (say, `worker_responses` inside a `par_iter`), the index is built once,
-    /// sequentially, under a lock the other pool threads wait on: a parallel build there could
-    /// pick up the caller's own loop while it waits and start a nested build for every job it
-    /// steals. Asked from any other thread, it is built in parallel without the lock (so a
-    /// build never waits for pool threads that wait for it); two such threads asking at once
-    /// may both build, and the first to finish is kept — every build gives the same index.
+    /// never look at workers' rows (majority vote, Wawa) do not pay for it. Built once, under a
+    /// lock, in parallel on scoped OS threads rather than rayon's pool: a rayon thread waiting
+    /// for its parts could be handed a job of its caller's loop (say, `worker_responses`
+    /// inside a `par_iter`) that asks for the index again and waits for the lock it holds.
+    /// Scoped threads never run another job, so whoever waits for the lock waits for a build
+    /// that does not wait for anyone.
     #[doc(hidden)]
     pub fn by_worker(&self) -> &Csr {
         if let Some(csr) = self.by_worker.cell.get() {
             return csr;
         }
-        let build = |parts| {
+        let _building = self
+            .by_worker
+            .building
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        self.by_worker.cell.get_or_init(|| {
+            let n = self.by_task.ids.len();
             Csr::from_sorted_by_parts(
                 self.workers.len(),
-                self.by_task.ids.len(),
+                n,
                 ByWorker(&self.by_task),
-                parts,
+                Csr::parts_for(n),
+                Threads::Scoped,
             )
-        };
-        if rayon::current_thread_index().is_some() {
-            let _building = self
-                .by_worker
-                .building
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            // One part: plain loops, no rayon job this thread could be handed while it builds.
-            return self.by_worker.cell.get_or_init(|| build(1));
-        }
-        let built = build(Csr::parts_for(self.by_task.ids.len()));
-        // Moving `built` in cannot re-enter `by_worker`; a build finished first is kept.
-        self.by_worker.cell.get_or_init(|| built)
+        })
     }
 
     /// The worker index if it was built already (a caller with another way to its answer
@@ -1110,7 +1154,7 @@ mod tests {
             assert_eq!(other.by_worker(), one.by_worker(), "{threads} threads");
         }
         // Asked from pool threads at once (a parallel loop over the workers of a table whose
-        // worker index is not built yet): one sequential build under the lock, the same rows.
+        // worker index is not built yet): one build under the lock, the same rows.
         let fresh = build(2);
         assert!(fresh.by_worker_if_built().is_none());
         let rows_of = |data: &Responses, w: usize| {
