@@ -13,9 +13,10 @@
 //! Each chunk of rows (a Parquet row group, a part of a long array) numbers its names locally,
 //! writing each row's local ids straight into the encoder's row table. Per column, the chunk's
 //! distinct names then either get the encoder's ids (one hash table per column, each name once
-//! per chunk; the chunk's rows are rewritten to them at once) or, when they are mostly new to
-//! it (the tasks of a table grouped by task), are kept as they are, a part of the merge,
-//! unhashed, the rows left in local ids. [`ArrowEncoder::finish`] sorts each column's names
+//! per chunk; the chunk's rows are rewritten to them at once, unless the chunk has at least
+//! eight rows per name, as labels do) or, when they are mostly new to it (the tasks of a table
+//! grouped by task), are kept as they are, a part of the merge, unhashed, the rows left in
+//! local ids. [`ArrowEncoder::finish`] sorts each column's names
 //! (the encoder's and the parts') into canonical order with the CSV reader's merge
 //! (`names::merge`), then rewrites each row once to canonical ids; the order
 //! is the crate's one label order rule (numeric when every name is an integer, else byte
@@ -27,16 +28,17 @@
 //! value that rows use is hashed once per chunk (unused values are not names of the table);
 //! the table is reused while consecutive batches share their dictionary (the batches of one
 //! Parquet row group do). A string or integer column costs one hash per row, and a numbered
-//! chunk one more pass over its rows. Memory: the rows (12 bytes each), each column's distinct
-//! names, and the names of the chunks kept as parts, at most a quarter of the rows per column;
-//! a numbered chunk's local → encoder id map (4 bytes per distinct name) lives only while its
-//! batch is read. The bound holds in any row order: at 10⁸ answers (382 row groups) grouped by
-//! task, the workers' maps (69,000 distinct per row group) would be ~100 MB if kept to the
-//! end, and in random row order, where a row group's tasks and workers are mostly distinct,
-//! ~750 MB (measured at 10⁷ random-order rows, 10⁶ tasks: the peak fell by ~40 MB when the maps
-//! stopped being kept). Keeping every chunk's name lists (69,000 workers per row group) made
-//! them and their merge the read's peak, while hashing every new name (10⁷ tasks) was most of
-//! its time.
+//! chunk's column of many names one more pass over its rows. Memory: the rows (12 bytes each),
+//! each column's distinct names, the names of the chunks kept as parts (at most a quarter of
+//! the rows per column), and the numbered chunks' local → encoder id maps of at most an eighth
+//! as many names as rows (at most half a byte per row per column; labels' are a few bytes per
+//! chunk); a larger map lives only while its batch is read. The bound holds in any row order:
+//! kept to the end, the maps of 10⁸ answers (382 row groups) would be ~100 MB grouped by task
+//! (69,000 distinct workers per row group) and ~750 MB in random row order (10⁷ tasks, 10⁶
+//! workers: a row group's tasks and most of its workers distinct); at 10⁷ shuffled rows (10⁶
+//! tasks) the peak fell from ~340 to ~300 MB when they stopped being kept. Keeping every
+//! chunk's name lists (69,000 workers per row group) made them and their merge the read's
+//! peak, while hashing every new name (10⁷ tasks) was most of its time.
 
 use std::mem::MaybeUninit;
 use std::sync::Arc;
@@ -505,11 +507,17 @@ pub struct ArrowEncoder {
     /// chunks whose names were mostly new to the encoder (the tasks of a table grouped by
     /// task), which would cost a hash table insert each and then be sorted all the same.
     kept: [Kept; 3],
-    /// Every chunk in row order: its rows, and per column whether they hold the encoder's ids
-    /// or a part's local ids (until [`finish`](ArrowEncoder::finish)).
+    /// Per column, the local → encoder id maps of the numbered chunks whose rows were left in
+    /// local ids: maps of at most an eighth as many ids as their chunk has rows (labels, or a
+    /// few workers), which cost at most half a byte per row kept to the end and save a pass
+    /// over the rows. Concatenated (one buffer, not one per chunk: thousands of freed small
+    /// buffers would stay in the process's heap).
+    small_maps: [Vec<u32>; 3],
+    /// Every chunk in row order: its rows, and per column what their ids stand for (until
+    /// [`finish`](ArrowEncoder::finish)).
     spans: Vec<Span>,
-    /// Every row: per column, the encoder's ids, or its chunk's local ids where the chunk's
-    /// names were kept as a part.
+    /// Every row: per column, the encoder's ids, or its chunk's local ids (a part's, or those
+    /// of a small map).
     raw: Vec<[u32; 3]>,
     policy: DuplicatePolicy,
 }
@@ -525,6 +533,8 @@ struct Span {
 enum Local {
     /// The encoder's ids: the chunk's rows were rewritten when it was numbered.
     Numbered,
+    /// Local id `i` → the encoder's id `small_maps[c][start + i]` (`len` local ids).
+    Mapped { start: usize, len: usize },
     /// Local id `i` is name `i` of part `k` of the column's kept names.
     Part(usize),
 }
@@ -537,7 +547,7 @@ enum Settled {
     Part(usize),
 }
 
-/// Chunks' names kept whole, concatenated into one buffer per column (see `maps` of
+/// Chunks' names kept whole, concatenated into one buffer per column (see `small_maps` of
 /// [`ArrowEncoder`] for why): part `k`'s names are `bytes[byte_starts[k]..byte_starts[k + 1]]`,
 /// with their ends (relative to that start) `ends[name_starts[k]..name_starts[k + 1]]`.
 #[derive(Default)]
@@ -747,8 +757,10 @@ impl ArrowEncoder {
     /// The rows of numbered columns are rewritten to the encoder's ids right away and their
     /// local → encoder maps dropped: kept until [`finish`](ArrowEncoder::finish), they
     /// would cost 4 bytes per distinct name per chunk, up to 4 bytes per row per column for
-    /// rows in random order (each row group then holds mostly distinct tasks). Only the
-    /// columns kept as parts stay in local ids, which `finish` maps once.
+    /// rows in random order (each row group then holds mostly distinct tasks). A map of at
+    /// most an eighth as many names as its chunk has rows (labels) is kept instead, its rows
+    /// left in local ids (half a byte per row at most, for one pass over them saved); so are
+    /// the columns kept as parts. `finish` maps those once.
     fn number(&mut self, chunks: Vec<Chunk>, lens: &[usize]) {
         let mut by_column: [Vec<LocalColumn>; 3] = Default::default();
         for chunk in chunks {
@@ -814,22 +826,45 @@ impl ArrowEncoder {
             }
         }
         let new_rows: usize = chunks.iter().map(|(rows, _)| rows).sum();
-        let start = self.raw.len() - new_rows;
-        let maps = chunks.iter().map(|(rows, columns)| {
-            let maps = columns.each_ref().map(|settled| match settled {
-                Settled::Numbered(map) => Some(&map[..]),
-                Settled::Part(_) => None,
+        let first = self.raw.len() - new_rows;
+        let mut spans = Vec::with_capacity(chunks.len());
+        for (rows, columns) in &chunks {
+            let mut c = 0;
+            let columns = columns.each_ref().map(|settled| {
+                let local = match settled {
+                    Settled::Numbered(map) if map.len() <= rows / 8 => {
+                        let start = self.small_maps[c].len();
+                        self.small_maps[c].extend_from_slice(map);
+                        Local::Mapped {
+                            start,
+                            len: map.len(),
+                        }
+                    }
+                    Settled::Numbered(_) => Local::Numbered,
+                    Settled::Part(k) => Local::Part(*k),
+                };
+                c += 1;
+                local
+            });
+            spans.push(Span {
+                rows: *rows,
+                columns,
+            });
+        }
+        let maps = chunks.iter().zip(&spans).map(|((rows, settled), span)| {
+            let mut c = 0;
+            let maps = span.columns.map(|local| {
+                let map = match (local, &settled[c]) {
+                    (Local::Numbered, Settled::Numbered(map)) => Some(&map[..]),
+                    _ => None,
+                };
+                c += 1;
+                map
             });
             (*rows, maps)
         });
-        remap_rows(&mut self.raw[start..], maps);
-        for (rows, columns) in chunks {
-            let columns = columns.map(|settled| match settled {
-                Settled::Numbered(_) => Local::Numbered,
-                Settled::Part(k) => Local::Part(k),
-            });
-            self.spans.push(Span { rows, columns });
-        }
+        remap_rows(&mut self.raw[first..], maps);
+        self.spans.extend(spans);
     }
 
     /// Sorts column `c`'s names (by the label order rule with `rule`, else byte order): the
@@ -889,11 +924,22 @@ impl ArrowEncoder {
                 what: "chunks covering every row",
             });
         }
+        // The small maps: local → encoder → canonical, composed in place.
+        let mut small_maps = std::mem::take(&mut self.small_maps);
+        for (ids, merged) in small_maps.iter_mut().zip(&merged) {
+            let canonical = merged.map(0);
+            ids.par_chunks_mut(REMAP_ROWS).for_each(|ids| {
+                for id in ids {
+                    *id = canonical[*id as usize];
+                }
+            });
+        }
         let maps = spans.iter().map(|span| {
             let mut c = 0;
             let maps = span.columns.map(|local| {
                 let map = match local {
                     Local::Numbered => merged[c].map(0),
+                    Local::Mapped { start, len } => &small_maps[c][start..start + len],
                     Local::Part(k) => merged[c].map(k + 1),
                 };
                 c += 1;
@@ -1268,21 +1314,24 @@ mod tests {
                     )
                     .unwrap();
             }
-            let layout: Vec<[Option<usize>; 3]> = encoder
+            // Rows rewritten to the encoder's ids (`n`), left with a small map (`m`: the
+            // labels, 3 names in 40 rows) or as part `k` (`pk`).
+            let layout: Vec<[String; 3]> = encoder
                 .spans
                 .iter()
                 .map(|span| {
                     span.columns.map(|local| match local {
-                        Local::Numbered => None,
-                        Local::Part(k) => Some(k),
+                        Local::Numbered => "n".to_string(),
+                        Local::Mapped { .. } => "m".to_string(),
+                        Local::Part(k) => format!("p{k}"),
                     })
                 })
                 .collect();
             let expected_layout = [
-                [None, None, None],
-                [Some(0), None, None],
-                [None, Some(0), None],
-                [Some(1), None, None],
+                ["n", "n", "m"],
+                ["p0", "n", "m"],
+                ["n", "p0", "m"],
+                ["p1", "n", "m"],
             ];
             assert_eq!(layout, expected_layout, "calls {calls:?}");
             // Expected by hand: each name's code is its rank among the column's distinct
