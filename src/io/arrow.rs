@@ -1209,6 +1209,28 @@ mod tests {
         );
     }
 
+    /// An encoder fed `chunks` (of 40 rows each) by `append_parts`, one call per range.
+    fn encode_in_calls(
+        chunks: &[[StringArray; 3]],
+        calls: &[std::ops::Range<usize>],
+    ) -> ArrowEncoder {
+        let mut encoder = ArrowEncoder::new();
+        for call in calls {
+            let lens = vec![40; call.len()];
+            encoder
+                .append_parts(
+                    &lens,
+                    |_, e| e.message,
+                    |i, out| {
+                        let [t, w, l] = &chunks[call.start + i];
+                        encode_one([t, w, l], out.zeroed())
+                    },
+                )
+                .unwrap();
+        }
+        encoder
+    }
+
     /// Chunk `first` of the test below: ten tasks of four rows each from `t{first}`.
     fn ten_tasks(first: usize) -> [StringArray; 3] {
         let t: Vec<String> = (0..40).map(|i| format!("t{}", first + i / 4)).collect();
@@ -1228,20 +1250,7 @@ mod tests {
         // (their names first looked up in parallel among the first's).
         let chunks = [0, 10, 5, 15].map(ten_tasks);
         let chunked = |calls: &[std::ops::Range<usize>]| {
-            let mut encoder = ArrowEncoder::new();
-            for call in calls {
-                let lens = vec![40; call.len()];
-                encoder
-                    .append_parts(
-                        &lens,
-                        |_, e| e.message,
-                        |i, out| {
-                            let [t, w, l] = &chunks[call.start + i];
-                            encode_one([t, w, l], out.zeroed())
-                        },
-                    )
-                    .unwrap();
-            }
+            let encoder = encode_in_calls(&chunks, calls);
             assert_eq!(
                 encoder.kept[0].parts().count(),
                 2,
@@ -1282,10 +1291,10 @@ mod tests {
     /// rows (task `3j mod 10` in run `j`: each task's rows apart, and 20 local names, since
     /// runs are numbered without hashing), the ten workers from `w{workers}` (`7i mod 10` in
     /// row `i`), labels `0`–`2`.
-    fn scrambled(tasks: usize, workers: usize) -> [Vec<String>; 3] {
-        let t = (0..40).map(|i| format!("t{}", tasks + i / 2 * 3 % 10));
-        let w = (0..40).map(|i| format!("w{}", workers + i * 7 % 10));
-        let l = (0..40).map(|i| format!("{}", i * 7 / 4 % 3));
+    fn scrambled(tasks: usize, workers: usize) -> [StringArray; 3] {
+        let t = (0..40).map(|i| Some(format!("t{}", tasks + i / 2 * 3 % 10)));
+        let w = (0..40).map(|i| Some(format!("w{}", workers + i * 7 % 10)));
+        let l = (0..40).map(|i| Some(format!("{}", i * 7 / 4 % 3)));
         [t.collect(), w.collect(), l.collect()]
     }
 
@@ -1295,25 +1304,15 @@ mod tests {
         // are new (parts), chunk 3's tasks are new to the numbered names (a second part,
         // sharing t15–t19 with the first) while half its workers are known (numbered).
         let chunks = [(0, 0), (10, 0), (0, 10), (15, 5)].map(|(t, w)| scrambled(t, w));
-        let layouts: [&[std::ops::Range<usize>]; 3] =
-            [&[0..4], &[0..1, 1..2, 2..3, 3..4], &[0..2, 2..4]];
+        // The chunks' calls: all in one, one per call, two per call.
+        let whole = 0..4;
+        let layouts: [&[std::ops::Range<usize>]; 3] = [
+            std::slice::from_ref(&whole),
+            &[0..1, 1..2, 2..3, 3..4],
+            &[0..2, 2..4],
+        ];
         for calls in layouts {
-            let mut encoder = ArrowEncoder::new();
-            for call in calls {
-                let lens = vec![40; call.len()];
-                encoder
-                    .append_parts(
-                        &lens,
-                        |_, e| e.message,
-                        |i, out| {
-                            let [t, w, l] = chunks[call.start + i].each_ref().map(|c| {
-                                StringArray::from(c.iter().map(String::as_str).collect::<Vec<_>>())
-                            });
-                            encode_one([&t, &w, &l], out.zeroed())
-                        },
-                    )
-                    .unwrap();
-            }
+            let encoder = encode_in_calls(&chunks, calls);
             // Rows rewritten to the encoder's ids (`n`), left with a small map (`m`: the
             // labels, 3 names in 40 rows) or as part `k` (`pk`).
             let layout: Vec<[String; 3]> = encoder
@@ -1340,7 +1339,7 @@ mod tests {
             for (c, got) in got.iter().enumerate() {
                 let column: Vec<&str> = chunks
                     .iter()
-                    .flat_map(|chunk| chunk[c].iter().map(String::as_str))
+                    .flat_map(|chunk| chunk[c].iter().map(Option::unwrap))
                     .collect();
                 let names: std::collections::BTreeSet<&str> = column.iter().copied().collect();
                 let names: Vec<&str> = names.into_iter().collect();
