@@ -13,10 +13,12 @@
 //! Each chunk of rows (a Parquet row group, a part of a long array) numbers its names locally,
 //! writing each row's local ids straight into the encoder's row table. Per column, the chunk's
 //! distinct names then either get the encoder's ids (one hash table per column, each name once
-//! per chunk) or, when they are mostly new to it (the tasks of a table grouped by task), are
-//! kept as they are, a part of the merge, unhashed. [`ArrowEncoder::finish`] sorts each
-//! column's names (the encoder's and the parts') into canonical order with the CSV reader's
-//! merge (`names::merge`), then rewrites each row once from local to canonical ids; the order
+//! per chunk; the chunk's rows are rewritten to them at once, unless the chunk has at least
+//! eight rows per name, as labels do) or, when they are mostly new to it (the tasks of a table
+//! grouped by task), are kept as they are, a part of the merge, unhashed, the rows left in
+//! local ids. [`ArrowEncoder::finish`] sorts each column's names
+//! (the encoder's and the parts') into canonical order with the CSV reader's merge
+//! (`names::merge`), then rewrites each row once to canonical ids; the order
 //! is the crate's one label order rule (numeric when every name is an integer, else byte
 //! order), and canonical ids depend only on the set of names: the same data gives the same [`Responses`], ids and results whether it came from CSV, Parquet
 //! or Arrow, in any row or batch order.
@@ -25,12 +27,18 @@
 //! A dictionary column costs one lookup per row in a table indexed by key; each dictionary
 //! value that rows use is hashed once per chunk (unused values are not names of the table);
 //! the table is reused while consecutive batches share their dictionary (the batches of one
-//! Parquet row group do). A string or integer column costs one hash per row. Memory: the rows
-//! (12 bytes each), each column's distinct names, and the chunks' local → encoder id maps (4
-//! bytes per distinct name per chunk). Name lists are kept per chunk only for the names that
-//! looked new, at most a quarter of the rows per column: keeping every chunk's lists (at 10⁸
-//! answers, 382 row groups of 69,000 distinct workers each) made them and their merge the
-//! read's peak, while hashing every new name (10⁷ tasks) was most of its time.
+//! Parquet row group do). A string or integer column costs one hash per row, and a numbered
+//! chunk's column of many names one more pass over its rows. Memory: the rows (12 bytes each),
+//! each column's distinct names, the names of the chunks kept as parts (at most a quarter of
+//! the rows per column), and the numbered chunks' local → encoder id maps of at most an eighth
+//! as many names as rows (at most half a byte per row per column; labels' are a few bytes per
+//! chunk); a larger map lives only while its batch is read. The bound holds in any row order:
+//! kept to the end, the maps of 10⁸ answers (382 row groups) would be ~100 MB grouped by task
+//! (69,000 distinct workers per row group) and ~750 MB in random row order (10⁷ tasks, 10⁶
+//! workers: a row group's tasks and most of its workers distinct); at 10⁷ shuffled rows (10⁶
+//! tasks) the peak fell from ~340 to ~300 MB when they stopped being kept. Keeping every
+//! chunk's name lists (69,000 workers per row group) made them and their merge the read's
+//! peak, while hashing every new name (10⁷ tasks) was most of its time.
 
 use std::mem::MaybeUninit;
 use std::sync::Arc;
@@ -499,14 +507,17 @@ pub struct ArrowEncoder {
     /// chunks whose names were mostly new to the encoder (the tasks of a table grouped by
     /// task), which would cost a hash table insert each and then be sorted all the same.
     kept: [Kept; 3],
-    /// Per column, the other chunks' local id → encoder id maps, concatenated (one buffer,
-    /// not one per chunk: at 10⁸ answers the workers' maps are ~100 MB, and thousands of
-    /// freed small buffers would stay in the process's heap).
-    maps: [Vec<u32>; 3],
-    /// Every chunk in row order: its rows, and per column how its local ids become the
-    /// encoder's (rows keep their chunk-local ids until [`finish`](ArrowEncoder::finish)).
+    /// Per column, the local → encoder id maps of the numbered chunks whose rows were left in
+    /// local ids: maps of at most an eighth as many ids as their chunk has rows (labels, or a
+    /// few workers), which cost at most half a byte per row kept to the end and save a pass
+    /// over the rows. Concatenated (one buffer, not one per chunk: thousands of freed small
+    /// buffers would stay in the process's heap).
+    small_maps: [Vec<u32>; 3],
+    /// Every chunk in row order: its rows, and per column what their ids stand for (until
+    /// [`finish`](ArrowEncoder::finish)).
     spans: Vec<Span>,
-    /// Every row, in its chunk's local ids.
+    /// Every row: per column, the encoder's ids, or its chunk's local ids (a part's, or those
+    /// of a small map).
     raw: Vec<[u32; 3]>,
     policy: DuplicatePolicy,
 }
@@ -517,15 +528,26 @@ struct Span {
     columns: [Local; 3],
 }
 
-/// How a chunk's local ids of one column become names.
+/// What a chunk's ids of one column stand for.
+#[derive(Clone, Copy)]
 enum Local {
-    /// Local id `i` → the encoder's id `maps[c][start + i]` (`len` local ids).
-    Numbered { start: usize, len: usize },
+    /// The encoder's ids: the chunk's rows were rewritten when it was numbered.
+    Numbered,
+    /// Local id `i` → the encoder's id `small_maps[c][start + i]` (`len` local ids).
+    Mapped { start: usize, len: usize },
     /// Local id `i` is name `i` of part `k` of the column's kept names.
     Part(usize),
 }
 
-/// Chunks' names kept whole, concatenated into one buffer per column (see `maps` of
+/// How [`ArrowEncoder::number`] settled one column of a chunk.
+enum Settled {
+    /// Numbered by the encoder: local id `i` → the encoder's id `map[i]`.
+    Numbered(Vec<u32>),
+    /// Kept whole as part `k` of the column's names.
+    Part(usize),
+}
+
+/// Chunks' names kept whole, concatenated into one buffer per column (see `small_maps` of
 /// [`ArrowEncoder`] for why): part `k`'s names are `bytes[byte_starts[k]..byte_starts[k + 1]]`,
 /// with their ends (relative to that start) `ends[name_starts[k]..name_starts[k + 1]]`.
 #[derive(Default)]
@@ -731,7 +753,14 @@ impl ArrowEncoder {
     /// whose names are mostly new is kept whole as a part of the merge (no hashing), while
     /// the column's parts hold at most a quarter as many names as the table has rows (so a
     /// table where names seen before look new cannot make the parts grow with the rows).
-    /// Rows stay in local ids: [`finish`](ArrowEncoder::finish) maps them once.
+    ///
+    /// The rows of numbered columns are rewritten to the encoder's ids right away and their
+    /// local → encoder maps dropped: kept until [`finish`](ArrowEncoder::finish), they
+    /// would cost 4 bytes per distinct name per chunk, up to 4 bytes per row per column for
+    /// rows in random order (each row group then holds mostly distinct tasks). A map of at
+    /// most an eighth as many names as its chunk has rows (labels) is kept instead, its rows
+    /// left in local ids (half a byte per row at most, for one pass over them saved); so are
+    /// the columns kept as parts. `finish` maps those once.
     fn number(&mut self, chunks: Vec<Chunk>, lens: &[usize]) {
         let mut by_column: [Vec<LocalColumn>; 3] = Default::default();
         for chunk in chunks {
@@ -740,13 +769,12 @@ impl ArrowEncoder {
             }
         }
         let budget = self.raw.len() / 4;
-        let locals: Vec<Vec<Local>> = self
+        let settled: Vec<Vec<Settled>> = self
             .names
             .par_iter_mut()
             .zip(self.kept.par_iter_mut())
-            .zip(self.maps.par_iter_mut())
             .zip(by_column)
-            .map(|(((names, kept), maps), columns)| {
+            .map(|((names, kept), columns)| {
                 // The chunks' names looked up in parallel among those numbered before this
                 // call (a chunk that looks new is left for below: it may become a part)...
                 let known: &LocalNames = names;
@@ -765,43 +793,78 @@ impl ArrowEncoder {
                 columns
                     .into_iter()
                     .zip(found)
-                    .map(|(column, found)| {
-                        let start = maps.len();
-                        match found {
-                            Some(ids) => {
-                                for (id, name) in ids.into_iter().zip(column.iter()) {
-                                    maps.push(if id == UNSEEN { names.id(name) } else { id });
+                    .map(|(column, found)| match found {
+                        Some(mut ids) => {
+                            for (id, name) in ids.iter_mut().zip(column.iter()) {
+                                if *id == UNSEEN {
+                                    *id = names.id(name);
                                 }
                             }
-                            None if names.count > 0
-                                && kept.len() + column.len() <= budget
-                                && column.mostly_new(names) =>
-                            {
-                                return Local::Part(kept.push(&column));
-                            }
-                            None => maps.extend(column.iter().map(|n| names.id(n))),
+                            Settled::Numbered(ids)
                         }
-                        Local::Numbered {
-                            start,
-                            len: column.len(),
+                        None if names.count > 0
+                            && kept.len() + column.len() <= budget
+                            && column.mostly_new(names) =>
+                        {
+                            Settled::Part(kept.push(&column))
                         }
+                        None => Settled::Numbered(column.iter().map(|n| names.id(n)).collect()),
                     })
                     .collect()
             })
             .collect();
-        let mut locals = locals.into_iter().map(Vec::into_iter);
-        let (Some(mut t), Some(mut w), Some(mut l)) = (locals.next(), locals.next(), locals.next())
+        let mut settled = settled.into_iter().map(Vec::into_iter);
+        let (Some(mut t), Some(mut w), Some(mut l)) =
+            (settled.next(), settled.next(), settled.next())
         else {
             return;
         };
+        let mut chunks = Vec::with_capacity(lens.len());
         for &rows in lens {
             if let (Some(t), Some(w), Some(l)) = (t.next(), w.next(), l.next()) {
-                self.spans.push(Span {
-                    rows,
-                    columns: [t, w, l],
-                });
+                chunks.push((rows, [t, w, l]));
             }
         }
+        let new_rows: usize = chunks.iter().map(|(rows, _)| rows).sum();
+        let first = self.raw.len() - new_rows;
+        let mut spans = Vec::with_capacity(chunks.len());
+        for (rows, columns) in &chunks {
+            let mut c = 0;
+            let columns = columns.each_ref().map(|settled| {
+                let local = match settled {
+                    Settled::Numbered(map) if map.len() <= rows / 8 => {
+                        let start = self.small_maps[c].len();
+                        self.small_maps[c].extend_from_slice(map);
+                        Local::Mapped {
+                            start,
+                            len: map.len(),
+                        }
+                    }
+                    Settled::Numbered(_) => Local::Numbered,
+                    Settled::Part(k) => Local::Part(*k),
+                };
+                c += 1;
+                local
+            });
+            spans.push(Span {
+                rows: *rows,
+                columns,
+            });
+        }
+        let maps = chunks.iter().zip(&spans).map(|((rows, settled), span)| {
+            let mut c = 0;
+            let maps = span.columns.map(|local| {
+                let map = match (local, &settled[c]) {
+                    (Local::Numbered, Settled::Numbered(map)) => Some(&map[..]),
+                    _ => None,
+                };
+                c += 1;
+                map
+            });
+            (*rows, maps)
+        });
+        remap_rows(&mut self.raw[first..], maps);
+        self.spans.extend(spans);
     }
 
     /// Sorts column `c`'s names (by the label order rule with `rule`, else byte order): the
@@ -849,9 +912,9 @@ impl ArrowEncoder {
         Ok([next()?, next()?, next()?])
     }
 
-    /// Merges the names and rewrites every row from its chunk's local ids to canonical ids,
-    /// in one pass (each chunk's maps composed first: local → encoder → canonical, or local
-    /// → canonical for a chunk kept whole).
+    /// Merges the names and rewrites every row to canonical ids, in one pass: encoder ids
+    /// through the merge's map of the encoder's names, a part's local ids through the map of
+    /// that part.
     fn canonical_rows(&mut self, rules: [bool; 3]) -> Result<[Merged; 3], DataError> {
         let merged = self.merge_columns(rules)?;
         let spans = std::mem::take(&mut self.spans);
@@ -861,9 +924,9 @@ impl ArrowEncoder {
                 what: "chunks covering every row",
             });
         }
-        // Local → encoder → canonical, composed in place.
-        let mut ids = std::mem::take(&mut self.maps);
-        for (ids, merged) in ids.iter_mut().zip(&merged) {
+        // The small maps: local → encoder → canonical, composed in place.
+        let mut small_maps = std::mem::take(&mut self.small_maps);
+        for (ids, merged) in small_maps.iter_mut().zip(&merged) {
             let canonical = merged.map(0);
             ids.par_chunks_mut(REMAP_ROWS).for_each(|ids| {
                 for id in ids {
@@ -871,41 +934,20 @@ impl ArrowEncoder {
                 }
             });
         }
-        let maps: Vec<(usize, [&[u32]; 3])> = spans
-            .iter()
-            .map(|span| {
-                let mut c = 0;
-                let maps = span.columns.each_ref().map(|local| {
-                    let map = match *local {
-                        Local::Numbered { start, len } => &ids[c][start..start + len],
-                        Local::Part(k) => merged[c].map(k + 1),
-                    };
-                    c += 1;
-                    map
-                });
-                (span.rows, maps)
-            })
-            .collect();
-        // Pieces of at most REMAP_ROWS rows, each with its chunk's maps.
-        let mut pieces = Vec::with_capacity(self.raw.len() / REMAP_ROWS + maps.len());
-        let mut rest = &mut self.raw[..];
-        for (rows, map) in &maps {
-            let (mut mine, tail) = std::mem::take(&mut rest).split_at_mut(*rows);
-            rest = tail;
-            while mine.len() > REMAP_ROWS {
-                let (head, tail) = std::mem::take(&mut mine).split_at_mut(REMAP_ROWS);
-                pieces.push((head, map));
-                mine = tail;
-            }
-            pieces.push((mine, map));
-        }
-        pieces.into_par_iter().for_each(|(rows, [t, w, l])| {
-            for row in rows {
-                *row = [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]];
-            }
+        let maps = spans.iter().map(|span| {
+            let mut c = 0;
+            let maps = span.columns.map(|local| {
+                let map = match local {
+                    Local::Numbered => merged[c].map(0),
+                    Local::Mapped { start, len } => &small_maps[c][start..start + len],
+                    Local::Part(k) => merged[c].map(k + 1),
+                };
+                c += 1;
+                Some(map)
+            });
+            (span.rows, maps)
         });
-        drop(maps);
-        drop(ids);
+        remap_rows(&mut self.raw, maps);
         Ok(merged)
     }
 
@@ -986,8 +1028,48 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// Rows per parallel task when rows are rewritten to canonical ids.
+/// Rows per parallel task when rows are rewritten to other ids.
 const REMAP_ROWS: usize = 1 << 16;
+
+/// Rewrites `rows`, chunk after chunk (`chunks`: each chunk's row count and, per column, the
+/// map from its ids to the new ones, or `None` to leave that column as it is), on all threads
+/// in pieces of at most [`REMAP_ROWS`] rows. The counts must sum to `rows.len()` at most.
+fn remap_rows<'m>(
+    rows: &mut [[u32; 3]],
+    chunks: impl Iterator<Item = (usize, [Option<&'m [u32]>; 3])>,
+) {
+    let mut pieces = Vec::with_capacity(rows.len() / REMAP_ROWS + 1);
+    let mut rest = rows;
+    for (rows, maps) in chunks {
+        let (mut mine, tail) = std::mem::take(&mut rest).split_at_mut(rows);
+        rest = tail;
+        if maps.iter().all(Option::is_none) {
+            continue;
+        }
+        while mine.len() > REMAP_ROWS {
+            let (head, tail) = std::mem::take(&mut mine).split_at_mut(REMAP_ROWS);
+            pieces.push((head, maps));
+            mine = tail;
+        }
+        pieces.push((mine, maps));
+    }
+    pieces.into_par_iter().for_each(|(rows, maps)| match maps {
+        [Some(t), Some(w), Some(l)] => {
+            for row in rows {
+                *row = [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]];
+            }
+        }
+        _ => {
+            for (c, map) in maps.iter().enumerate() {
+                if let Some(map) = map {
+                    for row in rows.iter_mut() {
+                        row[c] = map[row[c] as usize];
+                    }
+                }
+            }
+        }
+    });
+}
 
 /// How [`ArrowEncoder::factorize`] orders a column's distinct names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1127,6 +1209,28 @@ mod tests {
         );
     }
 
+    /// An encoder fed `chunks` (of 40 rows each) by `append_parts`, one call per range.
+    fn encode_in_calls(
+        chunks: &[[StringArray; 3]],
+        calls: &[std::ops::Range<usize>],
+    ) -> ArrowEncoder {
+        let mut encoder = ArrowEncoder::new();
+        for call in calls {
+            let lens = vec![40; call.len()];
+            encoder
+                .append_parts(
+                    &lens,
+                    |_, e| e.message,
+                    |i, out| {
+                        let [t, w, l] = &chunks[call.start + i];
+                        encode_one([t, w, l], out.zeroed())
+                    },
+                )
+                .unwrap();
+        }
+        encoder
+    }
+
     /// Chunk `first` of the test below: ten tasks of four rows each from `t{first}`.
     fn ten_tasks(first: usize) -> [StringArray; 3] {
         let t: Vec<String> = (0..40).map(|i| format!("t{}", first + i / 4)).collect();
@@ -1146,20 +1250,7 @@ mod tests {
         // (their names first looked up in parallel among the first's).
         let chunks = [0, 10, 5, 15].map(ten_tasks);
         let chunked = |calls: &[std::ops::Range<usize>]| {
-            let mut encoder = ArrowEncoder::new();
-            for call in calls {
-                let lens = vec![40; call.len()];
-                encoder
-                    .append_parts(
-                        &lens,
-                        |_, e| e.message,
-                        |i, out| {
-                            let [t, w, l] = &chunks[call.start + i];
-                            encode_one([t, w, l], out.zeroed())
-                        },
-                    )
-                    .unwrap();
-            }
+            let encoder = encode_in_calls(&chunks, calls);
             assert_eq!(
                 encoder.kept[0].parts().count(),
                 2,
@@ -1193,6 +1284,72 @@ mod tests {
                 plain.finish().unwrap()
             });
             assert_eq!(format!("{got:?}"), format!("{plain:?}"));
+        }
+    }
+
+    /// Chunk of 40 rows in scrambled order: the ten tasks from `t{tasks}` in 20 runs of two
+    /// rows (task `3j mod 10` in run `j`: each task's rows apart, and 20 local names, since
+    /// runs are numbered without hashing), the ten workers from `w{workers}` (`7i mod 10` in
+    /// row `i`), labels `0`–`2`.
+    fn scrambled(tasks: usize, workers: usize) -> [StringArray; 3] {
+        let t = (0..40).map(|i| Some(format!("t{}", tasks + i / 2 * 3 % 10)));
+        let w = (0..40).map(|i| Some(format!("w{}", workers + i * 7 % 10)));
+        let l = (0..40).map(|i| Some(format!("{}", i * 7 / 4 % 3)));
+        [t.collect(), w.collect(), l.collect()]
+    }
+
+    #[test]
+    fn numbered_columns_rewritten_at_once_and_parts_at_finish_give_sorted_codes() {
+        // Per chunk, which columns are kept as parts: chunk 1's tasks and chunk 2's workers
+        // are new (parts), chunk 3's tasks are new to the numbered names (a second part,
+        // sharing t15–t19 with the first) while half its workers are known (numbered).
+        let chunks = [(0, 0), (10, 0), (0, 10), (15, 5)].map(|(t, w)| scrambled(t, w));
+        // The chunks' calls: all in one, one per call, two per call.
+        let whole = 0..4;
+        let layouts: [&[std::ops::Range<usize>]; 3] = [
+            std::slice::from_ref(&whole),
+            &[0..1, 1..2, 2..3, 3..4],
+            &[0..2, 2..4],
+        ];
+        for calls in layouts {
+            let encoder = encode_in_calls(&chunks, calls);
+            // Rows rewritten to the encoder's ids (`n`), left with a small map (`m`: the
+            // labels, 3 names in 40 rows) or as part `k` (`pk`).
+            let layout: Vec<[String; 3]> = encoder
+                .spans
+                .iter()
+                .map(|span| {
+                    span.columns.map(|local| match local {
+                        Local::Numbered => "n".to_string(),
+                        Local::Mapped { .. } => "m".to_string(),
+                        Local::Part(k) => format!("p{k}"),
+                    })
+                })
+                .collect();
+            let expected_layout = [
+                ["n", "n", "m"],
+                ["p0", "n", "m"],
+                ["n", "p0", "m"],
+                ["p1", "n", "m"],
+            ];
+            assert_eq!(layout, expected_layout, "calls {calls:?}");
+            // Expected by hand: each name's code is its rank among the column's distinct
+            // names, sorted (none of the tasks or workers is an integer: byte order).
+            let got = encoder.factorize([NameOrder::Rule; 3]).unwrap();
+            for (c, got) in got.iter().enumerate() {
+                let column: Vec<&str> = chunks
+                    .iter()
+                    .flat_map(|chunk| chunk[c].iter().map(Option::unwrap))
+                    .collect();
+                let names: std::collections::BTreeSet<&str> = column.iter().copied().collect();
+                let names: Vec<&str> = names.into_iter().collect();
+                let codes: Vec<u32> = column
+                    .iter()
+                    .map(|n| names.binary_search(n).unwrap() as u32)
+                    .collect();
+                assert_eq!(got.codes, codes, "column {c}, calls {calls:?}");
+                assert_eq!(got.names.iter().map(|n| &**n).collect::<Vec<_>>(), names);
+            }
         }
     }
 
