@@ -243,37 +243,21 @@ impl Threads {
         }
         match self {
             Threads::Rayon => items.into_par_iter().map(&f).collect(),
-            Threads::Scoped => {
-                let slots: Vec<Mutex<Option<I>>> = items
+            Threads::Scoped => std::thread::scope(|scope| {
+                let f = &f;
+                let handles: Vec<_> = items
                     .into_iter()
-                    .map(|item| Mutex::new(Some(item)))
+                    .map(|item| scope.spawn(move || f(item)))
                     .collect();
-                let take = |i: usize| {
-                    let mut slot = slots[i].lock().unwrap_or_else(|e| e.into_inner());
-                    slot.take().expect("each item is taken once")
-                };
-                let (f, take) = (&f, &take);
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> = (0..slots.len())
-                        .map(|i| {
-                            std::thread::Builder::new()
-                                .spawn_scoped(scope, move || f(take(i)))
-                                .ok()
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, handle)| match handle {
-                            Some(handle) => handle
-                                .join()
-                                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                            // No thread for this part: it runs here.
-                            None => f(take(i)),
-                        })
-                        .collect()
-                })
-            }
+                handles
+                    .into_iter()
+                    .map(|handle| {
+                        handle
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect()
+            }),
         }
     }
 }
