@@ -14,7 +14,11 @@
 //!   `by_worker`, the worker index, which a fused fit never builds.
 //!
 //! So the ELBO of iteration i is known one task pass later; the stop test runs then, and the
-//! outputs are taken from the buffers of iteration i (the extra posterior is discarded).
+//! outputs are taken from the buffers of iteration i (the extra posterior is discarded). When
+//! the stop is sure before that pass (the last allowed iteration, or an ELBO estimated from the
+//! M-step's counts that fails the stop rule by a wide margin: [`Em::surely_stops`]), the pass
+//! computes the ELBO's joint term only — the same bits — and skips the E-step and the counts;
+//! a wrong guess runs the pass again in full.
 //!
 //! # Determinism
 //! Every sum runs in a fixed order: within a task or worker in CSR (canonical) order; across
@@ -168,6 +172,8 @@ pub(crate) struct Em<'a> {
     /// each c (K + 1 values): the joint term of the current posterior's ELBO, summed by worker
     /// instead of by task ([`Em::surely_stops`]).
     worker_joint: Vec<f64>,
+    /// `worker_joint` summed over workers.
+    joint_sums: Vec<f64>,
     /// Relative margin by which an estimated ELBO must fail the stop rule for the next task
     /// pass to be made ELBO-only ([`Em::surely_stops`]; the tests move it to both extremes).
     stop_margin: f64,
@@ -239,6 +245,7 @@ impl<'a> Em<'a> {
             chunks_per_block,
             block_counts: vec![0.0; n_blocks * n_workers * k * k],
             worker_joint: vec![0.0; n_workers * (k + 1)],
+            joint_sums: vec![0.0; k + 1],
             stop_margin: STOP_MARGIN,
             #[cfg(test)]
             elbo_only: (0, 0),
@@ -612,9 +619,10 @@ impl<'a> Em<'a> {
     /// (n = the counts of q), and the prior term's weights are Σ_{w,y} n[w][y][c] (once per
     /// response) or n_tasks·p_c; every term is ≤ 0. "Surely" = by more than `stop_margin` of
     /// the magnitudes, far above the two sums' rounding; the exact ELBO still decides.
-    fn surely_stops(&self, previous: f64, tol: f64, neg_entropy: f64) -> bool {
+    fn surely_stops(&mut self, previous: f64, tol: f64, neg_entropy: f64) -> bool {
         let k = self.k;
-        let mut sums = vec![0.0; k + 1];
+        let sums = &mut self.joint_sums;
+        sums.fill(0.0);
         for joint in self.worker_joint.chunks_exact(k + 1) {
             for (s, &v) in sums.iter_mut().zip(joint) {
                 *s += v;
