@@ -6,12 +6,13 @@ mod lanes;
 
 pub use initial_errors::{InitialErrorStrategy, InitialErrors};
 
-use ndarray::{Array2, Array3};
+use ndarray::{Array2, Array3, ArrayView1};
+use rayon::prelude::*;
 
 use std::borrow::Cow;
 use std::time::Instant;
 
-use crate::aggregation::{Aggregation, Gold, IterationLoop, StopReason};
+use crate::aggregation::{Aggregation, FitReport, Gold, IterationLoop, StopReason, argmax};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::{Label, Responses};
 
@@ -268,6 +269,31 @@ fn check_shards(shards: Option<usize>) -> Result<(), ParamsError> {
     }
 }
 
+/// Tasks per parallel job of [`clip_and_decide`].
+const DECIDE_CHUNK: usize = 1 << 14;
+
+/// Clips the posterior rows `q` (tasks × `k`) at EPS if `clip`, then each task's label and
+/// confidence as [`Aggregation::from_probabilities`] gives them (the rule of
+/// [`argmax`]), in one parallel pass (at 10⁷ tasks, sequential passes took ≈ 0.2 s).
+fn clip_and_decide(q: &mut [f64], k: usize, clip: bool) -> (Vec<Label>, Vec<f64>) {
+    let n_tasks = q.len() / k;
+    let (mut labels, mut confidence) = (vec![0; n_tasks], vec![0.0; n_tasks]);
+    q.par_chunks_mut(DECIDE_CHUNK * k)
+        .zip(labels.par_chunks_mut(DECIDE_CHUNK))
+        .zip(confidence.par_chunks_mut(DECIDE_CHUNK))
+        .for_each(|((rows, labels), confidence)| {
+            let tasks = rows.chunks_exact_mut(k).zip(labels).zip(confidence);
+            for ((row, label), confidence) in tasks {
+                if clip {
+                    row.iter_mut().for_each(|v| *v = v.max(EPS));
+                }
+                let best = argmax(ArrayView1::from(&*row));
+                (*label, *confidence) = (best as Label, row[best]);
+            }
+        });
+    (labels, confidence)
+}
+
 /// The gold label id of each task; gold that matches no task is an error rather than a fit
 /// that silently ignores it.
 fn resolve_gold(
@@ -426,11 +452,18 @@ fn fit(
     let (k, n_tasks, n_workers) = (em.k(), em.q.len() / em.k().max(1), em.skills.len());
     let mut q = std::mem::take(&mut em.q);
     // crowd-kit's clip happens in its ELBO, which n_iter = 0 never computes.
-    if compat == Compat::CrowdKit && n_iter > 0 {
-        q.iter_mut().for_each(|v| *v = v.max(EPS));
-    }
+    let (labels, confidence) = clip_and_decide(&mut q, k, compat == Compat::CrowdKit && n_iter > 0);
     let probabilities = Array2::from_shape_vec((n_tasks, k), q).expect("tasks × labels buffer");
-    let mut result = Aggregation::from_probabilities(probabilities);
+    let mut result = Aggregation {
+        labels,
+        confidence,
+        probabilities: Some(probabilities),
+        scores: None,
+        skills: None,
+        errors: None,
+        priors: None,
+        report: FitReport::not_iterative(),
+    };
     result.errors = Some(
         Array3::from_shape_vec((n_workers, k, k), std::mem::take(&mut em.errors))
             .expect("workers × labels × labels buffer"),

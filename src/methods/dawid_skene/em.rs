@@ -8,11 +8,17 @@
 //!   previous iteration's ELBO — that term needs Σ_r ln e over the task's responses, which is
 //!   the E-step's own sum (times ln 2), and the posterior of the previous iteration, kept in a
 //!   second buffer;
-//! * the **worker pass** (parallel over workers, each owning its K×K matrix, reading
-//!   `by_worker`) does the M-step and refreshes the log2 confusion table.
+//! * the **worker pass** (parallel over workers, each owning its K×K matrix) does the M-step
+//!   and refreshes the log2 confusion table. When the task pass counted the M-step statistics
+//!   in block tables (fused, the default above small sizes) it sums those; otherwise it reads
+//!   `by_worker`, the worker index, which a fused fit never builds.
 //!
 //! So the ELBO of iteration i is known one task pass later; the stop test runs then, and the
-//! outputs are taken from the buffers of iteration i (the extra posterior is discarded).
+//! outputs are taken from the buffers of iteration i (the extra posterior is discarded). When
+//! the stop is sure before that pass (the last allowed iteration, or an ELBO estimated from the
+//! M-step's counts that fails the stop rule by a wide margin: [`Em::surely_stops`]), the pass
+//! computes the ELBO's joint term only — the same bits — and skips the E-step and the counts;
+//! a wrong guess runs the pass again in full.
 //!
 //! # Determinism
 //! Every sum runs in a fixed order: within a task or worker in CSR (canonical) order; across
@@ -93,6 +99,11 @@ const ROW_IN_ONE_LINE: usize = 2;
 /// and count tables stay in the L2 cache and the prefetches only cost instructions.
 const PREFETCH_TABLE_BYTES: usize = 256 * 1024;
 
+/// Relative margin of [`Em::surely_stops`]: the estimated and the exact joint term are the same
+/// sum of ≤ 10¹⁰ non-positive terms in two orders, so they differ by far less than 1e-8 of its
+/// magnitude (≈ n·2⁻⁵³ in the worst case for n terms per partial sum).
+const STOP_MARGIN: f64 = 1e-8;
+
 /// Workers per rayon job at least, in the worker pass (workers are small and skewed in size).
 const WORKER_MIN_LEN: usize = 16;
 
@@ -143,6 +154,8 @@ pub(crate) struct Em<'a> {
     log2_errors: Vec<f64>,
     /// Per worker × K: whether the worker gave that label at least once.
     observed: Vec<bool>,
+    /// Per worker, how many answers it gave (the one-coin model only; else empty).
+    answers: Vec<usize>,
     /// One-coin skills, per worker.
     pub skills: Vec<f64>,
     /// Mean of `q` over tasks (unclipped).
@@ -155,6 +168,18 @@ pub(crate) struct Em<'a> {
     chunks_per_block: usize,
     /// Per block of tasks, the W × K × K counts of the posterior the task pass computed.
     block_counts: Vec<f64>,
+    /// Per worker, from the last M-step: Σ_{y,c} n[y][c]·log2 e[y][c], then Σ_y n[y][c] for
+    /// each c (K + 1 values): the joint term of the current posterior's ELBO, summed by worker
+    /// instead of by task ([`Em::surely_stops`]).
+    worker_joint: Vec<f64>,
+    /// `worker_joint` summed over workers.
+    joint_sums: Vec<f64>,
+    /// Relative margin by which an estimated ELBO must fail the stop rule for the next task
+    /// pass to be made ELBO-only ([`Em::surely_stops`]; the tests move it to both extremes).
+    stop_margin: f64,
+    /// ELBO-only task passes run, and those redone in full (seen by the tests).
+    #[cfg(test)]
+    elbo_only: (usize, usize),
     exp2: Exp2,
     ln: Ln,
     /// Which build of the tail runs (AVX2 or baseline: the same bits).
@@ -181,13 +206,7 @@ impl<'a> Em<'a> {
     ) -> Self {
         let k = data.n_labels();
         let (n_tasks, n_workers) = (data.n_tasks(), data.n_workers());
-        let mut observed = vec![false; n_workers * k];
-        let by_worker = data.by_worker();
-        for w in 0..n_workers {
-            for &y in by_worker.row(w).1 {
-                observed[w * k + y as usize] = true;
-            }
-        }
+        let (observed, answers) = worker_labels(&data, flavour.model == Model::OneCoin);
         let n_chunks = n_tasks.div_ceil(TASK_CHUNK);
         let table = n_workers * k * k;
         let (chunks_per_block, n_blocks) = match blocking {
@@ -217,6 +236,7 @@ impl<'a> Em<'a> {
             errors: vec![0.0; n_workers * k * k],
             log2_errors: vec![0.0; n_workers * k * k],
             observed,
+            answers,
             skills: vec![0.0; n_workers],
             priors: vec![0.0; k],
             log2_priors: vec![0.0; k],
@@ -224,6 +244,11 @@ impl<'a> Em<'a> {
             partials: vec![0.0; n_tasks.div_ceil(TASK_CHUNK) * stride(k)],
             chunks_per_block,
             block_counts: vec![0.0; n_blocks * n_workers * k * k],
+            worker_joint: vec![0.0; n_workers * (k + 1)],
+            joint_sums: vec![0.0; k + 1],
+            stop_margin: STOP_MARGIN,
+            #[cfg(test)]
+            elbo_only: (0, 0),
             exp2: Exp2::new(),
             ln: Ln::new(),
             isa: Isa::detect(),
@@ -314,7 +339,12 @@ impl<'a> Em<'a> {
         let from_blocks = self.chunks_per_block > 0;
         let k = self.k;
         dispatch_k!(k, |K| {
-            let (q, by_worker, observed) = (&self.q, self.data.by_worker(), &self.observed);
+            // The worker index only when the counts need a pass over workers: the fused
+            // M-step reads the block tables, and building the index costs a counting sort of
+            // every answer (≈ 0.6 s at 10⁸).
+            let by_worker = (!from_blocks).then(|| self.data.by_worker());
+            let (q, observed, answers) = (&self.q, &self.observed, &self.answers);
+            let worker_joint = self.worker_joint.par_chunks_mut(K + 1);
             let (model, blocks, table) = (
                 self.flavour.model,
                 &self.block_counts,
@@ -324,37 +354,56 @@ impl<'a> Em<'a> {
                 .par_chunks_mut(K * K)
                 .zip(self.log2_errors.par_chunks_mut(K * K))
                 .zip(self.skills.par_iter_mut())
+                .zip(worker_joint)
                 .with_min_len(WORKER_MIN_LEN)
                 .enumerate()
-                .for_each(|(w, ((matrix, logs), skill))| {
-                    let row = by_worker.row(w);
-                    if from_blocks {
-                        matrix.fill(0.0);
-                        for block in blocks.chunks_exact(table) {
-                            for (m, &b) in matrix.iter_mut().zip(&block[w * K * K..][..K * K]) {
-                                *m += b;
+                .for_each(|(w, (((matrix, logs), skill), joint))| {
+                    match by_worker {
+                        None => {
+                            matrix.fill(0.0);
+                            for block in blocks.chunks_exact(table) {
+                                let block = &block[w * K * K..][..K * K];
+                                for (m, &b) in matrix.iter_mut().zip(block) {
+                                    *m += b;
+                                }
                             }
                         }
-                    } else {
-                        accumulate_counts(matrix, row, q, K);
+                        Some(by_worker) => accumulate_counts(matrix, by_worker.row(w), q, K),
                     }
+                    // The raw counts wait in `logs` for the joint term below.
+                    logs.copy_from_slice(matrix);
                     let seen = &observed[w * K..][..K];
                     match model {
                         Model::Full => normalise_columns(matrix, seen, K),
                         Model::OneCoin => {
-                            *skill = one_coin(matrix, seen, row.0.len(), K);
+                            *skill = one_coin(matrix, seen, answers[w], K);
                         }
                     }
-                    for (l, &e) in logs.iter_mut().zip(matrix.iter()) {
-                        *l = e.log2();
+                    joint.fill(0.0);
+                    for (y, (logs, matrix)) in logs
+                        .chunks_exact_mut(K)
+                        .zip(matrix.chunks_exact(K))
+                        .enumerate()
+                    {
+                        for (c, (l, &e)) in logs.iter_mut().zip(matrix).enumerate() {
+                            let (n, log2_e) = (*l, e.log2());
+                            *l = log2_e;
+                            // Rows the worker never gave hold n = 0 and e = 0.
+                            if seen[y] {
+                                joint[0] += n * log2_e;
+                                joint[1 + c] += n;
+                            }
+                        }
                     }
                 });
         });
     }
 
     /// One task pass: E-step into `q_next` (with the current priors and errors), gold
-    /// correction, partial sums; the joint term of the ELBO of the current `q`.
-    fn task_pass(&mut self) -> TaskPass {
+    /// correction, partial sums; the joint term of the ELBO of the current `q`. Not `full`:
+    /// the joint term only (its bits as in a full pass; the rest of `q_next`, the partials and
+    /// the block counts are left unusable).
+    fn task_pass(&mut self, full: bool) -> TaskPass {
         let k = self.k;
         for c in 0..k {
             let p = self.priors[c].max(EPS);
@@ -435,6 +484,9 @@ impl<'a> Em<'a> {
                         }
                         maxima[i] = max;
                     }
+                    if !full {
+                        continue;
+                    }
                     // (b) E-step four tasks at a time: q ∝ 2^d with d = log2 p + Σ log2 e − max;
                     // gold correction, entropy, prior sums.
                     for start in (0..n).step_by(LANES) {
@@ -486,11 +538,12 @@ impl<'a> Em<'a> {
                 sums[1] = neg_entropy;
             };
             let table = self.skills.len() * K * K;
+            let per_block = if full { self.chunks_per_block } else { 0 };
             for_each_chunk(
                 &mut self.q_next,
                 &mut self.partials,
                 &mut self.block_counts,
-                (K, self.chunks_per_block, table),
+                (K, per_block, table),
                 chunk_pass,
             );
         });
@@ -525,9 +578,16 @@ impl<'a> Em<'a> {
         // Iteration 1: no ELBO exists for the initial posterior.
         let mut pending_neg_entropy = self.advance();
         let mut previous = f64::NEG_INFINITY;
-        for _ in 1..=n_iter {
+        for i in 1..=n_iter {
             // q, priors, errors are those of iteration i; one more task pass gives its ELBO.
-            let pass = self.task_pass();
+            // When that pass surely ends the fit, its E-step and counts would be thrown away:
+            // it computes the ELBO only.
+            let last = i == n_iter || self.surely_stops(previous, tol, pending_neg_entropy);
+            let mut pass = self.task_pass(!last);
+            #[cfg(test)]
+            {
+                self.elbo_only.0 += usize::from(last);
+            }
             let elbo = (pass.joint_prev - pending_neg_entropy) / n_responses;
             // The stop rule; a NaN ELBO never fires it (as in crowd-kit), −∞ does.
             let stop = (elbo - previous < tol).then_some(if elbo.is_finite() {
@@ -539,15 +599,54 @@ impl<'a> Em<'a> {
             if let Some(reason) = driver.end_iteration(elbo, stop) {
                 return reason;
             }
+            if last {
+                // The estimate was wrong: the pass again, in full (the same ELBO bits).
+                pass = self.task_pass(true);
+                #[cfg(test)]
+                {
+                    self.elbo_only.1 += 1;
+                }
+            }
             previous = elbo;
             pending_neg_entropy = self.accept(pass);
         }
         StopReason::MaxIterations
     }
 
+    /// Whether the ELBO of the current posterior, which the next task pass computes, surely
+    /// fails the stop rule against `previous`. Estimated from the last M-step's counts: the
+    /// joint term Σ_t Σ_c q[t][c]·Σ_{r∈t} ln e[w,y,c] is Σ_{w,y,c} n[w][y][c]·ln e[w][y][c]
+    /// (n = the counts of q), and the prior term's weights are Σ_{w,y} n[w][y][c] (once per
+    /// response) or n_tasks·p_c; every term is ≤ 0. "Surely" = by more than `stop_margin` of
+    /// the magnitudes, far above the two sums' rounding; the exact ELBO still decides.
+    fn surely_stops(&mut self, previous: f64, tol: f64, neg_entropy: f64) -> bool {
+        let k = self.k;
+        let sums = &mut self.joint_sums;
+        sums.fill(0.0);
+        for joint in self.worker_joint.chunks_exact(k + 1) {
+            for (s, &v) in sums.iter_mut().zip(joint) {
+                *s += v;
+            }
+        }
+        let mut joint = LN_2 * sums[0];
+        let n_tasks = self.data.n_tasks() as f64;
+        for c in 0..k {
+            let weight = if self.flavour.prior_per_response {
+                sums[1 + c]
+            } else {
+                n_tasks * self.priors[c]
+            };
+            joint += weight * self.priors[c].max(EPS).ln();
+        }
+        let n_responses = self.data.n_responses() as f64;
+        let elbo = (joint - neg_entropy) / n_responses;
+        let margin = self.stop_margin * (joint.abs() + neg_entropy.abs()) / n_responses;
+        elbo - previous < tol - margin
+    }
+
     /// E-step, priors, M-step: iteration 0 → 1. Returns Σ q̃ ln q̃ of the new posterior.
     fn advance(&mut self) -> f64 {
-        let pass = self.task_pass();
+        let pass = self.task_pass(true);
         self.accept(pass)
     }
 
@@ -575,7 +674,7 @@ impl Em<'_> {
     /// One task pass with the current model: the next posterior stays pending in `q_next`
     /// until [`Em::commit`].
     pub(crate) fn shard_pass(&mut self) {
-        self.task_pass();
+        self.task_pass(true);
     }
 
     /// Makes the pending posterior of the last task pass current.
@@ -605,6 +704,49 @@ impl Em<'_> {
 /// `blocks = P` plan (which can have fewer than P non-empty blocks).
 pub(crate) fn chunks_per_shard(n_chunks: usize, shards: usize) -> usize {
     n_chunks.div_ceil(shards.clamp(1, n_chunks.max(1))).max(1)
+}
+
+/// Answers per parallel job of [`worker_labels`].
+const ANSWERS_PER_JOB: usize = 1 << 20;
+
+/// Per worker × K, whether the worker gave that label; with `count`, also each worker's number
+/// of answers (else empty). Read from the task index in parallel: a set and a count do not
+/// depend on the order, so no worker index is needed (building one sorts every answer).
+fn worker_labels(data: &Responses, count: bool) -> (Vec<bool>, Vec<usize>) {
+    let (k, n_workers) = (data.n_labels(), data.n_workers());
+    let by_task = data.by_task();
+    let empty = || {
+        (
+            vec![false; n_workers * k],
+            vec![0; if count { n_workers } else { 0 }],
+        )
+    };
+    by_task
+        .ids()
+        .par_chunks(ANSWERS_PER_JOB)
+        .zip(by_task.labels().par_chunks(ANSWERS_PER_JOB))
+        .fold(empty, |(mut observed, mut answers), (workers, labels)| {
+            for (&w, &y) in workers.iter().zip(labels) {
+                observed[w as usize * k + y as usize] = true;
+            }
+            if count {
+                for &w in workers {
+                    answers[w as usize] += 1;
+                }
+            }
+            (observed, answers)
+        })
+        .reduce(
+            empty,
+            |(mut observed, mut answers), (other, other_answers)| {
+                observed.iter_mut().zip(other).for_each(|(o, b)| *o |= b);
+                answers
+                    .iter_mut()
+                    .zip(other_answers)
+                    .for_each(|(a, b)| *a += b);
+                (observed, answers)
+            },
+        )
 }
 
 /// Sets a gold task's row to the one-hot vector of its label.
@@ -764,5 +906,110 @@ mod tests {
     #[test]
     fn ln_eps_is_ln_of_eps() {
         assert_eq!(LN_EPS, EPS.ln());
+    }
+
+    /// What a fit leaves, as bits.
+    #[derive(Debug, PartialEq)]
+    struct Bits {
+        q: Vec<u64>,
+        errors: Vec<u64>,
+        priors: Vec<u64>,
+        skills: Vec<u64>,
+        loss_history: Vec<u64>,
+        stop: StopReason,
+    }
+
+    fn bits(values: &[f64]) -> Vec<u64> {
+        values.iter().map(|v| v.to_bits()).collect()
+    }
+
+    /// A fit as `DawidSkene` runs it (without the output clip), the ELBO-only pass guessed
+    /// with `stop_margin`; also the (ELBO-only, redone) pass counts.
+    fn fit(
+        data: &Responses,
+        flavour: Flavour,
+        gold: Option<&[Option<Label>]>,
+        blocking: Blocking,
+        (n_iter, tol): (usize, f64),
+        stop_margin: f64,
+    ) -> (Bits, (usize, usize)) {
+        let mut em = Em::new(
+            Cow::Borrowed(data),
+            flavour,
+            gold.map(Cow::Borrowed),
+            blocking,
+        );
+        em.stop_margin = stop_margin;
+        em.init_majority_vote();
+        em.m_step();
+        let mut driver = IterationLoop::new(n_iter, None, std::time::Instant::now());
+        let stop = em.run(n_iter, tol, &mut driver);
+        let report = driver.report(stop);
+        let fitted = Bits {
+            q: bits(&em.q),
+            errors: bits(&em.errors),
+            priors: bits(&em.priors),
+            skills: bits(&em.skills),
+            loss_history: bits(&report.loss_history),
+            stop,
+        };
+        (fitted, em.elbo_only)
+    }
+
+    /// The pass that surely ends the fit computes the ELBO only, and a wrong guess is redone
+    /// in full: the same bits whether the guess is never made (margin +∞), made as in a fit, or
+    /// always made and wrong until the last iteration (margin −∞), for both models, both
+    /// flavours, fused or not, with and without gold, stopped by `tol` or by `n_iter`.
+    #[test]
+    fn elbo_only_last_pass_changes_no_bit() {
+        use crate::generate::{GeneratorConfig, generate};
+        for (k, seed) in [(2, 1), (3, 2), (5, 3)] {
+            let data = generate(&GeneratorConfig::new(3_000, 60, k).seed(seed))
+                .unwrap()
+                .responses;
+            let gold: Vec<Option<Label>> = (0..data.n_tasks())
+                .map(|t| (t % 7 == 0).then_some((t % k) as Label))
+                .collect();
+            for model in [Model::Full, Model::OneCoin] {
+                for quirks in [true, false] {
+                    let flavour = Flavour {
+                        model,
+                        prior_per_response: quirks,
+                        clipped_entropy: quirks,
+                    };
+                    for blocking in [Blocking::Auto(None), Blocking::Auto(Some(0))] {
+                        for gold in [None, Some(&gold[..])] {
+                            for limits in [(100, 1e-5), (4, 0.0), (100, 0.0)] {
+                                let run =
+                                    |margin| fit(&data, flavour, gold, blocking, limits, margin);
+                                let (never, counts) = run(f64::INFINITY);
+                                let case = format!(
+                                    "K {k} {model:?} {quirks} {blocking:?} gold {} {limits:?}",
+                                    gold.is_some()
+                                );
+                                let iterations = never.loss_history.len();
+                                // Only the pass of iteration n_iter is known to be the last.
+                                let at_limit = usize::from(iterations == limits.0);
+                                assert_eq!(counts, (at_limit, 0), "{case}");
+                                let (guessed, counts) = run(STOP_MARGIN);
+                                assert_eq!(guessed, never, "{case}");
+                                // With tol = 0 the last ELBO may move by rounding only,
+                                // too little for a sure guess; never a wrong guess.
+                                if limits.1 > 0.0 || at_limit == 1 {
+                                    assert_eq!(counts, (1, 0), "{case}: the guess");
+                                } else {
+                                    assert!(counts.0 <= 1 && counts.1 == 0, "{case}: {counts:?}");
+                                }
+                                // Guessed from iteration 2 on (iteration 1 has no previous
+                                // ELBO), wrong but at the last.
+                                let (wrong, counts) = run(f64::NEG_INFINITY);
+                                assert_eq!(wrong, never, "{case}");
+                                assert_eq!(counts, (iterations - 1, iterations - 2), "{case}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
