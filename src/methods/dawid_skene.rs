@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use std::borrow::Cow;
 use std::time::Instant;
 
-use crate::aggregation::{Aggregation, FitReport, Gold, IterationLoop, StopReason, argmax};
+use crate::aggregation::{Aggregation, Gold, IterationLoop, StopReason, argmax};
 use crate::error::{DataError, ParamsError, Result};
 use crate::responses::{Label, Responses};
 
@@ -454,24 +454,16 @@ fn fit(
     // crowd-kit's clip happens in its ELBO, which n_iter = 0 never computes.
     let (labels, confidence) = clip_and_decide(&mut q, k, compat == Compat::CrowdKit && n_iter > 0);
     let probabilities = Array2::from_shape_vec((n_tasks, k), q).expect("tasks × labels buffer");
-    let mut result = Aggregation {
+    let errors = Array3::from_shape_vec((n_workers, k, k), std::mem::take(&mut em.errors))
+        .expect("workers × labels × labels buffer");
+    Ok(Aggregation {
         labels,
         confidence,
         probabilities: Some(probabilities),
-        scores: None,
-        skills: None,
-        errors: None,
-        priors: None,
-        report: FitReport::not_iterative(),
-    };
-    result.errors = Some(
-        Array3::from_shape_vec((n_workers, k, k), std::mem::take(&mut em.errors))
-            .expect("workers × labels × labels buffer"),
-    );
-    result.priors = Some(std::mem::take(&mut em.priors));
-    if skills {
-        result.skills = Some(em.skills.iter().map(|&s| Some(s)).collect());
-    }
-    result.report = driver.report(stop_reason);
-    Ok(result)
+        errors: Some(errors),
+        priors: Some(std::mem::take(&mut em.priors)),
+        skills: skills.then(|| em.skills.iter().map(|&s| Some(s)).collect()),
+        report: driver.report(stop_reason),
+        ..super::empty_result()
+    })
 }

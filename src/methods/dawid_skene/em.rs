@@ -11,12 +11,14 @@
 //! * the **worker pass** (parallel over workers, each owning its K×K matrix) does the M-step
 //!   and refreshes the log2 confusion table. When the task pass counted the M-step statistics
 //!   in block tables (fused, the default above small sizes) it sums those; otherwise it reads
-//!   `by_worker`, the worker index, which a fused fit never builds.
+//!   `by_worker`, the worker index, which a fused fit builds only for a first M-step from
+//!   initial error matrices ([`super::initial_errors`]).
 //!
 //! So the ELBO of iteration i is known one task pass later; the stop test runs then, and the
 //! outputs are taken from the buffers of iteration i (the extra posterior is discarded). When
 //! the stop is sure before that pass (the last allowed iteration, or an ELBO estimated from the
-//! M-step's counts that fails the stop rule by a wide margin: [`Em::surely_stops`]), the pass
+//! M-step's counts whose gain is below `tol` by a wide margin, so the stop fires:
+//! [`Em::surely_stops`]), the pass
 //! computes the ELBO's joint term only — the same bits — and skips the E-step and the counts;
 //! a wrong guess runs the pass again in full.
 //!
@@ -100,8 +102,10 @@ const ROW_IN_ONE_LINE: usize = 2;
 const PREFETCH_TABLE_BYTES: usize = 256 * 1024;
 
 /// Relative margin of [`Em::surely_stops`]: the estimated and the exact joint term are the same
-/// sum of ≤ 10¹⁰ non-positive terms in two orders, so they differ by far less than 1e-8 of its
-/// magnitude (≈ n·2⁻⁵³ in the worst case for n terms per partial sum).
+/// sum of non-positive terms in two orders, so they differ by ≈ n·2⁻⁵³ of its magnitude at
+/// worst for n terms per partial sum — below 1e-8 unless one worker or chunk sums ~10⁸
+/// answers. A guess that rounding makes wrong costs one more pass, never a bit: the exact ELBO
+/// decides.
 const STOP_MARGIN: f64 = 1e-8;
 
 /// Workers per rayon job at least, in the worker pass (workers are small and skewed in size).
@@ -174,12 +178,13 @@ pub(crate) struct Em<'a> {
     worker_joint: Vec<f64>,
     /// `worker_joint` summed over workers.
     joint_sums: Vec<f64>,
-    /// Relative margin by which an estimated ELBO must fail the stop rule for the next task
-    /// pass to be made ELBO-only ([`Em::surely_stops`]; the tests move it to both extremes).
-    stop_margin: f64,
+    /// Relative margin by which an estimated ELBO must be below the stop threshold for the next
+    /// task pass to be made ELBO-only ([`Em::surely_stops`]); `None`: every pass in full, the
+    /// engine without the guess (the tests' reference; they also move the margin to ±∞).
+    stop_margin: Option<f64>,
     /// ELBO-only task passes run, and those redone in full (seen by the tests).
     #[cfg(test)]
-    elbo_only: (usize, usize),
+    passes: PassCounts,
     exp2: Exp2,
     ln: Ln,
     /// Which build of the tail runs (AVX2 or baseline: the same bits).
@@ -194,6 +199,16 @@ struct TaskPass {
     joint_prev: f64,
     /// Σ_t Σ_c q̃ ln q̃ of the new posterior.
     neg_entropy_next: f64,
+}
+
+/// Task passes of a fit that the tests count.
+#[cfg(test)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct PassCounts {
+    /// Passes that computed the ELBO only.
+    elbo_only: usize,
+    /// ELBO-only passes whose guess was wrong, run again in full.
+    redone: usize,
 }
 
 impl<'a> Em<'a> {
@@ -244,11 +259,12 @@ impl<'a> Em<'a> {
             partials: vec![0.0; n_tasks.div_ceil(TASK_CHUNK) * stride(k)],
             chunks_per_block,
             block_counts: vec![0.0; n_blocks * n_workers * k * k],
-            worker_joint: vec![0.0; n_workers * (k + 1)],
+            // Sized by the first M-step: a shard's engine never runs one.
+            worker_joint: Vec::new(),
             joint_sums: vec![0.0; k + 1],
-            stop_margin: STOP_MARGIN,
+            stop_margin: Some(STOP_MARGIN),
             #[cfg(test)]
-            elbo_only: (0, 0),
+            passes: PassCounts::default(),
             exp2: Exp2::new(),
             ln: Ln::new(),
             isa: Isa::detect(),
@@ -343,6 +359,7 @@ impl<'a> Em<'a> {
             // M-step reads the block tables, and building the index costs a counting sort of
             // every answer (≈ 0.6 s at 10⁸).
             let by_worker = (!from_blocks).then(|| self.data.by_worker());
+            self.worker_joint.resize(self.skills.len() * (K + 1), 0.0);
             let (q, observed, answers) = (&self.q, &self.observed, &self.answers);
             let worker_joint = self.worker_joint.par_chunks_mut(K + 1);
             let (model, blocks, table) = (
@@ -357,7 +374,7 @@ impl<'a> Em<'a> {
                 .zip(worker_joint)
                 .with_min_len(WORKER_MIN_LEN)
                 .enumerate()
-                .for_each(|(w, (((matrix, logs), skill), joint))| {
+                .for_each(|(w, (((matrix, log2s), skill), joint))| {
                     match by_worker {
                         None => {
                             matrix.fill(0.0);
@@ -370,8 +387,8 @@ impl<'a> Em<'a> {
                         }
                         Some(by_worker) => accumulate_counts(matrix, by_worker.row(w), q, K),
                     }
-                    // The raw counts wait in `logs` for the joint term below.
-                    logs.copy_from_slice(matrix);
+                    // The raw counts wait in `log2s` for the joint term below.
+                    log2s.copy_from_slice(matrix);
                     let seen = &observed[w * K..][..K];
                     match model {
                         Model::Full => normalise_columns(matrix, seen, K),
@@ -380,12 +397,12 @@ impl<'a> Em<'a> {
                         }
                     }
                     joint.fill(0.0);
-                    for (y, (logs, matrix)) in logs
+                    for (y, (log2_row, e_row)) in log2s
                         .chunks_exact_mut(K)
                         .zip(matrix.chunks_exact(K))
                         .enumerate()
                     {
-                        for (c, (l, &e)) in logs.iter_mut().zip(matrix).enumerate() {
+                        for (c, (l, &e)) in log2_row.iter_mut().zip(e_row).enumerate() {
                             let (n, log2_e) = (*l, e.log2());
                             *l = log2_e;
                             // Rows the worker never gave hold n = 0 and e = 0.
@@ -582,11 +599,13 @@ impl<'a> Em<'a> {
             // q, priors, errors are those of iteration i; one more task pass gives its ELBO.
             // When that pass surely ends the fit, its E-step and counts would be thrown away:
             // it computes the ELBO only.
-            let last = i == n_iter || self.surely_stops(previous, tol, pending_neg_entropy);
-            let mut pass = self.task_pass(!last);
+            let elbo_only = self.stop_margin.is_some_and(|margin| {
+                i == n_iter || self.surely_stops(previous, tol, pending_neg_entropy, margin)
+            });
+            let mut pass = self.task_pass(!elbo_only);
             #[cfg(test)]
             {
-                self.elbo_only.0 += usize::from(last);
+                self.passes.elbo_only += usize::from(elbo_only);
             }
             let elbo = (pass.joint_prev - pending_neg_entropy) / n_responses;
             // The stop rule; a NaN ELBO never fires it (as in crowd-kit), −∞ does.
@@ -599,12 +618,14 @@ impl<'a> Em<'a> {
             if let Some(reason) = driver.end_iteration(elbo, stop) {
                 return reason;
             }
-            if last {
+            if elbo_only {
                 // The estimate was wrong: the pass again, in full (the same ELBO bits).
+                let joint_only = pass.joint_prev;
                 pass = self.task_pass(true);
+                debug_assert_eq!(pass.joint_prev.to_bits(), joint_only.to_bits());
                 #[cfg(test)]
                 {
-                    self.elbo_only.1 += 1;
+                    self.passes.redone += 1;
                 }
             }
             previous = elbo;
@@ -614,12 +635,12 @@ impl<'a> Em<'a> {
     }
 
     /// Whether the ELBO of the current posterior, which the next task pass computes, surely
-    /// fails the stop rule against `previous`. Estimated from the last M-step's counts: the
+    /// fires the stop rule against `previous` (its gain below `tol` by more than the margin). Estimated from the last M-step's counts: the
     /// joint term Σ_t Σ_c q[t][c]·Σ_{r∈t} ln e[w,y,c] is Σ_{w,y,c} n[w][y][c]·ln e[w][y][c]
     /// (n = the counts of q), and the prior term's weights are Σ_{w,y} n[w][y][c] (once per
     /// response) or n_tasks·p_c; every term is ≤ 0. "Surely" = by more than `stop_margin` of
     /// the magnitudes, far above the two sums' rounding; the exact ELBO still decides.
-    fn surely_stops(&mut self, previous: f64, tol: f64, neg_entropy: f64) -> bool {
+    fn surely_stops(&mut self, previous: f64, tol: f64, neg_entropy: f64, margin: f64) -> bool {
         let k = self.k;
         let sums = &mut self.joint_sums;
         sums.fill(0.0);
@@ -640,7 +661,7 @@ impl<'a> Em<'a> {
         }
         let n_responses = self.data.n_responses() as f64;
         let elbo = (joint - neg_entropy) / n_responses;
-        let margin = self.stop_margin * (joint.abs() + neg_entropy.abs()) / n_responses;
+        let margin = margin * (joint.abs() + neg_entropy.abs()) / n_responses;
         elbo - previous < tol - margin
     }
 
@@ -706,15 +727,19 @@ pub(crate) fn chunks_per_shard(n_chunks: usize, shards: usize) -> usize {
     n_chunks.div_ceil(shards.clamp(1, n_chunks.max(1))).max(1)
 }
 
-/// Answers per parallel job of [`worker_labels`].
+/// Answers per parallel job of [`worker_labels`], at least.
 const ANSWERS_PER_JOB: usize = 1 << 20;
 
 /// Per worker × K, whether the worker gave that label; with `count`, also each worker's number
 /// of answers (else empty). Read from the task index in parallel: a set and a count do not
-/// depend on the order, so no worker index is needed (building one sorts every answer).
+/// depend on the order, so no worker index is needed (building one sorts every answer). One
+/// job per thread at most, since each job holds its own W × (K + 8)-byte tables.
 fn worker_labels(data: &Responses, count: bool) -> (Vec<bool>, Vec<usize>) {
     let (k, n_workers) = (data.n_labels(), data.n_workers());
     let by_task = data.by_task();
+    let per_job = (by_task.ids().len())
+        .div_ceil(rayon::current_num_threads())
+        .max(ANSWERS_PER_JOB);
     let empty = || {
         (
             vec![false; n_workers * k],
@@ -723,8 +748,8 @@ fn worker_labels(data: &Responses, count: bool) -> (Vec<bool>, Vec<usize>) {
     };
     by_task
         .ids()
-        .par_chunks(ANSWERS_PER_JOB)
-        .zip(by_task.labels().par_chunks(ANSWERS_PER_JOB))
+        .par_chunks(per_job)
+        .zip(by_task.labels().par_chunks(per_job))
         .fold(empty, |(mut observed, mut answers), (workers, labels)| {
             for (&w, &y) in workers.iter().zip(labels) {
                 observed[w as usize * k + y as usize] = true;
@@ -902,6 +927,7 @@ pub(crate) fn choose_blocks(responses: usize, table: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aggregation::{Action, IterationState};
 
     #[test]
     fn ln_eps_is_ln_of_eps() {
@@ -924,15 +950,16 @@ mod tests {
     }
 
     /// A fit as `DawidSkene` runs it (without the output clip), the ELBO-only pass guessed
-    /// with `stop_margin`; also the (ELBO-only, redone) pass counts.
+    /// with `stop_margin` (`None`: never, every pass in full), stopped by `n_iter`, `tol` or an
+    /// observer at iteration `stop_at`; also the counts of ELBO-only and redone passes.
     fn fit(
         data: &Responses,
         flavour: Flavour,
         gold: Option<&[Option<Label>]>,
         blocking: Blocking,
-        (n_iter, tol): (usize, f64),
-        stop_margin: f64,
-    ) -> (Bits, (usize, usize)) {
+        (n_iter, tol, stop_at): (usize, f64, usize),
+        stop_margin: Option<f64>,
+    ) -> (Bits, PassCounts) {
         let mut em = Em::new(
             Cow::Borrowed(data),
             flavour,
@@ -942,7 +969,14 @@ mod tests {
         em.stop_margin = stop_margin;
         em.init_majority_vote();
         em.m_step();
-        let mut driver = IterationLoop::new(n_iter, None, std::time::Instant::now());
+        let observer = |state: &IterationState| {
+            if state.iteration >= stop_at {
+                Action::Stop
+            } else {
+                Action::Continue
+            }
+        };
+        let mut driver = IterationLoop::new(n_iter, Some(&observer), std::time::Instant::now());
         let stop = em.run(n_iter, tol, &mut driver);
         let report = driver.report(stop);
         let fitted = Bits {
@@ -953,17 +987,19 @@ mod tests {
             loss_history: bits(&report.loss_history),
             stop,
         };
-        (fitted, em.elbo_only)
+        (fitted, em.passes)
     }
 
     /// The pass that surely ends the fit computes the ELBO only, and a wrong guess is redone
-    /// in full: the same bits whether the guess is never made (margin +∞), made as in a fit, or
-    /// always made and wrong until the last iteration (margin −∞), for both models, both
-    /// flavours, fused or not, with and without gold, stopped by `tol` or by `n_iter`.
+    /// in full: the same bits as the engine without the guess (every pass in full), whether
+    /// the guess is made as in a fit, or always and wrong until the last iteration (margin
+    /// −∞), for K = 2…6 (each K has its own build), both models, both flavours, fused or not,
+    /// with and without gold, stopped by `tol`, by `n_iter` (1 included) or by an observer.
     #[test]
     fn elbo_only_last_pass_changes_no_bit() {
         use crate::generate::{GeneratorConfig, generate};
-        for (k, seed) in [(2, 1), (3, 2), (5, 3)] {
+        const NEVER: usize = usize::MAX;
+        for (k, seed) in [(2, 1), (3, 2), (4, 4), (5, 3), (6, 5)] {
             let data = generate(&GeneratorConfig::new(3_000, 60, k).seed(seed))
                 .unwrap()
                 .responses;
@@ -979,32 +1015,45 @@ mod tests {
                     };
                     for blocking in [Blocking::Auto(None), Blocking::Auto(Some(0))] {
                         for gold in [None, Some(&gold[..])] {
-                            for limits in [(100, 1e-5), (4, 0.0), (100, 0.0)] {
+                            for limits in [
+                                (100, 1e-5, NEVER),
+                                (4, 0.0, NEVER),
+                                (1, 1e-5, NEVER),
+                                (100, 0.0, 3),
+                                (100, 0.0, NEVER),
+                            ] {
                                 let run =
                                     |margin| fit(&data, flavour, gold, blocking, limits, margin);
-                                let (never, counts) = run(f64::INFINITY);
+                                let (full, counts) = run(None);
+                                assert_eq!(counts, PassCounts::default());
                                 let case = format!(
                                     "K {k} {model:?} {quirks} {blocking:?} gold {} {limits:?}",
                                     gold.is_some()
                                 );
-                                let iterations = never.loss_history.len();
-                                // Only the pass of iteration n_iter is known to be the last.
+                                let iterations = full.loss_history.len();
+                                // The pass of iteration n_iter is known to be the last.
                                 let at_limit = usize::from(iterations == limits.0);
-                                assert_eq!(counts, (at_limit, 0), "{case}");
-                                let (guessed, counts) = run(STOP_MARGIN);
-                                assert_eq!(guessed, never, "{case}");
-                                // With tol = 0 the last ELBO may move by rounding only,
-                                // too little for a sure guess; never a wrong guess.
+                                let (guessed, counts) = run(Some(STOP_MARGIN));
+                                assert_eq!(guessed, full, "{case}");
+                                assert_eq!(counts.redone, 0, "{case}: a wrong guess");
                                 if limits.1 > 0.0 || at_limit == 1 {
-                                    assert_eq!(counts, (1, 0), "{case}: the guess");
+                                    assert_eq!(counts.elbo_only, 1, "{case}: the guess");
                                 } else {
-                                    assert!(counts.0 <= 1 && counts.1 == 0, "{case}: {counts:?}");
+                                    // tol = 0: the last ELBO may move by rounding only, too
+                                    // little for a sure guess; an observer's stop is not
+                                    // foreseen.
+                                    assert!(counts.elbo_only <= 1, "{case}: {counts:?}");
                                 }
                                 // Guessed from iteration 2 on (iteration 1 has no previous
-                                // ELBO), wrong but at the last.
-                                let (wrong, counts) = run(f64::NEG_INFINITY);
-                                assert_eq!(wrong, never, "{case}");
-                                assert_eq!(counts, (iterations - 1, iterations - 2), "{case}");
+                                // ELBO) and at n_iter; wrong but at the last, and an observer
+                                // stops before any redo.
+                                let (wrong, counts) = run(Some(f64::NEG_INFINITY));
+                                assert_eq!(wrong, full, "{case}");
+                                let expected = PassCounts {
+                                    elbo_only: (iterations - 1).max(at_limit),
+                                    redone: iterations.saturating_sub(2),
+                                };
+                                assert_eq!(counts, expected, "{case}");
                             }
                         }
                     }
