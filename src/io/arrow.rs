@@ -186,6 +186,9 @@ struct ColumnEncoder {
     /// the names of every local id in order.
     names: LocalNames,
     ints: FxHashMap<i128, u32>,
+    /// Local ids of the integers 0 to [`SMALL_INTS`] − 1 (labels, small codes), indexed by
+    /// value ([`UNSEEN`] when not met yet): a load per row instead of a hash lookup.
+    small_ints: Vec<u32>,
     /// The dictionary of the last dictionary array and its value index → local id table.
     dictionary: Option<(ArrayRef, Vec<u32>)>,
     /// Rows encoded before the current array (for error rows).
@@ -193,6 +196,10 @@ struct ColumnEncoder {
 }
 
 const UNSEEN: u32 = u32::MAX;
+
+/// Integers below this are numbered through [`ColumnEncoder`]'s table indexed by value (16 KiB
+/// at most per column of a chunk).
+const SMALL_INTS: usize = 4096;
 
 /// Rows per part when [`ArrowEncoder::push`] splits long arrays across threads: large enough
 /// that a part's hash table and merge cost little next to its rows.
@@ -205,6 +212,7 @@ impl ColumnEncoder {
             slot,
             names: LocalNames::default(),
             ints: FxHashMap::default(),
+            small_ints: Vec::new(),
             dictionary: None,
             offset: 0,
         }
@@ -241,12 +249,35 @@ impl ColumnEncoder {
         }
     }
 
+    #[inline]
     fn int(&mut self, value: i128) -> u32 {
+        if let Ok(small) = usize::try_from(value)
+            && small < SMALL_INTS
+        {
+            if let Some(&id) = self.small_ints.get(small)
+                && id != UNSEEN
+            {
+                return id;
+            }
+            return self.new_small_int(small);
+        }
         if let Some(&id) = self.ints.get(&value) {
             return id;
         }
         let id = self.new_name(value.to_string().as_bytes());
         self.ints.insert(value, id);
+        id
+    }
+
+    /// Numbers the small integer `value` (first use), growing the table to it.
+    #[cold]
+    fn new_small_int(&mut self, value: usize) -> u32 {
+        if value >= self.small_ints.len() {
+            self.small_ints
+                .resize((value + 1).next_power_of_two().max(16), UNSEEN);
+        }
+        let id = self.new_name(value.to_string().as_bytes());
+        self.small_ints[value] = id;
         id
     }
 
@@ -1477,6 +1508,67 @@ mod tests {
         assert_eq!(
             encoder.factorize(orders).unwrap(),
             plain.factorize(orders).unwrap()
+        );
+    }
+
+    #[test]
+    fn integers_on_both_sides_of_the_small_table_read_as_their_decimal_strings() {
+        use arrow_array::{Int64Array, UInt16Array};
+        // Values in the table indexed by value (0 ≤ v < SMALL_INTS, growing it past its first
+        // size), at its end, past it (hashed), negative, and the extremes; repeated.
+        let small = SMALL_INTS as i64;
+        let values: Vec<i64> = [
+            0,
+            5,
+            17,
+            5,
+            small - 1,
+            small,
+            small + 1,
+            -1,
+            i64::MIN,
+            i64::MAX,
+        ]
+        .iter()
+        .cycle()
+        .take(40)
+        .copied()
+        .collect();
+        let spelled: Vec<String> = values.iter().map(i64::to_string).collect();
+        let spelled: Vec<&str> = spelled.iter().map(String::as_str).collect();
+        let n = values.len();
+        let labels: Vec<u16> = (0..n).map(|i| [0, 4095, 4096, 9][i % 4]).collect();
+        let label_names: Vec<String> = labels.iter().map(u16::to_string).collect();
+        let label_names: Vec<&str> = label_names.iter().map(String::as_str).collect();
+        let workers: Vec<String> = (0..n).map(|i| format!("w{}", i % 3)).collect();
+        let workers: Vec<&str> = workers.iter().map(String::as_str).collect();
+        let mut ints = ArrowEncoder::new();
+        ints.push(
+            &Int64Array::from(values),
+            &strings(&workers),
+            &UInt16Array::from(labels),
+        )
+        .unwrap();
+        let mut plain = ArrowEncoder::new();
+        plain
+            .push(
+                &strings(&spelled),
+                &strings(&workers),
+                &strings(&label_names),
+            )
+            .unwrap();
+        let orders = [NameOrder::Rule; 3];
+        let got = ints.factorize(orders).unwrap();
+        assert_eq!(got, plain.factorize(orders).unwrap());
+        // By hand: nine distinct tasks (5 twice) in numeric order, four labels.
+        assert_eq!(got[0].names.len(), 9);
+        assert_eq!(
+            (&*got[0].names[0], &*got[0].names[8]),
+            ("-9223372036854775808", "9223372036854775807")
+        );
+        assert_eq!(
+            got[2].names.iter().map(|n| &**n).collect::<Vec<_>>(),
+            ["0", "9", "4095", "4096"]
         );
     }
 }
