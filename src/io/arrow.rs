@@ -370,11 +370,11 @@ impl ColumnEncoder {
         T::Native: Into<i128>,
     {
         let slot = self.slot;
-        let values = array.as_primitive::<T>().values();
-        // Every row of `out` (`values` has as many: checked by the caller; indexing panics
-        // rather than leave a row unwritten).
-        for (row, o) in out.iter_mut().enumerate() {
-            o[slot].write(self.int(values[row].into()));
+        // As many values as rows of `out` (checked by the caller; the slicing panics rather
+        // than leave a row unwritten).
+        let values = &array.as_primitive::<T>().values()[..out.len()];
+        for (&v, o) in values.iter().zip(out) {
+            o[slot].write(self.int(v.into()));
         }
     }
 
@@ -411,10 +411,11 @@ impl ColumnEncoder {
         out: &mut [Row],
     ) -> Result<(), ArrowError> {
         let slot = self.slot;
-        // Every row of `out` (as many keys: checked by the caller; indexing panics rather than
+        // As many keys as rows of `out` (checked by the caller; the slicing panics rather than
         // leave a row unwritten).
-        for (row, o) in out.iter_mut().enumerate() {
-            let index = keys[row]
+        let keys = &keys[..out.len()];
+        for ((row, key), o) in keys.iter().enumerate().zip(out) {
+            let index = key
                 .to_usize()
                 .filter(|&k| k < table.len())
                 .ok_or_else(|| self.error(row, "a dictionary key out of range"))?;
