@@ -253,7 +253,6 @@ impl ColumnEncoder {
         }
     }
 
-    #[inline]
     fn int(&mut self, value: i128) -> u32 {
         if let Ok(small) = usize::try_from(value)
             && small < SMALL_INTS
@@ -374,7 +373,16 @@ impl ColumnEncoder {
         // than leave a row unwritten).
         let values = &array.as_primitive::<T>().values()[..out.len()];
         for (&v, o) in values.iter().zip(out) {
-            o[slot].write(self.int(v.into()));
+            let v: i128 = v.into();
+            // The table of small values inline (labels), the rest through `int`.
+            let known = usize::try_from(v)
+                .ok()
+                .and_then(|small| self.small_ints.get(small))
+                .filter(|&&id| id != UNSEEN);
+            o[slot].write(match known {
+                Some(&id) => id,
+                None => self.int(v),
+            });
         }
     }
 
