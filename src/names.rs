@@ -571,17 +571,22 @@ mod tests {
         check(&lists);
     }
 
-    #[test]
-    fn random_names_from_a_small_alphabet() {
-        // Short names over {"\0", "0", "1", "a", "é"} of 1..=11 characters, so that keys tie
-        // often; a second round with integers only (numeric order, signs, leading zeros).
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = |n: u64| {
+    /// Pseudo-random draws below `n` (xorshift from `seed`).
+    fn draws(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut state = seed;
+        move |n| {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             state % n
-        };
+        }
+    }
+
+    #[test]
+    fn random_names_from_a_small_alphabet() {
+        // Short names over {"\0", "0", "1", "a", "é"} of 1..=11 characters, so that keys tie
+        // often; a second round with integers only (numeric order, signs, leading zeros).
+        let mut next = draws(0x2545_F491_4F6C_DD1D);
         for alphabet in [&["\0", "0", "1", "a", "é"][..], &["0", "1", "9"][..]] {
             let names: Vec<String> = (0..3000)
                 .map(|_| {
@@ -634,13 +639,7 @@ mod tests {
     fn names_of_eight_bytes_are_sorted_by_their_padded_bytes_unless_one_holds_a_zero() {
         // Up to 8 bytes from {"0", "1", "a"} (prefixes of each other, shared first bytes),
         // in random order then sorted: the padded path, with and without the radix sort.
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+        let mut next = draws(0x9E37_79B9_7F4A_7C15);
         let alphabet = ["0", "1", "a"];
         let mut names: Vec<String> = (0..3000)
             .map(|_| {
