@@ -544,7 +544,7 @@ impl ChunkWriter<'_> {
     }
 
     /// Rows written so far.
-    #[cfg(feature = "parquet")]
+    #[cfg(any(feature = "parquet", test))]
     pub(crate) fn written(&self) -> usize {
         self.written
     }
@@ -1657,5 +1657,36 @@ mod tests {
             got[2].names.iter().map(|n| &**n).collect::<Vec<_>>(),
             ["0", "9", "4095", "4096"]
         );
+    }
+
+    #[test]
+    fn a_chunk_writer_counts_only_batches_written_whole() {
+        let mut spare = [MaybeUninit::new([0u32; 3]); 3];
+        let mut written = false;
+        let rows = Rows {
+            spare: &mut spare,
+            written: &mut written,
+        };
+        let mut writer = rows.writer();
+        let (t, w, l) = (
+            strings(&["t1", "t2"]),
+            strings(&["w1", "w2"]),
+            strings(&["a", "b"]),
+        );
+        writer.push([&t, &w, &l]).unwrap();
+        assert_eq!((writer.written(), writer.remaining()), (2, 1));
+        // Past the rows announced: refused before any column is encoded.
+        let err = writer.push([&t, &w, &l]).unwrap_err();
+        assert_eq!(err.message, "more rows than announced");
+        // A batch whose label column fails after its task and worker columns were written.
+        let bad = StringArray::from(vec![None::<&str>]);
+        let one = (strings(&["t3"]), strings(&["w3"]));
+        let err = writer.push([&one.0, &one.1, &bad]).unwrap_err();
+        assert_eq!(err.to_string(), "row 2: null in the label column");
+        assert_eq!(writer.written(), 2);
+        // Unfinished: not marked written.
+        let err = writer.finish().err().map(|e| e.message);
+        assert_eq!(err.as_deref(), Some("fewer rows than announced"));
+        assert!(!written);
     }
 }
