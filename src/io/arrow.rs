@@ -401,11 +401,24 @@ impl ColumnEncoder {
         if !is_plain_id_type(values.data_type()) {
             return Err(self.type_error(array.data_type()));
         }
+        let typed = DictValues::of(values);
         let mut table = match self.dictionary.take() {
             Some((previous, table)) if Arc::ptr_eq(&previous, values) => table,
-            _ => vec![UNSEEN; values.len()],
+            _ => {
+                // A new dictionary: room among the names for as many of its values as the
+                // rows can use, at once (a Parquet row group uses nearly all; growing as they
+                // come copied the names once more). At most as many as the rows: a slice of a
+                // large dictionary (a part of a long array) uses few.
+                let names = &mut self.names;
+                let used = values.len().min(array.len());
+                names.new_ends.reserve(used);
+                if let DictValues::Utf8(strings) = &typed {
+                    let bytes = strings.value_data().len();
+                    names.new_bytes.reserve(bytes / values.len().max(1) * used);
+                }
+                vec![UNSEEN; values.len()]
+            }
         };
-        let typed = DictValues::of(values);
         let result = self.dictionary_rows::<K>(dict.keys().values(), &typed, &mut table, out);
         self.dictionary = Some((values.clone(), table));
         result
