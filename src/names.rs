@@ -14,7 +14,9 @@
 //! together and, for every part, local id → canonical id. It is a parallel sort of every
 //! (name, part, local id) entry by the label order rule — keyed by an integer (the first 8
 //! bytes, big-endian, or the integer value) so that most comparisons touch no string — then a
-//! parallel dedup that numbers the distinct names in sorted order. Canonical ids depend only on
+//! parallel dedup that numbers the distinct names in sorted order. When every name fits its
+//! key (up to 7 bytes, or 8 without a zero byte: see `Packing`) the key alone is sorted, by
+//! radix, and not at all when the parts come in order (a table grouped by sorted task names). Canonical ids depend only on
 //! the set of names, so the result is the same for any part layout, thread count or row order.
 
 use std::cmp::Ordering;
@@ -236,11 +238,8 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
             .par_iter()
             .zip(&texts)
             .all(|(p, &text)| (0..p.len()).all(|i| parse_int(p.get(text, i)).is_some()));
-    let short = !numeric
-        && parts
-            .par_iter()
-            .all(|p| p.names().all(|name| name.len() <= SHORT));
-    let (ids, bytes, ends) = if short {
+    let packing = if numeric { None } else { Packing::of(parts) };
+    let (ids, bytes, ends) = if let Some(packing) = packing {
         // Every name fits its key: sorted by one integer, numbered and spelled from the keys.
         // Written in place, part by part (a parallel collect of unknown lengths would gather
         // the pieces in a list and copy them once more).
@@ -254,16 +253,20 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
         }
         pieces.into_par_iter().for_each(|(part, start, piece)| {
             for ((i, name), entry) in part.names().enumerate().zip(piece) {
-                *entry = (short_key(name), (start + i) as u32);
+                *entry = (packing.key(name), (start + i) as u32);
             }
         });
-        radix_sort(&mut entries);
+        // Parts of a table grouped by sorted names (tasks t0000000, t0000001, …) come in
+        // order: checked in one parallel pass, then not sorted at all.
+        if !is_sorted_by_key(&entries) {
+            radix_sort(&mut entries);
+        }
         number(
             &entries,
             total,
             |i| i == 0 || entries[i - 1].0 != entries[i].0,
             |e| e.1,
-            |e, text| text.extend_from_slice(&e.0.to_be_bytes()[..(e.0 & 0xff) as usize]),
+            |e, text| text.extend_from_slice(&e.0.to_be_bytes()[..packing.len(e.0)]),
         )
     } else {
         let mut entries: Vec<Entry<'_>> = parts
@@ -307,18 +310,69 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
     Ok(Merged { names, ids, starts })
 }
 
-/// Names of up to this many bytes are sorted by [`short_key`] alone.
+/// How every name of a merge fits one integer key that orders the keys as the names in byte
+/// order, equal keys being equal names (so the names are sorted, numbered and spelled from the
+/// keys alone).
+#[derive(Clone, Copy)]
+enum Packing {
+    /// Names of up to 7 bytes: the bytes big-endian from the top, zero-padded, and the length
+    /// in the low byte (equal padded bytes mean one name is the other and zeros: the shorter
+    /// is smaller, as its length is).
+    Short,
+    /// Names of up to 8 bytes none of which holds a zero byte: the bytes big-endian, zero-padded
+    /// (a name's padding then starts at its first zero byte, so the padded word tells the name,
+    /// and a prefix, padded with zeros, is smaller than the names it starts). Tasks such as
+    /// `t0000042`, one byte too long for `Short`.
+    Padded,
+}
+
+/// Names of up to this many bytes are [`Packing::Short`].
 const SHORT: usize = 7;
 
-/// The key of a name of up to [`SHORT`] bytes: its bytes big-endian from the top, zero-padded,
-/// and its length in the low byte. Keys order as the names do in byte order (equal padded
-/// bytes mean one name is the other and zeros: the shorter is smaller), and equal keys are
-/// equal names.
-#[inline]
-fn short_key(name: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    word[..name.len()].copy_from_slice(name);
-    u64::from_be_bytes(word) | name.len() as u64
+impl Packing {
+    /// The packing every name of `parts` fits, if any.
+    fn of(parts: &[PartNames<'_>]) -> Option<Self> {
+        let longest = parts
+            .par_iter()
+            .map(|p| p.names().map(<[u8]>::len).max().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        // A zero byte anywhere (memchr over each part's bytes) rules out `Padded`.
+        let zero = || parts.par_iter().any(|p| p.bytes.contains(&0));
+        match longest {
+            0..=SHORT => Some(Self::Short),
+            8 if !zero() => Some(Self::Padded),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn key(self, name: &[u8]) -> u64 {
+        let mut word = [0u8; 8];
+        word[..name.len()].copy_from_slice(name);
+        let padded = u64::from_be_bytes(word);
+        match self {
+            Self::Short => padded | name.len() as u64,
+            Self::Padded => padded,
+        }
+    }
+
+    /// The length of the name of `key`.
+    #[inline]
+    fn len(self, key: u64) -> usize {
+        match self {
+            Self::Short => (key & 0xff) as usize,
+            Self::Padded => 8 - (key.trailing_zeros() / 8) as usize,
+        }
+    }
+}
+
+/// Whether `entries` are in key order (in parallel).
+fn is_sorted_by_key(entries: &[(u64, u32)]) -> bool {
+    entries
+        .par_windows(2)
+        .with_min_len(1 << 14)
+        .all(|w| w[0].0 <= w[1].0)
 }
 
 /// Sorts `(key, value)` entries by key (the order of equal keys is left as it comes: they are
@@ -517,17 +571,22 @@ mod tests {
         check(&lists);
     }
 
-    #[test]
-    fn random_names_from_a_small_alphabet() {
-        // Short names over {"\0", "0", "1", "a", "é"} of 1..=11 characters, so that keys tie
-        // often; a second round with integers only (numeric order, signs, leading zeros).
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = |n: u64| {
+    /// Pseudo-random draws below `n` (xorshift from `seed`).
+    fn draws(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut state = seed;
+        move |n| {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             state % n
-        };
+        }
+    }
+
+    #[test]
+    fn random_names_from_a_small_alphabet() {
+        // Short names over {"\0", "0", "1", "a", "é"} of 1..=11 characters, so that keys tie
+        // often; a second round with integers only (numeric order, signs, leading zeros).
+        let mut next = draws(0x2545_F491_4F6C_DD1D);
         for alphabet in [&["\0", "0", "1", "a", "é"][..], &["0", "1", "9"][..]] {
             let names: Vec<String> = (0..3000)
                 .map(|_| {
@@ -557,6 +616,66 @@ mod tests {
             assert!(names.iter().all(|n| n.len() <= SHORT));
             check_chunked(&names, 700);
         }
+    }
+
+    fn borrowed(lists: &[Vec<String>]) -> Vec<Vec<&str>> {
+        lists
+            .iter()
+            .map(|l| l.iter().map(|s| &**s).collect())
+            .collect()
+    }
+
+    /// The packing [`merge`] would use for `lists`.
+    fn packing_of(lists: &[Vec<&str>]) -> Option<Packing> {
+        let owned = parts_of(lists);
+        let parts: Vec<PartNames<'_>> = owned
+            .iter()
+            .map(|(b, e)| PartNames { bytes: b, ends: e })
+            .collect();
+        Packing::of(&parts)
+    }
+
+    #[test]
+    fn names_of_eight_bytes_are_sorted_by_their_padded_bytes_unless_one_holds_a_zero() {
+        // Up to 8 bytes from {"0", "1", "a"} (prefixes of each other, shared first bytes),
+        // in random order then sorted: the padded path, with and without the radix sort.
+        let mut next = draws(0x9E37_79B9_7F4A_7C15);
+        let alphabet = ["0", "1", "a"];
+        let mut names: Vec<String> = (0..3000)
+            .map(|_| {
+                (0..1 + next(8) as usize)
+                    .map(|_| alphabet[next(3) as usize])
+                    .collect()
+            })
+            .collect();
+        names.push("aaaaaaaa".into());
+        let lists = |names: &[String]| -> Vec<Vec<String>> {
+            names.chunks(700).map(<[String]>::to_vec).collect()
+        };
+        let shuffled = lists(&names);
+        assert!(matches!(
+            packing_of(&borrowed(&shuffled)),
+            Some(Packing::Padded)
+        ));
+        check(&borrowed(&shuffled));
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        check(&borrowed(&lists(&sorted)));
+        // A zero byte in any part (even one of short names) rules the padding out: "ab\0"
+        // and "ab" would share a key.
+        let mut with_zero = borrowed(&shuffled);
+        with_zero.push(vec!["ab\0", "ab"]);
+        assert!(packing_of(&with_zero).is_none());
+        check(&with_zero);
+        // Up to 7 bytes (zeros or not): the short keys; longer: none.
+        assert!(matches!(
+            packing_of(&[vec!["ab\0", "ab", "abcdefg"]]),
+            Some(Packing::Short)
+        ));
+        assert!(packing_of(&[vec!["abcdefghi"]]).is_none());
+        // Tasks spelled as t0000000 in row order (parts of consecutive names).
+        let tasks: Vec<String> = (0..5000).map(|i| format!("t{i:07}")).collect();
+        check_chunked(&tasks, 333);
     }
 
     #[test]

@@ -186,6 +186,9 @@ struct ColumnEncoder {
     /// the names of every local id in order.
     names: LocalNames,
     ints: FxHashMap<i128, u32>,
+    /// Local ids of the integers 0 to [`SMALL_INTS`] − 1 (labels, small codes), indexed by
+    /// value ([`UNSEEN`] when not met yet): a load per row instead of a hash lookup.
+    small_ints: Vec<u32>,
     /// The dictionary of the last dictionary array and its value index → local id table.
     dictionary: Option<(ArrayRef, Vec<u32>)>,
     /// Rows encoded before the current array (for error rows).
@@ -193,6 +196,14 @@ struct ColumnEncoder {
 }
 
 const UNSEEN: u32 = u32::MAX;
+
+/// One row of the row table while a chunk writes it: its task, worker and label ids, each
+/// written by its column's encoder (the table is reserved, not zeroed, before).
+type Row = [MaybeUninit<u32>; 3];
+
+/// Integers below this are numbered through [`ColumnEncoder`]'s table indexed by value (16 KiB
+/// at most per column of a chunk).
+const SMALL_INTS: usize = 4096;
 
 /// Rows per part when [`ArrowEncoder::push`] splits long arrays across threads: large enough
 /// that a part's hash table and merge cost little next to its rows.
@@ -205,6 +216,7 @@ impl ColumnEncoder {
             slot,
             names: LocalNames::default(),
             ints: FxHashMap::default(),
+            small_ints: Vec::new(),
             dictionary: None,
             offset: 0,
         }
@@ -242,6 +254,16 @@ impl ColumnEncoder {
     }
 
     fn int(&mut self, value: i128) -> u32 {
+        if let Ok(small) = usize::try_from(value)
+            && small < SMALL_INTS
+        {
+            if let Some(&id) = self.small_ints.get(small)
+                && id != UNSEEN
+            {
+                return id;
+            }
+            return self.new_small_int(small);
+        }
         if let Some(&id) = self.ints.get(&value) {
             return id;
         }
@@ -250,8 +272,28 @@ impl ColumnEncoder {
         id
     }
 
+    /// Numbers the small integer `value` (first use), growing the table to it.
+    #[cold]
+    fn new_small_int(&mut self, value: usize) -> u32 {
+        if value >= self.small_ints.len() {
+            self.small_ints
+                .resize((value + 1).next_power_of_two().max(16), UNSEEN);
+        }
+        let id = self.new_name(value.to_string().as_bytes());
+        self.small_ints[value] = id;
+        id
+    }
+
     /// Encodes `array`'s rows into `out` (one triple per row, this column's slot).
-    fn push(&mut self, array: &dyn Array, out: &mut [[u32; 3]]) -> Result<(), ArrowError> {
+    fn push(&mut self, array: &dyn Array, out: &mut [Row]) -> Result<(), ArrowError> {
+        if array.len() != out.len() {
+            return Err(ArrowError::whole(format!(
+                "{} rows in the {} column where {} were expected",
+                array.len(),
+                self.column,
+                out.len()
+            )));
+        }
         let result = match array.data_type() {
             DataType::Dictionary(key, _) => match key.as_ref() {
                 DataType::Int8 => self.dictionary_array::<Int8Type>(array, out),
@@ -278,22 +320,22 @@ impl ColumnEncoder {
     }
 
     /// Rows of a string or integer array.
-    fn plain_array(&mut self, array: &dyn Array, out: &mut [[u32; 3]]) -> Result<(), ArrowError> {
+    fn plain_array(&mut self, array: &dyn Array, out: &mut [Row]) -> Result<(), ArrowError> {
         if let Some(row) = first_null(array) {
             return Err(self.error(row, "null"));
         }
         match array.data_type() {
             DataType::Utf8 => {
                 let strings = array.as_string::<i32>();
-                self.string_rows((0..strings.len()).map(|row| strings.value(row)), out)?;
+                self.string_rows(|row| strings.value(row), out)?;
             }
             DataType::LargeUtf8 => {
                 let strings = array.as_string::<i64>();
-                self.string_rows((0..strings.len()).map(|row| strings.value(row)), out)?;
+                self.string_rows(|row| strings.value(row), out)?;
             }
             DataType::Utf8View => {
                 let strings = array.as_string_view();
-                self.string_rows((0..strings.len()).map(|row| strings.value(row)), out)?;
+                self.string_rows(|row| strings.value(row), out)?;
             }
             DataType::Int8 => self.int_array::<Int8Type>(array, out),
             DataType::Int16 => self.int_array::<Int16Type>(array, out),
@@ -308,26 +350,39 @@ impl ColumnEncoder {
         Ok(())
     }
 
-    /// Rows of a string array (of any offset width or a view), in order.
+    /// Rows of a string array (of any offset width or a view), in order: `value(row)` for
+    /// each row of `out` (every row written, or an error).
     fn string_rows<'s>(
         &mut self,
-        values: impl Iterator<Item = &'s str>,
-        out: &mut [[u32; 3]],
+        value: impl Fn(usize) -> &'s str,
+        out: &mut [Row],
     ) -> Result<(), ArrowError> {
         let slot = self.slot;
-        for ((row, value), o) in values.enumerate().zip(out) {
-            o[slot] = self.string(value.as_bytes(), row)?;
+        for (row, o) in out.iter_mut().enumerate() {
+            o[slot].write(self.string(value(row).as_bytes(), row)?);
         }
         Ok(())
     }
 
-    fn int_array<T: ArrowPrimitiveType>(&mut self, array: &dyn Array, out: &mut [[u32; 3]])
+    fn int_array<T: ArrowPrimitiveType>(&mut self, array: &dyn Array, out: &mut [Row])
     where
         T::Native: Into<i128>,
     {
         let slot = self.slot;
-        for (&v, o) in array.as_primitive::<T>().values().iter().zip(out) {
-            o[slot] = self.int(v.into());
+        // As many values as rows of `out` (checked by the caller; the slicing panics rather
+        // than leave a row unwritten).
+        let values = &array.as_primitive::<T>().values()[..out.len()];
+        for (&v, o) in values.iter().zip(out) {
+            let v: i128 = v.into();
+            // The table of small values inline (labels), the rest through `int`.
+            let known = usize::try_from(v)
+                .ok()
+                .and_then(|small| self.small_ints.get(small))
+                .filter(|&&id| id != UNSEEN);
+            o[slot].write(match known {
+                Some(&id) => id,
+                None => self.int(v),
+            });
         }
     }
 
@@ -336,7 +391,7 @@ impl ColumnEncoder {
     fn dictionary_array<K: ArrowDictionaryKeyType>(
         &mut self,
         array: &dyn Array,
-        out: &mut [[u32; 3]],
+        out: &mut [Row],
     ) -> Result<(), ArrowError> {
         let dict = array.as_dictionary::<K>();
         if let Some(row) = first_null(dict.keys()) {
@@ -346,11 +401,24 @@ impl ColumnEncoder {
         if !is_plain_id_type(values.data_type()) {
             return Err(self.type_error(array.data_type()));
         }
+        let typed = DictValues::of(values);
         let mut table = match self.dictionary.take() {
             Some((previous, table)) if Arc::ptr_eq(&previous, values) => table,
-            _ => vec![UNSEEN; values.len()],
+            _ => {
+                // A new dictionary: room among the names for as many of its values as the
+                // rows can use, at once (a Parquet row group uses nearly all; growing as they
+                // come copied the names once more). At most as many as the rows: a slice of a
+                // large dictionary (a part of a long array) uses few.
+                let names = &mut self.names;
+                let used = values.len().min(array.len());
+                names.new_ends.reserve(used);
+                if let DictValues::Utf8(strings) = &typed {
+                    let bytes = strings.value_data().len();
+                    names.new_bytes.reserve(bytes / values.len().max(1) * used);
+                }
+                vec![UNSEEN; values.len()]
+            }
         };
-        let typed = DictValues::of(values);
         let result = self.dictionary_rows::<K>(dict.keys().values(), &typed, &mut table, out);
         self.dictionary = Some((values.clone(), table));
         result
@@ -361,9 +429,12 @@ impl ColumnEncoder {
         keys: &[K::Native],
         values: &DictValues<'_>,
         table: &mut [u32],
-        out: &mut [[u32; 3]],
+        out: &mut [Row],
     ) -> Result<(), ArrowError> {
         let slot = self.slot;
+        // As many keys as rows of `out` (checked by the caller; the slicing panics rather than
+        // leave a row unwritten).
+        let keys = &keys[..out.len()];
         for ((row, key), o) in keys.iter().enumerate().zip(out) {
             let index = key
                 .to_usize()
@@ -374,7 +445,7 @@ impl ColumnEncoder {
                 id = self.dictionary_value(values, index, row)?;
                 table[index] = id;
             }
-            o[slot] = id;
+            o[slot].write(id);
         }
         Ok(())
     }
@@ -395,7 +466,7 @@ impl ColumnEncoder {
             DictValues::Other(values) if !values.is_null(index) => {
                 let one = values.slice(index, 1);
                 let mut sub = ColumnEncoder::new(self.slot);
-                sub.plain_array(one.as_ref(), &mut [[0; 3]])?;
+                sub.plain_array(one.as_ref(), &mut [[MaybeUninit::uninit(); 3]])?;
                 let name = sub.finish().names;
                 // Integers: never empty.
                 return Ok(self.new_name(&name));
@@ -443,39 +514,67 @@ pub(crate) struct Chunk {
     columns: [LocalColumn; 3],
 }
 
-impl Chunk {
-    /// Encodes consecutive (task, worker, label) arrays into `out`, one triple of local ids per
-    /// row (`out` holds exactly the arrays' rows); error rows count from the chunk's first row.
-    pub(crate) fn encode(
-        arrays: &[[&dyn Array; 3]],
-        out: &mut [[u32; 3]],
-    ) -> Result<Self, ArrowError> {
-        let mut encoders = [0, 1, 2].map(ColumnEncoder::new);
-        let mut rest = out;
-        for triple in arrays {
-            let len = triple[0].len();
-            if triple.iter().any(|a| a.len() != len) {
-                return Err(ArrowError::whole(format!(
-                    "columns of different lengths: task {}, worker {}, label {}",
-                    triple[0].len(),
-                    triple[1].len(),
-                    triple[2].len()
-                )));
-            }
-            if len > rest.len() {
-                return Err(ArrowError::whole("more rows than announced"));
-            }
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
-            for (encoder, array) in encoders.iter_mut().zip(triple) {
-                encoder.push(*array, head)?;
-            }
-            rest = tail;
+/// The error of a triple of arrays of different lengths.
+fn lengths_error(triple: [&dyn Array; 3]) -> ArrowError {
+    ArrowError::whole(format!(
+        "columns of different lengths: task {}, worker {}, label {}",
+        triple[0].len(),
+        triple[1].len(),
+        triple[2].len()
+    ))
+}
+
+/// Encodes a chunk's (task, worker, label) arrays batch after batch straight into its rows of
+/// the row table (one triple of local ids per row; error rows count from the chunk's first
+/// row), then [`finish`](ChunkWriter::finish)es its names. Each batch is encoded as it comes
+/// (a Parquet row group's batches while they are in cache) and no row is written twice.
+pub(crate) struct ChunkWriter<'a> {
+    encoders: [ColumnEncoder; 3],
+    rows: &'a mut [Row],
+    /// Rows written whole: every column's id of rows `..written` is set.
+    written: usize,
+    /// Set by `finish` when every row is written (see [`Rows`]).
+    done: &'a mut bool,
+}
+
+impl ChunkWriter<'_> {
+    /// Encodes the next rows: a batch of three arrays of equal length. On error the rows of
+    /// this batch are not counted as written.
+    pub(crate) fn push(&mut self, triple: [&dyn Array; 3]) -> Result<(), ArrowError> {
+        let len = triple[0].len();
+        if triple.iter().any(|a| a.len() != len) {
+            return Err(lengths_error(triple));
         }
-        if !rest.is_empty() {
+        if len > self.remaining() {
+            return Err(ArrowError::whole("more rows than announced"));
+        }
+        let head = &mut self.rows[self.written..self.written + len];
+        for (encoder, array) in self.encoders.iter_mut().zip(triple) {
+            encoder.push(array, head)?;
+        }
+        self.written += len;
+        Ok(())
+    }
+
+    /// Rows written so far.
+    #[cfg(any(feature = "parquet", test))]
+    pub(crate) fn written(&self) -> usize {
+        self.written
+    }
+
+    /// Rows of the chunk not written yet.
+    pub(crate) fn remaining(&self) -> usize {
+        self.rows.len() - self.written
+    }
+
+    /// The chunk's names, once every row is written.
+    pub(crate) fn finish(self) -> Result<Chunk, ArrowError> {
+        if self.remaining() > 0 {
             return Err(ArrowError::whole("fewer rows than announced"));
         }
-        Ok(Self {
-            columns: encoders.map(ColumnEncoder::finish),
+        *self.done = true;
+        Ok(Chunk {
+            columns: self.encoders.map(ColumnEncoder::finish),
         })
     }
 }
@@ -621,11 +720,7 @@ impl ArrowEncoder {
     ) -> Result<(), ArrowError> {
         let len = task.len();
         if worker.len() != len || label.len() != len {
-            // Chunk::encode words the error.
-            return Err(match Chunk::encode(&[[task, worker, label]], &mut []) {
-                Err(e) => e,
-                Ok(_) => ArrowError::whole("columns of different lengths"),
-            });
+            return Err(lengths_error([task, worker, label]));
         }
         let parts = len
             .div_ceil(PART_ROWS)
@@ -639,11 +734,14 @@ impl ArrowEncoder {
             |part, out| {
                 let (start, n) = (starts[part], lens[part]);
                 let [t, w, l] = [task, worker, label].map(|a| a.slice(start, n));
-                let rows = out.zeroed();
-                Chunk::encode(&[[t.as_ref(), w.as_ref(), l.as_ref()]], rows).map_err(|mut e| {
-                    e.row = e.row.map(|r| r + start as u64);
-                    e
-                })
+                let mut writer = out.writer();
+                writer
+                    .push([t.as_ref(), w.as_ref(), l.as_ref()])
+                    .and_then(|()| writer.finish())
+                    .map_err(|mut e| {
+                        e.row = e.row.map(|r| r + start as u64);
+                        e
+                    })
             },
         )
     }
@@ -675,9 +773,10 @@ impl ArrowEncoder {
     /// would exceed the row limit; `too_many(None, _)`, no chunk to blame, when the rows do not
     /// fit in memory).
     ///
-    /// The room is reserved, not written: a chunk's rows are zeroed by [`Rows::zeroed`] when
-    /// its encoder asks, after it has checked its length (a hostile Parquet footer can claim
-    /// 4·10⁹ rows; zeroing them first would touch 48 GB before any check).
+    /// The room is reserved, not written: a chunk's rows are written once, by its encoder
+    /// ([`Rows::writer`]) as its batches come (a hostile Parquet footer can claim 4·10⁹ rows;
+    /// zeroing them first would touch 48 GB before any check, and zeroing the rows of a
+    /// well-formed file costs a pass over them).
     pub(crate) fn append_parts<E: Send>(
         &mut self,
         lens: &[usize],
@@ -716,16 +815,16 @@ impl ArrowEncoder {
             .into_par_iter()
             .enumerate()
             .map(|(i, spare)| {
-                let mut zeroed = false;
+                let mut written = false;
                 let chunk = encode(
                     i,
                     Rows {
                         spare: &mut *spare,
-                        zeroed: &mut zeroed,
+                        written: &mut written,
                     },
                 );
-                if chunk.is_ok() && !zeroed {
-                    // An encoder that did not ask for its rows (none does): they must be
+                if chunk.is_ok() && !written {
+                    // An encoder that did not write its rows (none does): they must be
                     // initialized all the same before `set_len` below.
                     spare.fill(MaybeUninit::new([0; 3]));
                 }
@@ -738,9 +837,12 @@ impl ArrowEncoder {
             .collect::<Result<Vec<_>, _>>()?;
         // SAFETY: `try_reserve` made the capacity at least `total`, and every row of
         // `old..total` is initialized: the chunks' slices cover that range exactly (their
-        // lengths are `lens`, which sum to `total - old`), and each was written whole, either by
-        // `Rows::zeroed` (which writes every row before handing it out) or by the fill above;
-        // all chunks succeeded, so none is skipped. `[u32; 3]` has no drop glue.
+        // lengths are `lens`, which sum to `total - old`), and each was written whole: `written`
+        // is set only by `ChunkWriter::finish` once every id of every row is written (its
+        // `written` count advances only over batches whose three columns each wrote every one
+        // of its rows) or by `Rows::zeroed` (which writes every row before handing it out),
+        // else the fill above; all chunks succeeded, so none is skipped. `[u32; 3]` has no drop
+        // glue.
         unsafe { self.raw.set_len(total) };
         self.number(chunks, lens);
         Ok(())
@@ -1008,7 +1110,8 @@ impl ArrowEncoder {
 /// [`ArrowEncoder::append_parts`]).
 pub(crate) struct Rows<'a> {
     spare: &'a mut [MaybeUninit<[u32; 3]>],
-    zeroed: &'a mut bool,
+    /// Set once every row is initialized.
+    written: &'a mut bool,
 }
 
 impl<'a> Rows<'a> {
@@ -1018,10 +1121,25 @@ impl<'a> Rows<'a> {
         self.spare.len()
     }
 
-    /// The rows, zeroed (written only now, when the encoder is about to fill them).
+    /// A writer that encodes batches straight into the rows.
+    pub(crate) fn writer(self) -> ChunkWriter<'a> {
+        // SAFETY: `MaybeUninit<[u32; 3]>` and `[MaybeUninit<u32>; 3]` have the same size and
+        // alignment, and neither has a validity invariant; the slice cast keeps the length and
+        // the borrow is moved, not copied.
+        let rows = unsafe { &mut *(std::ptr::from_mut(self.spare) as *mut [Row]) };
+        ChunkWriter {
+            encoders: [0, 1, 2].map(ColumnEncoder::new),
+            rows,
+            written: 0,
+            done: self.written,
+        }
+    }
+
+    /// The rows, zeroed (tests: a chunk that writes its rows by other means).
+    #[cfg(test)]
     pub(crate) fn zeroed(self) -> &'a mut [[u32; 3]] {
         self.spare.fill(MaybeUninit::new([0; 3]));
-        *self.zeroed = true;
+        *self.written = true;
         // SAFETY: every element was initialized by the `fill` just above, and
         // `MaybeUninit<T>` has the same layout as `T`; the borrow is moved, not copied.
         unsafe { &mut *(std::ptr::from_mut(self.spare) as *mut [[u32; 3]]) }
@@ -1140,8 +1258,12 @@ mod tests {
     }
 
     /// `append_parts` on one row of `(t, w, l)` per chunk, each chunk's encoder chosen by `encode`.
-    fn encode_one([t, w, l]: [&StringArray; 3], rows: &mut [[u32; 3]]) -> Result<Chunk, String> {
-        Chunk::encode(&[[t as &dyn Array, w, l]], rows).map_err(|e| e.message)
+    fn encode_one([t, w, l]: [&StringArray; 3], rows: Rows<'_>) -> Result<Chunk, String> {
+        let mut writer = rows.writer();
+        writer
+            .push([t as &dyn Array, w, l])
+            .map_err(|e| e.message)?;
+        writer.finish().map_err(|e| e.message)
     }
 
     #[test]
@@ -1155,7 +1277,7 @@ mod tests {
             &[1, 2, 3],
             |_, e| e.message,
             |i, rows| match i {
-                0 => encode_one([&t, &w, &l], rows.zeroed()),
+                0 => encode_one([&t, &w, &l], rows),
                 1 => {
                     rows.zeroed().fill([7; 3]);
                     Err("chunk 1 fails".into())
@@ -1169,7 +1291,7 @@ mod tests {
         let result = encoder.append_parts(
             &[2],
             |_, e| e.message,
-            |_, rows| encode_one([&t, &w, &l], rows.zeroed()),
+            |_, rows| encode_one([&t, &w, &l], rows),
         );
         assert_eq!(result.err().as_deref(), Some("fewer rows than announced"));
         assert_eq!(encoder.len(), 1);
@@ -1189,7 +1311,16 @@ mod tests {
             .append_parts(
                 &[1],
                 |_, e| e.message,
-                |_, _| encode_one([&t, &w, &strings(&["b"])], &mut [[0; 3]]),
+                |_, _| {
+                    // Encoded into rows of its own.
+                    let mut scratch = [MaybeUninit::new([0; 3])];
+                    let mut written = false;
+                    let rows = Rows {
+                        spare: &mut scratch,
+                        written: &mut written,
+                    };
+                    encode_one([&t, &w, &strings(&["b"])], rows)
+                },
             )
             .unwrap();
         // Later pushes go on from the rows kept.
@@ -1223,7 +1354,7 @@ mod tests {
                     |_, e| e.message,
                     |i, out| {
                         let [t, w, l] = &chunks[call.start + i];
-                        encode_one([t, w, l], out.zeroed())
+                        encode_one([t, w, l], out)
                     },
                 )
                 .unwrap();
@@ -1456,11 +1587,11 @@ mod tests {
                 &[6],
                 |_, e| e.message,
                 |_, out| {
-                    Chunk::encode(
-                        &[[&tasks as &dyn Array, &w1, &labels], [&tasks, &w2, &labels]],
-                        out.zeroed(),
-                    )
-                    .map_err(|e| e.message)
+                    let mut writer = out.writer();
+                    for triple in [[&tasks as &dyn Array, &w1, &labels], [&tasks, &w2, &labels]] {
+                        writer.push(triple).map_err(|e| e.message)?;
+                    }
+                    writer.finish().map_err(|e| e.message)
                 },
             )
             .unwrap();
@@ -1478,5 +1609,97 @@ mod tests {
             encoder.factorize(orders).unwrap(),
             plain.factorize(orders).unwrap()
         );
+    }
+
+    #[test]
+    fn integers_on_both_sides_of_the_small_table_read_as_their_decimal_strings() {
+        use arrow_array::{Int64Array, UInt16Array};
+        // Values in the table indexed by value (0 ≤ v < SMALL_INTS, growing it past its first
+        // size), at its end, past it (hashed), negative, and the extremes; repeated.
+        let small = SMALL_INTS as i64;
+        let values: Vec<i64> = [
+            0,
+            5,
+            17,
+            5,
+            small - 1,
+            small,
+            small + 1,
+            -1,
+            i64::MIN,
+            i64::MAX,
+        ]
+        .iter()
+        .cycle()
+        .take(40)
+        .copied()
+        .collect();
+        let spelled: Vec<String> = values.iter().map(i64::to_string).collect();
+        let spelled: Vec<&str> = spelled.iter().map(String::as_str).collect();
+        let n = values.len();
+        let labels: Vec<u16> = (0..n).map(|i| [0, 4095, 4096, 9][i % 4]).collect();
+        let label_names: Vec<String> = labels.iter().map(u16::to_string).collect();
+        let label_names: Vec<&str> = label_names.iter().map(String::as_str).collect();
+        let workers: Vec<String> = (0..n).map(|i| format!("w{}", i % 3)).collect();
+        let workers: Vec<&str> = workers.iter().map(String::as_str).collect();
+        let mut ints = ArrowEncoder::new();
+        ints.push(
+            &Int64Array::from(values),
+            &strings(&workers),
+            &UInt16Array::from(labels),
+        )
+        .unwrap();
+        let mut plain = ArrowEncoder::new();
+        plain
+            .push(
+                &strings(&spelled),
+                &strings(&workers),
+                &strings(&label_names),
+            )
+            .unwrap();
+        let orders = [NameOrder::Rule; 3];
+        let got = ints.factorize(orders).unwrap();
+        assert_eq!(got, plain.factorize(orders).unwrap());
+        // By hand: nine distinct tasks (5 twice) in numeric order, four labels.
+        assert_eq!(got[0].names.len(), 9);
+        assert_eq!(
+            (&*got[0].names[0], &*got[0].names[8]),
+            ("-9223372036854775808", "9223372036854775807")
+        );
+        assert_eq!(
+            got[2].names.iter().map(|n| &**n).collect::<Vec<_>>(),
+            ["0", "9", "4095", "4096"]
+        );
+    }
+
+    #[test]
+    fn a_chunk_writer_counts_only_batches_written_whole() {
+        let mut spare = [MaybeUninit::new([0u32; 3]); 3];
+        let mut written = false;
+        let rows = Rows {
+            spare: &mut spare,
+            written: &mut written,
+        };
+        let mut writer = rows.writer();
+        let (t, w, l) = (
+            strings(&["t1", "t2"]),
+            strings(&["w1", "w2"]),
+            strings(&["a", "b"]),
+        );
+        writer.push([&t, &w, &l]).unwrap();
+        assert_eq!((writer.written(), writer.remaining()), (2, 1));
+        // Past the rows announced: refused before any column is encoded.
+        let err = writer.push([&t, &w, &l]).unwrap_err();
+        assert_eq!(err.message, "more rows than announced");
+        // A batch whose label column fails after its task and worker columns were written.
+        let bad = StringArray::from(vec![None::<&str>]);
+        let one = (strings(&["t3"]), strings(&["w3"]));
+        let err = writer.push([&one.0, &one.1, &bad]).unwrap_err();
+        assert_eq!(err.to_string(), "row 2: null in the label column");
+        assert_eq!(writer.written(), 2);
+        // Unfinished: not marked written.
+        let err = writer.finish().err().map(|e| e.message);
+        assert_eq!(err.as_deref(), Some("fewer rows than announced"));
+        assert!(!written);
     }
 }

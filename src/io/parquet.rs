@@ -17,7 +17,6 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
@@ -126,7 +125,9 @@ fn located(path: &Path, group: usize, row: Option<u64>, message: String) -> Erro
 }
 
 /// Decodes row group `group` and encodes it into `out` (its rows, as many as the footer
-/// says, written only once the decoded rows are found to be that many) in chunk-local ids.
+/// says) in chunk-local ids, each batch as soon as it is decoded (while it is in cache; the
+/// decoded arrays of one batch at a time are alive). Rows are written only up to the footer's
+/// count: a group that decodes to more or fewer rows is an error naming both counts.
 fn read_group(
     path: &Path,
     metadata: &ArrowReaderMetadata,
@@ -136,33 +137,48 @@ fn read_group(
     out: Rows<'_>,
 ) -> Result<Chunk, Error> {
     let located = |row: Option<u64>, message: String| located(path, group, row, message);
+    let decode_error =
+        |e: parquet::errors::ParquetError| located(None, format!("cannot decode: {e}"));
+    let batch_error = |e: arrow_schema::ArrowError| located(None, format!("cannot decode: {e}"));
     let file = File::open(path).map_err(|e| io_error(path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone())
         .with_row_groups(vec![group])
         .with_projection(mask.clone())
         .with_batch_size(BATCH)
         .build()
-        .map_err(|e| located(None, format!("cannot decode: {e}")))?;
+        .map_err(decode_error)?;
     // The projected batch holds the three columns in schema order.
     let mut order = at;
     order.sort_unstable();
     let position = at.map(|i| order.iter().position(|&o| o == i).unwrap_or(0));
-    let batches: Vec<RecordBatch> = reader
-        .collect::<Result<_, _>>()
-        .map_err(|e| located(None, format!("cannot decode: {e}")))?;
-    let arrays: Vec<[&dyn Array; 3]> = batches
-        .iter()
-        .map(|b| position.map(|p| b.column(p).as_ref()))
-        .collect();
-    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    if rows != out.len() {
-        return Err(located(
+    let footer = out.len();
+    let miscounted = |rows: usize| {
+        located(
             None,
-            format!(
-                "decoded {rows} rows where the footer says {} (a damaged file?)",
-                out.len()
-            ),
-        ));
+            format!("decoded {rows} rows where the footer says {footer} (a damaged file?)"),
+        )
+    };
+    let mut writer = out.writer();
+    // Once a batch would go past the footer's count: the rows decoded, counted to the end for
+    // the message.
+    let mut past: Option<usize> = None;
+    for batch in reader {
+        let batch = batch.map_err(batch_error)?;
+        if let Some(rows) = &mut past {
+            *rows += batch.num_rows();
+        } else if batch.num_rows() > writer.remaining() {
+            past = Some(writer.written() + batch.num_rows());
+        } else {
+            writer
+                .push(position.map(|p| batch.column(p).as_ref()))
+                .map_err(|e| located(e.row, e.message))?;
+        }
     }
-    Chunk::encode(&arrays, out.zeroed()).map_err(|e| located(e.row, e.message))
+    if let Some(rows) = past {
+        return Err(miscounted(rows));
+    }
+    if writer.remaining() > 0 {
+        return Err(miscounted(writer.written()));
+    }
+    writer.finish().map_err(|e| located(e.row, e.message))
 }

@@ -581,6 +581,27 @@ fn footer_row_counts_are_checked_before_any_row_is_written() {
 }
 
 #[test]
+fn a_footer_claiming_fewer_rows_than_decoded_is_an_error_with_both_counts() {
+    let good = scratch("footer_good_few.parquet");
+    two_groups(&good);
+    // Row group 1 holds 3 rows; the footer says 2: the first batch already goes past it, and
+    // the message counts every row decoded (none of them is written).
+    for (claimed, name) in [(2, "footer_fewer.parquet"), (0, "footer_zero.parquet")] {
+        let bad = scratch(name);
+        with_footer_rows(&good, &bad, &[3, claimed]);
+        assert_eq!(
+            read_parquet(&bad, &ReadOptions::default())
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "{}:row group 1: decoded 3 rows where the footer says {claimed} (a damaged file?)",
+                bad.display()
+            )
+        );
+    }
+}
+
+#[test]
 fn negative_footer_row_counts_are_located_errors() {
     let good = scratch("footer_good.parquet");
     two_groups(&good);
