@@ -7,13 +7,14 @@
 # Files, made beside FILE.csv when missing:
 #   FILE.parquet     by `crowdagg convert` (our writer: dictionary-encoded strings, snappy, row
 #                    groups of 2^18 rows; the stored Arrow schema says dictionary<string>).
-#   FILE.pa.parquet  by pyarrow (pq.write_table(pyarrow.csv.read_csv(FILE.csv))): plain string
-#                    columns as pyarrow infers them (an integer label column stays int64).
+#   FILE.pa.parquet  by pyarrow (pq.write_table(pyarrow.csv.read_csv(FILE.csv))): a string (not
+#                    dictionary) Arrow schema, as pyarrow infers it (an integer label column
+#                    stays int64); the pages are still dictionary-encoded.
 # What is timed, per line:
 #   crowdagg            `aggregate --method mv --timings`'s read_s (open, parse, intern into one
 #                       canonical id space per column, the task index; MV never builds the
 #                       worker index) and read_cpu_s; the file picks CSV or Parquet.
-#   pyarrow csv         pyarrow.csv.read_csv (multithreaded) + dictionary_encode of the three
+#   pyarrow csv+encode  pyarrow.csv.read_csv (multithreaded) + dictionary_encode of the three
 #                       columns (one id space per column: the hash kernel runs across chunks).
 #   pyarrow pq+encode   pq.read_table + dictionary_encode of the three columns: the issue's
 #                       literal anchor. On FILE.parquet it is nearly free and NOT equal work:
@@ -22,7 +23,7 @@
 #                       means a different name in each chunk.
 #   pyarrow pq+unify    pq.read_table + Table.unify_dictionaries: one id space per column, the
 #                       work crowdagg does (it also sorts the names into canonical order).
-#                       On FILE.pa.parquet (plain strings) pq+encode already does that work.
+#                       On FILE.pa.parquet (string schema) pq+encode already does that work.
 #   pandas              pandas.read_csv / read_parquet (pyarrow engine) + pd.factorize.
 # Lines: tool, what, file, best seconds, answers/s, MB/s (file bytes / s), and the ratio of that
 # line's time to crowdagg's on the same file (>1: crowdagg faster). Runs alternate between tools,

@@ -16,8 +16,9 @@
 //! bytes, big-endian, or the integer value) so that most comparisons touch no string — then a
 //! parallel dedup that numbers the distinct names in sorted order. When every name fits its
 //! key (up to 7 bytes, or 8 without a zero byte: see `Packing`) the key alone is sorted, by
-//! radix, and not at all when the parts come in order (a table grouped by sorted task names). Canonical ids depend only on
-//! the set of names, so the result is the same for any part layout, thread count or row order.
+//! radix, and not at all when the parts come in order (a table grouped by sorted task names).
+//! Canonical ids depend only on the set of names, so the result is the same for any part
+//! layout, thread count or row order.
 
 use std::cmp::Ordering;
 use std::sync::atomic::{AtomicU32, Ordering as Atomic};

@@ -253,15 +253,20 @@ impl ColumnEncoder {
         }
     }
 
+    /// The local id of `value` if it is a small integer already numbered.
+    #[inline(always)]
+    fn small_id(&self, value: i128) -> Option<u32> {
+        let id = *self.small_ints.get(usize::try_from(value).ok()?)?;
+        (id != UNSEEN).then_some(id)
+    }
+
     fn int(&mut self, value: i128) -> u32 {
+        if let Some(id) = self.small_id(value) {
+            return id;
+        }
         if let Ok(small) = usize::try_from(value)
             && small < SMALL_INTS
         {
-            if let Some(&id) = self.small_ints.get(small)
-                && id != UNSEEN
-            {
-                return id;
-            }
             return self.new_small_int(small);
         }
         if let Some(&id) = self.ints.get(&value) {
@@ -286,6 +291,8 @@ impl ColumnEncoder {
 
     /// Encodes `array`'s rows into `out` (one triple per row, this column's slot).
     fn push(&mut self, array: &dyn Array, out: &mut [Row]) -> Result<(), ArrowError> {
+        // [`ChunkWriter::push`] checks the lengths first; this guard keeps the promise the row
+        // loops rely on (every row of `out` written, or an error) for any caller.
         if array.len() != out.len() {
             return Err(ArrowError::whole(format!(
                 "{} rows in the {} column where {} were expected",
@@ -375,12 +382,8 @@ impl ColumnEncoder {
         for (&v, o) in values.iter().zip(out) {
             let v: i128 = v.into();
             // The table of small values inline (labels), the rest through `int`.
-            let known = usize::try_from(v)
-                .ok()
-                .and_then(|small| self.small_ints.get(small))
-                .filter(|&&id| id != UNSEEN);
-            o[slot].write(match known {
-                Some(&id) => id,
+            o[slot].write(match self.small_id(v) {
+                Some(id) => id,
                 None => self.int(v),
             });
         }
@@ -463,13 +466,11 @@ impl ColumnEncoder {
             DictValues::Utf8(a) if !a.is_null(index) => a.value(index).as_bytes(),
             DictValues::LargeUtf8(a) if !a.is_null(index) => a.value(index).as_bytes(),
             DictValues::View(a) if !a.is_null(index) => a.value(index).as_bytes(),
-            DictValues::Other(values) if !values.is_null(index) => {
-                let one = values.slice(index, 1);
-                let mut sub = ColumnEncoder::new(self.slot);
-                sub.plain_array(one.as_ref(), &mut [[MaybeUninit::uninit(); 3]])?;
-                let name = sub.finish().names;
-                // Integers: never empty.
-                return Ok(self.new_name(&name));
+            DictValues::Ints(values) if !values.is_null(index) => {
+                // Numbered as in a plain integer column (never empty).
+                let value = int_at(values.as_ref(), index)
+                    .ok_or_else(|| self.type_error(values.data_type()))?;
+                return Ok(self.int(value));
             }
             _ => return Err(self.error(row, "null")),
         };
@@ -487,8 +488,8 @@ enum DictValues<'a> {
     Utf8(&'a StringArray),
     LargeUtf8(&'a LargeStringArray),
     View(&'a StringViewArray),
-    /// Integers (rare as dictionary values): through a one-value plain array.
-    Other(&'a ArrayRef),
+    /// Integers (rare as dictionary values): read one at a time by [`int_at`].
+    Ints(&'a ArrayRef),
 }
 
 impl<'a> DictValues<'a> {
@@ -497,9 +498,24 @@ impl<'a> DictValues<'a> {
             DataType::Utf8 => Self::Utf8(values.as_string::<i32>()),
             DataType::LargeUtf8 => Self::LargeUtf8(values.as_string::<i64>()),
             DataType::Utf8View => Self::View(values.as_string_view()),
-            _ => Self::Other(values),
+            _ => Self::Ints(values),
         }
     }
+}
+
+/// Value `index` of an integer array, widened (None: not an integer array).
+fn int_at(values: &dyn Array, index: usize) -> Option<i128> {
+    Some(match values.data_type() {
+        DataType::Int8 => values.as_primitive::<Int8Type>().value(index).into(),
+        DataType::Int16 => values.as_primitive::<Int16Type>().value(index).into(),
+        DataType::Int32 => values.as_primitive::<Int32Type>().value(index).into(),
+        DataType::Int64 => values.as_primitive::<Int64Type>().value(index).into(),
+        DataType::UInt8 => values.as_primitive::<UInt8Type>().value(index).into(),
+        DataType::UInt16 => values.as_primitive::<UInt16Type>().value(index).into(),
+        DataType::UInt32 => values.as_primitive::<UInt32Type>().value(index).into(),
+        DataType::UInt64 => values.as_primitive::<UInt64Type>().value(index).into(),
+        _ => return None,
+    })
 }
 
 fn first_null(array: &dyn Array) -> Option<usize> {
@@ -535,12 +551,18 @@ pub(crate) struct ChunkWriter<'a> {
     written: usize,
     /// Set by `finish` when every row is written (see [`Rows`]).
     done: &'a mut bool,
+    /// A push failed: some columns took names from a batch whose rows are not written, so the
+    /// writer refuses anything more.
+    failed: bool,
 }
 
 impl ChunkWriter<'_> {
     /// Encodes the next rows: a batch of three arrays of equal length. On error the rows of
     /// this batch are not counted as written.
     pub(crate) fn push(&mut self, triple: [&dyn Array; 3]) -> Result<(), ArrowError> {
+        if self.failed {
+            return Err(ArrowError::whole("a batch before this one failed"));
+        }
         let len = triple[0].len();
         if triple.iter().any(|a| a.len() != len) {
             return Err(lengths_error(triple));
@@ -550,7 +572,10 @@ impl ChunkWriter<'_> {
         }
         let head = &mut self.rows[self.written..self.written + len];
         for (encoder, array) in self.encoders.iter_mut().zip(triple) {
-            encoder.push(array, head)?;
+            if let Err(e) = encoder.push(array, head) {
+                self.failed = true;
+                return Err(e);
+            }
         }
         self.written += len;
         Ok(())
@@ -569,6 +594,9 @@ impl ChunkWriter<'_> {
 
     /// The chunk's names, once every row is written.
     pub(crate) fn finish(self) -> Result<Chunk, ArrowError> {
+        if self.failed {
+            return Err(ArrowError::whole("a batch failed"));
+        }
         if self.remaining() > 0 {
             return Err(ArrowError::whole("fewer rows than announced"));
         }
@@ -1132,6 +1160,7 @@ impl<'a> Rows<'a> {
             rows,
             written: 0,
             done: self.written,
+            failed: false,
         }
     }
 
@@ -1697,7 +1726,28 @@ mod tests {
         let err = writer.push([&one.0, &one.1, &bad]).unwrap_err();
         assert_eq!(err.to_string(), "row 2: null in the label column");
         assert_eq!(writer.written(), 2);
-        // Unfinished: not marked written.
+        // The failed batch's task and worker names are in their encoders: nothing more is
+        // taken, not even a good batch that would fill the rows.
+        let good = (strings(&["t4"]), strings(&["w4"]), strings(&["c"]));
+        let err = writer.push([&good.0, &good.1, &good.2]).unwrap_err();
+        assert_eq!(err.message, "a batch before this one failed");
+        assert_eq!(writer.written(), 2);
+        let err = writer.finish().err().map(|e| e.message);
+        assert_eq!(err.as_deref(), Some("a batch failed"));
+        assert!(!written);
+    }
+
+    #[test]
+    fn an_unfinished_chunk_writer_is_refused() {
+        let mut spare = [MaybeUninit::new([0u32; 3]); 2];
+        let mut written = false;
+        let rows = Rows {
+            spare: &mut spare,
+            written: &mut written,
+        };
+        let mut writer = rows.writer();
+        let (t, w, l) = (strings(&["t1"]), strings(&["w1"]), strings(&["a"]));
+        writer.push([&t, &w, &l]).unwrap();
         let err = writer.finish().err().map(|e| e.message);
         assert_eq!(err.as_deref(), Some("fewer rows than announced"));
         assert!(!written);

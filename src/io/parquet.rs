@@ -137,16 +137,14 @@ fn read_group(
     out: Rows<'_>,
 ) -> Result<Chunk, Error> {
     let located = |row: Option<u64>, message: String| located(path, group, row, message);
-    let decode_error =
-        |e: parquet::errors::ParquetError| located(None, format!("cannot decode: {e}"));
-    let batch_error = |e: arrow_schema::ArrowError| located(None, format!("cannot decode: {e}"));
+    let decode_error = |e: &dyn std::fmt::Display| located(None, format!("cannot decode: {e}"));
     let file = File::open(path).map_err(|e| io_error(path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone())
         .with_row_groups(vec![group])
         .with_projection(mask.clone())
         .with_batch_size(BATCH)
         .build()
-        .map_err(decode_error)?;
+        .map_err(|e| decode_error(&e))?;
     // The projected batch holds the three columns in schema order.
     let mut order = at;
     order.sort_unstable();
@@ -163,7 +161,7 @@ fn read_group(
     // the message.
     let mut past: Option<usize> = None;
     for batch in reader {
-        let batch = batch.map_err(batch_error)?;
+        let batch = batch.map_err(|e| decode_error(&e))?;
         if let Some(rows) = &mut past {
             *rows += batch.num_rows();
         } else if batch.num_rows() > writer.remaining() {

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow_array::types::{Int32Type, UInt16Type};
 use arrow_array::{
-    Array, ArrayRef, DictionaryArray, Float64Array, Int64Array, LargeStringArray, RecordBatch,
-    RecordBatchIterator, StringArray,
+    Array, ArrayRef, DictionaryArray, Float64Array, Int32Array, Int64Array, LargeStringArray,
+    RecordBatch, RecordBatchIterator, StringArray,
 };
 use arrow_schema::{Field, Schema};
 use crowdagg::io::{
@@ -108,6 +108,24 @@ fn web_from_parquet_equals_csv_for_every_column_type_and_layout() {
         let values: Vec<i64> = column(c, r).iter().map(|v| v.parse().unwrap()).collect();
         Arc::new(Int64Array::from(values)) as ArrayRef
     };
+    // Integer dictionary values (a pandas Categorical of numbers), in first-use order.
+    let integer_dictionary = |c, r| {
+        let mut distinct: Vec<i64> = Vec::new();
+        let keys: Vec<i32> = column(c, r)
+            .iter()
+            .map(|v| {
+                let v: i64 = v.parse().unwrap();
+                let at = distinct.iter().position(|&d| d == v).unwrap_or_else(|| {
+                    distinct.push(v);
+                    distinct.len() - 1
+                });
+                at as i32
+            })
+            .collect();
+        let values = Arc::new(Int64Array::from(distinct)) as ArrayRef;
+        let array = DictionaryArray::<Int32Type>::try_new(Int32Array::from(keys), values).unwrap();
+        Arc::new(array) as ArrayRef
+    };
     let plain = WriterProperties::builder()
         .set_dictionary_enabled(false)
         .set_max_row_group_row_count(Some(1000))
@@ -163,6 +181,15 @@ fn web_from_parquet_equals_csv_for_every_column_type_and_layout() {
             None,
         ),
         (
+            "integer dictionaries",
+            batch(vec![
+                ("task", integer_dictionary(0, false)),
+                ("worker", integer_dictionary(1, false)),
+                ("label", integer_dictionary(2, false)),
+            ]),
+            None,
+        ),
+        (
             // Row groups of 100 rows: many windows of row groups decoded in parallel, each
             // group with its own dictionaries, names shared across groups and windows.
             "mixed types, many row groups",
@@ -179,6 +206,11 @@ fn web_from_parquet_equals_csv_for_every_column_type_and_layout() {
         ),
     ];
     for (what, batch, properties) in cases {
+        // The arrays themselves (the Python package's Arrow path), then through a file.
+        let schema = batch.schema();
+        let stream = RecordBatchIterator::new([Ok(batch.clone())], schema);
+        let data = read_record_batches(stream, "web", &ReadOptions::default()).unwrap();
+        assert_same(&data, &from_csv);
         let path = scratch("web.parquet");
         write_batches(&path, std::slice::from_ref(&batch), properties);
         let data = read_responses(&path, &ReadOptions::default()).unwrap();
@@ -562,7 +594,7 @@ fn two_groups(path: &Path) {
 }
 
 #[test]
-fn footer_row_counts_are_checked_before_any_row_is_written() {
+fn a_huge_footer_row_count_is_reserved_not_written() {
     let good = scratch("footer_good.parquet");
     two_groups(&good);
     // A footer claiming 2·10⁸ rows: their room is reserved, not written (before the fix, the
@@ -599,6 +631,59 @@ fn a_footer_claiming_fewer_rows_than_decoded_is_an_error_with_both_counts() {
             )
         );
     }
+}
+
+/// One row group of `n` rows (tasks t0…, five workers, label 1), with a null worker at row
+/// `null_worker_at` if given.
+fn one_long_group(path: &Path, n: usize, null_worker_at: Option<usize>) {
+    let tasks: Vec<String> = (0..n).map(|i| format!("t{i}")).collect();
+    let workers: Vec<Option<String>> = (0..n)
+        .map(|i| (Some(i) != null_worker_at).then(|| format!("w{}", i % 5)))
+        .collect();
+    let b = batch(vec![
+        ("task", Arc::new(StringArray::from(tasks))),
+        ("worker", Arc::new(StringArray::from(workers))),
+        ("label", Arc::new(Int64Array::from(vec![1; n]))),
+    ]);
+    write_batches(path, &[b], None);
+}
+
+#[test]
+fn a_footer_count_below_a_long_group_counts_every_decoded_batch() {
+    // 70,000 rows decode in two batches (the reader's batch is 65,536 rows); the footer's 100
+    // is passed by the first, and the message counts both.
+    let good = scratch("footer_long.parquet");
+    one_long_group(&good, 70_000, None);
+    let bad = scratch("footer_long_fewer.parquet");
+    with_footer_rows(&good, &bad, &[100]);
+    assert_eq!(
+        read_parquet(&bad, &ReadOptions::default())
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "{}:row group 0: decoded 70000 rows where the footer says 100 (a damaged file?)",
+            bad.display()
+        )
+    );
+}
+
+#[test]
+fn a_bad_row_in_an_early_batch_is_reported_before_a_wrong_footer_count() {
+    // Batches are encoded as they are decoded, so the null in the first batch is found before
+    // the group is known to hold fewer rows than its footer says.
+    let good = scratch("footer_long_null.parquet");
+    one_long_group(&good, 70_000, Some(1));
+    let bad = scratch("footer_long_null_more.parquet");
+    with_footer_rows(&good, &bad, &[80_000]);
+    assert_eq!(
+        read_parquet(&bad, &ReadOptions::default())
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "{}:row group 0:row 1: null in the worker column",
+            bad.display()
+        )
+    );
 }
 
 #[test]
