@@ -26,6 +26,9 @@ use rustc_hash::FxBuildHasher;
 use crate::error::DataError;
 use crate::names::Names;
 
+mod local_parts;
+pub(crate) use local_parts::LocalPart;
+
 /// A label id (index into [`Responses::label_names`]).
 pub type Label = u16;
 
@@ -124,7 +127,9 @@ impl Csr {
                     let range = bounds[0] as usize - base..bounds[1] as usize - base;
                     let (row_ids, row_labels) = (&mut ids[range.clone()], &mut labels[range]);
                     let key = |i: usize| ((row_ids[i] as u64) << 16) | row_labels[i] as u64;
-                    if (1..row_ids.len()).any(|i| key(i - 1) > key(i)) {
+                    if row_ids.len() <= SMALL_ROW {
+                        insertion_sort(row_ids, row_labels);
+                    } else if (1..row_ids.len()).any(|i| key(i - 1) > key(i)) {
                         keyed.clear();
                         keyed.extend((0..row_ids.len()).map(key));
                         keyed.sort_unstable();
@@ -222,6 +227,29 @@ impl Csr {
             ids,
             labels,
         }
+    }
+}
+
+/// Rows of up to this many entries are sorted in place by insertion (most tasks have a few
+/// answers: no copy into keys and back, no call into the general sort).
+const SMALL_ROW: usize = 16;
+
+/// Sorts a row by (id, label) in place, by insertion (equal keys are equal entries, so the
+/// result is that of any sort).
+#[inline]
+fn insertion_sort(ids: &mut [u32], labels: &mut [Label]) {
+    let key = |id: u32, label: Label| (u64::from(id) << 16) | u64::from(label);
+    for i in 1..ids.len().min(labels.len()) {
+        let (id, label) = (ids[i], labels[i]);
+        let k = key(id, label);
+        let mut j = i;
+        while j > 0 && key(ids[j - 1], labels[j - 1]) > k {
+            ids[j] = ids[j - 1];
+            labels[j] = labels[j - 1];
+            j -= 1;
+        }
+        ids[j] = id;
+        labels[j] = label;
     }
 }
 
