@@ -31,9 +31,6 @@ mod evaluate;
 mod families;
 #[path = "crowdagg/generate.rs"]
 mod generate;
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[path = "crowdagg/huge_pages.rs"]
-mod huge_pages;
 #[path = "crowdagg/multilabel.rs"]
 mod multilabel;
 #[path = "crowdagg/staged_dir.rs"]
@@ -381,11 +378,6 @@ fn list_methods() {
         line(cli, name, description, &method.defaults());
     }
 }
-
-/// Large tables on huge pages where the system gives them on request (see `huge_pages`).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[global_allocator]
-static ALLOCATOR: huge_pages::HugePageAlloc = huge_pages::HugePageAlloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
