@@ -455,6 +455,8 @@ fn parse_rows(
     }
     let last = columns.fields - 1;
     let mut fields: [&[u8]; 3] = [&[]; 3];
+    // The previous row's task and its id: rows of a task usually follow each other.
+    let mut previous: (&[u8], u32) = (&[], 0);
     let mut separators = Separators::new(bytes, delimiter);
     let (n, mut start, mut crs) = (bytes.len(), 0usize, 0usize);
     while start < n {
@@ -482,11 +484,15 @@ fn parse_rows(
             }
             start = at + 1;
             if line_end {
-                let row = [
-                    names[0].run_id(fields[0]),
-                    names[1].id(fields[1]),
-                    names[2].id(fields[2]),
-                ];
+                let task = if fields[0] == previous.0 {
+                    names[0].same_run();
+                    previous.1
+                } else {
+                    let id = names[0].run_id(fields[0]);
+                    previous = (fields[0], id);
+                    id
+                };
+                let row = [task, names[1].id(fields[1]), names[2].id(fields[2])];
                 count_row(task_rows, row[0]);
                 rows.push(row);
                 break;
