@@ -220,9 +220,12 @@ struct Chunk {
     rows: Range<usize>,
 }
 
+/// Rows in canonical ids, in pieces in file order.
+type CanonicalRows = Vec<Vec<[u32; 3]>>;
+
 /// Merges the slots' local names of each column into canonical order, and gives every
 /// chunk's rows in canonical ids, in file order; `None` if a name is not UTF-8.
-fn canonical_rows(slots: &[Slot], chunks: &[Chunk]) -> Option<([Names; 3], Vec<Vec<[u32; 3]>>)> {
+fn canonical_rows(slots: &[Slot], chunks: &[Chunk]) -> Option<([Names; 3], CanonicalRows)> {
     let merged = merge_names(slots)?;
     let rows = chunks
         .par_iter()
