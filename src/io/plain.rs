@@ -487,7 +487,7 @@ fn parse_rows(
             }
             start = at + 1;
             if line_end {
-                let task = if fields[0] == previous.0 {
+                let task = if same_bytes(fields[0], previous.0) {
                     names[0].same_run();
                     previous.1
                 } else {
@@ -504,6 +504,37 @@ fn parse_rows(
         }
     }
     (crs == memchr::memchr_iter(b'\r', bytes).count()).then_some(())
+}
+
+/// Whether `a` and `b` are the same bytes: names of up to 16 bytes by two overlapping loads
+/// each (no call to `memcmp`, which costs more than the comparison at these lengths).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word4 = |s: &[u8], i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
+    let word8 = |s: &[u8], i: usize| {
+        u64::from_le_bytes([
+            s[i],
+            s[i + 1],
+            s[i + 2],
+            s[i + 3],
+            s[i + 4],
+            s[i + 5],
+            s[i + 6],
+            s[i + 7],
+        ])
+    };
+    match n {
+        0 => true,
+        // Positions 0, n / 2 and n - 1 are every position of up to three bytes.
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=8 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        9..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
+        _ => a == b,
+    }
 }
 
 /// Counts a row of local task id `task` (ids are numbered in order: at most one past the end).
@@ -704,6 +735,28 @@ mod tests {
                     mask64(block, delimiter, b'\n'),
                     mask64_words(block, delimiter, b'\n')
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        let names: Vec<Vec<u8>> = (0..=20)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n as u8).map(|i| b'a' + i).collect();
+                // The name, and the name with each one byte changed.
+                let mut variants = vec![base.clone()];
+                for k in 0..n {
+                    let mut changed = base.clone();
+                    changed[k] ^= 0x20;
+                    variants.push(changed);
+                }
+                variants
+            })
+            .collect();
+        for a in &names {
+            for b in &names {
+                assert_eq!(same_bytes(a, b), a == b, "{a:?} {b:?}");
             }
         }
     }
