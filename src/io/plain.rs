@@ -25,12 +25,15 @@
 //! grouped by task): while they do, each run gets a new local id without any hashing, by
 //! comparing with the previous row's task (a task seen in two runs gets two local ids, merged
 //! later); when runs average under two rows the chunk switches to hashing. A chunk's rows are
-//! kept in its slot's local ids, in file order. At the end, the distinct names of all slots
-//! are merged into canonical order by [`names::merge`](crate::names::merge) (a parallel sort
-//! and dedup, no global hash table) and every chunk's rows are rewritten to canonical ids in
-//! parallel; the task index is built from the chunks as they are. Canonical ids depend only on
-//! the set of names, so the result does not depend on the thread count, which thread took
-//! which chunk, the chunk size or the row order.
+//! appended to its slot's rows in the slot's local ids, and the slot counts the rows of each
+//! local task id. At the end, the distinct names of all slots are merged into canonical order
+//! by [`names::merge`](crate::names::merge) (a parallel sort and dedup, no global hash table),
+//! and each slot writes its rows straight into their places in the task index, all slots at
+//! once (see `responses::local_parts`); under `--duplicates keep-last`, which needs file
+//! order, the chunks' rows are rewritten to canonical ids and the index built from them.
+//! Canonical ids depend only on the set of names, and each task's answers are sorted by
+//! (worker, label), so the result does not depend on the thread count, which thread took which
+//! chunk, the chunk size or the row order.
 
 use std::fs::File;
 use std::ops::Range;
