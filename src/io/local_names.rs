@@ -314,6 +314,15 @@ impl LocalNames {
         self.push_new(name)
     }
 
+    /// Notes a row whose name is the previous row's (its caller reuses that row's id, which
+    /// [`LocalNames::run_id`] would give it): counted as a row of the current run.
+    #[inline]
+    pub(crate) fn same_run(&mut self) {
+        if !self.hashing {
+            self.rows += 1;
+        }
+    }
+
     /// Numbers `name` as a new id without keying it (a dictionary value, an integer's
     /// spelling: their callers key them). The merge gives it the canonical id of any other
     /// local id of the same name.

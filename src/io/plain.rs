@@ -25,14 +25,18 @@
 //! grouped by task): while they do, each run gets a new local id without any hashing, by
 //! comparing with the previous row's task (a task seen in two runs gets two local ids, merged
 //! later); when runs average under two rows the chunk switches to hashing. A chunk's rows are
-//! kept in its slot's local ids, in file order. At the end, the distinct names of all slots
-//! are merged into canonical order by [`names::merge`](crate::names::merge) (a parallel sort
-//! and dedup, no global hash table) and every chunk's rows are rewritten to canonical ids in
-//! parallel; the task index is built from the chunks as they are. Canonical ids depend only on
-//! the set of names, so the result does not depend on the thread count, which thread took
-//! which chunk, the chunk size or the row order.
+//! appended to its slot's rows in the slot's local ids, and the slot counts the rows of each
+//! local task id. At the end, the distinct names of all slots are merged into canonical order
+//! by [`names::merge`](crate::names::merge) (a parallel sort and dedup, no global hash table),
+//! and each slot writes its rows straight into their places in the task index, all slots at
+//! once (see `responses::local_parts`); under `--duplicates keep-last`, which needs file
+//! order, the chunks' rows are rewritten to canonical ids and the index built from them.
+//! Canonical ids depend only on the set of names, and each task's answers are sorted by
+//! (worker, label), so the result does not depend on the thread count, which thread took which
+//! chunk, the chunk size or the row order.
 
 use std::fs::File;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
@@ -43,8 +47,8 @@ use super::responses::ReadOptions;
 use super::source::io_error;
 use super::source::whole;
 use crate::error::Error;
-use crate::names::{Names, PartNames, merge};
-use crate::responses::Responses;
+use crate::names::{Merged, Names, PartNames, merge};
+use crate::responses::{DuplicatePolicy, LocalPart, Responses};
 
 /// Bytes parsed as one chunk (plus the end of its last line): small enough that a chunk read
 /// into its thread's buffer is still in that core's L2 cache when it is parsed, and that the
@@ -161,10 +165,45 @@ pub(crate) fn read_plain_in_chunks(
         .into_iter()
         .map(|s| s.into_inner().unwrap_or_else(PoisonError::into_inner))
         .collect();
-    let Some(names) = canonical_rows(&slots, &mut chunks) else {
+    if options.duplicates == DuplicatePolicy::Keep {
+        let Some(merged) = merge_names(&slots) else {
+            return Ok(None); // invalid UTF-8: the general reader locates it
+        };
+        // Every part's rows go straight to their places in the task index (no rewrite to
+        // canonical ids, no counting sort over all rows).
+        let mut names = Vec::with_capacity(3);
+        let mut maps = Vec::with_capacity(3);
+        for Merged {
+            names: n,
+            ids,
+            starts,
+        } in merged
+        {
+            names.push(n);
+            maps.push((ids, starts));
+        }
+        // What the parts keep of their slots; the rest (names, buffers) is freed in parallel.
+        let (task_rows, rows): (Vec<Vec<u32>>, Vec<Vec<[u32; 3]>>) =
+            slots.into_par_iter().map(|s| (s.task_rows, s.rows)).unzip();
+        let parts: Vec<LocalPart<'_>> = rows
+            .into_iter()
+            .zip(&task_rows)
+            .enumerate()
+            .map(|(s, (rows, task_rows))| LocalPart {
+                maps: std::array::from_fn(|c| &maps[c].0[maps[c].1[s]..maps[c].1[s + 1]]),
+                task_rows,
+                rows,
+            })
+            .collect();
+        let mut names = names.into_iter();
+        let names = std::array::from_fn(|_| names.next().unwrap_or_default());
+        return Responses::from_local_parts(names, parts)
+            .map_err(|err| whole(path, err.to_string()));
+    }
+    let Some((names, rows)) = canonical_rows(&slots, &chunks) else {
         return Ok(None); // invalid UTF-8: the general reader locates it
     };
-    let rows = chunks.into_iter().map(|c| c.rows).collect();
+    drop(slots);
     Responses::from_canonical_chunks(names, rows, options.duplicates)
         .map(Some)
         .map_err(|err| whole(path, err.to_string()))
@@ -178,16 +217,40 @@ struct Layout {
     chunk: u64,
 }
 
-/// One chunk's rows, in the local ids of the slot that parsed it.
+/// One chunk's rows: where they are in the rows of the slot that parsed it (in its local ids).
 struct Chunk {
     slot: usize,
-    rows: Vec<[u32; 3]>,
+    rows: Range<usize>,
 }
 
-/// Merges the slots' local names of each column into canonical order and rewrites every
-/// chunk's rows to canonical ids; `None` if a name is not UTF-8.
-fn canonical_rows(slots: &[Slot], chunks: &mut [Chunk]) -> Option<[Names; 3]> {
-    let merged: Vec<_> = (0..3)
+/// Rows in canonical ids, in pieces in file order.
+type CanonicalRows = Vec<Vec<[u32; 3]>>;
+
+/// Merges the slots' local names of each column into canonical order, and gives every
+/// chunk's rows in canonical ids, in file order; `None` if a name is not UTF-8.
+fn canonical_rows(slots: &[Slot], chunks: &[Chunk]) -> Option<([Names; 3], CanonicalRows)> {
+    let merged = merge_names(slots)?;
+    let rows = chunks
+        .par_iter()
+        .map(|chunk| {
+            let [t, w, l] = [0, 1, 2].map(|c| merged[c].map(chunk.slot));
+            slots[chunk.slot].rows[chunk.rows.clone()]
+                .iter()
+                .map(|row| [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]])
+                .collect()
+        })
+        .collect();
+    let mut merged = merged.into_iter().map(|m| m.names);
+    Some((
+        std::array::from_fn(|_| merged.next().unwrap_or_default()),
+        rows,
+    ))
+}
+
+/// The slots' local names of each column merged into canonical order (tasks, workers,
+/// labels); `None` if a name is not UTF-8.
+fn merge_names(slots: &[Slot]) -> Option<Vec<Merged>> {
+    (0..3)
         .into_par_iter()
         .map(|c| {
             let parts: Vec<PartNames<'_>> = slots
@@ -199,15 +262,7 @@ fn canonical_rows(slots: &[Slot], chunks: &mut [Chunk]) -> Option<[Names; 3]> {
                 .collect();
             merge(&parts, true).ok()
         })
-        .collect::<Option<_>>()?;
-    chunks.par_iter_mut().for_each(|chunk| {
-        let [t, w, l] = [0, 1, 2].map(|c| merged[c].map(chunk.slot));
-        for row in &mut chunk.rows {
-            *row = [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]];
-        }
-    });
-    let mut merged = merged.into_iter().map(|m| m.names);
-    Some(std::array::from_fn(|_| merged.next().unwrap_or_default()))
+        .collect()
 }
 
 /// The error of a read that found fewer bytes than the file's length promised: the file
@@ -297,6 +352,11 @@ impl Columns {
 #[derive(Default)]
 struct Slot {
     names: [LocalNames; 3],
+    /// The number of rows of each local task id.
+    task_rows: Vec<u32>,
+    /// The rows of every chunk parsed, in local ids: one growing block (its memory moved,
+    /// not copied, as it grows; large enough for huge pages where the allocator asks).
+    rows: Vec<[u32; 3]>,
     bytes: Vec<u8>,
 }
 
@@ -310,7 +370,7 @@ impl Slot {
         k: u64,
         columns: &Columns,
         delimiter: u8,
-    ) -> std::io::Result<Option<Vec<[u32; 3]>>> {
+    ) -> std::io::Result<Option<Range<usize>>> {
         let begin = layout.body + k * layout.chunk;
         let end = (begin + layout.chunk).min(layout.total);
         // From the byte before: whether a line starts at `begin` is whether that byte ends one.
@@ -329,7 +389,7 @@ impl Slot {
             memchr::memchr(b'\n', &self.bytes[..n]).map_or(n, |p| p + 1)
         };
         if first >= n {
-            return Ok(Some(Vec::new())); // no line starts in this chunk
+            return Ok(Some(self.rows.len()..self.rows.len())); // no line starts in this chunk
         }
         // Complete the last line, which may run into the next chunks.
         if self.bytes[n - 1] != b'\n' && end < layout.total {
@@ -353,125 +413,246 @@ impl Slot {
                 n += got;
             }
         }
-        let Self { names, bytes } = self;
+        let Self {
+            names,
+            task_rows,
+            rows,
+            bytes,
+        } = self;
         names[0].forget_keys();
         // One row per line end (and one for a last line without): counted first (a vectorised
         // pass over bytes still in cache), so that the rows are written once into memory of
         // their size, not copied when a guess falls short (a copy and fresh pages per chunk).
         let lines = memchr::memchr_iter(b'\n', &bytes[first..n]).count() + 1;
-        let mut rows = Vec::with_capacity(lines);
+        let start = rows.len();
+        if start == 0 {
+            rows.reserve_exact(lines); // a file of one chunk: its rows, no more
+        } else {
+            rows.reserve(lines);
+        }
         Ok(
-            parse_rows(names, &bytes[first..n], columns, delimiter, &mut rows).map(|()| {
-                // Blank lines are counted too; the rows are kept until the end of the read.
-                if rows.capacity() > 2 * rows.len() {
-                    rows.shrink_to_fit();
-                }
-                rows
-            }),
+            parse_rows(names, task_rows, &bytes[first..n], columns, delimiter, rows)
+                .map(|()| start..rows.len()),
         )
     }
 }
 
 /// Parses whole lines onto `rows`, numbering names in `names`; `None` on anything the fast path
 /// does not handle (see the module documentation).
+///
+/// Fields end at the delimiter or a line end, found 64 bytes at a time ([`Separators`]); a
+/// CR is taken off a field that ends a line, and the CRs so taken must be all the CRs there
+/// are (one vectorised count tells), so that a stray one is never read as data.
 fn parse_rows(
     names: &mut [LocalNames; 3],
+    task_rows: &mut Vec<u32>,
     bytes: &[u8],
     columns: &Columns,
     delimiter: u8,
     rows: &mut Vec<[u32; 3]>,
 ) -> Option<()> {
-    let mut special = [false; 256];
-    for b in [delimiter, b'\n', b'\r', b'"'] {
-        special[b as usize] = true;
+    if memchr::memchr(b'"', bytes).is_some() {
+        return None;
     }
     // Which of task/worker/label (0..3) field i is, if any.
     let mut role = vec![usize::MAX; columns.fields];
     for (r, &i) in columns.at.iter().enumerate() {
         role[i] = r;
     }
+    let last = columns.fields - 1;
     let mut fields: [&[u8]; 3] = [&[]; 3];
-    let (mut field, mut start, mut i) = (0usize, 0usize, 0usize);
-    let n = bytes.len();
-    // Without quotes and CRs (one vectorised pass tells), a field ends at the delimiter or a
-    // line end only: found eight bytes at a time.
-    let two_ends = memchr::memchr2(b'"', b'\r', bytes).is_none();
-    while i <= n {
-        // Find the next special byte (or the end).
-        if two_ends {
-            i = find_either(bytes, i, delimiter, b'\n');
-        } else {
-            while i < n && !special[bytes[i] as usize] {
-                i += 1;
+    // The previous row's task and its id: rows of a task usually follow each other.
+    let mut previous: (&[u8], u32) = (&[], 0);
+    let mut separators = Separators::new(bytes, delimiter);
+    let (n, mut start, mut crs) = (bytes.len(), 0usize, 0usize);
+    while start < n {
+        let mut field = 0;
+        loop {
+            let at = separators.next();
+            let line_end = at >= n || bytes[at] == b'\n';
+            let mut end = at.min(n);
+            if line_end && end > start && bytes[end - 1] == b'\r' {
+                end -= 1;
+                crs += 1;
             }
-        }
-        let b = if i < n { bytes[i] } else { b'\n' };
-        let line_end = match b {
-            b'\n' => true,
-            b'\r' if i + 1 >= n || bytes[i + 1] == b'\n' => true,
-            b'"' | b'\r' => return None,
-            _ => false, // the delimiter
-        };
-        if line_end && field == 0 && i == start {
-            // Blank line (or the end of the part after a line end).
-            i += if b == b'\r' { 2 } else { 1 };
-            start = i;
-            continue;
-        }
-        if field >= columns.fields {
-            return None;
-        }
-        if let Some(&r) = role.get(field).filter(|&&r| r < 3) {
-            if i == start {
-                return None;
+            if line_end != (field == last) {
+                if line_end && field == 0 && end == start {
+                    start = at + 1; // a blank line
+                    break;
+                }
+                return None; // too few or too many fields
             }
-            fields[r] = &bytes[start..i];
-        }
-        field += 1;
-        if line_end {
-            if field != columns.fields {
-                return None;
+            if let Some(&r) = role.get(field).filter(|&&r| r < 3) {
+                if end == start {
+                    return None;
+                }
+                fields[r] = &bytes[start..end];
             }
-            let row = [
-                names[0].run_id(fields[0]),
-                names[1].id(fields[1]),
-                names[2].id(fields[2]),
-            ];
-            rows.push(row);
-            field = 0;
-            i += if b == b'\r' { 2 } else { 1 };
-        } else {
-            i += 1;
+            start = at + 1;
+            if line_end {
+                let task = if same_bytes(fields[0], previous.0) {
+                    names[0].same_run();
+                    previous.1
+                } else {
+                    let id = names[0].run_id(fields[0]);
+                    previous = (fields[0], id);
+                    id
+                };
+                let row = [task, names[1].id(fields[1]), names[2].id(fields[2])];
+                count_row(task_rows, row[0]);
+                rows.push(row);
+                break;
+            }
+            field += 1;
         }
-        start = i;
     }
-    Some(())
+    (crs == memchr::memchr_iter(b'\r', bytes).count()).then_some(())
 }
 
-/// The position of the first `a` or `b` in `bytes` from `i` on (`bytes.len()` if none), a
-/// word of eight bytes at a time: a byte equal to `a` is a zero byte of `word ^ a…a`, and the
-/// lowest byte flagged by `(x - 0x01…01) & !x & 0x80…80` is the lowest zero byte of `x`
-/// (higher ones may be flagged by its borrow, never lower ones), so the lowest flag of the
-/// two masks together is the first match.
+/// Whether `a` and `b` are the same bytes: names of up to 16 bytes by two overlapping loads
+/// each (no call to `memcmp`, which costs more than the comparison at these lengths).
 #[inline]
-fn find_either(bytes: &[u8], mut i: usize, a: u8, b: u8) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let (spread_a, spread_b) = (ONES * a as u64, ONES * b as u64);
-    while let Some(word) = bytes.get(i..i + 8) {
-        let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
-        let (x, y) = (word ^ spread_a, word ^ spread_b);
-        let found = ((x.wrapping_sub(ONES) & !x) | (y.wrapping_sub(ONES) & !y)) & HIGH;
-        if found != 0 {
-            return i + (found.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
     }
-    while i < bytes.len() && bytes[i] != a && bytes[i] != b {
-        i += 1;
+    let word4 = |s: &[u8], i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
+    let word8 = |s: &[u8], i: usize| {
+        u64::from_le_bytes([
+            s[i],
+            s[i + 1],
+            s[i + 2],
+            s[i + 3],
+            s[i + 4],
+            s[i + 5],
+            s[i + 6],
+            s[i + 7],
+        ])
+    };
+    match n {
+        0 => true,
+        // Positions 0, n / 2 and n - 1 are every position of up to three bytes.
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=8 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        9..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
+        _ => a == b,
     }
-    i.min(bytes.len())
 }
+
+/// Counts a row of local task id `task` (ids are numbered in order: at most one past the end).
+#[inline]
+fn count_row(task_rows: &mut Vec<u32>, task: u32) {
+    match task_rows.get_mut(task as usize) {
+        Some(count) => *count += 1,
+        None => {
+            task_rows.resize(task as usize, 0);
+            task_rows.push(1);
+        }
+    }
+}
+
+/// The positions of the delimiter and line ends in a byte string, in order: a bit mask per
+/// 64 bytes, read off one set bit at a time (a few instructions per field, however short the
+/// fields, where a byte-by-byte or word-by-word search pays per field to start and stop).
+struct Separators<'a> {
+    bytes: &'a [u8],
+    delimiter: u8,
+    /// The block the mask is of.
+    base: usize,
+    /// The separators of the block not yet returned.
+    mask: u64,
+}
+
+impl<'a> Separators<'a> {
+    fn new(bytes: &'a [u8], delimiter: u8) -> Self {
+        let mut separators = Self {
+            bytes,
+            delimiter,
+            base: 0,
+            mask: 0,
+        };
+        separators.mask = separators.block_mask();
+        separators
+    }
+
+    /// The next separator's position, or `bytes.len()` when there is none left.
+    #[inline]
+    fn next(&mut self) -> usize {
+        while self.mask == 0 {
+            if self.base + 64 >= self.bytes.len() {
+                return self.bytes.len();
+            }
+            self.base += 64;
+            self.mask = self.block_mask();
+        }
+        let at = self.base + self.mask.trailing_zeros() as usize;
+        self.mask &= self.mask - 1;
+        at
+    }
+
+    /// The separators of the 64 bytes from `base` (a last, shorter block padded; bits past
+    /// the end cleared).
+    fn block_mask(&self) -> u64 {
+        let rest = self.bytes.get(self.base..).unwrap_or_default();
+        match rest.first_chunk::<64>() {
+            Some(block) => mask64(block, self.delimiter, b'\n'),
+            None => {
+                let mut block = [0u8; 64];
+                block[..rest.len()].copy_from_slice(rest);
+                mask64(&block, self.delimiter, b'\n') & ((1u64 << rest.len()) - 1)
+            }
+        }
+    }
+}
+
+/// Bit `i` set where byte `i` of `block` is `a` or `b`: sixteen bytes per compare.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn mask64(block: &[u8; 64], a: u8, b: u8) -> u64 {
+    // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 processor has it.
+    unsafe { mask64_sse2(block, a, b) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+#[inline]
+fn mask64_sse2(block: &[u8; 64], a: u8, b: u8) -> u64 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+    };
+    let (spread_a, spread_b) = (_mm_set1_epi8(a as i8), _mm_set1_epi8(b as i8));
+    let mut mask = 0u64;
+    for (k, lane) in block.chunks_exact(16).enumerate() {
+        let word = |i: usize| i64::from_le_bytes(lane[i..i + 8].try_into().unwrap_or_default());
+        let v = _mm_set_epi64x(word(8), word(0));
+        let hits = _mm_or_si128(_mm_cmpeq_epi8(v, spread_a), _mm_cmpeq_epi8(v, spread_b));
+        mask |= u64::from(_mm_movemask_epi8(hits) as u16) << (16 * k);
+    }
+    mask
+}
+
+/// [`mask64`] eight bytes at a time: the high bit of each byte equal to `a` (or `b`) found
+/// exactly (no borrow between bytes), the eight high bits gathered by one multiplication.
+#[cfg(any(not(target_arch = "x86_64"), test))]
+fn mask64_words(block: &[u8; 64], a: u8, b: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    // The high bit of each zero byte of `x`, and nothing else.
+    let zeros = |x: u64| !(((x & LOW7) + LOW7) | x | LOW7);
+    let (spread_a, spread_b) = (ONES * u64::from(a), ONES * u64::from(b));
+    let mut mask = 0u64;
+    for (k, word) in block.chunks_exact(8).enumerate() {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        let hits = zeros(word ^ spread_a) | zeros(word ^ spread_b);
+        // Bit 8j (byte j's hit) lands on bit 56 + j, and nothing carries into the top byte.
+        mask |= ((hits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * k);
+    }
+    mask
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+use mask64_words as mask64;
 
 #[cfg(test)]
 mod tests {
@@ -481,6 +662,7 @@ mod tests {
     #[derive(Default)]
     struct Parsed {
         names: [LocalNames; 3],
+        task_rows: Vec<u32>,
         rows: Vec<[u32; 3]>,
     }
 
@@ -488,7 +670,8 @@ mod tests {
         fn parse(&mut self, bytes: &[u8], columns: &Columns, delimiter: u8) -> bool {
             self.names[0].forget_keys();
             self.rows.clear();
-            parse_rows(&mut self.names, bytes, columns, delimiter, &mut self.rows).is_some()
+            let (names, task_rows, rows) = (&mut self.names, &mut self.task_rows, &mut self.rows);
+            parse_rows(names, task_rows, bytes, columns, delimiter, rows).is_some()
         }
     }
 
@@ -521,28 +704,62 @@ mod tests {
     }
 
     #[test]
-    fn find_either_is_the_first_of_two_bytes() {
-        // Every position of each byte in 0..20-byte strings over a small alphabet, including
-        // bytes with the high bit set and neighbours of the sought ones (borrows).
-        let alphabet = [b',', b'\n', b'-', b'+', 0x00, 0x80, 0xFF, b'a', 0x0B, 0x2D];
+    fn separators_are_every_delimiter_and_line_end_in_order() {
+        // Byte strings of 0..200 bytes over a small alphabet (bytes with the high bit set,
+        // neighbours of the sought ones, NUL as a delimiter too), across block boundaries.
+        let alphabet = [
+            b',', b'\n', b'-', b'+', 0x00, 0x80, 0xFF, b'a', 0x0B, 0x2D, b'\t',
+        ];
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        for _ in 0..20_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let len = (state % 21) as usize;
+        for round in 0..3000 {
+            let mut next = || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            let len = (next() % 200) as usize;
             let bytes: Vec<u8> = (0..len)
-                .map(|k| alphabet[((state >> (3 * k % 60)) % alphabet.len() as u64) as usize])
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
                 .collect();
-            for from in 0..=len {
-                let want = (from..len)
-                    .find(|&k| bytes[k] == b',' || bytes[k] == b'\n')
-                    .unwrap_or(len);
+            let delimiter = [b',', 0x00, b'\t'][round % 3];
+            let want: Vec<usize> = (0..len)
+                .filter(|&k| bytes[k] == delimiter || bytes[k] == b'\n')
+                .collect();
+            let mut separators = Separators::new(&bytes, delimiter);
+            let got: Vec<usize> = std::iter::from_fn(|| Some(separators.next()))
+                .take_while(|&at| at < len)
+                .collect();
+            assert_eq!(got, want, "{bytes:?}");
+            assert_eq!(separators.next(), len);
+            for block in bytes.chunks_exact(64) {
+                let block: &[u8; 64] = block.try_into().unwrap();
                 assert_eq!(
-                    find_either(&bytes, from, b',', b'\n'),
-                    want,
-                    "{bytes:?} {from}"
+                    mask64(block, delimiter, b'\n'),
+                    mask64_words(block, delimiter, b'\n')
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn same_bytes_is_slice_equality() {
+        let names: Vec<Vec<u8>> = (0..=20)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n as u8).map(|i| b'a' + i).collect();
+                // The name, and the name with each one byte changed.
+                let mut variants = vec![base.clone()];
+                for k in 0..n {
+                    let mut changed = base.clone();
+                    changed[k] ^= 0x20;
+                    variants.push(changed);
+                }
+                variants
+            })
+            .collect();
+        for a in &names {
+            for b in &names {
+                assert_eq!(same_bytes(a, b), a == b, "{a:?} {b:?}");
             }
         }
     }
@@ -832,13 +1049,14 @@ mod tests {
             total: text.len() as u64,
             chunk: 1 << 20,
         };
-        let rows = Slot::default()
+        let mut slot = Slot::default();
+        let rows = slot
             .parse_chunk(&file, &layout, 0, &columns, b',')
             .unwrap()
             .unwrap();
         assert_eq!(rows.len(), 2);
         // The reservation is a row per line (and one more).
-        assert!(rows.capacity() <= 3, "{}", rows.capacity());
+        assert!(slot.rows.capacity() <= 3, "{}", slot.rows.capacity());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
