@@ -29,8 +29,8 @@
 //! local task id. At the end, the distinct names of all slots are merged into canonical order
 //! by [`names::merge`](crate::names::merge) (a parallel sort and dedup, no global hash table),
 //! and each slot writes its rows straight into their places in the task index, all slots at
-//! once (see `responses::local_parts`); under `--duplicates keep-last`, which needs file
-//! order, the chunks' rows are rewritten to canonical ids and the index built from them.
+//! once (see `responses::local_parts`); under `--duplicates keep-last` or `reject`, which need
+//! file order, the chunks' rows are rewritten to canonical ids and the index built from them.
 //! Canonical ids depend only on the set of names, and each task's answers are sorted by
 //! (worker, label), so the result does not depend on the thread count, which thread took which
 //! chunk, the chunk size or the row order.
@@ -354,8 +354,9 @@ struct Slot {
     names: [LocalNames; 3],
     /// The number of rows of each local task id.
     task_rows: Vec<u32>,
-    /// The rows of every chunk parsed, in local ids: one growing block (its memory moved,
-    /// not copied, as it grows; large enough for huge pages where the allocator asks).
+    /// The rows of every chunk parsed, in local ids: one growing block (reserved by each
+    /// chunk's line count, so it grows once per chunk; glibc moves a block above its mmap
+    /// threshold by remapping, smaller ones are copied).
     rows: Vec<[u32; 3]>,
     bytes: Vec<u8>,
 }
@@ -426,7 +427,7 @@ impl Slot {
         let lines = memchr::memchr_iter(b'\n', &bytes[first..n]).count() + 1;
         let start = rows.len();
         if start == 0 {
-            rows.reserve_exact(lines); // a file of one chunk: its rows, no more
+            rows.reserve_exact(lines); // the slot's first chunk: its rows, no more
         } else {
             rows.reserve(lines);
         }

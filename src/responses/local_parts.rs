@@ -54,35 +54,41 @@ impl Responses {
 
 impl Csr {
     /// The task index of `parts` (rows unsorted within a task); `None` as in
-    /// [`Responses::from_local_parts`]. The parts are placed in parallel, each dropping its
-    /// rows when placed.
+    /// [`Responses::from_local_parts`]. The parts are placed in parallel lanes, each dropping
+    /// its rows when placed.
     fn from_local_parts(n_tasks: usize, parts: Vec<LocalPart<'_>>) -> Option<Self> {
-        // Each part's rows per canonical task, in parallel; or, when a table per part would
-        // take more room than the rows (many threads, many tasks), one table for all parts,
-        // placed one after another.
         let rows: u64 = parts
             .iter()
             .flat_map(|part| part.task_rows)
             .map(|&count| u64::from(count))
             .sum();
-        let parallel = (parts.len() as u64).saturating_mul(n_tasks as u64) <= 2 * rows + (1 << 20);
+        // A lane holds one position per task: as many lanes as parts (all placed at once)
+        // unless their tables would take more room than the rows (many threads, many tasks);
+        // then fewer lanes, each placing its parts one after another.
+        let lanes = ((2 * rows + (1 << 20)) / (n_tasks as u64).max(1)).clamp(1, parts.len() as u64);
+        Self::place_parts(n_tasks, parts, lanes as usize)
+    }
+
+    /// [`Csr::from_local_parts`] with the parts cut into `lanes` lanes (the result does not
+    /// depend on it).
+    fn place_parts(n_tasks: usize, mut parts: Vec<LocalPart<'_>>, lanes: usize) -> Option<Self> {
+        let per_lane = parts.len().div_ceil(lanes.max(1)).max(1);
+        // Each lane's rows per canonical task (checked: counts that do not fit are a reader's
+        // bug, and a wrapped count would break the tiling the writes rely on).
         let count = |parts: &[LocalPart<'_>]| {
             let mut counts = vec![0u32; n_tasks];
             for part in parts {
                 for (&t, &count) in part.maps[0].iter().zip(part.task_rows) {
-                    *counts.get_mut(t as usize)? += count;
+                    let slot = counts.get_mut(t as usize)?;
+                    *slot = slot.checked_add(count)?;
                 }
             }
             Some(counts)
         };
-        let mut lanes: Vec<Vec<u32>> = if parallel {
-            parts
-                .par_iter()
-                .map(|part| count(std::slice::from_ref(part)))
-                .collect::<Option<_>>()?
-        } else {
-            vec![count(&parts)?]
-        };
+        let mut lanes: Vec<Vec<u32>> = parts
+            .par_chunks(per_lane)
+            .map(count)
+            .collect::<Option<_>>()?;
         // The offsets, and each lane's counts turned into its first position in each task
         // (the lanes one after another within a task).
         let mut offsets = Vec::with_capacity(n_tasks + 1);
@@ -107,26 +113,20 @@ impl Csr {
             labels: labels.as_mut_ptr(),
             len: n,
         };
-        let complete = if parallel {
-            parts
-                .into_par_iter()
-                .zip(lanes.par_iter_mut())
-                .map(|(part, next)| place(part, next, &out))
-                .collect::<Vec<bool>>()
-                .into_iter()
-                .all(|done| done)
-        } else {
-            parts
-                .into_iter()
-                .all(|part| place(part, &mut lanes[0], &out))
-        };
+        let complete = parts
+            .par_chunks_mut(per_lane)
+            .zip(lanes.par_iter_mut())
+            .map(|(lane, next)| lane.iter_mut().all(|part| place(part, next, &out)))
+            .collect::<Vec<bool>>()
+            .into_iter()
+            .all(|done| done);
         if !complete {
             return None;
         }
         // SAFETY: every range was filled to its end (`place` returned true for every part),
         // and the ranges of all parts and local ids tile `0..n` (each task's ranges are
-        // consecutive pieces of its span, the counts being the ones summed into the offsets):
-        // every position below `n` was written.
+        // consecutive pieces of its span, the counts being the ones summed into the offsets,
+        // without overflow): every position below `n` was written.
         unsafe {
             ids.set_len(n);
             labels.set_len(n);
@@ -139,20 +139,23 @@ impl Csr {
     }
 }
 
-/// Writes `part`'s rows at their places, `next` being the part's next position in each task
+/// Writes `part`'s rows at their places, `next` being the lane's next position in each task
 /// (advanced), then drops them; whether every local task id had exactly its row count.
-fn place(part: LocalPart<'_>, next: &mut [u32], out: &Scatter) -> bool {
+fn place(part: &mut LocalPart<'_>, next: &mut [u32], out: &Scatter) -> bool {
     let [task_map, worker_map, label_map] = part.maps;
-    // Each local task id's range: the next positions of the part in its canonical task.
+    // Each local task id's range: the next positions of the lane in its canonical task.
     let mut ranges: Vec<(u32, u32)> = Vec::with_capacity(part.task_rows.len());
     for (&t, &count) in task_map.iter().zip(part.task_rows) {
         let Some(slot) = next.get_mut(t as usize) else {
             return false;
         };
-        ranges.push((*slot, *slot + count));
-        *slot += count;
+        let Some(end) = slot.checked_add(count) else {
+            return false;
+        };
+        ranges.push((*slot, end));
+        *slot = end;
     }
-    for [t, w, l] in part.rows {
+    for [t, w, l] in std::mem::take(&mut part.rows) {
         let Some(range) = ranges.get_mut(t as usize) else {
             return false;
         };
@@ -191,6 +194,149 @@ impl Scatter {
         unsafe {
             self.ids.add(pos).write(id);
             self.labels.add(pos).write(label);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each task's (worker, label) entries, sorted (the placement leaves a task's rows in
+    /// lane order).
+    fn sorted_rows(csr: &Csr) -> Vec<Vec<(u32, Label)>> {
+        (0..csr.offsets.len() - 1)
+            .map(|t| {
+                let (ids, labels) = csr.row(t);
+                let mut row: Vec<(u32, Label)> =
+                    ids.iter().copied().zip(labels.iter().copied()).collect();
+                row.sort_unstable();
+                row
+            })
+            .collect()
+    }
+
+    /// Three parts with their own local ids for 4 tasks, 3 workers, 2 labels, and the rows
+    /// they stand for in canonical ids (by hand).
+    fn three_parts() -> (Vec<[u32; 3]>, [Vec<[u32; 3]>; 3]) {
+        let rows = vec![
+            // part 0: local tasks 0 → 2, 1 → 0; workers 0 → 1, 1 → 0; labels 0 → 1
+            [0, 0, 0],
+            [1, 1, 0],
+            [0, 1, 0],
+        ];
+        let rows1 = vec![
+            // part 1: local task 0 → 2; worker 0 → 2; labels 0 → 0
+            [0, 0, 0],
+        ];
+        let rows2 = vec![
+            // part 2: local tasks 0 → 3, 1 → 0; worker 0 → 2, 1 → 1; labels 0 → 1, 1 → 0
+            [1, 0, 1],
+            [0, 1, 0],
+            [1, 1, 0],
+        ];
+        let canonical = vec![
+            [2, 1, 1],
+            [0, 0, 1],
+            [2, 0, 1],
+            [2, 2, 0],
+            [0, 2, 0],
+            [3, 1, 1],
+            [0, 1, 1],
+        ];
+        (canonical, [rows, rows1, rows2])
+    }
+
+    const MAPS: [[&[u32]; 3]; 3] = [
+        [&[2, 0], &[1, 0], &[1]],
+        [&[2], &[2], &[0]],
+        [&[3, 0], &[2, 1], &[1, 0]],
+    ];
+    const TASK_ROWS: [&[u32]; 3] = [&[2, 1], &[1], &[1, 2]];
+
+    fn parts(rows: [Vec<[u32; 3]>; 3], task_rows: [&'static [u32]; 3]) -> Vec<LocalPart<'static>> {
+        rows.into_iter()
+            .zip(MAPS)
+            .zip(task_rows)
+            .map(|((rows, maps), task_rows)| LocalPart {
+                maps,
+                task_rows,
+                rows,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn parts_are_placed_as_the_canonical_rows_in_any_lane_layout() {
+        let (canonical, rows) = three_parts();
+        // Each task's entries, straight from the canonical rows.
+        let want: Vec<Vec<(u32, Label)>> = (0..4)
+            .map(|t| {
+                let mut row: Vec<(u32, Label)> = canonical
+                    .iter()
+                    .filter(|r| r[0] == t)
+                    .map(|r| (r[1], r[2] as Label))
+                    .collect();
+                row.sort_unstable();
+                row
+            })
+            .collect();
+        let offsets = [0, 3, 3, 6, 7];
+        for lanes in 1..=4 {
+            let got = Csr::place_parts(4, parts(rows.clone(), TASK_ROWS), lanes).unwrap();
+            assert_eq!(got.offsets, offsets, "{lanes} lanes");
+            assert_eq!(sorted_rows(&got), want, "{lanes} lanes");
+        }
+        let got = Csr::from_local_parts(4, parts(rows, TASK_ROWS)).unwrap();
+        assert_eq!(sorted_rows(&got), want);
+    }
+
+    #[test]
+    fn parts_that_disagree_with_themselves_are_refused() {
+        let (_, rows) = three_parts();
+        let mut cases: Vec<(&str, Vec<LocalPart<'static>>, usize)> = Vec::new();
+        // A count above the part's rows, and one below.
+        cases.push((
+            "count above",
+            parts(rows.clone(), [&[3, 1], &[1], &[1, 2]]),
+            4,
+        ));
+        cases.push((
+            "count below",
+            parts(rows.clone(), [&[1, 1], &[1], &[1, 2]]),
+            4,
+        ));
+        // A row of a local task id the part has no count for.
+        let mut extra = rows.clone();
+        extra[1].push([1, 0, 0]);
+        cases.push(("unmapped task", parts(extra, TASK_ROWS), 4));
+        // A row of a worker without a mapping.
+        let mut bad_worker = rows.clone();
+        bad_worker[1][0] = [0, 5, 0];
+        cases.push(("unmapped worker", parts(bad_worker, TASK_ROWS), 4));
+        // A canonical task id past the tasks.
+        cases.push(("task past the end", parts(rows.clone(), TASK_ROWS), 3));
+        // Counts that wrap a u32 (4 and 2³² − 3 in one task: a wrapped sum would be 1).
+        cases.push((
+            "wrapping counts",
+            parts(rows.clone(), [&[u32::MAX - 2, 1], &[4], &[1, 2]]),
+            4,
+        ));
+        for (what, parts, n_tasks) in cases {
+            for lanes in [1, 3] {
+                let parts: Vec<LocalPart<'static>> = parts
+                    .iter()
+                    .map(|p| LocalPart {
+                        maps: p.maps,
+                        task_rows: p.task_rows,
+                        rows: p.rows.clone(),
+                    })
+                    .collect();
+                assert!(
+                    Csr::place_parts(n_tasks, parts, lanes).is_none(),
+                    "{what}, {lanes} lanes"
+                );
+            }
         }
     }
 }
