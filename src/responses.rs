@@ -1124,12 +1124,17 @@ mod tests {
             state ^= state >> 7;
             state ^= state << 17;
             let n = (state % 21) as usize;
+            // Ids and labels at both ends of their ranges: a key that lost a high bit of
+            // either would sort them wrongly.
             let entries: Vec<(u32, Label)> = (0..n)
                 .map(|k| {
-                    (
-                        ((state >> (k % 50)) % 5) as u32 * 1000,
-                        ((state >> (k + 7)) % 3) as Label,
-                    )
+                    let id = ((state >> (k % 50)) % 5) as u32 * 1000;
+                    let label = ((state >> (k + 7)) % 3) as Label;
+                    match (state >> (k % 40)) % 4 {
+                        0 => (u32::MAX - id, label),
+                        1 => (id, Label::MAX - label),
+                        _ => (id, label),
+                    }
                 })
                 .collect();
             let (mut ids, mut labels): (Vec<u32>, Vec<Label>) = entries.iter().copied().unzip();

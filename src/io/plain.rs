@@ -46,7 +46,7 @@ use super::local_names::LocalNames;
 use super::responses::ReadOptions;
 use super::source::io_error;
 use super::source::whole;
-use crate::error::Error;
+use crate::error::{DataError, Error};
 use crate::names::{Merged, Names, PartNames, merge};
 use crate::responses::{DuplicatePolicy, LocalPart, Responses};
 
@@ -169,36 +169,7 @@ pub(crate) fn read_plain_in_chunks(
         let Some(merged) = merge_names(&slots) else {
             return Ok(None); // invalid UTF-8: the general reader locates it
         };
-        // Every part's rows go straight to their places in the task index (no rewrite to
-        // canonical ids, no counting sort over all rows).
-        let mut names = Vec::with_capacity(3);
-        let mut maps = Vec::with_capacity(3);
-        for Merged {
-            names: n,
-            ids,
-            starts,
-        } in merged
-        {
-            names.push(n);
-            maps.push((ids, starts));
-        }
-        // What the parts keep of their slots; the rest (names, buffers) is freed in parallel.
-        let (task_rows, rows): (Vec<Vec<u32>>, Vec<Vec<[u32; 3]>>) =
-            slots.into_par_iter().map(|s| (s.task_rows, s.rows)).unzip();
-        let parts: Vec<LocalPart<'_>> = rows
-            .into_iter()
-            .zip(&task_rows)
-            .enumerate()
-            .map(|(s, (rows, task_rows))| LocalPart {
-                maps: std::array::from_fn(|c| &maps[c].0[maps[c].1[s]..maps[c].1[s + 1]]),
-                task_rows,
-                rows,
-            })
-            .collect();
-        let mut names = names.into_iter();
-        let names = std::array::from_fn(|_| names.next().unwrap_or_default());
-        return Responses::from_local_parts(names, parts)
-            .map_err(|err| whole(path, err.to_string()));
+        return place_slots(slots, merged).map_err(|err| whole(path, err.to_string()));
     }
     let Some((names, rows)) = canonical_rows(&slots, &chunks) else {
         return Ok(None); // invalid UTF-8: the general reader locates it
@@ -223,6 +194,28 @@ struct Chunk {
     rows: Range<usize>,
 }
 
+/// Every slot's rows straight to their places in the task index, in parallel (no rewrite to
+/// canonical ids, no counting sort over all rows); `Ok(None)` as
+/// [`Responses::from_local_parts`].
+fn place_slots(slots: Vec<Slot>, mut merged: [Merged; 3]) -> Result<Option<Responses>, DataError> {
+    // The names leave the merge results, whose maps the parts borrow.
+    let names = merged.each_mut().map(|m| std::mem::take(&mut m.names));
+    // What the parts keep of their slots; the rest (names, buffers) is freed in parallel.
+    let (task_rows, rows): (Vec<Vec<u32>>, Vec<Vec<[u32; 3]>>) =
+        slots.into_par_iter().map(|s| (s.task_rows, s.rows)).unzip();
+    let parts: Vec<LocalPart<'_>> = rows
+        .into_iter()
+        .zip(&task_rows)
+        .enumerate()
+        .map(|(s, (rows, task_rows))| LocalPart {
+            maps: [0, 1, 2].map(|c| merged[c].map(s)),
+            task_rows,
+            rows,
+        })
+        .collect();
+    Responses::from_local_parts(names, parts)
+}
+
 /// Rows in canonical ids, in pieces in file order.
 type CanonicalRows = Vec<Vec<[u32; 3]>>;
 
@@ -240,17 +233,13 @@ fn canonical_rows(slots: &[Slot], chunks: &[Chunk]) -> Option<([Names; 3], Canon
                 .collect()
         })
         .collect();
-    let mut merged = merged.into_iter().map(|m| m.names);
-    Some((
-        std::array::from_fn(|_| merged.next().unwrap_or_default()),
-        rows,
-    ))
+    Some((merged.map(|m| m.names), rows))
 }
 
 /// The slots' local names of each column merged into canonical order (tasks, workers,
 /// labels); `None` if a name is not UTF-8.
-fn merge_names(slots: &[Slot]) -> Option<Vec<Merged>> {
-    (0..3)
+fn merge_names(slots: &[Slot]) -> Option<[Merged; 3]> {
+    let merged: Vec<Merged> = (0..3)
         .into_par_iter()
         .map(|c| {
             let parts: Vec<PartNames<'_>> = slots
@@ -262,7 +251,8 @@ fn merge_names(slots: &[Slot]) -> Option<Vec<Merged>> {
                 .collect();
             merge(&parts, true).ok()
         })
-        .collect()
+        .collect::<Option<_>>()?;
+    merged.try_into().ok()
 }
 
 /// The error of a read that found fewer bytes than the file's length promised: the file
