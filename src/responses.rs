@@ -126,7 +126,7 @@ impl Csr {
                 for bounds in offsets.windows(2) {
                     let range = bounds[0] as usize - base..bounds[1] as usize - base;
                     let (row_ids, row_labels) = (&mut ids[range.clone()], &mut labels[range]);
-                    let key = |i: usize| ((row_ids[i] as u64) << 16) | row_labels[i] as u64;
+                    let key = |i: usize| entry_key(row_ids[i], row_labels[i]);
                     if row_ids.len() <= SMALL_ROW {
                         sort_small_row(row_ids, row_labels);
                     } else if (1..row_ids.len()).any(|i| key(i - 1) > key(i)) {
@@ -136,8 +136,7 @@ impl Csr {
                         for ((id, label), k) in
                             row_ids.iter_mut().zip(row_labels.iter_mut()).zip(&keyed)
                         {
-                            *id = (k >> 16) as u32;
-                            *label = (k & 0xffff) as Label;
+                            (*id, *label) = entry_of(*k);
                         }
                     }
                     duplicates += row_ids.windows(2).filter(|p| p[0] == p[1]).count() as u64;
@@ -230,9 +229,21 @@ impl Csr {
     }
 }
 
-/// Rows of up to this many entries are sorted in place by insertion (most tasks have a few
-/// answers: no copy into keys and back, no call into the general sort).
+/// Rows of up to this many entries are sorted in place by [`sort_small_row`] (most tasks have
+/// a few answers: no copy into keys and back, no call into the general sort).
 const SMALL_ROW: usize = 16;
+
+/// The sort key of an entry: (id, label) in one integer (48 bits), ordered as the pair.
+#[inline]
+fn entry_key(id: u32, label: Label) -> u64 {
+    (u64::from(id) << 16) | u64::from(label)
+}
+
+/// The entry of an [`entry_key`].
+#[inline]
+fn entry_of(key: u64) -> (u32, Label) {
+    ((key >> 16) as u32, (key & 0xffff) as Label)
+}
 
 /// Sorts a row by (id, label) in place (equal keys are equal entries, so the result is that
 /// of any sort): up to four entries by a sorting network of minima and maxima (no branch to
@@ -247,7 +258,7 @@ fn sort_small_row(ids: &mut [u32], labels: &mut [Label]) {
     // Padding sorts last: keys take 48 bits.
     let mut keys = [u64::MAX; 4];
     for (key, (&id, &label)) in keys.iter_mut().zip(ids.iter().zip(labels.iter())) {
-        *key = (u64::from(id) << 16) | u64::from(label);
+        *key = entry_key(id, label);
     }
     for (a, b) in [(0, 1), (2, 3), (0, 2), (1, 3), (1, 2)] {
         let (x, y) = (keys[a], keys[b]);
@@ -255,20 +266,18 @@ fn sort_small_row(ids: &mut [u32], labels: &mut [Label]) {
         keys[b] = x.max(y);
     }
     for ((id, label), &key) in ids.iter_mut().zip(labels.iter_mut()).zip(&keys) {
-        *id = (key >> 16) as u32;
-        *label = (key & 0xffff) as Label;
+        (*id, *label) = entry_of(key);
     }
 }
 
 /// Sorts a row by (id, label) in place, by insertion.
 #[inline]
 fn insertion_sort(ids: &mut [u32], labels: &mut [Label]) {
-    let key = |id: u32, label: Label| (u64::from(id) << 16) | u64::from(label);
     for i in 1..ids.len().min(labels.len()) {
         let (id, label) = (ids[i], labels[i]);
-        let k = key(id, label);
+        let k = entry_key(id, label);
         let mut j = i;
-        while j > 0 && key(ids[j - 1], labels[j - 1]) > k {
+        while j > 0 && entry_key(ids[j - 1], labels[j - 1]) > k {
             ids[j] = ids[j - 1];
             labels[j] = labels[j - 1];
             j -= 1;

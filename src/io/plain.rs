@@ -501,7 +501,9 @@ fn parse_rows(
 }
 
 /// Whether `a` and `b` are the same bytes: names of up to 16 bytes by two overlapping loads
-/// each (no call to `memcmp`, which costs more than the comparison at these lengths).
+/// each (no call to `memcmp`, which costs more than the comparison at these lengths). Not
+/// through `local_names::load_le`, which assembles one integer from its loads: comparing the
+/// loads themselves measured 1.8 % fewer instructions over a 10⁷-row read.
 #[inline]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();

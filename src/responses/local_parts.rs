@@ -216,9 +216,14 @@ mod tests {
             .collect()
     }
 
+    /// Each part's rows in its local ids.
+    type PartRows = [Vec<[u32; 3]>; 3];
+    /// Each part's row count per local task id.
+    type TaskRows = [&'static [u32]; 3];
+
     /// Three parts with their own local ids for 4 tasks, 3 workers, 2 labels, and the rows
     /// they stand for in canonical ids (by hand).
-    fn three_parts() -> (Vec<[u32; 3]>, [Vec<[u32; 3]>; 3]) {
+    fn three_parts() -> (Vec<[u32; 3]>, PartRows) {
         let rows = vec![
             // part 0: local tasks 0 → 2, 1 → 0; workers 0 → 1, 1 → 0; labels 0 → 1
             [0, 0, 0],
@@ -252,9 +257,9 @@ mod tests {
         [&[2], &[2], &[0]],
         [&[3, 0], &[2, 1], &[1, 0]],
     ];
-    const TASK_ROWS: [&[u32]; 3] = [&[2, 1], &[1], &[1, 2]];
+    const TASK_ROWS: TaskRows = [&[2, 1], &[1], &[1, 2]];
 
-    fn parts(rows: [Vec<[u32; 3]>; 3], task_rows: [&'static [u32]; 3]) -> Vec<LocalPart<'static>> {
+    fn parts(rows: PartRows, task_rows: TaskRows) -> Vec<LocalPart<'static>> {
         rows.into_iter()
             .zip(MAPS)
             .zip(task_rows)
@@ -294,48 +299,29 @@ mod tests {
     #[test]
     fn parts_that_disagree_with_themselves_are_refused() {
         let (_, rows) = three_parts();
-        let mut cases: Vec<(&str, Vec<LocalPart<'static>>, usize)> = Vec::new();
-        // A count above the part's rows, and one below.
-        cases.push((
-            "count above",
-            parts(rows.clone(), [&[3, 1], &[1], &[1, 2]]),
-            4,
-        ));
-        cases.push((
-            "count below",
-            parts(rows.clone(), [&[1, 1], &[1], &[1, 2]]),
-            4,
-        ));
-        // A row of a local task id the part has no count for.
+        // A row of a local task id the part has no count for; a worker without a mapping.
         let mut extra = rows.clone();
         extra[1].push([1, 0, 0]);
-        cases.push(("unmapped task", parts(extra, TASK_ROWS), 4));
-        // A row of a worker without a mapping.
         let mut bad_worker = rows.clone();
         bad_worker[1][0] = [0, 5, 0];
-        cases.push(("unmapped worker", parts(bad_worker, TASK_ROWS), 4));
-        // A canonical task id past the tasks.
-        cases.push(("task past the end", parts(rows.clone(), TASK_ROWS), 3));
-        // Counts that wrap a u32 (4 and 2³² − 3 in one task: a wrapped sum would be 1).
-        cases.push((
-            "wrapping counts",
-            parts(rows.clone(), [&[u32::MAX - 2, 1], &[4], &[1, 2]]),
-            4,
-        ));
-        for (what, parts, n_tasks) in cases {
+        let cases: [(&str, PartRows, TaskRows, usize); 6] = [
+            ("count above", rows.clone(), [&[3, 1], &[1], &[1, 2]], 4),
+            ("count below", rows.clone(), [&[1, 1], &[1], &[1, 2]], 4),
+            ("unmapped task", extra, TASK_ROWS, 4),
+            ("unmapped worker", bad_worker, TASK_ROWS, 4),
+            ("task past the end", rows.clone(), TASK_ROWS, 3),
+            // 4 and 2³² − 3 rows in one task: a wrapped sum would be 1.
+            (
+                "wrapping counts",
+                rows,
+                [&[u32::MAX - 2, 1], &[4], &[1, 2]],
+                4,
+            ),
+        ];
+        for (what, rows, task_rows, n_tasks) in cases {
             for lanes in [1, 3] {
-                let parts: Vec<LocalPart<'static>> = parts
-                    .iter()
-                    .map(|p| LocalPart {
-                        maps: p.maps,
-                        task_rows: p.task_rows,
-                        rows: p.rows.clone(),
-                    })
-                    .collect();
-                assert!(
-                    Csr::place_parts(n_tasks, parts, lanes).is_none(),
-                    "{what}, {lanes} lanes"
-                );
+                let placed = Csr::place_parts(n_tasks, parts(rows.clone(), task_rows), lanes);
+                assert!(placed.is_none(), "{what}, {lanes} lanes");
             }
         }
     }
