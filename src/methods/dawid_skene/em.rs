@@ -469,8 +469,25 @@ impl<'a> Em<'a> {
                         let t = first + i;
                         let range = by_task.range(t);
                         if prefetch_rows {
-                            let range = range.clone();
-                            prefetch_rows_ahead(log2_errors, all_workers, all_labels, range, K);
+                            prefetch_rows_ahead(
+                                log2_errors,
+                                all_workers,
+                                all_labels,
+                                range.clone(),
+                                K,
+                            );
+                            // The count rows (c) adds to, asked for now: their misses overlap
+                            // those of the log2 rows and the tail's work, and (c) finds them in
+                            // cache (a group's rows are ~40 KB).
+                            if let Some(counts) = counts.as_deref() {
+                                prefetch_rows_ahead(
+                                    counts,
+                                    all_workers,
+                                    all_labels,
+                                    range.clone(),
+                                    K,
+                                );
+                            }
                         }
                         let (workers, labels) = (&all_workers[range.clone()], &all_labels[range]);
                         // In registers, ACC_WIDTH labels at a time (one pass for K ≤ 8).
