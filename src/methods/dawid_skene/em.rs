@@ -90,8 +90,14 @@ const ACC_WIDTH: usize = 8;
 /// allocation per chunk of tasks).
 const STACK_LABELS: usize = 64;
 
-/// How many responses ahead the task pass prefetches table rows (≈ 4 tasks of 4 answers).
+/// How many answers ahead a worker's pass over its tasks prefetches their posterior rows.
 const PREFETCH_AHEAD: usize = 16;
+
+/// How many responses ahead the task pass prefetches table rows (≈ 6 tasks of 10 answers).
+/// At 10⁸ answers (a 12.8 MB log2 table and 12.8 MB count tables, which miss the L2 cache and
+/// share the L3 cache with the other core) the fit's CPU time fell as the distance grew to 64
+/// and stayed flat to 128 (session 10, under load: 16 → 64 took ≈ 1.5 s of ≈ 7.6 CPU-s).
+const TABLE_PREFETCH_AHEAD: usize = 64;
 
 /// Labels up to which a table row (K f64 at a 16-byte aligned start, as the allocator gives)
 /// never straddles two 64-byte cache lines, so one prefetch covers it.
@@ -469,8 +475,25 @@ impl<'a> Em<'a> {
                         let t = first + i;
                         let range = by_task.range(t);
                         if prefetch_rows {
-                            let range = range.clone();
-                            prefetch_rows_ahead(log2_errors, all_workers, all_labels, range, K);
+                            prefetch_rows_ahead(
+                                log2_errors,
+                                all_workers,
+                                all_labels,
+                                range.clone(),
+                                K,
+                            );
+                            // The count rows (c) adds to, asked for now: their misses overlap
+                            // those of the log2 rows and the tail's work, and (c) finds them in
+                            // cache (a group's rows are ~40 KB).
+                            if let Some(counts) = counts.as_deref() {
+                                prefetch_rows_ahead(
+                                    counts,
+                                    all_workers,
+                                    all_labels,
+                                    range.clone(),
+                                    K,
+                                );
+                            }
                         }
                         let (workers, labels) = (&all_workers[range.clone()], &all_labels[range]);
                         // In registers, ACC_WIDTH labels at a time (one pass for K ≤ 8).
@@ -541,10 +564,7 @@ impl<'a> Em<'a> {
                     if let Some(counts) = counts.as_deref_mut() {
                         for (i, row) in rows.chunks_exact(K).enumerate() {
                             let range = by_task.range(first + i);
-                            if prefetch_rows {
-                                let range = range.clone();
-                                prefetch_rows_ahead(counts, all_workers, all_labels, range, K);
-                            }
+                            // No prefetch: (a) asked for these rows.
                             let (workers, labels) =
                                 (&all_workers[range.clone()], &all_labels[range]);
                             add_counts(counts, workers, labels, row, K);
@@ -818,8 +838,9 @@ fn for_each_chunk<F>(
     }
 }
 
-/// Prefetches the `table` rows of the responses PREFETCH_AHEAD positions after `range` (rows
-/// are random in W; asking for them now hides the misses behind the current task's work).
+/// Prefetches the `table` rows of the responses [`TABLE_PREFETCH_AHEAD`] positions after
+/// `range` (rows are random in W; asking for them now hides the misses behind the current
+/// tasks' work).
 #[inline(always)]
 fn prefetch_rows_ahead(
     table: &[f64],
@@ -828,7 +849,7 @@ fn prefetch_rows_ahead(
     range: std::ops::Range<usize>,
     k: usize,
 ) {
-    for r in range.start + PREFETCH_AHEAD..range.end + PREFETCH_AHEAD {
+    for r in range.start + TABLE_PREFETCH_AHEAD..range.end + TABLE_PREFETCH_AHEAD {
         if let (Some(&w), Some(&y)) = (workers.get(r), labels.get(r)) {
             let at = (w as usize * k + y as usize) * k;
             prefetch(table, at);
