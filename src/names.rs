@@ -521,7 +521,7 @@ impl Compressed {
         let mut sorted = vec![0u64; packed.len()];
         let counts = scatter_in_parallel(&packed, &mut sorted, self.index_bits + low, top);
         let passes = low.div_ceil(11);
-        let width = low.checked_div(passes).map_or(0, |w| w + u32::from(low % passes != 0));
+        let width = low.div_ceil(passes.max(1));
         let mut scratch = packed;
         let mut pieces = Vec::new();
         let (mut rest, mut spare) = (&mut sorted[..], &mut scratch[..]);
@@ -974,13 +974,18 @@ mod tests {
             (5000, 0x0000_0100_0000_0000),
             (5000, 0),
         ] {
-            let keys: Vec<u64> = (0..n).map(|_| next(u64::MAX) & mask | 0x7400_0000_0000_0000).collect();
+            let keys: Vec<u64> = (0..n)
+                .map(|_| next(u64::MAX) & mask | 0x7400_0000_0000_0000)
+                .collect();
             let Some(order) = Compressed::of(&keys) else {
                 assert_eq!(mask, !0, "only the full mask needs more than 64 bits");
                 continue;
             };
             let sorted = order.sort(keys.clone());
-            let got: Vec<u64> = sorted.iter().map(|&e| keys[order.index(e) as usize]).collect();
+            let got: Vec<u64> = sorted
+                .iter()
+                .map(|&e| keys[order.index(e) as usize])
+                .collect();
             let spelt: Vec<u64> = sorted.iter().map(|&e| order.key(e)).collect();
             assert_eq!(spelt, got, "keys spelt from their gathered bits");
             let mut expected = keys.clone();
@@ -992,7 +997,10 @@ mod tests {
             assert_eq!(indexes, (0..n as u32).collect::<Vec<_>>());
             for w in sorted.windows(2) {
                 let same = w[0] >> order.index_bits == w[1] >> order.index_bits;
-                let (a, b) = (keys[order.index(w[0]) as usize], keys[order.index(w[1]) as usize]);
+                let (a, b) = (
+                    keys[order.index(w[0]) as usize],
+                    keys[order.index(w[1]) as usize],
+                );
                 assert_eq!(same, a == b);
             }
         }

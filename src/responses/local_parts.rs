@@ -139,7 +139,12 @@ fn positions(n_tasks: usize, lanes: &mut [Vec<u32>]) -> Option<(Vec<u32>, usize)
             let tasks = first..(first + range_len).min(n_tasks);
             lanes
                 .iter()
-                .map(|counts| counts[tasks.clone()].iter().map(|&c| u64::from(c)).sum::<u64>())
+                .map(|counts| {
+                    counts[tasks.clone()]
+                        .iter()
+                        .map(|&c| u64::from(c))
+                        .sum::<u64>()
+                })
                 .sum()
         })
         .collect();
