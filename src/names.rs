@@ -960,6 +960,29 @@ mod tests {
     }
 
     #[test]
+    fn keys_whose_varying_bits_do_not_fit_with_an_index_take_the_pair_radix_sort() {
+        // 8 bytes from 62 characters: 6 varying bits a byte (48), plus 12 of index.
+        let alphabet: Vec<char> = ('a'..='z').chain('A'..='Z').chain('0'..='9').collect();
+        let mut next = draws(0xD1B5_4A32_D192_ED03);
+        let names: Vec<String> = (0..3000)
+            .map(|_| {
+                (0..8)
+                    .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                    .collect()
+            })
+            .collect();
+        let keys: Vec<u64> = names
+            .iter()
+            .map(|n| Packing::Padded.key(n.as_bytes()))
+            .collect();
+        assert!(Compressed::of(&keys).is_none());
+        let owned: Vec<Vec<String>> = names.chunks(700).map(<[String]>::to_vec).collect();
+        let lists = borrowed(&owned);
+        assert!(matches!(packing_of(&lists), Some(Packing::Padded)));
+        check(&lists);
+    }
+
+    #[test]
     fn compressed_sort_orders_by_key() {
         let mut next = draws(0x9E37_79B9_7F4A_7C15);
         // Masks: everything (no compression fits with an index), the digits of names of a
