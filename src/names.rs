@@ -243,32 +243,58 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
     let (ids, bytes, ends) = if let Some(packing) = packing {
         // Every name fits its key: sorted by one integer, numbered and spelled from the keys.
         // Written in place, part by part (a parallel collect of unknown lengths would gather
-        // the pieces in a list and copy them once more).
-        let mut entries = vec![(0u64, 0u32); total];
+        // the pieces in a list and copy them once more); key `i` is local id `i` of all parts.
+        let mut keys = vec![0u64; total];
         let mut pieces = Vec::with_capacity(parts.len());
-        let mut rest = &mut entries[..];
-        for (part, &start) in parts.iter().zip(&starts) {
+        let mut rest = &mut keys[..];
+        for part in parts {
             let (head, tail) = std::mem::take(&mut rest).split_at_mut(part.len());
-            pieces.push((part, start, head));
+            pieces.push((part, head));
             rest = tail;
         }
-        pieces.into_par_iter().for_each(|(part, start, piece)| {
-            for ((i, name), entry) in part.names().enumerate().zip(piece) {
-                *entry = (packing.key(name), (start + i) as u32);
+        pieces.into_par_iter().for_each(|(part, piece)| {
+            for (name, key) in part.names().zip(piece) {
+                *key = packing.key(name);
             }
         });
+        let spell = |key: u64, text: &mut Vec<u8>| {
+            text.extend_from_slice(&key.to_be_bytes()[..packing.len(key)]);
+        };
         // Parts of a table grouped by sorted names (tasks t0000000, t0000001, …) come in
         // order: checked in one parallel pass, then not sorted at all.
-        if !is_sorted_by_key(&entries) {
+        if is_sorted(&keys) {
+            number(
+                total,
+                total,
+                |i| i == 0 || keys[i - 1] != keys[i],
+                |i| i as u32,
+                |i, text| spell(keys[i], text),
+            )
+        } else if let Some(order) = Compressed::of(&keys) {
+            let sorted = order.sort(keys);
+            let shift = order.index_bits;
+            number(
+                total,
+                total,
+                |i| i == 0 || sorted[i - 1] >> shift != sorted[i] >> shift,
+                |i| order.index(sorted[i]),
+                |i, text| spell(order.key(sorted[i]), text),
+            )
+        } else {
+            let mut entries: Vec<(u64, u32)> = keys
+                .par_iter()
+                .enumerate()
+                .map(|(i, &key)| (key, i as u32))
+                .collect();
             radix_sort(&mut entries);
+            number(
+                total,
+                total,
+                |i| i == 0 || entries[i - 1].0 != entries[i].0,
+                |i| entries[i].1,
+                |i, text| spell(entries[i].0, text),
+            )
         }
-        number(
-            &entries,
-            total,
-            |i| i == 0 || entries[i - 1].0 != entries[i].0,
-            |e| e.1,
-            |e, text| text.extend_from_slice(&e.0.to_be_bytes()[..packing.len(e.0)]),
-        )
     } else {
         let mut entries: Vec<Entry<'_>> = parts
             .par_iter()
@@ -289,15 +315,15 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
             a.key.cmp(&b.key).then_with(|| tie(a.name, b.name, numeric))
         });
         number(
-            &entries,
+            entries.len(),
             total,
             |i| {
                 i == 0
                     || entries[i - 1].key != entries[i].key
                     || tie(entries[i - 1].name, entries[i].name, numeric).is_ne()
             },
-            |e| e.flat,
-            |e, text| text.extend_from_slice(e.name.as_bytes()),
+            |i| entries[i].flat,
+            |i, text| text.extend_from_slice(entries[i].name.as_bytes()),
         )
     };
     // Names of the parts, each checked above: only the concatenation is checked here, in one
@@ -368,14 +394,161 @@ impl Packing {
     }
 }
 
-/// Whether `entries` are in key order (in parallel).
-fn is_sorted_by_key(entries: &[(u64, u32)]) -> bool {
-    entries
-        .par_windows(2)
+/// Whether `keys` are in order (in parallel).
+fn is_sorted(keys: &[u64]) -> bool {
+    keys.par_windows(2)
         .with_min_len(1 << 14)
-        .all(|w| w[0].0 <= w[1].0)
+        .all(|w| w[0] <= w[1])
 }
 
+/// Keys sorted as one `u64` each: the bits that vary between keys (the others are the same
+/// in every key, so they order nothing), gathered, above the key's index. Names of one prefix
+/// and digits vary in a few bits per byte (`t218541`: 37 bits), so the sort moves 8 bytes per
+/// entry instead of 16, in fewer radix passes than one per varying byte.
+struct Compressed {
+    /// The bits every key has (the varying ones cleared).
+    base: u64,
+    /// The bytes of a key that vary.
+    bytes: Vec<VaryingByte>,
+    /// Gathered bits.
+    bits: u32,
+    /// Bits below them holding the key's index.
+    index_bits: u32,
+}
+
+/// One byte of the keys that varies: where it is, where its varying bits go when gathered,
+/// and both ways between its values and their gathered bits.
+struct VaryingByte {
+    /// The byte's shift in a key.
+    shift: u32,
+    /// The shift of its gathered bits, and how many they are.
+    place: u32,
+    count: u32,
+    /// Byte value → its gathered bits, at `place`.
+    gather: [u64; 256],
+    /// Gathered bits (at 0) → the byte's varying bits, at `shift`.
+    deposit: [u64; 256],
+}
+
+impl Compressed {
+    /// The gathering for `keys`, if its bits and an index fit 64 bits.
+    fn of(keys: &[u64]) -> Option<Self> {
+        let first = *keys.first()?;
+        let varying = keys
+            .par_iter()
+            .with_min_len(1 << 14)
+            .map(|&k| k ^ first)
+            .reduce(|| 0, |a, b| a | b);
+        let bits = varying.count_ones();
+        let index_bits = usize::BITS - (keys.len() - 1).leading_zeros();
+        if bits + index_bits > 64 {
+            return None;
+        }
+        // Byte `b`'s varying bits go above those of the bytes below it, in their order.
+        let mut bytes = Vec::new();
+        let mut place = 0;
+        for shift in (0..64).step_by(8) {
+            let mask = varying >> shift & 0xff;
+            if mask == 0 {
+                continue;
+            }
+            let kept: Vec<u32> = (0..8).filter(|bit| mask >> bit & 1 == 1).collect();
+            let mut byte = VaryingByte {
+                shift,
+                place,
+                count: mask.count_ones(),
+                gather: [0; 256],
+                deposit: [0; 256],
+            };
+            for value in 0..256u64 {
+                for (out, &bit) in (0u32..).zip(&kept) {
+                    byte.gather[value as usize] |= (value >> bit & 1) << (out + place);
+                    byte.deposit[value as usize] |= (value >> out & 1) << (bit + shift);
+                }
+            }
+            place += byte.count;
+            bytes.push(byte);
+        }
+        Some(Self {
+            base: first & !varying,
+            bytes,
+            bits,
+            index_bits,
+        })
+    }
+
+    /// `key` (key number `index`) as one sortable integer.
+    #[inline]
+    fn pack(&self, key: u64, index: usize) -> u64 {
+        let gathered = self
+            .bytes
+            .iter()
+            .fold(0, |acc, b| acc | b.gather[(key >> b.shift & 0xff) as usize]);
+        (gathered << self.index_bits) | index as u64
+    }
+
+    /// The key of a packed entry (spelt from its gathered bits: no look-up in the keys,
+    /// which the sorted entries visit in random order).
+    #[inline]
+    fn key(&self, packed: u64) -> u64 {
+        let gathered = packed >> self.index_bits;
+        self.bytes.iter().fold(self.base, |acc, b| {
+            acc | b.deposit[(gathered >> b.place & ((1 << b.count) - 1)) as usize]
+        })
+    }
+
+    /// The key index of a packed entry.
+    #[inline]
+    fn index(&self, packed: u64) -> u32 {
+        (packed & ((1u64 << self.index_bits) - 1)) as u32
+    }
+
+    /// `keys` packed and sorted by their gathered bits (equal keys in any order): one
+    /// parallel pass on the most significant 8 bits into buckets, then each bucket sorted on
+    /// the others, least significant first, in passes of up to 11 bits, the buckets in
+    /// parallel (each small enough to stay in a core's cache).
+    fn sort(&self, keys: Vec<u64>) -> Vec<u64> {
+        // Packed in place (the keys are spelt back from the packed entries): one table fewer
+        // to fault in.
+        let mut packed = keys;
+        packed
+            .par_iter_mut()
+            .with_min_len(1 << 14)
+            .enumerate()
+            .for_each(|(i, key)| *key = self.pack(*key, i));
+        let top = self.bits.min(8);
+        let low = self.bits - top;
+        let mut sorted = vec![0u64; packed.len()];
+        let counts = scatter_in_parallel(&packed, &mut sorted, self.index_bits + low, top);
+        let passes = low.div_ceil(11);
+        let width = low.div_ceil(passes.max(1));
+        let mut scratch = packed;
+        let mut pieces = Vec::new();
+        let (mut rest, mut spare) = (&mut sorted[..], &mut scratch[..]);
+        for &count in &counts {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(count);
+            let (head_spare, tail_spare) = std::mem::take(&mut spare).split_at_mut(count);
+            if count > 1 {
+                pieces.push((head, head_spare));
+            }
+            (rest, spare) = (tail, tail_spare);
+        }
+        pieces.into_par_iter().for_each(|(bucket, spare)| {
+            let (mut from, mut to) = (bucket, spare);
+            let mut shift = self.index_bits;
+            for pass in 0..passes {
+                let digits = width.min(low - pass * width);
+                scatter_digits(from, to, shift, digits);
+                shift += digits;
+                std::mem::swap(&mut from, &mut to);
+            }
+            if passes % 2 == 1 {
+                to.copy_from_slice(from);
+            }
+        });
+        sorted
+    }
+}
 /// Sorts `(key, value)` entries by key (the order of equal keys is left as it comes: they are
 /// one name). Radix sort on the bytes that are not the same in every key (names of one prefix
 /// and a few digits vary in fewer than eight), no comparisons: one pass on the most
@@ -441,23 +614,92 @@ fn scatter_by(from: &[(u64, u32)], to: &mut [(u64, u32)], b: u32) -> [usize; 256
     counts
 }
 
-/// Numbers sorted `entries` (entry `i` starts a new name when `is_new(i)`): ranges of entries
-/// in parallel, each counting the names that start in it, then a prefix sum gives each range
-/// its first id. Returns local id → canonical id over all parts (`flat(entry)` is the entry's
-/// index among them, `total` in all), and the distinct names (`push` spells one onto the bytes)
-/// concatenated with their ends.
-fn number<E: Sync>(
-    entries: &[E],
+/// Digit `(e >> shift) & (2^width - 1)` of a packed entry.
+#[inline]
+fn digit(e: u64, shift: u32, width: u32) -> usize {
+    (e >> shift & ((1u64 << width) - 1)) as usize
+}
+
+/// One stable counting pass: `from` into `to` ordered by the digit of `width` bits at
+/// `shift`.
+fn scatter_digits(from: &[u64], to: &mut [u64], shift: u32, width: u32) {
+    let mut next = vec![0usize; 1 << width];
+    for &e in from {
+        next[digit(e, shift, width)] += 1;
+    }
+    let mut sum = 0;
+    for slot in &mut next {
+        (*slot, sum) = (sum, sum + *slot);
+    }
+    for &e in from {
+        let slot = &mut next[digit(e, shift, width)];
+        to[*slot] = e;
+        *slot += 1;
+    }
+}
+
+/// [`scatter_digits`] by ranges of `from` in parallel: each range counts its digits, then
+/// writes into its own slice of every digit's bucket in `to` (the buckets cut, digit by digit,
+/// into one slice per range in range order). Returns each digit's count.
+fn scatter_in_parallel(from: &[u64], to: &mut [u64], shift: u32, width: u32) -> Vec<usize> {
+    let buckets = 1usize << width;
+    let range_len = from
+        .len()
+        .div_ceil(4 * rayon::current_num_threads().max(1))
+        .max(1 << 14);
+    let ranges: Vec<&[u64]> = from.chunks(range_len).collect();
+    let counts: Vec<Vec<usize>> = ranges
+        .par_iter()
+        .map(|range| {
+            let mut counts = vec![0usize; buckets];
+            for &e in *range {
+                counts[digit(e, shift, width)] += 1;
+            }
+            counts
+        })
+        .collect();
+    let mut slices: Vec<Vec<&mut [u64]>> = ranges.iter().map(|_| Vec::new()).collect();
+    let mut rest = to;
+    for d in 0..buckets {
+        for (r, counts) in counts.iter().enumerate() {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(counts[d]);
+            slices[r].push(head);
+            rest = tail;
+        }
+    }
+    ranges
+        .par_iter()
+        .zip(slices)
+        .for_each(|(range, mut slices)| {
+            let mut next = vec![0usize; buckets];
+            for &e in *range {
+                let d = digit(e, shift, width);
+                slices[d][next[d]] = e;
+                next[d] += 1;
+            }
+        });
+    (0..buckets)
+        .map(|d| counts.iter().map(|c| c[d]).sum())
+        .collect()
+}
+
+/// Numbers `n` sorted entries (entry `i` starts a new name when `is_new(i)`): ranges of
+/// entries in parallel, each counting the names that start in it, then a prefix sum gives each
+/// range its first id. Returns local id → canonical id over all parts (`flat(i)` is entry
+/// `i`'s index among them, `total` in all), and the distinct names (`push(i, text)` spells
+/// entry `i`'s name onto the bytes) concatenated with their ends, each range spelling its own.
+fn number(
+    n: usize,
     total: usize,
     is_new: impl Fn(usize) -> bool + Sync,
-    flat: impl Fn(&E) -> u32 + Sync,
-    push: impl Fn(&E, &mut Vec<u8>),
+    flat: impl Fn(usize) -> u32 + Sync,
+    push: impl Fn(usize, &mut Vec<u8>) + Sync,
 ) -> (Vec<u32>, Vec<u8>, Vec<usize>) {
     let threads = rayon::current_num_threads().max(1);
-    let range_len = entries.len().div_ceil(4 * threads).max(1 << 12);
-    let ranges: Vec<(usize, usize)> = (0..entries.len())
+    let range_len = n.div_ceil(4 * threads).max(1 << 12);
+    let ranges: Vec<(usize, usize)> = (0..n)
         .step_by(range_len)
-        .map(|s| (s, (s + range_len).min(entries.len())))
+        .map(|s| (s, (s + range_len).min(n)))
         .collect();
     let counts: Vec<usize> = ranges
         .par_iter()
@@ -470,24 +712,30 @@ fn number<E: Sync>(
         n_distinct += c;
     }
     let ids: Vec<AtomicU32> = (0..total).map(|_| AtomicU32::new(0)).collect();
-    ranges
+    let spelled: Vec<(Vec<u8>, Vec<usize>)> = ranges
         .par_iter()
         .zip(&firsts)
-        .for_each(|(&(s, e), &first)| {
+        .map(|(&(s, e), &first)| {
             let mut next = first;
-            for (i, entry) in entries.iter().enumerate().take(e).skip(s) {
-                next += is_new(i) as usize;
-                ids[flat(entry) as usize].store((next - 1) as u32, Atomic::Relaxed);
+            let (mut text, mut ends) = (Vec::new(), Vec::new());
+            for i in s..e {
+                if is_new(i) {
+                    next += 1;
+                    push(i, &mut text);
+                    ends.push(text.len());
+                }
+                ids[flat(i) as usize].store((next - 1) as u32, Atomic::Relaxed);
             }
-        });
+            (text, ends)
+        })
+        .collect();
     let ids: Vec<u32> = ids.into_iter().map(AtomicU32::into_inner).collect();
-    let mut text = Vec::new();
+    let mut text = Vec::with_capacity(spelled.iter().map(|(t, _)| t.len()).sum());
     let mut ends = Vec::with_capacity(n_distinct);
-    for (i, entry) in entries.iter().enumerate() {
-        if is_new(i) {
-            push(entry, &mut text);
-            ends.push(text.len());
-        }
+    for (piece, piece_ends) in spelled {
+        let base = text.len();
+        text.extend_from_slice(&piece);
+        ends.extend(piece_ends.iter().map(|&end| base + end));
     }
     (ids, text, ends)
 }
@@ -708,6 +956,76 @@ mod tests {
             let mut values: Vec<u32> = entries.iter().map(|e| e.1).collect();
             values.sort_unstable();
             assert_eq!(values, (0..n).collect::<Vec<u32>>());
+        }
+    }
+
+    #[test]
+    fn keys_whose_varying_bits_do_not_fit_with_an_index_take_the_pair_radix_sort() {
+        // 8 bytes from 62 characters: 6 varying bits a byte (48), plus 12 of index.
+        let alphabet: Vec<char> = ('a'..='z').chain('A'..='Z').chain('0'..='9').collect();
+        let mut next = draws(0xD1B5_4A32_D192_ED03);
+        let names: Vec<String> = (0..3000)
+            .map(|_| {
+                (0..8)
+                    .map(|_| alphabet[next(alphabet.len() as u64) as usize])
+                    .collect()
+            })
+            .collect();
+        let keys: Vec<u64> = names
+            .iter()
+            .map(|n| Packing::Padded.key(n.as_bytes()))
+            .collect();
+        assert!(Compressed::of(&keys).is_none());
+        let owned: Vec<Vec<String>> = names.chunks(700).map(<[String]>::to_vec).collect();
+        let lists = borrowed(&owned);
+        assert!(matches!(packing_of(&lists), Some(Packing::Padded)));
+        check(&lists);
+    }
+
+    #[test]
+    fn compressed_sort_orders_by_key() {
+        let mut next = draws(0x9E37_79B9_7F4A_7C15);
+        // Masks: everything (no compression fits with an index), the digits of names of a
+        // prefix and up to 6 digits with their length, a few scattered bits, one bit, none.
+        for (n, mask) in [
+            (1, 0x3f3f_3f3f_3f0f_0007),
+            (2, 0x3f3f_3f3f_3f0f_0007),
+            (5000, !0u64),
+            (5000, 0x003f_3f3f_3f3f_0f07),
+            (70_000, 0x003f_3f3f_3f3f_0f07),
+            (5000, 0x0f00_0000_0001_0f00),
+            (5000, 0x0000_0100_0000_0000),
+            (5000, 0),
+        ] {
+            let keys: Vec<u64> = (0..n)
+                .map(|_| next(u64::MAX) & mask | 0x7400_0000_0000_0000)
+                .collect();
+            let Some(order) = Compressed::of(&keys) else {
+                assert_eq!(mask, !0, "only the full mask needs more than 64 bits");
+                continue;
+            };
+            let sorted = order.sort(keys.clone());
+            let got: Vec<u64> = sorted
+                .iter()
+                .map(|&e| keys[order.index(e) as usize])
+                .collect();
+            let spelt: Vec<u64> = sorted.iter().map(|&e| order.key(e)).collect();
+            assert_eq!(spelt, got, "keys spelt from their gathered bits");
+            let mut expected = keys.clone();
+            expected.sort_unstable();
+            assert_eq!(got, expected, "{n} keys, mask {mask:x}");
+            // Each key once, and equal gathered bits exactly for equal keys.
+            let mut indexes: Vec<u32> = sorted.iter().map(|&e| order.index(e)).collect();
+            indexes.sort_unstable();
+            assert_eq!(indexes, (0..n as u32).collect::<Vec<_>>());
+            for w in sorted.windows(2) {
+                let same = w[0] >> order.index_bits == w[1] >> order.index_bits;
+                let (a, b) = (
+                    keys[order.index(w[0]) as usize],
+                    keys[order.index(w[1]) as usize],
+                );
+                assert_eq!(same, a == b);
+            }
         }
     }
 

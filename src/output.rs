@@ -71,28 +71,27 @@ impl ResultNames for Responses {
 /// as the csv crate's writer does (the bytes are the same; a test holds them to it).
 ///
 /// Rows are formatted in parallel, a block of tasks per buffer, and the buffers written in
-/// task order: formatting 10⁵–10⁷ floats is most of the cost, writing them is a copy.
+/// task order: formatting 10⁵–10⁷ floats is most of the cost, writing them is a copy, done
+/// by the caller's thread while the pool formats the next blocks.
 pub fn write_csv<W: Write>(
     mut out: W,
     data: &(impl ResultNames + ?Sized),
     result: &Aggregation,
 ) -> io::Result<()> {
     use rayon::prelude::*;
-    /// Tasks per buffer (≈ 20–30 bytes each), and buffers formatted before they are written:
-    /// at most ≈ 8 MB held, whatever the number of tasks. (Buffers of 2,048 tasks, which stay
-    /// under glibc's mmap threshold, saved no measurable time at 10⁶ tasks and cost 0.1 s of
-    /// waves at 10⁷.)
+    /// Tasks per buffer (≈ 20–30 bytes each). (Buffers of 2,048 tasks, which stay under
+    /// glibc's mmap threshold, saved no measurable time at 10⁶ tasks and cost 0.1 s of waves
+    /// at 10⁷.)
     const BLOCK: usize = 16 * 1024;
-    const BLOCKS_IN_FLIGHT: usize = 16;
+    /// Buffers formatted together (a wave): the caller writes one wave while the threads
+    /// format the next, with one more wave queued, so at most ≈ 6 MB are held whatever the
+    /// number of tasks.
+    const WAVE: usize = 4;
     out.write_all(b"task,label,confidence\n")?;
-    let labels: Vec<Vec<u8>> = data
+    let labels: Vec<PaddedField> = data
         .label_names()
         .into_iter()
-        .map(|name| {
-            let mut field = Vec::new();
-            push_csv_field(&mut field, name);
-            field
-        })
+        .map(PaddedField::new)
         .collect();
     let rows = result.labels.len().min(result.confidence.len());
     let format_block = |block: usize| {
@@ -102,24 +101,85 @@ pub fn write_csv<W: Write>(
         for t in range {
             push_csv_field(&mut buffer, data.task_name(t));
             buffer.push(b',');
-            buffer.extend_from_slice(&labels[result.labels[t] as usize]);
-            buffer.push(b',');
+            labels[result.labels[t] as usize].push(&mut buffer);
             floats.push(&mut buffer, result.confidence[t]);
             buffer.push(b'\n');
         }
         buffer
     };
     let blocks = rows.div_ceil(BLOCK);
-    for first in (0..blocks).step_by(BLOCKS_IN_FLIGHT) {
-        let formatted: Vec<Vec<u8>> = (first..(first + BLOCKS_IN_FLIGHT).min(blocks))
+    let format_wave = |first: usize| -> Vec<Vec<u8>> {
+        (first..(first + WAVE).min(blocks))
             .into_par_iter()
             .map(format_block)
-            .collect();
-        for buffer in formatted {
-            out.write_all(&buffer)?;
+            .collect()
+    };
+    let waves = (0..blocks).step_by(WAVE);
+    // On a thread of the pool (a caller inside `rayon`), waiting for the pool's formatting
+    // could wait for itself: one wave after another there.
+    if waves.len() <= 1 || rayon::current_thread_index().is_some() {
+        for first in waves {
+            for buffer in format_wave(first) {
+                out.write_all(&buffer)?;
+            }
+        }
+        return out.flush();
+    }
+    // The waves formatted from a thread of their own while this one writes (the output
+    // need not be `Send`); a write error drops the receiver, which ends the formatting.
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || {
+            for first in waves {
+                if sender.send(format_wave(first)).is_err() {
+                    break;
+                }
+            }
+        });
+        for wave in receiver {
+            for buffer in wave {
+                out.write_all(&buffer)?;
+            }
+        }
+        out.flush()
+    })
+}
+
+/// Appends `padded[..len]` by copying all of `padded` (a copy of a known size, inlined, where
+/// one of `len` bytes calls `memcpy`) and cutting the rest off.
+#[inline]
+fn push_padded(out: &mut Vec<u8>, padded: &[u8], len: usize) {
+    let at = out.len();
+    out.extend_from_slice(padded);
+    out.truncate(at + len);
+}
+
+/// A short field followed by `,`, zero-padded to [`PaddedField::WIDTH`] bytes for
+/// [`push_padded`]; longer ones as they are.
+struct PaddedField {
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl PaddedField {
+    const WIDTH: usize = 16;
+
+    fn new(name: &str) -> Self {
+        let mut bytes = Vec::new();
+        push_csv_field(&mut bytes, name);
+        bytes.push(b',');
+        let len = bytes.len();
+        bytes.resize(len.max(Self::WIDTH), 0);
+        Self { bytes, len }
+    }
+
+    #[inline]
+    fn push(&self, out: &mut Vec<u8>) {
+        match self.bytes.first_chunk::<{ Self::WIDTH }>() {
+            Some(head) if self.len <= Self::WIDTH => push_padded(out, head, self.len),
+            _ => out.extend_from_slice(&self.bytes[..self.len]),
         }
     }
-    out.flush()
 }
 
 /// The text of recently printed floats, direct-mapped by their bits: confidences repeat a
@@ -145,7 +205,7 @@ impl FloatCache {
         let slot = &mut self.slots
             [(bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - Self::BITS)) as usize];
         if slot.0 == bits && slot.1 != 0 {
-            out.extend_from_slice(&slot.2[..usize::from(slot.1)]);
+            push_padded(out, &slot.2, usize::from(slot.1));
             return;
         }
         let start = out.len();
@@ -1225,20 +1285,52 @@ mod tests {
                     _ => String::new(),
                 })
                 .collect(),
-            labels: vec!["yes".into(), "no, \"never\"".into()],
+            // Label fields up to 16 bytes with their comma are copied padded, longer ones not.
+            labels: vec![
+                "yes".into(),
+                "no, \"never\"".into(),
+                "a label of more than 16 bytes".into(),
+            ],
         };
         let result = result(
-            (0..n).map(|t| (t % 2) as Label).collect(),
+            (0..n).map(|t| (t % 3) as Label).collect(),
             (0..n)
                 .map(|t| match t % 3 {
                     0 => (t % 11) as f64 / 11.0,
                     _ => (t as f64 / 7.0) * 10f64.powi((t % 41) as i32 - 20),
                 })
                 .collect(),
-            2,
+            3,
         );
         let mut ours = Vec::new();
         write_csv(&mut ours, &names, &result).unwrap();
-        assert_eq!(ours, through_csv_crate(&names, &result));
+        let expected = through_csv_crate(&names, &result);
+        assert_eq!(ours, expected);
+        // Called from a thread of a pool of one (no formatting thread of its own there: it
+        // would wait for the pool that waits for it), the same bytes.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let mut inside = Vec::new();
+        pool.install(|| write_csv(&mut inside, &names, &result))
+            .unwrap();
+        assert_eq!(inside, expected);
+        // A write that fails after the first wave: the error, and no formatting left behind.
+        struct FailsAfter(usize);
+        impl Write for FailsAfter {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                if self.0 < buf.len() {
+                    return Err(io::Error::other("disk full"));
+                }
+                self.0 -= buf.len();
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let error = write_csv(FailsAfter(1 << 20), &names, &result).unwrap_err();
+        assert_eq!(error.to_string(), "disk full");
     }
 }

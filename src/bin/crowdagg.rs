@@ -166,7 +166,7 @@ impl InputArgs {
                 bar.set_position(done);
             })?;
         bar.finish_and_clear();
-        release_freed_memory();
+        release_freed_memory(data.n_responses());
         if self.normalize_labels {
             return data
                 .map_labels(normalize_label)
@@ -901,13 +901,18 @@ impl Drop for AtomicFile {
     }
 }
 
-/// Gives the memory the reader freed back to the system before the fit allocates its own.
+/// Gives the memory the reader freed back to the system before the fit allocates its own,
+/// for reads of `responses` answers from [`TRIM_FROM`] on.
 ///
 /// The reader's threads free their chunk buffers into their own glibc arenas, which keep it;
 /// the fit's allocations (the worker index, the EM's tables) come from other arenas or fresh
 /// maps, so without this the freed memory stayed counted in the peak: 10⁸ answers with DS
-/// peaked at 3.18 GB instead of 2.23 (BENCHMARKS.md, session 8).
-fn release_freed_memory() {
+/// peaked at 3.18 GB instead of 2.23 (BENCHMARKS.md, session 8). Below, what the arenas keep
+/// is tens of MB at most, and reused by the fit and the writer instead of faulted in afresh.
+fn release_freed_memory(responses: usize) {
+    if responses < TRIM_FROM {
+        return;
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free pages of glibc's heaps to the kernel; it touches no
     // live allocation and is safe to call from any thread at any time.
@@ -915,6 +920,9 @@ fn release_freed_memory() {
         libc::malloc_trim(0);
     }
 }
+
+/// Answers from which [`release_freed_memory`] trims the heaps (≈ 50 MB of rows read).
+const TRIM_FROM: usize = 1 << 22;
 
 /// Temporary output files are removed when the process is interrupted (Ctrl-C, SIGTERM,
 /// SIGHUP); then the signal's default action ends it. A SIGKILL cannot be caught.

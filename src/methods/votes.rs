@@ -176,24 +176,29 @@ fn vote_row(
     compensation: &mut [f64],
 ) -> usize {
     let (workers, labels) = data.by_task().row(t);
-    row.fill(0.0);
-    // The sum of the row when it is known without adding: counts of every answer add up to
-    // the number of answers, exactly (integers below 2⁵³), which any order of additions gives.
-    let mut known_sum = None;
-    match weights {
-        // Counted as integers where the labels fit a small array (an integer add does not wait
-        // for the previous floating-point add to the same label); the same values, a count
-        // being exact in f64.
-        None if row.len() <= SMALL_K => {
-            let mut counts = [0u32; SMALL_K];
-            for &l in labels {
-                counts[l as usize] += 1;
-            }
-            for (r, &c) in row.iter_mut().zip(&counts) {
-                *r = c as f64;
-            }
-            known_sum = Some(labels.len() as f64);
+    // Counted as integers where the labels fit a small array (an integer add does not wait
+    // for the previous floating-point add to the same label), each count divided by the number
+    // of answers: the same bits as the general path below, a count being exact in f64 and the
+    // counts adding up to the number of answers exactly, in any order. The argmax is taken on
+    // the counts: dividing by one positive number keeps their order, and two different counts
+    // below 2³² stay different once divided (their gap, 1/n, is far above a double's spacing).
+    if weights.is_none() && row.len() <= SMALL_K && !labels.is_empty() {
+        let mut counts = [0u32; SMALL_K];
+        for &l in labels {
+            counts[l as usize] += 1;
         }
+        let n = labels.len() as f64;
+        let mut best = 0;
+        for (j, (r, &c)) in row.iter_mut().zip(&counts).enumerate() {
+            *r = f64::from(c) / n;
+            if c > counts[best] {
+                best = j;
+            }
+        }
+        return best;
+    }
+    row.fill(0.0);
+    match weights {
         None => {
             for &l in labels {
                 row[l as usize] += 1.0;
@@ -212,7 +217,7 @@ fn vote_row(
         }
     }
     // ndarray's sum, for its order of additions.
-    let sum: f64 = known_sum.unwrap_or_else(|| ndarray::ArrayView1::from(&*row).sum());
+    let sum: f64 = ndarray::ArrayView1::from(&*row).sum();
     if sum == 0.0 {
         row.fill(1.0 / row.len() as f64);
     } else {

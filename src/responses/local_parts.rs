@@ -89,23 +89,7 @@ impl Csr {
             .par_chunks(per_lane)
             .map(count)
             .collect::<Option<_>>()?;
-        // The offsets, and each lane's counts turned into its first position in each task
-        // (the lanes one after another within a task).
-        let mut offsets = Vec::with_capacity(n_tasks + 1);
-        offsets.push(0u32);
-        let mut end = 0u64;
-        for t in 0..n_tasks {
-            for counts in &mut lanes {
-                let count = counts[t];
-                counts[t] = end as u32;
-                end += u64::from(count);
-            }
-            if end >= u64::from(u32::MAX) {
-                return None;
-            }
-            offsets.push(end as u32);
-        }
-        let n = end as usize;
+        let (offsets, n) = positions(n_tasks, &mut lanes)?;
         let mut ids: Vec<u32> = Vec::with_capacity(n);
         let mut labels: Vec<Label> = Vec::with_capacity(n);
         let out = Scatter {
@@ -137,6 +121,72 @@ impl Csr {
             labels,
         })
     }
+}
+
+/// The offsets of the `n_tasks` tasks, and each lane's counts turned into
+/// its first position in each task (the lanes one after another within a task), with the
+/// number of rows; `None` from 2³² − 1 rows. In parallel over ranges of tasks: each range
+/// sums its rows, a prefix sum gives each range its first position, then each range fills
+/// its offsets and positions.
+fn positions(n_tasks: usize, lanes: &mut [Vec<u32>]) -> Option<(Vec<u32>, usize)> {
+    let range_len = n_tasks
+        .div_ceil(4 * rayon::current_num_threads().max(1))
+        .max(1 << 14);
+    let sums: Vec<u64> = (0..n_tasks)
+        .into_par_iter()
+        .step_by(range_len)
+        .map(|first| {
+            let tasks = first..(first + range_len).min(n_tasks);
+            lanes
+                .iter()
+                .map(|counts| {
+                    counts[tasks.clone()]
+                        .iter()
+                        .map(|&c| u64::from(c))
+                        .sum::<u64>()
+                })
+                .sum()
+        })
+        .collect();
+    let mut firsts = Vec::with_capacity(sums.len());
+    let mut end = 0u64;
+    for sum in sums {
+        firsts.push(end);
+        end += sum;
+    }
+    if end >= u64::from(u32::MAX) {
+        return None;
+    }
+    let mut offsets = vec![0u32; n_tasks + 1];
+    // Each range's offsets (of its tasks' ends) and its slice of every lane's counts.
+    let mut pieces = Vec::with_capacity(firsts.len());
+    let mut rest_offsets = &mut offsets[1..];
+    let mut rest_lanes: Vec<&mut [u32]> = lanes.iter_mut().map(|l| &mut l[..]).collect();
+    for &first in &firsts {
+        let len = range_len.min(rest_offsets.len());
+        let (head, tail) = std::mem::take(&mut rest_offsets).split_at_mut(len);
+        rest_offsets = tail;
+        let mut heads = Vec::with_capacity(rest_lanes.len());
+        for lane in &mut rest_lanes {
+            let (head, tail) = std::mem::take(lane).split_at_mut(len);
+            heads.push(head);
+            *lane = tail;
+        }
+        pieces.push((first, head, heads));
+    }
+    pieces
+        .into_par_iter()
+        .for_each(|(mut end, offsets, mut lanes)| {
+            for (t, offset) in offsets.iter_mut().enumerate() {
+                for counts in &mut lanes {
+                    let count = counts[t];
+                    counts[t] = end as u32;
+                    end += u64::from(count);
+                }
+                *offset = end as u32;
+            }
+        });
+    Some((offsets, end as usize))
 }
 
 /// Writes `part`'s rows at their places, `next` being the lane's next position in each task
@@ -294,6 +344,45 @@ mod tests {
         }
         let got = Csr::from_local_parts(4, parts(rows, TASK_ROWS)).unwrap();
         assert_eq!(sorted_rows(&got), want);
+    }
+
+    #[test]
+    fn positions_are_the_running_sum_over_tasks_and_lanes() {
+        // More tasks than one range of the parallel sum, three lanes, empty tasks.
+        let n_tasks = 70_000;
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut lanes: Vec<Vec<u32>> = (0..3)
+            .map(|_| {
+                (0..n_tasks)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        (state % 4) as u32
+                    })
+                    .collect()
+            })
+            .collect();
+        // The sequential loop, by hand.
+        let mut expected_lanes = lanes.clone();
+        let mut expected_offsets = vec![0u32];
+        let mut end = 0u32;
+        for t in 0..n_tasks {
+            for counts in &mut expected_lanes {
+                let count = counts[t];
+                counts[t] = end;
+                end += count;
+            }
+            expected_offsets.push(end);
+        }
+        let (offsets, n) = positions(n_tasks, &mut lanes).unwrap();
+        assert_eq!(n, end as usize);
+        assert_eq!(offsets, expected_offsets);
+        assert_eq!(lanes, expected_lanes);
+        // No task, and rows that would not fit a u32 position.
+        assert_eq!(positions(0, &mut []), Some((vec![0], 0)));
+        let mut full = vec![vec![u32::MAX / 2; 2], vec![1, 1]];
+        assert_eq!(positions(2, &mut full), None);
     }
 
     #[test]
