@@ -433,7 +433,8 @@ impl Slot {
 ///
 /// Fields end at the delimiter or a line end, found 64 bytes at a time ([`Separators`]); a
 /// CR is taken off a field that ends a line, and the CRs so taken must be all the CRs there
-/// are (one vectorised count tells), so that a stray one is never read as data.
+/// are (one vectorised count tells), so that a stray one is never read as data. A chunk
+/// without CR (the usual case) of three fields takes a loop compiled for exactly that.
 fn parse_rows(
     names: &mut [LocalNames; 3],
     task_rows: &mut Vec<u32>,
@@ -445,59 +446,86 @@ fn parse_rows(
     if memchr::memchr(b'"', bytes).is_some() {
         return None;
     }
-    // Which of task/worker/label (0..3) field i is, if any.
-    let mut role = vec![usize::MAX; columns.fields];
+    let crs = memchr::memchr_iter(b'\r', bytes).count();
+    // Where field i goes: task, worker, label (0..3), or 3 (a field not read).
+    let mut role = vec![3; columns.fields];
     for (r, &i) in columns.at.iter().enumerate() {
         role[i] = r;
     }
-    let last = columns.fields - 1;
-    let mut fields: [&[u8]; 3] = [&[]; 3];
+    let mut out = RowSink {
+        names,
+        task_rows,
+        rows,
+    };
+    let taken = match (crs, columns.fields) {
+        (0, 3) => parse_lines::<false>(bytes, &role, 3, delimiter, &mut out),
+        (0, fields) => parse_lines::<false>(bytes, &role, fields, delimiter, &mut out),
+        (_, fields) => parse_lines::<true>(bytes, &role, fields, delimiter, &mut out),
+    };
+    (taken? == crs).then_some(())
+}
+
+/// Where [`parse_lines`] puts what it reads: the slot's names, row counts and rows.
+struct RowSink<'a> {
+    names: &'a mut [LocalNames; 3],
+    task_rows: &'a mut Vec<u32>,
+    rows: &'a mut Vec<[u32; 3]>,
+}
+
+/// The lines of [`parse_rows`] with `fields` fields, `role` saying where each goes; the CRs
+/// taken off line ends (counted only when `CR`: a chunk without any passes `false`).
+/// Inlined into each call so that a constant field count unrolls the loop over the fields.
+#[inline(always)]
+fn parse_lines<const CR: bool>(
+    bytes: &[u8],
+    role: &[usize],
+    fields: usize,
+    delimiter: u8,
+    out: &mut RowSink<'_>,
+) -> Option<usize> {
+    let last = fields - 1;
+    // Task, worker, label, and a place for the fields not read.
+    let mut read: [&[u8]; 4] = [&[]; 4];
     // The previous row's task and its id: rows of a task usually follow each other.
     let mut previous: (&[u8], u32) = (&[], 0);
     let mut separators = Separators::new(bytes, delimiter);
     let (n, mut start, mut crs) = (bytes.len(), 0usize, 0usize);
-    while start < n {
-        let mut field = 0;
-        loop {
+    'lines: while start < n {
+        for field in 0..fields {
             let at = separators.next();
             let line_end = at >= n || bytes[at] == b'\n';
             let mut end = at.min(n);
-            if line_end && end > start && bytes[end - 1] == b'\r' {
+            if CR && line_end && end > start && bytes[end - 1] == b'\r' {
                 end -= 1;
                 crs += 1;
             }
             if line_end != (field == last) {
                 if line_end && field == 0 && end == start {
                     start = at + 1; // a blank line
-                    break;
+                    continue 'lines;
                 }
                 return None; // too few or too many fields
             }
-            if let Some(&r) = role.get(field).filter(|&&r| r < 3) {
-                if end == start {
-                    return None;
-                }
-                fields[r] = &bytes[start..end];
-            }
+            read[role[field]] = &bytes[start..end];
             start = at + 1;
-            if line_end {
-                let task = if same_bytes(fields[0], previous.0) {
-                    names[0].same_run();
-                    previous.1
-                } else {
-                    let id = names[0].run_id(fields[0]);
-                    previous = (fields[0], id);
-                    id
-                };
-                let row = [task, names[1].id(fields[1]), names[2].id(fields[2])];
-                count_row(task_rows, row[0]);
-                rows.push(row);
-                break;
-            }
-            field += 1;
         }
+        if read[0].is_empty() | read[1].is_empty() | read[2].is_empty() {
+            return None;
+        }
+        let names = &mut *out.names;
+        let task = if same_bytes(read[0], previous.0) {
+            names[0].same_run();
+            previous.1
+        } else {
+            let id = names[0].run_id(read[0]);
+            previous = (read[0], id);
+            id
+        };
+        let row = [task, names[1].id(read[1]), names[2].id(read[2])];
+        count_row(out.task_rows, row[0]);
+        out.rows.push(row);
     }
-    (crs == memchr::memchr_iter(b'\r', bytes).count()).then_some(())
+    Some(crs)
 }
 
 /// Whether `a` and `b` are the same bytes: names of up to 16 bytes by two overlapping loads
