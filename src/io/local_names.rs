@@ -285,7 +285,7 @@ impl LocalNames {
 
     /// [`LocalNames::id`] while every name numbered is in `few`: found there, or new (numbered
     /// and keyed as any other, so that the tables know it once the shortcut ends).
-    #[inline]
+    #[inline(always)]
     fn few_id(&mut self, name: &[u8]) -> u32 {
         let key = short_key(name);
         if let Some(key) = key
@@ -295,6 +295,12 @@ impl LocalNames {
         {
             return id as u32;
         }
+        self.new_few_id(name, key)
+    }
+
+    /// [`LocalNames::few_id`] of a name not in `few` (rare: out of line).
+    #[inline(never)]
+    fn new_few_id(&mut self, name: &[u8], key: Option<u64>) -> u32 {
         let id = self.keyed_id(name);
         match key {
             Some(key) if (self.few_len as usize) < FEW && id == self.few_len => {
