@@ -484,6 +484,8 @@ fn parse_lines<const CR: bool>(
     out: &mut RowSink<'_>,
 ) -> Option<usize> {
     let last = fields - 1;
+    // Of the field count's length (a constant one takes the bounds checks out of the loop).
+    let role = &role[..fields];
     // Task, worker, label, and a place for the fields not read.
     let mut read: [&[u8]; 4] = [&[]; 4];
     // The previous row's task and its id: rows of a task usually follow each other.
@@ -506,7 +508,7 @@ fn parse_lines<const CR: bool>(
                 }
                 return None; // too few or too many fields
             }
-            read[role[field]] = &bytes[start..end];
+            read[role[field] & 3] = &bytes[start..end];
             start = at + 1;
         }
         if read[0].is_empty() | read[1].is_empty() | read[2].is_empty() {
@@ -532,7 +534,7 @@ fn parse_lines<const CR: bool>(
 /// each (no call to `memcmp`, which costs more than the comparison at these lengths). Not
 /// through `local_names::load_le`, which assembles one integer from its loads: comparing the
 /// loads themselves measured 1.8 % fewer instructions over a 10⁷-row read.
-#[inline]
+#[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
