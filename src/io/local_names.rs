@@ -427,17 +427,17 @@ impl LocalNames {
         id
     }
 
-    /// Forgets which names have which ids in the hash tables and the run state, so that
-    /// later lookups start afresh; ids keep counting on and numbered names stay listed. The
-    /// digit table stays: its ids are still this part's, and clearing it would cost its size.
-    pub(crate) fn forget_keys(&mut self) {
+    /// Starts a new chunk of a column read with [`LocalNames::run_id`]: the few-names
+    /// shortcut ends, and the run state starts afresh (the chunk finds out whether its names
+    /// come in runs) unless an earlier chunk switched to hashing: then this one hashes from
+    /// its first row, and finds the names earlier chunks hashed under their ids (a
+    /// random-order file hands the merge each task about once per part, not once per chunk
+    /// it appears in). A chunk in runs looks up one name per run either way (its caller
+    /// reuses the previous row's id for the rest of a run), so hashing on costs it little.
+    pub(crate) fn start_chunk(&mut self) {
         self.few_len = u32::MAX;
-        self.word.clear();
-        self.short.clear();
-        self.long.clear();
         self.last = None;
         self.before = None;
-        self.hashing = false;
         self.rows = 0;
         self.runs = 0;
     }
@@ -502,10 +502,11 @@ mod tests {
         assert_eq!(names.digits.get(b"w0"), Some(6));
         assert_eq!(names.digits.get(b"x7"), None);
         assert_eq!(names.digits.get(b"w7a"), None);
-        // Ids survive forgetting the hash tables' keys.
-        names.forget_keys();
+        // Ids and keys survive the start of a chunk.
+        names.start_chunk();
         assert_eq!(names.id(b"w7"), 0);
-        assert_eq!(names.id(b"x7"), 8);
+        assert_eq!(names.id(b"x7"), 2);
+        assert_eq!(names.id(b"x8"), 8);
     }
 
     #[test]

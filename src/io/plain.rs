@@ -335,10 +335,10 @@ impl Columns {
     }
 }
 
-/// The parsing state of one thread: local names of tasks, workers and labels (worker and
-/// label ids persist across chunks: a worker seen before costs one local lookup; task keys
-/// are forgotten per chunk, tasks being many and usually seen in one place, their ids run
-/// on), and the buffer its chunks are read into.
+/// The parsing state of one thread: local names of tasks, workers and labels (ids persist
+/// across chunks: a worker seen before costs one local lookup; each chunk finds out afresh
+/// whether its tasks come in runs, and the tasks it hashes are found under the ids earlier
+/// chunks hashed them to), and the buffer its chunks are read into.
 #[derive(Default)]
 struct Slot {
     names: [LocalNames; 3],
@@ -410,7 +410,7 @@ impl Slot {
             rows,
             bytes,
         } = self;
-        names[0].forget_keys();
+        names[0].start_chunk();
         // One row per line end (and one for a last line without): counted first (a vectorised
         // pass over bytes still in cache), so that the rows are written once into memory of
         // their size, not copied when a guess falls short (a copy and fresh pages per chunk).
@@ -691,7 +691,7 @@ mod tests {
 
     impl Parsed {
         fn parse(&mut self, bytes: &[u8], columns: &Columns, delimiter: u8) -> bool {
-            self.names[0].forget_keys();
+            self.names[0].start_chunk();
             self.rows.clear();
             let (names, task_rows, rows) = (&mut self.names, &mut self.task_rows, &mut self.rows);
             parse_rows(names, task_rows, bytes, columns, delimiter, rows).is_some()
@@ -872,6 +872,8 @@ mod tests {
             };
             let task = if i % 97 == 0 {
                 format!("t{}-{}", i / 3, "y".repeat(300))
+            } else if i % 89 == 0 {
+                format!("t{}x", i / 3) // short, not prefix and digits: hashed
             } else {
                 format!("t{:06}", i / 3)
             };
@@ -980,7 +982,8 @@ mod tests {
         let shuffled = awkward_file_of(&dir, rows, Some(0x9E37_79B9_7F4A_7C15));
         let in_order = awkward_file_of(&dir, rows, None);
         // Tasks not in runs: a chunk of over 4096 rows switches the task column to hashing.
-        let columns = Columns::find(b"worker,task,extra,label", b',', &ReadOptions::default());
+        let columns =
+            Columns::find(b"worker,task,extra,label", b',', &ReadOptions::default()).unwrap();
         let total = std::fs::metadata(&shuffled).unwrap().len();
         let layout = Layout {
             body: 25,
@@ -989,9 +992,22 @@ mod tests {
         };
         let mut slot = Slot::default();
         let file = File::open(&shuffled).unwrap();
-        let one = slot.parse_chunk(&file, &layout, 0, &columns.unwrap(), b',');
+        let one = slot.parse_chunk(&file, &layout, 0, &columns, b',');
         assert_eq!(one.unwrap().unwrap().len(), rows);
         assert!(slot.names[0].hashing);
+
+        // Later chunks hash from their first row and find the tasks earlier ones hashed: the
+        // same rows again number only the tasks that the first 4096 rows (in run mode, not
+        // keyed) had numbered, and then nothing.
+        let mut counts = vec![slot.names[0].count];
+        for _ in 0..2 {
+            let again = slot.parse_chunk(&file, &layout, 0, &columns, b',');
+            assert_eq!(again.unwrap().unwrap().len(), rows);
+            assert!(slot.names[0].hashing);
+            counts.push(slot.names[0].count);
+        }
+        assert!(counts[1] - counts[0] <= 4096, "{counts:?}");
+        assert_eq!(counts[2], counts[1]);
 
         let (general, fast) = both_readers(&shuffled, &[4096, 1 << 17, 1 << 20]);
         let (general_in_order, _) = both_readers(&in_order, &[]);
