@@ -434,7 +434,8 @@ impl Slot {
 /// Fields end at the delimiter or a line end, found 64 bytes at a time ([`Separators`]); a
 /// CR is taken off a field that ends a line, and the CRs so taken must be all the CRs there
 /// are (one vectorised count tells), so that a stray one is never read as data. A chunk
-/// without CR (the usual case) of three fields takes a loop compiled for exactly that.
+/// without CR (the usual case) of three fields takes a loop made for exactly that
+/// ([`parse_lines3`]).
 fn parse_rows(
     names: &mut [LocalNames; 3],
     task_rows: &mut Vec<u32>,
@@ -458,7 +459,7 @@ fn parse_rows(
         rows,
     };
     let taken = match (crs, columns.fields) {
-        (0, 3) => parse_lines::<false>(bytes, &role, 3, delimiter, &mut out),
+        (0, 3) => parse_lines3(bytes, [role[0], role[1], role[2]], delimiter, &mut out),
         (0, fields) => parse_lines::<false>(bytes, &role, fields, delimiter, &mut out),
         (_, fields) => parse_lines::<true>(bytes, &role, fields, delimiter, &mut out),
     };
@@ -470,6 +471,26 @@ struct RowSink<'a> {
     names: &'a mut [LocalNames; 3],
     task_rows: &'a mut Vec<u32>,
     rows: &'a mut Vec<[u32; 3]>,
+}
+
+impl<'b> RowSink<'_> {
+    /// Adds the row of these task, worker and label names; `previous` is the previous row's
+    /// task and its id (rows of a task usually follow each other: the id is reused).
+    #[inline(always)]
+    fn push(&mut self, previous: &mut (&'b [u8], u32), [task, worker, label]: [&'b [u8]; 3]) {
+        let names = &mut *self.names;
+        let task = if same_bytes(task, previous.0) {
+            names[0].same_run();
+            previous.1
+        } else {
+            let id = names[0].run_id(task);
+            *previous = (task, id);
+            id
+        };
+        let row = [task, names[1].id(worker), names[2].id(label)];
+        count_row(self.task_rows, row[0]);
+        self.rows.push(row);
+    }
 }
 
 /// The lines of [`parse_rows`] with `fields` fields, `role` saying where each goes; the CRs
@@ -514,20 +535,46 @@ fn parse_lines<const CR: bool>(
         if read[0].is_empty() | read[1].is_empty() | read[2].is_empty() {
             return None;
         }
-        let names = &mut *out.names;
-        let task = if same_bytes(read[0], previous.0) {
-            names[0].same_run();
-            previous.1
-        } else {
-            let id = names[0].run_id(read[0]);
-            previous = (read[0], id);
-            id
-        };
-        let row = [task, names[1].id(read[1]), names[2].id(read[2])];
-        count_row(out.task_rows, row[0]);
-        out.rows.push(row);
+        out.push(&mut previous, [read[0], read[1], read[2]]);
     }
     Some(crs)
+}
+
+/// [`parse_lines`] for three fields and no CR, a line at a time: its three separators taken
+/// at once and checked by one test (two delimiters, then a line end or the end of the bytes;
+/// no empty field), a blank line seen by its first byte. What fails the test fails
+/// [`parse_lines`] too.
+fn parse_lines3(
+    bytes: &[u8],
+    role: [usize; 3],
+    delimiter: u8,
+    out: &mut RowSink<'_>,
+) -> Option<usize> {
+    let mut read: [&[u8]; 4] = [&[]; 4];
+    let mut previous: (&[u8], u32) = (&[], 0);
+    let mut separators = Separators::new(bytes, delimiter);
+    let (n, mut start) = (bytes.len(), 0usize);
+    while start < n {
+        if bytes[start] == b'\n' {
+            separators.next(); // a blank line: its line end
+            start += 1;
+            continue;
+        }
+        let (a, b, c) = (separators.next(), separators.next(), separators.next());
+        let is = |at: usize, byte: u8| bytes.get(at) == Some(&byte);
+        let line_end = c >= n || bytes[c] == b'\n';
+        if !(is(a, delimiter) & is(b, delimiter) & line_end & (start < a) & (a + 1 < b))
+            || b + 1 >= c.min(n)
+        {
+            return None; // too few or too many fields, or an empty one
+        }
+        read[role[0] & 3] = &bytes[start..a];
+        read[role[1] & 3] = &bytes[a + 1..b];
+        read[role[2] & 3] = &bytes[b + 1..c.min(n)];
+        start = c + 1;
+        out.push(&mut previous, [read[0], read[1], read[2]]);
+    }
+    Some(0)
 }
 
 /// Whether `a` and `b` are the same bytes: names of up to 16 bytes by two overlapping loads
@@ -763,6 +810,73 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_three_field_loop_reads_as_the_general_one() {
+        // Random lines over a small alphabet (empty fields, blank lines, too few or too many
+        // fields, a last line without end), every order of the three roles: both loops give
+        // up together or give the same rows of the same names.
+        let alphabet = [b'a', b'b', b'7', b',', b',', b'\n'];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let read = |loop3: bool, bytes: &[u8], role: [usize; 3]| {
+            let mut slot = Parsed::default();
+            let mut out = RowSink {
+                names: &mut slot.names,
+                task_rows: &mut slot.task_rows,
+                rows: &mut slot.rows,
+            };
+            let done = if loop3 {
+                parse_lines3(bytes, role, b',', &mut out)
+            } else {
+                parse_lines::<false>(bytes, &role, 3, b',', &mut out)
+            };
+            done.map(|_| {
+                let names: Vec<Vec<&[u8]>> =
+                    slot.names.iter().map(|n| n.new_names().collect()).collect();
+                let rows: Vec<[Vec<u8>; 3]> = slot
+                    .rows
+                    .iter()
+                    .map(|r| std::array::from_fn(|c| names[c][r[c] as usize].to_vec()))
+                    .collect();
+                (rows, slot.task_rows.clone())
+            })
+        };
+        let (mut gave_up, mut read_rows) = (0, 0);
+        for round in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 48) as usize;
+            let mut bytes: Vec<u8> = (0..len)
+                .map(|k| alphabet[((state >> (k % 60)) as usize + k * 7) % alphabet.len()])
+                .collect();
+            if round % 2 == 0 {
+                // Mostly well-formed lines, so that rows are read too.
+                bytes = (0..len / 6)
+                    .flat_map(|k| {
+                        let pick = (state >> (k % 50)) as usize;
+                        let mut line = format!("t{},w{},{}\n", pick % 3, pick % 5, pick % 2);
+                        if pick % 11 == 0 {
+                            line = ["\n", "t,,1\n", "t,w\n", "t,w,1,2\n", ",w,1\n"][pick % 5].into();
+                        }
+                        line.into_bytes()
+                    })
+                    .collect();
+                if state % 3 == 0 {
+                    bytes.pop(); // no line end at the end
+                }
+            }
+            let role = [[0, 1, 2], [2, 0, 1], [1, 2, 0]][round % 3];
+            let (general, three) = (read(false, &bytes, role), read(true, &bytes, role));
+            assert_eq!(general, three, "{:?}", String::from_utf8_lossy(&bytes));
+            match general {
+                Some((rows, _)) => read_rows += rows.len(),
+                None => gave_up += 1,
+            }
+        }
+        // Both outcomes are common.
+        assert!(gave_up > 1000 && read_rows > 10_000, "{gave_up} {read_rows}");
     }
 
     #[test]
