@@ -541,7 +541,7 @@ mod tests {
                         _ => b'0' + ((pick >> 2) % 10) as u8,
                     });
                 }
-                if state % 7 == 0 && !name.is_empty() {
+                if state.is_multiple_of(7) && !name.is_empty() {
                     name[0] ^= 1; // a prefix that differs
                 }
                 assert_eq!(table.split(&name), naive(prefix, &name), "{name:?}");
@@ -558,8 +558,20 @@ mod tests {
         // Two labels, then a third and fourth, a fifth that ends the shortcut, a long name:
         // the ids are those of first appearance, and `find` knows every name.
         let seq: Vec<&[u8]> = vec![
-            b"1", b"0", b"1", b"1", b"yes", b"0", b"no", b"maybe", b"0", b"x",
-            b"a-long-name", b"yes", b"x", b"1",
+            b"1",
+            b"0",
+            b"1",
+            b"1",
+            b"yes",
+            b"0",
+            b"no",
+            b"maybe",
+            b"0",
+            b"x",
+            b"a-long-name",
+            b"yes",
+            b"x",
+            b"1",
         ];
         let mut names = LocalNames::default();
         let ids: Vec<u32> = seq.iter().map(|n| names.id(n)).collect();

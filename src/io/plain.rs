@@ -857,13 +857,14 @@ mod tests {
                     .flat_map(|k| {
                         let pick = (state >> (k % 50)) as usize;
                         let mut line = format!("t{},w{},{}\n", pick % 3, pick % 5, pick % 2);
-                        if pick % 11 == 0 {
-                            line = ["\n", "t,,1\n", "t,w\n", "t,w,1,2\n", ",w,1\n"][pick % 5].into();
+                        if pick.is_multiple_of(11) {
+                            line =
+                                ["\n", "t,,1\n", "t,w\n", "t,w,1,2\n", ",w,1\n"][pick % 5].into();
                         }
                         line.into_bytes()
                     })
                     .collect();
-                if state % 3 == 0 {
+                if state.is_multiple_of(3) {
                     bytes.pop(); // no line end at the end
                 }
             }
@@ -876,7 +877,10 @@ mod tests {
             }
         }
         // Both outcomes are common.
-        assert!(gave_up > 1000 && read_rows > 10_000, "{gave_up} {read_rows}");
+        assert!(
+            gave_up > 1000 && read_rows > 10_000,
+            "{gave_up} {read_rows}"
+        );
     }
 
     #[test]
