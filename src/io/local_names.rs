@@ -28,7 +28,8 @@ pub(crate) struct LocalNames {
     pub(crate) before: Option<(u128, u32)>,
     /// Task column only: while rows come in runs of one task (the usual layout), a new local
     /// id per run, without hashing (a task seen in two runs gets two local ids, merged into
-    /// one by the merge). Falls back to hashing when runs are short.
+    /// one by the merge). Falls back to hashing when runs are short (and stays there across
+    /// [`LocalNames::start_chunk`]).
     pub(crate) hashing: bool,
     /// Calls and runs so far in run mode.
     pub(crate) rows: u32,

@@ -24,7 +24,9 @@
 //! [`DigitTable`](super::local_names::DigitTable)). Tasks usually come in runs (exports are
 //! grouped by task): while they do, each run gets a new local id without any hashing, by
 //! comparing with the previous row's task (a task seen in two runs gets two local ids, merged
-//! later); when runs average under two rows the chunk switches to hashing. A chunk's rows are
+//! later); when runs average under two rows the chunk switches to hashing, and the slot's
+//! later chunks hash from their first row, finding the tasks it hashed before under their
+//! ids (a random-order file gives each thread one local id per task). A chunk's rows are
 //! appended to its slot's rows in the slot's local ids, and the slot counts the rows of each
 //! local task id. At the end, the distinct names of all slots are merged into canonical order
 //! by [`names::merge`](crate::names::merge) (a parallel sort and dedup, no global hash table),
