@@ -28,14 +28,23 @@ pub(crate) struct LocalNames {
     pub(crate) before: Option<(u128, u32)>,
     /// Task column only: while rows come in runs of one task (the usual layout), a new local
     /// id per run, without hashing (a task seen in two runs gets two local ids, merged into
-    /// one by the merge). Falls back to hashing when runs are short.
+    /// one by the merge). Falls back to hashing when runs are short (and stays there across
+    /// [`LocalNames::start_chunk`]).
     pub(crate) hashing: bool,
     /// Calls and runs so far in run mode.
     pub(crate) rows: u32,
     pub(crate) runs: u32,
     /// Local ids of names made of one prefix and digits, by the digits' value.
     pub(crate) digits: DigitTable,
+    /// While every name numbered is one of the first [`FEW`] and short (a label column), their
+    /// keys ([`short_key`]) in id order: a lookup is a few integer compares, before any table.
+    few: [u64; FEW],
+    /// How many `few` holds; equal to `count` while the shortcut holds (it never comes back).
+    few_len: u32,
 }
+
+/// Names looked up by a scan while a column has no more (see [`LocalNames::id`]).
+const FEW: usize = 4;
 
 /// Local ids of names that are one prefix followed by 1 to 9 decimal digits (`w27996`,
 /// `t000042`, `17`; the prefix is that of the first such name), in a table indexed by the
@@ -70,14 +79,29 @@ impl DigitTable {
     }
 
     /// The digits' value and count of `name` if it is the prefix and 1 to 9 digits.
-    #[inline]
+    #[inline(always)]
     fn split(&self, name: &[u8]) -> Option<(usize, u32)> {
         let p = self.prefix_len;
-        let digits = name.get(p..).filter(|d| (1..=9).contains(&d.len()))?;
-        // Compared as one integer (a slice comparison of a few bytes calls memcmp).
-        if !self.set || load_le(&name[..p]) != self.prefix {
+        let n = name.len();
+        if !self.set || n <= p || n > p + 9 {
             return None;
         }
+        if n <= 8 {
+            // The whole name in one word: the prefix compared, the digits checked and
+            // valued eight at a time (no loop over the bytes).
+            let word = load_le(name);
+            let prefix_mask = (1u64 << (8 * p)) - 1; // p <= 7 here
+            if word & prefix_mask != self.prefix {
+                return None;
+            }
+            let count = n - p;
+            return digits_value(word >> (8 * p), count).map(|v| (v as usize, count as u32));
+        }
+        // Compared as one integer (a slice comparison of a few bytes calls memcmp).
+        if load_le(&name[..p]) != self.prefix {
+            return None;
+        }
+        let digits = &name[p..];
         let mut value = 0u32;
         for &b in digits {
             let d = b.wrapping_sub(b'0');
@@ -107,7 +131,7 @@ impl DigitTable {
     }
 
     /// The id of `name`, if held.
-    #[inline]
+    #[inline(always)]
     fn get(&self, name: &[u8]) -> Option<u32> {
         let (value, count) = self.split(name)?;
         let entry = *self.entries.get(value)?;
@@ -174,6 +198,12 @@ impl Hasher for PackedHasher {
     }
 }
 
+/// Up to 7 bytes and their count (in the top byte) in one integer, `None` for longer names.
+#[inline]
+fn short_key(name: &[u8]) -> Option<u64> {
+    (name.len() <= 7).then(|| load_le(name) | (name.len() as u64) << 56)
+}
+
 /// Up to 15 bytes and their count, packed (little-endian bytes, count in the top byte);
 /// `None` for longer names. Loads words straight from the slice (no copy through the stack).
 #[inline]
@@ -205,18 +235,82 @@ fn load_le(b: &[u8]) -> u64 {
             let z = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
             a | z << (8 * (n - 4))
         }
+        // Positions 0, n / 2 and n - 1 are every position of up to three bytes.
+        1..=3 => {
+            b[0] as u64 | (b[n / 2] as u64) << (8 * (n / 2)) | (b[n - 1] as u64) << (8 * (n - 1))
+        }
         _ => word(0, n),
     }
 }
 
+/// The value of `count` (1 to 8) ASCII digits packed little-endian in the low bytes of `word`
+/// (the first digit lowest, the bytes above zero), or `None` if one is not a digit: checked
+/// and valued eight bytes at a time (the multiplications of simdjson's eight-digit parse).
+#[inline]
+fn digits_value(word: u64, count: usize) -> Option<u32> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let shift = 64 - 8 * count as u32; // 0..=56
+    let x = word ^ (ZEROS >> shift);
+    // A byte of 10 or more gets its high bit from the addition (from 0x80 on it has one):
+    // the lowest such byte is found exactly (no carry reaches it from valid bytes below).
+    if ((x.wrapping_add(0x7676_7676_7676_7676) | x) & HIGH) != 0 {
+        return None;
+    }
+    // The digits moved to the top (leading zeros below), then pairs, quads, octets summed.
+    let x = x << shift;
+    let x = (x.wrapping_mul(10 << 8 | 1)) >> 8 & 0x00FF_00FF_00FF_00FF;
+    let x = (x.wrapping_mul(100 << 16 | 1)) >> 16 & 0x0000_FFFF_0000_FFFF;
+    Some((x.wrapping_mul(10000 << 32 | 1) >> 32) as u32)
+}
+
 impl LocalNames {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn id(&mut self, name: &[u8]) -> u32 {
+        if self.few_len == self.count {
+            return self.few_id(name);
+        }
+        self.keyed_id(name)
+    }
+
+    /// [`LocalNames::id`] by the digit table, then the hash tables.
+    #[inline]
+    fn keyed_id(&mut self, name: &[u8]) -> u32 {
         if let Some(id) = self.digits.get(name) {
             return id;
         }
         let id = self.hashed_id(name);
         self.digits.keep(name, id);
+        id
+    }
+
+    /// [`LocalNames::id`] while every name numbered is in `few`: found there, or new (numbered
+    /// and keyed as any other, so that the tables know it once the shortcut ends).
+    #[inline(always)]
+    fn few_id(&mut self, name: &[u8]) -> u32 {
+        let key = short_key(name);
+        if let Some(key) = key
+            && let Some(id) = self.few[..self.few_len as usize]
+                .iter()
+                .position(|&k| k == key)
+        {
+            return id as u32;
+        }
+        self.new_few_id(name, key)
+    }
+
+    /// [`LocalNames::few_id`] of a name not in `few` (rare: out of line).
+    #[inline(never)]
+    fn new_few_id(&mut self, name: &[u8], key: Option<u64>) -> u32 {
+        let id = self.keyed_id(name);
+        match key {
+            Some(key) if (self.few_len as usize) < FEW && id == self.few_len => {
+                self.few[id as usize] = key;
+                self.few_len += 1;
+            }
+            // A long name or one too many: the shortcut ends (`count` has moved past it).
+            _ => self.few_len = u32::MAX,
+        }
         id
     }
 
@@ -334,16 +428,17 @@ impl LocalNames {
         id
     }
 
-    /// Forgets which names have which ids in the hash tables and the run state, so that
-    /// later lookups start afresh; ids keep counting on and numbered names stay listed. The
-    /// digit table stays: its ids are still this part's, and clearing it would cost its size.
-    pub(crate) fn forget_keys(&mut self) {
-        self.word.clear();
-        self.short.clear();
-        self.long.clear();
+    /// Starts a new chunk of a column read with [`LocalNames::run_id`]: the few-names
+    /// shortcut ends, and the run state starts afresh (the chunk finds out whether its names
+    /// come in runs) unless an earlier chunk switched to hashing: then this one hashes from
+    /// its first row, and finds the names earlier chunks hashed under their ids (a
+    /// random-order file hands the merge each task about once per part, not once per chunk
+    /// it appears in). A chunk in runs looks up one name per run either way (its caller
+    /// reuses the previous row's id for the rest of a run), so hashing on costs it little.
+    pub(crate) fn start_chunk(&mut self) {
+        self.few_len = u32::MAX;
         self.last = None;
         self.before = None;
-        self.hashing = false;
         self.rows = 0;
         self.runs = 0;
     }
@@ -408,10 +503,89 @@ mod tests {
         assert_eq!(names.digits.get(b"w0"), Some(6));
         assert_eq!(names.digits.get(b"x7"), None);
         assert_eq!(names.digits.get(b"w7a"), None);
-        // Ids survive forgetting the hash tables' keys.
-        names.forget_keys();
+        // Ids and keys survive the start of a chunk.
+        names.start_chunk();
         assert_eq!(names.id(b"w7"), 0);
-        assert_eq!(names.id(b"x7"), 8);
+        assert_eq!(names.id(b"x7"), 2);
+        assert_eq!(names.id(b"x8"), 8);
+    }
+
+    #[test]
+    fn digit_names_are_split_as_byte_by_byte() {
+        // The split by words against the plain definition, over names of every length up to
+        // 12 around prefixes of 0 to 3 bytes: digits, near-digits ('/', ':'), high bytes.
+        let naive = |prefix: &[u8], name: &[u8]| -> Option<(usize, u32)> {
+            let digits = name.strip_prefix(prefix)?;
+            if !(1..=9).contains(&digits.len()) || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let value = digits.iter().fold(0, |v, &d| v * 10 + (d - b'0') as usize);
+            Some((value, digits.len() as u32))
+        };
+        let alphabet = [b'0', b'1', b'5', b'9', b'/', b':', b'w', 0x80, 0xB9, 0xFF];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for prefix in [&b""[..], b"w", b"ab", b"t-x", b"abcdefg"] {
+            let mut table = DigitTable::default();
+            table.adopt(&[prefix, b"1"].concat());
+            assert!(table.set);
+            for _ in 0..20_000 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let len = (state % 10) as usize;
+                let mut name = prefix.to_vec();
+                // Mostly digits, so that valid names are common.
+                for k in 0..len {
+                    let pick = (state >> (8 + 4 * k)) as usize;
+                    name.push(match pick % 4 {
+                        0 => alphabet[(pick >> 2) % alphabet.len()],
+                        _ => b'0' + ((pick >> 2) % 10) as u8,
+                    });
+                }
+                if state.is_multiple_of(7) && !name.is_empty() {
+                    name[0] ^= 1; // a prefix that differs
+                }
+                assert_eq!(table.split(&name), naive(prefix, &name), "{name:?}");
+            }
+            for name in [&b"99999999"[..], b"00000000", b"12345678", b"1", b"0"] {
+                let name = [prefix, name].concat();
+                assert_eq!(table.split(&name), naive(prefix, &name), "{name:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_few_short_names_are_numbered_as_by_the_tables() {
+        // Two labels, then a third and fourth, a fifth that ends the shortcut, a long name:
+        // the ids are those of first appearance, and `find` knows every name.
+        let seq: Vec<&[u8]> = vec![
+            b"1",
+            b"0",
+            b"1",
+            b"1",
+            b"yes",
+            b"0",
+            b"no",
+            b"maybe",
+            b"0",
+            b"x",
+            b"a-long-name",
+            b"yes",
+            b"x",
+            b"1",
+        ];
+        let mut names = LocalNames::default();
+        let ids: Vec<u32> = seq.iter().map(|n| names.id(n)).collect();
+        assert_eq!(ids, [0, 1, 0, 0, 2, 1, 3, 4, 1, 5, 6, 2, 5, 0]);
+        for (name, id) in seq.iter().zip(&ids) {
+            assert_eq!(names.find(name), Some(*id));
+        }
+        // A name numbered without a key ends the shortcut too.
+        let mut names = LocalNames::default();
+        assert_eq!(names.id(b"a"), 0);
+        assert_eq!(names.push_new(b"b"), 1);
+        assert_eq!(names.id(b"b"), 2);
+        assert_eq!(names.id(b"a"), 0);
     }
 
     #[test]
