@@ -286,6 +286,7 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
                 .enumerate()
                 .map(|(i, &key)| (key, i as u32))
                 .collect();
+            drop(keys); // the entries hold them now: not three copies at the peak
             radix_sort(&mut entries);
             number(
                 total,
@@ -506,7 +507,8 @@ impl Compressed {
     /// `keys` packed and sorted by their gathered bits (equal keys in any order): one
     /// parallel pass on the most significant 8 bits into buckets, then each bucket sorted on
     /// the others, least significant first, in passes of up to 11 bits, the buckets in
-    /// parallel (each small enough to stay in a core's cache).
+    /// parallel (each small enough to stay in a core's cache when the top bits spread the keys;
+    /// one bucket holding most keys is sorted by one thread, as in [`radix_sort`]).
     fn sort(&self, keys: Vec<u64>) -> Vec<u64> {
         // Packed in place (the keys are spelt back from the packed entries): one table fewer
         // to fault in.
@@ -549,6 +551,7 @@ impl Compressed {
         sorted
     }
 }
+
 /// Sorts `(key, value)` entries by key (the order of equal keys is left as it comes: they are
 /// one name). Radix sort on the bytes that are not the same in every key (names of one prefix
 /// and a few digits vary in fewer than eight), no comparisons: one pass on the most
@@ -961,7 +964,7 @@ mod tests {
 
     #[test]
     fn keys_whose_varying_bits_do_not_fit_with_an_index_take_the_pair_radix_sort() {
-        // 8 bytes from 62 characters: 6 varying bits a byte (48), plus 12 of index.
+        // 8 bytes from 62 characters: 7 varying bits a byte (56), plus 12 of index: 68.
         let alphabet: Vec<char> = ('a'..='z').chain('A'..='Z').chain('0'..='9').collect();
         let mut next = draws(0xD1B5_4A32_D192_ED03);
         let names: Vec<String> = (0..3000)
@@ -986,22 +989,27 @@ mod tests {
     fn compressed_sort_orders_by_key() {
         let mut next = draws(0x9E37_79B9_7F4A_7C15);
         // Masks: everything (no compression fits with an index), the digits of names of a
-        // prefix and up to 6 digits with their length, a few scattered bits, one bit, none.
-        for (n, mask) in [
-            (1, 0x3f3f_3f3f_3f0f_0007),
-            (2, 0x3f3f_3f3f_3f0f_0007),
-            (5000, !0u64),
-            (5000, 0x003f_3f3f_3f3f_0f07),
-            (70_000, 0x003f_3f3f_3f3f_0f07),
-            (5000, 0x0f00_0000_0001_0f00),
-            (5000, 0x0000_0100_0000_0000),
-            (5000, 0),
+        // prefix and up to 6 digits with their length, a few scattered bits, one bit, none;
+        // at the edge, 51 varying bits and 13 of index for 5,000 keys (exactly 64, the top
+        // pass at bit 56) and 52 (65: no fit). Whether it fits is counted by hand.
+        for (n, mask, fits) in [
+            (1, 0x3f3f_3f3f_3f0f_0007, true),
+            (2, 0x3f3f_3f3f_3f0f_0007, true),
+            (5000, !0u64, false),
+            (5000, 0x003f_3f3f_3f3f_0f07, true),
+            (70_000, 0x003f_3f3f_3f3f_0f07, true),
+            (5000, 0x0f00_0000_0001_0f00, true),
+            (5000, 0x0000_0100_0000_0000, true),
+            (5000, 0, true),
+            (5000, 0x0007_ffff_ffff_ffff, true),
+            (5000, 0x000f_ffff_ffff_ffff, false),
         ] {
             let keys: Vec<u64> = (0..n)
                 .map(|_| next(u64::MAX) & mask | 0x7400_0000_0000_0000)
                 .collect();
-            let Some(order) = Compressed::of(&keys) else {
-                assert_eq!(mask, !0, "only the full mask needs more than 64 bits");
+            let order = Compressed::of(&keys);
+            assert_eq!(order.is_some(), fits, "{n} keys, mask {mask:x}");
+            let Some(order) = order else {
                 continue;
             };
             let sorted = order.sort(keys.clone());

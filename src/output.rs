@@ -72,7 +72,10 @@ impl ResultNames for Responses {
 ///
 /// Rows are formatted in parallel, a block of tasks per buffer, and the buffers written in
 /// task order: formatting 10⁵–10⁷ floats is most of the cost, writing them is a copy, done
-/// by the caller's thread while the pool formats the next blocks.
+/// by the caller's thread while rayon's global pool formats the next blocks. Called from a
+/// thread of a rayon pool (inside `pool.install`), the blocks are formatted by that pool and
+/// written after each wave, with no overlap: waiting there for the pool could wait for itself
+/// (a one-thread pool would never return).
 pub fn write_csv<W: Write>(
     mut out: W,
     data: &(impl ResultNames + ?Sized),
@@ -129,17 +132,34 @@ pub fn write_csv<W: Write>(
     // need not be `Send`); a write error drops the receiver, which ends the formatting.
     std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel(1);
-        scope.spawn(move || {
-            for first in waves {
-                if sender.send(format_wave(first)).is_err() {
-                    break;
+        let formatter = std::thread::Builder::new().spawn_scoped(scope, {
+            let waves = waves.clone();
+            move || {
+                for first in waves {
+                    if sender.send(format_wave(first)).is_err() {
+                        break;
+                    }
                 }
             }
         });
+        let Ok(formatter) = formatter else {
+            // No thread to be had: one wave after another on this one.
+            for first in waves {
+                for buffer in format_wave(first) {
+                    out.write_all(&buffer)?;
+                }
+            }
+            return out.flush();
+        };
         for wave in receiver {
             for buffer in wave {
                 out.write_all(&buffer)?;
             }
+        }
+        // A panic while formatting ended the waves early: it goes on, with its own payload,
+        // before the cut output is flushed.
+        if let Err(panic) = formatter.join() {
+            std::panic::resume_unwind(panic);
         }
         out.flush()
     })
@@ -149,6 +169,10 @@ pub fn write_csv<W: Write>(
 /// one of `len` bytes calls `memcpy`) and cutting the rest off.
 #[inline]
 fn push_padded(out: &mut Vec<u8>, padded: &[u8], len: usize) {
+    debug_assert!(
+        len <= padded.len(),
+        "a padded field longer than its padding"
+    );
     let at = out.len();
     out.extend_from_slice(padded);
     out.truncate(at + len);
@@ -1272,7 +1296,7 @@ mod tests {
 
     #[test]
     fn csv_bytes_match_the_csv_crate_across_blocks() {
-        // More rows than one block and than the blocks formatted at once (16), names that need
+        // More rows than one block and than the blocks formatted at once (4), names that need
         // quotes, and confidences of every magnitude.
         let n: usize = 70 * 16 * 1024 + 17;
         let names = Names {
@@ -1316,7 +1340,8 @@ mod tests {
         pool.install(|| write_csv(&mut inside, &names, &result))
             .unwrap();
         assert_eq!(inside, expected);
-        // A write that fails after the first wave: the error, and no formatting left behind.
+        // A write that fails after the first two waves (≈ 0.5 MB a block, 4 blocks a wave),
+        // with the formatter queued behind: the error, and no formatting left behind.
         struct FailsAfter(usize);
         impl Write for FailsAfter {
             fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -1330,7 +1355,7 @@ mod tests {
                 Ok(())
             }
         }
-        let error = write_csv(FailsAfter(1 << 20), &names, &result).unwrap_err();
+        let error = write_csv(FailsAfter(2 * 4 * 500_000), &names, &result).unwrap_err();
         assert_eq!(error.to_string(), "disk full");
     }
 }

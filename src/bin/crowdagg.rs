@@ -921,7 +921,9 @@ fn release_freed_memory(responses: usize) {
     }
 }
 
-/// Answers from which [`release_freed_memory`] trims the heaps (≈ 50 MB of rows read).
+/// Answers from which [`release_freed_memory`] trims the heaps (≈ 50 MB of rows read). What
+/// the arenas keep grows with the bytes read, not only the answers: the threshold assumes
+/// names of a few dozen bytes, as exports have.
 const TRIM_FROM: usize = 1 << 22;
 
 /// Temporary output files are removed when the process is interrupted (Ctrl-C, SIGTERM,

@@ -383,6 +383,14 @@ mod tests {
         assert_eq!(positions(0, &mut []), Some((vec![0], 0)));
         let mut full = vec![vec![u32::MAX / 2; 2], vec![1, 1]];
         assert_eq!(positions(2, &mut full), None);
+        // At the edge: u32::MAX - 1 rows fit (every position is below u32::MAX), u32::MAX not.
+        let mut edge = vec![vec![u32::MAX / 2, u32::MAX / 2]];
+        assert_eq!(
+            positions(2, &mut edge).map(|p| p.1),
+            Some(u32::MAX as usize - 1)
+        );
+        let mut over = vec![vec![u32::MAX / 2, u32::MAX / 2 + 1]];
+        assert_eq!(positions(2, &mut over), None);
     }
 
     #[test]
