@@ -264,6 +264,11 @@ fn digits_value(word: u64, count: usize) -> Option<u32> {
     Some((x.wrapping_mul(10000 << 32 | 1) >> 32) as u32)
 }
 
+/// The names a slot keeps keyed across chunks (≈ 20–40 MB of tables): a random-order file
+/// of up to about this many tasks per thread hands the merge each task once per thread;
+/// beyond, once per stretch of chunks that fill the tables.
+const KEPT_KEYS: usize = 1 << 20;
+
 impl LocalNames {
     #[inline(always)]
     pub(crate) fn id(&mut self, name: &[u8]) -> u32 {
@@ -435,7 +440,14 @@ impl LocalNames {
     /// random-order file hands the merge each task about once per part, not once per chunk
     /// it appears in). A chunk in runs looks up one name per run either way (its caller
     /// reuses the previous row's id for the rest of a run), so hashing on costs it little.
+    /// Tables past [`KEPT_KEYS`] names are emptied first: a file of one row per task would
+    /// otherwise key every task of the slot, on top of the names the merge keeps anyway.
     pub(crate) fn start_chunk(&mut self) {
+        if self.word.len() + self.short.len() + self.long.len() > KEPT_KEYS {
+            self.word = HashMap::default();
+            self.short = HashMap::default();
+            self.long = HashMap::default();
+        }
         self.few_len = u32::MAX;
         self.last = None;
         self.before = None;
@@ -512,8 +524,9 @@ mod tests {
 
     #[test]
     fn digit_names_are_split_as_byte_by_byte() {
-        // The split by words against the plain definition, over names of every length up to
-        // 12 around prefixes of 0 to 3 bytes: digits, near-digits ('/', ':'), high bytes.
+        // The split by words against the plain definition, over prefixes of 0 to 7 bytes and
+        // up to 9 bytes after them (names of up to 16): digits, near-digits ('/', ':'), high
+        // bytes.
         let naive = |prefix: &[u8], name: &[u8]| -> Option<(usize, u32)> {
             let digits = name.strip_prefix(prefix)?;
             if !(1..=9).contains(&digits.len()) || !digits.iter().all(u8::is_ascii_digit) {
