@@ -254,10 +254,20 @@ fn entry_of(key: u64) -> (u32, Label) {
 fn sort_small_row(ids: &mut [u32], labels: &mut [Label]) {
     match ids.len().min(labels.len()) {
         2..=4 => network_sort::<4>(ids, labels, &NETWORK_4),
+        // A network costs the same sorted or not; rows that come sorted (answers written in
+        // worker order) cost a pass of compares instead.
+        5..=16 if is_sorted_row(ids, labels) => {}
         5..=8 => network_sort::<8>(ids, labels, &NETWORK_8),
         9..=16 => network_sort::<16>(ids, labels, &NETWORK_16),
         _ => insertion_sort(ids, labels),
     }
+}
+
+/// Whether a row is in (id, label) order already.
+#[inline]
+fn is_sorted_row(ids: &[u32], labels: &[Label]) -> bool {
+    (1..ids.len().min(labels.len()))
+        .all(|i| entry_key(ids[i - 1], labels[i - 1]) <= entry_key(ids[i], labels[i]))
 }
 
 /// Sorts up to `N` entries by the comparators `network` (a sorting network on `N` inputs),
@@ -1221,6 +1231,13 @@ mod tests {
             sort_small_row(&mut ids, &mut labels);
             let got: Vec<(u32, Label)> = ids.into_iter().zip(labels).collect();
             assert_eq!(got, want);
+            // Rows that come sorted (left as they are) and reversed.
+            for row in [want.clone(), want.iter().rev().copied().collect()] {
+                let (mut ids, mut labels): (Vec<u32>, Vec<Label>) = row.into_iter().unzip();
+                sort_small_row(&mut ids, &mut labels);
+                let got: Vec<(u32, Label)> = ids.into_iter().zip(labels).collect();
+                assert_eq!(got, want);
+            }
         }
     }
 
