@@ -246,19 +246,29 @@ fn entry_of(key: u64) -> (u32, Label) {
 }
 
 /// Sorts a row by (id, label) in place (equal keys are equal entries, so the result is that
-/// of any sort): rows of 2 to 16 entries by a sorting network of minima and maxima over 4, 8
-/// or 16 keys (no branch to mispredict: with workers in random order, the branches of an
-/// insertion sort were most of its cost; at 10 answers a task they were 12 % of a 10⁷ CSV
-/// read), others by insertion.
+/// of any sort): rows of 2 to 16 entries by a sorting network of minima and maxima (no
+/// branch to mispredict: with workers in random order, the branches of an insertion sort
+/// were most of its cost; at 10 answers a task they were 12 % of a 10⁷ CSV read), others by
+/// insertion.
 #[inline]
 fn sort_small_row(ids: &mut [u32], labels: &mut [Label]) {
     match ids.len().min(labels.len()) {
-        2..=4 => network_sort::<4>(ids, labels, &NETWORK_4),
+        2..=4 => network_sort::<4>(ids, labels, NETWORKS[4]),
         // A network costs the same sorted or not; rows that come sorted (answers written in
         // worker order) cost a pass of compares instead.
         5..=16 if is_sorted_row(ids, labels) => {}
-        5..=8 => network_sort::<8>(ids, labels, &NETWORK_8),
-        9..=16 => network_sort::<16>(ids, labels, &NETWORK_16),
+        5 => network_sort::<5>(ids, labels, NETWORKS[5]),
+        6 => network_sort::<6>(ids, labels, NETWORKS[6]),
+        7 => network_sort::<7>(ids, labels, NETWORKS[7]),
+        8 => network_sort::<8>(ids, labels, NETWORKS[8]),
+        9 => network_sort::<9>(ids, labels, NETWORKS[9]),
+        10 => network_sort::<10>(ids, labels, NETWORKS[10]),
+        11 => network_sort::<11>(ids, labels, NETWORKS[11]),
+        12 => network_sort::<12>(ids, labels, NETWORKS[12]),
+        13 => network_sort::<13>(ids, labels, NETWORKS[13]),
+        14 => network_sort::<14>(ids, labels, NETWORKS[14]),
+        15 => network_sort::<15>(ids, labels, NETWORKS[15]),
+        16 => network_sort::<16>(ids, labels, NETWORKS[16]),
         _ => insertion_sort(ids, labels),
     }
 }
@@ -289,16 +299,34 @@ fn network_sort<const N: usize>(ids: &mut [u32], labels: &mut [Label], network: 
     }
 }
 
-/// Sorting networks on 4, 8 and 16 inputs: Batcher's odd-even merge sort (5, 19 and 63
-/// comparators).
-const NETWORK_4: [(u8, u8); 5] = odd_even_merge_sort::<4, 5>();
-const NETWORK_8: [(u8, u8); 19] = odd_even_merge_sort::<8, 19>();
-const NETWORK_16: [(u8, u8); 63] = odd_even_merge_sort::<16, 63>();
+/// `NETWORKS[n]`: a sorting network on `n` inputs, n = 4 … 16 (Batcher's odd-even merge sort;
+/// 5 comparators at 4, 32 at 10, 63 at 16). Rows of 2 and 3 use the one on 4, padded.
+const NETWORKS: [&[(u8, u8)]; 17] = [
+    &[],
+    &[],
+    &[],
+    &[],
+    &odd_even_merge_sort::<4, 5>(),
+    &odd_even_merge_sort::<5, 9>(),
+    &odd_even_merge_sort::<6, 12>(),
+    &odd_even_merge_sort::<7, 16>(),
+    &odd_even_merge_sort::<8, 19>(),
+    &odd_even_merge_sort::<9, 28>(),
+    &odd_even_merge_sort::<10, 32>(),
+    &odd_even_merge_sort::<11, 38>(),
+    &odd_even_merge_sort::<12, 42>(),
+    &odd_even_merge_sort::<13, 48>(),
+    &odd_even_merge_sort::<14, 53>(),
+    &odd_even_merge_sort::<15, 59>(),
+    &odd_even_merge_sort::<16, 63>(),
+];
 
-/// The `M` comparators of Batcher's odd-even merge sort on `N` inputs (`N` a power of two),
-/// in an order that sorts when applied one after another (Knuth, TAOCP vol. 3, 5.3.4,
-/// exercise 32; the iterative form: merges of sorted runs of `p` = 1, 2, 4, … entries, each
-/// by comparators `k` = p, p/2, …, 1 apart, between entries of one merge only).
+/// The `M` comparators of Batcher's odd-even merge sort on `N` inputs, in an order that sorts
+/// when applied one after another (Knuth, TAOCP vol. 3, 5.3.4, exercise 32; the iterative
+/// form: merges of sorted runs of `p` = 1, 2, 4, … entries, each by comparators `k` = p,
+/// p/2, …, 1 apart, between entries of one merge only). For `N` not a power of two, the
+/// comparators of the next power's network between inputs below `N`: that network with the
+/// inputs from `N` on holding keys larger than all (which no comparator moves) sorts the rest.
 const fn odd_even_merge_sort<const N: usize, const M: usize>() -> [(u8, u8); M] {
     let mut pairs = [(0u8, 0u8); M];
     let mut count = 0;
@@ -1196,11 +1224,11 @@ mod tests {
                 v.is_sorted()
             })
         }
-        assert!(sorts_all(4, &NETWORK_4));
-        assert!(sorts_all(8, &NETWORK_8));
-        assert!(sorts_all(16, &NETWORK_16));
-        // And a network that is not one fails: the last comparator of 16 left out.
-        assert!(!sorts_all(16, &NETWORK_16[..62]));
+        for (n, network) in NETWORKS.iter().enumerate().skip(4) {
+            assert!(sorts_all(n, network), "{n} inputs");
+            // And a network that is not one fails: its last comparator left out.
+            assert!(!sorts_all(n, &network[..network.len() - 1]), "{n} inputs");
+        }
     }
 
     #[test]
