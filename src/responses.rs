@@ -322,11 +322,12 @@ const NETWORKS: [&[(u8, u8)]; 17] = [
 ];
 
 /// The `M` comparators of Batcher's odd-even merge sort on `N` inputs, in an order that sorts
-/// when applied one after another (Knuth, TAOCP vol. 3, 5.3.4, exercise 32; the iterative
-/// form: merges of sorted runs of `p` = 1, 2, 4, … entries, each by comparators `k` = p,
-/// p/2, …, 1 apart, between entries of one merge only). For `N` not a power of two, the
-/// comparators of the next power's network between inputs below `N`: that network with the
-/// inputs from `N` on holding keys larger than all (which no comparator moves) sorts the rest.
+/// when applied one after another (K. E. Batcher, "Sorting networks and their applications",
+/// AFIPS 1968; Knuth, TAOCP vol. 3, 5.3.4). The iterative form: merges of sorted runs of
+/// `p` = 1, 2, 4, … entries, each by comparators `k` = p, p/2, …, 1 apart, between entries of
+/// one merge only. For `N` not a power of two, the comparators of the next power's network
+/// between inputs below `N`: that network with the inputs from `N` on holding keys larger
+/// than all (which no comparator moves) sorts the rest.
 const fn odd_even_merge_sort<const N: usize, const M: usize>() -> [(u8, u8); M] {
     let mut pairs = [(0u8, 0u8); M];
     let mut count = 0;
