@@ -21,6 +21,8 @@ use crowdagg::{
 use error::CliError;
 use indicatif::{ProgressBar, ProgressStyle};
 
+#[path = "crowdagg/allocator.rs"]
+mod allocator;
 #[path = "crowdagg/convert.rs"]
 mod convert;
 #[path = "crowdagg/error.rs"]
@@ -37,6 +39,10 @@ mod multilabel;
 mod staged_dir;
 #[path = "crowdagg/toloka.rs"]
 mod toloka;
+
+/// mimalloc for all but the largest blocks (see `allocator.rs`).
+#[global_allocator]
+static ALLOCATOR: allocator::Allocator = allocator::Allocator;
 
 #[derive(Parser)]
 #[command(name = "crowdagg", version, about = "Aggregate crowdsourced labels")]
@@ -166,7 +172,6 @@ impl InputArgs {
                 bar.set_position(done);
             })?;
         bar.finish_and_clear();
-        release_freed_memory(data.n_responses());
         if self.normalize_labels {
             return data
                 .map_labels(normalize_label)
@@ -900,31 +905,6 @@ impl Drop for AtomicFile {
         }
     }
 }
-
-/// Gives the memory the reader freed back to the system before the fit allocates its own,
-/// for reads of `responses` answers from [`TRIM_FROM`] on.
-///
-/// The reader's threads free their chunk buffers into their own glibc arenas, which keep it;
-/// the fit's allocations (the worker index, the EM's tables) come from other arenas or fresh
-/// maps, so without this the freed memory stayed counted in the peak: 10⁸ answers with DS
-/// peaked at 3.18 GB instead of 2.23 (BENCHMARKS.md, session 8). Below, what the arenas keep
-/// is tens of MB at most, and reused by the fit and the writer instead of faulted in afresh.
-fn release_freed_memory(responses: usize) {
-    if responses < TRIM_FROM {
-        return;
-    }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free pages of glibc's heaps to the kernel; it touches no
-    // live allocation and is safe to call from any thread at any time.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// Answers from which [`release_freed_memory`] trims the heaps (≈ 50 MB of rows read). What
-/// the arenas keep grows with the bytes read, not only the answers: the threshold assumes
-/// names of a few dozen bytes, as exports have.
-const TRIM_FROM: usize = 1 << 22;
 
 /// Temporary output files are removed when the process is interrupted (Ctrl-C, SIGTERM,
 /// SIGHUP); then the signal's default action ends it. A SIGKILL cannot be caught.
