@@ -6,14 +6,16 @@
 //! time (≈ 11,600 page faults, `perf record`): glibc's malloc maps each block above its mmap
 //! threshold afresh, faults it in one page at a time and unmaps it when it is freed, and its
 //! per-thread arenas do not reuse each other's freed memory. mimalloc reuses freed memory
-//! across threads and backs its regions with transparent huge pages (one fault per 2 MiB):
+//! across threads and, on Linux where transparent huge pages are not turned off, backs its
+//! regions with them (one fault per 2 MiB):
 //! ≈ 300 faults, and MV and Wawa at 10⁶ answers end to end take 15–25 % less time
 //! (BENCHMARKS.md, session 11). It is also the allocator of pyarrow, the ingestion anchor.
 //!
 //! # Why not for the largest blocks
 //! A growing `Vec` of hundreds of MB (a reader slot's rows at 10⁸ answers) is moved on every
 //! doubling: mimalloc allocates, copies and frees, where glibc remaps the pages (`mremap`)
-//! without copying. With mimalloc for every block, the 10⁸-answer CSV read took 3.0–5.3 s
+//! without copying (macOS's allocator also moves large blocks by remapping; elsewhere the
+//! system allocator is at least no worse than mimalloc for a few very large blocks). With mimalloc for every block, the 10⁸-answer CSV read took 3.0–5.3 s
 //! instead of 2.4–3.4 s. Blocks this large are few, so the system allocator's per-call cost
 //! does not matter for them.
 //!
@@ -24,7 +26,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 
 use mimalloc::MiMalloc;
 
-/// Blocks from this size on come from the system allocator (above glibc's largest mmap
+/// Blocks from this size on come from the system allocator (above 64-bit glibc's largest mmap
 /// threshold, 32 MiB, so glibc maps them and resizes them with `mremap`).
 const SYSTEM_FROM: usize = 64 << 20;
 
@@ -89,5 +91,32 @@ unsafe impl GlobalAlloc for Allocator {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A block grown across the threshold and shrunk back keeps its bytes: each step is a
+    /// realloc from one allocator to the other (or within one), and every free goes to the
+    /// allocator that made the block (a mix-up would crash or corrupt the heap here).
+    #[test]
+    fn a_block_moved_across_the_threshold_keeps_its_bytes() {
+        let pattern = |i: usize| (i.wrapping_mul(2_654_435_761) >> 7) as u8;
+        let mut bytes: Vec<u8> = (0..60 << 20).map(pattern).collect();
+        bytes.reserve_exact(70 << 20); // 60 MiB (mimalloc) → 130 MiB (system)
+        bytes.extend((60 << 20..130 << 20).map(pattern));
+        assert!(bytes.iter().enumerate().all(|(i, &b)| b == pattern(i)));
+        bytes.truncate(10 << 20);
+        bytes.shrink_to_fit(); // 130 MiB (system) → 10 MiB (mimalloc)
+        assert!(bytes.iter().enumerate().all(|(i, &b)| b == pattern(i)));
+        let mut large = vec![0u8; 100 << 20]; // zeroed, system
+        large[69 << 20] = 1;
+        large.truncate(70 << 20);
+        large.shrink_to_fit(); // 100 MiB → 70 MiB, both system (mremap)
+        assert_eq!(large.iter().map(|&b| usize::from(b)).sum::<usize>(), 1);
+        assert_eq!(large[69 << 20], 1);
+        drop(large);
+        let small: Vec<u64> = vec![7; 1000]; // mimalloc
+        assert_eq!(small.iter().sum::<u64>(), 7000);
     }
 }
