@@ -235,10 +235,11 @@ fn load_le(b: &[u8]) -> u64 {
             let z = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
             a | z << (8 * (n - 4))
         }
-        // Positions 0, n / 2 and n - 1 are every position of up to three bytes.
-        1..=3 => {
-            b[0] as u64 | (b[n / 2] as u64) << (8 * (n / 2)) | (b[n - 1] as u64) << (8 * (n - 1))
-        }
+        // One byte (a label such as `0` or `1`, looked up on every row) without the shifts
+        // by a length that three bytes take.
+        1 => b[0] as u64,
+        2 => u16::from_le_bytes([b[0], b[1]]) as u64,
+        3 => u16::from_le_bytes([b[0], b[1]]) as u64 | (b[2] as u64) << 16,
         _ => word(0, n),
     }
 }

@@ -38,7 +38,6 @@
 //! chunk, the chunk size or the row order.
 
 use std::fs::File;
-use std::ops::Range;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
@@ -140,7 +139,13 @@ pub(crate) fn read_plain_in_chunks(
                 let index = rayon::current_thread_index().unwrap_or(0) % slots.len();
                 let mut slot = slots[index].lock().unwrap_or_else(PoisonError::into_inner);
                 slot.parse_chunk(&file, &layout, k, &columns, delimiter)
-                    .map(|rows| rows.map(|rows| Chunk { slot: index, rows }))
+                    .map(|piece| {
+                        piece.map(|(piece, len)| Chunk {
+                            slot: index,
+                            piece,
+                            len,
+                        })
+                    })
             })
             .collect::<std::io::Result<_>>()
             .map_err(|e| io_error(path, e))?;
@@ -148,7 +153,7 @@ pub(crate) fn read_plain_in_chunks(
             let Some(chunk) = chunk else {
                 return Ok(None);
             };
-            rows += chunk.rows.len();
+            rows += chunk.len;
             chunks.push(chunk);
         }
         if rows >= u32::MAX as usize {
@@ -190,10 +195,12 @@ struct Layout {
     chunk: u64,
 }
 
-/// One chunk's rows: where they are in the rows of the slot that parsed it (in its local ids).
+/// One chunk's rows: which of the pieces of the slot that parsed it (in its local ids) they
+/// are, and how many.
 struct Chunk {
     slot: usize,
-    rows: Range<usize>,
+    piece: usize,
+    len: usize,
 }
 
 /// Every slot's rows straight to their places in the task index, in parallel (no rewrite to
@@ -203,7 +210,7 @@ fn place_slots(slots: Vec<Slot>, mut merged: [Merged; 3]) -> Result<Option<Respo
     // The names leave the merge results, whose maps the parts borrow.
     let names = merged.each_mut().map(|m| std::mem::take(&mut m.names));
     // What the parts keep of their slots; the rest (names, buffers) is freed in parallel.
-    let (task_rows, rows): (Vec<Vec<u32>>, Vec<Vec<[u32; 3]>>) =
+    let (task_rows, rows): (Vec<Vec<u32>>, Vec<Vec<Vec<[u32; 3]>>>) =
         slots.into_par_iter().map(|s| (s.task_rows, s.rows)).unzip();
     let parts: Vec<LocalPart<'_>> = rows
         .into_iter()
@@ -229,7 +236,7 @@ fn canonical_rows(slots: &[Slot], chunks: &[Chunk]) -> Option<([Names; 3], Canon
         .par_iter()
         .map(|chunk| {
             let [t, w, l] = [0, 1, 2].map(|c| merged[c].map(chunk.slot));
-            slots[chunk.slot].rows[chunk.rows.clone()]
+            slots[chunk.slot].rows[chunk.piece]
                 .iter()
                 .map(|row| [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]])
                 .collect()
@@ -346,10 +353,11 @@ struct Slot {
     names: [LocalNames; 3],
     /// The number of rows of each local task id.
     task_rows: Vec<u32>,
-    /// The rows of every chunk parsed, in local ids: one growing block (reserved by each
-    /// chunk's line count, so it grows once per chunk; glibc moves a block above its mmap
-    /// threshold by remapping, smaller ones are copied).
-    rows: Vec<[u32; 3]>,
+    /// The rows of every chunk parsed, in local ids: one piece per chunk, in the order
+    /// parsed, each allocated at its chunk's line count (one block per slot, grown chunk by
+    /// chunk, was copied at each growth: an allocator that does not remap copies, and the
+    /// old and new blocks' pages are both faulted in).
+    rows: Vec<Vec<[u32; 3]>>,
     bytes: Vec<u8>,
 }
 
@@ -363,7 +371,7 @@ impl Slot {
         k: u64,
         columns: &Columns,
         delimiter: u8,
-    ) -> std::io::Result<Option<Range<usize>>> {
+    ) -> std::io::Result<Option<(usize, usize)>> {
         let begin = layout.body + k * layout.chunk;
         let end = (begin + layout.chunk).min(layout.total);
         // From the byte before: whether a line starts at `begin` is whether that byte ends one.
@@ -382,7 +390,8 @@ impl Slot {
             memchr::memchr(b'\n', &self.bytes[..n]).map_or(n, |p| p + 1)
         };
         if first >= n {
-            return Ok(Some(self.rows.len()..self.rows.len())); // no line starts in this chunk
+            self.rows.push(Vec::new()); // no line starts in this chunk
+            return Ok(Some((self.rows.len() - 1, 0)));
         }
         // Complete the last line, which may run into the next chunks.
         if self.bytes[n - 1] != b'\n' && end < layout.total {
@@ -417,16 +426,18 @@ impl Slot {
         // pass over bytes still in cache), so that the rows are written once into memory of
         // their size, not copied when a guess falls short (a copy and fresh pages per chunk).
         let lines = memchr::memchr_iter(b'\n', &bytes[first..n]).count() + 1;
-        let start = rows.len();
-        if start == 0 {
-            rows.reserve_exact(lines); // the slot's first chunk: its rows, no more
-        } else {
-            rows.reserve(lines);
-        }
-        Ok(
-            parse_rows(names, task_rows, &bytes[first..n], columns, delimiter, rows)
-                .map(|()| start..rows.len()),
-        )
+        let mut piece = Vec::with_capacity(lines);
+        let parsed = parse_rows(
+            names,
+            task_rows,
+            &bytes[first..n],
+            columns,
+            delimiter,
+            &mut piece,
+        );
+        let len = piece.len();
+        rows.push(piece);
+        Ok(parsed.map(|()| (rows.len() - 1, len)))
     }
 }
 
@@ -1152,7 +1163,7 @@ mod tests {
         let mut slot = Slot::default();
         let file = File::open(&shuffled).unwrap();
         let one = slot.parse_chunk(&file, &layout, 0, &columns, b',');
-        assert_eq!(one.unwrap().unwrap().len(), rows);
+        assert_eq!(one.unwrap().unwrap().1, rows);
         assert!(slot.names[0].hashing);
 
         // Later chunks hash from their first row and find the tasks earlier ones hashed: the
@@ -1161,7 +1172,7 @@ mod tests {
         let mut counts = vec![slot.names[0].count];
         for _ in 0..2 {
             let again = slot.parse_chunk(&file, &layout, 0, &columns, b',');
-            assert_eq!(again.unwrap().unwrap().len(), rows);
+            assert_eq!(again.unwrap().unwrap().1, rows);
             assert!(slot.names[0].hashing);
             counts.push(slot.names[0].count);
         }
@@ -1287,13 +1298,14 @@ mod tests {
             chunk: 1 << 20,
         };
         let mut slot = Slot::default();
-        let rows = slot
+        let (piece, rows) = slot
             .parse_chunk(&file, &layout, 0, &columns, b',')
             .unwrap()
             .unwrap();
-        assert_eq!(rows.len(), 2);
+        assert_eq!((piece, rows), (0, 2));
         // The reservation is a row per line (and one more).
-        assert!(slot.rows.capacity() <= 3, "{}", slot.rows.capacity());
+        let capacity = slot.rows[piece].capacity();
+        assert!(capacity <= 3, "{capacity}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
