@@ -635,8 +635,11 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 /// Counts a row of local task id `task` (ids are numbered in order: at most one past the end).
 #[inline]
 fn count_row(task_rows: &mut Vec<u32>, task: u32) {
+    let len = task_rows.len();
     match task_rows.get_mut(task as usize) {
         Some(count) => *count += 1,
+        // A new id is the next one: pushed without a call to `resize`.
+        None if task as usize == len => task_rows.push(1),
         None => {
             task_rows.resize(task as usize, 0);
             task_rows.push(1);
