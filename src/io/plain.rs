@@ -38,6 +38,7 @@
 //! chunk, the chunk size or the row order.
 
 use std::fs::File;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
@@ -63,6 +64,10 @@ const WAVE: usize = 64 << 20;
 const MAX_HEADER: usize = 1 << 20;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The most rows a slot reserves at its first chunk (1.5 GB): a larger table's slot grows its
+/// block beyond (one copy per doubling, or a remap).
+const MAX_RESERVED_ROWS: usize = 1 << 27;
 
 /// Reads `path` if it is a plain table; `Ok(None)` means "use the general reader".
 /// `progress(bytes_done, bytes_total)` is called after each wave of chunks.
@@ -123,8 +128,16 @@ pub(crate) fn read_plain_in_chunks(
         chunk: chunk.max(1) as u64,
     };
     let n_chunks = (total - layout.body.min(total)).div_ceil(layout.chunk);
-    let slots: Vec<Mutex<Slot>> = (0..rayon::current_num_threads().max(1))
-        .map(|_| Mutex::default())
+    let n_slots = rayon::current_num_threads().max(1) as u64;
+    // A slot's share of the chunks, and one more (a thread may take more than its share).
+    let share = (n_chunks.div_ceil(n_slots) + 1).min(n_chunks);
+    let slots: Vec<Mutex<Slot>> = (0..n_slots)
+        .map(|_| {
+            Mutex::new(Slot {
+                share,
+                ..Slot::default()
+            })
+        })
         .collect();
     let per_wave = (WAVE as u64 / layout.chunk).max(1);
     let mut chunks: Vec<Chunk> = Vec::new();
@@ -139,13 +152,7 @@ pub(crate) fn read_plain_in_chunks(
                 let index = rayon::current_thread_index().unwrap_or(0) % slots.len();
                 let mut slot = slots[index].lock().unwrap_or_else(PoisonError::into_inner);
                 slot.parse_chunk(&file, &layout, k, &columns, delimiter)
-                    .map(|piece| {
-                        piece.map(|(piece, len)| Chunk {
-                            slot: index,
-                            piece,
-                            len,
-                        })
-                    })
+                    .map(|rows| rows.map(|rows| Chunk { slot: index, rows }))
             })
             .collect::<std::io::Result<_>>()
             .map_err(|e| io_error(path, e))?;
@@ -153,7 +160,7 @@ pub(crate) fn read_plain_in_chunks(
             let Some(chunk) = chunk else {
                 return Ok(None);
             };
-            rows += chunk.len;
+            rows += chunk.rows.len();
             chunks.push(chunk);
         }
         if rows >= u32::MAX as usize {
@@ -195,12 +202,10 @@ struct Layout {
     chunk: u64,
 }
 
-/// One chunk's rows: which of the pieces of the slot that parsed it (in its local ids) they
-/// are, and how many.
+/// One chunk's rows: where they are in the rows of the slot that parsed it (in its local ids).
 struct Chunk {
     slot: usize,
-    piece: usize,
-    len: usize,
+    rows: Range<usize>,
 }
 
 /// Every slot's rows straight to their places in the task index, in parallel (no rewrite to
@@ -210,7 +215,7 @@ fn place_slots(slots: Vec<Slot>, mut merged: [Merged; 3]) -> Result<Option<Respo
     // The names leave the merge results, whose maps the parts borrow.
     let names = merged.each_mut().map(|m| std::mem::take(&mut m.names));
     // What the parts keep of their slots; the rest (names, buffers) is freed in parallel.
-    let (task_rows, rows): (Vec<Vec<u32>>, Vec<Vec<Vec<[u32; 3]>>>) =
+    let (task_rows, rows): (Vec<Vec<u32>>, Vec<Vec<[u32; 3]>>) =
         slots.into_par_iter().map(|s| (s.task_rows, s.rows)).unzip();
     let parts: Vec<LocalPart<'_>> = rows
         .into_iter()
@@ -236,7 +241,7 @@ fn canonical_rows(slots: &[Slot], chunks: &[Chunk]) -> Option<([Names; 3], Canon
         .par_iter()
         .map(|chunk| {
             let [t, w, l] = [0, 1, 2].map(|c| merged[c].map(chunk.slot));
-            slots[chunk.slot].rows[chunk.piece]
+            slots[chunk.slot].rows[chunk.rows.clone()]
                 .iter()
                 .map(|row| [t[row[0] as usize], w[row[1] as usize], l[row[2] as usize]])
                 .collect()
@@ -353,12 +358,15 @@ struct Slot {
     names: [LocalNames; 3],
     /// The number of rows of each local task id.
     task_rows: Vec<u32>,
-    /// The rows of every chunk parsed, in local ids: one piece per chunk, in the order
-    /// parsed, each allocated at its chunk's line count (one block per slot, grown chunk by
-    /// chunk, was copied at each growth: an allocator that does not remap copies, and the
-    /// old and new blocks' pages are both faulted in).
-    rows: Vec<Vec<[u32; 3]>>,
+    /// The rows of every chunk parsed, in local ids: one block, reserved at the first chunk
+    /// for [`Slot::share`] chunks of its line count (grown block by block, it was copied at
+    /// each growth under an allocator that does not remap, the old and new blocks' pages both
+    /// faulted in; a block per chunk instead had each faulted in afresh, which cost more);
+    /// grown by the line count of each chunk beyond.
+    rows: Vec<[u32; 3]>,
     bytes: Vec<u8>,
+    /// The chunks this slot is expected to parse (0 or 1: room for one chunk's rows).
+    share: u64,
 }
 
 impl Slot {
@@ -371,7 +379,7 @@ impl Slot {
         k: u64,
         columns: &Columns,
         delimiter: u8,
-    ) -> std::io::Result<Option<(usize, usize)>> {
+    ) -> std::io::Result<Option<Range<usize>>> {
         let begin = layout.body + k * layout.chunk;
         let end = (begin + layout.chunk).min(layout.total);
         // From the byte before: whether a line starts at `begin` is whether that byte ends one.
@@ -390,8 +398,7 @@ impl Slot {
             memchr::memchr(b'\n', &self.bytes[..n]).map_or(n, |p| p + 1)
         };
         if first >= n {
-            self.rows.push(Vec::new()); // no line starts in this chunk
-            return Ok(Some((self.rows.len() - 1, 0)));
+            return Ok(Some(self.rows.len()..self.rows.len())); // no line starts in this chunk
         }
         // Complete the last line, which may run into the next chunks.
         if self.bytes[n - 1] != b'\n' && end < layout.total {
@@ -420,24 +427,27 @@ impl Slot {
             task_rows,
             rows,
             bytes,
+            share,
         } = self;
         names[0].start_chunk();
         // One row per line end (and one for a last line without): counted first (a vectorised
         // pass over bytes still in cache), so that the rows are written once into memory of
         // their size, not copied when a guess falls short (a copy and fresh pages per chunk).
         let lines = memchr::memchr_iter(b'\n', &bytes[first..n]).count() + 1;
-        let mut piece = Vec::with_capacity(lines);
-        let parsed = parse_rows(
-            names,
-            task_rows,
-            &bytes[first..n],
-            columns,
-            delimiter,
-            &mut piece,
-        );
-        let len = piece.len();
-        rows.push(piece);
-        Ok(parsed.map(|()| (rows.len() - 1, len)))
+        let start = rows.len();
+        if start == 0 {
+            // The slot's first chunk: room for its share, estimated from this chunk's lines
+            // (past the cap, or past the estimate, it grows as a vector does). Pages left
+            // untouched at the end cost no memory.
+            let expected = lines.saturating_mul((*share).max(1) as usize);
+            rows.reserve_exact(expected.min(MAX_RESERVED_ROWS).max(lines));
+        } else {
+            rows.reserve(lines);
+        }
+        Ok(
+            parse_rows(names, task_rows, &bytes[first..n], columns, delimiter, rows)
+                .map(|()| start..rows.len()),
+        )
     }
 }
 
@@ -1166,7 +1176,7 @@ mod tests {
         let mut slot = Slot::default();
         let file = File::open(&shuffled).unwrap();
         let one = slot.parse_chunk(&file, &layout, 0, &columns, b',');
-        assert_eq!(one.unwrap().unwrap().1, rows);
+        assert_eq!(one.unwrap().unwrap().len(), rows);
         assert!(slot.names[0].hashing);
 
         // Later chunks hash from their first row and find the tasks earlier ones hashed: the
@@ -1175,7 +1185,7 @@ mod tests {
         let mut counts = vec![slot.names[0].count];
         for _ in 0..2 {
             let again = slot.parse_chunk(&file, &layout, 0, &columns, b',');
-            assert_eq!(again.unwrap().unwrap().1, rows);
+            assert_eq!(again.unwrap().unwrap().len(), rows);
             assert!(slot.names[0].hashing);
             counts.push(slot.names[0].count);
         }
@@ -1301,14 +1311,53 @@ mod tests {
             chunk: 1 << 20,
         };
         let mut slot = Slot::default();
-        let (piece, rows) = slot
+        let rows = slot
             .parse_chunk(&file, &layout, 0, &columns, b',')
             .unwrap()
             .unwrap();
-        assert_eq!((piece, rows), (0, 2));
+        assert_eq!(rows.len(), 2);
         // The reservation is a row per line (and one more).
-        let capacity = slot.rows[piece].capacity();
-        assert!(capacity <= 3, "{capacity}");
+        assert!(slot.rows.capacity() <= 3, "{}", slot.rows.capacity());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_slot_reserves_its_share_of_chunks_at_the_first_and_keeps_that_block() {
+        let dir = std::env::temp_dir().join(format!("crowdagg-share-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("share.csv");
+        // 60 lines of 10 bytes in chunks of 100 bytes: 10 lines per chunk, 6 chunks.
+        let mut text = String::from("task,worker,label\n");
+        for i in 0..60 {
+            text.push_str(&format!("t{:02},w{:02},1\n", i / 3, i % 7));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let file = File::open(&path).unwrap();
+        let columns = Columns::find(b"task,worker,label", b',', &ReadOptions::default()).unwrap();
+        let layout = Layout {
+            body: 18,
+            total: text.len() as u64,
+            chunk: 100,
+        };
+        // A share of 3 chunks: room for 3 chunks' rows (11 per chunk: its lines and one more)
+        // from the first, the same block through the third; a fourth grows it.
+        let mut slot = Slot {
+            share: 3,
+            ..Slot::default()
+        };
+        let mut ranges = Vec::new();
+        let mut capacities = Vec::new();
+        for k in 0..4 {
+            let range = slot.parse_chunk(&file, &layout, k, &columns, b',');
+            ranges.push(range.unwrap().unwrap());
+            capacities.push(slot.rows.capacity());
+        }
+        assert_eq!(ranges, [0..10, 10..20, 20..30, 30..40]);
+        assert_eq!(capacities[..3], [33, 33, 33]);
+        assert!(capacities[3] >= 40, "{capacities:?}");
+        // The rows are the file's, in local ids of first appearance (tasks by runs of 3).
+        let rows: Vec<[u32; 3]> = (0..40).map(|i| [i / 3, i % 7, 0]).collect();
+        assert_eq!(slot.rows, rows);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -22,9 +22,9 @@ pub(crate) struct LocalPart<'a> {
     pub(crate) maps: [&'a [u32]; 3],
     /// The number of rows of each local task id.
     pub(crate) task_rows: &'a [u32],
-    /// The part's `[task, worker, label]` rows in local ids, in any order, in pieces (one
-    /// per chunk a reader parsed; each dropped once placed).
-    pub(crate) rows: Vec<Vec<[u32; 3]>>,
+    /// The part's `[task, worker, label]` rows in local ids, in any order (dropped once
+    /// placed).
+    pub(crate) rows: Vec<[u32; 3]>,
 }
 
 impl Responses {
@@ -205,21 +205,18 @@ fn place(part: &mut LocalPart<'_>, next: &mut [u32], out: &Scatter) -> bool {
         ranges.push((*slot, end));
         *slot = end;
     }
-    for piece in std::mem::take(&mut part.rows) {
-        for [t, w, l] in piece {
-            let Some(range) = ranges.get_mut(t as usize) else {
-                return false;
-            };
-            let (Some(&w), Some(&l)) = (worker_map.get(w as usize), label_map.get(l as usize))
-            else {
-                return false;
-            };
-            if range.0 >= range.1 {
-                return false;
-            }
-            out.write(range.0 as usize, w, l as Label);
-            range.0 += 1;
+    for [t, w, l] in std::mem::take(&mut part.rows) {
+        let Some(range) = ranges.get_mut(t as usize) else {
+            return false;
+        };
+        let (Some(&w), Some(&l)) = (worker_map.get(w as usize), label_map.get(l as usize)) else {
+            return false;
+        };
+        if range.0 >= range.1 {
+            return false;
         }
+        out.write(range.0 as usize, w, l as Label);
+        range.0 += 1;
     }
     ranges.iter().all(|&(next, end)| next == end)
 }
@@ -319,12 +316,7 @@ mod tests {
             .map(|((rows, maps), task_rows)| LocalPart {
                 maps,
                 task_rows,
-                // In pieces of up to two rows, and an empty one (a chunk without a row).
-                rows: rows
-                    .chunks(2)
-                    .map(<[_]>::to_vec)
-                    .chain([Vec::new()])
-                    .collect(),
+                rows,
             })
             .collect()
     }
