@@ -447,6 +447,15 @@ impl LocalNames {
         self.runs = 0;
     }
 
+    /// Room for `times` times the names numbered so far (a slot after its first chunk, for
+    /// the chunks it is expected to parse): the lists are not copied as they grow.
+    pub(crate) fn reserve_times(&mut self, times: usize) {
+        self.new_bytes
+            .reserve_exact(self.new_bytes.len().saturating_mul(times));
+        self.new_ends
+            .reserve_exact(self.new_ends.len().saturating_mul(times));
+    }
+
     /// Names numbered so far, in id order.
     #[cfg(test)]
     pub(crate) fn new_names(&self) -> impl Iterator<Item = &[u8]> {

@@ -444,10 +444,14 @@ impl Slot {
         } else {
             rows.reserve(lines);
         }
-        Ok(
-            parse_rows(names, task_rows, &bytes[first..n], columns, delimiter, rows)
-                .map(|()| start..rows.len()),
-        )
+        let parsed = parse_rows(names, task_rows, &bytes[first..n], columns, delimiter, rows);
+        if start == 0 && *share > 1 {
+            // The task names and row counts alike (workers and labels repeat across chunks).
+            let more = ((*share - 1) as usize).min(MAX_RESERVED_ROWS / task_rows.len().max(1));
+            names[0].reserve_times(more);
+            task_rows.reserve_exact(task_rows.len().saturating_mul(more));
+        }
+        Ok(parsed.map(|()| start..rows.len()))
     }
 }
 
