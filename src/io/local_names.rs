@@ -448,12 +448,11 @@ impl LocalNames {
     }
 
     /// Room for `times` times the names numbered so far (a slot after its first chunk, for
-    /// the chunks it is expected to parse): the lists are not copied as they grow.
+    /// the chunks it is expected to parse): the lists are not copied as they grow. An estimate
+    /// the allocator refuses is left out (the lists then grow as they would have).
     pub(crate) fn reserve_times(&mut self, times: usize) {
-        self.new_bytes
-            .reserve_exact(self.new_bytes.len().saturating_mul(times));
-        self.new_ends
-            .reserve_exact(self.new_ends.len().saturating_mul(times));
+        let _ = (self.new_bytes).try_reserve_exact(self.new_bytes.len().saturating_mul(times));
+        let _ = (self.new_ends).try_reserve_exact(self.new_ends.len().saturating_mul(times));
     }
 
     /// Names numbered so far, in id order.

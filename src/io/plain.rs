@@ -440,7 +440,13 @@ impl Slot {
             // (past the cap, or past the estimate, it grows as a vector does). Pages left
             // untouched at the end cost no memory.
             let expected = lines.saturating_mul((*share).max(1) as usize);
-            rows.reserve_exact(expected.min(MAX_RESERVED_ROWS).max(lines));
+            // An estimate refused by the allocator is not an error: this chunk's rows then.
+            if rows
+                .try_reserve_exact(expected.min(MAX_RESERVED_ROWS).max(lines))
+                .is_err()
+            {
+                rows.reserve_exact(lines);
+            }
         } else {
             rows.reserve(lines);
         }
@@ -449,7 +455,8 @@ impl Slot {
             // The task names and row counts alike (workers and labels repeat across chunks).
             let more = ((*share - 1) as usize).min(MAX_RESERVED_ROWS / task_rows.len().max(1));
             names[0].reserve_times(more);
-            task_rows.reserve_exact(task_rows.len().saturating_mul(more));
+            // Refused: they grow as they would have.
+            let _ = task_rows.try_reserve_exact(task_rows.len().saturating_mul(more));
         }
         Ok(parsed.map(|()| start..rows.len()))
     }
