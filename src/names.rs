@@ -258,7 +258,10 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
             }
         });
         let spell = |key: u64, text: &mut Vec<u8>| {
-            text.extend_from_slice(&key.to_be_bytes()[..packing.len(key)]);
+            // All eight bytes (one store), then the padding cut off: no call to `memcpy`.
+            let end = text.len() + packing.len(key);
+            text.extend_from_slice(&key.to_be_bytes());
+            text.truncate(end);
         };
         // Parts of a table grouped by sorted names (tasks t0000000, t0000001, …) come in
         // order: checked in one parallel pass, then not sorted at all.
@@ -266,6 +269,7 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
             number(
                 total,
                 total,
+                8,
                 |i| i == 0 || keys[i - 1] != keys[i],
                 |i| i as u32,
                 |i, text| spell(keys[i], text),
@@ -276,6 +280,7 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
             number(
                 total,
                 total,
+                8,
                 |i| i == 0 || sorted[i - 1] >> shift != sorted[i] >> shift,
                 |i| order.index(sorted[i]),
                 |i, text| spell(order.key(sorted[i]), text),
@@ -291,6 +296,7 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
             number(
                 total,
                 total,
+                8,
                 |i| i == 0 || entries[i - 1].0 != entries[i].0,
                 |i| entries[i].1,
                 |i, text| spell(entries[i].0, text),
@@ -318,6 +324,7 @@ pub(crate) fn merge(parts: &[PartNames<'_>], rule: bool) -> Result<Merged, Merge
         number(
             entries.len(),
             total,
+            0,
             |i| {
                 i == 0
                     || entries[i - 1].key != entries[i].key
@@ -376,9 +383,9 @@ impl Packing {
 
     #[inline]
     fn key(self, name: &[u8]) -> u64 {
-        let mut word = [0u8; 8];
-        word[..name.len()].copy_from_slice(name);
-        let padded = u64::from_be_bytes(word);
+        // The bytes little-endian in the low bytes, swapped: big-endian from the top,
+        // zero-padded below.
+        let padded = load_le(name).swap_bytes();
         match self {
             Self::Short => padded | name.len() as u64,
             Self::Padded => padded,
@@ -392,6 +399,34 @@ impl Packing {
             Self::Short => (key & 0xff) as usize,
             Self::Padded => 8 - (key.trailing_zeros() / 8) as usize,
         }
+    }
+}
+
+/// Up to 8 bytes as a little-endian integer, with two overlapping loads (no call to `memcpy`,
+/// which costs more than the loads at these lengths).
+#[inline]
+pub(crate) fn load_le(b: &[u8]) -> u64 {
+    let n = b.len();
+    let word = |i: usize, w: usize| -> u64 {
+        let mut v = 0u64;
+        for (k, &byte) in b[i..i + w].iter().enumerate() {
+            v |= (byte as u64) << (8 * k);
+        }
+        v
+    };
+    match n {
+        8 => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        4..=7 => {
+            let a = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
+            let z = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
+            a | z << (8 * (n - 4))
+        }
+        // One byte (a label such as `0` or `1`, looked up on every row) without the shifts
+        // by a length that three bytes take.
+        1 => b[0] as u64,
+        2 => u16::from_le_bytes([b[0], b[1]]) as u64,
+        3 => u16::from_le_bytes([b[0], b[1]]) as u64 | (b[2] as u64) << 16,
+        _ => word(0, n),
     }
 }
 
@@ -690,10 +725,13 @@ fn scatter_in_parallel(from: &[u64], to: &mut [u64], shift: u32, width: u32) -> 
 /// entries in parallel, each counting the names that start in it, then a prefix sum gives each
 /// range its first id. Returns local id → canonical id over all parts (`flat(i)` is entry
 /// `i`'s index among them, `total` in all), and the distinct names (`push(i, text)` spells
-/// entry `i`'s name onto the bytes) concatenated with their ends, each range spelling its own.
+/// entry `i`'s name onto the bytes) concatenated with their ends, each range spelling its own
+/// (into room for `name_bytes` bytes per name, names of at most that length then spelt without
+/// a copy to a grown buffer; 0 when unknown).
 fn number(
     n: usize,
     total: usize,
+    name_bytes: usize,
     is_new: impl Fn(usize) -> bool + Sync,
     flat: impl Fn(usize) -> u32 + Sync,
     push: impl Fn(usize, &mut Vec<u8>) + Sync,
@@ -718,9 +756,11 @@ fn number(
     let spelled: Vec<(Vec<u8>, Vec<usize>)> = ranges
         .par_iter()
         .zip(&firsts)
-        .map(|(&(s, e), &first)| {
+        .zip(&counts)
+        .map(|((&(s, e), &first), &count)| {
             let mut next = first;
-            let (mut text, mut ends) = (Vec::new(), Vec::new());
+            let mut text = Vec::with_capacity(count * name_bytes);
+            let mut ends = Vec::with_capacity(count);
             for i in s..e {
                 if is_new(i) {
                     next += 1;

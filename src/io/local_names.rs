@@ -7,6 +7,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use rustc_hash::FxBuildHasher;
 
+use crate::names::load_le;
+
 /// Ids local to one slot, numbered in order of first appearance. Names of up to 15 bytes —
 /// nearly all ids — are keyed by their bytes packed into a `u128`, so a lookup compares
 /// integers in the table instead of chasing a pointer to the name (a cache miss per row).
@@ -217,32 +219,6 @@ fn pack(name: &[u8]) -> Option<u128> {
     Some(lo as u128 | (hi as u128) << 64 | (len as u128) << 120)
 }
 
-/// Up to 8 bytes as a little-endian integer, with two overlapping loads.
-#[inline]
-fn load_le(b: &[u8]) -> u64 {
-    let n = b.len();
-    let word = |i: usize, w: usize| -> u64 {
-        let mut v = 0u64;
-        for (k, &byte) in b[i..i + w].iter().enumerate() {
-            v |= (byte as u64) << (8 * k);
-        }
-        v
-    };
-    match n {
-        8 => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-        4..=7 => {
-            let a = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
-            let z = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
-            a | z << (8 * (n - 4))
-        }
-        // Positions 0, n / 2 and n - 1 are every position of up to three bytes.
-        1..=3 => {
-            b[0] as u64 | (b[n / 2] as u64) << (8 * (n / 2)) | (b[n - 1] as u64) << (8 * (n - 1))
-        }
-        _ => word(0, n),
-    }
-}
-
 /// The value of `count` (1 to 8) ASCII digits packed little-endian in the low bytes of `word`
 /// (the first digit lowest, the bytes above zero), or `None` if one is not a digit: checked
 /// and valued eight bytes at a time (the multiplications of simdjson's eight-digit parse).
@@ -410,7 +386,7 @@ impl LocalNames {
             self.last = None;
             return self.id(name);
         }
-        self.push_new(name)
+        self.push_packed(name, key)
     }
 
     /// Notes a row whose name is the previous row's (its caller reuses that row's id, which
@@ -426,9 +402,25 @@ impl LocalNames {
     /// spelling: their callers key them). The merge gives it the canonical id of any other
     /// local id of the same name.
     pub(crate) fn push_new(&mut self, name: &[u8]) -> u32 {
+        self.push_packed(name, pack(name))
+    }
+
+    /// [`LocalNames::push_new`] of `name` packed as `key` (`pack(name)`): a name of up to 15
+    /// bytes is appended as its key's 16 bytes, the ones past the name then cut off (two
+    /// stores, where copying the name calls `memcpy`: once per task in a file grouped by
+    /// task).
+    #[inline]
+    fn push_packed(&mut self, name: &[u8], key: Option<u128>) -> u32 {
         let id = self.count;
         self.count += 1;
-        self.new_bytes.extend_from_slice(name);
+        match key {
+            Some(key) => {
+                let end = self.new_bytes.len() + name.len();
+                self.new_bytes.extend_from_slice(&key.to_le_bytes());
+                self.new_bytes.truncate(end);
+            }
+            None => self.new_bytes.extend_from_slice(name),
+        }
         self.new_ends.push(self.new_bytes.len());
         id
     }
@@ -453,6 +445,14 @@ impl LocalNames {
         self.before = None;
         self.rows = 0;
         self.runs = 0;
+    }
+
+    /// Room for `times` times the names numbered so far (a slot after its first chunk, for
+    /// the chunks it is expected to parse): the lists are not copied as they grow. An estimate
+    /// the allocator refuses is left out (the lists then grow as they would have).
+    pub(crate) fn reserve_times(&mut self, times: usize) {
+        let _ = (self.new_bytes).try_reserve_exact(self.new_bytes.len().saturating_mul(times));
+        let _ = (self.new_ends).try_reserve_exact(self.new_ends.len().saturating_mul(times));
     }
 
     /// Names numbered so far, in id order.

@@ -65,6 +65,10 @@ const MAX_HEADER: usize = 1 << 20;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// The most rows a slot reserves at its first chunk (1.5 GB): a larger table's slot grows its
+/// block beyond (one copy per doubling, or a remap).
+const MAX_RESERVED_ROWS: usize = 1 << 27;
+
 /// Reads `path` if it is a plain table; `Ok(None)` means "use the general reader".
 /// `progress(bytes_done, bytes_total)` is called after each wave of chunks.
 pub(crate) fn read_plain(
@@ -124,8 +128,16 @@ pub(crate) fn read_plain_in_chunks(
         chunk: chunk.max(1) as u64,
     };
     let n_chunks = (total - layout.body.min(total)).div_ceil(layout.chunk);
-    let slots: Vec<Mutex<Slot>> = (0..rayon::current_num_threads().max(1))
-        .map(|_| Mutex::default())
+    let n_slots = rayon::current_num_threads().max(1) as u64;
+    // A slot's share of the chunks, and one more (a thread may take more than its share).
+    let share = (n_chunks.div_ceil(n_slots) + 1).min(n_chunks);
+    let slots: Vec<Mutex<Slot>> = (0..n_slots)
+        .map(|_| {
+            Mutex::new(Slot {
+                share,
+                ..Slot::default()
+            })
+        })
         .collect();
     let per_wave = (WAVE as u64 / layout.chunk).max(1);
     let mut chunks: Vec<Chunk> = Vec::new();
@@ -346,11 +358,15 @@ struct Slot {
     names: [LocalNames; 3],
     /// The number of rows of each local task id.
     task_rows: Vec<u32>,
-    /// The rows of every chunk parsed, in local ids: one growing block (reserved by each
-    /// chunk's line count, so it grows once per chunk; glibc moves a block above its mmap
-    /// threshold by remapping, smaller ones are copied).
+    /// The rows of every chunk parsed, in local ids: one block, reserved at the first chunk
+    /// for [`Slot::share`] chunks of its line count (grown block by block, it was copied at
+    /// each growth under an allocator that does not remap, the old and new blocks' pages both
+    /// faulted in; a block per chunk instead had each faulted in afresh, which cost more);
+    /// grown by the line count of each chunk beyond.
     rows: Vec<[u32; 3]>,
     bytes: Vec<u8>,
+    /// The chunks this slot is expected to parse (0 or 1: room for one chunk's rows).
+    share: u64,
 }
 
 impl Slot {
@@ -411,6 +427,7 @@ impl Slot {
             task_rows,
             rows,
             bytes,
+            share,
         } = self;
         names[0].start_chunk();
         // One row per line end (and one for a last line without): counted first (a vectorised
@@ -419,14 +436,29 @@ impl Slot {
         let lines = memchr::memchr_iter(b'\n', &bytes[first..n]).count() + 1;
         let start = rows.len();
         if start == 0 {
-            rows.reserve_exact(lines); // the slot's first chunk: its rows, no more
+            // The slot's first chunk: room for its share, estimated from this chunk's lines
+            // (past the cap, or past the estimate, it grows as a vector does). Pages left
+            // untouched at the end cost no memory.
+            let expected = lines.saturating_mul((*share).max(1) as usize);
+            // An estimate refused by the allocator is not an error: this chunk's rows then.
+            if rows
+                .try_reserve_exact(expected.min(MAX_RESERVED_ROWS).max(lines))
+                .is_err()
+            {
+                rows.reserve_exact(lines);
+            }
         } else {
             rows.reserve(lines);
         }
-        Ok(
-            parse_rows(names, task_rows, &bytes[first..n], columns, delimiter, rows)
-                .map(|()| start..rows.len()),
-        )
+        let parsed = parse_rows(names, task_rows, &bytes[first..n], columns, delimiter, rows);
+        if start == 0 && *share > 1 {
+            // The task names and row counts alike (workers and labels repeat across chunks).
+            let more = ((*share - 1) as usize).min(MAX_RESERVED_ROWS / task_rows.len().max(1));
+            names[0].reserve_times(more);
+            // Refused: they grow as they would have.
+            let _ = task_rows.try_reserve_exact(task_rows.len().saturating_mul(more));
+        }
+        Ok(parsed.map(|()| start..rows.len()))
     }
 }
 
@@ -624,8 +656,11 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 /// Counts a row of local task id `task` (ids are numbered in order: at most one past the end).
 #[inline]
 fn count_row(task_rows: &mut Vec<u32>, task: u32) {
+    let len = task_rows.len();
     match task_rows.get_mut(task as usize) {
         Some(count) => *count += 1,
+        // A new id is the next one: pushed without a call to `resize`.
+        None if task as usize == len => task_rows.push(1),
         None => {
             task_rows.resize(task as usize, 0);
             task_rows.push(1);
@@ -1294,6 +1329,46 @@ mod tests {
         assert_eq!(rows.len(), 2);
         // The reservation is a row per line (and one more).
         assert!(slot.rows.capacity() <= 3, "{}", slot.rows.capacity());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_slot_reserves_its_share_of_chunks_at_the_first_and_keeps_that_block() {
+        let dir = std::env::temp_dir().join(format!("crowdagg-share-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("share.csv");
+        // 60 lines of 10 bytes in chunks of 100 bytes: 10 lines per chunk, 6 chunks.
+        let mut text = String::from("task,worker,label\n");
+        for i in 0..60 {
+            text.push_str(&format!("t{:02},w{:02},1\n", i / 3, i % 7));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let file = File::open(&path).unwrap();
+        let columns = Columns::find(b"task,worker,label", b',', &ReadOptions::default()).unwrap();
+        let layout = Layout {
+            body: 18,
+            total: text.len() as u64,
+            chunk: 100,
+        };
+        // A share of 3 chunks: room for 3 chunks' rows (11 per chunk: its lines and one more)
+        // from the first, the same block through the third; a fourth grows it.
+        let mut slot = Slot {
+            share: 3,
+            ..Slot::default()
+        };
+        let mut ranges = Vec::new();
+        let mut capacities = Vec::new();
+        for k in 0..4 {
+            let range = slot.parse_chunk(&file, &layout, k, &columns, b',');
+            ranges.push(range.unwrap().unwrap());
+            capacities.push(slot.rows.capacity());
+        }
+        assert_eq!(ranges, [0..10, 10..20, 20..30, 30..40]);
+        assert_eq!(capacities[..3], [33, 33, 33]);
+        assert!(capacities[3] >= 40, "{capacities:?}");
+        // The rows are the file's, in local ids of first appearance (tasks by runs of 3).
+        let rows: Vec<[u32; 3]> = (0..40).map(|i| [i / 3, i % 7, 0]).collect();
+        assert_eq!(slot.rows, rows);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
