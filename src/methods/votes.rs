@@ -216,7 +216,11 @@ fn vote_row(
     if let Some(weights) = weights
         && row.len() <= SEQUENTIAL_SUM_K
     {
-        return weighted_row_small(workers, labels, weights, row);
+        return match row.len() {
+            2 => weighted_row_small::<2>(workers, labels, weights, row),
+            3 => weighted_row_small::<3>(workers, labels, weights, row),
+            _ => weighted_row_small::<SEQUENTIAL_SUM_K>(workers, labels, weights, row),
+        };
     }
     row.fill(0.0);
     match weights {
@@ -251,18 +255,18 @@ fn vote_row(
 /// starting from 0.0 (its eight lanes take part from eight values on).
 const SEQUENTIAL_SUM_K: usize = 7;
 
-/// [`vote_row`]'s weighted path for rows of at most [`SEQUENTIAL_SUM_K`] labels, in arrays on
-/// the stack: the same operations in the same order (Neumaier sums per label, their sum from
+/// [`vote_row`]'s weighted path for rows of at most `K` ≤ [`SEQUENTIAL_SUM_K`] labels, in
+/// arrays on the stack (of exactly the row's length for the usual two or three labels): the same operations in the same order (Neumaier sums per label, their sum from
 /// 0.0 label by label as ndarray's, the division, the first largest), the same bits.
 #[inline]
-fn weighted_row_small(
+fn weighted_row_small<const K: usize>(
     workers: &[u32],
     labels: &[Label],
     weights: &[Option<f64>],
     row: &mut [f64],
 ) -> usize {
-    let mut sums = [0.0f64; SEQUENTIAL_SUM_K];
-    let mut compensation = [0.0f64; SEQUENTIAL_SUM_K];
+    let mut sums = [0.0f64; K];
+    let mut compensation = [0.0f64; K];
     for (&w, &l) in workers.iter().zip(labels) {
         if let Some(weight) = weights[w as usize] {
             compensated_add(&mut sums[l as usize], &mut compensation[l as usize], weight);
