@@ -256,8 +256,9 @@ fn vote_row(
 const SEQUENTIAL_SUM_K: usize = 7;
 
 /// [`vote_row`]'s weighted path for rows of at most `K` ≤ [`SEQUENTIAL_SUM_K`] labels, in
-/// arrays on the stack (of exactly the row's length for the usual two or three labels): the same operations in the same order (Neumaier sums per label, their sum from
-/// 0.0 label by label as ndarray's, the division, the first largest), the same bits.
+/// arrays on the stack (of exactly the row's length for the usual two or three labels): the
+/// same operations in the same order (Neumaier sums per label, their sum from 0.0 label by
+/// label as ndarray's, the division, the first largest), the same bits.
 #[inline]
 fn weighted_row_small<const K: usize>(
     workers: &[u32],
