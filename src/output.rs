@@ -267,9 +267,9 @@ fn push_csv_field(out: &mut Vec<u8>, field: &str) {
 /// Appends `value` as `format!("{value}")` prints it: the shortest digits that read back
 /// as `value`, in plain decimal notation (`1`, `0.75`, `0.0000001`, `-0`, `NaN`, `inf`).
 /// The digits come from zmij (several times faster than `core::fmt`'s float path, which was
-/// most of the cost of writing a result, and about twice as fast as ryu, used before); both
-/// print the shortest round-trip digits, the closest to the value among them, and a test
-/// holds the bytes to `format!`'s.
+/// most of the cost of writing a result, and a little faster than ryu, used before: see
+/// BENCHMARKS.md, session 11); both print the shortest round-trip digits, the closest to the
+/// value among them, and a test holds the bytes to `format!`'s.
 fn push_display_f64(out: &mut Vec<u8>, value: f64) {
     if !value.is_finite() {
         out.extend_from_slice(match value {
