@@ -266,9 +266,10 @@ fn push_csv_field(out: &mut Vec<u8>, field: &str) {
 
 /// Appends `value` as `format!("{value}")` prints it: the shortest digits that read back
 /// as `value`, in plain decimal notation (`1`, `0.75`, `0.0000001`, `-0`, `NaN`, `inf`).
-/// The digits come from ryu (a few times faster than `core::fmt`'s float path, which was
-/// most of the cost of writing a result); both print the shortest round-trip digits, the
-/// closest to the value among them, and a test holds the bytes to `format!`'s.
+/// The digits come from zmij (several times faster than `core::fmt`'s float path, which was
+/// most of the cost of writing a result, and a little faster than ryu, used before: see
+/// BENCHMARKS.md, session 11); both print the shortest round-trip digits, the closest to the
+/// value among them, and a test holds the bytes to `format!`'s.
 fn push_display_f64(out: &mut Vec<u8>, value: f64) {
     if !value.is_finite() {
         out.extend_from_slice(match value {
@@ -284,10 +285,11 @@ fn push_display_f64(out: &mut Vec<u8>, value: f64) {
         let _ = write!(out, "{value}");
         return;
     }
-    let mut buffer = ryu::Buffer::new();
+    let mut buffer = zmij::Buffer::new();
     let text = buffer.format_finite(value).as_bytes();
-    // Between 1e-5 and 1e16 ryu writes plain decimals, as Display, but integers with `.0`.
-    if !text.contains(&b'e') {
+    // Between 1e-5 and 1e16 zmij writes plain decimals, as Display, but integers with `.0`;
+    // else `d.ddde±xx`, the `e` among the last five bytes.
+    if !text[text.len().saturating_sub(5)..].contains(&b'e') {
         out.extend_from_slice(text.strip_suffix(b".0").unwrap_or(text));
         return;
     }
@@ -295,8 +297,8 @@ fn push_display_f64(out: &mut Vec<u8>, value: f64) {
         Some((b'-', rest)) => (true, rest),
         _ => (false, text),
     };
-    // ryu writes `d.ddd`, `0.000ddd` or `d.ddde±x`: split into the digits and the power of
-    // ten of the first one.
+    // `d.ddd`, `0.000ddd` or `d.ddde±x`: split into the digits and the power of ten of the
+    // first one.
     let (mantissa, exponent) = match text.iter().position(|&b| b == b'e') {
         Some(at) => (&text[..at], parse_exponent(&text[at + 1..])),
         None => (text, 0),
@@ -347,7 +349,7 @@ fn push_display_f64(out: &mut Vec<u8>, value: f64) {
     }
 }
 
-/// Whether `value` lies exactly halfway between two decimals of `n_digits` digits, where ryu
+/// Whether `value` lies exactly halfway between two decimals of `n_digits` digits, where zmij
 /// (ties to even) and `core::fmt` (ties away from zero) may pick different ones. Halfway
 /// means the exact value of the double has `n_digits + 1` significant digits: with
 /// value = m·2^q, m odd, q < 0, it has -q digits after the point and `point` (from the
@@ -368,8 +370,8 @@ fn may_be_a_tie(value: f64, point: i32, n_digits: usize) -> bool {
 }
 
 /// Whether `value` = m·2^q (m odd) has -24 ≤ q < 0, or is an integer of 2⁵³ or more: the
-/// only values ryu prints without an exponent that can lie halfway between two shortest
-/// candidates ([`may_be_a_tie`]: a tie needs -q + point ≤ 19 and ryu's plain range has
+/// only values zmij prints without an exponent that can lie halfway between two shortest
+/// candidates ([`may_be_a_tie`]: a tie needs -q + point ≤ 19 and zmij's plain range has
 /// point ≥ -4).
 fn short_dyadic(value: f64) -> bool {
     let (m, q) = odd_mantissa(value);
@@ -392,10 +394,11 @@ fn odd_mantissa(value: f64) -> (u64, i32) {
     (m >> zeros, q + zeros as i32)
 }
 
-/// The `±x` after ryu's `e`.
+/// The `±x` after zmij's `e`.
 fn parse_exponent(text: &[u8]) -> i32 {
     let (sign, text) = match text.split_first() {
         Some((b'-', rest)) => (-1, rest),
+        Some((b'+', rest)) => (1, rest),
         _ => (1, text),
     };
     sign * text.iter().fold(0i32, |n, &d| n * 10 + i32::from(d - b'0'))

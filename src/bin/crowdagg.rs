@@ -387,7 +387,7 @@ fn list_methods() {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Aggregate(args) => aggregate(*args),
+        Command::Aggregate(args) => aggregate(*args).map(|()| exit_now()),
         Command::Methods => {
             list_methods();
             Ok(())
@@ -413,6 +413,23 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Ends a successful `aggregate` at once: its outputs are written, flushed and renamed into
+/// place, and the process's exit hands all its memory back at once, where the allocator's
+/// exit handler would first return its pages one range at a time (at 10⁶ responses, a
+/// hundred or more `madvise` calls, each one flushing the other threads' view of the pages).
+#[cfg(unix)]
+fn exit_now() {
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` ends the process without running exit handlers; nothing is left to do
+    // in this one (outputs committed, standard streams flushed above, no child processes).
+    unsafe { libc::_exit(0) }
+}
+
+#[cfg(not(unix))]
+fn exit_now() {}
 
 /// The library's hints in command-line words: the options and commands that do what they say.
 fn in_cli_words(message: &str) -> String {
