@@ -19,6 +19,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: post_timing responses.csv METHOD [REPEATS]".into());
     };
     let repeats: usize = rest.first().map_or(Ok(30), |r| r.parse())?;
+    if repeats == 0 {
+        return Err("REPEATS must be at least 1".into());
+    }
     let data = read_responses(Path::new(path), &ReadOptions::default())?;
     let model = find_method(method).ok_or("unknown method")?.build(&[])?;
     let (mut fits, mut writes, mut files) = (Vec::new(), Vec::new(), Vec::new());
@@ -37,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let start = Instant::now();
             let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
             crowdagg::output::write_csv(&mut out, &data, &result)?;
-            drop(out);
+            std::io::Write::flush(&mut out)?;
             files.push(start.elapsed().as_secs_f64() * 1e3);
         }
     }

@@ -406,6 +406,7 @@ impl Packing {
 /// which costs more than the loads at these lengths).
 #[inline]
 pub(crate) fn load_le(b: &[u8]) -> u64 {
+    debug_assert!(b.len() <= 8, "load_le takes at most 8 bytes");
     let n = b.len();
     let word = |i: usize, w: usize| -> u64 {
         let mut v = 0u64;

@@ -288,8 +288,8 @@ fn push_display_f64(out: &mut Vec<u8>, value: f64) {
     let mut buffer = zmij::Buffer::new();
     let text = buffer.format_finite(value).as_bytes();
     // Between 1e-5 and 1e16 zmij writes plain decimals, as Display, but integers with `.0`;
-    // else `d.ddde±xx`, the `e` among the last five bytes.
-    if !text[text.len().saturating_sub(5)..].contains(&b'e') {
+    // else `d.ddde±xx`.
+    if !text.contains(&b'e') {
         out.extend_from_slice(text.strip_suffix(b".0").unwrap_or(text));
         return;
     }

@@ -451,7 +451,13 @@ impl LocalNames {
     /// the chunks it is expected to parse): the lists are not copied as they grow. An estimate
     /// the allocator refuses is left out (the lists then grow as they would have).
     pub(crate) fn reserve_times(&mut self, times: usize) {
-        let _ = (self.new_bytes).try_reserve_exact(self.new_bytes.len().saturating_mul(times));
+        // 16 bytes more: `push_packed` writes a whole key before cutting it to the name.
+        let bytes = self
+            .new_bytes
+            .len()
+            .saturating_mul(times)
+            .saturating_add(16);
+        let _ = (self.new_bytes).try_reserve_exact(bytes);
         let _ = (self.new_ends).try_reserve_exact(self.new_ends.len().saturating_mul(times));
     }
 

@@ -438,7 +438,8 @@ impl Slot {
         if start == 0 {
             // The slot's first chunk: room for its share, estimated from this chunk's lines
             // (past the cap, or past the estimate, it grows as a vector does). Pages left
-            // untouched at the end cost no memory.
+            // untouched at the end cost no memory (they do count against the commit limit
+            // where overcommit is turned off, `vm.overcommit_memory=2`).
             let expected = lines.saturating_mul((*share).max(1) as usize);
             // An estimate refused by the allocator is not an error: this chunk's rows then.
             if rows

@@ -128,10 +128,12 @@ pub(crate) fn tally(data: &Responses, weights: Option<&[Option<f64>]>) -> Tally 
     let (n, k) = (data.n_tasks(), data.n_labels());
     // Every value is written below: tables of `vec![0.0; …]` would be zeroed first (≈ 6 MB at
     // 10⁶ responses, on this thread, before the parallel pass).
-    let mut probabilities = Vec::<f64>::with_capacity(n * k);
+    // Checked: the chunks below cover exactly n·k values only if it does not wrap.
+    let nk = n.checked_mul(k).expect("tasks × labels fits in usize");
+    let mut probabilities = Vec::<f64>::with_capacity(nk);
     let mut labels = Vec::<Label>::with_capacity(n);
     let mut confidence = Vec::<f64>::with_capacity(n);
-    probabilities.spare_capacity_mut()[..n * k]
+    probabilities.spare_capacity_mut()[..nk]
         .par_chunks_mut(TASKS_PER_ITEM * k)
         .zip(labels.spare_capacity_mut()[..n].par_chunks_mut(TASKS_PER_ITEM))
         .zip(confidence.spare_capacity_mut()[..n].par_chunks_mut(TASKS_PER_ITEM))
@@ -152,7 +154,7 @@ pub(crate) fn tally(data: &Responses, weights: Option<&[Option<f64>]>) -> Tally 
     // capacities exactly (the same number of items of TASKS_PER_ITEM tasks, `k` values a
     // task), and every element of every chunk is written.
     unsafe {
-        probabilities.set_len(n * k);
+        probabilities.set_len(nk);
         labels.set_len(n);
         confidence.set_len(n);
     }
@@ -444,49 +446,75 @@ mod tests {
             weights in prop::collection::vec(weight(), 1..6),
             weighted in any::<bool>(),
         ) {
-            let n_tasks = TASKS_PER_ITEM + 300;
-            let mut state = seed | 1;
-            let mut next = |bound: usize| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state % bound as u64) as i64
-            };
-            let (mut tasks, mut workers, mut labels) = (Vec::new(), Vec::new(), Vec::new());
-            for t in 0..n_tasks {
-                for _ in 0..1 + next(4) {
-                    tasks.push(t as i64);
-                    workers.push(next(weights.len()));
-                    labels.push(next(k));
+            assert_tally_is_the_three_passes(seed, k, &weights, weighted);
+        }
+    }
+
+    /// The label counts with paths of their own (1–3, up to 7 on stack arrays, 8 on ndarray's
+    /// eight lanes), weighted with tied weights and not, every time (the proptest above draws
+    /// them only now and then).
+    #[test]
+    fn tally_is_the_three_passes_at_each_small_label_count() {
+        let weights = [Some(0.5), Some(0.5), Some(0.25), None, Some(0.0)];
+        for k in [1, 2, 3, 4, 7, 8] {
+            for weighted in [false, true] {
+                for seed in [1, 7, 12345] {
+                    assert_tally_is_the_three_passes(seed, k, &weights, weighted);
                 }
             }
-            // Every worker and label occurs, as `from_codes` requires.
-            for w in 0..weights.len() {
-                tasks.push(0);
-                workers.push(w as i64);
-                labels.push((w % k) as i64);
-            }
-            for l in 0..k {
-                tasks.push(1);
-                workers.push(0);
-                labels.push(l as i64);
-            }
-            let data = Responses::from_codes(n_tasks, weights.len(), k, &tasks, &workers, &labels)
-                .unwrap();
-            let weights = weighted.then_some(weights.as_slice());
-            let votes = match weights {
-                Some(w) => weighted_votes(&data, w),
-                None => counts(&data),
-            };
-            let expected = normalize_rows(votes);
-            let (expected_labels, expected_confidence) = argmax_rows(&expected);
-            let got = tally(&data, weights);
-            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            prop_assert_eq!(bits(&got.probabilities), bits(expected.as_slice().unwrap()));
-            prop_assert_eq!(&got.labels, &expected_labels);
-            prop_assert_eq!(bits(&got.confidence), bits(&expected_confidence));
-            prop_assert_eq!(tally_labels(&data, weights), expected_labels);
         }
+    }
+
+    /// `tally` against the three passes it replaces (votes, `normalize_rows`, `argmax_rows`),
+    /// bit for bit, on more tasks than one work item holds.
+    fn assert_tally_is_the_three_passes(
+        seed: u64,
+        k: usize,
+        weights: &[Option<f64>],
+        weighted: bool,
+    ) {
+        let n_tasks = TASKS_PER_ITEM + 300;
+        let mut state = seed | 1;
+        let mut next = |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound as u64) as i64
+        };
+        let (mut tasks, mut workers, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+        for t in 0..n_tasks {
+            for _ in 0..1 + next(4) {
+                tasks.push(t as i64);
+                workers.push(next(weights.len()));
+                labels.push(next(k));
+            }
+        }
+        // Every worker and label occurs, as `from_codes` requires.
+        for w in 0..weights.len() {
+            tasks.push(0);
+            workers.push(w as i64);
+            labels.push((w % k) as i64);
+        }
+        for l in 0..k {
+            tasks.push(1);
+            workers.push(0);
+            labels.push(l as i64);
+        }
+        let data =
+            Responses::from_codes(n_tasks, weights.len(), k, &tasks, &workers, &labels).unwrap();
+        let weights = weighted.then_some(weights);
+        let votes = match weights {
+            Some(w) => weighted_votes(&data, w),
+            None => counts(&data),
+        };
+        let expected = normalize_rows(votes);
+        let (expected_labels, expected_confidence) = argmax_rows(&expected);
+        let got = tally(&data, weights);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got.probabilities), bits(expected.as_slice().unwrap()));
+        assert_eq!(&got.labels, &expected_labels);
+        assert_eq!(bits(&got.confidence), bits(&expected_confidence));
+        assert_eq!(tally_labels(&data, weights), expected_labels);
     }
 
     #[test]
