@@ -256,12 +256,27 @@ pub fn argmax_rows(matrix: &Array2<f64>) -> (Vec<Label>, Vec<f64>) {
 }
 
 /// The column of a row's largest value, the first on ties (the rule of [`argmax_rows`]).
+///
+/// By selects, not branches: which label leads is a coin toss in close votes, and a branch
+/// on it would be mispredicted every other row.
+#[inline]
 pub(crate) fn argmax(row: ndarray::ArrayView1<'_, f64>) -> usize {
-    let mut best = 0usize;
-    for (j, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = j;
-        }
+    match row.as_slice() {
+        Some(values) => first_largest(values.iter().copied()),
+        None => first_largest(row.iter().copied()),
+    }
+}
+
+#[inline]
+fn first_largest(mut values: impl Iterator<Item = f64>) -> usize {
+    let Some(first) = values.next() else {
+        return 0;
+    };
+    let (mut best, mut largest) = (0, first);
+    for (j, v) in values.enumerate() {
+        let larger = v > largest;
+        best = if larger { j + 1 } else { best };
+        largest = if larger { v } else { largest };
     }
     best
 }

@@ -205,7 +205,7 @@ fn vote_row(
             counts[l as usize] += 1;
         }
         let n = labels.len() as f64;
-        // The first largest by selects, as in `weighted_row_small`.
+        // The first largest, by selects as in `aggregation::argmax` (on the counts).
         let (mut best, mut largest) = (0, 0);
         for (j, (r, &c)) in row.iter_mut().zip(&counts).enumerate() {
             *r = f64::from(c) / n;
@@ -285,15 +285,7 @@ fn weighted_row_small<const K: usize>(
     } else {
         row.iter_mut().for_each(|v| *v /= total);
     }
-    // The first largest, by selects: which label leads is a coin toss in close votes, and a
-    // branch on it would be mispredicted every other task.
-    let (mut best, mut largest) = (0, row[0]);
-    for (j, &v) in row.iter().enumerate().skip(1) {
-        let larger = v > largest;
-        best = if larger { j } else { best };
-        largest = if larger { v } else { largest };
-    }
-    best
+    crate::aggregation::argmax(ndarray::ArrayView1::from(&*row))
 }
 
 /// Each worker's accuracy against `truth` (crowd-kit's `get_accuracy(by="worker")`): over the
