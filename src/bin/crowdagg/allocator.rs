@@ -21,6 +21,18 @@
 //!
 //! Each block is freed or resized by the allocator that made it: the choice depends only on
 //! the block's size, which `dealloc` and `realloc` are given exactly as it was allocated.
+//!
+//! # Why blocks of 64–512 KiB are asked for as 512 KiB + 1
+//! mimalloc 3 serves a block of up to 512 KiB from a page of its size class (512 KiB or
+//! 4 MiB), one such page per size class and thread, each a fresh stretch of memory (zeroed by
+//! the kernel, a whole 2 MiB huge page at a time, at first touch). The reader's, the merge's
+//! and the writer's buffers of 64 KiB to 512 KiB fall into a dozen size classes on three
+//! threads: at 10⁶ answers mimalloc committed 72–90 MiB for 34 MB of live blocks. Asked for
+//! one byte more than 512 KiB, such a block gets pages of its own, cut from the same arena
+//! next to the others and reused once freed: 56–58 MiB committed at 10⁶ answers, 18–25 MiB
+//! instead of 61–69 at 10⁵ (BENCHMARKS.md, session 12). The bytes past the requested size are
+//! never touched (a zeroed block has only its requested bytes zeroed), and mimalloc frees a
+//! block without being told its size.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
@@ -29,6 +41,32 @@ use mimalloc::MiMalloc;
 /// Blocks from this size on come from the system allocator (above 64-bit glibc's largest mmap
 /// threshold, 32 MiB, so glibc maps them and resizes them with `mremap`).
 const SYSTEM_FROM: usize = 64 << 20;
+
+/// Blocks of more than this many bytes and less than [`OWN_PAGES_FROM`] are asked of mimalloc
+/// at [`OWN_PAGES_FROM`] bytes (module doc).
+const OWN_PAGES_ABOVE: usize = 64 << 10;
+
+/// The smallest block mimalloc 3 gives pages of its own (one byte more than its largest size
+/// class, `MI_LARGE_MAX_OBJ_SIZE`).
+const OWN_PAGES_FROM: usize = (512 << 10) + 1;
+
+/// The size to ask mimalloc for, for a block of `size` bytes (module doc).
+#[inline]
+fn mimalloc_size(size: usize) -> usize {
+    if size > OWN_PAGES_ABOVE && size < OWN_PAGES_FROM {
+        OWN_PAGES_FROM
+    } else {
+        size
+    }
+}
+
+/// `layout` with the size asked of mimalloc.
+#[inline]
+fn for_mimalloc(layout: Layout) -> Layout {
+    // SAFETY: the size grows only up to OWN_PAGES_FROM, far below isize::MAX rounded to any
+    // alignment a layout can have; the alignment is the caller's.
+    unsafe { Layout::from_size_align_unchecked(mimalloc_size(layout.size()), layout.align()) }
+}
 
 /// mimalloc for small and medium blocks, the system allocator for the largest (module doc).
 pub struct Allocator;
@@ -44,7 +82,7 @@ unsafe impl GlobalAlloc for Allocator {
             if layout.size() >= SYSTEM_FROM {
                 System.alloc(layout)
             } else {
-                MiMalloc.alloc(layout)
+                MiMalloc.alloc(for_mimalloc(layout))
             }
         }
     }
@@ -54,8 +92,16 @@ unsafe impl GlobalAlloc for Allocator {
         unsafe {
             if layout.size() >= SYSTEM_FROM {
                 System.alloc_zeroed(layout)
-            } else {
+            } else if mimalloc_size(layout.size()) == layout.size() {
                 MiMalloc.alloc_zeroed(layout)
+            } else {
+                // Only the requested bytes are zeroed: mimalloc would zero the whole 512 KiB
+                // of a reused block, touching pages the block's user never does.
+                let block = MiMalloc.alloc(for_mimalloc(layout));
+                if !block.is_null() {
+                    block.write_bytes(0, layout.size());
+                }
+                block
             }
         }
     }
@@ -79,7 +125,8 @@ unsafe impl GlobalAlloc for Allocator {
         unsafe {
             match (was_system, is_system) {
                 (true, true) => System.realloc(block, layout, new_size),
-                (false, false) => MiMalloc.realloc(block, layout, new_size),
+                // mimalloc's realloc takes no old size: the one it was asked for is not needed.
+                (false, false) => MiMalloc.realloc(block, layout, mimalloc_size(new_size)),
                 _ => {
                     let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
                     let moved = self.alloc(new_layout);
@@ -118,5 +165,35 @@ mod tests {
         drop(large);
         let small: Vec<u64> = vec![7; 1000]; // mimalloc
         assert_eq!(small.iter().sum::<u64>(), 7000);
+    }
+
+    unsafe extern "C" {
+        /// mimalloc's usable size of a block it made.
+        fn mi_usable_size(block: *const std::ffi::c_void) -> usize;
+    }
+
+    /// Blocks of 64–512 KiB get pages of their own (mimalloc gives them more than 512 KiB),
+    /// keep their bytes when they grow and shrink within that range and beyond it, and a
+    /// zeroed one is zero even where a freed block of the same place held other bytes.
+    #[test]
+    fn blocks_between_64_and_512_kib_get_pages_of_their_own() {
+        let usable = |v: &Vec<u8>| unsafe { mi_usable_size(v.as_ptr().cast()) };
+        let mut block: Vec<u8> = Vec::with_capacity(100 << 10);
+        assert!(usable(&block) > 512 << 10, "{}", usable(&block));
+        let small: Vec<u8> = Vec::with_capacity(60 << 10);
+        assert!(usable(&small) < 100 << 10, "{}", usable(&small));
+        block.extend((0..100 << 10).map(|i| i as u8));
+        block.reserve_exact(300 << 10); // 100 → 400 KiB: the same block
+        block.extend((100 << 10..400 << 10).map(|i| i as u8));
+        block.reserve_exact(600 << 10); // → 1,000 KiB: a block of its own size
+        block.truncate(200 << 10);
+        block.shrink_to_fit(); // → 200 KiB
+        assert!(usable(&block) > 512 << 10);
+        assert!(block.iter().enumerate().all(|(i, &b)| b == i as u8));
+        for _ in 0..8 {
+            drop(vec![0xffu8; 300 << 10]);
+            let zeroed = vec![0u8; 300 << 10];
+            assert!(zeroed.iter().all(|&b| b == 0));
+        }
     }
 }
