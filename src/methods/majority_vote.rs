@@ -5,7 +5,9 @@ use crate::error::{DataError, ParamsError, Result, SideInput};
 use crate::responses::Responses;
 
 use super::params::{ParamReport, Params, out_of_range, report};
-use super::votes::{Tally, tally, tally_labels, worker_accuracy, worker_accuracy_on_all};
+use super::votes::{
+    Tally, tally, worker_accuracy, worker_accuracy_on_all, worker_accuracy_on_majority,
+};
 use super::{Aggregator, FitInputs};
 use ndarray::Array2;
 
@@ -376,8 +378,8 @@ impl Aggregator for Wawa {
         if data.is_empty() {
             return Ok(super::empty_result());
         }
-        // The first vote's labels alone: its probabilities are not kept.
-        let weights = worker_accuracy_on_all(data, &tally_labels(data, None));
+        // The first vote's labels alone, taken as its workers' agreement is counted.
+        let weights = worker_accuracy_on_majority(data);
         let skills = weights.clone();
         Ok(vote(data, Some(&weights), Some(skills)))
     }

@@ -375,11 +375,22 @@ fn agreement_by_task(
     truth: impl Fn(usize) -> Option<Label> + Sync,
     parts: usize,
 ) -> Vec<(u64, u64)> {
+    agreement_by_task_with(data, parts, || &truth)
+}
+
+/// [`agreement_by_task`] with each range of tasks asking a truth of its own, made by
+/// `range_truth` (which may keep scratch space for the range).
+fn agreement_by_task_with<T: FnMut(usize) -> Option<Label>>(
+    data: &Responses,
+    parts: usize,
+    range_truth: impl Fn() -> T + Sync,
+) -> Vec<(u64, u64)> {
     let (n_tasks, n_workers) = (data.n_tasks(), data.n_workers());
     let by_task = data.by_task();
     let tables: Vec<Vec<(u64, u64)>> = (0..parts)
         .into_par_iter()
         .map(|p| {
+            let mut truth = range_truth();
             let mut table = vec![(0u64, 0u64); n_workers];
             // In u64: `p * n_tasks` overflows a 32-bit usize from ~6.7·10⁷ tasks at 64 parts.
             let bound = |p: usize| (p as u64 * n_tasks as u64 / parts as u64) as usize;
@@ -406,6 +417,24 @@ fn agreement_by_task(
         }
     }
     sum
+}
+
+/// [`worker_accuracy_on_all`] of the unweighted majority labels ([`tally_labels`]), each task's
+/// label taken as its row is counted: one pass over the task index where the two would take
+/// two (the same integer counts, so the same accuracies). Through the worker index, or with
+/// more workers per range than answers, the labels first as there.
+pub(crate) fn worker_accuracy_on_majority(data: &Responses) -> Vec<Option<f64>> {
+    let parts = rayon::current_num_threads().clamp(1, 64);
+    if data.by_worker_if_built().is_some()
+        || parts.saturating_mul(data.n_workers()) > data.n_responses()
+    {
+        return worker_accuracy_on_all(data, &tally_labels(data, None));
+    }
+    let k = data.n_labels();
+    accuracy(agreement_by_task_with(data, parts, || {
+        let (mut row, mut compensation) = (vec![0.0; k], vec![0.0; k]);
+        move |t| Some(vote_row(data, None, t, &mut row, &mut compensation) as Label)
+    }))
 }
 
 #[cfg(test)]
@@ -507,6 +536,65 @@ mod tests {
         assert_eq!(&got.labels, &expected_labels);
         assert_eq!(bits(&got.confidence), bits(&expected_confidence));
         assert_eq!(tally_labels(&data, weights), expected_labels);
+    }
+
+    /// Wawa's one pass (majority labels taken as the agreement is counted) gives the two
+    /// passes' accuracies: the labels of [`tally_labels`], the agreement counted over the
+    /// worker index (a path of its own, checked against a direct count below), at 1 to 3
+    /// threads (as many ranges of tasks), with labels on the small-array path and beyond it,
+    /// and through the fallback once the worker index is built.
+    #[test]
+    fn accuracy_on_majority_in_one_pass_is_the_two_passes() {
+        for k in [2, 3, 20] {
+            let (mut tasks, mut workers, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+            let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ k as u64;
+            let mut next = |bound: usize| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % bound as u64) as i64
+            };
+            let (n_tasks, n_workers) = (3000, 12);
+            for t in 0..n_tasks {
+                for _ in 0..1 + next(5) {
+                    tasks.push(t as i64);
+                    workers.push(next(n_workers));
+                    labels.push(next(k).min(next(k))); // label 0 leads: majorities and ties
+                }
+            }
+            for w in 0..n_workers {
+                tasks.push(0);
+                workers.push(w as i64);
+                labels.push(0);
+            }
+            for l in 0..k {
+                tasks.push(1);
+                workers.push(0);
+                labels.push(l as i64);
+            }
+            let data =
+                Responses::from_codes(n_tasks, n_workers as usize, k, &tasks, &workers, &labels)
+                    .unwrap();
+            // Before the worker index is built (the one pass needs it unbuilt).
+            let got: Vec<_> = (1..=3)
+                .map(|threads| {
+                    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+                    pool.unwrap().install(|| worker_accuracy_on_majority(&data))
+                })
+                .collect();
+            assert!(data.by_worker_if_built().is_none());
+            let majority = tally_labels(&data, None);
+            let expected = accuracy(agreement_by_worker(&data, |t| Some(majority[t])));
+            for (threads, got) in (1..).zip(got) {
+                assert_eq!(got, expected, "k = {k}, {threads} threads");
+            }
+            assert!(data.by_worker_if_built().is_some());
+            assert_eq!(
+                worker_accuracy_on_majority(&data),
+                expected,
+                "k = {k}, fallback"
+            );
+        }
     }
 
     #[test]
