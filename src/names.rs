@@ -83,6 +83,19 @@ impl Names {
         &self.text[start..self.ends[i]]
     }
 
+    /// Names `range`, side by side in one string (their concatenation).
+    pub(crate) fn span(&self, range: std::ops::Range<usize>) -> &str {
+        if range.is_empty() {
+            return "";
+        }
+        let start = if range.start == 0 {
+            0
+        } else {
+            self.ends[range.start - 1]
+        };
+        &self.text[start..self.ends[range.end - 1]]
+    }
+
     pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = &str> {
         (0..self.len()).map(|i| self.get(i))
     }

@@ -621,6 +621,11 @@ impl Responses {
         self.tasks.iter()
     }
 
+    /// The names of tasks `tasks`, side by side in one string.
+    pub(crate) fn task_names_span(&self, tasks: std::ops::Range<usize>) -> &str {
+        self.tasks.span(tasks)
+    }
+
     /// Worker names in worker-id order.
     pub fn worker_names(&self) -> impl ExactSizeIterator<Item = &str> {
         self.workers.iter()
