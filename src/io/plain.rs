@@ -385,7 +385,13 @@ impl Slot {
         // From the byte before: whether a line starts at `begin` is whether that byte ends one.
         let from = if k == 0 { begin } else { begin - 1 };
         let want = (end - from) as usize;
+        // The last line's completion (below) reads a step at a time.
+        let step = layout.chunk.clamp(64, 64 << 10);
         if self.bytes.len() < want {
+            // With room for one step: a last line running past the chunk's end would
+            // otherwise double the buffer (the chunk copied into a fresh block twice its size).
+            self.bytes
+                .reserve_exact(want + step as usize - self.bytes.len());
             self.bytes.resize(want, 0);
         }
         let mut n = fill_at(file, from, &mut self.bytes[..want])?;
@@ -403,7 +409,6 @@ impl Slot {
         // Complete the last line, which may run into the next chunks.
         if self.bytes[n - 1] != b'\n' && end < layout.total {
             loop {
-                let step = layout.chunk.clamp(64, 64 << 10);
                 let more = step.min(layout.total - (from + n as u64)) as usize;
                 if more == 0 {
                     break;
