@@ -38,6 +38,7 @@
 //! chunk, the chunk size or the row order.
 
 use std::fs::File;
+use std::num::NonZeroU64;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
@@ -531,7 +532,8 @@ impl<'b> RowSink<'_> {
     /// Adds the row of these task, worker and label names.
     #[inline(always)]
     fn push(&mut self, previous: &mut Previous<'b>, [task, worker, label]: [&'b [u8]; 3]) {
-        let keys = (pack(task), short_key(worker), short_key(label));
+        let short = |name| short_key(name).and_then(NonZeroU64::new);
+        let keys = (pack(task), short(worker), short(label));
         self.push_keyed(previous, [task, worker, label], keys);
     }
 
@@ -542,7 +544,7 @@ impl<'b> RowSink<'_> {
         &mut self,
         previous: &mut Previous<'b>,
         [task, worker, label]: [&'b [u8]; 3],
-        (task_key, worker_key, label_key): (Option<u128>, Option<u64>, Option<u64>),
+        (task_key, worker_key, label_key): (Option<u128>, Option<NonZeroU64>, Option<NonZeroU64>),
     ) {
         let names = &mut *self.names;
         let same = match task_key {
@@ -747,9 +749,11 @@ const LOW_BYTES: [u64; 16] = {
 /// [`short_key`] of the `len` bytes of `window` from `at` (16 bytes readable from `at`), by
 /// one load.
 #[inline(always)]
-fn short_key_in(window: &[u8; WINDOW_READ], at: usize, len: usize) -> Option<u64> {
+fn short_key_in(window: &[u8; WINDOW_READ], at: usize, len: usize) -> Option<NonZeroU64> {
     let at = at & 31; // a field's start is within the 32 bytes searched
-    (len <= 7).then(|| word_in(window, at) & LOW_BYTES[len & 15] | (len as u64) << 56)
+    let key = word_in(window, at) & LOW_BYTES[len & 15] | (len as u64) << 56;
+    // Never 0 when the length is not: a key of 0 stands for none (an integer, not a pair).
+    NonZeroU64::new(key).filter(|_| len <= 7)
 }
 
 /// [`pack`] of the `len` bytes of `window` from `at` (16 bytes readable from `at`), by two
@@ -927,13 +931,13 @@ fn window_masks(window: &[u8; WINDOW_READ], delimiter: u8) -> (u32, u32) {
 #[target_feature(enable = "sse2")]
 #[inline]
 fn window_masks_sse2(window: &[u8; WINDOW_READ], delimiter: u8) -> (u32, u32) {
-    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8};
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
     let (spread_d, spread_n) = (_mm_set1_epi8(delimiter as i8), _mm_set1_epi8(b'\n' as i8));
-    let word = |i: usize| word_in(window, i) as i64;
-    let (lo, hi) = (
-        _mm_set_epi64x(word(8), word(0)),
-        _mm_set_epi64x(word(24), word(16)),
-    );
+    let pointer = window.as_ptr().cast::<__m128i>();
+    // SAFETY: the two unaligned 16-byte loads read bytes 0..32 of the 48 of `window`.
+    let (lo, hi) = unsafe { (_mm_loadu_si128(pointer), _mm_loadu_si128(pointer.add(1))) };
     let mask = |spread| {
         let low = _mm_movemask_epi8(_mm_cmpeq_epi8(lo, spread)) as u16 as u32;
         low | (_mm_movemask_epi8(_mm_cmpeq_epi8(hi, spread)) as u16 as u32) << 16
@@ -1161,7 +1165,7 @@ mod tests {
             for len in 1..=(32 - at).min(16) {
                 let name = &window[at..at + len];
                 assert_eq!(
-                    short_key_in(&window, at, len),
+                    short_key_in(&window, at, len).map(NonZeroU64::get),
                     short_key(name),
                     "{at} {len}"
                 );
