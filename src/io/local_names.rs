@@ -741,7 +741,7 @@ mod tests {
             let key = if state % 3 == 0 {
                 None
             } else {
-                short_key(name)
+                short_key(name).and_then(NonZeroU64::new)
             };
             assert_eq!(by_key.id_by_key(name, key), by_name.id(name), "{i}");
         }
