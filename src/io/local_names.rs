@@ -738,7 +738,7 @@ mod tests {
                 _ => format!("w{pick}"),
             };
             let name = name.as_bytes();
-            let key = if state % 3 == 0 {
+            let key = if state.is_multiple_of(3) {
                 None
             } else {
                 short_key(name).and_then(NonZeroU64::new)

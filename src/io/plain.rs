@@ -511,21 +511,11 @@ struct RowSink<'a> {
 
 /// The previous row's task: its [`pack`] key (0 if none: no name packs to 0), its bytes and
 /// its id (rows of a task usually follow each other: the id is reused).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Previous<'b> {
     key: u128,
     name: &'b [u8],
     id: u32,
-}
-
-impl Default for Previous<'_> {
-    fn default() -> Self {
-        Self {
-            key: 0,
-            name: &[],
-            id: 0,
-        }
-    }
 }
 
 impl<'b> RowSink<'_> {
