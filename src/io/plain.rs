@@ -38,13 +38,14 @@
 //! chunk, the chunk size or the row order.
 
 use std::fs::File;
+use std::num::NonZeroU64;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 
-use super::local_names::LocalNames;
+use super::local_names::{LocalNames, pack, short_key};
 use super::responses::ReadOptions;
 use super::source::io_error;
 use super::source::whole;
@@ -513,21 +514,55 @@ struct RowSink<'a> {
     rows: &'a mut Vec<[u32; 3]>,
 }
 
+/// The previous row's task: its [`pack`] key (0 if none: no name packs to 0), its bytes and
+/// its id (rows of a task usually follow each other: the id is reused).
+#[derive(Clone, Copy, Default)]
+struct Previous<'b> {
+    key: u128,
+    name: &'b [u8],
+    id: u32,
+}
+
 impl<'b> RowSink<'_> {
-    /// Adds the row of these task, worker and label names; `previous` is the previous row's
-    /// task and its id (rows of a task usually follow each other: the id is reused).
+    /// Adds the row of these task, worker and label names.
     #[inline(always)]
-    fn push(&mut self, previous: &mut (&'b [u8], u32), [task, worker, label]: [&'b [u8]; 3]) {
+    fn push(&mut self, previous: &mut Previous<'b>, [task, worker, label]: [&'b [u8]; 3]) {
+        let short = |name| short_key(name).and_then(NonZeroU64::new);
+        let keys = (pack(task), short(worker), short(label));
+        self.push_keyed(previous, [task, worker, label], keys);
+    }
+
+    /// [`RowSink::push`] given the names' keys: the task's [`pack`], the worker's and the
+    /// label's [`short_key`] (`None` for longer names).
+    #[inline(always)]
+    fn push_keyed(
+        &mut self,
+        previous: &mut Previous<'b>,
+        [task, worker, label]: [&'b [u8]; 3],
+        (task_key, worker_key, label_key): (Option<u128>, Option<NonZeroU64>, Option<NonZeroU64>),
+    ) {
         let names = &mut *self.names;
-        let task = if same_bytes(task, previous.0) {
+        let same = match task_key {
+            Some(key) => key == previous.key,
+            None => same_bytes(task, previous.name),
+        };
+        let task = if same {
             names[0].same_run();
-            previous.1
+            previous.id
         } else {
-            let id = names[0].run_id(task);
-            *previous = (task, id);
+            let id = names[0].run_id_by_key(task, task_key);
+            *previous = Previous {
+                key: task_key.unwrap_or(0),
+                name: task,
+                id,
+            };
             id
         };
-        let row = [task, names[1].id(worker), names[2].id(label)];
+        let row = [
+            task,
+            names[1].id_by_key(worker, worker_key),
+            names[2].id_by_key(label, label_key),
+        ];
         count_row(self.task_rows, row[0]);
         self.rows.push(row);
     }
@@ -549,8 +584,7 @@ fn parse_lines<const CR: bool>(
     let role = &role[..fields];
     // Task, worker, label, and a place for the fields not read.
     let mut read: [&[u8]; 4] = [&[]; 4];
-    // The previous row's task and its id: rows of a task usually follow each other.
-    let mut previous: (&[u8], u32) = (&[], 0);
+    let mut previous = Previous::default();
     let mut separators = Separators::new(bytes, delimiter);
     let (n, mut start, mut crs) = (bytes.len(), 0usize, 0usize);
     'lines: while start < n {
@@ -580,17 +614,19 @@ fn parse_lines<const CR: bool>(
     Some(crs)
 }
 
-/// [`parse_lines`] for three fields and no CR, a line at a time: its three separators taken
-/// at once and checked by one test (two delimiters, then a line end or the end of the bytes;
-/// no empty field), a blank line seen by its first byte. What fails the test fails
-/// [`parse_lines`] too.
+/// [`parse_lines`] for three fields and no CR, a line at a time: the delimiters and line
+/// ends of the 32 bytes from the line's start found at once ([`window_masks`]), the line's
+/// three separators read off them and checked by one test (two delimiters, then a line end;
+/// no empty field), a blank line seen by its first byte. A line not within 32 bytes of at
+/// least 48 left (the last lines of the bytes, a long line) is split by [`line_separators`].
+/// What fails the test fails [`parse_lines`] too.
 fn parse_lines3(
     bytes: &[u8],
     role: [usize; 3],
     delimiter: u8,
     out: &mut RowSink<'_>,
 ) -> Option<usize> {
-    // Each role once: an unwritten `read` would be an empty name taken as read.
+    // Each role once: an unwritten field would be an empty name taken as read.
     debug_assert!(
         {
             let mut sorted = role;
@@ -599,31 +635,132 @@ fn parse_lines3(
         },
         "roles {role:?}"
     );
-    let mut read: [&[u8]; 4] = [&[]; 4];
-    let mut previous: (&[u8], u32) = (&[], 0);
-    let mut separators = Separators::new(bytes, delimiter);
+    // The field of each role (task, worker, label), and a fourth for the `& 3` below.
+    let mut at = [3usize; 4];
+    for (field, &r) in role.iter().enumerate() {
+        at[r & 3] = field;
+    }
+    // Columns in the usual order take a loop where the roles are constants.
+    if at == [0, 1, 2, 3] {
+        lines3::<true>(bytes, at, delimiter, out)
+    } else {
+        lines3::<false>(bytes, at, delimiter, out)
+    }
+}
+
+/// The loop of [`parse_lines3`], `at` the field of each role (`[0, 1, 2, 3]` when `IN_ORDER`).
+#[inline(always)]
+fn lines3<const IN_ORDER: bool>(
+    bytes: &[u8],
+    at: [usize; 4],
+    delimiter: u8,
+    out: &mut RowSink<'_>,
+) -> Option<usize> {
+    let at = if IN_ORDER { [0, 1, 2, 3] } else { at };
+    let mut previous = Previous::default();
     let (n, mut start) = (bytes.len(), 0usize);
     while start < n {
-        if bytes[start] == b'\n' {
-            separators.next(); // a blank line: its line end
-            start += 1;
+        if let Some(window) = bytes[start..].first_chunk::<WINDOW_READ>()
+            && let (delimiters, line_ends) = window_masks(window, delimiter)
+            && line_ends != 0
+        {
+            // The first line end as a bit, the delimiters before it, the second one on.
+            let end = line_ends & line_ends.wrapping_neg();
+            if end == 1 {
+                start += 1; // a blank line
+                continue;
+            }
+            let below = delimiters & (end - 1);
+            let rest = below & below.wrapping_sub(1);
+            // Two delimiters (`rest` one bit), no separator at 0 or next to another (no empty
+            // field).
+            let separators = below | end;
+            let one = (rest != 0) & (rest & rest.wrapping_sub(1) == 0); // not by a popcount
+            if !one | (separators & (separators << 1 | 1) != 0) {
+                return None;
+            }
+            // Separators at `start` + a, b, c (all under 32).
+            let [a, b, c] = [below, rest, end].map(|m| m.trailing_zeros() as usize & 31);
+            // Start and end of each field, then of each role.
+            let fields = [(0, a), (a + 1, b), (b + 1, c), (0, 0)];
+            let [t, w, l] = [at[0], at[1], at[2]].map(|f| fields[f & 3]);
+            let name = |(s, e): (usize, usize)| &window[s..e];
+            let keys = (
+                pack_in(window, t.0, t.1 - t.0),
+                short_key_in(window, w.0, w.1 - w.0),
+                short_key_in(window, l.0, l.1 - l.0),
+            );
+            out.push_keyed(&mut previous, [name(t), name(w), name(l)], keys);
+            start += c + 1;
             continue;
         }
-        let (a, b, c) = (separators.next(), separators.next(), separators.next());
-        let is = |at: usize, byte: u8| bytes.get(at) == Some(&byte);
-        let line_end = c >= n || bytes[c] == b'\n';
-        if !(is(a, delimiter) & is(b, delimiter) & line_end & (start < a) & (a + 1 < b))
-            || b + 1 >= c.min(n)
-        {
-            return None; // too few or too many fields, or an empty one
+        if bytes[start] == b'\n' {
+            start += 1; // a blank line
+            continue;
         }
-        read[role[0] & 3] = &bytes[start..a];
-        read[role[1] & 3] = &bytes[a + 1..b];
-        read[role[2] & 3] = &bytes[b + 1..c.min(n)];
+        let (a, b, c) = line_separators(bytes, start, delimiter)?;
+        let fields = [&bytes[start..a], &bytes[a + 1..b], &bytes[b + 1..c]];
+        out.push(&mut previous, [at[0], at[1], at[2]].map(|f| fields[f % 3]));
         start = c + 1;
-        out.push(&mut previous, [read[0], read[1], read[2]]);
     }
     Some(0) // no CR in these bytes (the caller counted them first)
+}
+
+/// The bytes [`parse_lines3`] needs from a line's start to take it by [`window_masks`]: the
+/// 32 bytes searched, and 16 past the last field's start (where its key is loaded from).
+const WINDOW_READ: usize = 48;
+
+/// The separators of the line at `start` (not blank) in `bytes`: its two delimiters and its
+/// line end (`bytes.len()` for a last line without); `None` unless the line has exactly
+/// three fields, none empty.
+fn line_separators(bytes: &[u8], start: usize, delimiter: u8) -> Option<(usize, usize, usize)> {
+    let line = &bytes[start..];
+    let c = memchr::memchr(b'\n', line).unwrap_or(line.len());
+    let mut delimiters = memchr::memchr_iter(delimiter, &line[..c]);
+    let (a, b) = (delimiters.next()?, delimiters.next()?);
+    if delimiters.next().is_some() || a == 0 || b <= a + 1 || c <= b + 1 {
+        return None;
+    }
+    Some((start + a, start + b, start + c))
+}
+
+/// Eight bytes of `window` from `at`, little-endian (`at` + 8 within it).
+#[inline(always)]
+fn word_in(window: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(window[at..at + 8].try_into().unwrap_or_default())
+}
+
+/// The mask of the low `i` bytes of a word, all 8 from 8 on (indexed by a length `& 15`).
+const LOW_BYTES: [u64; 16] = {
+    let mut masks = [u64::MAX; 16];
+    let mut i = 0;
+    while i < 8 {
+        masks[i] = (1u64 << (8 * i)) - 1;
+        i += 1;
+    }
+    masks
+};
+
+/// [`short_key`] of the `len` bytes of `window` from `at` (16 bytes readable from `at`), by
+/// one load.
+#[inline(always)]
+fn short_key_in(window: &[u8; WINDOW_READ], at: usize, len: usize) -> Option<NonZeroU64> {
+    let at = at & 31; // a field's start is within the 32 bytes searched
+    let key = word_in(window, at) & LOW_BYTES[len & 15] | (len as u64) << 56;
+    // Never 0 when the length is not: a key of 0 stands for none (an integer, not a pair).
+    NonZeroU64::new(key).filter(|_| len <= 7)
+}
+
+/// [`pack`] of the `len` bytes of `window` from `at` (16 bytes readable from `at`), by two
+/// loads.
+#[inline(always)]
+fn pack_in(window: &[u8; WINDOW_READ], at: usize, len: usize) -> Option<u128> {
+    let at = at & 31; // a field's start is within the 32 bytes searched
+    (len <= 15).then(|| {
+        let lo = word_in(window, at) & LOW_BYTES[len & 15];
+        let hi = word_in(window, at + 8) & LOW_BYTES[len.saturating_sub(8) & 15];
+        lo as u128 | (hi as u128) << 64 | (len as u128) << 120
+    })
 }
 
 /// Whether `a` and `b` are the same bytes: names of up to 16 bytes by two overlapping loads
@@ -776,6 +913,47 @@ fn mask64_words(block: &[u8; 64], a: u8, b: u8) -> u64 {
 #[cfg(not(target_arch = "x86_64"))]
 use mask64_words as mask64;
 
+/// The delimiters and the line ends of the first 32 bytes of `window`, as two masks (bit `i`
+/// for byte `i`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn window_masks(window: &[u8; WINDOW_READ], delimiter: u8) -> (u32, u32) {
+    // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 processor has it.
+    unsafe { window_masks_sse2(window, delimiter) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+#[inline]
+fn window_masks_sse2(window: &[u8; WINDOW_READ], delimiter: u8) -> (u32, u32) {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    let (spread_d, spread_n) = (_mm_set1_epi8(delimiter as i8), _mm_set1_epi8(b'\n' as i8));
+    let pointer = window.as_ptr().cast::<__m128i>();
+    // SAFETY: the two unaligned 16-byte loads read bytes 0..32 of the 48 of `window`.
+    let (lo, hi) = unsafe { (_mm_loadu_si128(pointer), _mm_loadu_si128(pointer.add(1))) };
+    let mask = |spread| {
+        let low = _mm_movemask_epi8(_mm_cmpeq_epi8(lo, spread)) as u16 as u32;
+        low | (_mm_movemask_epi8(_mm_cmpeq_epi8(hi, spread)) as u16 as u32) << 16
+    };
+    (mask(spread_d), mask(spread_n))
+}
+
+/// [`window_masks`] by [`mask64_words`] (its 64-byte block of the 32 bytes and 32 zeros).
+#[cfg(any(not(target_arch = "x86_64"), test))]
+fn window_masks_words(window: &[u8; WINDOW_READ], delimiter: u8) -> (u32, u32) {
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(&window[..32]);
+    // Zeros are neither byte unless one of them is 0: the mask keeps its low 32 bits only.
+    let d = mask64_words(&block, delimiter, delimiter) as u32;
+    let n = mask64_words(&block, b'\n', b'\n') as u32;
+    (d, n)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+use window_masks_words as window_masks;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -860,6 +1038,14 @@ mod tests {
                     mask64(block, delimiter, b'\n'),
                     mask64_words(block, delimiter, b'\n')
                 );
+            }
+            // The 32-byte windows of the three-field loop, against the definition.
+            for window in bytes.windows(WINDOW_READ).step_by(7) {
+                let window: &[u8; WINDOW_READ] = window.try_into().unwrap();
+                let bits = |b: u8| (0..32).filter(|&k| window[k] == b).map(|k| 1u32 << k).sum();
+                let want = (bits(delimiter), bits(b'\n'));
+                assert_eq!(window_masks(window, delimiter), want, "{window:?}");
+                assert_eq!(window_masks_words(window, delimiter), want, "{window:?}");
             }
         }
     }
@@ -963,6 +1149,24 @@ mod tests {
             gave_up > 1000 && read_rows > 10_000,
             "{gave_up} {read_rows}"
         );
+    }
+
+    #[test]
+    fn keys_loaded_from_a_window_are_the_names_keys() {
+        // Every start and length in a window of bytes of all values (so that the bytes past
+        // a name differ from zero).
+        let window: [u8; WINDOW_READ] = std::array::from_fn(|i| (i as u8).wrapping_mul(151) | 1);
+        for at in 0..32 {
+            for len in 1..=(32 - at).min(16) {
+                let name = &window[at..at + len];
+                assert_eq!(
+                    short_key_in(&window, at, len).map(NonZeroU64::get),
+                    short_key(name),
+                    "{at} {len}"
+                );
+                assert_eq!(pack_in(&window, at, len), pack(name), "{at} {len}");
+            }
+        }
     }
 
     #[test]
