@@ -761,7 +761,12 @@ fn number(
         firsts.push(n_distinct);
         n_distinct += c;
     }
-    let ids: Vec<AtomicU32> = (0..total).map(|_| AtomicU32::new(0)).collect();
+    // Zeroed by the allocator (fresh pages need no pass), written through an atomic view.
+    let mut ids = vec![0u32; total];
+    // SAFETY: `AtomicU32` has the size, alignment and bit validity of `u32`, and `ids` is not
+    // otherwise used while the view lives.
+    let shared: &[AtomicU32] =
+        unsafe { &*(std::ptr::from_mut::<[u32]>(&mut ids[..]) as *const [AtomicU32]) };
     let spelled: Vec<(Vec<u8>, Vec<usize>)> = ranges
         .par_iter()
         .zip(&firsts)
@@ -776,12 +781,11 @@ fn number(
                     push(i, &mut text);
                     ends.push(text.len());
                 }
-                ids[flat(i) as usize].store((next - 1) as u32, Atomic::Relaxed);
+                shared[flat(i) as usize].store((next - 1) as u32, Atomic::Relaxed);
             }
             (text, ends)
         })
         .collect();
-    let ids: Vec<u32> = ids.into_iter().map(AtomicU32::into_inner).collect();
     let mut text = Vec::with_capacity(spelled.iter().map(|(t, _)| t.len()).sum());
     let mut ends = Vec::with_capacity(n_distinct);
     for (piece, piece_ends) in spelled {
