@@ -732,11 +732,13 @@ fn scatter_in_parallel(from: &[u64], to: &mut [u64], shift: u32, width: u32) -> 
 
 /// Numbers `n` sorted entries (entry `i` starts a new name when `is_new(i)`): ranges of
 /// entries in parallel, each counting the names that start in it, then a prefix sum gives each
-/// range its first id. Returns local id → canonical id over all parts (`flat(i)` is entry
-/// `i`'s index among them, `total` in all), and the distinct names (`push(i, text)` spells
-/// entry `i`'s name onto the bytes) concatenated with their ends, each range spelling its own
-/// (into room for `name_bytes` bytes per name, names of at most that length then spelt without
-/// a copy to a grown buffer; 0 when unknown).
+/// range its first id, and the ranges, in parallel again, write their ids and ends straight
+/// into the result and spell their names (`push(i, text)` spells entry `i`'s name onto the
+/// bytes) into room for `name_bytes` bytes per name (names of at most that length then spelt
+/// without a copy to a grown buffer; 0 when unknown), then copy them into place, in parallel
+/// too. Returns local id → canonical id over all parts (`flat(i)` is entry `i`'s index among
+/// them, `total` in all, each index once), and the distinct names concatenated with their
+/// ends.
 fn number(
     n: usize,
     total: usize,
@@ -755,44 +757,62 @@ fn number(
         .par_iter()
         .map(|&(s, e)| (s..e).filter(|&i| is_new(i)).count())
         .collect();
-    let mut firsts = Vec::with_capacity(counts.len());
-    let mut n_distinct = 0usize;
-    for &c in &counts {
-        firsts.push(n_distinct);
-        n_distinct += c;
-    }
-    // Zeroed by the allocator (fresh pages need no pass), written through an atomic view.
+    let n_distinct = counts.iter().sum();
     let mut ids = vec![0u32; total];
+    let mut ends = vec![0usize; n_distinct];
+    // Each range's first id and its slice of the ends.
+    let mut pieces = Vec::with_capacity(ranges.len());
+    let mut rest = &mut ends[..];
+    let mut first = 0usize;
+    for (&range, &count) in ranges.iter().zip(&counts) {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(count);
+        pieces.push((range, first, head));
+        rest = tail;
+        first += count;
+    }
     // SAFETY: `AtomicU32` has the size, alignment and bit validity of `u32`, and `ids` is not
     // otherwise used while the view lives.
     let shared: &[AtomicU32] =
         unsafe { &*(std::ptr::from_mut::<[u32]>(&mut ids[..]) as *const [AtomicU32]) };
-    let spelled: Vec<(Vec<u8>, Vec<usize>)> = ranges
-        .par_iter()
-        .zip(&firsts)
-        .zip(&counts)
-        .map(|((&(s, e), &first), &count)| {
-            let mut next = first;
-            let mut text = Vec::with_capacity(count * name_bytes);
-            let mut ends = Vec::with_capacity(count);
+    // Each range's names, spelt; its ends relative to them.
+    let spelled: Vec<(Vec<u8>, &mut [usize])> = pieces
+        .into_par_iter()
+        .map(|((s, e), first, ends)| {
+            let mut text = Vec::with_capacity(ends.len() * name_bytes);
+            // The id of the last name started (before the range's first name, the name the
+            // previous ranges started last).
+            let mut id = first.wrapping_sub(1);
+            let mut k = 0;
             for i in s..e {
                 if is_new(i) {
-                    next += 1;
+                    id = id.wrapping_add(1);
                     push(i, &mut text);
-                    ends.push(text.len());
+                    ends[k] = text.len();
+                    k += 1;
                 }
-                shared[flat(i) as usize].store((next - 1) as u32, Atomic::Relaxed);
+                shared[flat(i) as usize].store(id as u32, Atomic::Relaxed);
             }
             (text, ends)
         })
         .collect();
-    let mut text = Vec::with_capacity(spelled.iter().map(|(t, _)| t.len()).sum());
-    let mut ends = Vec::with_capacity(n_distinct);
-    for (piece, piece_ends) in spelled {
-        let base = text.len();
-        text.extend_from_slice(&piece);
-        ends.extend(piece_ends.iter().map(|&end| base + end));
+    let mut text = vec![0u8; spelled.iter().map(|(t, _)| t.len()).sum()];
+    let mut rest = &mut text[..];
+    let mut pieces = Vec::with_capacity(spelled.len());
+    let mut base = 0;
+    for (piece, ends) in spelled {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(piece.len());
+        rest = tail;
+        base += piece.len();
+        pieces.push((base - piece.len(), piece, head, ends));
     }
+    pieces
+        .into_par_iter()
+        .for_each(|(base, piece, place, ends)| {
+            place.copy_from_slice(&piece);
+            for end in ends {
+                *end += base;
+            }
+        });
     (ids, text, ends)
 }
 
