@@ -460,24 +460,21 @@ struct Compressed {
     base: u64,
     /// The bytes of a key that vary.
     bytes: Vec<VaryingByte>,
+    /// Gathered bits, 8 at a time from the lowest: their value → their bits in the key (half
+    /// the look-ups of one per varying byte when bytes vary in 4 bits, as digits do).
+    deposit: Vec<[u64; 256]>,
     /// Gathered bits.
     bits: u32,
     /// Bits below them holding the key's index.
     index_bits: u32,
 }
 
-/// One byte of the keys that varies: where it is, where its varying bits go when gathered,
-/// and both ways between its values and their gathered bits.
+/// One byte of the keys that varies: where it is, and its values' gathered bits.
 struct VaryingByte {
     /// The byte's shift in a key.
     shift: u32,
-    /// The shift of its gathered bits, and how many they are.
-    place: u32,
-    count: u32,
-    /// Byte value → its gathered bits, at `place`.
+    /// Byte value → its gathered bits.
     gather: [u64; 256],
-    /// Gathered bits (at 0) → the byte's varying bits, at `shift`.
-    deposit: [u64; 256],
 }
 
 impl Compressed {
@@ -494,34 +491,43 @@ impl Compressed {
         if bits + index_bits > 64 {
             return None;
         }
-        // Byte `b`'s varying bits go above those of the bytes below it, in their order.
+        // The varying bits gathered in their order (byte `b`'s above those of the bytes
+        // below it): gathered bit `g` is key bit `kept[g]`.
+        let kept: Vec<u32> = (0..64).filter(|bit| varying >> bit & 1 == 1).collect();
         let mut bytes = Vec::new();
-        let mut place = 0;
         for shift in (0..64).step_by(8) {
-            let mask = varying >> shift & 0xff;
-            if mask == 0 {
+            if varying >> shift & 0xff == 0 {
                 continue;
             }
-            let kept: Vec<u32> = (0..8).filter(|bit| mask >> bit & 1 == 1).collect();
             let mut byte = VaryingByte {
                 shift,
-                place,
-                count: mask.count_ones(),
                 gather: [0; 256],
-                deposit: [0; 256],
             };
             for value in 0..256u64 {
                 for (out, &bit) in (0u32..).zip(&kept) {
-                    byte.gather[value as usize] |= (value >> bit & 1) << (out + place);
-                    byte.deposit[value as usize] |= (value >> out & 1) << (bit + shift);
+                    if (shift..shift + 8).contains(&bit) {
+                        byte.gather[value as usize] |= (value >> (bit - shift) & 1) << out;
+                    }
                 }
             }
-            place += byte.count;
             bytes.push(byte);
         }
+        let deposit = kept
+            .chunks(8)
+            .map(|chunk| {
+                let mut table = [0u64; 256];
+                for (value, slot) in (0u64..).zip(&mut table) {
+                    for (out, &bit) in (0u32..).zip(chunk) {
+                        *slot |= (value >> out & 1) << bit;
+                    }
+                }
+                table
+            })
+            .collect();
         Some(Self {
             base: first & !varying,
             bytes,
+            deposit,
             bits,
             index_bits,
         })
@@ -542,9 +548,11 @@ impl Compressed {
     #[inline]
     fn key(&self, packed: u64) -> u64 {
         let gathered = packed >> self.index_bits;
-        self.bytes.iter().fold(self.base, |acc, b| {
-            acc | b.deposit[(gathered >> b.place & ((1 << b.count) - 1)) as usize]
-        })
+        (0..)
+            .zip(&self.deposit)
+            .fold(self.base, |acc, (chunk, table)| {
+                acc | table[(gathered >> (8 * chunk) & 0xff) as usize]
+            })
     }
 
     /// The key index of a packed entry.
@@ -737,11 +745,13 @@ fn scatter_in_parallel(from: &[u64], to: &mut [u64], shift: u32, width: u32) -> 
 
 /// Numbers `n` sorted entries (entry `i` starts a new name when `is_new(i)`): ranges of
 /// entries in parallel, each counting the names that start in it, then a prefix sum gives each
-/// range its first id. Returns local id → canonical id over all parts (`flat(i)` is entry
-/// `i`'s index among them, `total` in all), and the distinct names (`push(i, text)` spells
-/// entry `i`'s name onto the bytes) concatenated with their ends, each range spelling its own
-/// (into room for `name_bytes` bytes per name, names of at most that length then spelt without
-/// a copy to a grown buffer; 0 when unknown).
+/// range its first id, and the ranges, in parallel again, write their ids and ends straight
+/// into the result and spell their names (`push(i, text)` spells entry `i`'s name onto the
+/// bytes) into room for `name_bytes` bytes per name (names of at most that length then spelt
+/// without a copy to a grown buffer; 0 when unknown), then copy them into place, in parallel
+/// too. Returns local id → canonical id over all parts (`flat(i)` is entry `i`'s index among
+/// them, `total` in all, each index once), and the distinct names concatenated with their
+/// ends.
 fn number(
     n: usize,
     total: usize,
@@ -760,40 +770,62 @@ fn number(
         .par_iter()
         .map(|&(s, e)| (s..e).filter(|&i| is_new(i)).count())
         .collect();
-    let mut firsts = Vec::with_capacity(counts.len());
-    let mut n_distinct = 0usize;
-    for &c in &counts {
-        firsts.push(n_distinct);
-        n_distinct += c;
+    let n_distinct = counts.iter().sum();
+    let mut ids = vec![0u32; total];
+    let mut ends = vec![0usize; n_distinct];
+    // Each range's first id and its slice of the ends.
+    let mut pieces = Vec::with_capacity(ranges.len());
+    let mut rest = &mut ends[..];
+    let mut first = 0usize;
+    for (&range, &count) in ranges.iter().zip(&counts) {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(count);
+        pieces.push((range, first, head));
+        rest = tail;
+        first += count;
     }
-    let ids: Vec<AtomicU32> = (0..total).map(|_| AtomicU32::new(0)).collect();
-    let spelled: Vec<(Vec<u8>, Vec<usize>)> = ranges
-        .par_iter()
-        .zip(&firsts)
-        .zip(&counts)
-        .map(|((&(s, e), &first), &count)| {
-            let mut next = first;
-            let mut text = Vec::with_capacity(count * name_bytes);
-            let mut ends = Vec::with_capacity(count);
+    // SAFETY: `AtomicU32` has the size, alignment and bit validity of `u32`, and `ids` is not
+    // otherwise used while the view lives.
+    let shared: &[AtomicU32] =
+        unsafe { &*(std::ptr::from_mut::<[u32]>(&mut ids[..]) as *const [AtomicU32]) };
+    // Each range's names, spelt; its ends relative to them.
+    let spelled: Vec<(Vec<u8>, &mut [usize])> = pieces
+        .into_par_iter()
+        .map(|((s, e), first, ends)| {
+            let mut text = Vec::with_capacity(ends.len() * name_bytes);
+            // The id of the last name started (before the range's first name, the name the
+            // previous ranges started last).
+            let mut id = first.wrapping_sub(1);
+            let mut k = 0;
             for i in s..e {
                 if is_new(i) {
-                    next += 1;
+                    id = id.wrapping_add(1);
                     push(i, &mut text);
-                    ends.push(text.len());
+                    ends[k] = text.len();
+                    k += 1;
                 }
-                ids[flat(i) as usize].store((next - 1) as u32, Atomic::Relaxed);
+                shared[flat(i) as usize].store(id as u32, Atomic::Relaxed);
             }
             (text, ends)
         })
         .collect();
-    let ids: Vec<u32> = ids.into_iter().map(AtomicU32::into_inner).collect();
-    let mut text = Vec::with_capacity(spelled.iter().map(|(t, _)| t.len()).sum());
-    let mut ends = Vec::with_capacity(n_distinct);
-    for (piece, piece_ends) in spelled {
-        let base = text.len();
-        text.extend_from_slice(&piece);
-        ends.extend(piece_ends.iter().map(|&end| base + end));
+    let mut text = vec![0u8; spelled.iter().map(|(t, _)| t.len()).sum()];
+    let mut rest = &mut text[..];
+    let mut pieces = Vec::with_capacity(spelled.len());
+    let mut base = 0;
+    for (piece, ends) in spelled {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(piece.len());
+        rest = tail;
+        base += piece.len();
+        pieces.push((base - piece.len(), piece, head, ends));
     }
+    pieces
+        .into_par_iter()
+        .for_each(|(base, piece, place, ends)| {
+            place.copy_from_slice(&piece);
+            for end in ends {
+                *end += base;
+            }
+        });
     (ids, text, ends)
 }
 
