@@ -398,6 +398,7 @@ impl LocalNames {
 
     /// The id [`LocalNames::id`] gave `name`, if it gave one, without numbering it (names
     /// numbered by [`LocalNames::push_new`] alone are not keyed, so not found).
+    #[cfg(any(feature = "arrow", test))]
     pub(crate) fn find(&self, name: &[u8]) -> Option<u32> {
         if let Some(id) = self.digits.get(name) {
             return Some(id);
@@ -457,6 +458,7 @@ impl LocalNames {
 
     /// [`LocalNames::id`] for a column whose equal values usually come in runs (tasks):
     /// a new id per run while runs average two rows or more, else hashing.
+    #[cfg(any(feature = "arrow", test))]
     #[inline]
     pub(crate) fn run_id(&mut self, name: &[u8]) -> u32 {
         self.run_id_by_key(name, pack(name))

@@ -617,9 +617,9 @@ fn parse_lines<const CR: bool>(
 /// [`parse_lines`] for three fields and no CR, a line at a time: the delimiters and line
 /// ends of the 32 bytes from the line's start found at once ([`window_masks`]), the line's
 /// three separators read off them and checked by one test (two delimiters, then a line end;
-/// no empty field), a blank line seen by its first byte. A line not within 32 bytes of at
-/// least 48 left (the last lines of the bytes, a long line) is split by [`line_separators`].
-/// What fails the test fails [`parse_lines`] too.
+/// no empty field), a blank line seen by its first byte. From a line longer than 32 bytes on,
+/// the rest goes to [`parse_lines`]; the last lines (fewer than 48 bytes left) are split by
+/// [`line_separators`]. What fails the test fails [`parse_lines`] too.
 fn parse_lines3(
     bytes: &[u8],
     role: [usize; 3],
@@ -642,9 +642,9 @@ fn parse_lines3(
     }
     // Columns in the usual order take a loop where the roles are constants.
     if at == [0, 1, 2, 3] {
-        lines3::<true>(bytes, at, delimiter, out)
+        lines3::<true>(bytes, at, &role, delimiter, out)
     } else {
-        lines3::<false>(bytes, at, delimiter, out)
+        lines3::<false>(bytes, at, &role, delimiter, out)
     }
 }
 
@@ -653,6 +653,7 @@ fn parse_lines3(
 fn lines3<const IN_ORDER: bool>(
     bytes: &[u8],
     at: [usize; 4],
+    role: &[usize; 3],
     delimiter: u8,
     out: &mut RowSink<'_>,
 ) -> Option<usize> {
@@ -697,6 +698,13 @@ fn lines3<const IN_ORDER: bool>(
         if bytes[start] == b'\n' {
             start += 1; // a blank line
             continue;
+        }
+        if n - start >= WINDOW_READ {
+            // A line longer than the window (long names): the rest by the general loop, whose
+            // separators come 64 bytes at a time (a line split by `memchr` each took half as
+            // long again as it does there). It numbers the names as this loop would: a task
+            // run carries on through the names' own last key.
+            return parse_lines::<false>(&bytes[start..], role, 3, delimiter, out);
         }
         let (a, b, c) = line_separators(bytes, start, delimiter)?;
         let fields = [&bytes[start..a], &bytes[a + 1..b], &bytes[b + 1..c]];
@@ -1056,10 +1064,10 @@ mod tests {
         // fields, a last line without end), every order of the three roles, inputs of up to
         // 300 bytes (several of the separators' 64-byte blocks): both loops give up together
         // or give the same rows of the same names, and the rows are those of a plain split.
-        let naive = |bytes: &[u8], role: [usize; 3]| -> Option<Vec<[Vec<u8>; 3]>> {
+        let naive = |bytes: &[u8], role: [usize; 3], delimiter: u8| -> Option<Vec<[Vec<u8>; 3]>> {
             let mut rows = Vec::new();
             for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                let fields: Vec<&[u8]> = line.split(|&b| b == b',').collect();
+                let fields: Vec<&[u8]> = line.split(|&b| b == delimiter).collect();
                 if fields.len() != 3 || fields.iter().any(|f| f.is_empty()) {
                     return None;
                 }
@@ -1073,7 +1081,7 @@ mod tests {
         };
         let alphabet = [b'a', b'b', b'7', b',', b',', b'\n'];
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let read = |loop3: bool, bytes: &[u8], role: [usize; 3]| {
+        let read = |loop3: bool, bytes: &[u8], role: [usize; 3], delimiter: u8| {
             let mut slot = Parsed::default();
             let mut out = RowSink {
                 names: &mut slot.names,
@@ -1081,9 +1089,9 @@ mod tests {
                 rows: &mut slot.rows,
             };
             let done = if loop3 {
-                parse_lines3(bytes, role, b',', &mut out)
+                parse_lines3(bytes, role, delimiter, &mut out)
             } else {
-                parse_lines::<false>(bytes, &role, 3, b',', &mut out)
+                parse_lines::<false>(bytes, &role, 3, delimiter, &mut out)
             };
             done.map(|_| {
                 let names: Vec<Vec<&[u8]>> =
@@ -1111,6 +1119,23 @@ mod tests {
                     .flat_map(|k| {
                         let pick = (state >> (k % 50)) as usize;
                         let mut line = format!("t{},w{},{}\n", pick % 3, pick % 5, pick % 2);
+                        if round % 4 == 0 {
+                            // Names of 1 to 40 bytes (keys of 7, 8, 15, 16 and 17 bytes, lines
+                            // past the 32-byte window), some with NUL and non-ASCII bytes.
+                            let name = |prefix: &str, id: usize, salt: usize| {
+                                let len = [1, 3, 7, 8, 15, 16, 17, 24, 40][(salt >> 3) % 9];
+                                let fill = ["x", "\0", "é"][(salt >> 7) % 3];
+                                let mut name = format!("{prefix}{id}");
+                                while name.len() < len {
+                                    name.push_str(fill);
+                                }
+                                name
+                            };
+                            // A task's length follows its id, so that its rows run together.
+                            let (t, w) = (pick % 3, pick % 5);
+                            let (task, worker) = (name("t", t, t * 77), name("w", w, pick));
+                            line = format!("{task},{worker},{}\n", pick % 2);
+                        }
                         if pick.is_multiple_of(11) {
                             line =
                                 ["\n", "t,,1\n", "t,w\n", "t,w,1,2\n", ",w,1\n"][pick % 5].into();
@@ -1131,11 +1156,22 @@ mod tests {
                 [2, 1, 0],
             ];
             let role = roles[round % 6];
-            let (general, three) = (read(false, &bytes, role), read(true, &bytes, role));
+            // A tab-separated table now and then (the commas made tabs).
+            let delimiter = if round % 8 == 6 { b'\t' } else { b',' };
+            if delimiter == b'\t' {
+                bytes
+                    .iter_mut()
+                    .filter(|b| **b == b',')
+                    .for_each(|b| *b = b'\t');
+            }
+            let (general, three) = (
+                read(false, &bytes, role, delimiter),
+                read(true, &bytes, role, delimiter),
+            );
             assert_eq!(general, three, "{:?}", String::from_utf8_lossy(&bytes));
             assert_eq!(
                 general.as_ref().map(|(rows, _)| rows.clone()),
-                naive(&bytes, role),
+                naive(&bytes, role, delimiter),
                 "{:?}",
                 String::from_utf8_lossy(&bytes)
             );
