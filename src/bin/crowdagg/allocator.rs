@@ -30,11 +30,15 @@
 //! threads: at 10⁶ answers mimalloc committed 72–90 MiB for 34 MB of live blocks. Asked for
 //! one byte more than 512 KiB, such a block gets pages of its own, cut from the same arena
 //! next to the others and reused once freed: 56–58 MiB committed at 10⁶ answers, 18–25 MiB
-//! instead of 61–69 at 10⁵ (BENCHMARKS.md, session 12). The bytes past the requested size are
-//! never touched (a zeroed block has only its requested bytes zeroed), and mimalloc frees a
-//! block without being told its size.
+//! instead of 61–69 at 10⁵, and MV and Wawa at 10⁶ end to end 1–5 ms faster (BENCHMARKS.md,
+//! session 12). The bytes past the requested size are never touched (a zeroed block has only
+//! its requested bytes zeroed), and mimalloc frees a block without being told its size. At
+//! most about [`OWN_PAGES_MAX_BLOCKS`] blocks are given pages of their own at once, so that
+//! a table of many such blocks does not take several times its size.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mimalloc::MiMalloc;
 
@@ -43,29 +47,93 @@ use mimalloc::MiMalloc;
 const SYSTEM_FROM: usize = 64 << 20;
 
 /// Blocks of more than this many bytes and less than [`OWN_PAGES_FROM`] are asked of mimalloc
-/// at [`OWN_PAGES_FROM`] bytes (module doc).
+/// at [`OWN_PAGES_FROM`] bytes, while fewer than [`OWN_PAGES_MAX_BLOCKS`] are (module doc).
 const OWN_PAGES_ABOVE: usize = 64 << 10;
 
 /// The smallest block mimalloc 3 gives pages of its own (one byte more than its largest size
 /// class, `MI_LARGE_MAX_OBJ_SIZE`).
 const OWN_PAGES_FROM: usize = (512 << 10) + 1;
 
-/// The size to ask mimalloc for, for a block of `size` bytes (module doc).
+/// At most about this many blocks at once get pages of their own (at most 32 MiB more than
+/// they hold): a table of many such blocks (segmentation masks of a million pixels, 122 KiB
+/// each) would otherwise take up to 8 times its size; beyond, they share their size class's
+/// pages as mimalloc places them.
+const OWN_PAGES_MAX_BLOCKS: usize = 64;
+
+/// Live blocks with pages of their own (as [`has_own_pages`] tells).
+static OWN_PAGES_BLOCKS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe extern "C" {
+    /// The bytes a block mimalloc made can hold.
+    fn mi_usable_size(block: *const c_void) -> usize;
+}
+
+/// Whether a block of this size may get pages of its own.
 #[inline]
-fn mimalloc_size(size: usize) -> usize {
-    if size > OWN_PAGES_ABOVE && size < OWN_PAGES_FROM {
+fn own_pages_size(size: usize) -> bool {
+    size > OWN_PAGES_ABOVE && size < OWN_PAGES_FROM
+}
+
+/// Whether live mimalloc block `block`, of `size` bytes, has pages of its own: one of these
+/// sizes mimalloc alone puts in a size class of at most 512 KiB.
+///
+/// # Safety
+/// `block` is a live block mimalloc made.
+#[inline]
+unsafe fn has_own_pages(block: *mut u8, size: usize) -> bool {
+    // SAFETY: the caller's.
+    own_pages_size(size) && unsafe { mi_usable_size(block.cast()) } >= OWN_PAGES_FROM
+}
+
+/// The size to ask mimalloc for, for a block of `size` bytes; `keeping` when the block being
+/// resized has pages of its own (then it keeps them, within the count).
+#[inline]
+fn mimalloc_size(size: usize, keeping: bool) -> usize {
+    let room = || OWN_PAGES_BLOCKS.load(Ordering::Relaxed) < OWN_PAGES_MAX_BLOCKS;
+    if own_pages_size(size) && (keeping || room()) {
         OWN_PAGES_FROM
     } else {
         size
     }
 }
 
-/// `layout` with the size asked of mimalloc.
+/// Counts a block that gained (`+1`) or lost (`-1`) pages of its own.
 #[inline]
-fn for_mimalloc(layout: Layout) -> Layout {
-    // SAFETY: the size grows only up to OWN_PAGES_FROM, far below isize::MAX rounded to any
-    // alignment a layout can have; the alignment is the caller's.
-    unsafe { Layout::from_size_align_unchecked(mimalloc_size(layout.size()), layout.align()) }
+fn count_own_pages(gained: bool, lost: bool) {
+    match (gained, lost) {
+        (true, false) => OWN_PAGES_BLOCKS.fetch_add(1, Ordering::Relaxed),
+        (false, true) => OWN_PAGES_BLOCKS.fetch_sub(1, Ordering::Relaxed),
+        _ => 0,
+    };
+}
+
+/// A block of mimalloc's (zeroed or not), with pages of its own where [`mimalloc_size`] says.
+///
+/// # Safety
+/// As [`GlobalAlloc::alloc`].
+#[inline]
+unsafe fn mimalloc_alloc(layout: Layout, zeroed: bool) -> *mut u8 {
+    let size = mimalloc_size(layout.size(), false);
+    // SAFETY: the caller's contract; a larger size keeps the layout valid (below isize::MAX
+    // rounded to any alignment: OWN_PAGES_FROM is small).
+    unsafe {
+        if size == layout.size() {
+            return match zeroed {
+                true => MiMalloc.alloc_zeroed(layout),
+                false => MiMalloc.alloc(layout),
+            };
+        }
+        let block = MiMalloc.alloc(Layout::from_size_align_unchecked(size, layout.align()));
+        if !block.is_null() {
+            count_own_pages(true, false);
+            if zeroed {
+                // Only the requested bytes: mimalloc would zero the whole 512 KiB of a reused
+                // block, touching pages the block's user never does.
+                block.write_bytes(0, layout.size());
+            }
+        }
+        block
+    }
 }
 
 /// mimalloc for small and medium blocks, the system allocator for the largest (module doc).
@@ -82,7 +150,7 @@ unsafe impl GlobalAlloc for Allocator {
             if layout.size() >= SYSTEM_FROM {
                 System.alloc(layout)
             } else {
-                MiMalloc.alloc(for_mimalloc(layout))
+                mimalloc_alloc(layout, false)
             }
         }
     }
@@ -92,16 +160,8 @@ unsafe impl GlobalAlloc for Allocator {
         unsafe {
             if layout.size() >= SYSTEM_FROM {
                 System.alloc_zeroed(layout)
-            } else if mimalloc_size(layout.size()) == layout.size() {
-                MiMalloc.alloc_zeroed(layout)
             } else {
-                // Only the requested bytes are zeroed: mimalloc would zero the whole 512 KiB
-                // of a reused block, touching pages the block's user never does.
-                let block = MiMalloc.alloc(for_mimalloc(layout));
-                if !block.is_null() {
-                    block.write_bytes(0, layout.size());
-                }
-                block
+                mimalloc_alloc(layout, true)
             }
         }
     }
@@ -112,6 +172,7 @@ unsafe impl GlobalAlloc for Allocator {
             if layout.size() >= SYSTEM_FROM {
                 System.dealloc(block, layout)
             } else {
+                count_own_pages(false, has_own_pages(block, layout.size()));
                 MiMalloc.dealloc(block, layout)
             }
         }
@@ -125,8 +186,17 @@ unsafe impl GlobalAlloc for Allocator {
         unsafe {
             match (was_system, is_system) {
                 (true, true) => System.realloc(block, layout, new_size),
-                // mimalloc's realloc takes no old size: the one it was asked for is not needed.
-                (false, false) => MiMalloc.realloc(block, layout, mimalloc_size(new_size)),
+                (false, false) => {
+                    // mimalloc's realloc takes no old size: the one it was asked for is not
+                    // needed. A block with pages of its own keeps them within their range.
+                    let had = has_own_pages(block, layout.size());
+                    let size = mimalloc_size(new_size, had);
+                    let moved = MiMalloc.realloc(block, layout, size);
+                    if !moved.is_null() {
+                        count_own_pages(has_own_pages(moved, new_size), had);
+                    }
+                    moved
+                }
                 _ => {
                     let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
                     let moved = self.alloc(new_layout);
@@ -167,17 +237,38 @@ mod tests {
         assert_eq!(small.iter().sum::<u64>(), 7000);
     }
 
-    unsafe extern "C" {
-        /// mimalloc's usable size of a block it made.
-        fn mi_usable_size(block: *const std::ffi::c_void) -> usize;
-    }
-
     /// Blocks of 64–512 KiB get pages of their own (mimalloc gives them more than 512 KiB),
     /// keep their bytes when they grow and shrink within that range and beyond it, and a
     /// zeroed one is zero even where a freed block of the same place held other bytes.
+    /// The tests that count blocks with pages of their own, one at a time.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    /// Past the count, blocks of these sizes share their size class's pages; once freed, the
+    /// count is free again (the other tests of this binary may hold a few meanwhile).
+    #[test]
+    fn only_so_many_blocks_get_pages_of_their_own_at_once() {
+        let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let usable = |v: &Vec<u8>| unsafe { super::mi_usable_size(v.as_ptr().cast()) };
+        let blocks: Vec<Vec<u8>> = (0..2 * super::OWN_PAGES_MAX_BLOCKS)
+            .map(|_| Vec::with_capacity(100 << 10))
+            .collect();
+        let own = blocks.iter().filter(|b| usable(b) > 512 << 10).count();
+        assert!(own <= super::OWN_PAGES_MAX_BLOCKS, "{own}");
+        assert!(own >= super::OWN_PAGES_MAX_BLOCKS - 8, "{own}");
+        let shared = blocks
+            .iter()
+            .find(|b| usable(b) <= 512 << 10)
+            .expect("one shares");
+        assert!(usable(shared) >= 100 << 10);
+        drop(blocks);
+        let again: Vec<u8> = Vec::with_capacity(100 << 10);
+        assert!(usable(&again) > 512 << 10);
+    }
+
     #[test]
     fn blocks_between_64_and_512_kib_get_pages_of_their_own() {
-        let usable = |v: &Vec<u8>| unsafe { mi_usable_size(v.as_ptr().cast()) };
+        let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let usable = |v: &Vec<u8>| unsafe { super::mi_usable_size(v.as_ptr().cast()) };
         let mut block: Vec<u8> = Vec::with_capacity(100 << 10);
         assert!(usable(&block) > 512 << 10, "{}", usable(&block));
         let small: Vec<u8> = Vec::with_capacity(60 << 10);
