@@ -573,8 +573,7 @@ mod tests {
                 labels.push(l as i64);
             }
             let data =
-                Responses::from_codes(n_tasks, n_workers as usize, k, &tasks, &workers, &labels)
-                    .unwrap();
+                Responses::from_codes(n_tasks, n_workers, k, &tasks, &workers, &labels).unwrap();
             // Before the worker index is built (the one pass needs it unbuilt).
             let got: Vec<_> = (1..=3)
                 .map(|threads| {

@@ -237,9 +237,6 @@ mod tests {
         assert_eq!(small.iter().sum::<u64>(), 7000);
     }
 
-    /// Blocks of 64–512 KiB get pages of their own (mimalloc gives them more than 512 KiB),
-    /// keep their bytes when they grow and shrink within that range and beyond it, and a
-    /// zeroed one is zero even where a freed block of the same place held other bytes.
     /// The tests that count blocks with pages of their own, one at a time.
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -248,6 +245,8 @@ mod tests {
     #[test]
     fn only_so_many_blocks_get_pages_of_their_own_at_once() {
         let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: a vector's block with capacity is a live block of the allocator's (mimalloc
+        // below SYSTEM_FROM).
         let usable = |v: &Vec<u8>| unsafe { super::mi_usable_size(v.as_ptr().cast()) };
         let blocks: Vec<Vec<u8>> = (0..2 * super::OWN_PAGES_MAX_BLOCKS)
             .map(|_| Vec::with_capacity(100 << 10))
@@ -265,9 +264,14 @@ mod tests {
         assert!(usable(&again) > 512 << 10);
     }
 
+    /// Blocks of 64–512 KiB get pages of their own (mimalloc gives them more than 512 KiB),
+    /// keep their bytes when they grow and shrink within that range and beyond it, and a
+    /// zeroed one is zero even where a freed block of the same place held other bytes.
     #[test]
     fn blocks_between_64_and_512_kib_get_pages_of_their_own() {
         let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: a vector's block with capacity is a live block of the allocator's (mimalloc
+        // below SYSTEM_FROM).
         let usable = |v: &Vec<u8>| unsafe { super::mi_usable_size(v.as_ptr().cast()) };
         let mut block: Vec<u8> = Vec::with_capacity(100 << 10);
         assert!(usable(&block) > 512 << 10, "{}", usable(&block));
