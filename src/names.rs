@@ -79,8 +79,7 @@ impl Names {
 
     /// Name `i`; panics when `i >= len()`.
     pub(crate) fn get(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.text[start..self.ends[i]]
+        &self.text[self.start(i)..self.ends[i]]
     }
 
     /// Names `range`, side by side in one string (their concatenation).
@@ -88,12 +87,13 @@ impl Names {
         if range.is_empty() {
             return "";
         }
-        let start = if range.start == 0 {
-            0
-        } else {
-            self.ends[range.start - 1]
-        };
-        &self.text[start..self.ends[range.end - 1]]
+        &self.text[self.start(range.start)..self.ends[range.end - 1]]
+    }
+
+    /// Where name `i` starts in the text.
+    #[inline]
+    fn start(&self, i: usize) -> usize {
+        if i == 0 { 0 } else { self.ends[i - 1] }
     }
 
     pub(crate) fn iter(&self) -> impl ExactSizeIterator<Item = &str> {

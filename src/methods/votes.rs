@@ -322,13 +322,19 @@ fn agreement_with(
     data: &Responses,
     truth: impl Fn(usize) -> Option<Label> + Sync,
 ) -> Vec<(u64, u64)> {
-    let parts = rayon::current_num_threads().clamp(1, 64);
-    match data.by_worker_if_built() {
-        None if parts.saturating_mul(data.n_workers()) <= data.n_responses() => {
-            agreement_by_task(data, truth, parts)
-        }
-        _ => agreement_by_worker(data, truth),
+    match task_ranges(data) {
+        Some(parts) => agreement_by_task(data, truth, parts),
+        None => agreement_by_worker(data, truth),
     }
+}
+
+/// The ranges of tasks [`agreement_with`] counts over the task index, or `None` when it takes
+/// the worker index: built already, or per-range tables larger than the responses.
+fn task_ranges(data: &Responses) -> Option<usize> {
+    let parts = rayon::current_num_threads().clamp(1, 64);
+    (data.by_worker_if_built().is_none()
+        && parts.saturating_mul(data.n_workers()) <= data.n_responses())
+    .then_some(parts)
 }
 
 /// A row's (id, label) pairs, each once: rows are sorted by (id, label), so identical
@@ -424,12 +430,9 @@ fn agreement_by_task_with<T: FnMut(usize) -> Option<Label>>(
 /// two (the same integer counts, so the same accuracies). Through the worker index, or with
 /// more workers per range than answers, the labels first as there.
 pub(crate) fn worker_accuracy_on_majority(data: &Responses) -> Vec<Option<f64>> {
-    let parts = rayon::current_num_threads().clamp(1, 64);
-    if data.by_worker_if_built().is_some()
-        || parts.saturating_mul(data.n_workers()) > data.n_responses()
-    {
+    let Some(parts) = task_ranges(data) else {
         return worker_accuracy_on_all(data, &tally_labels(data, None));
-    }
+    };
     let k = data.n_labels();
     accuracy(agreement_by_task_with(data, parts, || {
         let (mut row, mut compensation) = (vec![0.0; k], vec![0.0; k]);
