@@ -701,6 +701,13 @@ impl Job {
 
         let progress = Progress::new();
         let mut inputs = FitInputs::default().observer(&progress);
+        // A CSV of labels and confidences alone: what the fit computes only to report it
+        // (probabilities of the votes, majority vote's agreement skills) is left out.
+        let csv =
+            matches!(args.format, Format::Csv) && !convert::wants_parquet(args.output.as_deref());
+        if csv && args.probas.is_none() && args.workers.is_none() {
+            inputs = inputs.labels_only();
+        }
         if let Some(skills) = &skills {
             inputs = inputs.skills(skills);
         }

@@ -111,23 +111,32 @@ impl MissingSkill {
 /// Weighted vote, then the crowd-kit outputs: probabilities = normalised votes, label = most
 /// voted (ties to the smallest label), skills = `skills` when the caller has the ones its
 /// weights came from (Wawa, gold majority vote: the result reports those), else each worker's
-/// agreement with the labels (not computed when given: a pass over every response).
+/// agreement with the labels (not computed when given: a pass over every response). With
+/// `labels_only` ([`FitInputs::labels_only`]), no probabilities, and no agreement skills.
 fn vote(
     data: &Responses,
     weights: Option<&[Option<f64>]>,
     skills: Option<Vec<Option<f64>>>,
+    labels_only: bool,
 ) -> Aggregation {
     let Tally {
         probabilities,
         labels,
         confidence,
-    } = tally(data, weights);
-    let probabilities = Array2::from_shape_vec((data.n_tasks(), data.n_labels()), probabilities)
-        .expect("tally: one row of n_labels per task");
+    } = tally(data, weights, !labels_only);
+    let probabilities = probabilities.map(|values| {
+        Array2::from_shape_vec((data.n_tasks(), data.n_labels()), values)
+            .expect("tally: one row of n_labels per task")
+    });
+    let skills = match (skills, labels_only) {
+        (Some(skills), _) => Some(skills),
+        (None, true) => None,
+        (None, false) => Some(worker_accuracy_on_all(data, &labels)),
+    };
     Aggregation {
-        skills: Some(skills.unwrap_or_else(|| worker_accuracy_on_all(data, &labels))),
+        skills,
         labels,
-        probabilities: Some(probabilities),
+        probabilities,
         scores: None,
         confidence,
         errors: None,
@@ -247,10 +256,10 @@ impl Aggregator for MajorityVote {
             return Ok(super::empty_result());
         }
         match inputs.skills {
-            None => Ok(vote(data, None, None)),
+            None => Ok(vote(data, None, None, inputs.labels_only)),
             Some(skills) => {
                 let weights = self.on_missing_skill.apply(data, skills.resolve(data)?)?;
-                let mut result = vote(data, Some(&weights), None);
+                let mut result = vote(data, Some(&weights), None, inputs.labels_only);
                 // As crowd-kit: the responses of workers without a weight (ignored) are
                 // dropped before the vote, so those workers get no skill either.
                 if let Some(skills) = &mut result.skills {
@@ -323,7 +332,7 @@ impl Aggregator for GoldMajorityVote {
         let truth = gold.resolve(data)?;
         let skills = worker_accuracy(data, &truth);
         let weights = self.on_missing_skill.apply(data, skills.clone())?;
-        Ok(vote(data, Some(&weights), Some(skills)))
+        Ok(vote(data, Some(&weights), Some(skills), inputs.labels_only))
     }
 
     fn params(&self) -> ParamReport {
@@ -374,14 +383,14 @@ impl Aggregator for Wawa {
         "Wawa"
     }
 
-    fn aggregate_with(&self, data: &Responses, _: FitInputs<'_>) -> Result<Aggregation> {
+    fn aggregate_with(&self, data: &Responses, inputs: FitInputs<'_>) -> Result<Aggregation> {
         if data.is_empty() {
             return Ok(super::empty_result());
         }
         // The first vote's labels alone, taken as its workers' agreement is counted.
         let weights = worker_accuracy_on_majority(data);
         let skills = weights.clone();
-        Ok(vote(data, Some(&weights), Some(skills)))
+        Ok(vote(data, Some(&weights), Some(skills), inputs.labels_only))
     }
 
     fn params(&self) -> ParamReport {

@@ -87,6 +87,11 @@ pub struct FitInputs<'a> {
     pub skills: Option<&'a Skills>,
     /// Called once per iteration by iterative methods.
     pub observer: Option<&'a dyn Observer>,
+    /// Only the labels and their confidences will be read: a method may then leave out
+    /// (as `None`) what it computes after the fit only to report it — the majority votes'
+    /// per-label probabilities and MajorityVote's agreement skills. Labels and confidences are
+    /// the same bits either way.
+    pub labels_only: bool,
 }
 
 impl<'a> FitInputs<'a> {
@@ -105,6 +110,12 @@ impl<'a> FitInputs<'a> {
     /// Passes an observer, called once per iteration.
     pub fn observer(mut self, observer: &'a dyn Observer) -> Self {
         self.observer = Some(observer);
+        self
+    }
+
+    /// Sets the field `labels_only`: only the labels and confidences will be read.
+    pub fn labels_only(mut self) -> Self {
+        self.labels_only = true;
         self
     }
 }

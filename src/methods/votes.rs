@@ -110,8 +110,8 @@ pub(crate) fn normalize_rows_in_place(scores: &mut Array2<f64>) {
 /// and tables written by the threads that fill them: at 10⁶ responses the separate passes
 /// and their temporary tables were most of the fit.
 pub(crate) struct Tally {
-    /// tasks × labels, row-major.
-    pub probabilities: Vec<f64>,
+    /// tasks × labels, row-major; `None` when not asked for.
+    pub probabilities: Option<Vec<f64>>,
     pub labels: Vec<Label>,
     pub confidence: Vec<f64>,
 }
@@ -122,44 +122,64 @@ const SMALL_K: usize = 16;
 /// Tasks per parallel work item.
 const TASKS_PER_ITEM: usize = 2048;
 
-/// The [`Tally`] of `data` (`weights` as in [`weighted_votes`]).
-pub(crate) fn tally(data: &Responses, weights: Option<&[Option<f64>]>) -> Tally {
+/// The [`Tally`] of `data` (`weights` as in [`weighted_votes`]), its probabilities kept if
+/// `keep_probabilities` (each task's row is computed either way: the confidence is one of its
+/// values).
+pub(crate) fn tally(
+    data: &Responses,
+    weights: Option<&[Option<f64>]>,
+    keep_probabilities: bool,
+) -> Tally {
     use std::mem::MaybeUninit;
     let (n, k) = (data.n_tasks(), data.n_labels());
     // Every value is written below: tables of `vec![0.0; …]` would be zeroed first (≈ 6 MB at
     // 10⁶ responses, on this thread, before the parallel pass).
     // Checked: the chunks below cover exactly n·k values only if it does not wrap.
-    let nk = n.checked_mul(k).expect("tasks × labels fits in usize");
+    let nk = match keep_probabilities {
+        true => n.checked_mul(k).expect("tasks × labels fits in usize"),
+        false => 0,
+    };
     let mut probabilities = Vec::<f64>::with_capacity(nk);
     let mut labels = Vec::<Label>::with_capacity(n);
     let mut confidence = Vec::<f64>::with_capacity(n);
-    probabilities.spare_capacity_mut()[..nk]
-        .par_chunks_mut(TASKS_PER_ITEM * k)
+    // Without probabilities, each item gets an empty slice of them (`TASKS_PER_ITEM · k` of
+    // nothing): the chunks of labels and confidences decide the items.
+    let per_item = (TASKS_PER_ITEM * k).max(1);
+    let empty_rows = std::iter::repeat_with(|| &mut [][..]);
+    let rows: Vec<&mut [MaybeUninit<f64>]> = match keep_probabilities {
+        true => probabilities.spare_capacity_mut()[..nk]
+            .chunks_mut(per_item)
+            .collect(),
+        false => empty_rows.take(n.div_ceil(TASKS_PER_ITEM)).collect(),
+    };
+    rows.into_par_iter()
         .zip(labels.spare_capacity_mut()[..n].par_chunks_mut(TASKS_PER_ITEM))
         .zip(confidence.spare_capacity_mut()[..n].par_chunks_mut(TASKS_PER_ITEM))
         .enumerate()
         .for_each(|(item, ((rows, labels), confidence))| {
             let (mut row, mut compensation) = (vec![0.0; k], vec![0.0; k]);
             let first = item * TASKS_PER_ITEM;
-            for (i, out) in rows.chunks_exact_mut(k).enumerate() {
+            for (i, (label, confidence)) in labels.iter_mut().zip(confidence).enumerate() {
                 let best = vote_row(data, weights, first + i, &mut row, &mut compensation);
-                for (out, &p) in out.iter_mut().zip(&row) {
-                    out.write(p);
+                if let Some(out) = rows.get_mut(i * k..(i + 1) * k) {
+                    for (out, &p) in out.iter_mut().zip(&row) {
+                        out.write(p);
+                    }
                 }
-                labels[i] = MaybeUninit::new(best as Label);
-                confidence[i] = MaybeUninit::new(row[best]);
+                label.write(best as Label);
+                confidence.write(row[best]);
             }
         });
-    // SAFETY: the chunks above cover the first n·k, n and n elements of the three spare
-    // capacities exactly (the same number of items of TASKS_PER_ITEM tasks, `k` values a
-    // task), and every element of every chunk is written.
+    // SAFETY: the items above cover the first n labels and confidences exactly (chunks of
+    // TASKS_PER_ITEM), each written; with probabilities, their first n·k values too (the same
+    // number of chunks of TASKS_PER_ITEM · k, `k` values written for each task of the item).
     unsafe {
         probabilities.set_len(nk);
         labels.set_len(n);
         confidence.set_len(n);
     }
     Tally {
-        probabilities,
+        probabilities: keep_probabilities.then_some(probabilities),
         labels,
         confidence,
     }
@@ -533,11 +553,17 @@ mod tests {
         };
         let expected = normalize_rows(votes);
         let (expected_labels, expected_confidence) = argmax_rows(&expected);
-        let got = tally(&data, weights);
+        let got = tally(&data, weights, true);
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&got.probabilities), bits(expected.as_slice().unwrap()));
+        let probabilities = got.probabilities.expect("kept when asked for");
+        assert_eq!(bits(&probabilities), bits(expected.as_slice().unwrap()));
         assert_eq!(&got.labels, &expected_labels);
         assert_eq!(bits(&got.confidence), bits(&expected_confidence));
+        // Without the probabilities: the same labels and confidences.
+        let lean = tally(&data, weights, false);
+        assert!(lean.probabilities.is_none());
+        assert_eq!(&lean.labels, &expected_labels);
+        assert_eq!(bits(&lean.confidence), bits(&expected_confidence));
         assert_eq!(tally_labels(&data, weights), expected_labels);
     }
 

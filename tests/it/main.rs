@@ -15,6 +15,7 @@ mod embeddings;
 mod fuzz_regressions;
 mod glad;
 mod kos;
+mod labels_only;
 mod mace;
 mod metrics;
 mod mmsr;
