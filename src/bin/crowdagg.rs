@@ -676,12 +676,14 @@ impl Job {
             aggregator,
             use_gold,
         } = self;
-        let (started, cpu_started) = (Instant::now(), crowdagg::timing::process_cpu_seconds());
+        // CPU time is read from /proc (a file opened and parsed each time): only for --timings.
+        let cpu_seconds = || match args.timings {
+            true => crowdagg::timing::process_cpu_seconds(),
+            false => 0.0,
+        };
+        let (started, cpu_started) = (Instant::now(), cpu_seconds());
         let data = args.input_args.read_responses(&args.input)?;
-        let (read_time, read_cpu) = (
-            started.elapsed(),
-            crowdagg::timing::process_cpu_seconds() - cpu_started,
-        );
+        let (read_time, read_cpu) = (started.elapsed(), cpu_seconds() - cpu_started);
         let gold = args
             .gold
             .as_deref()
@@ -714,17 +716,13 @@ impl Job {
         if let (Some(gold), true) = (&gold, use_gold) {
             inputs = inputs.gold(gold);
         }
-        let (fit_started, fit_cpu_started) =
-            (Instant::now(), crowdagg::timing::process_cpu_seconds());
+        let (fit_started, fit_cpu_started) = (Instant::now(), cpu_seconds());
         let result = aggregator.fit_checked(&data, inputs).map_err(|e| {
             let hint = cli_hint(&e);
             CliError::hinted(locate(e, gold.as_ref(), skills.as_ref()), hint)
         })?;
         progress.finish();
-        let (fit_time, fit_cpu) = (
-            fit_started.elapsed(),
-            crowdagg::timing::process_cpu_seconds() - fit_cpu_started,
-        );
+        let (fit_time, fit_cpu) = (fit_started.elapsed(), cpu_seconds() - fit_cpu_started);
         // Refuse before writing anything: no output at all rather than some of it.
         if args.probas.is_some() && result.probabilities.is_none() {
             return Err(CliError::Usage(format!(
@@ -791,7 +789,7 @@ impl Job {
                 fit / iterations as f64,
                 write_started.elapsed().as_secs_f64(),
                 started.elapsed().as_secs_f64(),
-                crowdagg::timing::process_cpu_seconds() - cpu_started,
+                cpu_seconds() - cpu_started,
             );
         }
         // The process ends next: its exit returns the tables' memory at once, where dropping
