@@ -14,7 +14,9 @@
 # OLD (a second crowdagg binary, run alternately with BIN for an A/B in the same window),
 # PY (python with crowd-kit; `none` skips crowd-kit), CK_SKIP ("method:N ..." cells where
 # crowd-kit is not run, e.g. "mace:1000000 glad:100000": too long; extrapolate by hand from a
-# smaller size and say so). One line per run on stdout.
+# smaller size and say so), PERF_RUNS (when set and `perf` is there: also the mean wall and CPU
+# of that many crowdagg runs from `perf stat -r`, at a resolution /usr/bin/time's 10 ms lacks).
+# One line per run on stdout.
 set -eu
 SIZES=${*:-100000 1000000}
 OUT=${OUT:-/tmp/crowdagg-bench-e2e}
@@ -55,6 +57,11 @@ for n in $SIZES; do
   for m in $METHODS; do
     if [ "$PY" != none ] && ! echo " $CK_SKIP " | grep -q " $m:$n "; then
       echo "crowdkit n=$n m=$m load=$(load) $(timed "$PY" scripts/crowdkit_e2e.py "$(ck_class "$m")" "$csv" "$OUT/ck.csv")"
+    fi
+    if [ -n "${PERF_RUNS:-}" ]; then
+      perf stat -r "$PERF_RUNS" -e task-clock -o "$OUT/perf.log" "$BIN" aggregate -m "$m" "$csv" -o "$OUT/ours.csv" 2>/dev/null
+      echo "perf     n=$n m=$m load=$(load) runs=$PERF_RUNS $(awk '/task-clock/ { cpu = $1 } /time elapsed/ { wall = $1 * 1000; pm = $3 * 1000 }
+        END { printf "mean_wall_ms=%.1f+-%.1f mean_cpu_ms=%.1f", wall, pm, cpu }' "$OUT/perf.log")"
     fi
     for i in $(seq "$REPEATS"); do
       echo "crowdagg n=$n m=$m load=$(load) $(timed "$BIN" aggregate -m "$m" --timings "$csv" -o "$OUT/ours.csv")"
