@@ -9,6 +9,8 @@
 # round, mean wall ms (perf's ± of the mean), CPU ms (task-clock), page faults; then, per
 # method and binary, the smallest and largest mean wall over the rounds. The outputs of the
 # last runs are compared with `cmp`. Needs `perf` (perf stat works without hardware counters).
+# FRESH=1 removes the output before each run (untimed, `perf stat --pre`): the time of writing
+# a new file, without the freeing of the previous output's blocks that replacing it costs.
 set -eu
 BASE=$1
 NEW=$2
@@ -23,8 +25,11 @@ for round in $(seq "$ROUNDS"); do
     for method in $METHODS; do
         for side in base new; do
             if [ "$side" = base ]; then bin=$BASE; else bin=$NEW; fi
-            perf stat -r "$RUNS" -e task-clock,page-faults -o "$OUT/stat" \
-                "$bin" aggregate --method "$method" -o "$OUT/$side.$method.csv" "$FILE"
+            out="$OUT/$side.$method.csv"
+            pre=true
+            [ "${FRESH:-0}" = 1 ] && pre="rm -f $out"
+            perf stat -r "$RUNS" --pre "$pre" -e task-clock,page-faults -o "$OUT/stat" \
+                "$bin" aggregate --method "$method" -o "$out" "$FILE"
             wall=$(awk '/seconds time elapsed/ { printf "%.1f ± %.1f", $1 * 1000, $3 * 1000 }' "$OUT/stat")
             cpu=$(awk '/task-clock/ { printf "%.1f", $1 }' "$OUT/stat")
             faults=$(awk '/page-faults/ { print $1 }' "$OUT/stat")
