@@ -368,16 +368,22 @@ impl LocalNames {
             return id;
         }
         if self.word.is_empty() && self.short.is_empty() && self.long.is_empty() {
-            // A new name (the tables hold none): in the digit table alone if it may be, else
-            // hashed (the claim would fail again: it is not tried twice).
-            if self.digits.claim(name, self.count) {
-                return self.push_new(name);
-            }
-            return self.hashed_id(name);
+            return self.new_unhashed_id(name);
         }
         let id = self.hashed_id(name);
         self.digits.claim(name, id);
         id
+    }
+
+    /// [`LocalNames::keyed_id`] of a name not in the digit table while the hash tables are
+    /// empty (so a new name; once per name: out of line): kept in the digit table alone if
+    /// it may be, else hashed (the claim would fail again: it is not tried twice).
+    #[inline(never)]
+    fn new_unhashed_id(&mut self, name: &[u8]) -> u32 {
+        if self.digits.claim(name, self.count) {
+            return self.push_new(name);
+        }
+        self.hashed_id(name)
     }
 
     /// [`LocalNames::id`] while every name numbered is in `few`: found there, or new (numbered

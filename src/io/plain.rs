@@ -389,10 +389,13 @@ impl Slot {
         // The last line's completion (below) reads a step at a time.
         let step = layout.chunk.clamp(64, 64 << 10);
         if self.bytes.len() < want {
-            // With room for one step: a last line running past the chunk's end would
-            // otherwise double the buffer (the chunk copied into a fresh block twice its size).
+            // With room for one step past the longest chunk read (the first is a byte
+            // shorter): a last line running past the chunk's end would otherwise double the
+            // buffer (the chunk copied into a fresh block twice its size).
+            let longest = layout.chunk.min(layout.total.saturating_sub(layout.body)) + 1;
+            let room = (longest + step) as usize;
             self.bytes
-                .reserve_exact(want + step as usize - self.bytes.len());
+                .reserve_exact(room.max(want + step as usize) - self.bytes.len());
             self.bytes.resize(want, 0);
         }
         let mut n = fill_at(file, from, &mut self.bytes[..want])?;
