@@ -1660,8 +1660,8 @@ mod tests {
     }
 
     /// A slot of `share` chunks that parsed `text` (a header and lines) in chunks of `chunk`
-    /// bytes, and the capacities of its task lists after each chunk.
-    fn slot_after(text: &str, chunk: u64, share: u64, name: &str) -> (Slot, Vec<[usize; 3]>) {
+    /// bytes, and the capacities of its task lists and byte buffer after each chunk.
+    fn slot_after(text: &str, chunk: u64, share: u64, name: &str) -> (Slot, Vec<[usize; 4]>) {
         let dir = std::env::temp_dir().join(format!("crowdagg-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("tasks.csv");
@@ -1689,6 +1689,7 @@ mod tests {
                 slot.task_rows.capacity(),
                 tasks.new_ends.capacity(),
                 tasks.new_bytes.capacity(),
+                slot.bytes.capacity(),
             ]);
         }
         std::fs::remove_dir_all(&dir).unwrap();
@@ -1700,7 +1701,9 @@ mod tests {
         // 4 rows per task, 15-byte lines: 20,000 rows (5,000 tasks) in two chunks of about
         // 150 KB. The probe (16 KiB, about 1,100 rows) sees a task per 4 rows: room for about
         // 9/8 of the 2 chunks' 5,000 tasks from the first chunk on, the same blocks through
-        // the second: not a task per line (20,000), nor grown by doubling.
+        // the second: not a task per line (20,000), nor grown by doubling. The byte buffer
+        // too: room for the second chunk (a byte longer, read from the byte before it) and
+        // the end of its last line from the first.
         let mut text = String::from("task,worker,label\n");
         for i in 0..20_000 {
             text.push_str(&format!("t{:06},w{:03},{}\n", i / 4, i % 997, i % 2));
@@ -1708,7 +1711,8 @@ mod tests {
         let (slot, capacities) = slot_after(&text, 150_000, 2, "probe");
         assert_eq!(capacities.len(), 2);
         assert_eq!(capacities[0], capacities[1]);
-        let [task_rows, ends, bytes] = capacities[0];
+        let [task_rows, ends, bytes, buffer] = capacities[0];
+        assert_eq!(buffer, 150_001 + (64 << 10));
         assert!((5_000..=6_000).contains(&task_rows), "{capacities:?}");
         assert!((5_000..=6_000).contains(&ends), "{capacities:?}");
         assert!((35_000..=42_000).contains(&bytes), "{capacities:?}");
