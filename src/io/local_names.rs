@@ -39,6 +39,9 @@ pub(crate) struct LocalNames {
     pub(crate) runs: u32,
     /// Local ids of names made of one prefix and digits, by the digits' value.
     pub(crate) digits: DigitTable,
+    /// Whether the hash tables (`word`, `short`, `long`) may hold a name: until then a name
+    /// the digit table may hold and does not is new (see [`LocalNames::keyed_id`]).
+    hashed: bool,
     /// While every name numbered is one of the first [`FEW`] and short (a label column), their
     /// keys ([`short_key`]) in id order: a lookup is a few integer compares, before any table.
     few: [u64; FEW],
@@ -367,23 +370,29 @@ impl LocalNames {
         if let Some(id) = self.digits.get(name) {
             return id;
         }
-        if self.word.is_empty() && self.short.is_empty() && self.long.is_empty() {
-            return self.new_unhashed_id(name);
+        let unhashed = !self.hashed;
+        if unhashed {
+            if let Some(id) = self.new_unhashed_id(name) {
+                return id;
+            }
+            // Hashed below (the claim would fail again: it is not tried twice).
+            self.hashed = true;
         }
         let id = self.hashed_id(name);
-        self.digits.claim(name, id);
+        if !unhashed {
+            self.digits.claim(name, id);
+        }
         id
     }
 
     /// [`LocalNames::keyed_id`] of a name not in the digit table while the hash tables are
-    /// empty (so a new name; once per name: out of line): kept in the digit table alone if
-    /// it may be, else hashed (the claim would fail again: it is not tried twice).
+    /// empty (so a new name; once per name: out of line): numbered and kept in the digit
+    /// table alone if it may be.
     #[inline(never)]
-    fn new_unhashed_id(&mut self, name: &[u8]) -> u32 {
-        if self.digits.claim(name, self.count) {
-            return self.push_new(name);
-        }
-        self.hashed_id(name)
+    fn new_unhashed_id(&mut self, name: &[u8]) -> Option<u32> {
+        self.digits
+            .claim(name, self.count)
+            .then(|| self.push_new(name))
     }
 
     /// [`LocalNames::id`] while every name numbered is in `few`: found there, or new (numbered
@@ -433,8 +442,9 @@ impl LocalNames {
         }
     }
 
-    /// [`LocalNames::id`] by the hash tables.
-    #[inline]
+    /// [`LocalNames::id`] by the hash tables (inlined into its one caller, which was slower
+    /// calling it).
+    #[inline(always)]
     fn hashed_id(&mut self, name: &[u8]) -> u32 {
         let next = self.count;
         let id = match pack(name) {
@@ -571,6 +581,7 @@ impl LocalNames {
             self.word = HashMap::default();
             self.short = HashMap::default();
             self.long = HashMap::default();
+            self.hashed = false;
         }
         self.few_len = u32::MAX;
         self.last = None;
