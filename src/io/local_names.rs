@@ -39,6 +39,9 @@ pub(crate) struct LocalNames {
     pub(crate) runs: u32,
     /// Local ids of names made of one prefix and digits, by the digits' value.
     pub(crate) digits: DigitTable,
+    /// Whether the hash tables (`word`, `short`, `long`) may hold a name: until then a name
+    /// the digit table may hold and does not is new (see [`LocalNames::keyed_id`]).
+    hashed: bool,
     /// While every name numbered is one of the first [`FEW`] and short (a label column), their
     /// keys ([`short_key`]) in id order: a lookup is a few integer compares, before any table.
     few: [u64; FEW],
@@ -181,31 +184,34 @@ impl DigitTable {
             .then(|| (entry & ((1 << Self::ID_BITS) - 1)) - 1)
     }
 
-    /// Keeps `id` for `name` when it has the form and its entry is free.
-    fn keep(&mut self, name: &[u8], id: u32) {
+    /// Keeps `id` for `name` when it has the form and its entry is free, and tells whether it
+    /// did (false: not of the form, out of the table's reach, or held by another spelling).
+    fn claim(&mut self, name: &[u8], id: u32) -> bool {
         if !self.set {
             self.adopt(name);
         }
         let Some((value, count)) = self.split(name) else {
-            return;
+            return false;
         };
         if value >= Self::MAX || id >= (1 << Self::ID_BITS) - 1 {
-            return;
+            return false;
         }
         if value >= self.entries.len() {
             // Grown only for values within a few times the names numbered so far (`id` + 1),
             // so its size follows the name count, not the largest number: one `w4000000`
             // among `w1`…`w100` stays in the hash tables.
             if value >= Self::SPREAD * (id as usize + 1 + 1024) {
-                return;
+                return false;
             }
             self.entries
                 .resize((value + 1).next_power_of_two().max(1024), 0);
         }
         let entry = &mut self.entries[value];
-        if *entry == 0 {
+        let free = *entry == 0;
+        if free {
             *entry = (id + 1) | count << Self::ID_BITS;
         }
+        free
     }
 }
 
@@ -355,15 +361,38 @@ impl LocalNames {
         }
     }
 
-    /// [`LocalNames::id`] by the digit table, then the hash tables.
+    /// [`LocalNames::id`] by the digit table, then the hash tables. While the hash tables are
+    /// empty, no name is keyed but in the digit table, so a name it may hold and does not is
+    /// new: numbered and kept there alone (a column of workers `w1`…`w40000` never builds a
+    /// hash table, nor goes through its sizes, each a fresh region of the allocator's).
     #[inline]
     fn keyed_id(&mut self, name: &[u8]) -> u32 {
         if let Some(id) = self.digits.get(name) {
             return id;
         }
+        let unhashed = !self.hashed;
+        if unhashed {
+            if let Some(id) = self.new_unhashed_id(name) {
+                return id;
+            }
+            // Hashed below (the claim would fail again: it is not tried twice).
+            self.hashed = true;
+        }
         let id = self.hashed_id(name);
-        self.digits.keep(name, id);
+        if !unhashed {
+            self.digits.claim(name, id);
+        }
         id
+    }
+
+    /// [`LocalNames::keyed_id`] of a name not in the digit table while the hash tables are
+    /// empty (so a new name; once per name: out of line): numbered and kept in the digit
+    /// table alone if it may be.
+    #[inline(never)]
+    fn new_unhashed_id(&mut self, name: &[u8]) -> Option<u32> {
+        self.digits
+            .claim(name, self.count)
+            .then(|| self.push_new(name))
     }
 
     /// [`LocalNames::id`] while every name numbered is in `few`: found there, or new (numbered
@@ -413,8 +442,9 @@ impl LocalNames {
         }
     }
 
-    /// [`LocalNames::id`] by the hash tables.
-    #[inline]
+    /// [`LocalNames::id`] by the hash tables (inlined into its one caller, which was slower
+    /// calling it).
+    #[inline(always)]
     fn hashed_id(&mut self, name: &[u8]) -> u32 {
         let next = self.count;
         let id = match pack(name) {
@@ -551,6 +581,7 @@ impl LocalNames {
             self.word = HashMap::default();
             self.short = HashMap::default();
             self.long = HashMap::default();
+            self.hashed = false;
         }
         self.few_len = u32::MAX;
         self.last = None;
@@ -559,18 +590,12 @@ impl LocalNames {
         self.runs = 0;
     }
 
-    /// Room for `times` times the names numbered so far (a slot after its first chunk, for
-    /// the chunks it is expected to parse): the lists are not copied as they grow. An estimate
-    /// the allocator refuses is left out (the lists then grow as they would have).
-    pub(crate) fn reserve_times(&mut self, times: usize) {
+    /// Room for `names` more names of `bytes` bytes in all (an estimate the allocator refuses
+    /// is left out: the lists then grow as they would have).
+    pub(crate) fn reserve(&mut self, names: usize, bytes: usize) {
         // 16 bytes more: `push_packed` writes a whole key before cutting it to the name.
-        let bytes = self
-            .new_bytes
-            .len()
-            .saturating_mul(times)
-            .saturating_add(16);
-        let _ = (self.new_bytes).try_reserve_exact(bytes);
-        let _ = (self.new_ends).try_reserve_exact(self.new_ends.len().saturating_mul(times));
+        let _ = (self.new_bytes).try_reserve_exact(bytes.saturating_add(16));
+        let _ = (self.new_ends).try_reserve_exact(names);
     }
 
     /// Names numbered so far, in id order.
@@ -749,6 +774,55 @@ mod tests {
         }
         assert_eq!(by_key.count, by_name.count);
         assert!(by_key.recent.is_empty());
+    }
+
+    #[test]
+    fn digit_names_numbered_without_hash_tables_keep_their_ids_once_they_fill() {
+        // Digit names alone: numbered by the digit table, no hash table built. Then names the
+        // table cannot hold (other spellings, a long name, a value out of its reach, another
+        // form) fill the hash tables, and both kinds keep their ids; new digit names after
+        // that are numbered as before (hashed, then kept in the table).
+        let mut names = LocalNames::default();
+        let mut first: HashMap<String, u32> = HashMap::new();
+        let mut check = |names: &mut LocalNames, name: String| {
+            let next = first.len() as u32;
+            let want = *first.entry(name.clone()).or_insert(next);
+            assert_eq!(names.id(name.as_bytes()), want, "{name}");
+        };
+        for i in (0..3000).map(|i| (i * 7919) % 3000) {
+            check(&mut names, format!("w{i}"));
+        }
+        assert!(names.word.is_empty() && names.short.is_empty() && names.long.is_empty());
+        assert_eq!(names.count, 3000);
+        for name in [
+            "w07",
+            "w0",
+            "w00",
+            "w4000000",
+            "x12",
+            "a-long-worker-name-1",
+            "w",
+        ] {
+            check(&mut names, name.to_string());
+        }
+        assert!(!names.word.is_empty() && !names.long.is_empty());
+        for i in (0..4000).rev() {
+            check(&mut names, format!("w{i}"));
+            check(&mut names, format!("w0{i}"));
+        }
+        names.start_chunk();
+        for i in 0..4000 {
+            check(&mut names, format!("w{i}"));
+        }
+        assert_eq!(names.count as usize, first.len());
+        // The names listed are the names numbered, in id order.
+        let mut by_id: Vec<(u32, String)> = first.into_iter().map(|(n, id)| (id, n)).collect();
+        by_id.sort();
+        assert!(
+            names
+                .new_names()
+                .eq(by_id.iter().map(|(_, n)| n.as_bytes()))
+        );
     }
 
     #[test]

@@ -389,10 +389,13 @@ impl Slot {
         // The last line's completion (below) reads a step at a time.
         let step = layout.chunk.clamp(64, 64 << 10);
         if self.bytes.len() < want {
-            // With room for one step: a last line running past the chunk's end would
-            // otherwise double the buffer (the chunk copied into a fresh block twice its size).
+            // With room for one step past the longest chunk read (the first is a byte
+            // shorter): a last line running past the chunk's end would otherwise double the
+            // buffer (the chunk copied into a fresh block twice its size).
+            let longest = layout.chunk.min(layout.total.saturating_sub(layout.body)) + 1;
+            let room = (longest + step) as usize;
             self.bytes
-                .reserve_exact(want + step as usize - self.bytes.len());
+                .reserve_exact(room.max(want + step as usize) - self.bytes.len());
             self.bytes.resize(want, 0);
         }
         let mut n = fill_at(file, from, &mut self.bytes[..want])?;
@@ -441,32 +444,70 @@ impl Slot {
         // their size, not copied when a guess falls short (a copy and fresh pages per chunk).
         let lines = memchr::memchr_iter(b'\n', &bytes[first..n]).count() + 1;
         let start = rows.len();
-        if start == 0 {
-            // The slot's first chunk: room for its share, estimated from this chunk's lines
-            // (past the cap, or past the estimate, it grows as a vector does). Pages left
-            // untouched at the end cost no memory (they do count against the commit limit
-            // where overcommit is turned off, `vm.overcommit_memory=2`).
-            let expected = lines.saturating_mul((*share).max(1) as usize);
-            // An estimate refused by the allocator is not an error: this chunk's rows then.
-            if rows
-                .try_reserve_exact(expected.min(MAX_RESERVED_ROWS).max(lines))
-                .is_err()
-            {
-                rows.reserve_exact(lines);
-            }
-        } else {
+        let body = &bytes[first..n];
+        if start != 0 {
             rows.reserve(lines);
+            let parsed = parse_rows(names, task_rows, body, columns, delimiter, rows);
+            return Ok(parsed.map(|()| start..rows.len()));
         }
-        let parsed = parse_rows(names, task_rows, &bytes[first..n], columns, delimiter, rows);
-        if start == 0 && *share > 1 {
-            // The task names and row counts alike (workers and labels repeat across chunks).
-            let more = ((*share - 1) as usize).min(MAX_RESERVED_ROWS / task_rows.len().max(1));
-            names[0].reserve_times(more);
-            // Refused: they grow as they would have.
-            let _ = task_rows.try_reserve_exact(task_rows.len().saturating_mul(more));
+        // The slot's first chunk: room for the rows of its share of chunks, estimated from
+        // this chunk's lines (past the cap, or past the estimate, they grow as a vector does;
+        // pages left untouched at the end cost no memory, but count against the commit limit
+        // where overcommit is turned off, `vm.overcommit_memory=2`), then for their task names
+        // and row counts, estimated from the chunk's first lines (its probe), each list in one
+        // block of about its final size. Grown from empty, the task lists went through a dozen
+        // sizes, each a fresh region of the allocator's (a fresh 2 MiB page zeroed by the
+        // kernel), and a copy at the end of the chunk; an upper bound (a task per line) spread
+        // them over more pages than they fill (measured at 10⁶ rows: BENCHMARKS.md, session 13).
+        let expected = lines.saturating_mul((*share).max(1) as usize);
+        let expected = expected.min(MAX_RESERVED_ROWS).max(lines);
+        // An estimate refused by the allocator is not an error: this chunk's rows then.
+        if rows.try_reserve_exact(expected).is_err() {
+            rows.reserve_exact(lines);
         }
+        let probe = probe_end(body);
+        if parse_rows(names, task_rows, &body[..probe], columns, delimiter, rows).is_none() {
+            return Ok(None);
+        }
+        reserve_tasks(&mut names[0], task_rows, rows.len(), expected);
+        let parsed = parse_rows(names, task_rows, &body[probe..], columns, delimiter, rows);
         Ok(parsed.map(|()| start..rows.len()))
     }
+}
+
+/// Bytes of a slot's first chunk parsed before its task lists are sized (then up to the end of
+/// the line): some hundreds of rows, enough to tell the tasks per row of a file whose rows are
+/// alike, few enough that the lists stay in the allocator's small blocks meanwhile.
+const PROBE_BYTES: usize = 16 << 10;
+
+/// Where the probe of a first chunk's lines `body` ends: after the line running past
+/// [`PROBE_BYTES`] (the whole of a shorter chunk).
+fn probe_end(body: &[u8]) -> usize {
+    match body.get(PROBE_BYTES..) {
+        Some(rest) => memchr::memchr(b'\n', rest).map_or(body.len(), |p| PROBE_BYTES + p + 1),
+        None => body.len(),
+    }
+}
+
+/// Room in `tasks` (the task names) and `task_rows` for `expected` rows, at the tasks per row
+/// of the `probed` rows parsed so far, and an eighth more (a file of tasks a little longer
+/// further on does not outgrow it at once). An estimate that falls short only means growing
+/// as a vector does; one the allocator refuses is left out.
+fn reserve_tasks(tasks: &mut LocalNames, task_rows: &mut Vec<u32>, probed: usize, expected: usize) {
+    if probed == 0 {
+        return;
+    }
+    let scale = |seen: usize| {
+        let scaled = (seen as u128 * expected as u128 / probed as u128) as usize;
+        scaled.saturating_add(scaled / 8).saturating_add(64)
+    };
+    let names = scale(tasks.count as usize);
+    let _ = task_rows.try_reserve_exact(names.saturating_sub(task_rows.len()));
+    let bytes = scale(tasks.new_bytes.len());
+    tasks.reserve(
+        names.saturating_sub(tasks.new_ends.len()),
+        bytes.saturating_sub(tasks.new_bytes.len()),
+    );
 }
 
 /// Parses whole lines onto `rows`, numbering names in `names`; `None` on anything the fast path
@@ -1616,6 +1657,100 @@ mod tests {
         let rows: Vec<[u32; 3]> = (0..40).map(|i| [i / 3, i % 7, 0]).collect();
         assert_eq!(slot.rows, rows);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A slot of `share` chunks that parsed `text` (a header and lines) in chunks of `chunk`
+    /// bytes, and the capacities of its task lists and byte buffer after each chunk.
+    fn slot_after(text: &str, chunk: u64, share: u64, name: &str) -> (Slot, Vec<[usize; 4]>) {
+        let dir = std::env::temp_dir().join(format!("crowdagg-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tasks.csv");
+        std::fs::write(&path, text).unwrap();
+        let file = File::open(&path).unwrap();
+        let columns = Columns::find(b"task,worker,label", b',', &ReadOptions::default()).unwrap();
+        let layout = Layout {
+            body: 18,
+            total: text.len() as u64,
+            chunk,
+        };
+        let mut slot = Slot {
+            share,
+            ..Slot::default()
+        };
+        let mut capacities = Vec::new();
+        let mut next = 0;
+        for k in 0..(text.len() as u64 - 18).div_ceil(chunk) {
+            let range = slot.parse_chunk(&file, &layout, k, &columns, b',');
+            let range = range.unwrap().unwrap();
+            assert_eq!(range.start, next);
+            next = range.end;
+            let tasks = &slot.names[0];
+            capacities.push([
+                slot.task_rows.capacity(),
+                tasks.new_ends.capacity(),
+                tasks.new_bytes.capacity(),
+                slot.bytes.capacity(),
+            ]);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        (slot, capacities)
+    }
+
+    #[test]
+    fn the_first_chunks_probe_sizes_the_task_lists_for_the_share() {
+        // 4 rows per task, 15-byte lines: 20,000 rows (5,000 tasks) in two chunks of about
+        // 150 KB. The probe (16 KiB, about 1,100 rows) sees a task per 4 rows: room for about
+        // 9/8 of the 2 chunks' 5,000 tasks from the first chunk on, the same blocks through
+        // the second: not a task per line (20,000), nor grown by doubling. The byte buffer
+        // too: room for the second chunk (a byte longer, read from the byte before it) and
+        // the end of its last line from the first.
+        let mut text = String::from("task,worker,label\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("t{:06},w{:03},{}\n", i / 4, i % 997, i % 2));
+        }
+        let (slot, capacities) = slot_after(&text, 150_000, 2, "probe");
+        assert_eq!(capacities.len(), 2);
+        assert_eq!(capacities[0], capacities[1]);
+        let [task_rows, ends, bytes, buffer] = capacities[0];
+        assert_eq!(buffer, 150_001 + (64 << 10));
+        assert!((5_000..=6_000).contains(&task_rows), "{capacities:?}");
+        assert!((5_000..=6_000).contains(&ends), "{capacities:?}");
+        assert!((35_000..=42_000).contains(&bytes), "{capacities:?}");
+        // Nothing lost: every task once, in order, with its 4 rows.
+        assert_eq!(slot.task_rows, vec![4; 5_000]);
+        let names: Vec<String> = (0..5_000).map(|t| format!("t{t:06}")).collect();
+        assert!(
+            slot.names[0]
+                .new_names()
+                .eq(names.iter().map(String::as_bytes))
+        );
+        assert_eq!(slot.rows.len(), 20_000);
+    }
+
+    #[test]
+    fn a_probe_that_underestimates_the_tasks_loses_none() {
+        // Runs of 50 rows in the probe, then a task per row, across chunks smaller and larger
+        // than the probe: the lists outgrow the estimate and grow; every task and row is kept.
+        let mut text = String::from("task,worker,label\n");
+        let mut expected = Vec::new();
+        for i in 0..3_000 {
+            let task = if i < 2_000 { i / 50 } else { i };
+            text.push_str(&format!("t{task:06},w{:03},{}\n", i % 13, i % 3));
+            expected.push(task);
+        }
+        for chunk in [1 << 20, 30_000, 9_000, 1_000] {
+            let (slot, _) = slot_after(&text, chunk, 1, &format!("under-{chunk}"));
+            let tasks = &slot.names[0];
+            // Local ids: a new one per run within a chunk (a run cut by a chunk's end gets
+            // two: the merge joins them); each row's id names its task.
+            let names: Vec<&[u8]> = tasks.new_names().collect();
+            assert_eq!(slot.rows.len(), expected.len());
+            for (row, &task) in slot.rows.iter().zip(&expected) {
+                assert_eq!(names[row[0] as usize], format!("t{task:06}").as_bytes());
+            }
+            assert_eq!(slot.task_rows.iter().sum::<u32>(), 3_000);
+            assert_eq!(slot.task_rows.len(), names.len());
+        }
     }
 
     #[cfg(unix)]
