@@ -957,30 +957,14 @@ fn number(
     // Each range's names, spelt; its ends relative to them.
     let spelled: Vec<(Vec<u8>, &mut [usize])> = pieces
         .into_par_iter()
-        .map(|((s, e), first, mut row, ends, offsets)| {
+        .map(|(range, first, row, ends, offsets)| {
             let mut text = Vec::with_capacity(ends.len() * name_bytes);
-            // The id of the last name started (before the range's first name, the name the
-            // previous ranges started last).
-            let mut id = first.wrapping_sub(1);
-            let mut k = 0;
-            for i in s..e {
-                if is_new(i) {
-                    id = id.wrapping_add(1);
-                    push(i, &mut text);
-                    ends[k] = text.len();
-                    if weighted {
-                        offsets[k] = row;
-                    }
-                    k += 1;
-                }
-                let slot = &shared[flat(i) as usize];
-                if weighted {
-                    // The sums above bound every `row` by `n_rows`.
-                    row += slot.load(Atomic::Relaxed);
-                    slot.store(row, Atomic::Relaxed);
-                } else {
-                    slot.store(id as u32, Atomic::Relaxed);
-                }
+            let spell = (&mut text, &mut *ends, offsets);
+            // Two loops, each without a branch on `weighted`.
+            if weighted {
+                number_range::<true>(range, first, row, spell, shared, &is_new, &flat, &push);
+            } else {
+                number_range::<false>(range, first, row, spell, shared, &is_new, &flat, &push);
             }
             (text, ends)
         })
@@ -1004,6 +988,47 @@ fn number(
             }
         });
     Ok((ids, text, ends, weighted.then_some(offsets)))
+}
+
+/// [`number`]'s second pass over the entries `s..e` of one range: spells the names that start
+/// in it onto `text` with their `ends` (and with `ROWS`, their first rows in `offsets`), and
+/// writes each entry's canonical id (with `ROWS`, the end of its rows: `row` being the first
+/// row of the range, each flat index's count read in place) at its flat index.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn number_range<const ROWS: bool>(
+    (s, e): (usize, usize),
+    first: usize,
+    mut row: u32,
+    (text, ends, offsets): (&mut Vec<u8>, &mut [usize], &mut [u32]),
+    shared: &[AtomicU32],
+    is_new: &impl Fn(usize) -> bool,
+    flat: &impl Fn(usize) -> u32,
+    push: &impl Fn(usize, &mut Vec<u8>),
+) {
+    // The id of the last name started (before the range's first name, the name the previous
+    // ranges started last).
+    let mut id = first.wrapping_sub(1);
+    let mut k = 0;
+    for i in s..e {
+        if is_new(i) {
+            id = id.wrapping_add(1);
+            push(i, text);
+            ends[k] = text.len();
+            if ROWS {
+                offsets[k] = row;
+            }
+            k += 1;
+        }
+        let slot = &shared[flat(i) as usize];
+        if ROWS {
+            // The sums of the first pass bound every `row` by the number of rows.
+            row += slot.load(Atomic::Relaxed);
+            slot.store(row, Atomic::Relaxed);
+        } else {
+            slot.store(id as u32, Atomic::Relaxed);
+        }
+    }
 }
 
 #[cfg(test)]
