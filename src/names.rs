@@ -368,14 +368,8 @@ fn merge_numbered(
         // Written in place, part by part (a parallel collect of unknown lengths would gather
         // the pieces in a list and copy them once more); key `i` is local id `i` of all parts.
         let mut keys = vec![0u64; total];
-        let mut pieces = Vec::with_capacity(parts.len());
-        let mut rest = &mut keys[..];
-        for part in parts {
-            let (head, tail) = std::mem::take(&mut rest).split_at_mut(part.len());
-            pieces.push((part, head));
-            rest = tail;
-        }
-        pieces.into_par_iter().for_each(|(part, piece)| {
+        let pieces = cut(&mut keys, parts.iter().map(PartNames::len));
+        parts.par_iter().zip(pieces).for_each(|(part, piece)| {
             for (name, key) in part.names().zip(piece) {
                 *key = packing.key(name);
             }
@@ -475,17 +469,24 @@ fn merge_numbered(
 /// The parts' `counts` one after another (`total` in all), copied in parallel.
 fn concatenated(counts: &[Vec<u32>], total: usize) -> Vec<u32> {
     let mut flat = vec![0u32; total];
-    let mut pieces = Vec::with_capacity(counts.len());
-    let mut rest = &mut flat[..];
-    for part in counts {
-        let (head, tail) = std::mem::take(&mut rest).split_at_mut(part.len());
-        pieces.push((head, part));
+    let pieces = cut(&mut flat, counts.iter().map(Vec::len));
+    pieces
+        .into_par_iter()
+        .zip(counts)
+        .for_each(|(piece, part)| piece.copy_from_slice(part));
+    flat
+}
+
+/// `buffer` cut into consecutive pieces of `lens` (which sum to at most its length).
+fn cut<T>(buffer: &mut [T], lens: impl Iterator<Item = usize>) -> Vec<&mut [T]> {
+    let mut pieces = Vec::with_capacity(lens.size_hint().0);
+    let mut rest = buffer;
+    for len in lens {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+        pieces.push(head);
         rest = tail;
     }
     pieces
-        .into_par_iter()
-        .for_each(|(piece, part)| piece.copy_from_slice(part));
-    flat
 }
 
 /// How every name of a merge fits one integer key that orders the keys as the names in byte
@@ -1032,12 +1033,12 @@ fn number_range<const ROWS: bool>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::responses::{Interner, canonical, intern};
 
     /// Parts as owned (bytes, ends).
-    fn parts_of(lists: &[Vec<&str>]) -> Vec<(Vec<u8>, Vec<usize>)> {
+    pub(crate) fn parts_of(lists: &[Vec<&str>]) -> Vec<(Vec<u8>, Vec<usize>)> {
         lists
             .iter()
             .map(|names| {
@@ -1112,7 +1113,7 @@ mod tests {
     }
 
     /// Pseudo-random draws below `n` (xorshift from `seed`).
-    fn draws(seed: u64) -> impl FnMut(u64) -> u64 {
+    pub(crate) fn draws(seed: u64) -> impl FnMut(u64) -> u64 {
         let mut state = seed;
         move |n| {
             state ^= state << 13;

@@ -146,7 +146,17 @@ impl Scatter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::names::tests::{draws, parts_of};
     use crate::names::{PartNames, merge, merge_rows};
+
+    /// Each part's task names as owned (bytes, ends).
+    fn packed(parts: &[Part]) -> Vec<(Vec<u8>, Vec<usize>)> {
+        let lists: Vec<Vec<&str>> = parts
+            .iter()
+            .map(|p| p.tasks.iter().map(String::as_str).collect())
+            .collect();
+        parts_of(&lists)
+    }
 
     /// Each task's (worker, label) entries, sorted (the placement leaves a task's rows in
     /// part order).
@@ -170,21 +180,10 @@ mod tests {
         rows: Vec<[u32; 3]>,
     }
 
-    /// Names concatenated with their ends.
-    fn packed(names: &[String]) -> (Vec<u8>, Vec<usize>) {
-        let mut bytes = Vec::new();
-        let mut ends = Vec::new();
-        for name in names {
-            bytes.extend_from_slice(name.as_bytes());
-            ends.push(bytes.len());
-        }
-        (bytes, ends)
-    }
-
     /// The task index of `parts` (the task names merged with their counts), and the task
     /// names' canonical ids by [`merge`] (no counts), or `None` where the placement refuses.
     fn place_all(parts: &[Part]) -> Option<(Csr, Vec<Vec<u32>>, usize)> {
-        let packed: Vec<(Vec<u8>, Vec<usize>)> = parts.iter().map(|p| packed(&p.tasks)).collect();
+        let packed = packed(parts);
         let names: Vec<PartNames<'_>> = packed
             .iter()
             .map(|(bytes, ends)| PartNames { bytes, ends })
@@ -266,17 +265,6 @@ mod tests {
         assert_eq!(n_tasks, 4);
         assert_eq!(got.offsets, [0, 3, 3, 6, 7]);
         assert_eq!(sorted_rows(&got), by_task(&canonical, 4));
-    }
-
-    /// Pseudo-random draws below `n` (xorshift from `seed`).
-    fn draws(seed: u64) -> impl FnMut(u64) -> u64 {
-        let mut state = seed;
-        move |n| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        }
     }
 
     #[test]
@@ -386,8 +374,8 @@ mod tests {
         }
         // Counts that do not fit u32 positions: 4 and 2³² − 3 rows (a wrapped sum would be 1).
         let counts = vec![vec![u32::MAX - 2, 1], vec![4, 0], vec![1, 2]];
-        let (parts, _) = (three_parts().1, ());
-        let packed: Vec<(Vec<u8>, Vec<usize>)> = parts.iter().map(|p| packed(&p.tasks)).collect();
+        let parts = three_parts().1;
+        let packed = packed(&parts);
         let names: Vec<PartNames<'_>> = packed
             .iter()
             .map(|(bytes, ends)| PartNames { bytes, ends })
