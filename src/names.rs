@@ -361,8 +361,9 @@ fn merge_numbered(
             .zip(&texts)
             .all(|(p, &text)| (0..p.len()).all(|i| parse_int(p.get(text, i)).is_some()));
     let packing = if numeric { None } else { Packing::of(parts) };
-    // The row counts by flat index, which `number` turns into the ends of the rows' ranges.
-    let rows = counts.map(|counts| concatenated(counts, total));
+    // The row counts by flat index, which `number` turns into the ends of the rows' ranges:
+    // gathered once the names are sorted, so that they are still in cache when it reads them.
+    let rows = || counts.map(|counts| concatenated(counts, total));
     let (ids, bytes, ends, offsets) = if let Some(packing) = packing {
         // Every name fits its key: sorted by one integer, numbered and spelled from the keys.
         // Written in place, part by part (a parallel collect of unknown lengths would gather
@@ -390,7 +391,7 @@ fn merge_numbered(
                 |i| i == 0 || keys[i - 1] != keys[i],
                 |i| i as u32,
                 |i, text| spell(keys[i], text),
-                rows,
+                rows(),
             )?
         } else if let Some(order) = Compressed::of(&keys) {
             let sorted = order.sort(keys);
@@ -402,7 +403,7 @@ fn merge_numbered(
                 |i| i == 0 || sorted[i - 1] >> shift != sorted[i] >> shift,
                 |i| order.index(sorted[i]),
                 |i, text| spell(order.key(sorted[i]), text),
-                rows,
+                rows(),
             )?
         } else {
             let mut entries: Vec<(u64, u32)> = keys
@@ -419,7 +420,7 @@ fn merge_numbered(
                 |i| i == 0 || entries[i - 1].0 != entries[i].0,
                 |i| entries[i].1,
                 |i, text| spell(entries[i].0, text),
-                rows,
+                rows(),
             )?
         }
     } else {
@@ -452,7 +453,7 @@ fn merge_numbered(
             },
             |i| entries[i].flat,
             |i, text| text.extend_from_slice(entries[i].name.as_bytes()),
-            rows,
+            rows(),
         )?
     };
     // Names of the parts, each checked above: only the concatenation is checked here, in one
