@@ -392,9 +392,11 @@ fn merge_numbered(
                 |i| i as u32,
                 |i, text| spell(keys[i], text),
                 rows(),
+                &[],
             )?
         } else if let Some(order) = Compressed::of(&keys) {
-            let sorted = order.sort(keys);
+            let rows = rows();
+            let (sorted, buckets) = order.sort(keys, rows.as_deref());
             let shift = order.index_bits;
             number(
                 total,
@@ -403,7 +405,8 @@ fn merge_numbered(
                 |i| i == 0 || sorted[i - 1] >> shift != sorted[i] >> shift,
                 |i| order.index(sorted[i]),
                 |i, text| spell(order.key(sorted[i]), text),
-                rows(),
+                rows,
+                &buckets,
             )?
         } else {
             let mut entries: Vec<(u64, u32)> = keys
@@ -421,6 +424,7 @@ fn merge_numbered(
                 |i| entries[i].1,
                 |i, text| spell(entries[i].0, text),
                 rows(),
+                &[],
             )?
         }
     } else {
@@ -454,6 +458,7 @@ fn merge_numbered(
             |i| entries[i].flat,
             |i, text| text.extend_from_slice(entries[i].name.as_bytes()),
             rows(),
+            &[],
         )?
     };
     // Names of the parts, each checked above: only the concatenation is checked here, in one
@@ -698,7 +703,11 @@ impl Compressed {
     /// the others, least significant first, in passes of up to 11 bits, the buckets in
     /// parallel (each small enough to stay in a core's cache when the top bits spread the keys;
     /// one bucket holding most keys is sorted by one thread, as in [`radix_sort`]).
-    fn sort(&self, keys: Vec<u64>) -> Vec<u64> {
+    ///
+    /// With `rows` (a count per key), also each bucket's entries and the sum of their counts,
+    /// in sorted order (summed as the first pass reads the keys in order, where `number`
+    /// would look each sorted entry's count up in random order).
+    fn sort(&self, keys: Vec<u64>, rows: Option<&[u32]>) -> (Vec<u64>, Vec<(usize, u64)>) {
         // Packed in place (the keys are spelt back from the packed entries): one table fewer
         // to fault in.
         let mut packed = keys;
@@ -710,7 +719,8 @@ impl Compressed {
         let top = self.bits.min(8);
         let low = self.bits - top;
         let mut sorted = vec![0u64; packed.len()];
-        let counts = scatter_in_parallel(&packed, &mut sorted, self.index_bits + low, top);
+        let (counts, sums) =
+            scatter_in_parallel(&packed, &mut sorted, self.index_bits + low, top, rows);
         let passes = low.div_ceil(11);
         let width = low.div_ceil(passes.max(1));
         let mut scratch = packed;
@@ -737,7 +747,12 @@ impl Compressed {
                 to.copy_from_slice(from);
             }
         });
-        sorted
+        let buckets = if rows.is_some() {
+            counts.into_iter().zip(sums).collect()
+        } else {
+            Vec::new()
+        };
+        (sorted, buckets)
     }
 }
 
@@ -833,23 +848,45 @@ fn scatter_digits(from: &[u64], to: &mut [u64], shift: u32, width: u32) {
 /// [`scatter_digits`] by ranges of `from` in parallel: each range counts its digits, then
 /// writes into its own slice of every digit's bucket in `to` (the buckets cut, digit by digit,
 /// into one slice per range in range order). Returns each digit's count.
-fn scatter_in_parallel(from: &[u64], to: &mut [u64], shift: u32, width: u32) -> Vec<usize> {
+///
+/// With `rows` (a count per entry of `from`), also each digit's sum of the counts of its
+/// entries (empty without).
+fn scatter_in_parallel(
+    from: &[u64],
+    to: &mut [u64],
+    shift: u32,
+    width: u32,
+    rows: Option<&[u32]>,
+) -> (Vec<usize>, Vec<u64>) {
     let buckets = 1usize << width;
     let range_len = from
         .len()
         .div_ceil(4 * rayon::current_num_threads().max(1))
         .max(1 << 14);
     let ranges: Vec<&[u64]> = from.chunks(range_len).collect();
-    let counts: Vec<Vec<usize>> = ranges
+    let counted: Vec<(Vec<usize>, Vec<u64>)> = ranges
         .par_iter()
-        .map(|range| {
+        .enumerate()
+        .map(|(r, range)| {
             let mut counts = vec![0usize; buckets];
-            for &e in *range {
-                counts[digit(e, shift, width)] += 1;
+            let mut sums = Vec::new();
+            if let Some(rows) = rows {
+                sums = vec![0u64; buckets];
+                let rows = &rows[r * range_len..][..range.len()];
+                for (&e, &count) in range.iter().zip(rows) {
+                    let d = digit(e, shift, width);
+                    counts[d] += 1;
+                    sums[d] += u64::from(count);
+                }
+            } else {
+                for &e in *range {
+                    counts[digit(e, shift, width)] += 1;
+                }
             }
-            counts
+            (counts, sums)
         })
         .collect();
+    let (counts, sums): (Vec<Vec<usize>>, Vec<Vec<u64>>) = counted.into_iter().unzip();
     let mut slices: Vec<Vec<&mut [u64]>> = ranges.iter().map(|_| Vec::new()).collect();
     let mut rest = to;
     for d in 0..buckets {
@@ -870,9 +907,17 @@ fn scatter_in_parallel(from: &[u64], to: &mut [u64], shift: u32, width: u32) -> 
                 next[d] += 1;
             }
         });
-    (0..buckets)
+    let sums = if rows.is_some() {
+        (0..buckets)
+            .map(|d| sums.iter().map(|s| s[d]).sum())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let counts = (0..buckets)
         .map(|d| counts.iter().map(|c| c[d]).sum())
-        .collect()
+        .collect();
+    (counts, sums)
 }
 
 /// Numbers `n` sorted entries (entry `i` starts a new name when `is_new(i)`): ranges of
@@ -890,7 +935,11 @@ fn scatter_in_parallel(from: &[u64], to: &mut [u64], shift: u32, width: u32) -> 
 /// canonical ids, the end of each flat index's range of rows (the rows of a name's entries
 /// one after another, in sorted order), and each name's first row: returned last, with the
 /// number of rows after the last name ([`MergeError::TooMany`] from 2³² − 1 rows).
-#[allow(clippy::type_complexity)]
+/// `pieces`, when not empty, are consecutive pieces of the sorted entries with their numbers
+/// of entries and rows (the buckets of a radix sort, summed as it read the entries in flat
+/// order): ranges made of whole pieces take their rows from them instead of looking each
+/// entry's count up, in random order.
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 fn number(
     n: usize,
     total: usize,
@@ -899,28 +948,35 @@ fn number(
     flat: impl Fn(usize) -> u32 + Sync,
     push: impl Fn(usize, &mut Vec<u8>) + Sync,
     rows: Option<Vec<u32>>,
+    pieces: &[(usize, u64)],
 ) -> Result<(Vec<u32>, Vec<u8>, Vec<usize>, Option<Vec<u32>>), MergeError> {
     let threads = rayon::current_num_threads().max(1);
     let range_len = n.div_ceil(4 * threads).max(1 << 12);
-    let ranges: Vec<(usize, usize)> = (0..n)
-        .step_by(range_len)
-        .map(|s| (s, (s + range_len).min(n)))
-        .collect();
     let weighted = rows.is_some();
+    let ranges = (weighted && !pieces.is_empty())
+        .then(|| ranges_of_pieces(pieces, range_len))
+        .flatten()
+        .unwrap_or_else(|| {
+            (0..n)
+                .step_by(range_len)
+                .map(|s| (s, (s + range_len).min(n), None))
+                .collect()
+        });
     let mut ids = rows.unwrap_or_else(|| vec![0u32; total]);
     // Each range's names and (with `rows`) rows.
     let counts: Vec<(usize, u64)> = ranges
         .par_iter()
-        .map(|&(s, e)| {
+        .map(|&(s, e, known)| {
             let names = (s..e).filter(|&i| is_new(i)).count();
-            let rows = if weighted {
-                (s..e).map(|i| u64::from(ids[flat(i) as usize])).sum()
-            } else {
-                0
+            let rows = match known {
+                Some(rows) => rows,
+                None if weighted => (s..e).map(|i| u64::from(ids[flat(i) as usize])).sum(),
+                None => 0,
             };
             (names, rows)
         })
         .collect();
+    let ranges: Vec<(usize, usize)> = ranges.into_iter().map(|(s, e, _)| (s, e)).collect();
     let n_distinct = counts.iter().map(|c| c.0).sum();
     let n_rows: u64 = counts.iter().map(|c| c.1).sum();
     if n_rows >= u64::from(u32::MAX) {
@@ -990,6 +1046,31 @@ fn number(
             }
         });
     Ok((ids, text, ends, weighted.then_some(offsets)))
+}
+
+/// Ranges of entries made of whole `pieces` (entries, rows), each of at least `range_len`
+/// entries but the last, with their rows; `None` when a piece is so large that its range
+/// would hold more than twice `range_len` (the ranges would not share the work evenly).
+#[allow(clippy::type_complexity)]
+fn ranges_of_pieces(
+    pieces: &[(usize, u64)],
+    range_len: usize,
+) -> Option<Vec<(usize, usize, Option<u64>)>> {
+    let mut ranges = Vec::new();
+    let (mut start, mut end, mut rows) = (0, 0, 0u64);
+    for &(len, piece_rows) in pieces {
+        end += len;
+        rows += piece_rows;
+        if end - start >= range_len {
+            ranges.push((start, end, Some(rows)));
+            (start, rows) = (end, 0);
+        }
+    }
+    if end > start {
+        ranges.push((start, end, Some(rows)));
+    }
+    let even = ranges.iter().all(|&(s, e, _)| e - s <= 2 * range_len);
+    even.then_some(ranges)
 }
 
 /// [`number`]'s second pass over the entries `s..e` of one range: spells the names that start
@@ -1221,6 +1302,24 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn ranges_of_whole_pieces_carry_their_rows_and_stay_even() {
+        let pieces = [(3, 10), (5, 1), (1, 0), (9, 2)];
+        // 3 + 5 entries reach 5, then 1 + 9: at most twice 5 each.
+        assert_eq!(
+            ranges_of_pieces(&pieces, 5),
+            Some(vec![(0, 8, Some(11)), (8, 18, Some(2))])
+        );
+        // At 4, the second range (10 entries) would be more than twice as long.
+        assert_eq!(ranges_of_pieces(&pieces, 4), None);
+        // A short last range, and no piece at all.
+        assert_eq!(
+            ranges_of_pieces(&[(4, 1), (1, 7)], 4),
+            Some(vec![(0, 4, Some(1)), (4, 5, Some(7))])
+        );
+        assert_eq!(ranges_of_pieces(&[], 4), Some(vec![]));
+    }
+
+    #[test]
     fn radix_sort_orders_by_key() {
         let mut state = 0x2545_F491_4F6C_DD1Du64;
         for (n, mask) in [
@@ -1302,7 +1401,7 @@ pub(crate) mod tests {
             let Some(order) = order else {
                 continue;
             };
-            let sorted = order.sort(keys.clone());
+            let (sorted, _) = order.sort(keys.clone(), None);
             let got: Vec<u64> = sorted
                 .iter()
                 .map(|&e| keys[order.index(e) as usize])
