@@ -50,7 +50,7 @@ use super::responses::ReadOptions;
 use super::source::io_error;
 use super::source::whole;
 use crate::error::{DataError, Error};
-use crate::names::{Merged, Names, PartNames, merge};
+use crate::names::{Merged, Names, PartNames, RowPlaces, merge, merge_rows};
 use crate::responses::{DuplicatePolicy, LocalPart, Responses};
 
 /// Bytes parsed as one chunk (plus the end of its last line): small enough that a chunk read
@@ -181,10 +181,12 @@ pub(crate) fn read_plain_in_chunks(
         .map(|s| s.into_inner().unwrap_or_else(PoisonError::into_inner))
         .collect();
     if options.duplicates == DuplicatePolicy::Keep {
-        let Some(merged) = merge_names(&slots) else {
+        let mut slots = slots;
+        let Some((names, places, merged)) = merge_names_placing(&mut slots) else {
             return Ok(None); // invalid UTF-8: the general reader locates it
         };
-        return place_slots(slots, merged).map_err(|err| whole(path, err.to_string()));
+        return place_slots(slots, names, places, merged)
+            .map_err(|err| whole(path, err.to_string()));
     }
     let Some((names, rows)) = canonical_rows(&slots, &chunks) else {
         return Ok(None); // invalid UTF-8: the general reader locates it
@@ -209,26 +211,57 @@ struct Chunk {
     rows: Range<usize>,
 }
 
-/// Every slot's rows straight to their places in the task index, in parallel (no rewrite to
-/// canonical ids, no counting sort over all rows); `Ok(None)` as
-/// [`Responses::from_local_parts`].
-fn place_slots(slots: Vec<Slot>, mut merged: [Merged; 3]) -> Result<Option<Responses>, DataError> {
-    // The names leave the merge results, whose maps the parts borrow.
-    let names = merged.each_mut().map(|m| std::mem::take(&mut m.names));
+/// Every slot's rows straight to their places in the task index (`places`, the slots' lanes
+/// in slot order), in parallel (no rewrite to canonical ids, no counting sort over all rows);
+/// `Ok(None)` as [`Responses::from_local_parts`].
+fn place_slots(
+    slots: Vec<Slot>,
+    names: [Names; 3],
+    places: RowPlaces,
+    merged: [Merged; 2],
+) -> Result<Option<Responses>, DataError> {
     // What the parts keep of their slots; the rest (names, buffers) is freed in parallel.
-    let (task_rows, rows): (Vec<Vec<u32>>, Vec<Vec<[u32; 3]>>) =
-        slots.into_par_iter().map(|s| (s.task_rows, s.rows)).unzip();
+    let rows: Vec<Vec<[u32; 3]>> = slots.into_par_iter().map(|s| s.rows).collect();
     let parts: Vec<LocalPart<'_>> = rows
         .into_iter()
-        .zip(&task_rows)
         .enumerate()
-        .map(|(s, (rows, task_rows))| LocalPart {
-            maps: [0, 1, 2].map(|c| merged[c].map(s)),
-            task_rows,
+        .map(|(s, rows)| LocalPart {
+            maps: [0, 1].map(|c| merged[c].map(s)),
             rows,
         })
         .collect();
-    Responses::from_local_parts(names, parts)
+    Responses::from_local_parts(names, places, parts)
+}
+
+/// The slots' local names merged into canonical order as [`merge_names`] does, the tasks'
+/// with the slots' row counts (taken from them): the names, where each slot's rows of each
+/// local task id go, and the workers' and labels' merges; `None` if a name is not UTF-8 (or
+/// a slot's row counts are not one per local task id, a bug the general reader does not
+/// have).
+fn merge_names_placing(slots: &mut [Slot]) -> Option<([Names; 3], RowPlaces, [Merged; 2])> {
+    let counts: Vec<Vec<u32>> = slots
+        .iter_mut()
+        .map(|slot| std::mem::take(&mut slot.task_rows))
+        .collect();
+    let slots = &*slots;
+    if slots
+        .iter()
+        .zip(&counts)
+        .any(|(slot, counts)| slot.names[0].new_ends.len() != counts.len())
+    {
+        return None;
+    }
+    let (tasks, (workers, labels)) = rayon::join(
+        || merge_rows(&part_names(slots, 0), true, counts).ok(),
+        || rayon::join(|| merge_column(slots, 1), || merge_column(slots, 2)),
+    );
+    let ((tasks, places), mut workers, mut labels) = (tasks?, workers?, labels?);
+    let names = [
+        tasks,
+        std::mem::take(&mut workers.names),
+        std::mem::take(&mut labels.names),
+    ];
+    Some((names, places, [workers, labels]))
 }
 
 /// Rows in canonical ids, in pieces in file order.
@@ -256,18 +289,26 @@ fn canonical_rows(slots: &[Slot], chunks: &[Chunk]) -> Option<([Names; 3], Canon
 fn merge_names(slots: &[Slot]) -> Option<[Merged; 3]> {
     let merged: Vec<Merged> = (0..3)
         .into_par_iter()
-        .map(|c| {
-            let parts: Vec<PartNames<'_>> = slots
-                .iter()
-                .map(|slot| PartNames {
-                    bytes: &slot.names[c].new_bytes,
-                    ends: &slot.names[c].new_ends,
-                })
-                .collect();
-            merge(&parts, true).ok()
-        })
+        .map(|c| merge_column(slots, c))
         .collect::<Option<_>>()?;
     merged.try_into().ok()
+}
+
+/// The slots' local names of column `c` merged into canonical order; `None` if a name is not
+/// UTF-8.
+fn merge_column(slots: &[Slot], c: usize) -> Option<Merged> {
+    merge(&part_names(slots, c), true).ok()
+}
+
+/// The slots' local names of column `c`.
+fn part_names(slots: &[Slot], c: usize) -> Vec<PartNames<'_>> {
+    slots
+        .iter()
+        .map(|slot| PartNames {
+            bytes: &slot.names[c].new_bytes,
+            ends: &slot.names[c].new_ends,
+        })
+        .collect()
 }
 
 /// The error of a read that found fewer bytes than the file's length promised: the file

@@ -1,47 +1,52 @@
 //! The task index built straight from the parts of a parallel read, in their local ids.
 //!
 //! A parallel reader ends with parts (one per thread), each holding rows in its own local ids
-//! and the number of rows of each local task id. Once the names are merged (local id →
-//! canonical id), each task's rows have a known place: task `T` spans
-//! `offsets[T]..offsets[T + 1]`, and within it each local id of `T` gets a range of its row
-//! count. Every part then writes its rows into its own ranges, all parts at once, mapping
-//! workers and labels to canonical ids on the way. That replaces rewriting every row to
-//! canonical ids and a counting sort that read all rows twice per range of tasks, and it
-//! writes each row once. The order within a task depends on the part layout, so the rows are
-//! then sorted by (worker, label) as every constructor sorts them: the result does not.
+//! and the number of rows of each local task id. The merge of the task names (local id →
+//! canonical id) visits each task's local ids together in canonical order and sums their row
+//! counts on the way ([`crate::names::merge_rows`]): task `T` spans `offsets[T]..offsets[T + 1]`,
+//! and within it each local id of `T` has a range of its row count. Every part then writes
+//! its rows into its own ranges, all parts at once, mapping workers and labels to canonical
+//! ids on the way. That replaces rewriting every row to canonical ids and a counting sort
+//! that read all rows twice per range of tasks, and it writes each row once. The order within
+//! a task depends on the part layout, so the rows are then sorted by (worker, label) as every
+//! constructor sorts them: the result does not.
 
 use rayon::prelude::*;
 
 use super::{Csr, Label, Responses};
 use crate::error::DataError;
-use crate::names::Names;
+use crate::names::{Lane, Names, RowPlaces};
 
 /// One part of a parallel read, in its own local ids.
 pub(crate) struct LocalPart<'a> {
-    /// Local id → canonical id, for tasks, workers and labels.
-    pub(crate) maps: [&'a [u32]; 3],
-    /// The number of rows of each local task id.
-    pub(crate) task_rows: &'a [u32],
+    /// Local id → canonical id, for workers and labels.
+    pub(crate) maps: [&'a [u32]; 2],
     /// The part's `[task, worker, label]` rows in local ids, in any order (dropped once
     /// placed).
     pub(crate) rows: Vec<[u32; 3]>,
 }
 
 impl Responses {
-    /// Builds from the parts of a parallel read (duplicates kept); `Ok(None)` if the parts do
-    /// not agree with themselves (a row of a local id without a mapping, row counts that are
-    /// not the rows' — a reader's bug: its caller then takes the general path).
+    /// Builds from the parts of a parallel read (duplicates kept), `places` being where the
+    /// rows of each part's local task ids go (the parts in the order of its lanes); `Ok(None)`
+    /// if the parts do not agree with themselves (a row of a local id without a mapping, row
+    /// counts that are not the rows' — a reader's bug: its caller then takes the general
+    /// path).
     pub(crate) fn from_local_parts(
         [tasks, workers, labels]: [Names; 3],
+        places: RowPlaces,
         parts: Vec<LocalPart<'_>>,
     ) -> Result<Option<Responses>, DataError> {
         if labels.len() > Label::MAX as usize + 1 {
             return Err(DataError::TooManyLabels(labels.len()));
         }
         let labels_numeric = labels.numeric();
-        let Some(by_task) = Csr::from_local_parts(tasks.len(), parts) else {
+        let Some(by_task) = Csr::from_local_parts(places, parts) else {
             return Ok(None);
         };
+        if by_task.offsets.len() != tasks.len() + 1 {
+            return Ok(None);
+        }
         Ok(Some(Responses::from_task_rows(
             tasks,
             workers,
@@ -53,43 +58,11 @@ impl Responses {
 }
 
 impl Csr {
-    /// The task index of `parts` (rows unsorted within a task); `None` as in
-    /// [`Responses::from_local_parts`]. The parts are placed in parallel lanes, each dropping
-    /// its rows when placed.
-    fn from_local_parts(n_tasks: usize, parts: Vec<LocalPart<'_>>) -> Option<Self> {
-        let rows: u64 = parts
-            .iter()
-            .flat_map(|part| part.task_rows)
-            .map(|&count| u64::from(count))
-            .sum();
-        // A lane holds one position per task: as many lanes as parts (all placed at once)
-        // unless their tables would take more room than the rows (many threads, many tasks);
-        // then fewer lanes, each placing its parts one after another.
-        let lanes = ((2 * rows + (1 << 20)) / (n_tasks as u64).max(1)).clamp(1, parts.len() as u64);
-        Self::place_parts(n_tasks, parts, lanes as usize)
-    }
-
-    /// [`Csr::from_local_parts`] with the parts cut into `lanes` lanes (the result does not
-    /// depend on it).
-    fn place_parts(n_tasks: usize, mut parts: Vec<LocalPart<'_>>, lanes: usize) -> Option<Self> {
-        let per_lane = parts.len().div_ceil(lanes.max(1)).max(1);
-        // Each lane's rows per canonical task (checked: counts that do not fit are a reader's
-        // bug, and a wrapped count would break the tiling the writes rely on).
-        let count = |parts: &[LocalPart<'_>]| {
-            let mut counts = vec![0u32; n_tasks];
-            for part in parts {
-                for (&t, &count) in part.maps[0].iter().zip(part.task_rows) {
-                    let slot = counts.get_mut(t as usize)?;
-                    *slot = slot.checked_add(count)?;
-                }
-            }
-            Some(counts)
-        };
-        let mut lanes: Vec<Vec<u32>> = parts
-            .par_chunks(per_lane)
-            .map(count)
-            .collect::<Option<_>>()?;
-        let (offsets, n) = positions(n_tasks, &mut lanes)?;
+    /// The task index of `parts` placed at `places` (rows unsorted within a task); `None` as
+    /// in [`Responses::from_local_parts`]. The parts are placed in parallel, each dropping its
+    /// rows when placed.
+    fn from_local_parts(mut places: RowPlaces, mut parts: Vec<LocalPart<'_>>) -> Option<Self> {
+        let n = places.rows();
         let mut ids: Vec<u32> = Vec::with_capacity(n);
         let mut labels: Vec<Label> = Vec::with_capacity(n);
         let out = Scatter {
@@ -97,128 +70,49 @@ impl Csr {
             labels: labels.as_mut_ptr(),
             len: n,
         };
+        let lanes = places.lanes();
+        if lanes.len() != parts.len() {
+            return None;
+        }
         let complete = parts
-            .par_chunks_mut(per_lane)
-            .zip(lanes.par_iter_mut())
-            .map(|(lane, next)| lane.iter_mut().all(|part| place(part, next, &out)))
+            .par_iter_mut()
+            .zip(lanes)
+            .map(|(part, lane)| place(part, lane, &out))
             .collect::<Vec<bool>>()
             .into_iter()
             .all(|done| done);
         if !complete {
             return None;
         }
-        // SAFETY: every range was filled to its end (`place` returned true for every part),
-        // and the ranges of all parts and local ids tile `0..n` (each task's ranges are
-        // consecutive pieces of its span, the counts being the ones summed into the offsets,
-        // without overflow): every position below `n` was written.
+        // SAFETY: every lane handed out all its positions (`place` returned true for every
+        // part), and the ranges of all parts' local ids tile `0..n` (see `RowPlaces`): every
+        // position below `n` was written.
         unsafe {
             ids.set_len(n);
             labels.set_len(n);
         }
         Some(Self {
-            offsets,
+            offsets: places.into_offsets(),
             ids,
             labels,
         })
     }
 }
 
-/// The offsets of the `n_tasks` tasks, and each lane's counts turned into
-/// its first position in each task (the lanes one after another within a task), with the
-/// number of rows; `None` from 2³² − 1 rows. In parallel over ranges of tasks: each range
-/// sums its rows, a prefix sum gives each range its first position, then each range fills
-/// its offsets and positions.
-fn positions(n_tasks: usize, lanes: &mut [Vec<u32>]) -> Option<(Vec<u32>, usize)> {
-    let range_len = n_tasks
-        .div_ceil(4 * rayon::current_num_threads().max(1))
-        .max(1 << 14);
-    let sums: Vec<u64> = (0..n_tasks)
-        .into_par_iter()
-        .step_by(range_len)
-        .map(|first| {
-            let tasks = first..(first + range_len).min(n_tasks);
-            lanes
-                .iter()
-                .map(|counts| {
-                    counts[tasks.clone()]
-                        .iter()
-                        .map(|&c| u64::from(c))
-                        .sum::<u64>()
-                })
-                .sum()
-        })
-        .collect();
-    let mut firsts = Vec::with_capacity(sums.len());
-    let mut end = 0u64;
-    for sum in sums {
-        firsts.push(end);
-        end += sum;
-    }
-    if end >= u64::from(u32::MAX) {
-        return None;
-    }
-    let mut offsets = vec![0u32; n_tasks + 1];
-    // Each range's offsets (of its tasks' ends) and its slice of every lane's counts.
-    let mut pieces = Vec::with_capacity(firsts.len());
-    let mut rest_offsets = &mut offsets[1..];
-    let mut rest_lanes: Vec<&mut [u32]> = lanes.iter_mut().map(|l| &mut l[..]).collect();
-    for &first in &firsts {
-        let len = range_len.min(rest_offsets.len());
-        let (head, tail) = std::mem::take(&mut rest_offsets).split_at_mut(len);
-        rest_offsets = tail;
-        let mut heads = Vec::with_capacity(rest_lanes.len());
-        for lane in &mut rest_lanes {
-            let (head, tail) = std::mem::take(lane).split_at_mut(len);
-            heads.push(head);
-            *lane = tail;
-        }
-        pieces.push((first, head, heads));
-    }
-    pieces
-        .into_par_iter()
-        .for_each(|(mut end, offsets, mut lanes)| {
-            for (t, offset) in offsets.iter_mut().enumerate() {
-                for counts in &mut lanes {
-                    let count = counts[t];
-                    counts[t] = end as u32;
-                    end += u64::from(count);
-                }
-                *offset = end as u32;
-            }
-        });
-    Some((offsets, end as usize))
-}
-
-/// Writes `part`'s rows at their places, `next` being the lane's next position in each task
-/// (advanced), then drops them; whether every local task id had exactly its row count.
-fn place(part: &mut LocalPart<'_>, next: &mut [u32], out: &Scatter) -> bool {
-    let [task_map, worker_map, label_map] = part.maps;
-    // Each local task id's range: the next positions of the lane in its canonical task.
-    let mut ranges: Vec<(u32, u32)> = Vec::with_capacity(part.task_rows.len());
-    for (&t, &count) in task_map.iter().zip(part.task_rows) {
-        let Some(slot) = next.get_mut(t as usize) else {
-            return false;
-        };
-        let Some(end) = slot.checked_add(count) else {
-            return false;
-        };
-        ranges.push((*slot, end));
-        *slot = end;
-    }
+/// Writes `part`'s rows at the positions `lane` hands out, then drops them; whether every
+/// local task id had exactly its row count.
+fn place(part: &mut LocalPart<'_>, mut lane: Lane<'_>, out: &Scatter) -> bool {
+    let [worker_map, label_map] = part.maps;
     for [t, w, l] in std::mem::take(&mut part.rows) {
-        let Some(range) = ranges.get_mut(t as usize) else {
+        let Some(pos) = lane.take(t) else {
             return false;
         };
         let (Some(&w), Some(&l)) = (worker_map.get(w as usize), label_map.get(l as usize)) else {
             return false;
         };
-        if range.0 >= range.1 {
-            return false;
-        }
-        out.write(range.0 as usize, w, l as Label);
-        range.0 += 1;
+        out.write(pos as usize, w, l as Label);
     }
-    ranges.iter().all(|&(next, end)| next == end)
+    lane.is_done()
 }
 
 /// The task index's columns, written at disjoint positions from several threads.
@@ -234,7 +128,8 @@ unsafe impl Sync for Scatter {}
 
 impl Scatter {
     /// Writes position `pos`. Each position belongs to one range of one local id of one part,
-    /// and only that part's thread writes it (`place` checks that it stays in its ranges).
+    /// and only that part's thread writes it (each position is handed out once, by the part's
+    /// [`Lane`]).
     #[inline]
     fn write(&self, pos: usize, id: u32, label: Label) {
         assert!(pos < self.len, "a position within the index");
@@ -251,9 +146,20 @@ impl Scatter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::names::tests::{draws, parts_of};
+    use crate::names::{PartNames, merge, merge_rows};
+
+    /// Each part's task names as owned (bytes, ends).
+    fn packed(parts: &[Part]) -> Vec<(Vec<u8>, Vec<usize>)> {
+        let lists: Vec<Vec<&str>> = parts
+            .iter()
+            .map(|p| p.tasks.iter().map(String::as_str).collect())
+            .collect();
+        parts_of(&lists)
+    }
 
     /// Each task's (worker, label) entries, sorted (the placement leaves a task's rows in
-    /// lane order).
+    /// part order).
     fn sorted_rows(csr: &Csr) -> Vec<Vec<(u32, Label)>> {
         (0..csr.offsets.len() - 1)
             .map(|t| {
@@ -266,29 +172,64 @@ mod tests {
             .collect()
     }
 
-    /// Each part's rows in its local ids.
-    type PartRows = [Vec<[u32; 3]>; 3];
-    /// Each part's row count per local task id.
-    type TaskRows = [&'static [u32]; 3];
+    /// One part: its task names in local-id order, row counts, worker and label maps, rows.
+    struct Part {
+        tasks: Vec<String>,
+        counts: Vec<u32>,
+        maps: [Vec<u32>; 2],
+        rows: Vec<[u32; 3]>,
+    }
 
-    /// Three parts with their own local ids for 4 tasks, 3 workers, 2 labels, and the rows
-    /// they stand for in canonical ids (by hand).
-    fn three_parts() -> (Vec<[u32; 3]>, PartRows) {
-        let rows = vec![
-            // part 0: local tasks 0 → 2, 1 → 0; workers 0 → 1, 1 → 0; labels 0 → 1
-            [0, 0, 0],
-            [1, 1, 0],
-            [0, 1, 0],
-        ];
-        let rows1 = vec![
-            // part 1: local task 0 → 2; worker 0 → 2; labels 0 → 0
-            [0, 0, 0],
-        ];
-        let rows2 = vec![
-            // part 2: local tasks 0 → 3, 1 → 0; worker 0 → 2, 1 → 1; labels 0 → 1, 1 → 0
-            [1, 0, 1],
-            [0, 1, 0],
-            [1, 1, 0],
+    /// The task index of `parts` (the task names merged with their counts), and the task
+    /// names' canonical ids by [`merge`] (no counts), or `None` where the placement refuses.
+    fn place_all(parts: &[Part]) -> Option<(Csr, Vec<Vec<u32>>, usize)> {
+        let packed = packed(parts);
+        let names: Vec<PartNames<'_>> = packed
+            .iter()
+            .map(|(bytes, ends)| PartNames { bytes, ends })
+            .collect();
+        let ids = merge(&names, true).unwrap();
+        let counts = parts.iter().map(|p| p.counts.clone()).collect();
+        let (tasks, places) = merge_rows(&names, true, counts).ok()?;
+        assert_eq!(tasks, ids.names, "the same names with and without counts");
+        let local = parts
+            .iter()
+            .map(|p| LocalPart {
+                maps: [&p.maps[0][..], &p.maps[1][..]],
+                rows: p.rows.clone(),
+            })
+            .collect();
+        let csr = Csr::from_local_parts(places, local)?;
+        let maps = (0..parts.len()).map(|p| ids.map(p).to_vec()).collect();
+        Some((csr, maps, tasks.len()))
+    }
+
+    /// Three parts with their own local ids for 4 tasks (`t1` without rows), 3 workers,
+    /// 2 labels, and the rows they stand for in canonical ids (by hand).
+    fn three_parts() -> (Vec<[u32; 3]>, Vec<Part>) {
+        let part = |tasks: &[&str], counts: &[u32], maps: [&[u32]; 2], rows: &[[u32; 3]]| Part {
+            tasks: tasks.iter().map(|t| t.to_string()).collect(),
+            counts: counts.to_vec(),
+            maps: maps.map(<[u32]>::to_vec),
+            rows: rows.to_vec(),
+        };
+        let parts = vec![
+            // local tasks 0 → t2, 1 → t0; workers 0 → 1, 1 → 0; labels 0 → 1
+            part(
+                &["t2", "t0"],
+                &[2, 1],
+                [&[1, 0], &[1]],
+                &[[0, 0, 0], [1, 1, 0], [0, 1, 0]],
+            ),
+            // local tasks 0 → t2, 1 → t1 (no row); worker 0 → 2; labels 0 → 0
+            part(&["t2", "t1"], &[1, 0], [&[2], &[0]], &[[0, 0, 0]]),
+            // local tasks 0 → t3, 1 → t0; worker 0 → 2, 1 → 1; labels 0 → 1, 1 → 0
+            part(
+                &["t3", "t0"],
+                &[1, 2],
+                [&[2, 1], &[1, 0]],
+                &[[1, 0, 1], [0, 1, 0], [1, 1, 0]],
+            ),
         ];
         let canonical = vec![
             [2, 1, 1],
@@ -299,33 +240,12 @@ mod tests {
             [3, 1, 1],
             [0, 1, 1],
         ];
-        (canonical, [rows, rows1, rows2])
+        (canonical, parts)
     }
 
-    const MAPS: [[&[u32]; 3]; 3] = [
-        [&[2, 0], &[1, 0], &[1]],
-        [&[2], &[2], &[0]],
-        [&[3, 0], &[2, 1], &[1, 0]],
-    ];
-    const TASK_ROWS: TaskRows = [&[2, 1], &[1], &[1, 2]];
-
-    fn parts(rows: PartRows, task_rows: TaskRows) -> Vec<LocalPart<'static>> {
-        rows.into_iter()
-            .zip(MAPS)
-            .zip(task_rows)
-            .map(|((rows, maps), task_rows)| LocalPart {
-                maps,
-                task_rows,
-                rows,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn parts_are_placed_as_the_canonical_rows_in_any_lane_layout() {
-        let (canonical, rows) = three_parts();
-        // Each task's entries, straight from the canonical rows.
-        let want: Vec<Vec<(u32, Label)>> = (0..4)
+    /// Each task's entries, straight from rows in canonical ids.
+    fn by_task(canonical: &[[u32; 3]], n_tasks: usize) -> Vec<Vec<(u32, Label)>> {
+        (0..n_tasks as u32)
             .map(|t| {
                 let mut row: Vec<(u32, Label)> = canonical
                     .iter()
@@ -335,91 +255,131 @@ mod tests {
                 row.sort_unstable();
                 row
             })
-            .collect();
-        let offsets = [0, 3, 3, 6, 7];
-        for lanes in 1..=4 {
-            let got = Csr::place_parts(4, parts(rows.clone(), TASK_ROWS), lanes).unwrap();
-            assert_eq!(got.offsets, offsets, "{lanes} lanes");
-            assert_eq!(sorted_rows(&got), want, "{lanes} lanes");
-        }
-        let got = Csr::from_local_parts(4, parts(rows, TASK_ROWS)).unwrap();
-        assert_eq!(sorted_rows(&got), want);
+            .collect()
     }
 
     #[test]
-    fn positions_are_the_running_sum_over_tasks_and_lanes() {
-        // More tasks than one range of the parallel sum, three lanes, empty tasks.
-        let n_tasks = 70_000;
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut lanes: Vec<Vec<u32>> = (0..3)
-            .map(|_| {
-                (0..n_tasks)
+    fn parts_are_placed_as_the_canonical_rows() {
+        let (canonical, parts) = three_parts();
+        let (got, _, n_tasks) = place_all(&parts).unwrap();
+        assert_eq!(n_tasks, 4);
+        assert_eq!(got.offsets, [0, 3, 3, 6, 7]);
+        assert_eq!(sorted_rows(&got), by_task(&canonical, 4));
+    }
+
+    #[test]
+    fn offsets_summed_in_the_merge_are_a_counted_placement() {
+        // Several parts of random task names (repeated within and across parts: one local id
+        // per run of a task, as the reader gives), row counts 0..4, in the four ways the merge
+        // sorts (short names packed in one key, in order or not; long names; integers), with
+        // more entries than one range of the merge's numbering, at 1 and 3 threads. The
+        // offsets must be the counts summed per canonical task (counted here one row at a
+        // time, as a counting sort would), and every row in its task.
+        let mut next = draws(0x2545_F491_4F6C_DD1D);
+        let spellings: [fn(u64) -> String; 4] = [
+            |x| format!("t{x}"),
+            |x| format!("t{x:07}"),
+            |x| format!("a-task-name-longer-than-eight-bytes-{x}"),
+            |x| format!("{x}"),
+        ];
+        for (round, spell) in spellings.iter().enumerate() {
+            let n_parts = 2 + round;
+            let sorted = round == 1;
+            let mut parts: Vec<Part> = Vec::new();
+            let mut counter = 0;
+            for _ in 0..n_parts {
+                let n_local = 1500 + next(2000) as usize;
+                let tasks: Vec<String> = (0..n_local)
                     .map(|_| {
-                        state ^= state << 13;
-                        state ^= state >> 7;
-                        state ^= state << 17;
-                        (state % 4) as u32
+                        counter += 1;
+                        spell(if sorted { counter / 2 } else { next(5000) })
                     })
-                    .collect()
-            })
-            .collect();
-        // The sequential loop, by hand.
-        let mut expected_lanes = lanes.clone();
-        let mut expected_offsets = vec![0u32];
-        let mut end = 0u32;
-        for t in 0..n_tasks {
-            for counts in &mut expected_lanes {
-                let count = counts[t];
-                counts[t] = end;
-                end += count;
+                    .collect();
+                let counts: Vec<u32> = (0..n_local).map(|_| next(5) as u32).collect();
+                let (n_workers, n_labels) = (1 + next(50) as u32, 1 + next(3) as u32);
+                let maps = [
+                    (0..n_workers).map(|_| next(100) as u32).collect(),
+                    (0..n_labels).map(|_| next(3) as u32).collect(),
+                ];
+                let mut rows: Vec<[u32; 3]> = counts
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(t, &c)| (0..c).map(move |_| t as u32))
+                    .map(|t| {
+                        [
+                            t,
+                            next(n_workers as u64) as u32,
+                            next(n_labels as u64) as u32,
+                        ]
+                    })
+                    .collect();
+                // Any row order.
+                for i in (1..rows.len()).rev() {
+                    rows.swap(i, next(i as u64 + 1) as usize);
+                }
+                parts.push(Part {
+                    tasks,
+                    counts,
+                    maps,
+                    rows,
+                });
             }
-            expected_offsets.push(end);
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let (got, maps, n_tasks) = pool.install(|| place_all(&parts)).unwrap();
+                // The counting placement: rows per canonical task, summed.
+                let mut canonical = Vec::new();
+                let mut counted = vec![0u32; n_tasks];
+                for (part, map) in parts.iter().zip(&maps) {
+                    for &[t, w, l] in &part.rows {
+                        let t = map[t as usize];
+                        counted[t as usize] += 1;
+                        canonical.push([t, part.maps[0][w as usize], part.maps[1][l as usize]]);
+                    }
+                }
+                let offsets: Vec<u32> = std::iter::once(0)
+                    .chain(counted.iter().scan(0, |end, &c| {
+                        *end += c;
+                        Some(*end)
+                    }))
+                    .collect();
+                assert_eq!(got.offsets, offsets, "round {round}, {threads} threads");
+                assert_eq!(sorted_rows(&got), by_task(&canonical, n_tasks));
+            }
         }
-        let (offsets, n) = positions(n_tasks, &mut lanes).unwrap();
-        assert_eq!(n, end as usize);
-        assert_eq!(offsets, expected_offsets);
-        assert_eq!(lanes, expected_lanes);
-        // No task, and rows that would not fit a u32 position.
-        assert_eq!(positions(0, &mut []), Some((vec![0], 0)));
-        let mut full = vec![vec![u32::MAX / 2; 2], vec![1, 1]];
-        assert_eq!(positions(2, &mut full), None);
-        // At the edge: u32::MAX - 1 rows fit (every position is below u32::MAX), u32::MAX not.
-        let mut edge = vec![vec![u32::MAX / 2, u32::MAX / 2]];
-        assert_eq!(
-            positions(2, &mut edge).map(|p| p.1),
-            Some(u32::MAX as usize - 1)
-        );
-        let mut over = vec![vec![u32::MAX / 2, u32::MAX / 2 + 1]];
-        assert_eq!(positions(2, &mut over), None);
     }
 
     #[test]
     fn parts_that_disagree_with_themselves_are_refused() {
-        let (_, rows) = three_parts();
-        // A row of a local task id the part has no count for; a worker without a mapping.
-        let mut extra = rows.clone();
-        extra[1].push([1, 0, 0]);
-        let mut bad_worker = rows.clone();
-        bad_worker[1][0] = [0, 5, 0];
-        let cases: [(&str, PartRows, TaskRows, usize); 6] = [
-            ("count above", rows.clone(), [&[3, 1], &[1], &[1, 2]], 4),
-            ("count below", rows.clone(), [&[1, 1], &[1], &[1, 2]], 4),
-            ("unmapped task", extra, TASK_ROWS, 4),
-            ("unmapped worker", bad_worker, TASK_ROWS, 4),
-            ("task past the end", rows.clone(), TASK_ROWS, 3),
-            // 4 and 2³² − 3 rows in one task: a wrapped sum would be 1.
-            (
-                "wrapping counts",
-                rows,
-                [&[u32::MAX - 2, 1], &[4], &[1, 2]],
-                4,
-            ),
+        let (_, parts) = three_parts();
+        let changed = |change: &dyn Fn(&mut Vec<Part>)| {
+            let mut parts = three_parts().1;
+            change(&mut parts);
+            parts
+        };
+        let cases: [(&str, Vec<Part>); 5] = [
+            ("count above", changed(&|p| p[0].counts[0] = 3)),
+            ("count below", changed(&|p| p[0].counts[0] = 1)),
+            // A row of a local task id the part has no name for.
+            ("unmapped task", changed(&|p| p[1].rows.push([2, 0, 0]))),
+            ("unmapped worker", changed(&|p| p[1].rows[0] = [0, 5, 0])),
+            ("unmapped label", changed(&|p| p[2].rows[0] = [1, 0, 2])),
         ];
-        for (what, rows, task_rows, n_tasks) in cases {
-            for lanes in [1, 3] {
-                let placed = Csr::place_parts(n_tasks, parts(rows.clone(), task_rows), lanes);
-                assert!(placed.is_none(), "{what}, {lanes} lanes");
-            }
+        assert!(place_all(&parts).is_some());
+        for (what, parts) in cases {
+            assert!(place_all(&parts).is_none(), "{what}");
         }
+        // Counts that do not fit u32 positions: 4 and 2³² − 3 rows (a wrapped sum would be 1).
+        let counts = vec![vec![u32::MAX - 2, 1], vec![4, 0], vec![1, 2]];
+        let parts = three_parts().1;
+        let packed = packed(&parts);
+        let names: Vec<PartNames<'_>> = packed
+            .iter()
+            .map(|(bytes, ends)| PartNames { bytes, ends })
+            .collect();
+        assert!(merge_rows(&names, true, counts).is_err());
     }
 }
