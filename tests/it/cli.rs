@@ -967,7 +967,8 @@ fn an_interrupted_generate_leaves_no_partial_file() {
     let out_path = dir.join("out.csv");
     let gold_path = dir.join("gold.csv");
     // Minutes of work: interrupted as soon as its temporary files exist.
-    let child = Command::new(env!("CARGO_BIN_EXE_crowdagg"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_crowdagg"));
+    command
         .args([
             "generate",
             "--tasks",
@@ -978,9 +979,18 @@ fn an_interrupted_generate_leaves_no_partial_file() {
         ])
         .arg(&out_path)
         .arg("--gold")
-        .arg(&gold_path)
-        .spawn()
-        .unwrap();
+        .arg(&gold_path);
+    // The child starts with SIGINT's default action: a test run started in the background by
+    // a shell without job control (`nohup … &`, some CI runners) has SIGINT ignored, which the
+    // child would inherit and keep, as it should (`nohup`'s meaning), and then finish.
+    // SAFETY: between fork and exec only `signal`, which is async-signal-safe, is called.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let child = command.spawn().unwrap();
     // Left running, the child writes ~16 GB: whatever fails below, it is killed and its
     // directory removed.
     let mut child = KillOnDrop {
