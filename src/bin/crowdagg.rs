@@ -20,6 +20,7 @@ use crowdagg::{
 };
 use error::CliError;
 use indicatif::{ProgressBar, ProgressStyle};
+use writeback::EarlyWriteback;
 
 #[path = "crowdagg/allocator.rs"]
 mod allocator;
@@ -39,6 +40,8 @@ mod multilabel;
 mod staged_dir;
 #[path = "crowdagg/toloka.rs"]
 mod toloka;
+#[path = "crowdagg/writeback.rs"]
+mod writeback;
 
 /// mimalloc for all but the largest blocks (see `allocator.rs`).
 #[global_allocator]
@@ -870,7 +873,7 @@ pub(crate) struct AtomicFile {
     path: PathBuf,
     /// `None` when writing directly.
     tmp: Option<PathBuf>,
-    out: Option<BufWriter<File>>,
+    out: Option<BufWriter<EarlyWriteback>>,
 }
 
 impl AtomicFile {
@@ -892,14 +895,16 @@ impl AtomicFile {
             }
             CliError::Io(format!("{}: {e}", path.display()))
         })?;
+        // Written back as it is written when it is to be renamed into place.
+        let out = BufWriter::new(EarlyWriteback::new(file, tmp.is_some()));
         Ok(Self {
             path: path.to_path_buf(),
             tmp,
-            out: Some(BufWriter::new(file)),
+            out: Some(out),
         })
     }
 
-    pub(crate) fn writer(&mut self) -> &mut BufWriter<File> {
+    pub(crate) fn writer(&mut self) -> &mut BufWriter<EarlyWriteback> {
         self.out.as_mut().expect("not yet committed")
     }
 
