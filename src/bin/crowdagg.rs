@@ -895,8 +895,10 @@ impl AtomicFile {
             }
             CliError::Io(format!("{}: {e}", path.display()))
         })?;
-        // Written back as it is written when it is to be renamed into place.
-        let out = BufWriter::new(EarlyWriteback::new(file, tmp.is_some()));
+        // Written back as it is written when it is to replace a file (the rename over it would
+        // write it back itself, see `writeback.rs`); a new file is left to the kernel's own time.
+        let replaces = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file());
+        let out = BufWriter::new(EarlyWriteback::new(file, tmp.is_some() && replaces));
         Ok(Self {
             path: path.to_path_buf(),
             tmp,

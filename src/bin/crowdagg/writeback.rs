@@ -11,6 +11,10 @@
 //! under way by the time of the rename: 5.3–5.7 ms for writes and rename together instead of
 //! 8.3 ms, and the writes overlap the formatting of the next rows (BENCHMARKS.md, session 14).
 //! Nothing is made durable that was not before: no `fsync`, no wait for the disk.
+//!
+//! Only a file that replaces another is written back early: a new one is not written back
+//! inside `rename`, and starting its writeback in the process only added to its time (+1.7 ms
+//! at 5 MB, +20 ms at 250 MB) what the kernel otherwise does after it has ended.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -23,7 +27,8 @@ const STEP: u64 = 512 << 10;
 /// `early`).
 pub(crate) struct EarlyWriteback {
     file: File,
-    /// Whether to: a file renamed into place, not a device or a FIFO written directly.
+    /// Whether to: a file renamed over an existing one (not a new file, nor a device or a
+    /// FIFO written directly).
     early: bool,
     /// Bytes written so far.
     written: u64,
