@@ -3,9 +3,9 @@
 //!
 //! # Why
 //! Renamed over an existing file, a freshly written one is written back at once, inside
-//! `rename`, by ext4 (`auto_da_alloc`, on by default: a replace-by-rename must not leave an
-//! empty file after a crash), and other file systems do the like. At 10⁶ tasks (a 4–6 MB
-//! output) that took 4–7 ms, a tenth of a majority vote's whole run. Asked to start the
+//! `rename`, by ext4 (`auto_da_alloc`, on by default, so that a replace-by-rename does not
+//! leave an empty file after a crash). On the project's machines, at 10⁶ tasks (a 4–6 MB
+//! output), that took 4–7 ms, a tenth of a majority vote's whole run. Asked to start the
 //! writeback of each stretch once it is written (Linux `sync_file_range(…, WRITE)`, which
 //! starts it and does not wait for it), the kernel has the blocks allocated and the writes
 //! under way by the time of the rename: 5.3–5.7 ms for writes and rename together instead of
