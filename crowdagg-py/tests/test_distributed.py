@@ -90,6 +90,9 @@ def dask_engine_factory():
     engines = []
 
     def make(seed):
+        # A test that crashed a worker leaves its nanny starting another: each test starts with
+        # both workers (its hosts placed on one worker would all be lost in one crash).
+        client.wait_for_workers(2, timeout=120)
         engine = DaskEngine(client, processes=2, seed=seed)
         engines.append(engine)
         return engine

@@ -610,12 +610,26 @@ class DaskEngine(_Engine):
         super().start(sources, reduce)
 
     def _live(self) -> list[str]:
-        return sorted(self.client.scheduler_info()["workers"])
+        """The workers the scheduler has now, asked of it at each call: ``Client.scheduler_info()``
+        answers from the client's cached identity, which the client's periodic refresh replaces
+        with one that lists no workers (distributed 2026.8), so a read could see none at all."""
+        identity = self.client.sync(self.client.scheduler.identity, n_workers=-1)
+        return sorted(identity["workers"])
+
+    def _some_live(self) -> list[str]:
+        """The live workers, waiting up to the timeout while there are none (a killed worker's
+        nanny takes a moment to start another); LostHost if none comes."""
+        deadline = time.monotonic() + self.timeout
+        while not (live := self._live()):
+            if time.monotonic() > deadline:
+                raise LostHost("no Dask worker is alive")
+            time.sleep(0.05)
+        return live
 
     def _new_host(self, group):
         h = self.groups.index(group)
         # Pin each host to a worker, round robin, so processes share the shards.
-        live = self._live()
+        live = self._some_live()
         worker = live[h % len(live)]
         if self._actors:
             future = self.client.submit(
