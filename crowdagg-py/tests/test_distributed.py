@@ -8,6 +8,7 @@ is bounded by an alarm; the engines are shut down at the end of the module.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -79,29 +80,45 @@ def dask_engine_factory():
         "dask.distributed",
         reason="dask[distributed] is not installed (scripts/requirements-distributed.txt)",
     )
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        host="127.0.0.1",
-    )
-    client = distributed.Client(cluster)
-    engines = []
+
+    def start():
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host="127.0.0.1",
+        )
+        return cluster, distributed.Client(cluster)
+
+    def stop(cluster, client, engines):
+        # A reduce-scatter's resident hosts stay in their workers until closed.
+        for engine in engines:
+            with contextlib.suppress(Exception):
+                engine.close()
+        client.close()
+        cluster.close()
+
+    state = {"cluster": None, "client": None, "engines": []}
+    state["cluster"], state["client"] = start()
 
     def make(seed):
-        # A test that crashed a worker leaves its nanny starting another: each test starts with
-        # both workers (its hosts placed on one worker would all be lost in one crash).
-        client.wait_for_workers(2, timeout=120)
-        engine = DaskEngine(client, processes=2, seed=seed)
-        engines.append(engine)
+        # Each test starts with both workers: its hosts placed on one worker would all be lost
+        # in one crash. A test that crashed a worker leaves its nanny starting another, which
+        # does not always come back (seen in CI): then the cluster is started afresh.
+        try:
+            state["client"].wait_for_workers(2, timeout=30)
+        except TimeoutError:
+            stop(state["cluster"], state["client"], state["engines"])
+            state["engines"] = []
+            state["cluster"], state["client"] = start()
+            state["client"].wait_for_workers(2, timeout=120)
+        engine = DaskEngine(state["client"], processes=2, seed=seed)
+        state["engines"].append(engine)
         return engine
 
     yield make
-    for engine in engines:  # a reduce-scatter's resident hosts stay in their workers until closed
-        engine.close()
-    client.close()
-    cluster.close()
+    stop(state["cluster"], state["client"], state["engines"])
 
 
 @pytest.fixture(params=["ray", "dask"])
