@@ -99,8 +99,8 @@ def dask_engine_factory():
         client.close()
         cluster.close()
 
-    state = {"cluster": None, "client": None, "engines": []}
-    state["cluster"], state["client"] = start()
+    cluster, client = start()
+    state = {"cluster": cluster, "client": client, "engines": []}
 
     def make(seed):
         # Each test starts with both workers: its hosts placed on one worker would all be lost

@@ -897,8 +897,9 @@ impl AtomicFile {
         })?;
         // Written back as it is written when it is to replace a file (the rename over it would
         // write it back itself, see `writeback.rs`); a new file is left to the kernel's own time.
+        // (A path holding a regular file is never special: it is written through `tmp`.)
         let replaces = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file());
-        let out = BufWriter::new(EarlyWriteback::new(file, tmp.is_some() && replaces));
+        let out = BufWriter::new(EarlyWriteback::new(file, replaces));
         Ok(Self {
             path: path.to_path_buf(),
             tmp,
