@@ -3,15 +3,19 @@
 Expected values come from the single-machine fit with ``shards=4``: for fixtures/data/web, the
 SHA-256 of the CLI's output (tests/expected/distributed.sha256, written by
 scripts/make_distributed_expected.sh); for a generated table, ``crowdagg._core.fit``. Each test
-is bounded by an alarm; the engines are shut down at the end of the module.
+is bounded by an alarm and closes the engines it made; the clusters are shut down at the end
+of the module.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
+import ipaddress
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -55,22 +59,37 @@ def _time_limit():
     signal.signal(signal.SIGALRM, previous)
 
 
-@pytest.fixture(scope="module")
-def ray_engine_factory():
-    ray = pytest.importorskip(
-        "ray", reason="ray is not installed (scripts/requirements-distributed.txt)"
-    )
-    start_local_ray(2)
-    engines = []
+class _Engines:
+    """Makes an engine per call, and closes the engines made so far on ``close_made``: each test
+    ends with its engines closed (a Ray engine's hosts are processes, about 100 MB each, that
+    would otherwise live until the end of the module)."""
 
-    def make(seed):
-        engine = RayEngine(processes=2, seed=seed)
-        engines.append(engine)
+    def __init__(self, new_engine):
+        self._new_engine = new_engine
+        self.made = []
+
+    def __call__(self, seed):
+        engine = self._new_engine(seed)
+        self.made.append(engine)
         return engine
 
-    yield make
-    for engine in engines:
-        engine.close()
+    def close_made(self):
+        for engine in self.made:
+            with contextlib.suppress(Exception):
+                engine.close()
+        self.made = []
+
+
+@pytest.fixture(scope="module")
+def ray_engine_factory():
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("ray is not installed (scripts/requirements-distributed.txt)")
+    start_local_ray(2)  # before this process imports ray: see its docs
+    import ray
+
+    engines = _Engines(lambda seed: RayEngine(processes=2, seed=seed))
+    yield engines
+    engines.close_made()
     ray.shutdown()
 
 
@@ -91,39 +110,37 @@ def dask_engine_factory():
         )
         return cluster, distributed.Client(cluster)
 
-    def stop(cluster, client, engines):
-        # A reduce-scatter's resident hosts stay in their workers until closed.
-        for engine in engines:
-            with contextlib.suppress(Exception):
-                engine.close()
+    def stop(cluster, client):
         client.close()
         cluster.close()
 
     cluster, client = start()
-    state = {"cluster": cluster, "client": client, "engines": []}
+    state = {"cluster": cluster, "client": client}
 
-    def make(seed):
+    def new_engine(seed):
         # Each test starts with both workers: its hosts placed on one worker would all be lost
         # in one crash. A test that crashed a worker leaves its nanny starting another, which
         # does not always come back (seen in CI): then the cluster is started afresh.
         try:
             state["client"].wait_for_workers(2, timeout=30)
         except TimeoutError:
-            stop(state["cluster"], state["client"], state["engines"])
-            state["engines"] = []
+            engines.close_made()
+            stop(state["cluster"], state["client"])
             state["cluster"], state["client"] = start()
             state["client"].wait_for_workers(2, timeout=120)
-        engine = DaskEngine(state["client"], processes=2, seed=seed)
-        state["engines"].append(engine)
-        return engine
+        return DaskEngine(state["client"], processes=2, seed=seed)
 
-    yield make
-    stop(state["cluster"], state["client"], state["engines"])
+    engines = _Engines(new_engine)
+    yield engines
+    engines.close_made()  # a reduce-scatter's resident hosts stay in their workers until closed
+    stop(state["cluster"], state["client"])
 
 
 @pytest.fixture(params=["ray", "dask"])
 def engine_factory(request):
-    return request.getfixturevalue(f"{request.param}_engine_factory")
+    engines = request.getfixturevalue(f"{request.param}_engine_factory")
+    yield engines
+    engines.close_made()
 
 
 def _web_bytes(
@@ -337,9 +354,9 @@ def test_generated_votes_have_the_bits_of_one_machine(engine_factory, method):
 
 @pytest.mark.parametrize("engine", ["ray", "dask"])
 def test_the_command_line_writes_the_cli_bytes(engine, tmp_path):
-    pytest.importorskip(
-        "ray" if engine == "ray" else "dask.distributed", reason=f"{engine} is not installed"
-    )
+    # Not imported here: ray imported before `start_local_ray` would not stay on loopback.
+    if importlib.util.find_spec("ray" if engine == "ray" else "distributed") is None:
+        pytest.skip(f"{engine} is not installed")
     out = tmp_path / "out.json"
     command = [sys.executable, "-m", "crowdagg.distributed", "--engine", engine, "--processes", "2"]
     command += ["--shards", "4", "--method", "ds", "--format", "json", "--seed", "9"]
@@ -459,3 +476,60 @@ def test_a_stuck_ray_host_times_out_instead_of_blocking(ray_engine_factory):
     engine.timeout = 60
     engine._result(stalled)  # the host is healthy again once the stall ends
     assert engine._dead_hosts() == []
+
+
+def _descendants() -> list[int]:
+    """This process and every process below it (Linux ``/proc``)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
+def _listening_addresses(pids) -> list[str]:
+    """The local address of every TCP socket listening in one of ``pids``."""
+    inodes = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    link = os.readlink(fd)
+                    if link.startswith("socket:["):
+                        inodes.add(link[len("socket:[") : -1])
+    addresses = []
+    for table, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] != "0A" or fields[9] not in inodes:  # 0A: LISTEN
+                    continue
+                raw = bytes.fromhex(fields[1].split(":")[0])
+                # The kernel prints each 32-bit word in host (little-endian) order.
+                raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                addresses.append(socket.inet_ntop(family, raw))
+    return addresses
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux /proc")
+def test_the_clusters_listen_on_loopback_only(engine_factory):
+    """Every TCP socket that the cluster's processes (the test's children) listen on is bound
+    to loopback (127.0.0.1, ::1, or ::ffff:127.0.0.1): Ray's GCS, raylet and workers once listened on every interface, under
+    the machine's outward address."""
+    table = Table(str(WEB / "responses.csv"), None)
+    _, sources = sources_from_table(table, "ds", [("shards", "4")], False, None)
+    engine_factory(5).start(sources)  # the hosts' processes are up
+    addresses = _listening_addresses(_descendants())
+    assert addresses, "no listening socket found: the check would pass on anything"
+
+    def loopback(text):
+        address = ipaddress.ip_address(text)
+        return (getattr(address, "ipv4_mapped", None) or address).is_loopback
+
+    assert all(map(loopback, addresses)), sorted(set(addresses))

@@ -244,12 +244,20 @@ def _by_range(parts) -> tuple:
 
 def start_local_ray(processes: int = 2) -> None:
     """``ray.init`` on this machine's loopback only: ``processes`` CPUs, no dashboard, no token
-    (``RAY_AUTH_MODE=disabled`` unless set), worker logs kept out of the driver's output."""
+    (``RAY_AUTH_MODE=disabled`` unless set), worker logs kept out of the driver's output.
+
+    On Linux, Ray replaces a loopback ``_node_ip_address`` by the machine's outward address
+    (``resolve_ip_for_localhost``), and its GCS, raylet and workers then listen on every
+    interface, unless ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` is off when ``ray`` is first
+    imported. This turns it off (unless set) before importing ``ray``, and refuses, with a
+    ``RuntimeError``, a cluster that did not come up on 127.0.0.1 (``ray`` imported earlier
+    with the variable unset)."""
     import os
 
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
 
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     ray.init(
         _node_ip_address="127.0.0.1",
         num_cpus=processes,
@@ -257,6 +265,13 @@ def start_local_ray(processes: int = 2) -> None:
         log_to_driver=False,
         configure_logging=False,
     )
+    address = ray.util.get_node_ip_address()
+    if address != "127.0.0.1":
+        ray.shutdown()
+        raise RuntimeError(
+            f"Ray started on {address}, not on loopback: set "
+            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 before ray is imported"
+        )
 
 
 def peak_rss() -> int:

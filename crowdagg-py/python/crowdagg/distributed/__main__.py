@@ -100,9 +100,9 @@ def run_params(args) -> tuple[list[tuple[str, str]], bool]:
 @contextlib.contextmanager
 def _engine(name: str, processes: int, seed):
     if name == "ray":
+        start_local_ray(processes)  # before this process imports ray: see its docs
         import ray
 
-        start_local_ray(processes)
         engine = RayEngine(processes, seed)
         try:
             yield engine
