@@ -15,11 +15,11 @@ from crowdagg.spark import fit, local_session, prepare, read_csv, shard_sources,
 
 def _on_ray(prepared, method, pairs, use_gold):
     """The iterations on 2 local Ray actors (loopback), from Spark's prepared shards."""
-    import ray
-
     from crowdagg.distributed import RayEngine, run, start_local_ray
 
-    start_local_ray(2)
+    start_local_ray(2)  # before this process imports ray: see its docs
+    import ray
+
     try:
         driver, sources = shard_sources(prepared, method, pairs, use_gold=use_gold)
         engine = RayEngine(2, seed=5)
