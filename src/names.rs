@@ -27,6 +27,11 @@ use rayon::prelude::*;
 
 use crate::responses::{compare_names, parse_int};
 
+mod numbered;
+
+use numbered::Numbered;
+pub(crate) use numbered::digits_value;
+
 /// Distinct names in canonical order (strictly increasing by [`compare_names`] with
 /// `numeric`), stored concatenated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -331,6 +336,18 @@ fn merge_numbered(
     rule: bool,
     counts: Option<&[Vec<u32>]>,
 ) -> Result<(Names, Vec<u32>, Vec<usize>, Option<Vec<u32>>), MergeError> {
+    merge_sorted_or_walked(parts, rule, counts, true)
+}
+
+/// [`merge_numbered`], names that are one prefix and a number each walked in order when
+/// `walk` (see [`Numbered`]), else sorted as any others (what the tests compare it with).
+#[allow(clippy::type_complexity)]
+fn merge_sorted_or_walked(
+    parts: &[PartNames<'_>],
+    rule: bool,
+    counts: Option<&[Vec<u32>]>,
+    walk: bool,
+) -> Result<(Names, Vec<u32>, Vec<usize>, Option<Vec<u32>>), MergeError> {
     let mut starts = Vec::with_capacity(parts.len() + 1);
     starts.push(0usize);
     for part in parts {
@@ -360,11 +377,18 @@ fn merge_numbered(
             .par_iter()
             .zip(&texts)
             .all(|(p, &text)| (0..p.len()).all(|i| parse_int(p.get(text, i)).is_some()));
-    let packing = if numeric { None } else { Packing::of(parts) };
+    // Names that are one prefix and a number each are walked in order, not sorted.
+    let numbered = walk.then(|| Numbered::of(parts, total, numeric)).flatten();
+    let packing = match numeric || numbered.is_some() {
+        true => None,
+        false => Packing::of(parts),
+    };
     // The row counts by flat index, which `number` turns into the ends of the rows' ranges:
     // gathered once the names are sorted, so that they are still in cache when it reads them.
     let rows = || counts.map(|counts| concatenated(counts, total));
-    let (ids, bytes, ends, offsets) = if let Some(packing) = packing {
+    let (ids, bytes, ends, offsets) = if let Some(numbered) = numbered {
+        numbered.number(rows())?
+    } else if let Some(packing) = packing {
         // Every name fits its key: sorted by one integer, numbered and spelled from the keys.
         // Written in place, part by part (a parallel collect of unknown lengths would gather
         // the pieces in a list and copy them once more); key `i` is local id `i` of all parts.
@@ -1389,5 +1413,117 @@ pub(crate) mod tests {
         let merged = merge(&parts, true).unwrap();
         assert_eq!(merged.names.iter().collect::<Vec<_>>(), ["2", "9", "10"]);
         assert_eq!(merged.map(0), [2, 0, 1]);
+    }
+
+    /// The merge of `lists` with and without the walk of [`Numbered`] (with and without row
+    /// counts, `rows(part, local id)`): the same names, ids, row ends and first rows; and
+    /// whether the walk was taken.
+    fn same_walked_as_sorted(lists: &[Vec<String>], rule: bool) -> bool {
+        let borrowed = borrowed(lists);
+        let owned = parts_of(&borrowed);
+        let parts: Vec<PartNames<'_>> = owned
+            .iter()
+            .map(|(b, e)| PartNames { bytes: b, ends: e })
+            .collect();
+        let total = parts.iter().map(PartNames::len).sum();
+        let numeric = rule && borrowed.iter().flatten().all(|n| parse_int(n).is_some());
+        let walked = Numbered::of(&parts, total, numeric).is_some();
+        let counts: Vec<Vec<u32>> = lists
+            .iter()
+            .enumerate()
+            .map(|(p, names)| {
+                (0..names.len())
+                    .map(|i| ((p * 7 + i * 3) % 5) as u32)
+                    .collect()
+            })
+            .collect();
+        for counts in [None, Some(&counts[..])] {
+            let sorted = merge_sorted_or_walked(&parts, rule, counts, false).unwrap();
+            let walked = merge_sorted_or_walked(&parts, rule, counts, true).unwrap();
+            let case = format!("rule {rule}, counts {}", counts.is_some());
+            assert_eq!(walked.0, sorted.0, "names, {case}");
+            assert_eq!(walked.2, sorted.2, "parts' starts, {case}");
+            assert_eq!(walked.3, sorted.3, "first rows, {case}");
+            if counts.is_none() || !numeric {
+                assert_eq!(walked.1, sorted.1, "ids or row ends, {case}");
+                continue;
+            }
+            // Numeric order sorts the entries of one name in no set order (by their bytes
+            // only): the ranges of a name's entries tile its rows, the walk's in flat order.
+            let ids = merge_sorted_or_walked(&parts, rule, None, false).unwrap().1;
+            let (flat, firsts) = (counts.unwrap().concat(), walked.3.unwrap());
+            let mut next = firsts.clone();
+            for (i, (&id, &count)) in ids.iter().zip(&flat).enumerate() {
+                next[id as usize] += count;
+                assert_eq!(walked.1[i], next[id as usize], "row ends, {case}");
+            }
+            assert!((0..ids.len()).all(|i| next[ids[i] as usize] == firsts[ids[i] as usize + 1]));
+            let mut ranges: Vec<(u32, u32)> = (0..ids.len())
+                .map(|i| (sorted.1[i] - flat[i], sorted.1[i]))
+                .collect();
+            ranges.sort_unstable();
+            assert!(
+                ranges.windows(2).all(|w| w[0].1 == w[1].0),
+                "the sort's ranges tile"
+            );
+        }
+        walked
+    }
+
+    #[test]
+    fn names_of_a_prefix_and_a_number_walked_as_sorted() {
+        let mut draw = draws(7);
+        let names = |prefix: &str, n: u64, bound: u64, draw: &mut dyn FnMut(u64) -> u64| {
+            (0..n)
+                .map(|_| format!("{prefix}{}", draw(bound)))
+                .collect::<Vec<_>>()
+        };
+        // Random order, repeats within and across parts, byte order and numeric order.
+        for (prefix, bound) in [
+            ("t", 5000),
+            ("task-", 123),
+            ("", 20_000),
+            ("w", 10),
+            ("", 1),
+        ] {
+            let lists: Vec<Vec<String>> = (0..3)
+                .map(|_| names(prefix, 2000, bound, &mut draw))
+                .collect();
+            for rule in [true, false] {
+                assert!(
+                    same_walked_as_sorted(&lists, rule),
+                    "{prefix} {bound} {rule}"
+                );
+            }
+        }
+        // Every number below a bound, each once, in one part.
+        let all: Vec<String> = (0..1234).map(|i| format!("t{i}")).collect();
+        assert!(same_walked_as_sorted(std::slice::from_ref(&all), true));
+        // Eight digits, their largest number: too sparse for the table, which would reach up
+        // to it.
+        let eight = vec![vec!["t99999999".to_string(), "t99999990".to_string()]];
+        assert!(
+            !same_walked_as_sorted(&eight, true),
+            "too sparse for the table"
+        );
+        // Taken by the sort: a leading zero, another prefix, no digits, nine digits, a sign,
+        // a prefix too long.
+        for odd in ["t07", "u7", "t", "t123456789", "t-7", "t+7", "abcdefghi7"] {
+            let mut list = all.clone();
+            list.push(odd.to_string());
+            assert!(!same_walked_as_sorted(&[list], true), "{odd}");
+        }
+        assert!(!same_walked_as_sorted(
+            &[vec!["-7".into(), "7".into()]],
+            true
+        ));
+        // A prefix holding digits, and ending with a non-ASCII character.
+        for prefix in ["a1b", "é"] {
+            let lists = vec![
+                names(prefix, 500, 700, &mut draw),
+                names(prefix, 500, 700, &mut draw),
+            ];
+            assert!(same_walked_as_sorted(&lists, true), "{prefix}");
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::num::NonZeroU64;
 
 use rustc_hash::FxBuildHasher;
 
-use crate::names::load_le;
+use crate::names::{digits_value, load_le};
 
 /// Ids local to one slot, numbered in order of first appearance. Names of up to 15 bytes —
 /// nearly all ids — are keyed by their bytes packed into a `u128`, so a lookup compares
@@ -263,27 +263,6 @@ pub(crate) fn pack(name: &[u8]) -> Option<u128> {
         _ => return None,
     };
     Some(lo as u128 | (hi as u128) << 64 | (len as u128) << 120)
-}
-
-/// The value of `count` (1 to 8) ASCII digits packed little-endian in the low bytes of `word`
-/// (the first digit lowest, the bytes above zero), or `None` if one is not a digit: checked
-/// and valued eight bytes at a time (the multiplications of simdjson's eight-digit parse).
-#[inline(always)]
-fn digits_value(word: u64, count: usize) -> Option<u32> {
-    const ZEROS: u64 = 0x3030_3030_3030_3030;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let shift = 64 - 8 * count as u32; // 0..=56
-    let x = word ^ (ZEROS >> shift);
-    // A byte of 10 or more gets its high bit from the addition (from 0x80 on it has one):
-    // the lowest such byte is found exactly (no carry reaches it from valid bytes below).
-    if ((x.wrapping_add(0x7676_7676_7676_7676) | x) & HIGH) != 0 {
-        return None;
-    }
-    // The digits moved to the top (leading zeros below), then pairs, quads, octets summed.
-    let x = x << shift;
-    let x = (x.wrapping_mul(10 << 8 | 1)) >> 8 & 0x00FF_00FF_00FF_00FF;
-    let x = (x.wrapping_mul(100 << 16 | 1)) >> 16 & 0x0000_FFFF_0000_FFFF;
-    Some((x.wrapping_mul(10000 << 32 | 1) >> 32) as u32)
 }
 
 /// The names a slot keeps keyed across chunks (≈ 20–40 MB of tables): a random-order file

@@ -1,0 +1,391 @@
+//! The merge of names that are one prefix and a number each (`t0`, `t1`, …, `t249999`; in
+//! numeric order, `0`, `1`, `2`, …): the canonical order of such names is an order of their
+//! numbers that can be walked without sorting anything.
+//!
+//! In byte order the names compare as their digits do (the prefix is common), which is the
+//! order of a depth-first walk of the decimal tree (`1`, `10`, `100`, `101`, …, `11`, …, `2`);
+//! in numeric order it is the numbers' order. So the numbers present are marked in a table
+//! indexed by number, and one walk over the table numbers them, spells them and (in a merge
+//! with row counts) gives each its first row. It needs the numbers to be dense enough for the
+//! table (a bound of a few times the names merged) and each name to be spelt one way only (no
+//! leading zeros), so that one number is one name; other names take the sort of
+//! [`super::merge`].
+
+use super::{MergeError, PartNames, cut, load_le};
+use rayon::prelude::*;
+
+/// The most digits a number is read with (its spelling fits a `u64`).
+const MAX_DIGITS: usize = 8;
+
+/// How sparse the numbers may be: the table over them grows to at most this many times the
+/// names merged (plus a start), so that its walk costs about as much as the names do.
+const SPREAD: usize = 4;
+
+/// The names of a merge as one prefix and a number each.
+pub(super) struct Numbered<'a> {
+    prefix: &'a [u8],
+    /// Each name's number, in flat order (part by part, local ids in order).
+    numbers: Vec<u32>,
+    /// One more than the largest number.
+    bound: usize,
+    /// The order: numeric, or byte order (the digits as text).
+    numeric: bool,
+}
+
+/// The first name of `parts`' prefix: the name without its last digits (`None` if it does not
+/// end with a digit).
+fn prefix_of<'a>(parts: &[PartNames<'a>]) -> Option<&'a [u8]> {
+    let part = parts.iter().find(|p| p.len() > 0)?;
+    let first = &part.bytes[..part.ends[0]];
+    let digits = first
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    (digits > 0).then(|| &first[..first.len() - digits])
+}
+
+/// `bytes` (at most 16) little-endian in a `u128`.
+fn packed(bytes: &[u8]) -> u128 {
+    let mut word = [0u8; 16];
+    word[..bytes.len()].copy_from_slice(bytes);
+    u128::from_le_bytes(word)
+}
+
+/// The number of `digits` (1 to [`MAX_DIGITS`] ASCII digits, the first not `0` unless it is
+/// the only one); `None` otherwise.
+#[inline(always)]
+fn number_of(digits: &[u8]) -> Option<u32> {
+    let n = digits.len();
+    if n == 0 || n > MAX_DIGITS || (digits[0] == b'0' && n > 1) {
+        return None;
+    }
+    digits_value(load_le(digits), n)
+}
+
+impl<'a> Numbered<'a> {
+    /// `parts`' names as a prefix and numbers, when they all are that (with `numeric`, numbers
+    /// alone: the prefix empty) and the numbers are dense enough; `total` names in all.
+    pub(super) fn of(parts: &[PartNames<'a>], total: usize, numeric: bool) -> Option<Self> {
+        let prefix = prefix_of(parts)?;
+        if prefix.len() > MAX_PREFIX || numeric && !prefix.is_empty() {
+            return None;
+        }
+        let p = prefix.len();
+        let mut numbers = vec![0u32; total];
+        let pieces = cut(&mut numbers, parts.iter().map(PartNames::len));
+        let largest = parts
+            .par_iter()
+            .zip(pieces)
+            .map(|(part, piece)| {
+                let mut largest = 0u32;
+                for (name, number) in part.names().zip(piece) {
+                    if name.len() <= p || name[..p] != *prefix {
+                        return None;
+                    }
+                    *number = number_of(&name[p..])?;
+                    largest = largest.max(*number);
+                }
+                Some(largest)
+            })
+            .collect::<Option<Vec<u32>>>()?
+            .into_iter()
+            .max()?;
+        let bound = largest as usize + 1;
+        (bound <= SPREAD * total + 1024).then_some(Self {
+            prefix,
+            numbers,
+            bound,
+            numeric,
+        })
+    }
+
+    /// What [`super::number`] gives for these names (see there): each flat index's canonical
+    /// id, or with `rows` (each flat index's row count) the end of its range of rows; the
+    /// names spelt and their ends; with `rows`, each name's first row and the number of rows.
+    /// A name's entries take their rows in flat order, as they come out of the sort.
+    #[allow(clippy::type_complexity)]
+    pub(super) fn number(
+        self,
+        rows: Option<Vec<u32>>,
+    ) -> Result<(Vec<u32>, Vec<u8>, Vec<usize>, Option<Vec<u32>>), MergeError> {
+        let Self {
+            prefix,
+            numbers,
+            bound,
+            numeric,
+        } = self;
+        if let Some(rows) = &rows
+            && rows.par_iter().map(|&r| u64::from(r)).sum::<u64>() >= u64::from(u32::MAX)
+        {
+            return Err(MergeError::TooMany);
+        }
+        // Which numbers are present, and (with rows) each one's rows in all.
+        let mut present = vec![0u64; bound.div_ceil(64)];
+        let mut table = vec![0u32; bound];
+        match &rows {
+            Some(rows) => {
+                for (&number, &count) in numbers.iter().zip(rows) {
+                    present[number as usize / 64] |= 1 << (number % 64);
+                    table[number as usize] += count;
+                }
+            }
+            None => {
+                for &number in &numbers {
+                    present[number as usize / 64] |= 1 << (number % 64);
+                }
+            }
+        }
+        let distinct: usize = present.iter().map(|w| w.count_ones() as usize).sum();
+        let digits = bound.ilog10() as usize + 1;
+        // Each name is stored as one `u128` (the prefix, then the digits), the next one
+        // written over the rest.
+        let mut text = vec![0u8; distinct * (prefix.len() + digits) + NAME];
+        let mut end = 0usize;
+        let mut ends = Vec::with_capacity(distinct);
+        let mut offsets = Vec::with_capacity(if rows.is_some() { distinct + 1 } else { 0 });
+        let (start, packed_prefix) = (prefix.len(), packed(prefix));
+        // The walk: each number present spelt, and its table entry turned into its canonical
+        // id, or (with rows) its first row.
+        let (mut id, mut row) = (0u32, 0u32);
+        let mut visit = |number: usize, digits: u64, len: usize| {
+            let name = packed_prefix | u128::from(digits) << (8 * start);
+            text[end..end + NAME].copy_from_slice(&name.to_le_bytes());
+            end += start + len;
+            ends.push(end);
+            let entry = &mut table[number];
+            if rows.is_some() {
+                offsets.push(row);
+                let first = row;
+                row += *entry; // the sum of all rows is below u32::MAX (checked above)
+                *entry = first;
+            } else {
+                *entry = id;
+            }
+            id += 1;
+        };
+        if numeric {
+            walk_in_numeric_order(&present, bound, &mut visit);
+        } else {
+            walk_in_byte_order(&present, bound, &mut visit);
+        }
+        text.truncate(end);
+        let ids = match rows {
+            Some(mut rows) => {
+                offsets.push(row);
+                // Each entry's rows after those of the entries of its name before it.
+                for (&number, count) in numbers.iter().zip(rows.iter_mut()) {
+                    let end = &mut table[number as usize];
+                    *end += *count;
+                    *count = *end;
+                }
+                rows
+            }
+            None => numbers
+                .par_iter()
+                .map(|&number| table[number as usize])
+                .collect(),
+        };
+        Ok((ids, text, ends, (!offsets.is_empty()).then_some(offsets)))
+    }
+}
+
+/// The longest name spelt: the prefix and the digits in one `u128`.
+const NAME: usize = 16;
+
+/// The longest prefix taken (with [`MAX_DIGITS`] digits, a name fits [`NAME`] bytes).
+const MAX_PREFIX: usize = NAME - MAX_DIGITS;
+
+/// `digits` (ASCII, the first in the lowest byte) with `digit` set at `at`.
+#[inline(always)]
+fn with_digit(digits: u64, at: usize, digit: usize) -> u64 {
+    digits & !(0xff << (8 * at)) | (b'0' as u64 + digit as u64) << (8 * at)
+}
+
+/// Whether `number` is marked in `present`.
+#[inline(always)]
+fn marked(present: &[u64], number: usize) -> bool {
+    present[number / 64] >> (number % 64) & 1 != 0
+}
+
+/// The `n` (at most 57) bits of `present` from bit `start`, the first lowest.
+#[inline(always)]
+fn bits(present: &[u64], start: usize, n: usize) -> u64 {
+    let (word, shift) = (start / 64, start % 64);
+    let high = match (shift, present.get(word + 1)) {
+        (0, _) | (_, None) => 0,
+        (shift, Some(&next)) => next << (64 - shift),
+    };
+    (present[word] >> shift | high) & ((1u64 << n) - 1)
+}
+
+/// Calls `visit(number, digits, len)` for each number below `bound` marked in `present`, in
+/// ascending order: its `len` digits in `digits` (ASCII, the first in the lowest byte; kept
+/// in a register, where digits stored a byte at a time and loaded as a word would stall the
+/// load until the stores are done).
+fn walk_in_numeric_order(present: &[u64], bound: usize, visit: &mut impl FnMut(usize, u64, usize)) {
+    let (mut digits, mut len) = (u64::from(b'0'), 1usize);
+    for number in 0..bound {
+        if marked(present, number) {
+            visit(number, digits, len);
+        }
+        // Counted up: the nines at the end become zeros, the digit before them one more, or
+        // a `1` comes first when they were all nines.
+        let mut at = len;
+        loop {
+            if at == 0 {
+                digits = digits << 8 | u64::from(b'1');
+                len += 1;
+                break;
+            }
+            at -= 1;
+            let digit = (digits >> (8 * at) & 0xff) as u8 - b'0';
+            if digit == 9 {
+                digits = with_digit(digits, at, 0);
+            } else {
+                digits = with_digit(digits, at, digit as usize + 1);
+                break;
+            }
+        }
+    }
+}
+
+/// Calls `visit(number, digits, len)` (as [`walk_in_numeric_order`]) for each number below
+/// `bound` marked in `present`, in the byte order of their digits: `0`, then for each first
+/// digit a depth-first walk of the decimal tree (a number, then the numbers it starts: `1`,
+/// `10`, `100`, …, `19`, `2`, …). The numbers of the last level come ten at a time, as bits of
+/// one word of `present`.
+fn walk_in_byte_order(present: &[u64], bound: usize, visit: &mut impl FnMut(usize, u64, usize)) {
+    if bound == 0 {
+        return;
+    }
+    if marked(present, 0) {
+        visit(0, u64::from(b'0'), 1);
+    }
+    for first in 1..bound.min(10) {
+        walk_below(present, bound - 1, first, 0, 1, visit);
+    }
+}
+
+/// [`walk_in_byte_order`] from `number`, of `len` digits, the digits before its last in
+/// `above`.
+fn walk_below(
+    present: &[u64],
+    largest: usize,
+    number: usize,
+    above: u64,
+    len: usize,
+    visit: &mut impl FnMut(usize, u64, usize),
+) {
+    let digits = with_digit(above, len - 1, number % 10);
+    if marked(present, number) {
+        visit(number, digits, len);
+    }
+    let first = number * 10;
+    if first > largest {
+        return;
+    }
+    let last = (first + 9).min(largest);
+    if first * 10 > largest {
+        // The last level: no number below these.
+        let mut below = bits(present, first, last - first + 1);
+        while below != 0 {
+            let digit = below.trailing_zeros() as usize;
+            visit(first + digit, with_digit(digits, len, digit), len + 1);
+            below &= below - 1;
+        }
+    } else {
+        for next in first..=last {
+            walk_below(present, largest, next, digits, len + 1, visit);
+        }
+    }
+}
+
+/// The value of `count` (1 to 8) ASCII digits packed little-endian in the low bytes of `word`
+/// (the first digit lowest, the bytes above zero), or `None` if one is not a digit: checked
+/// and valued eight bytes at a time (the multiplications of simdjson's eight-digit parse).
+#[inline(always)]
+pub(crate) fn digits_value(word: u64, count: usize) -> Option<u32> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let shift = 64 - 8 * count as u32; // 0..=56
+    let x = word ^ (ZEROS >> shift);
+    // A byte of 10 or more gets its high bit from the addition (from 0x80 on it has one):
+    // the lowest such byte is found exactly (no carry reaches it from valid bytes below).
+    if ((x.wrapping_add(0x7676_7676_7676_7676) | x) & HIGH) != 0 {
+        return None;
+    }
+    // The digits moved to the top (leading zeros below), then pairs, quads, octets summed.
+    let x = x << shift;
+    let x = (x.wrapping_mul(10 << 8 | 1)) >> 8 & 0x00FF_00FF_00FF_00FF;
+    let x = (x.wrapping_mul(100 << 16 | 1)) >> 16 & 0x0000_FFFF_0000_FFFF;
+    Some((x.wrapping_mul(10000 << 32 | 1) >> 32) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn walked(numbers: &[usize], bound: usize, numeric: bool) -> Vec<(usize, String)> {
+        let mut present = vec![0u64; bound.div_ceil(64)];
+        for &n in numbers {
+            present[n / 64] |= 1 << (n % 64);
+        }
+        let mut seen = Vec::new();
+        let mut visit = |n: usize, digits: u64, len: usize| {
+            let spelt = digits.to_le_bytes()[..len].to_vec();
+            seen.push((n, String::from_utf8(spelt).unwrap()));
+        };
+        match numeric {
+            true => walk_in_numeric_order(&present, bound, &mut visit),
+            false => walk_in_byte_order(&present, bound, &mut visit),
+        }
+        seen
+    }
+
+    /// Every number below each bound, walked in byte order and in numeric order, against the
+    /// numbers' decimal strings sorted as strings and as numbers.
+    #[test]
+    fn walks_visit_every_number_in_order_spelt() {
+        for bound in [
+            1, 2, 9, 10, 11, 19, 20, 99, 100, 101, 109, 110, 999, 1000, 1234, 20001,
+        ] {
+            let all: Vec<usize> = (0..bound).collect();
+            let mut expected: Vec<(usize, String)> =
+                all.iter().map(|&n| (n, n.to_string())).collect();
+            assert_eq!(
+                walked(&all, bound, true),
+                expected,
+                "numeric, bound {bound}"
+            );
+            expected.sort_by(|a, b| a.1.cmp(&b.1));
+            assert_eq!(walked(&all, bound, false), expected, "bytes, bound {bound}");
+        }
+    }
+
+    #[test]
+    fn walks_visit_only_the_numbers_present() {
+        let numbers = [0, 7, 70, 700, 701, 71, 8, 9999];
+        let mut expected: Vec<(usize, String)> =
+            numbers.iter().map(|&n| (n, n.to_string())).collect();
+        expected.sort_by(|a, b| a.1.cmp(&b.1));
+        assert_eq!(walked(&numbers, 10_000, false), expected);
+        expected.sort();
+        assert_eq!(walked(&numbers, 10_000, true), expected);
+    }
+
+    #[test]
+    fn numbers_are_digits_without_leading_zeros() {
+        assert_eq!(number_of(b"0"), Some(0));
+        assert_eq!(number_of(b"7"), Some(7));
+        assert_eq!(number_of(b"12345678"), Some(12_345_678));
+        assert_eq!(number_of(b"99999999"), Some(99_999_999));
+        assert_eq!(number_of(b"123456789"), None, "nine digits");
+        assert_eq!(number_of(b"07"), None, "a leading zero");
+        assert_eq!(number_of(b"00"), None);
+        assert_eq!(number_of(b""), None);
+        assert_eq!(number_of(b"12a4"), None);
+        assert_eq!(number_of(b"1234567a"), None);
+        assert_eq!(number_of(b"-1"), None);
+    }
+}
