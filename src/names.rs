@@ -17,6 +17,8 @@
 //! parallel dedup that numbers the distinct names in sorted order. When every name fits its
 //! key (up to 7 bytes, or 8 without a zero byte: see `Packing`) the key alone is sorted, by
 //! radix, and not at all when the parts come in order (a table grouped by sorted task names).
+//! Names that are one prefix and a number each (`t0`, `t1`, …) are not sorted: a walk over a
+//! table of the numbers present visits them in canonical order (`numbered`).
 //! Canonical ids depend only on the set of names, so the result is the same for any part
 //! layout, thread count or row order.
 
