@@ -30,6 +30,9 @@ pub(super) struct Numbered<'a> {
     bound: usize,
     /// The order: numeric, or byte order (the digits as text).
     numeric: bool,
+    /// The digits of every name when they are zero-padded to one width (`t000042`): then
+    /// their byte order is their numbers'.
+    width: Option<usize>,
 }
 
 /// The first name of `parts`' prefix: the name without its last digits (`None` if it does not
@@ -52,51 +55,82 @@ fn packed(bytes: &[u8]) -> u128 {
     u128::from_le_bytes(word)
 }
 
-/// The number of `digits` (1 to [`MAX_DIGITS`] ASCII digits, the first not `0` unless it is
-/// the only one); `None` otherwise.
+/// The number of `digits` (1 to [`MAX_DIGITS`] ASCII digits); `None` otherwise.
 #[inline(always)]
 fn number_of(digits: &[u8]) -> Option<u32> {
     let n = digits.len();
-    if n == 0 || n > MAX_DIGITS || (digits[0] == b'0' && n > 1) {
+    if n == 0 || n > MAX_DIGITS {
         return None;
     }
     digits_value(load_le(digits), n)
 }
 
+/// What a part's names tell of their digits: the largest number, the fewest and most digits,
+/// and whether one starts with a zero (and is not `0`).
+#[derive(Clone, Copy)]
+struct Digits {
+    largest: u32,
+    shortest: usize,
+    longest: usize,
+    padded: bool,
+}
+
 impl<'a> Numbered<'a> {
     /// `parts`' names as a prefix and numbers, when they all are that (with `numeric`, numbers
-    /// alone: the prefix empty) and the numbers are dense enough; `total` names in all.
+    /// alone: the prefix empty), each number spelt one way only (no leading zeros, or every
+    /// name zero-padded to one width), and the numbers dense enough; `total` names in all.
     pub(super) fn of(parts: &[PartNames<'a>], total: usize, numeric: bool) -> Option<Self> {
         let prefix = prefix_of(parts)?;
         if prefix.len() > MAX_PREFIX || numeric && !prefix.is_empty() {
             return None;
         }
         let p = prefix.len();
+        let limit = SPREAD * total + 1024;
         let mut numbers = vec![0u32; total];
         let pieces = cut(&mut numbers, parts.iter().map(PartNames::len));
-        let largest = parts
+        let digits = parts
             .par_iter()
             .zip(pieces)
             .map(|(part, piece)| {
-                let mut largest = 0u32;
+                let mut seen = Digits {
+                    largest: 0,
+                    shortest: usize::MAX,
+                    longest: 0,
+                    padded: false,
+                };
                 for (name, number) in part.names().zip(piece) {
                     if name.len() <= p || name[..p] != *prefix {
                         return None;
                     }
-                    *number = number_of(&name[p..])?;
-                    largest = largest.max(*number);
+                    let digits = &name[p..];
+                    *number = number_of(digits)?;
+                    if *number as usize >= limit {
+                        return None; // too sparse: no need to read further
+                    }
+                    seen.largest = seen.largest.max(*number);
+                    seen.shortest = seen.shortest.min(digits.len());
+                    seen.longest = seen.longest.max(digits.len());
+                    seen.padded |= digits[0] == b'0' && digits.len() > 1;
                 }
-                Some(largest)
+                Some(seen)
             })
-            .collect::<Option<Vec<u32>>>()?
-            .into_iter()
-            .max()?;
-        let bound = largest as usize + 1;
-        (bound <= SPREAD * total + 1024).then_some(Self {
+            .collect::<Option<Vec<Digits>>>()?;
+        let all = digits.iter().copied().reduce(|a, b| Digits {
+            largest: a.largest.max(b.largest),
+            shortest: a.shortest.min(b.shortest),
+            longest: a.longest.max(b.longest),
+            padded: a.padded | b.padded,
+        })?;
+        // Zero-padded numbers are one spelling each only when all have one width.
+        if all.padded && all.shortest != all.longest {
+            return None;
+        }
+        Some(Self {
             prefix,
             numbers,
-            bound,
+            bound: all.largest as usize + 1,
             numeric,
+            width: all.padded.then_some(all.longest),
         })
     }
 
@@ -114,6 +148,7 @@ impl<'a> Numbered<'a> {
             numbers,
             bound,
             numeric,
+            width,
         } = self;
         if let Some(rows) = &rows
             && rows.par_iter().map(|&r| u64::from(r)).sum::<u64>() >= u64::from(u32::MAX)
@@ -137,7 +172,7 @@ impl<'a> Numbered<'a> {
             }
         }
         let distinct: usize = present.iter().map(|w| w.count_ones() as usize).sum();
-        let digits = bound.ilog10() as usize + 1;
+        let digits = width.unwrap_or(bound.ilog10() as usize + 1);
         // Each name is stored as one `u128` (the prefix, then the digits), the next one
         // written over the rest.
         let mut text = vec![0u8; distinct * (prefix.len() + digits) + NAME];
@@ -164,8 +199,8 @@ impl<'a> Numbered<'a> {
             }
             id += 1;
         };
-        if numeric {
-            walk_in_numeric_order(&present, bound, &mut visit);
+        if numeric || width.is_some() {
+            walk_in_numeric_order(&present, bound, width.unwrap_or(1), &mut visit);
         } else {
             walk_in_byte_order(&present, bound, &mut visit);
         }
@@ -220,11 +255,16 @@ fn bits(present: &[u64], start: usize, n: usize) -> u64 {
 }
 
 /// Calls `visit(number, digits, len)` for each number below `bound` marked in `present`, in
-/// ascending order: its `len` digits in `digits` (ASCII, the first in the lowest byte; kept
-/// in a register, where digits stored a byte at a time and loaded as a word would stall the
-/// load until the stores are done).
-fn walk_in_numeric_order(present: &[u64], bound: usize, visit: &mut impl FnMut(usize, u64, usize)) {
-    let (mut digits, mut len) = (u64::from(b'0'), 1usize);
+/// ascending order: its `len` digits, zero-padded to `width` at least, in `digits` (ASCII, the
+/// first in the lowest byte; kept in a register, where digits stored a byte at a time and
+/// loaded as a word would stall the load until the stores are done).
+fn walk_in_numeric_order(
+    present: &[u64],
+    bound: usize,
+    width: usize,
+    visit: &mut impl FnMut(usize, u64, usize),
+) {
+    let (mut digits, mut len) = (0x3030_3030_3030_3030u64 >> (64 - 8 * width), width);
     for number in 0..bound {
         if marked(present, number) {
             visit(number, digits, len);
@@ -337,7 +377,7 @@ mod tests {
             seen.push((n, String::from_utf8(spelt).unwrap()));
         };
         match numeric {
-            true => walk_in_numeric_order(&present, bound, &mut visit),
+            true => walk_in_numeric_order(&present, bound, 1, &mut visit),
             false => walk_in_byte_order(&present, bound, &mut visit),
         }
         seen
@@ -381,8 +421,12 @@ mod tests {
         assert_eq!(number_of(b"12345678"), Some(12_345_678));
         assert_eq!(number_of(b"99999999"), Some(99_999_999));
         assert_eq!(number_of(b"123456789"), None, "nine digits");
-        assert_eq!(number_of(b"07"), None, "a leading zero");
-        assert_eq!(number_of(b"00"), None);
+        assert_eq!(
+            number_of(b"07"),
+            Some(7),
+            "a leading zero (its width is the caller's)"
+        );
+        assert_eq!(number_of(b"00"), Some(0));
         assert_eq!(number_of(b""), None);
         assert_eq!(number_of(b"12a4"), None);
         assert_eq!(number_of(b"1234567a"), None);
