@@ -32,14 +32,7 @@ mkdir -p "$OUT"
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "machine: $(nproc) cores; start $(date -u +%H:%M:%S) load $(load)"
 
-ck_class() {
-  case $1 in
-    mv) echo MajorityVote ;; wawa) echo Wawa ;; ds) echo DawidSkene ;;
-    one-coin-ds) echo OneCoinDawidSkene ;; kos) echo KOS ;; zbs) echo ZeroBasedSkill ;;
-    mace) echo MACE ;; glad) echo GLAD ;; mmsr) echo MMSR ;;
-    *) echo "unknown method $1" >&2; return 1 ;;
-  esac
-}
+. "$(dirname "$0")/crowdkit_class.sh"
 
 # Runs a command under /usr/bin/time; prints "wall_s=… cpu_s=… rss_mb=…" and the
 # iterations the program reported on stderr.
