@@ -7,8 +7,9 @@
 //! in numeric order it is the numbers' order. So the numbers present are marked in a table
 //! indexed by number, and one walk over the table numbers them, spells them and (in a merge
 //! with row counts) gives each its first row. It needs the numbers to be dense enough for the
-//! table (a bound of a few times the names merged) and each name to be spelt one way only (no
-//! leading zeros), so that one number is one name; other names take the sort of
+//! table (a bound of a few times the names merged) and each number to be spelt one way only
+//! (no leading zeros, or every name zero-padded to one width, whose byte order is then the
+//! numeric one), so that one number is one name; other names take the sort of
 //! [`super::merge`].
 
 use super::{MergeError, PartNames, cut, load_le};
