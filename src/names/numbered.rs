@@ -12,6 +12,8 @@
 //! numeric one), so that one number is one name; other names take the sort of
 //! [`super::merge`].
 
+use std::sync::atomic::{AtomicU32, Ordering as Atomic};
+
 use super::{MergeError, PartNames, cut, load_le};
 use rayon::prelude::*;
 
@@ -173,42 +175,82 @@ impl<'a> Numbered<'a> {
             }
         }
         let distinct: usize = present.iter().map(|w| w.count_ones() as usize).sum();
-        let digits = width.unwrap_or(bound.ilog10() as usize + 1);
-        // Each name is stored as one `u128` (the prefix, then the digits), the next one
-        // written over the rest.
-        let mut text = vec![0u8; distinct * (prefix.len() + digits) + NAME];
-        let mut end = 0usize;
-        let mut ends = Vec::with_capacity(distinct);
-        let mut offsets = Vec::with_capacity(if rows.is_some() { distinct + 1 } else { 0 });
-        let (start, packed_prefix) = (prefix.len(), packed(prefix));
-        // The walk: each number present spelt, and its table entry turned into its canonical
-        // id, or (with rows) its first row.
-        let (mut id, mut row) = (0u32, 0u32);
-        let mut visit = |number: usize, digits: u64, len: usize| {
-            let name = packed_prefix | u128::from(digits) << (8 * start);
-            text[end..end + NAME].copy_from_slice(&name.to_le_bytes());
-            end += start + len;
-            ends.push(end);
-            let entry = &mut table[number];
-            if rows.is_some() {
-                offsets.push(row);
-                let first = row;
-                row += *entry; // the sum of all rows is below u32::MAX (checked above)
-                *entry = first;
-            } else {
-                *entry = id;
-            }
-            id += 1;
+        let spelling = Spelling {
+            prefix: packed(prefix),
+            start: prefix.len(),
+            width: width.unwrap_or(1),
         };
-        if numeric || width.is_some() {
-            walk_in_numeric_order(&present, bound, width.unwrap_or(1), &mut visit);
-        } else {
-            walk_in_byte_order(&present, bound, &mut visit);
+        let ordered = numeric || width.is_some();
+        let shares = shares(bound, ordered);
+        // Each share's names, bytes and rows, then where each share starts.
+        let sizes: Vec<(usize, usize, u64)> = shares
+            .par_iter()
+            .map(|share| share.size(&present, &table, &spelling))
+            .collect();
+        let text_len = sizes.iter().map(|s| s.1).sum::<usize>();
+        let mut text = vec![0u8; text_len + NAME];
+        let mut ends = vec![0usize; distinct];
+        let mut offsets = vec![0u32; if rows.is_some() { distinct + 1 } else { 0 }];
+        let (mut text_rest, mut ends_rest) = (&mut text[..], &mut ends[..]);
+        let mut offsets_rest = &mut offsets[..];
+        let mut work = Vec::with_capacity(shares.len());
+        let (mut first, mut at) = ((0u32, 0u32), 0usize);
+        for (k, (share, &(names, bytes, share_rows))) in shares.iter().zip(&sizes).enumerate() {
+            // The last share's text takes the room the last name's `u128` store needs.
+            let room = if k + 1 == shares.len() {
+                text_rest.len()
+            } else {
+                bytes
+            };
+            let (share_text, tail) = std::mem::take(&mut text_rest).split_at_mut(room);
+            let (share_ends, ends_tail) = std::mem::take(&mut ends_rest).split_at_mut(names);
+            let offsets_len = if rows.is_some() { names } else { 0 };
+            let (share_offsets, offsets_tail) =
+                std::mem::take(&mut offsets_rest).split_at_mut(offsets_len);
+            work.push((share, first, at, share_text, share_ends, share_offsets));
+            (text_rest, ends_rest, offsets_rest) = (tail, ends_tail, offsets_tail);
+            first = (first.0 + names as u32, first.1 + share_rows as u32);
+            at += bytes;
         }
-        text.truncate(end);
+        if let Some(last) = offsets_rest.first_mut() {
+            *last = first.1; // the number of rows (below u32::MAX: checked above)
+        }
+        // SAFETY: `AtomicU32` has the size, alignment and bit validity of `u32`, and `table`
+        // is not otherwise used while the view lives. Each number is in one share, whose
+        // thread alone reads and writes its entry.
+        let shared: &[AtomicU32] =
+            unsafe { &*(std::ptr::from_mut::<[u32]>(&mut table[..]) as *const [AtomicU32]) };
+        let weighted = rows.is_some();
+        work.into_par_iter()
+            .for_each(|(share, (id, row), base, text, ends, offsets)| {
+                let (mut id, mut row, mut end, mut k) = (id, row, 0usize, 0usize);
+                let mut visit = |number: usize, digits: u64, len: usize| {
+                    let name = (spelling.prefix | u128::from(digits) << (8 * spelling.start))
+                        .to_le_bytes();
+                    let n = spelling.start + len;
+                    match end + NAME <= text.len() {
+                        true => text[end..end + NAME].copy_from_slice(&name),
+                        // The share's last bytes: not past them, into the next share's.
+                        false => text[end..end + n].copy_from_slice(&name[..n]),
+                    }
+                    end += n;
+                    ends[k] = base + end;
+                    let entry = &shared[number];
+                    if weighted {
+                        offsets[k] = row;
+                        row += entry.load(Atomic::Relaxed);
+                        entry.store(offsets[k], Atomic::Relaxed);
+                    } else {
+                        entry.store(id, Atomic::Relaxed);
+                    }
+                    id += 1;
+                    k += 1;
+                };
+                share.walk(&present, bound, spelling.width, &mut visit);
+            });
+        text.truncate(text_len);
         let ids = match rows {
             Some(mut rows) => {
-                offsets.push(row);
                 // Each entry's rows after those of the entries of its name before it.
                 for (&number, count) in numbers.iter().zip(rows.iter_mut()) {
                     let end = &mut table[number as usize];
@@ -222,7 +264,7 @@ impl<'a> Numbered<'a> {
                 .map(|&number| table[number as usize])
                 .collect(),
         };
-        Ok((ids, text, ends, (!offsets.is_empty()).then_some(offsets)))
+        Ok((ids, text, ends, weighted.then_some(offsets)))
     }
 }
 
@@ -236,6 +278,140 @@ const MAX_PREFIX: usize = NAME - MAX_DIGITS;
 #[inline(always)]
 fn with_digit(digits: u64, at: usize, digit: usize) -> u64 {
     digits & !(0xff << (8 * at)) | (b'0' as u64 + digit as u64) << (8 * at)
+}
+
+/// How the names are spelt: the prefix (packed as by [`packed`]) and its length, and the
+/// fewest digits a number is spelt with (its zero-padded width, else 1).
+struct Spelling {
+    prefix: u128,
+    start: usize,
+    width: usize,
+}
+
+/// One thread's share of the walk.
+enum Share {
+    /// `0` alone (byte order).
+    Zero,
+    /// The numbers that start with this digit, in byte order.
+    Below(usize),
+    /// The numbers of a range, ascending.
+    Ascending(usize, usize),
+}
+
+/// The shares of a walk over numbers below `bound`: in byte order `0` and each first digit's
+/// numbers (ten shares, of different sizes: the pool balances them), ascending (`ordered`)
+/// sixteen ranges.
+fn shares(bound: usize, ordered: bool) -> Vec<Share> {
+    if ordered {
+        let step = bound.div_ceil(16).max(1);
+        return (0..bound)
+            .step_by(step)
+            .map(|lo| Share::Ascending(lo, (lo + step).min(bound)))
+            .collect();
+    }
+    let below = (1..bound.min(10)).map(Share::Below);
+    (bound > 0)
+        .then_some(Share::Zero)
+        .into_iter()
+        .chain(below)
+        .collect()
+}
+
+impl Share {
+    /// The ranges of numbers the share walks (below `bound`).
+    fn ranges(&self, bound: usize) -> Vec<(usize, usize)> {
+        match *self {
+            Share::Zero => vec![(0, 1.min(bound))],
+            Share::Ascending(lo, hi) => vec![(lo, hi)],
+            Share::Below(digit) => {
+                let mut ranges = Vec::new();
+                let mut scale = 1usize;
+                while digit * scale < bound {
+                    ranges.push((digit * scale, ((digit + 1) * scale).min(bound)));
+                    scale *= 10;
+                }
+                ranges
+            }
+        }
+    }
+
+    /// The share's names, the bytes they are spelt with, and (`table` holding each number's
+    /// rows) their rows.
+    fn size(&self, present: &[u64], table: &[u32], spelling: &Spelling) -> (usize, usize, u64) {
+        let (mut names, mut bytes, mut rows) = (0, 0, 0u64);
+        for (lo, hi) in self.ranges(table.len()) {
+            // Cut where the numbers gain a digit.
+            let mut from = lo;
+            while from < hi {
+                let len = decimal_len(from);
+                let to = hi.min(10usize.pow(len as u32));
+                let count = count_marked(present, from, to);
+                names += count;
+                bytes += count * (spelling.start + len.max(spelling.width));
+                from = to;
+            }
+            rows += table[lo..hi].iter().map(|&r| u64::from(r)).sum::<u64>();
+        }
+        (names, bytes, rows)
+    }
+
+    /// Walks the share, calling `visit(number, digits, len)` as the walks do.
+    fn walk(
+        &self,
+        present: &[u64],
+        bound: usize,
+        width: usize,
+        visit: &mut impl FnMut(usize, u64, usize),
+    ) {
+        match *self {
+            Share::Zero => {
+                if marked(present, 0) {
+                    visit(0, u64::from(b'0'), 1);
+                }
+            }
+            Share::Below(digit) => walk_below(present, bound - 1, digit, 0, 1, visit),
+            Share::Ascending(lo, hi) => walk_in_numeric_order(present, lo, hi, width, visit),
+        }
+    }
+}
+
+/// The digits of `number` (1 for 0).
+fn decimal_len(number: usize) -> usize {
+    number.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
+/// How many numbers of `lo..hi` are marked in `present`.
+fn count_marked(present: &[u64], lo: usize, hi: usize) -> usize {
+    let mut count = 0;
+    let mut at = lo;
+    while at < hi {
+        let n = (64 - at % 64).min(hi - at);
+        count += bits64(present, at, n).count_ones() as usize;
+        at += n;
+    }
+    count
+}
+
+/// The `n` (1 to 64, within one word) bits of `present` from bit `start`.
+fn bits64(present: &[u64], start: usize, n: usize) -> u64 {
+    let word = present[start / 64] >> (start % 64);
+    if n == 64 {
+        word
+    } else {
+        word & ((1u64 << n) - 1)
+    }
+}
+
+/// `number`'s digits as the walks hold them (ASCII, the first in the lowest byte),
+/// zero-padded to `width`, and their count.
+fn spelt(number: usize, width: usize) -> (u64, usize) {
+    let len = decimal_len(number).max(width);
+    let (mut digits, mut rest) = (0u64, number);
+    for at in (0..len).rev() {
+        digits |= (u64::from(b'0') + (rest % 10) as u64) << (8 * at);
+        rest /= 10;
+    }
+    (digits, len)
 }
 
 /// Whether `number` is marked in `present`.
@@ -255,18 +431,19 @@ fn bits(present: &[u64], start: usize, n: usize) -> u64 {
     (present[word] >> shift | high) & ((1u64 << n) - 1)
 }
 
-/// Calls `visit(number, digits, len)` for each number below `bound` marked in `present`, in
+/// Calls `visit(number, digits, len)` for each number of `lo..hi` marked in `present`, in
 /// ascending order: its `len` digits, zero-padded to `width` at least, in `digits` (ASCII, the
 /// first in the lowest byte; kept in a register, where digits stored a byte at a time and
 /// loaded as a word would stall the load until the stores are done).
 fn walk_in_numeric_order(
     present: &[u64],
-    bound: usize,
+    lo: usize,
+    hi: usize,
     width: usize,
     visit: &mut impl FnMut(usize, u64, usize),
 ) {
-    let (mut digits, mut len) = (0x3030_3030_3030_3030u64 >> (64 - 8 * width), width);
-    for number in 0..bound {
+    let (mut digits, mut len) = spelt(lo, width);
+    for number in lo..hi {
         if marked(present, number) {
             visit(number, digits, len);
         }
@@ -294,22 +471,17 @@ fn walk_in_numeric_order(
 /// Calls `visit(number, digits, len)` (as [`walk_in_numeric_order`]) for each number below
 /// `bound` marked in `present`, in the byte order of their digits: `0`, then for each first
 /// digit a depth-first walk of the decimal tree (a number, then the numbers it starts: `1`,
-/// `10`, `100`, …, `19`, `2`, …). The numbers of the last level come ten at a time, as bits of
-/// one word of `present`.
+/// `10`, `100`, …, `19`, `2`, …), the [`shares`] one after another.
+#[cfg(test)]
 fn walk_in_byte_order(present: &[u64], bound: usize, visit: &mut impl FnMut(usize, u64, usize)) {
-    if bound == 0 {
-        return;
-    }
-    if marked(present, 0) {
-        visit(0, u64::from(b'0'), 1);
-    }
-    for first in 1..bound.min(10) {
-        walk_below(present, bound - 1, first, 0, 1, visit);
+    for share in shares(bound, false) {
+        share.walk(present, bound, 1, visit);
     }
 }
 
-/// [`walk_in_byte_order`] from `number`, of `len` digits, the digits before its last in
-/// `above`.
+/// The byte-order walk from `number`, of `len` digits, the digits before its last in
+/// `above`: the number, then the numbers it starts. The numbers of the last level come ten at
+/// a time, as bits of one word of `present`.
 fn walk_below(
     present: &[u64],
     largest: usize,
@@ -378,7 +550,7 @@ mod tests {
             seen.push((n, String::from_utf8(spelt).unwrap()));
         };
         match numeric {
-            true => walk_in_numeric_order(&present, bound, 1, &mut visit),
+            true => walk_in_numeric_order(&present, 0, bound, 1, &mut visit),
             false => walk_in_byte_order(&present, bound, &mut visit),
         }
         seen
