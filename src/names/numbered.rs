@@ -6,7 +6,9 @@
 //! order of a depth-first walk of the decimal tree (`1`, `10`, `100`, `101`, …, `11`, …, `2`);
 //! in numeric order it is the numbers' order. So the numbers present are marked in a table
 //! indexed by number, and one walk over the table numbers them, spells them and (in a merge
-//! with row counts) gives each its first row. It needs the numbers to be dense enough for the
+//! with row counts) gives each its first row. The walk is cut into shares for the thread
+//! pool (each first digit's numbers, or ranges of numbers), each sized beforehand so that it
+//! writes its own slices of the output. It needs the numbers to be dense enough for the
 //! table (a bound of a few times the names merged) and each number to be spelt one way only
 //! (no leading zeros, or every name zero-padded to one width, whose byte order is then the
 //! numeric one), so that one number is one name; other names take the sort of
