@@ -31,6 +31,7 @@
 //! ```
 
 use crate::error::ParamsError;
+use crate::names::decimal_len;
 use crate::responses::{Label, Responses};
 
 /// Parameters of the generator (defaults as `gen_crowd.py`).
@@ -285,8 +286,8 @@ struct Names {
 impl Names {
     fn new(config: &GeneratorConfig) -> Self {
         Self {
-            task_width: digits(config.tasks.saturating_sub(1)),
-            worker_width: digits(config.workers.saturating_sub(1)),
+            task_width: decimal_len(config.tasks.saturating_sub(1)),
+            worker_width: decimal_len(config.workers.saturating_sub(1)),
         }
     }
 
@@ -488,10 +489,6 @@ fn confusion(rng: &mut Xoshiro256, kind: WorkerType, k: usize, matrix: &mut [f64
 fn normalise(values: &mut [f64]) {
     let sum: f64 = values.iter().sum();
     values.iter_mut().for_each(|v| *v /= sum);
-}
-
-fn digits(n: usize) -> usize {
-    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 /// xoshiro256** (Blackman & Vigna), seeded with SplitMix64.

@@ -32,7 +32,7 @@ use crate::responses::{compare_names, parse_int};
 mod numbered;
 
 use numbered::Numbered;
-pub(crate) use numbered::digits_value;
+pub(crate) use numbered::{decimal_len, digits_value};
 
 /// Distinct names in canonical order (strictly increasing by [`compare_names`] with
 /// `numeric`), stored concatenated.

@@ -160,6 +160,7 @@ impl<'a> Numbered<'a> {
         {
             return Err(MergeError::TooMany);
         }
+        let weighted = rows.is_some();
         // Which numbers are present, and (with rows) each one's rows in all.
         let mut present = vec![0u64; bound.div_ceil(64)];
         let mut table = vec![0u32; bound];
@@ -192,7 +193,7 @@ impl<'a> Numbered<'a> {
         let text_len = sizes.iter().map(|s| s.1).sum::<usize>();
         let mut text = vec![0u8; text_len + NAME];
         let mut ends = vec![0usize; distinct];
-        let mut offsets = vec![0u32; if rows.is_some() { distinct + 1 } else { 0 }];
+        let mut offsets = vec![0u32; if weighted { distinct + 1 } else { 0 }];
         let (mut text_rest, mut ends_rest) = (&mut text[..], &mut ends[..]);
         let mut offsets_rest = &mut offsets[..];
         let mut work = Vec::with_capacity(shares.len());
@@ -206,7 +207,7 @@ impl<'a> Numbered<'a> {
             };
             let (share_text, tail) = std::mem::take(&mut text_rest).split_at_mut(room);
             let (share_ends, ends_tail) = std::mem::take(&mut ends_rest).split_at_mut(names);
-            let offsets_len = if rows.is_some() { names } else { 0 };
+            let offsets_len = if weighted { names } else { 0 };
             let (share_offsets, offsets_tail) =
                 std::mem::take(&mut offsets_rest).split_at_mut(offsets_len);
             work.push((share, first, at, share_text, share_ends, share_offsets));
@@ -222,7 +223,6 @@ impl<'a> Numbered<'a> {
         // thread alone reads and writes its entry.
         let shared: &[AtomicU32] =
             unsafe { &*(std::ptr::from_mut::<[u32]>(&mut table[..]) as *const [AtomicU32]) };
-        let weighted = rows.is_some();
         work.into_par_iter()
             .for_each(|(share, (id, row), base, text, ends, offsets)| {
                 let (mut id, mut row, mut end, mut k) = (id, row, 0usize, 0usize);
@@ -378,7 +378,7 @@ impl Share {
 }
 
 /// The digits of `number` (1 for 0).
-fn decimal_len(number: usize) -> usize {
+pub(crate) fn decimal_len(number: usize) -> usize {
     number.checked_ilog10().map_or(1, |log| log as usize + 1)
 }
 
@@ -388,20 +388,10 @@ fn count_marked(present: &[u64], lo: usize, hi: usize) -> usize {
     let mut at = lo;
     while at < hi {
         let n = (64 - at % 64).min(hi - at);
-        count += bits64(present, at, n).count_ones() as usize;
+        count += bits(present, at, n).count_ones() as usize;
         at += n;
     }
     count
-}
-
-/// The `n` (1 to 64, within one word) bits of `present` from bit `start`.
-fn bits64(present: &[u64], start: usize, n: usize) -> u64 {
-    let word = present[start / 64] >> (start % 64);
-    if n == 64 {
-        word
-    } else {
-        word & ((1u64 << n) - 1)
-    }
 }
 
 /// `number`'s digits as the walks hold them (ASCII, the first in the lowest byte),
@@ -422,7 +412,8 @@ fn marked(present: &[u64], number: usize) -> bool {
     present[number / 64] >> (number % 64) & 1 != 0
 }
 
-/// The `n` (at most 57) bits of `present` from bit `start`, the first lowest.
+/// The `n` (1 to 64) bits of `present` from bit `start`, the first lowest (bits past its
+/// end read as 0).
 #[inline(always)]
 fn bits(present: &[u64], start: usize, n: usize) -> u64 {
     let (word, shift) = (start / 64, start % 64);
@@ -430,7 +421,7 @@ fn bits(present: &[u64], start: usize, n: usize) -> u64 {
         (0, _) | (_, None) => 0,
         (shift, Some(&next)) => next << (64 - shift),
     };
-    (present[word] >> shift | high) & ((1u64 << n) - 1)
+    (present[word] >> shift | high) & (u64::MAX >> (64 - n))
 }
 
 /// Calls `visit(number, digits, len)` for each number of `lo..hi` marked in `present`, in
