@@ -297,6 +297,15 @@ impl Lane<'_> {
         Some(self.ends[local] - remaining)
     }
 
+    /// The position [`Lane::take`] would give local id `local` now (`None` as there), without
+    /// taking it: what a caller placing rows some way ahead asks, to prefetch.
+    #[inline]
+    pub(crate) fn peek(&self, local: u32) -> Option<u32> {
+        let local = local as usize;
+        let remaining = *self.left.get(local)?;
+        (remaining != 0).then(|| self.ends[local].wrapping_sub(remaining))
+    }
+
     /// Whether every row of every local id was handed out.
     pub(crate) fn is_done(&self) -> bool {
         self.left.iter().all(|&left| left == 0)

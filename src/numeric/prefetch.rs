@@ -14,3 +14,19 @@ pub(crate) fn prefetch<T>(slice: &[T], index: usize) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (slice, index);
 }
+
+/// Asks the CPU to start loading the cache line at `ptr` (any address: a prefetch never
+/// faults; no-op on targets without the instruction). For buffers written through raw
+/// pointers, whose elements are not yet initialised. Results never depend on it.
+#[inline(always)]
+pub(crate) fn prefetch_ptr<T>(ptr: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: a prefetch is only a hint: it never faults, whatever the address, and has no
+        // visible effect. SSE is part of the x86_64 baseline.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(ptr.cast()) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = ptr;
+}

