@@ -316,8 +316,8 @@ fn push_display_f64(out: &mut Vec<u8>, value: f64) {
     let text = buffer.format_finite(value).as_bytes();
     // Between 1e-5 and 1e16 zmij writes plain decimals, as Display, but integers with `.0`;
     // else `d.ddde±xx`. Well inside that range (the shortest digits may round up to the next
-    // power of ten: not past 1e15 from below it) there is no `e` to look for; a search of
-    // these few bytes is a call to `memchr`, a fifth of the formatting of a confidence.
+    // power of ten: not past 1e15 from below it) there is no `e` to look for; the search is a
+    // call to `memchr` per printed float (8 M of Wawa's 614 M instructions at 10⁶ answers).
     let plain = (1e-4..1e15).contains(&value.abs());
     if plain || !text.contains(&b'e') {
         out.extend_from_slice(text.strip_suffix(b".0").unwrap_or(text));

@@ -108,7 +108,8 @@ fn place(part: &mut LocalPart<'_>, mut lane: Lane<'_>, out: &Scatter) -> bool {
     for (i, &[t, w, l]) in rows.iter().enumerate() {
         // The tasks' places are scattered over the index (a cache miss per task): the place
         // of the row some way ahead is asked for now, once per run of rows of one local id
-        // (the usual layout: a task's answers together). −0.9 ms of CPU in 10.9 at 10⁶ rows.
+        // (the usual layout: a task's answers together). At 10⁶ rows: 0.5–0.9 ms less of the
+        // placement's 10.7–10.9 ms of CPU.
         if let Some(&[[before, _, _], [ahead, _, _]]) =
             rows.get(i + PLACE_AHEAD - 1..=i + PLACE_AHEAD)
             && ahead != before
