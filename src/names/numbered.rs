@@ -17,6 +17,7 @@
 use std::sync::atomic::{AtomicU32, Ordering as Atomic};
 
 use super::{MergeError, PartNames, cut, load_le};
+use crate::numeric::prefetch::prefetch;
 use rayon::prelude::*;
 
 /// The most digits a number is read with (its spelling fits a `u64`).
@@ -90,6 +91,8 @@ impl<'a> Numbered<'a> {
             return None;
         }
         let p = prefix.len();
+        // Compared as one integer: a slice comparison of a few bytes calls `memcmp`.
+        let prefix_word = load_le(prefix);
         let limit = SPREAD * total + 1024;
         let mut numbers = vec![0u32; total];
         let pieces = cut(&mut numbers, parts.iter().map(PartNames::len));
@@ -104,7 +107,7 @@ impl<'a> Numbered<'a> {
                     padded: false,
                 };
                 for (name, number) in part.names().zip(piece) {
-                    if name.len() <= p || name[..p] != *prefix {
+                    if name.len() <= p || load_le(&name[..p]) != prefix_word {
                         return None;
                     }
                     let digits = &name[p..];
@@ -166,7 +169,10 @@ impl<'a> Numbered<'a> {
         let mut table = vec![0u32; bound];
         match &rows {
             Some(rows) => {
-                for (&number, &count) in numbers.iter().zip(rows) {
+                for (i, (&number, &count)) in numbers.iter().zip(rows).enumerate() {
+                    // In file order the numbers are scattered over the table (a cache miss
+                    // each): the entry of the number some way ahead is asked for now.
+                    prefetch_ahead(&table, &numbers, i);
                     present[number as usize / 64] |= 1 << (number % 64);
                     table[number as usize] += count;
                 }
@@ -254,7 +260,8 @@ impl<'a> Numbered<'a> {
         let ids = match rows {
             Some(mut rows) => {
                 // Each entry's rows after those of the entries of its name before it.
-                for (&number, count) in numbers.iter().zip(rows.iter_mut()) {
+                for (i, (&number, count)) in numbers.iter().zip(rows.iter_mut()).enumerate() {
+                    prefetch_ahead(&table, &numbers, i);
                     let end = &mut table[number as usize];
                     *end += *count;
                     *count = *end;
@@ -267,6 +274,18 @@ impl<'a> Numbered<'a> {
                 .collect(),
         };
         Ok((ids, text, ends, weighted.then_some(offsets)))
+    }
+}
+
+/// How many entries ahead the passes over the entries in flat order prefetch the table.
+const AHEAD: usize = 16;
+
+/// Prefetches the entry of `table` of the number [`AHEAD`] entries after entry `i` of
+/// `numbers` (nothing past the end).
+#[inline(always)]
+fn prefetch_ahead(table: &[u32], numbers: &[u32], i: usize) {
+    if let Some(&ahead) = numbers.get(i + AHEAD) {
+        prefetch(table, ahead as usize);
     }
 }
 
