@@ -357,11 +357,21 @@ impl LocalNames {
             // Hashed below (the claim would fail again: it is not tried twice).
             self.hashed = true;
         }
-        let id = self.hashed_id(name);
-        if !unhashed {
-            self.digits.claim(name, id);
+        if unhashed {
+            return self.hashed_id(name);
         }
-        id
+        // A name the hash tables hold is kept in the digit table too, where it is found first
+        // from then on. A new one goes to the digit table alone when it may: entered in both,
+        // a random-order file of 10⁶ rows filled a hash table with every task of the slot (its
+        // growth and its inserts were a third of the read's time; BENCHMARKS.md, session 16).
+        match self.hashed_get(name) {
+            Some(id) => {
+                self.digits.claim(name, id);
+                id
+            }
+            None if self.digits.claim(name, self.count) => self.push_new(name),
+            None => self.hashed_id(name),
+        }
     }
 
     /// [`LocalNames::keyed_id`] of a name not in the digit table while the hash tables are
@@ -411,6 +421,12 @@ impl LocalNames {
         if let Some(id) = self.digits.get(name) {
             return Some(id);
         }
+        self.hashed_get(name)
+    }
+
+    /// The id the hash tables hold for `name`, if any.
+    #[inline]
+    fn hashed_get(&self, name: &[u8]) -> Option<u32> {
         match pack(name) {
             Some(key) if name.len() <= 7 => {
                 let word = key as u64 | (name.len() as u64) << 56;
