@@ -626,6 +626,30 @@ mod tests {
     }
 
     #[test]
+    fn names_the_digit_table_may_hold_stay_out_of_the_hash_tables() {
+        // Large numbers first (beyond the digit table's reach while few names are numbered:
+        // hashed), then many others, the way a file out of task order hands them over.
+        let mut names = LocalNames::default();
+        let spelt = |v: u32| format!("t{v}");
+        let order: Vec<u32> = (200_000..200_010).chain(0..50_000).collect();
+        let ids: Vec<u32> = order
+            .iter()
+            .map(|&v| names.id(spelt(v).as_bytes()))
+            .collect();
+        assert_eq!(ids, (0..order.len() as u32).collect::<Vec<_>>());
+        assert_eq!(
+            names.word.len(),
+            10,
+            "only the names the digit table refused are hashed"
+        );
+        // Every name found again under its id, in another order.
+        for (&v, &id) in order.iter().zip(&ids).rev() {
+            assert_eq!(names.id(spelt(v).as_bytes()), id, "t{v}");
+        }
+        assert_eq!(names.count as usize, order.len());
+    }
+
+    #[test]
     fn digit_names_share_an_id_only_with_the_same_spelling() {
         let mut names = LocalNames::default();
         let ids: Vec<u32> = [
