@@ -362,8 +362,8 @@ impl LocalNames {
         }
         // A name the hash tables hold is kept in the digit table too, where it is found first
         // from then on. A new one goes to the digit table alone when it may: entered in both,
-        // a random-order file of 10⁶ rows filled a hash table with every task of the slot (its
-        // growth and its inserts were a third of the read's time; BENCHMARKS.md, session 16).
+        // a random-order file of 10⁶ rows filled a hash table with every task of the slot
+        // (MV end to end 124–149 ms, 100–111 ms without; BENCHMARKS.md, session 16).
         match self.hashed_get(name) {
             Some(id) => {
                 self.digits.claim(name, id);
