@@ -4,15 +4,9 @@
 /// is out of bounds or the target has no prefetch instruction). Results never depend on it.
 #[inline(always)]
 pub(crate) fn prefetch<T>(slice: &[T], index: usize) {
-    #[cfg(target_arch = "x86_64")]
     if let Some(item) = slice.get(index) {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: a prefetch is only a hint: it never faults and has no visible effect, and the
-        // address is that of a live element. SSE is part of the x86_64 baseline.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>((item as *const T).cast()) }
+        prefetch_ptr(item);
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (slice, index);
 }
 
 /// Asks the CPU to start loading the cache line at `ptr` (any address: a prefetch never
