@@ -9,6 +9,7 @@ use std::num::NonZeroU64;
 use rustc_hash::FxBuildHasher;
 
 use crate::names::{digits_value, load_le};
+use crate::numeric::prefetch::prefetch;
 
 /// Ids local to one slot, numbered in order of first appearance. Names of up to 15 bytes —
 /// nearly all ids — are keyed by their bytes packed into a `u128`, so a lookup compares
@@ -277,6 +278,15 @@ impl LocalNames {
             return self.few_id(name);
         }
         self.keyed_id(name)
+    }
+
+    /// Asks for the digit table's entry of `name` (if it has the digit table's form), which a
+    /// lookup of `name` some rows later reads.
+    #[inline(always)]
+    pub(crate) fn prefetch_task(&self, name: &[u8]) {
+        if let Some((value, _)) = self.digits.split(name) {
+            prefetch(&self.digits.entries, value);
+        }
     }
 
     /// [`LocalNames::id`] of `name` given its [`short_key`] `key` (what a caller that has the

@@ -51,6 +51,7 @@ use super::source::io_error;
 use super::source::whole;
 use crate::error::{DataError, Error};
 use crate::names::{Merged, Names, PartNames, RowPlaces, merge, merge_rows};
+use crate::numeric::prefetch::prefetch;
 use crate::responses::{DuplicatePolicy, LocalPart, Responses};
 
 /// Bytes parsed as one chunk (plus the end of its last line): small enough that a chunk read
@@ -576,24 +577,44 @@ fn parse_rows(
     for (r, &i) in columns.at.iter().enumerate() {
         role[i] = r;
     }
-    let mut out = RowSink {
-        names,
-        task_rows,
-        rows,
-    };
+    let mut out = RowSink::new(names, task_rows, rows);
     let taken = match (crs, columns.fields) {
         (0, 3) => parse_lines3(bytes, [role[0], role[1], role[2]], delimiter, &mut out),
         (0, fields) => parse_lines::<false>(bytes, &role, fields, delimiter, &mut out),
         (_, fields) => parse_lines::<true>(bytes, &role, fields, delimiter, &mut out),
     };
+    out.finish();
     (taken? == crs).then_some(())
 }
 
-/// Where [`parse_lines`] puts what it reads: the slot's names, row counts and rows.
-struct RowSink<'a> {
+/// Where [`parse_lines`] puts what it reads: the slot's names, row counts and rows
+/// ([`RowSink::finish`] once the lines are read).
+struct RowSink<'a, 'b> {
     names: &'a mut [LocalNames; 3],
     task_rows: &'a mut Vec<u32>,
     rows: &'a mut Vec<[u32; 3]>,
+    /// Tasks out of order (the task column hashing): the last rows' task names, looked up
+    /// [`DEFERRED_TASKS`] rows after their table entry was asked for.
+    deferred: DeferredTasks<'b>,
+}
+
+/// Rows between asking for a task's table entry and looking the task up. Out of task order,
+/// each lookup is a cache miss in a table of every task the slot has seen (1 MB at 10⁶ rows),
+/// and so is the row count of the id found; one row after another, the parse waited for them
+/// (a third of the parse's time on a file in random order).
+const DEFERRED_TASKS: usize = 16;
+
+/// The task names of the rows whose task id is not yet looked up, in row order (a ring).
+#[derive(Default)]
+struct DeferredTasks<'b> {
+    /// (row index, task name, its [`pack`] key), at index `pushed % DEFERRED_TASKS`.
+    ring: [(usize, &'b [u8], Option<u128>); DEFERRED_TASKS],
+    /// Rows deferred so far, and looked up so far (at most [`DEFERRED_TASKS`] fewer).
+    pushed: usize,
+    looked_up: usize,
+    /// The first row deferred in this sink: it and the rows after it are counted in
+    /// `task_rows` by [`RowSink::finish`], in one pass.
+    first_row: Option<usize>,
 }
 
 /// The previous row's task: its [`pack`] key (0 if none: no name packs to 0), its bytes and
@@ -605,7 +626,69 @@ struct Previous<'b> {
     id: u32,
 }
 
-impl<'b> RowSink<'_> {
+impl<'a, 'b> RowSink<'a, 'b> {
+    fn new(
+        names: &'a mut [LocalNames; 3],
+        task_rows: &'a mut Vec<u32>,
+        rows: &'a mut Vec<[u32; 3]>,
+    ) -> Self {
+        Self {
+            names,
+            task_rows,
+            rows,
+            deferred: DeferredTasks::default(),
+        }
+    }
+
+    /// Looks up the tasks still deferred and counts the rows of the deferred ones: the rows
+    /// and row counts are then complete.
+    fn finish(&mut self) {
+        while self.deferred.looked_up < self.deferred.pushed {
+            self.look_up_deferred();
+        }
+        let Some(first) = self.deferred.first_row.take() else {
+            return;
+        };
+        // Every id is known here: the row count of the row `DEFERRED_TASKS` on is asked for
+        // while this one is counted (in row order, so a new id is still the next one).
+        let rows = &self.rows[first..];
+        for (i, row) in rows.iter().enumerate() {
+            if let Some(ahead) = rows.get(i + DEFERRED_TASKS) {
+                prefetch(self.task_rows, ahead[0] as usize);
+            }
+            count_row(self.task_rows, row[0]);
+        }
+    }
+
+    /// Looks up the oldest deferred task and writes its id into its row.
+    #[inline(always)]
+    fn look_up_deferred(&mut self) {
+        let deferred = &mut self.deferred;
+        let (row, name, key) = deferred.ring[deferred.looked_up % DEFERRED_TASKS];
+        deferred.looked_up += 1;
+        let id = self.names[0].run_id_by_key(name, key);
+        if let Some(row) = self.rows.get_mut(row) {
+            row[0] = id;
+        }
+    }
+
+    /// Adds a row whose task is looked up [`DEFERRED_TASKS`] rows later (its table entry asked
+    /// for now): the task column is hashing.
+    #[inline(always)]
+    fn push_deferred(&mut self, task: &'b [u8], task_key: Option<u128>, others: [u32; 2]) {
+        self.names[0].prefetch_task(task);
+        if self.deferred.pushed - self.deferred.looked_up == DEFERRED_TASKS {
+            self.look_up_deferred();
+        }
+        let row = self.rows.len();
+        let deferred = &mut self.deferred;
+        deferred.ring[deferred.pushed % DEFERRED_TASKS] = (row, task, task_key);
+        deferred.pushed += 1;
+        deferred.first_row.get_or_insert(row);
+        // The task id is written when looked up (`u32::MAX` never stays).
+        self.rows.push([u32::MAX, others[0], others[1]]);
+    }
+
     /// Adds the row of these task, worker and label names.
     #[inline(always)]
     fn push(&mut self, previous: &mut Previous<'b>, [task, worker, label]: [&'b [u8]; 3]) {
@@ -624,6 +707,14 @@ impl<'b> RowSink<'_> {
         (task_key, worker_key, label_key): (Option<u128>, Option<NonZeroU64>, Option<NonZeroU64>),
     ) {
         let names = &mut *self.names;
+        if names[0].hashing {
+            let others = [
+                names[1].id_by_key(worker, worker_key),
+                names[2].id_by_key(label, label_key),
+            ];
+            self.push_deferred(task, task_key, others);
+            return;
+        }
         let same = match task_key {
             Some(key) => key == previous.key,
             None => same_bytes(task, previous.name),
@@ -654,12 +745,12 @@ impl<'b> RowSink<'_> {
 /// taken off line ends (counted only when `CR`: a chunk without any passes `false`).
 /// Inlined into each call so that a constant field count unrolls the loop over the fields.
 #[inline(always)]
-fn parse_lines<const CR: bool>(
-    bytes: &[u8],
+fn parse_lines<'b, const CR: bool>(
+    bytes: &'b [u8],
     role: &[usize],
     fields: usize,
     delimiter: u8,
-    out: &mut RowSink<'_>,
+    out: &mut RowSink<'_, 'b>,
 ) -> Option<usize> {
     let last = fields - 1;
     // Of the field count's length (a constant one takes the bounds checks out of the loop).
@@ -702,11 +793,11 @@ fn parse_lines<const CR: bool>(
 /// no empty field), a blank line seen by its first byte. From a line longer than 32 bytes on,
 /// the rest goes to [`parse_lines`]; the last lines (fewer than 48 bytes left) are split by
 /// [`line_separators`]. What fails the test fails [`parse_lines`] too.
-fn parse_lines3(
-    bytes: &[u8],
+fn parse_lines3<'b>(
+    bytes: &'b [u8],
     role: [usize; 3],
     delimiter: u8,
-    out: &mut RowSink<'_>,
+    out: &mut RowSink<'_, 'b>,
 ) -> Option<usize> {
     // Each role once: an unwritten field would be an empty name taken as read.
     debug_assert!(
@@ -732,12 +823,12 @@ fn parse_lines3(
 
 /// The loop of [`parse_lines3`], `at` the field of each role (`[0, 1, 2, 3]` when `IN_ORDER`).
 #[inline(always)]
-fn lines3<const IN_ORDER: bool>(
-    bytes: &[u8],
+fn lines3<'b, const IN_ORDER: bool>(
+    bytes: &'b [u8],
     at: [usize; 4],
     role: &[usize; 3],
     delimiter: u8,
-    out: &mut RowSink<'_>,
+    out: &mut RowSink<'_, 'b>,
 ) -> Option<usize> {
     let at = if IN_ORDER { [0, 1, 2, 3] } else { at };
     let mut previous = Previous::default();
@@ -1165,16 +1256,13 @@ mod tests {
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let read = |loop3: bool, bytes: &[u8], role: [usize; 3], delimiter: u8| {
             let mut slot = Parsed::default();
-            let mut out = RowSink {
-                names: &mut slot.names,
-                task_rows: &mut slot.task_rows,
-                rows: &mut slot.rows,
-            };
+            let mut out = RowSink::new(&mut slot.names, &mut slot.task_rows, &mut slot.rows);
             let done = if loop3 {
                 parse_lines3(bytes, role, delimiter, &mut out)
             } else {
                 parse_lines::<false>(bytes, &role, 3, delimiter, &mut out)
             };
+            out.finish();
             done.map(|_| {
                 let names: Vec<Vec<&[u8]>> =
                     slot.names.iter().map(|n| n.new_names().collect()).collect();
