@@ -194,6 +194,11 @@ impl DigitTable {
         let Some((value, count)) = self.split(name) else {
             return false;
         };
+        self.claim_split(value, count, id)
+    }
+
+    /// [`DigitTable::claim`] of a name of the form, given its digits' value and count.
+    fn claim_split(&mut self, value: usize, count: u32, id: u32) -> bool {
         if value >= Self::MAX || id >= (1 << Self::ID_BITS) - 1 {
             return false;
         }
@@ -280,13 +285,41 @@ impl LocalNames {
         self.keyed_id(name)
     }
 
-    /// Asks for the digit table's entry of `name` (if it has the digit table's form), which a
-    /// lookup of `name` some rows later reads.
+    /// The digit table's split of `name` (its digits' value and count, if it has the table's
+    /// form), the entry of which is asked for: [`LocalNames::id_by_digits`] reads it some rows
+    /// later.
     #[inline(always)]
-    pub(crate) fn prefetch_task(&self, name: &[u8]) {
-        if let Some((value, _)) = self.digits.split(name) {
+    pub(crate) fn prefetch_digits(&self, name: &[u8]) -> Option<(usize, u32)> {
+        let split = self.digits.split(name);
+        if let Some((value, _)) = split {
             prefetch(&self.digits.entries, value);
         }
+        split
+    }
+
+    /// [`LocalNames::id`] of `name`, given its digit table split (`(value, count)` from
+    /// [`LocalNames::prefetch_digits`]): the entry read, a new name claimed there without
+    /// splitting it again.
+    #[inline(always)]
+    pub(crate) fn id_by_digits(&mut self, name: &[u8], (value, count): (usize, u32)) -> u32 {
+        if self.few_len != self.count {
+            if let Some(id) = self.digits.entry_id(value, count) {
+                return id;
+            }
+            // As in `keyed_id`: a name the hash tables hold is kept in the digit table too; a
+            // new one goes to the digit table alone when it may.
+            if self.hashed
+                && let Some(id) = self.hashed_get(name)
+            {
+                self.digits.claim_split(value, count, id);
+                return id;
+            }
+            if self.digits.claim_split(value, count, self.count) {
+                return self.push_new(name);
+            }
+        }
+        // Not claimed: `keyed_id` sees to it (and to the few names' shortcut).
+        self.id(name)
     }
 
     /// [`LocalNames::id`] of `name` given its [`short_key`] `key` (what a caller that has the

@@ -593,6 +593,8 @@ struct RowSink<'a, 'b> {
     names: &'a mut [LocalNames; 3],
     task_rows: &'a mut Vec<u32>,
     rows: &'a mut Vec<[u32; 3]>,
+    /// The first row added here (the rows from it on are counted by [`RowSink::finish`]).
+    start: usize,
     /// Tasks out of order (the task column hashing): the last rows' task names, looked up
     /// [`DEFERRED_TASKS`] rows after their table entry was asked for.
     deferred: DeferredTasks<'b>,
@@ -607,14 +609,12 @@ const DEFERRED_TASKS: usize = 16;
 /// The task names of the rows whose task id is not yet looked up, in row order (a ring).
 #[derive(Default)]
 struct DeferredTasks<'b> {
-    /// (row index, task name, its [`pack`] key), at index `pushed % DEFERRED_TASKS`.
-    ring: [(usize, &'b [u8], Option<u128>); DEFERRED_TASKS],
+    /// (row, task name, its digit table split if it has the form), at index
+    /// `pushed % DEFERRED_TASKS`.
+    ring: [(usize, &'b [u8], Option<(usize, u32)>); DEFERRED_TASKS],
     /// Rows deferred so far, and looked up so far (at most [`DEFERRED_TASKS`] fewer).
     pushed: usize,
     looked_up: usize,
-    /// The first row deferred in this sink: it and the rows after it are counted in
-    /// `task_rows` by [`RowSink::finish`], in one pass.
-    first_row: Option<usize>,
 }
 
 /// The previous row's task: its [`pack`] key (0 if none: no name packs to 0), its bytes and
@@ -633,6 +633,7 @@ impl<'a, 'b> RowSink<'a, 'b> {
         rows: &'a mut Vec<[u32; 3]>,
     ) -> Self {
         Self {
+            start: rows.len(),
             names,
             task_rows,
             rows,
@@ -640,18 +641,20 @@ impl<'a, 'b> RowSink<'a, 'b> {
         }
     }
 
-    /// Looks up the tasks still deferred and counts the rows of the deferred ones: the rows
+    /// Looks up the tasks still deferred and counts the rows added in `task_rows`: the rows
     /// and row counts are then complete.
     fn finish(&mut self) {
         while self.deferred.looked_up < self.deferred.pushed {
             self.look_up_deferred();
         }
-        let Some(first) = self.deferred.first_row.take() else {
+        // In row order, so that a new id is the next one. Tasks out of order: the row count of
+        // the row `DEFERRED_TASKS` on is asked for while this one is counted.
+        let rows = &self.rows[self.start..];
+        if self.deferred.pushed == 0 {
+            rows.iter()
+                .for_each(|row| count_row(self.task_rows, row[0]));
             return;
-        };
-        // Every id is known here: the row count of the row `DEFERRED_TASKS` on is asked for
-        // while this one is counted (in row order, so a new id is still the next one).
-        let rows = &self.rows[first..];
+        }
         for (i, row) in rows.iter().enumerate() {
             if let Some(ahead) = rows.get(i + DEFERRED_TASKS) {
                 prefetch(self.task_rows, ahead[0] as usize);
@@ -664,29 +667,31 @@ impl<'a, 'b> RowSink<'a, 'b> {
     #[inline(always)]
     fn look_up_deferred(&mut self) {
         let deferred = &mut self.deferred;
-        let (row, name, key) = deferred.ring[deferred.looked_up % DEFERRED_TASKS];
+        let (row, name, split) = deferred.ring[deferred.looked_up % DEFERRED_TASKS];
         deferred.looked_up += 1;
-        let id = self.names[0].run_id_by_key(name, key);
+        let tasks = &mut self.names[0];
+        let id = match split {
+            Some(split) => tasks.id_by_digits(name, split),
+            None => tasks.id(name),
+        };
         if let Some(row) = self.rows.get_mut(row) {
             row[0] = id;
         }
     }
 
-    /// Adds a row whose task is looked up [`DEFERRED_TASKS`] rows later (its table entry asked
-    /// for now): the task column is hashing.
+    /// The task id of a row whose task is looked up [`DEFERRED_TASKS`] rows later (its table
+    /// entry asked for now), to be written when looked up: a placeholder (`u32::MAX`, which
+    /// never stays). The task column is hashing.
     #[inline(always)]
-    fn push_deferred(&mut self, task: &'b [u8], task_key: Option<u128>, others: [u32; 2]) {
-        self.names[0].prefetch_task(task);
+    fn defer(&mut self, task: &'b [u8]) -> u32 {
+        let split = self.names[0].prefetch_digits(task);
         if self.deferred.pushed - self.deferred.looked_up == DEFERRED_TASKS {
             self.look_up_deferred();
         }
-        let row = self.rows.len();
         let deferred = &mut self.deferred;
-        deferred.ring[deferred.pushed % DEFERRED_TASKS] = (row, task, task_key);
+        deferred.ring[deferred.pushed % DEFERRED_TASKS] = (self.rows.len(), task, split);
         deferred.pushed += 1;
-        deferred.first_row.get_or_insert(row);
-        // The task id is written when looked up (`u32::MAX` never stays).
-        self.rows.push([u32::MAX, others[0], others[1]]);
+        u32::MAX
     }
 
     /// Adds the row of these task, worker and label names.
@@ -706,24 +711,19 @@ impl<'a, 'b> RowSink<'a, 'b> {
         [task, worker, label]: [&'b [u8]; 3],
         (task_key, worker_key, label_key): (Option<u128>, Option<NonZeroU64>, Option<NonZeroU64>),
     ) {
-        let names = &mut *self.names;
-        if names[0].hashing {
-            let others = [
-                names[1].id_by_key(worker, worker_key),
-                names[2].id_by_key(label, label_key),
-            ];
-            self.push_deferred(task, task_key, others);
-            return;
-        }
         let same = match task_key {
             Some(key) => key == previous.key,
             None => same_bytes(task, previous.name),
         };
+        // Once the task column hashes, `previous` stays the last task looked up at once: its
+        // id is still one of its name's (the merge joins a name's local ids).
         let task = if same {
-            names[0].same_run();
+            self.names[0].same_run();
             previous.id
+        } else if self.names[0].hashing {
+            self.defer(task)
         } else {
-            let id = names[0].run_id_by_key(task, task_key);
+            let id = self.names[0].run_id_by_key(task, task_key);
             *previous = Previous {
                 key: task_key.unwrap_or(0),
                 name: task,
@@ -731,12 +731,12 @@ impl<'a, 'b> RowSink<'a, 'b> {
             };
             id
         };
+        let names = &mut *self.names;
         let row = [
             task,
             names[1].id_by_key(worker, worker_key),
             names[2].id_by_key(label, label_key),
         ];
-        count_row(self.task_rows, row[0]);
         self.rows.push(row);
     }
 }
@@ -1624,6 +1624,46 @@ mod tests {
         assert_eq!(general.n_responses(), rows);
         // Rows are kept sorted by task and worker: the order of the file does not show.
         assert_same(&general_in_order, &general);
+        for table in fast {
+            assert_same(&general, &table.expect("fast path gave up"));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn deferred_task_lookups_give_the_general_readers_table() {
+        // Tasks out of order from the start: the task column hashes from row 4096 on, and
+        // looks each task up 16 rows after the row. Among the later rows: the task of the row
+        // that switched (the loop's previous task, reused without a lookup), runs of one task
+        // (looked up while an earlier row of it is still deferred), new tasks, tasks the first
+        // rows numbered, and names that are not prefix and digits.
+        let dir = std::env::temp_dir().join(format!("crowdagg-deferred-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut text = String::from("task,worker,label\n");
+        let scatter = |i: usize| (i * 7919) % 10_007;
+        let mut tasks = Vec::new();
+        for i in 0..4096 {
+            tasks.push(format!("t{}", scatter(i)));
+        }
+        let switched = tasks[4095].clone();
+        for i in 0..3000 {
+            let task = match i % 10 {
+                0 | 1 => switched.clone(),
+                2..=4 => format!("t{}", scatter(20_000 + i / 3)),
+                5 => format!("task-{}", i % 7),
+                6 => format!("t{}", scatter(i * 13 % 4096)),
+                7 => format!("t{:07}", i % 5),
+                _ => format!("t{}", scatter(10_000 + i)),
+            };
+            tasks.push(task);
+        }
+        for (i, task) in tasks.iter().enumerate() {
+            text.push_str(&format!("{task},w{},{}\n", i % 23, i % 3));
+        }
+        let path = dir.join("deferred.csv");
+        std::fs::write(&path, text).unwrap();
+        let (general, fast) = both_readers(&path, &[1 << 10, 1 << 20]);
+        assert_eq!(general.n_responses(), tasks.len());
         for table in fast {
             assert_same(&general, &table.expect("fast path gave up"));
         }
