@@ -67,6 +67,9 @@ const RECENT_NAMES: usize = 4 * RECENT;
 /// Names looked up by a scan while a column has no more (see [`LocalNames::id`]).
 const FEW: usize = 4;
 
+/// A name's place in the [`DigitTable`]: its digits' value and their count.
+pub(crate) type DigitSplit = (usize, u32);
+
 /// Local ids of names that are one prefix followed by 1 to 9 decimal digits (`w27996`,
 /// `t000042`, `17`; the prefix is that of the first such name), in a table indexed by the
 /// digits' value: 4 bytes per name, so the ids of 10⁵ workers stay in a core's L2 cache where
@@ -289,7 +292,7 @@ impl LocalNames {
     /// form), the entry of which is asked for: [`LocalNames::id_by_digits`] reads it some rows
     /// later.
     #[inline(always)]
-    pub(crate) fn prefetch_digits(&self, name: &[u8]) -> Option<(usize, u32)> {
+    pub(crate) fn prefetch_digits(&self, name: &[u8]) -> Option<DigitSplit> {
         let split = self.digits.split(name);
         if let Some((value, _)) = split {
             prefetch(&self.digits.entries, value);
@@ -301,7 +304,7 @@ impl LocalNames {
     /// [`LocalNames::prefetch_digits`]): the entry read, a new name claimed there without
     /// splitting it again.
     #[inline(always)]
-    pub(crate) fn id_by_digits(&mut self, name: &[u8], (value, count): (usize, u32)) -> u32 {
+    pub(crate) fn id_by_digits(&mut self, name: &[u8], (value, count): DigitSplit) -> u32 {
         if self.few_len != self.count {
             if let Some(id) = self.digits.entry_id(value, count) {
                 return id;

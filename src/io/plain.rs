@@ -45,7 +45,7 @@ use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 
-use super::local_names::{LocalNames, pack, short_key};
+use super::local_names::{DigitSplit, LocalNames, pack, short_key};
 use super::responses::ReadOptions;
 use super::source::io_error;
 use super::source::whole;
@@ -611,7 +611,7 @@ const DEFERRED_TASKS: usize = 16;
 struct DeferredTasks<'b> {
     /// (row, task name, its digit table split if it has the form), at index
     /// `pushed % DEFERRED_TASKS`.
-    ring: [(usize, &'b [u8], Option<(usize, u32)>); DEFERRED_TASKS],
+    ring: [(usize, &'b [u8], Option<DigitSplit>); DEFERRED_TASKS],
     /// Rows deferred so far, and looked up so far (at most [`DEFERRED_TASKS`] fewer).
     pushed: usize,
     looked_up: usize,
