@@ -86,6 +86,9 @@ pub(crate) struct DigitTable {
     misses: u32,
     /// Digits' value → (local id + 1) | digit count << 28; 0 when empty.
     entries: Vec<u32>,
+    /// The names the column is expected to number (estimated from a first chunk's first
+    /// rows): the table may grow for values within a few times that from the start.
+    expected: usize,
 }
 
 impl DigitTable {
@@ -206,10 +209,13 @@ impl DigitTable {
             return false;
         }
         if value >= self.entries.len() {
-            // Grown only for values within a few times the names numbered so far (`id` + 1),
-            // so its size follows the name count, not the largest number: one `w4000000`
-            // among `w1`…`w100` stays in the hash tables.
-            if value >= Self::SPREAD * (id as usize + 1 + 1024) {
+            // Grown only for values within a few times the names numbered so far (`id` + 1)
+            // or expected, so its size follows the name count, not the largest number: one
+            // `w4000000` among `w1`…`w100` stays in the hash tables. Without the estimate, a
+            // file of 250,000 tasks in random order sent ≈ 15,000 of them to the hash tables
+            // (the first ones with large numbers), which every new name was then looked up in.
+            let names = (id as usize + 1).max(self.expected);
+            if value >= Self::SPREAD * (names + 1024) {
                 return false;
             }
             self.entries
@@ -634,6 +640,7 @@ impl LocalNames {
     /// Room for `names` more names of `bytes` bytes in all (an estimate the allocator refuses
     /// is left out: the lists then grow as they would have).
     pub(crate) fn reserve(&mut self, names: usize, bytes: usize) {
+        self.digits.expected = (self.count as usize).saturating_add(names);
         // 16 bytes more: `push_packed` writes a whole key before cutting it to the name.
         let _ = (self.new_bytes).try_reserve_exact(bytes.saturating_add(16));
         let _ = (self.new_ends).try_reserve_exact(names);
@@ -693,6 +700,40 @@ mod tests {
             assert_eq!(names.id(spelt(v).as_bytes()), id, "t{v}");
         }
         assert_eq!(names.count as usize, order.len());
+    }
+
+    #[test]
+    fn names_expected_widen_the_digit_tables_reach_from_the_start() {
+        // The same order, with 250,000 names expected (what a first chunk's probe estimates
+        // for tasks out of order): the large numbers are taken by the digit table at once,
+        // nothing is hashed, and `id_by_digits` (the deferred lookup) gives the same ids.
+        let spelt = |v: u32| format!("t{v}");
+        let order: Vec<u32> = (200_000..200_010).chain(0..50_000).collect();
+        let mut expecting = LocalNames::default();
+        expecting.reserve(250_000, 0);
+        let mut by_split = LocalNames::default();
+        by_split.reserve(250_000, 0);
+        for (i, &v) in order.iter().enumerate() {
+            let name = spelt(v);
+            assert_eq!(expecting.id(name.as_bytes()), i as u32);
+            let split = by_split.prefetch_digits(name.as_bytes());
+            let id = match split {
+                Some(split) => by_split.id_by_digits(name.as_bytes(), split),
+                None => by_split.id(name.as_bytes()),
+            };
+            assert_eq!(id, i as u32, "{name}");
+        }
+        for names in [&expecting, &by_split] {
+            assert_eq!(names.word.len() + names.short.len() + names.long.len(), 0);
+            assert!(
+                names.digits.capacity() <= 1 << 18,
+                "{}",
+                names.digits.capacity()
+            );
+        }
+        for (i, &v) in order.iter().enumerate().rev() {
+            assert_eq!(by_split.id(spelt(v).as_bytes()), i as u32, "t{v}");
+        }
     }
 
     #[test]
