@@ -312,6 +312,38 @@ def test_dask_reduce_scatter_splits_again_a_healthy_host_whose_slice_was_cancell
     assert hashlib.sha256(data).hexdigest() == digest
 
 
+def test_dask_reduce_scatter_shares_again_when_a_worker_leaves_during_the_share(dask_engines):
+    """A worker that leaves while a pass's model is broadcast to every worker (seen: a worker
+    restarted by its nanny after a crash, then closed, fails the scatter with
+    CommClosedError): the pass shares the model again and goes on; no host was lost."""
+    from distributed.comm.core import CommClosedError
+
+    def make(seed):
+        engine = dask_engines(seed)
+        engine.timeout = 60
+        state = {"passes": 0, "failed": False}
+        scatter_pass, share = engine.scatter_pass, engine._share
+
+        def counting_pass(*args, **kwargs):
+            state["passes"] += 1
+            return scatter_pass(*args, **kwargs)
+
+        def failing_share(args):
+            if state["passes"] == 6 and not state["failed"]:
+                state["failed"] = True
+                raise CommClosedError("in <TCP (closed) ConnectionPool.scatter>: Stream is closed")
+            return share(args)
+
+        engine.scatter_pass, engine._share = counting_pass, failing_share
+        return engine
+
+    pairs = [("n_iter", "50"), ("tol", "0")]
+    data, result = _web_bytes(make, 3, "ds", "json", True, pairs, reduce="scatter", owners=3)
+    assert result["recoveries"] == [], "no host was lost"
+    digest = next(c.values[0] for c in _cases() if c.id == "ds-50-gold")
+    assert hashlib.sha256(data).hexdigest() == digest
+
+
 def test_dask_reduce_scatter_raises_an_error_of_the_pass(dask_engines):
     """A pass that fails by itself (a model of the wrong size: the shards refuse it) raises
     that error, not a lost host: no host is rebuilt."""

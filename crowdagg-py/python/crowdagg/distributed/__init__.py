@@ -455,7 +455,14 @@ class _Engine:
         statistics; the owners reduce their ranges' slices. Returns (heads in shard order,
         model slices in range order) for ``Driver.update_scattered``."""
         hosts = range(len(self.hosts))
-        shared = (*self._share(args), self.owners)
+        try:
+            shared = (*self._share(args), self.owners)
+        except self.lost:
+            # A worker left while the arguments were shared (Dask broadcasts them to every
+            # worker): no host has stepped yet; the recovery shares them again.
+            if recover is None:
+                raise
+            return self._recover_pass(name, n, args, [None] * len(self.hosts), recover)
 
         def submit(h):
             try:
