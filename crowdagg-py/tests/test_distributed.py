@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +137,13 @@ def dask_engine_factory():
     stop(state["cluster"], state["client"])
 
 
+@pytest.fixture
+def dask_engines(dask_engine_factory):
+    """The Dask engines of one test, closed when it ends."""
+    yield dask_engine_factory
+    dask_engine_factory.close_made()
+
+
 @pytest.fixture(params=["ray", "dask"])
 def engine_factory(request):
     engines = request.getfixturevalue(f"{request.param}_engine_factory")
@@ -224,6 +232,133 @@ def test_reduce_scatter_survives_a_process_lost_in_the_reduce(engine_factory, ow
     assert result["em_s"] < 60, result["em_s"]
     digest = next(c.values[0] for c in _cases() if c.id == "ds-50-gold")
     assert hashlib.sha256(data).hexdigest() == digest
+
+
+@pytest.mark.parametrize("owners", [None, 3])
+def test_dask_reduce_scatter_survives_losing_the_only_copy_of_the_model(dask_engines, owners):
+    """The pass's model is scattered to every worker, but Dask's Active Memory Manager drops
+    the copies that no pending task needs (ReduceReplicas, every 2 s): it can be left on the
+    lost host's worker only. The lost host's split, submitted again with that model, then
+    depends on lost data, and the scheduler cancels it and the reduces after it (CI: a
+    FuturesCancelledError out of the run). Here that state is made for iteration 4: the model
+    on host 1's worker only (host 0 gets it inside its task), host 1 ended before the owners'
+    reduces. The same recovery and bytes as with copies."""
+
+    def make(seed):
+        engine = dask_engines(seed)
+        engine.timeout = 60
+        submit_split = engine._submit_split
+        raw = {}
+
+        def share_on_host_1_only(args):
+            raw["args"] = args
+            worker = engine.hosts[1][1]
+            return [
+                engine.client.scatter(a, workers=[worker], hash=False)
+                if isinstance(a, np.ndarray)
+                else a
+                for a in args
+            ]
+
+        def split_without_a_copy_on_host_0(h, name, args):
+            if h == 0:  # the model's only copy stays on host 1's worker
+                args = (*raw["args"], *args[len(raw["args"]) :])
+            return submit_split(h, name, args)
+
+        engine._share, engine._submit_split = share_on_host_1_only, split_without_a_copy_on_host_0
+        return _crash_in_reduce(engine, 1, 6)
+
+    pairs = [("n_iter", "50"), ("tol", "0")]
+    data, result = _web_bytes(make, 3, "ds", "json", True, pairs, reduce="scatter", owners=owners)
+    assert result["recoveries"] == [(4, 1)], "host 1 only, once"
+    digest = next(c.values[0] for c in _cases() if c.id == "ds-50-gold")
+    assert hashlib.sha256(data).hexdigest() == digest
+
+
+def test_dask_reduce_scatter_splits_again_a_healthy_host_whose_slice_was_cancelled(dask_engines):
+    """A slice future of a healthy host cancelled before the owners' reduces of iteration 4
+    (as when its split lost a dependency): every reduce taking it is cancelled too. No host is
+    lost, so none is rebuilt: that host is restored to the driver's iteration (its shards had
+    stepped: stepping again from there gave other bytes) and split again, and every owner
+    reduces again."""
+
+    def make(seed):
+        engine = dask_engines(seed)
+        engine.timeout = 60
+        state = {"passes": 0, "cancelled": False}
+        scatter_pass, reduce = engine.scatter_pass, engine._reduce
+
+        def counting_pass(*args, **kwargs):
+            state["passes"] += 1
+            return scatter_pass(*args, **kwargs)
+
+        def cancelling_reduce(r, outputs):
+            if state["passes"] == 6 and not state["cancelled"]:
+                state["cancelled"] = True
+                _, slices = outputs[0]
+                slices[0].cancel()
+                deadline = time.monotonic() + 30
+                while slices[0].status != "cancelled" and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            return reduce(r, outputs)
+
+        engine.scatter_pass, engine._reduce = counting_pass, cancelling_reduce
+        return engine
+
+    pairs = [("n_iter", "50"), ("tol", "0")]
+    data, result = _web_bytes(make, 3, "ds", "json", True, pairs, reduce="scatter", owners=3)
+    assert result["recoveries"] == [], "no host was lost"
+    digest = next(c.values[0] for c in _cases() if c.id == "ds-50-gold")
+    assert hashlib.sha256(data).hexdigest() == digest
+
+
+def test_dask_reduce_scatter_shares_again_when_a_worker_leaves_during_the_share(dask_engines):
+    """A worker that leaves while a pass's model is broadcast to every worker (seen: a worker
+    restarted by its nanny after a crash, then closed, fails the scatter with
+    CommClosedError): the pass shares the model again and goes on; no host was lost."""
+    from distributed.comm.core import CommClosedError
+
+    def make(seed):
+        engine = dask_engines(seed)
+        engine.timeout = 60
+        state = {"passes": 0, "failed": False}
+        scatter_pass, share = engine.scatter_pass, engine._share
+
+        def counting_pass(*args, **kwargs):
+            state["passes"] += 1
+            return scatter_pass(*args, **kwargs)
+
+        def failing_share(args):
+            if state["passes"] == 6 and not state["failed"]:
+                state["failed"] = True
+                raise CommClosedError("in <TCP (closed) ConnectionPool.scatter>: Stream is closed")
+            return share(args)
+
+        engine.scatter_pass, engine._share = counting_pass, failing_share
+        return engine
+
+    pairs = [("n_iter", "50"), ("tol", "0")]
+    data, result = _web_bytes(make, 3, "ds", "json", True, pairs, reduce="scatter", owners=3)
+    assert result["recoveries"] == [], "no host was lost"
+    digest = next(c.values[0] for c in _cases() if c.id == "ds-50-gold")
+    assert hashlib.sha256(data).hexdigest() == digest
+
+
+def test_dask_reduce_scatter_raises_an_error_of_the_pass(dask_engines):
+    """A pass that fails by itself (a model of the wrong size: the shards refuse it) raises
+    that error, not a lost host: no host is rebuilt."""
+    from crowdagg.distributed import Stats
+
+    table = Table(str(WEB / "responses.csv"), None)
+    driver, sources = sources_from_table(table, "ds", [("shards", "4")], False, None)
+    engine = dask_engines(5)
+    engine.timeout = 60
+    engine.start(sources, "scatter")
+    engine.own(2)
+    stats = Stats()
+    with pytest.raises(ValueError):
+        engine.scatter_pass("step_scattered", 4, np.zeros(3), recover=(driver, stats))
+    assert stats.recoveries == []
 
 
 def test_assignments_and_a_lost_process_change_no_bit(engine_factory):

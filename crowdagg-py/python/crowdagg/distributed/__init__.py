@@ -36,6 +36,7 @@ import contextlib
 import random
 import time
 from collections.abc import Sequence
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -439,21 +440,33 @@ class _Engine:
         owners rebuilt with the driver's answer counts."""
         driver, stats = recover
         self.hosts[h] = self._new_host(self.groups[h])
-        self._result(self._submit(self.hosts[h], "restore", driver.model_before()))
+        self._restore(h, driver)
         if self.owner_of is not None:
             self._result(self._own(h, driver))
         stats.recoveries.append((stats.iterations, h))
+
+    def _restore(self, h: int, driver: Driver) -> None:
+        """Host ``h``'s shards back to the driver's iteration: a shard's step starts from its
+        previous one, so a shard that stepped in this pass must be restored to step again."""
+        self._result(self._submit(self.hosts[h], "restore", driver.model_before()))
 
     def scatter_pass(self, name: str, n: int, *args, recover=None):
         """One pass of a reduce-scatter: every host's shards run ``name`` and split their
         statistics; the owners reduce their ranges' slices. Returns (heads in shard order,
         model slices in range order) for ``Driver.update_scattered``."""
         hosts = range(len(self.hosts))
-        args = (*self._share(args), self.owners)
+        try:
+            shared = (*self._share(args), self.owners)
+        except self.lost:
+            # A worker left while the arguments were shared (Dask broadcasts them to every
+            # worker): no host has stepped yet; the recovery shares them again.
+            if recover is None:
+                raise
+            return self._recover_pass(name, n, args, [None] * len(self.hosts), recover)
 
         def submit(h):
             try:
-                return self._submit_split(h, name, args)
+                return self._submit_split(h, name, shared)
             except self.lost as error:  # Dask refuses a call to a lost host at once
                 return error
 
@@ -483,23 +496,37 @@ class _Engine:
 
     def _recover_pass(self, name: str, n: int, args, outputs, recover):
         """A pass that lost a host: the dead hosts (and only they) rebuilt and their shards
-        split again; the healthy hosts' slices are still where they were (Owner.reduce on step
-        slices keeps no state, so every owner reduces again). Repeats while hosts die."""
+        split again; a live host whose split results are lost (``_lost_outputs``: a
+        dependency or a copy went with the lost process) restored and split again; the other
+        healthy hosts' slices are still where they were (Owner.reduce on step slices keeps no
+        state, so every owner reduces again). The arguments (``args``, as passed to
+        ``scatter_pass``) are shared again first: the copy a split would read may have gone
+        with the lost process (Dask keeps a scattered model on only as many workers as its
+        pending tasks need). Repeats while hosts die."""
         outputs = list(outputs)
         for _ in range(len(self.hosts) + 1):
-            dead = self._dead_hosts()
-            for h in dead:
+            for h in self._dead_hosts():
                 self._rebuild(h, recover)
                 outputs[h] = None
             try:
+                for h in self._lost_outputs(outputs):
+                    self._restore(h, recover[0])
+                    outputs[h] = None
+                shared = (*self._share(args), self.owners)
                 for h, output in enumerate(outputs):
                     if output is None or isinstance(output, Exception):
-                        outputs[h] = self._submit_split(h, name, args)
+                        outputs[h] = self._submit_split(h, name, shared)
                 return self._gather_pass(n, outputs)
             except self.lost:
-                if not self._dead_hosts():
-                    raise  # not a lost process: an error of the pass itself
+                if not self._dead_hosts() and not self._lost_outputs(outputs):
+                    raise  # no lost process, no lost result: an error of the pass itself
         raise LostHost("hosts kept dying during one pass")
+
+    def _lost_outputs(self, outputs) -> list[int]:
+        """The hosts whose split results in ``outputs`` are lost although the host may live (a
+        dependency or a copy went with a lost process): their shards must split again. None
+        here: a Ray actor's results are lost only with the actor (``_dead_hosts``)."""
+        return []
 
     def _dead_hosts(self) -> list[int]:
         """The hosts whose process is gone: a call to them fails as lost."""
@@ -614,7 +641,8 @@ class DaskEngine(_Engine):
         self.client = client
         # A call to a lost actor: RuntimeError ("Worker holding Actor was lost"); a call in
         # flight: a closed connection (OSError) or a killed worker. A resident host whose worker
-        # is gone, or a worker that no longer holds it: LostHost (a RuntimeError).
+        # is gone, or a worker that no longer holds it: LostHost (a RuntimeError), as is a
+        # future the scheduler cancelled because its data or a dependency was lost (_results).
         self.lost = (RuntimeError, OSError, KilledWorker)
         self.timeout = timeout
         self._generation = 0
@@ -678,25 +706,53 @@ class DaskEngine(_Engine):
 
     def _results(self, handles) -> list:
         """The values of ``handles``; a lost host's worker raises LostHost at once (its pinned
-        tasks would wait for that worker forever: they cannot run elsewhere)."""
+        tasks would wait for that worker forever: they cannot run elsewhere), and so does a
+        future that the scheduler cancelled (``CancelledError``: distributed's
+        ``FuturesCancelledError`` and ``FutureCancelledError``): a task submitted after one of
+        its dependencies was lost with a worker is cancelled, not computed again."""
         if self._actors:
             return [h.result(timeout=self.timeout) for h in handles]
         from distributed import wait
 
         handles = list(handles)
         deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                wait(handles, timeout=0.2)
-                break
-            except TimeoutError:
-                live = set(self._live())
-                gone = [w for _, w in self.hosts if w not in live]
-                if gone:
-                    raise LostHost(f"worker {gone[0]} is gone") from None
-                if time.monotonic() > deadline:
-                    raise
-        return self.client.gather(handles)
+        try:
+            while True:
+                try:
+                    wait(handles, timeout=0.2)
+                    break
+                except TimeoutError:
+                    live = set(self._live())
+                    gone = [w for _, w in self.hosts if w not in live]
+                    if gone:
+                        raise LostHost(f"worker {gone[0]} is gone") from None
+                    if time.monotonic() > deadline:
+                        raise
+            return self.client.gather(handles)
+        except CancelledError as error:
+            raise LostHost(f"lost data: {error}") from error
+
+    def _lost_outputs(self, outputs) -> list[int]:
+        """The hosts with a head or slice future that is cancelled or lost (the scheduler
+        cancels a task whose dependency was lost, and a result in a lost worker's memory is
+        lost), or that failed with LostHost."""
+        if self._actors:
+            return []
+
+        def lost(future) -> bool:
+            if future.status in ("cancelled", "lost"):
+                return True
+            if future.status != "error":
+                return False
+            return isinstance(future.exception(timeout=self.timeout), LostHost)
+
+        return [
+            h
+            for h, output in enumerate(outputs)
+            if output is not None
+            and not isinstance(output, Exception)
+            and any(lost(f) for f in (output[0], *output[1]))
+        ]
 
     def _rebuild(self, h: int, recover) -> None:
         if not self._actors:
