@@ -51,7 +51,6 @@ use super::source::io_error;
 use super::source::whole;
 use crate::error::{DataError, Error};
 use crate::names::{Merged, Names, PartNames, RowPlaces, merge, merge_rows};
-use crate::numeric::prefetch::prefetch;
 use crate::responses::{DuplicatePolicy, LocalPart, Responses};
 
 /// Bytes parsed as one chunk (plus the end of its last line): small enough that a chunk read
@@ -593,17 +592,15 @@ struct RowSink<'a, 'b> {
     names: &'a mut [LocalNames; 3],
     task_rows: &'a mut Vec<u32>,
     rows: &'a mut Vec<[u32; 3]>,
-    /// The first row added here (the rows from it on are counted by [`RowSink::finish`]).
-    start: usize,
     /// Tasks out of order (the task column hashing): the last rows' task names, looked up
     /// [`DEFERRED_TASKS`] rows after their table entry was asked for.
     deferred: DeferredTasks<'b>,
 }
 
 /// Rows between asking for a task's table entry and looking the task up. Out of task order,
-/// each lookup is a cache miss in a table of every task the slot has seen (1 MB at 10⁶ rows),
-/// and so is the row count of the id found; one row after another, the parse waited for them
-/// (a third of the parse's time on a file in random order).
+/// each lookup is a cache miss in a table of every task the slot has seen (1 MB at 10⁶ rows);
+/// one row after another, the parse waited for it (a quarter of the parse's samples on a file
+/// in random order, `perf annotate`). The row is counted when its task is looked up.
 const DEFERRED_TASKS: usize = 16;
 
 /// The task names of the rows whose task id is not yet looked up, in row order (a ring).
@@ -633,7 +630,6 @@ impl<'a, 'b> RowSink<'a, 'b> {
         rows: &'a mut Vec<[u32; 3]>,
     ) -> Self {
         Self {
-            start: rows.len(),
             names,
             task_rows,
             rows,
@@ -641,25 +637,10 @@ impl<'a, 'b> RowSink<'a, 'b> {
         }
     }
 
-    /// Looks up the tasks still deferred and counts the rows added in `task_rows`: the rows
-    /// and row counts are then complete.
+    /// Looks up the tasks still deferred: the rows and row counts are then complete.
     fn finish(&mut self) {
         while self.deferred.looked_up < self.deferred.pushed {
             self.look_up_deferred();
-        }
-        // In row order, so that a new id is the next one. Tasks out of order: the row count of
-        // the row `DEFERRED_TASKS` on is asked for while this one is counted.
-        let rows = &self.rows[self.start..];
-        if self.deferred.pushed == 0 {
-            rows.iter()
-                .for_each(|row| count_row(self.task_rows, row[0]));
-            return;
-        }
-        for (i, row) in rows.iter().enumerate() {
-            if let Some(ahead) = rows.get(i + DEFERRED_TASKS) {
-                prefetch(self.task_rows, ahead[0] as usize);
-            }
-            count_row(self.task_rows, row[0]);
         }
     }
 
@@ -677,6 +658,7 @@ impl<'a, 'b> RowSink<'a, 'b> {
         if let Some(row) = self.rows.get_mut(row) {
             row[0] = id;
         }
+        count_row(self.task_rows, id);
     }
 
     /// The task id of a row whose task is looked up [`DEFERRED_TASKS`] rows later (its table
@@ -737,6 +719,9 @@ impl<'a, 'b> RowSink<'a, 'b> {
             names[1].id_by_key(worker, worker_key),
             names[2].id_by_key(label, label_key),
         ];
+        if task != u32::MAX {
+            count_row(self.task_rows, task);
+        }
         self.rows.push(row);
     }
 }
