@@ -310,25 +310,14 @@ impl LocalNames {
     /// [`LocalNames::prefetch_digits`]): the entry read, a new name claimed there without
     /// splitting it again.
     #[inline(always)]
-    pub(crate) fn id_by_digits(&mut self, name: &[u8], (value, count): DigitSplit) -> u32 {
-        if self.few_len != self.count {
-            if let Some(id) = self.digits.entry_id(value, count) {
-                return id;
-            }
-            // As in `keyed_id`: a name the hash tables hold is kept in the digit table too; a
-            // new one goes to the digit table alone when it may.
-            if self.hashed
-                && let Some(id) = self.hashed_get(name)
-            {
-                self.digits.claim_split(value, count, id);
-                return id;
-            }
-            if self.digits.claim_split(value, count, self.count) {
-                return self.push_new(name);
-            }
+    pub(crate) fn id_by_digits(&mut self, name: &[u8], split: DigitSplit) -> u32 {
+        if self.few_len == self.count {
+            return self.id(name); // the few names' shortcut keeps its own list
         }
-        // Not claimed: `keyed_id` sees to it (and to the few names' shortcut).
-        self.id(name)
+        match self.digits.entry_id(split.0, split.1) {
+            Some(id) => id,
+            None => self.unheld_id(name, Some(split)),
+        }
     }
 
     /// [`LocalNames::id`] of `name` given its [`short_key`] `key` (what a caller that has the
@@ -398,18 +387,22 @@ impl LocalNames {
     /// hash table, nor goes through its sizes, each a fresh region of the allocator's).
     #[inline]
     fn keyed_id(&mut self, name: &[u8]) -> u32 {
-        if let Some(id) = self.digits.get(name) {
-            return id;
+        match self.digits.get(name) {
+            Some(id) => id,
+            None => self.unheld_id(name, None),
         }
-        let unhashed = !self.hashed;
-        if unhashed {
-            if let Some(id) = self.new_unhashed_id(name) {
+    }
+
+    /// [`LocalNames::keyed_id`] of a name the digit table does not hold; `split`, its place
+    /// there if the caller has it (else found again when claimed).
+    #[inline]
+    fn unheld_id(&mut self, name: &[u8], split: Option<DigitSplit>) -> u32 {
+        if !self.hashed {
+            if let Some(id) = self.new_unhashed_id(name, split) {
                 return id;
             }
-            // Hashed below (the claim would fail again: it is not tried twice).
+            // Hashed from now on (the claim would fail again: it is not tried twice).
             self.hashed = true;
-        }
-        if unhashed {
             return self.hashed_id(name);
         }
         // A name the hash tables hold is kept in the digit table too, where it is found first
@@ -418,11 +411,20 @@ impl LocalNames {
         // (MV end to end 124–149 ms, 100–111 ms without; BENCHMARKS.md, session 16).
         match self.hashed_get(name) {
             Some(id) => {
-                self.digits.claim(name, id);
+                self.claim(name, split, id);
                 id
             }
-            None if self.digits.claim(name, self.count) => self.push_new(name),
+            None if self.claim(name, split, self.count) => self.push_new(name),
             None => self.hashed_id(name),
+        }
+    }
+
+    /// [`DigitTable::claim`] of `name` for `id`, by its `split` when given.
+    #[inline(always)]
+    fn claim(&mut self, name: &[u8], split: Option<DigitSplit>, id: u32) -> bool {
+        match split {
+            Some((value, count)) => self.digits.claim_split(value, count, id),
+            None => self.digits.claim(name, id),
         }
     }
 
@@ -430,9 +432,8 @@ impl LocalNames {
     /// empty (so a new name; once per name: out of line): numbered and kept in the digit
     /// table alone if it may be.
     #[inline(never)]
-    fn new_unhashed_id(&mut self, name: &[u8]) -> Option<u32> {
-        self.digits
-            .claim(name, self.count)
+    fn new_unhashed_id(&mut self, name: &[u8], split: Option<DigitSplit>) -> Option<u32> {
+        self.claim(name, split, self.count)
             .then(|| self.push_new(name))
     }
 
