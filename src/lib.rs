@@ -191,7 +191,7 @@ pub use methods::{
     SegmentationRasaParams,
 };
 pub use pairwise::{Comparison, PairwiseBuilder, PairwiseResponses};
-pub use responses::{DuplicatePolicy, Label, Responses, ResponsesBuilder};
+pub use responses::{DuplicatePolicy, Label, LabelCounts, Responses, ResponsesBuilder};
 pub use segmentation::{Mask, SegmentationBuilder, SegmentationResponses};
 pub use texts::{TextBuilder, TextResponses};
 

@@ -9,7 +9,7 @@ use crate::aggregation::Aggregation;
 use crate::methods::ParamReport;
 use crate::methods::{MultiLabelAggregation, PairwiseAggregation};
 use crate::pairwise::PairwiseResponses;
-use crate::responses::Responses;
+use crate::responses::{LabelCounts, Responses};
 
 mod families;
 
@@ -20,28 +20,33 @@ pub use families::{
     write_embeddings_csv, write_embeddings_json, write_texts_csv, write_texts_json,
 };
 
-/// The names [`write_csv`] and [`write_json`] need: a loaded [`Responses`], or the names of a
-/// sharded run ([`crate::shard::Names`]), whose table is never in one place. `Sync`: the CSV
+/// The names [`write_csv`] needs: those of the tasks and labels. A loaded [`Responses`], the
+/// names of a sharded run ([`crate::shard::Names`]), or [`LabelCounts`]. `Sync`: the CSV
 /// writer formats blocks of rows on several threads.
-pub trait ResultNames: Sync {
+pub trait TaskLabelNames: Sync {
     /// Name of task `t`.
     fn task_name(&self, t: usize) -> &str;
     /// Name of label `l`.
     fn label_name(&self, l: usize) -> &str;
-    /// Name of worker `w`.
-    fn worker_name(&self, w: usize) -> &str;
-    /// Number of workers.
-    fn n_workers(&self) -> usize;
     /// All label names, in label order.
     fn label_names(&self) -> Vec<&str>;
-    /// The distinct labels worker `w` used, ascending.
-    fn observed_labels(&self, w: usize) -> Vec<usize>;
     /// The names of tasks `tasks` side by side in one string (their concatenation), where
     /// they are kept so; by default `None` (the writers then take the names one by one).
     fn task_names_side_by_side(&self, tasks: std::ops::Range<usize>) -> Option<&str> {
         let _ = tasks;
         None
     }
+}
+
+/// The names [`write_json`] and the worker tables need besides: a loaded [`Responses`], or the
+/// names of a sharded run ([`crate::shard::Names`]), whose table is never in one place.
+pub trait ResultNames: TaskLabelNames {
+    /// Name of worker `w`.
+    fn worker_name(&self, w: usize) -> &str;
+    /// Number of workers.
+    fn n_workers(&self) -> usize;
+    /// The distinct labels worker `w` used, ascending.
+    fn observed_labels(&self, w: usize) -> Vec<usize>;
 }
 
 /// [`needs_quotes`] of many bytes (names side by side): by vectorised searches, which cost
@@ -57,24 +62,27 @@ fn needs_quotes(field: &[u8]) -> bool {
         .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
 }
 
-impl ResultNames for Responses {
+impl TaskLabelNames for Responses {
     fn task_name(&self, t: usize) -> &str {
         Responses::task_name(self, t)
     }
     fn label_name(&self, l: usize) -> &str {
         Responses::label_name(self, l)
     }
-    fn worker_name(&self, w: usize) -> &str {
-        Responses::worker_name(self, w)
-    }
-    fn n_workers(&self) -> usize {
-        Responses::n_workers(self)
-    }
     fn label_names(&self) -> Vec<&str> {
         Responses::label_names(self)
     }
     fn task_names_side_by_side(&self, tasks: std::ops::Range<usize>) -> Option<&str> {
         Some(self.task_names_span(tasks))
+    }
+}
+
+impl ResultNames for Responses {
+    fn worker_name(&self, w: usize) -> &str {
+        Responses::worker_name(self, w)
+    }
+    fn n_workers(&self) -> usize {
+        Responses::n_workers(self)
     }
     fn observed_labels(&self, w: usize) -> Vec<usize> {
         // Its rows are sorted by task, not label.
@@ -89,6 +97,21 @@ impl ResultNames for Responses {
     }
 }
 
+impl TaskLabelNames for LabelCounts {
+    fn task_name(&self, t: usize) -> &str {
+        LabelCounts::task_name(self, t)
+    }
+    fn label_name(&self, l: usize) -> &str {
+        LabelCounts::label_name(self, l)
+    }
+    fn label_names(&self) -> Vec<&str> {
+        LabelCounts::label_names(self)
+    }
+    fn task_names_side_by_side(&self, tasks: std::ops::Range<usize>) -> Option<&str> {
+        Some(self.task_names_span(tasks))
+    }
+}
+
 /// Writes `task,label,confidence` rows in task order. Fields are quoted when they need it,
 /// as the csv crate's writer does (the bytes are the same; a test holds them to it).
 ///
@@ -100,7 +123,7 @@ impl ResultNames for Responses {
 /// (a one-thread pool would never return).
 pub fn write_csv<W: Write>(
     mut out: W,
-    data: &(impl ResultNames + ?Sized),
+    data: &(impl TaskLabelNames + ?Sized),
     result: &Aggregation,
 ) -> io::Result<()> {
     use rayon::prelude::*;
@@ -1151,29 +1174,20 @@ mod tests {
         labels: Vec<String>,
     }
 
-    impl ResultNames for Names {
+    impl TaskLabelNames for Names {
         fn task_name(&self, t: usize) -> &str {
             &self.tasks[t]
         }
         fn label_name(&self, l: usize) -> &str {
             &self.labels[l]
         }
-        fn worker_name(&self, _: usize) -> &str {
-            unreachable!("write_csv names no worker")
-        }
-        fn n_workers(&self) -> usize {
-            0
-        }
         fn label_names(&self) -> Vec<&str> {
             self.labels.iter().map(String::as_str).collect()
-        }
-        fn observed_labels(&self, _: usize) -> Vec<usize> {
-            Vec::new()
         }
     }
 
     /// What `write_csv` wrote before it formatted rows itself: the csv crate's writer.
-    fn through_csv_crate(names: &impl ResultNames, result: &Aggregation) -> Vec<u8> {
+    fn through_csv_crate(names: &impl TaskLabelNames, result: &Aggregation) -> Vec<u8> {
         let mut writer = csv::Writer::from_writer(Vec::new());
         writer
             .write_record(["task", "label", "confidence"])

@@ -26,7 +26,9 @@ use rustc_hash::FxBuildHasher;
 use crate::error::DataError;
 use crate::names::Names;
 
+mod label_counts;
 mod local_parts;
+pub use label_counts::LabelCounts;
 pub(crate) use local_parts::LocalPart;
 
 /// A label id (index into [`Responses::label_names`]).
@@ -47,6 +49,16 @@ pub enum DuplicatePolicy {
     KeepLast,
     /// Fail with [`DataError::DuplicateResponse`].
     Reject,
+}
+
+/// The groups of `labels` (in label order) that are equal after [`normalize_label`]: see
+/// [`Responses::label_variants`].
+fn label_variants<'a>(labels: impl Iterator<Item = &'a str>) -> Vec<Vec<&'a str>> {
+    let mut groups: indexmap::IndexMap<String, Vec<&str>> = indexmap::IndexMap::new();
+    for name in labels {
+        groups.entry(normalize_label(name)).or_default().push(name);
+    }
+    groups.into_values().filter(|g| g.len() > 1).collect()
 }
 
 /// Compressed sparse rows: row `i` holds `ids[offsets[i]..offsets[i+1]]` and the matching labels.
@@ -751,11 +763,7 @@ impl Responses {
     /// [`normalize_label`]. Such labels are separate classes to every method; a caller may
     /// want to warn, or to merge them with [`Responses::map_labels`].
     pub fn label_variants(&self) -> Vec<Vec<&str>> {
-        let mut groups: indexmap::IndexMap<String, Vec<&str>> = indexmap::IndexMap::new();
-        for name in self.labels.iter() {
-            groups.entry(normalize_label(name)).or_default().push(name);
-        }
-        groups.into_values().filter(|g| g.len() > 1).collect()
+        label_variants(self.labels.iter())
     }
 
     /// The same responses with every label passed through `f` (labels that become equal

@@ -880,21 +880,24 @@ impl Names {
     }
 }
 
-impl crate::output::ResultNames for Names {
+impl crate::output::TaskLabelNames for Names {
     fn task_name(&self, t: usize) -> &str {
         &self.tasks[t]
     }
     fn label_name(&self, l: usize) -> &str {
         &self.labels[l]
     }
+    fn label_names(&self) -> Vec<&str> {
+        self.labels.iter().map(String::as_str).collect()
+    }
+}
+
+impl crate::output::ResultNames for Names {
     fn worker_name(&self, w: usize) -> &str {
         &self.workers[w]
     }
     fn n_workers(&self) -> usize {
         self.workers.len()
-    }
-    fn label_names(&self) -> Vec<&str> {
-        self.labels.iter().map(String::as_str).collect()
     }
     fn observed_labels(&self, w: usize) -> Vec<usize> {
         let k = self.labels.len();

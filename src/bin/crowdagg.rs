@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use crowdagg::io::{
-    ReadOptions, delimiter_for, locate, read_gold, read_responses_with_progress, read_skills,
+    ReadOptions, delimiter_for, locate, read_gold, read_label_counts_with_progress,
+    read_responses_with_progress, read_skills,
 };
 use crowdagg::methods::{METHODS, Method, find_method};
 use crowdagg::output::{
@@ -16,7 +17,8 @@ use crowdagg::output::{
 };
 use crowdagg::responses::normalize_label;
 use crowdagg::{
-    Action, Aggregator, DuplicatePolicy, FitInputs, Gold, IterationState, Observer, Responses,
+    Action, Aggregator, DuplicatePolicy, FitInputs, Gold, IterationState, LabelCounts, Observer,
+    Responses,
 };
 use error::CliError;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -164,41 +166,27 @@ impl InputArgs {
     /// Reads the responses (with a progress bar), normalises their labels when asked, and
     /// warns about labels that differ only by case or whitespace otherwise.
     pub(crate) fn read_responses(&self, input: &Path) -> Result<Responses, CliError> {
-        note_stdin(input);
-        let bar = progress_bar(
-            0,
-            "reading {bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec}",
-        );
-        let data =
-            read_responses_with_progress(input, &self.read_options(), &mut |done, total| {
-                bar.set_length(total);
-                bar.set_position(done);
-            })?;
-        bar.finish_and_clear();
+        let data = with_progress_bar(input, |progress| {
+            read_responses_with_progress(input, &self.read_options(), progress)
+        })?;
         if self.normalize_labels {
             return data
                 .map_labels(normalize_label)
                 .map_err(|e| CliError::about("--normalize-labels", e));
         }
-        let groups = data.label_variants();
-        if !groups.is_empty() {
-            let shown: Vec<String> = groups
-                .iter()
-                .take(3)
-                .map(|g| {
-                    let names: Vec<String> = g.iter().map(|l| format!("{l:?}")).collect();
-                    format!("{{{}}}", names.join(", "))
-                })
-                .collect();
-            eprintln!(
-                "crowdagg: warning: {} group{} of labels differ only by case or surrounding whitespace and count as different classes: {}{}; --normalize-labels merges them",
-                groups.len(),
-                if groups.len() == 1 { "" } else { "s" },
-                shown.join(", "),
-                if groups.len() > 3 { ", …" } else { "" }
-            );
-        }
+        warn_label_variants(&data.label_variants());
         Ok(data)
+    }
+
+    /// Reads the label counts of the responses (with a progress bar), warning as
+    /// [`InputArgs::read_responses`] does; not with `--normalize-labels`.
+    fn read_label_counts(&self, input: &Path) -> Result<LabelCounts, CliError> {
+        debug_assert!(!self.normalize_labels);
+        let counts = with_progress_bar(input, |progress| {
+            read_label_counts_with_progress(input, &self.read_options(), progress)
+        })?;
+        warn_label_variants(&counts.label_variants());
+        Ok(counts)
     }
 
     /// Reads gold labels with the delimiter (tab for a .tsv/.tab gold file whatever
@@ -234,6 +222,46 @@ pub(crate) fn note_stdin(input: &Path) {
             "crowdagg: reading responses (CSV with a header row, e.g. task,worker,label) from standard input; end with Ctrl-D, or give a file name"
         );
     }
+}
+
+/// Runs `read` with a progress bar of the bytes read (after a note when reading a terminal).
+fn with_progress_bar<T>(
+    input: &Path,
+    read: impl FnOnce(&mut dyn FnMut(u64, u64)) -> Result<T, crowdagg::Error>,
+) -> Result<T, CliError> {
+    note_stdin(input);
+    let bar = progress_bar(
+        0,
+        "reading {bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec}",
+    );
+    let read = read(&mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    Ok(read)
+}
+
+/// Warns about groups of labels that differ only by case or surrounding whitespace.
+fn warn_label_variants(groups: &[Vec<&str>]) {
+    if groups.is_empty() {
+        return;
+    }
+    let shown: Vec<String> = groups
+        .iter()
+        .take(3)
+        .map(|g| {
+            let names: Vec<String> = g.iter().map(|l| format!("{l:?}")).collect();
+            format!("{{{}}}", names.join(", "))
+        })
+        .collect();
+    eprintln!(
+        "crowdagg: warning: {} group{} of labels differ only by case or surrounding whitespace and count as different classes: {}{}; --normalize-labels merges them",
+        groups.len(),
+        if groups.len() == 1 { "" } else { "s" },
+        shown.join(", "),
+        if groups.len() > 3 { ", …" } else { "" }
+    );
 }
 
 /// Reads `--skills` (with `--skill-id`) when given: `aggregate`, its families and `evaluate`
@@ -684,6 +712,9 @@ impl Job {
             true => crowdagg::timing::process_cpu_seconds(),
             false => 0.0,
         };
+        if counts_suffice(method, args, use_gold) {
+            return vote_from_counts(args, cpu_seconds);
+        }
         let (started, cpu_started) = (Instant::now(), cpu_seconds());
         let data = args.input_args.read_responses(&args.input)?;
         let (read_time, read_cpu) = (started.elapsed(), cpu_seconds() - cpu_started);
@@ -777,23 +808,20 @@ impl Job {
             file.commit()?;
         }
         if args.timings {
-            let bytes = std::fs::metadata(&args.input).map_or(0, |m| m.len());
-            let (read, fit) = (read_time.as_secs_f64(), fit_time.as_secs_f64());
-            let iterations = result.report.iterations.max(1);
-            eprintln!(
-                "timings: responses={} tasks={} workers={} labels={} read_s={read:.3} read_cpu_s={read_cpu:.2} read_mb_s={:.0} read_answers_s={:.3e} fit_s={fit:.3} fit_cpu_s={fit_cpu:.2} iterations={} fit_s_per_iteration={:.4} write_s={:.3} total_s={:.3} total_cpu_s={:.2}",
+            let sizes = [
                 data.n_responses(),
                 data.n_tasks(),
                 data.n_workers(),
                 data.n_labels(),
-                bytes as f64 / 1e6 / read,
-                data.n_responses() as f64 / read,
-                result.report.iterations,
-                fit / iterations as f64,
-                write_started.elapsed().as_secs_f64(),
-                started.elapsed().as_secs_f64(),
-                cpu_seconds() - cpu_started,
-            );
+            ];
+            let times = Timings {
+                read: (read_time, read_cpu),
+                fit: (fit_time, fit_cpu),
+                iterations: result.report.iterations,
+                write: write_started.elapsed(),
+                total: (started.elapsed(), cpu_seconds() - cpu_started),
+            };
+            print_timings(&args.input, sizes, &times);
         }
         // The process ends next: its exit returns the tables' memory at once, where dropping
         // them would unmap them one by one while the thread pool is still alive (each unmap
@@ -802,6 +830,94 @@ impl Job {
         std::mem::forget(result);
         Ok(())
     }
+}
+
+/// Whether `aggregate` needs no more of the responses than how often each task got each label:
+/// an unweighted majority vote whose output is labels and confidences alone (a CSV without
+/// `--probas`, `--workers` or `--gold`), of a file read with duplicates kept and the labels as
+/// they are. It then reads [`LabelCounts`] (no table of rows, no task index; the same output).
+fn counts_suffice(method: &Method, args: &AggregateArgs, use_gold: bool) -> bool {
+    let input = &args.input_args;
+    method.cli_name == "mv"
+        && matches!(args.format, Format::Csv)
+        && !convert::wants_parquet(args.output.as_deref())
+        && args.probas.is_none()
+        && args.workers.is_none()
+        && args.gold.is_none()
+        && !use_gold
+        && args.skills.is_none()
+        && !input.normalize_labels
+        && input.read_options().duplicates == DuplicatePolicy::Keep
+        && args.input.as_os_str() != "-"
+        && !crowdagg::io::is_parquet(&args.input)
+}
+
+/// `aggregate -m mv` where [`counts_suffice`]: reads the label counts, votes, writes the CSV.
+fn vote_from_counts(args: &AggregateArgs, cpu_seconds: impl Fn() -> f64) -> Result<(), CliError> {
+    let (started, cpu_started) = (Instant::now(), cpu_seconds());
+    let counts = args.input_args.read_label_counts(&args.input)?;
+    let (read_time, read_cpu) = (started.elapsed(), cpu_seconds() - cpu_started);
+    if counts.is_empty() {
+        eprintln!(
+            "crowdagg: note: {}: no responses (a header without rows): the result is empty",
+            input_name(&args.input)
+        );
+    }
+    let (fit_started, fit_cpu_started) = (Instant::now(), cpu_seconds());
+    let result = crowdagg::MajorityVote::default().aggregate_counts(&counts, true);
+    let (fit_time, fit_cpu) = (fit_started.elapsed(), cpu_seconds() - fit_cpu_started);
+    let write_started = Instant::now();
+    write_whole(args.output.as_deref(), |out| {
+        write_csv(out, &counts, &result)
+    })?;
+    if args.timings {
+        let sizes = [
+            counts.n_responses(),
+            counts.n_tasks(),
+            counts.n_workers(),
+            counts.n_labels(),
+        ];
+        let times = Timings {
+            read: (read_time, read_cpu),
+            fit: (fit_time, fit_cpu),
+            iterations: result.report.iterations,
+            write: write_started.elapsed(),
+            total: (started.elapsed(), cpu_seconds() - cpu_started),
+        };
+        print_timings(&args.input, sizes, &times);
+    }
+    // As `Job::run`: the process's exit returns the tables' memory at once.
+    std::mem::forget(counts);
+    std::mem::forget(result);
+    Ok(())
+}
+
+/// What `--timings` reports of a run: wall and CPU seconds of the read, the fit and the whole
+/// run, the fit's iterations and the write's wall time.
+struct Timings {
+    read: (Duration, f64),
+    fit: (Duration, f64),
+    iterations: usize,
+    write: Duration,
+    total: (Duration, f64),
+}
+
+/// The `--timings` line on stderr: `sizes` are responses, tasks, workers and labels.
+fn print_timings(input: &Path, [responses, tasks, workers, labels]: [usize; 4], times: &Timings) {
+    let bytes = std::fs::metadata(input).map_or(0, |m| m.len());
+    let (read, fit) = (times.read.0.as_secs_f64(), times.fit.0.as_secs_f64());
+    let iterations = times.iterations;
+    eprintln!(
+        "timings: responses={responses} tasks={tasks} workers={workers} labels={labels} read_s={read:.3} read_cpu_s={:.2} read_mb_s={:.0} read_answers_s={:.3e} fit_s={fit:.3} fit_cpu_s={:.2} iterations={iterations} fit_s_per_iteration={:.4} write_s={:.3} total_s={:.3} total_cpu_s={:.2}",
+        times.read.1,
+        bytes as f64 / 1e6 / read,
+        responses as f64 / read,
+        times.fit.1,
+        fit / iterations.max(1) as f64,
+        times.write.as_secs_f64(),
+        times.total.0.as_secs_f64(),
+        times.total.1,
+    );
 }
 
 /// How an input path is named in messages (`-` is standard input).

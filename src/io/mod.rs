@@ -81,7 +81,8 @@ pub use pairwise::{PairwiseReadOptions, read_pairwise, read_pairwise_from};
 #[cfg_attr(docsrs, doc(cfg(feature = "parquet")))]
 pub use parquet::read_parquet;
 pub use responses::{
-    ReadOptions, read_responses, read_responses_from, read_responses_with_progress,
+    ReadOptions, read_label_counts, read_label_counts_with_progress, read_responses,
+    read_responses_from, read_responses_with_progress,
 };
 #[cfg(feature = "png")]
 #[cfg_attr(docsrs, doc(cfg(feature = "png")))]

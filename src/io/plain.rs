@@ -36,6 +36,15 @@
 //! Canonical ids depend only on the set of names, and each task's answers are sorted by
 //! (worker, label), so the result does not depend on the thread count, which thread took which
 //! chunk, the chunk size or the row order.
+//!
+//! # Counting labels instead of keeping rows
+//! [`read_label_counts_in_chunks`] parses the same way, but each slot keeps only how often each
+//! of its local tasks got each of its local labels (`LabelTally`): no rows, no row places, no
+//! task index. After the merge, each slot adds its counts into a tasks × labels table of
+//! canonical ids, and the tables are added up: integers, so the same counts whatever the
+//! layout. An unweighted majority vote needs no more (at 10⁶ rows, MV end to end took
+//! 29–30 ms instead of 39–41: BENCHMARKS.md, session 19). A slot whose counts outgrow its rows
+//! (many labels, each on few tasks) gives up, and the rows are read instead.
 
 use std::fs::File;
 use std::num::NonZeroU64;
@@ -51,7 +60,7 @@ use super::source::io_error;
 use super::source::whole;
 use crate::error::{DataError, Error};
 use crate::names::{Merged, Names, PartNames, RowPlaces, merge, merge_rows};
-use crate::responses::{DuplicatePolicy, LocalPart, Responses};
+use crate::responses::{DuplicatePolicy, Label, LabelCounts, LocalPart, Responses};
 
 /// Bytes parsed as one chunk (plus the end of its last line): small enough that a chunk read
 /// into its thread's buffer is still in that core's L2 cache when it is parsed, and that the
@@ -80,6 +89,15 @@ pub(crate) fn read_plain(
     read_plain_in_chunks(path, options, progress, CHUNK)
 }
 
+/// [`read_label_counts_in_chunks`] with the chunks of [`read_plain`].
+pub(crate) fn read_plain_label_counts(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Option<LabelCounts>, Error> {
+    read_label_counts_in_chunks(path, options, progress, CHUNK)
+}
+
 /// [`read_plain`] with chunks of `chunk` bytes (tests cross chunk boundaries with small ones).
 pub(crate) fn read_plain_in_chunks(
     path: &Path,
@@ -87,6 +105,113 @@ pub(crate) fn read_plain_in_chunks(
     progress: &mut dyn FnMut(u64, u64),
     chunk: usize,
 ) -> Result<Option<Responses>, Error> {
+    let Some(Parsed { slots, chunks }) = parse_plain(path, options, progress, chunk, false)? else {
+        return Ok(None);
+    };
+    if options.duplicates == DuplicatePolicy::Keep {
+        let mut slots = slots;
+        let Some((names, places, merged)) = merge_names_placing(&mut slots) else {
+            return Ok(None); // invalid UTF-8: the general reader locates it
+        };
+        return place_slots(slots, names, places, merged)
+            .map_err(|err| whole(path, err.to_string()));
+    }
+    let Some((names, rows)) = canonical_rows(&slots, &chunks) else {
+        return Ok(None); // invalid UTF-8: the general reader locates it
+    };
+    drop(slots);
+    Responses::from_canonical_chunks(names, rows, options.duplicates)
+        .map(Some)
+        .map_err(|err| whole(path, err.to_string()))
+}
+
+/// Reads the label counts of `path` if it is a plain table, the slots counting labels instead
+/// of keeping rows; `Ok(None)` means "read the responses": the general reader's cases, and
+/// those where the counts would not be smaller than the rows ([`MAX_CELLS_PER_ROW`]) or would
+/// be of more labels than a table of responses holds (whose read reports it). Duplicates are
+/// counted (`options.duplicates` other than keep: `Ok(None)`).
+pub(crate) fn read_label_counts_in_chunks(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(u64, u64),
+    chunk: usize,
+) -> Result<Option<LabelCounts>, Error> {
+    if options.duplicates != DuplicatePolicy::Keep {
+        return Ok(None);
+    }
+    let Some(Parsed { slots, chunks }) = parse_plain(path, options, progress, chunk, true)? else {
+        return Ok(None);
+    };
+    let Some([tasks, workers, labels]) = merge_names(&slots) else {
+        return Ok(None); // invalid UTF-8: the general reader locates it
+    };
+    if labels.names.len() > usize::from(Label::MAX) + 1 {
+        return Ok(None);
+    }
+    let counts = canonical_counts(&slots, &tasks, &labels);
+    let rows = chunks.iter().map(|chunk| chunk.rows.len()).sum();
+    Ok(Some(LabelCounts::from_parts(
+        tasks.names,
+        labels.names,
+        workers.names.len(),
+        rows,
+        counts,
+    )))
+}
+
+/// The tasks × labels table (row-major, canonical ids) of the counting slots' counts: each
+/// slot's counts added into a table of its own (in parallel; a slot may hold a task under
+/// several local ids), then the tables added up (integers: in any order, the same sums).
+fn canonical_counts(slots: &[Slot], tasks: &Merged, labels: &Merged) -> Vec<u32> {
+    let (n, k) = (tasks.names.len(), labels.names.len());
+    let mut tables: Vec<Vec<u32>> = slots
+        .par_iter()
+        .enumerate()
+        .map(|(s, slot)| {
+            let (task_ids, label_ids) = (tasks.map(s), labels.map(s));
+            let mut table = vec![0u32; n * k];
+            for (label, counts) in slot.label_counts.iter().enumerate() {
+                let label = label_ids[label] as usize;
+                for (&task, &count) in task_ids.iter().zip(counts) {
+                    table[task as usize * k + label] += count;
+                }
+            }
+            table
+        })
+        .collect();
+    let Some((first, rest)) = tables.split_first_mut() else {
+        return vec![0; n * k];
+    };
+    const SUMMED_TOGETHER: usize = 1 << 16;
+    first
+        .par_chunks_mut(SUMMED_TOGETHER)
+        .enumerate()
+        .for_each(|(i, sums)| {
+            for table in rest.iter() {
+                let part = &table[i * SUMMED_TOGETHER..][..sums.len()];
+                for (sum, &count) in sums.iter_mut().zip(part) {
+                    *sum += count;
+                }
+            }
+        });
+    tables.swap_remove(0)
+}
+
+/// What the chunks of a plain table were parsed into: the slots, and each chunk's rows.
+struct Parsed {
+    slots: Vec<Slot>,
+    chunks: Vec<Chunk>,
+}
+
+/// Parses the plain table `path` in chunks of `chunk` bytes, the slots keeping rows, or only
+/// counting labels (`counting`); `Ok(None)` means "use the general reader".
+fn parse_plain(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &mut dyn FnMut(u64, u64),
+    chunk: usize,
+    counting: bool,
+) -> Result<Option<Parsed>, Error> {
     // No positioned reads on this platform: the general reader reads everything.
     if cfg!(not(any(unix, windows))) {
         return Ok(None);
@@ -136,6 +261,7 @@ pub(crate) fn read_plain_in_chunks(
         .map(|_| {
             Mutex::new(Slot {
                 share,
+                counting,
                 ..Slot::default()
             })
         })
@@ -180,21 +306,7 @@ pub(crate) fn read_plain_in_chunks(
         .into_iter()
         .map(|s| s.into_inner().unwrap_or_else(PoisonError::into_inner))
         .collect();
-    if options.duplicates == DuplicatePolicy::Keep {
-        let mut slots = slots;
-        let Some((names, places, merged)) = merge_names_placing(&mut slots) else {
-            return Ok(None); // invalid UTF-8: the general reader locates it
-        };
-        return place_slots(slots, names, places, merged)
-            .map_err(|err| whole(path, err.to_string()));
-    }
-    let Some((names, rows)) = canonical_rows(&slots, &chunks) else {
-        return Ok(None); // invalid UTF-8: the general reader locates it
-    };
-    drop(slots);
-    Responses::from_canonical_chunks(names, rows, options.duplicates)
-        .map(Some)
-        .map_err(|err| whole(path, err.to_string()))
+    Ok(Some(Parsed { slots, chunks }))
 }
 
 /// Where the rows are: the body (after the header line) up to `total`, cut every `chunk`
@@ -409,6 +521,13 @@ struct Slot {
     bytes: Vec<u8>,
     /// The chunks this slot is expected to parse (0 or 1: room for one chunk's rows).
     share: u64,
+    /// Whether the slot only counts labels ([`LabelTally`], for [`read_label_counts`]): then
+    /// `task_rows` and `rows` stay empty, and `label_counts` and `counted` hold what it read.
+    counting: bool,
+    label_counts: Vec<Vec<u32>>,
+    counted: usize,
+    /// The room a new label's counts get (the tasks the slot expects, once its probe is read).
+    tasks_hint: usize,
 }
 
 impl Slot {
@@ -472,12 +591,16 @@ impl Slot {
                 n += got;
             }
         }
+        if self.counting {
+            return Ok(self.count_lines(first..n, columns, delimiter));
+        }
         let Self {
             names,
             task_rows,
             rows,
             bytes,
             share,
+            ..
         } = self;
         names[0].start_chunk();
         // One row per line end (and one for a last line without): counted first (a vectorised
@@ -488,7 +611,13 @@ impl Slot {
         let body = &bytes[first..n];
         if start != 0 {
             rows.reserve(lines);
-            let parsed = parse_rows(names, task_rows, body, columns, delimiter, rows);
+            let parsed = parse_rows(
+                names,
+                body,
+                columns,
+                delimiter,
+                RowTable::of(task_rows, rows),
+            );
             return Ok(parsed.map(|()| start..rows.len()));
         }
         // The slot's first chunk: room for the rows of its share of chunks, estimated from
@@ -507,14 +636,85 @@ impl Slot {
             rows.reserve_exact(lines);
         }
         let probe = probe_end(body);
-        if parse_rows(names, task_rows, &body[..probe], columns, delimiter, rows).is_none() {
+        if parse_rows(
+            names,
+            &body[..probe],
+            columns,
+            delimiter,
+            RowTable::of(task_rows, rows),
+        )
+        .is_none()
+        {
             return Ok(None);
         }
-        reserve_tasks(&mut names[0], task_rows, rows.len(), expected);
-        let parsed = parse_rows(names, task_rows, &body[probe..], columns, delimiter, rows);
+        let tasks = expected_tasks(&names[0], rows.len(), expected);
+        reserve_tasks(&mut names[0], [&mut *task_rows], tasks);
+        let parsed = parse_rows(
+            names,
+            &body[probe..],
+            columns,
+            delimiter,
+            RowTable::of(task_rows, rows),
+        );
         Ok(parsed.map(|()| start..rows.len()))
     }
+
+    /// [`Slot::parse_chunk`] of a counting slot, once the lines `lines` of its buffer are read:
+    /// each (task, label) counted, no row kept. `None` also when the counts would take more
+    /// memory than rows ([`MAX_CELLS_PER_ROW`]).
+    fn count_lines(
+        &mut self,
+        lines: Range<usize>,
+        columns: &Columns,
+        delimiter: u8,
+    ) -> Option<Range<usize>> {
+        let Self {
+            names,
+            bytes,
+            share,
+            label_counts,
+            counted,
+            tasks_hint,
+            ..
+        } = self;
+        names[0].start_chunk();
+        let body = &bytes[lines];
+        let start = *counted;
+        let mut probe = 0;
+        if start == 0 {
+            // The slot's first chunk: its probe tells the tasks to expect (as for the rows).
+            probe = probe_end(body);
+            let tally = LabelTally {
+                counts: label_counts,
+                rows: counted,
+                tasks_hint: 0,
+            };
+            parse_rows(names, &body[..probe], columns, delimiter, tally)?;
+            let lines = memchr::memchr_iter(b'\n', body).count() + 1;
+            let expected = lines.saturating_mul((*share).max(1) as usize);
+            let tasks = expected_tasks(&names[0], *counted, expected.min(MAX_RESERVED_ROWS));
+            reserve_tasks(&mut names[0], label_counts.iter_mut(), tasks);
+            *tasks_hint = tasks.0;
+        }
+        let tally = LabelTally {
+            counts: label_counts,
+            rows: counted,
+            tasks_hint: *tasks_hint,
+        };
+        parse_rows(names, &body[probe..], columns, delimiter, tally)?;
+        let cells: usize = label_counts.iter().map(Vec::len).sum();
+        (cells
+            <= counted
+                .saturating_mul(MAX_CELLS_PER_ROW)
+                .saturating_add(1 << 20))
+        .then_some(start..*counted)
+    }
 }
+
+/// The most (local task, local label) counts a counting slot keeps per row it read (beyond a
+/// first million): many labels, each used on few tasks, would make the table of counts larger
+/// than the rows; the rows are then read instead (four bytes a count, twelve a row).
+const MAX_CELLS_PER_ROW: usize = 4;
 
 /// Bytes of a slot's first chunk parsed before its task lists are sized (then up to the end of
 /// the line): some hundreds of rows, enough to tell the tasks per row of a file whose rows are
@@ -530,28 +730,39 @@ fn probe_end(body: &[u8]) -> usize {
     }
 }
 
-/// Room in `tasks` (the task names) and `task_rows` for `expected` rows, at the tasks per row
-/// of the `probed` rows parsed so far, and an eighth more (a file of tasks a little longer
-/// further on does not outgrow it at once). An estimate that falls short only means growing
-/// as a vector does; one the allocator refuses is left out.
-fn reserve_tasks(tasks: &mut LocalNames, task_rows: &mut Vec<u32>, probed: usize, expected: usize) {
+/// How many task names, and bytes of them, to make room for in a slot's task lists for
+/// `expected` rows, at the tasks per row of the `probed` rows parsed so far in `tasks`, and an
+/// eighth more (a file of tasks a little longer further on does not outgrow it at once). An
+/// estimate that falls short only means growing as a vector does.
+fn expected_tasks(tasks: &LocalNames, probed: usize, expected: usize) -> (usize, usize) {
     if probed == 0 {
-        return;
+        return (0, 0);
     }
     let scale = |seen: usize| {
         let scaled = (seen as u128 * expected as u128 / probed as u128) as usize;
         scaled.saturating_add(scaled / 8).saturating_add(64)
     };
-    let names = scale(tasks.count as usize);
-    let _ = task_rows.try_reserve_exact(names.saturating_sub(task_rows.len()));
-    let bytes = scale(tasks.new_bytes.len());
+    (scale(tasks.count as usize), scale(tasks.new_bytes.len()))
+}
+
+/// Room in `tasks` for `names` names of `bytes` bytes in all (as [`expected_tasks`] gives),
+/// and in `lists` (one entry per local task id each) for `names` entries; what the allocator
+/// refuses is left out.
+fn reserve_tasks<'a>(
+    tasks: &mut LocalNames,
+    lists: impl IntoIterator<Item = &'a mut Vec<u32>>,
+    (names, bytes): (usize, usize),
+) {
+    for list in lists {
+        let _ = list.try_reserve_exact(names.saturating_sub(list.len()));
+    }
     tasks.reserve(
         names.saturating_sub(tasks.new_ends.len()),
         bytes.saturating_sub(tasks.new_bytes.len()),
     );
 }
 
-/// Parses whole lines onto `rows`, numbering names in `names`; `None` on anything the fast path
+/// Parses whole lines into `store`, numbering names in `names`; `None` on anything the fast path
 /// does not handle (see the module documentation).
 ///
 /// Fields end at the delimiter or a line end, found 64 bytes at a time ([`Separators`]); a
@@ -559,13 +770,12 @@ fn reserve_tasks(tasks: &mut LocalNames, task_rows: &mut Vec<u32>, probed: usize
 /// are (one vectorised count tells), so that a stray one is never read as data. A chunk
 /// without CR (the usual case) of three fields takes a loop made for exactly that
 /// ([`parse_lines3`]).
-fn parse_rows(
+fn parse_rows<S: RowStore>(
     names: &mut [LocalNames; 3],
-    task_rows: &mut Vec<u32>,
     bytes: &[u8],
     columns: &Columns,
     delimiter: u8,
-    rows: &mut Vec<[u32; 3]>,
+    store: S,
 ) -> Option<()> {
     if memchr::memchr(b'"', bytes).is_some() {
         return None;
@@ -576,22 +786,114 @@ fn parse_rows(
     for (r, &i) in columns.at.iter().enumerate() {
         role[i] = r;
     }
-    let mut out = RowSink::new(names, task_rows, rows);
+    let mut out = RowSink::new(names, store);
     let taken = match (crs, columns.fields) {
         (0, 3) => parse_lines3(bytes, [role[0], role[1], role[2]], delimiter, &mut out),
-        (0, fields) => parse_lines::<false>(bytes, &role, fields, delimiter, &mut out),
-        (_, fields) => parse_lines::<true>(bytes, &role, fields, delimiter, &mut out),
+        (0, fields) => parse_lines::<S, false>(bytes, &role, fields, delimiter, &mut out),
+        (_, fields) => parse_lines::<S, true>(bytes, &role, fields, delimiter, &mut out),
     };
     out.finish();
     (taken? == crs).then_some(())
 }
 
-/// Where [`parse_lines`] puts what it reads: the slot's names, row counts and rows
-/// ([`RowSink::finish`] once the lines are read).
-struct RowSink<'a, 'b> {
-    names: &'a mut [LocalNames; 3],
-    task_rows: &'a mut Vec<u32>,
+/// What a slot keeps of its rows: [`RowTable`] (the rows themselves and each local task's row
+/// count) or [`LabelTally`] (only how often each local task got each local label, all that a
+/// majority vote needs). A row's task id may come [`DEFERRED_TASKS`] rows after its worker
+/// and label (the task column hashing): it is pushed with the task `u32::MAX`, and completed
+/// by [`RowStore::complete`] with what [`RowStore::pending`] gave when it was pushed.
+trait RowStore {
+    /// Adds a row of local ids `[task, worker, label]` (the task `u32::MAX` while deferred).
+    fn push(&mut self, row: [u32; 3]);
+    /// What a deferred row pushed next, of label `label`, needs to be completed.
+    fn pending(&self, label: u32) -> usize;
+    /// Completes a deferred row with its task id.
+    fn complete(&mut self, pending: usize, task: u32);
+}
+
+/// The rows, in local ids, and the number of rows of each local task id.
+struct RowTable<'a> {
     rows: &'a mut Vec<[u32; 3]>,
+    task_rows: &'a mut Vec<u32>,
+}
+
+impl<'a> RowTable<'a> {
+    fn of(task_rows: &'a mut Vec<u32>, rows: &'a mut Vec<[u32; 3]>) -> Self {
+        Self { rows, task_rows }
+    }
+}
+
+impl RowStore for RowTable<'_> {
+    #[inline(always)]
+    fn push(&mut self, row: [u32; 3]) {
+        if row[0] != u32::MAX {
+            count_row(self.task_rows, row[0]);
+        }
+        self.rows.push(row);
+    }
+
+    /// The index the row gets.
+    #[inline(always)]
+    fn pending(&self, _label: u32) -> usize {
+        self.rows.len()
+    }
+
+    #[inline(always)]
+    fn complete(&mut self, row: usize, task: u32) {
+        if let Some(row) = self.rows.get_mut(row) {
+            row[0] = task;
+        }
+        count_row(self.task_rows, task);
+    }
+}
+
+/// How often each local task got each local label: `counts[label][task]` (a label's list ends
+/// at its last task; the tasks past it have 0), and the rows counted.
+struct LabelTally<'a> {
+    counts: &'a mut Vec<Vec<u32>>,
+    rows: &'a mut usize,
+    /// The room a new label's list gets (the tasks the slot expects).
+    tasks_hint: usize,
+}
+
+impl LabelTally<'_> {
+    #[inline(always)]
+    fn count(&mut self, task: u32, label: u32) {
+        let label = label as usize;
+        if label >= self.counts.len() {
+            let hint = self.tasks_hint;
+            self.counts
+                .resize_with(label + 1, || Vec::with_capacity(hint));
+        }
+        count_row(&mut self.counts[label], task);
+    }
+}
+
+impl RowStore for LabelTally<'_> {
+    #[inline(always)]
+    fn push(&mut self, [task, _, label]: [u32; 3]) {
+        *self.rows += 1;
+        if task != u32::MAX {
+            self.count(task, label);
+        }
+    }
+
+    /// The row's label.
+    #[inline(always)]
+    fn pending(&self, label: u32) -> usize {
+        label as usize
+    }
+
+    #[inline(always)]
+    fn complete(&mut self, label: usize, task: u32) {
+        self.count(task, label as u32);
+    }
+}
+
+/// Where [`parse_lines`] puts what it reads: the slot's names, and its rows as `S` keeps them
+/// ([`RowSink::finish`] once the lines are read).
+struct RowSink<'a, 'b, S> {
+    names: &'a mut [LocalNames; 3],
+    store: S,
     /// Tasks out of order (the task column hashing): the last rows' task names, looked up
     /// [`DEFERRED_TASKS`] rows after their table entry was asked for.
     deferred: DeferredTasks<'b>,
@@ -606,8 +908,8 @@ const DEFERRED_TASKS: usize = 16;
 /// The task names of the rows whose task id is not yet looked up, in row order (a ring).
 #[derive(Default)]
 struct DeferredTasks<'b> {
-    /// (row, task name, its digit table split if it has the form), at index
-    /// `pushed % DEFERRED_TASKS`.
+    /// (what the store needs to complete the row, task name, its digit table split if it has
+    /// the form), at index `pushed % DEFERRED_TASKS`.
     ring: [(usize, &'b [u8], Option<DigitSplit>); DEFERRED_TASKS],
     /// Rows deferred so far, and looked up so far (at most [`DEFERRED_TASKS`] fewer).
     pushed: usize,
@@ -623,16 +925,11 @@ struct Previous<'b> {
     id: u32,
 }
 
-impl<'a, 'b> RowSink<'a, 'b> {
-    fn new(
-        names: &'a mut [LocalNames; 3],
-        task_rows: &'a mut Vec<u32>,
-        rows: &'a mut Vec<[u32; 3]>,
-    ) -> Self {
+impl<'a, 'b, S: RowStore> RowSink<'a, 'b, S> {
+    fn new(names: &'a mut [LocalNames; 3], store: S) -> Self {
         Self {
             names,
-            task_rows,
-            rows,
+            store,
             deferred: DeferredTasks::default(),
         }
     }
@@ -644,34 +941,32 @@ impl<'a, 'b> RowSink<'a, 'b> {
         }
     }
 
-    /// Looks up the oldest deferred task and writes its id into its row.
+    /// Looks up the oldest deferred task and completes its row.
     #[inline(always)]
     fn look_up_deferred(&mut self) {
         let deferred = &mut self.deferred;
-        let (row, name, split) = deferred.ring[deferred.looked_up % DEFERRED_TASKS];
+        let (pending, name, split) = deferred.ring[deferred.looked_up % DEFERRED_TASKS];
         deferred.looked_up += 1;
         let tasks = &mut self.names[0];
         let id = match split {
             Some(split) => tasks.id_by_digits(name, split),
             None => tasks.id(name),
         };
-        if let Some(row) = self.rows.get_mut(row) {
-            row[0] = id;
-        }
-        count_row(self.task_rows, id);
+        self.store.complete(pending, id);
     }
 
-    /// The task id of a row whose task is looked up [`DEFERRED_TASKS`] rows later (its table
-    /// entry asked for now), to be written when looked up: a placeholder (`u32::MAX`, which
-    /// never stays). The task column is hashing.
+    /// The task id of a row of label `label` whose task is looked up [`DEFERRED_TASKS`] rows
+    /// later (its table entry asked for now), to be completed when looked up: a placeholder
+    /// (`u32::MAX`, which never stays). The task column is hashing.
     #[inline(always)]
-    fn defer(&mut self, task: &'b [u8]) -> u32 {
+    fn defer(&mut self, task: &'b [u8], label: u32) -> u32 {
         let split = self.names[0].prefetch_digits(task);
         if self.deferred.pushed - self.deferred.looked_up == DEFERRED_TASKS {
             self.look_up_deferred();
         }
+        let pending = self.store.pending(label);
         let deferred = &mut self.deferred;
-        deferred.ring[deferred.pushed % DEFERRED_TASKS] = (self.rows.len(), task, split);
+        deferred.ring[deferred.pushed % DEFERRED_TASKS] = (pending, task, split);
         deferred.pushed += 1;
         u32::MAX
     }
@@ -693,6 +988,9 @@ impl<'a, 'b> RowSink<'a, 'b> {
         [task, worker, label]: [&'b [u8]; 3],
         (task_key, worker_key, label_key): (Option<u128>, Option<NonZeroU64>, Option<NonZeroU64>),
     ) {
+        let names = &mut *self.names;
+        let worker = names[1].id_by_key(worker, worker_key);
+        let label = names[2].id_by_key(label, label_key);
         let same = match task_key {
             Some(key) => key == previous.key,
             None => same_bytes(task, previous.name),
@@ -703,7 +1001,7 @@ impl<'a, 'b> RowSink<'a, 'b> {
             self.names[0].same_run();
             previous.id
         } else if self.names[0].hashing {
-            self.defer(task)
+            self.defer(task, label)
         } else {
             let id = self.names[0].run_id_by_key(task, task_key);
             *previous = Previous {
@@ -713,16 +1011,7 @@ impl<'a, 'b> RowSink<'a, 'b> {
             };
             id
         };
-        let names = &mut *self.names;
-        let row = [
-            task,
-            names[1].id_by_key(worker, worker_key),
-            names[2].id_by_key(label, label_key),
-        ];
-        if task != u32::MAX {
-            count_row(self.task_rows, task);
-        }
-        self.rows.push(row);
+        self.store.push([task, worker, label]);
     }
 }
 
@@ -730,12 +1019,12 @@ impl<'a, 'b> RowSink<'a, 'b> {
 /// taken off line ends (counted only when `CR`: a chunk without any passes `false`).
 /// Inlined into each call so that a constant field count unrolls the loop over the fields.
 #[inline(always)]
-fn parse_lines<'b, const CR: bool>(
+fn parse_lines<'b, S: RowStore, const CR: bool>(
     bytes: &'b [u8],
     role: &[usize],
     fields: usize,
     delimiter: u8,
-    out: &mut RowSink<'_, 'b>,
+    out: &mut RowSink<'_, 'b, S>,
 ) -> Option<usize> {
     let last = fields - 1;
     // Of the field count's length (a constant one takes the bounds checks out of the loop).
@@ -778,11 +1067,11 @@ fn parse_lines<'b, const CR: bool>(
 /// no empty field), a blank line seen by its first byte. From a line longer than 32 bytes on,
 /// the rest goes to [`parse_lines`]; the last lines (fewer than 48 bytes left) are split by
 /// [`line_separators`]. What fails the test fails [`parse_lines`] too.
-fn parse_lines3<'b>(
+fn parse_lines3<'b, S: RowStore>(
     bytes: &'b [u8],
     role: [usize; 3],
     delimiter: u8,
-    out: &mut RowSink<'_, 'b>,
+    out: &mut RowSink<'_, 'b, S>,
 ) -> Option<usize> {
     // Each role once: an unwritten field would be an empty name taken as read.
     debug_assert!(
@@ -800,20 +1089,20 @@ fn parse_lines3<'b>(
     }
     // Columns in the usual order take a loop where the roles are constants.
     if at == [0, 1, 2, 3] {
-        lines3::<true>(bytes, at, &role, delimiter, out)
+        lines3::<S, true>(bytes, at, &role, delimiter, out)
     } else {
-        lines3::<false>(bytes, at, &role, delimiter, out)
+        lines3::<S, false>(bytes, at, &role, delimiter, out)
     }
 }
 
 /// The loop of [`parse_lines3`], `at` the field of each role (`[0, 1, 2, 3]` when `IN_ORDER`).
 #[inline(always)]
-fn lines3<'b, const IN_ORDER: bool>(
+fn lines3<'b, S: RowStore, const IN_ORDER: bool>(
     bytes: &'b [u8],
     at: [usize; 4],
     role: &[usize; 3],
     delimiter: u8,
-    out: &mut RowSink<'_, 'b>,
+    out: &mut RowSink<'_, 'b, S>,
 ) -> Option<usize> {
     let at = if IN_ORDER { [0, 1, 2, 3] } else { at };
     let mut previous = Previous::default();
@@ -862,7 +1151,7 @@ fn lines3<'b, const IN_ORDER: bool>(
             // separators come 64 bytes at a time (a line split by `memchr` each took half as
             // long again as it does there). It numbers the names as this loop would: a task
             // run carries on through the names' own last key.
-            return parse_lines::<false>(&bytes[start..], role, 3, delimiter, out);
+            return parse_lines::<S, false>(&bytes[start..], role, 3, delimiter, out);
         }
         let (a, b, c) = line_separators(bytes, start, delimiter)?;
         let fields = [&bytes[start..a], &bytes[a + 1..b], &bytes[b + 1..c]];
@@ -1136,8 +1425,8 @@ mod tests {
         fn parse(&mut self, bytes: &[u8], columns: &Columns, delimiter: u8) -> bool {
             self.names[0].start_chunk();
             self.rows.clear();
-            let (names, task_rows, rows) = (&mut self.names, &mut self.task_rows, &mut self.rows);
-            parse_rows(names, task_rows, bytes, columns, delimiter, rows).is_some()
+            let table = RowTable::of(&mut self.task_rows, &mut self.rows);
+            parse_rows(&mut self.names, bytes, columns, delimiter, table).is_some()
         }
     }
 
@@ -1241,11 +1530,12 @@ mod tests {
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let read = |loop3: bool, bytes: &[u8], role: [usize; 3], delimiter: u8| {
             let mut slot = Parsed::default();
-            let mut out = RowSink::new(&mut slot.names, &mut slot.task_rows, &mut slot.rows);
+            let table = RowTable::of(&mut slot.task_rows, &mut slot.rows);
+            let mut out = RowSink::new(&mut slot.names, table);
             let done = if loop3 {
                 parse_lines3(bytes, role, delimiter, &mut out)
             } else {
-                parse_lines::<false>(bytes, &role, 3, delimiter, &mut out)
+                parse_lines::<_, false>(bytes, &role, 3, delimiter, &mut out)
             };
             out.finish();
             done.map(|_| {
@@ -1560,13 +1850,84 @@ mod tests {
                 .build()
                 .unwrap();
             for &chunk in chunks {
-                fast.push(
-                    pool.install(|| read_plain_in_chunks(path, &options, &mut |_, _| {}, chunk))
-                        .unwrap(),
+                let table = pool
+                    .install(|| read_plain_in_chunks(path, &options, &mut |_, _| {}, chunk))
+                    .unwrap();
+                let counted = pool
+                    .install(|| read_label_counts_in_chunks(path, &options, &mut |_, _| {}, chunk))
+                    .unwrap();
+                // Counting gives up where the rows do (and nowhere else on these files).
+                assert_eq!(
+                    counted.is_some(),
+                    table.is_some(),
+                    "{threads} threads, {chunk}"
                 );
+                if let Some(counted) = counted {
+                    assert_eq!(counted, LabelCounts::from_responses(&general), "{chunk}");
+                }
+                fast.push(table);
             }
         }
         (general, fast)
+    }
+
+    #[test]
+    fn label_counts_at_any_chunk_size_and_thread_count_are_the_general_readers() {
+        let dir = std::env::temp_dir().join(format!("crowdagg-counts-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for path in [
+            awkward_file(&dir),
+            awkward_file_of(&dir, 12_000, Some(0x9E37_79B9_7F4A_7C15)),
+        ] {
+            let (general, fast) = both_readers(&path, &[1, 2, 3, 7, 64, 301, 4096, 1 << 20]);
+            // By hand: the awkward files' labels are a, b and 10 in turn.
+            assert_eq!(general.label_names(), ["10", "a", "b"]);
+            assert!(fast.iter().all(Option::is_some));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn more_labels_than_a_table_holds_is_the_responses_error() {
+        // 70,000 labels on one task: few counts, but more labels than a `Label` numbers.
+        let dir = std::env::temp_dir().join(format!("crowdagg-labels-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("labels.csv");
+        let mut text = String::from("task,worker,label\n");
+        for i in 0..70_000 {
+            text.push_str(&format!("t,w{},l{i}\n", i % 7));
+        }
+        std::fs::write(&path, text).unwrap();
+        let options = ReadOptions::default();
+        let counted = read_label_counts_in_chunks(&path, &options, &mut |_, _| {}, 1 << 20);
+        assert!(counted.unwrap().is_none());
+        let responses = crate::io::read_responses(&path, &options).unwrap_err();
+        let counts = crate::io::read_label_counts(&path, &options).unwrap_err();
+        assert_eq!(counts.to_string(), responses.to_string());
+        assert!(counts.to_string().contains("labels"), "{counts}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn counts_larger_than_the_rows_are_left_to_the_responses() {
+        // Every row a new task and a new label: a slot's counts would be rows² / 2 cells.
+        let dir = std::env::temp_dir().join(format!("crowdagg-sparse-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sparse.csv");
+        let mut text = String::from("task,worker,label\n");
+        for i in 0..3000 {
+            text.push_str(&format!("t{i},w{},l{i}\n", i % 7));
+        }
+        std::fs::write(&path, text).unwrap();
+        let options = ReadOptions::default();
+        let counted = read_label_counts_in_chunks(&path, &options, &mut |_, _| {}, 1 << 20);
+        assert!(counted.unwrap().is_none());
+        let rows = read_plain_in_chunks(&path, &options, &mut |_, _| {}, 1 << 20);
+        let general = rows.unwrap().expect("the rows are read");
+        let counts = crate::io::read_label_counts(&path, &options).unwrap();
+        assert_eq!(counts, LabelCounts::from_responses(&general));
+        assert_eq!((counts.n_tasks(), counts.n_labels()), (3000, 3000));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

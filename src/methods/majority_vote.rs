@@ -2,11 +2,12 @@
 
 use crate::aggregation::{Aggregation, FitReport};
 use crate::error::{DataError, ParamsError, Result, SideInput};
-use crate::responses::Responses;
+use crate::responses::{LabelCounts, Responses};
 
 use super::params::{ParamReport, Params, out_of_range, report};
 use super::votes::{
-    Tally, tally, worker_accuracy, worker_accuracy_on_all, worker_accuracy_on_majority,
+    Tally, tally, tally_counts, worker_accuracy, worker_accuracy_on_all,
+    worker_accuracy_on_majority,
 };
 use super::{Aggregator, FitInputs};
 use ndarray::Array2;
@@ -244,6 +245,38 @@ missing_skill_method! {
     /// Parameters of [`MajorityVote`] (read and reported as described in [`Params`]).
     MajorityVoteParams as "MajorityVote";
     "Sets the policy for workers without a skill."
+}
+
+impl MajorityVote {
+    /// Majority vote from label counts ([`crate::io::read_label_counts`],
+    /// [`LabelCounts::from_responses`]): the labels, confidences and (unless `labels_only`)
+    /// probabilities of [`Aggregator::aggregate`] on the responses counted, the same bits. No
+    /// skills: a worker's agreement with the majority needs the responses themselves, as do
+    /// weights (given skills).
+    pub fn aggregate_counts(&self, counts: &LabelCounts, labels_only: bool) -> Aggregation {
+        if counts.is_empty() {
+            return super::empty_result();
+        }
+        let Tally {
+            probabilities,
+            labels,
+            confidence,
+        } = tally_counts(counts, !labels_only);
+        let probabilities = probabilities.map(|values| {
+            Array2::from_shape_vec((counts.n_tasks(), counts.n_labels()), values)
+                .expect("tally_counts: one row of n_labels per task")
+        });
+        Aggregation {
+            skills: None,
+            labels,
+            probabilities,
+            scores: None,
+            confidence,
+            errors: None,
+            priors: None,
+            report: FitReport::not_iterative(),
+        }
+    }
 }
 
 impl Aggregator for MajorityVote {

@@ -3,7 +3,7 @@
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 
-use crate::responses::{Label, Responses};
+use crate::responses::{Label, LabelCounts, Responses};
 
 /// tasks × labels matrix of Σ weight over the task's responses with that label. Responses of
 /// workers whose weight is `None` are skipped. Sums are compensated (Neumaier), so the result
@@ -180,6 +180,43 @@ pub(crate) fn tally(
     }
     Tally {
         probabilities: keep_probabilities.then_some(probabilities),
+        labels,
+        confidence,
+    }
+}
+
+/// The [`Tally`] of an unweighted vote from label counts: each task's probabilities its
+/// counts divided by its number of responses, its label the first largest count. The same
+/// bits as [`tally`] without weights on the responses counted ([`vote_row`]'s integer path:
+/// a count is exact in `f64`, and dividing by one positive number keeps the counts' order).
+pub(crate) fn tally_counts(counts: &LabelCounts, keep_probabilities: bool) -> Tally {
+    let k = counts.n_labels();
+    let rows = counts
+        .counts()
+        .par_chunks(k.max(1))
+        .with_min_len(TASKS_PER_ITEM);
+    let (labels, confidence): (Vec<Label>, Vec<f64>) = rows
+        .clone()
+        .map(|row| {
+            let (mut best, mut largest, mut total) = (0, 0, 0u64);
+            for (j, &c) in row.iter().enumerate() {
+                total += u64::from(c);
+                if c > largest {
+                    (best, largest) = (j, c);
+                }
+            }
+            (best as Label, f64::from(largest) / total as f64)
+        })
+        .unzip();
+    let probabilities = keep_probabilities.then(|| {
+        rows.flat_map_iter(|row| {
+            let total = row.iter().map(|&c| u64::from(c)).sum::<u64>() as f64;
+            row.iter().map(move |&c| f64::from(c) / total)
+        })
+        .collect()
+    });
+    Tally {
+        probabilities,
         labels,
         confidence,
     }
@@ -573,6 +610,19 @@ mod tests {
         assert_eq!(&lean.labels, &expected_labels);
         assert_eq!(bits(&lean.confidence), bits(&expected_confidence));
         assert_eq!(tally_labels(&data, weights), expected_labels);
+        if weights.is_none() {
+            // From the label counts: the same bits, with and without probabilities.
+            let counts = LabelCounts::from_responses(&data);
+            let from_counts = tally_counts(&counts, true);
+            let probabilities_from_counts = from_counts.probabilities.expect("asked for");
+            assert_eq!(bits(&probabilities_from_counts), bits(&probabilities));
+            assert_eq!(&from_counts.labels, &expected_labels);
+            assert_eq!(bits(&from_counts.confidence), bits(&expected_confidence));
+            let lean = tally_counts(&counts, false);
+            assert!(lean.probabilities.is_none());
+            assert_eq!(&lean.labels, &expected_labels);
+            assert_eq!(bits(&lean.confidence), bits(&expected_confidence));
+        }
     }
 
     /// Wawa's one pass (majority labels taken as the agreement is counted) gives the two

@@ -1279,3 +1279,94 @@ fn evaluate_leaves_out_the_label_set_method() {
         "{listed}"
     );
 }
+
+/// `aggregate -m mv` to a CSV of labels alone reads label counts instead of the responses
+/// (`LabelCounts`): the same bytes as the run that reads the responses (made to by asking for
+/// `--probas` too), on every dataset, on a generated file in shuffled order, at one and two
+/// threads, and on a quoted file (whose counts come from the responses). `--timings` reports
+/// the same sizes.
+#[test]
+fn majority_vote_from_label_counts_writes_what_the_responses_give() {
+    let dir = scratch_dir("mv-counts");
+    let generated = dir.join("generated.csv");
+    let out = crowdagg(&[
+        "generate",
+        "--tasks",
+        "20000",
+        "--workers",
+        "300",
+        "--classes",
+        "3",
+        "--seed",
+        "7",
+        "-o",
+        generated.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Shuffled (a fixed permutation), so that the reader's task column hashes.
+    let generated_text = std::fs::read_to_string(&generated).unwrap();
+    let mut lines: Vec<&str> = generated_text.lines().skip(1).collect();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    for i in (1..lines.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        lines.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    let shuffled = write(
+        &dir,
+        "shuffled.csv",
+        &format!("task,worker,label\n{}\n", lines.join("\n")),
+    );
+    let quoted = write(
+        &dir,
+        "quoted.csv",
+        "task,worker,label\n\"t,1\",w1,a\nt2,w1,b\n\"t,1\",w2,a\nt2,w2,a\nt2,w3,b\n",
+    );
+    let mut inputs: Vec<String> = [
+        "bluebirds",
+        "dog",
+        "face",
+        "ms",
+        "rte",
+        "sp-amt",
+        "tiny",
+        "web",
+        "ws-amt",
+    ]
+    .iter()
+    .map(|name| fixture(&format!("data/{name}/responses.csv")))
+    .map(|path| path.to_str().unwrap().to_owned())
+    .collect();
+    inputs.extend([generated.to_str().unwrap().to_owned(), shuffled, quoted]);
+    let (counted, read) = (dir.join("counted.csv"), dir.join("read.csv"));
+    let probas = dir.join("probas.csv");
+    for input in &inputs {
+        for threads in ["1", "2"] {
+            let common = ["aggregate", "-m", "mv", "--threads", threads, "--timings"];
+            let mv = |out: &Path, extra: &[&str]| {
+                let mut args = common.to_vec();
+                args.extend(["-o", out.to_str().unwrap(), input.as_str()]);
+                args.extend(extra);
+                let run = crowdagg(&args);
+                assert!(run.status.success(), "{input}: {}", text(&run.stderr));
+                // The sizes of the `--timings` line (its times differ).
+                let stderr = text(&run.stderr);
+                let line = stderr.lines().find(|l| l.starts_with("timings:")).unwrap();
+                line.split(" read_s=").next().unwrap().to_owned()
+            };
+            let counted_sizes = mv(&counted, &[]);
+            let read_sizes = mv(&read, &["--probas", probas.to_str().unwrap()]);
+            assert_eq!(counted_sizes, read_sizes, "{input}");
+            assert_eq!(
+                std::fs::read(&counted).unwrap(),
+                std::fs::read(&read).unwrap(),
+                "{input}, {threads} threads"
+            );
+        }
+    }
+    // By hand: the quoted file's tasks are "t,1" (a, a) and t2 (b, a, b).
+    let expected = "task,label,confidence\n\"t,1\",a,1\nt2,b,0.6666666666666666\n";
+    assert_eq!(std::fs::read_to_string(&counted).unwrap(), expected);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
