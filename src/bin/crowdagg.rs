@@ -808,12 +808,12 @@ impl Job {
             file.commit()?;
         }
         if args.timings {
-            let sizes = [
-                data.n_responses(),
-                data.n_tasks(),
-                data.n_workers(),
-                data.n_labels(),
-            ];
+            let sizes = Sizes {
+                responses: data.n_responses(),
+                tasks: data.n_tasks(),
+                workers: Some(data.n_workers()),
+                labels: data.n_labels(),
+            };
             let times = Timings {
                 read: (read_time, read_cpu),
                 fit: (fit_time, fit_cpu),
@@ -871,12 +871,13 @@ fn vote_from_counts(args: &AggregateArgs, cpu_seconds: impl Fn() -> f64) -> Resu
         write_csv(out, &counts, &result)
     })?;
     if args.timings {
-        let sizes = [
-            counts.n_responses(),
-            counts.n_tasks(),
-            counts.n_workers(),
-            counts.n_labels(),
-        ];
+        // Label counts keep no workers: the line has no `workers=`.
+        let sizes = Sizes {
+            responses: counts.n_responses(),
+            tasks: counts.n_tasks(),
+            workers: None,
+            labels: counts.n_labels(),
+        };
         let times = Timings {
             read: (read_time, read_cpu),
             fit: (fit_time, fit_cpu),
@@ -902,13 +903,29 @@ struct Timings {
     total: (Duration, f64),
 }
 
-/// The `--timings` line on stderr: `sizes` are responses, tasks, workers and labels.
-fn print_timings(input: &Path, [responses, tasks, workers, labels]: [usize; 4], times: &Timings) {
+/// The sizes `--timings` reports of the data read.
+struct Sizes {
+    responses: usize,
+    tasks: usize,
+    /// `None` when not counted.
+    workers: Option<usize>,
+    labels: usize,
+}
+
+/// The `--timings` line on stderr.
+fn print_timings(input: &Path, sizes: Sizes, times: &Timings) {
     let bytes = std::fs::metadata(input).map_or(0, |m| m.len());
     let (read, fit) = (times.read.0.as_secs_f64(), times.fit.0.as_secs_f64());
+    let Sizes {
+        responses,
+        tasks,
+        workers,
+        labels,
+    } = sizes;
+    let workers = workers.map_or(String::new(), |w| format!(" workers={w}"));
     let iterations = times.iterations;
     eprintln!(
-        "timings: responses={responses} tasks={tasks} workers={workers} labels={labels} read_s={read:.3} read_cpu_s={:.2} read_mb_s={:.0} read_answers_s={:.3e} fit_s={fit:.3} fit_cpu_s={:.2} iterations={iterations} fit_s_per_iteration={:.4} write_s={:.3} total_s={:.3} total_cpu_s={:.2}",
+        "timings: responses={responses} tasks={tasks}{workers} labels={labels} read_s={read:.3} read_cpu_s={:.2} read_mb_s={:.0} read_answers_s={:.3e} fit_s={fit:.3} fit_cpu_s={:.2} iterations={iterations} fit_s_per_iteration={:.4} write_s={:.3} total_s={:.3} total_cpu_s={:.2}",
         times.read.1,
         bytes as f64 / 1e6 / read,
         responses as f64 / read,

@@ -40,11 +40,13 @@
 //! # Counting labels instead of keeping rows
 //! [`read_label_counts_in_chunks`] parses the same way, but each slot keeps only how often each
 //! of its local tasks got each of its local labels (`LabelTally`): no rows, no row places, no
-//! task index. After the merge, each slot adds its counts into a tasks × labels table of
-//! canonical ids, and the tables are added up: integers, so the same counts whatever the
-//! layout. An unweighted majority vote needs no more (at 10⁶ rows, MV end to end took
-//! 29–30 ms instead of 39–41: BENCHMARKS.md, session 19). A slot whose counts outgrow its rows
-//! (many labels, each on few tasks) gives up, and the rows are read instead.
+//! task index, and the workers are not numbered, only checked to be UTF-8 as the merge would
+//! (`RowStore::WORKERS`). After the merge of the task and label names, each slot adds its
+//! counts into a tasks × labels table of canonical ids, and the tables are added up:
+//! integers, so the same counts whatever the layout. An unweighted majority vote needs no more
+//! (at 10⁶ rows, MV end to end took 26–27 ms instead of 39–41: BENCHMARKS.md, session 19). A
+//! slot whose counts outgrow its rows (many labels, each on few tasks) gives up, and the rows
+//! are read instead.
 
 use std::fs::File;
 use std::num::NonZeroU64;
@@ -142,7 +144,9 @@ pub(crate) fn read_label_counts_in_chunks(
     let Some(Parsed { slots, chunks }) = parse_plain(path, options, progress, chunk, true)? else {
         return Ok(None);
     };
-    let Some([tasks, workers, labels]) = merge_names(&slots) else {
+    // The workers were only checked (see `RowStore::WORKERS`).
+    let (tasks, labels) = rayon::join(|| merge_column(&slots, 0), || merge_column(&slots, 2));
+    let (Some(tasks), Some(labels)) = (tasks, labels) else {
         return Ok(None); // invalid UTF-8: the general reader locates it
     };
     if labels.names.len() > usize::from(Label::MAX) + 1 {
@@ -153,7 +157,6 @@ pub(crate) fn read_label_counts_in_chunks(
     Ok(Some(LabelCounts::from_parts(
         tasks.names,
         labels.names,
-        workers.names.len(),
         rows,
         counts,
     )))
@@ -793,7 +796,7 @@ fn parse_rows<S: RowStore>(
         (_, fields) => parse_lines::<S, true>(bytes, &role, fields, delimiter, &mut out),
     };
     out.finish();
-    (taken? == crs).then_some(())
+    (taken? == crs && !out.not_utf8).then_some(())
 }
 
 /// What a slot keeps of its rows: [`RowTable`] (the rows themselves and each local task's row
@@ -802,6 +805,8 @@ fn parse_rows<S: RowStore>(
 /// and label (the task column hashing): it is pushed with the task `u32::MAX`, and completed
 /// by [`RowStore::complete`] with what [`RowStore::pending`] gave when it was pushed.
 trait RowStore {
+    /// Whether the rows' workers are numbered (else only checked: the name is UTF-8).
+    const WORKERS: bool = true;
     /// Adds a row of local ids `[task, worker, label]` (the task `u32::MAX` while deferred).
     fn push(&mut self, row: [u32; 3]);
     /// What a deferred row pushed next, of label `label`, needs to be completed.
@@ -869,6 +874,8 @@ impl LabelTally<'_> {
 }
 
 impl RowStore for LabelTally<'_> {
+    /// A vote by counts needs no worker.
+    const WORKERS: bool = false;
     #[inline(always)]
     fn push(&mut self, [task, _, label]: [u32; 3]) {
         *self.rows += 1;
@@ -897,6 +904,9 @@ struct RowSink<'a, 'b, S> {
     /// Tasks out of order (the task column hashing): the last rows' task names, looked up
     /// [`DEFERRED_TASKS`] rows after their table entry was asked for.
     deferred: DeferredTasks<'b>,
+    /// Whether a worker name not numbered ([`RowStore::WORKERS`]) is not UTF-8: the lines
+    /// are then left to the general reader, which reports it.
+    not_utf8: bool,
 }
 
 /// Rows between asking for a task's table entry and looking the task up. Out of task order,
@@ -931,6 +941,7 @@ impl<'a, 'b, S: RowStore> RowSink<'a, 'b, S> {
             names,
             store,
             deferred: DeferredTasks::default(),
+            not_utf8: false,
         }
     }
 
@@ -989,7 +1000,14 @@ impl<'a, 'b, S: RowStore> RowSink<'a, 'b, S> {
         (task_key, worker_key, label_key): (Option<u128>, Option<NonZeroU64>, Option<NonZeroU64>),
     ) {
         let names = &mut *self.names;
-        let worker = names[1].id_by_key(worker, worker_key);
+        let worker = match S::WORKERS {
+            true => names[1].id_by_key(worker, worker_key),
+            // Not numbered, but what the merge would find: a name that is not UTF-8.
+            false => {
+                self.not_utf8 |= !is_utf8(worker, worker_key);
+                0
+            }
+        };
         let label = names[2].id_by_key(label, label_key);
         let same = match task_key {
             Some(key) => key == previous.key,
@@ -1249,6 +1267,14 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         9..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
         _ => a == b,
     }
+}
+
+/// Whether `name` is UTF-8, given its [`short_key`] (`None` for a name of over 7 bytes): a
+/// short name by the high bits of its bytes in the key (ASCII), any other by a check.
+#[inline(always)]
+fn is_utf8(name: &[u8], key: Option<NonZeroU64>) -> bool {
+    const HIGH_BITS: u64 = 0x0080_8080_8080_8080; // of the 7 bytes below the length
+    key.is_some_and(|key| key.get() & HIGH_BITS == 0) || std::str::from_utf8(name).is_ok()
 }
 
 /// Counts a row of local task id `task` (ids are numbered in order: at most one past the end).
@@ -1905,6 +1931,41 @@ mod tests {
         let counts = crate::io::read_label_counts(&path, &options).unwrap_err();
         assert_eq!(counts.to_string(), responses.to_string());
         assert!(counts.to_string().contains("labels"), "{counts}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn workers_are_not_numbered_but_checked_for_utf8_when_counting() {
+        let dir = std::env::temp_dir().join(format!("crowdagg-utf8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let options = ReadOptions::default();
+        let count = |name: &str, bytes: &[u8]| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let counted = read_label_counts_in_chunks(&path, &options, &mut |_, _| {}, 1 << 20);
+            let general = crate::io::read_responses(&path, &options);
+            (counted.unwrap(), general, path)
+        };
+        // Short and long, ASCII and not: counted.
+        let (counted, general, _) = count(
+            "utf8.csv",
+            "task,worker,label\nt1,w,a\nt1,wörker,b\nt1,работник,a\nt2,worker-long-name,b\n"
+                .as_bytes(),
+        );
+        let general = general.unwrap();
+        assert_eq!(counted, Some(LabelCounts::from_responses(&general)));
+        assert_eq!(general.n_workers(), 4);
+        // A worker name that is not UTF-8, short or long: the general reader's error.
+        for (name, worker) in [("short.csv", &b"w\xff"[..]), ("long.csv", b"worker-\xff-long")] {
+            let mut bytes = b"task,worker,label\nt1,w1,a\nt1,".to_vec();
+            bytes.extend_from_slice(worker);
+            bytes.extend_from_slice(b",b\n");
+            let (counted, general, path) = count(name, &bytes);
+            assert!(counted.is_none(), "{name}");
+            let error = crate::io::read_label_counts(&path, &options).unwrap_err();
+            assert_eq!(error.to_string(), general.unwrap_err().to_string());
+            assert!(error.to_string().contains(":3:"), "{error}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

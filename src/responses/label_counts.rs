@@ -8,7 +8,8 @@ use crate::names::Names;
 
 /// The number of responses of each (task, label) pair, with the task and label names in the
 /// canonical order of [`Responses`] (the same ids as the table they count). Duplicates count,
-/// as [`DuplicatePolicy::Keep`](crate::DuplicatePolicy::Keep) keeps them.
+/// as [`DuplicatePolicy::Keep`](crate::DuplicatePolicy::Keep) keeps them. Workers are not
+/// kept: read from a file, their names are only checked as the responses' are.
 ///
 /// [`MajorityVote::aggregate_counts`](crate::MajorityVote::aggregate_counts) votes from it
 /// with the labels, confidences and probabilities of
@@ -18,7 +19,7 @@ use crate::names::Names;
 /// and confidences alone.
 ///
 /// ```
-/// use crowdagg::{LabelCounts, MajorityVote, Responses};
+/// use crowdagg::{Aggregator, LabelCounts, MajorityVote, Responses};
 ///
 /// let data = Responses::from_triples([
 ///     ("t1", "w1", "cat"), ("t1", "w2", "dog"), ("t1", "w3", "dog"),
@@ -36,7 +37,6 @@ use crate::names::Names;
 pub struct LabelCounts {
     tasks: Names,
     labels: Names,
-    n_workers: usize,
     n_responses: usize,
     /// tasks × labels, row-major.
     counts: Vec<u32>,
@@ -47,7 +47,6 @@ impl LabelCounts {
     pub(crate) fn from_parts(
         tasks: Names,
         labels: Names,
-        n_workers: usize,
         n_responses: usize,
         counts: Vec<u32>,
     ) -> Self {
@@ -55,7 +54,6 @@ impl LabelCounts {
         Self {
             tasks,
             labels,
-            n_workers,
             n_responses,
             counts,
         }
@@ -77,7 +75,6 @@ impl LabelCounts {
         Self::from_parts(
             data.tasks.clone(),
             data.labels.clone(),
-            data.n_workers(),
             data.n_responses(),
             counts,
         )
@@ -86,11 +83,6 @@ impl LabelCounts {
     /// Number of tasks (each with at least one response).
     pub fn n_tasks(&self) -> usize {
         self.tasks.len()
-    }
-
-    /// Number of distinct workers among the responses counted.
-    pub fn n_workers(&self) -> usize {
-        self.n_workers
     }
 
     /// Number of distinct labels.
