@@ -173,7 +173,7 @@ fn canonical_counts(slots: &[Slot], tasks: &Merged, labels: &Merged) -> Vec<u32>
         .map(|(s, slot)| {
             let (task_ids, label_ids) = (tasks.map(s), labels.map(s));
             let mut table = vec![0u32; n * k];
-            for (label, counts) in slot.label_counts.iter().enumerate() {
+            for (label, counts) in slot.tally.counts.iter().enumerate() {
                 let label = label_ids[label] as usize;
                 for (&task, &count) in task_ids.iter().zip(counts) {
                     table[task as usize * k + label] += count;
@@ -524,13 +524,10 @@ struct Slot {
     bytes: Vec<u8>,
     /// The chunks this slot is expected to parse (0 or 1: room for one chunk's rows).
     share: u64,
-    /// Whether the slot only counts labels ([`LabelTally`], for [`read_label_counts`]): then
-    /// `task_rows` and `rows` stay empty, and `label_counts` and `counted` hold what it read.
+    /// Whether the slot only counts labels (for [`read_label_counts_in_chunks`]): then
+    /// `task_rows` and `rows` stay empty, and `tally` holds what it read.
     counting: bool,
-    label_counts: Vec<Vec<u32>>,
-    counted: usize,
-    /// The room a new label's counts get (the tasks the slot expects, once its probe is read).
-    tasks_hint: usize,
+    tally: LabelTally,
 }
 
 impl Slot {
@@ -675,49 +672,28 @@ impl Slot {
             names,
             bytes,
             share,
-            label_counts,
-            counted,
-            tasks_hint,
+            tally,
             ..
         } = self;
         names[0].start_chunk();
         let body = &bytes[lines];
-        let start = *counted;
+        let start = tally.rows;
         let mut probe = 0;
         if start == 0 {
             // The slot's first chunk: its probe tells the tasks to expect (as for the rows).
             probe = probe_end(body);
-            let tally = LabelTally {
-                counts: label_counts,
-                rows: counted,
-                tasks_hint: 0,
-            };
-            parse_rows(names, &body[..probe], columns, delimiter, tally)?;
+            parse_rows(names, &body[..probe], columns, delimiter, &mut *tally)?;
             let lines = memchr::memchr_iter(b'\n', body).count() + 1;
             let expected = lines.saturating_mul((*share).max(1) as usize);
-            let tasks = expected_tasks(&names[0], *counted, expected.min(MAX_RESERVED_ROWS));
-            reserve_tasks(&mut names[0], label_counts.iter_mut(), tasks);
-            *tasks_hint = tasks.0;
+            let tasks = expected_tasks(&names[0], tally.rows, expected.min(MAX_RESERVED_ROWS));
+            let lists = tally.counts.iter_mut().take(RESERVED_LABELS);
+            reserve_tasks(&mut names[0], lists, tasks);
+            tally.tasks_hint = tasks.0;
         }
-        let tally = LabelTally {
-            counts: label_counts,
-            rows: counted,
-            tasks_hint: *tasks_hint,
-        };
-        parse_rows(names, &body[probe..], columns, delimiter, tally)?;
-        let cells: usize = label_counts.iter().map(Vec::len).sum();
-        (cells
-            <= counted
-                .saturating_mul(MAX_CELLS_PER_ROW)
-                .saturating_add(1 << 20))
-        .then_some(start..*counted)
+        parse_rows(names, &body[probe..], columns, delimiter, &mut *tally)?;
+        (!tally.outgrown).then_some(start..tally.rows)
     }
 }
-
-/// The most (local task, local label) counts a counting slot keeps per row it read (beyond a
-/// first million): many labels, each used on few tasks, would make the table of counts larger
-/// than the rows; the rows are then read instead (four bytes a count, twelve a row).
-const MAX_CELLS_PER_ROW: usize = 4;
 
 /// Bytes of a slot's first chunk parsed before its task lists are sized (then up to the end of
 /// the line): some hundreds of rows, enough to tell the tasks per row of a file whose rows are
@@ -851,34 +827,73 @@ impl RowStore for RowTable<'_> {
     }
 }
 
-/// How often each local task got each local label: `counts[label][task]` (a label's list ends
-/// at its last task; the tasks past it have 0), and the rows counted.
-struct LabelTally<'a> {
-    counts: &'a mut Vec<Vec<u32>>,
-    rows: &'a mut usize,
-    /// The room a new label's list gets (the tasks the slot expects).
+/// How often each local task of a counting slot got each local label: `counts[label][task]`
+/// (a label's list ends at its last task; the tasks past it have 0).
+#[derive(Default)]
+struct LabelTally {
+    counts: Vec<Vec<u32>>,
+    /// Rows read, and counts held (the lists' lengths summed).
+    rows: usize,
+    cells: usize,
+    /// Whether the counts would have outgrown [`MAX_CELLS_PER_ROW`]: they are then wrong, and
+    /// the rows are read instead.
+    outgrown: bool,
+    /// The room a new label's list gets (the tasks the slot expects; the first
+    /// [`RESERVED_LABELS`] labels only).
     tasks_hint: usize,
 }
 
-impl LabelTally<'_> {
+/// The most (local task, local label) counts a counting slot holds per row it read, beyond
+/// [`FREE_CELLS`]: many labels, each used on few tasks, would make the counts larger than the
+/// rows (four bytes a count, twelve a row); the rows are then read instead. Checked as the
+/// lists grow, so that they never take more.
+const MAX_CELLS_PER_ROW: usize = 4;
+const FREE_CELLS: usize = 1 << 20;
+
+/// Labels whose lists get room for the tasks expected at once (the usual few).
+const RESERVED_LABELS: usize = 16;
+
+impl LabelTally {
     #[inline(always)]
     fn count(&mut self, task: u32, label: u32) {
-        let label = label as usize;
+        let (task, label) = (task as usize, label as usize);
+        if let Some(count) = self.counts.get_mut(label).and_then(|c| c.get_mut(task)) {
+            *count += 1;
+            return;
+        }
+        self.grow(task, label);
+    }
+
+    /// Counts a (task, label) pair past the end of the label's list (the task's first row of
+    /// that label, usually), making room for it within [`MAX_CELLS_PER_ROW`].
+    #[inline]
+    fn grow(&mut self, task: usize, label: usize) {
         if label >= self.counts.len() {
             let hint = self.tasks_hint;
-            self.counts
-                .resize_with(label + 1, || Vec::with_capacity(hint));
+            self.counts.resize_with(label + 1, Vec::new);
+            if label < RESERVED_LABELS {
+                let _ = self.counts[label].try_reserve_exact(hint);
+            }
         }
-        count_row(&mut self.counts[label], task);
+        let counts = &mut self.counts[label];
+        self.cells += task + 1 - counts.len();
+        let most = self.rows.saturating_mul(MAX_CELLS_PER_ROW);
+        if self.cells > most.saturating_add(FREE_CELLS) {
+            self.outgrown = true;
+            self.cells -= task + 1 - counts.len();
+            return;
+        }
+        counts.resize(task, 0);
+        counts.push(1);
     }
 }
 
-impl RowStore for LabelTally<'_> {
+impl RowStore for &mut LabelTally {
     /// A vote by counts needs no worker.
     const WORKERS: bool = false;
     #[inline(always)]
     fn push(&mut self, [task, _, label]: [u32; 3]) {
-        *self.rows += 1;
+        self.rows += 1;
         if task != u32::MAX {
             self.count(task, label);
         }
@@ -1956,7 +1971,10 @@ mod tests {
         assert_eq!(counted, Some(LabelCounts::from_responses(&general)));
         assert_eq!(general.n_workers(), 4);
         // A worker name that is not UTF-8, short or long: the general reader's error.
-        for (name, worker) in [("short.csv", &b"w\xff"[..]), ("long.csv", b"worker-\xff-long")] {
+        for (name, worker) in [
+            ("short.csv", &b"w\xff"[..]),
+            ("long.csv", b"worker-\xff-long"),
+        ] {
             let mut bytes = b"task,worker,label\nt1,w1,a\nt1,".to_vec();
             bytes.extend_from_slice(worker);
             bytes.extend_from_slice(b",b\n");
@@ -1988,6 +2006,36 @@ mod tests {
         let counts = crate::io::read_label_counts(&path, &options).unwrap();
         assert_eq!(counts, LabelCounts::from_responses(&general));
         assert_eq!((counts.n_tasks(), counts.n_labels()), (3000, 3000));
+
+        // 50,000 such rows in one chunk (1.25·10⁹ cells, 5 GB, had they been held): the lists
+        // stop growing at the bound, mid-chunk, and the slot gives up.
+        let mut text = String::from("task,worker,label\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("t{i},w,l{i}\n"));
+        }
+        std::fs::write(&path, &text).unwrap();
+        let columns = Columns::find(b"task,worker,label", b',', &options).unwrap();
+        let total = text.len() as u64;
+        let layout = Layout {
+            body: 18,
+            total,
+            chunk: total,
+        };
+        let mut slot = Slot {
+            counting: true,
+            ..Slot::default()
+        };
+        let file = File::open(&path).unwrap();
+        assert_eq!(
+            slot.parse_chunk(&file, &layout, 0, &columns, b',').unwrap(),
+            None
+        );
+        let tally = &slot.tally;
+        assert!(tally.outgrown);
+        assert_eq!(tally.rows, 50_000);
+        let held: usize = tally.counts.iter().map(Vec::len).sum();
+        assert_eq!(held, tally.cells);
+        assert!(held <= MAX_CELLS_PER_ROW * 50_000 + FREE_CELLS, "{held}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
