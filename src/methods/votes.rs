@@ -233,10 +233,35 @@ pub(crate) fn tally_labels(data: &Responses, weights: Option<&[Option<f64>]>) ->
             let (mut row, mut compensation) = (vec![0.0; k], vec![0.0; k]);
             for (i, label) in labels.iter_mut().enumerate() {
                 let t = item * TASKS_PER_ITEM + i;
-                *label = vote_row(data, weights, t, &mut row, &mut compensation) as Label;
+                *label = match weights {
+                    None => majority_label(data, t, &mut row, &mut compensation),
+                    Some(_) => vote_row(data, weights, t, &mut row, &mut compensation),
+                } as Label;
             }
         });
     labels
+}
+
+/// The label [`vote_row`] gives task `t` without weights, without its probabilities: where the
+/// labels fit a small array, the first largest count, with no division (the divisions whose
+/// results a Wawa first vote drops).
+#[inline]
+fn majority_label(data: &Responses, t: usize, row: &mut [f64], compensation: &mut [f64]) -> usize {
+    if row.len() > SMALL_K {
+        return vote_row(data, None, t, row, compensation);
+    }
+    let mut counts = [0u32; SMALL_K];
+    for &l in data.by_task().row(t).1 {
+        counts[l as usize] += 1;
+    }
+    // The first largest, as `vote_row` takes it.
+    let (mut best, mut largest) = (0, 0);
+    for (j, &c) in counts[..row.len()].iter().enumerate() {
+        let larger = c > largest;
+        best = if larger { j } else { best };
+        largest = if larger { c } else { largest };
+    }
+    best
 }
 
 /// Task `t`'s probabilities into `row` (any previous content), as [`counts`] or
@@ -493,7 +518,7 @@ pub(crate) fn worker_accuracy_on_majority(data: &Responses) -> Vec<Option<f64>> 
     let k = data.n_labels();
     accuracy(agreement_by_task_with(data, parts, || {
         let (mut row, mut compensation) = (vec![0.0; k], vec![0.0; k]);
-        move |t| Some(vote_row(data, None, t, &mut row, &mut compensation) as Label)
+        move |t| Some(majority_label(data, t, &mut row, &mut compensation) as Label)
     }))
 }
 
