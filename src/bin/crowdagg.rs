@@ -179,13 +179,16 @@ impl InputArgs {
     }
 
     /// Reads the label counts of the responses (with a progress bar), warning as
-    /// [`InputArgs::read_responses`] does; not with `--normalize-labels`.
-    fn read_label_counts(&self, input: &Path) -> Result<LabelCounts, CliError> {
+    /// [`InputArgs::read_responses`] does; `None` where counting does not serve (see
+    /// [`read_label_counts_with_progress`]). Not with `--normalize-labels`.
+    fn read_label_counts(&self, input: &Path) -> Result<Option<LabelCounts>, CliError> {
         debug_assert!(!self.normalize_labels);
         let counts = with_progress_bar(input, |progress| {
             read_label_counts_with_progress(input, &self.read_options(), progress)
         })?;
-        warn_label_variants(&counts.label_variants());
+        if let Some(counts) = &counts {
+            warn_label_variants(&counts.label_variants());
+        }
         Ok(counts)
     }
 
@@ -712,10 +715,13 @@ impl Job {
             true => crowdagg::timing::process_cpu_seconds(),
             false => 0.0,
         };
-        if counts_suffice(method, args, use_gold) {
-            return vote_from_counts(args, cpu_seconds);
-        }
         let (started, cpu_started) = (Instant::now(), cpu_seconds());
+        if counts_suffice(method, args, use_gold)
+            && let Some(counts) = args.input_args.read_label_counts(&args.input)?
+        {
+            let read = (started.elapsed(), cpu_seconds() - cpu_started);
+            return vote_from_counts(args, counts, (started, cpu_started), read, cpu_seconds);
+        }
         let data = args.input_args.read_responses(&args.input)?;
         let (read_time, read_cpu) = (started.elapsed(), cpu_seconds() - cpu_started);
         let gold = args
@@ -852,11 +858,15 @@ fn counts_suffice(method: &Method, args: &AggregateArgs, use_gold: bool) -> bool
         && !crowdagg::io::is_parquet(&args.input)
 }
 
-/// `aggregate -m mv` where [`counts_suffice`]: reads the label counts, votes, writes the CSV.
-fn vote_from_counts(args: &AggregateArgs, cpu_seconds: impl Fn() -> f64) -> Result<(), CliError> {
-    let (started, cpu_started) = (Instant::now(), cpu_seconds());
-    let counts = args.input_args.read_label_counts(&args.input)?;
-    let (read_time, read_cpu) = (started.elapsed(), cpu_seconds() - cpu_started);
+/// `aggregate -m mv` where [`counts_suffice`] and the file's label counts were read (at
+/// `started`, taking `read`): votes, writes the CSV.
+fn vote_from_counts(
+    args: &AggregateArgs,
+    counts: LabelCounts,
+    (started, cpu_started): (Instant, f64),
+    (read_time, read_cpu): (Duration, f64),
+    cpu_seconds: impl Fn() -> f64,
+) -> Result<(), CliError> {
     if counts.is_empty() {
         eprintln!(
             "crowdagg: note: {}: no responses (a header without rows): the result is empty",

@@ -149,11 +149,14 @@ pub(crate) fn read_label_counts_in_chunks(
     let (Some(tasks), Some(labels)) = (tasks, labels) else {
         return Ok(None); // invalid UTF-8: the general reader locates it
     };
-    if labels.names.len() > usize::from(Label::MAX) + 1 {
+    let rows: usize = chunks.iter().map(|chunk| chunk.rows.len()).sum();
+    // Labels each on few tasks of their slot may still make the table of all tasks × all
+    // labels larger than the rows: the rows are read then.
+    let cells = tasks.names.len().saturating_mul(labels.names.len());
+    if labels.names.len() > usize::from(Label::MAX) + 1 || cells > most_cells(rows) {
         return Ok(None);
     }
     let counts = canonical_counts(&slots, &tasks, &labels);
-    let rows = chunks.iter().map(|chunk| chunk.rows.len()).sum();
     Ok(Some(LabelCounts::from_parts(
         tasks.names,
         labels.names,
@@ -162,21 +165,26 @@ pub(crate) fn read_label_counts_in_chunks(
     )))
 }
 
-/// The tasks × labels table (row-major, canonical ids) of the counting slots' counts: each
-/// slot's counts added into a table of its own (in parallel; a slot may hold a task under
-/// several local ids), then the tables added up (integers: in any order, the same sums).
+/// The tasks × labels table (row-major, canonical ids) of the counting slots' counts: the
+/// slots' counts added into up to [`COUNT_TABLES`] tables in parallel (a slot may hold a task
+/// under several local ids), then the tables added up (integers: in any order, the same
+/// sums).
 fn canonical_counts(slots: &[Slot], tasks: &Merged, labels: &Merged) -> Vec<u32> {
     let (n, k) = (tasks.names.len(), labels.names.len());
+    let per_table = slots.len().div_ceil(COUNT_TABLES).max(1);
     let mut tables: Vec<Vec<u32>> = slots
-        .par_iter()
+        .par_chunks(per_table)
         .enumerate()
-        .map(|(s, slot)| {
-            let (task_ids, label_ids) = (tasks.map(s), labels.map(s));
+        .map(|(g, group)| {
             let mut table = vec![0u32; n * k];
-            for (label, counts) in slot.tally.counts.iter().enumerate() {
-                let label = label_ids[label] as usize;
-                for (&task, &count) in task_ids.iter().zip(counts) {
-                    table[task as usize * k + label] += count;
+            for (i, slot) in group.iter().enumerate() {
+                let s = g * per_table + i;
+                let (task_ids, label_ids) = (tasks.map(s), labels.map(s));
+                for (label, counts) in slot.tally.counts.iter().enumerate() {
+                    let label = label_ids[label] as usize;
+                    for (&task, &count) in task_ids.iter().zip(counts) {
+                        table[task as usize * k + label] += count;
+                    }
                 }
             }
             table
@@ -199,6 +207,10 @@ fn canonical_counts(slots: &[Slot], tasks: &Merged, labels: &Merged) -> Vec<u32>
         });
     tables.swap_remove(0)
 }
+
+/// The most tables of all tasks × all labels the slots' counts are added into at once: one
+/// per slot would take that many tables on a machine of many threads.
+const COUNT_TABLES: usize = 4;
 
 /// What the chunks of a plain table were parsed into: the slots, and each chunk's rows.
 struct Parsed {
@@ -843,12 +855,18 @@ struct LabelTally {
     tasks_hint: usize,
 }
 
-/// The most (local task, local label) counts a counting slot holds per row it read, beyond
-/// [`FREE_CELLS`]: many labels, each used on few tasks, would make the counts larger than the
-/// rows (four bytes a count, twelve a row); the rows are then read instead. Checked as the
-/// lists grow, so that they never take more.
+/// The most counts a counting slot holds per row it read, beyond [`FREE_CELLS`], and the most
+/// cells of the table of all tasks × all labels: many labels, each used on few tasks, would
+/// make the counts larger than the rows (four bytes a count, twelve a row); the rows are then
+/// read instead. A slot checks as its lists grow, so that they never take more.
 const MAX_CELLS_PER_ROW: usize = 4;
 const FREE_CELLS: usize = 1 << 20;
+
+/// The most counts to hold for `rows` rows ([`MAX_CELLS_PER_ROW`]).
+fn most_cells(rows: usize) -> usize {
+    rows.saturating_mul(MAX_CELLS_PER_ROW)
+        .saturating_add(FREE_CELLS)
+}
 
 /// Labels whose lists get room for the tasks expected at once (the usual few).
 const RESERVED_LABELS: usize = 16;
@@ -877,8 +895,7 @@ impl LabelTally {
         }
         let counts = &mut self.counts[label];
         self.cells += task + 1 - counts.len();
-        let most = self.rows.saturating_mul(MAX_CELLS_PER_ROW);
-        if self.cells > most.saturating_add(FREE_CELLS) {
+        if self.cells > most_cells(self.rows) {
             self.outgrown = true;
             self.cells -= task + 1 - counts.len();
             return;
@@ -1942,10 +1959,17 @@ mod tests {
         let options = ReadOptions::default();
         let counted = read_label_counts_in_chunks(&path, &options, &mut |_, _| {}, 1 << 20);
         assert!(counted.unwrap().is_none());
+        // The responses are read then, and report it.
+        assert!(
+            crate::io::read_label_counts(&path, &options)
+                .unwrap()
+                .is_none()
+        );
         let responses = crate::io::read_responses(&path, &options).unwrap_err();
-        let counts = crate::io::read_label_counts(&path, &options).unwrap_err();
-        assert_eq!(counts.to_string(), responses.to_string());
-        assert!(counts.to_string().contains("labels"), "{counts}");
+        assert!(
+            responses.to_string().contains("too many distinct labels"),
+            "{responses}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -1959,10 +1983,10 @@ mod tests {
             std::fs::write(&path, bytes).unwrap();
             let counted = read_label_counts_in_chunks(&path, &options, &mut |_, _| {}, 1 << 20);
             let general = crate::io::read_responses(&path, &options);
-            (counted.unwrap(), general, path)
+            (counted.unwrap(), general)
         };
         // Short and long, ASCII and not: counted.
-        let (counted, general, _) = count(
+        let (counted, general) = count(
             "utf8.csv",
             "task,worker,label\nt1,w,a\nt1,wörker,b\nt1,работник,a\nt2,worker-long-name,b\n"
                 .as_bytes(),
@@ -1978,10 +2002,10 @@ mod tests {
             let mut bytes = b"task,worker,label\nt1,w1,a\nt1,".to_vec();
             bytes.extend_from_slice(worker);
             bytes.extend_from_slice(b",b\n");
-            let (counted, general, path) = count(name, &bytes);
+            let (counted, general) = count(name, &bytes);
+            // Left to the responses' read, which reports where.
             assert!(counted.is_none(), "{name}");
-            let error = crate::io::read_label_counts(&path, &options).unwrap_err();
-            assert_eq!(error.to_string(), general.unwrap_err().to_string());
+            let error = general.unwrap_err();
             assert!(error.to_string().contains(":3:"), "{error}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
@@ -2001,11 +2025,29 @@ mod tests {
         let options = ReadOptions::default();
         let counted = read_label_counts_in_chunks(&path, &options, &mut |_, _| {}, 1 << 20);
         assert!(counted.unwrap().is_none());
+        assert!(
+            crate::io::read_label_counts(&path, &options)
+                .unwrap()
+                .is_none()
+        );
         let rows = read_plain_in_chunks(&path, &options, &mut |_, _| {}, 1 << 20);
         let general = rows.unwrap().expect("the rows are read");
-        let counts = crate::io::read_label_counts(&path, &options).unwrap();
-        assert_eq!(counts, LabelCounts::from_responses(&general));
-        assert_eq!((counts.n_tasks(), counts.n_labels()), (3000, 3000));
+        assert_eq!((general.n_tasks(), general.n_labels()), (3000, 3000));
+
+        // Each slot's lists short (3,000 labels on the first task, then 50,000 tasks of one
+        // label), but the table of all tasks × all labels 1.5·10⁸ cells for 53,000 rows.
+        let mut text = String::from("task,worker,label\n");
+        for i in 0..3000 {
+            text.push_str(&format!("t0,w{i},l{i}\n"));
+        }
+        for i in 1..=50_000 {
+            text.push_str(&format!("t{i},w,l0\n"));
+        }
+        std::fs::write(&path, &text).unwrap();
+        for chunk in [1 << 20, 1 << 12] {
+            let counted = read_label_counts_in_chunks(&path, &options, &mut |_, _| {}, chunk);
+            assert!(counted.unwrap().is_none(), "{chunk}");
+        }
 
         // 50,000 such rows in one chunk (1.25·10⁹ cells, 5 GB, had they been held): the lists
         // stop growing at the bound, mid-chunk, and the slot gives up.

@@ -14,9 +14,11 @@ use crate::names::Names;
 /// [`MajorityVote::aggregate_counts`](crate::MajorityVote::aggregate_counts) votes from it
 /// with the labels, confidences and probabilities of
 /// [`MajorityVote`](crate::MajorityVote) on the responses. It takes 4 bytes per task and
-/// label where [`Responses`] takes 6–12 bytes per response, and reading it skips building the
+/// label where [`Responses`] takes 6–12 bytes per response (read from a file, never more than
+/// 4 per response: see [`crate::io::read_label_counts`]), and reading it skips building the
 /// task index: what the command line reads for `aggregate -m mv` when the output is labels
-/// and confidences alone.
+/// and confidences alone. [`LabelCounts::from_responses`] holds a table of every task ×
+/// every label, however sparse.
 ///
 /// ```
 /// use crowdagg::{Aggregator, LabelCounts, MajorityVote, Responses};
