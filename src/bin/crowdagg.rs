@@ -867,12 +867,7 @@ fn vote_from_counts(
     (read_time, read_cpu): (Duration, f64),
     cpu_seconds: impl Fn() -> f64,
 ) -> Result<(), CliError> {
-    if counts.is_empty() {
-        eprintln!(
-            "crowdagg: note: {}: no responses (a header without rows): the result is empty",
-            input_name(&args.input)
-        );
-    }
+    // Never empty: a header without rows is not counted, and its responses' read says so.
     let (fit_started, fit_cpu_started) = (Instant::now(), cpu_seconds());
     let result = crowdagg::MajorityVote::default().aggregate_counts(&counts, true);
     let (fit_time, fit_cpu) = (fit_started.elapsed(), cpu_seconds() - fit_cpu_started);
