@@ -710,20 +710,15 @@ impl Job {
             aggregator,
             use_gold,
         } = self;
-        // CPU time is read from /proc (a file opened and parsed each time): only for --timings.
-        let cpu_seconds = || match args.timings {
-            true => crowdagg::timing::process_cpu_seconds(),
-            false => 0.0,
-        };
-        let (started, cpu_started) = (Instant::now(), cpu_seconds());
+        let mut clock = Stopwatch::start(args.timings);
         if counts_suffice(method, args, use_gold)
             && let Some(counts) = args.input_args.read_label_counts(&args.input)?
         {
-            let read = (started.elapsed(), cpu_seconds() - cpu_started);
-            return vote_from_counts(args, counts, (started, cpu_started), read, cpu_seconds);
+            clock.read = clock.lap();
+            return vote_from_counts(args, counts, clock);
         }
         let data = args.input_args.read_responses(&args.input)?;
-        let (read_time, read_cpu) = (started.elapsed(), cpu_seconds() - cpu_started);
+        clock.read = clock.lap();
         let gold = args
             .gold
             .as_deref()
@@ -756,13 +751,13 @@ impl Job {
         if let (Some(gold), true) = (&gold, use_gold) {
             inputs = inputs.gold(gold);
         }
-        let (fit_started, fit_cpu_started) = (Instant::now(), cpu_seconds());
+        clock.lap();
         let result = aggregator.fit_checked(&data, inputs).map_err(|e| {
             let hint = cli_hint(&e);
             CliError::hinted(locate(e, gold.as_ref(), skills.as_ref()), hint)
         })?;
         progress.finish();
-        let (fit_time, fit_cpu) = (fit_started.elapsed(), cpu_seconds() - fit_cpu_started);
+        clock.fit = clock.lap();
         // Refuse before writing anything: no output at all rather than some of it.
         if args.probas.is_some() && result.probabilities.is_none() {
             return Err(CliError::Usage(format!(
@@ -790,7 +785,7 @@ impl Job {
             );
         }
         let params = aggregator.params();
-        let write_started = Instant::now();
+        clock.lap();
         // The side tables are written first and renamed into place only after the main output
         // succeeded: a failure anywhere leaves none of the files (dropped ones are removed).
         let mut side = Vec::new();
@@ -820,14 +815,7 @@ impl Job {
                 workers: Some(data.n_workers()),
                 labels: data.n_labels(),
             };
-            let times = Timings {
-                read: (read_time, read_cpu),
-                fit: (fit_time, fit_cpu),
-                iterations: result.report.iterations,
-                write: write_started.elapsed(),
-                total: (started.elapsed(), cpu_seconds() - cpu_started),
-            };
-            print_timings(&args.input, sizes, &times);
+            clock.print(&args.input, sizes, result.report.iterations);
         }
         // The process ends next: its exit returns the tables' memory at once, where dropping
         // them would unmap them one by one while the thread pool is still alive (each unmap
@@ -858,20 +846,16 @@ fn counts_suffice(method: &Method, args: &AggregateArgs, use_gold: bool) -> bool
         && !crowdagg::io::is_parquet(&args.input)
 }
 
-/// `aggregate -m mv` where [`counts_suffice`] and the file's label counts were read (at
-/// `started`, taking `read`): votes, writes the CSV.
+/// `aggregate -m mv` where [`counts_suffice`] and the file's label counts were read (`clock`
+/// since the start): votes, writes the CSV.
 fn vote_from_counts(
     args: &AggregateArgs,
     counts: LabelCounts,
-    (started, cpu_started): (Instant, f64),
-    (read_time, read_cpu): (Duration, f64),
-    cpu_seconds: impl Fn() -> f64,
+    mut clock: Stopwatch,
 ) -> Result<(), CliError> {
     // Never empty: a header without rows is not counted, and its responses' read says so.
-    let (fit_started, fit_cpu_started) = (Instant::now(), cpu_seconds());
     let result = crowdagg::MajorityVote::default().aggregate_counts(&counts, true);
-    let (fit_time, fit_cpu) = (fit_started.elapsed(), cpu_seconds() - fit_cpu_started);
-    let write_started = Instant::now();
+    clock.fit = clock.lap();
     write_whole(args.output.as_deref(), |out| {
         write_csv(out, &counts, &result)
     })?;
@@ -883,14 +867,7 @@ fn vote_from_counts(
             workers: None,
             labels: counts.n_labels(),
         };
-        let times = Timings {
-            read: (read_time, read_cpu),
-            fit: (fit_time, fit_cpu),
-            iterations: result.report.iterations,
-            write: write_started.elapsed(),
-            total: (started.elapsed(), cpu_seconds() - cpu_started),
-        };
-        print_timings(&args.input, sizes, &times);
+        clock.print(&args.input, sizes, result.report.iterations);
     }
     // As `Job::run`: the process's exit returns the tables' memory at once.
     std::mem::forget(counts);
@@ -898,14 +875,74 @@ fn vote_from_counts(
     Ok(())
 }
 
-/// What `--timings` reports of a run: wall and CPU seconds of the read, the fit and the whole
-/// run, the fit's iterations and the write's wall time.
-struct Timings {
+/// Wall and CPU time of a run and of its read and fit, for `--timings`. CPU time is read from
+/// /proc (a file opened and parsed each time): only when timings are asked for.
+struct Stopwatch {
+    cpu: bool,
+    started: (Instant, f64),
+    /// When the phase running started.
+    phase: (Instant, f64),
     read: (Duration, f64),
     fit: (Duration, f64),
-    iterations: usize,
-    write: Duration,
-    total: (Duration, f64),
+}
+
+impl Stopwatch {
+    fn start(cpu: bool) -> Self {
+        let now = Self::now_with(cpu);
+        Self {
+            cpu,
+            started: now,
+            phase: now,
+            read: (Duration::ZERO, 0.0),
+            fit: (Duration::ZERO, 0.0),
+        }
+    }
+
+    fn now(&self) -> (Instant, f64) {
+        Self::now_with(self.cpu)
+    }
+
+    /// The time, and the process's CPU seconds if `cpu` (else 0).
+    fn now_with(cpu: bool) -> (Instant, f64) {
+        let cpu = match cpu {
+            true => crowdagg::timing::process_cpu_seconds(),
+            false => 0.0,
+        };
+        (Instant::now(), cpu)
+    }
+
+    /// The wall and CPU time of the phase running, which ends; the next starts.
+    fn lap(&mut self) -> (Duration, f64) {
+        let (then, now) = (self.phase, self.now());
+        self.phase = now;
+        (now.0 - then.0, now.1 - then.1)
+    }
+
+    /// The `--timings` line on stderr, the phase running being the write.
+    fn print(&self, input: &Path, sizes: Sizes, iterations: usize) {
+        let bytes = std::fs::metadata(input).map_or(0, |m| m.len());
+        let ((read, read_cpu), (fit, fit_cpu)) = (self.read, self.fit);
+        let (read, fit) = (read.as_secs_f64(), fit.as_secs_f64());
+        let now = self.now();
+        let write = (now.0 - self.phase.0).as_secs_f64();
+        let (total, total_cpu) = (
+            (now.0 - self.started.0).as_secs_f64(),
+            now.1 - self.started.1,
+        );
+        let Sizes {
+            responses,
+            tasks,
+            workers,
+            labels,
+        } = sizes;
+        let workers = workers.map_or(String::new(), |w| format!(" workers={w}"));
+        eprintln!(
+            "timings: responses={responses} tasks={tasks}{workers} labels={labels} read_s={read:.3} read_cpu_s={read_cpu:.2} read_mb_s={:.0} read_answers_s={:.3e} fit_s={fit:.3} fit_cpu_s={fit_cpu:.2} iterations={iterations} fit_s_per_iteration={:.4} write_s={write:.3} total_s={total:.3} total_cpu_s={total_cpu:.2}",
+            bytes as f64 / 1e6 / read,
+            responses as f64 / read,
+            fit / iterations.max(1) as f64,
+        );
+    }
 }
 
 /// The sizes `--timings` reports of the data read.
@@ -915,31 +952,6 @@ struct Sizes {
     /// `None` when not counted.
     workers: Option<usize>,
     labels: usize,
-}
-
-/// The `--timings` line on stderr.
-fn print_timings(input: &Path, sizes: Sizes, times: &Timings) {
-    let bytes = std::fs::metadata(input).map_or(0, |m| m.len());
-    let (read, fit) = (times.read.0.as_secs_f64(), times.fit.0.as_secs_f64());
-    let Sizes {
-        responses,
-        tasks,
-        workers,
-        labels,
-    } = sizes;
-    let workers = workers.map_or(String::new(), |w| format!(" workers={w}"));
-    let iterations = times.iterations;
-    eprintln!(
-        "timings: responses={responses} tasks={tasks}{workers} labels={labels} read_s={read:.3} read_cpu_s={:.2} read_mb_s={:.0} read_answers_s={:.3e} fit_s={fit:.3} fit_cpu_s={:.2} iterations={iterations} fit_s_per_iteration={:.4} write_s={:.3} total_s={:.3} total_cpu_s={:.2}",
-        times.read.1,
-        bytes as f64 / 1e6 / read,
-        responses as f64 / read,
-        times.fit.1,
-        fit / iterations.max(1) as f64,
-        times.write.as_secs_f64(),
-        times.total.0.as_secs_f64(),
-        times.total.1,
-    );
 }
 
 /// How an input path is named in messages (`-` is standard input).

@@ -1945,32 +1945,41 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A file of a header and `rows` in a fresh directory named after `test`: the path.
+    fn file_of_rows(test: &str, rows: impl Iterator<Item = String>) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("crowdagg-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("responses.csv");
+        let text: String = std::iter::once("task,worker,label".to_string())
+            .chain(rows)
+            .map(|row| row + "\n")
+            .collect();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Asserts that counting `path` gives up, in chunks of each of `chunks` bytes and by
+    /// `read_label_counts` (which reads nothing else then).
+    fn assert_not_counted(path: &Path, chunks: &[usize]) {
+        let options = ReadOptions::default();
+        for &chunk in chunks {
+            let counted = read_label_counts_in_chunks(path, &options, &mut |_, _| {}, chunk);
+            assert!(counted.unwrap().is_none(), "{chunk}");
+        }
+        let counted = crate::io::read_label_counts(path, &options);
+        assert!(counted.unwrap().is_none());
+    }
+
     #[test]
     fn more_labels_than_a_table_holds_is_the_responses_error() {
         // 70,000 labels on one task: few counts, but more labels than a `Label` numbers.
-        let dir = std::env::temp_dir().join(format!("crowdagg-labels-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("labels.csv");
-        let mut text = String::from("task,worker,label\n");
-        for i in 0..70_000 {
-            text.push_str(&format!("t,w{},l{i}\n", i % 7));
-        }
-        std::fs::write(&path, text).unwrap();
-        let options = ReadOptions::default();
-        let counted = read_label_counts_in_chunks(&path, &options, &mut |_, _| {}, 1 << 20);
-        assert!(counted.unwrap().is_none());
+        let path = file_of_rows("labels", (0..70_000).map(|i| format!("t,w{},l{i}", i % 7)));
+        assert_not_counted(&path, &[1 << 20]);
         // The responses are read then, and report it.
-        assert!(
-            crate::io::read_label_counts(&path, &options)
-                .unwrap()
-                .is_none()
-        );
-        let responses = crate::io::read_responses(&path, &options).unwrap_err();
-        assert!(
-            responses.to_string().contains("too many distinct labels"),
-            "{responses}"
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
+        let responses = crate::io::read_responses(&path, &ReadOptions::default());
+        let error = responses.unwrap_err().to_string();
+        assert!(error.contains("too many distinct labels"), "{error}");
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[test]
@@ -2014,50 +2023,27 @@ mod tests {
     #[test]
     fn counts_larger_than_the_rows_are_left_to_the_responses() {
         // Every row a new task and a new label: a slot's counts would be rows² / 2 cells.
-        let dir = std::env::temp_dir().join(format!("crowdagg-sparse-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("sparse.csv");
-        let mut text = String::from("task,worker,label\n");
-        for i in 0..3000 {
-            text.push_str(&format!("t{i},w{},l{i}\n", i % 7));
-        }
-        std::fs::write(&path, text).unwrap();
+        let path = file_of_rows("sparse", (0..3000).map(|i| format!("t{i},w{},l{i}", i % 7)));
+        assert_not_counted(&path, &[1 << 20]);
         let options = ReadOptions::default();
-        let counted = read_label_counts_in_chunks(&path, &options, &mut |_, _| {}, 1 << 20);
-        assert!(counted.unwrap().is_none());
-        assert!(
-            crate::io::read_label_counts(&path, &options)
-                .unwrap()
-                .is_none()
-        );
         let rows = read_plain_in_chunks(&path, &options, &mut |_, _| {}, 1 << 20);
         let general = rows.unwrap().expect("the rows are read");
         assert_eq!((general.n_tasks(), general.n_labels()), (3000, 3000));
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 
         // Each slot's lists short (3,000 labels on the first task, then 50,000 tasks of one
         // label), but the table of all tasks × all labels 1.5·10⁸ cells for 53,000 rows.
-        let mut text = String::from("task,worker,label\n");
-        for i in 0..3000 {
-            text.push_str(&format!("t0,w{i},l{i}\n"));
-        }
-        for i in 1..=50_000 {
-            text.push_str(&format!("t{i},w,l0\n"));
-        }
-        std::fs::write(&path, &text).unwrap();
-        for chunk in [1 << 20, 1 << 12] {
-            let counted = read_label_counts_in_chunks(&path, &options, &mut |_, _| {}, chunk);
-            assert!(counted.unwrap().is_none(), "{chunk}");
-        }
+        let first = (0..3000).map(|i| format!("t0,w{i},l{i}"));
+        let rest = (1..=50_000).map(|i| format!("t{i},w,l0"));
+        let path = file_of_rows("sparse-table", first.chain(rest));
+        assert_not_counted(&path, &[1 << 20, 1 << 12]);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 
         // 50,000 such rows in one chunk (1.25·10⁹ cells, 5 GB, had they been held): the lists
         // stop growing at the bound, mid-chunk, and the slot gives up.
-        let mut text = String::from("task,worker,label\n");
-        for i in 0..50_000 {
-            text.push_str(&format!("t{i},w,l{i}\n"));
-        }
-        std::fs::write(&path, &text).unwrap();
+        let path = file_of_rows("sparse-chunk", (0..50_000).map(|i| format!("t{i},w,l{i}")));
         let columns = Columns::find(b"task,worker,label", b',', &options).unwrap();
-        let total = text.len() as u64;
+        let total = std::fs::metadata(&path).unwrap().len();
         let layout = Layout {
             body: 18,
             total,
@@ -2068,17 +2054,15 @@ mod tests {
             ..Slot::default()
         };
         let file = File::open(&path).unwrap();
-        assert_eq!(
-            slot.parse_chunk(&file, &layout, 0, &columns, b',').unwrap(),
-            None
-        );
+        let parsed = slot.parse_chunk(&file, &layout, 0, &columns, b',');
+        assert_eq!(parsed.unwrap(), None);
         let tally = &slot.tally;
         assert!(tally.outgrown);
         assert_eq!(tally.rows, 50_000);
         let held: usize = tally.counts.iter().map(Vec::len).sum();
         assert_eq!(held, tally.cells);
         assert!(held <= MAX_CELLS_PER_ROW * 50_000 + FREE_CELLS, "{held}");
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use crate::aggregation::{Aggregation, FitReport};
 use crate::error::{DataError, ParamsError, Result, SideInput};
-use crate::responses::{LabelCounts, Responses};
+use crate::responses::{Label, LabelCounts, Responses};
 
 use super::params::{ParamReport, Params, out_of_range, report};
 use super::votes::{
@@ -134,6 +134,16 @@ fn vote(
         (None, true) => None,
         (None, false) => Some(worker_accuracy_on_all(data, &labels)),
     };
+    voted(labels, probabilities, confidence, skills)
+}
+
+/// The [`Aggregation`] of a vote (no scores, error matrices or priors; not iterative).
+fn voted(
+    labels: Vec<Label>,
+    probabilities: Option<Array2<f64>>,
+    confidence: Vec<f64>,
+    skills: Option<Vec<Option<f64>>>,
+) -> Aggregation {
     Aggregation {
         skills,
         labels,
@@ -266,16 +276,7 @@ impl MajorityVote {
             Array2::from_shape_vec((counts.n_tasks(), counts.n_labels()), values)
                 .expect("tally_counts: one row of n_labels per task")
         });
-        Aggregation {
-            skills: None,
-            labels,
-            probabilities,
-            scores: None,
-            confidence,
-            errors: None,
-            priors: None,
-            report: FitReport::not_iterative(),
-        }
+        voted(labels, probabilities, confidence, None)
     }
 }
 

@@ -1283,7 +1283,7 @@ fn evaluate_leaves_out_the_label_set_method() {
 /// `aggregate -m mv` to a CSV of labels alone reads label counts instead of the responses
 /// (`LabelCounts`): the same bytes as the run that reads the responses (made to by asking for
 /// `--probas` too), on every dataset, on a generated file in shuffled order, at one and two
-/// threads, and on a quoted file (whose counts come from the responses). `--timings` reports
+/// threads, and on a quoted file (not counted: read as responses). `--timings` reports
 /// the same sizes.
 #[test]
 fn majority_vote_from_label_counts_writes_what_the_responses_give() {
