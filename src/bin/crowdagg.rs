@@ -828,10 +828,12 @@ impl Job {
 
 /// Whether `aggregate` needs no more of the responses than how often each task got each label:
 /// an unweighted majority vote whose output is labels and confidences alone (a CSV without
-/// `--probas`, `--workers` or `--gold`), of a file read with duplicates kept and the labels as
-/// they are. It then reads [`LabelCounts`] (no table of rows, no task index; the same output).
+/// `--probas`, `--workers` or `--gold`), of the labels as they are. It then asks for
+/// [`LabelCounts`] (no table of rows, no task index; the same output), which the library
+/// declines for inputs it cannot count (Parquet, another duplicate policy, ...). Not for
+/// stdin, which it declines too, but only after the note on reading a terminal, which reading
+/// the responses would give again.
 fn counts_suffice(method: &Method, args: &AggregateArgs, use_gold: bool) -> bool {
-    let input = &args.input_args;
     method.cli_name == "mv"
         && matches!(args.format, Format::Csv)
         && !convert::wants_parquet(args.output.as_deref())
@@ -840,10 +842,8 @@ fn counts_suffice(method: &Method, args: &AggregateArgs, use_gold: bool) -> bool
         && args.gold.is_none()
         && !use_gold
         && args.skills.is_none()
-        && !input.normalize_labels
-        && input.read_options().duplicates == DuplicatePolicy::Keep
+        && !args.input_args.normalize_labels
         && args.input.as_os_str() != "-"
-        && !crowdagg::io::is_parquet(&args.input)
 }
 
 /// `aggregate -m mv` where [`counts_suffice`] and the file's label counts were read (`clock`

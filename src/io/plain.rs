@@ -894,12 +894,12 @@ impl LabelTally {
             }
         }
         let counts = &mut self.counts[label];
-        self.cells += task + 1 - counts.len();
-        if self.cells > most_cells(self.rows) {
+        let growth = task + 1 - counts.len();
+        if self.cells + growth > most_cells(self.rows) {
             self.outgrown = true;
-            self.cells -= task + 1 - counts.len();
             return;
         }
+        self.cells += growth;
         counts.resize(task, 0);
         counts.push(1);
     }

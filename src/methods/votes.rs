@@ -198,14 +198,9 @@ pub(crate) fn tally_counts(counts: &LabelCounts, keep_probabilities: bool) -> Ta
     let (labels, confidence): (Vec<Label>, Vec<f64>) = rows
         .clone()
         .map(|row| {
-            let (mut best, mut largest, mut total) = (0, 0, 0u64);
-            for (j, &c) in row.iter().enumerate() {
-                total += u64::from(c);
-                if c > largest {
-                    (best, largest) = (j, c);
-                }
-            }
-            (best as Label, f64::from(largest) / total as f64)
+            let best = first_largest(row);
+            let total = row.iter().map(|&c| u64::from(c)).sum::<u64>();
+            (best as Label, f64::from(row[best]) / total as f64)
         })
         .unzip();
     let probabilities = keep_probabilities.then(|| {
@@ -254,9 +249,15 @@ fn majority_label(data: &Responses, t: usize, row: &mut [f64], compensation: &mu
     for &l in data.by_task().row(t).1 {
         counts[l as usize] += 1;
     }
-    // The first largest, as `vote_row` takes it.
+    first_largest(&counts[..row.len()])
+}
+
+/// The index of the first largest count (0 when all are 0), by selects as in
+/// `aggregation::argmax`: the label of a vote by counts.
+#[inline]
+fn first_largest(counts: &[u32]) -> usize {
     let (mut best, mut largest) = (0, 0);
-    for (j, &c) in counts[..row.len()].iter().enumerate() {
+    for (j, &c) in counts.iter().enumerate() {
         let larger = c > largest;
         best = if larger { j } else { best };
         largest = if larger { c } else { largest };
@@ -287,15 +288,10 @@ fn vote_row(
             counts[l as usize] += 1;
         }
         let n = labels.len() as f64;
-        // The first largest, by selects as in `aggregation::argmax` (on the counts).
-        let (mut best, mut largest) = (0, 0);
-        for (j, (r, &c)) in row.iter_mut().zip(&counts).enumerate() {
+        for (r, &c) in row.iter_mut().zip(&counts) {
             *r = f64::from(c) / n;
-            let larger = c > largest;
-            best = if larger { j } else { best };
-            largest = if larger { c } else { largest };
         }
-        return best;
+        return first_largest(&counts[..row.len()]);
     }
     if let Some(weights) = weights
         && row.len() <= SEQUENTIAL_SUM_K
