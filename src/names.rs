@@ -267,6 +267,12 @@ impl RowPlaces {
         lanes
     }
 
+    /// Whether each name has one local id in all (of one part): then a name's rows are that
+    /// local id's rows.
+    pub(crate) fn one_local_id_per_name(&self) -> bool {
+        self.ends.len() + 1 == self.offsets.len()
+    }
+
     /// Each name's first row, and the number of rows after the last.
     pub(crate) fn into_offsets(self) -> Vec<u32> {
         self.offsets
@@ -304,6 +310,19 @@ impl Lane<'_> {
         let local = local as usize;
         let remaining = *self.left.get(local)?;
         (remaining != 0).then(|| self.ends[local].wrapping_sub(remaining))
+    }
+
+    /// The positions of all `len` rows of local id `local`, the first of them, when it has
+    /// exactly `len` left (`None` otherwise, and nothing is taken): as `len` calls of
+    /// [`Lane::take`] would give them, one after another.
+    #[inline]
+    pub(crate) fn take_all(&mut self, local: u32, len: u32) -> Option<u32> {
+        let left = self.left.get_mut(local as usize)?;
+        if *left != len || len == 0 {
+            return None;
+        }
+        *left = 0;
+        Some(self.ends[local as usize] - len)
     }
 
     /// Whether every row of every local id was handed out.

@@ -138,20 +138,7 @@ impl Csr {
                 for bounds in offsets.windows(2) {
                     let range = bounds[0] as usize - base..bounds[1] as usize - base;
                     let (row_ids, row_labels) = (&mut ids[range.clone()], &mut labels[range]);
-                    let key = |i: usize| entry_key(row_ids[i], row_labels[i]);
-                    if row_ids.len() <= SMALL_ROW {
-                        sort_small_row(row_ids, row_labels);
-                    } else if (1..row_ids.len()).any(|i| key(i - 1) > key(i)) {
-                        keyed.clear();
-                        keyed.extend((0..row_ids.len()).map(key));
-                        keyed.sort_unstable();
-                        for ((id, label), k) in
-                            row_ids.iter_mut().zip(row_labels.iter_mut()).zip(&keyed)
-                        {
-                            (*id, *label) = entry_of(*k);
-                        }
-                    }
-                    duplicates += row_ids.windows(2).filter(|p| p[0] == p[1]).count() as u64;
+                    duplicates += sort_row(row_ids, row_labels, &mut keyed);
                 }
                 duplicates
             })
@@ -241,6 +228,25 @@ impl Csr {
     }
 }
 
+/// Sorts one row by (id, label) in place (`keyed`: scratch space for long rows); returns the
+/// number of its entries whose id repeats the previous one (duplicates), as
+/// [`Csr::sort_rows`] counts them.
+#[inline]
+fn sort_row(ids: &mut [u32], labels: &mut [Label], keyed: &mut Vec<u64>) -> u64 {
+    let key = |i: usize| entry_key(ids[i], labels[i]);
+    if ids.len() <= SMALL_ROW {
+        sort_small_row(ids, labels);
+    } else if (1..ids.len()).any(|i| key(i - 1) > key(i)) {
+        keyed.clear();
+        keyed.extend((0..ids.len()).map(key));
+        keyed.sort_unstable();
+        for ((id, label), k) in ids.iter_mut().zip(labels.iter_mut()).zip(keyed.iter()) {
+            (*id, *label) = entry_of(*k);
+        }
+    }
+    ids.windows(2).filter(|p| p[0] == p[1]).count() as u64
+}
+
 /// Rows of up to this many entries are sorted in place by [`sort_small_row`] (most tasks have
 /// a few answers: no copy into keys and back, no call into the general sort).
 const SMALL_ROW: usize = 16;
@@ -300,14 +306,50 @@ fn network_sort<const N: usize>(ids: &mut [u32], labels: &mut [Label], network: 
     for (key, (&id, &label)) in keys.iter_mut().zip(ids.iter().zip(labels.iter())) {
         *key = entry_key(id, label);
     }
+    network_sort_keys(&mut keys, network);
+    for ((id, label), &key) in ids.iter_mut().zip(labels.iter_mut()).zip(&keys) {
+        (*id, *label) = entry_of(key);
+    }
+}
+
+/// Sorts `keys` by the comparators `network` (a sorting network on `N` inputs).
+#[inline(always)]
+fn network_sort_keys<const N: usize>(keys: &mut [u64; N], network: &[(u8, u8)]) {
     for &(a, b) in network {
         let (a, b) = (usize::from(a), usize::from(b));
         let (x, y) = (keys[a], keys[b]);
         keys[a] = x.min(y);
         keys[b] = x.max(y);
     }
-    for ((id, label), &key) in ids.iter_mut().zip(labels.iter_mut()).zip(&keys) {
-        (*id, *label) = entry_of(key);
+}
+
+/// Sorts the first `len` of `keys` ([`entry_key`]s; those past `len` are `u64::MAX`) by the
+/// sorting networks [`sort_small_row`] takes, in registers: for a row whose keys are at hand
+/// (the placement of a task's run), where reading back entries just written would stall on
+/// the stores (4-byte stores read by 8-byte loads).
+#[inline]
+fn sort_small_keys(keys: &mut [u64; SMALL_ROW], len: usize) {
+    #[inline(always)]
+    fn on_first<const N: usize>(keys: &mut [u64; SMALL_ROW]) {
+        if let Some(first) = keys.first_chunk_mut::<N>() {
+            network_sort_keys(first, NETWORKS[N]);
+        }
+    }
+    match len {
+        0 | 1 => {}
+        2..=4 => on_first::<4>(keys),
+        5 => on_first::<5>(keys),
+        6 => on_first::<6>(keys),
+        7 => on_first::<7>(keys),
+        8 => on_first::<8>(keys),
+        9 => on_first::<9>(keys),
+        10 => on_first::<10>(keys),
+        11 => on_first::<11>(keys),
+        12 => on_first::<12>(keys),
+        13 => on_first::<13>(keys),
+        14 => on_first::<14>(keys),
+        15 => on_first::<15>(keys),
+        _ => on_first::<16>(keys),
     }
 }
 
@@ -852,6 +894,24 @@ impl Responses {
         mut by_task: Csr,
     ) -> Self {
         let duplicates = by_task.sort_rows();
+        Self::from_sorted_task_rows(tasks, workers, labels, labels_numeric, by_task, duplicates)
+    }
+
+    /// [`Responses::from_task_rows`] of rows sorted already, with `duplicates` counted as
+    /// [`Csr::sort_rows`] counts them.
+    fn from_sorted_task_rows(
+        tasks: Names,
+        workers: Names,
+        labels: Names,
+        labels_numeric: bool,
+        by_task: Csr,
+        duplicates: u64,
+    ) -> Self {
+        debug_assert!((0..by_task.len()).all(|t| {
+            let (ids, labels) = by_task.row(t);
+            (1..ids.len())
+                .all(|i| entry_key(ids[i - 1], labels[i - 1]) <= entry_key(ids[i], labels[i]))
+        }));
         Responses {
             tasks,
             workers,

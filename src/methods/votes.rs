@@ -297,7 +297,7 @@ fn vote_row(
         && row.len() <= SEQUENTIAL_SUM_K
     {
         return match row.len() {
-            2 => weighted_row_small::<2>(workers, labels, weights, row),
+            2 => weighted_row_two(workers, labels, weights, row),
             3 => weighted_row_small::<3>(workers, labels, weights, row),
             _ => weighted_row_small::<SEQUENTIAL_SUM_K>(workers, labels, weights, row),
         };
@@ -364,6 +364,80 @@ fn weighted_row_small<const K: usize>(
         row.iter_mut().for_each(|v| *v /= total);
     }
     crate::aggregation::argmax(ndarray::ArrayView1::from(&*row))
+}
+
+/// [`weighted_row_small`] for two labels: the same operations on both labels' sums at once
+/// (SSE2, two lanes), each response's sums kept in the lane of its label and the other's left
+/// as they were, by masks instead of a branch or an index. With the sums in an array indexed
+/// by the label, every answer's update went through memory, and reading both sums back as
+/// one vector after two separate stores stalled on the stores (`perf annotate`: a fifth of
+/// the vote's time), as the branch of the Neumaier correction did on which term is larger.
+/// Lane by lane these are the scalar path's IEEE operations in its order: the same bits.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn weighted_row_two(
+    workers: &[u32],
+    labels: &[Label],
+    weights: &[Option<f64>],
+    row: &mut [f64],
+) -> usize {
+    use std::arch::x86_64::{
+        __m128d, _mm_add_pd, _mm_and_pd, _mm_andnot_pd, _mm_castsi128_pd, _mm_cmpge_pd, _mm_or_pd,
+        _mm_set_epi64x, _mm_set1_epi64x, _mm_set1_pd, _mm_setzero_pd, _mm_storeu_pd, _mm_sub_pd,
+    };
+    /// `mask ? a : b`, lane by lane.
+    #[inline(always)]
+    fn select(mask: __m128d, a: __m128d, b: __m128d) -> __m128d {
+        // SAFETY: SSE2 is part of x86_64's baseline.
+        unsafe { _mm_or_pd(_mm_and_pd(mask, a), _mm_andnot_pd(mask, b)) }
+    }
+    let mut out = [0.0f64; 2];
+    // SAFETY: SSE2 is part of x86_64's baseline; the one store is to a local array of two.
+    unsafe {
+        // The lane of label 0 (low) or 1 (high), all ones.
+        let lanes = [_mm_set_epi64x(0, -1), _mm_set_epi64x(-1, 0)].map(|m| _mm_castsi128_pd(m));
+        let magnitude = _mm_castsi128_pd(_mm_set1_epi64x(i64::MAX));
+        let (mut sums, mut compensation) = (_mm_setzero_pd(), _mm_setzero_pd());
+        for (&w, &l) in workers.iter().zip(labels) {
+            let Some(weight) = weights[w as usize] else {
+                continue;
+            };
+            let lane = lanes[usize::from(l)];
+            // `compensated_add` on both lanes.
+            let term = _mm_set1_pd(weight);
+            let next = _mm_add_pd(sums, term);
+            let sum_larger = _mm_cmpge_pd(_mm_and_pd(sums, magnitude), _mm_and_pd(term, magnitude));
+            let correction = select(
+                sum_larger,
+                _mm_add_pd(_mm_sub_pd(sums, next), term),
+                _mm_add_pd(_mm_sub_pd(term, next), sums),
+            );
+            compensation = select(lane, _mm_add_pd(compensation, correction), compensation);
+            sums = select(lane, next, sums);
+        }
+        _mm_storeu_pd(out.as_mut_ptr(), _mm_add_pd(sums, compensation));
+    }
+    let total = 0.0 + out[0] + out[1];
+    if total == 0.0 {
+        row.fill(0.5);
+    } else {
+        for (r, s) in row.iter_mut().zip(out) {
+            *r = s / total;
+        }
+    }
+    crate::aggregation::argmax(ndarray::ArrayView1::from(&*row))
+}
+
+/// [`weighted_row_small`] for two labels (see the x86_64 version).
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn weighted_row_two(
+    workers: &[u32],
+    labels: &[Label],
+    weights: &[Option<f64>],
+    row: &mut [f64],
+) -> usize {
+    weighted_row_small::<2>(workers, labels, weights, row)
 }
 
 /// Each worker's accuracy against `truth` (crowd-kit's `get_accuracy(by="worker")`): over the
@@ -563,6 +637,24 @@ mod tests {
                 for seed in [1, 7, 12345] {
                     assert_tally_is_the_three_passes(seed, k, &weights, weighted);
                 }
+            }
+        }
+        // Two labels (their own two-lane path) with weights whose sums overflow, cancel,
+        // are NaN, negative zero or subnormal: the scalar path's bits each time.
+        let awkward: [&[Option<f64>]; 4] = [
+            &[Some(f64::INFINITY), Some(f64::NAN), Some(0.5), None],
+            &[
+                Some(f64::NEG_INFINITY),
+                Some(f64::INFINITY),
+                Some(1e300),
+                Some(-1e300),
+            ],
+            &[Some(0.1), Some(0.2), Some(0.3), Some(-0.0), Some(1e-310)],
+            &[Some(-1.5), Some(2.0), Some(0.0), Some(1.0 / 3.0)],
+        ];
+        for seed in 1..40 {
+            for weights in awkward {
+                assert_tally_is_the_three_passes(seed, 2, weights, true);
             }
         }
     }
