@@ -181,41 +181,29 @@ pub fn write_csv<W: Write>(
         }
         return out.flush();
     }
-    // The waves formatted from a thread of their own while this one writes (the output
-    // need not be `Send`); a write error drops the receiver, which ends the formatting.
-    std::thread::scope(|scope| {
+    // The waves formatted by a job of the global pool while this thread writes (the output
+    // need not be `Send`); a write error drops the receiver, which ends the formatting. A
+    // thread of its own for the job (as before) cost its creation, its allocator's first
+    // fresh page and a third thread on the cores: Wawa at 10⁶ tasks 48–53 → 45–48 ms
+    // (BENCHMARKS.md, session 20). A panic while formatting ends the waves early and goes on,
+    // with its own payload, from the end of the scope: the cut output is not flushed.
+    rayon::in_place_scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel(1);
-        let formatter = std::thread::Builder::new().spawn_scoped(scope, {
-            let waves = waves.clone();
-            move || {
-                for first in waves {
-                    if sender.send(format_wave(first)).is_err() {
-                        break;
-                    }
+        scope.spawn(move |_| {
+            for first in waves {
+                if sender.send(format_wave(first)).is_err() {
+                    break;
                 }
             }
         });
-        let Ok(formatter) = formatter else {
-            // No thread to be had: one wave after another on this one.
-            for first in waves {
-                for buffer in format_wave(first) {
-                    out.write_all(&buffer)?;
-                }
-            }
-            return out.flush();
-        };
         for wave in receiver {
             for buffer in wave {
                 out.write_all(&buffer)?;
             }
         }
-        // A panic while formatting ended the waves early: it goes on, with its own payload,
-        // before the cut output is flushed.
-        if let Err(panic) = formatter.join() {
-            std::panic::resume_unwind(panic);
-        }
-        out.flush()
-    })
+        Ok::<(), io::Error>(())
+    })?;
+    out.flush()
 }
 
 /// Appends `padded[..len]` by copying all of `padded` (a copy of a known size, inlined, where
