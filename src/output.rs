@@ -147,14 +147,20 @@ pub fn write_csv<W: Write>(
         let mut buffer = Vec::with_capacity(range.len() * 32);
         let mut floats = FloatCache::new();
         // Names side by side that need no quotes (the usual case) are looked at in one pass,
-        // then copied without a look at each (−12 % of MV's formatting at 10⁶ tasks).
+        // then copied without a look at each (−12 % of MV's formatting at 10⁶ tasks), from
+        // where they are side by side (`at`).
         let plain = data
             .task_names_side_by_side(range.clone())
-            .is_some_and(|names| !any_needs_quotes(names.as_bytes()));
+            .filter(|names| !any_needs_quotes(names.as_bytes()));
+        let mut at = 0;
         for t in range {
             match plain {
-                true => buffer.extend_from_slice(data.task_name(t).as_bytes()),
-                false => push_csv_field(&mut buffer, data.task_name(t)),
+                Some(names) => {
+                    let len = data.task_name(t).len();
+                    push_side_by_side(&mut buffer, names.as_bytes(), at, len);
+                    at += len;
+                }
+                None => push_csv_field(&mut buffer, data.task_name(t)),
             }
             buffer.push(b',');
             labels[result.labels[t] as usize].push(&mut buffer);
@@ -204,6 +210,18 @@ pub fn write_csv<W: Write>(
         Ok::<(), io::Error>(())
     })?;
     out.flush()
+}
+
+/// Appends `text[at..at + len]` (a name among names side by side): a name of up to 16 bytes
+/// with 16 bytes of text from its start by one copy of those ([`push_padded`]), others as
+/// they are. A copy of a length known only at run time calls `memcpy`, whose call cost more
+/// than the copy of a task name (≈ 7 bytes).
+#[inline]
+fn push_side_by_side(out: &mut Vec<u8>, text: &[u8], at: usize, len: usize) {
+    match text.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+        Some(sixteen) if len <= 16 => push_padded(out, sixteen, len),
+        _ => out.extend_from_slice(&text[at..at + len]),
+    }
 }
 
 /// Appends `padded[..len]` by copying all of `padded` (a copy of a known size, inlined, where
