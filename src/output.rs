@@ -1288,6 +1288,31 @@ mod tests {
         assert!(text.contains("\n\"t39999\nz\",l,"));
     }
 
+    /// Plain names side by side of every length from 7 to 40 bytes (copied 16 bytes at a time
+    /// up to 16, as they are beyond, and at a block's end where 16 bytes are not left), in
+    /// several blocks: the csv crate's bytes.
+    #[test]
+    fn plain_names_side_by_side_of_any_length_are_copied_whole() {
+        let n = 40_000;
+        let name = |t: usize| {
+            format!(
+                "{t:07}{}",
+                "abcdefghijklmnopqrstuvwxyzABCDEFGH".get(..t % 34).unwrap()
+            )
+        };
+        let data =
+            Responses::from_triples((0..n).map(|t| (name(t), "w".to_string(), "l".to_string())))
+                .unwrap();
+        assert!(data.task_names_side_by_side(0..n).is_some());
+        let lengths: std::collections::BTreeSet<usize> =
+            (0..n).map(|t| data.task_name(t).len()).collect();
+        assert_eq!(lengths, (7..41).collect());
+        let result = result(vec![0; n], (0..n).map(|t| t as f64 / n as f64).collect(), 1);
+        let mut ours = Vec::new();
+        write_csv(&mut ours, &data, &result).unwrap();
+        assert_eq!(ours, through_csv_crate(&data, &result));
+    }
+
     fn displayed(value: f64) -> String {
         let mut out = Vec::new();
         push_display_f64(&mut out, value);
