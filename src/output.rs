@@ -190,7 +190,7 @@ pub fn write_csv<W: Write>(
     // The waves formatted by a job of the global pool while this thread writes (the output
     // need not be `Send`); a write error drops the receiver, which ends the formatting. A
     // thread of its own for the job (as before) cost its creation, its allocator's first
-    // fresh page and a third thread on the cores: Wawa at 10⁶ tasks 48–53 → 45–48 ms
+    // fresh page and a third thread on the cores: Wawa at 10⁶ answers 48–53 → 45–48 ms
     // (BENCHMARKS.md, session 20). A panic while formatting ends the waves early and goes on,
     // with its own payload, from the end of the scope: the cut output is not flushed.
     rayon::in_place_scope(|scope| {
