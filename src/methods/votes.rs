@@ -305,7 +305,10 @@ fn vote_row(
         && row.len() <= SEQUENTIAL_SUM_K
     {
         return match row.len() {
+            #[cfg(target_arch = "x86_64")]
             2 => weighted_row_two(workers, labels, weights, row),
+            #[cfg(not(target_arch = "x86_64"))]
+            2 => weighted_row_small::<2>(workers, labels, weights, row),
             3 => weighted_row_small::<3>(workers, labels, weights, row),
             _ => weighted_row_small::<SEQUENTIAL_SUM_K>(workers, labels, weights, row),
         };
@@ -434,18 +437,6 @@ fn weighted_row_two(
         }
     }
     crate::aggregation::argmax(ndarray::ArrayView1::from(&*row))
-}
-
-/// [`weighted_row_small`] for two labels (see the x86_64 version).
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-fn weighted_row_two(
-    workers: &[u32],
-    labels: &[Label],
-    weights: &[Option<f64>],
-    row: &mut [f64],
-) -> usize {
-    weighted_row_small::<2>(workers, labels, weights, row)
 }
 
 /// Each worker's accuracy against `truth` (crowd-kit's `get_accuracy(by="worker")`): over the
