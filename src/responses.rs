@@ -28,8 +28,10 @@ use crate::names::Names;
 
 mod label_counts;
 mod local_parts;
+mod majority;
 pub use label_counts::LabelCounts;
 pub(crate) use local_parts::LocalPart;
+pub(crate) use majority::{SMALL_K, first_largest, small_majority};
 
 /// A label id (index into [`Responses::label_names`]).
 pub type Label = u16;
@@ -536,6 +538,9 @@ pub struct Responses {
     /// Built from `by_task` on first use ([`Responses::by_worker`]).
     by_worker: LazyIndex,
     duplicates: u64,
+    /// Per worker, (graded, correct) against each task's unweighted majority label, where the
+    /// reader counted them as it placed the rows (see `majority.rs`); else counted on use.
+    majority_agreement: Option<Vec<(u64, u64)>>,
 }
 
 impl Responses {
@@ -637,6 +642,12 @@ impl Responses {
     /// takes that rather than building it).
     pub(crate) fn by_worker_if_built(&self) -> Option<&Csr> {
         self.by_worker.cell.get()
+    }
+
+    /// Per worker, (graded, correct) against each task's unweighted majority label, if the
+    /// reader counted them as it placed the rows (see `majority.rs`).
+    pub(crate) fn majority_agreement_if_counted(&self) -> Option<&[(u64, u64)]> {
+        self.majority_agreement.as_deref()
     }
 
     /// The responses to `task`: its workers' ids and their labels, sorted by worker, then label.
@@ -894,7 +905,15 @@ impl Responses {
         mut by_task: Csr,
     ) -> Self {
         let duplicates = by_task.sort_rows();
-        Self::from_sorted_task_rows(tasks, workers, labels, labels_numeric, by_task, duplicates)
+        Self::from_sorted_task_rows(
+            tasks,
+            workers,
+            labels,
+            labels_numeric,
+            by_task,
+            duplicates,
+            None,
+        )
     }
 
     /// [`Responses::from_task_rows`] of rows sorted already, with `duplicates` counted as
@@ -906,6 +925,7 @@ impl Responses {
         labels_numeric: bool,
         by_task: Csr,
         duplicates: u64,
+        majority_agreement: Option<Vec<(u64, u64)>>,
     ) -> Self {
         debug_assert!((0..by_task.len()).all(|t| {
             let (ids, labels) = by_task.row(t);
@@ -920,6 +940,7 @@ impl Responses {
             by_task,
             by_worker: LazyIndex::default(),
             duplicates,
+            majority_agreement,
         }
     }
 }

@@ -3,7 +3,8 @@
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 
-use crate::responses::{Label, LabelCounts, Responses};
+// `SMALL_K`: label counts up to which `vote_row` counts votes in integers.
+use crate::responses::{Label, LabelCounts, Responses, SMALL_K, first_largest, small_majority};
 
 /// tasks × labels matrix of Σ weight over the task's responses with that label. Responses of
 /// workers whose weight is `None` are skipped. Sums are compensated (Neumaier), so the result
@@ -115,9 +116,6 @@ pub(crate) struct Tally {
     pub labels: Vec<Label>,
     pub confidence: Vec<f64>,
 }
-
-/// Label counts up to which [`vote_row`] counts votes in integers.
-const SMALL_K: usize = 16;
 
 /// Tasks per parallel work item.
 const TASKS_PER_ITEM: usize = 2048;
@@ -246,31 +244,7 @@ fn majority_label(data: &Responses, t: usize, row: &mut [f64], compensation: &mu
         return vote_row(data, None, t, row, compensation);
     }
     let labels = data.by_task().row(t).1;
-    if row.len() == 2 {
-        // Two labels: label 1 leads when its count, the sum of the labels, is more than half
-        // (the first largest of the two counts), counted in a register: each `counts[l] += 1`
-        // below waits for the previous one to the same count, through memory.
-        let ones: usize = labels.iter().map(|&l| usize::from(l)).sum();
-        return usize::from(2 * ones > labels.len());
-    }
-    let mut counts = [0u32; SMALL_K];
-    for &l in labels {
-        counts[l as usize] += 1;
-    }
-    first_largest(&counts[..row.len()])
-}
-
-/// The index of the first largest count (0 when all are 0), by selects as in
-/// `aggregation::argmax`: the label of a vote by counts.
-#[inline]
-fn first_largest(counts: &[u32]) -> usize {
-    let (mut best, mut largest) = (0, 0);
-    for (j, &c) in counts.iter().enumerate() {
-        let larger = c > largest;
-        best = if larger { j } else { best };
-        largest = if larger { c } else { largest };
-    }
-    best
+    small_majority(labels.iter().copied(), labels.len(), row.len())
 }
 
 /// Task `t`'s probabilities into `row` (any previous content), as [`counts`] or
@@ -581,6 +555,10 @@ fn agreement_by_task_with<T: FnMut(usize) -> Option<Label>>(
 /// two (the same integer counts, so the same accuracies). Through the worker index, or with
 /// more workers per range than answers, the labels first as there.
 pub(crate) fn worker_accuracy_on_majority(data: &Responses) -> Vec<Option<f64>> {
+    // Counted by the reader as it placed the rows (the same counts).
+    if let Some(agreement) = data.majority_agreement_if_counted() {
+        return accuracy(agreement.to_vec());
+    }
     let Some(parts) = task_ranges(data) else {
         return worker_accuracy_on_all(data, &tally_labels(data, None));
     };
@@ -792,6 +770,26 @@ mod tests {
                 expected,
                 "k = {k}, fallback"
             );
+            // The same rows grouped by task in a file: the reader counts the agreement as it
+            // places them (up to 16 labels), and it is the two passes' on what it read.
+            let mut order: Vec<usize> = (0..tasks.len()).collect();
+            order.sort_by_key(|&i| tasks[i]);
+            let mut csv = String::from("task,worker,label\n");
+            for i in order {
+                csv += &format!("t{},w{},l{}\n", tasks[i], workers[i], labels[i]);
+            }
+            let dir =
+                std::env::temp_dir().join(format!("crowdagg-agree-{}-{k}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let path = dir.join("grouped.csv");
+            std::fs::write(&path, csv).unwrap();
+            let read = crate::io::read_responses(&path, &Default::default()).unwrap();
+            std::fs::remove_dir_all(&dir).unwrap();
+            assert_eq!(read.majority_agreement_if_counted().is_some(), k <= SMALL_K);
+            let got = worker_accuracy_on_majority(&read);
+            let majority = tally_labels(&read, None);
+            let expected = accuracy(agreement_by_worker(&read, |t| Some(majority[t])));
+            assert_eq!(got, expected, "k = {k}, as read");
         }
     }
 

@@ -15,6 +15,7 @@
 
 use rayon::prelude::*;
 
+use super::majority::AgreementCounts;
 use super::{Csr, Label, Responses, SMALL_ROW, entry_key, entry_of, sort_small_keys};
 use crate::error::DataError;
 use crate::names::{Lane, Names, RowPlaces};
@@ -44,38 +45,58 @@ impl Responses {
             return Err(DataError::TooManyLabels(labels.len()));
         }
         let labels_numeric = labels.numeric();
-        let Some((by_task, sorted)) = Csr::from_local_parts(places, parts) else {
+        let shape = (workers.len(), labels.len());
+        let Some((by_task, sorted)) = Csr::from_local_parts(places, parts, Some(shape)) else {
             return Ok(None);
         };
         if by_task.offsets.len() != tasks.len() + 1 {
             return Ok(None);
         }
         Ok(Some(match sorted {
-            Some(duplicates) => Responses::from_sorted_task_rows(
+            Some(Sorted {
+                duplicates,
+                majority_agreement,
+            }) => Responses::from_sorted_task_rows(
                 tasks,
                 workers,
                 labels,
                 labels_numeric,
                 by_task,
                 duplicates,
+                majority_agreement,
             ),
             None => Responses::from_task_rows(tasks, workers, labels, labels_numeric, by_task),
         }))
     }
 }
 
+/// What a placement that sorted every task's row counted on the way.
+#[derive(Debug)]
+struct Sorted {
+    /// As [`Csr::sort_rows`] counts them.
+    duplicates: u64,
+    /// Per worker, (graded, correct) against each task's majority label, when asked for and
+    /// within [`AgreementCounts`]'s reach (see `majority.rs`).
+    majority_agreement: Option<Vec<(u64, u64)>>,
+}
+
 impl Csr {
     /// The task index of `parts` placed at `places`; `None` as in
     /// [`Responses::from_local_parts`]. The parts are placed in parallel, each dropping its
-    /// rows when placed. With the number of duplicates when every task's rows came sorted
-    /// out of the placement (each task one local id, its rows one run: [`place`]); else
-    /// `None`, and the rows are in no particular order within a task.
+    /// rows when placed. With what the placement counted when every task's rows came sorted
+    /// out of it (each task one local id, its rows one run: [`place`]); else `None`, and the
+    /// rows are in no particular order within a task. `agreement`: the numbers of workers and
+    /// labels, to count each worker's agreement with the majority on the way.
     fn from_local_parts(
         mut places: RowPlaces,
         mut parts: Vec<LocalPart<'_>>,
-    ) -> Option<(Self, Option<u64>)> {
+        agreement: Option<(usize, usize)>,
+    ) -> Option<(Self, Option<Sorted>)> {
         let one_local_id_per_task = places.one_local_id_per_name();
         let n = places.rows();
+        // A table per part, as the pass over the task index keeps per range of tasks: not
+        // where the tables would outgrow the responses (many workers, few answers each).
+        let agreement = agreement.filter(|&(workers, _)| parts.len().saturating_mul(workers) <= n);
         let mut ids: Vec<u32> = Vec::with_capacity(n);
         let mut labels: Vec<Label> = Vec::with_capacity(n);
         let out = Scatter {
@@ -90,14 +111,26 @@ impl Csr {
         let placed = parts
             .par_iter_mut()
             .zip(lanes)
-            .map(|(part, lane)| place(part, lane, &out))
-            .collect::<Option<Vec<Option<u64>>>>()?;
+            .map(|(part, lane)| {
+                let mut counts = agreement.and_then(|(w, k)| AgreementCounts::new(w, k));
+                place(part, lane, &out, &mut counts).map(|sorted| (sorted, counts))
+            })
+            .collect::<Option<Vec<(Option<u64>, Option<AgreementCounts>)>>>()?;
         // Sorted: every part's local ids each one sorted run, and no task of two local ids
-        // (whose runs, each sorted, would not make a sorted row).
-        let sorted = placed
+        // (whose runs, each sorted, would not make a sorted row). Then each run was a whole
+        // task, and the agreement counted per run is the tasks'.
+        let (sorted, counts): (Vec<Option<u64>>, Vec<Option<AgreementCounts>>) =
+            placed.into_iter().unzip();
+        let sorted = sorted
             .into_iter()
             .try_fold(0u64, |sum, part| Some(sum + part?))
-            .filter(|_| one_local_id_per_task);
+            .filter(|_| one_local_id_per_task)
+            .map(|duplicates| Sorted {
+                duplicates,
+                majority_agreement: agreement
+                    .zip(counts.into_iter().collect::<Option<Vec<_>>>())
+                    .map(|((workers, _), counts)| AgreementCounts::sum(counts, workers)),
+            });
         // SAFETY: every lane handed out all its positions, each written (`place` returned
         // `Some` for every part), and the ranges of all parts' local ids tile `0..n` (see `RowPlaces`): every
         // position below `n` was written.
@@ -123,7 +156,12 @@ impl Csr {
 /// sorted, and the sort over the whole index afterwards is not needed (at 10⁶ rows it took
 /// 2.4 ms of 45). Returns the part's duplicates (as [`Csr::sort_rows`] counts them) if all
 /// its local ids were such runs, else `Some(None)`.
-fn place(part: &mut LocalPart<'_>, mut lane: Lane<'_>, out: &Scatter) -> Option<Option<u64>> {
+fn place(
+    part: &mut LocalPart<'_>,
+    mut lane: Lane<'_>,
+    out: &Scatter,
+    agreement: &mut Option<AgreementCounts>,
+) -> Option<Option<u64>> {
     let [worker_map, label_map] = part.maps;
     let rows = std::mem::take(&mut part.rows);
     // The tasks' places are scattered over the index (a cache miss per task): the place of
@@ -163,6 +201,9 @@ fn place(part: &mut LocalPart<'_>, mut lane: Lane<'_>, out: &Scatter) -> Option<
                     *key = entry_key(w, l);
                 }
                 sort_small_keys(&mut keys, run);
+                if let Some(counts) = agreement {
+                    counts.count_task(keys[..run].iter().map(|&key| entry_of(key)), run);
+                }
                 let mut previous = None;
                 let mut repeats = 0;
                 for (pos, &key) in (first as usize..).zip(&keys[..run]) {
@@ -182,10 +223,16 @@ fn place(part: &mut LocalPart<'_>, mut lane: Lane<'_>, out: &Scatter) -> Option<
                 // SAFETY: `first..first + run` are all the positions of local id `t`, which
                 // the lane handed out to this part alone (`take_all`), each written just above.
                 let repeats = unsafe { out.sort_range(first as usize, run, &mut keyed) };
+                if let Some(counts) = agreement {
+                    // SAFETY: the same positions, this part's alone, all written and sorted.
+                    let (ids, labels) = unsafe { out.range(first as usize, run) };
+                    counts.count_task(ids.iter().copied().zip(labels.iter().copied()), run);
+                }
                 sorted = Some(duplicates + repeats);
             }
             None => {
                 sorted = None;
+                *agreement = None;
                 for (j, row) in run_rows.iter().enumerate() {
                     prefetch(&lane, i + j);
                     let pos = lane.take(t)?;
@@ -246,6 +293,26 @@ impl Scatter {
         super::sort_row(ids, labels, keyed)
     }
 
+    /// Positions `first..first + len`, as written.
+    ///
+    /// # Safety
+    /// As [`Scatter::sort_range`]; the slices are not used past the next write to them.
+    #[inline]
+    unsafe fn range(&self, first: usize, len: usize) -> (&[u32], &[Label]) {
+        assert!(
+            first.checked_add(len).is_some_and(|end| end <= self.len),
+            "a range within the index"
+        );
+        // SAFETY: within the vectors' capacity (checked), initialized and written by this
+        // thread alone (the caller's contract).
+        unsafe {
+            (
+                std::slice::from_raw_parts(self.ids.add(first), len),
+                std::slice::from_raw_parts(self.labels.add(first), len),
+            )
+        }
+    }
+
     /// Writes position `pos`. Each position belongs to one range of one local id of one part,
     /// and only that part's thread writes it (each position is handed out once, by the part's
     /// [`Lane`]).
@@ -300,7 +367,7 @@ mod tests {
     }
 
     /// A task index as placed, with its duplicates if the placement sorted it.
-    type Placed = (Csr, Option<u64>);
+    type Placed = (Csr, Option<Sorted>);
 
     /// The task index of `parts` (the task names merged with their counts), and the task
     /// names' canonical ids by [`merge`] (no counts), or `None` where the placement refuses;
@@ -322,7 +389,16 @@ mod tests {
                 rows: p.rows.clone(),
             })
             .collect();
-        let csr = Csr::from_local_parts(places, local)?;
+        // The agreement with the majority asked for, of every worker and label the maps name.
+        let count_of = |c: usize| {
+            parts
+                .iter()
+                .flat_map(|p| p.maps[c].iter())
+                .max()
+                .map_or(0, |&i| i + 1)
+        };
+        let shape = (count_of(0) as usize, count_of(1) as usize);
+        let csr = Csr::from_local_parts(places, local, Some(shape))?;
         let maps = (0..parts.len()).map(|p| ids.map(p).to_vec()).collect();
         Some((csr, maps, tasks.len()))
     }
@@ -475,16 +551,39 @@ mod tests {
         }
     }
 
+    /// Per worker, (graded, correct) against each row's majority label, by their definition
+    /// (crowd-kit's `get_accuracy` against `MajorityVote`): the label of the most responses,
+    /// the first such label on ties; each distinct (worker, label) of a row graded once.
+    fn agreement_with_majority(rows: &[Vec<(u32, Label)>], workers: usize) -> Vec<(u64, u64)> {
+        let mut table = vec![(0u64, 0u64); workers];
+        for row in rows {
+            let mut counts = std::collections::BTreeMap::new();
+            for &(_, l) in row {
+                *counts.entry(l).or_insert(0) += 1;
+            }
+            let most = counts.values().copied().max().unwrap_or(0);
+            let majority = counts.iter().find(|&(_, &c)| c == most).map(|(&l, _)| l);
+            let distinct: std::collections::BTreeSet<(u32, Label)> = row.iter().copied().collect();
+            for (w, l) in distinct {
+                table[w as usize].0 += 1;
+                table[w as usize].1 += u64::from(Some(l) == majority);
+            }
+        }
+        table
+    }
+
     /// Parts whose tasks are each one run of one local id (the reader's grouped layout):
-    /// every row comes sorted out of the placement, with the duplicates of a sort, short and
-    /// long rows alike; a task of two local ids (in two parts, or two runs of one part) leaves
-    /// the rows to the sort (`None`), still every row in its task.
+    /// every row comes sorted out of the placement, with the duplicates of a sort and each
+    /// worker's agreement with the majority, short and long rows alike, two labels or more; a
+    /// task of two local ids (in two parts, or two runs of one part) leaves the rows to the
+    /// sort (`None`, nothing counted), still every row in its task.
     #[test]
     fn runs_of_whole_tasks_are_placed_sorted() {
         let mut next = draws(0x9E37_79B9_7F4A_7C15);
         // Four parts of distinct task names; each task's rows together, in random worker
-        // order, 1 to 40 rows (past the sorting networks' 16), few workers (duplicates).
-        let grouped = |next: &mut dyn FnMut(u64) -> u64| -> Vec<Part> {
+        // order, 1 to 40 rows (past the sorting networks' 16), few workers (duplicates), `k`
+        // labels.
+        let grouped = |next: &mut dyn FnMut(u64) -> u64, k: u64| -> Vec<Part> {
             (0..4u64)
                 .map(|p| {
                     let n_local = 200 + next(300) as usize;
@@ -492,12 +591,12 @@ mod tests {
                     let counts: Vec<u32> = (0..n_local)
                         .map(|_| if next(10) == 0 { 17 + next(24) } else { 1 + next(6) } as u32)
                         .collect();
-                    let maps = [(0..12).rev().collect(), vec![1, 0, 2]];
+                    let maps = [(0..12).rev().collect(), (0..k as u32).rev().collect()];
                     let rows = counts
                         .iter()
                         .enumerate()
                         .flat_map(|(t, &c)| (0..c).map(move |_| t as u32))
-                        .map(|t| [t, next(12) as u32, next(3) as u32])
+                        .map(|t| [t, next(12) as u32, next(k) as u32])
                         .collect();
                     Part {
                         tasks,
@@ -531,8 +630,8 @@ mod tests {
                 })
                 .collect()
         };
-        let parts = grouped(&mut next);
-        for threads in [1, 3] {
+        for (k, threads) in [(2, 1), (3, 1), (3, 3), (2, 3), (5, 2)] {
+            let parts = grouped(&mut next, k);
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
             let ((got, sorted), maps, n_tasks) =
                 pool.unwrap().install(|| place_all(&parts)).unwrap();
@@ -545,22 +644,29 @@ mod tests {
                 .map(|row| row.windows(2).filter(|p| p[0].0 == p[1].0).count() as u64)
                 .sum::<u64>();
             assert!(duplicates > 0, "the test has duplicates");
-            assert_eq!(sorted, Some(duplicates), "{threads} threads");
+            let sorted = sorted.unwrap();
+            assert_eq!(sorted.duplicates, duplicates, "{threads} threads");
+            let agreement = agreement_with_majority(&expected, 12);
+            assert!(
+                agreement.iter().any(|&(graded, correct)| correct < graded),
+                "some answers against the majority"
+            );
+            assert_eq!(sorted.majority_agreement, Some(agreement), "{k} labels");
             // The sort after would change nothing, and count the same.
             let mut sort = got.clone();
             assert_eq!(sort.sort_rows(), duplicates);
             assert_eq!(sort, got);
         }
         // One task in two parts: part 1's first task takes part 0's first name.
-        let mut split = grouped(&mut next);
+        let mut split = grouped(&mut next, 3);
         split[1].tasks[0] = split[0].tasks[0].clone();
         // One local id in two runs of a part: one more row of part 2's first task, at its end.
-        let mut two_runs = grouped(&mut next);
+        let mut two_runs = grouped(&mut next, 3);
         two_runs[2].counts[0] += 1;
         two_runs[2].rows.push([0, 3, 1]);
         for (what, parts) in [("split", split), ("two runs", two_runs)] {
             let ((got, sorted), maps, n_tasks) = place_all(&parts).unwrap();
-            assert_eq!(sorted, None, "{what}");
+            assert!(sorted.is_none(), "{what}");
             assert_eq!(
                 sorted_rows(&got),
                 by_task(&canonical_of(&parts, &maps), n_tasks)
