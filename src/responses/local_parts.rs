@@ -202,7 +202,7 @@ fn place(
                 }
                 sort_small_keys(&mut keys, run);
                 if let Some(counts) = agreement {
-                    counts.count_task(keys[..run].iter().map(|&key| entry_of(key)), run);
+                    counts.count_task(keys[..run].iter().copied(), run);
                 }
                 let mut previous = None;
                 let mut repeats = 0;
@@ -226,7 +226,8 @@ fn place(
                 if let Some(counts) = agreement {
                     // SAFETY: the same positions, this part's alone, all written and sorted.
                     let (ids, labels) = unsafe { out.range(first as usize, run) };
-                    counts.count_task(ids.iter().copied().zip(labels.iter().copied()), run);
+                    let keys = ids.iter().zip(labels).map(|(&w, &l)| entry_key(w, l));
+                    counts.count_task(keys, run);
                 }
                 sorted = Some(duplicates + repeats);
             }

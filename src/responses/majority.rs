@@ -10,7 +10,7 @@
 //! pass took 4–5 ms of Wawa's 65–85 (BENCHMARKS.md, session 21). Counts are integers, so the
 //! sums over the reader's parts are the pass's whatever the layout.
 
-use super::Label;
+use super::{Label, entry_of};
 
 /// Label counts up to which a row's majority label is counted in a small array (more go
 /// through the general vote).
@@ -50,7 +50,9 @@ pub(crate) fn small_majority(labels: impl Iterator<Item = Label>, n: usize, k: u
 /// Per worker, (graded, correct) against the majority label of the tasks counted so far (one
 /// part of a read: counts below 2³²).
 pub(crate) struct AgreementCounts {
-    table: Vec<(u32, u32)>,
+    /// Per worker, graded + 2³² · correct: one addition a response (correct ≤ graded < 2³²,
+    /// a part's rows being fewer, so neither half carries into the other).
+    table: Vec<u64>,
     /// The number of labels (at most [`SMALL_K`]).
     k: usize,
 }
@@ -59,31 +61,27 @@ impl AgreementCounts {
     /// A table for `n_workers` workers and `k` labels; `None` past [`SMALL_K`] labels.
     pub(crate) fn new(n_workers: usize, k: usize) -> Option<Self> {
         (k <= SMALL_K).then(|| Self {
-            table: vec![(0, 0); n_workers],
+            table: vec![0; n_workers],
             k,
         })
     }
 
-    /// Counts one task: `entries`, all `n` of its (worker, label) responses sorted by (worker,
-    /// label). Its majority label first ([`small_majority`]), then each distinct (worker,
-    /// label) pair graded against it, as `methods::votes::worker_agreement` grades.
+    /// Counts one task: `keys`, the [`super::entry_key`]s of all `n` of its (worker, label)
+    /// responses, ascending. Its majority label first ([`small_majority`]), then each distinct
+    /// (worker, label) pair graded against it, as `methods::votes::worker_agreement` grades.
     #[inline]
-    pub(crate) fn count_task(
-        &mut self,
-        entries: impl Iterator<Item = (u32, Label)> + Clone,
-        n: usize,
-    ) {
-        let majority = small_majority(entries.clone().map(|(_, l)| l), n, self.k);
+    pub(crate) fn count_task(&mut self, keys: impl Iterator<Item = u64> + Clone, n: usize) {
+        let majority = small_majority(keys.clone().map(|key| entry_of(key).1), n, self.k);
         let mut previous = None;
-        for (w, l) in entries {
-            if previous.replace((w, l)) == Some((w, l)) {
+        for key in keys {
+            if previous.replace(key) == Some(key) {
                 continue;
             }
+            let (w, l) = entry_of(key);
             // Always within the table (canonical worker ids): `get_mut` only keeps a bad id
             // from panicking.
-            if let Some((graded, correct)) = self.table.get_mut(w as usize) {
-                *graded += 1;
-                *correct += u32::from(usize::from(l) == majority);
+            if let Some(counts) = self.table.get_mut(w as usize) {
+                *counts += 1 | u64::from(usize::from(l) == majority) << 32;
             }
         }
     }
@@ -92,9 +90,9 @@ impl AgreementCounts {
     pub(crate) fn sum(parts: Vec<Self>, n_workers: usize) -> Vec<(u64, u64)> {
         let mut sum = vec![(0u64, 0u64); n_workers];
         for part in parts {
-            for ((graded, correct), (g, c)) in sum.iter_mut().zip(part.table) {
-                *graded += u64::from(g);
-                *correct += u64::from(c);
+            for ((graded, correct), counts) in sum.iter_mut().zip(part.table) {
+                *graded += counts & u64::from(u32::MAX);
+                *correct += counts >> 32;
             }
         }
         sum
