@@ -3,7 +3,6 @@
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 
-// `SMALL_K`: label counts up to which `vote_row` counts votes in integers.
 use crate::responses::{Label, LabelCounts, Responses, SMALL_K, first_largest, small_majority};
 
 /// tasks × labels matrix of Σ weight over the task's responses with that label. Responses of

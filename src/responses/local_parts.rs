@@ -155,7 +155,9 @@ impl Csr {
 /// written (in registers, up to [`SMALL_ROW`] rows; longer runs right after): with each task one local id, that is the task's row
 /// sorted, and the sort over the whole index afterwards is not needed (at 10⁶ rows it took
 /// 2.4 ms of 45). Returns the part's duplicates (as [`Csr::sort_rows`] counts them) if all
-/// its local ids were such runs, else `Some(None)`.
+/// its local ids were such runs, else `Some(None)`. Each such run is also counted into
+/// `agreement` (a whole task when the caller finds every task one local id); the first run
+/// that is not one sets it to `None`.
 fn place(
     part: &mut LocalPart<'_>,
     mut lane: Lane<'_>,
@@ -367,7 +369,7 @@ mod tests {
         rows: Vec<[u32; 3]>,
     }
 
-    /// A task index as placed, with its duplicates if the placement sorted it.
+    /// A task index as placed, with what the placement counted if it sorted every row.
     type Placed = (Csr, Option<Sorted>);
 
     /// The task index of `parts` (the task names merged with their counts), and the task

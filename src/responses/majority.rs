@@ -12,8 +12,9 @@
 
 use super::{Label, entry_of};
 
-/// Label counts up to which a row's majority label is counted in a small array (more go
-/// through the general vote).
+/// Label counts up to which a row's votes are counted as integers in a small array: its
+/// majority label here, and `methods::votes::vote_row`'s counts (more labels go through the
+/// general vote).
 pub(crate) const SMALL_K: usize = 16;
 
 /// The index of the first largest count (0 when all are 0), by selects as in
