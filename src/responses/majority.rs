@@ -7,8 +7,9 @@
 //! (`methods::votes::worker_accuracy_on_majority`). Where the parallel reader places each
 //! task's rows as one sorted run (`local_parts`), the same integer counts are taken there,
 //! from the run's keys still in registers, and kept with the responses: at 10⁶ answers the
-//! pass took 4–5 ms of Wawa's 65–85 (BENCHMARKS.md, session 21). Counts are integers, so the
-//! sums over the reader's parts are the pass's whatever the layout.
+//! pass took 4–5 ms of Wawa's 65–85, counting in the placement costs it 2–3 ms of CPU on two
+//! threads, and Wawa ends ≈ 1.5 ms sooner (BENCHMARKS.md, session 21). Counts are integers,
+//! so the sums over the reader's parts are the pass's whatever the layout.
 
 use super::{Label, entry_of};
 
