@@ -905,15 +905,7 @@ impl Responses {
         mut by_task: Csr,
     ) -> Self {
         let duplicates = by_task.sort_rows();
-        Self::from_sorted_task_rows(
-            tasks,
-            workers,
-            labels,
-            labels_numeric,
-            by_task,
-            duplicates,
-            None,
-        )
+        Self::from_sorted_task_rows(tasks, workers, labels, labels_numeric, by_task, duplicates)
     }
 
     /// [`Responses::from_task_rows`] of rows sorted already, with `duplicates` counted as
@@ -925,7 +917,6 @@ impl Responses {
         labels_numeric: bool,
         by_task: Csr,
         duplicates: u64,
-        majority_agreement: Option<Vec<(u64, u64)>>,
     ) -> Self {
         debug_assert!((0..by_task.len()).all(|t| {
             let (ids, labels) = by_task.row(t);
@@ -940,7 +931,7 @@ impl Responses {
             by_task,
             by_worker: LazyIndex::default(),
             duplicates,
-            majority_agreement,
+            majority_agreement: None,
         }
     }
 }

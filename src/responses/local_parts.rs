@@ -53,18 +53,17 @@ impl Responses {
             return Ok(None);
         }
         Ok(Some(match sorted {
-            Some(Sorted {
-                duplicates,
-                majority_agreement,
-            }) => Responses::from_sorted_task_rows(
-                tasks,
-                workers,
-                labels,
-                labels_numeric,
-                by_task,
-                duplicates,
-                majority_agreement,
-            ),
+            Some(sorted) => Responses {
+                majority_agreement: sorted.majority_agreement,
+                ..Responses::from_sorted_task_rows(
+                    tasks,
+                    workers,
+                    labels,
+                    labels_numeric,
+                    by_task,
+                    sorted.duplicates,
+                )
+            },
             None => Responses::from_task_rows(tasks, workers, labels, labels_numeric, by_task),
         }))
     }
