@@ -46,7 +46,7 @@ impl Responses {
         }
         let labels_numeric = labels.numeric();
         let shape = (workers.len(), labels.len());
-        let Some((by_task, sorted)) = Csr::from_local_parts(places, parts, Some(shape)) else {
+        let Some((by_task, sorted)) = Csr::from_local_parts(places, parts, shape) else {
             return Ok(None);
         };
         if by_task.offsets.len() != tasks.len() + 1 {
@@ -84,18 +84,18 @@ impl Csr {
     /// [`Responses::from_local_parts`]. The parts are placed in parallel, each dropping its
     /// rows when placed. With what the placement counted when every task's rows came sorted
     /// out of it (each task one local id, its rows one run: [`place`]); else `None`, and the
-    /// rows are in no particular order within a task. `agreement`: the numbers of workers and
-    /// labels, to count each worker's agreement with the majority on the way.
+    /// rows are in no particular order within a task. `(n_workers, n_labels)`: how many there
+    /// are, to count each worker's agreement with the majority on the way.
     fn from_local_parts(
         mut places: RowPlaces,
         mut parts: Vec<LocalPart<'_>>,
-        agreement: Option<(usize, usize)>,
+        (n_workers, n_labels): (usize, usize),
     ) -> Option<(Self, Option<Sorted>)> {
         let one_local_id_per_task = places.one_local_id_per_name();
         let n = places.rows();
         // A table per part, as the pass over the task index keeps per range of tasks: not
         // where the tables would outgrow the responses (many workers, few answers each).
-        let agreement = agreement.filter(|&(workers, _)| parts.len().saturating_mul(workers) <= n);
+        let counted = parts.len().saturating_mul(n_workers) <= n;
         let mut ids: Vec<u32> = Vec::with_capacity(n);
         let mut labels: Vec<Label> = Vec::with_capacity(n);
         let out = Scatter {
@@ -111,7 +111,10 @@ impl Csr {
             .par_iter_mut()
             .zip(lanes)
             .map(|(part, lane)| {
-                let mut counts = agreement.and_then(|(w, k)| AgreementCounts::new(w, k));
+                let mut counts = match counted {
+                    true => AgreementCounts::new(n_workers, n_labels),
+                    false => None,
+                };
                 place(part, lane, &out, &mut counts).map(|sorted| (sorted, counts))
             })
             .collect::<Option<Vec<(Option<u64>, Option<AgreementCounts>)>>>()?;
@@ -126,9 +129,10 @@ impl Csr {
             .filter(|_| one_local_id_per_task)
             .map(|duplicates| Sorted {
                 duplicates,
-                majority_agreement: agreement
-                    .zip(counts.into_iter().collect::<Option<Vec<_>>>())
-                    .map(|((workers, _), counts)| AgreementCounts::sum(counts, workers)),
+                majority_agreement: counts
+                    .into_iter()
+                    .collect::<Option<Vec<_>>>()
+                    .map(|counts| AgreementCounts::sum(counts, n_workers)),
             });
         // SAFETY: every lane handed out all its positions, each written (`place` returned
         // `Some` for every part), and the ranges of all parts' local ids tile `0..n` (see `RowPlaces`): every
@@ -400,7 +404,7 @@ mod tests {
                 .map_or(0, |&i| i + 1)
         };
         let shape = (count_of(0) as usize, count_of(1) as usize);
-        let csr = Csr::from_local_parts(places, local, Some(shape))?;
+        let csr = Csr::from_local_parts(places, local, shape)?;
         let maps = (0..parts.len()).map(|p| ids.map(p).to_vec()).collect();
         Some((csr, maps, tasks.len()))
     }
